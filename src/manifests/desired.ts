@@ -8,7 +8,7 @@ import { MANAGED_KINDS, managedKind, manifestSchema } from '../api/crds.ts';
 import { applyDefaults, validateSchema } from '../api/openapi.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import type { SourceFile } from './files.ts';
-import { diagnosticAt, loadObjects } from './load.ts';
+import { diagnosticAt, loadObjects, whereIs } from './load.ts';
 import type { Manifest } from './load.ts';
 
 export interface DesiredSet {
@@ -60,7 +60,7 @@ export function loadDesired(files: SourceFile[], opts: LoadOptions = {}): Desire
 
     const first = seen.get(key);
     if (first) {
-      diagnostics.push(diagnosticAt(managed, ['metadata', 'name'], 'error', `${o.kind} ${namespaced.metadata.namespace}/${o.metadata.name} is declared twice: here and in ${first.file}:${first.line}; neither is applied until one is removed`));
+      diagnostics.push(diagnosticAt(managed, ['metadata', 'name'], 'error', `${o.kind} ${namespaced.metadata.namespace}/${o.metadata.name} is declared twice: here and in ${whereIs(first)}; neither is applied until one is removed`));
       duplicated.add(key);
       continue;
     }

@@ -12,8 +12,6 @@ export interface Manifest<T extends KubeObject = KubeObject> {
   file: string;
   /** 0-based index of the YAML document in the file. */
   doc: number;
-  /** 1-based line where the document starts. */
-  line: number;
   /** The file's text, shared by its documents; used only to find positions for diagnostics. */
   text: string;
 }
@@ -22,6 +20,11 @@ export interface Manifest<T extends KubeObject = KubeObject> {
 export function diagnosticAt(m: Manifest, path: FieldPath, severity: Severity, message: string, at: 'key' | 'value' = 'value'): Diagnostic {
   const pos = locate(m.text, m.doc, path, at);
   return { file: m.file, line: pos.line, column: pos.column, path: formatPath(path), severity, message };
+}
+
+/** `file:line` where the manifest's object starts, for messages that point at another manifest. */
+export function whereIs(m: Manifest): string {
+  return `${m.file}:${locate(m.text, m.doc, []).line}`;
 }
 
 export interface LoadedObjects {
@@ -41,7 +44,7 @@ export function loadObjects(files: SourceFile[]): LoadedObjects {
     diagnostics.push(...parsed.diagnostics);
     for (const d of parsed.documents) {
       if (d.value === null || d.value === undefined) continue; // an empty document (`---` alone)
-      const m: Manifest = { object: d.value as KubeObject, file: f.path, doc: d.index, line: d.line, text: f.text };
+      const m: Manifest = { object: d.value as KubeObject, file: f.path, doc: d.index, text: f.text };
       const problem = notAnObject(d.value);
       if (problem) {
         diagnostics.push(diagnosticAt(m, problem.path, 'error', problem.message));
