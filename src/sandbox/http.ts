@@ -168,6 +168,7 @@ export class ApiHttpServer {
     const text = await this.body(req);
     if (!text.trim()) return undefined;
     const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim();
+    if (type.includes('protobuf') || type.includes('cbor')) throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got ${type})`);
     try {
       return type.includes('yaml') ? parseYaml(text) : JSON.parse(text);
     } catch (e) {
