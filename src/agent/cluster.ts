@@ -6,6 +6,7 @@ import type { RestoreSession, RestoreSessionStatus } from '../api/restoresession
 import { apiErrorInfo, isAlreadyExists, isConflict, isNotFound } from '../kube/api-error.ts';
 import { REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
 import { updateSessionStatus } from '../kube/status-update.ts';
+import { recordEvent } from '../kube/events.ts';
 
 export class AgentCluster {
   private readonly custom: k8s.CustomObjectsApi;
@@ -53,29 +54,8 @@ export class AgentCluster {
   }
 
   /** Records an event on the session; a failure to record never fails the restore. */
-  async event(session: RestoreSession, type: 'Normal' | 'Warning', reason: string, message: string, host: string): Promise<void> {
-    const now = new Date();
-    const namespace = session.metadata.namespace ?? 'default';
-    try {
-      await this.core.createNamespacedEvent({
-        namespace,
-        body: {
-          metadata: { name: `${session.metadata.name}.${now.getTime().toString(16)}${Math.random().toString(16).slice(2, 8)}`, namespace },
-          involvedObject: { apiVersion: session.apiVersion, kind: session.kind, name: session.metadata.name, namespace, uid: session.metadata.uid },
-          reason,
-          message,
-          type,
-          source: { component: 'restore-agent', host },
-          reportingComponent: 'restore-controller/agent',
-          reportingInstance: host,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        },
-      });
-    } catch {
-      // events are best effort
-    }
+  event(session: RestoreSession, type: 'Normal' | 'Warning', reason: string, message: string, host: string): Promise<void> {
+    return recordEvent(this.core, session, type, reason, message, { component: 'restore-agent', host });
   }
 
   /**

@@ -5,15 +5,15 @@ import { join } from 'node:path';
 import type { HostProgress, HostRestoreStats, RestoreSession, RestoreSessionStatus } from '../api/restoresession.ts';
 import { effectiveRules, isFinalPhase, repositoryOf } from '../api/restoresession.ts';
 import { planHost } from '../hosts/rules.ts';
-import { CONDITION, REASON, findCondition, setCondition } from '../controller/conditions.ts';
-import { formatDuration } from '../controller/duration.ts';
-import { restoreLeaseName } from '../controller/names.ts';
-import { tallyHosts } from '../controller/phase.ts';
+import { CONDITION, REASON, findCondition, setCondition } from '../session/conditions.ts';
+import { formatDuration } from '../session/duration.ts';
+import { restoreLeaseName } from '../session/names.ts';
+import { tallyHosts } from '../session/phase.ts';
 import type { AgentCluster } from './cluster.ts';
 import { runHook } from './hooks.ts';
 import type { HostFrom } from './host.ts';
 import { hostIdentity } from './host.ts';
-import { hostFinished, hostStat, withHostStat } from './stats.ts';
+import { hostFinished, hostStat, withHostStat } from '../session/host-stats.ts';
 import type { HostRestorer } from './restorer.ts';
 
 export interface AgentOptions {
