@@ -64,8 +64,11 @@ function resticMac(ct: Uint8Array, nonce: Uint8Array, macK: Uint8Array, macR: Ui
   return poly1305(ct, Buffer.concat([macR, s]));
 }
 
-/** Rewrap every key of the repository at `repoPath` with cheap scrypt parameters (tests only). */
-export async function useFastKdf(repoPath: string, password: string): Promise<void> {
+/**
+ * Rewrap every key of the repository at `repoPath` with cheap scrypt parameters (tests only),
+ * optionally under a new password (the master key stays the same).
+ */
+export async function useFastKdf(repoPath: string, password: string, newPassword: string = password): Promise<void> {
   const dir = join(repoPath, 'keys');
   for (const name of await readdir(dir)) {
     const key = JSON.parse(await readFile(join(dir, name), 'utf8')) as KeyFile;
@@ -81,7 +84,7 @@ export async function useFastKdf(repoPath: string, password: string): Promise<vo
     const master = Buffer.concat([dec.update(ct), dec.final()]);
 
     const salt = randomBytes(64);
-    const fresh = deriveKeys(password, salt, FAST.N, FAST.r, FAST.p);
+    const fresh = deriveKeys(newPassword, salt, FAST.N, FAST.r, FAST.p);
     const newNonce = randomBytes(16);
     const enc = createCipheriv('aes-256-ctr', fresh.enc, newNonce);
     const newCt = Buffer.concat([enc.update(master), enc.final()]);

@@ -6,7 +6,8 @@
 // Used by the tests (test/support/restic-repo.ts) and by the demo to seed its sandbox.
 import { execFile } from 'node:child_process';
 import { constants as fsc } from 'node:fs';
-import { access, chmod, copyFile, mkdir, mkdtemp, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { access, chmod, copyFile, cp, link, mkdir, mkdtemp, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
@@ -75,7 +76,17 @@ export async function whichExecutable(name: string): Promise<string | undefined>
 }
 
 /** The shared libraries `ldd` lists for a binary (absolute paths); [] for a static binary. */
-async function sharedLibraries(binary: string): Promise<string[]> {
+const libraryCache = new Map<string, Promise<string[]>>();
+function sharedLibraries(binary: string): Promise<string[]> {
+  let libs = libraryCache.get(binary);
+  if (!libs) {
+    libs = lddLibraries(binary);
+    libraryCache.set(binary, libs);
+  }
+  return libs;
+}
+
+async function lddLibraries(binary: string): Promise<string[]> {
   try {
     const { stdout } = await run('ldd', [binary]);
     const libs = new Set<string>();
@@ -89,14 +100,23 @@ async function sharedLibraries(binary: string): Promise<string[]> {
   }
 }
 
+/** Hard-link (cheap, same file system) or copy; symlinks are resolved so the real file lands at dest. */
+async function linkOrCopy(src: string, dest: string): Promise<void> {
+  try {
+    await link(await realpath(src), dest);
+  } catch {
+    await copyFile(src, dest);
+  }
+}
+
 async function prepareRoot(root: string, restic: string): Promise<void> {
   await mkdir(join(root, 'bin'), { recursive: true });
   await mkdir(join(root, 'tmp'), { recursive: true, mode: 0o1777 });
-  await copyFile(restic, join(root, 'bin', 'restic'));
+  await linkOrCopy(restic, join(root, 'bin', 'restic'));
   for (const lib of await sharedLibraries(restic)) {
     const dest = join(root, lib);
     await mkdir(dirname(dest), { recursive: true });
-    await copyFile(lib, dest); // copyFile follows symlinks: the real library lands at the listed path
+    await linkOrCopy(lib, dest);
   }
 }
 
@@ -167,6 +187,36 @@ function shortError(e: unknown): string {
   const err = e as { stderr?: string; message?: string };
   const text = (err.stderr || err.message || String(e)).trim().split('\n').slice(-2).join(' ');
   return text.length > 300 ? text.slice(-300) : text;
+}
+
+const TEMPLATE_PASSWORD = 'restore-controller-seed-template';
+const templates = new Map<string, Promise<string>>();
+
+/**
+ * An empty repository initialised once per process and restic binary, rewrapped with the fast
+ * KDF. Copies share its repository id and master key, which is fine for throw-away test and demo
+ * repositories (restic's cache is content-addressed) and nothing else.
+ */
+function fastTemplate(binary: string, confinement: Confinement): Promise<string> {
+  let t = templates.get(binary);
+  if (!t) {
+    t = (async () => {
+      const root = await mkdtemp(join(tmpdir(), 'restic-seed-template-'));
+      process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+      await prepareRoot(root, binary);
+      const [cmd, argv] = await chrootArgv(confinement, root, ['-r', '/repo', '--no-cache', 'init']);
+      try {
+        await run(cmd, argv, { env: chrootEnv(TEMPLATE_PASSWORD) });
+      } catch (e) {
+        throw new ResticError('ResticFailed', `restic init in seed chroot failed: ${shortError(e)}`, {}, { cause: e });
+      }
+      await useFastKdf(join(root, 'repo'), TEMPLATE_PASSWORD);
+      return join(root, 'repo');
+    })();
+    t.catch(() => templates.delete(binary));
+    templates.set(binary, t);
+  }
+  return t;
 }
 
 /** The deepest directory that contains every file path. */
@@ -244,8 +294,13 @@ export async function seedRepository(opts: SeedOptions): Promise<SeedResult> {
       }
     };
     if (!existed) {
-      await exec(['init']);
-      if (opts.fastKdf) await useFastKdf(inner, opts.password);
+      if (opts.fastKdf) {
+        // `restic init` spends ~3 s calibrating scrypt; copy one initialised repository instead
+        await cp(await fastTemplate(binary, confinement), inner, { recursive: true });
+        await useFastKdf(inner, TEMPLATE_PASSWORD, opts.password);
+      } else {
+        await exec(['init']);
+      }
     }
     const snapshotIds: string[] = [];
     for (const snap of opts.snapshots) {
@@ -272,7 +327,7 @@ export async function seedRepository(opts: SeedOptions): Promise<SeedResult> {
       snapshotIds.push(summary.snapshot_id); // restic 0.14 prints the short id here
       for (const top of new Set(dataDirs)) await rm(join(root, top), { recursive: true, force: true });
     }
-    const all = JSON.parse(await exec(['snapshots', '--json'])) as { id: string; short_id: string }[];
+    const all = JSON.parse(await exec(['--no-lock', 'snapshots', '--json'])) as { id: string; short_id: string }[];
     const full = snapshotIds.map((short) => all.find((s) => s.id.startsWith(short))?.id ?? short);
     await rename(inner, opts.repoPath);
     return { repoPath: opts.repoPath, snapshotIds: full, confinement };
