@@ -1,4 +1,6 @@
 // Every `restorectl` subcommand, in the order `restorectl --help` lists them.
 import type { Command } from '../command.ts';
+import { planCommand } from './plan.ts';
+import { validateCommand } from './validate.ts';
 
-export const COMMANDS: Command[] = [];
+export const COMMANDS: Command[] = [validateCommand, planCommand];
