@@ -4,6 +4,7 @@
 // - backend.ts   Repository + Secret → RESTIC_REPOSITORY, env, files, global flags
 // - commands.ts  a matched rule → the restore command lines (SPEC "restic")
 // - runner.ts    run restic: resolve latest, totals, progress, abort, redacted failures
+// - host-restorer.ts  the agent's HostRestorer: one host's plan → restic, progress summed
 // - seed.ts      build real repositories with pod-absolute paths (tests, demo)
 // - redact.ts    keep secret values out of messages
 export { ResticError, isResticError } from './errors.ts';
@@ -15,7 +16,9 @@ export type { BackendFile, BackendOptions, ResticBackend, SecretData } from './b
 export { CACHE_DIR_NAME, cacheArgs, latestSnapshotArgv, lsArgv, restoreSteps, resticArgv, statsArgv, withSnapshot, wrapperArgv } from './commands.ts';
 export type { CommandContext, RestoreInput, RestoreStep } from './commands.ts';
 export { ResticRunner, processWrittenBytes } from './runner.ts';
-export type { RestoreOptions, RestoreOutcome, RestoreProgress, RestoreResult, RunOptions, RunResult, RunnerOptions, SnapshotInfo } from './runner.ts';
+export { ResticHostRestorer } from './host-restorer.ts';
+export type { ResticHostJob, ResticHostOutcome, ResticHostRestorerOptions } from './host-restorer.ts';
+export type { PreparedRestore, RestoreOptions, RestoreOutcome, RestoreProgress, RestoreResult, RunOptions, RunResult, RunnerOptions, SnapshotInfo } from './runner.ts';
 export { commonDirectory, detectConfinement, seedRepository } from './seed.ts';
 export type { Confinement, SeedFile, SeedOptions, SeedResult, SeedSnapshot } from './seed.ts';
 export { redact, tail } from './redact.ts';

@@ -84,6 +84,14 @@ export interface RestoreResult {
   durationMs: number;
 }
 
+/** A restore step pinned to a concrete snapshot, with its totals measured. */
+export interface PreparedRestore {
+  step: RestoreStep;
+  snapshot: string;
+  bytesTotal?: number;
+  filesTotal?: number;
+}
+
 export interface RestoreOptions {
   signal?: AbortSignal;
   onProgress?: (p: RestoreProgress) => void;
@@ -245,14 +253,31 @@ export class ResticRunner {
   }
 
   /**
-   * Run one restore step: resolve `latest` to a concrete id (reported as `snapshot`), measure the
-   * total, run `restic restore <id> …` with progress. Never throws for restic failures: the
-   * result says Failed (with a redacted message) or Interrupted.
+   * Resolve `latest` to a concrete snapshot id (the step's command line is pinned to it) and
+   * measure what the restore will write. Throws ResticError (SnapshotNotFound, ResticFailed,
+   * Interrupted, …) with redacted messages.
    */
-  async restore(step: RestoreStep, opts: RestoreOptions = {}): Promise<RestoreResult> {
+  async prepare(step: RestoreStep, opts: Pick<RestoreOptions, 'signal' | 'total'> = {}): Promise<PreparedRestore> {
+    let pinned = step;
+    if (step.snapshot === 'latest') {
+      const s = await this.resolveLatest({ host: step.host, path: step.path }, opts.signal);
+      pinned = withSnapshot(step, s.id);
+    }
+    const mode = opts.total ?? 'filtered';
+    if (mode === 'none') return { step: pinned, snapshot: pinned.snapshot };
+    const t = mode === 'stats' ? await this.snapshotSize(pinned.snapshot, opts.signal) : await this.plannedSize(pinned.snapshot, { include: step.include, exclude: step.exclude }, opts.signal);
+    return { step: pinned, snapshot: pinned.snapshot, bytesTotal: t.bytes, filesTotal: t.files };
+  }
+
+  /**
+   * Run one restore step: `prepare` it (unless already prepared), then `restic restore <id> …`
+   * with progress. Never throws for restic failures: the result says Failed (with a redacted
+   * message) or Interrupted.
+   */
+  async restore(step: RestoreStep | PreparedRestore, opts: RestoreOptions = {}): Promise<RestoreResult> {
     const started = Date.now();
     const progress: RestoreProgress = {};
-    let snapshot: string | undefined = step.snapshot === 'latest' ? undefined : step.snapshot;
+    let snapshot: string | undefined = 'argv' in step ? (step.snapshot === 'latest' ? undefined : step.snapshot) : step.snapshot;
     const done = (outcome: RestoreOutcome, extra: Partial<RestoreResult> = {}): RestoreResult => ({ outcome, snapshot, progress: { ...progress }, durationMs: Date.now() - started, ...extra });
     const fail = (e: unknown): RestoreResult => {
       if (e instanceof ResticError) {
@@ -261,22 +286,15 @@ export class ResticRunner {
       }
       throw e;
     };
-    let pinned = step;
+    let prepared: PreparedRestore;
     try {
-      if (step.snapshot === 'latest') {
-        const s = await this.resolveLatest({ host: step.host, path: step.path }, opts.signal);
-        snapshot = s.id;
-        pinned = withSnapshot(step, s.id);
-      }
-      const mode = opts.total ?? 'filtered';
-      if (mode !== 'none') {
-        const t = mode === 'stats' ? await this.snapshotSize(snapshot!, opts.signal) : await this.plannedSize(snapshot!, { include: step.include, exclude: step.exclude }, opts.signal);
-        progress.bytesTotal = t.bytes;
-        progress.filesTotal = t.files;
-      }
+      prepared = 'argv' in step ? await this.prepare(step, opts) : step;
     } catch (e) {
       return fail(e);
     }
+    snapshot = prepared.snapshot;
+    if (prepared.bytesTotal !== undefined) progress.bytesTotal = prepared.bytesTotal;
+    if (prepared.filesTotal !== undefined) progress.filesTotal = prepared.filesTotal;
     if (opts.signal?.aborted) return done('Interrupted', { error: 'interrupted' });
     progress.bytesDone = 0;
     opts.onProgress?.({ ...progress });
@@ -292,7 +310,7 @@ export class ResticRunner {
     };
     let r: RunResult;
     try {
-      r = await this.run(pinned.argv, {
+      r = await this.run(prepared.step.argv, {
         signal: opts.signal,
         onSpawn: (p) => {
           pid = p;
@@ -314,7 +332,7 @@ export class ResticRunner {
   }
 
   /** Run steps one after another; the first failure (or interruption) stops the rest. */
-  async restoreAll(steps: readonly RestoreStep[], opts: RestoreOptions = {}): Promise<RestoreResult[]> {
+  async restoreAll(steps: readonly (RestoreStep | PreparedRestore)[], opts: RestoreOptions = {}): Promise<RestoreResult[]> {
     const results: RestoreResult[] = [];
     for (const step of steps) {
       const r = await this.restore(step, opts);
