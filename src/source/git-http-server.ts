@@ -74,8 +74,9 @@ export class GitHttpServer {
   }
 
   /** Runs the git CLI inside the bare repository `name` and returns its stdout. */
-  git(name: string, args: string[]): string {
-    return execFileSync('git', args, { cwd: this.repoPath(name), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  git(name: string, args: string[], input?: string): string {
+    const env = { ...process.env, GIT_AUTHOR_NAME: 'git-server', GIT_AUTHOR_EMAIL: 'git-server@localhost', GIT_COMMITTER_NAME: 'git-server', GIT_COMMITTER_EMAIL: 'git-server@localhost' };
+    return execFileSync('git', args, { cwd: this.repoPath(name), env, encoding: 'utf8', input: input ?? '', stdio: ['pipe', 'pipe', 'pipe'] });
   }
 
   /** Requests counted by service since `from` (an index into `requests`). */

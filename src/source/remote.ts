@@ -81,6 +81,10 @@ export class GitRemote {
     if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|socket hang up/.test(raw)) {
       return new GitError('GitUnreachable', this.url, `${at}: cannot reach the remote (${raw}); check the URL, DNS and network policy`, cause);
     }
+    if (err?.code === 'NotFoundError' && /Could not find HEAD/.test(raw)) {
+      // isomorphic-git 1.x cannot fetch from a remote that advertises no HEAD.
+      return new GitError('GitFailed', this.url, `${at}: the remote advertises no HEAD (its default branch does not exist), which isomorphic-git cannot fetch from; push the default branch or point the remote's HEAD at an existing branch`, cause);
+    }
     if (err?.code === 'NotFoundError' && ref) {
       return new GitError('GitRefNotFound', this.url, `${at}: the remote has no ref "${ref}"; check --branch/--ref`, cause);
     }

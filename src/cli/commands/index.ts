@@ -1,6 +1,7 @@
 // Every `restorectl` subcommand, in the order `restorectl --help` lists them.
 import type { Command } from '../command.ts';
 import { planCommand } from './plan.ts';
+import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
 
-export const COMMANDS: Command[] = [validateCommand, planCommand];
+export const COMMANDS: Command[] = [validateCommand, planCommand, statusCommand];
