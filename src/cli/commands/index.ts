@@ -3,6 +3,7 @@ import type { Command } from '../command.ts';
 import { agentRestoreCommand } from './agent.ts';
 import { planCommand } from './plan.ts';
 import { sandboxCommand } from './sandbox.ts';
+import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
 
-export const COMMANDS: Command[] = [validateCommand, planCommand, sandboxCommand, agentRestoreCommand];
+export const COMMANDS: Command[] = [validateCommand, planCommand, statusCommand, sandboxCommand, agentRestoreCommand];
