@@ -12,6 +12,7 @@ import { CONDITION, REASON } from '../../session/conditions.ts';
 import { INJECTED_BY_ANNOTATION, injectInitContainer, injectedHash, removeInjection } from '../injection.ts';
 import { dnsLabel, shortHash } from '../../session/names.ts';
 import type { ExecutorContext, ExecutorState } from './types.ts';
+import type { Repository } from '../../api/repository.ts';
 import type { RestoreSession } from '../../api/restoresession.ts';
 
 /** The hash recorded on the template: a new session (even with the same spec) rolls the pods again. */
@@ -92,7 +93,29 @@ export async function removeInitContainer(ctx: Omit<ExecutorContext, 'repository
   await cluster.event(workload, 'Normal', 'Init-Container Removed', `RestoreSession ${session.metadata.namespace}/${session.metadata.name} was deleted: stash-init removed, the pods roll back`);
 }
 
-/** A Role for the agent (read its session, write its status, events, its Lease), bound to the pods' service account. */
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  resourceNames?: string[];
+  verbs: string[];
+}
+
+/**
+ * What the agent may do (read its session, write its status, read the Repository and its Secret,
+ * events, its Lease). The controller must hold all of it to grant it (deploy/rbac/clusterrole.yaml).
+ */
+export function agentRoleRules(session: RestoreSession, repository: Repository): PolicyRule[] {
+  return [
+    { apiGroups: ['stash.appscode.com'], resources: ['restoresessions'], resourceNames: [session.metadata.name], verbs: ['get'] },
+    { apiGroups: ['stash.appscode.com'], resources: ['restoresessions/status'], resourceNames: [session.metadata.name], verbs: ['get', 'update'] },
+    { apiGroups: ['stash.appscode.com'], resources: ['repositories'], verbs: ['get'] },
+    { apiGroups: [''], resources: ['secrets'], resourceNames: [repository.spec.backend.storageSecretName ?? ''], verbs: ['get'] },
+    { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+  ];
+}
+
+/** A Role for the agent ({@link agentRoleRules}), bound to the pods' service account. */
 async function ensureAgentRbac(ctx: ExecutorContext, serviceAccount: string): Promise<void> {
   const { session, cluster } = ctx;
   const ns = session.metadata.namespace!;
@@ -102,14 +125,7 @@ async function ensureAgentRbac(ctx: ExecutorContext, serviceAccount: string): Pr
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
     metadata: meta,
-    rules: [
-      { apiGroups: ['stash.appscode.com'], resources: ['restoresessions'], resourceNames: [session.metadata.name], verbs: ['get'] },
-      { apiGroups: ['stash.appscode.com'], resources: ['restoresessions/status'], resourceNames: [session.metadata.name], verbs: ['get', 'update'] },
-      { apiGroups: ['stash.appscode.com'], resources: ['repositories'], verbs: ['get'] },
-      { apiGroups: [''], resources: ['secrets'], resourceNames: [ctx.repository.spec.backend.storageSecretName ?? ''], verbs: ['get'] },
-      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
-    ],
+    rules: agentRoleRules(session, ctx.repository),
   });
   await cluster.createRoleBinding({
     apiVersion: 'rbac.authorization.k8s.io/v1',
