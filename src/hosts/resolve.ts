@@ -1,0 +1,81 @@
+// Host resolution (SPEC Executor choice and Hosts): a pure function of the session, its target
+// object (when known) and the cluster's nodes.
+import type { KubeObject } from '../api/meta.ts';
+import type { PvcTemplate, RestoreSession } from '../api/restoresession.ts';
+import { effectiveRules } from '../api/restoresession.ts';
+import { isWorkloadKind, POD_ORDINAL } from '../api/workloads.ts';
+import { planHost } from './rules.ts';
+import type { Executor, HostPlan, HostResolution, Node } from './types.ts';
+
+export function chooseExecutor(session: RestoreSession): Executor {
+  const spec = session.spec;
+  if (spec.driver === 'VolumeSnapshotter') return 'volume-snapshot';
+  if (spec.task?.name || spec.target?.volumeClaimTemplates?.length) return 'job';
+  return isWorkloadKind(spec.target?.ref?.kind) ? 'init-container' : 'job';
+}
+
+/** `${POD_ORDINAL}` replaced, as for the PVCs and Jobs of ordinal `i`. */
+export function withOrdinal(text: string, ordinal: number): string {
+  return text.split(POD_ORDINAL).join(String(ordinal));
+}
+
+/** The PVC names (hosts) of the VolumeSnapshotter driver: one per template and ordinal. */
+export function snapshotClaims(templates: readonly PvcTemplate[], replicas: number): { claim: string; snapshot: string }[] {
+  const out = new Map<string, string>();
+  for (let i = 0; i < replicas; i++) {
+    for (const t of templates) out.set(withOrdinal(t.metadata.name, i), withOrdinal(t.spec?.dataSource?.name ?? '', i));
+  }
+  return [...out].map(([claim, snapshot]) => ({ claim, snapshot }));
+}
+
+function ordinalHosts(alias: string | undefined, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `${alias || 'host'}-${i}`);
+}
+
+function nodeSelectorOf(target: KubeObject): Record<string, string> {
+  const spec = target['spec'] as { template?: { spec?: { nodeSelector?: Record<string, string> } } } | undefined;
+  return spec?.template?.spec?.nodeSelector ?? {};
+}
+
+/**
+ * Which hosts a session has, how many, and what each restores. `target` is the object named by
+ * `spec.target.ref` (undefined when unknown); `nodes` are the cluster's nodes (DaemonSets only).
+ */
+export function resolveHosts(session: RestoreSession, target: KubeObject | undefined, nodes: readonly Node[] = []): HostResolution {
+  const executor = chooseExecutor(session);
+  const spec = session.spec;
+  const t = spec.target;
+  const alias = t?.alias;
+  const { rules } = effectiveRules(spec);
+  const known = (names: string[], totalHosts = names.length): HostResolution => ({
+    executor,
+    known: true,
+    totalHosts,
+    hosts: names.map((h) => planHost(rules, h)),
+  });
+
+  if (executor === 'volume-snapshot') {
+    const claims = snapshotClaims(t?.volumeClaimTemplates ?? [], t?.replicas ?? 1);
+    const hosts: HostPlan[] = claims.map(({ claim, snapshot }) => ({ host: claim, sourceHost: claim, snapshots: [snapshot], restores: true }));
+    return { executor, known: true, totalHosts: hosts.length, hosts };
+  }
+  if (!t) return known(['host-0']);
+  if (t.volumeClaimTemplates?.length) return known(ordinalHosts(alias, t.replicas ?? 1));
+
+  const kind = t.ref?.kind;
+  if (executor === 'init-container' && (kind === 'StatefulSet' || kind === 'DaemonSet')) {
+    if (!target) {
+      return { executor, known: false, reason: `the hosts of ${kind} ${t.ref!.name} depend on the live object (${kind === 'StatefulSet' ? 'its replicas' : 'the nodes it runs on'}); pass --cluster-state to see them` };
+    }
+    if (kind === 'StatefulSet') {
+      const replicas = (target['spec'] as { replicas?: number } | undefined)?.replicas ?? 1;
+      return known(ordinalHosts(alias, replicas));
+    }
+    const selector = nodeSelectorOf(target);
+    const onNodes = nodes.filter((n) => Object.entries(selector).every(([k, v]) => n.labels[k] === v)).map((n) => n.name);
+    const desired = (target['status'] as { desiredNumberScheduled?: number } | undefined)?.desiredNumberScheduled;
+    return known(onNodes.map((n) => (alias ? `${alias}-${n}` : n)), desired ?? onNodes.length);
+  }
+  // Deployment, DeploymentConfig, a PVC, a Task, anything else: one host.
+  return known([alias || 'host-0']);
+}

@@ -1,0 +1,185 @@
+// The SPEC's rules that a schema cannot express: rule constraints, references, tenancy.
+import type { Repository } from '../api/repository.ts';
+import { backendKinds } from '../api/repository.ts';
+import type { HookHandler, RestoreSession } from '../api/restoresession.ts';
+import { effectiveRules, repositoryOf } from '../api/restoresession.ts';
+import { matchesLabelSelector } from '../api/label-selector.ts';
+import { isWorkloadKind, POD_ORDINAL } from '../api/workloads.ts';
+import type { FieldPath } from '../api/openapi.ts';
+import type { Diagnostic } from './diagnostic.ts';
+import type { DesiredSet } from './desired.ts';
+import type { ClusterState } from './cluster-state.ts';
+import { diagnosticAt } from './load.ts';
+import type { Manifest } from './load.ts';
+
+const HANDLER_KINDS = ['exec', 'httpGet', 'httpPost', 'tcpSocket'] as const;
+const SECRETISH_ENV = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL)/i;
+
+/** Runs every semantic check over a desired set; `cluster` stands for the live cluster when known. */
+export function checkDesired(desired: DesiredSet, cluster: ClusterState | undefined): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const repos = new Map(desired.repositories.map((m) => [`${m.object.metadata.namespace}/${m.object.metadata.name}`, m.object]));
+  for (const m of desired.repositories) out.push(...checkRepository(m, cluster));
+  for (const m of desired.sessions) out.push(...checkSession(m, { repos, refused: desired.refused, cluster }));
+  return out;
+}
+
+export interface SessionContext {
+  /** Repositories of the desired set by `namespace/name`. */
+  repos: Map<string, Repository>;
+  refused: Set<string>;
+  cluster: ClusterState | undefined;
+}
+
+export function checkSession(m: Manifest<RestoreSession>, ctx: SessionContext): Diagnostic[] {
+  return [...checkSessionSpec(m, ctx.cluster), ...checkSessionReferences(m, ctx)];
+}
+
+/** The checks that need nothing but the session itself (and, for a warning, the cluster state). */
+export function checkSessionSpec(m: Manifest<RestoreSession>, cluster?: ClusterState): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const err = (path: FieldPath, msg: string, at: 'key' | 'value' = 'value') => out.push(diagnosticAt(m, path, 'error', msg, at));
+  const warn = (path: FieldPath, msg: string, at: 'key' | 'value' = 'value') => out.push(diagnosticAt(m, path, 'warning', msg, at));
+  const s = m.object;
+  const spec = s.spec;
+  const ns = s.metadata.namespace!;
+  const snapshotter = spec.driver === 'VolumeSnapshotter';
+
+  // Rules: target.rules, or the deprecated spec.rules.
+  const { rules, field } = effectiveRules(spec);
+  const base: FieldPath = field === 'spec.rules' ? ['spec', 'rules'] : ['spec', 'target', 'rules'];
+  if (field === 'spec.rules') warn(['spec', 'rules'], 'spec.rules is deprecated: move the rules to spec.target.rules', 'key');
+  else if (spec.rules?.length) warn(['spec', 'rules'], 'spec.rules is ignored because spec.target.rules is set; remove one of them', 'key');
+  if (snapshotter && rules.length) warn(base, 'rules are ignored by the VolumeSnapshotter driver: it restores whole volumes', 'key');
+
+  let catchAll: number | undefined;
+  const hostRule = new Map<string, number>();
+  rules.forEach((r, i) => {
+    if (r.snapshots?.length && r.paths?.length) {
+      err([...base, i], `rule ${i} has both snapshots and paths: a rule restores either named snapshots or the latest snapshot of some paths, not both`, 'key');
+    }
+    if (!snapshotter && !r.snapshots?.length && !r.paths?.length) {
+      warn([...base, i], `rule ${i} has neither paths nor snapshots: its hosts restore nothing`, 'key');
+    }
+    if (!r.targetHosts?.length) {
+      if (catchAll !== undefined) err([...base, i], `rules ${catchAll} and ${i} both have empty targetHosts: at most one rule may apply to "every other host"`, 'key');
+      else catchAll = i;
+      return;
+    }
+    r.targetHosts.forEach((h, j) => {
+      const prev = hostRule.get(h);
+      if (prev !== undefined && prev !== i) err([...base, i, 'targetHosts', j], `host "${h}" is listed in rules ${prev} and ${i}: a host may be listed in one rule only`);
+      else hostRule.set(h, i);
+    });
+  });
+
+  // Target.
+  const target = spec.target;
+  const ref = target?.ref;
+  const templates = target?.volumeClaimTemplates ?? [];
+  if (!target && !spec.task?.name) {
+    err(['spec'], 'spec.target is missing: name a workload or PVC in spec.target.ref, or PVCs to create in spec.target.volumeClaimTemplates', 'key');
+  }
+  if (ref?.namespace && ref.namespace !== ns && (isWorkloadKind(ref.kind) || ref.kind === 'PersistentVolumeClaim')) {
+    err(['spec', 'target', 'ref', 'namespace'], `target ${ref.kind} ${ref.namespace}/${ref.name} is in another namespace than the RestoreSession (${ns}): a ${ref.kind} can only be restored from its own namespace`);
+  }
+  if (snapshotter) {
+    if (!templates.length) err(['spec', 'target'], 'the VolumeSnapshotter driver needs spec.target.volumeClaimTemplates with a dataSource naming the VolumeSnapshot', 'key');
+    templates.forEach((t, i) => {
+      if (t.spec?.dataSource?.kind !== 'VolumeSnapshot') {
+        err(['spec', 'target', 'volumeClaimTemplates', i, 'spec'], `volumeClaimTemplates[${i}] needs spec.dataSource {kind: VolumeSnapshot, name, apiGroup: snapshot.storage.k8s.io} for the VolumeSnapshotter driver`, 'key');
+      }
+    });
+  }
+  templates.forEach((t, i) => {
+    if (t.metadata.name.includes(POD_ORDINAL) && target?.replicas === undefined) {
+      warn(['spec', 'target', 'volumeClaimTemplates', i, 'metadata', 'name'], `the name uses ${POD_ORDINAL} but spec.target.replicas is not set: only ordinal 0 is restored`);
+    }
+  });
+  if (ref && isWorkloadKind(ref.kind) && !spec.task?.name && !templates.length && spec.runtimeSettings?.pod) {
+    warn(['spec', 'runtimeSettings', 'pod'], 'runtimeSettings.pod applies to restore Jobs only: a workload target is restored by an init-container in its own pods', 'key');
+  }
+  if (ref && cluster && cluster.size > 0 && !cluster.get(ref.kind, ref.namespace || ns, ref.name)) {
+    warn(['spec', 'target', 'ref', 'name'], `target ${ref.kind} ${ref.namespace || ns}/${ref.name} is not in the cluster state: the session will wait (Pending) until it exists`);
+  }
+
+  // Hooks: exactly one handler each.
+  for (const hook of ['preRestore', 'postRestore'] as const) {
+    const h = spec.hooks?.[hook] as HookHandler | undefined;
+    if (!h) continue;
+    const kinds = HANDLER_KINDS.filter((k) => h[k] !== undefined);
+    if (kinds.length !== 1) {
+      err(['spec', 'hooks', hook], kinds.length === 0 ? `${hook} has no handler: set one of exec, httpGet, httpPost or tcpSocket` : `${hook} has ${kinds.join(' and ')}: a hook runs exactly one handler`, 'key');
+    }
+    if (h.exec && ref && isWorkloadKind(ref.kind) && h.containerName && h.containerName !== 'stash-init') {
+      warn(['spec', 'hooks', hook, 'containerName'], `in the init-container model an exec hook can only run in stash-init (no other container has started), not in "${h.containerName}"`);
+    }
+  }
+
+  // Secret-looking literal env values in git.
+  (spec.runtimeSettings?.container?.env ?? []).forEach((e, i) => {
+    if (e.value && SECRETISH_ENV.test(e.name)) {
+      warn(['spec', 'runtimeSettings', 'container', 'env', i, 'value'], `env ${e.name} looks like a secret written in git: use valueFrom.secretKeyRef instead`);
+    }
+  });
+
+  return out;
+}
+
+/** The Repository reference and its usage policy, against the desired set and the cluster state. */
+export function checkSessionReferences(m: Manifest<RestoreSession>, ctx: SessionContext): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const err = (path: FieldPath, msg: string, at: 'key' | 'value' = 'value') => out.push(diagnosticAt(m, path, 'error', msg, at));
+  const warn = (path: FieldPath, msg: string) => out.push(diagnosticAt(m, path, 'warning', msg));
+  const s = m.object;
+  const ns = s.metadata.namespace!;
+  const snapshotter = s.spec.driver === 'VolumeSnapshotter';
+  const repoRef = repositoryOf(s);
+  if (!repoRef) {
+    if (!snapshotter) err(['spec', 'repository'], 'spec.repository.name is required by the Restic driver: name the Repository holding the backup', 'key');
+    return out;
+  }
+  const repoKey = `${repoRef.namespace}/${repoRef.name}`;
+  if (ctx.refused.has(`Repository/${repoKey}`)) return out; // its own diagnostics say why
+  const repo = ctx.repos.get(repoKey) ?? ctx.cluster?.get<Repository>('Repository', repoRef.namespace, repoRef.name);
+  if (!repo) {
+    err(['spec', 'repository', 'name'], `Repository ${repoKey} is neither declared in the source nor in the cluster state: add its manifest, or check the name and namespace`);
+    return out;
+  }
+  if (repoRef.namespace !== ns) {
+    const allowed = repo.spec.usagePolicy?.allowedNamespaces;
+    const from = allowed?.from ?? 'Same';
+    if (from === 'Same') {
+      err(['spec', 'repository', 'namespace'], `Repository ${repoKey} may only be used from namespace ${repoRef.namespace} (usagePolicy.allowedNamespaces.from: Same), not from ${ns}`);
+    } else if (from === 'Selector') {
+      const nsObj = ctx.cluster?.get('Namespace', undefined, ns);
+      if (!nsObj) warn(['spec', 'repository', 'namespace'], `Repository ${repoKey} allows namespaces by label selector, and namespace ${ns} is not in the cluster state: cannot check`);
+      else if (!matchesLabelSelector(nsObj.metadata.labels ?? {}, allowed?.selector)) {
+        err(['spec', 'repository', 'namespace'], `Repository ${repoKey} does not allow namespace ${ns}: its labels do not match usagePolicy.allowedNamespaces.selector`);
+      }
+    }
+  }
+  return out;
+}
+
+export function checkRepository(m: Manifest<Repository>, cluster: ClusterState | undefined): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const b = m.object.spec.backend;
+  const kinds = backendKinds(b);
+  if (kinds.length === 0) out.push(diagnosticAt(m, ['spec', 'backend'], 'error', 'spec.backend names no backend: set one of local, s3, gcs, azure, swift, b2 or rest', 'key'));
+  if (kinds.length > 1) out.push(diagnosticAt(m, ['spec', 'backend', kinds[1]!], 'error', `spec.backend names ${kinds.join(' and ')}: a Repository has exactly one backend`, 'key'));
+  if (!b.storageSecretName) {
+    out.push(diagnosticAt(m, ['spec', 'backend'], 'error', 'spec.backend.storageSecretName is required: the Secret holding RESTIC_PASSWORD (and the backend\'s credentials)', 'key'));
+  } else if (cluster && cluster.size > 0 && cluster.list('Secret').length > 0 && !cluster.get('Secret', m.object.metadata.namespace, b.storageSecretName)) {
+    out.push(diagnosticAt(m, ['spec', 'backend', 'storageSecretName'], 'warning', `Secret ${m.object.metadata.namespace}/${b.storageSecretName} is not in the cluster state: restores will wait until it exists`));
+  }
+  if (b.local) {
+    const sources = Object.keys(b.local).filter((k) => k !== 'mountPath' && k !== 'subPath');
+    if (sources.length !== 1) {
+      out.push(diagnosticAt(m, ['spec', 'backend', 'local'], 'error', sources.length === 0
+        ? 'spec.backend.local needs a volume source (hostPath, persistentVolumeClaim, nfs, …) beside mountPath'
+        : `spec.backend.local has several volume sources (${sources.join(', ')}): keep one`, 'key'));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,55 @@
+// What the planner and validator know of the live cluster: read from files (`--cluster-state`,
+// for CI without credentials) or filled from the API by the daemon.
+import type { KubeObject } from '../api/meta.ts';
+
+/** Secret values never enter the program's memory from a cluster-state file: only names and keys. */
+function withoutSecretValues(o: KubeObject): KubeObject {
+  if (o.kind !== 'Secret') return o;
+  const keys = [...Object.keys((o['data'] as object) ?? {}), ...Object.keys((o['stringData'] as object) ?? {})];
+  const { data: _d, stringData: _s, ...rest } = o;
+  return { ...rest, keys } as KubeObject;
+}
+
+export class ClusterState {
+  private readonly byKey = new Map<string, KubeObject>();
+  private readonly byKind = new Map<string, KubeObject[]>();
+
+  constructor(objects: Iterable<KubeObject>) {
+    for (const raw of objects) {
+      const o = withoutSecretValues(raw);
+      const key = ClusterState.key(o.kind, o.metadata.namespace, o.metadata.name);
+      const previous = this.byKey.get(key);
+      this.byKey.set(key, o);
+      const list = this.byKind.get(o.kind) ?? [];
+      if (previous) list.splice(list.indexOf(previous), 1);
+      list.push(o);
+      this.byKind.set(o.kind, list);
+    }
+  }
+
+  static empty(): ClusterState {
+    return new ClusterState([]);
+  }
+
+  private static key(kind: string, namespace: string | undefined, name: string): string {
+    return `${kind}/${namespace ?? ''}/${name}`;
+  }
+
+  get<T extends KubeObject = KubeObject>(kind: string, namespace: string | undefined, name: string): T | undefined {
+    return (this.byKey.get(ClusterState.key(kind, namespace, name)) ?? (namespace ? undefined : this.byKey.get(ClusterState.key(kind, '', name)))) as T | undefined;
+  }
+
+  list<T extends KubeObject = KubeObject>(kind: string, namespace?: string): T[] {
+    const all = (this.byKind.get(kind) ?? []) as T[];
+    return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** Node names and labels; the sandbox and real clusters both list them as `Node` objects. */
+  nodes(): { name: string; labels: Record<string, string> }[] {
+    return this.list('Node').map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {} }));
+  }
+}

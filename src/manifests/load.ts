@@ -1,0 +1,82 @@
+// From YAML files to typed objects with their origin, and a diagnostic for every problem.
+import type { FieldPath } from '../api/openapi.ts';
+import type { KubeObject } from '../api/meta.ts';
+import type { Diagnostic, Severity } from './diagnostic.ts';
+import type { SourceFile } from './files.ts';
+import { locate, parseYamlFile } from './yaml-source.ts';
+import { formatPath } from '../api/openapi.ts';
+
+/** An object read from a file, with enough of its origin to point at any of its fields. */
+export interface Manifest<T extends KubeObject = KubeObject> {
+  object: T;
+  file: string;
+  /** 0-based index of the YAML document in the file. */
+  doc: number;
+  /** The file's text, shared by its documents; used only to find positions for diagnostics. */
+  text: string;
+}
+
+/** A diagnostic pointing at a field of a manifest (or at its key, for a field that should not be there). */
+export function diagnosticAt(m: Manifest, path: FieldPath, severity: Severity, message: string, at: 'key' | 'value' = 'value'): Diagnostic {
+  const pos = locate(m.text, m.doc, path, at);
+  return { file: m.file, line: pos.line, column: pos.column, path: formatPath(path), severity, message };
+}
+
+/** `file:line` where the manifest's object starts, for messages that point at another manifest. */
+export function whereIs(m: Manifest): string {
+  return `${m.file}:${locate(m.text, m.doc, []).line}`;
+}
+
+export interface LoadedObjects {
+  manifests: Manifest[];
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Parses every document of every file. Documents that are not Kubernetes objects are reported;
+ * `List` objects are expanded into their items. One broken file never hides the others.
+ */
+export function loadObjects(files: SourceFile[]): LoadedObjects {
+  const manifests: Manifest[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const f of files) {
+    const parsed = parseYamlFile(f.path, f.text);
+    diagnostics.push(...parsed.diagnostics);
+    for (const d of parsed.documents) {
+      if (d.value === null || d.value === undefined) continue; // an empty document (`---` alone)
+      const m: Manifest = { object: d.value as KubeObject, file: f.path, doc: d.index, text: f.text };
+      const problem = notAnObject(d.value);
+      if (problem) {
+        diagnostics.push(diagnosticAt(m, problem.path, 'error', problem.message));
+        continue;
+      }
+      const obj = d.value as KubeObject;
+      if (obj.kind === 'List' || (obj.kind.endsWith('List') && Array.isArray(obj['items']))) {
+        const items = (obj['items'] ?? []) as unknown[];
+        items.forEach((item, i) => {
+          const p = notAnObject(item);
+          if (p) diagnostics.push(diagnosticAt(m, ['items', i, ...p.path], 'error', p.message));
+          else manifests.push({ ...m, object: item as KubeObject });
+        });
+        continue;
+      }
+      manifests.push(m);
+    }
+  }
+  return { manifests, diagnostics };
+}
+
+function notAnObject(value: unknown): { path: FieldPath; message: string } | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { path: [], message: 'not a Kubernetes object: a document must be a mapping with apiVersion, kind and metadata' };
+  }
+  const o = value as Record<string, unknown>;
+  if (typeof o['apiVersion'] !== 'string' || !o['apiVersion']) return { path: ['apiVersion'], message: 'apiVersion is missing: every object needs apiVersion and kind' };
+  if (typeof o['kind'] !== 'string' || !o['kind']) return { path: ['kind'], message: 'kind is missing: every object needs apiVersion and kind' };
+  const meta = o['metadata'];
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return { path: ['metadata'], message: `${o['kind']} has no metadata: add metadata.name` };
+  if (typeof (meta as Record<string, unknown>)['name'] !== 'string' || !(meta as Record<string, unknown>)['name']) {
+    return { path: ['metadata', 'name'], message: `${o['kind']} has no metadata.name` };
+  }
+  return undefined;
+}

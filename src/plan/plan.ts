@@ -1,0 +1,143 @@
+// The Planner (DESIGN §1–2): a pure function from the desired set and what the cluster holds to
+// the actions that would bring them together.
+import type { KubeObject } from '../api/meta.ts';
+import { CONTENT_ID_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SOURCE_ANNOTATION } from '../api/meta.ts';
+import type { Repository } from '../api/repository.ts';
+import type { RestoreSession } from '../api/restoresession.ts';
+import { effectiveRules, isFinalPhase } from '../api/restoresession.ts';
+import { resolveHosts } from '../hosts/resolve.ts';
+import type { ClusterState } from '../manifests/cluster-state.ts';
+import type { DesiredSet } from '../manifests/desired.ts';
+import type { Diagnostic } from '../manifests/diagnostic.ts';
+import { diagnosticAt } from '../manifests/load.ts';
+import type { Manifest } from '../manifests/load.ts';
+import { canonical, contentId, normalisedSpec } from './content-id.ts';
+import type { Action, Plan } from './types.ts';
+
+export interface PlanInput {
+  desired: DesiredSet;
+  /** What the cluster holds; `undefined` when unknown (CI without --cluster-state). */
+  cluster: ClusterState | undefined;
+  sourceCommit?: string | null;
+}
+
+const byName = (a: Action, b: Action) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
+
+export function planRestores(input: PlanInput): Plan {
+  const { desired, cluster } = input;
+  const diagnostics: Diagnostic[] = [...desired.diagnostics];
+  const repoActions = desired.repositories.map((m) => planRepository(m, cluster)).sort(byName);
+  const sessionActions = desired.sessions.map((m) => planSession(m, cluster, diagnostics)).sort(byName);
+  const prunes = cluster ? planPrunes(desired, cluster).sort(byName) : [];
+  return { sourceCommit: input.sourceCommit ?? null, diagnostics, actions: [...repoActions, ...sessionActions, ...prunes] };
+}
+
+function planRepository(m: Manifest<Repository>, cluster: ClusterState | undefined): Action {
+  const { namespace = 'default', name } = m.object.metadata;
+  const action = (type: Action['action'], reason?: string): Action => ({
+    action: type, kind: 'Repository', namespace, name, file: m.file, contentId: '', ...(reason ? { reason } : {}),
+  });
+  const live = cluster?.get<Repository>('Repository', namespace, name);
+  if (!live) return action('create');
+  const same = JSON.stringify(canonical(live.spec)) === JSON.stringify(canonical(m.object.spec));
+  return same ? action('noop', 'unchanged') : action('update', 'spec differs from the cluster');
+}
+
+function planSession(m: Manifest<RestoreSession>, cluster: ClusterState | undefined, diagnostics: Diagnostic[]): Action {
+  const s = m.object;
+  const namespace = s.metadata.namespace ?? 'default';
+  const id = contentId(s);
+  const ref = s.spec.target?.ref;
+  const target = ref ? cluster?.get(ref.kind, ref.namespace || namespace, ref.name) : undefined;
+  const resolution = resolveHosts(s, target, cluster?.nodes() ?? []);
+  const action: Action = { action: 'create', kind: 'RestoreSession', namespace, name: s.metadata.name, file: m.file, contentId: id, executor: resolution.executor };
+  const { rules, field } = effectiveRules(s.spec);
+  const rulesPath = field === 'spec.rules' ? ['spec', 'rules'] : ['spec', 'target', 'rules'];
+
+  action.effect = effectOf(s, resolution.executor, resolution.known ? resolution.totalHosts : undefined, target);
+  if (resolution.known) {
+    action.totalHosts = resolution.totalHosts;
+    action.hosts = resolution.hosts;
+    if (resolution.executor !== 'volume-snapshot') {
+      for (const h of resolution.hosts) {
+        if (!h.restores) {
+          diagnostics.push(diagnosticAt(m, rules.length ? rulesPath : ['spec'], 'warning', h.rule === undefined
+            ? `host ${h.host}: no rule matches, nothing will be restored there`
+            : `host ${h.host}: rule ${h.rule} names neither paths nor snapshots, nothing will be restored there`, 'key'));
+        }
+      }
+      const names = new Set(resolution.hosts.map((h) => h.host));
+      rules.forEach((r, i) => (r.targetHosts ?? []).forEach((h, j) => {
+        if (!names.has(h)) {
+          diagnostics.push(diagnosticAt(m, [...rulesPath, i, 'targetHosts', j], 'warning', `rule ${i} names host "${h}", which this target does not have (its hosts: ${[...names].join(', ') || 'none'})`));
+        }
+      }));
+    }
+  } else {
+    diagnostics.push(diagnosticAt(m, ['spec', 'target', 'ref'], 'warning', `hosts unknown: ${resolution.reason}`, 'key'));
+  }
+
+  const live = cluster?.get<RestoreSession>('RestoreSession', namespace, s.metadata.name);
+  if (!live) return action;
+  const liveId = live.metadata.annotations?.[CONTENT_ID_ANNOTATION] ?? contentId(live);
+  const phase = live.status?.phase ?? 'Pending';
+  if (liveId === id) return { ...action, action: 'noop', reason: `already created (phase ${phase})` };
+  if (JSON.stringify(normalisedSpec(live)) === JSON.stringify(normalisedSpec(s))) {
+    if (!isFinalPhase(live.status?.phase)) return { ...action, action: 'blocked', reason: `restore.gitops/rerun changed while the session is ${phase}: it runs again once the current run is final` };
+    return { ...action, action: 'rerun', reason: `restore.gitops/rerun changed: the ${phase} session is replaced and the restore runs again` };
+  }
+  return {
+    ...action,
+    action: 'blocked',
+    reason: 'the spec differs from the RestoreSession in the cluster, and RestoreSession specs are immutable: rename the session to run a new restore, or bump metadata.annotations["restore.gitops/rerun"] to run this one again',
+  };
+}
+
+function planPrunes(desired: DesiredSet, cluster: ClusterState): Action[] {
+  const declared = new Set(desired.sessions.map((m) => `${m.object.metadata.namespace}/${m.object.metadata.name}`));
+  const out: Action[] = [];
+  for (const live of cluster.list<RestoreSession>('RestoreSession')) {
+    if (live.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) continue;
+    const namespace = live.metadata.namespace ?? 'default';
+    const key = `${namespace}/${live.metadata.name}`;
+    // A manifest that is present but refused (a typo) must not prune the session it declares.
+    if (declared.has(key) || desired.refused.has(`RestoreSession/${key}`)) continue;
+    const source = live.metadata.annotations?.[SOURCE_ANNOTATION] ?? '';
+    const base: Action = {
+      action: 'prune',
+      kind: 'RestoreSession',
+      namespace,
+      name: live.metadata.name,
+      file: source.includes(':') ? source.slice(source.lastIndexOf(':') + 1) : '',
+      contentId: live.metadata.annotations?.[CONTENT_ID_ANNOTATION] ?? contentId(live),
+    };
+    const phase = live.status?.phase;
+    out.push(isFinalPhase(phase)
+      ? { ...base, reason: `removed from the source; ${phase}` }
+      : { ...base, action: 'blocked', reason: `removed from the source but still ${phase ?? 'Pending'}: pruned once final` });
+  }
+  return out;
+}
+
+/** The number of pods a workload runs, when the live object tells. */
+function podsOf(target: KubeObject | undefined): number | undefined {
+  if (!target) return undefined;
+  if (target.kind === 'DaemonSet') return (target['status'] as { desiredNumberScheduled?: number } | undefined)?.desiredNumberScheduled;
+  return (target['spec'] as { replicas?: number } | undefined)?.replicas ?? 1;
+}
+
+function effectOf(s: RestoreSession, executor: Action['executor'], hosts: number | undefined, target: KubeObject | undefined): string {
+  const ref = s.spec.target?.ref;
+  const count = (n: number | undefined, one: string, many: string) => (n === undefined ? `its ${many}` : n === 1 ? `1 ${one}` : `${n} ${many}`);
+  switch (executor) {
+    case 'init-container':
+      return `restarts ${ref!.kind} ${ref!.name}: ${count(podsOf(target), 'pod', 'pods')} roll with the restore init-container, and roll again when the session is removed`;
+    case 'volume-snapshot':
+      return `creates ${count(hosts, 'PVC', 'PVCs')} from VolumeSnapshots; no pod restarts`;
+    default: {
+      const claims = s.spec.target?.volumeClaimTemplates?.length ? ', creating the PVCs from volumeClaimTemplates' : '';
+      const into = ref ? ` into ${ref.kind} ${ref.name}` : '';
+      return `runs ${count(hosts, 'restore Job', 'restore Jobs')}${into}${claims}; no workload restarts`;
+    }
+  }
+}
