@@ -1,6 +1,7 @@
 // HTTP routing for the sandbox API server: discovery, OpenAPI, and the REST paths of every
 // resource (collection, object, /status), translating query parameters and content types into
 // ApiCore calls and errors into `Status` bodies.
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ApiCore, DeleteOptions, WriteOptions } from './core.ts';
@@ -23,6 +24,8 @@ export interface Faults {
 
 export interface HttpOptions {
   bookmarkIntervalMs: number;
+  /** The log file of a pod's container (pods/log), when the simulator runs. */
+  podLogFile?: (pod: Obj, container: string) => string;
   log?: (line: string) => void;
 }
 
@@ -164,6 +167,39 @@ export class ApiHttpServer {
     return { resource: r, version, namespace: undefined, name: rest[1], subresource: rest[2] };
   }
 
+  /** pods/{name}/log: a container's output (real for agent containers, empty for simulated ones). */
+  private serveLog(req: IncomingMessage, res: ServerResponse, t: Target, q: URLSearchParams): void {
+    const pod = this.core.get(t.resource, t.namespace, t.name!);
+    const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c: { name: string }) => c.name);
+    const container = q.get('container') ?? (pod.spec?.containers?.length === 1 ? pod.spec.containers[0].name : undefined);
+    if (!container) throw badRequest(`a container name must be specified for pod ${t.name}, choose one of: [${(pod.spec?.containers ?? []).map((c: { name: string }) => c.name).join(' ')}]`);
+    if (!all.includes(container)) throw badRequest(`container ${container} is not valid for pod ${t.name}`);
+    const file = this.options.podLogFile?.(pod, container);
+    const read = (from: number): Buffer => {
+      if (!file || !existsSync(file)) return Buffer.alloc(0);
+      const buf = readFileSync(file);
+      return buf.subarray(from);
+    };
+    let text = read(0);
+    const tail = q.get('tailLines');
+    if (tail) text = Buffer.from(text.toString('utf8').split('\n').filter((l, i, a) => i < a.length - 1 || l !== '').slice(-Number(tail)).map((l) => `${l}\n`).join(''));
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+    res.write(text);
+    if (q.get('follow') !== 'true') return void res.end();
+    let offset = read(0).length;
+    const timer = setInterval(() => {
+      const more = read(offset);
+      offset += more.length;
+      if (more.length) res.write(more);
+      const live = this.core.tryGet(t.resource, t.namespace, t.name!);
+      if (!live || live.metadata.uid !== pod.metadata.uid || live.status?.phase === 'Succeeded' || live.status?.phase === 'Failed') {
+        clearInterval(timer);
+        res.end();
+      }
+    }, 200);
+    res.on('close', () => clearInterval(timer));
+  }
+
   private async body(req: IncomingMessage): Promise<string> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -198,6 +234,7 @@ export class ApiHttpServer {
 
   private async serveResource(req: IncomingMessage, res: ServerResponse, method: string, t: Target, q: URLSearchParams): Promise<void> {
     const { resource: r, version, namespace: ns, name } = t;
+    if (t.subresource === 'log' && r.plural === 'pods' && !r.group && method === 'GET') return this.serveLog(req, res, t, q);
     if (t.subresource && t.subresource !== 'status') throw notFoundPath(req.url ?? '');
     const accept = req.headers.accept;
     const isWatch = q.get('watch') === 'true' || q.get('watch') === '1';

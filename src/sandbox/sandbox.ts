@@ -65,7 +65,11 @@ export class Sandbox {
     this.tempWorkDir = !dir;
     this.store = new Store({ historySize: this.options.historySize ?? 10_000, ...(dir ? { file: join(dir, 'state.json') } : {}) });
     this.core = new ApiCore(this.store);
-    this.http = new ApiHttpServer(this.core, { bookmarkIntervalMs: this.options.bookmarkIntervalMs ?? 60_000, ...(this.options.log ? { log: this.options.log } : {}) });
+    this.http = new ApiHttpServer(this.core, {
+      bookmarkIntervalMs: this.options.bookmarkIntervalMs ?? 60_000,
+      podLogFile: (pod, container) => join(this.workDir, 'pods', pod.metadata.namespace, pod.metadata.name, 'containers', container, 'log'),
+      ...(this.options.log ? { log: this.options.log } : {}),
+    });
     this.port = await this.http.listen(this.options.port ?? 0);
     writeFileSync(this.kubeconfigPath, sandboxKubeconfig(this.url));
     if (this.options.simulate !== false) {

@@ -102,6 +102,8 @@ describe('workload simulator', function () {
       const written = JSON.parse(readFileSync(join(t.dir, 'volumes', 'demo', `data-db-${i}`, 'restored.json'), 'utf8'));
       assert.deepEqual(written, { pod: `db-${i}`, node: pod.spec.nodeName, password: 's3cret', kubeconfig: t.kubeconfigPath });
     }
+    const logs = await t.kubectl(['logs', 'db-1', '-n', 'demo', '-c', 'stash-init']);
+    assert.match(logs.stdout, /fake agent wrote .*restored\.json/, logs.stderr);
     const sset = get('statefulsets', 'db', 'apps')!;
     assert.equal(sset.status.updatedReplicas, 3);
     assert.equal(sset.status.currentRevision, sset.status.updateRevision);

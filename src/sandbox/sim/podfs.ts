@@ -1,7 +1,7 @@
 // A running container's view of the file system: a root folder in which every volumeMount path
 // is a symlink to the volume's folder — a PVC's DIR/volumes/<ns>/<claim>/, an emptyDir made for the
 // pod, a hostPath's own path, or a Secret/ConfigMap written out as files.
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Obj } from '../store.ts';
 import type { SimContext } from './context.ts';
@@ -24,6 +24,17 @@ function writeItems(dir: string, data: Record<string, string>, items: Array<{ ke
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, decode ? Buffer.from(data[key]!, 'base64') : data[key]!);
   }
+}
+
+/** A downward API file: labels/annotations as sorted `key="value"` lines, other fields as text. */
+function downwardValue(pod: Obj, path: string): string {
+  if (path === 'metadata.labels' || path === 'metadata.annotations') {
+    const map: Record<string, string> = pod.metadata[path.slice('metadata.'.length)] ?? {};
+    return Object.keys(map).sort().map((k) => `${k}=${JSON.stringify(map[k])}`).join('\n');
+  }
+  let cur: any = pod;
+  for (const seg of path.split('.')) cur = cur?.[seg];
+  return cur === undefined ? '' : String(cur);
 }
 
 /** The folder that backs a pod volume (made on demand). */
@@ -53,6 +64,31 @@ export function volumeSource(ctx: SimContext, pod: Obj, volume: Record<string, a
     rmSync(own, { recursive: true, force: true });
     writeItems(own, cm?.data ?? {}, volume.configMap.items, false);
     return own;
+  }
+  if (volume.downwardAPI || volume.projected) {
+    rmSync(own, { recursive: true, force: true });
+    mkdirSync(own, { recursive: true });
+    const sources: Array<Record<string, any>> = volume.projected ? volume.projected.sources ?? [] : [{ downwardAPI: volume.downwardAPI }];
+    for (const src of sources) {
+      if (src.downwardAPI) {
+        for (const item of src.downwardAPI.items ?? []) {
+          if (!item.fieldRef) continue;
+          const file = join(own, item.path);
+          mkdirSync(dirname(file), { recursive: true });
+          writeFileSync(file, downwardValue(pod, item.fieldRef.fieldPath));
+        }
+      } else if (src.secret || src.configMap) {
+        const sub = volumeSource(ctx, pod, { name: `${volume.name}-${src.secret ? 'secret' : 'configmap'}-${src.secret?.name ?? src.configMap?.name}`, ...(src.secret ? { secret: { secretName: src.secret.name, items: src.secret.items, optional: src.secret.optional } } : { configMap: src.configMap }) });
+        cpSync(sub, own, { recursive: true });
+      }
+    }
+    return own;
+  }
+  if (volume.nfs) {
+    // Pods sharing an NFS export share a folder: DIR/nfs/<server>/<path>.
+    const dir = join(ctx.dirs.volumes, '..', 'nfs', volume.nfs.server ?? 'server', volume.nfs.path ?? '');
+    mkdirSync(dir, { recursive: true });
+    return dir;
   }
   // emptyDir and anything else: a folder that lives as long as the pod.
   mkdirSync(own, { recursive: true });
