@@ -22,7 +22,7 @@ export type Kind = 'pod' | 'pvc' | 'volumesnapshot' | 'statefulset' | 'deploymen
 export class SimContext {
   readonly core: ApiCore;
   readonly dirs: SimDirs;
-  readonly nodes: string[];
+  private readonly baseNodes: string[];
   readonly log: (line: string) => void;
   private readonly enqueueFn: (kind: Kind, ns: string, name: string) => void;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -30,9 +30,20 @@ export class SimContext {
   constructor(core: ApiCore, dirs: SimDirs, nodes: string[], enqueue: (kind: Kind, ns: string, name: string) => void, log: (line: string) => void) {
     this.core = core;
     this.dirs = dirs;
-    this.nodes = nodes;
+    this.baseNodes = nodes;
     this.enqueueFn = enqueue;
     this.log = log;
+  }
+
+  /** The nodes pods can go to: every schedulable Node object (the simulator's own, and any created by hand). */
+  get nodes(): string[] {
+    const live = this.core.store.list('nodes').filter((n) => !n.metadata.deletionTimestamp && !n.spec?.unschedulable).map((n) => n.metadata.name as string);
+    return live.length ? live : this.baseNodes;
+  }
+
+  /** The nodes the simulator was started with (`--nodes N`). */
+  get ownNodes(): string[] {
+    return this.baseNodes;
   }
 
   r(group: string, plural: string): ResourceType {

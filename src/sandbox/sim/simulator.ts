@@ -36,6 +36,7 @@ export class Simulator {
   private readonly core: ApiCore;
   private readonly procs = new ProcessTable();
   private readonly queue = new Set<string>();
+  private readonly tasks: Array<() => void> = [];
   private scheduled = false;
   private stopped = false;
   private readonly listener = (e: StoreEvent): void => this.onEvent(e);
@@ -66,19 +67,25 @@ export class Simulator {
 
   private ensureNodes(): void {
     const r = this.core.mustResource('', 'nodes');
-    for (const name of this.ctx.nodes) {
+    for (const name of this.ctx.ownNodes) {
       if (this.core.tryGet(r, undefined, name)) continue;
-      const node = this.ctx.create(r, { metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } }, spec: {} } as Obj, 'sandbox');
-      if (node) {
-        const i = this.ctx.nodes.indexOf(name);
-        this.ctx.writeStatus(r, node, {
-          conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: this.ctx.now(), lastTransitionTime: this.ctx.now() }],
-          addresses: [{ type: 'InternalIP', address: `172.18.0.${i + 2}` }, { type: 'Hostname', address: name }],
-          nodeInfo: { kubeletVersion: 'v1.32.0-sandbox', operatingSystem: 'linux', architecture: 'amd64', containerRuntimeVersion: 'sandbox://1.0' },
-          capacity: { cpu: '4', memory: '8Gi', pods: '110' }, allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
-        }, 'sandbox');
-      }
+      this.ctx.create(r, { metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } }, spec: {} } as Obj, 'sandbox');
     }
+    for (const node of this.core.store.list('nodes')) this.nodeStatus(node);
+  }
+
+  /** Every node reports Ready, as its kubelet would (also nodes created by hand). */
+  private nodeStatus(node: Obj): void {
+    if (node.status?.conditions?.length) return;
+    const r = this.core.mustResource('', 'nodes');
+    const name = node.metadata.name as string;
+    const i = Math.max(0, this.core.store.list('nodes').findIndex((n) => n.metadata.name === name));
+    this.ctx.writeStatus(r, node, {
+      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: this.ctx.now(), lastTransitionTime: this.ctx.now() }],
+      addresses: [{ type: 'InternalIP', address: `172.18.0.${i + 2}` }, { type: 'Hostname', address: name }],
+      nodeInfo: { kubeletVersion: 'v1.32.0-sandbox', operatingSystem: 'linux', architecture: 'amd64', containerRuntimeVersion: 'sandbox://1.0' },
+      capacity: { cpu: '4', memory: '8Gi', pods: '110' }, allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
+    }, 'sandbox');
   }
 
   enqueue(kind: Kind, ns: string, name: string): void {
@@ -90,14 +97,18 @@ export class Simulator {
     }
   }
 
+  /**
+   * Runs inside the store's event emission, so it must not write (a nested write would reach
+   * later listeners, e.g. open watches, before the event being delivered): it only queues work.
+   */
   private onEvent(e: StoreEvent): void {
     const o = e.object;
     const ns = o.metadata.namespace ?? '';
     const kind = RESOURCE_KINDS[e.resource];
     if (e.type === 'DELETED') {
-      if (kind === 'pod') this.kubelet.forget(o);
-      if (kind === 'pvc') releasePvc(this.ctx, o);
-      if (kind === 'volumesnapshot') releaseSnapshot(this.ctx, o);
+      if (kind === 'pod') this.later(() => this.kubelet.forget(o));
+      if (kind === 'pvc') this.later(() => releasePvc(this.ctx, o));
+      if (kind === 'volumesnapshot') this.later(() => releaseSnapshot(this.ctx, o));
     }
     if (kind) this.enqueue(kind, ns, o.metadata.name);
     for (const ref of o.metadata.ownerReferences ?? []) {
@@ -110,11 +121,28 @@ export class Simulator {
       if (kind === 'pvc') for (const s of this.core.store.list('volumesnapshots.snapshot.storage.k8s.io', ns)) if (s.status?.readyToUse !== true) this.enqueue('volumesnapshot', ns, s.metadata.name);
       for (const p of this.core.store.list('pods', ns || undefined)) if (p.status?.phase === 'Pending' || p.status?.phase === undefined) this.enqueue('pod', p.metadata.namespace, p.metadata.name);
     }
+    if (e.resource === 'nodes' && e.type !== 'DELETED') this.later(() => this.nodeStatus(o));
     if (e.resource === 'nodes') for (const ds of this.core.store.list('daemonsets.apps')) this.enqueue('daemonset', ds.metadata.namespace, ds.metadata.name);
+  }
+
+  private later(task: () => void): void {
+    this.tasks.push(task);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
+    }
   }
 
   private drain(): void {
     this.scheduled = false;
+    const tasks = this.tasks.splice(0);
+    for (const task of tasks) {
+      try {
+        task();
+      } catch (e) {
+        this.ctx.log(`sandbox: simulator task failed: ${(e as Error).stack ?? e}`);
+      }
+    }
     const keys = [...this.queue];
     this.queue.clear();
     for (const key of keys) {
