@@ -7,6 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ApiCore, DeleteOptions, WriteOptions } from './core.ts';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.ts';
 import { ApiError, badRequest, internal, methodNotAllowed, notFoundPath } from './errors.ts';
+import { decodeProtobuf } from './protobuf.ts';
 import { openApiV2, openApiV3Index, openApiV3GroupVersion } from './openapi-docs.ts';
 import type { ResourceType } from './resources.ts';
 import { apiVersionOf } from './resources.ts';
@@ -200,16 +201,24 @@ export class ApiHttpServer {
     res.on('close', () => clearInterval(timer));
   }
 
-  private async body(req: IncomingMessage): Promise<string> {
+  private async rawBody(req: IncomingMessage): Promise<Buffer> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
+    return Buffer.concat(chunks);
+  }
+
+  private async body(req: IncomingMessage): Promise<string> {
+    return (await this.rawBody(req)).toString('utf8');
   }
 
   private async jsonBody(req: IncomingMessage): Promise<any> {
+    const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim();
+    if (type === 'application/vnd.kubernetes.protobuf') {
+      const raw = await this.rawBody(req);
+      return raw.length ? decodeProtobuf(raw) : undefined;
+    }
     const text = await this.body(req);
     if (!text.trim()) return undefined;
-    const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim();
     if (type.includes('protobuf') || type.includes('cbor')) throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got ${type})`);
     try {
       return type.includes('yaml') ? parseYaml(text) : JSON.parse(text);
