@@ -8,6 +8,7 @@ import type { ApiCore, DeleteOptions, WriteOptions } from './core.ts';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.ts';
 import { ApiError, badRequest, internal, methodNotAllowed, notFoundPath } from './errors.ts';
 import { decodeProtobuf } from './protobuf.ts';
+import { getScale, hasScale, writeScale } from './scale.ts';
 import { openApiV2, openApiV3Index, openApiV3GroupVersion } from './openapi-docs.ts';
 import type { ResourceType } from './resources.ts';
 import { apiVersionOf } from './resources.ts';
@@ -168,6 +169,15 @@ export class ApiHttpServer {
     return { resource: r, version, namespace: undefined, name: rest[1], subresource: rest[2] };
   }
 
+  private async serveScale(req: IncomingMessage, res: ServerResponse, method: string, t: Target, q: URLSearchParams): Promise<void> {
+    const { resource: r, version, namespace: ns, name } = t;
+    const opts = this.writeOptions(q, { ...t, subresource: undefined });
+    if (method === 'GET') return this.send(res, 200, getScale(this.core, r, ns, name!));
+    if (method === 'PUT') return this.send(res, 200, writeScale(this.core, r, version, ns, name!, { scale: (await this.jsonBody(req)) as Obj }, opts));
+    if (method === 'PATCH') return this.send(res, 200, writeScale(this.core, r, version, ns, name!, { patch: { contentType: req.headers['content-type'] ?? '', raw: await this.body(req) } }, opts));
+    throw methodNotAllowed();
+  }
+
   /** pods/{name}/log: a container's output (real for agent containers, empty for simulated ones). */
   private serveLog(req: IncomingMessage, res: ServerResponse, t: Target, q: URLSearchParams): void {
     const pod = this.core.get(t.resource, t.namespace, t.name!);
@@ -244,6 +254,7 @@ export class ApiHttpServer {
   private async serveResource(req: IncomingMessage, res: ServerResponse, method: string, t: Target, q: URLSearchParams): Promise<void> {
     const { resource: r, version, namespace: ns, name } = t;
     if (t.subresource === 'log' && r.plural === 'pods' && !r.group && method === 'GET') return this.serveLog(req, res, t, q);
+    if (t.subresource === 'scale' && hasScale(r)) return this.serveScale(req, res, method, t, q);
     if (t.subresource && t.subresource !== 'status') throw notFoundPath(req.url ?? '');
     const accept = req.headers.accept;
     const isWatch = q.get('watch') === 'true' || q.get('watch') === '1';

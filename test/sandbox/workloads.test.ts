@@ -109,6 +109,19 @@ describe('workload simulator', function () {
     assert.equal(sset.status.currentRevision, sset.status.updateRevision);
   });
 
+  it('kubectl scale and rollout restart drive the StatefulSet', async () => {
+    const scaled = await t.kubectl(['scale', 'statefulset', 'db', '-n', 'demo', '--replicas=2']);
+    assert.equal(scaled.code, 0, scaled.stderr);
+    await eventually(() => running('db-', 2) && !get('pods', 'db-2'), 10_000);
+    assert.equal(get('persistentvolumeclaims', 'data-db-2')?.status.phase, 'Bound', 'claims stay after a scale-down');
+    const before = get('pods', 'db-0')!.metadata.uid;
+    const restarted = await t.kubectl(['rollout', 'restart', 'statefulset/db', '-n', 'demo']);
+    assert.equal(restarted.code, 0, restarted.stderr);
+    await eventually(() => running('db-', 2) && get('pods', 'db-0')!.metadata.uid !== before, 15_000);
+    const status = await t.kubectl(['rollout', 'status', 'statefulset/db', '-n', 'demo', '--timeout=10s']);
+    assert.equal(status.code, 0, status.stderr);
+  });
+
   it('a failing agent init-container shows its exit code and goes into CrashLoopBackOff', async () => {
     await apply(`apiVersion: apps/v1
 kind: Deployment
