@@ -122,6 +122,14 @@ describe('workload simulator', function () {
     assert.equal(status.code, 0, status.stderr);
   });
 
+  it('refuses pod spec changes a real API server refuses, allows an image change', async () => {
+    const bad = await t.kubectl(['patch', 'pod', 'db-0', '-n', 'demo', '-p', '{"spec":{"restartPolicy":"Never"}}']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /is invalid: spec: Forbidden: pod updates may not change fields/);
+    const ok = await t.kubectl(['set', 'image', 'pod/db-0', '-n', 'demo', 'db=postgres:17']);
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
   it('a failing agent init-container shows its exit code and goes into CrashLoopBackOff', async () => {
     await apply(`apiVersion: apps/v1
 kind: Deployment

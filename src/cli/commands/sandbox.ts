@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError, parseCommandArgs } from '../command.ts';
 import type { Command, Io } from '../command.ts';
-import { Sandbox } from '../../sandbox/sandbox.ts';
+import { Sandbox } from '../../sandbox/index.ts';
 
 const HELP = `Usage: restorectl sandbox --dir DIR [--port P] [--nodes N] [--agent-image IMAGE] [--verbose]
 
