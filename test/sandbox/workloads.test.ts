@@ -84,6 +84,7 @@ describe('workload simulator', function () {
       env: [
         { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
         { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+        { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
         { name: 'RESTIC_PASSWORD', valueFrom: { secretKeyRef: { name: 'restic', key: 'RESTIC_PASSWORD' } } },
       ],
       volumeMounts: [{ name: 'data', mountPath: '/var/lib/postgresql/data' }],
@@ -100,7 +101,7 @@ describe('workload simulator', function () {
       assert.equal(init.state.terminated.exitCode, 0);
       assert.equal(init.state.terminated.reason, 'Completed');
       const written = JSON.parse(readFileSync(join(t.dir, 'volumes', 'demo', `data-db-${i}`, 'restored.json'), 'utf8'));
-      assert.deepEqual(written, { pod: `db-${i}`, node: pod.spec.nodeName, password: 's3cret', kubeconfig: t.kubeconfigPath });
+      assert.deepEqual(written, { pod: `db-${i}`, node: pod.spec.nodeName, password: 's3cret', ip: pod.status.podIP, kubeconfig: t.kubeconfigPath });
     }
     const logs = await t.kubectl(['logs', 'db-1', '-n', 'demo', '-c', 'stash-init']);
     assert.match(logs.stdout, /fake agent wrote .*restored\.json/, logs.stderr);
@@ -224,5 +225,35 @@ spec:
 `);
     await eventually(() => get('persistentvolumeclaims', 'restored')?.status?.phase === 'Bound');
     assert.equal(readFileSync(join(t.dir, 'volumes', 'demo', 'restored', 'marker.txt'), 'utf8'), 'from db-0\n');
+  });
+});
+
+describe('workload simulator with the real CLI as the agent program', function () {
+  this.timeout(30_000);
+  it('runs `node bin/restorectl.js <args>` for an agent-image container, exit code and output included', async () => {
+    const t = await startSandbox({ timing: { crashLoopBaseMs: 100, crashLoopMaxMs: 400, simulatedRunMs: 50 } });
+    try {
+      const job = (name: string, args: string[]): string => `apiVersion: batch/v1
+kind: Job
+metadata: {name: ${name}, namespace: default}
+spec:
+  backoffLimit: 0
+  template:
+    spec: {restartPolicy: Never, containers: [{name: agent, image: "${AGENT}:v0.1.0", args: ${JSON.stringify(args)}}]}
+`;
+      const r = await t.kubectl(['apply', '-f', '-'], job('help', ['--help']) + '---\n' + job('unknown', ['no-such-command']));
+      assert.equal(r.code, 0, r.stderr);
+      const core = t.sandbox.core;
+      const podOf = (j: string): Obj | undefined => t.sandbox.store.list('pods', 'default').find((p) => p.metadata.labels?.['job-name'] === j && ['Succeeded', 'Failed'].includes(p.status?.phase));
+      const help = await eventually(() => podOf('help'), 20_000);
+      assert.equal(help.status.phase, 'Succeeded');
+      const logs = await t.kubectl(['logs', help.metadata.name]);
+      assert.match(logs.stdout, /restorectl: GitOps for Kubernetes restores/);
+      const unknown = await eventually(() => podOf('unknown'), 20_000);
+      assert.equal(unknown.status.containerStatuses[0].state.terminated.exitCode, 2);
+      await eventually(() => core.tryGet(core.mustResource('batch', 'jobs'), 'default', 'unknown')?.status?.failed === 1);
+    } finally {
+      await t.stop();
+    }
   });
 });

@@ -243,8 +243,11 @@ export class Kubelet {
     }
     let env: Record<string, string>;
     let root: string;
+    // The pod sandbox (and its IP) exists before any container starts.
+    const hostIP = `172.18.0.${this.ctx.nodes.indexOf(pod.spec.nodeName) + 2}`;
+    const seen = { ...pod, status: { ...pod.status, podIP: rt.podIP, hostIP } } as Obj;
     try {
-      env = containerEnv(this.ctx, pod, spec);
+      env = containerEnv(this.ctx, seen, spec);
       root = prepareRoot(this.ctx, pod, spec);
     } catch (e) {
       if (!(e instanceof ContainerConfigError)) throw e;
