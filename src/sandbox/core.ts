@@ -187,6 +187,8 @@ export class ApiCore {
 
   create(r: ResourceType, version: string, ns: string | undefined, body: Obj, opts: WriteOptions = {}): WriteResult {
     if (!body || typeof body !== 'object' || typeof body.metadata !== 'object') throw badRequest('the object has no metadata');
+    checkKind(r, version, body);
+    if (body.metadata.resourceVersion) throw badRequest('resourceVersion should not be set on objects to be created');
     const obj: Obj = structuredClone(body);
     if (r.namespaced) {
       if (obj.metadata.namespace && ns && obj.metadata.namespace !== ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
@@ -219,6 +221,7 @@ export class ApiCore {
   update(r: ResourceType, version: string, ns: string | undefined, name: string, body: Obj, opts: WriteOptions = {}): WriteResult {
     if (!body || typeof body !== 'object' || typeof body.metadata !== 'object') throw badRequest('the object has no metadata');
     if (body.metadata.name && body.metadata.name !== name) throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+    checkKind(r, version, body);
     const existing = this.get(r, ns, name);
     const rv = body.metadata.resourceVersion;
     if (rv !== undefined && rv !== '' && rv !== existing.metadata.resourceVersion) throw conflict(r, name);
@@ -449,6 +452,15 @@ export class ApiCore {
     if (!r) return;
     for (const o of this.store.list(resourceKey(r))) this.store.remove(resourceKey(r), o.metadata.namespace, o.metadata.name);
     this.resources.unregister(r);
+  }
+}
+
+/** A body's apiVersion/kind, when given, must be the resource's (as the server's decoder insists). */
+function checkKind(r: ResourceType, version: string, body: Obj): void {
+  if (body.kind && body.kind !== r.kind) throw badRequest(`the kind in the data (${body.kind}) does not match the expected kind (${r.kind})`);
+  if (body.apiVersion) {
+    const group = String(body.apiVersion).includes('/') ? String(body.apiVersion).split('/')[0] : '';
+    if (group !== r.group) throw badRequest(`the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(r.group, version)})`);
   }
 }
 
