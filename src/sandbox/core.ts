@@ -185,7 +185,8 @@ export class ApiCore {
     };
   }
 
-  create(r: ResourceType, version: string, ns: string | undefined, body: Obj, opts: WriteOptions = {}): WriteResult {
+  /** `applied`: the object comes from a server-side apply, whose fields the applier then owns. */
+  create(r: ResourceType, version: string, ns: string | undefined, body: Obj, opts: WriteOptions = {}, applied?: Obj): WriteResult {
     if (!body || typeof body !== 'object' || typeof body.metadata !== 'object') throw badRequest('the object has no metadata');
     checkKind(r, version, body);
     if (body.metadata.resourceVersion) throw badRequest('resourceVersion should not be set on objects to be created');
@@ -211,7 +212,8 @@ export class ApiCore {
       else obj.status = initial;
     }
     const warnings = this.admit(r, version, obj, true, opts);
-    recordUpdate(undefined, obj, opts.fieldManager ?? 'unknown', apiVersionOf(r.group, version), now);
+    if (applied) obj.metadata.managedFields = serverSideApply({ ...obj, metadata: { ...obj.metadata, managedFields: [] } }, applied, opts.fieldManager ?? 'unknown', true, apiVersionOf(r.group, version), now).metadata.managedFields;
+    else recordUpdate(undefined, obj, opts.fieldManager ?? 'unknown', apiVersionOf(r.group, version), now);
     if (opts.dryRun) return { object: this.present(r, obj, version), warnings, created: true };
     const stored = this.store.put(resourceKey(r), obj);
     if (r.plural === 'customresourcedefinitions') this.registerCrd(stored);
@@ -318,26 +320,11 @@ export class ApiCore {
     const av = apiVersionOf(r.group, version);
     if (!existing) {
       if (opts.subresource) throw notFound(r, name);
-      const result = this.create(r, version, ns, { ...applied, metadata: { ...applied.metadata, name } }, opts);
-      // Ownership of a created object belongs to the applier, as an Apply.
-      return result.object.metadata.managedFields ? this.fixCreatedOwnership(r, version, result, applied, opts) : result;
+      return this.create(r, version, ns, { ...applied, metadata: { ...applied.metadata, name } }, opts, applied);
     }
     if (applied.metadata.resourceVersion && applied.metadata.resourceVersion !== existing.metadata.resourceVersion) throw conflict(r, name);
     const merged = serverSideApply(this.present(r, existing, version), applied, opts.fieldManager, Boolean(opts.force), av, timestamp(), opts.subresource);
     return this.replace(r, version, existing, merged, opts, true);
-  }
-
-  private fixCreatedOwnership(r: ResourceType, version: string, result: WriteResult, applied: Obj, opts: WriteOptions): WriteResult {
-    const withOwner = serverSideApply({ ...result.object, metadata: { ...result.object.metadata, managedFields: [] } }, applied, opts.fieldManager!, true, apiVersionOf(r.group, version), timestamp());
-    result.object.metadata.managedFields = withOwner.metadata.managedFields;
-    if (opts.dryRun) return result;
-    const stored = this.store.get(resourceKey(r), result.object.metadata.namespace, result.object.metadata.name);
-    if (stored) {
-      const next = structuredClone(stored);
-      next.metadata.managedFields = withOwner.metadata.managedFields;
-      return { ...result, object: this.present(r, this.store.put(resourceKey(r), next), version) };
-    }
-    return result;
   }
 
   delete(r: ResourceType, ns: string | undefined, name: string, opts: DeleteOptions = {}): Obj {
