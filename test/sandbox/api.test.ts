@@ -48,6 +48,8 @@ describe('sandbox API through client-node', function () {
     assert.ok(a.metadata!.creationTimestamp instanceof Date);
     assert.equal(a.metadata!.generation, 1);
     assert.ok(Number(b.metadata!.resourceVersion) > Number(a.metadata!.resourceVersion));
+    assert.deepEqual(b.data, { k: Buffer.from('v').toString('base64') }, 'stringData is merged into data');
+    assert.equal(b.stringData, undefined);
   });
 
   it('bumps generation on spec changes only; status writes ignore spec and the other way round', async () => {
