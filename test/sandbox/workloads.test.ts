@@ -175,6 +175,10 @@ spec:
 `);
     await eventually(() => running('web-', 2) && running('agent-', 3), 10_000);
     await eventually(() => get('deployments', 'web', 'apps')!.status.readyReplicas === 2);
+    const rollout = await t.kubectl(['rollout', 'status', 'deployment/web', '-n', 'demo', '--timeout=10s']);
+    assert.equal(rollout.code, 0, rollout.stderr);
+    const ds = await t.kubectl(['rollout', 'status', 'daemonset/agent', '-n', 'demo', '--timeout=10s']);
+    assert.equal(ds.code, 0, ds.stderr);
     await eventually(() => get('daemonsets', 'agent', 'apps')!.status.numberReady === 3);
     assert.equal(get('daemonsets', 'agent', 'apps')!.status.desiredNumberScheduled, 3);
     assert.deepEqual(pods('agent-').map((p) => p.spec.nodeName).sort(), ['node-0', 'node-1', 'node-2']);
