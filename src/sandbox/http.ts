@@ -161,10 +161,8 @@ export class ApiHttpServer {
       if (r?.namespaced) return { resource: r, version, namespace: rest[1], name: rest[3], subresource: rest[4] };
     }
     const r = lookup(rest[0]!);
-    if (!r || (r.namespaced && rest.length > 1 && rest[0] !== 'namespaces')) {
-      if (r?.namespaced) return { resource: r, version, namespace: undefined, name: undefined, subresource: undefined };
-      throw notFoundPath(path);
-    }
+    // A namespaced resource is reached without a namespace only as a whole collection (list, watch).
+    if (!r || (r.namespaced && rest.length > 1)) throw notFoundPath(path);
     if (rest.length > 3) throw notFoundPath(path);
     return { resource: r, version, namespace: undefined, name: rest[1], subresource: rest[2] };
   }
