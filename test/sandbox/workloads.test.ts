@@ -230,6 +230,33 @@ spec:
     await eventually(() => get('persistentvolumeclaims', 'restored')?.status?.phase === 'Bound');
     assert.equal(readFileSync(join(t.dir, 'volumes', 'demo', 'restored', 'marker.txt'), 'utf8'), 'from db-0\n');
   });
+
+  it('a claim of a WaitForFirstConsumer StorageClass binds when a pod using it is scheduled', async () => {
+    await apply(`apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: late}
+provisioner: sandbox.restore.gitops
+volumeBindingMode: WaitForFirstConsumer
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: late-claim, namespace: demo}
+spec: {storageClassName: late, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+`);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(get('persistentvolumeclaims', 'late-claim')!.status.phase, 'Pending');
+    await apply(`apiVersion: v1
+kind: Pod
+metadata: {name: consumer, namespace: demo}
+spec:
+  containers: [{name: c, image: busybox:1, volumeMounts: [{name: d, mountPath: /d}]}]
+  volumes: [{name: d, persistentVolumeClaim: {claimName: late-claim}}]
+`);
+    await eventually(() => get('pods', 'consumer')?.status?.phase === 'Running');
+    const pvc = get('persistentvolumeclaims', 'late-claim')!;
+    assert.equal(pvc.status.phase, 'Bound');
+    assert.equal(pvc.metadata.annotations['volume.kubernetes.io/selected-node'], get('pods', 'consumer')!.spec.nodeName);
+  });
 });
 
 describe('workload simulator with the real CLI as the agent program', function () {
