@@ -35,6 +35,8 @@ export interface DeleteOptions {
   dryRun?: boolean;
   propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
   preconditions?: { uid?: string; resourceVersion?: string };
+  /** Pods: 0 removes at once; otherwise the pod terminates first (when a kubelet runs). */
+  gracePeriodSeconds?: number;
 }
 
 export interface ListOptions {
@@ -73,6 +75,11 @@ function specOf(obj: Obj): string {
 export class ApiCore {
   readonly store: Store;
   readonly resources: ResourceRegistry;
+  /**
+   * Set while a kubelet runs: deleted pods then get a deletionTimestamp and stay Terminating
+   * until the kubelet has stopped their containers and deletes them with grace period 0.
+   */
+  gracefulPods = false;
 
   constructor(store: Store, resources = new ResourceRegistry()) {
     this.store = store;
@@ -335,6 +342,13 @@ export class ApiCore {
     if (opts.dryRun) return this.present(r, existing);
     const policy = opts.propagationPolicy ?? 'Background';
     if (r.plural === NAMESPACES && !r.group) return this.present(r, this.terminateNamespace(existing));
+    if (r.plural === 'pods' && !r.group && this.gracefulPods && opts.gracePeriodSeconds !== 0) {
+      if (existing.metadata.deletionTimestamp) return this.present(r, existing);
+      const terminating = structuredClone(existing);
+      terminating.metadata.deletionTimestamp = timestamp();
+      terminating.metadata.deletionGracePeriodSeconds = opts.gracePeriodSeconds ?? existing.spec?.terminationGracePeriodSeconds ?? 30;
+      return this.present(r, this.store.put(resourceKey(r), terminating));
+    }
     if ((existing.metadata.finalizers ?? []).length > 0 || policy === 'Foreground') {
       let obj = existing;
       if (!obj.metadata.deletionTimestamp) {

@@ -315,6 +315,8 @@ export class ApiHttpServer {
         dryRun: q.getAll('dryRun').includes('All') || (body.dryRun ?? []).includes('All'),
         ...(body.preconditions ? { preconditions: body.preconditions } : {}),
       };
+      const grace = q.get('gracePeriodSeconds') ?? body.gracePeriodSeconds;
+      if (grace !== undefined && grace !== null) opts.gracePeriodSeconds = Number(grace);
       const policy = q.get('propagationPolicy') ?? body.propagationPolicy ?? (body.orphanDependents === true ? 'Orphan' : undefined);
       if (policy) opts.propagationPolicy = policy;
       if (name === undefined) {

@@ -256,6 +256,11 @@ spec:
     const pvc = get('persistentvolumeclaims', 'late-claim')!;
     assert.equal(pvc.status.phase, 'Bound');
     assert.equal(pvc.metadata.annotations['volume.kubernetes.io/selected-node'], get('pods', 'consumer')!.spec.nodeName);
+    // Deleting a pod makes it Terminating first; the kubelet removes it once its containers stopped.
+    const deleting = t.sandbox.core.delete(t.sandbox.core.mustResource('', 'pods'), 'demo', 'consumer');
+    assert.ok(deleting.metadata.deletionTimestamp);
+    assert.ok(get('pods', 'consumer')?.metadata.deletionTimestamp);
+    await eventually(() => !get('pods', 'consumer'));
   });
 });
 

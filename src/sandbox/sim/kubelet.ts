@@ -106,7 +106,17 @@ export class Kubelet {
     const pod = ctx.core.tryGet(ctx.pods, ns, name);
     if (!pod) return;
     if (pod.metadata.deletionTimestamp) {
-      this.procs.killPrefix(`${pod.metadata.uid}/`);
+      // Terminating: stop the containers, then remove the pod (finalizers, if any, still hold it).
+      const prefix = `${pod.metadata.uid}/`;
+      if (this.procs.runningWithPrefix(prefix)) {
+        this.procs.killPrefix(prefix, () => ctx.enqueue('pod', ns, name));
+        return;
+      }
+      try {
+        ctx.core.delete(ctx.pods, ns, name, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
+      } catch {
+        // gone already, or replaced by a new pod of the same name
+      }
       return;
     }
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;

@@ -15,6 +15,8 @@ export interface ProcessSpec {
 
 export class ProcessTable {
   private readonly procs = new Map<string, ChildProcess>();
+  /** Killed but not yet exited. */
+  private readonly stopping = new Map<string, ChildProcess>();
   private readonly graceMs: number;
 
   constructor(graceMs = 2000) {
@@ -51,19 +53,35 @@ export class ProcessTable {
     const child = this.procs.get(key);
     if (!child) return;
     this.procs.delete(key);
+    this.stopping.set(key, child);
     child.kill('SIGTERM');
     const t = setTimeout(() => child.kill('SIGKILL'), this.graceMs);
     t.unref();
-    child.once('exit', () => clearTimeout(t));
+    child.once('exit', () => {
+      clearTimeout(t);
+      if (this.stopping.get(key) === child) this.stopping.delete(key);
+    });
   }
 
-  killPrefix(prefix: string): void {
-    for (const key of [...this.procs.keys()]) if (key.startsWith(prefix)) this.kill(key);
+  /** Whether a process with this key prefix runs or is still shutting down. */
+  runningWithPrefix(prefix: string): boolean {
+    return [...this.procs.keys(), ...this.stopping.keys()].some((k) => k.startsWith(prefix));
+  }
+
+  /** Stops every process whose key starts with `prefix`; `onExit` runs once each has exited. */
+  killPrefix(prefix: string, onExit?: () => void): void {
+    for (const key of [...this.procs.keys()]) {
+      if (!key.startsWith(prefix)) continue;
+      const child = this.procs.get(key)!;
+      if (onExit) child.once('exit', onExit);
+      this.kill(key);
+    }
   }
 
   async stopAll(): Promise<void> {
-    const children = [...this.procs.values()];
+    const children = [...this.procs.values(), ...this.stopping.values()];
     this.procs.clear();
+    this.stopping.clear();
     await Promise.all(children.map((child) => new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       const t = setTimeout(() => child.kill('SIGKILL'), this.graceMs);

@@ -50,6 +50,7 @@ export class Simulator {
   }
 
   start(): void {
+    this.core.gracefulPods = true;
     this.ensureNodes();
     this.core.store.on('event', this.listener);
     // Level-triggered: everything that exists gets a first look (e.g. after a restart).
@@ -60,6 +61,7 @@ export class Simulator {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.core.gracefulPods = false;
     this.core.store.off('event', this.listener);
     this.ctx.cancelTimers();
     await this.procs.stopAll();
