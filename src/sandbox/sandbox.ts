@@ -28,6 +28,11 @@ export interface SandboxOptions {
   agentCommand?: string[];
   /** Run the workload simulator (default true). */
   simulate?: boolean;
+  /**
+   * Deleted pods stay Terminating (deletionTimestamp set) until the kubelet has stopped their
+   * containers, as on a cluster. Default false: pods go at once, which keeps tests quick.
+   */
+  gracefulPodDeletion?: boolean;
   /** Back-off and simulated run times (tests shorten them). */
   timing?: Partial<KubeletTiming>;
   /** Request log (one line per request) and internal errors. */
@@ -83,6 +88,7 @@ export class Sandbox {
           baseEnv: Object.fromEntries(['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!])),
         },
         ...(this.options.timing ? { timing: this.options.timing } : {}),
+        gracefulPodDeletion: this.options.gracefulPodDeletion ?? false,
         log,
       });
       this.simulator.start();

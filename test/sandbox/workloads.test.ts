@@ -45,7 +45,7 @@ describe('workload simulator', function () {
   };
 
   before(async () => {
-    t = await startSandbox({ nodes: 3, agentImage: `${AGENT}:test`, agentCommand: [process.execPath, FAKE_AGENT], timing: { crashLoopBaseMs: 100, crashLoopMaxMs: 400, simulatedRunMs: 50 } });
+    t = await startSandbox({ nodes: 3, gracefulPodDeletion: true, agentImage: `${AGENT}:test`, agentCommand: [process.execPath, FAKE_AGENT], timing: { crashLoopBaseMs: 100, crashLoopMaxMs: 400, simulatedRunMs: 50 } });
     await apply('apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: restic, namespace: demo}\nstringData: {RESTIC_PASSWORD: s3cret}\n');
   });
   after(() => t?.stop());

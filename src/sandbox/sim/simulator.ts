@@ -16,6 +16,8 @@ export interface SimulatorOptions {
   nodes: number;
   agent: AgentConfig;
   timing?: Partial<KubeletTiming>;
+  /** Deleted pods stay Terminating until their containers have stopped (default false: removed at once). */
+  gracefulPodDeletion?: boolean;
   log: (line: string) => void;
 }
 
@@ -40,9 +42,11 @@ export class Simulator {
   private scheduled = false;
   private stopped = false;
   private readonly listener = (e: StoreEvent): void => this.onEvent(e);
+  private readonly gracefulPods: boolean;
 
   constructor(core: ApiCore, options: SimulatorOptions) {
     this.core = core;
+    this.gracefulPods = options.gracefulPodDeletion ?? false;
     const nodes = Array.from({ length: Math.max(1, options.nodes) }, (_, i) => `node-${i}`);
     this.ctx = new SimContext(core, options.dirs, nodes, (k, ns, n) => this.enqueue(k, ns, n), options.log);
     this.kubelet = new Kubelet(this.ctx, this.procs, options.agent, { crashLoopBaseMs: 1000, crashLoopMaxMs: 30_000, simulatedRunMs: 100, ...options.timing });
@@ -50,7 +54,7 @@ export class Simulator {
   }
 
   start(): void {
-    this.core.gracefulPods = true;
+    this.core.gracefulPods = this.gracefulPods;
     this.ensureNodes();
     this.core.store.on('event', this.listener);
     // Level-triggered: everything that exists gets a first look (e.g. after a restart).
