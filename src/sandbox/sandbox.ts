@@ -1,6 +1,7 @@
 // The sandbox: an in-process Kubernetes API server (store + semantics + HTTP) and the workload
 // simulator, started and stopped as one. State lives in `dir` when given (state.json, volumes/,
 // pods/, kubeconfig), so a restart is like an API server restart.
+import { DEFAULT_AGENT_IMAGE } from '../controller/agent-container.ts';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +41,7 @@ export interface SandboxOptions {
 }
 
 export class Sandbox {
-  static readonly DEFAULT_AGENT_IMAGE = 'ghcr.io/restore-controller/restorectl:latest';
+  static readonly DEFAULT_AGENT_IMAGE = DEFAULT_AGENT_IMAGE;
   readonly options: SandboxOptions;
   store!: Store;
   core!: ApiCore;

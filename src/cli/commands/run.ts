@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_AGENT_IMAGE } from '../../controller/agent-container.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { jsonLogger } from '../../daemon/log.ts';
 import { loadKubeConfig } from '../../kube/kubeconfig.ts';
@@ -10,7 +11,6 @@ import { parseDuration } from '../../session/duration.ts';
 import type { Command } from '../command.ts';
 import { EXIT_ERRORS, EXIT_OK, UsageError, parseCommandArgs } from '../command.ts';
 
-export const DEFAULT_AGENT_IMAGE = 'ghcr.io/restore-controller/restorectl:0.1.0';
 
 export const runCommand: Command = {
   name: 'run',
