@@ -1,0 +1,72 @@
+// The whole restore path with nothing stood in for: the controller injects stash-init into the
+// Stash example's StatefulSet, the sandbox rolls its 5 pods and runs the agent in each as a real
+// process, restic restores from a real repository into each pod's PVC folder.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { parse, stringify } from 'yaml';
+import type { RestoreSession } from '../../src/api/index.ts';
+import { Controller } from '../../src/controller/index.ts';
+import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
+import { listTree, makeRepo, requireSeeding, tempDir } from '../support/restic-repo.ts';
+import { eventually, startSandbox } from '../support/sandbox.ts';
+import type { TestSandbox } from '../support/sandbox.ts';
+
+const PASSWORD = 'e2e password, never printed';
+const example = (name: string) => parse(readFileSync(new URL(`../../examples/clusters/demo/${name}`, import.meta.url), 'utf8'));
+
+describe('end to end: the Stash StatefulSet restore on the sandbox', function () {
+  this.timeout(300_000);
+  let t: TestSandbox;
+  let tmp: { path: string; cleanup: () => Promise<void> };
+  let controller: Controller;
+
+  before(async function () {
+    await requireSeeding(this);
+    tmp = await tempDir('e2e-sts');
+    const files = (host: string) => ({ [`/source/data/${host}.json`]: `{"host":"${host}"}`, '/source/data/tmp.json': 'scratch', '/source/data/notes.txt': 'notes' });
+    const repo = await makeRepo({ dir: tmp.path, password: PASSWORD, snapshots: ['my-sts-0', 'my-sts-1', 'my-sts-2'].map((host) => ({ host, files: files(host) })) });
+    t = await startSandbox();
+    const apply = async (yaml: string) => {
+      const r = await t.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], yaml);
+      assert.equal(r.code, 0, r.stderr);
+    };
+    assert.equal((await t.kubectl(['apply', '--server-side', '-f', 'deploy/crds'])).code, 0);
+    await apply(readFileSync('examples/cluster-state/namespace.yaml', 'utf8'));
+    await apply(readFileSync('examples/cluster-state/workloads.yaml', 'utf8'));
+    await apply(stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'local-repo-secret', namespace: 'demo' }, stringData: { RESTIC_PASSWORD: PASSWORD } }));
+    const repository = example('repository.yaml');
+    repository.spec.backend.local.hostPath.path = repo.repoPath;
+    await apply(stringify(repository));
+    controller = new Controller(t.kc, { agent: { image: t.sandbox.options.agentImage ?? 'ghcr.io/restore-controller/restorectl:0.1.0' }, resyncMs: 500, pollMs: 200 });
+    await controller.start();
+  });
+  after(async () => {
+    controller?.stop();
+    await t?.stop();
+    await tmp?.cleanup();
+  });
+
+  it('ends Succeeded with 5 host stats and the right files in each pod\'s volume', async () => {
+    const custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
+    const r = await t.kubectl(['apply', '--server-side', '-f', 'examples/clusters/demo/sts-restore.yaml']);
+    assert.equal(r.code, 0, r.stderr);
+    const done = await eventually(async () => {
+      const s = (await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name: 'sts-restore' })) as RestoreSession;
+      return s.status?.phase === 'Succeeded' || s.status?.phase === 'Failed' ? s : undefined;
+    }, 240_000, 500);
+    assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status, null, 1));
+    assert.equal(done.status?.stats?.length, 5);
+
+    const volume = (i: number) => join(t.dir, 'volumes', 'demo', `source-data-recovered-statefulset-${i}`);
+    for (const i of [0, 1, 2]) assert.deepEqual((await listTree(volume(i))).filter((p) => !p.endsWith('/')), [`/source/data/my-sts-${i}.json`].map((p) => p.replace('/source/data', '')));
+    for (const i of [3, 4]) assert.deepEqual((await listTree(volume(i))).filter((p) => !p.endsWith('/')), ['/my-sts-1.json', '/tmp.json']);
+
+    const described = await t.kubectl(['describe', 'restoresession', 'sts-restore', '-n', 'demo']);
+    assert.match(described.stdout, /Phase:\s+Succeeded/);
+    const listed = await t.kubectl(['get', 'restoresessions', '-A']);
+    assert.match(listed.stdout, /demo\s+sts-restore\s+local-repo\s+Succeeded/);
+    assert.ok(!JSON.stringify(done).includes(PASSWORD));
+  });
+});
