@@ -179,6 +179,27 @@ describe('restic runner against real repositories', function () {
     assert.match(res.error!, /cannot start \/nonexistent\/restic: ENOENT/);
   });
 
+  it('a paths rule restores the whole snapshot its path selects (restic --path only picks the snapshot)', async () => {
+    const multi = (
+      await makeRepo({
+        dir: join(work.path, 'multi'),
+        password: PASSWORD,
+        snapshots: [{ host: 'h', files: { [`${D}/a`]: 'a', '/source/config/c': 'c' }, paths: [D, '/source/config'] }],
+      })
+    ).repoPath;
+    const r = runner({ repo: multi });
+    const root = target();
+    const [step] = restoreSteps({ host: 'h', rule: { paths: [D] }, target: root }, r.ctx);
+    const res = await r.restore(step!);
+    assert.equal(res.outcome, 'Succeeded', res.error);
+    assert.deepEqual((await listTree(root)).filter((p) => !p.endsWith('/')), ['/source/config/c', `${D}/a`]);
+    assert.equal(res.progress.bytesTotal, 2, 'the total counts the whole snapshot too');
+    const [parent] = restoreSteps({ host: 'h', rule: { paths: ['/source'] }, target: target() }, r.ctx);
+    const none = await r.restore(parent!);
+    assert.equal(none.outcome, 'Failed', '--path must equal a backed-up path exactly; a parent matches nothing');
+    assert.match(none.error!, /no snapshot for host h and path \/source in the repository/);
+  });
+
   it('restoreAll stops at the first failure', async () => {
     const r = runner();
     const steps = restoreSteps({ host: 'h', rule: { snapshots: ['deadbeef', ids[0]!] }, target: target() }, r.ctx);
