@@ -146,7 +146,12 @@ export class ResticHostRestorer {
     // 3. restore in order; the first failure stops the host
     let doneBytes = 0;
     let doneFiles = 0;
-    job.onProgress(progress(0, 0));
+    let reported = 0;
+    const report = (p: HostProgress) => {
+      reported = Math.max(reported, p.bytesDone ?? 0);
+      job.onProgress({ ...p, bytesDone: reported });
+    };
+    report(progress(0, 0));
     const snapshots: string[] = [];
     for (const [i, step] of pinned.entries()) {
       const r = await runner.restore(
@@ -155,8 +160,11 @@ export class ResticHostRestorer {
           signal: job.signal,
           progressIntervalMs: this.#opts.progressIntervalMs,
           onProgress: (sp) => {
-            const mine = Math.min(sp.bytesDone ?? 0, totals[i]?.bytes ?? Number.POSITIVE_INFINITY);
-            job.onProgress(progress(doneBytes + mine, doneFiles));
+            // restic's written bytes count only once this step's total can bound them, so
+            // bytesDone never runs past the total and never goes back
+            const t = totals[i];
+            const mine = t ? Math.min(sp.bytesDone ?? 0, t.bytes) : 0;
+            report(progress(doneBytes + mine, doneFiles));
           },
         },
       );
@@ -177,7 +185,7 @@ export class ResticHostRestorer {
     await allSettled();
     job.signal.removeEventListener('abort', stopMeasuring);
     const final = progress(doneBytes, doneFiles);
-    job.onProgress(final);
+    report(final);
     return { snapshots, progress: final };
   }
 }

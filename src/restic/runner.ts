@@ -308,10 +308,11 @@ export class ResticRunner {
     opts.onProgress?.({ ...progress });
     let pid: number | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let finished = false;
     const sample = async () => {
-      if (pid === undefined) return;
+      if (pid === undefined || finished) return;
       const w = await processWrittenBytes(pid);
-      if (w === undefined) return;
+      if (w === undefined || finished) return; // a sample that returns after the end is dropped
       const next = progress.bytesTotal !== undefined ? Math.min(w, progress.bytesTotal) : w;
       if (next > (progress.bytesDone ?? 0)) progress.bytesDone = next;
       opts.onProgress?.({ ...progress });
@@ -329,6 +330,7 @@ export class ResticRunner {
     } catch (e) {
       return fail(e);
     } finally {
+      finished = true;
       if (timer) clearInterval(timer);
     }
     if (r.aborted) return done('Interrupted', { error: 'interrupted', exitCode: r.code });
