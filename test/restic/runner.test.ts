@@ -2,6 +2,7 @@
 // password, names with spaces and non-ASCII, abort.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resticBackend } from '../../src/restic/backend.ts';
@@ -117,6 +118,25 @@ describe('restic runner against real repositories', function () {
     assert.equal(res.exitCode, 1);
     assert.ok(!res.error!.includes(wrong));
     assert.ok(!JSON.stringify(res).includes(wrong));
+  });
+
+  it('the password and repository travel in the environment, never on the command line', async () => {
+    const r = runner({ repo: bigRepo });
+    const [step] = restoreSteps({ host: 'big', rule: { paths: [D] }, target: target() }, r.ctx);
+    const pinned = await r.pin(step!);
+    let cmdline = '';
+    const res = await r.run(pinned.argv, {
+      onSpawn: (pid) => {
+        try {
+          cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+        } catch {
+          /* already gone */
+        }
+      },
+    });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(cmdline, /restic restore [0-9a-f]{64} --path \/source\/data --host big --target/);
+    assert.ok(!cmdline.includes(PASSWORD) && !cmdline.includes(bigRepo), cmdline);
   });
 
   it('a host without snapshots fails saying so', async () => {
