@@ -84,4 +84,15 @@ export class AgentCluster {
       throw e;
     }
   }
+
+  /** Gives the Lease up if this holder has it, so the next restore of the workload need not wait for it to expire. */
+  async releaseLease(namespace: string, name: string, holder: string): Promise<void> {
+    try {
+      const lease = await this.coordination.readNamespacedLease({ namespace, name });
+      if (lease.spec?.holderIdentity !== holder) return;
+      await this.coordination.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: { ...lease.spec, holderIdentity: undefined, renewTime: undefined } } });
+    } catch (e) {
+      if (!isNotFound(e) && !isConflict(e)) throw e;
+    }
+  }
 }

@@ -65,24 +65,39 @@ export async function runAgent(cluster: AgentCluster, restorer: HostRestorer, op
   if (deadlinePassed(session, now())) return skip('session is past its deadline: not restoring');
   if (hostFinished(session, host)) return skip(`already ${hostStat(session.status, host)!.phase}: a restarted pod does not restore again`);
 
-  // A Deployment's pods share one host: one restores, the others wait for its result.
+  // A Deployment's pods share one host: one restores, the others wait for its result. The Lease
+  // is per workload (SPEC), so it is released when this host is done, for the next session.
   const kind = session.spec.target?.ref?.kind;
   const holder = opts.env.POD_NAME || host;
+  let lease: string | undefined;
   let leaseTimer: NodeJS.Timeout | undefined;
   if (kind && LEASE_KINDS.has(kind)) {
-    const lease = restoreLeaseName(kind, session.spec.target!.ref!.name);
-    if (!(await cluster.acquireLease(namespace, lease, holder, LEASE_SECONDS))) {
-      log(`host ${host}: another pod holds Lease ${lease}; waiting for its result`);
-      session = await waitFor(cluster, namespace, name, (s) => hostFinished(s, host) || isFinalPhase(s.status?.phase), opts.waitTimeoutMs ?? 24 * 3600_000, opts.signal);
-      return skip(`restored by another pod of ${kind} ${session.spec.target!.ref!.name}: ${hostStat(session.status, host)?.phase ?? session.status?.phase}`);
+    lease = restoreLeaseName(kind, session.spec.target!.ref!.name);
+    const deadline = Date.now() + (opts.waitTimeoutMs ?? 24 * 3600_000);
+    for (let announced = false; !(await cluster.acquireLease(namespace, lease, holder, LEASE_SECONDS)); announced = true) {
+      if (!announced) log(`host ${host}: another pod holds Lease ${lease}; waiting for it`);
+      session = await cluster.session(namespace, name);
+      if (hostFinished(session, host) || isFinalPhase(session.status?.phase)) {
+        return skip(`restored by another pod of ${kind} ${session.spec.target!.ref!.name}: ${hostStat(session.status, host)?.phase ?? session.status?.phase}`);
+      }
+      if (Date.now() > deadline || opts.signal.aborted) return { code: 1, message: `gave up waiting for Lease ${lease}` };
+      await new Promise((r) => setTimeout(r, 1000 + Math.random() * 1000));
     }
-    leaseTimer = setInterval(() => void cluster.acquireLease(namespace, lease, holder, LEASE_SECONDS).catch(() => undefined), (LEASE_SECONDS * 1000) / 3);
+    // Another pod may have finished between our first read and taking the Lease.
+    session = await cluster.session(namespace, name);
+    if (hostFinished(session, host)) {
+      await cluster.releaseLease(namespace, lease, holder);
+      return skip(`already ${hostStat(session.status, host)!.phase}: restored by another pod`);
+    }
+    const held = lease;
+    leaseTimer = setInterval(() => void cluster.acquireLease(namespace, held, holder, LEASE_SECONDS).catch(() => undefined), (LEASE_SECONDS * 1000) / 3);
   }
 
   try {
     return await restoreHost(cluster, restorer, opts, session, host, now);
   } finally {
     if (leaseTimer) clearInterval(leaseTimer);
+    if (lease) await cluster.releaseLease(namespace, lease, holder).catch(() => undefined);
   }
 }
 

@@ -10,7 +10,6 @@ const HOST_FROM: HostFrom[] = ['pod', 'alias', 'pvc-ordinal'];
 
 export const agentRestoreCommand: Command = {
   name: 'agent restore',
-  summary: 'Restore this pod\'s host of a RestoreSession with restic (runs inside stash-init or a restore Job)',
   help: `Usage: restorectl agent restore --session NAMESPACE/NAME [--host-from pod|alias|pvc-ordinal]
                                [--root DIR] [--kubeconfig PATH]
 

@@ -37,7 +37,6 @@ function intOption(name: string, value: string | undefined, min: number): number
 
 export const sandboxCommand: Command = {
   name: 'sandbox',
-  summary: 'Run an embedded Kubernetes API and workload simulator (for demos and tests)',
   help: HELP,
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parseCommandArgs('sandbox', argv, {

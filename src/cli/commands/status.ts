@@ -1,0 +1,100 @@
+// `restorectl status`: the ledger read straight from a remote's status branch, so anyone can ask
+// "what ran, when, from which commit" without access to the cluster.
+import { formatDiagnostic } from '../../manifests/diagnostic.ts';
+import { CredentialsError } from '../../source/credentials.ts';
+import { GitError } from '../../source/remote.ts';
+import { DEFAULT_STATUS_BRANCH, readLedger } from '../../status/index.ts';
+import { displayPhase, hostsText } from '../../status/render.ts';
+import type { Command } from '../command.ts';
+import { EXIT_CANNOT_RUN, EXIT_OK, UsageError, parseCommandArgs } from '../command.ts';
+
+const OUTPUTS = ['text', 'json'] as const;
+
+export const statusCommand: Command = {
+  name: 'status',
+  help: `Usage: restorectl status --git-url URL [--status-branch B] [--cluster C] [--output text|json]
+
+Reads the status branch (DESIGN §4) of the remote and prints one line per RestoreSession: its
+phase, hosts done/total, the content id and source commit of its latest execution, and when it
+was accepted and finished. No cluster access is needed.
+
+Options:
+  --git-url URL               the remote (https://…); credentials in the URL are accepted but
+                              never printed
+  --status-branch B           default: ${DEFAULT_STATUS_BRANCH}
+  --cluster C                 only this cluster (default: every cluster on the branch)
+  --output FORMAT             text (default) or json
+  --git-credentials-dir DIR   folder with files username + password, or bearerToken
+                              (default: env GIT_USERNAME + GIT_PASSWORD, or GIT_BEARER_TOKEN)
+  -h, --help                  show this help
+
+JSON output: {"url", "branch", "commit", "sessions": [{"cluster", "namespace", "name", "file",
+"phase", "hosts", "contentId", "source", "executions", "status"}], "diagnostics": [...]}.
+Exit status: 0 read (problems in single files are reported, not fatal), 2 could not read.`,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs('status', argv, {
+      'git-url': { type: 'string' },
+      'status-branch': { type: 'string' },
+      cluster: { type: 'string' },
+      output: { type: 'string', short: 'o', default: 'text' },
+      'git-credentials-dir': { type: 'string' },
+    });
+    if (positionals.length) throw new UsageError(`status: unexpected argument "${positionals[0]}"`);
+    if (!values['git-url']) throw new UsageError('status: --git-url URL is required');
+    const output = values.output as (typeof OUTPUTS)[number];
+    if (!OUTPUTS.includes(output)) throw new UsageError(`status: --output must be one of ${OUTPUTS.join(', ')}, not "${values.output}"`);
+
+    let ledger: Awaited<ReturnType<typeof readLedger>>;
+    try {
+      ledger = await readLedger({
+        url: values['git-url'],
+        ...(values['status-branch'] ? { branch: values['status-branch'] } : {}),
+        ...(values.cluster ? { cluster: values.cluster } : {}),
+        ...(values['git-credentials-dir'] ? { credentialsDir: values['git-credentials-dir'] } : {}),
+      });
+    } catch (e) {
+      if (e instanceof GitError || e instanceof CredentialsError) {
+        io.stderr(`restorectl status: ${e.message}\n`);
+        return EXIT_CANNOT_RUN;
+      }
+      throw e;
+    }
+
+    if (output === 'json') {
+      io.stdout(JSON.stringify({
+        url: ledger.url,
+        branch: ledger.branch,
+        commit: ledger.commit,
+        sessions: ledger.sessions.map((s) => ({
+          cluster: s.cluster, namespace: s.namespace, name: s.name, file: s.file,
+          phase: displayPhase(s), hosts: hostsText(s), contentId: s.contentId ?? null,
+          source: s.source ?? null, executions: s.executions, status: s.status ?? null,
+        })),
+        diagnostics: ledger.diagnostics,
+      }, null, 2) + '\n');
+      return EXIT_OK;
+    }
+
+    if (!ledger.commit) {
+      io.stdout(`${ledger.url}: no branch "${ledger.branch}" yet: nothing has been recorded.\n`);
+    } else {
+      io.stdout(`${ledger.url} ${ledger.branch} at ${ledger.commit.slice(0, 7)}: ${ledger.sessions.length} session(s)\n\n`);
+      const header = ['CLUSTER', 'SESSION', 'PHASE', 'HOSTS', 'CONTENT ID', 'SOURCE', 'ACCEPTED', 'FINISHED'];
+      const rows = ledger.sessions.map((s) => {
+        const last = s.executions[s.executions.length - 1];
+        const commit = last?.sourceCommit ?? s.source?.commit ?? '';
+        return [
+          s.cluster, `${s.namespace}/${s.name}`, displayPhase(s), hostsText(s), last?.contentId ?? s.contentId ?? '-',
+          commit ? `${s.source?.branch ? s.source.branch + '@' : ''}${commit.slice(0, 7)}${s.source?.file ? ':' + s.source.file : ''}` : '-',
+          last?.acceptedAt || '-', last?.finishedAt || '-',
+        ];
+      });
+      if (rows.length) {
+        const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+        for (const r of [header, ...rows]) io.stdout(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ') + '\n');
+      }
+    }
+    for (const d of ledger.diagnostics) io.stderr(formatDiagnostic(d) + '\n');
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,299 @@
+// The git Source (DESIGN §1): one branch (or a pinned tag or commit) of a remote, kept in a
+// no-checkout cache repository. The first sync fetches everything once; later syncs ask the remote
+// for the ref's tip (one GET), fetch only when it moved, diff the two trees pruning equal subtrees,
+// and read only the changed blobs. A commit that fails signature verification is refused and the
+// previous revision stays in force.
+import * as fs from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import git from 'isomorphic-git';
+import { GitError, GitRemote } from './remote.ts';
+import type { GitRemoteOptions } from './remote.ts';
+import { PathSelector } from './select.ts';
+import { verifyDetached } from './signatures.ts';
+import type { Keyring } from './signatures.ts';
+import { diffFileMaps, noChanges, silentLog } from './types.ts';
+import type { ChangedPaths, Source, SourceLog, SourceRevision } from './types.ts';
+
+export interface GitSourceOptions extends GitRemoteOptions {
+  /** Branch to follow; default: the remote's default branch (its HEAD). */
+  branch?: string;
+  /** A tag or commit to pin instead of following a branch. */
+  ref?: string;
+  /** Folder inside the repository holding the manifests; default the root. */
+  path?: string;
+  /** minimatch globs relative to `path`; default `**\/*.y?(a)ml`. */
+  globs?: string[];
+  /** Folder for the cache repository (created when missing, reused across restarts). */
+  cacheDir: string;
+  /** When set, every commit must carry a valid signature by one of these keys. */
+  verify?: Keyring;
+  log?: SourceLog;
+  /** Fresh clone once the cache holds this many pack files (isomorphic-git has no gc). */
+  maxPacks?: number;
+}
+
+const HEX_OID = /^[0-9a-f]{7,40}$/i;
+const decoder = new TextDecoder('utf-8');
+
+export class GitSource implements Source {
+  readonly remote: GitRemote;
+  private readonly opts: GitSourceOptions;
+  private readonly selector: PathSelector;
+  private readonly gitdir: string;
+  private readonly log: SourceLog;
+  private branch: string | undefined;
+  private rev: SourceRevision | undefined;
+
+  constructor(opts: GitSourceOptions) {
+    this.opts = opts;
+    this.remote = new GitRemote(opts);
+    this.selector = new PathSelector(opts.path, opts.globs);
+    this.gitdir = opts.cacheDir;
+    this.log = opts.log ?? silentLog;
+    this.branch = opts.ref ? undefined : opts.branch;
+  }
+
+  get current(): SourceRevision | undefined {
+    return this.rev;
+  }
+
+  /** What this source follows, for logs: `URL@branch` or `URL@ref`. */
+  describe(): string {
+    return `${this.remote.url}@${this.opts.ref ?? this.branch ?? 'HEAD'}`;
+  }
+
+  async sync(): Promise<SourceRevision> {
+    const cache = {}; // one per cycle: holds the pack buffers, dropped afterwards
+    await this.ensureRepo();
+    const target = await this.resolveTarget(cache);
+    const prev = this.rev;
+    if (prev && prev.commit === target) {
+      return prev.changed.added.length + prev.changed.modified.length + prev.changed.deleted.length === 0 && !prev.initial
+        ? prev
+        : (this.rev = { ...prev, changed: noChanges(), previousCommit: prev.commit, initial: false });
+    }
+    if (this.opts.verify) await this.checkSignature(target, cache);
+    if (prev?.commit && this.branch && !(await this.isAncestor(prev.commit, target, cache))) {
+      this.log.warn(`source ${this.describe()}: the branch was force-pushed: ${prev.commit.slice(0, 7)} is no longer in the history of ${target.slice(0, 7)}; following the new tip`);
+    }
+    let files: Map<string, string>;
+    let changed: ChangedPaths;
+    if (prev?.commit && (await this.has(prev.commit, cache))) {
+      ({ files, changed } = await this.readChanged(prev, target, cache));
+    } else {
+      files = await this.readAll(target, cache);
+      changed = diffFileMaps(prev?.files, files);
+    }
+    this.rev = {
+      commit: target,
+      branch: this.branch ?? null,
+      ref: this.opts.ref ?? null,
+      url: this.remote.url,
+      files,
+      changed,
+      previousCommit: prev?.commit ?? null,
+      initial: !prev,
+    };
+    return this.rev;
+  }
+
+  // ---- the cache repository ----
+
+  private async ensureRepo(): Promise<void> {
+    const packs = await readdir(`${this.gitdir}/objects/pack`).catch(() => undefined);
+    if (packs && packs.filter((p) => p.endsWith('.pack')).length > (this.opts.maxPacks ?? 200)) {
+      this.log.info(`source ${this.describe()}: compacting the cache (fresh fetch)`);
+      await rm(this.gitdir, { recursive: true, force: true });
+    } else if (packs) {
+      return;
+    }
+    await mkdir(this.gitdir, { recursive: true });
+    await git.init({ fs, gitdir: this.gitdir, bare: true, defaultBranch: 'main' });
+    // The URL stored is the clean one: credentials only ever travel in a header.
+    await git.addRemote({ fs, gitdir: this.gitdir, remote: 'origin', url: this.remote.url, force: true });
+  }
+
+  private base() {
+    return { fs, http: this.remote.http, gitdir: this.gitdir, url: this.remote.url, headers: this.remote.headers };
+  }
+
+  /** Brings the wanted commit into the cache and returns its oid (tags peeled). */
+  private async resolveTarget(cache: object): Promise<string> {
+    const pinned = this.opts.ref;
+    if (pinned && HEX_OID.test(pinned)) return this.resolvePinnedCommit(pinned, cache);
+    let remoteRefs: Map<string, string>;
+    try {
+      remoteRefs = await this.listRemoteRefs();
+    } catch (e) {
+      throw this.remote.explain(e, 'fetching from');
+    }
+    let fullRef: string;
+    if (pinned) {
+      fullRef = pinned.startsWith('refs/') ? pinned : remoteRefs.has(`refs/tags/${pinned}`) ? `refs/tags/${pinned}` : `refs/heads/${pinned}`;
+    } else {
+      if (!this.branch) {
+        const head = remoteRefs.get('HEAD');
+        const name = [...remoteRefs.entries()].find(([k, v]) => k.startsWith('refs/heads/') && v === head)?.[0];
+        if (!name) throw new GitError('GitRefNotFound', this.remote.url, `fetching from ${this.remote.url}: the remote has no default branch (an empty repository?); set --branch`);
+        this.branch = name.slice('refs/heads/'.length);
+      }
+      fullRef = `refs/heads/${this.branch}`;
+    }
+    const tip = remoteRefs.get(fullRef);
+    if (!tip) {
+      const what = pinned ? `tag or branch "${pinned}"` : `branch "${this.branch}"`;
+      throw new GitError('GitRefNotFound', this.remote.url, `fetching from ${this.remote.url}: the remote has no ${what}; check --branch/--ref`);
+    }
+    const peeled = remoteRefs.get(`${fullRef}^{}`) ?? tip;
+    if (!(await this.has(peeled, cache))) {
+      try {
+        await git.fetch({ ...this.base(), cache, ref: fullRef, singleBranch: true, tags: false });
+      } catch (e) {
+        throw this.remote.explain(e, 'fetching from', fullRef);
+      }
+    }
+    // Keep a local ref at the tip, so the next fetch tells the remote what we already have.
+    const localRef = fullRef.startsWith('refs/tags/') ? fullRef : `refs/heads/${fullRef.replace(/^refs\/heads\//, '')}`;
+    await git.writeRef({ fs, gitdir: this.gitdir, ref: localRef, value: tip, force: true });
+    if (pinned && this.rev?.commit && this.rev.commit !== peeled) {
+      this.log.warn(`source ${this.describe()}: the pinned ref moved from ${this.rev.commit.slice(0, 7)} to ${peeled.slice(0, 7)}`);
+    }
+    return this.peel(peeled, cache);
+  }
+
+  private async listRemoteRefs(): Promise<Map<string, string>> {
+    const info = await git.getRemoteInfo({ http: this.remote.http, url: this.remote.url, headers: this.remote.headers });
+    const out = new Map<string, string>();
+    if (info.HEAD) out.set('HEAD', info.HEAD);
+    const walk = (node: unknown, prefix: string) => {
+      if (!node || typeof node !== 'object') return;
+      for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+        if (typeof v === 'string') out.set(`${prefix}/${k}`, v);
+        else walk(v, `${prefix}/${k}`);
+      }
+    };
+    walk(info.refs, 'refs');
+    // getRemoteInfo reports HEAD as the branch's name when the server says it is a symref.
+    const head = out.get('HEAD');
+    if (head?.startsWith('refs/')) out.set('HEAD', out.get(head) ?? '');
+    return out;
+  }
+
+  private async resolvePinnedCommit(pinned: string, cache: object): Promise<string> {
+    const local = await this.expand(pinned, cache);
+    if (local) return local;
+    try {
+      // Servers only hand out advertised refs, so fetch them and look for the commit there.
+      await git.fetch({ ...this.base(), cache, singleBranch: false, tags: true });
+    } catch (e) {
+      throw this.remote.explain(e, 'fetching from');
+    }
+    const found = await this.expand(pinned, cache);
+    if (!found) throw new GitError('GitRefNotFound', this.remote.url, `fetching from ${this.remote.url}: commit ${pinned} is on none of the remote's branches or tags; check --ref`);
+    return found;
+  }
+
+  private async expand(oid: string, cache: object): Promise<string | undefined> {
+    try {
+      const full = oid.length === 40 ? oid.toLowerCase() : await git.expandOid({ fs, gitdir: this.gitdir, oid, cache });
+      return (await this.has(full, cache)) ? this.peel(full, cache) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async peel(oid: string, cache: object): Promise<string> {
+    let cur = oid;
+    for (let i = 0; i < 10; i++) {
+      const obj = await git.readObject({ fs, gitdir: this.gitdir, oid: cur, cache, format: 'parsed' });
+      if (obj.type === 'commit') return cur;
+      if (obj.type !== 'tag') throw new GitError('GitRefNotFound', this.remote.url, `${this.describe()}: ${oid} is a ${obj.type}, not a commit`);
+      cur = (obj.object as { object: string }).object;
+    }
+    return cur;
+  }
+
+  private async has(oid: string, cache: object): Promise<boolean> {
+    try {
+      await git.readObject({ fs, gitdir: this.gitdir, oid, cache, format: 'deflated' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async isAncestor(ancestor: string, oid: string, cache: object): Promise<boolean> {
+    try {
+      return await git.isDescendent({ fs, gitdir: this.gitdir, oid, ancestor, depth: -1, cache });
+    } catch {
+      return false;
+    }
+  }
+
+  private async checkSignature(commit: string, cache: object): Promise<void> {
+    const { commit: c, payload } = await git.readCommit({ fs, gitdir: this.gitdir, oid: commit, cache });
+    const check = await verifyDetached(payload, c.gpgsig, this.opts.verify!);
+    if (check.ok) return;
+    const keep = this.rev?.commit ? `the source stays at ${this.rev.commit.slice(0, 7)}` : 'no revision is in force yet';
+    const by = check.signer ? ` (signer: ${check.signer})` : check.keyId ? ` (signer key ${check.keyId})` : '';
+    throw new GitError('GitSignatureInvalid', this.remote.url,
+      `${this.describe()}: commit ${commit.slice(0, 7)} by ${c.author.name} <${c.author.email}> refused: ${check.reason}${by}; ${keep}`);
+  }
+
+  // ---- reading manifests out of trees ----
+
+  private async readAll(commit: string, cache: object): Promise<Map<string, string>> {
+    const files = new Map<string, string>();
+    const sel = this.selector;
+    await git.walk({
+      fs, gitdir: this.gitdir, cache, trees: [git.TREE({ ref: commit })],
+      map: async (path, [entry]) => {
+        if (path === '.' || !entry) return undefined;
+        const type = await entry.type();
+        if (type === 'tree') return sel.descends(path) ? undefined : null;
+        if (type !== 'blob' || (await entry.mode()) === 0o120000 || !sel.selects(path)) return undefined;
+        files.set(path, decoder.decode((await entry.content())!));
+        return undefined;
+      },
+    });
+    return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
+
+  private async readChanged(prev: SourceRevision, commit: string, cache: object): Promise<{ files: Map<string, string>; changed: ChangedPaths }> {
+    const files = new Map(prev.files);
+    const changed = noChanges();
+    const sel = this.selector;
+    await git.walk({
+      fs, gitdir: this.gitdir, cache, trees: [git.TREE({ ref: prev.commit! }), git.TREE({ ref: commit })],
+      map: async (path, [a, b]) => {
+        if (path === '.') return undefined;
+        const [oa, ob] = [await a?.oid(), await b?.oid()];
+        if (oa === ob) return null; // same subtree or blob: prune
+        const [ta, tb] = [await a?.type(), await b?.type()];
+        if (ta === 'tree' || tb === 'tree') {
+          if (!sel.descends(path)) return null;
+          // A path that turned from a file into a folder (or back) counts as deleted/added too.
+          if (ta === 'blob' && files.delete(path)) changed.deleted.push(path);
+          if (tb === 'blob' && sel.selects(path)) {
+            files.set(path, decoder.decode((await b!.content())!));
+            changed.added.push(path);
+          }
+          return undefined;
+        }
+        if (!sel.selects(path)) return undefined;
+        const keep = tb === 'blob' && (await b!.mode()) !== 0o120000;
+        if (!keep) {
+          if (files.delete(path)) changed.deleted.push(path);
+          return undefined;
+        }
+        const text = decoder.decode((await b!.content())!);
+        const existed = files.has(path);
+        files.set(path, text);
+        (existed ? changed.modified : changed.added).push(path);
+        return undefined;
+      },
+    });
+    for (const list of [changed.added, changed.modified, changed.deleted]) list.sort();
+    return { files: new Map([...files.entries()].sort(([x], [y]) => (x < y ? -1 : 1))), changed };
+  }
+}

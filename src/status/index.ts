@@ -1,0 +1,14 @@
+// StatusWriter and ledger (DESIGN §2, §4): what the cluster did, as commits on a status branch,
+// and those files read back as the ledger of executions.
+export type { Execution, ExecutionPhase, LedgerSession, ManagedSession, SessionSource, StatusSnapshot } from './types.ts';
+export { EXECUTION_PHASES, FINAL_EXECUTION_PHASES } from './types.ts';
+export { StatusWriter } from './writer.ts';
+export type { StatusWriterOptions, WriteResult } from './writer.ts';
+export { DEFAULT_STATUS_BRANCH } from './branch.ts';
+export { buildLedger, isFinalExecution, isLedgerFile, parseLedgerFile } from './ledger.ts';
+export type { Ledger } from './ledger.ts';
+export { readLedger } from './read.ts';
+export type { ReadLedgerOptions } from './read.ts';
+export { commitMessage, describeChange, mergeExecutions, renderSessionFile, renderStatusMd, rowOf, sessionPath, statusMdPath } from './render.ts';
+export type { StatusChange, StatusRow } from './render.ts';
+export { REDACTED, redactDeep, redactText } from './redact.ts';

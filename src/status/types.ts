@@ -1,0 +1,74 @@
+// The StatusWriter's input (DESIGN §4): a snapshot of every RestoreSession the daemon manages, as
+// the daemon sees it at the end of a cycle. The writer renders it into files on the status branch;
+// the ledger reader turns those files back into the same shapes.
+import type { RestorePhase, RestoreSessionSpec, RestoreSessionStatus } from '../api/restoresession.ts';
+
+/**
+ * One execution of one declared restore: the ledger's unit (DESIGN §2). A content id is executed
+ * at most once, so `contentId` identifies the execution.
+ * - `Accepted`: recorded (and pushed) before the RestoreSession is created;
+ * - a RestorePhase once the session exists (`Pending`, `Running`, then a final one);
+ * - `Interrupted`: the session vanished while running; it is not run again.
+ */
+export type ExecutionPhase = 'Accepted' | RestorePhase | 'Interrupted';
+
+export const EXECUTION_PHASES: readonly ExecutionPhase[] = ['Accepted', 'Pending', 'Running', 'Succeeded', 'Failed', 'Unknown', 'Invalid', 'Interrupted'];
+
+/** Phases after which an execution never runs again. */
+export const FINAL_EXECUTION_PHASES: readonly ExecutionPhase[] = ['Succeeded', 'Failed', 'Unknown', 'Invalid', 'Interrupted'];
+
+export interface Execution {
+  contentId: string;
+  phase: ExecutionPhase;
+  /** RFC 3339 times. */
+  acceptedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** The source commit the execution was accepted from. */
+  sourceCommit?: string;
+}
+
+/** Where a session is declared. */
+export interface SessionSource {
+  /** Repository URL, without credentials (the writer strips them anyway). */
+  url: string;
+  branch: string | null;
+  commit: string | null;
+  /** Repository-relative path of the manifest. */
+  file: string;
+}
+
+export interface ManagedSession {
+  namespace: string;
+  name: string;
+  source: SessionSource;
+  /** Content id of the restore as currently declared. */
+  contentId: string;
+  /** Every execution known for this session, oldest first (the writer keeps those already on the branch too). */
+  executions: Execution[];
+  /** The live RestoreSession's status, when it exists. */
+  status?: RestoreSessionStatus;
+  /** The declared spec, for readers; runtimeSettings env values and other secrets are redacted when written. */
+  spec?: RestoreSessionSpec;
+}
+
+export interface StatusSnapshot {
+  /** Cluster name: the folder `clusters/<cluster>/` and the `Cluster:` trailer. */
+  cluster: string;
+  /** The source revision the daemon is at (for the commit message and `Source-Commit:`). */
+  source: { url: string; branch: string | null; commit: string | null };
+  sessions: ManagedSession[];
+}
+
+/** A session as read back from the status branch. */
+export interface LedgerSession {
+  cluster: string;
+  namespace: string;
+  name: string;
+  /** Path of the file on the status branch. */
+  file: string;
+  source?: SessionSource;
+  contentId?: string;
+  executions: Execution[];
+  status?: RestoreSessionStatus;
+}

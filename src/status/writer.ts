@@ -1,0 +1,195 @@
+// The StatusWriter (DESIGN §4): renders a snapshot of the managed sessions into the status
+// branch's files, commits only what changed (one commit per cycle, none when nothing changed) and
+// pushes without ever forcing. A rejected push (another writer got there first) fetches the new
+// tip, re-applies the rendered files on top of it and tries again with backoff, so concurrent
+// writers never lose each other's commits.
+import * as fs from 'node:fs';
+import git from 'isomorphic-git';
+import { GitError, GitRemote } from '../source/remote.ts';
+import type { GitRemoteOptions } from '../source/remote.ts';
+import type { CommitSigner } from '../source/signatures.ts';
+import { silentLog } from '../source/types.ts';
+import type { SourceLog } from '../source/types.ts';
+import { DEFAULT_STATUS_BRANCH, StatusBranch } from './branch.ts';
+import { parseLedgerFile } from './ledger.ts';
+import { checkCluster, clusterDir, commitMessage, displayPhase, hostsText, mergeExecutions, renderSessionFile, renderStatusMd, rowOf, sessionPath, statusMdPath } from './render.ts';
+import type { StatusChange, StatusRow } from './render.ts';
+import { blobOid, TreeEditor } from './tree-editor.ts';
+import type { ManagedSession, StatusSnapshot } from './types.ts';
+
+export interface StatusWriterOptions extends GitRemoteOptions {
+  /** Default `restore-status`. */
+  branch?: string;
+  /** Folder for the cache repository. */
+  cacheDir: string;
+  author?: { name: string; email: string };
+  /** Signs every commit (OpenPGP). */
+  signer?: CommitSigner;
+  /** Push attempts before giving up (default 8). */
+  maxAttempts?: number;
+  /** First backoff after a rejected push, doubled each time, with jitter (default 100 ms). */
+  backoffMs?: number;
+  log?: SourceLog;
+}
+
+export interface WriteResult {
+  /** The commit pushed; null when nothing changed (no commit, no push). */
+  commit: string | null;
+  /** The branch tip it was made on; null for the first (orphan) commit. */
+  parent: string | null;
+  /** Paths written. */
+  files: string[];
+  changes: StatusChange[];
+  /** Push attempts (1 when nobody else pushed in between). */
+  attempts: number;
+  message: string | null;
+}
+
+const encoder = new TextEncoder();
+
+export class StatusWriter {
+  readonly remote: GitRemote;
+  readonly branch: StatusBranch;
+  private readonly opts: StatusWriterOptions;
+  private readonly log: SourceLog;
+  /** path → what was rendered there last time, so unchanged sessions are not rendered again. */
+  private readonly memo = new Map<string, { key: string; oid: string; row: StatusRow }>();
+  /** blob oid → its STATUS.md row, for files of sessions not in the snapshot. */
+  private readonly rows = new Map<string, StatusRow | null>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private lastRejection = '';
+
+  constructor(opts: StatusWriterOptions) {
+    this.opts = opts;
+    this.remote = new GitRemote(opts);
+    this.branch = new StatusBranch(this.remote, opts.branch ?? DEFAULT_STATUS_BRANCH, opts.cacheDir);
+    this.log = opts.log ?? silentLog;
+  }
+
+  /** Writes one cycle's snapshot. Calls on one writer run one after another. */
+  writeStatus(snapshot: StatusSnapshot): Promise<WriteResult> {
+    const run = this.queue.then(() => this.write(snapshot));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async write(snapshot: StatusSnapshot): Promise<WriteResult> {
+    checkCluster(snapshot.cluster);
+    const max = this.opts.maxAttempts ?? 8;
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.attempt(snapshot, attempt);
+      if (result !== 'rejected') return result;
+      if (attempt >= max) {
+        throw new GitError('GitPushRejected', this.remote.url, `pushing ${this.branch.branch} to ${this.remote.url}: rejected ${attempt} times (last: ${this.lastRejection}); another writer keeps pushing, or the server refuses the update; giving up for this cycle`);
+      }
+      const base = (this.opts.backoffMs ?? 100) * 2 ** (attempt - 1);
+      const wait = Math.min(5000, base * (0.5 + Math.random()));
+      this.log.info(`status branch ${this.branch.branch}: push rejected (the branch moved), retrying on the new tip in ${Math.round(wait)} ms`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  private async attempt(snapshot: StatusSnapshot, attempt: number): Promise<WriteResult | 'rejected'> {
+    const cache = {};
+    const { gitdir } = this.branch;
+    const cluster = snapshot.cluster;
+    const tip = await this.branch.fetchTip(cache);
+    const editor = new TreeEditor(gitdir, cache, tip ? await this.branch.treeOf(tip, cache) : null);
+    const files: string[] = [];
+    const changes: StatusChange[] = [];
+    const rows: StatusRow[] = [];
+    const present = new Set<string>();
+
+    const put = async (path: string, text: string, known?: string) => {
+      const bytes = encoder.encode(text);
+      const oid = known ?? blobOid(bytes);
+      await git.writeBlob({ fs, gitdir, blob: bytes });
+      await editor.set(path, oid);
+      files.push(path);
+    };
+
+    const sessions = new Map<string, ManagedSession>();
+    for (const s of snapshot.sessions) sessions.set(sessionPath(cluster, s.namespace, s.name), s);
+    for (const [path, s] of sessions) {
+      present.add(path);
+      const existing = await editor.get(path);
+      const key = JSON.stringify(s);
+      const memo = this.memo.get(path);
+      if (memo && memo.key === key && memo.oid === existing) {
+        rows.push(memo.row);
+        continue;
+      }
+      let merged = s;
+      let text = renderSessionFile(cluster, merged);
+      let oid = blobOid(encoder.encode(text));
+      let before: string | undefined;
+      if (existing && existing !== oid) {
+        const old = parseLedgerFile(path, await this.branch.readText(existing, cache)).session;
+        if (old) {
+          before = displayPhase(old);
+          // Executions already on the branch are never dropped, even if the daemon forgot them.
+          merged = { ...s, executions: mergeExecutions(old.executions, s.executions) };
+          text = renderSessionFile(cluster, merged);
+          oid = blobOid(encoder.encode(text));
+        }
+      }
+      const row = rowOf(merged);
+      if (existing !== oid) {
+        await put(path, text, oid);
+        changes.push({ namespace: s.namespace, name: s.name, from: before, to: displayPhase(merged), hosts: hostsText(merged) });
+      }
+      this.memo.set(path, { key, oid, row });
+      rows.push(row);
+    }
+
+    // Sessions on the branch but not in this snapshot (pruned, or another writer's) stay listed.
+    for (const ns of await editor.list(clusterDir(cluster))) {
+      if (ns.type !== 'tree') continue;
+      for (const f of await editor.list(`${clusterDir(cluster)}/${ns.path}`)) {
+        const path = `${clusterDir(cluster)}/${ns.path}/${f.path}`;
+        if (f.type !== 'blob' || present.has(path) || !/\.ya?ml$/.test(f.path)) continue;
+        let row = this.rows.get(f.oid);
+        if (row === undefined) {
+          const old = parseLedgerFile(path, await this.branch.readText(f.oid, cache)).session;
+          row = old ? rowOf(old) : null;
+          this.rows.set(f.oid, row);
+        }
+        if (row) rows.push(row);
+      }
+    }
+
+    const md = renderStatusMd(cluster, snapshot.source, rows);
+    const mdOid = blobOid(encoder.encode(md));
+    if ((await editor.get(statusMdPath(cluster))) !== mdOid) await put(statusMdPath(cluster), md, mdOid);
+
+    if (!files.length) return { commit: null, parent: tip, files, changes, attempts: attempt, message: null };
+
+    const tree = await editor.write();
+    const message = commitMessage(cluster, snapshot.source, changes);
+    const author = this.opts.author ?? { name: 'restore-controller', email: 'restore-controller@localhost' };
+    const commit = await git.commit({
+      fs, gitdir, cache, ref: this.branch.fullRef, tree, parent: tip ? [tip] : [], message, author,
+      ...(this.opts.signer ? { signingKey: this.opts.signer.signingKey, onSign: this.opts.signer.onSign } : {}),
+    });
+
+    try {
+      const res = await git.push({
+        fs, http: this.remote.http, gitdir, cache, url: this.remote.url, headers: this.remote.headers,
+        ref: this.branch.fullRef, remoteRef: this.branch.fullRef, force: false,
+      });
+      const ref = res.refs[this.branch.fullRef];
+      if (!res.ok || (ref && !ref.ok)) {
+        this.lastRejection = ref?.error ?? res.error ?? 'rejected';
+        return 'rejected';
+      }
+    } catch (e) {
+      const err = e as { code?: string; data?: { reason?: string; prettyDetails?: string } };
+      if (err.code === 'PushRejectedError' || err.code === 'GitPushError') {
+        this.lastRejection = this.remote.scrub(err.data?.reason ?? err.data?.prettyDetails ?? String(e));
+        return 'rejected';
+      }
+      throw this.remote.explain(e, 'pushing the status branch to');
+    }
+    return { commit, parent: tip, files: files.sort(), changes, attempts: attempt, message };
+  }
+}
