@@ -5,7 +5,8 @@
 // `unshare --user --map-root-user chroot …` (needs unprivileged user namespaces).
 // Used by the tests (test/support/restic-repo.ts) and by the demo to seed its sandbox.
 import { execFile } from 'node:child_process';
-import { constants as fsc, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
 import { access, chmod, copyFile, cp, link, mkdir, mkdtemp, readdir, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, posix } from 'node:path';
@@ -192,25 +193,44 @@ const TEMPLATE_PASSWORD = 'restore-controller-seed-template';
 const templates = new Map<string, Promise<string>>();
 
 /**
- * An empty repository initialised once per process and restic binary, rewrapped with the fast
- * KDF. Copies share its repository id and master key, which is fine for throw-away test and demo
- * repositories (restic's cache is content-addressed) and nothing else.
+ * An empty repository initialised once per machine, user and restic binary (kept in the temp
+ * folder and shared by every process), rewrapped with the fast KDF. Copies share its repository
+ * id and master key, which is fine for throw-away test and demo repositories (restic's cache is
+ * content-addressed) and nothing else.
  */
 function fastTemplate(binary: string, confinement: Confinement): Promise<string> {
   let t = templates.get(binary);
   if (!t) {
     t = (async () => {
-      const root = await mkdtemp(join(tmpdir(), 'restic-seed-template-'));
-      process.once('exit', () => rmSync(root, { recursive: true, force: true }));
-      await prepareRoot(root, binary);
-      const [cmd, argv] = await chrootArgv(confinement, root, ['-r', '/repo', '--no-cache', 'init']);
+      const s = await stat(binary);
+      const key = createHash('sha256').update(`${binary}\0${s.size}\0${s.mtimeMs}`).digest('hex').slice(0, 16);
+      const shared = join(tmpdir(), `restore-controller-restic-template-${process.getuid?.() ?? 'u'}-${key}`);
       try {
-        await run(cmd, argv, { env: chrootEnv(TEMPLATE_PASSWORD) });
-      } catch (e) {
-        throw new ResticError('ResticFailed', `restic init in seed chroot failed: ${shortError(e)}`, {}, { cause: e });
+        await access(join(shared, 'config'));
+        return shared; // made earlier, by this or another process
+      } catch {
+        /* make it */
       }
-      await useFastKdf(join(root, 'repo'), TEMPLATE_PASSWORD);
-      return join(root, 'repo');
+      const root = await mkdtemp(join(tmpdir(), 'restic-seed-template-'));
+      try {
+        await prepareRoot(root, binary);
+        const [cmd, argv] = await chrootArgv(confinement, root, ['-r', '/repo', '--no-cache', 'init']);
+        try {
+          await run(cmd, argv, { env: chrootEnv(TEMPLATE_PASSWORD) });
+        } catch (e) {
+          throw new ResticError('ResticFailed', `restic init in seed chroot failed: ${shortError(e)}`, {}, { cause: e });
+        }
+        await useFastKdf(join(root, 'repo'), TEMPLATE_PASSWORD);
+        try {
+          await rename(join(root, 'repo'), shared); // atomic: readers see a whole template or none
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e; // another process won the race
+        }
+        return shared;
+      } finally {
+        await rm(root, { recursive: true, force: true });
+      }
     })();
     t.catch(() => templates.delete(binary));
     templates.set(binary, t);
