@@ -2,20 +2,21 @@
 // (src/agent/restorer.ts), built from backend.ts, commands.ts and runner.ts.
 //
 // Order: the Repository + Secret become the restic environment (files written to scratch);
-// the host plan becomes restore steps; every step is prepared first (`latest` resolved for the
-// source host, totals measured with include/exclude applied), so progress has one total for the
-// host from the start; then the restores run one after another and the first failure stops the
-// host. Progress is the sum over steps.
+// the host plan becomes restore steps; every step is pinned first (`latest` resolved for the
+// source host, so the reported id is the one restored); the restores run one after another and
+// the first failure stops the host. The total (include/exclude applied, from `restic ls`) is
+// measured alongside the restores by default, so it costs no wall time; progress is the sum
+// over steps and carries the total once it is known.
 import { join } from 'node:path';
 import type { Repository } from '../api/repository.ts';
 import type { HostProgress, RestoreSession } from '../api/restoresession.ts';
 import type { HostPlan } from '../hosts/types.ts';
 import { resticBackend, writeBackendFiles } from './backend.ts';
 import { restoreSteps } from './commands.ts';
-import type { CommandContext } from './commands.ts';
+import type { CommandContext, RestoreStep } from './commands.ts';
 import { ResticError } from './errors.ts';
 import { ResticRunner } from './runner.ts';
-import type { PreparedRestore, RestoreOptions } from './runner.ts';
+import type { RestoreOptions } from './runner.ts';
 
 /** The shape of the agent's HostRestoreJob (structurally identical; no import of src/agent). */
 export interface ResticHostJob {
@@ -44,7 +45,13 @@ export interface ResticHostRestorerOptions {
   mapLocalPath?: (mountPath: string, job: ResticHostJob) => string;
   /** How often restic's progress is sampled (default 2000 ms). */
   progressIntervalMs?: number;
+  /** How the total is measured (default 'filtered': include/exclude applied; see RestoreOptions). */
   total?: RestoreOptions['total'];
+  /**
+   * 'parallel' (default): restores start right after `latest` is resolved and the total is
+   * measured alongside (reported as soon as known); 'before': totals first, then restores.
+   */
+  totals?: 'parallel' | 'before';
   killGraceMs?: number;
 }
 
@@ -93,39 +100,93 @@ export class ResticHostRestorer {
       throw new ResticError('ResticFailed', runner.redact((e as Error)?.message ?? String(e)), {}, { cause: e });
     };
 
-    const prepared: PreparedRestore[] = [];
+    // 1. pin every step (`latest` → id) before anything is written
+    const pinned: RestoreStep[] = [];
     try {
-      for (const step of steps) prepared.push(await runner.prepare(step, { signal: job.signal, total: this.#opts.total }));
+      for (const step of steps) pinned.push(await runner.pin(step, job.signal));
     } catch (e) {
       safe(e);
     }
-    const known = prepared.every((p) => p.bytesTotal !== undefined);
-    const total: HostProgress = known
-      ? { bytesDone: 0, bytesTotal: sum(prepared.map((p) => p.bytesTotal!)), filesDone: 0, filesTotal: sum(prepared.map((p) => p.filesTotal ?? 0)) }
-      : { bytesDone: 0 };
-    let doneBefore = { bytes: 0, files: 0 };
-    job.onProgress({ ...total });
-    const snapshots: string[] = [];
-    for (const p of prepared) {
-      const r = await runner.restore(p, {
-        signal: job.signal,
-        progressIntervalMs: this.#opts.progressIntervalMs,
-        onProgress: (sp) => {
-          total.bytesDone = doneBefore.bytes + (sp.bytesDone ?? 0);
-          if (total.filesTotal !== undefined) total.filesDone = doneBefore.files + (sp.filesDone ?? 0);
-          job.onProgress({ ...total });
-        },
+
+    // 2. totals: measured before the first restore ('before'), or alongside the restores
+    //    ('parallel', default: `restic ls` of a big snapshot then costs no wall time)
+    const totals: ({ bytes: number; files: number } | undefined)[] = pinned.map(() => undefined);
+    const mode = this.#opts.total ?? 'filtered';
+    const measureAc = new AbortController(); // stops a background measurement when the host fails
+    const stopMeasuring = () => measureAc.abort();
+    job.signal.addEventListener('abort', stopMeasuring, { once: true });
+    // one measurement after the other (restic ls is CPU-bound), each step's total awaitable alone
+    const measured: Promise<void>[] = [];
+    let chain: Promise<unknown> = Promise.resolve();
+    for (const [i, step] of pinned.entries()) {
+      const p = chain.then(async () => {
+        if (mode !== 'none') totals[i] = await runner.total(step, mode, measureAc.signal);
       });
-      if (r.outcome === 'Interrupted') throw new ResticError('Interrupted', 'interrupted', { snapshot: p.snapshot });
-      if (r.outcome === 'Failed') {
-        throw new ResticError('ResticFailed', `snapshot ${p.snapshot.slice(0, 8)}: ${r.error ?? 'restic restore failed'}`, { snapshot: p.snapshot, exitCode: r.exitCode });
-      }
-      snapshots.push(p.snapshot);
-      doneBefore = { bytes: doneBefore.bytes + (p.bytesTotal ?? r.progress.bytesDone ?? 0), files: doneBefore.files + (p.filesTotal ?? 0) };
+      chain = p.catch(() => undefined);
+      measured.push(p);
     }
-    total.bytesDone = doneBefore.bytes;
-    if (total.filesTotal !== undefined) total.filesDone = doneBefore.files;
-    return { snapshots, progress: { ...total } };
+    const settled = (i: number) => measured[i]!.catch(() => undefined);
+    const allSettled = () => Promise.all(measured.map((_, i) => settled(i)));
+    try {
+      if (this.#opts.totals === 'before') await Promise.all(measured);
+    } catch (e) {
+      job.signal.removeEventListener('abort', stopMeasuring);
+      safe(e);
+    }
+    // in 'parallel' mode a failed or interrupted measurement only leaves the total unknown
+
+    const progress = (doneBytes: number, doneFiles: number | undefined): HostProgress => {
+      const known = mode !== 'none' && totals.every((t) => t !== undefined);
+      if (!known) return { bytesDone: doneBytes };
+      const bytesTotal = sum(totals.map((t) => t!.bytes));
+      const filesTotal = sum(totals.map((t) => t!.files));
+      return { bytesDone: Math.min(doneBytes, bytesTotal), bytesTotal, ...(doneFiles !== undefined ? { filesDone: doneFiles } : {}), filesTotal };
+    };
+
+    // 3. restore in order; the first failure stops the host
+    let doneBytes = 0;
+    let doneFiles = 0;
+    let reported = 0;
+    const report = (p: HostProgress) => {
+      reported = Math.max(reported, p.bytesDone ?? 0);
+      job.onProgress({ ...p, bytesDone: reported });
+    };
+    report(progress(0, 0));
+    const snapshots: string[] = [];
+    for (const [i, step] of pinned.entries()) {
+      const r = await runner.restore(
+        { step, snapshot: step.snapshot },
+        {
+          signal: job.signal,
+          progressIntervalMs: this.#opts.progressIntervalMs,
+          onProgress: (sp) => {
+            // restic's written bytes count only once this step's total can bound them, so
+            // bytesDone never runs past the total and never goes back
+            const t = totals[i];
+            const mine = t ? Math.min(sp.bytesDone ?? 0, t.bytes) : 0;
+            report(progress(doneBytes + mine, doneFiles));
+          },
+        },
+      );
+      if (r.outcome !== 'Succeeded') {
+        stopMeasuring();
+        await allSettled();
+        job.signal.removeEventListener('abort', stopMeasuring);
+      }
+      if (r.outcome === 'Interrupted') throw new ResticError('Interrupted', 'interrupted', { snapshot: step.snapshot });
+      if (r.outcome === 'Failed') {
+        throw new ResticError('ResticFailed', `snapshot ${step.snapshot.slice(0, 8)}: ${r.error ?? 'restic restore failed'}`, { snapshot: step.snapshot, exitCode: r.exitCode });
+      }
+      snapshots.push(step.snapshot);
+      await settled(i); // this step's total, to count it exactly
+      doneBytes += totals[i]?.bytes ?? r.progress.bytesDone ?? 0;
+      doneFiles += totals[i]?.files ?? 0;
+    }
+    await allSettled();
+    job.signal.removeEventListener('abort', stopMeasuring);
+    const final = progress(doneBytes, doneFiles);
+    report(final);
+    return { snapshots, progress: final };
   }
 }
 

@@ -42,164 +42,184 @@ const encoder = new TextEncoder();
 class BadPattern extends Error {}
 
 // ---------------------------------------------------------------------------------------------
-// Go unicode/utf8.DecodeRune: [rune, size]; invalid or empty input gives [RuneError, 1|0].
-function decodeRune(b: Uint8Array): [number, number] {
-  const n = b.length;
-  if (n === 0) return [RUNE_ERROR, 0];
-  const b0 = b[0]!;
-  if (b0 < 0x80) return [b0, 1];
-  const cont = (x: number | undefined, lo = 0x80, hi = 0xbf) => x !== undefined && x >= lo && x <= hi;
+// Go's path/filepath.Match (Unix, go1.16+: a syntax error anywhere in the pattern is reported),
+// on UTF-8 bytes with indices instead of slices (no allocation per step).
+
+// Side results, to avoid allocating tuples in the hot loop.
+let runeSize = 0;
+let escNext = 0;
+let scanStar = false;
+let scanChunkStart = 0;
+
+/** Go utf8.DecodeRune of b[i:end]; sets runeSize (0 for empty, 1 for invalid → RuneError). */
+function decodeRune(b: Uint8Array, i: number, end: number): number {
+  const n = end - i;
+  if (n <= 0) {
+    runeSize = 0;
+    return RUNE_ERROR;
+  }
+  const b0 = b[i]!;
+  if (b0 < 0x80) {
+    runeSize = 1;
+    return b0;
+  }
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => k < end && b[k]! >= lo && b[k]! <= hi;
+  runeSize = 1;
   if (b0 >= 0xc2 && b0 <= 0xdf) {
-    if (cont(b[1])) return [((b0 & 0x1f) << 6) | (b[1]! & 0x3f), 2];
-    return [RUNE_ERROR, 1];
+    if (!cont(i + 1)) return RUNE_ERROR;
+    runeSize = 2;
+    return ((b0 & 0x1f) << 6) | (b[i + 1]! & 0x3f);
   }
   if (b0 >= 0xe0 && b0 <= 0xef) {
-    const lo = b0 === 0xe0 ? 0xa0 : 0x80;
-    const hi = b0 === 0xed ? 0x9f : 0xbf;
-    if (cont(b[1], lo, hi) && cont(b[2])) return [((b0 & 0x0f) << 12) | ((b[1]! & 0x3f) << 6) | (b[2]! & 0x3f), 3];
-    return [RUNE_ERROR, 1];
+    if (!cont(i + 1, b0 === 0xe0 ? 0xa0 : 0x80, b0 === 0xed ? 0x9f : 0xbf) || !cont(i + 2)) return RUNE_ERROR;
+    runeSize = 3;
+    return ((b0 & 0x0f) << 12) | ((b[i + 1]! & 0x3f) << 6) | (b[i + 2]! & 0x3f);
   }
   if (b0 >= 0xf0 && b0 <= 0xf4) {
-    const lo = b0 === 0xf0 ? 0x90 : 0x80;
-    const hi = b0 === 0xf4 ? 0x8f : 0xbf;
-    if (cont(b[1], lo, hi) && cont(b[2]) && cont(b[3])) {
-      return [((b0 & 0x07) << 18) | ((b[1]! & 0x3f) << 12) | ((b[2]! & 0x3f) << 6) | (b[3]! & 0x3f), 4];
-    }
-    return [RUNE_ERROR, 1];
+    if (!cont(i + 1, b0 === 0xf0 ? 0x90 : 0x80, b0 === 0xf4 ? 0x8f : 0xbf) || !cont(i + 2) || !cont(i + 3)) return RUNE_ERROR;
+    runeSize = 4;
+    return ((b0 & 0x07) << 18) | ((b[i + 1]! & 0x3f) << 12) | ((b[i + 2]! & 0x3f) << 6) | (b[i + 3]! & 0x3f);
   }
-  return [RUNE_ERROR, 1];
+  return RUNE_ERROR;
 }
 
-// Go path/filepath.Match (Unix, go1.16+: a syntax error anywhere in the pattern is reported).
-function scanChunk(pattern: Uint8Array): { star: boolean; chunk: Uint8Array; rest: Uint8Array } {
+/** Next chunk of p[start:end]: sets scanStar and scanChunkStart, returns the chunk's end. */
+function scanChunk(p: Uint8Array, start: number, end: number): number {
+  let i = start;
   let star = false;
-  while (pattern.length > 0 && pattern[0] === STAR) {
-    pattern = pattern.subarray(1);
+  while (i < end && p[i] === STAR) {
+    i++;
     star = true;
   }
+  scanStar = star;
+  scanChunkStart = i;
   let inrange = false;
-  let i = 0;
-  scan: for (; i < pattern.length; i++) {
-    switch (pattern[i]) {
-      case BACKSLASH:
-        if (i + 1 < pattern.length) i++;
-        break;
-      case LBRACKET:
-        inrange = true;
-        break;
-      case RBRACKET:
-        inrange = false;
-        break;
-      case STAR:
-        if (!inrange) break scan;
-        break;
-    }
+  for (; i < end; i++) {
+    const c = p[i];
+    if (c === BACKSLASH) {
+      if (i + 1 < end) i++;
+    } else if (c === LBRACKET) inrange = true;
+    else if (c === RBRACKET) inrange = false;
+    else if (c === STAR && !inrange) break;
   }
-  return { star, chunk: pattern.subarray(0, i), rest: pattern.subarray(i) };
+  return i;
 }
 
-function getEsc(chunk: Uint8Array): [number, Uint8Array] {
-  if (chunk.length === 0 || chunk[0] === DASH || chunk[0] === RBRACKET) throw new BadPattern();
-  if (chunk[0] === BACKSLASH) {
-    chunk = chunk.subarray(1);
-    if (chunk.length === 0) throw new BadPattern();
+/** A possibly escaped character of a class in p[i:end]; sets escNext. Throws BadPattern. */
+function getEsc(p: Uint8Array, i: number, end: number): number {
+  if (i >= end || p[i] === DASH || p[i] === RBRACKET) throw new BadPattern();
+  if (p[i] === BACKSLASH) {
+    i++;
+    if (i >= end) throw new BadPattern();
   }
-  const [r, n] = decodeRune(chunk);
-  if (r === RUNE_ERROR && n === 1) throw new BadPattern();
-  const nchunk = chunk.subarray(n);
-  if (nchunk.length === 0) throw new BadPattern();
-  return [r, nchunk];
+  const r = decodeRune(p, i, end);
+  if (r === RUNE_ERROR && runeSize === 1) throw new BadPattern();
+  i += runeSize;
+  if (i >= end) throw new BadPattern();
+  escNext = i;
+  return r;
 }
 
-/** Returns the rest of `s` after `chunk` matched its beginning, or null. Throws BadPattern. */
-function matchChunk(chunk: Uint8Array, s: Uint8Array): Uint8Array | null {
+/** Does chunk p[cs:ce] match the start of s[si:se]? The index after the match, or -1. */
+function matchChunk(p: Uint8Array, cs: number, ce: number, s: Uint8Array, si: number, se: number): number {
   let failed = false;
-  while (chunk.length > 0) {
-    if (!failed && s.length === 0) failed = true;
-    switch (chunk[0]) {
-      case LBRACKET: {
-        let r = 0;
-        if (!failed) {
-          const [rr, n] = decodeRune(s);
-          r = rr;
-          s = s.subarray(n);
-        }
-        chunk = chunk.subarray(1);
-        let negated = false;
-        if (chunk.length > 0 && chunk[0] === CARET) {
-          negated = true;
-          chunk = chunk.subarray(1);
-        }
-        let match = false;
-        let nrange = 0;
-        for (;;) {
-          if (chunk.length > 0 && chunk[0] === RBRACKET && nrange > 0) {
-            chunk = chunk.subarray(1);
-            break;
-          }
-          let lo: number;
-          [lo, chunk] = getEsc(chunk);
-          let hi = lo;
-          if (chunk[0] === DASH) [hi, chunk] = getEsc(chunk.subarray(1));
-          if (lo <= r && r <= hi) match = true;
-          nrange++;
-        }
-        if (match === negated) failed = true;
-        break;
+  let c = cs;
+  while (c < ce) {
+    if (!failed && si >= se) failed = true;
+    const ch = p[c];
+    if (ch === LBRACKET) {
+      let r = 0;
+      if (!failed) {
+        r = decodeRune(s, si, se);
+        si += runeSize;
       }
-      case QUESTION:
-        if (!failed) {
-          if (s[0] === SEP) failed = true;
-          const [, n] = decodeRune(s);
-          s = s.subarray(n);
+      c++;
+      let negated = false;
+      if (c < ce && p[c] === CARET) {
+        negated = true;
+        c++;
+      }
+      let match = false;
+      let nrange = 0;
+      for (;;) {
+        if (c < ce && p[c] === RBRACKET && nrange > 0) {
+          c++;
+          break;
         }
-        chunk = chunk.subarray(1);
-        break;
-      default:
-        if (chunk[0] === BACKSLASH) {
-          chunk = chunk.subarray(1);
-          if (chunk.length === 0) throw new BadPattern();
+        const lo = getEsc(p, c, ce);
+        c = escNext;
+        let hi = lo;
+        if (p[c] === DASH) {
+          hi = getEsc(p, c + 1, ce);
+          c = escNext;
         }
-        if (!failed) {
-          if (chunk[0] !== s[0]) failed = true;
-          s = s.subarray(1);
-        }
-        chunk = chunk.subarray(1);
+        if (lo <= r && r <= hi) match = true;
+        nrange++;
+      }
+      if (match === negated) failed = true;
+    } else if (ch === QUESTION) {
+      if (!failed) {
+        if (s[si] === SEP) failed = true;
+        decodeRune(s, si, se);
+        si += runeSize;
+      }
+      c++;
+    } else {
+      if (ch === BACKSLASH) {
+        c++;
+        if (c >= ce) throw new BadPattern();
+      }
+      if (!failed) {
+        if (p[c] !== s[si]) failed = true;
+        si++;
+      }
+      c++;
     }
   }
-  return failed ? null : s;
+  return failed ? -1 : si;
 }
 
-function goMatchBytes(pattern: Uint8Array, name: Uint8Array): boolean {
-  patternLoop: while (pattern.length > 0) {
-    const sc = scanChunk(pattern);
-    const { star, chunk } = sc;
-    pattern = sc.rest;
-    if (star && chunk.length === 0) return !name.includes(SEP);
-    const t = matchChunk(chunk, name);
-    if (t !== null && (t.length === 0 || pattern.length > 0)) {
-      name = t;
+function goMatchBytes(p: Uint8Array, name: Uint8Array): boolean {
+  const pe = p.length;
+  const ne = name.length;
+  let pi = 0;
+  let ni = 0;
+  outer: while (pi < pe) {
+    const ce = scanChunk(p, pi, pe);
+    const star = scanStar;
+    const cs = scanChunkStart;
+    pi = ce;
+    if (star && cs === ce) {
+      // a trailing * matches the rest unless it has a '/'
+      for (let k = ni; k < ne; k++) if (name[k] === SEP) return false;
+      return true;
+    }
+    const t = matchChunk(p, cs, ce, name, ni, ne);
+    if (t >= 0 && (t === ne || pi < pe)) {
+      ni = t;
       continue;
     }
     if (star) {
-      for (let i = 0; i < name.length && name[i] !== SEP; i++) {
-        const t2 = matchChunk(chunk, name.subarray(i + 1));
-        if (t2 !== null) {
-          if (pattern.length === 0 && t2.length > 0) continue;
-          name = t2;
-          continue patternLoop;
+      // skip i+1 bytes, never a '/'
+      for (let i = ni; i < ne && name[i] !== SEP; i++) {
+        const t2 = matchChunk(p, cs, ce, name, i + 1, ne);
+        if (t2 >= 0) {
+          if (pi === pe && t2 < ne) continue; // the last chunk must use up the name
+          ni = t2;
+          continue outer;
         }
       }
     }
-    // Before returning false, check that the rest of the pattern is well-formed.
-    while (pattern.length > 0) {
-      const rest = scanChunk(pattern);
-      pattern = rest.rest;
-      matchChunk(rest.chunk, new Uint8Array(0));
+    // before returning false, check that the rest of the pattern is well-formed
+    while (pi < pe) {
+      const ce2 = scanChunk(p, pi, pe);
+      const cs2 = scanChunkStart;
+      pi = ce2;
+      matchChunk(p, cs2, ce2, name, ne, ne);
     }
     return false;
   }
-  return name.length === 0;
+  return ni === ne;
 }
 
 /**
@@ -241,6 +261,32 @@ interface PatternPart {
   /** "/" for the root of an anchored pattern; "" for `**`. */
   pattern: string;
   isSimple: boolean;
+  /** The pattern as UTF-8, for Go's byte-wise matching. */
+  bytes: Uint8Array;
+}
+
+const STAR_PART: PatternPart = { pattern: '*', isSimple: false, bytes: encoder.encode('*') };
+
+// Path components repeat a lot (`source`, `data`); keep their UTF-8 encoding.
+const encoded = new Map<string, Uint8Array>();
+function utf8(s: string): Uint8Array {
+  let b = encoded.get(s);
+  if (!b) {
+    if (encoded.size > 50_000) encoded.clear();
+    b = encoder.encode(s);
+    encoded.set(s, b);
+  }
+  return b;
+}
+
+function matchPart(part: PatternPart, str: string): boolean {
+  if (part.isSimple) return part.pattern === str;
+  try {
+    return goMatchBytes(part.bytes, utf8(str));
+  } catch (e) {
+    if (e instanceof BadPattern) throw new ResticError('BadPattern', `syntax error in pattern ${JSON.stringify(part.pattern)}`, { pattern: part.pattern });
+    throw e;
+  }
 }
 
 /** A parsed restic filter pattern. */
@@ -265,7 +311,8 @@ export function parsePattern(patternStr: string): Pattern {
   }
   const parts = splitPath(goFilepathClean(patternStr)).map((part) => {
     const isSimple = !/[\\[\]*?]/.test(part);
-    return { pattern: part === '**' ? '' : part, isSimple };
+    const pattern = part === '**' ? '' : part;
+    return { pattern, isSimple, bytes: encoder.encode(pattern) };
   });
   return { original, parts, isNegated: negate };
 }
@@ -302,7 +349,7 @@ function matchParts(parts: PatternPart[], strs: string[]): boolean {
     const prefix = parts.slice(0, pos);
     const suffix = parts.slice(pos + 1);
     for (let i = 0; i <= strs.length - parts.length + 1; i++) {
-      const stars: PatternPart[] = Array.from({ length: i }, () => ({ pattern: '*', isSimple: false }));
+      const stars: PatternPart[] = Array.from({ length: i }, () => STAR_PART);
       if (matchParts([...prefix, ...stars, ...suffix], strs)) return true;
     }
     return false;
@@ -315,10 +362,7 @@ function matchParts(parts: PatternPart[], strs: string[]): boolean {
     else if (strs[0] === '/') minOffset = 1;
     outer: for (let offset = maxOffset; offset >= minOffset; offset--) {
       for (let i = parts.length - 1; i >= 0; i--) {
-        const part = parts[i]!;
-        const str = strs[offset + i]!;
-        const ok = part.isSimple ? part.pattern === str : goFilepathMatch(part.pattern, str);
-        if (!ok) continue outer;
+        if (!matchPart(parts[i]!, strs[offset + i]!)) continue outer;
       }
       return true;
     }
@@ -453,9 +497,16 @@ export function isRestored(path: string, filter: RestoreFilter, opts: { isDir?: 
   return isSelected(makeSelector(filter), normalizeSnapshotPath(path), opts.isDir ?? false);
 }
 
-function isSelected(sel: Selector, path: string, isDir: boolean): boolean {
+function isSelected(sel: Selector, path: string, isDir: boolean, descendCache?: Map<string, boolean>): boolean {
   if (sel.error) return false;
-  for (const dir of ancestors(path)) if (!sel.select(dir, true).descend) return false;
+  for (const dir of ancestors(path)) {
+    let d = descendCache?.get(dir);
+    if (d === undefined) {
+      d = sel.select(dir, true).descend;
+      descendCache?.set(dir, d);
+    }
+    if (!d) return false;
+  }
   return sel.select(path, isDir).selected;
 }
 
@@ -490,8 +541,9 @@ export function previewRestore(entries: readonly SnapshotEntry[], filter: Restor
   });
   if (sel.error) return { error: sel.error, restored: [], notRestored: items.map((i) => i.raw) };
   const written = new Set<string>();
+  const descendCache = new Map<string, boolean>();
   for (const item of items) {
-    if (!isSelected(sel, item.path, item.isDir)) continue;
+    if (!isSelected(sel, item.path, item.isDir, descendCache)) continue;
     written.add(item.path);
     for (const dir of ancestors(item.path)) written.add(dir);
   }

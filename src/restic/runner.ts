@@ -252,20 +252,28 @@ export class ResticRunner {
     return { bytes, files };
   }
 
+  /** The step with `latest` resolved to a concrete snapshot id (its command line pinned to it). */
+  async pin(step: RestoreStep, signal?: AbortSignal): Promise<RestoreStep> {
+    if (step.snapshot !== 'latest') return step;
+    const s = await this.resolveLatest({ host: step.host, path: step.path }, signal);
+    return withSnapshot(step, s.id);
+  }
+
+  /** What restoring a (pinned) step writes, measured as `mode` says. */
+  async total(step: RestoreStep, mode: 'filtered' | 'stats' = 'filtered', signal?: AbortSignal): Promise<{ bytes: number; files: number }> {
+    return mode === 'stats' ? this.snapshotSize(step.snapshot, signal) : this.plannedSize(step.snapshot, { include: step.include, exclude: step.exclude }, signal);
+  }
+
   /**
    * Resolve `latest` to a concrete snapshot id (the step's command line is pinned to it) and
    * measure what the restore will write. Throws ResticError (SnapshotNotFound, ResticFailed,
    * Interrupted, …) with redacted messages.
    */
   async prepare(step: RestoreStep, opts: Pick<RestoreOptions, 'signal' | 'total'> = {}): Promise<PreparedRestore> {
-    let pinned = step;
-    if (step.snapshot === 'latest') {
-      const s = await this.resolveLatest({ host: step.host, path: step.path }, opts.signal);
-      pinned = withSnapshot(step, s.id);
-    }
+    const pinned = await this.pin(step, opts.signal);
     const mode = opts.total ?? 'filtered';
     if (mode === 'none') return { step: pinned, snapshot: pinned.snapshot };
-    const t = mode === 'stats' ? await this.snapshotSize(pinned.snapshot, opts.signal) : await this.plannedSize(pinned.snapshot, { include: step.include, exclude: step.exclude }, opts.signal);
+    const t = await this.total(pinned, mode, opts.signal);
     return { step: pinned, snapshot: pinned.snapshot, bytesTotal: t.bytes, filesTotal: t.files };
   }
 
@@ -300,10 +308,11 @@ export class ResticRunner {
     opts.onProgress?.({ ...progress });
     let pid: number | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let finished = false;
     const sample = async () => {
-      if (pid === undefined) return;
+      if (pid === undefined || finished) return;
       const w = await processWrittenBytes(pid);
-      if (w === undefined) return;
+      if (w === undefined || finished) return; // a sample that returns after the end is dropped
       const next = progress.bytesTotal !== undefined ? Math.min(w, progress.bytesTotal) : w;
       if (next > (progress.bytesDone ?? 0)) progress.bytesDone = next;
       opts.onProgress?.({ ...progress });
@@ -321,6 +330,7 @@ export class ResticRunner {
     } catch (e) {
       return fail(e);
     } finally {
+      finished = true;
       if (timer) clearInterval(timer);
     }
     if (r.aborted) return done('Interrupted', { error: 'interrupted', exitCode: r.code });

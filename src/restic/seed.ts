@@ -5,9 +5,9 @@
 // `unshare --user --map-root-user chroot …` (needs unprivileged user namespaces).
 // Used by the tests (test/support/restic-repo.ts) and by the demo to seed its sandbox.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
-import { rmSync } from 'node:fs';
-import { access, chmod, copyFile, cp, link, mkdir, mkdtemp, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { access, chmod, copyFile, cp, link, mkdir, mkdtemp, readdir, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
@@ -193,25 +193,44 @@ const TEMPLATE_PASSWORD = 'restore-controller-seed-template';
 const templates = new Map<string, Promise<string>>();
 
 /**
- * An empty repository initialised once per process and restic binary, rewrapped with the fast
- * KDF. Copies share its repository id and master key, which is fine for throw-away test and demo
- * repositories (restic's cache is content-addressed) and nothing else.
+ * An empty repository initialised once per machine, user and restic binary (kept in the temp
+ * folder and shared by every process), rewrapped with the fast KDF. Copies share its repository
+ * id and master key, which is fine for throw-away test and demo repositories (restic's cache is
+ * content-addressed) and nothing else.
  */
 function fastTemplate(binary: string, confinement: Confinement): Promise<string> {
   let t = templates.get(binary);
   if (!t) {
     t = (async () => {
-      const root = await mkdtemp(join(tmpdir(), 'restic-seed-template-'));
-      process.once('exit', () => rmSync(root, { recursive: true, force: true }));
-      await prepareRoot(root, binary);
-      const [cmd, argv] = await chrootArgv(confinement, root, ['-r', '/repo', '--no-cache', 'init']);
+      const s = await stat(binary);
+      const key = createHash('sha256').update(`${binary}\0${s.size}\0${s.mtimeMs}`).digest('hex').slice(0, 16);
+      const shared = join(tmpdir(), `restore-controller-restic-template-${process.getuid?.() ?? 'u'}-${key}`);
       try {
-        await run(cmd, argv, { env: chrootEnv(TEMPLATE_PASSWORD) });
-      } catch (e) {
-        throw new ResticError('ResticFailed', `restic init in seed chroot failed: ${shortError(e)}`, {}, { cause: e });
+        await access(join(shared, 'config'));
+        return shared; // made earlier, by this or another process
+      } catch {
+        /* make it */
       }
-      await useFastKdf(join(root, 'repo'), TEMPLATE_PASSWORD);
-      return join(root, 'repo');
+      const root = await mkdtemp(join(tmpdir(), 'restic-seed-template-'));
+      try {
+        await prepareRoot(root, binary);
+        const [cmd, argv] = await chrootArgv(confinement, root, ['-r', '/repo', '--no-cache', 'init']);
+        try {
+          await run(cmd, argv, { env: chrootEnv(TEMPLATE_PASSWORD) });
+        } catch (e) {
+          throw new ResticError('ResticFailed', `restic init in seed chroot failed: ${shortError(e)}`, {}, { cause: e });
+        }
+        await useFastKdf(join(root, 'repo'), TEMPLATE_PASSWORD);
+        try {
+          await rename(join(root, 'repo'), shared); // atomic: readers see a whole template or none
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e; // another process won the race
+        }
+        return shared;
+      } finally {
+        await rm(root, { recursive: true, force: true });
+      }
     })();
     t.catch(() => templates.delete(binary));
     templates.set(binary, t);
@@ -233,15 +252,24 @@ export function commonDirectory(paths: string[]): string {
   return '/' + first.slice(0, n).join('/');
 }
 
-function validateSnapshotPath(p: string): void {
+function validateSnapshotPath(p: string, reserved: ReadonlySet<string>): void {
   if (!p.startsWith('/') || p.split('/').some((c) => c === '..' || c === '.')) {
     throw new ResticError('CommandInvalid', `seed path must be absolute and normalised: ${JSON.stringify(p)}`, { path: p });
   }
+  const top = p.split('/')[1] ?? '';
+  if (top === '' || reserved.has(top)) {
+    throw new ResticError('CommandInvalid', `seed path ${JSON.stringify(p)} is inside /${top} (used by the seed chroot)`, { path: p });
+  }
+}
+
+function checkSnapshotPaths(snap: SeedSnapshot, reserved: ReadonlySet<string>): void {
+  const files = Object.keys(snap.files);
+  if (files.length === 0) throw new ResticError('CommandInvalid', `seed snapshot for host ${snap.host} has no files`, { host: snap.host });
+  for (const p of [...files, ...(snap.paths ?? [])]) validateSnapshotPath(p, reserved);
 }
 
 async function layOut(root: string, files: Record<string, SeedFile>): Promise<void> {
   for (const [p, spec] of Object.entries(files)) {
-    validateSnapshotPath(p);
     const dest = join(root, p);
     if (p.endsWith('/')) {
       await mkdir(dest, { recursive: true });
@@ -279,6 +307,9 @@ export async function seedRepository(opts: SeedOptions): Promise<SeedResult> {
   let existed = false;
   try {
     await prepareRoot(root, binary);
+    // what the chroot itself uses (bin, lib…, tmp, repo) cannot hold snapshot data
+    const reserved = new Set([...(await readdir(root)), 'repo', 'proc', 'dev']);
+    for (const snap of opts.snapshots) checkSnapshotPaths(snap, reserved);
     try {
       await rename(opts.repoPath, inner);
       existed = true;
@@ -305,12 +336,7 @@ export async function seedRepository(opts: SeedOptions): Promise<SeedResult> {
     const snapshotIds: string[] = [];
     for (const snap of opts.snapshots) {
       const dataDirs = Object.keys(snap.files).map((p) => p.split('/')[1]!).filter(Boolean);
-      for (const top of new Set(dataDirs)) {
-        if (['bin', 'tmp', 'repo', 'lib', 'lib64', 'usr'].includes(top)) {
-          throw new ResticError('CommandInvalid', `seed paths may not start with /${top} (used by the seed chroot)`, { path: `/${top}` });
-        }
-        await rm(join(root, top), { recursive: true, force: true });
-      }
+      for (const top of new Set(dataDirs)) await rm(join(root, top), { recursive: true, force: true });
       await layOut(root, snap.files);
       const paths = snap.paths ?? [commonDirectory(Object.keys(snap.files))];
       const args = ['backup', '--json', '--host', snap.host];

@@ -66,9 +66,9 @@ describe('restic host restorer (the agent’s HostRestorer)', function () {
     assert.ok(r);
   });
 
-  it('host my-sts-3 gets my-sts-1’s *.json', async () => {
+  it('host my-sts-3 gets my-sts-1’s *.json (totals measured before: the first progress has them)', async () => {
     const { j, seen, root } = job({ host: 'my-sts-3', sourceHost: 'my-sts-1', paths: [D], include: ['*.json'], restores: true });
-    const out = await restorer.restore(j);
+    const out = await new ResticHostRestorer({ mapLocalPath: (p) => join(work.path, p), totals: 'before' }).restore(j);
     assert.deepEqual(out.snapshots, [ids[1]]);
     const files = (await listTree(root)).filter((p) => p.startsWith(D) && !p.endsWith('/'));
     assert.deepEqual(files, [`${D}/my-sts-1.json`, `${D}/tmp.json`]);
@@ -81,6 +81,8 @@ describe('restic host restorer (the agent’s HostRestorer)', function () {
     const { j, root } = job({ host: 'my-sts-2', sourceHost: 'my-sts-2', paths: [D], exclude: ['tmp.json', '*.txt'], restores: true });
     const out = await restorer.restore(j);
     assert.deepEqual(out.snapshots, [ids[2]]);
+    const bytes = Buffer.byteLength('{"host":"my-sts-2"}') + Buffer.byteLength('bin my-sts-2');
+    assert.deepEqual(out.progress, { bytesDone: bytes, bytesTotal: bytes, filesDone: 2, filesTotal: 2 }, 'the total measured alongside is in the result');
     const files = (await listTree(root)).filter((p) => p.startsWith(D) && !p.endsWith('/'));
     assert.deepEqual(files, [`${D}/my-sts-2.json`, `${D}/sub dir/ü.bin`]);
     assert.equal(await readFile(join(root, D, 'sub dir/ü.bin'), 'utf8'), 'bin my-sts-2');

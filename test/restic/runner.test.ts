@@ -2,6 +2,7 @@
 // password, names with spaces and non-ASCII, abort.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resticBackend } from '../../src/restic/backend.ts';
@@ -119,6 +120,25 @@ describe('restic runner against real repositories', function () {
     assert.ok(!JSON.stringify(res).includes(wrong));
   });
 
+  it('the password and repository travel in the environment, never on the command line', async () => {
+    const r = runner({ repo: bigRepo });
+    const [step] = restoreSteps({ host: 'big', rule: { paths: [D] }, target: target() }, r.ctx);
+    const pinned = await r.pin(step!);
+    let cmdline = '';
+    const res = await r.run(pinned.argv, {
+      onSpawn: (pid) => {
+        try {
+          cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+        } catch {
+          /* already gone */
+        }
+      },
+    });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(cmdline, /restic restore [0-9a-f]{64} --path \/source\/data --host big --target/);
+    assert.ok(!cmdline.includes(PASSWORD) && !cmdline.includes(bigRepo), cmdline);
+  });
+
   it('a host without snapshots fails saying so', async () => {
     const r = runner();
     const [step] = restoreSteps({ host: 'my-sts-9', rule: { paths: [D] }, target: target() }, r.ctx);
@@ -177,6 +197,27 @@ describe('restic runner against real repositories', function () {
     const res = await r.restore(step!, { total: 'none' });
     assert.equal(res.outcome, 'Failed');
     assert.match(res.error!, /cannot start \/nonexistent\/restic: ENOENT/);
+  });
+
+  it('a paths rule restores the whole snapshot its path selects (restic --path only picks the snapshot)', async () => {
+    const multi = (
+      await makeRepo({
+        dir: join(work.path, 'multi'),
+        password: PASSWORD,
+        snapshots: [{ host: 'h', files: { [`${D}/a`]: 'a', '/source/config/c': 'c' }, paths: [D, '/source/config'] }],
+      })
+    ).repoPath;
+    const r = runner({ repo: multi });
+    const root = target();
+    const [step] = restoreSteps({ host: 'h', rule: { paths: [D] }, target: root }, r.ctx);
+    const res = await r.restore(step!);
+    assert.equal(res.outcome, 'Succeeded', res.error);
+    assert.deepEqual((await listTree(root)).filter((p) => !p.endsWith('/')), ['/source/config/c', `${D}/a`]);
+    assert.equal(res.progress.bytesTotal, 2, 'the total counts the whole snapshot too');
+    const [parent] = restoreSteps({ host: 'h', rule: { paths: ['/source'] }, target: target() }, r.ctx);
+    const none = await r.restore(parent!);
+    assert.equal(none.outcome, 'Failed', '--path must equal a backed-up path exactly; a parent matches nothing');
+    assert.match(none.error!, /no snapshot for host h and path \/source in the repository/);
   });
 
   it('restoreAll stops at the first failure', async () => {

@@ -66,7 +66,12 @@ describe('restic seed: repositories with pod-absolute paths', function () {
   });
 
   it('refuses paths that collide with the chroot itself', async () => {
-    await assert.rejects(seedRepository({ repoPath: join(work.path, 'bad'), password: 'p', snapshots: [{ host: 'h', files: { '/bin/x': 'x' } }] }), { code: 'CommandInvalid' });
+    const bad = (snap: { host: string; files: Record<string, string>; paths?: string[] }) => seedRepository({ repoPath: join(work.path, 'bad'), password: 'p', snapshots: [snap] });
+    await assert.rejects(bad({ host: 'h', files: { '/bin/x': 'x' } }), { code: 'CommandInvalid', message: /\/bin/ });
+    await assert.rejects(bad({ host: 'h', files: { '/data/x': 'x' }, paths: ['/'] }), { code: 'CommandInvalid' });
+    await assert.rejects(bad({ host: 'h', files: {} }), { code: 'CommandInvalid', message: /no files/ });
+    await assert.rejects(bad({ host: 'h', files: { 'relative/x': 'x' } }), { code: 'CommandInvalid' });
+    assert.equal(existsSync(join(work.path, 'bad')), false, 'nothing was created');
   });
 });
 
