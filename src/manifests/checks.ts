@@ -6,6 +6,7 @@ import { effectiveRules, repositoryOf } from '../api/restoresession.ts';
 import { matchesLabelSelector } from '../api/label-selector.ts';
 import { isWorkloadKind, POD_ORDINAL } from '../api/workloads.ts';
 import type { FieldPath } from '../api/openapi.ts';
+import { invalidPatterns } from '../restic/pattern.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import type { DesiredSet } from './desired.ts';
 import type { ClusterState } from './cluster-state.ts';
@@ -58,6 +59,11 @@ export function checkSessionSpec(m: Manifest<RestoreSession>, cluster?: ClusterS
     if (r.snapshots?.length && r.paths?.length) {
       err([...base, i], `rule ${i} has both snapshots and paths: a rule restores either named snapshots or the latest snapshot of some paths, not both`, 'key');
     }
+    if (r.include?.length && r.exclude?.length) {
+      err([...base, i, 'exclude'], `rule ${i} has both include and exclude: restic refuses them together ("exclude and include patterns are mutually exclusive"), so this host would always fail; keep one of them`, 'key');
+    }
+    const badPatterns = invalidPatterns([...(r.include ?? []), ...(r.exclude ?? [])]);
+    if (badPatterns.length) err([...base, i], `rule ${i} has patterns restic cannot parse: ${badPatterns.join(', ')}`, 'key');
     if (!snapshotter && !r.snapshots?.length && !r.paths?.length) {
       warn([...base, i], `rule ${i} has neither paths nor snapshots: its hosts restore nothing`, 'key');
     }

@@ -74,6 +74,12 @@ describe('validation: loading', () => {
     assertAt(only(ds, /"soon" does not match a duration/), 'schema.yaml', 'soon');
   });
 
+  it('refuses include with exclude in one rule, which restic would refuse at restore time', async () => {
+    const ds = await diagnosticsOf('schema.yaml');
+    const d = only(ds, /rule 0 has both include and exclude: restic refuses them together/);
+    assertAt(d, 'schema.yaml', 'exclude: [');
+  });
+
   it('refuses a Secret and says why, without printing its values', async () => {
     const ds = await diagnosticsOf('secret.yaml');
     const d = only(ds, /Secret repo-secret refused: a Secret does not belong in git/);
