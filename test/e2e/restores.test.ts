@@ -16,7 +16,7 @@ import type { TestSandbox } from '../support/sandbox.ts';
 const PASSWORD = 'e2e password, never printed';
 const example = (name: string) => parse(readFileSync(new URL(`../../examples/clusters/demo/${name}`, import.meta.url), 'utf8'));
 
-describe('end to end: the Stash StatefulSet restore on the sandbox', function () {
+describe('end to end: restores on the sandbox, with the real agent and restic', function () {
   this.timeout(300_000);
   let t: TestSandbox;
   let tmp: { path: string; cleanup: () => Promise<void> };
@@ -26,7 +26,8 @@ describe('end to end: the Stash StatefulSet restore on the sandbox', function ()
     await requireSeeding(this);
     tmp = await tempDir('e2e-sts');
     const files = (host: string) => ({ [`/source/data/${host}.json`]: `{"host":"${host}"}`, '/source/data/tmp.json': 'scratch', '/source/data/notes.txt': 'notes' });
-    const repo = await makeRepo({ dir: tmp.path, password: PASSWORD, snapshots: ['my-sts-0', 'my-sts-1', 'my-sts-2'].map((host) => ({ host, files: files(host) })) });
+    const hosts = ['my-sts-0', 'my-sts-1', 'my-sts-2', 'app', 'host-0', 'host-1', 'host-2'];
+    const repo = await makeRepo({ dir: tmp.path, password: PASSWORD, snapshots: hosts.map((host) => ({ host, files: files(host) })) });
     t = await startSandbox();
     const apply = async (yaml: string) => {
       const r = await t.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], yaml);
@@ -46,6 +47,50 @@ describe('end to end: the Stash StatefulSet restore on the sandbox', function ()
     controller?.stop();
     await t?.stop();
     await tmp?.cleanup();
+  });
+
+  const custom = () => t.kc.makeApiClient(k8s.CustomObjectsApi);
+  const finalPhase = (name: string) => eventually(async () => {
+    const s = (await custom().getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name })) as RestoreSession;
+    return s.status?.phase === 'Succeeded' || s.status?.phase === 'Failed' || s.status?.phase === 'Unknown' ? s : undefined;
+  }, 240_000, 500);
+  const files = async (claim: string) => (await listTree(join(t.dir, 'volumes', 'demo', claim))).filter((p) => !p.endsWith('/'));
+  const applySession = async (s: object) => {
+    const r = await t.kubectl(['apply', '--server-side', '-f', '-'], stringify(s));
+    assert.equal(r.code, 0, r.stderr);
+  };
+
+  it('restores a Deployment once, however many replicas, into its PVC', async () => {
+    const s = example('deployment-restore.yaml');
+    delete s.spec.hooks; // an exec hook would run on this machine, not in the pod
+    await applySession(s);
+    const done = await finalPhase('deployment-restore');
+    assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status));
+    assert.deepEqual(done.status?.stats?.map((x) => x.hostname), ['app']);
+    assert.deepEqual(await files('stash-sample-data'), ['/app.json', '/notes.txt', '/tmp.json']);
+  });
+
+  it('restores into new PVCs through one Job per ordinal (volumeClaimTemplates)', async () => {
+    await applySession(example('pvc-restore.yaml'));
+    const done = await finalPhase('pvc-restore');
+    assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status));
+    assert.equal(done.status?.totalHosts, 3);
+    for (const i of [0, 1, 2]) assert.deepEqual(await files(`data-restore-demo-${i}`), [`/host-${i}.json`, '/notes.txt', '/tmp.json']);
+  });
+
+  it('a failing host fails the session with that host\'s error', async () => {
+    const s = example('pvc-restore.yaml');
+    s.metadata.name = 'pvc-missing-host';
+    s.spec.target.replicas = 4; // host-3 has no backup
+    s.spec.target.volumeClaimTemplates[0].metadata.name = 'other-${POD_ORDINAL}';
+    s.spec.target.volumeMounts[0].name = 'other-${POD_ORDINAL}';
+    await applySession(s);
+    const done = await finalPhase('pvc-missing-host');
+    assert.equal(done.status?.phase, 'Failed');
+    const failed = done.status!.stats!.filter((x) => x.phase === 'Failed');
+    assert.deepEqual(failed.map((x) => x.hostname), ['host-3']);
+    assert.match(failed[0]!.error!, /host-3/);
+    assert.ok(!JSON.stringify(done).includes(PASSWORD));
   });
 
   it('ends Succeeded with 5 host stats and the right files in each pod\'s volume', async () => {
