@@ -93,6 +93,17 @@ describe('end to end: restores on the sandbox, with the real agent and restic', 
     assert.ok(!JSON.stringify(done).includes(PASSWORD));
   });
 
+  it('the VolumeSnapshotter driver makes one PVC per ordinal from its VolumeSnapshot', async () => {
+    for (const i of [0, 1, 2]) {
+      await applySession({ apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', metadata: { name: `source-data-${i}-snap`, namespace: 'demo' }, spec: { source: { persistentVolumeClaimName: `data-restore-demo-${i}` } } });
+    }
+    await applySession(example('snapshot-restore.yaml'));
+    const done = await finalPhase('snapshot-restore');
+    assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status));
+    assert.deepEqual(done.status?.stats?.map((x) => x.hostname).sort(), ['restore-data-0', 'restore-data-1', 'restore-data-2']);
+    for (const i of [0, 1, 2]) assert.deepEqual(await files(`restore-data-${i}`), [`/host-${i}.json`, '/notes.txt', '/tmp.json']);
+  });
+
   it('ends Succeeded with 5 host stats and the right files in each pod\'s volume', async () => {
     const custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
     const r = await t.kubectl(['apply', '--server-side', '-f', 'examples/clusters/demo/sts-restore.yaml']);
