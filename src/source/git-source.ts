@@ -3,13 +3,13 @@
 // for the ref's tip (one GET), fetch only when it moved, diff the two trees pruning equal subtrees,
 // and read only the changed blobs. A commit that fails signature verification is refused and the
 // previous revision stays in force.
-import * as fs from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import git from 'isomorphic-git';
 import { GitError, GitRemote } from './remote.ts';
 import type { GitRemoteOptions } from './remote.ts';
 import { PathSelector } from './select.ts';
 import { verifyDetached } from './signatures.ts';
+import { syncFs as fs } from './sync-fs.ts';
 import type { Keyring } from './signatures.ts';
 import { diffFileMaps, noChanges, silentLog } from './types.ts';
 import type { ChangedPaths, Source, SourceLog, SourceRevision } from './types.ts';

@@ -1,9 +1,9 @@
 // The status branch on a remote, mirrored in a no-checkout cache repository: find its tip, fetch
 // it when it moved, read its files.
-import * as fs from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import git from 'isomorphic-git';
 import { GitRemote } from '../source/remote.ts';
+import { syncFs as fs } from '../source/sync-fs.ts';
 
 export const DEFAULT_STATUS_BRANCH = 'restore-status';
 

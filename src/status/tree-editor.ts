@@ -1,10 +1,10 @@
 // Editing a git tree without a work tree or index: load only the folders on the paths touched,
 // replace blobs, and write the changed folders bottom-up. Unchanged subtrees keep their oids, so
 // a commit touching 10 of 10,000 files writes a handful of tree objects.
-import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import git from 'isomorphic-git';
 import type { TreeEntry } from 'isomorphic-git';
+import { syncFs as fs } from '../source/sync-fs.ts';
+import { objectOid, serializeTree, writeLooseObject } from './objects.ts';
 
 interface Folder {
   entries: Map<string, TreeEntry>;
@@ -13,7 +13,7 @@ interface Folder {
 
 /** The oid git gives a blob with these bytes (no write). */
 export function blobOid(data: Uint8Array): string {
-  return createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex');
+  return objectOid('blob', data);
 }
 
 export class TreeEditor {
@@ -79,14 +79,17 @@ export class TreeEditor {
     f.entries.set(name, { mode: '100644', path: name, oid, type: 'blob' });
   }
 
-  /** Writes every changed folder, deepest first, and returns the root tree's oid. */
-  async write(): Promise<string> {
+  /**
+   * Serialises every changed folder, deepest first, hands each tree object to `sink` (default:
+   * write it as a loose object) and returns the root tree's oid.
+   */
+  async write(sink: (content: Buffer) => string = (c) => writeLooseObject(this.gitdir, 'tree', c)): Promise<string> {
     const dirty = [...this.folders.entries()].filter(([, f]) => f?.dirty).map(([d]) => d);
     dirty.sort((a, b) => depth(b) - depth(a));
     let root = this.rootOid;
     for (const dir of dirty) {
       const f = this.folders.get(dir)!;
-      const oid = await git.writeTree({ fs, gitdir: this.gitdir, tree: [...f.entries.values()] });
+      const oid = sink(serializeTree([...f.entries.values()]));
       f.dirty = false;
       if (dir === '') { root = oid; continue; }
       const cut = dir.lastIndexOf('/');
@@ -94,7 +97,7 @@ export class TreeEditor {
       const name = dir.slice(cut + 1);
       parent.entries.set(name, { mode: '040000', path: name, oid, type: 'tree' });
     }
-    if (!root) root = await git.writeTree({ fs, gitdir: this.gitdir, tree: [] });
+    if (!root) root = sink(Buffer.alloc(0));
     return root;
   }
 }

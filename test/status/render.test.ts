@@ -80,3 +80,18 @@ describe('ledger read', function () {
     assert.match(diagnostics[0]!.message, /names other\/b but sits at the path of demo\/a/);
   });
 });
+
+describe('status YAML emitter', function () {
+  it('reads back as the same data through the yaml parser, tricky strings included', async () => {
+    const { parse } = await import('yaml');
+    const { toYaml } = await import('../../src/status/yaml-emit.ts');
+    const doc = {
+      plain: 'host-0', empty: '', spaces: ' lead and trail ', colon: 'a: b', endColon: 'x:', hash: 'a #b', dash: '- x', quote: '"q"',
+      bools: ['true', 'False', 'null', '~', 'yes', 'off'], numbers: ['123', '1e5', '0x1F', '.inf', '-1.5', '1234567e10'], sha: '1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d',
+      time: '2026-11-29T03:00:00Z', multi: 'line one\nline two\ttab', unicode: 'ünïcødé ✅', star: '*alias', amp: '&anchor', bang: '!tag', pct: '%x', at: '@x', backtick: '`x`',
+      braces: '{a}', brackets: '[a]', pipe: '| x', gt: '> x', comma: 'a, b', n: 5, f: 1.5, t: true, nil: null, emptyList: [], emptyMap: {},
+      nested: { list: [{ a: 1, b: [1, 2] }, 'x', [3, 4], { c: { d: 'e' } }] },
+    };
+    assert.deepEqual(parse(toYaml(doc)), doc);
+  });
+});
