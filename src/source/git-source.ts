@@ -105,7 +105,10 @@ export class GitSource implements Source {
       this.log.info(`source ${this.describe()}: compacting the cache (fresh fetch)`);
       await rm(this.gitdir, { recursive: true, force: true });
     } else if (packs) {
-      return;
+      const url = await git.getConfig({ fs, gitdir: this.gitdir, path: 'remote.origin.url' }).catch(() => undefined);
+      if (url === this.remote.url) return;
+      this.log.info(`source ${this.describe()}: the cache at ${this.gitdir} belongs to ${url ?? 'another remote'}; starting afresh`);
+      await rm(this.gitdir, { recursive: true, force: true });
     }
     await mkdir(this.gitdir, { recursive: true });
     await git.init({ fs, gitdir: this.gitdir, bare: true, defaultBranch: 'main' });

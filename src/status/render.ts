@@ -123,7 +123,7 @@ export interface StatusChange {
 
 export function describeChange(c: StatusChange): string {
   const phase = c.from === undefined ? `new→${c.to}` : c.from === c.to ? c.to : `${c.from}→${c.to}`;
-  return `${c.namespace}/${c.name} ${phase} (${c.hosts} hosts)`;
+  return c.hosts.endsWith('/?') ? `${c.namespace}/${c.name} ${phase}` : `${c.namespace}/${c.name} ${phase} (${c.hosts} hosts)`;
 }
 
 /**

@@ -15,8 +15,8 @@ describe('status rendering', function () {
       { namespace: 'c', name: 'z', from: 'Running', to: 'Failed', hosts: '5/5' },
     ]);
     const lines = msg.split('\n');
-    assert.equal(lines[0], 'status(prod): 3 sessions: b/y new→Accepted (0/? hosts), c/z Running→Failed (5/5 hosts), +1 more [main@1a2b3c4]');
-    assert.deepEqual(lines.slice(2, 5), ['- a/x Running (2/5 hosts)', '- b/y new→Accepted (0/? hosts)', '- c/z Running→Failed (5/5 hosts)']);
+    assert.equal(lines[0], 'status(prod): 3 sessions: b/y new→Accepted, c/z Running→Failed (5/5 hosts), +1 more [main@1a2b3c4]');
+    assert.deepEqual(lines.slice(2, 5), ['- a/x Running (2/5 hosts)', '- b/y new→Accepted', '- c/z Running→Failed (5/5 hosts)']);
     assert.deepEqual(lines.slice(-3), [`Source-Commit: ${SOURCE_COMMIT}`, 'Cluster: prod', '']);
   });
 
