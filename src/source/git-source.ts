@@ -7,6 +7,8 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import git from 'isomorphic-git';
 import { GitError, GitRemote } from './remote.ts';
 import type { GitRemoteOptions } from './remote.ts';
+import { ObjectReader } from './object-reader.ts';
+import type { TreeEntryInfo } from './object-reader.ts';
 import { PathSelector } from './select.ts';
 import { verifyDetached } from './signatures.ts';
 import { syncFs as fs } from './sync-fs.ts';
@@ -245,57 +247,61 @@ export class GitSource implements Source {
 
   // ---- reading manifests out of trees ----
 
-  private async readAll(commit: string, cache: object): Promise<Map<string, string>> {
+  private async readAll(commit: string, _cache: object): Promise<Map<string, string>> {
     const files = new Map<string, string>();
     const sel = this.selector;
-    await git.walk({
-      fs, gitdir: this.gitdir, cache, trees: [git.TREE({ ref: commit })],
-      map: async (path, [entry]) => {
-        if (path === '.' || !entry) return undefined;
-        const type = await entry.type();
-        if (type === 'tree') return sel.descends(path) ? undefined : null;
-        if (type !== 'blob' || (await entry.mode()) === 0o120000 || !sel.selects(path)) return undefined;
-        files.set(path, decoder.decode((await entry.content())!));
-        return undefined;
-      },
-    });
+    const reader = new ObjectReader(this.gitdir);
+    const walk = (tree: string, prefix: string) => {
+      for (const e of reader.readTree(tree)) {
+        const path = prefix ? `${prefix}/${e.name}` : e.name;
+        if (e.type === 'tree') {
+          if (sel.descends(path)) walk(e.oid, path);
+        } else if (e.type === 'blob' && e.mode !== '120000' && sel.selects(path)) {
+          files.set(path, decoder.decode(reader.read(e.oid).data));
+        }
+      }
+    };
+    walk(reader.treeOf(commit), '');
     return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
   }
 
-  private async readChanged(prev: SourceRevision, commit: string, cache: object): Promise<{ files: Map<string, string>; changed: ChangedPaths }> {
+  /** Diffs the two commits' trees, skipping equal subtrees, and reads only the changed blobs. */
+  private async readChanged(prev: SourceRevision, commit: string, _cache: object): Promise<{ files: Map<string, string>; changed: ChangedPaths }> {
     const files = new Map(prev.files);
     const changed = noChanges();
     const sel = this.selector;
-    await git.walk({
-      fs, gitdir: this.gitdir, cache, trees: [git.TREE({ ref: prev.commit! }), git.TREE({ ref: commit })],
-      map: async (path, [a, b]) => {
-        if (path === '.') return undefined;
-        const [oa, ob] = [await a?.oid(), await b?.oid()];
-        if (oa === ob) return null; // same subtree or blob: prune
-        const [ta, tb] = [await a?.type(), await b?.type()];
-        if (ta === 'tree' || tb === 'tree') {
-          if (!sel.descends(path)) return null;
-          // A path that turned from a file into a folder (or back) counts as deleted/added too.
-          if (ta === 'blob' && files.delete(path)) changed.deleted.push(path);
-          if (tb === 'blob' && sel.selects(path)) {
-            files.set(path, decoder.decode((await b!.content())!));
-            changed.added.push(path);
-          }
-          return undefined;
+    const reader = new ObjectReader(this.gitdir);
+    const isFile = (e: TreeEntryInfo | undefined) => e?.type === 'blob' && e.mode !== '120000';
+    const readInto = (path: string, e: TreeEntryInfo) => {
+      const existed = files.has(path);
+      files.set(path, decoder.decode(reader.read(e.oid).data));
+      (existed ? changed.modified : changed.added).push(path);
+    };
+    const drop = (path: string) => {
+      if (files.delete(path)) changed.deleted.push(path);
+    };
+    const diff = (a: string | undefined, b: string | undefined, prefix: string) => {
+      const left = new Map((a ? reader.readTree(a) : []).map((e) => [e.name, e]));
+      const right = new Map((b ? reader.readTree(b) : []).map((e) => [e.name, e]));
+      for (const name of new Set([...left.keys(), ...right.keys()])) {
+        const x = left.get(name);
+        const y = right.get(name);
+        if (x && y && x.oid === y.oid && x.mode === y.mode) continue; // unchanged: prune
+        const path = prefix ? `${prefix}/${name}` : name;
+        if (x?.type === 'tree' || y?.type === 'tree') {
+          if (!sel.descends(path)) continue;
+          diff(x?.type === 'tree' ? x.oid : undefined, y?.type === 'tree' ? y.oid : undefined, path);
+          // A file that became a folder (or the reverse).
+          if (x && x.type !== 'tree') drop(path);
+          if (isFile(y) && sel.selects(path)) readInto(path, y!);
+          continue;
         }
-        if (!sel.selects(path)) return undefined;
-        const keep = tb === 'blob' && (await b!.mode()) !== 0o120000;
-        if (!keep) {
-          if (files.delete(path)) changed.deleted.push(path);
-          return undefined;
-        }
-        const text = decoder.decode((await b!.content())!);
-        const existed = files.has(path);
-        files.set(path, text);
-        (existed ? changed.modified : changed.added).push(path);
-        return undefined;
-      },
-    });
+        if (!sel.selects(path)) continue;
+        if (isFile(y)) readInto(path, y!);
+        else drop(path);
+      }
+    };
+    diff(reader.treeOf(prev.commit!), reader.treeOf(commit), '');
     for (const list of [changed.added, changed.modified, changed.deleted]) list.sort();
     return { files: new Map([...files.entries()].sort(([x], [y]) => (x < y ? -1 : 1))), changed };
   }

@@ -35,10 +35,33 @@ export interface GitRemoteOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * isomorphic-git's node client, with one retry of read-only requests (ref advertisements and
+ * upload-pack) whose kept-alive connection the server had already closed (ECONNRESET, EPIPE).
+ */
+const retryingHttp: HttpClient = {
+  async request(req) {
+    const readOnly = (req.method ?? 'GET') === 'GET' || /git-upload-pack$/.test(req.url);
+    if (!readOnly) return http.request(req);
+    let body = req.body;
+    if (body && !Array.isArray(body)) {
+      const chunks: Uint8Array[] = [];
+      for await (const c of body as AsyncIterable<Uint8Array>) chunks.push(c);
+      body = chunks as unknown as typeof req.body;
+    }
+    try {
+      return await http.request({ ...req, body });
+    } catch (e) {
+      if (!/ECONNRESET|EPIPE|socket hang up/.test(String((e as Error)?.message ?? e))) throw e;
+      return http.request({ ...req, body });
+    }
+  },
+};
+
 export class GitRemote {
   /** Without credentials: safe to log, store in config and print. */
   readonly url: string;
-  readonly http: HttpClient = http;
+  readonly http: HttpClient = retryingHttp;
   readonly headers: Record<string, string>;
   private readonly secrets: string[];
 

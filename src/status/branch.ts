@@ -41,6 +41,12 @@ export class StatusBranch {
     } catch (e) {
       throw this.remote.explain(e, 'reading the status branch from');
     }
+    return this.bringIn(tip ?? null, cache);
+  }
+
+  /** Makes sure the commit `tip` (the remote's, as advertised) is in the cache; returns it. */
+  async bringIn(tip: string | null, cache: object): Promise<string | null> {
+    await this.ensureRepo();
     if (!tip) return null;
     if (!(await this.has(tip, cache))) {
       try {

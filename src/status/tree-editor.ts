@@ -1,9 +1,8 @@
 // Editing a git tree without a work tree or index: load only the folders on the paths touched,
 // replace blobs, and write the changed folders bottom-up. Unchanged subtrees keep their oids, so
 // a commit touching 10 of 10,000 files writes a handful of tree objects.
-import git from 'isomorphic-git';
 import type { TreeEntry } from 'isomorphic-git';
-import { syncFs as fs } from '../source/sync-fs.ts';
+import { ObjectReader } from '../source/object-reader.ts';
 import { objectOid, serializeTree, writeLooseObject } from './objects.ts';
 
 interface Folder {
@@ -18,13 +17,13 @@ export function blobOid(data: Uint8Array): string {
 
 export class TreeEditor {
   private readonly gitdir: string;
-  private readonly cache: object;
+  private readonly reader: ObjectReader;
   private readonly rootOid: string | null;
   private readonly folders = new Map<string, Folder | null>();
 
-  constructor(gitdir: string, cache: object, rootTree: string | null) {
+  constructor(gitdir: string, reader: ObjectReader, rootTree: string | null) {
     this.gitdir = gitdir;
-    this.cache = cache;
+    this.reader = reader;
     this.rootOid = rootTree;
   }
 
@@ -43,8 +42,8 @@ export class TreeEditor {
     }
     let folder: Folder | null = null;
     if (oid) {
-      const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache });
-      folder = { entries: new Map(tree.map((e) => [e.path, e])), dirty: false };
+      const tree = this.reader.readTree(oid);
+      folder = { entries: new Map(tree.map((e) => [e.name, { mode: e.mode.padStart(6, '0'), path: e.name, oid: e.oid, type: e.type }])), dirty: false };
     } else if (create) {
       folder = { entries: new Map(), dirty: true };
     }

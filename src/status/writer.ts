@@ -16,12 +16,13 @@ import { DEFAULT_STATUS_BRANCH, StatusBranch } from './branch.ts';
 import { parseLedgerFile } from './ledger.ts';
 import { checkCluster, clusterDir, commitMessage, displayPhase, hostsText, mergeExecutions, renderSessionFile, renderStatusMd, rowOf, sessionPath, statusMdPath } from './render.ts';
 import type { StatusChange, StatusRow } from './render.ts';
+import { ObjectReader } from '../source/object-reader.ts';
 import { objectOid } from './objects.ts';
 import { buildPack } from './pack.ts';
 import type { PackObject } from './pack.ts';
 import { advertiseReceivePack, pushPack } from './receive-pack.ts';
 import { blobOid, TreeEditor } from './tree-editor.ts';
-import type { ManagedSession, StatusSnapshot } from './types.ts';
+import type { Execution, ManagedSession, StatusSnapshot } from './types.ts';
 
 export interface StatusWriterOptions extends GitRemoteOptions {
   /** Default `restore-status`. */
@@ -61,7 +62,7 @@ export class StatusWriter {
   private readonly opts: StatusWriterOptions;
   private readonly log: SourceLog;
   /** path → what was rendered there last time, so unchanged sessions are not rendered again. */
-  private readonly memo = new Map<string, { key: string; oid: string; row: StatusRow }>();
+  private readonly memo = new Map<string, { key: string; oid: string; row: StatusRow; executions: Execution[]; phase: string }>();
   /** blob oid → its STATUS.md row, for files of sessions not in the snapshot. */
   private readonly rows = new Map<string, StatusRow | null>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -102,8 +103,12 @@ export class StatusWriter {
     const { gitdir } = this.branch;
     const cluster = snapshot.cluster;
     this.compactCache();
-    const tip = await this.branch.fetchTip(cache);
-    const editor = new TreeEditor(gitdir, cache, tip ? await this.branch.treeOf(tip, cache) : null);
+    // One ref advertisement serves both ends: the tip to build on, and the push's capabilities.
+    const advertised = await advertiseReceivePack(this.remote);
+    const tip = await this.branch.bringIn(advertised.refs.get(this.branch.fullRef) ?? null, cache);
+    const reader = new ObjectReader(gitdir);
+    const readText = (oid: string) => reader.read(oid).data.toString('utf8');
+    const editor = new TreeEditor(gitdir, reader, tip ? reader.treeOf(tip) : null);
     const files: string[] = [];
     const changes: StatusChange[] = [];
     const rows: StatusRow[] = [];
@@ -118,6 +123,10 @@ export class StatusWriter {
       files.push(path);
     };
 
+    const parse = (path: string, oid: string) => {
+      const old = parseLedgerFile(path, readText(oid)).session;
+      return old ? { executions: old.executions, phase: displayPhase(old) } : undefined;
+    };
     const sessions = new Map<string, ManagedSession>();
     for (const s of snapshot.sessions) sessions.set(sessionPath(cluster, s.namespace, s.name), s);
     for (const [path, s] of sessions) {
@@ -134,9 +143,10 @@ export class StatusWriter {
       let oid = blobOid(encoder.encode(text));
       let before: string | undefined;
       if (existing && existing !== oid) {
-        const old = parseLedgerFile(path, await this.branch.readText(existing, cache)).session;
+        // What we wrote there last time needs no reading back.
+        const old = memo && memo.oid === existing ? { executions: memo.executions, phase: memo.phase } : parse(path, existing);
         if (old) {
-          before = displayPhase(old);
+          before = old.phase;
           // Executions already on the branch are never dropped, even if the daemon forgot them.
           merged = { ...s, executions: mergeExecutions(old.executions, s.executions) };
           text = renderSessionFile(cluster, merged);
@@ -148,7 +158,7 @@ export class StatusWriter {
         await put(path, text, oid);
         changes.push({ namespace: s.namespace, name: s.name, from: before, to: displayPhase(merged), hosts: hostsText(merged) });
       }
-      this.memo.set(path, { key, oid, row });
+      this.memo.set(path, { key, oid, row, executions: merged.executions, phase: displayPhase(merged) });
       rows.push(row);
     }
 
@@ -160,7 +170,7 @@ export class StatusWriter {
         if (f.type !== 'blob' || present.has(path) || !/\.ya?ml$/.test(f.path)) continue;
         let row = this.rows.get(f.oid);
         if (row === undefined) {
-          const old = parseLedgerFile(path, await this.branch.readText(f.oid, cache)).session;
+          const old = parseLedgerFile(path, readText(f.oid)).session;
           row = old ? rowOf(old) : null;
           this.rows.set(f.oid, row);
         }
@@ -185,7 +195,6 @@ export class StatusWriter {
     objects.push({ oid: commit, type: 'commit', content: commitBytes });
     const { pack, idx, sha } = buildPack(objects);
 
-    const advertised = await advertiseReceivePack(this.remote);
     const outcome = await pushPack(this.remote, this.branch.fullRef, tip, commit, pack, advertised);
     if (!outcome.ok) {
       this.lastRejection = outcome.reason;
