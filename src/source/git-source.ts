@@ -7,7 +7,9 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import git from 'isomorphic-git';
 import { GitError, GitRemote } from './remote.ts';
 import type { GitRemoteOptions } from './remote.ts';
+import { fetchPack } from './fetch-pack.ts';
 import { ObjectReader } from './object-reader.ts';
+import { advertise } from './smart-http.ts';
 import type { TreeEntryInfo } from './object-reader.ts';
 import { PathSelector } from './select.ts';
 import { verifyDetached } from './signatures.ts';
@@ -126,19 +128,15 @@ export class GitSource implements Source {
   private async resolveTarget(cache: object): Promise<string> {
     const pinned = this.opts.ref;
     if (pinned && HEX_OID.test(pinned)) return this.resolvePinnedCommit(pinned, cache);
-    let remoteRefs: Map<string, string>;
-    try {
-      remoteRefs = await this.listRemoteRefs();
-    } catch (e) {
-      throw this.remote.explain(e, 'fetching from');
-    }
+    const advertised = await advertise(this.remote, 'git-upload-pack', 'fetching from');
+    const remoteRefs = advertised.refs;
     let fullRef: string;
     if (pinned) {
       fullRef = pinned.startsWith('refs/') ? pinned : remoteRefs.has(`refs/tags/${pinned}`) ? `refs/tags/${pinned}` : `refs/heads/${pinned}`;
     } else {
       if (!this.branch) {
         const head = remoteRefs.get('HEAD');
-        const name = [...remoteRefs.entries()].find(([k, v]) => k.startsWith('refs/heads/') && v === head)?.[0];
+        const name = advertised.head ?? [...remoteRefs.entries()].find(([k, v]) => k.startsWith('refs/heads/') && v === head)?.[0];
         if (!name) throw new GitError('GitRefNotFound', this.remote.url, `fetching from ${this.remote.url}: the remote has no default branch (an empty repository?); set --branch`);
         this.branch = name.slice('refs/heads/'.length);
       }
@@ -150,38 +148,19 @@ export class GitSource implements Source {
       throw new GitError('GitRefNotFound', this.remote.url, `fetching from ${this.remote.url}: the remote has no ${what}; check --branch/--ref`);
     }
     const peeled = remoteRefs.get(`${fullRef}^{}`) ?? tip;
+    const localRef = fullRef.startsWith('refs/tags/') ? fullRef : `refs/heads/${fullRef.replace(/^refs\/heads\//, '')}`;
     if (!(await this.has(peeled, cache))) {
-      try {
-        await git.fetch({ ...this.base(), cache, ref: fullRef, singleBranch: true, tags: false });
-      } catch (e) {
-        throw this.remote.explain(e, 'fetching from', fullRef);
-      }
+      // Tell the remote what we have: the revision in force and the ref's last known tip.
+      const haves = [this.rev?.commit, await git.resolveRef({ fs, gitdir: this.gitdir, ref: localRef }).catch(() => undefined)]
+        .filter((h): h is string => !!h && this.reader().has(h));
+      await fetchPack(this.remote, this.gitdir, [tip], haves, advertised);
     }
     // Keep a local ref at the tip, so the next fetch tells the remote what we already have.
-    const localRef = fullRef.startsWith('refs/tags/') ? fullRef : `refs/heads/${fullRef.replace(/^refs\/heads\//, '')}`;
     await git.writeRef({ fs, gitdir: this.gitdir, ref: localRef, value: tip, force: true });
     if (pinned && this.rev?.commit && this.rev.commit !== peeled) {
       this.log.warn(`source ${this.describe()}: the pinned ref moved from ${this.rev.commit.slice(0, 7)} to ${peeled.slice(0, 7)}`);
     }
     return this.peel(peeled, cache);
-  }
-
-  private async listRemoteRefs(): Promise<Map<string, string>> {
-    const info = await git.getRemoteInfo({ http: this.remote.http, url: this.remote.url, headers: this.remote.headers });
-    const out = new Map<string, string>();
-    if (info.HEAD) out.set('HEAD', info.HEAD);
-    const walk = (node: unknown, prefix: string) => {
-      if (!node || typeof node !== 'object') return;
-      for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
-        if (typeof v === 'string') out.set(`${prefix}/${k}`, v);
-        else walk(v, `${prefix}/${k}`);
-      }
-    };
-    walk(info.refs, 'refs');
-    // getRemoteInfo reports HEAD as the branch's name when the server says it is a symref.
-    const head = out.get('HEAD');
-    if (head?.startsWith('refs/')) out.set('HEAD', out.get(head) ?? '');
-    return out;
   }
 
   private async resolvePinnedCommit(pinned: string, cache: object): Promise<string> {
@@ -207,24 +186,24 @@ export class GitSource implements Source {
     }
   }
 
-  private async peel(oid: string, cache: object): Promise<string> {
+  private reader(): ObjectReader {
+    return new ObjectReader(this.gitdir);
+  }
+
+  private async peel(oid: string, _cache: object): Promise<string> {
+    const reader = this.reader();
     let cur = oid;
     for (let i = 0; i < 10; i++) {
-      const obj = await git.readObject({ fs, gitdir: this.gitdir, oid: cur, cache, format: 'parsed' });
+      const obj = reader.read(cur);
       if (obj.type === 'commit') return cur;
       if (obj.type !== 'tag') throw new GitError('GitRefNotFound', this.remote.url, `${this.describe()}: ${oid} is a ${obj.type}, not a commit`);
-      cur = (obj.object as { object: string }).object;
+      cur = /^object ([0-9a-f]{40})/m.exec(obj.data.toString('latin1'))![1]!;
     }
     return cur;
   }
 
-  private async has(oid: string, cache: object): Promise<boolean> {
-    try {
-      await git.readObject({ fs, gitdir: this.gitdir, oid, cache, format: 'deflated' });
-      return true;
-    } catch {
-      return false;
-    }
+  private async has(oid: string, _cache: object): Promise<boolean> {
+    return this.reader().has(oid);
   }
 
   private async isAncestor(ancestor: string, oid: string, cache: object): Promise<boolean> {

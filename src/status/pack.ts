@@ -3,6 +3,7 @@
 // and every object in a pack is new.
 import { createHash } from 'node:crypto';
 import { crc32, deflateSync } from 'node:zlib';
+import { buildIdx } from '../source/pack-index.ts';
 
 export type ObjectType = 'commit' | 'tree' | 'blob';
 const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
@@ -46,24 +47,6 @@ export function buildPack(objects: PackObject[]): { pack: Buffer; idx: Buffer; s
   const packSha = createHash('sha1').update(withoutTrailer).digest();
   const pack = Buffer.concat([withoutTrailer, packSha]);
 
-  entries.sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
-  const n = entries.length;
-  const idx = Buffer.alloc(8 + 256 * 4 + n * (20 + 4 + 4) + 40);
-  idx.writeUInt32BE(0xff744f63, 0);
-  idx.writeUInt32BE(2, 4);
-  const fanout = new Array<number>(256).fill(0);
-  for (const e of entries) fanout[parseInt(e.oid.slice(0, 2), 16)]!++;
-  let total = 0;
-  for (let i = 0; i < 256; i++) {
-    total += fanout[i]!;
-    idx.writeUInt32BE(total, 8 + i * 4);
-  }
-  let pos = 8 + 1024;
-  for (const e of entries) { Buffer.from(e.oid, 'hex').copy(idx, pos); pos += 20; }
-  for (const e of entries) { idx.writeUInt32BE(e.crc >>> 0, pos); pos += 4; }
-  for (const e of entries) { idx.writeUInt32BE(e.offset, pos); pos += 4; }
-  packSha.copy(idx, pos);
-  pos += 20;
-  createHash('sha1').update(idx.subarray(0, pos)).digest().copy(idx, pos);
+  const idx = buildIdx(entries, packSha);
   return { pack, idx, sha: packSha.toString('hex') };
 }

@@ -3,71 +3,18 @@
 // update command and the pack. Never forced: the command names the old value we built on, and the
 // remote refuses it if the branch moved meanwhile.
 import type { GitRemote } from '../source/remote.ts';
+import { FLUSH, advertise, pkt, pktLines, post } from '../source/smart-http.ts';
+import type { Advertisement } from '../source/smart-http.ts';
+
+export type { Advertisement };
 
 const ZERO = '0000000000000000000000000000000000000000';
 
 export type PushOutcome = { ok: true } | { ok: false; rejected: true; reason: string };
 
-function pkt(line: string): Buffer {
-  const body = Buffer.from(line, 'utf8');
-  return Buffer.concat([Buffer.from((body.length + 4).toString(16).padStart(4, '0'), 'latin1'), body]);
-}
-
-/** Splits pkt-lines; a flush packet is returned as null. */
-function* pktLines(buf: Buffer): Generator<Buffer | null> {
-  let pos = 0;
-  while (pos + 4 <= buf.length) {
-    const len = parseInt(buf.subarray(pos, pos + 4).toString('latin1'), 16);
-    if (Number.isNaN(len)) return;
-    if (len === 0) { yield null; pos += 4; continue; }
-    if (len < 4) { pos += 4; continue; }
-    yield buf.subarray(pos + 4, pos + len);
-    pos += len;
-  }
-}
-
-async function collect(body: AsyncIterable<Uint8Array> | undefined): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  if (body) for await (const c of body) chunks.push(Buffer.from(c));
-  return Buffer.concat(chunks);
-}
-
-export interface Advertisement {
-  refs: Map<string, string>;
-  capabilities: Set<string>;
-}
-
 /** GET info/refs?service=git-receive-pack. */
-export async function advertiseReceivePack(remote: GitRemote): Promise<Advertisement> {
-  const url = `${remote.url.replace(/\/$/, '')}/info/refs?service=git-receive-pack`;
-  let res;
-  try {
-    res = await remote.http.request({ url, method: 'GET', headers: { ...remote.headers, Accept: 'application/x-git-receive-pack-advertisement' } });
-  } catch (e) {
-    throw remote.explain(e, 'pushing the status branch to');
-  }
-  const body = await collect(res.body);
-  if (res.statusCode !== 200) throw remote.explain({ code: 'HttpError', message: `HTTP ${res.statusCode}`, data: { statusCode: res.statusCode, statusMessage: res.statusMessage } }, 'pushing the status branch to');
-  const refs = new Map<string, string>();
-  const capabilities = new Set<string>();
-  let first = true;
-  for (const line of pktLines(body)) {
-    if (!line) continue;
-    const text = line.toString('utf8').replace(/\n$/, '');
-    if (text.startsWith('# service=')) continue;
-    let refPart = text;
-    if (first) {
-      const nul = text.indexOf('\0');
-      if (nul >= 0) {
-        for (const c of text.slice(nul + 1).split(' ')) if (c) capabilities.add(c);
-        refPart = text.slice(0, nul);
-      }
-      first = false;
-    }
-    const [oid, name] = refPart.split(' ');
-    if (oid && name && name !== 'capabilities^{}') refs.set(name, oid);
-  }
-  return { refs, capabilities };
+export function advertiseReceivePack(remote: GitRemote): Promise<Advertisement> {
+  return advertise(remote, 'git-receive-pack', 'pushing the status branch to');
 }
 
 /**
@@ -79,20 +26,8 @@ export async function pushPack(remote: GitRemote, ref: string, oldOid: string | 
   if (current !== oldOid) return { ok: false, rejected: true, reason: `the branch is at ${current?.slice(0, 7) ?? 'nothing'}, not ${oldOid?.slice(0, 7) ?? 'nothing'}` };
   const caps = ['report-status', 'side-band-64k'].filter((c) => advertised.capabilities.has(c));
   caps.push('agent=restore-controller');
-  const body = Buffer.concat([pkt(`${oldOid ?? ZERO} ${newOid} ${ref}\0${caps.join(' ')}\n`), Buffer.from('0000', 'latin1'), pack]);
-  let res;
-  try {
-    res = await remote.http.request({
-      url: `${remote.url.replace(/\/$/, '')}/git-receive-pack`,
-      method: 'POST',
-      headers: { ...remote.headers, 'Content-Type': 'application/x-git-receive-pack-request', Accept: 'application/x-git-receive-pack-result', 'Content-Length': String(body.length) },
-      body: (async function* () { yield body; })(),
-    });
-  } catch (e) {
-    throw remote.explain(e, 'pushing the status branch to');
-  }
-  const raw = await collect(res.body);
-  if (res.statusCode !== 200) throw remote.explain({ code: 'HttpError', message: `HTTP ${res.statusCode}`, data: { statusCode: res.statusCode, statusMessage: res.statusMessage } }, 'pushing the status branch to');
+  const body = Buffer.concat([pkt(`${oldOid ?? ZERO} ${newOid} ${ref}\0${caps.join(' ')}\n`), FLUSH, pack]);
+  const raw = await post(remote, 'git-receive-pack', body, 'pushing the status branch to');
 
   let report = raw;
   if (caps.includes('side-band-64k')) {

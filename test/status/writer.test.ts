@@ -19,8 +19,7 @@ describe('StatusWriter over a real smart-HTTP server', function () {
   function remote(): { name: string; url: string } {
     const name = `status${++n}`;
     const url = server.createRepo(name);
-    // As on a real host, the repository has its default branch (isomorphic-git cannot fetch from a
-    // remote whose HEAD points nowhere; see GitRemote.explain).
+    // As on a real host, the repository has its default branch next to the status branch.
     server.git(name, ['update-ref', 'refs/heads/main', server.git(name, ['commit-tree', '-m', 'init', server.git(name, ['mktree'], '').trim()]).trim()]);
     // Prove the writer never forces: the server refuses non-fast-forward updates outright.
     server.git(name, ['config', 'receive.denyNonFastForwards', 'true']);
