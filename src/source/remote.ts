@@ -1,5 +1,7 @@
 // One git remote reached over smart HTTP(S) by isomorphic-git: its clean URL, the header carrying
 // its credentials, and the translation of transport failures into errors a person can act on.
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import http from 'isomorphic-git/http/node';
 import type { HttpClient } from 'isomorphic-git';
 import { authHeaders, resolveCredentials, scrub, secretValues } from './credentials.ts';
@@ -39,8 +41,16 @@ export interface GitRemoteOptions {
  * isomorphic-git's node client, with one retry of read-only requests (ref advertisements and
  * upload-pack) whose kept-alive connection the server had already closed (ECONNRESET, EPIPE).
  */
+// Node's global agent closes idle sockets after 5 s, and simple-get (under isomorphic-git's client)
+// then aborts with "Request timed out": too short for a remote that indexes a large pushed pack.
+const agents = {
+  http: new HttpAgent({ keepAlive: true, timeout: 600_000 }),
+  https: new HttpsAgent({ keepAlive: true, timeout: 600_000 }),
+};
+
 const retryingHttp: HttpClient = {
-  async request(req) {
+  async request(input) {
+    const req = { ...input, agent: input.url.startsWith('https:') ? agents.https : agents.http };
     const readOnly = (req.method ?? 'GET') === 'GET' || /git-upload-pack$/.test(req.url);
     if (!readOnly) return http.request(req);
     let body = req.body;
