@@ -67,7 +67,15 @@ export class GitSource implements Source {
   }
 
   async sync(): Promise<SourceRevision> {
-    const cache = {}; // one per cycle: holds the pack buffers, dropped afterwards
+    try {
+      return await this.syncOnce();
+    } finally {
+      this.objects = undefined; // the reader holds pack buffers: not kept between cycles
+    }
+  }
+
+  private async syncOnce(): Promise<SourceRevision> {
+    const cache = {}; // one per cycle, dropped afterwards
     await this.ensureRepo();
     const target = await this.resolveTarget(cache);
     const prev = this.rev;
@@ -149,11 +157,13 @@ export class GitSource implements Source {
     }
     const peeled = remoteRefs.get(`${fullRef}^{}`) ?? tip;
     const localRef = fullRef.startsWith('refs/tags/') ? fullRef : `refs/heads/${fullRef.replace(/^refs\/heads\//, '')}`;
+    if (peeled === this.rev?.commit) return peeled; // nothing moved: nothing to read
     if (!(await this.has(peeled, cache))) {
       // Tell the remote what we have: the revision in force and the ref's last known tip.
       const haves = [this.rev?.commit, await git.resolveRef({ fs, gitdir: this.gitdir, ref: localRef }).catch(() => undefined)]
         .filter((h): h is string => !!h && this.reader().has(h));
       await fetchPack(this.remote, this.gitdir, [tip], haves, advertised);
+      this.reader().refresh();
     }
     // Keep a local ref at the tip, so the next fetch tells the remote what we already have.
     await git.writeRef({ fs, gitdir: this.gitdir, ref: localRef, value: tip, force: true });
@@ -186,8 +196,11 @@ export class GitSource implements Source {
     }
   }
 
+  /** One reader per sync cycle (it holds the pack buffers); re-listed after a fetch. */
+  private objects: ObjectReader | undefined;
+
   private reader(): ObjectReader {
-    return new ObjectReader(this.gitdir);
+    return (this.objects ??= new ObjectReader(this.gitdir));
   }
 
   private async peel(oid: string, _cache: object): Promise<string> {
@@ -229,7 +242,7 @@ export class GitSource implements Source {
   private async readAll(commit: string, _cache: object): Promise<Map<string, string>> {
     const files = new Map<string, string>();
     const sel = this.selector;
-    const reader = new ObjectReader(this.gitdir);
+    const reader = this.reader();
     const walk = (tree: string, prefix: string) => {
       for (const e of reader.readTree(tree)) {
         const path = prefix ? `${prefix}/${e.name}` : e.name;
@@ -249,7 +262,7 @@ export class GitSource implements Source {
     const files = new Map(prev.files);
     const changed = noChanges();
     const sel = this.selector;
-    const reader = new ObjectReader(this.gitdir);
+    const reader = this.reader();
     const isFile = (e: TreeEntryInfo | undefined) => e?.type === 'blob' && e.mode !== '120000';
     const readInto = (path: string, e: TreeEntryInfo) => {
       const existed = files.has(path);

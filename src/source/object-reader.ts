@@ -128,9 +128,16 @@ export class ObjectReader {
     return obj;
   }
 
-  /** Forget cached objects and re-list packs (after a fetch). */
+  /** Re-lists the packs (after a fetch), keeping those already loaded. */
   refresh(): void {
+    const loaded = new Map((this.packs ?? []).map((p) => [p.name, p]));
     this.packs = undefined;
+    const dir = join(this.gitdir, 'objects', 'pack');
+    const names = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.idx')) : [];
+    this.packs = names.map((idxName) => {
+      const name = idxName.replace(/\.idx$/, '');
+      return loaded.get(name) ?? { name, data: readFileSync(join(dir, `${name}.pack`)), offsets: parseIdx(readFileSync(join(dir, idxName))) };
+    });
   }
 }
 
