@@ -15,11 +15,20 @@ export interface Io {
 
 export interface Command {
   name: string;
-  /** One line for `restorectl --help`. */
-  summary: string;
   /** The full `restorectl <name> --help` text. */
   help: string;
   run(argv: string[], io: Io): Promise<number>;
+}
+
+/**
+ * A command as `restorectl --help` lists it; its module is imported only when it runs, so a
+ * short command does not pay for the Kubernetes client, git and the sandbox.
+ */
+export interface CommandEntry {
+  name: string;
+  /** One line for `restorectl --help`. */
+  summary: string;
+  load(): Promise<Command>;
 }
 
 /** A mistake in how the command was called; printed with a pointer to --help, exit 2. */

@@ -24,11 +24,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return name ? 0 : EXIT_CANNOT_RUN;
   }
   // `restorectl agent restore …` is the command `agent restore`.
-  const command = COMMANDS.find((c) => c.name === name) ?? COMMANDS.find((c) => c.name === `${name} ${rest[0]}`);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === name) ?? COMMANDS.find((c) => c.name === `${name} ${rest[0]}`);
+  if (!entry) {
     io.stderr(`restorectl: unknown command "${name}". Run \`restorectl --help\` for the list.\n`);
     return EXIT_CANNOT_RUN;
   }
+  const command = await entry.load();
   const args = command.name.includes(' ') ? rest.slice(1) : rest;
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout(command.help.trimEnd() + '\n');

@@ -58,6 +58,7 @@ export function agentContainer(input: AgentContainerInput): Container {
       fieldEnv('POD_NAME', 'metadata.name'),
       fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
       fieldEnv('NODE_NAME', 'spec.nodeName'),
+      fieldEnv('POD_IP', 'status.podIP'),
       ...(input.env ?? []),
       ...((rt.env ?? []) as ContainerEnvVar[]),
     ],

@@ -4,7 +4,7 @@ import type { KubeObject, OwnerReference } from '../api/meta.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/meta.ts';
 import type { PvcTemplate, RestoreSession } from '../api/restoresession.ts';
 import { withOrdinal } from '../hosts/resolve.ts';
-import { interimClaimName } from './names.ts';
+import { interimClaimName } from '../session/names.ts';
 
 export const SESSION_LABEL = 'restore.gitops/session';
 

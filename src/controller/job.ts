@@ -9,7 +9,7 @@ import { withOrdinal } from '../hosts/resolve.ts';
 import type { AgentImage, HostFrom } from './agent-container.ts';
 import { JOB_CONTAINER_NAME, agentContainer, agentVolumes } from './agent-container.ts';
 import { SESSION_LABEL, sessionOwner } from './claims.ts';
-import { interimClaimName, restoreJobName } from './names.ts';
+import { interimClaimName, restoreJobName } from '../session/names.ts';
 
 export const INTERIM_VOLUME = 'stash-interim-volume';
 export const INTERIM_MOUNT_PATH = '/stash-interim-volume';

@@ -32,6 +32,11 @@ export interface SessionContext {
 }
 
 export function checkSession(m: Manifest<RestoreSession>, ctx: SessionContext): Diagnostic[] {
+  return [...checkSessionSpec(m, ctx.cluster), ...checkSessionReferences(m, ctx)];
+}
+
+/** The checks that need nothing but the session itself (and, for a warning, the cluster state). */
+export function checkSessionSpec(m: Manifest<RestoreSession>, cluster?: ClusterState): Diagnostic[] {
   const out: Diagnostic[] = [];
   const err = (path: FieldPath, msg: string, at: 'key' | 'value' = 'value') => out.push(diagnosticAt(m, path, 'error', msg, at));
   const warn = (path: FieldPath, msg: string, at: 'key' | 'value' = 'value') => out.push(diagnosticAt(m, path, 'warning', msg, at));
@@ -94,7 +99,7 @@ export function checkSession(m: Manifest<RestoreSession>, ctx: SessionContext): 
   if (ref && isWorkloadKind(ref.kind) && !spec.task?.name && !templates.length && spec.runtimeSettings?.pod) {
     warn(['spec', 'runtimeSettings', 'pod'], 'runtimeSettings.pod applies to restore Jobs only: a workload target is restored by an init-container in its own pods', 'key');
   }
-  if (ref && ctx.cluster && ctx.cluster.size > 0 && !ctx.cluster.get(ref.kind, ref.namespace || ns, ref.name)) {
+  if (ref && cluster && cluster.size > 0 && !cluster.get(ref.kind, ref.namespace || ns, ref.name)) {
     warn(['spec', 'target', 'ref', 'name'], `target ${ref.kind} ${ref.namespace || ns}/${ref.name} is not in the cluster state: the session will wait (Pending) until it exists`);
   }
 
@@ -118,7 +123,17 @@ export function checkSession(m: Manifest<RestoreSession>, ctx: SessionContext): 
     }
   });
 
-  // Repository reference and its usage policy.
+  return out;
+}
+
+/** The Repository reference and its usage policy, against the desired set and the cluster state. */
+export function checkSessionReferences(m: Manifest<RestoreSession>, ctx: SessionContext): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const err = (path: FieldPath, msg: string, at: 'key' | 'value' = 'value') => out.push(diagnosticAt(m, path, 'error', msg, at));
+  const warn = (path: FieldPath, msg: string) => out.push(diagnosticAt(m, path, 'warning', msg));
+  const s = m.object;
+  const ns = s.metadata.namespace!;
+  const snapshotter = s.spec.driver === 'VolumeSnapshotter';
   const repoRef = repositoryOf(s);
   if (!repoRef) {
     if (!snapshotter) err(['spec', 'repository'], 'spec.repository.name is required by the Restic driver: name the Repository holding the backup', 'key');

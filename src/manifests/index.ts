@@ -7,7 +7,7 @@ export type { Manifest, LoadedObjects } from './load.ts';
 export { diagnosticAt, loadObjects } from './load.ts';
 export type { DesiredSet, LoadOptions } from './desired.ts';
 export { loadDesired } from './desired.ts';
-export { checkDesired, checkRepository, checkSession } from './checks.ts';
+export { checkDesired, checkRepository, checkSession, checkSessionSpec, checkSessionReferences } from './checks.ts';
 export { ClusterState } from './cluster-state.ts';
 
 import type { SourceFile } from './files.ts';
@@ -21,4 +21,25 @@ export function validateSource(files: SourceFile[], cluster: ClusterState | unde
   const desired = loadDesired(files, opts);
   desired.diagnostics.push(...checkDesired(desired, cluster));
   return desired;
+}
+
+import type { RestoreSession } from '../api/restoresession.ts';
+import { MANAGED_KINDS, manifestSchema } from '../api/crds.ts';
+import { formatPath, validateSchema } from '../api/openapi.ts';
+import { checkSessionSpec } from './checks.ts';
+import type { Diagnostic } from './diagnostic.ts';
+
+/**
+ * The checks a session created in a cluster gets (the controller's admission-time validation):
+ * schema and the SPEC's rules, without positions (there is no file). Errors only.
+ */
+export function validateLiveSession(session: RestoreSession): Diagnostic[] {
+  const where = `RestoreSession ${session.metadata.namespace}/${session.metadata.name}`;
+  const schema = manifestSchema(MANAGED_KINDS.find((k) => k.kind === 'RestoreSession')!);
+  const { status: _status, ...object } = session;
+  const schemaErrors: Diagnostic[] = validateSchema(schema, { ...object, metadata: { name: session.metadata.name, namespace: session.metadata.namespace } }).map((v) => ({
+    file: where, line: 0, column: 0, path: formatPath(v.path), severity: 'error', message: v.message,
+  }));
+  const spec = checkSessionSpec({ object: session, file: where, doc: 0, text: '' }).map((d) => ({ ...d, line: 0, column: 0 }));
+  return [...schemaErrors, ...spec].filter((d) => d.severity === 'error');
 }

@@ -38,6 +38,7 @@ export class ApiHttpServer {
   readonly server: Server;
   readonly faults: Faults = { failWatches: { count: 0, code: 500 } };
   private readonly watches = new Set<ServerResponse>();
+  private readonly stalled = new WeakSet<ServerResponse>();
   private readonly core: ApiCore;
   private readonly options: HttpOptions;
   private address = '127.0.0.1:0';
@@ -66,6 +67,11 @@ export class ApiHttpServer {
   dropWatches(): void {
     for (const res of this.watches) res.socket?.destroy();
     this.watches.clear();
+  }
+
+  /** Makes every open watch go silent without closing, like a half-open connection. */
+  stallWatches(): void {
+    for (const res of this.watches) this.stalled.add(res);
   }
 
   /** Ends every open watch normally (the server's watch timeout). */
@@ -213,7 +219,7 @@ export class ApiHttpServer {
           ...(q.get('timeoutSeconds') ? { timeoutSeconds: Number(q.get('timeoutSeconds')) } : {}),
           table: wantsTable(accept),
           ...(q.get('includeObject') ? { includeObject: q.get('includeObject')! } : {}),
-        }, { bookmarkIntervalMs: this.options.bookmarkIntervalMs }, this.watches);
+        }, { bookmarkIntervalMs: this.options.bookmarkIntervalMs, stalled: (w) => this.stalled.has(w) }, this.watches);
       }
       if (r.namespaced && ns) this.core.get(this.core.mustResource('', 'namespaces'), undefined, ns);
       const limit = q.get('limit') ? Number(q.get('limit')) : undefined;

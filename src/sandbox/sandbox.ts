@@ -18,11 +18,16 @@ export interface SandboxOptions {
   /** How many changes a watch can replay before 410 Expired. */
   historySize?: number;
   bookmarkIntervalMs?: number;
+  /** Containers with this image run for real (see README.md); default {@link Sandbox.DEFAULT_AGENT_IMAGE}. */
+  agentImage?: string;
+  /** The program an agent container runs, its args appended; default `node bin/restorectl.js`. */
+  agentCommand?: string[];
   /** Request log (one line per request) and internal errors. */
   log?: (line: string) => void;
 }
 
 export class Sandbox {
+  static readonly DEFAULT_AGENT_IMAGE = 'ghcr.io/restore-controller/restorectl:latest';
   readonly options: SandboxOptions;
   store!: Store;
   core!: ApiCore;

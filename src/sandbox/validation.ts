@@ -35,7 +35,8 @@ export function metadataCauses(r: ResourceType, obj: Obj): StatusCause[] {
   return causes;
 }
 
-function podSpecCauses(spec: any, at: string): StatusCause[] {
+/** `claimVolumes`: a StatefulSet's volumeClaimTemplates, which its containers may mount by name. */
+function podSpecCauses(spec: any, at: string, claimVolumes: string[] = []): StatusCause[] {
   const causes: StatusCause[] = [];
   if (!spec || typeof spec !== 'object') return [required(at)];
   const containers = spec.containers;
@@ -49,7 +50,7 @@ function podSpecCauses(spec: any, at: string): StatusCause[] {
       if (!c?.image) causes.push(required(`${at}.${list}[${i}].image`));
     });
   }
-  const volumes = new Set((spec.volumes ?? []).map((v: any) => v?.name));
+  const volumes = new Set([...(spec.volumes ?? []).map((v: any) => v?.name), ...claimVolumes]);
   for (const [list, items] of [['initContainers', spec.initContainers ?? []], ['containers', containers ?? []]] as const) {
     (items as any[]).forEach((c, i) => (c?.volumeMounts ?? []).forEach((m: any, j: number) => {
       if (!volumes.has(m?.name)) causes.push({ reason: 'FieldValueNotFound', message: `Not found: ${JSON.stringify(m?.name)}`, field: `${at}.${list}[${i}].volumeMounts[${j}].name` });
@@ -65,7 +66,8 @@ function workloadCauses(obj: Obj, templateAt = 'spec.template'): StatusCause[] {
   else if (!selectorObjectMatches(spec.selector, spec.template?.metadata?.labels)) {
     causes.push(invalidValue(`${templateAt}.metadata.labels`, spec.template?.metadata?.labels ?? {}, '`selector` does not match template `labels`'));
   }
-  causes.push(...podSpecCauses(spec.template?.spec, `${templateAt}.spec`));
+  const claims = obj.kind === 'StatefulSet' ? (spec.volumeClaimTemplates ?? []).map((t: any) => t?.metadata?.name).filter(Boolean) : [];
+  causes.push(...podSpecCauses(spec.template?.spec, `${templateAt}.spec`, claims));
   return causes;
 }
 

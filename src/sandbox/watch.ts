@@ -27,6 +27,8 @@ export interface WatchRequest {
 export interface WatchOptions {
   /** How often BOOKMARK events go out to watches that asked for them. */
   bookmarkIntervalMs: number;
+  /** True for a connection made to go silent (a half-open TCP connection, for tests). */
+  stalled?: (res: ServerResponse) => boolean;
 }
 
 type WireType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
@@ -40,8 +42,10 @@ export function serveWatch(core: ApiCore, res: ServerResponse, w: WatchRequest, 
   const matches = (o: Obj | undefined): boolean => Boolean(o && inScope(o) && byLabel(o) && byField(o));
 
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.flushHeaders();
   let first = true;
   const send = (type: WireType, object: Obj): void => {
+    if (opts.stalled?.(res)) return;
     let payload: unknown = type === 'BOOKMARK' || type === 'ERROR' ? object : core.present(w.resource, object, w.version);
     if (w.table && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED')) {
       payload = toTable(w.resource, [payload as Obj], w.includeObject ?? 'Metadata', { resourceVersion: object.metadata.resourceVersion }, first);

@@ -7,7 +7,7 @@ import { INIT_CONTAINER_NAME, agentContainer, agentVolumes } from '../../src/con
 import { claimsForOrdinal } from '../../src/controller/claims.ts';
 import { injectInitContainer, removeInjection } from '../../src/controller/injection.ts';
 import { restoreJob } from '../../src/controller/job.ts';
-import { dnsLabel, restoreJobName } from '../../src/controller/names.ts';
+import { dnsLabel, restoreJobName } from '../../src/session/names.ts';
 
 const example = (name: string) => parse(readFileSync(new URL(`../../examples/clusters/demo/${name}`, import.meta.url), 'utf8'));
 const repo = example('repository.yaml') as Repository;

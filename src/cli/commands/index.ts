@@ -1,7 +1,10 @@
-// Every `restorectl` subcommand, in the order `restorectl --help` lists them.
-import type { Command } from '../command.ts';
-import { planCommand } from './plan.ts';
-import { statusCommand } from './status.ts';
-import { validateCommand } from './validate.ts';
+// Every `restorectl` subcommand, in the order `restorectl --help` lists them. Modules load on use.
+import type { CommandEntry } from '../command.ts';
 
-export const COMMANDS: Command[] = [validateCommand, planCommand, statusCommand];
+export const COMMANDS: CommandEntry[] = [
+  { name: 'validate', summary: 'Check RestoreSession and Repository manifests against the CRD schemas and the SPEC rules', load: async () => (await import('./validate.ts')).validateCommand },
+  { name: 'plan', summary: 'Show what applying a source folder would do: sessions created, pods restarted, hosts and paths restored', load: async () => (await import('./plan.ts')).planCommand },
+  { name: 'status', summary: 'Show what ran, when and from which commit, read from the status branch of a git remote', load: async () => (await import('./status.ts')).statusCommand },
+  { name: 'sandbox', summary: 'Run an embedded Kubernetes API and workload simulator (for demos and tests)', load: async () => (await import('./sandbox.ts')).sandboxCommand },
+  { name: 'agent restore', summary: 'Restore this pod\'s host of a RestoreSession with restic (runs inside stash-init or a restore Job)', load: async () => (await import('./agent.ts')).agentRestoreCommand },
+];

@@ -8,7 +8,6 @@ const OUTPUTS = ['text', 'markdown', 'json'] as const;
 
 export const planCommand: Command = {
   name: 'plan',
-  summary: 'Show what applying a source folder would do: sessions created, pods restarted, hosts and paths restored',
   help: `Usage: restorectl plan --source DIR [--cluster-state PATH] [--output text|markdown|json]
 
 Loads and validates the manifests under DIR, then plans them against the cluster state: which

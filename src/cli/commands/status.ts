@@ -12,7 +12,6 @@ const OUTPUTS = ['text', 'json'] as const;
 
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'Show what ran, when and from which commit, read from the status branch of a git remote',
   help: `Usage: restorectl status --git-url URL [--status-branch B] [--cluster C] [--output text|json]
 
 Reads the status branch (DESIGN §4) of the remote and prints one line per RestoreSession: its

@@ -5,7 +5,6 @@ import { readClusterState } from '../inputs.ts';
 
 export const validateCommand: Command = {
   name: 'validate',
-  summary: 'Check RestoreSession and Repository manifests against the CRD schemas and the SPEC rules',
   help: `Usage: restorectl validate PATH… [--cluster-state PATH] [--default-namespace NS]
 
 Checks every *.yaml / *.yml file under each PATH (files or folders): YAML syntax, the CRD

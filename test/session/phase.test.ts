@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Condition, HostRestoreStats } from '../../src/api/index.ts';
-import { CONDITION, setCondition } from '../../src/controller/conditions.ts';
-import { computePhase } from '../../src/controller/phase.ts';
-import { formatDuration, parseDuration } from '../../src/controller/duration.ts';
+import { CONDITION, setCondition } from '../../src/session/conditions.ts';
+import { computePhase } from '../../src/session/phase.ts';
+import { formatDuration, parseDuration } from '../../src/session/duration.ts';
 
 const cond = (type: string, status: 'True' | 'False'): Condition => ({ type, status });
 const stat = (hostname: string, phase: HostRestoreStats['phase']): HostRestoreStats => ({ hostname, phase });

@@ -1,0 +1,98 @@
+// The agent's edge to the Kubernetes API: the session, its Repository and Secret, status writes,
+// events and the restore Lease. Everything else in src/agent is logic over these calls.
+import * as k8s from '@kubernetes/client-node';
+import type { Repository } from '../api/repository.ts';
+import type { RestoreSession, RestoreSessionStatus } from '../api/restoresession.ts';
+import { apiErrorInfo, isAlreadyExists, isConflict, isNotFound } from '../kube/api-error.ts';
+import { REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
+import { updateSessionStatus } from '../kube/status-update.ts';
+import { recordEvent } from '../kube/events.ts';
+
+export class AgentCluster {
+  private readonly custom: k8s.CustomObjectsApi;
+  private readonly core: k8s.CoreV1Api;
+  private readonly coordination: k8s.CoordinationV1Api;
+
+  constructor(kc: k8s.KubeConfig) {
+    this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    this.coordination = kc.makeApiClient(k8s.CoordinationV1Api);
+  }
+
+  async session(namespace: string, name: string): Promise<RestoreSession> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, name })) as RestoreSession;
+    } catch (e) {
+      throw new Error(`cannot read RestoreSession ${namespace}/${name}: ${apiErrorInfo(e).message}`, { cause: e });
+    }
+  }
+
+  async repository(namespace: string, name: string): Promise<Repository> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({ ...REPOSITORIES, namespace, name })) as Repository;
+    } catch (e) {
+      throw new Error(`cannot read Repository ${namespace}/${name}: ${apiErrorInfo(e).message}`, { cause: e });
+    }
+  }
+
+  /** The Secret's data, decoded. The values stay in memory; callers must never print them. */
+  async secretData(namespace: string, name: string): Promise<Record<string, string>> {
+    let secret: k8s.V1Secret;
+    try {
+      secret = await this.core.readNamespacedSecret({ namespace, name });
+    } catch (e) {
+      throw new Error(`cannot read Secret ${namespace}/${name}: ${isNotFound(e) ? 'it does not exist' : apiErrorInfo(e).message}`, { cause: e });
+    }
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(secret.data ?? {})) out[k] = Buffer.from(v, 'base64').toString('utf8');
+    for (const [k, v] of Object.entries(secret.stringData ?? {})) out[k] = v;
+    return out;
+  }
+
+  updateStatus(namespace: string, name: string, mutate: (s: RestoreSession) => RestoreSessionStatus | undefined): Promise<RestoreSession> {
+    return updateSessionStatus(this.custom, namespace, name, mutate);
+  }
+
+  /** Records an event on the session; a failure to record never fails the restore. */
+  event(session: RestoreSession, type: 'Normal' | 'Warning', reason: string, message: string, host: string): Promise<void> {
+    return recordEvent(this.core, session, type, reason, message, { component: 'restore-agent', host });
+  }
+
+  /**
+   * Takes the Lease `name` for `holder` when it is free, expired or already ours. Returns whether
+   * this holder has it.
+   */
+  async acquireLease(namespace: string, name: string, holder: string, durationSeconds: number): Promise<boolean> {
+    const now = new Date();
+    const spec = { holderIdentity: holder, leaseDurationSeconds: durationSeconds, acquireTime: now, renewTime: now };
+    try {
+      await this.coordination.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec } });
+      return true;
+    } catch (e) {
+      if (!isAlreadyExists(e) && !isConflict(e)) throw e;
+    }
+    const lease = await this.coordination.readNamespacedLease({ namespace, name });
+    const held = lease.spec?.holderIdentity;
+    const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0;
+    const expired = renewed + (lease.spec?.leaseDurationSeconds ?? durationSeconds) * 1000 < now.getTime();
+    if (held && held !== holder && !expired) return false;
+    try {
+      await this.coordination.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: { ...lease.spec, ...spec, acquireTime: held === holder ? lease.spec?.acquireTime ?? now : now } } });
+      return true;
+    } catch (e) {
+      if (isConflict(e)) return false; // someone else took it first
+      throw e;
+    }
+  }
+
+  /** Gives the Lease up if this holder has it, so the next restore of the workload need not wait for it to expire. */
+  async releaseLease(namespace: string, name: string, holder: string): Promise<void> {
+    try {
+      const lease = await this.coordination.readNamespacedLease({ namespace, name });
+      if (lease.spec?.holderIdentity !== holder) return;
+      await this.coordination.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: { ...lease.spec, holderIdentity: undefined, renewTime: undefined } } });
+    } catch (e) {
+      if (!isNotFound(e) && !isConflict(e)) throw e;
+    }
+  }
+}

@@ -1,0 +1,148 @@
+// The controller's edge to the Kubernetes API. Reads and writes only; the decisions are in
+// reconcile.ts and the executors.
+import * as k8s from '@kubernetes/client-node';
+import type { KubeObject } from '../api/meta.ts';
+import type { Repository } from '../api/repository.ts';
+import type { RestoreSession, RestoreSessionStatus } from '../api/restoresession.ts';
+import { WORKLOAD_API_VERSIONS } from '../api/workloads.ts';
+import type { WorkloadKind } from '../api/workloads.ts';
+import { apiErrorInfo, isAlreadyExists, isNotFound } from '../kube/api-error.ts';
+import { REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
+import { updateSessionStatus } from '../kube/status-update.ts';
+import { recordEvent } from '../kube/events.ts';
+
+const PLURALS: Record<WorkloadKind, string> = { Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets', DeploymentConfig: 'deploymentconfigs' };
+
+async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+/** Counts API requests, for the benchmark's requests-per-session figure. */
+export interface RequestCounter {
+  requests: number;
+}
+
+export class ControllerCluster {
+  readonly custom: k8s.CustomObjectsApi;
+  private readonly core: k8s.CoreV1Api;
+  private readonly batch: k8s.BatchV1Api;
+  private readonly rbac: k8s.RbacAuthorizationV1Api;
+  readonly counter: RequestCounter = { requests: 0 };
+
+  constructor(kc: k8s.KubeConfig) {
+    this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    this.batch = kc.makeApiClient(k8s.BatchV1Api);
+    this.rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+  }
+
+  private count<T>(p: Promise<T>): Promise<T> {
+    this.counter.requests++;
+    return p;
+  }
+
+  listSessions(): Promise<RestoreSession[]> {
+    return this.count(this.custom.listClusterCustomObject({ ...RESTORE_SESSIONS })).then((l) => (l as { items: RestoreSession[] }).items);
+  }
+
+  session(namespace: string, name: string): Promise<RestoreSession | undefined> {
+    return orUndefined(this.count(this.custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, name }) as Promise<RestoreSession>));
+  }
+
+  replaceSession(s: RestoreSession): Promise<RestoreSession> {
+    return this.count(this.custom.replaceNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: s.metadata.namespace!, name: s.metadata.name, body: s }) as Promise<RestoreSession>);
+  }
+
+  updateStatus(namespace: string, name: string, mutate: (s: RestoreSession) => RestoreSessionStatus | undefined): Promise<RestoreSession> {
+    return updateSessionStatus(this.custom, namespace, name, (s) => {
+      this.counter.requests += 2;
+      return mutate(s);
+    });
+  }
+
+  repository(namespace: string, name: string): Promise<Repository | undefined> {
+    return orUndefined(this.count(this.custom.getNamespacedCustomObject({ ...REPOSITORIES, namespace, name }) as Promise<Repository>));
+  }
+
+  async secretExists(namespace: string, name: string): Promise<boolean> {
+    return (await orUndefined(this.count(this.core.readNamespacedSecret({ namespace, name })))) !== undefined;
+  }
+
+  workload(kind: WorkloadKind, namespace: string, name: string): Promise<KubeObject | undefined> {
+    const [group, version] = WORKLOAD_API_VERSIONS[kind].split('/') as [string, string];
+    return orUndefined(this.count(this.custom.getNamespacedCustomObject({ group, version, namespace, plural: PLURALS[kind], name }) as Promise<KubeObject>));
+  }
+
+  replaceWorkload(o: KubeObject): Promise<KubeObject> {
+    const kind = o.kind as WorkloadKind;
+    const [group, version] = WORKLOAD_API_VERSIONS[kind].split('/') as [string, string];
+    return this.count(this.custom.replaceNamespacedCustomObject({ group, version, namespace: o.metadata.namespace!, plural: PLURALS[kind], name: o.metadata.name, body: o }) as Promise<KubeObject>);
+  }
+
+  async nodes(): Promise<{ name: string; labels: Record<string, string> }[]> {
+    const list = await this.count(this.core.listNode());
+    return list.items.map((n) => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {} }));
+  }
+
+  claim(namespace: string, name: string): Promise<k8s.V1PersistentVolumeClaim | undefined> {
+    return orUndefined(this.count(this.core.readNamespacedPersistentVolumeClaim({ namespace, name })));
+  }
+
+  /** Creates the object unless it exists; returns whether it was created here. */
+  async createClaim(o: KubeObject): Promise<boolean> {
+    return this.created(this.core.createNamespacedPersistentVolumeClaim({ namespace: o.metadata.namespace!, body: o as k8s.V1PersistentVolumeClaim }));
+  }
+
+  deleteClaim(namespace: string, name: string): Promise<unknown> {
+    return orUndefined(this.count(this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name })));
+  }
+
+  async volumeSnapshotExists(namespace: string, name: string): Promise<boolean> {
+    const snap = await orUndefined(this.count(this.custom.getNamespacedCustomObject({ group: 'snapshot.storage.k8s.io', version: 'v1', namespace, plural: 'volumesnapshots', name })));
+    return snap !== undefined;
+  }
+
+  job(namespace: string, name: string): Promise<k8s.V1Job | undefined> {
+    return orUndefined(this.count(this.batch.readNamespacedJob({ namespace, name })));
+  }
+
+  createJob(o: KubeObject): Promise<boolean> {
+    return this.created(this.batch.createNamespacedJob({ namespace: o.metadata.namespace!, body: o as k8s.V1Job }));
+  }
+
+  deleteJob(namespace: string, name: string): Promise<unknown> {
+    return orUndefined(this.count(this.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' })));
+  }
+
+  createRole(o: KubeObject): Promise<boolean> {
+    return this.created(this.rbac.createNamespacedRole({ namespace: o.metadata.namespace!, body: o as k8s.V1Role }));
+  }
+
+  createRoleBinding(o: KubeObject): Promise<boolean> {
+    return this.created(this.rbac.createNamespacedRoleBinding({ namespace: o.metadata.namespace!, body: o as unknown as k8s.V1RoleBinding }));
+  }
+
+  private async created(p: Promise<unknown>): Promise<boolean> {
+    try {
+      await this.count(p);
+      return true;
+    } catch (e) {
+      if (isAlreadyExists(e)) return false;
+      throw e;
+    }
+  }
+
+  event(on: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    this.counter.requests++;
+    return recordEvent(this.core, on, type, reason, message, { component: 'restore-controller' });
+  }
+
+  describeError(e: unknown): string {
+    return apiErrorInfo(e).message;
+  }
+}

@@ -1,0 +1,121 @@
+// The init-container executor: inject `stash-init` into the workload's pod template (the workload
+// rolls), grant the pods' service account what the agent needs, report the hosts.
+import type { PodTemplateSpec } from '../../api/core.ts';
+import type { KubeObject } from '../../api/meta.ts';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/meta.ts';
+import type { WorkloadKind } from '../../api/workloads.ts';
+import { resolveHosts } from '../../hosts/resolve.ts';
+import { contentId } from '../../plan/content-id.ts';
+import { INIT_CONTAINER_NAME, agentContainer, agentVolumes } from '../agent-container.ts';
+import { sessionOwner } from '../claims.ts';
+import { CONDITION, REASON } from '../../session/conditions.ts';
+import { INJECTED_BY_ANNOTATION, injectInitContainer, injectedHash, removeInjection } from '../injection.ts';
+import { dnsLabel, shortHash } from '../../session/names.ts';
+import type { ExecutorContext, ExecutorState } from './types.ts';
+import type { RestoreSession } from '../../api/restoresession.ts';
+
+/** The hash recorded on the template: a new session (even with the same spec) rolls the pods again. */
+export function sessionSpecHash(s: RestoreSession): string {
+  return shortHash(`${s.metadata.uid ?? ''}/${contentId(s)}`, 16);
+}
+
+const GITOPS_MARKERS: [string, string][] = [
+  ['kustomize.toolkit.fluxcd.io/name', 'Flux'],
+  ['helm.toolkit.fluxcd.io/name', 'Flux'],
+  ['argocd.argoproj.io/instance', 'Argo CD'],
+  ['argocd.argoproj.io/tracking-id', 'Argo CD'],
+];
+
+function gitopsOwner(o: KubeObject): string | undefined {
+  const marks = { ...o.metadata.labels, ...o.metadata.annotations };
+  return GITOPS_MARKERS.find(([k]) => k in marks)?.[1];
+}
+
+function templateOf(o: KubeObject): PodTemplateSpec {
+  return (o['spec'] as { template: PodTemplateSpec }).template;
+}
+
+export async function ensureInitContainer(ctx: ExecutorContext): Promise<ExecutorState> {
+  const { cluster, session, repository } = ctx;
+  const ref = session.spec.target!.ref!;
+  const ns = ref.namespace || session.metadata.namespace!;
+  const workload = await cluster.workload(ref.kind as WorkloadKind, ns, ref.name);
+  if (!workload) {
+    return { targetFound: false, conditions: [{ type: CONDITION.RestoreTargetFound, status: 'False', reason: REASON.TargetNotAvailable, message: `${ref.kind} ${ns}/${ref.name} does not exist` }] };
+  }
+  const resolution = resolveHosts(session, workload, ref.kind === 'DaemonSet' ? await cluster.nodes() : []);
+  const conditions: ExecutorState['conditions'] = [{ type: CONDITION.RestoreTargetFound, status: 'True', reason: REASON.TargetAvailable, message: `${ref.kind} ${ns}/${ref.name} found` }];
+  const owner = gitopsOwner(workload);
+  if (owner) {
+    conditions.push({ type: 'WorkloadManagedByGitOps', status: 'True', reason: `ManagedBy${owner.replace(/\s/g, '')}`, message: `${ref.kind} ${ref.name} is managed by ${owner}, which may strip the injected init-container on its next sync; suspend its reconciliation during the restore` });
+  }
+
+  const hash = sessionSpecHash(session);
+  const template = templateOf(workload);
+  if (injectedHash(template) !== hash) {
+    const sessionKey = `${session.metadata.namespace}/${session.metadata.name}`;
+    const other = template.metadata?.annotations?.[INJECTED_BY_ANNOTATION];
+    // RBAC first: once the template carries the hash, this block does not run again.
+    await ensureAgentRbac(ctx, template.spec.serviceAccountName || 'default');
+    const injected = injectInitContainer(template, {
+      container: agentContainer({ session, repository, agent: ctx.config.agent, name: INIT_CONTAINER_NAME, hostFrom: 'pod', dataMounts: session.spec.target?.volumeMounts ?? [] }),
+      volumes: agentVolumes(session, repository),
+      specHash: hash,
+      session: sessionKey,
+      imagePullSecrets: ctx.config.agent.imagePullSecrets,
+    });
+    try {
+      await cluster.replaceWorkload({ ...workload, spec: { ...(workload['spec'] as object), template: injected } });
+    } catch (e) {
+      const message = `cannot inject into ${ref.kind} ${ns}/${ref.name}: ${cluster.describeError(e)}`;
+      await cluster.event(workload, 'Warning', 'Init-Container Injection Failed', message);
+      throw new Error(message, { cause: e });
+    }
+    await cluster.event(workload, 'Normal', 'Init-Container Injection Succeeded', `stash-init injected for RestoreSession ${sessionKey}${other && other !== sessionKey ? ` (replacing ${other}'s)` : ''}; the pods roll`);
+    if (owner) await cluster.event(session, 'Warning', 'WorkloadManagedByGitOps', conditions[conditions.length - 1]!.message);
+  }
+  conditions.push({ type: CONDITION.StashInitContainerInjected, status: 'True', reason: REASON.InitContainerInjectionSucceeded, message: `stash-init is in ${ref.kind} ${ref.name}'s pod template` });
+  return { targetFound: true, conditions, ...(resolution.known ? { totalHosts: resolution.totalHosts } : {}) };
+}
+
+/** Removes exactly what the injection added, when this session made it. */
+export async function removeInitContainer(ctx: Omit<ExecutorContext, 'repository'>): Promise<void> {
+  const { cluster, session } = ctx;
+  const ref = session.spec.target?.ref;
+  if (!ref) return;
+  const ns = ref.namespace || session.metadata.namespace!;
+  const workload = await cluster.workload(ref.kind as WorkloadKind, ns, ref.name);
+  if (!workload) return;
+  const template = templateOf(workload);
+  if (template.metadata?.annotations?.[INJECTED_BY_ANNOTATION] !== `${session.metadata.namespace}/${session.metadata.name}`) return;
+  await cluster.replaceWorkload({ ...workload, spec: { ...(workload['spec'] as object), template: removeInjection(template) } });
+  await cluster.event(workload, 'Normal', 'Init-Container Removed', `RestoreSession ${session.metadata.namespace}/${session.metadata.name} was deleted: stash-init removed, the pods roll back`);
+}
+
+/** A Role for the agent (read its session, write its status, events, its Lease), bound to the pods' service account. */
+async function ensureAgentRbac(ctx: ExecutorContext, serviceAccount: string): Promise<void> {
+  const { session, cluster } = ctx;
+  const ns = session.metadata.namespace!;
+  const name = dnsLabel('stash-restore', session.metadata.name);
+  const meta = { name, namespace: ns, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE }, ownerReferences: [sessionOwner(session)] };
+  await cluster.createRole({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: meta,
+    rules: [
+      { apiGroups: ['stash.appscode.com'], resources: ['restoresessions'], resourceNames: [session.metadata.name], verbs: ['get'] },
+      { apiGroups: ['stash.appscode.com'], resources: ['restoresessions/status'], resourceNames: [session.metadata.name], verbs: ['get', 'update'] },
+      { apiGroups: ['stash.appscode.com'], resources: ['repositories'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['secrets'], resourceNames: [ctx.repository.spec.backend.storageSecretName ?? ''], verbs: ['get'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+    ],
+  });
+  await cluster.createRoleBinding({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: meta,
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+    subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace: ns }],
+  });
+}

@@ -1,0 +1,60 @@
+// The restore-Job executor: PVCs from the templates (and the interim PVC), then one Job per host.
+// A Job whose pod died without the agent writing a final stat is reported Failed here.
+import type * as k8s from '@kubernetes/client-node';
+import type { HostRestoreStats } from '../../api/restoresession.ts';
+import { resolveHosts } from '../../hosts/resolve.ts';
+import { hostStat } from '../../session/host-stats.ts';
+import { claimsForOrdinal, interimClaim } from '../claims.ts';
+import { CONDITION, REASON } from '../../session/conditions.ts';
+import { restoreJob } from '../job.ts';
+import type { ExecutorContext, ExecutorState } from './types.ts';
+
+function jobFailure(job: k8s.V1Job): string | undefined {
+  const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+  if (failed) return `restore Job ${job.metadata?.name} failed: ${failed.message || failed.reason || 'its pod failed'}`;
+  if ((job.status?.failed ?? 0) > 0) return `restore Job ${job.metadata?.name} failed: its pod failed`;
+  return undefined;
+}
+
+export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
+  const { cluster, session, repository } = ctx;
+  const ns = session.metadata.namespace!;
+  const resolution = resolveHosts(session, undefined);
+  if (!resolution.known) throw new Error('restore Jobs always know their hosts');
+  const stats: HostRestoreStats[] = [];
+  let created = 0;
+
+  const interim = interimClaim(session);
+  if (interim) await cluster.createClaim(interim);
+  for (let i = 0; i < resolution.hosts.length; i++) {
+    const host = resolution.hosts[i]!.host;
+    const job = restoreJob({ session, repository, agent: ctx.config.agent, index: i });
+    const existing = await cluster.job(ns, job.metadata.name);
+    if (!existing) {
+      for (const claim of claimsForOrdinal(session, i)) if (!(await cluster.claim(ns, claim.metadata.name))) await cluster.createClaim(claim);
+      if (await cluster.createJob(job)) created++;
+      continue;
+    }
+    const failure = jobFailure(existing);
+    const phase = hostStat(session.status, host)?.phase;
+    if (failure && phase !== 'Succeeded' && phase !== 'Failed') stats.push({ hostname: host, phase: 'Failed', error: failure });
+  }
+  if (created) await cluster.event(session, 'Normal', 'Restore Job Created', `created ${created} restore Job(s)`);
+  return {
+    targetFound: true,
+    totalHosts: resolution.totalHosts,
+    stats,
+    conditions: [{ type: CONDITION.RestoreJobCreated, status: 'True', reason: REASON.RestoreJobCreationSucceeded, message: `${resolution.hosts.length} restore Job(s) exist` }],
+  };
+}
+
+/** Deletes the session's Jobs (deadline passed, or the session is going away). */
+export async function deleteJobs(ctx: Omit<ExecutorContext, 'repository'>): Promise<void> {
+  const { cluster, session } = ctx;
+  const resolution = resolveHosts(session, undefined);
+  if (!resolution.known) return;
+  for (let i = 0; i < resolution.hosts.length; i++) {
+    const name = restoreJob({ session, repository: undefined, agent: ctx.config.agent, index: i }).metadata.name;
+    await cluster.deleteJob(session.metadata.namespace!, name);
+  }
+}

@@ -1,0 +1,34 @@
+// Kubernetes Events on an object (what `kubectl describe` shows). Best effort: failing to record
+// an event never fails the work it reports on.
+import type * as k8s from '@kubernetes/client-node';
+import type { KubeObject } from '../api/meta.ts';
+
+export interface EventSource {
+  component: string;
+  host?: string;
+}
+
+export async function recordEvent(core: k8s.CoreV1Api, on: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, source: EventSource): Promise<void> {
+  const now = new Date();
+  const namespace = on.metadata.namespace ?? 'default';
+  try {
+    await core.createNamespacedEvent({
+      namespace,
+      body: {
+        metadata: { name: `${on.metadata.name}.${now.getTime().toString(16)}${Math.random().toString(16).slice(2, 8)}`, namespace },
+        involvedObject: { apiVersion: on.apiVersion, kind: on.kind, name: on.metadata.name, namespace, uid: on.metadata.uid },
+        reason,
+        message,
+        type,
+        source,
+        reportingComponent: source.component,
+        ...(source.host ? { reportingInstance: source.host } : {}),
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+    });
+  } catch {
+    // best effort
+  }
+}

@@ -1,0 +1,190 @@
+// A watch-fed cache that survives real clusters. client-node's ListWatch relists on 410 by itself,
+// but on any other failure (500, ECONNRESET, a refused connection) it emits `error` and stops;
+// `stop()` also emits an AbortError; and a half-open connection can go silent forever
+// (kubernetes-client/javascript #364, #596, #958). This wrapper restarts it with jittered
+// exponential backoff, ignores the errors its own stops cause, and restarts a watch that has
+// heard nothing (not even a bookmark) for `watchdogMs`.
+import { ListWatch, Watch } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+
+export type InformerEvent = 'add' | 'update' | 'delete';
+
+export interface ResilientInformerOptions<T extends KubernetesObject> {
+  kc: KubeConfig;
+  /** The collection path, e.g. `/apis/stash.appscode.com/v1beta1/restoresessions`. */
+  path: string;
+  list: () => Promise<KubernetesListObject<T>>;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Restart when nothing has arrived for this long (default 5 minutes). */
+  watchdogMs?: number;
+  /** First retry delay after a failure (default 1 s), doubling up to `maxBackoffMs` (default 30 s). */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** ± fraction of each delay chosen at random (default 0.2), so replicas do not retry in step. */
+  jitter?: number;
+  log?: (message: string) => void;
+}
+
+export interface InformerStats {
+  /** Completed LIST calls (the first one plus every relist, e.g. after 410). */
+  lists: number;
+  /** Restarts after an error or a silent watch. */
+  restarts: number;
+  errors: number;
+  lastError?: string;
+}
+
+type Handler<T> = (obj: T) => void;
+
+export class ResilientInformer<T extends KubernetesObject> {
+  readonly stats: InformerStats = { lists: 0, restarts: 0, errors: 0 };
+  private readonly options: ResilientInformerOptions<T>;
+  private readonly lw: ListWatch<T>;
+  private readonly handlers: Record<InformerEvent, Handler<T>[]> = { add: [], update: [], delete: [] };
+  private readonly errorHandlers: Array<(err: unknown) => void> = [];
+  private stopping = false;
+  private stopped = true;
+  private attempt = 0;
+  private lastHeard = Date.now();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private abortSettled: (() => void) | undefined;
+  private readyResolve!: () => void;
+  /** Resolves once the first LIST has filled the cache. */
+  readonly ready: Promise<void>;
+
+  constructor(options: ResilientInformerOptions<T>) {
+    this.options = options;
+    this.ready = new Promise((r) => (this.readyResolve = r));
+    const list = async (): Promise<KubernetesListObject<T>> => {
+      const result = await options.list();
+      this.stats.lists++;
+      this.heard();
+      this.attempt = 0;
+      return result;
+    };
+    this.lw = new ListWatch<T>(options.path, new Watch(options.kc), list, false, options.labelSelector, options.fieldSelector);
+    this.lw.on('add', (o) => this.emit('add', o));
+    this.lw.on('update', (o) => this.emit('update', o));
+    this.lw.on('delete', (o) => this.emit('delete', o));
+    this.lw.on('connect', () => this.heard());
+    this.lw.on('error', (err) => this.handleError(err));
+  }
+
+  on(event: InformerEvent, handler: Handler<T>): this {
+    this.handlers[event].push(handler);
+    return this;
+  }
+
+  /** Called for every failure before the restart is scheduled (not for the aborts of stop()). */
+  onError(handler: (err: unknown) => void): this {
+    this.errorHandlers.push(handler);
+    return this;
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.lw.get(name, namespace);
+  }
+
+  list(namespace?: string): readonly T[] {
+    return this.lw.list(namespace);
+  }
+
+  latestResourceVersion(): string {
+    return this.lw.latestResourceVersion();
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.stopping = false;
+    this.heard();
+    const wd = this.options.watchdogMs ?? 300_000;
+    this.watchdog = setInterval(() => this.checkWatchdog(wd), Math.max(10, Math.floor(wd / 4)));
+    this.watchdog.unref();
+    await this.lw.start();
+    if (this.stats.lists > 0) this.readyResolve();
+    else void this.firstList();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.watchdog);
+    clearTimeout(this.retryTimer);
+    await this.quietStop();
+  }
+
+  private async firstList(): Promise<void> {
+    while (!this.stopped && this.stats.lists === 0) await new Promise((r) => setTimeout(r, 10));
+    this.readyResolve();
+  }
+
+  private emit(event: InformerEvent, obj: T): void {
+    this.heard();
+    this.attempt = 0;
+    for (const h of this.handlers[event]) h(obj);
+  }
+
+  private heard(): void {
+    this.lastHeard = Date.now();
+  }
+
+  private handleError(err: unknown): void {
+    if (this.stopping || this.stopped) {
+      // The AbortError our own stop() causes.
+      this.abortSettled?.();
+      return;
+    }
+    this.stats.errors++;
+    this.stats.lastError = (err as Error)?.message ?? String(err);
+    for (const h of this.errorHandlers) h(err);
+    this.scheduleRestart(`watch of ${this.options.path} failed: ${this.stats.lastError}`);
+  }
+
+  private delay(): number {
+    const base = Math.min(this.options.maxBackoffMs ?? 30_000, (this.options.initialBackoffMs ?? 1000) * 2 ** this.attempt);
+    const jitter = this.options.jitter ?? 0.2;
+    return Math.max(0, Math.round(base * (1 - jitter + Math.random() * 2 * jitter)));
+  }
+
+  private scheduleRestart(why: string): void {
+    clearTimeout(this.retryTimer);
+    const ms = this.delay();
+    this.attempt++;
+    this.options.log?.(`${why}; restarting in ${ms} ms`);
+    this.retryTimer = setTimeout(() => void this.restart(false), ms);
+    this.retryTimer.unref();
+  }
+
+  /** Starts the ListWatch again from its last resourceVersion (410 then makes it relist). */
+  private async restart(stopFirst: boolean): Promise<void> {
+    if (this.stopped) return;
+    this.stats.restarts++;
+    // After an error the ListWatch has already given up; a silent one must be stopped first.
+    if (stopFirst) await this.quietStop();
+    if (this.stopped) return;
+    this.heard();
+    await this.lw.start();
+  }
+
+  /** Stops the ListWatch and waits (briefly) for the AbortError that follows, so it is not taken for a failure. */
+  private async quietStop(): Promise<void> {
+    this.stopping = true;
+    const settled = new Promise<void>((resolve) => {
+      this.abortSettled = resolve;
+      setTimeout(resolve, 100).unref();
+    });
+    await this.lw.stop();
+    await settled;
+    this.abortSettled = undefined;
+    this.stopping = false;
+  }
+
+  private checkWatchdog(limitMs: number): void {
+    if (this.stopped || this.stopping) return;
+    if (Date.now() - this.lastHeard < limitMs) return;
+    this.options.log?.(`watch of ${this.options.path} silent for ${limitMs} ms; restarting`);
+    this.heard();
+    void this.restart(true);
+  }
+}

@@ -1,0 +1,6 @@
+// Group/version/plural of the custom resources, as CustomObjectsApi wants them.
+import { REPOSITORY_VERSION } from '../api/repository.ts';
+import { RESTORE_SESSION_VERSION, STASH_GROUP } from '../api/restoresession.ts';
+
+export const RESTORE_SESSIONS = { group: STASH_GROUP, version: RESTORE_SESSION_VERSION, plural: 'restoresessions' } as const;
+export const REPOSITORIES = { group: STASH_GROUP, version: REPOSITORY_VERSION, plural: 'repositories' } as const;

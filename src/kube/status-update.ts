@@ -1,0 +1,37 @@
+// Read-modify-write of a RestoreSession's status through the /status subresource, with the
+// resourceVersion read, retried on 409: many hosts writing at once lose nothing.
+import type * as k8s from '@kubernetes/client-node';
+import type { RestoreSession, RestoreSessionStatus } from '../api/restoresession.ts';
+import { isConflict } from './api-error.ts';
+import { RESTORE_SESSIONS } from './resources.ts';
+
+export interface StatusUpdateOptions {
+  /** Attempts before giving up on conflicts (default 20). */
+  attempts?: number;
+}
+
+/**
+ * Applies `mutate` to the latest session and writes its status. `mutate` returns the new status,
+ * or undefined to write nothing (it may be called several times: keep it pure). Returns the
+ * session as written (or as read, when nothing was written).
+ */
+export async function updateSessionStatus(
+  api: k8s.CustomObjectsApi,
+  namespace: string,
+  name: string,
+  mutate: (session: RestoreSession) => RestoreSessionStatus | undefined,
+  opts: StatusUpdateOptions = {},
+): Promise<RestoreSession> {
+  const attempts = opts.attempts ?? 20;
+  for (let attempt = 1; ; attempt++) {
+    const session = (await api.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, name })) as RestoreSession;
+    const status = mutate(session);
+    if (status === undefined) return session;
+    try {
+      return (await api.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace, name, body: { ...session, status } })) as RestoreSession;
+    } catch (e) {
+      if (!isConflict(e) || attempt >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 20 * 2 ** attempt)));
+    }
+  }
+}

@@ -1,0 +1,66 @@
+// Real restic repositories for tests: a thin face over src/restic/seed.ts (which the demo uses too).
+// Snapshots hold pod-absolute paths (`/source/data/...`) for any host; the real `/` is never touched.
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isResticError } from '../../src/restic/errors.ts';
+import { detectConfinement, seedRepository } from '../../src/restic/seed.ts';
+import type { SeedResult, SeedSnapshot } from '../../src/restic/seed.ts';
+
+export type { SeedSnapshot } from '../../src/restic/seed.ts';
+
+export interface MakeRepoOptions {
+  /** Folder that will hold the repository (as `<dir>/repo` unless repoPath is given). */
+  dir: string;
+  password: string;
+  snapshots: SeedSnapshot[];
+  repoPath?: string;
+  /** Cheap scrypt parameters so restic opens the repository fast (default true; test repositories only). */
+  fastKdf?: boolean;
+}
+
+/** Make a restic repository holding the given snapshots; see seedRepository. */
+export async function makeRepo(opts: MakeRepoOptions): Promise<SeedResult> {
+  return seedRepository({ repoPath: opts.repoPath ?? join(opts.dir, 'repo'), password: opts.password, snapshots: opts.snapshots, fastKdf: opts.fastKdf ?? true });
+}
+
+/**
+ * Call in a mocha `before`: skips the suite, with the reason, when repositories with
+ * pod-absolute paths cannot be built on this machine (no restic, no chroot, no user namespaces).
+ */
+export async function requireSeeding(ctx: Mocha.Context): Promise<void> {
+  try {
+    await detectConfinement();
+  } catch (e) {
+    if (isResticError(e, 'SeedUnavailable')) {
+      console.warn(`      skipped: ${e.message}`);
+      ctx.skip();
+    }
+    throw e;
+  }
+}
+
+/** A fresh temporary folder, removed by the returned cleanup. */
+export async function tempDir(prefix: string): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), `${prefix}-`));
+  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}
+
+/**
+ * Everything under `root`, as absolute paths relative to it (`/source/data/a.json`), directories
+ * with a trailing '/'; sorted.
+ */
+export async function listTree(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    for (const d of await readdir(dir, { withFileTypes: true })) {
+      const p = `${rel}/${d.name}`;
+      if (d.isDirectory()) {
+        out.push(p + '/');
+        await walk(join(dir, d.name), p);
+      } else out.push(p);
+    }
+  };
+  await walk(root, '');
+  return out.sort();
+}
