@@ -43,13 +43,11 @@ export class ObjectReader {
     if (hit) return hit;
     const loose = join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
     let obj: GitObject | undefined;
-    if (existsSync(loose)) obj = parseLoose(inflateSync(readFileSync(loose)));
-    else {
-      for (const p of this.loadPacks()) {
-        const off = p.offsets.get(oid);
-        if (off !== undefined) { obj = this.readPacked(p, off); break; }
-      }
+    for (const p of this.loadPacks()) {
+      const off = p.offsets.get(oid);
+      if (off !== undefined) { obj = this.readPacked(p, off); break; }
     }
+    if (!obj && existsSync(loose)) obj = parseLoose(inflateSync(readFileSync(loose)));
     if (!obj) throw Object.assign(new Error(`object ${oid} not found in ${this.gitdir}`), { code: 'NotFoundError' });
     // Trees and commits are small and read again by diff walks; blobs are read once.
     if (obj.type !== 'blob') this.byOid.set(oid, obj);
@@ -101,7 +99,11 @@ export class ObjectReader {
     let pos = start;
     let c = buf[pos++]!;
     const typeCode = (c >> 4) & 7;
-    while (c & 0x80) c = buf[pos++]!; // size: the inflated data tells it
+    let size = c & 0x0f;
+    for (let shift = 4; c & 0x80; shift += 7) {
+      c = buf[pos++]!;
+      size += (c & 0x7f) * 2 ** shift;
+    }
     let base: GitObject | undefined;
     if (typeCode === 6) {
       c = buf[pos++]!;
@@ -115,7 +117,8 @@ export class ObjectReader {
       base = this.read(buf.toString('hex', pos, pos + 20));
       pos += 20;
     }
-    const inflated = inflateSync(buf.subarray(pos));
+    // An output chunk of the known size: the default 16 KiB per object is most of the cost.
+    const inflated = inflateSync(buf.subarray(pos), { chunkSize: Math.max(64, size + 1) });
     let obj: GitObject;
     if (base) obj = { type: base.type, data: applyDelta(inflated, base.data) };
     else {

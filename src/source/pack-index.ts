@@ -69,7 +69,11 @@ export function indexPack(pack: Buffer, external: (oid: string) => GitObject): {
     const offset = pos;
     let c = pack[pos++]!;
     const typeCode = (c >> 4) & 7;
-    while (c & 0x80) c = pack[pos++]!;
+    let size = c & 0x0f;
+    for (let shift = 4; c & 0x80; shift += 7) {
+      c = pack[pos++]!;
+      size += (c & 0x7f) * 2 ** shift;
+    }
     const raw: Partial<Raw> = { offset, typeCode };
     if (typeCode === 6) {
       c = pack[pos++]!;
@@ -83,7 +87,7 @@ export function indexPack(pack: Buffer, external: (oid: string) => GitObject): {
       raw.baseOid = pack.toString('hex', pos, pos + 20);
       pos += 20;
     }
-    const { buffer, engine } = inflateSync(pack.subarray(pos), { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    const { buffer, engine } = inflateSync(pack.subarray(pos), { info: true, chunkSize: Math.max(64, size + 1) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
     pos += engine.bytesWritten;
     raw.data = buffer;
     raw.crc = crc32(pack.subarray(offset, pos));
