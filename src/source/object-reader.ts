@@ -81,14 +81,8 @@ export class ObjectReader {
   }
 
   private loadPacks(): Pack[] {
-    if (this.packs) return this.packs;
-    const dir = join(this.gitdir, 'objects', 'pack');
-    const names = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.idx')) : [];
-    this.packs = names.map((idxName) => {
-      const name = idxName.replace(/\.idx$/, '');
-      return { name, data: readFileSync(join(dir, `${name}.pack`)), offsets: parseIdx(readFileSync(join(dir, idxName))) };
-    });
-    return this.packs;
+    if (!this.packs) this.refresh();
+    return this.packs!;
   }
 
   private readPacked(p: Pack, start: number): GitObject {
@@ -139,9 +133,28 @@ export class ObjectReader {
     const names = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.idx')) : [];
     this.packs = names.map((idxName) => {
       const name = idxName.replace(/\.idx$/, '');
-      return loaded.get(name) ?? { name, data: readFileSync(join(dir, `${name}.pack`)), offsets: parseIdx(readFileSync(join(dir, idxName))) };
+      return loaded.get(name) ?? openPack(dir, name);
     });
   }
+}
+
+// Packs are immutable (named by their checksum): parsed ones are shared by every reader, and the
+// least recently used are dropped past a bound.
+const PACKS = new Map<string, Pack>();
+const MAX_SHARED_PACKS = 64;
+
+function openPack(dir: string, name: string): Pack {
+  const key = join(dir, name);
+  const hit = PACKS.get(key);
+  if (hit) {
+    PACKS.delete(key);
+    PACKS.set(key, hit);
+    return hit;
+  }
+  const pack = { name, data: readFileSync(`${key}.pack`), offsets: parseIdx(readFileSync(`${key}.idx`)) };
+  PACKS.set(key, pack);
+  while (PACKS.size > MAX_SHARED_PACKS) PACKS.delete(PACKS.keys().next().value!);
+  return pack;
 }
 
 function parseLoose(raw: Buffer): GitObject {

@@ -28,14 +28,14 @@ export class TreeEditor {
   }
 
   /** The folder at `dir` ('' is the root); null when it does not exist (and `create` is false). */
-  async folder(dir: string, create = false): Promise<Folder | null> {
+  folder(dir: string, create = false): Folder | null {
     const known = this.folders.get(dir);
     if (known || (known === null && !create)) return known;
     let oid: string | null = null;
     if (dir === '') oid = this.rootOid;
     else {
       const cut = dir.lastIndexOf('/');
-      const parent = await this.folder(cut < 0 ? '' : dir.slice(0, cut), create);
+      const parent = this.folder(cut < 0 ? '' : dir.slice(0, cut), create);
       const entry = parent?.entries.get(dir.slice(cut + 1));
       if (entry?.type === 'tree') oid = entry.oid;
       else if (entry && !create) return null;
@@ -53,28 +53,28 @@ export class TreeEditor {
   }
 
   /** The entries of a folder (empty when it does not exist). */
-  async list(dir: string): Promise<TreeEntry[]> {
-    return [...((await this.folder(dir))?.entries.values() ?? [])];
+  list(dir: string): TreeEntry[] {
+    return [...(this.folder(dir)?.entries.values() ?? [])];
   }
 
   /** The blob oid at `path`, if any. */
-  async get(path: string): Promise<string | undefined> {
+  get(path: string): string | undefined {
     const cut = path.lastIndexOf('/');
-    const f = await this.folder(cut < 0 ? '' : path.slice(0, cut));
+    const f = this.folder(cut < 0 ? '' : path.slice(0, cut));
     const e = f?.entries.get(path.slice(cut + 1));
     return e?.type === 'blob' ? e.oid : undefined;
   }
 
   /** Puts the blob `oid` at `path`, creating folders as needed. */
-  async set(path: string, oid: string): Promise<void> {
+  set(path: string, oid: string): void {
     const parts = path.split('/');
     const name = parts.pop()!;
     for (let i = 0; i <= parts.length; i++) {
       const dir = parts.slice(0, i).join('/');
-      const f = (await this.folder(dir, true))!;
+      const f = this.folder(dir, true)!;
       f.dirty = true;
     }
-    const f = (await this.folder(parts.join('/'), true))!;
+    const f = this.folder(parts.join('/'), true)!;
     f.entries.set(name, { mode: '100644', path: name, oid, type: 'blob' });
   }
 
@@ -82,7 +82,7 @@ export class TreeEditor {
    * Serialises every changed folder, deepest first, hands each tree object to `sink` (default:
    * write it as a loose object) and returns the root tree's oid.
    */
-  async write(sink: (content: Buffer) => string = (c) => writeLooseObject(this.gitdir, 'tree', c)): Promise<string> {
+  write(sink: (content: Buffer) => string = (c) => writeLooseObject(this.gitdir, 'tree', c)): string {
     const dirty = [...this.folders.entries()].filter(([, f]) => f?.dirty).map(([d]) => d);
     dirty.sort((a, b) => depth(b) - depth(a));
     let root = this.rootOid;

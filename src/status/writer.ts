@@ -115,11 +115,11 @@ export class StatusWriter {
     const present = new Set<string>();
 
     const objects: PackObject[] = [];
-    const put = async (path: string, text: string, known?: string) => {
+    const put = (path: string, text: string, known?: string) => {
       const bytes = encoder.encode(text);
       const oid = known ?? blobOid(bytes);
       objects.push({ oid, type: 'blob', content: bytes });
-      await editor.set(path, oid);
+      editor.set(path, oid);
       files.push(path);
     };
 
@@ -131,7 +131,7 @@ export class StatusWriter {
     for (const s of snapshot.sessions) sessions.set(sessionPath(cluster, s.namespace, s.name), s);
     for (const [path, s] of sessions) {
       present.add(path);
-      const existing = await editor.get(path);
+      const existing = editor.get(path);
       const key = JSON.stringify(s);
       const memo = this.memo.get(path);
       if (memo && memo.key === key && memo.oid === existing) {
@@ -155,7 +155,7 @@ export class StatusWriter {
       }
       const row = rowOf(merged);
       if (existing !== oid) {
-        await put(path, text, oid);
+        put(path, text, oid);
         changes.push({ namespace: s.namespace, name: s.name, from: before, to: displayPhase(merged), hosts: hostsText(merged) });
       }
       this.memo.set(path, { key, oid, row, executions: merged.executions, phase: displayPhase(merged) });
@@ -163,9 +163,9 @@ export class StatusWriter {
     }
 
     // Sessions on the branch but not in this snapshot (pruned, or another writer's) stay listed.
-    for (const ns of await editor.list(clusterDir(cluster))) {
+    for (const ns of editor.list(clusterDir(cluster))) {
       if (ns.type !== 'tree') continue;
-      for (const f of await editor.list(`${clusterDir(cluster)}/${ns.path}`)) {
+      for (const f of editor.list(`${clusterDir(cluster)}/${ns.path}`)) {
         const path = `${clusterDir(cluster)}/${ns.path}/${f.path}`;
         if (f.type !== 'blob' || present.has(path) || !/\.ya?ml$/.test(f.path)) continue;
         let row = this.rows.get(f.oid);
@@ -180,11 +180,11 @@ export class StatusWriter {
 
     const md = renderStatusMd(cluster, snapshot.source, rows);
     const mdOid = blobOid(encoder.encode(md));
-    if ((await editor.get(statusMdPath(cluster))) !== mdOid) await put(statusMdPath(cluster), md, mdOid);
+    if ((editor.get(statusMdPath(cluster))) !== mdOid) put(statusMdPath(cluster), md, mdOid);
 
     if (!files.length) return { commit: null, parent: tip, files, changes, attempts: attempt, message: null };
 
-    const tree = await editor.write((content) => {
+    const tree = editor.write((content) => {
       const oid = objectOid('tree', content);
       objects.push({ oid, type: 'tree', content });
       return oid;
