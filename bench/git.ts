@@ -193,7 +193,7 @@ try {
 
   const rss = process.resourceUsage().maxRSS / 1024;
   console.log(`\n## bench/git.ts: ${FILES.toLocaleString('en-US')} manifests, ${COMMITS.toLocaleString('en-US')} commits (pack ${(packBytes / 1e6).toFixed(1)} MB), loopback smart HTTP, median of ${RUNS}+ runs, Node ${process.version}\n`);
-  console.log('| operation | ours (isomorphic-git) | git CLI | aim |');
+  console.log('| operation | ours | git CLI | aim |');
   console.log('|---|---|---|---|');
   for (const [w, o, c, a] of results) console.log(`| ${w} | ${o} | ${c} | ${a} |`);
   console.log(`\npeak RSS of this process: ${Math.round(rss)} MB`);
