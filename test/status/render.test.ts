@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { buildLedger, commitMessage, parseLedgerFile, redactText, renderSessionFile, renderStatusMd, rowOf } from '../../src/status/index.ts';
+import type { LedgerView } from '../../src/plan/index.ts';
+import { buildLedger, commitMessage, executionsById, parseLedgerFile, redactText, renderSessionFile, renderStatusMd, rowOf } from '../../src/status/index.ts';
 import { SOURCE_COMMIT, session, snapshot } from './fixtures.ts';
 
 describe('status rendering', function () {
@@ -52,6 +53,9 @@ describe('ledger read', function () {
     assert.equal(ledger.executions.get('cid-a')?.execution.finishedAt, '2026-11-29T03:02:46Z');
     assert.equal(ledger.executions.get('cid-b')?.session.file, 'clusters/prod/data/b.yaml');
     assert.equal(ledger.executions.has('other'), false);
+    // What the Planner takes as PlanInput.ledger.
+    const view: LedgerView = executionsById(ledger);
+    assert.equal(view.get('cid-a')?.phase, 'Succeeded');
   });
 
   it('tolerates older and hand-edited files: a bad file is a diagnostic, not a crash', () => {
