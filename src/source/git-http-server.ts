@@ -41,6 +41,8 @@ export class GitHttpServer {
     this.root = opts.root;
     this.auth = opts.auth;
     this.server = createServer((req, res) => this.handle(req, res));
+    // Clients keep connections alive between the steps of a fetch or push; be generous.
+    this.server.keepAliveTimeout = 65_000;
   }
 
   static async start(opts: GitHttpServerOptions): Promise<GitHttpServer> {

@@ -3,13 +3,17 @@
 // for the ref's tip (one GET), fetch only when it moved, diff the two trees pruning equal subtrees,
 // and read only the changed blobs. A commit that fails signature verification is refused and the
 // previous revision stays in force.
-import * as fs from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import git from 'isomorphic-git';
 import { GitError, GitRemote } from './remote.ts';
 import type { GitRemoteOptions } from './remote.ts';
+import { fetchPack } from './fetch-pack.ts';
+import { ObjectReader } from './object-reader.ts';
+import { advertise } from './smart-http.ts';
+import type { TreeEntryInfo } from './object-reader.ts';
 import { PathSelector } from './select.ts';
 import { verifyDetached } from './signatures.ts';
+import { syncFs as fs } from './sync-fs.ts';
 import type { Keyring } from './signatures.ts';
 import { diffFileMaps, noChanges, silentLog } from './types.ts';
 import type { ChangedPaths, Source, SourceLog, SourceRevision } from './types.ts';
@@ -63,7 +67,15 @@ export class GitSource implements Source {
   }
 
   async sync(): Promise<SourceRevision> {
-    const cache = {}; // one per cycle: holds the pack buffers, dropped afterwards
+    try {
+      return await this.syncOnce();
+    } finally {
+      this.objects = undefined; // the reader holds pack buffers: not kept between cycles
+    }
+  }
+
+  private async syncOnce(): Promise<SourceRevision> {
+    const cache = {}; // one per cycle, dropped afterwards
     await this.ensureRepo();
     const target = await this.resolveTarget(cache);
     const prev = this.rev;
@@ -105,7 +117,10 @@ export class GitSource implements Source {
       this.log.info(`source ${this.describe()}: compacting the cache (fresh fetch)`);
       await rm(this.gitdir, { recursive: true, force: true });
     } else if (packs) {
-      return;
+      const url = await git.getConfig({ fs, gitdir: this.gitdir, path: 'remote.origin.url' }).catch(() => undefined);
+      if (url === this.remote.url) return;
+      this.log.info(`source ${this.describe()}: the cache at ${this.gitdir} belongs to ${url ?? 'another remote'}; starting afresh`);
+      await rm(this.gitdir, { recursive: true, force: true });
     }
     await mkdir(this.gitdir, { recursive: true });
     await git.init({ fs, gitdir: this.gitdir, bare: true, defaultBranch: 'main' });
@@ -121,19 +136,15 @@ export class GitSource implements Source {
   private async resolveTarget(cache: object): Promise<string> {
     const pinned = this.opts.ref;
     if (pinned && HEX_OID.test(pinned)) return this.resolvePinnedCommit(pinned, cache);
-    let remoteRefs: Map<string, string>;
-    try {
-      remoteRefs = await this.listRemoteRefs();
-    } catch (e) {
-      throw this.remote.explain(e, 'fetching from');
-    }
+    const advertised = await advertise(this.remote, 'git-upload-pack', 'fetching from');
+    const remoteRefs = advertised.refs;
     let fullRef: string;
     if (pinned) {
       fullRef = pinned.startsWith('refs/') ? pinned : remoteRefs.has(`refs/tags/${pinned}`) ? `refs/tags/${pinned}` : `refs/heads/${pinned}`;
     } else {
       if (!this.branch) {
         const head = remoteRefs.get('HEAD');
-        const name = [...remoteRefs.entries()].find(([k, v]) => k.startsWith('refs/heads/') && v === head)?.[0];
+        const name = advertised.head ?? [...remoteRefs.entries()].find(([k, v]) => k.startsWith('refs/heads/') && v === head)?.[0];
         if (!name) throw new GitError('GitRefNotFound', this.remote.url, `fetching from ${this.remote.url}: the remote has no default branch (an empty repository?); set --branch`);
         this.branch = name.slice('refs/heads/'.length);
       }
@@ -145,38 +156,21 @@ export class GitSource implements Source {
       throw new GitError('GitRefNotFound', this.remote.url, `fetching from ${this.remote.url}: the remote has no ${what}; check --branch/--ref`);
     }
     const peeled = remoteRefs.get(`${fullRef}^{}`) ?? tip;
+    const localRef = fullRef.startsWith('refs/tags/') ? fullRef : `refs/heads/${fullRef.replace(/^refs\/heads\//, '')}`;
+    if (peeled === this.rev?.commit) return peeled; // nothing moved: nothing to read
     if (!(await this.has(peeled, cache))) {
-      try {
-        await git.fetch({ ...this.base(), cache, ref: fullRef, singleBranch: true, tags: false });
-      } catch (e) {
-        throw this.remote.explain(e, 'fetching from', fullRef);
-      }
+      // Tell the remote what we have: the revision in force and the ref's last known tip.
+      const haves = [this.rev?.commit, await git.resolveRef({ fs, gitdir: this.gitdir, ref: localRef }).catch(() => undefined)]
+        .filter((h): h is string => !!h && this.reader().has(h));
+      await fetchPack(this.remote, this.gitdir, [tip], haves, advertised);
+      this.reader().refresh();
     }
     // Keep a local ref at the tip, so the next fetch tells the remote what we already have.
-    const localRef = fullRef.startsWith('refs/tags/') ? fullRef : `refs/heads/${fullRef.replace(/^refs\/heads\//, '')}`;
     await git.writeRef({ fs, gitdir: this.gitdir, ref: localRef, value: tip, force: true });
     if (pinned && this.rev?.commit && this.rev.commit !== peeled) {
       this.log.warn(`source ${this.describe()}: the pinned ref moved from ${this.rev.commit.slice(0, 7)} to ${peeled.slice(0, 7)}`);
     }
     return this.peel(peeled, cache);
-  }
-
-  private async listRemoteRefs(): Promise<Map<string, string>> {
-    const info = await git.getRemoteInfo({ http: this.remote.http, url: this.remote.url, headers: this.remote.headers });
-    const out = new Map<string, string>();
-    if (info.HEAD) out.set('HEAD', info.HEAD);
-    const walk = (node: unknown, prefix: string) => {
-      if (!node || typeof node !== 'object') return;
-      for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
-        if (typeof v === 'string') out.set(`${prefix}/${k}`, v);
-        else walk(v, `${prefix}/${k}`);
-      }
-    };
-    walk(info.refs, 'refs');
-    // getRemoteInfo reports HEAD as the branch's name when the server says it is a symref.
-    const head = out.get('HEAD');
-    if (head?.startsWith('refs/')) out.set('HEAD', out.get(head) ?? '');
-    return out;
   }
 
   private async resolvePinnedCommit(pinned: string, cache: object): Promise<string> {
@@ -202,24 +196,27 @@ export class GitSource implements Source {
     }
   }
 
-  private async peel(oid: string, cache: object): Promise<string> {
+  /** One reader per sync cycle (it holds the pack buffers); re-listed after a fetch. */
+  private objects: ObjectReader | undefined;
+
+  private reader(): ObjectReader {
+    return (this.objects ??= new ObjectReader(this.gitdir));
+  }
+
+  private async peel(oid: string, _cache: object): Promise<string> {
+    const reader = this.reader();
     let cur = oid;
     for (let i = 0; i < 10; i++) {
-      const obj = await git.readObject({ fs, gitdir: this.gitdir, oid: cur, cache, format: 'parsed' });
+      const obj = reader.read(cur);
       if (obj.type === 'commit') return cur;
       if (obj.type !== 'tag') throw new GitError('GitRefNotFound', this.remote.url, `${this.describe()}: ${oid} is a ${obj.type}, not a commit`);
-      cur = (obj.object as { object: string }).object;
+      cur = /^object ([0-9a-f]{40})/m.exec(obj.data.toString('latin1'))![1]!;
     }
     return cur;
   }
 
-  private async has(oid: string, cache: object): Promise<boolean> {
-    try {
-      await git.readObject({ fs, gitdir: this.gitdir, oid, cache, format: 'deflated' });
-      return true;
-    } catch {
-      return false;
-    }
+  private async has(oid: string, _cache: object): Promise<boolean> {
+    return this.reader().has(oid);
   }
 
   private async isAncestor(ancestor: string, oid: string, cache: object): Promise<boolean> {
@@ -242,57 +239,61 @@ export class GitSource implements Source {
 
   // ---- reading manifests out of trees ----
 
-  private async readAll(commit: string, cache: object): Promise<Map<string, string>> {
+  private async readAll(commit: string, _cache: object): Promise<Map<string, string>> {
     const files = new Map<string, string>();
     const sel = this.selector;
-    await git.walk({
-      fs, gitdir: this.gitdir, cache, trees: [git.TREE({ ref: commit })],
-      map: async (path, [entry]) => {
-        if (path === '.' || !entry) return undefined;
-        const type = await entry.type();
-        if (type === 'tree') return sel.descends(path) ? undefined : null;
-        if (type !== 'blob' || (await entry.mode()) === 0o120000 || !sel.selects(path)) return undefined;
-        files.set(path, decoder.decode((await entry.content())!));
-        return undefined;
-      },
-    });
+    const reader = this.reader();
+    const walk = (tree: string, prefix: string) => {
+      for (const e of reader.readTree(tree)) {
+        const path = prefix ? `${prefix}/${e.name}` : e.name;
+        if (e.type === 'tree') {
+          if (sel.descends(path)) walk(e.oid, path);
+        } else if (e.type === 'blob' && e.mode !== '120000' && sel.selects(path)) {
+          files.set(path, decoder.decode(reader.read(e.oid).data));
+        }
+      }
+    };
+    walk(reader.treeOf(commit), '');
     return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
   }
 
-  private async readChanged(prev: SourceRevision, commit: string, cache: object): Promise<{ files: Map<string, string>; changed: ChangedPaths }> {
+  /** Diffs the two commits' trees, skipping equal subtrees, and reads only the changed blobs. */
+  private async readChanged(prev: SourceRevision, commit: string, _cache: object): Promise<{ files: Map<string, string>; changed: ChangedPaths }> {
     const files = new Map(prev.files);
     const changed = noChanges();
     const sel = this.selector;
-    await git.walk({
-      fs, gitdir: this.gitdir, cache, trees: [git.TREE({ ref: prev.commit! }), git.TREE({ ref: commit })],
-      map: async (path, [a, b]) => {
-        if (path === '.') return undefined;
-        const [oa, ob] = [await a?.oid(), await b?.oid()];
-        if (oa === ob) return null; // same subtree or blob: prune
-        const [ta, tb] = [await a?.type(), await b?.type()];
-        if (ta === 'tree' || tb === 'tree') {
-          if (!sel.descends(path)) return null;
-          // A path that turned from a file into a folder (or back) counts as deleted/added too.
-          if (ta === 'blob' && files.delete(path)) changed.deleted.push(path);
-          if (tb === 'blob' && sel.selects(path)) {
-            files.set(path, decoder.decode((await b!.content())!));
-            changed.added.push(path);
-          }
-          return undefined;
+    const reader = this.reader();
+    const isFile = (e: TreeEntryInfo | undefined) => e?.type === 'blob' && e.mode !== '120000';
+    const readInto = (path: string, e: TreeEntryInfo) => {
+      const existed = files.has(path);
+      files.set(path, decoder.decode(reader.read(e.oid).data));
+      (existed ? changed.modified : changed.added).push(path);
+    };
+    const drop = (path: string) => {
+      if (files.delete(path)) changed.deleted.push(path);
+    };
+    const diff = (a: string | undefined, b: string | undefined, prefix: string) => {
+      const left = new Map((a ? reader.readTree(a) : []).map((e) => [e.name, e]));
+      const right = new Map((b ? reader.readTree(b) : []).map((e) => [e.name, e]));
+      for (const name of new Set([...left.keys(), ...right.keys()])) {
+        const x = left.get(name);
+        const y = right.get(name);
+        if (x && y && x.oid === y.oid && x.mode === y.mode) continue; // unchanged: prune
+        const path = prefix ? `${prefix}/${name}` : name;
+        if (x?.type === 'tree' || y?.type === 'tree') {
+          if (!sel.descends(path)) continue;
+          diff(x?.type === 'tree' ? x.oid : undefined, y?.type === 'tree' ? y.oid : undefined, path);
+          // A file that became a folder (or the reverse).
+          if (x && x.type !== 'tree') drop(path);
+          if (isFile(y) && sel.selects(path)) readInto(path, y!);
+          continue;
         }
-        if (!sel.selects(path)) return undefined;
-        const keep = tb === 'blob' && (await b!.mode()) !== 0o120000;
-        if (!keep) {
-          if (files.delete(path)) changed.deleted.push(path);
-          return undefined;
-        }
-        const text = decoder.decode((await b!.content())!);
-        const existed = files.has(path);
-        files.set(path, text);
-        (existed ? changed.modified : changed.added).push(path);
-        return undefined;
-      },
-    });
+        if (!sel.selects(path)) continue;
+        if (isFile(y)) readInto(path, y!);
+        else drop(path);
+      }
+    };
+    diff(reader.treeOf(prev.commit!), reader.treeOf(commit), '');
     for (const list of [changed.added, changed.modified, changed.deleted]) list.sort();
     return { files: new Map([...files.entries()].sort(([x], [y]) => (x < y ? -1 : 1))), changed };
   }

@@ -1,5 +1,7 @@
 // One git remote reached over smart HTTP(S) by isomorphic-git: its clean URL, the header carrying
 // its credentials, and the translation of transport failures into errors a person can act on.
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import http from 'isomorphic-git/http/node';
 import type { HttpClient } from 'isomorphic-git';
 import { authHeaders, resolveCredentials, scrub, secretValues } from './credentials.ts';
@@ -35,10 +37,41 @@ export interface GitRemoteOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * isomorphic-git's node client, with one retry of read-only requests (ref advertisements and
+ * upload-pack) whose kept-alive connection the server had already closed (ECONNRESET, EPIPE).
+ */
+// Node's global agent closes idle sockets after 5 s, and simple-get (under isomorphic-git's client)
+// then aborts with "Request timed out": too short for a remote that indexes a large pushed pack.
+const agents = {
+  http: new HttpAgent({ keepAlive: true, timeout: 600_000 }),
+  https: new HttpsAgent({ keepAlive: true, timeout: 600_000 }),
+};
+
+const retryingHttp: HttpClient = {
+  async request(input) {
+    const req = { ...input, agent: input.url.startsWith('https:') ? agents.https : agents.http };
+    const readOnly = (req.method ?? 'GET') === 'GET' || /git-upload-pack$/.test(req.url);
+    if (!readOnly) return http.request(req);
+    let body = req.body;
+    if (body && !Array.isArray(body)) {
+      const chunks: Uint8Array[] = [];
+      for await (const c of body as AsyncIterable<Uint8Array>) chunks.push(c);
+      body = chunks as unknown as typeof req.body;
+    }
+    try {
+      return await http.request({ ...req, body });
+    } catch (e) {
+      if (!/ECONNRESET|EPIPE|socket hang up/.test(String((e as Error)?.message ?? e))) throw e;
+      return http.request({ ...req, body });
+    }
+  },
+};
+
 export class GitRemote {
   /** Without credentials: safe to log, store in config and print. */
   readonly url: string;
-  readonly http: HttpClient = http;
+  readonly http: HttpClient = retryingHttp;
   readonly headers: Record<string, string>;
   private readonly secrets: string[];
 

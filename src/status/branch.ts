@@ -1,9 +1,13 @@
 // The status branch on a remote, mirrored in a no-checkout cache repository: find its tip, fetch
 // it when it moved, read its files.
-import * as fs from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import git from 'isomorphic-git';
 import { GitRemote } from '../source/remote.ts';
+import { fetchPack } from '../source/fetch-pack.ts';
+import { ObjectReader } from '../source/object-reader.ts';
+import { advertise } from '../source/smart-http.ts';
+import type { Advertisement } from '../source/smart-http.ts';
+import { syncFs as fs } from '../source/sync-fs.ts';
 
 export const DEFAULT_STATUS_BRANCH = 'restore-status';
 
@@ -32,35 +36,26 @@ export class StatusBranch {
   /** The branch's tip on the remote, fetched into the cache; null when the branch does not exist. */
   async fetchTip(cache: object): Promise<string | null> {
     await this.ensureRepo();
-    let tip: string | undefined;
-    try {
-      const info = await git.getRemoteInfo({ http: this.remote.http, url: this.remote.url, headers: this.remote.headers });
-      let node: unknown = info.refs;
-      for (const part of ['heads', ...this.branch.split('/')]) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined;
-      tip = typeof node === 'string' ? node : undefined;
-    } catch (e) {
-      throw this.remote.explain(e, 'reading the status branch from');
-    }
+    const advertised = await advertise(this.remote, 'git-upload-pack', 'reading the status branch from');
+    return this.bringIn(advertised.refs.get(this.fullRef) ?? null, cache, advertised);
+  }
+
+  /** Makes sure the commit `tip` (the remote's, as advertised) is in the cache; returns it. */
+  async bringIn(tip: string | null, cache: object, uploadAdvert?: Advertisement): Promise<string | null> {
+    await this.ensureRepo();
     if (!tip) return null;
     if (!(await this.has(tip, cache))) {
-      try {
-        await git.fetch({ fs, http: this.remote.http, gitdir: this.gitdir, url: this.remote.url, headers: this.remote.headers, cache, ref: this.branch, singleBranch: true, tags: false });
-      } catch (e) {
-        throw this.remote.explain(e, 'fetching the status branch from', this.branch);
-      }
+      const advertised = uploadAdvert ?? (await advertise(this.remote, 'git-upload-pack', 'fetching the status branch from'));
+      const mine = await git.resolveRef({ fs, gitdir: this.gitdir, ref: this.fullRef }).catch(() => undefined);
+      await fetchPack(this.remote, this.gitdir, [tip], mine ? [mine] : [], advertised);
     }
     // Our local branch follows the remote: the next fetch sends it as "have".
     await git.writeRef({ fs, gitdir: this.gitdir, ref: this.fullRef, value: tip, force: true });
     return tip;
   }
 
-  async has(oid: string, cache: object): Promise<boolean> {
-    try {
-      await git.readObject({ fs, gitdir: this.gitdir, oid, cache, format: 'deflated' });
-      return true;
-    } catch {
-      return false;
-    }
+  async has(oid: string, _cache?: object): Promise<boolean> {
+    return new ObjectReader(this.gitdir).has(oid);
   }
 
   async treeOf(commit: string, cache: object): Promise<string> {
@@ -73,18 +68,21 @@ export class StatusBranch {
   }
 
   /** Every file under `prefix` at `commit` (path → text). */
-  async readFiles(commit: string, prefix: string, cache: object): Promise<Map<string, string>> {
+  async readFiles(commit: string, prefix: string, _cache?: object): Promise<Map<string, string>> {
+    const reader = new ObjectReader(this.gitdir);
     const out = new Map<string, string>();
-    await git.walk({
-      fs, gitdir: this.gitdir, cache, trees: [git.TREE({ ref: commit })],
-      map: async (path, [e]) => {
-        if (path === '.' || !e) return undefined;
+    const walk = (tree: string, dir: string) => {
+      for (const e of reader.readTree(tree)) {
+        const path = dir ? `${dir}/${e.name}` : e.name;
         const inside = !prefix || path === prefix || path.startsWith(prefix + '/');
-        if ((await e.type()) === 'tree') return inside || prefix.startsWith(path + '/') ? undefined : null;
-        if (inside && (await e.type()) === 'blob') out.set(path, Buffer.from((await e.content())!).toString('utf8'));
-        return undefined;
-      },
-    });
+        if (e.type === 'tree') {
+          if (inside || prefix.startsWith(path + '/')) walk(e.oid, path);
+        } else if (inside && e.type === 'blob') {
+          out.set(path, reader.read(e.oid).data.toString('utf8'));
+        }
+      }
+    };
+    walk(reader.treeOf(commit), '');
     return out;
   }
 }

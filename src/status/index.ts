@@ -5,7 +5,7 @@ export { EXECUTION_PHASES, FINAL_EXECUTION_PHASES } from './types.ts';
 export { StatusWriter } from './writer.ts';
 export type { StatusWriterOptions, WriteResult } from './writer.ts';
 export { DEFAULT_STATUS_BRANCH } from './branch.ts';
-export { buildLedger, isFinalExecution, isLedgerFile, parseLedgerFile } from './ledger.ts';
+export { buildLedger, executionsById, isFinalExecution, isLedgerFile, parseLedgerFile } from './ledger.ts';
 export type { Ledger } from './ledger.ts';
 export { readLedger } from './read.ts';
 export type { ReadLedgerOptions } from './read.ts';

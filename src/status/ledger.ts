@@ -116,6 +116,11 @@ export function buildLedger(files: Iterable<[string, string]>, opts: { commit?: 
   return ledger;
 }
 
+/** The ledger as the Planner takes it (`PlanInput.ledger`): content id → execution. */
+export function executionsById(ledger: Ledger): Map<string, Execution> {
+  return new Map([...ledger.executions].map(([id, { execution }]) => [id, execution]));
+}
+
 export function isFinalExecution(e: Execution): boolean {
   return FINAL_EXECUTION_PHASES.includes(e.phase);
 }

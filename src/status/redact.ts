@@ -12,8 +12,11 @@ const PATTERNS: [RegExp, string][] = [
 ];
 
 /** Removes credentials from free text (condition messages, host errors). */
+const MAYBE_SECRET = /[:=@]|bearer|basic|gh[pousr]_|glpat|AKIA/i;
+
 export function redactText(text: string, extra: string[] = []): string {
   let out = text;
+  if (!extra.length && !MAYBE_SECRET.test(text)) return text;
   for (const [re, rep] of PATTERNS) out = out.replace(re, rep);
   for (const s of extra) if (s && s.length >= 3) out = out.split(s).join(REDACTED);
   return out;

@@ -1,9 +1,9 @@
 // Rendering the status branch's files (DESIGN §4), pure: a snapshot in, file texts out.
 //   clusters/<cluster>/STATUS.md                  a table a person reads on a git host
 //   clusters/<cluster>/<namespace>/<name>.yaml    one file per RestoreSession
-import { stringify } from 'yaml';
 import type { RestoreSessionStatus } from '../api/restoresession.ts';
 import { redactDeep } from './redact.ts';
+import { toYaml } from './yaml-emit.ts';
 import type { Execution, LedgerSession, ManagedSession, SessionSource, StatusSnapshot } from './types.ts';
 
 /** Version of the per-session file layout; the reader accepts files without it (older writers). */
@@ -59,7 +59,7 @@ export function renderSessionFile(cluster: string, s: ManagedSession): string {
   if (s.status) doc.status = s.status;
   if (s.spec) doc.spec = s.spec;
   return '# Written by restore-controller (status branch, DESIGN §4). Edits are kept only until the session changes.\n'
-    + stringify(redactDeep(doc), { lineWidth: 0, aliasDuplicateObjects: false });
+    + toYaml(redactDeep(doc));
 }
 
 export interface StatusRow {
@@ -123,7 +123,7 @@ export interface StatusChange {
 
 export function describeChange(c: StatusChange): string {
   const phase = c.from === undefined ? `new→${c.to}` : c.from === c.to ? c.to : `${c.from}→${c.to}`;
-  return `${c.namespace}/${c.name} ${phase} (${c.hosts} hosts)`;
+  return c.hosts.endsWith('/?') ? `${c.namespace}/${c.name} ${phase}` : `${c.namespace}/${c.name} ${phase} (${c.hosts} hosts)`;
 }
 
 /**

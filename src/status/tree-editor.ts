@@ -1,10 +1,9 @@
 // Editing a git tree without a work tree or index: load only the folders on the paths touched,
 // replace blobs, and write the changed folders bottom-up. Unchanged subtrees keep their oids, so
 // a commit touching 10 of 10,000 files writes a handful of tree objects.
-import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
-import git from 'isomorphic-git';
 import type { TreeEntry } from 'isomorphic-git';
+import { ObjectReader } from '../source/object-reader.ts';
+import { objectOid, serializeTree, writeLooseObject } from './objects.ts';
 
 interface Folder {
   entries: Map<string, TreeEntry>;
@@ -13,38 +12,38 @@ interface Folder {
 
 /** The oid git gives a blob with these bytes (no write). */
 export function blobOid(data: Uint8Array): string {
-  return createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex');
+  return objectOid('blob', data);
 }
 
 export class TreeEditor {
   private readonly gitdir: string;
-  private readonly cache: object;
+  private readonly reader: ObjectReader;
   private readonly rootOid: string | null;
   private readonly folders = new Map<string, Folder | null>();
 
-  constructor(gitdir: string, cache: object, rootTree: string | null) {
+  constructor(gitdir: string, reader: ObjectReader, rootTree: string | null) {
     this.gitdir = gitdir;
-    this.cache = cache;
+    this.reader = reader;
     this.rootOid = rootTree;
   }
 
   /** The folder at `dir` ('' is the root); null when it does not exist (and `create` is false). */
-  async folder(dir: string, create = false): Promise<Folder | null> {
+  folder(dir: string, create = false): Folder | null {
     const known = this.folders.get(dir);
     if (known || (known === null && !create)) return known;
     let oid: string | null = null;
     if (dir === '') oid = this.rootOid;
     else {
       const cut = dir.lastIndexOf('/');
-      const parent = await this.folder(cut < 0 ? '' : dir.slice(0, cut), create);
+      const parent = this.folder(cut < 0 ? '' : dir.slice(0, cut), create);
       const entry = parent?.entries.get(dir.slice(cut + 1));
       if (entry?.type === 'tree') oid = entry.oid;
       else if (entry && !create) return null;
     }
     let folder: Folder | null = null;
     if (oid) {
-      const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache });
-      folder = { entries: new Map(tree.map((e) => [e.path, e])), dirty: false };
+      const tree = this.reader.readTree(oid);
+      folder = { entries: new Map(tree.map((e) => [e.name, { mode: e.mode.padStart(6, '0'), path: e.name, oid: e.oid, type: e.type }])), dirty: false };
     } else if (create) {
       folder = { entries: new Map(), dirty: true };
     }
@@ -54,39 +53,42 @@ export class TreeEditor {
   }
 
   /** The entries of a folder (empty when it does not exist). */
-  async list(dir: string): Promise<TreeEntry[]> {
-    return [...((await this.folder(dir))?.entries.values() ?? [])];
+  list(dir: string): TreeEntry[] {
+    return [...(this.folder(dir)?.entries.values() ?? [])];
   }
 
   /** The blob oid at `path`, if any. */
-  async get(path: string): Promise<string | undefined> {
+  get(path: string): string | undefined {
     const cut = path.lastIndexOf('/');
-    const f = await this.folder(cut < 0 ? '' : path.slice(0, cut));
+    const f = this.folder(cut < 0 ? '' : path.slice(0, cut));
     const e = f?.entries.get(path.slice(cut + 1));
     return e?.type === 'blob' ? e.oid : undefined;
   }
 
   /** Puts the blob `oid` at `path`, creating folders as needed. */
-  async set(path: string, oid: string): Promise<void> {
+  set(path: string, oid: string): void {
     const parts = path.split('/');
     const name = parts.pop()!;
     for (let i = 0; i <= parts.length; i++) {
       const dir = parts.slice(0, i).join('/');
-      const f = (await this.folder(dir, true))!;
+      const f = this.folder(dir, true)!;
       f.dirty = true;
     }
-    const f = (await this.folder(parts.join('/'), true))!;
+    const f = this.folder(parts.join('/'), true)!;
     f.entries.set(name, { mode: '100644', path: name, oid, type: 'blob' });
   }
 
-  /** Writes every changed folder, deepest first, and returns the root tree's oid. */
-  async write(): Promise<string> {
+  /**
+   * Serialises every changed folder, deepest first, hands each tree object to `sink` (default:
+   * write it as a loose object) and returns the root tree's oid.
+   */
+  write(sink: (content: Buffer) => string = (c) => writeLooseObject(this.gitdir, 'tree', c)): string {
     const dirty = [...this.folders.entries()].filter(([, f]) => f?.dirty).map(([d]) => d);
     dirty.sort((a, b) => depth(b) - depth(a));
     let root = this.rootOid;
     for (const dir of dirty) {
       const f = this.folders.get(dir)!;
-      const oid = await git.writeTree({ fs, gitdir: this.gitdir, tree: [...f.entries.values()] });
+      const oid = sink(serializeTree([...f.entries.values()]));
       f.dirty = false;
       if (dir === '') { root = oid; continue; }
       const cut = dir.lastIndexOf('/');
@@ -94,7 +96,7 @@ export class TreeEditor {
       const name = dir.slice(cut + 1);
       parent.entries.set(name, { mode: '040000', path: name, oid, type: 'tree' });
     }
-    if (!root) root = await git.writeTree({ fs, gitdir: this.gitdir, tree: [] });
+    if (!root) root = sink(Buffer.alloc(0));
     return root;
   }
 }

@@ -3,19 +3,26 @@
 // pushes without ever forcing. A rejected push (another writer got there first) fetches the new
 // tip, re-applies the rendered files on top of it and tries again with backoff, so concurrent
 // writers never lose each other's commits.
-import * as fs from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import git from 'isomorphic-git';
 import { GitError, GitRemote } from '../source/remote.ts';
 import type { GitRemoteOptions } from '../source/remote.ts';
 import type { CommitSigner } from '../source/signatures.ts';
+import { syncFs as fs } from '../source/sync-fs.ts';
 import { silentLog } from '../source/types.ts';
 import type { SourceLog } from '../source/types.ts';
 import { DEFAULT_STATUS_BRANCH, StatusBranch } from './branch.ts';
 import { parseLedgerFile } from './ledger.ts';
 import { checkCluster, clusterDir, commitMessage, displayPhase, hostsText, mergeExecutions, renderSessionFile, renderStatusMd, rowOf, sessionPath, statusMdPath } from './render.ts';
 import type { StatusChange, StatusRow } from './render.ts';
+import { ObjectReader } from '../source/object-reader.ts';
+import { objectOid } from './objects.ts';
+import { buildPack } from './pack.ts';
+import type { PackObject } from './pack.ts';
+import { advertiseReceivePack, pushPack } from './receive-pack.ts';
 import { blobOid, TreeEditor } from './tree-editor.ts';
-import type { ManagedSession, StatusSnapshot } from './types.ts';
+import type { Execution, ManagedSession, StatusSnapshot } from './types.ts';
 
 export interface StatusWriterOptions extends GitRemoteOptions {
   /** Default `restore-status`. */
@@ -30,6 +37,8 @@ export interface StatusWriterOptions extends GitRemoteOptions {
   /** First backoff after a rejected push, doubled each time, with jitter (default 100 ms). */
   backoffMs?: number;
   log?: SourceLog;
+  /** Fresh cache once it holds this many pack files (default 50). */
+  maxPacks?: number;
 }
 
 export interface WriteResult {
@@ -53,7 +62,7 @@ export class StatusWriter {
   private readonly opts: StatusWriterOptions;
   private readonly log: SourceLog;
   /** path → what was rendered there last time, so unchanged sessions are not rendered again. */
-  private readonly memo = new Map<string, { key: string; oid: string; row: StatusRow }>();
+  private readonly memo = new Map<string, { key: string; oid: string; row: StatusRow; executions: Execution[]; phase: string }>();
   /** blob oid → its STATUS.md row, for files of sessions not in the snapshot. */
   private readonly rows = new Map<string, StatusRow | null>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -93,26 +102,36 @@ export class StatusWriter {
     const cache = {};
     const { gitdir } = this.branch;
     const cluster = snapshot.cluster;
-    const tip = await this.branch.fetchTip(cache);
-    const editor = new TreeEditor(gitdir, cache, tip ? await this.branch.treeOf(tip, cache) : null);
+    this.compactCache();
+    // One ref advertisement serves both ends: the tip to build on, and the push's capabilities.
+    const advertised = await advertiseReceivePack(this.remote);
+    const tip = await this.branch.bringIn(advertised.refs.get(this.branch.fullRef) ?? null, cache);
+    const reader = new ObjectReader(gitdir);
+    const readText = (oid: string) => reader.read(oid).data.toString('utf8');
+    const editor = new TreeEditor(gitdir, reader, tip ? reader.treeOf(tip) : null);
     const files: string[] = [];
     const changes: StatusChange[] = [];
     const rows: StatusRow[] = [];
     const present = new Set<string>();
 
-    const put = async (path: string, text: string, known?: string) => {
+    const objects: PackObject[] = [];
+    const put = (path: string, text: string, known?: string) => {
       const bytes = encoder.encode(text);
       const oid = known ?? blobOid(bytes);
-      await git.writeBlob({ fs, gitdir, blob: bytes });
-      await editor.set(path, oid);
+      objects.push({ oid, type: 'blob', content: bytes });
+      editor.set(path, oid);
       files.push(path);
     };
 
+    const parse = (path: string, oid: string) => {
+      const old = parseLedgerFile(path, readText(oid)).session;
+      return old ? { executions: old.executions, phase: displayPhase(old) } : undefined;
+    };
     const sessions = new Map<string, ManagedSession>();
     for (const s of snapshot.sessions) sessions.set(sessionPath(cluster, s.namespace, s.name), s);
     for (const [path, s] of sessions) {
       present.add(path);
-      const existing = await editor.get(path);
+      const existing = editor.get(path);
       const key = JSON.stringify(s);
       const memo = this.memo.get(path);
       if (memo && memo.key === key && memo.oid === existing) {
@@ -124,9 +143,10 @@ export class StatusWriter {
       let oid = blobOid(encoder.encode(text));
       let before: string | undefined;
       if (existing && existing !== oid) {
-        const old = parseLedgerFile(path, await this.branch.readText(existing, cache)).session;
+        // What we wrote there last time needs no reading back.
+        const old = memo && memo.oid === existing ? { executions: memo.executions, phase: memo.phase } : parse(path, existing);
         if (old) {
-          before = displayPhase(old);
+          before = old.phase;
           // Executions already on the branch are never dropped, even if the daemon forgot them.
           merged = { ...s, executions: mergeExecutions(old.executions, s.executions) };
           text = renderSessionFile(cluster, merged);
@@ -135,22 +155,22 @@ export class StatusWriter {
       }
       const row = rowOf(merged);
       if (existing !== oid) {
-        await put(path, text, oid);
+        put(path, text, oid);
         changes.push({ namespace: s.namespace, name: s.name, from: before, to: displayPhase(merged), hosts: hostsText(merged) });
       }
-      this.memo.set(path, { key, oid, row });
+      this.memo.set(path, { key, oid, row, executions: merged.executions, phase: displayPhase(merged) });
       rows.push(row);
     }
 
     // Sessions on the branch but not in this snapshot (pruned, or another writer's) stay listed.
-    for (const ns of await editor.list(clusterDir(cluster))) {
+    for (const ns of editor.list(clusterDir(cluster))) {
       if (ns.type !== 'tree') continue;
-      for (const f of await editor.list(`${clusterDir(cluster)}/${ns.path}`)) {
+      for (const f of editor.list(`${clusterDir(cluster)}/${ns.path}`)) {
         const path = `${clusterDir(cluster)}/${ns.path}/${f.path}`;
         if (f.type !== 'blob' || present.has(path) || !/\.ya?ml$/.test(f.path)) continue;
         let row = this.rows.get(f.oid);
         if (row === undefined) {
-          const old = parseLedgerFile(path, await this.branch.readText(f.oid, cache)).session;
+          const old = parseLedgerFile(path, readText(f.oid)).session;
           row = old ? rowOf(old) : null;
           this.rows.set(f.oid, row);
         }
@@ -160,36 +180,57 @@ export class StatusWriter {
 
     const md = renderStatusMd(cluster, snapshot.source, rows);
     const mdOid = blobOid(encoder.encode(md));
-    if ((await editor.get(statusMdPath(cluster))) !== mdOid) await put(statusMdPath(cluster), md, mdOid);
+    if ((editor.get(statusMdPath(cluster))) !== mdOid) put(statusMdPath(cluster), md, mdOid);
 
     if (!files.length) return { commit: null, parent: tip, files, changes, attempts: attempt, message: null };
 
-    const tree = await editor.write();
-    const message = commitMessage(cluster, snapshot.source, changes);
-    const author = this.opts.author ?? { name: 'restore-controller', email: 'restore-controller@localhost' };
-    const commit = await git.commit({
-      fs, gitdir, cache, ref: this.branch.fullRef, tree, parent: tip ? [tip] : [], message, author,
-      ...(this.opts.signer ? { signingKey: this.opts.signer.signingKey, onSign: this.opts.signer.onSign } : {}),
+    const tree = editor.write((content) => {
+      const oid = objectOid('tree', content);
+      objects.push({ oid, type: 'tree', content });
+      return oid;
     });
+    const message = commitMessage(cluster, snapshot.source, changes);
+    const commitBytes = await this.commitObject(tree, tip, message);
+    const commit = objectOid('commit', commitBytes);
+    objects.push({ oid: commit, type: 'commit', content: commitBytes });
+    const { pack, idx, sha } = buildPack(objects);
 
-    try {
-      const res = await git.push({
-        fs, http: this.remote.http, gitdir, cache, url: this.remote.url, headers: this.remote.headers,
-        ref: this.branch.fullRef, remoteRef: this.branch.fullRef, force: false,
-      });
-      const ref = res.refs[this.branch.fullRef];
-      if (!res.ok || (ref && !ref.ok)) {
-        this.lastRejection = ref?.error ?? res.error ?? 'rejected';
-        return 'rejected';
-      }
-    } catch (e) {
-      const err = e as { code?: string; data?: { reason?: string; prettyDetails?: string } };
-      if (err.code === 'PushRejectedError' || err.code === 'GitPushError') {
-        this.lastRejection = this.remote.scrub(err.data?.reason ?? err.data?.prettyDetails ?? String(e));
-        return 'rejected';
-      }
-      throw this.remote.explain(e, 'pushing the status branch to');
+    const outcome = await pushPack(this.remote, this.branch.fullRef, tip, commit, pack, advertised);
+    if (!outcome.ok) {
+      this.lastRejection = outcome.reason;
+      return 'rejected';
     }
+    // Keep what was pushed: the next cycle builds on it without fetching it back.
+    writeFileSync(join(gitdir, 'objects', 'pack', `pack-${sha}.pack`), pack);
+    writeFileSync(join(gitdir, 'objects', 'pack', `pack-${sha}.idx`), idx);
+    await git.writeRef({ fs, gitdir, ref: this.branch.fullRef, value: commit, force: true });
     return { commit, parent: tip, files: files.sort(), changes, attempts: attempt, message };
+  }
+
+  /** The commit object's bytes (signed when a signer is configured), in git's format. */
+  private async commitObject(tree: string, parent: string | null, message: string): Promise<Buffer> {
+    const who = this.opts.author ?? { name: 'restore-controller', email: 'restore-controller@localhost' };
+    const stamp = `${who.name} <${who.email}> ${Math.floor(Date.now() / 1000)} +0000`;
+    const head = [`tree ${tree}`, ...(parent ? [`parent ${parent}`] : []), `author ${stamp}`, `committer ${stamp}`];
+    const text = message.endsWith('\n') ? message : message + '\n';
+    if (!this.opts.signer) return Buffer.from(`${head.join('\n')}\n\n${text}`, 'utf8');
+    const payload = `${head.join('\n')}\n\n${text}`;
+    const { signature } = await this.opts.signer.onSign({ payload, secretKey: this.opts.signer.signingKey });
+    const gpgsig = 'gpgsig ' + signature.trimEnd().split('\n').join('\n ');
+    return Buffer.from(`${head.join('\n')}\n${gpgsig}\n\n${text}`, 'utf8');
+  }
+
+  /** One pack per pushed commit accumulates in the cache; past a limit, start over with one fetch. */
+  private compactCache(): void {
+    let packs = 0;
+    try {
+      packs = readdirSync(join(this.branch.gitdir, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length;
+    } catch {
+      return;
+    }
+    if (packs > (this.opts.maxPacks ?? 50)) {
+      this.log.info(`status branch ${this.branch.branch}: compacting the cache (${packs} packs; one fresh fetch)`);
+      rmSync(this.branch.gitdir, { recursive: true, force: true });
+    }
   }
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { buildLedger, commitMessage, parseLedgerFile, redactText, renderSessionFile, renderStatusMd, rowOf } from '../../src/status/index.ts';
+import type { LedgerView } from '../../src/plan/index.ts';
+import { buildLedger, commitMessage, executionsById, parseLedgerFile, redactText, renderSessionFile, renderStatusMd, rowOf } from '../../src/status/index.ts';
 import { SOURCE_COMMIT, session, snapshot } from './fixtures.ts';
 
 describe('status rendering', function () {
@@ -15,8 +16,8 @@ describe('status rendering', function () {
       { namespace: 'c', name: 'z', from: 'Running', to: 'Failed', hosts: '5/5' },
     ]);
     const lines = msg.split('\n');
-    assert.equal(lines[0], 'status(prod): 3 sessions: b/y new→Accepted (0/? hosts), c/z Running→Failed (5/5 hosts), +1 more [main@1a2b3c4]');
-    assert.deepEqual(lines.slice(2, 5), ['- a/x Running (2/5 hosts)', '- b/y new→Accepted (0/? hosts)', '- c/z Running→Failed (5/5 hosts)']);
+    assert.equal(lines[0], 'status(prod): 3 sessions: b/y new→Accepted, c/z Running→Failed (5/5 hosts), +1 more [main@1a2b3c4]');
+    assert.deepEqual(lines.slice(2, 5), ['- a/x Running (2/5 hosts)', '- b/y new→Accepted', '- c/z Running→Failed (5/5 hosts)']);
     assert.deepEqual(lines.slice(-3), [`Source-Commit: ${SOURCE_COMMIT}`, 'Cluster: prod', '']);
   });
 
@@ -52,6 +53,9 @@ describe('ledger read', function () {
     assert.equal(ledger.executions.get('cid-a')?.execution.finishedAt, '2026-11-29T03:02:46Z');
     assert.equal(ledger.executions.get('cid-b')?.session.file, 'clusters/prod/data/b.yaml');
     assert.equal(ledger.executions.has('other'), false);
+    // What the Planner takes as PlanInput.ledger.
+    const view: LedgerView = executionsById(ledger);
+    assert.equal(view.get('cid-a')?.phase, 'Succeeded');
   });
 
   it('tolerates older and hand-edited files: a bad file is a diagnostic, not a crash', () => {
@@ -78,5 +82,20 @@ describe('ledger read', function () {
     const { session: s, diagnostics } = parseLedgerFile('clusters/prod/demo/a.yaml', 'namespace: other\nname: b\n');
     assert.equal(s?.name, 'a');
     assert.match(diagnostics[0]!.message, /names other\/b but sits at the path of demo\/a/);
+  });
+});
+
+describe('status YAML emitter', function () {
+  it('reads back as the same data through the yaml parser, tricky strings included', async () => {
+    const { parse } = await import('yaml');
+    const { toYaml } = await import('../../src/status/yaml-emit.ts');
+    const doc = {
+      plain: 'host-0', empty: '', spaces: ' lead and trail ', colon: 'a: b', endColon: 'x:', hash: 'a #b', dash: '- x', quote: '"q"',
+      bools: ['true', 'False', 'null', '~', 'yes', 'off'], numbers: ['123', '1e5', '0x1F', '.inf', '-1.5', '1234567e10'], sha: '1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d',
+      time: '2026-11-29T03:00:00Z', multi: 'line one\nline two\ttab', unicode: 'ünïcødé ✅', star: '*alias', amp: '&anchor', bang: '!tag', pct: '%x', at: '@x', backtick: '`x`',
+      braces: '{a}', brackets: '[a]', pipe: '| x', gt: '> x', comma: 'a, b', n: 5, f: 1.5, t: true, nil: null, emptyList: [], emptyMap: {},
+      nested: { list: [{ a: 1, b: [1, 2] }, 'x', [3, 4], { c: { d: 'e' } }] },
+    };
+    assert.deepEqual(parse(toYaml(doc)), doc);
   });
 });

@@ -19,8 +19,7 @@ describe('StatusWriter over a real smart-HTTP server', function () {
   function remote(): { name: string; url: string } {
     const name = `status${++n}`;
     const url = server.createRepo(name);
-    // As on a real host, the repository has its default branch (isomorphic-git cannot fetch from a
-    // remote whose HEAD points nowhere; see GitRemote.explain).
+    // As on a real host, the repository has its default branch next to the status branch.
     server.git(name, ['update-ref', 'refs/heads/main', server.git(name, ['commit-tree', '-m', 'init', server.git(name, ['mktree'], '').trim()]).trim()]);
     // Prove the writer never forces: the server refuses non-fast-forward updates outright.
     server.git(name, ['config', 'receive.denyNonFastForwards', 'true']);
@@ -103,7 +102,7 @@ describe('StatusWriter over a real smart-HTTP server', function () {
     await w.writeStatus(snapshot('prod', [rerun]));
     const yaml = server.git(name, ['show', 'restore-status:clusters/prod/demo/sts.yaml']);
     for (const secret of ['hunter2-db', 's3cr3t-pw', 'abc123xyz', 'eyJhbGciOiJIUzI1NiJ9', 'ghp_abcdefghij', 'deploy:']) assert.ok(!yaml.includes(secret), `${secret} must not be written`);
-    assert.match(yaml, /name: DB_PASSWORD\n\s+value: <redacted>/);
+    assert.match(yaml, /name: DB_PASSWORD\n\s+value: "<redacted>"/);
     assert.match(yaml, /executions:\n {2}- contentId: old-id\n {4}phase: Succeeded[\s\S]*- contentId: new-id\n {4}phase: Running/);
 
     const ledger = await readLedger({ url, env: {} });
