@@ -11,6 +11,7 @@ import { restoreLeaseName } from '../session/names.ts';
 import { tallyHosts } from '../session/phase.ts';
 import type { AgentCluster } from './cluster.ts';
 import { runHook } from './hooks.ts';
+import { redact } from '../restic/redact.ts';
 import type { HostFrom } from './host.ts';
 import { hostIdentity } from './host.ts';
 import { hostFinished, hostStat, withHostStat } from '../session/host-stats.ts';
@@ -45,10 +46,10 @@ function deadlinePassed(s: RestoreSession, now: Date): boolean {
   return Boolean(d && new Date(d).getTime() < now.getTime()) || findCondition(s.status?.conditions, CONDITION.DeadlineExceeded)?.status === 'True';
 }
 
-/** A text with every secret value replaced, longest first (so overlapping values go whole). */
+/** A function that removes every secret value from a text (restic's redaction rules). */
 export function redactor(secrets: Iterable<string>): (text: string) => string {
-  const values = [...new Set([...secrets].filter((v) => v.length >= 4))].sort((a, b) => b.length - a.length);
-  return (text) => values.reduce((t, v) => t.split(v).join('[REDACTED]'), text);
+  const values = [...secrets];
+  return (text) => redact(text, values);
 }
 
 export async function runAgent(cluster: AgentCluster, restorer: HostRestorer, opts: AgentOptions): Promise<AgentOutcome> {
