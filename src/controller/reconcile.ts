@@ -5,7 +5,7 @@ import type { HostRestoreStats, RestorePhase, RestoreSession, RestoreSessionStat
 import { isFinalPhase, repositoryOf } from '../api/restoresession.ts';
 import { chooseExecutor } from '../hosts/resolve.ts';
 import { validateLiveSession } from '../manifests/index.ts';
-import { CONDITION, REASON, setCondition } from '../session/conditions.ts';
+import { CONDITION, REASON, findCondition, setCondition } from '../session/conditions.ts';
 import { formatDuration, parseDuration } from '../session/duration.ts';
 import { withHostStat } from '../session/host-stats.ts';
 import { computePhase } from '../session/phase.ts';
@@ -109,7 +109,13 @@ export function nextStatus(latest: RestoreSession, conditions: ConditionUpdate[]
   if (state.totalHosts !== undefined) status.totalHosts = state.totalHosts;
   const deadline = sessionDeadline(latest);
   if (deadline) status.sessionDeadline = deadline.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const phase = computePhase({ conditions: status.conditions, stats: status.stats, totalHosts: status.totalHosts });
+  let phase = computePhase({ conditions: status.conditions, stats: status.stats, totalHosts: status.totalHosts });
+  // The postRestore hook runs once every host reported, and its failure fails the session:
+  // the session is not final until the hook's condition says how it went.
+  const post = findCondition(status.conditions, CONDITION.PostRestoreHookExecutionSucceeded)?.status;
+  if (latest.spec.hooks?.postRestore && (phase === 'Succeeded' || phase === 'Failed' || phase === 'Unknown') && post !== 'True' && post !== 'False' && !findCondition(status.conditions, CONDITION.DeadlineExceeded)) {
+    phase = 'Running';
+  }
   status.phase = phase;
   if (isFinalPhase(phase)) {
     const created = latest.metadata.creationTimestamp ? new Date(latest.metadata.creationTimestamp).getTime() : now.getTime();

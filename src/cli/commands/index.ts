@@ -2,6 +2,7 @@
 import type { CommandEntry } from '../command.ts';
 
 export const COMMANDS: CommandEntry[] = [
+  { name: 'demo', summary: 'The whole loop on this machine: sandbox cluster, git server, restic repository, daemon', load: async () => (await import('./demo.ts')).demoCommand },
   { name: 'validate', summary: 'Check RestoreSession and Repository manifests against the CRD schemas and the SPEC rules', load: async () => (await import('./validate.ts')).validateCommand },
   { name: 'plan', summary: 'Show what applying a source folder would do: sessions created, pods restarted, hosts and paths restored', load: async () => (await import('./plan.ts')).planCommand },
   { name: 'status', summary: 'Show what ran, when and from which commit, read from the status branch of a git remote', load: async () => (await import('./status.ts')).statusCommand },
