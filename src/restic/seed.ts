@@ -24,6 +24,11 @@ export interface SeedSnapshot {
   host: string;
   /** Absolute snapshot path → content. Keys ending with '/' make empty directories. */
   files: Record<string, SeedFile>;
+  /**
+   * Writes further files straight under `root` (the chroot, standing for `/`), for volumes too
+   * big to hold in memory (bench/agent.ts). Top-level folders it uses must be listed in `paths`.
+   */
+  populate?: (root: string) => Promise<void>;
   /** The paths given to `restic backup`; default: the deepest directory holding every file. */
   paths?: string[];
   tags?: string[];
@@ -304,7 +309,7 @@ export async function seedRepository(opts: SeedOptions): Promise<SeedResult> {
     }
     const snapshotIds: string[] = [];
     for (const snap of opts.snapshots) {
-      const dataDirs = Object.keys(snap.files).map((p) => p.split('/')[1]!).filter(Boolean);
+      const dataDirs = [...Object.keys(snap.files), ...(snap.paths ?? [])].map((p) => p.split('/')[1]!).filter(Boolean);
       for (const top of new Set(dataDirs)) {
         if (['bin', 'tmp', 'repo', 'lib', 'lib64', 'usr'].includes(top)) {
           throw new ResticError('CommandInvalid', `seed paths may not start with /${top} (used by the seed chroot)`, { path: `/${top}` });
@@ -312,6 +317,7 @@ export async function seedRepository(opts: SeedOptions): Promise<SeedResult> {
         await rm(join(root, top), { recursive: true, force: true });
       }
       await layOut(root, snap.files);
+      await snap.populate?.(root);
       const paths = snap.paths ?? [commonDirectory(Object.keys(snap.files))];
       const args = ['backup', '--json', '--host', snap.host];
       for (const t of snap.tags ?? []) args.push('--tag', t);
