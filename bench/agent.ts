@@ -11,7 +11,7 @@
 // page cache (it was just written). The repository uses restic's real key derivation unless
 // --fast-kdf: every restic command pays it once, and the agent runs more than one.
 import { spawn } from 'node:child_process';
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,7 @@ import { stringify } from 'yaml';
 import type { RestoreSession } from '../src/api/index.ts';
 import { RESTORE_SESSIONS } from '../src/kube/resources.ts';
 import { seedRepository, whichExecutable } from '../src/restic/seed.ts';
+import { writeRandomFiles } from '../test/support/restic-repo.ts';
 import { startSandbox } from '../test/support/sandbox.ts';
 import type { TestSandbox } from '../test/support/sandbox.ts';
 
@@ -45,33 +46,11 @@ const BIN = join(REPO_ROOT, 'bin/restorectl.js');
 const PASSWORD = randomBytes(18).toString('base64'); // never printed
 const NS = 'bench';
 const DATA = '/source/data';
-const FILES_PER_DIR = 200;
 
 const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const fmtMiB = (kib: number | undefined) => (kib === undefined ? 'n/a' : `${(kib / 1024).toFixed(0)} MiB`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const log = (line: string) => process.stdout.write(`${line}\n`);
-
-// ---------------------------------------------------------------------------------------------
-// Data: an AES-CTR keystream (incompressible, unique per file, ~GB/s), written straight into the
-// seed chroot so 1 GiB never sits in memory.
-
-async function populate(root: string): Promise<void> {
-  const cipher = createCipheriv('aes-128-ctr', randomBytes(16), randomBytes(16));
-  const base = Math.floor(SIZE / FILES);
-  const zeros = Buffer.alloc(base + (SIZE - base * FILES));
-  const dirs = Math.ceil(FILES / FILES_PER_DIR);
-  for (let d = 0; d < dirs; d++) await mkdir(join(root, DATA, `d${String(d).padStart(4, '0')}`), { recursive: true });
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < FILES; i = next++) {
-      const size = i === FILES - 1 ? base + (SIZE - base * FILES) : base;
-      const dir = `d${String(Math.floor(i / FILES_PER_DIR)).padStart(4, '0')}`;
-      await writeFile(join(root, DATA, dir, `f${String(i).padStart(6, '0')}.bin`), cipher.update(zeros.subarray(0, size)));
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-}
 
 // ---------------------------------------------------------------------------------------------
 // Processes: wall time, and peak RSS (VmHWM) of a process and of each restic it starts, by
@@ -184,7 +163,7 @@ async function main(tmp: string, cleanups: (() => Promise<void>)[]): Promise<voi
     repoPath,
     password: PASSWORD,
     fastKdf: values['fast-kdf'],
-    snapshots: [{ host: 'app', files: {}, paths: [DATA], populate }],
+    snapshots: [{ host: 'app', files: {}, paths: [DATA], populate: (root) => writeRandomFiles(root, DATA, FILES, SIZE) }],
   });
   const snapshot = seeded.snapshotIds[0]!;
   log(`seeded snapshot ${snapshot.slice(0, 8)} in ${fmtS(performance.now() - t0)} (${seeded.confinement})`);

@@ -2,10 +2,12 @@
 // (src/agent/restorer.ts), built from backend.ts, commands.ts and runner.ts.
 //
 // Order: the Repository + Secret become the restic environment (files written to scratch);
-// the host plan becomes restore steps; every step is prepared first (`latest` resolved for the
-// source host, totals measured with include/exclude applied), so progress has one total for the
-// host from the start; then the restores run one after another and the first failure stops the
-// host. Progress is the sum over steps.
+// the host plan becomes restore steps; every step is pinned first (`latest` resolved for the
+// source host); then the restores run one after another and the first failure stops the host.
+// The totals (include/exclude applied) are measured by a `restic ls` running beside the
+// restores, not before them: listing a 20,000-file snapshot took as long as 6-10 % of restoring
+// it (bench/agent.ts), so the total arrives in the progress a little after the start. Progress
+// is the sum over steps; the final progress is exact.
 import { join } from 'node:path';
 import type { Repository } from '../api/repository.ts';
 import type { HostProgress, RestoreSession } from '../api/restoresession.ts';
@@ -95,36 +97,76 @@ export class ResticHostRestorer {
 
     const prepared: PreparedRestore[] = [];
     try {
-      for (const step of steps) prepared.push(await runner.prepare(step, { signal: job.signal, total: this.#opts.total }));
+      for (const step of steps) prepared.push(await runner.prepare(step, { signal: job.signal, total: 'none' }));
     } catch (e) {
       safe(e);
     }
-    const known = prepared.every((p) => p.bytesTotal !== undefined);
-    const total: HostProgress = known
-      ? { bytesDone: 0, bytesTotal: sum(prepared.map((p) => p.bytesTotal!)), filesDone: 0, filesTotal: sum(prepared.map((p) => p.filesTotal ?? 0)) }
-      : { bytesDone: 0 };
+    const total: HostProgress = { bytesDone: 0 };
     let doneBefore = { bytes: 0, files: 0 };
-    job.onProgress({ ...total });
-    const snapshots: string[] = [];
-    for (const p of prepared) {
-      const r = await runner.restore(p, {
-        signal: job.signal,
-        progressIntervalMs: this.#opts.progressIntervalMs,
-        onProgress: (sp) => {
-          total.bytesDone = doneBefore.bytes + (sp.bytesDone ?? 0);
-          if (total.filesTotal !== undefined) total.filesDone = doneBefore.files + (sp.filesDone ?? 0);
-          job.onProgress({ ...total });
-        },
-      });
-      if (r.outcome === 'Interrupted') throw new ResticError('Interrupted', 'interrupted', { snapshot: p.snapshot });
-      if (r.outcome === 'Failed') {
-        throw new ResticError('ResticFailed', `snapshot ${p.snapshot.slice(0, 8)}: ${r.error ?? 'restic restore failed'}`, { snapshot: p.snapshot, exitCode: r.exitCode });
+    let current: { bytes: number; files: number } = { bytes: 0, files: 0 };
+    const report = () => {
+      // never backwards (restic's write count overshoots until a total clamps it)
+      let done = Math.max(total.bytesDone ?? 0, doneBefore.bytes + current.bytes);
+      if (total.bytesTotal !== undefined) done = Math.min(done, total.bytesTotal);
+      total.bytesDone = done;
+      if (total.filesTotal !== undefined) total.filesDone = doneBefore.files + current.files;
+      job.onProgress({ ...total });
+    };
+    report();
+
+    // Totals beside the restores; stopped with them. A failure to measure only leaves the total out.
+    const measuring = new AbortController();
+    const stopMeasuring = () => measuring.abort();
+    job.signal.addEventListener('abort', stopMeasuring, { once: true });
+    const mode = this.#opts.total ?? 'filtered';
+    const totals = (async () => {
+      if (mode === 'none') return false;
+      for (const p of prepared) {
+        const t = mode === 'stats' ? await runner.snapshotSize(p.snapshot, measuring.signal) : await runner.plannedSize(p.snapshot, { include: p.step.include, exclude: p.step.exclude }, measuring.signal);
+        p.bytesTotal = t.bytes;
+        p.filesTotal = t.files;
       }
-      snapshots.push(p.snapshot);
-      doneBefore = { bytes: doneBefore.bytes + (p.bytesTotal ?? r.progress.bytesDone ?? 0), files: doneBefore.files + (p.filesTotal ?? 0) };
+      total.bytesTotal = sum(prepared.map((p) => p.bytesTotal!));
+      total.filesTotal = sum(prepared.map((p) => p.filesTotal!));
+      if (!measuring.signal.aborted) report();
+      return true;
+    })().catch(() => false);
+
+    const snapshots: string[] = [];
+    try {
+      for (const p of prepared) {
+        current = { bytes: 0, files: 0 };
+        const r = await runner.restore(p, {
+          signal: job.signal,
+          progressIntervalMs: this.#opts.progressIntervalMs,
+          onProgress: (sp) => {
+            current = { bytes: Math.min(sp.bytesDone ?? 0, p.bytesTotal ?? Infinity), files: 0 };
+            report();
+          },
+        });
+        if (r.outcome === 'Interrupted') throw new ResticError('Interrupted', 'interrupted', { snapshot: p.snapshot });
+        if (r.outcome === 'Failed') {
+          throw new ResticError('ResticFailed', `snapshot ${p.snapshot.slice(0, 8)}: ${r.error ?? 'restic restore failed'}`, { snapshot: p.snapshot, exitCode: r.exitCode });
+        }
+        snapshots.push(p.snapshot);
+        // the step's total, once measured; what restic wrote until then
+        current = { bytes: 0, files: 0 };
+        doneBefore = { bytes: doneBefore.bytes + (p.bytesTotal ?? r.progress.bytesDone ?? 0), files: doneBefore.files + (p.filesTotal ?? 0) };
+      }
+    } catch (e) {
+      measuring.abort();
+      await totals; // no restic is left running when this host is done
+      throw e;
+    } finally {
+      job.signal.removeEventListener('abort', stopMeasuring);
     }
-    total.bytesDone = doneBefore.bytes;
-    if (total.filesTotal !== undefined) total.filesDone = doneBefore.files;
+    // The restores are done: the exact figures are the totals (measured by now, or soon).
+    if (await totals) {
+      total.bytesDone = total.bytesTotal;
+      total.filesDone = total.filesTotal;
+    } else {
+      total.bytesDone = doneBefore.bytes;
+    }
     return { snapshots, progress: { ...total } };
   }
 }
