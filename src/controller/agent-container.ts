@@ -4,6 +4,8 @@ import type { Container, ContainerEnvVar, ContainerVolumeMount, Volume } from '.
 import type { Repository } from '../api/repository.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
 
+/** The image that runs `restorectl`; the sandbox runs containers of this image as real agent processes. */
+export const DEFAULT_AGENT_IMAGE = 'ghcr.io/restore-controller/restorectl:0.1.0';
 export const INIT_CONTAINER_NAME = 'stash-init';
 export const JOB_CONTAINER_NAME = 'stash-restore';
 export const SCRATCH_VOLUME = 'stash-scratchdir';

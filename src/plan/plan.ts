@@ -14,10 +14,24 @@ import type { Manifest } from '../manifests/load.ts';
 import { canonical, contentId, normalisedSpec } from './content-id.ts';
 import type { Action, Plan } from './types.ts';
 
+/** What the planner needs of the ledger (DESIGN §2): the execution recorded for a content id. */
+export interface LedgerEntry {
+  phase: string;
+  finishedAt?: string;
+}
+export type LedgerView = ReadonlyMap<string, LedgerEntry>;
+
+/** Ledger phases after which an execution never runs again. */
+const FINAL_LEDGER_PHASES = new Set(['Succeeded', 'Failed', 'Unknown', 'Invalid', 'Interrupted']);
+
 export interface PlanInput {
   desired: DesiredSet;
   /** What the cluster holds; `undefined` when unknown (CI without --cluster-state). */
   cluster: ClusterState | undefined;
+  /** Executions recorded on the status branch, by content id; absent when unknown. */
+  ledger?: LedgerView;
+  /** Allow an empty desired set to prune everything (refused by default). */
+  allowEmpty?: boolean;
   sourceCommit?: string | null;
 }
 
@@ -27,8 +41,14 @@ export function planRestores(input: PlanInput): Plan {
   const { desired, cluster } = input;
   const diagnostics: Diagnostic[] = [...desired.diagnostics];
   const repoActions = desired.repositories.map((m) => planRepository(m, cluster)).sort(byName);
-  const sessionActions = desired.sessions.map((m) => planSession(m, cluster, diagnostics)).sort(byName);
-  const prunes = cluster ? planPrunes(desired, cluster).sort(byName) : [];
+  const sessionActions = desired.sessions.map((m) => planSession(m, cluster, diagnostics, input.ledger)).sort(byName);
+  let prunes = cluster ? planPrunes(desired, cluster).sort(byName) : [];
+  // An empty source where restores are managed is more likely a broken path or branch than an intent.
+  const active = [...(input.ledger?.values() ?? [])].some((e) => !FINAL_LEDGER_PHASES.has(e.phase));
+  if (desired.sessions.length === 0 && (prunes.length > 0 || active) && !input.allowEmpty) {
+    diagnostics.push({ file: '', line: 0, column: 0, path: '', severity: 'error', message: `the source declares no RestoreSession while ${prunes.length} managed session(s) exist${active ? ' and the ledger has restores in progress' : ''}: refusing to prune everything (check the path and branch, or pass --allow-empty)` });
+    prunes = [];
+  }
   return { sourceCommit: input.sourceCommit ?? null, diagnostics, actions: [...repoActions, ...sessionActions, ...prunes] };
 }
 
@@ -43,7 +63,7 @@ function planRepository(m: Manifest<Repository>, cluster: ClusterState | undefin
   return same ? action('noop', 'unchanged') : action('update', 'spec differs from the cluster');
 }
 
-function planSession(m: Manifest<RestoreSession>, cluster: ClusterState | undefined, diagnostics: Diagnostic[]): Action {
+function planSession(m: Manifest<RestoreSession>, cluster: ClusterState | undefined, diagnostics: Diagnostic[], ledger: LedgerView | undefined): Action {
   const s = m.object;
   const namespace = s.metadata.namespace ?? 'default';
   const id = contentId(s);
@@ -78,7 +98,16 @@ function planSession(m: Manifest<RestoreSession>, cluster: ClusterState | undefi
   }
 
   const live = cluster?.get<RestoreSession>('RestoreSession', namespace, s.metadata.name);
-  if (!live) return action;
+  // The ledger wins over the cluster: a final execution never runs again, even if its CR is gone.
+  const entry = ledger?.get(id);
+  if (entry && FINAL_LEDGER_PHASES.has(entry.phase)) {
+    return { ...action, action: 'noop', reason: `already ran: ${entry.phase}${entry.finishedAt ? ` at ${entry.finishedAt}` : ''} (bump metadata.annotations["restore.gitops/rerun"] to run it again)` };
+  }
+  if (!live) {
+    if (entry?.phase === 'Accepted') return { ...action, reason: 'accepted in the ledger but not created yet: creating it now' };
+    if (entry) return { ...action, action: 'noop', interrupted: true, reason: `the RestoreSession vanished while ${entry.phase}: recorded as Interrupted and not run again (bump restore.gitops/rerun to run it again)` };
+    return action;
+  }
   const liveId = live.metadata.annotations?.[CONTENT_ID_ANNOTATION] ?? contentId(live);
   const phase = live.status?.phase ?? 'Pending';
   if (liveId === id) return { ...action, action: 'noop', reason: `already created (phase ${phase})` };

@@ -8,7 +8,7 @@ const SIGN: Record<ActionType, string> = { create: '+', update: '~', rerun: '↻
 
 /** DESIGN §5's JSON, exactly: internal fields (rule index, effect) left out. */
 export function planToJson(plan: Plan): string {
-  const actions = plan.actions.map(({ effect: _effect, hosts, ...a }) => ({
+  const actions = plan.actions.map(({ effect: _effect, interrupted: _interrupted, hosts, ...a }) => ({
     ...a,
     ...(hosts ? { hosts: hosts.map(({ rule: _rule, ...h }) => h) } : {}),
   }));

@@ -19,6 +19,8 @@ export interface Action {
   hosts?: HostPlan[];
   /** What it does to running things, in a sentence for people ("its 5 pods restart…"); not in JSON. */
   effect?: string;
+  /** The ledger's execution is to be recorded Interrupted (its CR vanished while running); not in JSON. */
+  interrupted?: boolean;
 }
 
 export interface Plan {

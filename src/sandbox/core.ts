@@ -11,7 +11,7 @@ import type { ResourceType } from './resources.ts';
 import { fieldMatcher, labelMatcher } from './selectors.ts';
 import { recordUpdate, serverSideApply } from './ssa.ts';
 import type { Obj, Store } from './store.ts';
-import { admitCustom, builtinCauses, metadataCauses } from './validation.ts';
+import { admitCustom, builtinCauses, metadataCauses, podUpdateCauses } from './validation.ts';
 import type { FieldValidation } from './validation.ts';
 import { parse as parseYaml } from 'yaml';
 
@@ -35,6 +35,8 @@ export interface DeleteOptions {
   dryRun?: boolean;
   propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
   preconditions?: { uid?: string; resourceVersion?: string };
+  /** Pods: 0 removes at once; otherwise the pod terminates first (when a kubelet runs). */
+  gracePeriodSeconds?: number;
 }
 
 export interface ListOptions {
@@ -73,6 +75,11 @@ function specOf(obj: Obj): string {
 export class ApiCore {
   readonly store: Store;
   readonly resources: ResourceRegistry;
+  /**
+   * Set while a kubelet runs: deleted pods then get a deletionTimestamp and stay Terminating
+   * until the kubelet has stopped their containers and deletes them with grace period 0.
+   */
+  gracefulPods = false;
 
   constructor(store: Store, resources = new ResourceRegistry()) {
     this.store = store;
@@ -185,8 +192,11 @@ export class ApiCore {
     };
   }
 
-  create(r: ResourceType, version: string, ns: string | undefined, body: Obj, opts: WriteOptions = {}): WriteResult {
+  /** `applied`: the object comes from a server-side apply, whose fields the applier then owns. */
+  create(r: ResourceType, version: string, ns: string | undefined, body: Obj, opts: WriteOptions = {}, applied?: Obj): WriteResult {
     if (!body || typeof body !== 'object' || typeof body.metadata !== 'object') throw badRequest('the object has no metadata');
+    checkKind(r, version, body);
+    if (body.metadata.resourceVersion) throw badRequest('resourceVersion should not be set on objects to be created');
     const obj: Obj = structuredClone(body);
     if (r.namespaced) {
       if (obj.metadata.namespace && ns && obj.metadata.namespace !== ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
@@ -209,7 +219,8 @@ export class ApiCore {
       else obj.status = initial;
     }
     const warnings = this.admit(r, version, obj, true, opts);
-    recordUpdate(undefined, obj, opts.fieldManager ?? 'unknown', apiVersionOf(r.group, version), now);
+    if (applied) obj.metadata.managedFields = serverSideApply({ ...obj, metadata: { ...obj.metadata, managedFields: [] } }, applied, opts.fieldManager ?? 'unknown', true, apiVersionOf(r.group, version), now).metadata.managedFields;
+    else recordUpdate(undefined, obj, opts.fieldManager ?? 'unknown', apiVersionOf(r.group, version), now);
     if (opts.dryRun) return { object: this.present(r, obj, version), warnings, created: true };
     const stored = this.store.put(resourceKey(r), obj);
     if (r.plural === 'customresourcedefinitions') this.registerCrd(stored);
@@ -219,6 +230,7 @@ export class ApiCore {
   update(r: ResourceType, version: string, ns: string | undefined, name: string, body: Obj, opts: WriteOptions = {}): WriteResult {
     if (!body || typeof body !== 'object' || typeof body.metadata !== 'object') throw badRequest('the object has no metadata');
     if (body.metadata.name && body.metadata.name !== name) throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+    checkKind(r, version, body);
     const existing = this.get(r, ns, name);
     const rv = body.metadata.resourceVersion;
     if (rv !== undefined && rv !== '' && rv !== existing.metadata.resourceVersion) throw conflict(r, name);
@@ -255,6 +267,10 @@ export class ApiCore {
     obj.kind = r.kind;
     obj.metadata.resourceVersion = existing.metadata.resourceVersion;
     const warnings = this.admit(r, version, obj, false, opts);
+    if (r.plural === 'pods' && !r.group && opts.subresource !== 'status') {
+      const causes = podUpdateCauses(existing, obj);
+      if (causes.length) throw invalid(r, existing.metadata.name, causes);
+    }
     if (specOf(obj) !== specOf(existing) || (!r.statusSubresource && JSON.stringify(obj.status) !== JSON.stringify(existing.status))) {
       obj.metadata.generation = (existing.metadata.generation ?? 1) + 1;
     }
@@ -311,26 +327,11 @@ export class ApiCore {
     const av = apiVersionOf(r.group, version);
     if (!existing) {
       if (opts.subresource) throw notFound(r, name);
-      const result = this.create(r, version, ns, { ...applied, metadata: { ...applied.metadata, name } }, opts);
-      // Ownership of a created object belongs to the applier, as an Apply.
-      return result.object.metadata.managedFields ? this.fixCreatedOwnership(r, version, result, applied, opts) : result;
+      return this.create(r, version, ns, { ...applied, metadata: { ...applied.metadata, name } }, opts, applied);
     }
     if (applied.metadata.resourceVersion && applied.metadata.resourceVersion !== existing.metadata.resourceVersion) throw conflict(r, name);
     const merged = serverSideApply(this.present(r, existing, version), applied, opts.fieldManager, Boolean(opts.force), av, timestamp(), opts.subresource);
     return this.replace(r, version, existing, merged, opts, true);
-  }
-
-  private fixCreatedOwnership(r: ResourceType, version: string, result: WriteResult, applied: Obj, opts: WriteOptions): WriteResult {
-    const withOwner = serverSideApply({ ...result.object, metadata: { ...result.object.metadata, managedFields: [] } }, applied, opts.fieldManager!, true, apiVersionOf(r.group, version), timestamp());
-    result.object.metadata.managedFields = withOwner.metadata.managedFields;
-    if (opts.dryRun) return result;
-    const stored = this.store.get(resourceKey(r), result.object.metadata.namespace, result.object.metadata.name);
-    if (stored) {
-      const next = structuredClone(stored);
-      next.metadata.managedFields = withOwner.metadata.managedFields;
-      return { ...result, object: this.present(r, this.store.put(resourceKey(r), next), version) };
-    }
-    return result;
   }
 
   delete(r: ResourceType, ns: string | undefined, name: string, opts: DeleteOptions = {}): Obj {
@@ -341,6 +342,13 @@ export class ApiCore {
     if (opts.dryRun) return this.present(r, existing);
     const policy = opts.propagationPolicy ?? 'Background';
     if (r.plural === NAMESPACES && !r.group) return this.present(r, this.terminateNamespace(existing));
+    if (r.plural === 'pods' && !r.group && this.gracefulPods && opts.gracePeriodSeconds !== 0) {
+      if (existing.metadata.deletionTimestamp) return this.present(r, existing);
+      const terminating = structuredClone(existing);
+      terminating.metadata.deletionTimestamp = timestamp();
+      terminating.metadata.deletionGracePeriodSeconds = opts.gracePeriodSeconds ?? existing.spec?.terminationGracePeriodSeconds ?? 30;
+      return this.present(r, this.store.put(resourceKey(r), terminating));
+    }
     if ((existing.metadata.finalizers ?? []).length > 0 || policy === 'Foreground') {
       let obj = existing;
       if (!obj.metadata.deletionTimestamp) {
@@ -445,6 +453,15 @@ export class ApiCore {
     if (!r) return;
     for (const o of this.store.list(resourceKey(r))) this.store.remove(resourceKey(r), o.metadata.namespace, o.metadata.name);
     this.resources.unregister(r);
+  }
+}
+
+/** A body's apiVersion/kind, when given, must be the resource's (as the server's decoder insists). */
+function checkKind(r: ResourceType, version: string, body: Obj): void {
+  if (body.kind && body.kind !== r.kind) throw badRequest(`the kind in the data (${body.kind}) does not match the expected kind (${r.kind})`);
+  if (body.apiVersion) {
+    const group = String(body.apiVersion).includes('/') ? String(body.apiVersion).split('/')[0] : '';
+    if (group !== r.group) throw badRequest(`the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(r.group, version)})`);
   }
 }
 

@@ -72,6 +72,12 @@ export function applyBuiltinDefaults(r: ResourceType, obj: Obj, creating: boolea
       break;
     case '/secrets':
       obj.type ??= 'Opaque';
+      // stringData is write-only: the server merges it into data (base64) and drops it.
+      if (obj.stringData && typeof obj.stringData === 'object') {
+        obj.data = { ...(obj.data ?? {}) };
+        for (const [k, v] of Object.entries(obj.stringData as Record<string, unknown>)) obj.data[k] = Buffer.from(String(v)).toString('base64');
+        delete obj.stringData;
+      }
       break;
     case '/namespaces':
       obj.spec ??= { finalizers: ['kubernetes'] };

@@ -45,6 +45,9 @@ function resourceEntries(r: ResourceType): Record<string, unknown>[] {
     ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
     ...(r.categories.length ? { categories: r.categories } : {}),
   }];
+  if (r.group === 'apps' && (r.plural === 'deployments' || r.plural === 'statefulsets')) {
+    out.push({ name: `${r.plural}/scale`, singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
+  }
   if (r.statusSubresource) out.push({ name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] });
   return out;
 }

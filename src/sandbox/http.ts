@@ -1,11 +1,14 @@
 // HTTP routing for the sandbox API server: discovery, OpenAPI, and the REST paths of every
 // resource (collection, object, /status), translating query parameters and content types into
 // ApiCore calls and errors into `Status` bodies.
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ApiCore, DeleteOptions, WriteOptions } from './core.ts';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.ts';
 import { ApiError, badRequest, internal, methodNotAllowed, notFoundPath } from './errors.ts';
+import { decodeProtobuf } from './protobuf.ts';
+import { getScale, hasScale, writeScale } from './scale.ts';
 import { openApiV2, openApiV3Index, openApiV3GroupVersion } from './openapi-docs.ts';
 import type { ResourceType } from './resources.ts';
 import { apiVersionOf } from './resources.ts';
@@ -23,6 +26,8 @@ export interface Faults {
 
 export interface HttpOptions {
   bookmarkIntervalMs: number;
+  /** The log file of a pod's container (pods/log), when the simulator runs. */
+  podLogFile?: (pod: Obj, container: string) => string;
   log?: (line: string) => void;
 }
 
@@ -156,24 +161,72 @@ export class ApiHttpServer {
       if (r?.namespaced) return { resource: r, version, namespace: rest[1], name: rest[3], subresource: rest[4] };
     }
     const r = lookup(rest[0]!);
-    if (!r || (r.namespaced && rest.length > 1 && rest[0] !== 'namespaces')) {
-      if (r?.namespaced) return { resource: r, version, namespace: undefined, name: undefined, subresource: undefined };
-      throw notFoundPath(path);
-    }
+    // A namespaced resource is reached without a namespace only as a whole collection (list, watch).
+    if (!r || (r.namespaced && rest.length > 1)) throw notFoundPath(path);
     if (rest.length > 3) throw notFoundPath(path);
     return { resource: r, version, namespace: undefined, name: rest[1], subresource: rest[2] };
   }
 
-  private async body(req: IncomingMessage): Promise<string> {
+  private async serveScale(req: IncomingMessage, res: ServerResponse, method: string, t: Target, q: URLSearchParams): Promise<void> {
+    const { resource: r, version, namespace: ns, name } = t;
+    const opts = this.writeOptions(q, { ...t, subresource: undefined });
+    if (method === 'GET') return this.send(res, 200, getScale(this.core, r, ns, name!));
+    if (method === 'PUT') return this.send(res, 200, writeScale(this.core, r, version, ns, name!, { scale: (await this.jsonBody(req)) as Obj }, opts));
+    if (method === 'PATCH') return this.send(res, 200, writeScale(this.core, r, version, ns, name!, { patch: { contentType: req.headers['content-type'] ?? '', raw: await this.body(req) } }, opts));
+    throw methodNotAllowed();
+  }
+
+  /** pods/{name}/log: a container's output (real for agent containers, empty for simulated ones). */
+  private serveLog(req: IncomingMessage, res: ServerResponse, t: Target, q: URLSearchParams): void {
+    const pod = this.core.get(t.resource, t.namespace, t.name!);
+    const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c: { name: string }) => c.name);
+    const container = q.get('container') ?? (pod.spec?.containers?.length === 1 ? pod.spec.containers[0].name : undefined);
+    if (!container) throw badRequest(`a container name must be specified for pod ${t.name}, choose one of: [${(pod.spec?.containers ?? []).map((c: { name: string }) => c.name).join(' ')}]`);
+    if (!all.includes(container)) throw badRequest(`container ${container} is not valid for pod ${t.name}`);
+    const file = this.options.podLogFile?.(pod, container);
+    const read = (from: number): Buffer => {
+      if (!file || !existsSync(file)) return Buffer.alloc(0);
+      const buf = readFileSync(file);
+      return buf.subarray(from);
+    };
+    let text = read(0);
+    const tail = q.get('tailLines');
+    if (tail) text = Buffer.from(text.toString('utf8').split('\n').filter((l, i, a) => i < a.length - 1 || l !== '').slice(-Number(tail)).map((l) => `${l}\n`).join(''));
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+    res.write(text);
+    if (q.get('follow') !== 'true') return void res.end();
+    let offset = read(0).length;
+    const timer = setInterval(() => {
+      const more = read(offset);
+      offset += more.length;
+      if (more.length) res.write(more);
+      const live = this.core.tryGet(t.resource, t.namespace, t.name!);
+      if (!live || live.metadata.uid !== pod.metadata.uid || live.status?.phase === 'Succeeded' || live.status?.phase === 'Failed') {
+        clearInterval(timer);
+        res.end();
+      }
+    }, 200);
+    res.on('close', () => clearInterval(timer));
+  }
+
+  private async rawBody(req: IncomingMessage): Promise<Buffer> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
+    return Buffer.concat(chunks);
+  }
+
+  private async body(req: IncomingMessage): Promise<string> {
+    return (await this.rawBody(req)).toString('utf8');
   }
 
   private async jsonBody(req: IncomingMessage): Promise<any> {
+    const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim();
+    if (type === 'application/vnd.kubernetes.protobuf') {
+      const raw = await this.rawBody(req);
+      return raw.length ? decodeProtobuf(raw) : undefined;
+    }
     const text = await this.body(req);
     if (!text.trim()) return undefined;
-    const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim();
     if (type.includes('protobuf') || type.includes('cbor')) throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got ${type})`);
     try {
       return type.includes('yaml') ? parseYaml(text) : JSON.parse(text);
@@ -198,6 +251,8 @@ export class ApiHttpServer {
 
   private async serveResource(req: IncomingMessage, res: ServerResponse, method: string, t: Target, q: URLSearchParams): Promise<void> {
     const { resource: r, version, namespace: ns, name } = t;
+    if (t.subresource === 'log' && r.plural === 'pods' && !r.group && method === 'GET') return this.serveLog(req, res, t, q);
+    if (t.subresource === 'scale' && hasScale(r)) return this.serveScale(req, res, method, t, q);
     if (t.subresource && t.subresource !== 'status') throw notFoundPath(req.url ?? '');
     const accept = req.headers.accept;
     const isWatch = q.get('watch') === 'true' || q.get('watch') === '1';
@@ -260,6 +315,8 @@ export class ApiHttpServer {
         dryRun: q.getAll('dryRun').includes('All') || (body.dryRun ?? []).includes('All'),
         ...(body.preconditions ? { preconditions: body.preconditions } : {}),
       };
+      const grace = q.get('gracePeriodSeconds') ?? body.gracePeriodSeconds;
+      if (grace !== undefined && grace !== null) opts.gracePeriodSeconds = Number(grace);
       const policy = q.get('propagationPolicy') ?? body.propagationPolicy ?? (body.orphanDependents === true ? 'Orphan' : undefined);
       if (policy) opts.propagationPolicy = policy;
       if (name === undefined) {

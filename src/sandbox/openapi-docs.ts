@@ -31,7 +31,8 @@ const OBJECT_META: Schema = {
 function schemaFor(r: ResourceType, version: string): Record<string, unknown> {
   const gvk = [{ group: r.group, version, kind: r.kind }];
   const crd = r.schemas?.[version];
-  const base: Record<string, any> = crd ? structuredClone(crd) : { type: 'object', description: `${r.kind} (built-in; fields not described by the sandbox).`, 'x-kubernetes-preserve-unknown-fields': true };
+  const loose = (what: string): Schema => ({ type: 'object', description: `${what} (not described by the sandbox).`, 'x-kubernetes-preserve-unknown-fields': true });
+  const base: Record<string, any> = crd ? structuredClone(crd) : { type: 'object', description: `${r.kind} (built-in; fields not described by the sandbox).`, properties: { spec: loose('Spec'), status: loose('Status') }, 'x-kubernetes-preserve-unknown-fields': true };
   base.properties = { ...(base.properties ?? {}), metadata: OBJECT_META, apiVersion: { type: 'string' }, kind: { type: 'string' } };
   base['x-kubernetes-group-version-kind'] = gvk;
   return base;

@@ -1,12 +1,17 @@
 // The sandbox: an in-process Kubernetes API server (store + semantics + HTTP) and the workload
 // simulator, started and stopped as one. State lives in `dir` when given (state.json, volumes/,
 // pods/, kubeconfig), so a restart is like an API server restart.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { DEFAULT_AGENT_IMAGE } from '../controller/agent-container.ts';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ApiCore } from './core.ts';
 import { ApiHttpServer } from './http.ts';
 import { sandboxKubeconfig } from './kubeconfig.ts';
 import { Store } from './store.ts';
+import { Simulator } from './sim/simulator.ts';
+import type { KubeletTiming } from './sim/kubelet.ts';
 
 export interface SandboxOptions {
   /** Folder for state, volumes, pod roots and the kubeconfig. Without it, state is in memory only. */
@@ -22,17 +27,30 @@ export interface SandboxOptions {
   agentImage?: string;
   /** The program an agent container runs, its args appended; default `node bin/restorectl.js`. */
   agentCommand?: string[];
+  /** Run the workload simulator (default true). */
+  simulate?: boolean;
+  /**
+   * Deleted pods stay Terminating (deletionTimestamp set) until the kubelet has stopped their
+   * containers, as on a cluster. Default false: pods go at once, which keeps tests quick.
+   */
+  gracefulPodDeletion?: boolean;
+  /** Back-off and simulated run times (tests shorten them). */
+  timing?: Partial<KubeletTiming>;
   /** Request log (one line per request) and internal errors. */
   log?: (line: string) => void;
 }
 
 export class Sandbox {
-  static readonly DEFAULT_AGENT_IMAGE = 'ghcr.io/restore-controller/restorectl:latest';
+  static readonly DEFAULT_AGENT_IMAGE = DEFAULT_AGENT_IMAGE;
   readonly options: SandboxOptions;
   store!: Store;
   core!: ApiCore;
   http!: ApiHttpServer;
+  simulator: Simulator | undefined;
   port = 0;
+  /** Where volumes, pods and the kubeconfig live: `dir`, or a temp dir removed on stop. */
+  workDir = '';
+  private tempWorkDir = false;
 
   constructor(options: SandboxOptions = {}) {
     this.options = options;
@@ -42,18 +60,40 @@ export class Sandbox {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  get kubeconfigPath(): string | undefined {
-    return this.options.dir ? join(this.options.dir, 'kubeconfig') : undefined;
+  get kubeconfigPath(): string {
+    return join(this.workDir, 'kubeconfig');
   }
 
   async start(): Promise<this> {
     const dir = this.options.dir;
     if (dir) mkdirSync(dir, { recursive: true });
+    this.workDir = dir ?? mkdtempSync(join(tmpdir(), 'restore-sandbox-'));
+    this.tempWorkDir = !dir;
     this.store = new Store({ historySize: this.options.historySize ?? 10_000, ...(dir ? { file: join(dir, 'state.json') } : {}) });
     this.core = new ApiCore(this.store);
-    this.http = new ApiHttpServer(this.core, { bookmarkIntervalMs: this.options.bookmarkIntervalMs ?? 60_000, ...(this.options.log ? { log: this.options.log } : {}) });
+    this.http = new ApiHttpServer(this.core, {
+      bookmarkIntervalMs: this.options.bookmarkIntervalMs ?? 60_000,
+      podLogFile: (pod, container) => join(this.workDir, 'pods', pod.metadata.namespace, pod.metadata.name, 'containers', container, 'log'),
+      ...(this.options.log ? { log: this.options.log } : {}),
+    });
     this.port = await this.http.listen(this.options.port ?? 0);
-    if (dir) writeFileSync(join(dir, 'kubeconfig'), sandboxKubeconfig(this.url));
+    writeFileSync(this.kubeconfigPath, sandboxKubeconfig(this.url));
+    if (this.options.simulate !== false) {
+      const log = this.options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+      this.simulator = new Simulator(this.core, {
+        dirs: { volumes: join(this.workDir, 'volumes'), snapshots: join(this.workDir, 'snapshots'), pods: join(this.workDir, 'pods'), kubeconfig: this.kubeconfigPath },
+        nodes: this.options.nodes ?? 1,
+        agent: {
+          image: this.options.agentImage ?? Sandbox.DEFAULT_AGENT_IMAGE,
+          command: this.options.agentCommand ?? [process.execPath, fileURLToPath(new URL('../../bin/restorectl.js', import.meta.url))],
+          baseEnv: Object.fromEntries(['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!])),
+        },
+        ...(this.options.timing ? { timing: this.options.timing } : {}),
+        gracefulPodDeletion: this.options.gracefulPodDeletion ?? false,
+        log,
+      });
+      this.simulator.start();
+    }
     return this;
   }
 
@@ -62,7 +102,9 @@ export class Sandbox {
   }
 
   async stop(): Promise<void> {
+    await this.simulator?.stop();
     await this.http?.close();
     this.store?.save();
+    if (this.tempWorkDir) rmSync(this.workDir, { recursive: true, force: true });
   }
 }

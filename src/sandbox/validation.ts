@@ -127,3 +127,25 @@ export function admitCustom(r: ResourceType, version: string, obj: Obj, fieldVal
   if (violations.length) throw invalid(r, metadata.name ?? '', violations.map((v) => causeOf(v, valueAt(cleaned, v.path))));
   return { object: { ...cleaned, metadata } as Obj, warnings };
 }
+
+/**
+ * Pod spec updates the real API server allows: container and init-container images,
+ * activeDeadlineSeconds, added tolerations, and setting nodeName once (what a binding does).
+ */
+export function podUpdateCauses(old: Obj, next: Obj): StatusCause[] {
+  const strip = (spec: any, keepNode: boolean): any => {
+    const s = structuredClone(spec ?? {});
+    for (const c of [...(s.containers ?? []), ...(s.initContainers ?? [])]) delete c.image;
+    delete s.activeDeadlineSeconds;
+    delete s.tolerations;
+    if (!keepNode) delete s.nodeName;
+    return s;
+  };
+  const nodeNameSettable = !old.spec?.nodeName;
+  if (JSON.stringify(strip(old.spec, !nodeNameSettable)) === JSON.stringify(strip(next.spec, !nodeNameSettable))) return [];
+  return [{
+    reason: 'FieldValueForbidden',
+    message: 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+    field: 'spec',
+  }];
+}

@@ -48,6 +48,8 @@ describe('sandbox API through client-node', function () {
     assert.ok(a.metadata!.creationTimestamp instanceof Date);
     assert.equal(a.metadata!.generation, 1);
     assert.ok(Number(b.metadata!.resourceVersion) > Number(a.metadata!.resourceVersion));
+    assert.deepEqual(b.data, { k: Buffer.from('v').toString('base64') }, 'stringData is merged into data');
+    assert.equal(b.stringData, undefined);
   });
 
   it('bumps generation on spec changes only; status writes ignore spec and the other way round', async () => {
@@ -84,6 +86,11 @@ describe('sandbox API through client-node', function () {
     assert.equal(bad.body.reason, 'Invalid');
     assert.deepEqual(bad.body.details.causes.map((c: { field: string }) => c.field).sort(), ['spec.driver', 'spec.repository.name']);
     assert.match(bad.body.message, /^RestoreSession\.stash\.appscode\.com "bad" is invalid: \[/);
+    const withRv = await status(core.createNamespacedConfigMap({ namespace: 'default', body: { ...cm, metadata: { name: 'copy', resourceVersion: '5' } } }));
+    assert.equal(withRv.code, 400);
+    assert.match(withRv.body.message, /resourceVersion should not be set on objects to be created/);
+    const wrongKind = await fetch(`${t.sandbox.url}/api/v1/namespaces/default/configmaps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'k' } }) });
+    assert.equal(wrongKind.status, 400);
     const noNs = await status(core.createNamespacedConfigMap({ namespace: 'missing', body: { metadata: { name: 'x' } } }));
     assert.equal(noNs.code, 404);
     assert.equal(noNs.body.message, 'namespaces "missing" not found');

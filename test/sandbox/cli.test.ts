@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { main } from '../../src/cli/main.ts';
 import { REPO_ROOT, eventually } from '../support/sandbox.ts';
 
 function startCli(dir: string): { child: ReturnType<typeof spawn>; out: () => string; exit: Promise<number | null> } {
@@ -46,9 +47,10 @@ describe('restorectl sandbox', function () {
     assert.equal(await second.exit, 0);
   });
 
-  it('refuses to run without --dir (exit 2)', () => {
-    const r = spawnSync(process.execPath, ['bin/restorectl.js', 'sandbox'], { cwd: REPO_ROOT, encoding: 'utf8' });
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, /--dir is required/);
+  it('refuses to run without --dir (exit 2)', async () => {
+    let stderr = '';
+    const code = await main(['sandbox'], { stdout: () => {}, stderr: (t) => (stderr += t) });
+    assert.equal(code, 2);
+    assert.match(stderr, /--dir is required/);
   });
 });

@@ -125,4 +125,24 @@ spec:
     assert.deepEqual(containers[0].env.map((e: { name: string }) => e.name), ['A', 'B']);
     assert.equal(got.metadata.generation, 2);
   });
+
+  it('kubectl create namespace|secret|configmap|serviceaccount work (typed clients send protobuf)', async () => {
+    for (const args of [
+      ['create', 'namespace', 'typed'],
+      ['create', 'secret', 'generic', 'restic', '-n', 'typed', '--from-literal=RESTIC_PASSWORD=s3cret', '--type=Opaque'],
+      ['create', 'configmap', 'settings', '-n', 'typed', '--from-literal=mode=fast'],
+      ['create', 'serviceaccount', 'agent', '-n', 'typed'],
+    ]) {
+      const r = await t.kubectl(args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    }
+    const secret = JSON.parse((await t.kubectl(['get', 'secret', 'restic', '-n', 'typed', '-o', 'json'])).stdout);
+    assert.equal(Buffer.from(secret.data.RESTIC_PASSWORD, 'base64').toString(), 's3cret');
+    assert.equal(secret.type, 'Opaque');
+    const cm = JSON.parse((await t.kubectl(['get', 'configmap', 'settings', '-n', 'typed', '-o', 'json'])).stdout);
+    assert.deepEqual(cm.data, { mode: 'fast' });
+    const unsupported = await t.kubectl(['create', 'deployment', 'web', '-n', 'typed', '--image=nginx']);
+    assert.notEqual(unsupported.code, 0);
+    assert.match(unsupported.stderr, /kubectl apply -f/);
+  });
 });

@@ -83,7 +83,7 @@ export async function startSandbox(options: Partial<SandboxOptions> = {}): Promi
 }
 
 /** Polls until `check` returns a truthy value (or throws the last error after `timeoutMs`). */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 5000, intervalMs = 25): Promise<NonNullable<T>> {
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 25): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError, parseCommandArgs } from '../command.ts';
 import type { Command, Io } from '../command.ts';
-import { Sandbox } from '../../sandbox/sandbox.ts';
+import { Sandbox } from '../../sandbox/index.ts';
 
 const HELP = `Usage: restorectl sandbox --dir DIR [--port P] [--nodes N] [--agent-image IMAGE] [--verbose]
 
@@ -54,7 +54,7 @@ export const sandboxCommand: Command = {
     const port = intOption('port', values.port, 0) ?? lastPort ?? 0;
     const nodes = intOption('nodes', values.nodes, 1) ?? 1;
     const sandbox = new Sandbox({
-      dir, port, nodes,
+      dir, port, nodes, gracefulPodDeletion: true,
       ...(values['agent-image'] ? { agentImage: values['agent-image'] } : {}),
       log: values.verbose ? (line) => io.stderr(`${line}\n`) : (line) => { if (line.startsWith('sandbox:')) io.stderr(`${line}\n`); },
     });

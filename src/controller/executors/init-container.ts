@@ -9,9 +9,13 @@ import { contentId } from '../../plan/content-id.ts';
 import { INIT_CONTAINER_NAME, agentContainer, agentVolumes } from '../agent-container.ts';
 import { sessionOwner } from '../claims.ts';
 import { CONDITION, REASON } from '../../session/conditions.ts';
+import { ensureAgentRbac } from './agent-rbac.ts';
+export { agentRoleRules } from './agent-rbac.ts';
+export type { PolicyRule } from './agent-rbac.ts';
 import { INJECTED_BY_ANNOTATION, injectInitContainer, injectedHash, removeInjection } from '../injection.ts';
 import { dnsLabel, shortHash } from '../../session/names.ts';
 import type { ExecutorContext, ExecutorState } from './types.ts';
+import type { Repository } from '../../api/repository.ts';
 import type { RestoreSession } from '../../api/restoresession.ts';
 
 /** The hash recorded on the template: a new session (even with the same spec) rolls the pods again. */
@@ -90,32 +94,4 @@ export async function removeInitContainer(ctx: Omit<ExecutorContext, 'repository
   if (template.metadata?.annotations?.[INJECTED_BY_ANNOTATION] !== `${session.metadata.namespace}/${session.metadata.name}`) return;
   await cluster.replaceWorkload({ ...workload, spec: { ...(workload['spec'] as object), template: removeInjection(template) } });
   await cluster.event(workload, 'Normal', 'Init-Container Removed', `RestoreSession ${session.metadata.namespace}/${session.metadata.name} was deleted: stash-init removed, the pods roll back`);
-}
-
-/** A Role for the agent (read its session, write its status, events, its Lease), bound to the pods' service account. */
-async function ensureAgentRbac(ctx: ExecutorContext, serviceAccount: string): Promise<void> {
-  const { session, cluster } = ctx;
-  const ns = session.metadata.namespace!;
-  const name = dnsLabel('stash-restore', session.metadata.name);
-  const meta = { name, namespace: ns, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE }, ownerReferences: [sessionOwner(session)] };
-  await cluster.createRole({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'Role',
-    metadata: meta,
-    rules: [
-      { apiGroups: ['stash.appscode.com'], resources: ['restoresessions'], resourceNames: [session.metadata.name], verbs: ['get'] },
-      { apiGroups: ['stash.appscode.com'], resources: ['restoresessions/status'], resourceNames: [session.metadata.name], verbs: ['get', 'update'] },
-      { apiGroups: ['stash.appscode.com'], resources: ['repositories'], verbs: ['get'] },
-      { apiGroups: [''], resources: ['secrets'], resourceNames: [ctx.repository.spec.backend.storageSecretName ?? ''], verbs: ['get'] },
-      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
-    ],
-  });
-  await cluster.createRoleBinding({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: meta,
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-    subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace: ns }],
-  });
 }

@@ -8,6 +8,7 @@ import { claimsForOrdinal, interimClaim } from '../claims.ts';
 import { CONDITION, REASON } from '../../session/conditions.ts';
 import { restoreJob } from '../job.ts';
 import type { ExecutorContext, ExecutorState } from './types.ts';
+import { ensureAgentRbac } from './agent-rbac.ts';
 
 function jobFailure(job: k8s.V1Job): string | undefined {
   const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
@@ -26,11 +27,15 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
 
   const interim = interimClaim(session);
   if (interim) await cluster.createClaim(interim);
+  let rbacDone = false;
   for (let i = 0; i < resolution.hosts.length; i++) {
     const host = resolution.hosts[i]!.host;
     const job = restoreJob({ session, repository, agent: ctx.config.agent, index: i });
     const existing = await cluster.job(ns, job.metadata.name);
     if (!existing) {
+      // Once per reconcile that creates Jobs: their pods run as this service account.
+      if (!rbacDone) await ensureAgentRbac(ctx, session.spec.runtimeSettings?.pod?.serviceAccountName || 'default');
+      rbacDone = true;
       for (const claim of claimsForOrdinal(session, i)) if (!(await cluster.claim(ns, claim.metadata.name))) await cluster.createClaim(claim);
       if (await cluster.createJob(job)) created++;
       continue;

@@ -1,0 +1,112 @@
+// The Applier (DESIGN §1): carries a Plan out against the API, with optimistic concurrency.
+// Creates carry DESIGN §5's labels and annotations; a rerun deletes the finished session (the
+// next cycle creates it anew, after the ledger records it); prunes delete final sessions.
+import * as k8s from '@kubernetes/client-node';
+import type { KubeObject } from '../api/meta.ts';
+import { CONTENT_ID_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SOURCE_ANNOTATION } from '../api/meta.ts';
+import type { Repository } from '../api/repository.ts';
+import type { RestoreSession } from '../api/restoresession.ts';
+import { apiErrorInfo, isAlreadyExists, isNotFound } from '../kube/api-error.ts';
+import { REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
+import type { DesiredSet } from '../manifests/desired.ts';
+import type { Action, Plan } from '../plan/types.ts';
+
+export interface SourceInfo {
+  /** Repository URL without credentials. */
+  url: string;
+  commit: string | null;
+}
+
+export interface AppliedAction {
+  action: Action;
+  ok: boolean;
+  error?: string;
+}
+
+/** `<repo>@<commit>:<file>`: where a created object was declared. */
+export function sourceAnnotation(source: SourceInfo, file: string): string {
+  return `${source.url}@${source.commit ?? 'working-tree'}:${file}`;
+}
+
+/** The object as created: what git declares, plus who manages it and where it came from. */
+export function managedObject<T extends KubeObject>(o: T, source: SourceInfo, file: string, contentId?: string): T {
+  return {
+    ...o,
+    metadata: {
+      ...o.metadata,
+      labels: { ...o.metadata.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+      annotations: { ...o.metadata.annotations, [SOURCE_ANNOTATION]: sourceAnnotation(source, file), ...(contentId ? { [CONTENT_ID_ANNOTATION]: contentId } : {}) },
+    },
+  };
+}
+
+export class Applier {
+  private readonly api: k8s.CustomObjectsApi;
+
+  constructor(kc: k8s.KubeConfig) {
+    this.api = kc.makeApiClient(k8s.CustomObjectsApi);
+  }
+
+  /** Carries out every action that changes something; one failure never stops the others. */
+  async apply(plan: Plan, desired: DesiredSet, source: SourceInfo): Promise<AppliedAction[]> {
+    const sessions = new Map(desired.sessions.map((m) => [`${m.object.metadata.namespace}/${m.object.metadata.name}`, m]));
+    const repos = new Map(desired.repositories.map((m) => [`${m.object.metadata.namespace}/${m.object.metadata.name}`, m]));
+    const out: AppliedAction[] = [];
+    for (const action of plan.actions) {
+      const key = `${action.namespace}/${action.name}`;
+      try {
+        if (action.kind === 'Repository' && (action.action === 'create' || action.action === 'update')) {
+          const m = repos.get(key)!;
+          await this.upsertRepository(managedObject(m.object, source, m.file));
+        } else if (action.kind === 'RestoreSession' && action.action === 'create') {
+          const m = sessions.get(key)!;
+          await this.createSession(managedObject(m.object, source, m.file, action.contentId));
+        } else if (action.kind === 'RestoreSession' && (action.action === 'rerun' || action.action === 'prune')) {
+          await this.deleteSession(action.namespace, action.name);
+        } else {
+          continue;
+        }
+        out.push({ action, ok: true });
+      } catch (e) {
+        out.push({ action, ok: false, error: `${action.action} ${action.kind} ${key}: ${apiErrorInfo(e).message}` });
+      }
+    }
+    return out;
+  }
+
+  private async createSession(s: RestoreSession): Promise<void> {
+    const namespace = s.metadata.namespace!;
+    try {
+      await this.api.createNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, body: s });
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+      // Created by an earlier cycle that crashed before recording it: fine if it is the same restore.
+      const live = (await this.api.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, name: s.metadata.name })) as RestoreSession;
+      if (live.metadata.annotations?.[CONTENT_ID_ANNOTATION] !== s.metadata.annotations?.[CONTENT_ID_ANNOTATION]) throw e;
+    }
+  }
+
+  private async upsertRepository(r: Repository): Promise<void> {
+    const namespace = r.metadata.namespace!;
+    try {
+      await this.api.createNamespacedCustomObject({ ...REPOSITORIES, namespace, body: r });
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+      const live = (await this.api.getNamespacedCustomObject({ ...REPOSITORIES, namespace, name: r.metadata.name })) as Repository;
+      await this.api.replaceNamespacedCustomObject({
+        ...REPOSITORIES,
+        namespace,
+        name: r.metadata.name,
+        body: { ...live, metadata: { ...live.metadata, labels: r.metadata.labels, annotations: r.metadata.annotations }, spec: r.spec },
+      });
+    }
+  }
+
+  private async deleteSession(namespace: string, name: string): Promise<void> {
+    try {
+      await this.api.deleteNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, name });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+}

@@ -1,0 +1,51 @@
+// The Role the agent needs, bound to the service account its pods run as (a workload's pods or a
+// restore Job's), owned by the session so it goes with it.
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/meta.ts';
+import type { Repository } from '../../api/repository.ts';
+import type { RestoreSession } from '../../api/restoresession.ts';
+import { dnsLabel } from '../../session/names.ts';
+import { sessionOwner } from '../claims.ts';
+import type { ExecutorContext } from './types.ts';
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  resourceNames?: string[];
+  verbs: string[];
+}
+
+/**
+ * What the agent may do (read its session, write its status, read the Repository and its Secret,
+ * events, its Lease). The controller must hold all of it to grant it (deploy/rbac/clusterrole.yaml).
+ */
+export function agentRoleRules(session: RestoreSession, repository: Repository): PolicyRule[] {
+  return [
+    { apiGroups: ['stash.appscode.com'], resources: ['restoresessions'], resourceNames: [session.metadata.name], verbs: ['get'] },
+    { apiGroups: ['stash.appscode.com'], resources: ['restoresessions/status'], resourceNames: [session.metadata.name], verbs: ['get', 'update'] },
+    { apiGroups: ['stash.appscode.com'], resources: ['repositories'], verbs: ['get'] },
+    { apiGroups: [''], resources: ['secrets'], resourceNames: [repository.spec.backend.storageSecretName ?? ''], verbs: ['get'] },
+    { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+  ];
+}
+
+/** A Role for the agent ({@link agentRoleRules}), bound to the pods' service account. */
+export async function ensureAgentRbac(ctx: ExecutorContext, serviceAccount: string): Promise<void> {
+  const { session, cluster } = ctx;
+  const ns = session.metadata.namespace!;
+  const name = dnsLabel('stash-restore', session.metadata.name);
+  const meta = { name, namespace: ns, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE }, ownerReferences: [sessionOwner(session)] };
+  await cluster.createRole({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: meta,
+    rules: agentRoleRules(session, ctx.repository),
+  });
+  await cluster.createRoleBinding({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: meta,
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+    subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace: ns }],
+  });
+}

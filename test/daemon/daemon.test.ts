@@ -1,0 +1,145 @@
+// The daemon end to end on the sandbox, with a real smart-HTTP git server: exactly-once restores
+// from git, the ledger on the status branch. The hosts' agents are stood in for by status writes
+// (the agent itself is tested in test/agent with real restic).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import type { RestoreSession } from '../../src/api/index.ts';
+import { Daemon } from '../../src/daemon/daemon.ts';
+import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
+import { GitSource } from '../../src/source/index.ts';
+import { StatusWriter, readLedger } from '../../src/status/index.ts';
+import { WorkTree, startGitServer } from '../support/git-server.ts';
+import { startSandbox } from '../support/sandbox.ts';
+import type { TestSandbox } from '../support/sandbox.ts';
+
+const example = (name: string) => readFileSync(new URL(`../../examples/clusters/demo/${name}`, import.meta.url), 'utf8');
+const HOSTS = ['my-sts-0', 'my-sts-1', 'my-sts-2', 'my-sts-3', 'my-sts-4'];
+
+describe('daemon: exactly-once restores from git', function () {
+  this.timeout(120_000);
+  let t: TestSandbox;
+  let git: Awaited<ReturnType<typeof startGitServer>>;
+  let work: WorkTree;
+  let url: string;
+  let custom: k8s.CustomObjectsApi;
+  let daemons: Daemon[] = [];
+  const logs: string[] = [];
+
+  const newDaemon = async (n: number) => {
+    const cacheDir = join(git.tmp, `cache-${n}`);
+    const ledger = await readLedger({ url, cluster: 'demo', cacheDir: join(cacheDir, 'ledger') });
+    const d = new Daemon({
+      source: new GitSource({ url, branch: 'main', path: 'clusters/demo', cacheDir: join(cacheDir, 'source') }),
+      statusWriter: new StatusWriter({ url, cacheDir: join(cacheDir, 'status') }),
+      ledger,
+      kubeConfig: t.kc,
+      cluster: 'demo',
+      controller: { agent: { image: 'restorectl:test' }, pollMs: 50 },
+      log: (level, msg) => logs.push(`${level} ${msg}`),
+    });
+    daemons.push(d);
+    return d;
+  };
+  const session = async (name = 'sts-restore') => (await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name })) as RestoreSession;
+  const exists = async (name = 'sts-restore') => session(name).then(() => true, () => false);
+  /** Stands in for the five agents: every host reports Succeeded. */
+  const hostsSucceed = async () => {
+    const s = await session();
+    await custom.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace: 'demo', name: 'sts-restore', body: { ...s, status: { ...s.status, stats: HOSTS.map((hostname) => ({ hostname, phase: 'Succeeded' })) } } });
+  };
+  const statusLog = () => git.server.git('restores', ['log', '--format=%s', 'restore-status']).trim().split('\n');
+  const settle = async (d: Daemon) => {
+    await d.controller.resync();
+    await d.controller.idle();
+  };
+
+  before(async () => {
+    t = await startSandbox();
+    custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
+    for (const args of [['apply', '--server-side', '-f', 'deploy/crds'], ['apply', '-f', 'examples/cluster-state/namespace.yaml'], ['apply', '-f', 'examples/cluster-state/workloads.yaml']]) {
+      const r = await t.kubectl(args);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    await t.kubectl(['apply', '-f', '-'], 'apiVersion: v1\nkind: Secret\nmetadata: {name: local-repo-secret, namespace: demo}\nstringData: {RESTIC_PASSWORD: x-not-used}\n');
+    git = await startGitServer();
+    url = git.server.createRepo('restores');
+    // The work tree pushes by path: a synchronous push over HTTP to this process would deadlock.
+    work = new WorkTree(join(git.tmp, 'work'), git.server.repoPath('restores'));
+    work.write({ 'clusters/demo/repository.yaml': example('repository.yaml'), 'clusters/demo/sts-restore.yaml': example('sts-restore.yaml') }).commit('Add the StatefulSet restore');
+    work.push();
+  });
+  after(async () => {
+    for (const d of daemons) d.stop();
+    await t?.stop();
+    await git?.close();
+  });
+
+  it('records Accepted on the status branch, then creates the session with its labels, and follows it to Succeeded', async () => {
+    const d = await newDaemon(1);
+    const r = await d.cycle();
+    assert.ok(r.ok, r.error);
+    assert.deepEqual(r.applied.map((a) => `${a.action.action} ${a.action.kind}`), ['create Repository', 'create RestoreSession']);
+    const s = await session();
+    assert.equal(s.metadata.labels?.['app.kubernetes.io/managed-by'], 'restore-controller');
+    assert.match(s.metadata.annotations?.['restore.gitops/source'] ?? '', new RegExp(`${url}@${work.head()}:clusters/demo/sts-restore.yaml$`));
+    assert.match(s.metadata.annotations?.['restore.gitops/content-id'] ?? '', /^[0-9a-f]{16}$/);
+    assert.match(statusLog().at(-1)!, /Accepted/);
+
+    await settle(d);
+    assert.equal((await session()).status?.phase, 'Running');
+    await hostsSucceed();
+    await settle(d);
+    assert.equal((await session()).status?.phase, 'Succeeded');
+    const done = await d.cycle();
+    assert.ok(done.statusCommit);
+    assert.match(statusLog()[0]!, /demo\/sts-restore .*Succeeded/);
+    const ledger = await readLedger({ url, cluster: 'demo', cacheDir: join(git.tmp, 'check') });
+    assert.deepEqual([...ledger.executions.values()].map((e) => e.execution.phase), ['Succeeded']);
+  });
+
+  it('a cycle with nothing new writes nothing: no API write, no commit', async () => {
+    const d = daemons[0]!;
+    const rv = (await session()).metadata.resourceVersion;
+    const commits = statusLog().length;
+    const r = await d.cycle();
+    assert.equal(r.statusCommit, null);
+    assert.equal(r.applied.length, 0);
+    assert.equal((await session()).metadata.resourceVersion, rv);
+    assert.equal(statusLog().length, commits);
+  });
+
+  it('never runs a finished restore again: not after the CR is deleted by hand, not from a restarted daemon', async () => {
+    const del = await t.kubectl(['delete', 'restoresession', 'sts-restore', '-n', 'demo', '--wait=false']);
+    assert.equal(del.code, 0, del.stderr);
+    await settle(daemons[0]!);
+    assert.equal(await exists(), false);
+    assert.equal((await daemons[0]!.cycle()).applied.length, 0);
+    const fresh = await newDaemon(2);
+    const r = await fresh.cycle();
+    assert.equal(r.applied.length, 0);
+    assert.match(r.plan!.actions.find((a) => a.kind === 'RestoreSession')!.reason!, /already ran: Succeeded/);
+    assert.equal(await exists(), false);
+  });
+
+  it('bumping restore.gitops/rerun runs it exactly once more', async () => {
+    work.write({ 'clusters/demo/sts-restore.yaml': example('sts-restore.yaml').replace('  namespace: demo\n', '  namespace: demo\n  annotations:\n    restore.gitops/rerun: "1"\n') }).commit('Run the StatefulSet restore again');
+    work.push();
+    const d = daemons[1]!;
+    const r = await d.cycle();
+    assert.deepEqual(r.applied.map((a) => `${a.action.action} ${a.action.kind}`), ['create RestoreSession']);
+    assert.equal(await exists(), true);
+    assert.equal((await d.cycle()).applied.length, 0);
+  });
+
+  it('a changed spec for an existing restore is blocked, with what to do', async () => {
+    work.write({ 'clusters/demo/sts-restore.yaml': example('sts-restore.yaml').replace('  namespace: demo\n', '  namespace: demo\n  annotations:\n    restore.gitops/rerun: "1"\n').replace('"*.json"', '"*.yaml"') }).commit('Change the include');
+    work.push();
+    const r = await daemons[1]!.cycle();
+    const a = r.plan!.actions.find((x) => x.kind === 'RestoreSession')!;
+    assert.equal(a.action, 'blocked');
+    assert.match(a.reason!, /immutable: rename the session .* or bump/);
+    assert.equal(r.applied.length, 0);
+  });
+});
