@@ -149,12 +149,16 @@ export function latestSnapshotArgv(ctx: CommandContext, sel: { host?: string; pa
   return resticArgv(ctx, ['snapshots', '--json', ...filter, 'latest']);
 }
 
-/** `restic stats --json --mode restore-size <id>`: bytes and files of the whole snapshot. */
+// The totals are measured beside the restore and stopped with it; without a lock of their own
+// (`--no-lock`: they only read, and a total is only an estimate) an interrupted measurement can
+// never leave a stale lock that blocks the next restore.
+
+/** `restic stats --json --mode restore-size <id> --no-lock`: bytes and files of the whole snapshot. */
 export function statsArgv(ctx: CommandContext, id: string): string[] {
-  return resticArgv(ctx, ['stats', '--json', '--mode', 'restore-size', id]);
+  return resticArgv(ctx, ['stats', '--json', '--mode', 'restore-size', id], ['--no-lock']);
 }
 
-/** `restic ls --json <id>`: every node of the snapshot (for include/exclude-aware totals). */
+/** `restic ls --json <id> --no-lock`: every node of the snapshot (for include/exclude-aware totals). */
 export function lsArgv(ctx: CommandContext, id: string): string[] {
-  return resticArgv(ctx, ['ls', '--json', id]);
+  return resticArgv(ctx, ['ls', '--json', id], ['--no-lock']);
 }

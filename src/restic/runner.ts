@@ -18,7 +18,7 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { CommandContext, RestoreStep } from './commands.ts';
-import { latestSnapshotArgv, lsArgv, statsArgv, withSnapshot } from './commands.ts';
+import { latestSnapshotArgv, lsArgv, resticArgv, statsArgv, withSnapshot } from './commands.ts';
 import { ResticError } from './errors.ts';
 import { makeSelector } from './pattern.ts';
 import type { RestoreFilter } from './pattern.ts';
@@ -333,12 +333,26 @@ export class ResticRunner {
       finished = true;
       if (timer) clearInterval(timer);
     }
-    if (r.aborted) return done('Interrupted', { error: 'interrupted', exitCode: r.code });
+    if (r.aborted) {
+      await this.removeStaleLocks();
+      return done('Interrupted', { error: 'interrupted', exitCode: r.code });
+    }
     if (r.code !== 0) return fail(this.#failure('restic restore', r));
     if (progress.bytesTotal !== undefined) progress.bytesDone = progress.bytesTotal;
     if (progress.filesTotal !== undefined) progress.filesDone = progress.filesTotal;
     opts.onProgress?.({ ...progress });
     return done('Succeeded', { exitCode: 0 });
+  }
+
+  /**
+   * `restic unlock`: removes the locks restic itself calls stale (this host's, whose process is
+   * gone; or older than 30 min), never a live one. restic 0.14 writes its lock file, waits 200 ms
+   * and only then registers it for removal on SIGINT, so a restore interrupted right after it
+   * started leaves its lock behind (test/agent/interrupt.test.ts caught it), and that lock blocks
+   * prune/forget until someone unlocks. Best effort, bounded to 10 s.
+   */
+  async removeStaleLocks(): Promise<void> {
+    await this.run(resticArgv(this.ctx, ['unlock']), { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
   }
 
   /** Run steps one after another; the first failure (or interruption) stops the rest. */

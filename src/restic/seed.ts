@@ -24,6 +24,11 @@ export interface SeedSnapshot {
   host: string;
   /** Absolute snapshot path → content. Keys ending with '/' make empty directories. */
   files: Record<string, SeedFile>;
+  /**
+   * Writes further files straight under `root` (the chroot, standing for `/`), for volumes too
+   * big to hold in memory (bench/agent.ts). Top-level folders it uses must be listed in `paths`.
+   */
+  populate?: (root: string) => Promise<void>;
   /** The paths given to `restic backup`; default: the deepest directory holding every file. */
   paths?: string[];
   tags?: string[];
@@ -264,7 +269,9 @@ function validateSnapshotPath(p: string, reserved: ReadonlySet<string>): void {
 
 function checkSnapshotPaths(snap: SeedSnapshot, reserved: ReadonlySet<string>): void {
   const files = Object.keys(snap.files);
-  if (files.length === 0) throw new ResticError('CommandInvalid', `seed snapshot for host ${snap.host} has no files`, { host: snap.host });
+  if (files.length === 0 && !(snap.populate && snap.paths?.length)) {
+    throw new ResticError('CommandInvalid', `seed snapshot for host ${snap.host} has no files (give files, or populate with paths)`, { host: snap.host });
+  }
   for (const p of [...files, ...(snap.paths ?? [])]) validateSnapshotPath(p, reserved);
 }
 
@@ -335,9 +342,10 @@ export async function seedRepository(opts: SeedOptions): Promise<SeedResult> {
     }
     const snapshotIds: string[] = [];
     for (const snap of opts.snapshots) {
-      const dataDirs = Object.keys(snap.files).map((p) => p.split('/')[1]!).filter(Boolean);
+      const dataDirs = [...Object.keys(snap.files), ...(snap.paths ?? [])].map((p) => p.split('/')[1]!).filter(Boolean);
       for (const top of new Set(dataDirs)) await rm(join(root, top), { recursive: true, force: true });
       await layOut(root, snap.files);
+      await snap.populate?.(root);
       const paths = snap.paths ?? [commonDirectory(Object.keys(snap.files))];
       const args = ['backup', '--json', '--host', snap.host];
       for (const t of snap.tags ?? []) args.push('--tag', t);

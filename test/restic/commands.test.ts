@@ -65,7 +65,7 @@ describe('restic commands: rule → restore argv', () => {
 
   it('builds the helper commands with the same common flags', () => {
     assert.deepEqual(latestSnapshotArgv(ctx, { host: 'my-sts-1', path: '/source/data' }), ['restic', 'snapshots', '--json', '--host', 'my-sts-1', '--path', '/source/data', 'latest', ...CACHE, ...BACKEND]);
-    assert.deepEqual(statsArgv({ scratchDir: '/s', tempDir: { disableCaching: true } }, 'abcd'), ['restic', 'stats', '--json', '--mode', 'restore-size', 'abcd', '--no-cache']);
+    assert.deepEqual(statsArgv({ scratchDir: '/s', tempDir: { disableCaching: true } }, 'abcd'), ['restic', 'stats', '--json', '--mode', 'restore-size', 'abcd', '--no-cache', '--no-lock']);
     assert.deepEqual(cacheArgs({ scratchDir: '/s/' }), ['--cache-dir', '/s/restic-cache']);
   });
 });

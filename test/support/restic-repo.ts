@@ -1,6 +1,7 @@
 // Real restic repositories for tests: a thin face over src/restic/seed.ts (which the demo uses too).
 // Snapshots hold pod-absolute paths (`/source/data/...`) for any host; the real `/` is never touched.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isResticError } from '../../src/restic/errors.ts';
@@ -63,4 +64,25 @@ export async function listTree(root: string): Promise<string[]> {
   };
   await walk(root, '');
   return out.sort();
+}
+
+/**
+ * Writes `files` files of `bytes` bytes in all under `<root><dir>` (200 to a folder), for a
+ * seedRepository `populate`: an AES-CTR keystream, so the content is incompressible, unique per
+ * file (restic's dedup finds nothing) and cheap to make. Never held in memory as a whole.
+ */
+export async function writeRandomFiles(root: string, dir: string, files: number, bytes: number): Promise<void> {
+  const cipher = createCipheriv('aes-128-ctr', randomBytes(16), randomBytes(16));
+  const base = Math.floor(bytes / files);
+  const last = base + (bytes - base * files);
+  const zeros = Buffer.alloc(last);
+  const folder = (i: number) => join(root, dir, `d${String(Math.floor(i / 200)).padStart(4, '0')}`);
+  for (let i = 0; i < files; i += 200) await mkdir(folder(i), { recursive: true });
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < files; i = next++) {
+      await writeFile(join(folder(i), `f${String(i).padStart(6, '0')}.bin`), cipher.update(zeros.subarray(0, i === files - 1 ? last : base)));
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
 }
