@@ -2,7 +2,7 @@
 // folder holding `username`/`password`/`bearerToken` files (a mounted Flux-style Secret), or
 // embedded in the URL. They travel as an Authorization header sent up front and never appear in a
 // URL we store, log or print, nor in an error message.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface GitCredentials {
@@ -42,7 +42,12 @@ export function credentialsFromDir(dir: string): GitCredentials {
   if (username) out.username = username;
   if (password) out.password = password;
   if (bearerToken) out.bearerToken = bearerToken;
-  if (!Object.keys(out).length) throw new CredentialsError(`--git-credentials-dir ${dir}: holds none of the files username, password, bearerToken.`);
+  if (!Object.keys(out).length) {
+    // An optional Secret that does not exist is mounted as an empty folder: a public repository.
+    const present = readdirSync(dir).filter((f) => !f.startsWith('..'));
+    if (present.length === 0) return out;
+    throw new CredentialsError(`--git-credentials-dir ${dir}: holds none of the files username, password, bearerToken (found: ${present.join(', ')}).`);
+  }
   return out;
 }
 
