@@ -36,7 +36,6 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     assert.equal((await t.kubectl(['apply', '--server-side', '-f', 'deploy/crds'])).code, 0);
     assert.equal((await t.kubectl(['apply', '-f', 'examples/cluster-state/namespace.yaml'])).code, 0);
     assert.equal((await t.kubectl(['apply', '-f', 'examples/cluster-state/workloads.yaml'])).code, 0);
-    // (not `kubectl create secret`: that speaks protobuf, which the sandbox does not)
     await apply('apiVersion: v1\nkind: Secret\nmetadata: {name: local-repo-secret, namespace: demo}\nstringData: {RESTIC_PASSWORD: not-used-here}\n');
     await apply(example('repository.yaml'));
   });
