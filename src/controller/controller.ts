@@ -1,7 +1,12 @@
 // The Controller (DESIGN §1): every RestoreSession in the cluster driven to a final phase by a
 // keyed work queue. Sessions are found by a periodic list (resync); watch events, when wired,
 // only make it sooner. Final sessions cost nothing until they are deleted.
-import type * as k8s from '@kubernetes/client-node';
+import * as k8s from '@kubernetes/client-node';
+import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/meta.ts';
+import { ResilientInformer } from '../kube/informer.ts';
+import { RESTORE_SESSIONS } from '../kube/resources.ts';
+import { SESSION_LABEL } from './claims.ts';
 import { isFinalPhase } from '../api/restoresession.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
 import { ControllerCluster } from './cluster.ts';
@@ -12,6 +17,8 @@ import type { ReconcileConfig } from './reconcile.ts';
 export interface ControllerOptions extends ReconcileConfig {
   /** How often every session is listed again (default 30 s). */
   resyncMs?: number;
+  /** Watch sessions and restore Jobs, so changes are reconciled at once (default true). */
+  watch?: boolean;
   /** Reconciles at once (default 4). */
   concurrency?: number;
 }
@@ -22,9 +29,12 @@ export class Controller {
   private readonly opts: ControllerOptions;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly informers: ResilientInformer<KubernetesObject>[] = [];
+  private readonly kc: k8s.KubeConfig;
 
   constructor(kc: k8s.KubeConfig, opts: ControllerOptions) {
     this.opts = opts;
+    this.kc = kc;
     this.cluster = new ControllerCluster(kc);
     this.queue = new WorkQueue(
       (key) => {
@@ -40,6 +50,7 @@ export class Controller {
 
   /** Lists sessions now and every resync interval; resolves after the first list. */
   async start(): Promise<void> {
+    if (this.opts.watch ?? true) await this.startWatches();
     await this.resync();
     const loop = () => {
       this.timer = setTimeout(async () => {
@@ -71,6 +82,38 @@ export class Controller {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.queue.stop();
+    for (const i of this.informers.splice(0)) void i.stop();
+  }
+
+  /** Session changes (an agent's stat, a deletion) and restore Job changes queue the session at once. */
+  private async startWatches(): Promise<void> {
+    const custom = this.kc.makeApiClient(k8s.CustomObjectsApi);
+    const batch = this.kc.makeApiClient(k8s.BatchV1Api);
+    const log = (m: string) => this.opts.log?.(`watch: ${m}`);
+    const sessions = new ResilientInformer<KubernetesObject>({
+      kc: this.kc,
+      path: `/apis/${RESTORE_SESSIONS.group}/${RESTORE_SESSIONS.version}/${RESTORE_SESSIONS.plural}`,
+      list: async () => (await custom.listClusterCustomObject({ ...RESTORE_SESSIONS })) as KubernetesListObject<KubernetesObject>,
+      log,
+    });
+    const onSession = (o: KubernetesObject) => {
+      if (needsWork(o as RestoreSession)) this.enqueue(o.metadata!.namespace!, o.metadata!.name!);
+    };
+    sessions.on('add', onSession).on('update', onSession);
+    const jobs = new ResilientInformer<KubernetesObject>({
+      kc: this.kc,
+      path: '/apis/batch/v1/jobs',
+      labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+      list: () => batch.listJobForAllNamespaces({ labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` }) as Promise<KubernetesListObject<KubernetesObject>>,
+      log,
+    });
+    const onJob = (o: KubernetesObject) => {
+      const session = o.metadata?.labels?.[SESSION_LABEL];
+      if (session) this.enqueue(o.metadata!.namespace!, session);
+    };
+    jobs.on('add', onJob).on('update', onJob).on('delete', onJob);
+    this.informers.push(sessions, jobs);
+    await Promise.all(this.informers.map((i) => i.start()));
   }
 }
 
