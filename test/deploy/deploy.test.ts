@@ -104,6 +104,7 @@ function scanCalls(): Map<Grant, string[]> {
 const NOT_SCANNED: Record<Grant, string> = {
   [grant('stash.appscode.com', 'restoresessions', 'watch')]: 'the daemon\'s watch-fed caches (DESIGN §1 Applier, src/kube/informer.ts)',
   [grant('stash.appscode.com', 'repositories', 'watch')]: 'the daemon\'s watch-fed caches',
+  [grant('batch', 'jobs', 'watch')]: 'the controller watches its restore Jobs (src/controller/controller.ts, ResilientInformer)',
   [grant('stash.appscode.com', 'repositories', 'list')]: 'the daemon\'s watch-fed caches (live Repositories for the Planner)',
   [grant('stash.appscode.com', 'restoresessions', 'create')]: 'the Applier creates declared sessions (issue 8)',
   [grant('stash.appscode.com', 'repositories', 'create')]: 'the Applier creates declared Repositories',
