@@ -2,20 +2,17 @@
 // rolls), grant the pods' service account what the agent needs, report the hosts.
 import type { PodTemplateSpec } from '../../api/core.ts';
 import type { KubeObject } from '../../api/meta.ts';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/meta.ts';
 import type { WorkloadKind } from '../../api/workloads.ts';
 import { resolveHosts } from '../../hosts/resolve.ts';
 import { contentId } from '../../plan/content-id.ts';
 import { INIT_CONTAINER_NAME, agentContainer, agentVolumes } from '../agent-container.ts';
-import { sessionOwner } from '../claims.ts';
 import { CONDITION, REASON } from '../../session/conditions.ts';
 import { ensureAgentRbac } from './agent-rbac.ts';
 export { agentRoleRules } from './agent-rbac.ts';
 export type { PolicyRule } from './agent-rbac.ts';
 import { INJECTED_BY_ANNOTATION, injectInitContainer, injectedHash, removeInjection } from '../injection.ts';
-import { dnsLabel, shortHash } from '../../session/names.ts';
+import { shortHash } from '../../session/names.ts';
 import type { ExecutorContext, ExecutorState } from './types.ts';
-import type { Repository } from '../../api/repository.ts';
 import type { RestoreSession } from '../../api/restoresession.ts';
 
 /** The hash recorded on the template: a new session (even with the same spec) rolls the pods again. */
