@@ -8,6 +8,7 @@ import { WORKLOAD_API_VERSIONS } from '../api/workloads.ts';
 import type { WorkloadKind } from '../api/workloads.ts';
 import { apiErrorInfo, isAlreadyExists, isNotFound } from '../kube/api-error.ts';
 import { REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
+import { SESSION_LABEL } from './claims.ts';
 import { updateSessionStatus } from '../kube/status-update.ts';
 import { recordEvent } from '../kube/events.ts';
 
@@ -27,14 +28,26 @@ export interface RequestCounter {
   requests: number;
 }
 
+export interface ControllerClusterOptions {
+  /** List sessions in this namespace only (the controller's `namespace` option). */
+  namespace?: string;
+}
+
 export class ControllerCluster {
   readonly custom: k8s.CustomObjectsApi;
+  readonly namespace: string | undefined;
   private readonly core: k8s.CoreV1Api;
   private readonly batch: k8s.BatchV1Api;
   private readonly rbac: k8s.RbacAuthorizationV1Api;
   readonly counter: RequestCounter = { requests: 0 };
+  /**
+   * The resourceVersion of each session as this controller last wrote it (`namespace/name` →
+   * rv), so the watch event our own write causes does not queue a reconcile that has nothing to do.
+   */
+  readonly ownWrites = new Map<string, string>();
 
-  constructor(kc: k8s.KubeConfig) {
+  constructor(kc: k8s.KubeConfig, opts: ControllerClusterOptions = {}) {
+    this.namespace = opts.namespace;
     this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
     this.core = kc.makeApiClient(k8s.CoreV1Api);
     this.batch = kc.makeApiClient(k8s.BatchV1Api);
@@ -46,23 +59,63 @@ export class ControllerCluster {
     return p;
   }
 
+  /** Every session, or those of the namespace this controller is confined to. */
   listSessions(): Promise<RestoreSession[]> {
-    return this.count(this.custom.listClusterCustomObject({ ...RESTORE_SESSIONS })).then((l) => (l as { items: RestoreSession[] }).items);
+    const list = this.namespace
+      ? this.custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: this.namespace })
+      : this.custom.listClusterCustomObject({ ...RESTORE_SESSIONS });
+    return this.count(list).then((l) => (l as { items: RestoreSession[] }).items);
   }
 
   session(namespace: string, name: string): Promise<RestoreSession | undefined> {
     return orUndefined(this.count(this.custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, name }) as Promise<RestoreSession>));
   }
 
-  replaceSession(s: RestoreSession): Promise<RestoreSession> {
-    return this.count(this.custom.replaceNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: s.metadata.namespace!, name: s.metadata.name, body: s }) as Promise<RestoreSession>);
+  async replaceSession(s: RestoreSession): Promise<RestoreSession> {
+    const written = await this.count(this.custom.replaceNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: s.metadata.namespace!, name: s.metadata.name, body: s }) as Promise<RestoreSession>);
+    this.wrote(written);
+    return written;
   }
 
-  updateStatus(namespace: string, name: string, mutate: (s: RestoreSession) => RestoreSessionStatus | undefined): Promise<RestoreSession> {
-    return updateSessionStatus(this.custom, namespace, name, (s) => {
-      this.counter.requests += 2;
-      return mutate(s);
+  async updateStatus(namespace: string, name: string, mutate: (s: RestoreSession) => RestoreSessionStatus | undefined): Promise<RestoreSession> {
+    let wrote = false;
+    const result = await updateSessionStatus(this.custom, namespace, name, (s) => {
+      const next = mutate(s);
+      this.counter.requests += next === undefined ? 1 : 2; // the GET, and the PUT when there is one
+      wrote = next !== undefined;
+      return next;
     });
+    if (wrote) this.wrote(result);
+    return result;
+  }
+
+  /** Things already told in an event that would otherwise be told on every reconcile (agent trouble). */
+  readonly reported = new Set<string>();
+  private podCache: ((namespace: string, session: string) => k8s.V1Pod[]) | undefined;
+
+  /** Pods read from the controller's pod watch instead of the API (set while watching). */
+  usePodCache(read: ((namespace: string, session: string) => k8s.V1Pod[]) | undefined): void {
+    this.podCache = read;
+  }
+
+  /** The pods of a session's restore: its Job pods and the pods of the workload it injected into. */
+  async sessionPods(namespace: string, session: string): Promise<k8s.V1Pod[]> {
+    if (this.podCache) return this.podCache(namespace, session);
+    const list = await this.count(this.core.listNamespacedPod({ namespace, labelSelector: `${SESSION_LABEL}=${session}` }));
+    return list.items;
+  }
+
+  /** Whether this is the session exactly as this controller last wrote it. */
+  isOwnWrite(s: RestoreSession): boolean {
+    return s.metadata.resourceVersion !== undefined && this.ownWrites.get(`${s.metadata.namespace}/${s.metadata.name}`) === s.metadata.resourceVersion;
+  }
+
+  forgetSession(namespace: string, name: string): void {
+    this.ownWrites.delete(`${namespace}/${name}`);
+  }
+
+  private wrote(s: RestoreSession): void {
+    if (s.metadata.resourceVersion) this.ownWrites.set(`${s.metadata.namespace}/${s.metadata.name}`, s.metadata.resourceVersion);
   }
 
   repository(namespace: string, name: string): Promise<Repository | undefined> {

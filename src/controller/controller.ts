@@ -1,45 +1,52 @@
-// The Controller (DESIGN §1): every RestoreSession in the cluster driven to a final phase by a
-// keyed work queue. Sessions are found by a periodic list (resync); watch events, when wired,
-// only make it sooner. Final sessions cost nothing until they are deleted.
-import * as k8s from '@kubernetes/client-node';
-import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/meta.ts';
-import { ResilientInformer } from '../kube/informer.ts';
-import { RESTORE_SESSIONS } from '../kube/resources.ts';
-import { SESSION_LABEL } from './claims.ts';
+// The Controller (DESIGN §1): every RestoreSession in scope driven to a final phase by a keyed
+// work queue. Watches (watches.ts) queue a session as soon as something it depends on changes;
+// a periodic resync queues every session that still needs work, so nothing depends on an event
+// arriving. Final sessions cost nothing until they are deleted.
+import type * as k8s from '@kubernetes/client-node';
 import { isFinalPhase } from '../api/restoresession.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
 import { ControllerCluster } from './cluster.ts';
 import { WorkQueue } from './queue.ts';
 import { FINALIZER, reconcileSession } from './reconcile.ts';
 import type { ReconcileConfig } from './reconcile.ts';
+import { ControllerWatches } from './watches.ts';
 
 export interface ControllerOptions extends ReconcileConfig {
-  /** How often every session is listed again (default 30 s). */
+  /** How often every session that still needs work is queued again (default 30 s). */
   resyncMs?: number;
-  /** Watch sessions and restore Jobs, so changes are reconciled at once (default true). */
+  /**
+   * Watch sessions, Repositories, target workloads, restore Jobs, their pods and claims, so a
+   * change is reconciled at once (default true). Without watches, sessions are listed every resync.
+   */
   watch?: boolean;
   /** Reconciles at once (default 4). */
   concurrency?: number;
+  /** Only sessions of this namespace, and only lists and watches in it (default: the whole cluster). */
+  namespace?: string;
 }
+
+/** How soon a running session is looked at again when nothing wakes it: rarely with watches, often without. */
+const POLL_WITH_WATCHES_MS = 30_000;
+const POLL_WITHOUT_WATCHES_MS = 2000;
 
 export class Controller {
   readonly cluster: ControllerCluster;
   private readonly queue: WorkQueue;
   private readonly opts: ControllerOptions;
+  private readonly kc: k8s.KubeConfig;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private readonly informers: ResilientInformer<KubernetesObject>[] = [];
-  private readonly kc: k8s.KubeConfig;
+  private watches: ControllerWatches | undefined;
 
   constructor(kc: k8s.KubeConfig, opts: ControllerOptions) {
     this.opts = opts;
     this.kc = kc;
-    this.cluster = new ControllerCluster(kc);
+    this.cluster = new ControllerCluster(kc, opts.namespace ? { namespace: opts.namespace } : {});
+    const config: ReconcileConfig = { ...opts, pollMs: opts.pollMs ?? ((opts.watch ?? true) ? POLL_WITH_WATCHES_MS : POLL_WITHOUT_WATCHES_MS) };
     this.queue = new WorkQueue(
       (key) => {
         const [namespace, name] = key.split('/') as [string, string];
-        return reconcileSession(this.cluster, opts, namespace, name);
+        return reconcileSession(this.cluster, config, namespace, name);
       },
       {
         concurrency: opts.concurrency ?? 4,
@@ -48,9 +55,21 @@ export class Controller {
     );
   }
 
-  /** Lists sessions now and every resync interval; resolves after the first list. */
+  /** Starts the watches (when on), queues every session that needs work, and resyncs every interval. */
   async start(): Promise<void> {
-    if (this.opts.watch ?? true) await this.startWatches();
+    if (this.opts.watch ?? true) {
+      this.watches = new ControllerWatches({
+        kc: this.kc,
+        cluster: this.cluster,
+        ...(this.opts.namespace ? { namespace: this.opts.namespace } : {}),
+        enqueue: (ns, name) => this.enqueue(ns, name),
+        needsWork,
+        ...(this.opts.log ? { log: this.opts.log } : {}),
+      });
+      await this.watches.start();
+      const watches = this.watches;
+      this.cluster.usePodCache((ns, session) => watches.podsOf(ns, session));
+    }
     await this.resync();
     const loop = () => {
       this.timer = setTimeout(async () => {
@@ -65,55 +84,35 @@ export class Controller {
     loop();
   }
 
-  /** Queues a session now (a watch event, the daemon after creating it). */
+  /** Queues a session now (a watch event, the daemon after creating it). Sessions outside the namespace are not ours. */
   enqueue(namespace: string, name: string): void {
+    if (this.opts.namespace && namespace !== this.opts.namespace) return;
     this.queue.add(`${namespace}/${name}`);
   }
 
+  /** Queues every session that needs work: from the watch's cache when watching, else from a LIST. */
   async resync(): Promise<void> {
-    for (const s of await this.cluster.listSessions()) if (needsWork(s)) this.enqueue(s.metadata.namespace!, s.metadata.name);
+    const sessions = this.watches ? this.watches.cachedSessions() : await this.cluster.listSessions();
+    for (const s of sessions) if (needsWork(s)) this.enqueue(s.metadata.namespace!, s.metadata.name);
   }
 
   idle(): Promise<void> {
     return this.queue.idle();
   }
 
-  stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.queue.stop();
-    for (const i of this.informers.splice(0)) void i.stop();
+  /** The informers' counts (how many, restarts, LISTs), when watching. */
+  watchStats(): { informers: number; restarts: number; lists: number } | undefined {
+    return this.watches?.stats;
   }
 
-  /** Session changes (an agent's stat, a deletion) and restore Job changes queue the session at once. */
-  private async startWatches(): Promise<void> {
-    const custom = this.kc.makeApiClient(k8s.CustomObjectsApi);
-    const batch = this.kc.makeApiClient(k8s.BatchV1Api);
-    const log = (m: string) => this.opts.log?.(`watch: ${m}`);
-    const sessions = new ResilientInformer<KubernetesObject>({
-      kc: this.kc,
-      path: `/apis/${RESTORE_SESSIONS.group}/${RESTORE_SESSIONS.version}/${RESTORE_SESSIONS.plural}`,
-      list: async () => (await custom.listClusterCustomObject({ ...RESTORE_SESSIONS })) as KubernetesListObject<KubernetesObject>,
-      log,
-    });
-    const onSession = (o: KubernetesObject) => {
-      if (needsWork(o as RestoreSession)) this.enqueue(o.metadata!.namespace!, o.metadata!.name!);
-    };
-    sessions.on('add', onSession).on('update', onSession);
-    const jobs = new ResilientInformer<KubernetesObject>({
-      kc: this.kc,
-      path: '/apis/batch/v1/jobs',
-      labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
-      list: () => batch.listJobForAllNamespaces({ labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` }) as Promise<KubernetesListObject<KubernetesObject>>,
-      log,
-    });
-    const onJob = (o: KubernetesObject) => {
-      const session = o.metadata?.labels?.[SESSION_LABEL];
-      if (session) this.enqueue(o.metadata!.namespace!, session);
-    };
-    jobs.on('add', onJob).on('update', onJob).on('delete', onJob);
-    this.informers.push(sessions, jobs);
-    await Promise.all(this.informers.map((i) => i.start()));
+  /** Stops watching and resyncing; resolves once the reconciles under way have ended. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    const watches = this.watches;
+    this.watches = undefined;
+    this.cluster.usePodCache(undefined);
+    await Promise.all([this.queue.stop(), watches?.stop()]);
   }
 }
 

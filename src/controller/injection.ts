@@ -2,6 +2,7 @@
 // Executor choice). Pure: template in, template out; the caller writes it with resourceVersion.
 import type { PodTemplateSpec, Volume, Container } from '../api/core.ts';
 import { AGENT_VOLUME_NAMES, INIT_CONTAINER_NAME } from './agent-container.ts';
+import { SESSION_LABEL } from './claims.ts';
 
 /** On the pod template: the hash of the session spec that was injected (so the same spec never rolls twice). */
 export const SPEC_HASH_ANNOTATION = 'restore.gitops/restore-spec-hash';
@@ -32,6 +33,9 @@ export function injectInitContainer(template: PodTemplateSpec, inj: Injection): 
   const clean = removeInjection(template);
   const out = structuredClone(clean);
   out.metadata = { ...out.metadata, annotations: { ...out.metadata?.annotations, [SPEC_HASH_ANNOTATION]: inj.specHash, [INJECTED_BY_ANNOTATION]: inj.session } };
+  // The session's label on its pods, so the controller watches them with a label selector.
+  const name = sessionName(inj.session);
+  if (isLabelValue(name) && out.metadata.labels?.[SESSION_LABEL] === undefined) out.metadata.labels = { ...out.metadata.labels, [SESSION_LABEL]: name };
   out.spec.initContainers = [inj.container, ...(out.spec.initContainers ?? [])];
   const taken = new Set((out.spec.volumes ?? []).map((v) => v.name));
   out.spec.volumes = [...(out.spec.volumes ?? []), ...inj.volumes.filter((v) => !taken.has(v.name))];
@@ -54,6 +58,12 @@ export function removeInjection(template: PodTemplateSpec): PodTemplateSpec {
     if (out.spec.imagePullSecrets.length === 0) delete out.spec.imagePullSecrets;
   }
   if (annotations && OUR_ANNOTATIONS.some((a) => a in annotations)) {
+    const labels = out.metadata!.labels;
+    const injector = annotations[INJECTED_BY_ANNOTATION];
+    if (labels && injector && labels[SESSION_LABEL] === sessionName(injector)) {
+      delete labels[SESSION_LABEL];
+      if (Object.keys(labels).length === 0) delete out.metadata!.labels;
+    }
     for (const a of OUR_ANNOTATIONS) delete annotations[a];
     if (Object.keys(annotations).length === 0) delete out.metadata!.annotations;
     if (out.metadata && Object.keys(out.metadata).length === 0) delete out.metadata;
@@ -68,4 +78,14 @@ export function removeInjection(template: PodTemplateSpec): PodTemplateSpec {
     if (out.spec.volumes.length === 0) delete out.spec.volumes;
   }
   return out;
+}
+
+/** `namespace/name` → name. */
+function sessionName(key: string): string {
+  return key.slice(key.indexOf('/') + 1);
+}
+
+/** Label values are at most 63 characters (a longer session name simply goes without the label). */
+function isLabelValue(v: string): boolean {
+  return v.length > 0 && v.length <= 63;
 }

@@ -67,10 +67,16 @@ export class WorkQueue {
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
-  stop(): void {
+  /** Takes no more work; resolves once the reconciles already running have ended. */
+  stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    this.pending.clear();
+    this.order.length = 0;
+    this.dirty.clear();
+    if (this.active.size === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
   }
 
   private pump(): void {

@@ -15,6 +15,7 @@ import { deleteJobs, ensureJobs } from './executors/job.ts';
 import type { ConditionUpdate, ExecutorConfig, ExecutorState } from './executors/types.ts';
 import { ensureSnapshotClaims } from './executors/volume-snapshot.ts';
 import { interimClaim } from './claims.ts';
+import { agentTrouble } from './agent-pods.ts';
 
 export const FINALIZER = 'restore.gitops/cleanup';
 
@@ -22,6 +23,8 @@ export interface ReconcileConfig extends ExecutorConfig {
   now?: () => Date;
   /** How soon to look again at a session that is still running (default 2 s). */
   pollMs?: number;
+  /** How soon to look again at a session waiting for its Repository, Secret or target (default 5 s). */
+  waitMs?: number;
   log?: (line: string) => void;
 }
 
@@ -74,13 +77,13 @@ export async function reconcileSession(cluster: ControllerCluster, cfg: Reconcil
     const repository = await cluster.repository(ref.namespace, ref.name);
     if (!repository) {
       conditions.push({ type: CONDITION.RepositoryFound, status: 'False', reason: REASON.RepositoryNotAvailable, message: `Repository ${ref.namespace}/${ref.name} does not exist` });
-      return { ...(await write(cluster, cfg, session, conditions, {}, now())), requeueAfterMs: 5000 };
+      return { ...(await write(cluster, cfg, session, conditions, {}, now())), requeueAfterMs: cfg.waitMs ?? 5000 };
     }
     conditions.push({ type: CONDITION.RepositoryFound, status: 'True', reason: REASON.RepositoryAvailable, message: `Repository ${ref.namespace}/${ref.name} found` });
     const secret = repository.spec.backend.storageSecretName ?? '';
     if (!secret || !(await cluster.secretExists(ref.namespace, secret))) {
       conditions.push({ type: CONDITION.BackendSecretFound, status: 'False', reason: REASON.BackendSecretNotAvailable, message: `Secret ${ref.namespace}/${secret || '(storageSecretName not set)'} does not exist` });
-      return { ...(await write(cluster, cfg, session, conditions, {}, now())), requeueAfterMs: 5000 };
+      return { ...(await write(cluster, cfg, session, conditions, {}, now())), requeueAfterMs: cfg.waitMs ?? 5000 };
     }
     conditions.push({ type: CONDITION.BackendSecretFound, status: 'True', reason: REASON.BackendSecretAvailable, message: `Secret ${ref.namespace}/${secret} found` });
     const ctx = { ...ctxBase, repository };
@@ -89,7 +92,11 @@ export async function reconcileSession(cluster: ControllerCluster, cfg: Reconcil
   conditions.push(...state.conditions);
   const result = await write(cluster, cfg, session, conditions, state, now());
   if (isFinalPhase(result.phase)) return result;
-  return { ...result, requeueAfterMs: state.targetFound ? (cfg.pollMs ?? 2000) : 5000 };
+  if (state.targetFound && executor !== 'volume-snapshot') await reportAgentTrouble(cluster, session);
+  const poll = state.targetFound ? (cfg.pollMs ?? 2000) : (cfg.waitMs ?? 5000);
+  // Back right after the deadline, whatever else wakes it (or not) before.
+  const untilDeadline = deadline ? Math.max(0, deadline.getTime() - now().getTime()) + 50 : Infinity;
+  return { ...result, requeueAfterMs: Math.min(poll, untilDeadline) };
 }
 
 export function sessionDeadline(s: RestoreSession): Date | undefined {
@@ -144,6 +151,16 @@ async function write(cluster: ControllerCluster, cfg: ReconcileConfig, session: 
     cfg.log?.(`${session.metadata.namespace}/${session.metadata.name}: ${before ?? 'New'} → ${after}${hosts}`);
   }
   return { phase: after };
+}
+
+/** A Warning event on the session for each agent container that cannot run (once per occurrence). */
+async function reportAgentTrouble(cluster: ControllerCluster, session: RestoreSession): Promise<void> {
+  for (const pod of await cluster.sessionPods(session.metadata.namespace!, session.metadata.name)) {
+    const trouble = agentTrouble(pod);
+    if (!trouble || cluster.reported.has(trouble.occurrence)) continue;
+    cluster.reported.add(trouble.occurrence);
+    await cluster.event(session, 'Warning', 'Restore Agent Failing', trouble.message);
+  }
 }
 
 /** What deleting a session takes away: the injection, its Jobs, its interim PVC. Nothing else. */

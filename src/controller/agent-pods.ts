@@ -1,0 +1,58 @@
+// An agent that cannot start writes no host stat, so its session would sit in Running with
+// nothing said: a Secret key missing from runtimeSettings env, an image that cannot be pulled, an
+// agent that crashes before it reaches the API. The controller sees it on the pod (the pods of a
+// restore carry the session label) and says so in a Warning event on the session. Pure.
+import { INIT_CONTAINER_NAME, JOB_CONTAINER_NAME } from './agent-container.ts';
+
+export interface AgentTrouble {
+  pod: string;
+  container: string;
+  /** The kubelet's reason, e.g. CreateContainerConfigError, ImagePullBackOff, CrashLoopBackOff. */
+  reason: string;
+  /** What a person reads: which pod, which container, what the kubelet says, what to check. */
+  message: string;
+  /** Identifies this occurrence, so it is reported once (a new restart is a new occurrence). */
+  occurrence: string;
+}
+
+/** Waiting reasons that mean the agent is not going to run as things stand. */
+const STUCK: Record<string, string> = {
+  CreateContainerConfigError: 'check the Secrets and ConfigMaps named in runtimeSettings.container env/envFrom',
+  CreateContainerError: 'check runtimeSettings.container and the volumes it mounts',
+  ErrImagePull: 'check the agent image name and its imagePullSecrets',
+  ImagePullBackOff: 'check the agent image name and its imagePullSecrets',
+  InvalidImageName: 'check the agent image name',
+  CrashLoopBackOff: 'see its log: kubectl logs',
+};
+
+interface ContainerStatusLike {
+  name: string;
+  restartCount?: number;
+  state?: { waiting?: { reason?: string; message?: string } };
+  lastState?: { terminated?: { exitCode?: number; reason?: string } };
+}
+
+interface PodLike {
+  metadata?: { name?: string; namespace?: string; uid?: string; deletionTimestamp?: unknown };
+  status?: { initContainerStatuses?: ContainerStatusLike[]; containerStatuses?: ContainerStatusLike[] };
+}
+
+/** The agent container's trouble in this pod, if it is stuck. */
+export function agentTrouble(pod: PodLike): AgentTrouble | undefined {
+  if (pod.metadata?.deletionTimestamp) return undefined;
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  const agent = statuses.find((c) => c.name === INIT_CONTAINER_NAME || c.name === JOB_CONTAINER_NAME);
+  const waiting = agent?.state?.waiting;
+  if (!agent || !waiting?.reason || !(waiting.reason in STUCK)) return undefined;
+  const podName = pod.metadata?.name ?? '';
+  const last = agent.lastState?.terminated;
+  const said = [waiting.message, last?.exitCode !== undefined ? `last exit code ${last.exitCode}` : undefined].filter(Boolean).join('; ');
+  const hint = waiting.reason === 'CrashLoopBackOff' ? `see its log: kubectl logs -n ${pod.metadata?.namespace} ${podName} -c ${agent.name}` : STUCK[waiting.reason]!;
+  return {
+    pod: podName,
+    container: agent.name,
+    reason: waiting.reason,
+    message: `pod ${podName}: the restore agent (${agent.name}) cannot run: ${waiting.reason}${said ? ` (${said})` : ''}; ${hint}`,
+    occurrence: `${pod.metadata?.uid ?? podName}/${agent.name}/${agent.restartCount ?? 0}/${waiting.reason}`,
+  };
+}

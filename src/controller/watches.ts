@@ -1,0 +1,180 @@
+// The controller's watches (issue 7 §1): RestoreSessions, Repositories, the target workloads,
+// restore Jobs, the pods of restores and the claims the controller makes, each through a
+// ResilientInformer (relist on 410, restart with backoff, watchdog), each event mapped to the
+// sessions it concerns. Objects the controller labels (Jobs, claims, injected pods) are watched
+// through a label selector; Repositories and workloads are the user's, so all of them in scope
+// are watched (a Repository or workload appearing must wake the session that waits for it).
+// With `namespace`, every list and watch stays in that namespace.
+import * as k8s from '@kubernetes/client-node';
+import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import type { RestoreSession } from '../api/restoresession.ts';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/meta.ts';
+import { ResilientInformer } from '../kube/informer.ts';
+import { REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
+import { SESSION_LABEL } from './claims.ts';
+import type { ControllerCluster } from './cluster.ts';
+import { SessionIndex, sessionKey } from './session-index.ts';
+import { ChangeFilter, SIGNATURES } from './watch-filter.ts';
+
+export interface ControllerWatchesOptions {
+  kc: k8s.KubeConfig;
+  /** Watch this namespace only. */
+  namespace?: string;
+  /** Its request counter counts the informers' LISTs; its record of our own writes filters session events. */
+  cluster: ControllerCluster;
+  /** Queue a session for a reconcile. */
+  enqueue: (namespace: string, name: string) => void;
+  /** Whether a session still needs the controller (final sessions are left alone). */
+  needsWork: (s: RestoreSession) => boolean;
+  log?: (line: string) => void;
+  /** Passed to every informer (tests shorten it). */
+  watchdogMs?: number;
+}
+
+type List = KubernetesListObject<KubernetesObject>;
+
+function collectionPath(apiVersion: string, plural: string, namespace: string | undefined): string {
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  return namespace ? `${base}/namespaces/${namespace}/${plural}` : `${base}/${plural}`;
+}
+
+const WORKLOAD_KINDS = ['StatefulSet', 'Deployment', 'DaemonSet'] as const;
+
+export class ControllerWatches {
+  readonly sessions: ResilientInformer<KubernetesObject>;
+  private readonly pods: ResilientInformer<KubernetesObject>;
+  private readonly informers: ResilientInformer<KubernetesObject>[] = [];
+  private readonly index = new SessionIndex();
+  private readonly opts: ControllerWatchesOptions;
+
+  constructor(opts: ControllerWatchesOptions) {
+    this.opts = opts;
+    const ns = opts.namespace;
+    const custom = opts.kc.makeApiClient(k8s.CustomObjectsApi);
+    const apps = opts.kc.makeApiClient(k8s.AppsV1Api);
+    const batch = opts.kc.makeApiClient(k8s.BatchV1Api);
+    const core = opts.kc.makeApiClient(k8s.CoreV1Api);
+    const managed = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+    const ofSession = SESSION_LABEL; // exists: restore Job pods and pods of injected templates
+
+    this.sessions = this.informer(`${RESTORE_SESSIONS.group}/${RESTORE_SESSIONS.version}`, RESTORE_SESSIONS.plural, undefined, () =>
+      ns ? custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: ns }) : custom.listClusterCustomObject({ ...RESTORE_SESSIONS }));
+    const onSession = (o: KubernetesObject) => {
+      const s = o as RestoreSession;
+      this.index.upsert(s);
+      // The event of our own last write brings nothing the reconcile that wrote it did not know.
+      if (opts.needsWork(s) && !opts.cluster.isOwnWrite(s)) opts.enqueue(s.metadata.namespace!, s.metadata.name);
+    };
+    this.sessions.on('add', onSession).on('update', onSession).on('delete', (o) => {
+      this.index.remove(sessionKey(o as RestoreSession));
+      opts.cluster.forgetSession(o.metadata!.namespace!, o.metadata!.name!);
+    });
+
+    const repositories = this.informer(`${REPOSITORIES.group}/${REPOSITORIES.version}`, REPOSITORIES.plural, undefined, () =>
+      ns ? custom.listNamespacedCustomObject({ ...REPOSITORIES, namespace: ns }) : custom.listClusterCustomObject({ ...REPOSITORIES }));
+    this.wakeDependents(repositories, 'Repository', new ChangeFilter(SIGNATURES.repository));
+
+    const workloadLists: Record<(typeof WORKLOAD_KINDS)[number], () => Promise<unknown>> = {
+      StatefulSet: () => (ns ? apps.listNamespacedStatefulSet({ namespace: ns }) : apps.listStatefulSetForAllNamespaces()),
+      Deployment: () => (ns ? apps.listNamespacedDeployment({ namespace: ns }) : apps.listDeploymentForAllNamespaces()),
+      DaemonSet: () => (ns ? apps.listNamespacedDaemonSet({ namespace: ns }) : apps.listDaemonSetForAllNamespaces()),
+    };
+    for (const kind of WORKLOAD_KINDS) {
+      const informer = this.informer('apps/v1', `${kind.toLowerCase()}s`, undefined, workloadLists[kind]);
+      this.wakeDependents(informer, kind, new ChangeFilter(SIGNATURES.workload));
+    }
+
+    const jobs = this.informer('batch/v1', 'jobs', managed, () =>
+      ns ? batch.listNamespacedJob({ namespace: ns, labelSelector: managed }) : batch.listJobForAllNamespaces({ labelSelector: managed }));
+    this.wakeLabelled(jobs, new ChangeFilter(SIGNATURES.job));
+    const pods = this.informer('v1', 'pods', ofSession, () =>
+      ns ? core.listNamespacedPod({ namespace: ns, labelSelector: ofSession }) : core.listPodForAllNamespaces({ labelSelector: ofSession }));
+    this.wakeLabelled(pods, new ChangeFilter(SIGNATURES.pod));
+    this.pods = pods;
+    const claims = this.informer('v1', 'persistentvolumeclaims', managed, () =>
+      ns ? core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: managed }) : core.listPersistentVolumeClaimForAllNamespaces({ labelSelector: managed }));
+    this.wakeLabelled(claims, new ChangeFilter(SIGNATURES.claim));
+  }
+
+  /**
+   * Starts every watch; resolves once the sessions have been listed. The other watches fill in
+   * the background: one that cannot list (a missing permission) retries with backoff and logs
+   * why, while the resync keeps every session moving.
+   */
+  async start(): Promise<void> {
+    await Promise.all(this.informers.map((i) => i.start()));
+    await this.sessions.ready;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.informers.map((i) => i.stop()));
+  }
+
+  /** Sessions as last seen by the watch (no API request). */
+  cachedSessions(): RestoreSession[] {
+    return this.sessions.list() as RestoreSession[];
+  }
+
+  /** The pods of a session's restore as last seen by the watch (no API request). */
+  podsOf(namespace: string, session: string): k8s.V1Pod[] {
+    return this.pods.list(namespace).filter((p) => p.metadata?.labels?.[SESSION_LABEL] === session) as k8s.V1Pod[];
+  }
+
+  /** How many watches there are, and how often they were restarted after a failure or silence. */
+  get stats(): { informers: number; restarts: number; lists: number } {
+    return {
+      informers: this.informers.length,
+      restarts: this.informers.reduce((n, i) => n + i.stats.restarts, 0),
+      lists: this.informers.reduce((n, i) => n + i.stats.lists, 0),
+    };
+  }
+
+  private informer(apiVersion: string, plural: string, labelSelector: string | undefined, list: () => Promise<unknown>): ResilientInformer<KubernetesObject> {
+    const informer = new ResilientInformer<KubernetesObject>({
+      kc: this.opts.kc,
+      path: collectionPath(apiVersion, plural, this.opts.namespace),
+      ...(labelSelector ? { labelSelector } : {}),
+      list: async () => {
+        this.opts.cluster.counter.requests++;
+        return (await list()) as List;
+      },
+      log: (m) => this.opts.log?.(`watch: ${m}`),
+      ...(this.opts.watchdogMs ? { watchdogMs: this.opts.watchdogMs } : {}),
+    });
+    this.informers.push(informer);
+    return informer;
+  }
+
+  /** Repository or workload events wake the sessions that reference the object. */
+  private wakeDependents(informer: ResilientInformer<KubernetesObject>, kind: string, filter: ChangeFilter): void {
+    const wake = (o: KubernetesObject) => {
+      for (const key of this.index.sessionsFor(kind, o.metadata!.namespace ?? '', o.metadata!.name!)) {
+        const [namespace, name] = key.split('/') as [string, string];
+        const s = this.sessions.get(name, namespace) as RestoreSession | undefined;
+        if (s && this.opts.needsWork(s)) this.opts.enqueue(namespace, name);
+      }
+    };
+    informer.on('add', (o) => filter.changed(o) && wake(o));
+    informer.on('update', (o) => filter.changed(o) && wake(o));
+    informer.on('delete', (o) => {
+      filter.forget(o);
+      wake(o);
+    });
+  }
+
+  /** Objects carrying the session label (Jobs, claims, pods) wake that session. */
+  private wakeLabelled(informer: ResilientInformer<KubernetesObject>, filter: ChangeFilter): void {
+    const wake = (o: KubernetesObject) => {
+      const name = o.metadata?.labels?.[SESSION_LABEL];
+      const namespace = o.metadata?.namespace ?? '';
+      const s = name ? (this.sessions.get(name, namespace) as RestoreSession | undefined) : undefined;
+      if (s && this.opts.needsWork(s)) this.opts.enqueue(namespace, name!);
+    };
+    informer.on('add', (o) => filter.changed(o) && wake(o));
+    informer.on('update', (o) => filter.changed(o) && wake(o));
+    informer.on('delete', (o) => {
+      filter.forget(o);
+      wake(o);
+    });
+  }
+}
