@@ -104,7 +104,12 @@ function scanCalls(): Map<Grant, string[]> {
 const NOT_SCANNED: Record<Grant, string> = {
   [grant('stash.appscode.com', 'restoresessions', 'watch')]: 'the daemon\'s watch-fed caches (DESIGN §1 Applier, src/kube/informer.ts)',
   [grant('stash.appscode.com', 'repositories', 'watch')]: 'the daemon\'s watch-fed caches',
-  [grant('batch', 'jobs', 'watch')]: 'the controller watches its restore Jobs (src/controller/controller.ts, ResilientInformer)',
+  [grant('batch', 'jobs', 'watch')]: 'the controller watches its restore Jobs (src/controller/watches.ts, ResilientInformer)',
+  [grant('apps', 'deployments', 'watch')]: 'the controller watches target workloads (src/controller/watches.ts)',
+  [grant('apps', 'statefulsets', 'watch')]: 'the controller watches target workloads (src/controller/watches.ts)',
+  [grant('apps', 'daemonsets', 'watch')]: 'the controller watches target workloads (src/controller/watches.ts)',
+  [grant('', 'pods', 'watch')]: 'the controller watches the pods of its restores, by label (src/controller/watches.ts)',
+  [grant('', 'persistentvolumeclaims', 'watch')]: 'the controller watches the claims it made, by label (src/controller/watches.ts)',
   [grant('stash.appscode.com', 'repositories', 'list')]: 'the daemon\'s watch-fed caches (live Repositories for the Planner)',
   [grant('stash.appscode.com', 'restoresessions', 'create')]: 'the Applier creates declared sessions (issue 8)',
   [grant('stash.appscode.com', 'repositories', 'create')]: 'the Applier creates declared Repositories',
