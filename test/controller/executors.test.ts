@@ -46,6 +46,16 @@ describe('init-container injection', () => {
     assert.equal(out.metadata!.annotations!['restore.gitops/restore-spec-hash'], 'h1');
   });
 
+  it('labels the pods with the session (the controller watches them by label) and takes the label off again', () => {
+    const out = injectInitContainer(template(), injection(sts));
+    assert.deepEqual(out.metadata!.labels, { app: 'db', 'restore.gitops/session': 'sts-restore' });
+    assert.deepEqual(removeInjection(out).metadata, { labels: { app: 'db' } });
+    // A label of that name the owner set is theirs: kept, and kept on removal.
+    const own = template();
+    own.metadata!.labels!['restore.gitops/session'] = 'theirs';
+    assert.equal(removeInjection(injectInitContainer(own, injection(sts))).metadata!.labels!['restore.gitops/session'], 'theirs');
+  });
+
   it('injecting the same session twice changes nothing (no second roll)', () => {
     const once = injectInitContainer(template(), injection(sts));
     assert.deepEqual(injectInitContainer(once, injection(sts)), once);
