@@ -2,6 +2,7 @@
 // rolls), grant the pods' service account what the agent needs, report the hosts.
 import type { PodTemplateSpec } from '../../api/core.ts';
 import type { KubeObject } from '../../api/meta.ts';
+import { MANAGED_BY_GITOPS_CONDITION, gitopsOwner, gitopsWarning } from '../gitops-owner.ts';
 import type { WorkloadKind } from '../../api/workloads.ts';
 import { resolveHosts } from '../../hosts/resolve.ts';
 import { contentId } from '../../plan/content-id.ts';
@@ -20,18 +21,6 @@ export function sessionSpecHash(s: RestoreSession): string {
   return shortHash(`${s.metadata.uid ?? ''}/${contentId(s)}`, 16);
 }
 
-const GITOPS_MARKERS: [string, string][] = [
-  ['kustomize.toolkit.fluxcd.io/name', 'Flux'],
-  ['helm.toolkit.fluxcd.io/name', 'Flux'],
-  ['argocd.argoproj.io/instance', 'Argo CD'],
-  ['argocd.argoproj.io/tracking-id', 'Argo CD'],
-];
-
-function gitopsOwner(o: KubeObject): string | undefined {
-  const marks = { ...o.metadata.labels, ...o.metadata.annotations };
-  return GITOPS_MARKERS.find(([k]) => k in marks)?.[1];
-}
-
 function templateOf(o: KubeObject): PodTemplateSpec {
   return (o['spec'] as { template: PodTemplateSpec }).template;
 }
@@ -47,9 +36,8 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
   const resolution = resolveHosts(session, workload, ref.kind === 'DaemonSet' ? await cluster.nodes() : []);
   const conditions: ExecutorState['conditions'] = [{ type: CONDITION.RestoreTargetFound, status: 'True', reason: REASON.TargetAvailable, message: `${ref.kind} ${ns}/${ref.name} found` }];
   const owner = gitopsOwner(workload);
-  if (owner) {
-    conditions.push({ type: 'WorkloadManagedByGitOps', status: 'True', reason: `ManagedBy${owner.replace(/\s/g, '')}`, message: `${ref.kind} ${ref.name} is managed by ${owner}, which may strip the injected init-container on its next sync; suspend its reconciliation during the restore` });
-  }
+  const warning = owner ? gitopsWarning(workload, owner) : undefined;
+  if (owner) conditions.push({ type: MANAGED_BY_GITOPS_CONDITION, status: 'True', reason: `ManagedBy${owner.tool.replace(/\s/g, '')}`, message: warning! });
 
   const hash = sessionSpecHash(session);
   const template = templateOf(workload);
@@ -73,7 +61,10 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
       throw new Error(message, { cause: e });
     }
     await cluster.event(workload, 'Normal', 'Init-Container Injection Succeeded', `stash-init injected for RestoreSession ${sessionKey}${other && other !== sessionKey ? ` (replacing ${other}'s)` : ''}; the pods roll`);
-    if (owner) await cluster.event(session, 'Warning', 'WorkloadManagedByGitOps', conditions[conditions.length - 1]!.message);
+    if (warning) {
+      await cluster.event(session, 'Warning', MANAGED_BY_GITOPS_CONDITION, warning);
+      await cluster.event(workload, 'Warning', MANAGED_BY_GITOPS_CONDITION, `RestoreSession ${sessionKey}: ${warning}`);
+    }
   }
   conditions.push({ type: CONDITION.StashInitContainerInjected, status: 'True', reason: REASON.InitContainerInjectionSucceeded, message: `stash-init is in ${ref.kind} ${ref.name}'s pod template` });
   return { targetFound: true, conditions, ...(resolution.known ? { totalHosts: resolution.totalHosts } : {}) };
