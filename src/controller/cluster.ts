@@ -6,7 +6,7 @@ import type { Repository } from '../api/repository.ts';
 import type { RestoreSession, RestoreSessionStatus } from '../api/restoresession.ts';
 import { WORKLOAD_API_VERSIONS } from '../api/workloads.ts';
 import type { WorkloadKind } from '../api/workloads.ts';
-import { apiErrorInfo, isAlreadyExists, isNotFound } from '../kube/api-error.ts';
+import { apiErrorInfo, isAlreadyExists, isConflict, isNotFound } from '../kube/api-error.ts';
 import { REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
 import { SESSION_LABEL } from './claims.ts';
 import { updateSessionStatus } from '../kube/status-update.ts';
@@ -77,7 +77,22 @@ export class ControllerCluster {
     return written;
   }
 
-  async updateStatus(namespace: string, name: string, mutate: (s: RestoreSession) => RestoreSessionStatus | undefined): Promise<RestoreSession> {
+  /**
+   * Writes the status `mutate` makes of the session (or nothing, when it returns undefined). The
+   * first try starts from `current`, the session this reconcile read moments ago, which saves a
+   * GET; a conflict (an agent wrote a stat meanwhile) falls back to read-modify-write from the latest.
+   */
+  async updateStatus(current: RestoreSession, mutate: (s: RestoreSession) => RestoreSessionStatus | undefined): Promise<RestoreSession> {
+    const { namespace, name } = current.metadata as { namespace: string; name: string };
+    const first = mutate(current);
+    if (first === undefined) return current;
+    try {
+      const written = (await this.count(this.custom.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace, name, body: { ...current, status: first } }))) as RestoreSession;
+      this.wrote(written);
+      return written;
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+    }
     let wrote = false;
     const result = await updateSessionStatus(this.custom, namespace, name, (s) => {
       const next = mutate(s);

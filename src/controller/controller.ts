@@ -12,7 +12,10 @@ import type { ReconcileConfig } from './reconcile.ts';
 import { ControllerWatches } from './watches.ts';
 
 export interface ControllerOptions extends ReconcileConfig {
-  /** How often every session that still needs work is queued again (default 30 s). */
+  /**
+   * How often every session that still needs work is queued again, whether or not an event came:
+   * the safety net under the watches (default 5 min with watches, 30 s without).
+   */
   resyncMs?: number;
   /**
    * Watch sessions, Repositories, target workloads, restore Jobs, their pods and claims, so a
@@ -25,9 +28,15 @@ export interface ControllerOptions extends ReconcileConfig {
   namespace?: string;
 }
 
-/** How soon a running session is looked at again when nothing wakes it: rarely with watches, often without. */
-const POLL_WITH_WATCHES_MS = 30_000;
+/**
+ * How soon a running session is looked at again when nothing wakes it, and how often all are:
+ * rarely with watches (every change a session waits for is watched; a deadline brings its session
+ * back on time), often without.
+ */
+const POLL_WITH_WATCHES_MS = 300_000;
 const POLL_WITHOUT_WATCHES_MS = 2000;
+const RESYNC_WITH_WATCHES_MS = 300_000;
+const RESYNC_WITHOUT_WATCHES_MS = 30_000;
 
 export class Controller {
   readonly cluster: ControllerCluster;
@@ -79,7 +88,7 @@ export class Controller {
           this.opts.log?.(`resync failed (will retry): ${(e as Error).message}`);
         }
         if (!this.stopped) loop();
-      }, this.opts.resyncMs ?? 30_000);
+      }, this.opts.resyncMs ?? ((this.opts.watch ?? true) ? RESYNC_WITH_WATCHES_MS : RESYNC_WITHOUT_WATCHES_MS));
     };
     loop();
   }

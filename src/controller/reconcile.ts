@@ -137,7 +137,7 @@ export function nextStatus(latest: RestoreSession, conditions: ConditionUpdate[]
 
 async function write(cluster: ControllerCluster, cfg: ReconcileConfig, session: RestoreSession, conditions: ConditionUpdate[], state: Partial<ExecutorState>, now: Date): Promise<ReconcileResult> {
   const before = session.status?.phase;
-  const written = await cluster.updateStatus(session.metadata.namespace!, session.metadata.name, (latest) => {
+  const written = await cluster.updateStatus(session, (latest) => {
     if (isFinalPhase(latest.status?.phase)) return undefined;
     const next = nextStatus(latest, conditions, state, now);
     return JSON.stringify(next) === JSON.stringify(latest.status ?? {}) ? undefined : next;

@@ -30,7 +30,8 @@ Options:
   --agent-image IMAGE   image of the restore agent (default ${DEFAULT_AGENT_IMAGE},
                         env RESTORE_AGENT_IMAGE)
   --resync DURATION     how often every unfinished session is looked at again even if no watch event
-                        came (default 30s); watches make changes act at once
+                        came (default 5m): watches on sessions, Repositories, workloads, Jobs, pods
+                        and claims make changes act at once; this is the safety net under them
   --concurrency N       sessions reconciled at once (default 4)
 
 Logs are JSON lines on stderr (LOG_LEVEL=debug|info|warn|error); no secret value is ever read by
@@ -45,7 +46,7 @@ export const controllerCommand: Command = {
       context: { type: 'string' },
       namespace: { type: 'string' },
       'agent-image': { type: 'string' },
-      resync: { type: 'string', default: '30s' },
+      resync: { type: 'string', default: '5m' },
       concurrency: { type: 'string', default: '4' },
     });
     if (positionals.length) throw new UsageError(`controller: unexpected argument "${positionals[0]}"`);
