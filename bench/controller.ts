@@ -163,6 +163,7 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     clearInterval(sampler);
     const requests = controller.cluster.counter.requests;
+    const byCall = Object.entries(controller.cluster.counter.byCall).sort((a, b) => b[1] - a[1]);
     const watch = controller.watchStats();
     await controller.stop();
     controller = undefined;
@@ -178,6 +179,7 @@ async function main(): Promise<void> {
       if (N[kind]) out(`  ${kind.padEnd(10)} ${String(f.length).padStart(3)}/${N[kind]} final, the last at ${f.length ? secs(Math.max(...f.map((x) => x.ms))) : 'n/a'}`);
     }
     out(`API requests by the controller: ${requests} = ${(requests / TOTAL).toFixed(1)} per session (informer LISTs included: ${watch?.lists ?? 0}); ${watch?.informers ?? 0} watch streams, restarted ${watch?.restarts ?? 0} times`);
+    out(`  per session: ${byCall.map(([call, n]) => `${call} ${(n / TOTAL).toFixed(2)}`).join(', ')}`);
     out(`controller process memory: peak RSS ${mib(sample.rss)} (${mib(base.rss)} before the controller started), peak heap used ${mib(sample.heap)} (${mib(base.heapUsed)} before)`);
     out(`  (this process holds the controller, its watch caches and this script's own polling LIST every second; the sandbox and the agents run in other processes)`);
     out(`controller process CPU: ${secs((cpu.user + cpu.system) / 1000)} (user ${secs(cpu.user / 1000)}, system ${secs(cpu.system / 1000)}) over ${secs(allFinal)}`);

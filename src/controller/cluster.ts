@@ -23,9 +23,16 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   }
 }
 
-/** Counts API requests, for the benchmark's requests-per-session figure. */
+/** Counts API requests, for the benchmark's requests-per-session figure, in all and per kind of call. */
 export interface RequestCounter {
   requests: number;
+  /** e.g. `GET restoresession` → 1200. */
+  byCall: Record<string, number>;
+}
+
+export function countRequest(counter: RequestCounter, call: string, n = 1): void {
+  counter.requests += n;
+  counter.byCall[call] = (counter.byCall[call] ?? 0) + n;
 }
 
 export interface ControllerClusterOptions {
@@ -39,7 +46,7 @@ export class ControllerCluster {
   private readonly core: k8s.CoreV1Api;
   private readonly batch: k8s.BatchV1Api;
   private readonly rbac: k8s.RbacAuthorizationV1Api;
-  readonly counter: RequestCounter = { requests: 0 };
+  readonly counter: RequestCounter = { requests: 0, byCall: {} };
   /**
    * The resourceVersion of each session as this controller last wrote it (`namespace/name` →
    * rv), so the watch event our own write causes does not queue a reconcile that has nothing to do.
@@ -54,8 +61,8 @@ export class ControllerCluster {
     this.rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
   }
 
-  private count<T>(p: Promise<T>): Promise<T> {
-    this.counter.requests++;
+  private count<T>(call: string, p: Promise<T>): Promise<T> {
+    countRequest(this.counter, call);
     return p;
   }
 
@@ -64,15 +71,15 @@ export class ControllerCluster {
     const list = this.namespace
       ? this.custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: this.namespace })
       : this.custom.listClusterCustomObject({ ...RESTORE_SESSIONS });
-    return this.count(list).then((l) => (l as { items: RestoreSession[] }).items);
+    return this.count('LIST restoresessions', list).then((l) => (l as { items: RestoreSession[] }).items);
   }
 
   session(namespace: string, name: string): Promise<RestoreSession | undefined> {
-    return orUndefined(this.count(this.custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, name }) as Promise<RestoreSession>));
+    return orUndefined(this.count('GET restoresession', this.custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, name }) as Promise<RestoreSession>));
   }
 
   async replaceSession(s: RestoreSession): Promise<RestoreSession> {
-    const written = await this.count(this.custom.replaceNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: s.metadata.namespace!, name: s.metadata.name, body: s }) as Promise<RestoreSession>);
+    const written = await this.count('PUT restoresession', this.custom.replaceNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: s.metadata.namespace!, name: s.metadata.name, body: s }) as Promise<RestoreSession>);
     this.wrote(written);
     return written;
   }
@@ -87,7 +94,7 @@ export class ControllerCluster {
     const first = mutate(current);
     if (first === undefined) return current;
     try {
-      const written = (await this.count(this.custom.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace, name, body: { ...current, status: first } }))) as RestoreSession;
+      const written = (await this.count('PUT restoresession/status', this.custom.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace, name, body: { ...current, status: first } }))) as RestoreSession;
       this.wrote(written);
       return written;
     } catch (e) {
@@ -96,7 +103,8 @@ export class ControllerCluster {
     let wrote = false;
     const result = await updateSessionStatus(this.custom, namespace, name, (s) => {
       const next = mutate(s);
-      this.counter.requests += next === undefined ? 1 : 2; // the GET, and the PUT when there is one
+      countRequest(this.counter, 'GET restoresession');
+      if (next !== undefined) countRequest(this.counter, 'PUT restoresession/status');
       wrote = next !== undefined;
       return next;
     });
@@ -116,7 +124,7 @@ export class ControllerCluster {
   /** The pods of a session's restore: its Job pods and the pods of the workload it injected into. */
   async sessionPods(namespace: string, session: string): Promise<k8s.V1Pod[]> {
     if (this.podCache) return this.podCache(namespace, session);
-    const list = await this.count(this.core.listNamespacedPod({ namespace, labelSelector: `${SESSION_LABEL}=${session}` }));
+    const list = await this.count('LIST pods', this.core.listNamespacedPod({ namespace, labelSelector: `${SESSION_LABEL}=${session}` }));
     return list.items;
   }
 
@@ -134,70 +142,70 @@ export class ControllerCluster {
   }
 
   repository(namespace: string, name: string): Promise<Repository | undefined> {
-    return orUndefined(this.count(this.custom.getNamespacedCustomObject({ ...REPOSITORIES, namespace, name }) as Promise<Repository>));
+    return orUndefined(this.count('GET repository', this.custom.getNamespacedCustomObject({ ...REPOSITORIES, namespace, name }) as Promise<Repository>));
   }
 
   async secretExists(namespace: string, name: string): Promise<boolean> {
-    return (await orUndefined(this.count(this.core.readNamespacedSecret({ namespace, name })))) !== undefined;
+    return (await orUndefined(this.count('GET secret', this.core.readNamespacedSecret({ namespace, name })))) !== undefined;
   }
 
   workload(kind: WorkloadKind, namespace: string, name: string): Promise<KubeObject | undefined> {
     const [group, version] = WORKLOAD_API_VERSIONS[kind].split('/') as [string, string];
-    return orUndefined(this.count(this.custom.getNamespacedCustomObject({ group, version, namespace, plural: PLURALS[kind], name }) as Promise<KubeObject>));
+    return orUndefined(this.count(`GET ${kind}`, this.custom.getNamespacedCustomObject({ group, version, namespace, plural: PLURALS[kind], name }) as Promise<KubeObject>));
   }
 
   replaceWorkload(o: KubeObject): Promise<KubeObject> {
     const kind = o.kind as WorkloadKind;
     const [group, version] = WORKLOAD_API_VERSIONS[kind].split('/') as [string, string];
-    return this.count(this.custom.replaceNamespacedCustomObject({ group, version, namespace: o.metadata.namespace!, plural: PLURALS[kind], name: o.metadata.name, body: o }) as Promise<KubeObject>);
+    return this.count(`PUT ${kind}`, this.custom.replaceNamespacedCustomObject({ group, version, namespace: o.metadata.namespace!, plural: PLURALS[kind], name: o.metadata.name, body: o }) as Promise<KubeObject>);
   }
 
   async nodes(): Promise<{ name: string; labels: Record<string, string> }[]> {
-    const list = await this.count(this.core.listNode());
+    const list = await this.count('LIST nodes', this.core.listNode());
     return list.items.map((n) => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {} }));
   }
 
   claim(namespace: string, name: string): Promise<k8s.V1PersistentVolumeClaim | undefined> {
-    return orUndefined(this.count(this.core.readNamespacedPersistentVolumeClaim({ namespace, name })));
+    return orUndefined(this.count('GET persistentvolumeclaim', this.core.readNamespacedPersistentVolumeClaim({ namespace, name })));
   }
 
   /** Creates the object unless it exists; returns whether it was created here. */
   async createClaim(o: KubeObject): Promise<boolean> {
-    return this.created(this.core.createNamespacedPersistentVolumeClaim({ namespace: o.metadata.namespace!, body: o as k8s.V1PersistentVolumeClaim }));
+    return this.created('POST persistentvolumeclaim', this.core.createNamespacedPersistentVolumeClaim({ namespace: o.metadata.namespace!, body: o as k8s.V1PersistentVolumeClaim }));
   }
 
   deleteClaim(namespace: string, name: string): Promise<unknown> {
-    return orUndefined(this.count(this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name })));
+    return orUndefined(this.count('DELETE persistentvolumeclaim', this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name })));
   }
 
   async volumeSnapshotExists(namespace: string, name: string): Promise<boolean> {
-    const snap = await orUndefined(this.count(this.custom.getNamespacedCustomObject({ group: 'snapshot.storage.k8s.io', version: 'v1', namespace, plural: 'volumesnapshots', name })));
+    const snap = await orUndefined(this.count('GET volumesnapshot', this.custom.getNamespacedCustomObject({ group: 'snapshot.storage.k8s.io', version: 'v1', namespace, plural: 'volumesnapshots', name })));
     return snap !== undefined;
   }
 
   job(namespace: string, name: string): Promise<k8s.V1Job | undefined> {
-    return orUndefined(this.count(this.batch.readNamespacedJob({ namespace, name })));
+    return orUndefined(this.count('GET job', this.batch.readNamespacedJob({ namespace, name })));
   }
 
   createJob(o: KubeObject): Promise<boolean> {
-    return this.created(this.batch.createNamespacedJob({ namespace: o.metadata.namespace!, body: o as k8s.V1Job }));
+    return this.created('POST job', this.batch.createNamespacedJob({ namespace: o.metadata.namespace!, body: o as k8s.V1Job }));
   }
 
   deleteJob(namespace: string, name: string): Promise<unknown> {
-    return orUndefined(this.count(this.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' })));
+    return orUndefined(this.count('DELETE job', this.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' })));
   }
 
   createRole(o: KubeObject): Promise<boolean> {
-    return this.created(this.rbac.createNamespacedRole({ namespace: o.metadata.namespace!, body: o as k8s.V1Role }));
+    return this.created('POST role', this.rbac.createNamespacedRole({ namespace: o.metadata.namespace!, body: o as k8s.V1Role }));
   }
 
   createRoleBinding(o: KubeObject): Promise<boolean> {
-    return this.created(this.rbac.createNamespacedRoleBinding({ namespace: o.metadata.namespace!, body: o as unknown as k8s.V1RoleBinding }));
+    return this.created('POST rolebinding', this.rbac.createNamespacedRoleBinding({ namespace: o.metadata.namespace!, body: o as unknown as k8s.V1RoleBinding }));
   }
 
-  private async created(p: Promise<unknown>): Promise<boolean> {
+  private async created(call: string, p: Promise<unknown>): Promise<boolean> {
     try {
-      await this.count(p);
+      await this.count(call, p);
       return true;
     } catch (e) {
       if (isAlreadyExists(e)) return false;
@@ -206,7 +214,7 @@ export class ControllerCluster {
   }
 
   event(on: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
-    this.counter.requests++;
+    countRequest(this.counter, 'POST event');
     return recordEvent(this.core, on, type, reason, message, { component: 'restore-controller' });
   }
 

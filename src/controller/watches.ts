@@ -12,6 +12,7 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/meta.ts';
 import { ResilientInformer } from '../kube/informer.ts';
 import { REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
 import { SESSION_LABEL } from './claims.ts';
+import { countRequest } from './cluster.ts';
 import type { ControllerCluster } from './cluster.ts';
 import { SessionIndex, sessionKey } from './session-index.ts';
 import { ChangeFilter, SIGNATURES } from './watch-filter.ts';
@@ -135,7 +136,7 @@ export class ControllerWatches {
       path: collectionPath(apiVersion, plural, this.opts.namespace),
       ...(labelSelector ? { labelSelector } : {}),
       list: async () => {
-        this.opts.cluster.counter.requests++;
+        countRequest(this.opts.cluster.counter, `LIST ${plural} (watch)`);
         return (await list()) as List;
       },
       log: (m) => this.opts.log?.(`watch: ${m}`),
