@@ -152,8 +152,14 @@ async function main(): Promise<void> {
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     const finalAt = new Map<string, { kind: string; phase: string; ms: number }>();
     const deadline = t0 + Number(values['timeout-min']) * 60_000;
+    let nextProgress = t0 + 30_000;
     while (finalAt.size < TOTAL && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 1000));
+      if (Date.now() >= nextProgress) {
+        nextProgress += 30_000;
+        const done = (kind: string) => [...finalAt.values()].filter((f) => f.kind === kind).length;
+        out(`  ${secs(Date.now() - t0).padStart(7)}: ${finalAt.size}/${TOTAL} final (snapshot ${done('snapshot')}/${N.snapshot}, job ${done('job')}/${N.job}, deployment ${done('deployment')}/${N.deployment}), ${controller.cluster.counter.requests} API requests, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`);
+      }
       const list = (await custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: NS })) as { items: RestoreSession[] };
       for (const s of list.items) {
         if (!finalAt.has(s.metadata.name) && isFinalPhase(s.status?.phase)) finalAt.set(s.metadata.name, { kind: s.metadata.name.split('-')[0]!, phase: s.status!.phase!, ms: Date.now() - t0 });
