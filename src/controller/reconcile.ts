@@ -74,6 +74,12 @@ export async function reconcileSession(cluster: ControllerCluster, cfg: Reconcil
     state = await ensureSnapshotClaims(ctxBase);
   } else {
     const ref = repositoryOf(session)!;
+    if (cluster.namespace && ref.namespace !== cluster.namespace) {
+      // A controller confined to its namespace (a Role there) cannot read another namespace's Repository.
+      const message = `Repository ${ref.namespace}/${ref.name} is outside namespace ${cluster.namespace}, the only one this controller may read (it runs with --namespace ${cluster.namespace}): put the Repository in ${cluster.namespace}, or run the controller cluster-wide`;
+      conditions.push({ type: CONDITION.RepositoryFound, status: 'False', reason: REASON.RepositoryNotAvailable, message });
+      return { ...(await write(cluster, cfg, session, conditions, {}, now())), requeueAfterMs: cfg.waitMs ?? 5000 };
+    }
     const repository = await cluster.repository(ref.namespace, ref.name);
     if (!repository) {
       conditions.push({ type: CONDITION.RepositoryFound, status: 'False', reason: REASON.RepositoryNotAvailable, message: `Repository ${ref.namespace}/${ref.name} does not exist` });

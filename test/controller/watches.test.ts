@@ -128,17 +128,21 @@ describe('controller namespace option', function () {
     t = await startSandbox({ log: (line) => capture && !line.startsWith('sandbox:') && requests.push(line) });
     await setUp(t, ['mine', 'theirs']);
     for (const ns of ['mine', 'theirs']) await apply(t, secret(ns), repository(ns), deployment(ns, 'app'), session(ns, 'restore', 'app'));
+    const cross = session('mine', 'cross', 'app') as { spec: { repository: { namespace?: string } } };
+    cross.spec.repository.namespace = 'theirs';
+    await apply(t, cross);
   });
   after(async () => {
     await controller?.stop();
     await t?.stop();
   });
 
-  it('drives only the sessions of its namespace, and every list and watch it makes stays there', async () => {
+  it('drives only the sessions of its namespace, every request it makes stays there, and a Repository elsewhere is explained', async () => {
     capture = true;
     controller = new Controller(t.kc, { agent: { image: AGENT }, namespace: 'mine', resyncMs: 100 });
     await controller.start();
     await eventually(() => peek('mine', 'restore')?.status?.phase === 'Running', 30_000);
+    await eventually(() => peek('mine', 'cross')?.status?.phase === 'Pending', 30_000);
     controller.enqueue('theirs', 'restore'); // as the daemon would after applying: not this controller's
     await new Promise((r) => setTimeout(r, 500)); // a few resyncs
     await controller.idle();
@@ -148,6 +152,9 @@ describe('controller namespace option', function () {
     const theirs = peek('theirs', 'restore')!;
     assert.equal(theirs.status, undefined, 'a session of another namespace gets no status');
     assert.equal(theirs.metadata.finalizers, undefined, 'nor a finalizer');
+    const cross = peek('mine', 'cross')!.status!.conditions!.find((c) => c.type === 'RepositoryFound')!;
+    assert.equal(cross.status, 'False');
+    assert.equal(cross.message, 'Repository theirs/repo is outside namespace mine, the only one this controller may read (it runs with --namespace mine): put the Repository in mine, or run the controller cluster-wide');
     assert.ok(requests.length > 5, requests.join('\n'));
     const outside = requests.filter((r) => !/^\w+ \/apis?\/[^?]*\/namespaces\/mine\//.test(r));
     assert.deepEqual(outside, [], 'every request names the namespace (a namespaced Role allows them)');
