@@ -121,19 +121,24 @@ export class Daemon {
     report.commit = rev.commit;
 
     const { sessions, repositories } = await this.listLive();
-    const cluster = new ClusterState([...sessions, ...repositories]);
+    const cluster = new ClusterState([...sessions, ...repositories], { completeKinds: ['RestoreSession', 'Repository'] });
     const desired = validateSource(revisionFiles(rev), cluster);
-    for (const d of desired.diagnostics.filter((x) => x.severity === 'error')) {
-      this.opts.log('warn', `${d.file}:${d.line}:${d.column}: ${d.message}`, { path: d.path });
-    }
+    const errors = desired.diagnostics.filter((x) => x.severity === 'error');
+    for (const d of errors) this.opts.log('warn', `${d.file}:${d.line}:${d.column}: ${d.message}`, { path: d.path });
     const plan = planRestores({ desired, cluster, ledger: ledgerView(this.executions), allowEmpty: this.opts.allowEmpty, sourceCommit: rev.commit });
     report.plan = plan;
+    const planErrors = plan.diagnostics.filter((x) => x.severity === 'error').length;
+    if (planErrors) {
+      // The valid files are still applied; the cycle is reported failed so --once and metrics say so.
+      report.ok = false;
+      report.error = `the source has ${planErrors} error${planErrors === 1 ? '' : 's'} (listed in the log and STATUS.md)`;
+    }
     if (recordPlan(this.executions, plan, rev.commit, now)) this.ledgerDirty = true;
 
     // The ledger first: a restore is created only once its `Accepted` entry is pushed.
     if (this.ledgerDirty && this.opts.statusWriter) {
       try {
-        const w = await this.opts.statusWriter.writeStatus(this.snapshot(rev, desired, sessions));
+        const w = await this.opts.statusWriter.writeStatus(this.snapshot(rev, desired, plan, sessions));
         report.statusCommit = w.commit;
         this.ledgerDirty = false;
       } catch (e) {
@@ -161,7 +166,7 @@ export class Daemon {
     followCluster(this.executions, after, now);
     if (this.opts.statusWriter) {
       try {
-        const w = await this.opts.statusWriter.writeStatus(this.snapshot(rev, desired, after));
+        const w = await this.opts.statusWriter.writeStatus(this.snapshot(rev, desired, plan, after));
         report.statusCommit = w.commit ?? report.statusCommit;
       } catch (e) {
         report.ok = false;
@@ -181,7 +186,7 @@ export class Daemon {
   }
 
   /** Every declared session, and every session with executions, as the StatusWriter wants them. */
-  private snapshot(rev: SourceRevision, desired: DesiredSet, live: RestoreSession[]): StatusSnapshot {
+  private snapshot(rev: SourceRevision, desired: DesiredSet, plan: Plan, live: RestoreSession[]): StatusSnapshot {
     const liveByKey = new Map(live.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
     const byKey = new Map<string, ManagedSession>();
     const executionsOf = (ns: string, name: string) => [...this.executions.values()].filter((t) => t.namespace === ns && t.name === name).map((t) => t.execution);
@@ -213,6 +218,6 @@ export class Daemon {
         ...(liveSession?.status ? { status: liveSession.status } : {}),
       });
     }
-    return { cluster: this.opts.cluster, source: { url: rev.url, branch: rev.branch, commit: rev.commit }, sessions: [...byKey.values()] };
+    return { cluster: this.opts.cluster, source: { url: rev.url, branch: rev.branch, commit: rev.commit }, sessions: [...byKey.values()], diagnostics: plan.diagnostics };
   }
 }
