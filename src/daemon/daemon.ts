@@ -21,6 +21,7 @@ import { revisionFiles } from '../source/types.ts';
 import type { StatusWriter } from '../status/writer.ts';
 import type { Ledger } from '../status/ledger.ts';
 import type { ManagedSession, StatusSnapshot } from '../status/types.ts';
+import { failpoint } from './failpoints.ts';
 import { followCluster, ledgerView, recordPlan } from './executions.ts';
 import type { Executions } from './executions.ts';
 
@@ -141,6 +142,7 @@ export class Daemon {
         const w = await this.opts.statusWriter.writeStatus(this.snapshot(rev, desired, plan, sessions));
         report.statusCommit = w.commit;
         this.ledgerDirty = false;
+        failpoint('after-ledger-push');
       } catch (e) {
         report.ok = false;
         report.error = `status branch: ${(e as Error).message}`;
@@ -152,6 +154,7 @@ export class Daemon {
     }
 
     report.applied = await this.applier.apply(plan, desired, { url: rev.url, commit: rev.commit });
+    if (report.applied.some((a) => a.ok && a.action.kind === 'RestoreSession' && a.action.action === 'create')) failpoint('after-create');
     for (const a of report.applied) {
       if (!a.ok) {
         report.ok = false;
