@@ -71,8 +71,18 @@ export class LiveObjects {
   }
 
   private listRaw(r: CustomResource, labelSelector?: string): Promise<{ items: unknown[] }> {
-    const ns = this.opts.namespace;
-    const sel = labelSelector ? { labelSelector } : {};
-    return (ns ? this.custom.listNamespacedCustomObject({ ...r, namespace: ns, ...sel }) : this.custom.listClusterCustomObject({ ...r, ...sel })) as Promise<{ items: unknown[] }>;
+    return (r === RESTORE_SESSIONS ? this.listSessions(labelSelector) : this.listRepositories()) as Promise<{ items: unknown[] }>;
+  }
+
+  private listSessions(labelSelector?: string): Promise<object> {
+    const namespace = this.opts.namespace;
+    return namespace
+      ? this.custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, ...(labelSelector ? { labelSelector } : {}) })
+      : this.custom.listClusterCustomObject({ ...RESTORE_SESSIONS, ...(labelSelector ? { labelSelector } : {}) });
+  }
+
+  private listRepositories(): Promise<object> {
+    const namespace = this.opts.namespace;
+    return namespace ? this.custom.listNamespacedCustomObject({ ...REPOSITORIES, namespace }) : this.custom.listClusterCustomObject({ ...REPOSITORIES });
   }
 }
