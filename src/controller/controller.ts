@@ -99,9 +99,9 @@ export class Controller {
     this.queue.add(`${namespace}/${name}`);
   }
 
-  /** Queues every session that needs work: from the watch's cache when watching, else from a LIST. */
+  /** Queues every session that needs work: from the watch's cache when it can be trusted, else from a LIST. */
   async resync(): Promise<void> {
-    const sessions = this.watches ? this.watches.cachedSessions() : await this.cluster.listSessions();
+    const sessions = this.watches?.cachedSessions() ?? (await this.cluster.listSessions());
     for (const s of sessions) if (needsWork(s)) this.enqueue(s.metadata.namespace!, s.metadata.name);
   }
 

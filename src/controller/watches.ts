@@ -111,9 +111,9 @@ export class ControllerWatches {
     await Promise.all(this.informers.map((i) => i.stop()));
   }
 
-  /** Sessions as last seen by the watch (no API request). */
-  cachedSessions(): RestoreSession[] {
-    return this.sessions.list() as RestoreSession[];
+  /** Sessions as last seen by the watch (no API request), or undefined while that cache cannot be trusted (failing since). */
+  cachedSessions(): RestoreSession[] | undefined {
+    return this.sessions.synced ? (this.sessions.list() as RestoreSession[]) : undefined;
   }
 
   /** The pods of a session's restore as last seen by the watch (no API request). */
