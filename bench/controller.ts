@@ -141,7 +141,7 @@ async function main(): Promise<void> {
       sample.heap = Math.max(sample.heap, m.heapUsed);
     }, 50);
     const cpu0 = process.cpuUsage();
-    controller = new Controller(kc, { agent: { image: DEFAULT_AGENT_IMAGE }, concurrency: CONCURRENCY, log: () => undefined });
+    controller = new Controller(kc, { agent: { image: DEFAULT_AGENT_IMAGE }, concurrency: CONCURRENCY, log: process.env['BENCH_LOG'] ? (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) : () => undefined });
     await controller.start();
 
     const sessions = (['snapshot', 'job', 'deployment'] as Kind[]).flatMap((kind) => Array.from({ length: N[kind] }, (_, i) => sessionFor(kind, i)));
@@ -153,12 +153,16 @@ async function main(): Promise<void> {
     const finalAt = new Map<string, { kind: string; phase: string; ms: number }>();
     const deadline = t0 + Number(values['timeout-min']) * 60_000;
     let nextProgress = t0 + 30_000;
+    let last = { waitedMs: 0, timed: 0 };
     while (finalAt.size < TOTAL && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 1000));
       if (Date.now() >= nextProgress) {
         nextProgress += 30_000;
         const done = (kind: string) => [...finalAt.values()].filter((f) => f.kind === kind).length;
-        out(`  ${secs(Date.now() - t0).padStart(7)}: ${finalAt.size}/${TOTAL} final (snapshot ${done('snapshot')}/${N.snapshot}, job ${done('job')}/${N.job}, deployment ${done('deployment')}/${N.deployment}), ${controller.cluster.counter.requests} API requests, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`);
+        const c = controller.cluster.counter;
+        const latency = (c.waitedMs - last.waitedMs) / Math.max(1, c.timed - last.timed);
+        last = { waitedMs: c.waitedMs, timed: c.timed };
+        out(`  ${secs(Date.now() - t0).padStart(7)}: ${finalAt.size}/${TOTAL} final (snapshot ${done('snapshot')}/${N.snapshot}, job ${done('job')}/${N.job}, deployment ${done('deployment')}/${N.deployment}), ${controller.cluster.counter.requests} API requests (mean latency ${latency.toFixed(0)} ms), load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`);
       }
       const list = (await custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: NS })) as { items: RestoreSession[] };
       for (const s of list.items) {
@@ -169,6 +173,7 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     clearInterval(sampler);
     const requests = controller.cluster.counter.requests;
+    const { waitedMs, timed } = controller.cluster.counter;
     const byCall = Object.entries(controller.cluster.counter.byCall).sort((a, b) => b[1] - a[1]);
     const watch = controller.watchStats();
     await controller.stop();
@@ -185,6 +190,7 @@ async function main(): Promise<void> {
       if (N[kind]) out(`  ${kind.padEnd(10)} ${String(f.length).padStart(3)}/${N[kind]} final, the last at ${f.length ? secs(Math.max(...f.map((x) => x.ms))) : 'n/a'}`);
     }
     out(`API requests by the controller: ${requests} = ${(requests / TOTAL).toFixed(1)} per session (informer LISTs included: ${watch?.lists ?? 0}); ${watch?.informers ?? 0} watch streams, restarted ${watch?.restarts ?? 0} times`);
+    out(`  mean latency of the controller's requests: ${(waitedMs / Math.max(1, timed)).toFixed(0)} ms (over ${timed} timed)`);
     out(`  per session: ${byCall.map(([call, n]) => `${call} ${(n / TOTAL).toFixed(2)}`).join(', ')}`);
     out(`controller process memory: peak RSS ${mib(sample.rss)} (${mib(base.rss)} before the controller started), peak heap used ${mib(sample.heap)} (${mib(base.heapUsed)} before)`);
     out(`  (this process holds the controller, its watch caches and this script's own polling LIST every second; the sandbox and the agents run in other processes)`);

@@ -28,6 +28,9 @@ export interface RequestCounter {
   requests: number;
   /** e.g. `GET restoresession` → 1200. */
   byCall: Record<string, number>;
+  /** Wall time of the requests timed (those the reconciles wait for), summed, and how many. */
+  waitedMs: number;
+  timed: number;
 }
 
 export function countRequest(counter: RequestCounter, call: string, n = 1): void {
@@ -46,7 +49,7 @@ export class ControllerCluster {
   private readonly core: k8s.CoreV1Api;
   private readonly batch: k8s.BatchV1Api;
   private readonly rbac: k8s.RbacAuthorizationV1Api;
-  readonly counter: RequestCounter = { requests: 0, byCall: {} };
+  readonly counter: RequestCounter = { requests: 0, byCall: {}, waitedMs: 0, timed: 0 };
   /**
    * The resourceVersion of each session as this controller last wrote it (`namespace/name` →
    * rv), so the watch event our own write causes does not queue a reconcile that has nothing to do.
@@ -63,6 +66,12 @@ export class ControllerCluster {
 
   private count<T>(call: string, p: Promise<T>): Promise<T> {
     countRequest(this.counter, call);
+    const started = performance.now();
+    const timed = () => {
+      this.counter.waitedMs += performance.now() - started;
+      this.counter.timed++;
+    };
+    p.then(timed, timed);
     return p;
   }
 
