@@ -9,7 +9,8 @@
 // Prints time to all-final, API requests per session (the controller's own count: every request
 // it makes, informer LISTs included; watch streams counted apart), peak RSS and heap, CPU time.
 // Figures only: nothing is asserted about timing.
-// Run: npm run bench:controller [-- --snapshots 450 --jobs 40 --deployments 10 --concurrency 4]
+// Run: npm run bench:controller [-- --snapshots 450 --jobs 40 --deployments 10 --namespaces 10 --concurrency 4]
+// BENCH_LOG=1 prints the controller's log on stderr.
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,17 +34,18 @@ const { values } = parseArgs({
     jobs: { type: 'string', default: '40' },
     deployments: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '4' },
+    namespaces: { type: 'string', default: '10' },
     'timeout-min': { type: 'string', default: '20' },
   },
 });
 const N = { snapshot: Number(values.snapshots), job: Number(values.jobs), deployment: Number(values.deployments) };
 const CONCURRENCY = Number(values.concurrency);
+const NAMESPACES = Array.from({ length: Math.max(1, Number(values.namespaces)) }, (_, i) => `bench-${i}`);
 const TOTAL = N.snapshot + N.job + N.deployment;
 if (![N.snapshot, N.job, N.deployment].every((n) => Number.isInteger(n) && n >= 0) || TOTAL === 0) throw new Error('--snapshots, --jobs and --deployments must be integers ≥ 0, not all 0');
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const PASSWORD = randomBytes(18).toString('base64'); // never printed
-const NS = 'bench';
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MiB`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -71,12 +73,14 @@ async function startSandboxProcess(dir: string): Promise<{ child: ChildProcess; 
 // ---------------------------------------------------------------------------------------------
 // Objects.
 
-const meta = (name: string) => ({ name, namespace: NS });
+const meta = (name: string, namespace: string) => ({ name, namespace });
+/** Sessions and their workloads are spread over the namespaces, i-th to the (i mod n)-th. */
+const nsOf = (i: number) => NAMESPACES[i % NAMESPACES.length]!;
 const claimSpec = { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } };
 
 function sessionFor(kind: Kind, i: number): object {
   const name = `${kind}-${String(i).padStart(3, '0')}`;
-  const base = { apiVersion: 'stash.appscode.com/v1beta1', kind: 'RestoreSession', metadata: meta(name) };
+  const base = { apiVersion: 'stash.appscode.com/v1beta1', kind: 'RestoreSession', metadata: meta(name, nsOf(i)) };
   if (kind === 'snapshot') {
     return { ...base, spec: { driver: 'VolumeSnapshotter', target: { replicas: 1, volumeClaimTemplates: [{ metadata: { name: `${name}-\${POD_ORDINAL}` }, spec: { ...claimSpec, dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'source-snap' } } }] } } };
   }
@@ -90,11 +94,11 @@ function sessionFor(kind: Kind, i: number): object {
 function deploymentObjects(i: number): object[] {
   const name = `deployment-${String(i).padStart(3, '0')}`;
   return [
-    { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: meta(`${name}-data`), spec: claimSpec },
+    { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: meta(`${name}-data`, nsOf(i)), spec: claimSpec },
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: meta(name),
+      metadata: meta(name, nsOf(i)),
       spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'busybox', volumeMounts: [{ name: 'data', mountPath: '/source/data' }] }], volumes: [{ name: 'data', persistentVolumeClaim: { claimName: `${name}-data` } }] } } },
     },
   ];
@@ -114,7 +118,7 @@ async function main(): Promise<void> {
   let sandbox: ChildProcess | undefined;
   let controller: Controller | undefined;
   try {
-    out(`restore-controller bench: ${TOTAL} RestoreSessions (${N.snapshot} VolumeSnapshotter, ${N.job} restore Job, ${N.deployment} Deployment init-container); controller concurrency ${CONCURRENCY}`);
+    out(`restore-controller bench: ${TOTAL} RestoreSessions (${N.snapshot} VolumeSnapshotter, ${N.job} restore Job, ${N.deployment} Deployment init-container) over ${NAMESPACES.length} namespace(s); controller concurrency ${CONCURRENCY}`);
     out(`machine: ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}, Node ${process.version}`);
     const repo = await makeRepo({ dir, password: PASSWORD, snapshots: ['host-0', 'app'].map((host) => ({ host, files: { [`/source/data/${host}.json`]: `{"host":"${host}"}` } })) });
 
@@ -123,13 +127,13 @@ async function main(): Promise<void> {
     const kc = loadKubeConfig({ kubeconfig: sbx.kubeconfig });
     const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
     await promisify(execFile)('kubectl', ['--kubeconfig', sbx.kubeconfig, 'apply', '--server-side', '-f', 'deploy/crds'], { cwd: REPO_ROOT, env: { ...process.env, HOME: dir } });
-    await createAll(objects, [
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
-      { apiVersion: 'v1', kind: 'Secret', metadata: meta('repo-secret'), stringData: { RESTIC_PASSWORD: PASSWORD } },
-      { apiVersion: 'stash.appscode.com/v1alpha1', kind: 'Repository', metadata: meta('repo'), spec: { backend: { local: { mountPath: '/safe/repo', hostPath: { path: repo.repoPath } }, storageSecretName: 'repo-secret' } } },
-      { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: meta('source-data'), spec: claimSpec },
-      { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', metadata: meta('source-snap'), spec: { source: { persistentVolumeClaimName: 'source-data' } } },
-    ], 1);
+    await createAll(objects, NAMESPACES.flatMap((ns) => [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: meta('repo-secret', ns), stringData: { RESTIC_PASSWORD: PASSWORD } },
+      { apiVersion: 'stash.appscode.com/v1alpha1', kind: 'Repository', metadata: meta('repo', ns), spec: { backend: { local: { mountPath: '/safe/repo', hostPath: { path: repo.repoPath } }, storageSecretName: 'repo-secret' } } },
+      { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: meta('source-data', ns), spec: claimSpec },
+      { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', metadata: meta('source-snap', ns), spec: { source: { persistentVolumeClaimName: 'source-data' } } },
+    ]), 1);
     await createAll(objects, Array.from({ length: N.deployment }, (_, i) => deploymentObjects(i)).flat());
 
     // The controller, in this process, measured from here.
@@ -164,7 +168,7 @@ async function main(): Promise<void> {
         last = { waitedMs: c.waitedMs, timed: c.timed };
         out(`  ${secs(Date.now() - t0).padStart(7)}: ${finalAt.size}/${TOTAL} final (snapshot ${done('snapshot')}/${N.snapshot}, job ${done('job')}/${N.job}, deployment ${done('deployment')}/${N.deployment}), ${controller.cluster.counter.requests} API requests (mean latency ${latency.toFixed(0)} ms), load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`);
       }
-      const list = (await custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: NS })) as { items: RestoreSession[] };
+      const list = (await custom.listClusterCustomObject({ ...RESTORE_SESSIONS })) as { items: RestoreSession[] };
       for (const s of list.items) {
         if (!finalAt.has(s.metadata.name) && isFinalPhase(s.status?.phase)) finalAt.set(s.metadata.name, { kind: s.metadata.name.split('-')[0]!, phase: s.status!.phase!, ms: Date.now() - t0 });
       }
