@@ -2,6 +2,7 @@
 // StatusWriter, running a cycle every interval. A cycle: sync the source, plan against the
 // cluster and the ledger, push the ledger's new `Accepted` entries, apply, follow the sessions,
 // push their status. Nothing is created before its ledger entry is pushed.
+import { performance } from 'node:perf_hooks';
 import * as k8s from '@kubernetes/client-node';
 import type { Repository } from '../api/repository.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
@@ -23,6 +24,7 @@ import type { Ledger } from '../status/ledger.ts';
 import type { ManagedSession, StatusSnapshot } from '../status/types.ts';
 import { followCluster, ledgerView, recordPlan } from './executions.ts';
 import type { Executions } from './executions.ts';
+import { validateInNamespace } from './namespace.ts';
 
 export interface DaemonOptions {
   source: Source;
@@ -37,6 +39,20 @@ export interface DaemonOptions {
   intervalMs?: number;
   log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   now?: () => Date;
+  /**
+   * Confines the daemon to one namespace: it lists, creates and prunes only there, objects that
+   * name no namespace go there, and manifests for other namespaces are refused (error diagnostics).
+   */
+  namespace?: string;
+  /** Told about every cycle and every live list (metrics, readiness). */
+  observer?: DaemonObserver;
+}
+
+export interface DaemonObserver {
+  /** After every cycle, also one that failed on an exception: its report and how long it took. */
+  cycleDone?(report: CycleReport, seconds: number): void;
+  /** The managed RestoreSessions a cycle listed (the last list of a cycle is its end state). */
+  sessionsListed?(sessions: RestoreSession[]): void;
 }
 
 export interface CycleReport {
@@ -104,7 +120,26 @@ export class Daemon {
     this.controller.stop();
   }
 
+  /** Resolves once the cycle under way, if any, has finished (for a clean shutdown after stop()). */
+  async drain(): Promise<void> {
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One cycle. Never rejects: an exception (the API unreachable) is a failed report, and the next cycle tries again. */
   async cycle(): Promise<CycleReport> {
+    const started = performance.now();
+    let report: CycleReport;
+    try {
+      report = await this.runCycle();
+    } catch (e) {
+      report = { ok: false, commit: this.lastGood?.commit ?? null, applied: [], statusCommit: null, error: `cycle: ${(e as Error).message}` };
+      this.opts.log('error', 'cycle failed; the next one tries again', { error: (e as Error).message });
+    }
+    this.opts.observer?.cycleDone?.(report, (performance.now() - started) / 1000);
+    return report;
+  }
+
+  private async runCycle(): Promise<CycleReport> {
     const now = (this.opts.now ?? (() => new Date()))();
     const report: CycleReport = { ok: true, commit: null, applied: [], statusCommit: null };
     let rev: SourceRevision;
@@ -122,7 +157,8 @@ export class Daemon {
 
     const { sessions, repositories } = await this.listLive();
     const cluster = new ClusterState([...sessions, ...repositories]);
-    const desired = validateSource(revisionFiles(rev), cluster);
+    const ns = this.opts.namespace;
+    const desired = ns ? validateInNamespace(revisionFiles(rev), cluster, ns) : validateSource(revisionFiles(rev), cluster);
     for (const d of desired.diagnostics.filter((x) => x.severity === 'error')) {
       this.opts.log('warn', `${d.file}:${d.line}:${d.column}: ${d.message}`, { path: d.path });
     }
@@ -173,11 +209,16 @@ export class Daemon {
   }
 
   private async listLive(): Promise<{ sessions: RestoreSession[]; repositories: Repository[] }> {
-    const [s, r] = await Promise.all([
-      this.custom.listClusterCustomObject({ ...RESTORE_SESSIONS, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` }),
-      this.custom.listClusterCustomObject({ ...REPOSITORIES }),
-    ]);
-    return { sessions: (s as { items: RestoreSession[] }).items, repositories: (r as { items: Repository[] }).items };
+    const labelSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+    const namespace = this.opts.namespace;
+    const [s, r] = await Promise.all(
+      namespace
+        ? [this.custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, labelSelector }), this.custom.listNamespacedCustomObject({ ...REPOSITORIES, namespace })]
+        : [this.custom.listClusterCustomObject({ ...RESTORE_SESSIONS, labelSelector }), this.custom.listClusterCustomObject({ ...REPOSITORIES })],
+    );
+    const sessions = (s as { items: RestoreSession[] }).items;
+    this.opts.observer?.sessionsListed?.(sessions);
+    return { sessions, repositories: (r as { items: Repository[] }).items };
   }
 
   /** Every declared session, and every session with executions, as the StatusWriter wants them. */
