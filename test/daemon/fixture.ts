@@ -7,6 +7,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { RestoreSession } from '../../src/api/index.ts';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
 import { WorkTree, startGitServer } from '../support/git-server.ts';
+import type { GitServerAuth } from '../../src/source/index.ts';
 import { startSandbox } from '../support/sandbox.ts';
 import type { TestSandbox } from '../support/sandbox.ts';
 
@@ -26,13 +27,15 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function startFixture(files: Record<string, string> = { 'clusters/demo/repository.yaml': example('repository.yaml'), 'clusters/demo/sts-restore.yaml': example('sts-restore.yaml') }): Promise<Fixture> {
+export const DEFAULT_FILES = { 'clusters/demo/repository.yaml': example('repository.yaml'), 'clusters/demo/sts-restore.yaml': example('sts-restore.yaml') };
+
+export async function startFixture(files: Record<string, string> = DEFAULT_FILES, opts: { auth?: GitServerAuth } = {}): Promise<Fixture> {
   const t = await startSandbox();
   for (const args of [['apply', '--server-side', '-f', 'deploy/crds'], ['apply', '-f', 'examples/cluster-state/namespace.yaml'], ['apply', '-f', 'examples/cluster-state/workloads.yaml']]) {
     const r = await t.kubectl(args);
     assert.equal(r.code, 0, r.stderr);
   }
-  const git = await startGitServer();
+  const git = await startGitServer(opts.auth);
   const url = git.server.createRepo('restores');
   // The work tree pushes by path: a synchronous push over HTTP to this process would deadlock.
   const work = new WorkTree(join(git.tmp, 'work'), git.server.repoPath('restores'));
