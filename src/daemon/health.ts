@@ -11,6 +11,8 @@ import type { DaemonMetrics } from './metrics.ts';
 
 export type Role = 'single' | 'leader' | 'standby';
 
+const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
 export interface Readiness {
   ready: boolean;
   reason: string;
@@ -22,6 +24,12 @@ export class Health {
   private sourceFailingSince: Date | undefined;
   private sourceFailures = 0;
   private lastGoodCommit: string | null | undefined;
+  private startFailingSince: Date | undefined;
+
+  /** Building the daemon failed (at `at`), or succeeded (undefined). */
+  startFailed(at: Date | undefined): void {
+    this.startFailingSince = at ? (this.startFailingSince ?? at) : undefined;
+  }
 
   sourceSynced(ok: boolean, commit: string | null | undefined, at: Date = new Date()): void {
     if (ok) {
@@ -41,8 +49,9 @@ export class Health {
 
   readiness(): Readiness {
     if (this.role === 'standby') return { ready: true, reason: 'standby: another replica holds the leader Lease' };
+    if (this.startFailingSince) return { ready: false, reason: `cannot start acting since ${iso(this.startFailingSince)}: reading the status branch or starting the controller fails (the log says why); retrying` };
     if (this.sourceFailingSince) {
-      const since = this.sourceFailingSince.toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const since = iso(this.sourceFailingSince);
       const inForce = this.lastGoodCommit ? `the last good revision ${this.lastGoodCommit.slice(0, 12)} stays in force` : this.lastGoodCommit === null ? 'the last good revision stays in force' : 'no revision was fetched yet';
       return { ready: false, reason: `git source failing since ${since} (${this.sourceFailures} failed sync${this.sourceFailures === 1 ? '' : 's'}); ${inForce}` };
     }

@@ -36,12 +36,14 @@ export interface RunnerOptions {
   elector?: LeaderElector;
   /** Builds the Daemon once this replica may act (reads the ledger then). */
   createDaemon(hooks: DaemonHooks): Promise<Daemon>;
+  /** First wait before building the Daemon again after a failure, doubled up to 60 s (default 5 s). */
+  startRetryMs?: number;
   /** How long stop() waits for the cycle under way (default 20 s; Kubernetes allows 30 s). */
   drainTimeoutMs?: number;
 }
 
 export interface RunnerExit {
-  /** 0 after stop(); 1 when the Lease was lost or the daemon could not start. */
+  /** 0 after stop(); 1 when the Lease was lost. */
   code: number;
   reason: string;
 }
@@ -51,12 +53,14 @@ export class DaemonRunner {
   daemon: Daemon | undefined;
   metricsServer: RunningServer | undefined;
   webhookServer: RunningServer | undefined;
-  /** Resolves when the runner has ended: stop(), a lost Lease, a daemon that could not start. */
+  /** Resolves when the runner has ended: stop() or a lost Lease. */
   readonly exited: Promise<RunnerExit>;
   private readonly opts: RunnerOptions;
   private resolveExit!: (e: RunnerExit) => void;
   private acting = false;
   private ending: Promise<void> | undefined;
+  /** Cuts short the wait between attempts to start acting. */
+  private wake: (() => void) | undefined;
 
   constructor(opts: RunnerOptions) {
     this.opts = opts;
@@ -105,25 +109,48 @@ export class DaemonRunner {
     return this.end(0, reason, true);
   }
 
+  /**
+   * Builds and starts the Daemon. Reading the ledger or starting the controller can fail for a
+   * while (the git remote or the API down): it is retried with backoff, keeping the Lease, and
+   * /readyz says not ready meanwhile. Nothing acts without the ledger.
+   */
   private async lead(): Promise<void> {
     if (this.ending) return;
     if (this.opts.elector) this.health.role = 'leader';
     this.opts.metrics.setLeader(true);
-    try {
-      const daemon = await this.opts.createDaemon(this.hooks());
-      if (this.ending) return;
-      this.daemon = daemon;
-      this.acting = true;
-      await daemon.start();
-    } catch (e) {
-      this.log('error', `cannot start the daemon: ${(e as Error).message}`);
-      await this.end(1, `cannot start the daemon: ${(e as Error).message}`, true);
+    for (let attempt = 0; !this.ending; attempt++) {
+      let daemon: Daemon | undefined;
+      try {
+        daemon = await this.opts.createDaemon(this.hooks());
+        if (this.ending) return;
+        this.daemon = daemon;
+        this.acting = true;
+        await daemon.start();
+        this.health.startFailed(undefined);
+        return;
+      } catch (e) {
+        this.acting = false;
+        this.daemon = undefined;
+        daemon?.stop();
+        const waitMs = Math.min(60_000, (this.opts.startRetryMs ?? 5_000) * 2 ** attempt);
+        this.health.startFailed(new Date());
+        this.log('error', `cannot start acting (reading the status branch or starting the controller): ${(e as Error).message}; retrying in ${Math.round(waitMs / 1000)}s`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+      }
     }
   }
 
   private end(code: number, reason: string, graceful: boolean): Promise<void> {
     this.ending ??= (async () => {
       this.acting = false;
+      this.wake?.();
       const daemon = this.daemon;
       daemon?.stop();
       this.opts.metrics.setLeader(false);

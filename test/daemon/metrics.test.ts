@@ -11,6 +11,7 @@ import { DaemonMetrics } from '../../src/daemon/metrics.ts';
 import { DaemonRunner } from '../../src/daemon/runner.ts';
 import { GitSource } from '../../src/source/index.ts';
 import { StatusWriter, readLedger } from '../../src/status/index.ts';
+import { eventually } from '../support/sandbox.ts';
 import { startFixture } from './fixture.ts';
 import type { Fixture } from './fixture.ts';
 
@@ -156,5 +157,61 @@ describe('metrics server of a running daemon', function () {
     await runner.stop();
     assert.deepEqual(await runner.exited, { code: 0, reason: 'stopping' });
     await assert.rejects(fetch(url + '/healthz'));
+  });
+});
+
+describe('a daemon that cannot read the status branch when it starts', function () {
+  this.timeout(120_000);
+  let f: Fixture;
+  let runner: DaemonRunner;
+  const logs: string[] = [];
+
+  before(async () => {
+    f = await startFixture();
+  });
+  after(async () => {
+    await runner?.stop();
+    await f?.close();
+  });
+
+  it('keeps trying (not ready, saying why) and acts once the remote answers, instead of exiting', async () => {
+    const repo = f.git.server.repoPath('restores');
+    renameSync(repo, repo + '.away');
+    const cacheDir = join(f.git.tmp, 'retry-cache');
+    let attempts = 0;
+    runner = new DaemonRunner({
+      log: (level, msg) => logs.push(`${level} ${msg}`),
+      metrics: new DaemonMetrics({ defaultMetrics: false }),
+      metricsAddr: { host: '127.0.0.1', port: 0 },
+      startRetryMs: 100,
+      createDaemon: async (hooks) => {
+        attempts++;
+        return new Daemon({
+          source: hooks.observeSource(new GitSource({ url: f.url, branch: 'main', path: 'clusters/demo', cacheDir: join(cacheDir, 'source') })),
+          statusWriter: new StatusWriter({ url: f.url, cacheDir: join(cacheDir, 'status') }),
+          ledger: await readLedger({ url: f.url, cluster: 'demo', cacheDir: join(cacheDir, `ledger-${attempts}`) }),
+          kubeConfig: f.t.kc,
+          cluster: 'demo',
+          controller: { agent: { image: 'restorectl:test' }, watch: false },
+          intervalMs: 3_600_000,
+          observer: hooks.observer,
+          log: () => {},
+        });
+      },
+    });
+    const started = runner.start();
+    try {
+      await eventually(() => attempts >= 2, 30_000);
+      const r = await fetch(runner.metricsServer!.url + '/readyz');
+      assert.equal(r.status, 503);
+      assert.match(await r.text(), /^cannot start acting since \S+Z: reading the status branch or starting the controller fails \(the log says why\); retrying\n$/);
+      assert.ok(logs.some((l) => /^error cannot start acting .*; retrying in \d+s$/.test(l)), logs.join('\n'));
+      assert.equal((await f.sessions()).length, 0, 'nothing acts without the ledger');
+    } finally {
+      renameSync(repo + '.away', repo);
+    }
+    await started;
+    await eventually(async () => (await fetch(runner.metricsServer!.url + '/readyz')).status === 200, 60_000, 100);
+    assert.deepEqual((await f.sessions('demo')).map((s) => s.metadata.name), ['sts-restore']);
   });
 });
