@@ -228,6 +228,8 @@ export class DaemonRunner {
             (asked) => this.log('info', asked ? 'webhook: standby; asked the leader for a cycle through the Lease' : 'webhook: no replica leads yet; the next leader starts with a cycle'),
             (e) => this.log('warn', `webhook: standby could not relay the push to the leader (it syncs at its next interval): ${(e as Error).message}`),
           );
+        } else if (!this.ending) {
+          this.log('info', 'webhook: this replica is starting to act; its first cycle syncs the source anyway');
         }
       },
     });
