@@ -21,6 +21,8 @@ export interface ControllerOptions extends ReconcileConfig {
   watch?: boolean;
   /** Reconciles at once (default 4). */
   concurrency?: number;
+  /** Only sessions of this namespace, and only lists and watches in it (default: the whole cluster). */
+  namespace?: string;
 }
 
 export class Controller {

@@ -22,6 +22,7 @@ import { revisionFiles } from '../source/types.ts';
 import type { StatusWriter } from '../status/writer.ts';
 import type { Ledger } from '../status/ledger.ts';
 import type { ManagedSession, StatusSnapshot } from '../status/types.ts';
+import { failpoint } from './failpoints.ts';
 import { followCluster, ledgerView, recordPlan } from './executions.ts';
 import type { Executions } from './executions.ts';
 import { validateInNamespace } from './namespace.ts';
@@ -156,22 +157,28 @@ export class Daemon {
     report.commit = rev.commit;
 
     const { sessions, repositories } = await this.listLive();
-    const cluster = new ClusterState([...sessions, ...repositories]);
+    const cluster = new ClusterState([...sessions, ...repositories], { completeKinds: ['RestoreSession', 'Repository'] });
     const ns = this.opts.namespace;
     const desired = ns ? validateInNamespace(revisionFiles(rev), cluster, ns) : validateSource(revisionFiles(rev), cluster);
-    for (const d of desired.diagnostics.filter((x) => x.severity === 'error')) {
-      this.opts.log('warn', `${d.file}:${d.line}:${d.column}: ${d.message}`, { path: d.path });
-    }
+    const errors = desired.diagnostics.filter((x) => x.severity === 'error');
+    for (const d of errors) this.opts.log('warn', `${d.file}:${d.line}:${d.column}: ${d.message}`, { path: d.path });
     const plan = planRestores({ desired, cluster, ledger: ledgerView(this.executions), allowEmpty: this.opts.allowEmpty, sourceCommit: rev.commit });
     report.plan = plan;
+    const planErrors = plan.diagnostics.filter((x) => x.severity === 'error').length;
+    if (planErrors) {
+      // The valid files are still applied; the cycle is reported failed so --once and metrics say so.
+      report.ok = false;
+      report.error = `the source has ${planErrors} error${planErrors === 1 ? '' : 's'} (listed in the log and STATUS.md)`;
+    }
     if (recordPlan(this.executions, plan, rev.commit, now)) this.ledgerDirty = true;
 
     // The ledger first: a restore is created only once its `Accepted` entry is pushed.
     if (this.ledgerDirty && this.opts.statusWriter) {
       try {
-        const w = await this.opts.statusWriter.writeStatus(this.snapshot(rev, desired, sessions));
+        const w = await this.opts.statusWriter.writeStatus(this.snapshot(rev, desired, plan, sessions));
         report.statusCommit = w.commit;
         this.ledgerDirty = false;
+        failpoint('after-ledger-push');
       } catch (e) {
         report.ok = false;
         report.error = `status branch: ${(e as Error).message}`;
@@ -183,6 +190,7 @@ export class Daemon {
     }
 
     report.applied = await this.applier.apply(plan, desired, { url: rev.url, commit: rev.commit });
+    if (report.applied.some((a) => a.ok && a.action.kind === 'RestoreSession' && a.action.action === 'create')) failpoint('after-create');
     for (const a of report.applied) {
       if (!a.ok) {
         report.ok = false;
@@ -197,7 +205,7 @@ export class Daemon {
     followCluster(this.executions, after, now);
     if (this.opts.statusWriter) {
       try {
-        const w = await this.opts.statusWriter.writeStatus(this.snapshot(rev, desired, after));
+        const w = await this.opts.statusWriter.writeStatus(this.snapshot(rev, desired, plan, after));
         report.statusCommit = w.commit ?? report.statusCommit;
       } catch (e) {
         report.ok = false;
@@ -222,7 +230,7 @@ export class Daemon {
   }
 
   /** Every declared session, and every session with executions, as the StatusWriter wants them. */
-  private snapshot(rev: SourceRevision, desired: DesiredSet, live: RestoreSession[]): StatusSnapshot {
+  private snapshot(rev: SourceRevision, desired: DesiredSet, plan: Plan, live: RestoreSession[]): StatusSnapshot {
     const liveByKey = new Map(live.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
     const byKey = new Map<string, ManagedSession>();
     const executionsOf = (ns: string, name: string) => [...this.executions.values()].filter((t) => t.namespace === ns && t.name === name).map((t) => t.execution);
@@ -254,6 +262,6 @@ export class Daemon {
         ...(liveSession?.status ? { status: liveSession.status } : {}),
       });
     }
-    return { cluster: this.opts.cluster, source: { url: rev.url, branch: rev.branch, commit: rev.commit }, sessions: [...byKey.values()] };
+    return { cluster: this.opts.cluster, source: { url: rev.url, branch: rev.branch, commit: rev.commit }, sessions: [...byKey.values()], diagnostics: plan.diagnostics };
   }
 }
