@@ -24,6 +24,12 @@ export const DEFAULT_LEASE_DURATION_MS = 15_000;
 export const CYCLE_REQUEST_ANNOTATION = 'restore.gitops/cycle-requested';
 const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
+/**
+ * Lease times are MicroTime: the API server parses exactly six fractional digits, and a plain
+ * Date serialises with three (a real cluster answers 400). client-node's V1MicroTime writes six.
+ */
+const microNow = () => new k8s.V1MicroTime();
+
 /** The pod's namespace: env POD_NAMESPACE (downward API), the service account's, else `default`. */
 export function defaultLeaseNamespace(env: NodeJS.ProcessEnv = process.env, saFile = SERVICE_ACCOUNT_NAMESPACE): string {
   if (env['POD_NAMESPACE']) return env['POD_NAMESPACE'];
@@ -128,7 +134,7 @@ export class LeaderElector {
       const base = attempt === 0 ? lease : await this.read().catch(() => undefined);
       if (!base || base.spec?.holderIdentity !== this.identity) return;
       try {
-        await this.coordination.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: { ...base, spec: { ...base.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: new Date() } } });
+        await this.coordination.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: { ...base, spec: { ...base.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: microNow() } } });
         this.log('info', `leader election: released ${this.where}`);
         return;
       } catch (e) {
@@ -183,7 +189,7 @@ export class LeaderElector {
   }
 
   private async tryAcquire(): Promise<void> {
-    const now = new Date();
+    const now = microNow();
     const spec = { holderIdentity: this.identity, leaseDurationSeconds: Math.ceil(this.durationMs / 1000), acquireTime: now, renewTime: now };
     const lease = await this.read();
     if (!lease) {
@@ -231,7 +237,7 @@ export class LeaderElector {
 
   private async renew(): Promise<void> {
     const write = (base: k8s.V1Lease) =>
-      this.coordination.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: { ...base, spec: { ...base.spec, holderIdentity: this.identity, renewTime: new Date() } } });
+      this.coordination.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: { ...base, spec: { ...base.spec, holderIdentity: this.identity, renewTime: microNow() } } });
     let renewed: k8s.V1Lease;
     try {
       renewed = await write(this.lease!);

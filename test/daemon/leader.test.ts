@@ -101,6 +101,10 @@ describe('leader election', function () {
     assert.equal(leader.started, 1);
     assert.equal(standby.started, 0, 'a standby builds no daemon: it lists, creates and reconciles nothing');
     assert.equal((await lease()).spec?.holderIdentity, leader.name);
+    // As a real API server parses them: MicroTime, exactly six fractional digits.
+    const raw = (await (await fetch(`${f.t.kc.getCurrentCluster()!.server}/apis/coordination.k8s.io/v1/namespaces/default/leases/restore-controller`)).json()) as { spec: Record<string, unknown> };
+    for (const field of ['acquireTime', 'renewTime']) assert.match(String(raw.spec[field]), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/, field);
+    assert.equal(raw.spec['leaseDurationSeconds'], 6);
     assert.deepEqual(created.sort(), ['Repository demo/local-repo', 'RestoreSession demo/sts-restore']);
     for (const r of [a, b]) {
       const ready = await fetch(r.runner.metricsServer!.url + '/readyz');
