@@ -136,7 +136,8 @@ describe('daemon: killed at any instant, each restore still runs exactly once', 
 
     // And once more for good measure: a restarted daemon with nothing new runs nothing.
     const idle = daemon();
-    await new Promise((r) => setTimeout(r, 4000));
+    await eventually(() => /"msg":"running"/.test(idle.stderr()), 60_000, 100);
+    await new Promise((r) => setTimeout(r, 2000));
     idle.child.kill('SIGTERM');
     assert.equal((await idle.exited).code, 0);
     assert.equal(resticRestores().length, 2, resticRestores().join('\n'));
