@@ -28,7 +28,7 @@ export class DaemonMetrics {
     this.cycleDuration = new Histogram({
       name: `${PREFIX}cycle_duration_seconds`,
       help: 'Duration of a reconcile cycle: source sync, plan, ledger push, apply, status push.',
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
       registers,
     });
     this.cycles = new Counter({ name: `${PREFIX}cycles_total`, help: 'Reconcile cycles by result (success or failure).', labelNames: ['result'], registers });
