@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
 import { Daemon } from '../../src/daemon/daemon.ts';
 import { CYCLE_REQUEST_ANNOTATION, LeaderElector, defaultLeaseNamespace } from '../../src/daemon/leader.ts';
 import { DaemonMetrics } from '../../src/daemon/metrics.ts';
@@ -171,7 +172,7 @@ describe('leader election', function () {
     assert.equal(leader!.name, 'replica-c');
     const held = await lease();
     // Another holder takes the Lease (as after a partition that outlasted the lease duration).
-    await f.coordination.replaceNamespacedLease({ ...LEASE, body: { ...held, spec: { ...held.spec, holderIdentity: 'intruder', renewTime: new Date() } } });
+    await f.coordination.replaceNamespacedLease({ ...LEASE, body: { ...held, spec: { ...held.spec, holderIdentity: 'intruder', renewTime: new k8s.V1MicroTime(), ...(held.spec?.acquireTime ? { acquireTime: new k8s.V1MicroTime(held.spec.acquireTime) } : {}) } } });
     const exit = await leader!.runner.exited;
     assert.equal(exit.code, 1);
     assert.match(exit.reason, /^lost the leader Lease: intruder holds Lease default\/restore-controller now$/);
