@@ -60,11 +60,12 @@ describe('plan: the Stash StatefulSet example', () => {
     assert.ok(plan.diagnostics.some((d: { severity: string; message: string }) => d.severity === 'warning' && /hosts unknown.*--cluster-state/.test(d.message)));
   });
 
-  it('markdown names the pods that restart and each host\'s source, for a PR comment', async () => {
-    const r = await restorectl(['plan', '--source', 'examples/clusters/demo', '--cluster-state', 'examples/cluster-state', '--output', 'markdown']);
+  it('markdown names the pods that restart and, per host, the snapshot, source host, paths and patterns, for a PR comment', async () => {
+    const r = await restorectl(['plan', '--source', 'examples/clusters/demo', '--cluster-state', 'examples/cluster-state', '--output', 'markdown', '--no-restic']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /restarts StatefulSet recovered-statefulset: 5 pods roll/);
-    assert.match(r.stdout, /\| `my-sts-3` \| `my-sts-1` \| latest of `\/source\/data` \| `\*\.json` \| {2}\|/);
+    assert.match(r.stdout, /^\| `my-sts-3` \| latest \| `my-sts-1` \| `\/source\/data` \| `\*\.json` \| {2}\|$/m);
+    assert.match(r.stdout, /^\| `my-sts-0` \| latest \| `my-sts-0` \| `\/source\/data` \| {2}\| `tmp\.json` `\*\.txt` \|$/m);
   });
 
   it('exits 1 on error diagnostics and 2 on a missing source', async () => {
