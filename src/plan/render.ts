@@ -119,7 +119,8 @@ function table(rows: string[][]): string[] {
 function title(plan: Plan): string {
   const head = plan.sourceCommit ? `commit ${plan.sourceCommit.slice(0, 12)}` : 'the working tree';
   if (!plan.review) return head;
-  const base = plan.review.baseCommit && plan.review.baseCommit !== plan.review.baseLabel ? `${plan.review.baseLabel} (${plan.review.baseCommit.slice(0, 12)})` : plan.review.baseLabel;
+  const { baseCommit, baseLabel } = plan.review;
+  const base = !baseCommit ? baseLabel : baseCommit.startsWith(baseLabel.toLowerCase()) ? `commit ${baseCommit.slice(0, 12)}` : `${baseLabel} (${baseCommit.slice(0, 12)})`;
   return `${head} merged into ${base}`;
 }
 
