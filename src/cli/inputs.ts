@@ -1,7 +1,7 @@
 // Reading the CLI's inputs: a source folder (and its git commit) and a cluster-state file or folder.
 import * as fs from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import git from 'isomorphic-git';
 import type { KubeObject } from '../api/meta.ts';
 import { ClusterState, loadObjects, readManifestPaths } from '../manifests/index.ts';
@@ -36,13 +36,35 @@ export async function readPasswordFile(path: string, flag: string): Promise<stri
   return line;
 }
 
-/** The HEAD commit when `dir` is inside a git work tree, else null. */
+/**
+ * The HEAD commit when `dir` is inside a git work tree, else null. A linked work tree (`git
+ * worktree add`, whose `.git` is a file naming its git dir) is followed too.
+ */
 export async function headCommitOf(dir: string): Promise<string | null> {
   try {
     const root = await git.findRoot({ fs, filepath: dir });
     return await git.resolveRef({ fs, dir: root, ref: 'HEAD' });
   } catch {
-    return null;
+    return linkedWorkTreeHead(dir);
+  }
+}
+
+async function linkedWorkTreeHead(dir: string): Promise<string | null> {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    const dotGit = join(d, '.git');
+    const st = await stat(dotGit).catch(() => undefined);
+    if (st?.isFile()) {
+      try {
+        const gitdir = resolve(d, /^gitdir:\s*(.+)$/m.exec(await readFile(dotGit, 'utf8'))![1]!.trim());
+        const head = (await readFile(join(gitdir, 'HEAD'), 'utf8')).trim();
+        if (/^[0-9a-f]{40}$/.test(head)) return head;
+        const common = resolve(gitdir, (await readFile(join(gitdir, 'commondir'), 'utf8').catch(() => '.')).trim());
+        return await git.resolveRef({ fs, gitdir: common, ref: head.replace(/^ref:\s*/, '') });
+      } catch {
+        return null;
+      }
+    }
+    if (st || dirname(d) === d) return null;
   }
 }
 

@@ -117,7 +117,8 @@ Exit status: 0 no errors, 1 at least one error diagnostic, 2 could not run.`,
         head = { ...read, commit: await headCommitOf(values.source!) };
         if (values['base-dir'] !== undefined) {
           const b = await readBaseDir(values['base-dir'], values.source!);
-          base = { files: b.files, commit: await headCommitOf(values['base-dir']), label: values['base-dir'] };
+          const commit = await headCommitOf(values['base-dir']);
+          base = { files: b.files, commit, label: commit ?? values['base-dir'] };
         }
       } else {
         const refs = values.base !== undefined ? [values.head!, values.base] : [values.head!];
