@@ -77,6 +77,24 @@ describe('plan: the Stash StatefulSet example', () => {
   });
 });
 
+describe('plan: how it is called', () => {
+  it('says which flags go together', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--source', 'examples/clusters/demo', '--head', 'main'], /--head reads a git revision and goes with --git-url, not --source \(use --base-dir for the base folder\)/],
+      [['--git-url', 'http://127.0.0.1:9/x.git'], /--git-url needs --head REF/],
+      [['--source', 'examples/clusters/demo', '--status-branch', 'restore-status'], /--status-branch is read from the --git-url remote; pass --git-url URL too/],
+      [['--source', 'examples/clusters/demo', '--base-dir', 'nowhere'], /--base-dir nowhere: not a folder/],
+      [['--source', 'examples/clusters/demo', '--restic-password-file', 'nowhere'], /--restic-password-file nowhere: cannot read it \(ENOENT\)/],
+      [[], /give --source DIR \(a folder\), or --git-url URL with --head REF/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await restorectl(['plan', ...args]);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, message);
+    }
+  });
+});
+
 describe('plan: against what the cluster holds', () => {
   it('the same restore already created is a noop', () => {
     assert.equal(sessionAction(planWith([liveCopy({ phase: 'Succeeded' })]).actions).action, 'noop');
