@@ -130,7 +130,7 @@ function untouchedLine(plan: Plan): string | undefined {
   if (!rest.length) return undefined;
   const sessions = rest.filter((a) => a.kind === 'RestoreSession').length;
   const repos = rest.length - sessions;
-  const what = [sessions ? `${sessions} RestoreSession(s)` : '', repos ? `${repos} Repository(ies)` : ''].filter(Boolean).join(', ');
+  const what = [sessions ? `${sessions} RestoreSession${sessions === 1 ? '' : 's'}` : '', repos ? `${repos} ${repos === 1 ? 'Repository' : 'Repositories'}` : ''].filter(Boolean).join(', ');
   return `${what}: ${counts(rest)}`;
 }
 

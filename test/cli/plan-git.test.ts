@@ -116,7 +116,7 @@ describe('restorectl plan of a pull request, from a git remote', function () {
     ]);
     // Only the change is detailed; the examples it leaves alone are one line.
     assert.doesNotMatch(md, /deployment-restore|pvc-restore|`demo\/sts-restore`/);
-    assert.match(md, /^\*\*Not touched by this change:\*\* 4 RestoreSession\(s\), 1 Repository\(ies\): 5 create$/m);
+    assert.match(md, /^\*\*Not touched by this change:\*\* 4 RestoreSessions, 1 Repository: 5 create$/m);
     for (const secret of [TOKEN, PASSWORD]) assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), 'no credential is printed');
   });
 
@@ -188,7 +188,7 @@ describe('restorectl plan of a pull request, from a git remote', function () {
     assert.match(md.stdout, /^\| ↻ \| rerun \| changed \| RestoreSession `demo\/sts-restore` \|/m);
     assert.match(md.stdout, /^\| ! \| blocked \| changed \| RestoreSession `demo\/deployment-restore` \|.*rename the session/m);
     assert.match(md.stdout, /^\| ! \| blocked \| removed \| RestoreSession `demo\/snapshot-restore` \|/m);
-    assert.match(md.stdout, /^\*\*Not touched by this change:\*\* 1 RestoreSession\(s\), 1 Repository\(ies\): 1 create, 1 noop$/m);
+    assert.match(md.stdout, /^\*\*Not touched by this change:\*\* 1 RestoreSession, 1 Repository: 1 create, 1 noop$/m);
   });
 
   it('says what is wrong with the remote and exits 2', async () => {

@@ -146,7 +146,7 @@ describe('.github/workflows/restore-plan.yml', function () {
       assert.match(r.plan, /^\| \+ \| create \| added \| RestoreSession `demo\/sts-restore-again` \| init-container \| 5 \|/m);
       assert.equal(lines.filter((l) => /^\| `my-sts-\d` \| latest \(not resolved\) \|/.test(l)).length, 5, 'a line per host');
       assert.match(r.plan, /Snapshots not resolved: no restic password: set RESTIC\\_PASSWORD/);
-      assert.match(r.plan, /^\*\*Not touched by this change:\*\* 4 RestoreSession\(s\), 1 Repository\(ies\): 5 create$/m);
+      assert.match(r.plan, /^\*\*Not touched by this change:\*\* 4 RestoreSessions, 1 Repository: 5 create$/m);
     });
 
     it('reads the status branch when STATUS_BRANCH is set: what already ran is noop', async () => {
@@ -163,7 +163,7 @@ describe('.github/workflows/restore-plan.yml', function () {
       });
       const r = await runPlanStep({ STATUS_BRANCH: 'restore-status' });
       assert.equal(r.outputs['exit-code'], '0', r.stderr + r.plan);
-      assert.match(r.plan, /^\*\*Not touched by this change:\*\* 4 RestoreSession\(s\), 1 Repository\(ies\): 1 create, 4 noop$/m);
+      assert.match(r.plan, /^\*\*Not touched by this change:\*\* 4 RestoreSessions, 1 Repository: 1 create, 4 noop$/m);
       assert.ok(!r.plan.includes(token) && !r.stderr.includes(token), 'the token is never printed');
     });
 

@@ -32,7 +32,7 @@ describe('plan of a change: what it adds, changes and removes', () => {
     assert.match(text, /^\+ create RestoreSession demo\/new-restore \[added\]/m);
     assert.match(text, /^\+ create RestoreSession demo\/pvc-restore \[changed\]/m);
     assert.match(text, /^- removed RestoreSession demo\/snapshot-restore \[removed\] {2}\(was clusters\/demo\/snapshot-restore\.yaml\): nothing live to prune$/m);
-    assert.match(text, /^Not touched by this change: 2 RestoreSession\(s\), 1 Repository\(ies\): 3 create$/m);
+    assert.match(text, /^Not touched by this change: 2 RestoreSessions, 1 Repository: 3 create$/m);
     assert.doesNotMatch(text, /sts-restore|deployment-restore /, 'untouched sessions are not detailed');
   });
 
