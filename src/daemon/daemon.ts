@@ -2,25 +2,25 @@
 // StatusWriter, running a cycle every interval. A cycle: sync the source, plan against the
 // cluster and the ledger, push the ledger's new `Accepted` entries, apply, follow the sessions,
 // push their status. Nothing is created before its ledger entry is pushed.
-import * as k8s from '@kubernetes/client-node';
-import type { Repository } from '../api/repository.ts';
+import type * as k8s from '@kubernetes/client-node';
 import type { RestoreSession } from '../api/restoresession.ts';
-import { CONTENT_ID_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/meta.ts';
+import { CONTENT_ID_ANNOTATION } from '../api/meta.ts';
 import { Applier } from '../apply/applier.ts';
 import type { AppliedAction } from '../apply/applier.ts';
 import { Controller } from '../controller/controller.ts';
 import type { ControllerOptions } from '../controller/controller.ts';
-import { REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
 import { ClusterState, validateSource } from '../manifests/index.ts';
 import type { DesiredSet } from '../manifests/desired.ts';
 import { planRestores } from '../plan/plan.ts';
 import { contentId } from '../plan/content-id.ts';
 import type { Plan } from '../plan/types.ts';
 import type { Source, SourceRevision } from '../source/types.ts';
-import { revisionFiles } from '../source/types.ts';
+import { hasChanges, revisionFiles } from '../source/types.ts';
 import type { StatusWriter } from '../status/writer.ts';
 import type { Ledger } from '../status/ledger.ts';
-import type { ManagedSession, StatusSnapshot } from '../status/types.ts';
+import type { Execution, ManagedSession, StatusSnapshot } from '../status/types.ts';
+import { failpoint } from './failpoints.ts';
+import { LiveObjects } from './live-objects.ts';
 import { followCluster, ledgerView, recordPlan } from './executions.ts';
 import type { Executions } from './executions.ts';
 
@@ -34,6 +34,8 @@ export interface DaemonOptions {
   /** The status branch as read at start-up. */
   ledger?: Ledger;
   allowEmpty?: boolean;
+  /** Manage RestoreSessions in this namespace only (default: every namespace). */
+  namespace?: string;
   intervalMs?: number;
   log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   now?: () => Date;
@@ -46,34 +48,53 @@ export interface CycleReport {
   applied: AppliedAction[];
   statusCommit: string | null;
   error?: string;
+  /** Nothing changed since the last clean cycle (same source, same live objects, same ledger): nothing was planned. */
+  unchanged?: boolean;
+  /** Milliseconds spent in each step (for metrics, debug logs and the benchmark). */
+  timings: CycleTimings;
 }
+
+export type CycleTimings = Partial<Record<'sync' | 'list' | 'validate' | 'plan' | 'ledger' | 'apply' | 'status', number>>;
 
 export class Daemon {
   readonly controller: Controller;
   private readonly opts: DaemonOptions;
   private readonly applier: Applier;
-  private readonly custom: k8s.CustomObjectsApi;
+  private readonly live: LiveObjects;
+  /** What the last clean cycle planned from; a cycle with the same inputs has nothing to do. */
+  private lastInputs: string | undefined;
+  private lastPlan: Plan | undefined;
+  private sourceGeneration = 0;
+  private lastSourceCommit: string | null | undefined;
+  /** Moves whenever the executions change. */
+  private executionsVersion = 0;
   private readonly executions: Executions = new Map();
   private lastGood: SourceRevision | undefined;
   private ledgerDirty = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<CycleReport> | undefined;
-  private again = false;
+  private pending: Promise<CycleReport> | undefined;
   private stopped = false;
 
   constructor(opts: DaemonOptions) {
     this.opts = opts;
     this.applier = new Applier(opts.kubeConfig);
-    this.custom = opts.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    this.live = new LiveObjects(opts.kubeConfig, { ...(opts.namespace ? { namespace: opts.namespace } : {}), log: (m) => opts.log('warn', m) });
     this.controller = new Controller(opts.kubeConfig, opts.controller);
     for (const [id, { execution, session }] of opts.ledger?.executions ?? []) {
       if (session.cluster === opts.cluster) this.executions.set(id, { namespace: session.namespace, name: session.name, execution });
     }
   }
 
+  /** Starts the watches and the controller, without cycles: `cycle()` and `trigger()` then run from caches. */
+  async watch(): Promise<void> {
+    await this.live.start();
+    await this.controller.start();
+  }
+
   /** Cycles every interval (jittered) until stop(); the controller runs alongside. */
   async start(): Promise<void> {
-    await this.controller.start();
+    await this.watch();
     const loop = () => {
       if (this.stopped) return;
       const interval = this.opts.intervalMs ?? 60_000;
@@ -83,30 +104,52 @@ export class Daemon {
     loop();
   }
 
-  /** Runs a cycle now (a webhook); a trigger during a cycle runs one more right after it. */
-  async trigger(): Promise<CycleReport> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
+  /**
+   * Runs a cycle now (a webhook). A trigger during a cycle gets the next one, which starts when the
+   * current one ends (the current one may have read the source before the push): triggers that
+   * arrive meanwhile share it.
+   */
+  trigger(): Promise<CycleReport> {
+    if (!this.running) return this.launch();
+    this.pending ??= this.running.then((report: CycleReport) => {
+      this.pending = undefined;
+      return this.stopped ? report : this.launch();
+    });
+    return this.pending;
+  }
+
+  private launch(): Promise<CycleReport> {
     this.running = this.cycle().finally(() => (this.running = undefined));
-    const report = await this.running;
-    if (this.again && !this.stopped) {
-      this.again = false;
-      return this.trigger();
-    }
-    return report;
+    return this.running;
   }
 
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.controller.stop();
+    void this.live.stop();
   }
 
+  /** One cycle. Never throws: a failure (the API down, a bug) is the report's error, and the next cycle tries again. */
   async cycle(): Promise<CycleReport> {
+    try {
+      return await this.cycleSteps();
+    } catch (e) {
+      const error = (e as Error).message ?? String(e);
+      this.opts.log('error', 'cycle failed; the next one tries again', { error });
+      return { ok: false, commit: this.lastGood?.commit ?? null, applied: [], statusCommit: null, error, timings: {} };
+    }
+  }
+
+  private async cycleSteps(): Promise<CycleReport> {
     const now = (this.opts.now ?? (() => new Date()))();
-    const report: CycleReport = { ok: true, commit: null, applied: [], statusCommit: null };
+    const report: CycleReport = { ok: true, commit: null, applied: [], statusCommit: null, timings: {} };
+    let mark = performance.now();
+    const lap = (step: keyof CycleTimings) => {
+      const t = performance.now();
+      report.timings[step] = Math.round((t - mark) * 10) / 10;
+      mark = t;
+    };
     let rev: SourceRevision;
     try {
       rev = await this.opts.source.sync();
@@ -119,37 +162,60 @@ export class Daemon {
       rev = this.lastGood;
     }
     report.commit = rev.commit;
+    if (rev.initial || hasChanges(rev.changed) || rev.commit !== this.lastSourceCommit) this.sourceGeneration++;
+    this.lastSourceCommit = rev.commit;
+    lap('sync');
 
-    const { sessions, repositories } = await this.listLive();
-    const cluster = new ClusterState([...sessions, ...repositories]);
-    const desired = validateSource(revisionFiles(rev), cluster);
-    for (const d of desired.diagnostics.filter((x) => x.severity === 'error')) {
-      this.opts.log('warn', `${d.file}:${d.line}:${d.column}: ${d.message}`, { path: d.path });
+    const live = await this.live.read();
+    const { sessions, repositories } = live;
+    lap('list');
+    const inputs = live.generation === undefined ? undefined : `${this.sourceGeneration}/${live.generation}/${this.executionsVersion}`;
+    if (inputs !== undefined && inputs === this.lastInputs && !this.ledgerDirty && this.lastPlan) {
+      report.unchanged = true;
+      report.plan = this.lastPlan;
+      if (report.ok) this.reportPlanErrors(report, this.lastPlan);
+      return report;
     }
+    let clean = report.ok;
+    const cluster = new ClusterState([...sessions, ...repositories], { completeKinds: ['RestoreSession', 'Repository'] });
+    const desired = validateSource(revisionFiles(rev), cluster);
+    const errors = desired.diagnostics.filter((x) => x.severity === 'error');
+    for (const d of errors) this.opts.log('warn', `${d.file}:${d.line}:${d.column}: ${d.message}`, { path: d.path });
+    lap('validate');
     const plan = planRestores({ desired, cluster, ledger: ledgerView(this.executions), allowEmpty: this.opts.allowEmpty, sourceCommit: rev.commit });
     report.plan = plan;
-    if (recordPlan(this.executions, plan, rev.commit, now)) this.ledgerDirty = true;
+    this.reportPlanErrors(report, plan);
+    if (recordPlan(this.executions, plan, rev.commit, now)) {
+      this.ledgerDirty = true;
+      this.executionsVersion++;
+    }
+    lap('plan');
 
     // The ledger first: a restore is created only once its `Accepted` entry is pushed.
     if (this.ledgerDirty && this.opts.statusWriter) {
       try {
-        const w = await this.opts.statusWriter.writeStatus(this.snapshot(rev, desired, sessions));
+        const w = await this.opts.statusWriter.writeStatus(this.snapshot(rev, desired, plan, sessions));
         report.statusCommit = w.commit;
         this.ledgerDirty = false;
+        failpoint('after-ledger-push');
       } catch (e) {
         report.ok = false;
         report.error = `status branch: ${(e as Error).message}`;
         this.opts.log('error', 'cannot push the ledger; nothing is created this cycle', { error: (e as Error).message });
+        this.lastInputs = undefined;
         return report;
       }
     } else {
       this.ledgerDirty = false;
     }
+    lap('ledger');
 
     report.applied = await this.applier.apply(plan, desired, { url: rev.url, commit: rev.commit });
+    if (report.applied.some((a) => a.ok && a.action.kind === 'RestoreSession' && a.action.action === 'create')) failpoint('after-create');
     for (const a of report.applied) {
       if (!a.ok) {
         report.ok = false;
+        clean = false;
         this.opts.log('error', a.error!);
       } else {
         this.opts.log('info', `${a.action.action} ${a.action.kind} ${a.action.namespace}/${a.action.name}`, { contentId: a.action.contentId || undefined });
@@ -157,34 +223,46 @@ export class Daemon {
       }
     }
 
-    const after = report.applied.length ? (await this.listLive()).sessions : sessions;
-    followCluster(this.executions, after, now);
+    lap('apply');
+    const after = report.applied.length ? (await this.live.read()).sessions : sessions;
+    if (followCluster(this.executions, after, now)) this.executionsVersion++;
     if (this.opts.statusWriter) {
       try {
-        const w = await this.opts.statusWriter.writeStatus(this.snapshot(rev, desired, after));
+        const w = await this.opts.statusWriter.writeStatus(this.snapshot(rev, desired, plan, after));
         report.statusCommit = w.commit ?? report.statusCommit;
       } catch (e) {
         report.ok = false;
         report.error = `status branch: ${(e as Error).message}`;
         this.opts.log('error', 'cannot push the status branch', { error: (e as Error).message });
+        clean = false;
       }
     }
+    lap('status');
+    // Inputs are taken before this cycle's own changes: those move the live generation or the
+    // executions version, so the next cycle plans again and confirms there is nothing left.
+    this.lastInputs = clean ? inputs : undefined;
+    this.lastPlan = plan;
     return report;
   }
 
-  private async listLive(): Promise<{ sessions: RestoreSession[]; repositories: Repository[] }> {
-    const [s, r] = await Promise.all([
-      this.custom.listClusterCustomObject({ ...RESTORE_SESSIONS, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` }),
-      this.custom.listClusterCustomObject({ ...REPOSITORIES }),
-    ]);
-    return { sessions: (s as { items: RestoreSession[] }).items, repositories: (r as { items: Repository[] }).items };
+  /** The valid files are still applied; a source with errors makes the cycle failed so --once and metrics say so. */
+  private reportPlanErrors(report: CycleReport, plan: Plan): void {
+    const planErrors = plan.diagnostics.filter((x) => x.severity === 'error').length;
+    if (!planErrors) return;
+    report.ok = false;
+    report.error = `the source has ${planErrors} error${planErrors === 1 ? '' : 's'} (listed in the log and STATUS.md)`;
   }
 
   /** Every declared session, and every session with executions, as the StatusWriter wants them. */
-  private snapshot(rev: SourceRevision, desired: DesiredSet, live: RestoreSession[]): StatusSnapshot {
+  private snapshot(rev: SourceRevision, desired: DesiredSet, plan: Plan, live: RestoreSession[]): StatusSnapshot {
     const liveByKey = new Map(live.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
     const byKey = new Map<string, ManagedSession>();
-    const executionsOf = (ns: string, name: string) => [...this.executions.values()].filter((t) => t.namespace === ns && t.name === name).map((t) => t.execution);
+    const byName = new Map<string, Execution[]>();
+    for (const t of this.executions.values()) {
+      const k = `${t.namespace}/${t.name}`;
+      byName.set(k, [...(byName.get(k) ?? []), t.execution]);
+    }
+    const executionsOf = (ns: string, name: string) => byName.get(`${ns}/${name}`) ?? [];
     for (const m of desired.sessions) {
       const { namespace = 'default', name } = m.object.metadata;
       const key = `${namespace}/${name}`;
@@ -213,6 +291,6 @@ export class Daemon {
         ...(liveSession?.status ? { status: liveSession.status } : {}),
       });
     }
-    return { cluster: this.opts.cluster, source: { url: rev.url, branch: rev.branch, commit: rev.commit }, sessions: [...byKey.values()] };
+    return { cluster: this.opts.cluster, source: { url: rev.url, branch: rev.branch, commit: rev.commit }, sessions: [...byKey.values()], diagnostics: plan.diagnostics };
   }
 }

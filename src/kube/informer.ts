@@ -45,6 +45,8 @@ export class ResilientInformer<T extends KubernetesObject> {
   private readonly errorHandlers: Array<(err: unknown) => void> = [];
   private stopping = false;
   private stopped = true;
+  /** Between a failure and the next list or event: the cache may be stale. */
+  private failing = false;
   private attempt = 0;
   private lastHeard = Date.now();
   private retryTimer: NodeJS.Timeout | undefined;
@@ -60,6 +62,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     const list = async (): Promise<KubernetesListObject<T>> => {
       const result = await options.list();
       this.stats.lists++;
+      this.failing = false;
       this.heard();
       this.attempt = 0;
       return result;
@@ -91,6 +94,11 @@ export class ResilientInformer<T extends KubernetesObject> {
     return this.lw.list(namespace);
   }
 
+  /** Whether the cache can be trusted now: started, listed, and not failing since. */
+  get synced(): boolean {
+    return !this.stopped && !this.stopping && !this.failing && this.stats.lists > 0;
+  }
+
   latestResourceVersion(): string {
     return this.lw.latestResourceVersion();
   }
@@ -120,6 +128,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   private emit(event: InformerEvent, obj: T): void {
+    this.failing = false;
     this.heard();
     this.attempt = 0;
     for (const h of this.handlers[event]) h(obj);
@@ -136,6 +145,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       return;
     }
     this.stats.errors++;
+    this.failing = true;
     this.stats.lastError = (err as Error)?.message ?? String(err);
     for (const h of this.errorHandlers) h(err);
     this.scheduleRestart(`watch of ${this.options.path} failed: ${this.stats.lastError}`);

@@ -105,7 +105,7 @@ export function checkSessionSpec(m: Manifest<RestoreSession>, cluster?: ClusterS
   if (ref && isWorkloadKind(ref.kind) && !spec.task?.name && !templates.length && spec.runtimeSettings?.pod) {
     warn(['spec', 'runtimeSettings', 'pod'], 'runtimeSettings.pod applies to restore Jobs only: a workload target is restored by an init-container in its own pods', 'key');
   }
-  if (ref && cluster && cluster.size > 0 && !cluster.get(ref.kind, ref.namespace || ns, ref.name)) {
+  if (ref && cluster?.covers(ref.kind) && !cluster.get(ref.kind, ref.namespace || ns, ref.name)) {
     warn(['spec', 'target', 'ref', 'name'], `target ${ref.kind} ${ref.namespace || ns}/${ref.name} is not in the cluster state: the session will wait (Pending) until it exists`);
   }
 
@@ -176,7 +176,7 @@ export function checkRepository(m: Manifest<Repository>, cluster: ClusterState |
   if (kinds.length > 1) out.push(diagnosticAt(m, ['spec', 'backend', kinds[1]!], 'error', `spec.backend names ${kinds.join(' and ')}: a Repository has exactly one backend`, 'key'));
   if (!b.storageSecretName) {
     out.push(diagnosticAt(m, ['spec', 'backend'], 'error', 'spec.backend.storageSecretName is required: the Secret holding RESTIC_PASSWORD (and the backend\'s credentials)', 'key'));
-  } else if (cluster && cluster.size > 0 && cluster.list('Secret').length > 0 && !cluster.get('Secret', m.object.metadata.namespace, b.storageSecretName)) {
+  } else if (cluster?.covers('Secret') && cluster.list('Secret').length > 0 && !cluster.get('Secret', m.object.metadata.namespace, b.storageSecretName)) {
     out.push(diagnosticAt(m, ['spec', 'backend', 'storageSecretName'], 'warning', `Secret ${m.object.metadata.namespace}/${b.storageSecretName} is not in the cluster state: restores will wait until it exists`));
   }
   if (b.local) {

@@ -13,8 +13,14 @@ function withoutSecretValues(o: KubeObject): KubeObject {
 export class ClusterState {
   private readonly byKey = new Map<string, KubeObject>();
   private readonly byKind = new Map<string, KubeObject[]>();
+  private readonly complete: ReadonlySet<string> | undefined;
 
-  constructor(objects: Iterable<KubeObject>) {
+  /**
+   * `completeKinds`: the kinds listed in full (the daemon lists only sessions and Repositories).
+   * Without it, a non-empty state (an export) is taken to hold every kind it could.
+   */
+  constructor(objects: Iterable<KubeObject>, opts: { completeKinds?: readonly string[] } = {}) {
+    this.complete = opts.completeKinds ? new Set(opts.completeKinds) : undefined;
     for (const raw of objects) {
       const o = withoutSecretValues(raw);
       const key = ClusterState.key(o.kind, o.metadata.namespace, o.metadata.name);
@@ -42,6 +48,11 @@ export class ClusterState {
   list<T extends KubeObject = KubeObject>(kind: string, namespace?: string): T[] {
     const all = (this.byKind.get(kind) ?? []) as T[];
     return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+  }
+
+  /** Whether a missing object of this kind means it is missing from the cluster (not just unlisted). */
+  covers(kind: string): boolean {
+    return this.complete ? this.complete.has(kind) : this.byKey.size > 0;
   }
 
   get size(): number {

@@ -93,7 +93,8 @@ function planSession(m: Manifest<RestoreSession>, cluster: ClusterState | undefi
         }
       }));
     }
-  } else {
+  } else if (!cluster || !s.spec.target?.ref || cluster.covers(s.spec.target.ref.kind)) {
+    // A state that does not list workloads at all (the daemon's) leaves hosts to the controller.
     diagnostics.push(diagnosticAt(m, ['spec', 'target', 'ref'], 'warning', `hosts unknown: ${resolution.reason}`, 'key'));
   }
 

@@ -43,6 +43,7 @@ export const BUILTIN_RESOURCES: readonly ResourceType[] = [
   builtin('', 'v1', 'Secret', 'secrets', true),
   builtin('', 'v1', 'ConfigMap', 'configmaps', true, ['cm']),
   builtin('', 'v1', 'ServiceAccount', 'serviceaccounts', true, ['sa']),
+  builtin('', 'v1', 'Service', 'services', true, ['svc'], true, ['all']),
   builtin('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', true, ['pvc'], true),
   builtin('', 'v1', 'PersistentVolume', 'persistentvolumes', false, ['pv'], true),
   builtin('', 'v1', 'Event', 'events', true, ['ev']),

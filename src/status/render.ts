@@ -2,6 +2,8 @@
 //   clusters/<cluster>/STATUS.md                  a table a person reads on a git host
 //   clusters/<cluster>/<namespace>/<name>.yaml    one file per RestoreSession
 import type { RestoreSessionStatus } from '../api/restoresession.ts';
+import type { Diagnostic } from '../manifests/diagnostic.ts';
+import { formatDiagnostic, sortDiagnostics } from '../manifests/diagnostic.ts';
 import { redactDeep } from './redact.ts';
 import { toYaml } from './yaml-emit.ts';
 import type { Execution, LedgerSession, ManagedSession, SessionSource, StatusSnapshot } from './types.ts';
@@ -90,7 +92,7 @@ export function rowOf(s: ManagedSession | LedgerSession): StatusRow {
 
 const ICON: Record<string, string> = { Succeeded: '✅', Failed: '❌', Invalid: '⛔', Unknown: '❔', Interrupted: '⚠️', Running: '⏳', Pending: '🕓', Accepted: '📝' };
 
-export function renderStatusMd(cluster: string, source: StatusSnapshot['source'] | undefined, rows: StatusRow[]): string {
+export function renderStatusMd(cluster: string, source: StatusSnapshot['source'] | undefined, rows: StatusRow[], diagnostics: readonly Diagnostic[] = []): string {
   const sorted = [...rows].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   const counts = new Map<string, number>();
   for (const r of sorted) counts.set(r.phase, (counts.get(r.phase) ?? 0) + 1);
@@ -105,10 +107,30 @@ export function renderStatusMd(cluster: string, source: StatusSnapshot['source']
     '|---|---|---|---|---|---|',
     ...sorted.map((r) => `| ${r.namespace}/${r.name} | ${ICON[r.phase] ?? ''} ${r.phase} | ${r.hosts} | ${r.duration} | ${r.sourceCommit ? '`' + r.sourceCommit + '`' : ''} | ${r.lastChange} |`),
     '',
+    ...problemsSection(diagnostics),
     `One file per session under \`${clusterDir(cluster)}/<namespace>/<name>.yaml\`: source, content id, executions, status.`,
     '',
   ];
   return lines.filter((l, i) => !(l === '' && lines[i - 1] === '')).join('\n');
+}
+
+/** Error and warning diagnostics of the source, errors first: a file listed here was not applied. */
+function problemsSection(diagnostics: readonly Diagnostic[]): string[] {
+  if (!diagnostics.length) return [];
+  const sorted = sortDiagnostics([...diagnostics]).sort((a, b) => Number(a.severity === 'warning') - Number(b.severity === 'warning'));
+  const errors = sorted.filter((d) => d.severity === 'error').length;
+  const shown = sorted.slice(0, 100);
+  return [
+    `## Problems in the source (${errors} error${errors === 1 ? '' : 's'}, ${sorted.length - errors} warning${sorted.length - errors === 1 ? '' : 's'})`,
+    '',
+    errors ? 'A manifest with an error is not applied; the others are. Fix it and push; `restorectl validate` shows the same list.' : '',
+    '',
+    '```',
+    ...shown.map((d) => redactDeep(formatDiagnostic(d))),
+    ...(sorted.length > shown.length ? [`… and ${sorted.length - shown.length} more`] : []),
+    '```',
+    '',
+  ];
 }
 
 /** One changed session, for the commit message. */
@@ -130,11 +152,13 @@ export function describeChange(c: StatusChange): string {
  * `status(prod): demo/sts-restore Running→Succeeded (5/5 hosts) [main@1a2b3c4]`, a body listing
  * every change when there are several, and the trailers `Source-Commit:` and `Cluster:`.
  */
-export function commitMessage(cluster: string, source: StatusSnapshot['source'], changes: StatusChange[]): string {
+export function commitMessage(cluster: string, source: StatusSnapshot['source'], changes: StatusChange[], diagnostics: readonly Diagnostic[] = []): string {
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  const problems = errors ? `${errors} error${errors === 1 ? '' : 's'}` : diagnostics.length ? `${diagnostics.length} warning${diagnostics.length === 1 ? '' : 's'}` : '';
   const at = source.commit ? ` [${source.branch ?? 'HEAD'}@${source.commit.slice(0, 7)}]` : '';
   const sorted = [...changes].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   let summary: string;
-  if (sorted.length === 0) summary = 'STATUS.md refreshed';
+  if (sorted.length === 0) summary = problems ? `source has ${problems}` : 'STATUS.md refreshed';
   else if (sorted.length === 1) summary = describeChange(sorted[0]!);
   else {
     // Phase transitions first: they are what a reader looks for.

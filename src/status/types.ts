@@ -1,6 +1,7 @@
 // The StatusWriter's input (DESIGN §4): a snapshot of every RestoreSession the daemon manages, as
 // the daemon sees it at the end of a cycle. The writer renders it into files on the status branch;
 // the ledger reader turns those files back into the same shapes.
+import type { Diagnostic } from '../manifests/diagnostic.ts';
 import type { RestorePhase, RestoreSessionSpec, RestoreSessionStatus } from '../api/restoresession.ts';
 
 /**
@@ -58,6 +59,11 @@ export interface StatusSnapshot {
   /** The source revision the daemon is at (for the commit message and `Source-Commit:`). */
   source: { url: string; branch: string | null; commit: string | null };
   sessions: ManagedSession[];
+  /**
+   * Problems found in the source at this revision (malformed manifests, failed checks): listed in
+   * STATUS.md so whoever merged the change sees why a file was not applied.
+   */
+  diagnostics?: Diagnostic[];
 }
 
 /** A session as read back from the status branch. */

@@ -178,7 +178,7 @@ export class StatusWriter {
       }
     }
 
-    const md = renderStatusMd(cluster, snapshot.source, rows);
+    const md = renderStatusMd(cluster, snapshot.source, rows, snapshot.diagnostics);
     const mdOid = blobOid(encoder.encode(md));
     if ((editor.get(statusMdPath(cluster))) !== mdOid) put(statusMdPath(cluster), md, mdOid);
 
@@ -189,7 +189,7 @@ export class StatusWriter {
       objects.push({ oid, type: 'tree', content });
       return oid;
     });
-    const message = commitMessage(cluster, snapshot.source, changes);
+    const message = commitMessage(cluster, snapshot.source, changes, snapshot.diagnostics);
     const commitBytes = await this.commitObject(tree, tip, message);
     const commit = objectOid('commit', commitBytes);
     objects.push({ oid: commit, type: 'commit', content: commitBytes });

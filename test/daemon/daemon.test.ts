@@ -142,4 +142,50 @@ describe('daemon: exactly-once restores from git', function () {
     assert.match(a.reason!, /immutable: rename the session .* or bump/);
     assert.equal(r.applied.length, 0);
   });
+
+  it('a malformed manifest leaves the other files applied, and its error is listed in STATUS.md', async () => {
+    const broken = example('deployment-restore.yaml').replace('name: deployment-restore', 'name: broken-restore').replace('  repository:\n', '  repositry:\n');
+    work.write({ 'clusters/demo/deployment-restore.yaml': example('deployment-restore.yaml'), 'clusters/demo/broken.yaml': broken }).commit('Add a Deployment restore, and a typo');
+    work.push();
+    const r = await daemons[1]!.cycle();
+    assert.deepEqual(r.applied.map((a) => `${a.action.action} ${a.action.kind} ${a.action.name}`), ['create RestoreSession deployment-restore']);
+    assert.equal(await exists('deployment-restore'), true);
+    assert.equal(await exists('broken-restore'), false);
+    const md = git.server.git('restores', ['show', 'restore-status:clusters/demo/STATUS.md']);
+    assert.match(md, /## Problems in the source \(\d+ errors?/);
+    assert.match(md, /broken\.yaml:\d+:\d+: error: .*repositry/);
+    // Fixed in the next commit: the problem leaves STATUS.md.
+    work.remove('clusters/demo/broken.yaml').commit('Drop the typo');
+    work.push();
+    await daemons[1]!.cycle();
+    assert.doesNotMatch(git.server.git('restores', ['show', 'restore-status:clusters/demo/STATUS.md']), /Problems in the source/);
+  });
+
+  it('removing a manifest prunes its session once it is final, and the ledger keeps its history', async () => {
+    const d = daemons[1]!;
+    await settle(d);
+    await hostsSucceed();
+    await settle(d);
+    assert.equal((await session()).status?.phase, 'Succeeded');
+    work.remove('clusters/demo/sts-restore.yaml').commit('The StatefulSet restore is done');
+    work.push();
+    const r = await d.cycle();
+    assert.deepEqual(r.applied.map((a) => `${a.action.action} ${a.action.kind} ${a.action.name}`), ['prune RestoreSession sts-restore']);
+    await settle(d);
+    assert.equal(await exists(), false);
+    const ledger = await readLedger({ url, cluster: 'demo', cacheDir: join(git.tmp, 'check-prune') });
+    const sts = [...ledger.executions.values()].filter((e) => e.session.name === 'sts-restore').map((e) => e.execution.phase);
+    assert.deepEqual(sts, ['Succeeded', 'Succeeded']);
+  });
+
+  it('an empty source is refused: nothing is pruned, and the cycle reports the error', async () => {
+    work.remove('clusters/demo').commit('Oops: the whole folder');
+    work.push();
+    const r = await daemons[1]!.cycle();
+    assert.equal(r.applied.length, 0);
+    assert.equal(r.ok, false);
+    assert.match(r.error!, /the source has 1 error/);
+    assert.match(r.plan!.diagnostics.map((x) => x.message).join('\n'), /declares no RestoreSession .* refusing to prune everything .*--allow-empty/);
+    assert.equal(await exists('deployment-restore'), true);
+  });
 });

@@ -1,0 +1,246 @@
+// bench/cycle.ts (`npm run bench:cycle`): the daemon's cycle at 10, 100 and 1,000 declared
+// sessions, against a sandbox API server in its own process (so the memory figures are the
+// daemon's) and a real smart-HTTP git server.
+//  - first cycle: N sessions created, N ledger entries pushed;
+//  - no-op cycle (nothing changed anywhere): aim 0 API writes, 0 commits, < 100 ms at 1,000;
+//  - one-file change: aim work proportional to the change (1 create, 1 status file);
+//  - push → RestoreSession latency: a push, then the daemon's trigger (what a verified webhook
+//    calls), until the new session is visible through the API. Aim p50 < 1 s.
+// API requests are counted by the sandbox (its --verbose request log), writes are the non-GET ones.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import { crdFor, MANAGED_KINDS } from '../src/api/crds.ts';
+import { Daemon } from '../src/daemon/daemon.ts';
+import { RESTORE_SESSIONS } from '../src/kube/resources.ts';
+import { GitHttpServer, GitSource } from '../src/source/index.ts';
+import { StatusWriter } from '../src/status/index.ts';
+
+const SIZES = (process.env.BENCH_SIZES ?? '10,100,1000').split(',').map(Number);
+const NOOP_RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 9);
+const BIN = fileURLToPath(new URL('../bin/restorectl.js', import.meta.url));
+const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'Bench', GIT_AUTHOR_EMAIL: 'bench@example.com', GIT_COMMITTER_NAME: 'Bench', GIT_COMMITTER_EMAIL: 'bench@example.com' };
+
+const session = (i: number) => `apiVersion: stash.appscode.com/v1beta1
+kind: RestoreSession
+metadata:
+  name: restore-${i}
+  namespace: bench
+spec:
+  repository:
+    name: repo
+  target:
+    ref:
+      apiVersion: apps/v1
+      kind: StatefulSet
+      name: db-${i}
+    volumeMounts:
+      - name: data
+        mountPath: /var/lib/data
+    rules:
+      - paths: ["/var/lib/data"]
+`;
+const REPOSITORY = `apiVersion: stash.appscode.com/v1alpha1
+kind: Repository
+metadata:
+  name: repo
+  namespace: bench
+spec:
+  backend:
+    local:
+      mountPath: /safe/data
+      hostPath:
+        path: /data/stash-test/restic-repo
+    storageSecretName: repo-secret
+`;
+
+/** The sandbox as a child process, counting the requests it serves. */
+async function startSandbox(dir: string): Promise<{ kubeconfig: string; requests: () => { total: number; writes: number; lines: string[] }; stop: () => void }> {
+  const child = spawn(process.execPath, [BIN, 'sandbox', '--dir', dir, '--verbose'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let buf = '';
+  child.stderr.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    for (const l of parts) if (/^[A-Z]+ \//.test(l)) lines.push(l);
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('kubeconfig:')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`sandbox exited with ${code}`)));
+  });
+  return {
+    kubeconfig: join(dir, 'kubeconfig'),
+    requests: () => ({ total: lines.length, writes: lines.filter((l) => !l.startsWith('GET ')).length, lines: [...lines] }),
+    stop: () => child.kill('SIGTERM'),
+  };
+}
+
+async function markSucceeded(custom: k8s.CustomObjectsApi, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 20) {
+    await Promise.all(Array.from({ length: Math.min(20, n - i) }, async (_, j) => {
+      const name = `restore-${i + j}`;
+      const s = (await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'bench', name })) as { status?: object };
+      await custom.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace: 'bench', name, body: { ...s, status: { ...s.status, phase: 'Succeeded', totalHosts: 1, sessionDuration: '1s', stats: [{ hostname: 'host-0', phase: 'Succeeded', duration: '1s' }], conditions: [] } } });
+    }));
+  }
+}
+
+function git(cwd: string, args: string[]): string {
+  return execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+function steps(runs: { timings: Record<string, number | undefined> }[]): string {
+  const keys = Object.keys(runs[0]?.timings ?? {});
+  return keys.map((k) => `${k} ${percentile(runs.map((r) => r.timings[k] ?? 0), 0.5).toFixed(0)}`).join(', ');
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((s.length - 1) * p))]!;
+}
+
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+
+interface Row { size: number; phase: string; time: string; requests: string; writes: string; commits: string; note: string }
+const rows: Row[] = [];
+
+async function benchSize(n: number): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), `bench-cycle-${n}-`));
+  const sandbox = await startSandbox(join(tmp, 'cluster'));
+  const server = await GitHttpServer.start({ root: join(tmp, 'repos') });
+  try {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(sandbox.kubeconfig);
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    for (const k of MANAGED_KINDS) await custom.createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: crdFor(k) });
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'bench' } } });
+    await core.createNamespacedSecret({ namespace: 'bench', body: { metadata: { name: 'repo-secret' }, stringData: { RESTIC_PASSWORD: 'bench' } } });
+
+    const url = server.createRepo('restores');
+    const work = join(tmp, 'work');
+    mkdirSync(join(work, 'clusters', 'bench'), { recursive: true });
+    git(work, ['init', '--quiet', '--initial-branch=main']);
+    git(work, ['remote', 'add', 'origin', server.repoPath('restores')]);
+    writeFileSync(join(work, 'clusters', 'bench', 'repository.yaml'), REPOSITORY);
+    for (let i = 0; i < n; i++) writeFileSync(join(work, 'clusters', 'bench', `restore-${i}.yaml`), session(i));
+    const push = (message: string) => {
+      git(work, ['add', '-A']);
+      git(work, ['commit', '--quiet', '-m', message]);
+      git(work, ['push', '--quiet', 'origin', 'HEAD']); // by path: a sync push over HTTP to this process would deadlock
+    };
+    push(`${n} restores`);
+    const statusCommits = () => {
+      try {
+        return Number(server.git('restores', ['rev-list', '--count', 'restore-status']).trim());
+      } catch {
+        return 0; // no status branch yet
+      }
+    };
+
+    const cacheDir = join(tmp, 'cache');
+    const daemon = new Daemon({
+      source: new GitSource({ url, branch: 'main', path: 'clusters/bench', cacheDir: join(cacheDir, 'source') }),
+      statusWriter: new StatusWriter({ url, cacheDir: join(cacheDir, 'status') }),
+      kubeConfig: kc,
+      cluster: 'bench',
+      // The controller runs alongside as in production; its targets do not exist, so every session
+      // waits Pending after one reconcile.
+      controller: { agent: { image: 'restorectl:bench' }, resyncMs: 3_600_000 },
+      log: () => {},
+    });
+
+    await daemon.watch(); // as `restorectl run` does; cycles then run only when the bench calls them
+
+    const measure = async (phase: string, note: (r: Awaited<ReturnType<Daemon['cycle']>>) => string) => {
+      await daemon.controller.idle();
+      const before = sandbox.requests();
+      const commitsBefore = statusCommits();
+      const t = performance.now();
+      const report = await daemon.cycle();
+      const took = performance.now() - t;
+      const after = sandbox.requests();
+      const commits = statusCommits() - commitsBefore;
+      if (!report.ok) throw new Error(`${phase}: ${report.error}`);
+      return { timings: report.timings, took, requests: after.total - before.total, writes: after.writes - before.writes, commits, note: note(report), lines: after.lines.slice(before.total) };
+    };
+
+    const first = await measure('first', (r) => `${r.applied.length} applied`);
+    rows.push({ size: n, phase: 'first cycle', time: ms(first.took), requests: String(first.requests), writes: String(first.writes), commits: String(first.commits), note: first.note });
+    // Steady state: the restores are done. Stand-in agents report every host Succeeded (the
+    // controller then leaves the sessions alone), and one cycle records it on the status branch.
+    await daemon.controller.idle();
+    await markSucceeded(custom, n);
+    await daemon.controller.idle();
+    await daemon.cycle();
+
+    const noop: { timings: Record<string, number | undefined>; took: number; requests: number; writes: number; commits: number; lines: string[] }[] = [];
+    for (let r = 0; r < NOOP_RUNS; r++) noop.push(await measure('no-op', () => ''));
+    const warm = noop.slice(1);
+    const worst = warm.reduce((a, b) => (b.writes + b.commits > a.writes + a.commits ? b : a));
+    rows.push({
+      size: n, phase: 'no-op cycle (warm)',
+      time: `p50 ${ms(percentile(warm.map((x) => x.took), 0.5))}, max ${ms(Math.max(...warm.map((x) => x.took)))}`,
+      requests: String(percentile(warm.map((x) => x.requests), 0.5)),
+      writes: String(Math.max(...warm.map((x) => x.writes))),
+      commits: String(Math.max(...warm.map((x) => x.commits))),
+      note: worst.writes ? `writes: ${worst.lines.filter((l) => !l.startsWith('GET ')).slice(0, 3).join('; ')}` : `cold ${ms(noop[0]!.took)}; p50 by step: ${steps(warm)}`,
+    });
+
+    writeFileSync(join(work, 'clusters', 'bench', `restore-${n}.yaml`), session(n));
+    push('one more restore');
+    const one = await measure('one-file', (r) => `${r.applied.map((a) => `${a.action.action} ${a.action.kind}`).join(', ')}`);
+    if (process.env.BENCH_DEBUG) console.log(one.lines.join('\n'));
+    rows.push({ size: n, phase: 'one-file change', time: ms(one.took), requests: String(one.requests), writes: String(one.writes), commits: String(one.commits), note: one.note });
+
+    // Push → session visible: the push lands, then the daemon is triggered as a webhook would.
+    const latencies: number[] = [];
+    for (let r = 0; r < LATENCY_RUNS; r++) {
+      await daemon.controller.idle();
+      const i = n + 1 + r;
+      writeFileSync(join(work, 'clusters', 'bench', `restore-${i}.yaml`), session(i));
+      push(`restore ${i}`);
+      const t = performance.now();
+      void daemon.trigger();
+      for (;;) {
+        const found = await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'bench', name: `restore-${i}` }).then(() => true, () => false);
+        if (found) break;
+        await new Promise((res) => setTimeout(res, 5));
+      }
+      latencies.push(performance.now() - t);
+      await daemon.trigger();
+    }
+    rows.push({ size: n, phase: 'push → RestoreSession', time: `p50 ${ms(percentile(latencies, 0.5))}, p90 ${ms(percentile(latencies, 0.9))}`, requests: '', writes: '', commits: '', note: `${LATENCY_RUNS} pushes, trigger as by a webhook` });
+    daemon.stop();
+  } finally {
+    sandbox.stop();
+    await server.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+console.log(`bench:cycle — sizes ${SIZES.join(', ')}; node ${process.version}; load ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+for (const n of SIZES) {
+  const rssBefore = process.memoryUsage().rss;
+  await benchSize(n);
+  console.log(`  ${n} sessions done (peak RSS so far ${mib(peakRss)}, was ${mib(rssBefore)} before this size)`);
+}
+clearInterval(sampler);
+const widths = [8, 24, 26, 9, 7, 8];
+const line = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' ');
+console.log('\n' + line(['sessions', 'phase', 'time', 'requests', 'writes', 'commits', 'note']));
+for (const r of rows) console.log(line([String(r.size), r.phase, r.time, r.requests, r.writes, r.commits, r.note]));
+console.log(`\npeak RSS of the daemon process (git server in it too; the sandbox is a separate process): ${mib(peakRss)}; maxRSS ${mib(process.resourceUsage().maxRSS * 1024)}`);
+console.log('aims: no-op 0 writes, 0 commits, < 100 ms at 1,000 sessions; one-file change proportional to the change; push → session p50 < 1 s');

@@ -1,0 +1,145 @@
+// Exactly-once across crashes (DESIGN §2): the daemon runs as its own process (`restorectl run`)
+// and is killed with SIGKILL at the two dangerous instants of a cycle, between the ledger push
+// and the create, and between the create and the first status. Restarted, it finishes each
+// restore, and restic ran exactly once per execution: every `restic restore` the agents start
+// goes through a wrapper that counts it.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { parse, stringify } from 'yaml';
+import type { RestoreSession } from '../../src/api/index.ts';
+import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
+import { readLedger } from '../../src/status/index.ts';
+import { REPO_ROOT } from '../support/cli.ts';
+import { WorkTree, startGitServer } from '../support/git-server.ts';
+import { listTree, makeRepo, requireSeeding, tempDir } from '../support/restic-repo.ts';
+import { eventually, startSandbox } from '../support/sandbox.ts';
+import type { TestSandbox } from '../support/sandbox.ts';
+
+const PASSWORD = 'crash-test password, never printed';
+const BIN = join(REPO_ROOT, 'bin', 'restorectl.js');
+const example = (name: string) => readFileSync(join(REPO_ROOT, 'examples', 'clusters', 'demo', name), 'utf8');
+
+describe('daemon: killed at any instant, each restore still runs exactly once', function () {
+  this.timeout(300_000);
+  let tmp: { path: string; cleanup: () => Promise<void> };
+  let t: TestSandbox;
+  let git: Awaited<ReturnType<typeof startGitServer>>;
+  let work: WorkTree;
+  let url: string;
+  let runsFile: string;
+  const children = new Set<ChildProcess>();
+
+  /** `restorectl run` as its own process; resolves with how it ended once it exits. */
+  const daemon = (env: Record<string, string> = {}) => {
+    const child = spawn(process.execPath, [BIN, 'run', '--git-url', url, '--path', 'clusters/demo', '--cluster', 'demo', '--kubeconfig', t.kubeconfigPath, '--interval', '1s', '--cache-dir', join(tmp.path, 'cache')], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    children.add(child);
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
+      child.on('exit', (code, signal) => {
+        children.delete(child);
+        resolve({ code, signal, stderr });
+      }));
+    return { child, exited, stderr: () => stderr };
+  };
+  const session = async (name: string) =>
+    (await t.kc.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name }).catch(() => undefined)) as RestoreSession | undefined;
+  const resticRestores = () => (existsSync(runsFile) ? readFileSync(runsFile, 'utf8').split('\n').filter((l) => / restore /.test(` ${l} `)) : []);
+  const ledgerPhases = async (cacheName: string) => {
+    const ledger = await readLedger({ url, cluster: 'demo', cacheDir: join(tmp.path, cacheName) });
+    return [...ledger.executions.values()].filter((e) => e.session.name === 'deployment-restore').map((e) => e.execution.phase);
+  };
+  /** Runs the daemon until the session's current execution is final on the status branch, then stops it. */
+  const runToCompletion = async (label: string, executions: number) => {
+    const d = daemon();
+    try {
+      await eventually(async () => {
+        const phases = await ledgerPhases(`ledger-${label}-${Date.now()}`);
+        return phases.length === executions && phases.every((p) => p === 'Succeeded');
+      }, 180_000, 1000);
+    } finally {
+      d.child.kill('SIGTERM');
+      const end = await d.exited;
+      assert.equal(end.code, 0, `the daemon did not stop cleanly on SIGTERM:\n${end.stderr}`);
+      assert.doesNotMatch(end.stderr, new RegExp(PASSWORD));
+    }
+  };
+
+  before(async function () {
+    await requireSeeding(this);
+    tmp = await tempDir('daemon-crash');
+    // Every restic the agents start is this wrapper first: it notes the call, then runs restic.
+    const wrapDir = join(tmp.path, 'wrap');
+    mkdirSync(wrapDir);
+    runsFile = join(tmp.path, 'restic-runs.log');
+    const realPath = process.env['PATH'] ?? '/usr/bin:/bin';
+    writeFileSync(join(wrapDir, 'restic'), `#!/bin/sh\necho "$*" >> '${runsFile}'\nPATH='${realPath}' exec restic "$@"\n`);
+    chmodSync(join(wrapDir, 'restic'), 0o755);
+
+    const repo = await makeRepo({ dir: tmp.path, password: PASSWORD, snapshots: [{ host: 'app', files: { '/source/data/app.json': '{"host":"app"}' } }] });
+    t = await startSandbox({ agentCommand: ['/usr/bin/env', `PATH=${wrapDir}:${realPath}`, process.execPath, BIN] });
+    for (const args of [['apply', '--server-side', '-f', 'deploy/crds'], ['apply', '-f', 'examples/cluster-state/namespace.yaml'], ['apply', '-f', 'examples/cluster-state/workloads.yaml']]) {
+      const r = await t.kubectl(args);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const secret = await t.kubectl(['apply', '-f', '-'], stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'local-repo-secret', namespace: 'demo' }, stringData: { RESTIC_PASSWORD: PASSWORD } }));
+    assert.equal(secret.code, 0, secret.stderr);
+
+    git = await startGitServer();
+    url = git.server.createRepo('restores');
+    work = new WorkTree(join(git.tmp, 'work'), git.server.repoPath('restores'));
+    const repository = parse(example('repository.yaml'));
+    repository.spec.backend.local.hostPath.path = repo.repoPath;
+    work.write({ 'clusters/demo/repository.yaml': stringify(repository), 'clusters/demo/deployment-restore.yaml': example('deployment-restore.yaml') }).commit('Restore the app');
+    work.push();
+  });
+  after(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await t?.stop();
+    await git?.close();
+    await tmp?.cleanup();
+  });
+
+  it('killed between the ledger push and the create: the restart creates it and it runs once', async () => {
+    const crashed = await daemon({ RESTORECTL_FAILPOINT: 'after-ledger-push' }).exited;
+    assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);
+    assert.deepEqual(await ledgerPhases('ledger-crash-1'), ['Accepted']);
+    assert.equal(await session('deployment-restore'), undefined, 'nothing is created before the crash point');
+
+    await runToCompletion('one', 1);
+    assert.equal((await session('deployment-restore'))?.status?.phase, 'Succeeded');
+    assert.equal(resticRestores().length, 1, resticRestores().join('\n'));
+    const restored = await listTree(join(t.dir, 'volumes', 'demo', 'stash-sample-data'));
+    assert.ok(restored.includes('/app.json'), restored.join(', '));
+  });
+
+  it('killed between the create and the first status: the restart drives it, and it runs once more only for the bumped rerun', async () => {
+    work.write({ 'clusters/demo/deployment-restore.yaml': example('deployment-restore.yaml').replace('  namespace: demo\n', '  namespace: demo\n  annotations:\n    restore.gitops/rerun: "1"\n') }).commit('Restore the app again');
+    work.push();
+    const crashed = await daemon({ RESTORECTL_FAILPOINT: 'after-create' }).exited;
+    assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);
+    const created = await session('deployment-restore');
+    assert.ok(created, 'the session was created before the crash');
+    assert.equal(created.status?.phase ?? 'none', 'none', 'no status was written before the crash');
+    assert.deepEqual(await ledgerPhases('ledger-crash-2'), ['Succeeded', 'Accepted']);
+
+    await runToCompletion('two', 2);
+    assert.equal(resticRestores().length, 2, resticRestores().join('\n'));
+
+    // And once more for good measure: a restarted daemon with nothing new runs nothing.
+    const idle = daemon();
+    await eventually(() => /"msg":"running"/.test(idle.stderr()), 60_000, 100);
+    await new Promise((r) => setTimeout(r, 2000));
+    idle.child.kill('SIGTERM');
+    assert.equal((await idle.exited).code, 0);
+    assert.equal(resticRestores().length, 2, resticRestores().join('\n'));
+  });
+});
