@@ -21,7 +21,7 @@ import type { Ledger } from '../status/ledger.ts';
 import type { Execution, ManagedSession, StatusSnapshot } from '../status/types.ts';
 import { failpoint } from './failpoints.ts';
 import { LiveObjects } from './live-objects.ts';
-import { followCluster, ledgerView, recordPlan } from './executions.ts';
+import { executionsFromLedger, followCluster, ledgerView, recordPlan } from './executions.ts';
 import type { Executions } from './executions.ts';
 import { validateInNamespace } from './namespace.ts';
 
@@ -82,7 +82,7 @@ export class Daemon {
   private lastSourceCommit: string | null | undefined;
   /** Moves whenever the executions change. */
   private executionsVersion = 0;
-  private readonly executions: Executions = new Map();
+  private executions: Executions = new Map();
   private lastGood: SourceRevision | undefined;
   private ledgerDirty = false;
   private timer: NodeJS.Timeout | undefined;
@@ -95,9 +95,7 @@ export class Daemon {
     this.applier = new Applier(opts.kubeConfig);
     this.live = new LiveObjects(opts.kubeConfig, { ...(opts.namespace ? { namespace: opts.namespace } : {}), log: (m) => opts.log('warn', m) });
     this.controller = new Controller(opts.kubeConfig, opts.controller);
-    for (const [id, { execution, session }] of opts.ledger?.executions ?? []) {
-      if (session.cluster === opts.cluster) this.executions.set(id, { namespace: session.namespace, name: session.name, execution });
-    }
+    if (opts.ledger) this.executions = executionsFromLedger(opts.ledger, opts.cluster);
   }
 
   /** Starts the watches and the controller, without cycles: `cycle()` and `trigger()` then run from caches. */

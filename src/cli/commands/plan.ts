@@ -2,7 +2,7 @@
 // in Markdown) and tools (JSON). With a base it plans a change: the head as the daemon will plan
 // it after the merge, with what the change adds, changes or removes marked and listed in detail.
 import type { KubeObject } from '../../api/meta.ts';
-import { ledgerView } from '../../daemon/executions.ts';
+import { executionsFromLedger, ledgerView } from '../../daemon/executions.ts';
 import type { Executions } from '../../daemon/executions.ts';
 import { ClusterState, hasErrors, sortDiagnostics, validateSource } from '../../manifests/index.ts';
 import type { Diagnostic, SourceFile } from '../../manifests/index.ts';
@@ -143,7 +143,7 @@ Exit status: 0 no errors, 1 at least one error diagnostic, 2 could not run.`,
         extra.push(...inferred.diagnostics, ...statusBranchDiagnostics(ledger, values['status-branch']!, values.cluster!));
         if (inferred.sessions.length) cluster = new ClusterState([...(state?.objects ?? []), ...(inferred.sessions as KubeObject[])]);
         // The daemon's view of the ledger, built as the daemon builds it from the status branch.
-        executions = new Map([...ledger.executions].map(([id, { execution, session }]) => [id, { namespace: session.namespace, name: session.name, execution }]));
+        executions = executionsFromLedger(ledger, values.cluster!);
       }
       let plan: Plan = planRestores({ desired, cluster, ...(executions ? { ledger: ledgerView(executions) } : {}), sourceCommit: head.commit });
       plan.diagnostics.push(...extra);
