@@ -63,7 +63,8 @@ export class AgentCluster {
    * this holder has it.
    */
   async acquireLease(namespace: string, name: string, holder: string, durationSeconds: number): Promise<boolean> {
-    const now = new Date();
+    // Lease times are MicroTime: a real API server wants six fractional digits (a Date gives three).
+    const now = new k8s.V1MicroTime();
     const spec = { holderIdentity: holder, leaseDurationSeconds: durationSeconds, acquireTime: now, renewTime: now };
     try {
       await this.coordination.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec } });
@@ -77,7 +78,7 @@ export class AgentCluster {
     const expired = renewed + (lease.spec?.leaseDurationSeconds ?? durationSeconds) * 1000 < now.getTime();
     if (held && held !== holder && !expired) return false;
     try {
-      await this.coordination.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: { ...lease.spec, ...spec, acquireTime: held === holder ? lease.spec?.acquireTime ?? now : now } } });
+      await this.coordination.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: { ...lease.spec, ...spec, acquireTime: held === holder && lease.spec?.acquireTime ? new k8s.V1MicroTime(lease.spec.acquireTime) : now } } });
       return true;
     } catch (e) {
       if (isConflict(e)) return false; // someone else took it first
@@ -90,7 +91,7 @@ export class AgentCluster {
     try {
       const lease = await this.coordination.readNamespacedLease({ namespace, name });
       if (lease.spec?.holderIdentity !== holder) return;
-      await this.coordination.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: { ...lease.spec, holderIdentity: undefined, renewTime: undefined } } });
+      await this.coordination.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: { ...lease.spec, holderIdentity: undefined, renewTime: undefined, ...(lease.spec?.acquireTime ? { acquireTime: new k8s.V1MicroTime(lease.spec.acquireTime) } : {}) } } });
     } catch (e) {
       if (!isNotFound(e) && !isConflict(e)) throw e;
     }

@@ -21,8 +21,9 @@ import type { Ledger } from '../status/ledger.ts';
 import type { Execution, ManagedSession, StatusSnapshot } from '../status/types.ts';
 import { failpoint } from './failpoints.ts';
 import { LiveObjects } from './live-objects.ts';
-import { followCluster, ledgerView, recordPlan } from './executions.ts';
+import { executionsFromLedger, followCluster, ledgerView, recordPlan } from './executions.ts';
 import type { Executions } from './executions.ts';
+import { validateInNamespace } from './namespace.ts';
 
 export interface DaemonOptions {
   source: Source;
@@ -34,11 +35,24 @@ export interface DaemonOptions {
   /** The status branch as read at start-up. */
   ledger?: Ledger;
   allowEmpty?: boolean;
-  /** Manage RestoreSessions in this namespace only (default: every namespace). */
+  /**
+   * Manage RestoreSessions in this namespace only (default: every namespace): lists and watches
+   * there, objects that name no namespace go there, and manifests for other namespaces are refused
+   * (error diagnostics, never applied).
+   */
   namespace?: string;
   intervalMs?: number;
   log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   now?: () => Date;
+  /** Told about every cycle and every read of the live objects (metrics, readiness). */
+  observer?: DaemonObserver;
+}
+
+export interface DaemonObserver {
+  /** After every cycle, also one that failed: its report and how long it took. */
+  cycleDone?(report: CycleReport, seconds: number): void;
+  /** The managed RestoreSessions a cycle read (the last read of a cycle is its end state). */
+  sessionsListed?(sessions: RestoreSession[]): void;
 }
 
 export interface CycleReport {
@@ -68,7 +82,7 @@ export class Daemon {
   private lastSourceCommit: string | null | undefined;
   /** Moves whenever the executions change. */
   private executionsVersion = 0;
-  private readonly executions: Executions = new Map();
+  private executions: Executions = new Map();
   private lastGood: SourceRevision | undefined;
   private ledgerDirty = false;
   private timer: NodeJS.Timeout | undefined;
@@ -81,9 +95,7 @@ export class Daemon {
     this.applier = new Applier(opts.kubeConfig);
     this.live = new LiveObjects(opts.kubeConfig, { ...(opts.namespace ? { namespace: opts.namespace } : {}), log: (m) => opts.log('warn', m) });
     this.controller = new Controller(opts.kubeConfig, opts.controller);
-    for (const [id, { execution, session }] of opts.ledger?.executions ?? []) {
-      if (session.cluster === opts.cluster) this.executions.set(id, { namespace: session.namespace, name: session.name, execution });
-    }
+    if (opts.ledger) this.executions = executionsFromLedger(opts.ledger, opts.cluster);
   }
 
   /** Starts the watches and the controller, without cycles: `cycle()` and `trigger()` then run from caches. */
@@ -130,15 +142,25 @@ export class Daemon {
     void this.live.stop();
   }
 
+  /** Resolves once the cycle under way (and one queued behind it), if any, has finished: a clean shutdown after stop(). */
+  async drain(): Promise<void> {
+    await this.running?.catch(() => undefined);
+    await this.pending?.catch(() => undefined);
+  }
+
   /** One cycle. Never throws: a failure (the API down, a bug) is the report's error, and the next cycle tries again. */
   async cycle(): Promise<CycleReport> {
+    const started = performance.now();
+    let report: CycleReport;
     try {
-      return await this.cycleSteps();
+      report = await this.cycleSteps();
     } catch (e) {
       const error = (e as Error).message ?? String(e);
       this.opts.log('error', 'cycle failed; the next one tries again', { error });
-      return { ok: false, commit: this.lastGood?.commit ?? null, applied: [], statusCommit: null, error, timings: {} };
+      report = { ok: false, commit: this.lastGood?.commit ?? null, applied: [], statusCommit: null, error, timings: {} };
     }
+    this.opts.observer?.cycleDone?.(report, (performance.now() - started) / 1000);
+    return report;
   }
 
   private async cycleSteps(): Promise<CycleReport> {
@@ -168,6 +190,7 @@ export class Daemon {
 
     const live = await this.live.read();
     const { sessions, repositories } = live;
+    this.opts.observer?.sessionsListed?.(sessions);
     lap('list');
     const inputs = live.generation === undefined ? undefined : `${this.sourceGeneration}/${live.generation}/${this.executionsVersion}`;
     if (inputs !== undefined && inputs === this.lastInputs && !this.ledgerDirty && this.lastPlan) {
@@ -178,7 +201,8 @@ export class Daemon {
     }
     let clean = report.ok;
     const cluster = new ClusterState([...sessions, ...repositories], { completeKinds: ['RestoreSession', 'Repository'] });
-    const desired = validateSource(revisionFiles(rev), cluster);
+    const ns = this.opts.namespace;
+    const desired = ns ? validateInNamespace(revisionFiles(rev), cluster, ns) : validateSource(revisionFiles(rev), cluster);
     const errors = desired.diagnostics.filter((x) => x.severity === 'error');
     for (const d of errors) this.opts.log('warn', `${d.file}:${d.line}:${d.column}: ${d.message}`, { path: d.path });
     lap('validate');
@@ -225,6 +249,7 @@ export class Daemon {
 
     lap('apply');
     const after = report.applied.length ? (await this.live.read()).sessions : sessions;
+    if (after !== sessions) this.opts.observer?.sessionsListed?.(after);
     if (followCluster(this.executions, after, now)) this.executionsVersion++;
     if (this.opts.statusWriter) {
       try {

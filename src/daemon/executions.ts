@@ -5,6 +5,7 @@ import { CONTENT_ID_ANNOTATION } from '../api/meta.ts';
 import { isFinalPhase } from '../api/restoresession.ts';
 import type { Plan } from '../plan/types.ts';
 import type { LedgerView } from '../plan/plan.ts';
+import type { Ledger } from '../status/ledger.ts';
 import type { Execution } from '../status/types.ts';
 import { FINAL_EXECUTION_PHASES } from '../status/types.ts';
 
@@ -17,6 +18,15 @@ export interface TrackedExecution {
 export type Executions = Map<string, TrackedExecution>;
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** The executions the status branch records for one cluster: what a daemon starts from. */
+export function executionsFromLedger(ledger: Pick<Ledger, 'executions'>, cluster: string): Executions {
+  const out: Executions = new Map();
+  for (const [id, { execution, session }] of ledger.executions) {
+    if (session.cluster === cluster) out.set(id, { namespace: session.namespace, name: session.name, execution });
+  }
+  return out;
+}
 
 export function ledgerView(executions: Executions): LedgerView {
   return new Map([...executions].map(([id, t]) => [id, { phase: t.execution.phase, finishedAt: t.execution.finishedAt }]));

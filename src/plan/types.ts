@@ -21,10 +21,53 @@ export interface Action {
   effect?: string;
   /** The ledger's execution is to be recorded Interrupted (its CR vanished while running); not in JSON. */
   interrupted?: boolean;
+  /** When a change is planned (`--base`): what it does to this object's manifest; not in JSON. */
+  change?: Change;
+  /** The snapshots each host would restore, looked up in the repository (by host name); not in JSON. */
+  snapshots?: Record<string, SnapshotPin[]>;
+}
+
+/** What a change (head against base) does to one object's manifest. */
+export type Change = 'added' | 'changed' | 'removed' | 'unchanged';
+
+/** An object a change removes that the plan has no action for (nothing live to prune). */
+export interface RemovedObject {
+  kind: 'RestoreSession' | 'Repository';
+  namespace: string;
+  name: string;
+  /** Where the base declared it. */
+  file: string;
+}
+
+/** The comparison of a planned change with the revision it would merge into. */
+export interface Review {
+  /** The base's commit, when it is one. */
+  baseCommit: string | null;
+  /** How the base was named (`main`, a folder). */
+  baseLabel: string;
+  removed: RemovedObject[];
+  /** Files whose text differs between base and head (added, modified or deleted), head paths. */
+  changedFiles: string[];
+}
+
+/**
+ * One restore step of a host, with the snapshot it resolves to: `latest` for a source host (and a
+ * path), or an id given in the rule. `snapshot` is set when the repository was read;
+ * `unresolved` says why not (or that nothing matches).
+ */
+export interface SnapshotPin {
+  /** `latest`, or the id the rule names. */
+  requested: string;
+  /** The snapshot path `latest` is chosen for (paths rules). */
+  path?: string;
+  snapshot?: { id: string; shortId: string; time: string };
+  unresolved?: string;
 }
 
 export interface Plan {
   sourceCommit: string | null;
   diagnostics: Diagnostic[];
   actions: Action[];
+  /** Set when a change is planned against a base (`--base`, `--base-dir`); not in JSON. */
+  review?: Review;
 }

@@ -72,6 +72,8 @@ function workloadCauses(obj: Obj, templateAt = 'spec.template'): StatusCause[] {
 }
 
 /** Field rules for built-in kinds (a small subset of the real ones). */
+const MICRO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/;
+
 export function builtinCauses(r: ResourceType, obj: Obj): StatusCause[] {
   switch (`${r.group}/${r.plural}`) {
     case '/pods': return podSpecCauses(obj.spec, 'spec');
@@ -86,6 +88,11 @@ export function builtinCauses(r: ResourceType, obj: Obj): StatusCause[] {
     }
     case '/persistentvolumeclaims':
       return obj.spec?.accessModes?.length ? [] : [required('spec.accessModes')];
+    case 'coordination.k8s.io/leases':
+      // MicroTime: a real API server parses exactly six fractional digits (RFC3339Micro), so a
+      // JavaScript Date's three are refused there; refuse them here too.
+      return ['acquireTime', 'renewTime'].filter((f) => obj.spec?.[f] != null && !MICRO_TIME.test(String(obj.spec[f])))
+        .map((f) => invalidValue(`spec.${f}`, obj.spec[f], `parsing time as "2006-01-02T15:04:05.000000Z07:00": a MicroTime has six fractional digits`));
     default: return [];
   }
 }

@@ -16,3 +16,6 @@ export { PathSelector } from './select.ts';
 // For tests and the demo: a real smart-HTTP git server.
 export { GitHttpServer } from './git-http-server.ts';
 export type { GitHttpServerOptions, GitRequestRecord, GitServerAuth } from './git-http-server.ts';
+// Several revisions at once, for `restorectl plan --base … --head …`.
+export { readGitRevisions } from './revision-files.ts';
+export type { GitRevision, GitRevisionsOptions } from './revision-files.ts';

@@ -11,6 +11,7 @@ import type { Repository, RestoreSession } from '../../src/api/index.ts';
 import { WORKLOAD_API_VERSIONS } from '../../src/api/workloads.ts';
 import { agentRoleRules } from '../../src/controller/executors/init-container.ts';
 import type { PolicyRule } from '../../src/controller/executors/init-container.ts';
+import { runCommand } from '../../src/cli/commands/run.ts';
 import { REPO_ROOT, startSandbox } from '../support/sandbox.ts';
 import type { TestSandbox } from '../support/sandbox.ts';
 
@@ -166,7 +167,22 @@ describe('deploy/', function () {
       for (const flag of ['--git-url', '--branch', '--path', '--cluster', '--status-branch']) assert.ok(c.args.some((a: string) => a.startsWith(`${flag}=`)), flag);
       const secret = pod.volumes.find((v: any) => v.secret)?.secret;
       assert.deepEqual({ name: secret.secretName, optional: secret.optional }, { name: 'restore-controller-git', optional: true });
+      // The webhook's secret: an optional Secret mounted where --webhook-secret-file points.
+      const secretFile = (c.args as string[]).find((a) => a.startsWith('--webhook-secret-file='))?.split('=')[1];
+      assert.ok(secretFile, '--webhook-secret-file is passed with --webhook-addr');
+      const mount = c.volumeMounts.find((m: any) => secretFile!.startsWith(m.mountPath + '/'));
+      const webhook = pod.volumes.find((v: any) => v.name === mount?.name)?.secret;
+      assert.deepEqual({ name: webhook?.secretName, optional: webhook?.optional, key: secretFile!.slice(mount.mountPath.length + 1) }, { name: 'restore-controller-webhook', optional: true, key: 'secret' });
+      for (const a of ['--leader-elect', '--metrics-addr=:8080']) assert.ok(c.args.includes(a), a);
+      assert.ok(c.env.some((e: any) => e.name === 'POD_NAMESPACE' && e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace'), 'the Lease goes in the pod\'s namespace');
       assert.ok(!JSON.stringify(clusterWide.filter((o) => o.kind !== 'CustomResourceDefinition')).match(/kind":"Secret"/), 'no Secret is shipped');
+    });
+
+    it('passes only flags `restorectl run` knows, in both variants', () => {
+      for (const objs of [clusterWide, namespaced]) {
+        const args = one(objs, 'Deployment').spec.template.spec.containers[0].args as string[];
+        for (const a of args.slice(1)) assert.match(runCommand.help, new RegExp(`^  ${a.split('=')[0]}\\b`, 'm'), `${a} is documented in restorectl run --help`);
+      }
     });
 
     it('is hardened: non-root, read-only root with emptyDirs for /tmp and the git cache, no capabilities, RuntimeDefault seccomp, probes and resources', () => {

@@ -60,11 +60,12 @@ describe('plan: the Stash StatefulSet example', () => {
     assert.ok(plan.diagnostics.some((d: { severity: string; message: string }) => d.severity === 'warning' && /hosts unknown.*--cluster-state/.test(d.message)));
   });
 
-  it('markdown names the pods that restart and each host\'s source, for a PR comment', async () => {
-    const r = await restorectl(['plan', '--source', 'examples/clusters/demo', '--cluster-state', 'examples/cluster-state', '--output', 'markdown']);
+  it('markdown names the pods that restart and, per host, the snapshot, source host, paths and patterns, for a PR comment', async () => {
+    const r = await restorectl(['plan', '--source', 'examples/clusters/demo', '--cluster-state', 'examples/cluster-state', '--output', 'markdown', '--no-restic']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /restarts StatefulSet recovered-statefulset: 5 pods roll/);
-    assert.match(r.stdout, /\| `my-sts-3` \| `my-sts-1` \| latest of `\/source\/data` \| `\*\.json` \| {2}\|/);
+    assert.match(r.stdout, /^\| `my-sts-3` \| latest \| `my-sts-1` \| `\/source\/data` \| `\*\.json` \| {2}\|$/m);
+    assert.match(r.stdout, /^\| `my-sts-0` \| latest \| `my-sts-0` \| `\/source\/data` \| {2}\| `tmp\.json` `\*\.txt` \|$/m);
   });
 
   it('exits 1 on error diagnostics and 2 on a missing source', async () => {
@@ -73,6 +74,24 @@ describe('plan: the Stash StatefulSet example', () => {
     const missing = await restorectl(['plan', '--source', 'nowhere']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /--source nowhere: not a folder/);
+  });
+});
+
+describe('plan: how it is called', () => {
+  it('says which flags go together', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--source', 'examples/clusters/demo', '--head', 'main'], /--head reads a git revision and goes with --git-url, not --source \(use --base-dir for the base folder\)/],
+      [['--git-url', 'http://127.0.0.1:9/x.git'], /--git-url needs --head REF/],
+      [['--source', 'examples/clusters/demo', '--status-branch', 'restore-status'], /--status-branch is read from the --git-url remote; pass --git-url URL too/],
+      [['--source', 'examples/clusters/demo', '--base-dir', 'nowhere'], /--base-dir nowhere: not a folder/],
+      [['--source', 'examples/clusters/demo', '--restic-password-file', 'nowhere'], /--restic-password-file nowhere: cannot read it \(ENOENT\)/],
+      [[], /give --source DIR \(a folder\), or --git-url URL with --head REF/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await restorectl(['plan', ...args]);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, message);
+    }
   });
 });
 

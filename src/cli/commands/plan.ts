@@ -1,51 +1,187 @@
-import { hasErrors, sortDiagnostics, validateSource } from '../../manifests/index.ts';
-import { planRestores, planToJson, planToMarkdown, planToText } from '../../plan/index.ts';
-import type { Command } from '../command.ts';
-import { EXIT_ERRORS, EXIT_OK, UsageError, parseCommandArgs } from '../command.ts';
-import { headCommitOf, readClusterState, readSourceDir } from '../inputs.ts';
+// `restorectl plan`: what applying a revision would do, for people (text, a pull-request comment
+// in Markdown) and tools (JSON). With a base it plans a change: the head as the daemon will plan
+// it after the merge, with what the change adds, changes or removes marked and listed in detail.
+import type { KubeObject } from '../../api/meta.ts';
+import { executionsFromLedger, ledgerView } from '../../daemon/executions.ts';
+import type { Executions } from '../../daemon/executions.ts';
+import { ClusterState, hasErrors, sortDiagnostics, validateSource } from '../../manifests/index.ts';
+import type { Diagnostic, SourceFile } from '../../manifests/index.ts';
+import { ResticSnapshotSource, ledgerSessions, pinSnapshots, planRestores, planToJson, planToMarkdown, planToText, reviewChange } from '../../plan/index.ts';
+import type { Action, Plan } from '../../plan/index.ts';
+import { CredentialsError } from '../../source/credentials.ts';
+import { GitError, readGitRevisions } from '../../source/index.ts';
+import { DEFAULT_STATUS_BRANCH, readLedger } from '../../status/index.ts';
+import type { Command, Io } from '../command.ts';
+import { EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK, UsageError, parseCommandArgs } from '../command.ts';
+import { headCommitOf, readBaseDir, readClusterState, readPasswordFile, readSourceDir } from '../inputs.ts';
 
 const OUTPUTS = ['text', 'markdown', 'json'] as const;
 
 export const planCommand: Command = {
   name: 'plan',
-  help: `Usage: restorectl plan --source DIR [--cluster-state PATH] [--output text|markdown|json]
+  help: `Usage: restorectl plan --source DIR [--base-dir DIR] [options]
+       restorectl plan --git-url URL --head REF [--base REF] [--path DIR] [options]
 
-Loads and validates the manifests under DIR, then plans them against the cluster state: which
-RestoreSessions are created, re-run, pruned or blocked, which executor each uses (init-container:
-the workload's pods restart; job; volume-snapshot), and for every host which snapshot or paths it
-restores, from which source host, with which include/exclude patterns.
+Loads and validates the manifests, then plans them against the cluster state and the ledger:
+which RestoreSessions are created, re-run, pruned, blocked or left alone (noop), which executor
+each uses (init-container: the workload's pods restart; job; volume-snapshot), and for every host
+which snapshot it restores, from which source host, with which paths, include and exclude.
 
-Options:
-  --source DIR              folder holding the RestoreSession and Repository manifests (required)
+With a base (--base or --base-dir) it plans a change, such as a pull request: the head is planned
+as the daemon will plan it once merged, and what the change adds, changes or removes is listed in
+detail; everything else is summed up in one line. \`latest\` is looked up in the repository when
+it can be read from here (see Snapshots), so each host shows the snapshot it would restore.
+Output: diagnostics first (errors, then warnings), then the actions, then one line per host.
+
+Manifests, from folders:
+  --source DIR              folder holding the RestoreSession and Repository manifests (the head)
+  --base-dir DIR            the same folder as on the branch the change merges into (a checkout
+                            or \`git worktree add\` of the base commit)
+Manifests, from a git remote (smart HTTP/HTTPS; nothing is checked out):
+  --git-url URL             the repository; credentials in the URL are accepted, never printed
+  --head REF                what to plan: a branch, tag, refs/… name (refs/pull/7/head) or commit id
+  --base REF                the branch (or commit) the change merges into
+  --path DIR                folder of the manifests inside the repository (default: the root)
+  --git-credentials-dir DIR files username + password, or bearerToken (default: env GIT_USERNAME +
+                            GIT_PASSWORD, or GIT_BEARER_TOKEN)
+Cluster (without either, hosts that depend on a workload are unknown and nothing has run):
   --cluster-state PATH      YAML file or folder of live objects standing in for the cluster
-                            (workloads, PVCs, Nodes, Repositories, RestoreSessions, Secret names),
-                            so CI can plan without cluster credentials. Without it, hosts that
-                            depend on a workload (StatefulSet replicas, DaemonSet nodes) are
-                            reported unknown, with a warning.
-  --output FORMAT           text (default), markdown (for a pull-request comment) or json
+                            (workloads, PVCs, Nodes, Repositories, RestoreSessions), e.g. from
+                            \`kubectl get … -o yaml\`, so CI plans without cluster credentials
+  --status-branch NAME      read the ledger from this branch of the --git-url remote (the daemon
+                            writes ${DEFAULT_STATUS_BRANCH}): restores that already ran are noop,
+                            a changed spec of one is blocked, a bumped restore.gitops/rerun reruns.
+                            With --source, --git-url names only the remote of the status branch.
+  --cluster NAME            this cluster's folder on the status branch (default "default")
+Snapshots (\`latest\` pinned to an id with \`restic snapshots --json\`, where the plan runs):
+  --restic-password-file F  the repositories' password (default: env RESTIC_PASSWORD); never printed.
+                            Backend keys come from the environment under the storage Secret's key
+                            names (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, B2_ACCOUNT_ID, …)
+  --restic-timeout SECONDS  how long restic may take per lookup before the repository counts as
+                            unreachable (default 30)
+  --no-restic               do not look snapshots up: \`latest\` stays latest, without warnings
+Output:
+  --output FORMAT           text (default), markdown (a pull-request comment; its first line is
+                            the marker <!-- restorectl-plan -->) or json
   --default-namespace NS    namespace of objects that name none (default: "default")
   -h, --help                show this help
 
+A repository that cannot be read leaves \`latest\` as "latest (not resolved: <reason>)" with a
+warning; the plan goes on.
 JSON output: {"sourceCommit", "diagnostics": [...], "actions": [...]} (see docs/architecture.md).
 Exit status: 0 no errors, 1 at least one error diagnostic, 2 could not run.`,
   async run(argv, io) {
-    const { values } = parseCommandArgs('plan', argv, {
+    const { values, positionals } = parseCommandArgs('plan', argv, {
       source: { type: 'string' },
+      'base-dir': { type: 'string' },
+      'git-url': { type: 'string' },
+      head: { type: 'string' },
+      base: { type: 'string' },
+      path: { type: 'string' },
+      'git-credentials-dir': { type: 'string' },
       'cluster-state': { type: 'string' },
+      'status-branch': { type: 'string' },
+      cluster: { type: 'string', default: 'default' },
+      'restic-password-file': { type: 'string' },
+      'restic-timeout': { type: 'string', default: '30' },
+      'no-restic': { type: 'boolean', default: false },
       output: { type: 'string', short: 'o', default: 'text' },
       'default-namespace': { type: 'string' },
     });
-    if (!values.source) throw new UsageError('plan: --source DIR is required');
+    if (positionals.length) throw new UsageError(`plan: unexpected argument "${positionals[0]}"`);
     const output = values.output as (typeof OUTPUTS)[number];
     if (!OUTPUTS.includes(output)) throw new UsageError(`plan: --output must be one of ${OUTPUTS.join(', ')}, not "${values.output}"`);
+    const gitUrl = values['git-url'];
+    const local = values.source !== undefined;
+    if (local) {
+      for (const flag of ['head', 'base', 'path'] as const) {
+        if (values[flag] !== undefined) throw new UsageError(`plan: --${flag} reads a git revision and goes with --git-url, not --source (use --base-dir for the base folder)`);
+      }
+    } else {
+      if (!gitUrl) throw new UsageError('plan: give --source DIR (a folder), or --git-url URL with --head REF');
+      if (!values.head) throw new UsageError('plan: --git-url needs --head REF (the branch, tag or commit to plan), and --base REF to plan it as a change');
+      if (values['base-dir'] !== undefined) throw new UsageError('plan: --base-dir goes with --source; with --git-url give --base REF');
+    }
+    if (values['status-branch'] !== undefined && !gitUrl) throw new UsageError('plan: --status-branch is read from the --git-url remote; pass --git-url URL too');
+    const timeout = Number(values['restic-timeout']);
+    if (!(timeout > 0)) throw new UsageError(`plan: --restic-timeout must be a number of seconds, not "${values['restic-timeout']}"`);
+    const password = values['restic-password-file'] ? await readPasswordFile(values['restic-password-file'], '--restic-password-file') : process.env.RESTIC_PASSWORD || undefined;
+    const remote = gitUrl ? { url: gitUrl, ...(values['git-credentials-dir'] ? { credentialsDir: values['git-credentials-dir'] } : {}) } : undefined;
 
-    const source = await readSourceDir(values.source);
-    const state = values['cluster-state'] ? await readClusterState(values['cluster-state']) : undefined;
-    const desired = validateSource(source.files, state?.cluster, { defaultNamespace: values['default-namespace'] });
-    desired.diagnostics.unshift(...source.diagnostics, ...(state?.diagnostics ?? []));
-    const plan = planRestores({ desired, cluster: state?.cluster, sourceCommit: await headCommitOf(values.source) });
-    sortDiagnostics(plan.diagnostics);
-    io.stdout(output === 'json' ? planToJson(plan) : output === 'markdown' ? planToMarkdown(plan) : planToText(plan));
-    return hasErrors(plan.diagnostics) ? EXIT_ERRORS : EXIT_OK;
+    try {
+      // ---- the inputs: head (and base) manifests, the cluster state, the ledger ----
+      let head: { files: SourceFile[]; diagnostics: Diagnostic[]; commit: string | null };
+      let base: { files: SourceFile[]; commit: string | null; label: string } | undefined;
+      if (local) {
+        const read = await readSourceDir(values.source!);
+        head = { ...read, commit: await headCommitOf(values.source!) };
+        if (values['base-dir'] !== undefined) {
+          const b = await readBaseDir(values['base-dir'], values.source!);
+          const commit = await headCommitOf(values['base-dir']);
+          base = { files: b.files, commit, label: commit ?? values['base-dir'] };
+        }
+      } else {
+        const refs = values.base !== undefined ? [values.head!, values.base] : [values.head!];
+        const [h, b] = await readGitRevisions({ ...remote!, ...(values.path ? { path: values.path } : {}) }, refs);
+        const files = (m: Map<string, string>) => [...m].map(([path, text]) => ({ path, text }));
+        head = { files: files(h!.files), diagnostics: [], commit: h!.commit };
+        if (b) base = { files: files(b.files), commit: b.commit, label: values.base! };
+      }
+      const state = values['cluster-state'] ? await readClusterState(values['cluster-state']) : undefined;
+      const ledger = values['status-branch'] !== undefined ? await readLedger({ ...remote!, branch: values['status-branch'], cluster: values.cluster! }) : undefined;
+
+      // ---- plan the head as the daemon will, after the merge ----
+      const opts = { defaultNamespace: values['default-namespace'] };
+      const desired = validateSource(head.files, state?.cluster, opts);
+      desired.diagnostics.unshift(...head.diagnostics, ...(state?.diagnostics ?? []));
+      const baseDesired = base ? validateSource(base.files, state?.cluster, opts) : undefined;
+      let cluster = state?.cluster;
+      const extra: Diagnostic[] = [];
+      let executions: Executions | undefined;
+      if (ledger) {
+        const inferred = ledgerSessions(ledger.sessions, baseDesired, desired, state?.cluster);
+        extra.push(...inferred.diagnostics, ...statusBranchDiagnostics(ledger, values['status-branch']!, values.cluster!));
+        if (inferred.sessions.length) cluster = new ClusterState([...(state?.objects ?? []), ...(inferred.sessions as KubeObject[])]);
+        // The daemon's view of the ledger, built as the daemon builds it from the status branch.
+        executions = executionsFromLedger(ledger, values.cluster!);
+      }
+      let plan: Plan = planRestores({ desired, cluster, ...(executions ? { ledger: ledgerView(executions) } : {}), sourceCommit: head.commit });
+      plan.diagnostics.push(...extra);
+      if (base) plan = reviewChange(plan, desired, head.files, { desired: baseDesired!, commit: base.commit, label: base.label, files: base.files });
+
+      // ---- pin `latest` where the repository can be read ----
+      if (!values['no-restic']) {
+        const source = new ResticSnapshotSource({ password, timeoutMs: timeout * 1000 });
+        try {
+          plan = await pinSnapshots(plan, desired, state?.cluster, source, base ? (a: Action) => a.change !== 'unchanged' : undefined);
+        } finally {
+          await source.close();
+        }
+      }
+      sortDiagnostics(plan.diagnostics);
+      io.stdout(output === 'json' ? planToJson(plan) : output === 'markdown' ? planToMarkdown(plan) : planToText(plan));
+      return hasErrors(plan.diagnostics) ? EXIT_ERRORS : EXIT_OK;
+    } catch (e) {
+      return cannotRun(e, io);
+    }
   },
 };
+
+/** The status branch's own problems, named as files on that branch; and a branch not there yet. */
+function statusBranchDiagnostics(ledger: Awaited<ReturnType<typeof readLedger>>, branch: string, cluster: string): Diagnostic[] {
+  const out = ledger.diagnostics.map((d) => ({ ...d, file: d.file ? `${branch}:${d.file}` : branch, message: `status branch: ${d.message}` }));
+  if (!ledger.commit) {
+    out.push({ file: '', line: 0, column: 0, path: '', severity: 'warning', message: `${ledger.url} has no branch "${branch}" yet: no restore has been recorded, so none counts as already run (check --status-branch)` });
+  } else if (!ledger.sessions.length) {
+    out.push({ file: '', line: 0, column: 0, path: '', severity: 'warning', message: `branch "${branch}" records no session for cluster "${cluster}" (clusters/${cluster}/ is empty or missing): check --cluster` });
+  }
+  return out;
+}
+
+function cannotRun(e: unknown, io: Io): number {
+  if (e instanceof GitError || e instanceof CredentialsError) {
+    io.stderr(`restorectl plan: ${e.message}\n`);
+    return EXIT_CANNOT_RUN;
+  }
+  throw e;
+}

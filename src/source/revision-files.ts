@@ -1,0 +1,134 @@
+// Several revisions of one remote read at once, for `restorectl plan --base … --head …`: one ref
+// advertisement, one upload-pack request whose wants are every revision asked for (so the objects
+// they share cross the wire once), then the manifests of each commit's tree under the path. A
+// throw-away cache folder: nothing is kept between runs, nothing is checked out.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fetchPack } from './fetch-pack.ts';
+import { ObjectReader } from './object-reader.ts';
+import { GitError, GitRemote } from './remote.ts';
+import type { GitRemoteOptions } from './remote.ts';
+import { PathSelector } from './select.ts';
+import { advertise } from './smart-http.ts';
+import type { Advertisement } from './smart-http.ts';
+
+export interface GitRevisionsOptions extends GitRemoteOptions {
+  /** Folder inside the repository holding the manifests; default the root. */
+  path?: string;
+  /** minimatch globs relative to `path`; default `**\/*.y?(a)ml`. */
+  globs?: string[];
+  /** Cache folder to fetch into (kept); default a temporary folder removed afterwards. */
+  cacheDir?: string;
+}
+
+export interface GitRevision {
+  /** The ref as asked for (`main`, `v1.2`, `refs/pull/7/head`, a commit id). */
+  ref: string;
+  /** The commit it resolved to (tags peeled). */
+  commit: string;
+  /** Manifest files under the path, repository-relative path → UTF-8 text, sorted by path. */
+  files: Map<string, string>;
+}
+
+const FULL_OID = /^[0-9a-f]{40}$/i;
+const SHORT_OID = /^[0-9a-f]{7,39}$/i;
+const decoder = new TextDecoder('utf-8');
+
+/**
+ * Reads each ref's manifests. A ref is a branch, a tag, a full ref name (`refs/pull/7/head`),
+ * `HEAD`, or a commit id (full, or a prefix of an advertised tip). Throws GitError: GitRefNotFound
+ * naming the ref and what the remote has, or the transport errors of GitRemote.explain.
+ */
+export async function readGitRevisions(opts: GitRevisionsOptions, refs: readonly string[]): Promise<GitRevision[]> {
+  const remote = new GitRemote(opts);
+  const gitdir = opts.cacheDir ?? mkdtempSync(join(tmpdir(), 'restorectl-revisions-'));
+  try {
+    mkdirSync(join(gitdir, 'objects', 'pack'), { recursive: true });
+    const advertised = await advertise(remote, 'git-upload-pack', 'fetching from');
+    const wanted = refs.map((ref) => ({ ref, ...resolveRef(remote, advertised, ref) }));
+    let reader = new ObjectReader(gitdir);
+    const missing = [...new Set(wanted.map((w) => w.oid))].filter((oid) => !reader.has(oid));
+    if (missing.length) {
+      await fetchWanted(remote, gitdir, missing, advertised, wanted.filter((w) => !w.advertised).map((w) => w.ref));
+      reader = new ObjectReader(gitdir);
+    }
+    const selector = new PathSelector(opts.path, opts.globs);
+    return wanted.map((w) => {
+      if (!reader.has(w.oid)) {
+        throw new GitError('GitRefNotFound', remote.url, `reading ${remote.url}: commit ${w.ref} is on none of the remote's branches or tags; give a branch, a tag or the full id of a pushed commit`);
+      }
+      const commit = peel(reader, w.oid, remote.url, w.ref);
+      return { ref: w.ref, commit, files: readTree(reader, commit, selector) };
+    });
+  } finally {
+    if (!opts.cacheDir) rmSync(gitdir, { recursive: true, force: true });
+  }
+}
+
+/** The oid a ref names, and whether the remote advertised it (a server hands out advertised tips). */
+function resolveRef(remote: GitRemote, adv: Advertisement, ref: string): { oid: string; advertised: boolean } {
+  const refs = adv.refs;
+  const named = ref === 'HEAD' ? ['HEAD'] : ref.startsWith('refs/') ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`];
+  for (const name of named) {
+    // The ref's own oid (a tag object for an annotated tag): servers refuse wants of peeled ids.
+    const oid = refs.get(name);
+    if (oid) return { oid, advertised: true };
+  }
+  if (FULL_OID.test(ref)) {
+    const oid = ref.toLowerCase();
+    return { oid, advertised: [...refs.values()].includes(oid) };
+  }
+  if (SHORT_OID.test(ref)) {
+    const matches = [...new Set([...refs.values()].filter((oid) => oid.startsWith(ref.toLowerCase())))];
+    if (matches.length === 1) return { oid: matches[0]!, advertised: true };
+    if (matches.length > 1) throw new GitError('GitRefNotFound', remote.url, `reading ${remote.url}: the commit prefix ${ref} is ambiguous; give the full commit id`);
+    throw new GitError('GitRefNotFound', remote.url, `reading ${remote.url}: ${ref} is no branch or tag, and no tip starts with it; give a branch, a tag or the full 40-character commit id`);
+  }
+  const heads = [...refs.keys()].filter((r) => r.startsWith('refs/heads/')).map((r) => r.slice('refs/heads/'.length));
+  throw new GitError('GitRefNotFound', remote.url, `reading ${remote.url}: the remote has no branch or tag "${ref}"${heads.length ? ` (branches: ${heads.slice(0, 10).join(', ')}${heads.length > 10 ? ', …' : ''})` : ''}; check --base/--head`);
+}
+
+/**
+ * Fetches the wanted commits. Advertised tips are always allowed; a commit id that is not a tip is
+ * asked for directly when the server says it allows that, else every branch and tag is fetched
+ * and the commit looked for among them.
+ */
+async function fetchWanted(remote: GitRemote, gitdir: string, oids: string[], adv: Advertisement, unadvertised: string[]): Promise<void> {
+  const caps = adv.capabilities;
+  const direct = unadvertised.length === 0 || caps.has('allow-reachable-sha1-in-want') || caps.has('allow-any-sha1-in-want');
+  if (direct) {
+    await fetchPack(remote, gitdir, oids, [], adv);
+    return;
+  }
+  const tips = [...adv.refs].filter(([name]) => /^refs\/(heads|tags)\//.test(name) && !name.endsWith('^{}')).map(([, oid]) => oid);
+  const advertisedOids = new Set(adv.refs.values());
+  await fetchPack(remote, gitdir, [...new Set([...oids.filter((o) => advertisedOids.has(o)), ...tips])], [], adv);
+}
+
+function peel(reader: ObjectReader, oid: string, url: string, ref: string): string {
+  let cur = oid;
+  for (let i = 0; i < 10; i++) {
+    const obj = reader.read(cur);
+    if (obj.type === 'commit') return cur;
+    if (obj.type !== 'tag') throw new GitError('GitRefNotFound', url, `reading ${url}: ${ref} is a ${obj.type}, not a commit`);
+    cur = /^object ([0-9a-f]{40})/m.exec(obj.data.toString('latin1'))![1]!;
+  }
+  return cur;
+}
+
+function readTree(reader: ObjectReader, commit: string, sel: PathSelector): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (tree: string, prefix: string) => {
+    for (const e of reader.readTree(tree)) {
+      const path = prefix ? `${prefix}/${e.name}` : e.name;
+      if (e.type === 'tree') {
+        if (sel.descends(path)) walk(e.oid, path);
+      } else if (e.type === 'blob' && e.mode !== '120000' && sel.selects(path)) {
+        files.set(path, decoder.decode(reader.read(e.oid).data));
+      }
+    }
+  };
+  walk(reader.treeOf(commit), '');
+  return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
