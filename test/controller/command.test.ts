@@ -59,7 +59,9 @@ describe('restorectl controller', function () {
       const msgs = logs.map((l) => l['msg']);
       assert.equal(msgs[0], 'starting');
       assert.ok(msgs.includes('running'), msgs.join('\n'));
-      assert.deepEqual(msgs.slice(-2), ['stopping', 'stopped']);
+      // The reconcile under way when SIGTERM came ends (and may log) before 'stopped'.
+      assert.equal(msgs.at(-1), 'stopped');
+      assert.ok(msgs.indexOf('stopping') > msgs.indexOf('running'), msgs.join('\n'));
       assert.ok(msgs.some((m) => /hand\/by-hand: New → Running/.test(String(m))), msgs.join('\n'));
       assert.equal(logs[0]!['scope'], 'namespace hand');
       assert.ok(!JSON.stringify(logs).includes('never-logged-password'));
