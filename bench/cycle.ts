@@ -204,7 +204,7 @@ async function benchSize(n: number): Promise<void> {
 
     writeFileSync(join(work, 'clusters', 'bench', `restore-${n}.yaml`), session(n));
     push('one more restore');
-    const one = await measure('one-file', (r) => `${r.applied.map((a) => `${a.action.action} ${a.action.kind}`).join(', ')}`);
+    const one = await measure('one-file', (r) => `${r.applied.map((a) => `${a.action.action} ${a.action.kind}`).join(', ')}; by step: ${steps([{ timings: r.timings }])}`);
     if (process.env.BENCH_DEBUG) console.log(one.lines.join('\n'));
     rows.push({ size: n, phase: 'one-file change', time: ms(one.took), requests: String(one.requests), writes: String(one.writes), commits: String(one.commits), note: one.note });
 
