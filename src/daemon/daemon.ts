@@ -296,7 +296,9 @@ export class Daemon {
       byKey.set(key, {
         namespace,
         name,
-        source: { url: rev.url, branch: rev.branch, commit: rev.commit, file: m.file },
+        // The commit that declared this content, not the daemon's current one: a push that does
+        // not touch a restore leaves its status file alone (work in proportion to the change).
+        source: { url: rev.url, branch: rev.branch, commit: executionsOf(namespace, name).filter((e) => e.contentId === id).at(-1)?.sourceCommit ?? rev.commit, file: m.file },
         contentId: id,
         executions: executionsOf(namespace, name),
         ...(liveSession?.status ? { status: liveSession.status } : {}),
@@ -310,7 +312,7 @@ export class Daemon {
       byKey.set(key, {
         namespace: t.namespace,
         name: t.name,
-        source: { url: rev.url, branch: rev.branch, commit: rev.commit, file: '' },
+        source: { url: rev.url, branch: rev.branch, commit: executionsOf(t.namespace, t.name).at(-1)?.sourceCommit ?? rev.commit, file: '' },
         contentId: liveSession?.metadata.annotations?.[CONTENT_ID_ANNOTATION] ?? t.execution.contentId,
         executions: executionsOf(t.namespace, t.name),
         ...(liveSession?.status ? { status: liveSession.status } : {}),

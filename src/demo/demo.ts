@@ -1,10 +1,12 @@
 // `restorectl demo`: the whole loop on one machine. A sandbox cluster, a git server holding a copy
 // of examples/, a restic repository made on the spot with data for the examples' hosts, and the
-// daemon. It shows the plan, the restores running, the files restored and the status branch.
+// daemon. It shows the plan, the restores running, a second commit picked up through the push
+// webhook, the files restored and the status branch.
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
@@ -14,6 +16,8 @@ import type { RestoreSession } from '../api/restoresession.ts';
 import { isFinalPhase } from '../api/restoresession.ts';
 import { crdFor, MANAGED_KINDS } from '../api/crds.ts';
 import { Daemon } from '../daemon/daemon.ts';
+import { startHttpServer } from '../daemon/http-server.ts';
+import { hmacSha256Hex, webhookHandler } from '../daemon/webhook.ts';
 import { RESTORE_SESSIONS } from '../kube/resources.ts';
 import { planToText } from '../plan/render.ts';
 import { seedRepository } from '../restic/seed.ts';
@@ -24,6 +28,7 @@ import { StatusWriter } from '../status/index.ts';
 const run = promisify(execFile);
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 const PASSWORD = 'demo-only-password';
+const WEBHOOK_SECRET = 'demo-only-webhook-secret';
 
 export interface DemoOptions {
   dir?: string;
@@ -102,28 +107,61 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   if (first.plan) say(planToText(first.plan));
   await daemon.start();
 
-  let last = '';
-  let sessions: RestoreSession[] = [];
-  for (const deadline = Date.now() + 10 * 60_000; Date.now() < deadline; ) {
-    sessions = ((await custom.listClusterCustomObject({ ...RESTORE_SESSIONS })) as { items: RestoreSession[] }).items;
-    const line = sessions.map((s) => {
-      const done = (s.status?.stats ?? []).filter((x) => x.phase === 'Succeeded' || x.phase === 'Failed').length;
-      return `${s.metadata.name} ${s.status?.phase ?? 'New'} ${done}/${s.status?.totalHosts ?? '?'}`;
-    }).join(' | ');
-    if (line !== last) say(`  ${new Date().toISOString().slice(11, 19)}  ${line}`);
-    last = line;
-    if (sessions.length && sessions.every((s) => isFinalPhase(s.status?.phase))) break;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  await daemon.trigger();
+  const webhook = await startHttpServer('demo webhook', { host: '127.0.0.1', port: 0 }, webhookHandler({
+    secret: WEBHOOK_SECRET,
+    follow: { branch: 'main' },
+    onPush: () => void daemon.trigger(),
+  }));
 
-  say('\n5. files restored into the pods\' volumes');
+  /** Prints the sessions' progress whenever it changes, until every one is final. */
+  const follow = async (): Promise<RestoreSession[]> => {
+    let last = '';
+    let sessions: RestoreSession[] = [];
+    for (const deadline = Date.now() + 10 * 60_000; Date.now() < deadline; ) {
+      sessions = ((await custom.listClusterCustomObject({ ...RESTORE_SESSIONS })) as { items: RestoreSession[] }).items;
+      const line = sessions.map((s) => {
+        const done = (s.status?.stats ?? []).filter((x) => x.phase === 'Succeeded' || x.phase === 'Failed').length;
+        return `${s.metadata.name} ${s.status?.phase ?? 'New'} ${done}/${s.status?.totalHosts ?? '?'}`;
+      }).join(' | ');
+      if (line !== last) say(`  ${new Date().toISOString().slice(11, 19)}  ${line}`);
+      last = line;
+      if (sessions.length && sessions.every((s) => isFinalPhase(s.status?.phase))) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    await daemon.trigger();
+    return sessions;
+  };
+  await follow();
+
+  say(`\n5. a second commit adds a restore; the push webhook (${webhook.url}, GitHub-style, HMAC-signed) triggers a cycle at once`);
+  cpSync(join(EXAMPLES, 'demo-second-commit', 'audit-copy.yaml'), join(work, 'clusters/demo/audit-copy.yaml'));
+  await g(['add', '-A']);
+  await g(['commit', '--quiet', '-m', 'Copy host-0\'s JSON files into a new PVC']);
+  await g(['push', '--quiet', url, 'main']);
+  const head = (await g(['rev-parse', 'HEAD'])).stdout.trim();
+  const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', after: head }));
+  const pushedAt = performance.now();
+  const hook = await fetch(`${webhook.url}/`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${hmacSha256Hex(WEBHOOK_SECRET, body)}` },
+    body,
+  });
+  say(`  webhook answered ${hook.status}: ${await hook.text()}`);
+  for (;;) {
+    const created = await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name: 'audit-copy' }).then(() => true, () => false);
+    if (created) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  say(`  RestoreSession demo/audit-copy created ${Math.round(performance.now() - pushedAt)} ms after the webhook`);
+  const sessions = await follow();
+
+  say('\n6. files restored into the pods\' volumes');
   const volumes = join(sandbox.workDir, 'volumes', 'demo');
   for (const claim of readdirSync(volumes).sort()) {
     const found = (await run('find', ['.', '-type', 'f'], { cwd: join(volumes, claim) })).stdout.split('\n').filter(Boolean).sort();
     say(`  ${claim.padEnd(36)} ${found.join('  ') || '(empty)'}`);
   }
-  say('\n6. the status branch: git log restore-status');
+  say('\n7. the status branch: git log restore-status');
   say((await run('git', ['log', '--format=  %h %s', 'restore-status'], { cwd: git.repoPath('restores') })).stdout);
 
   const ok = sessions.length > 0 && sessions.every((s) => s.status?.phase === 'Succeeded');
@@ -132,6 +170,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
   const stop = async () => {
     daemon.stop();
+    await webhook.close();
     await git.close();
     await sandbox.stop();
   };

@@ -34,6 +34,7 @@ export interface SessionSource {
   /** Repository URL, without credentials (the writer strips them anyway). */
   url: string;
   branch: string | null;
+  /** The commit the current content was accepted from (for a restore not yet accepted, the daemon's current commit). */
   commit: string | null;
   /** Repository-relative path of the manifest. */
   file: string;

@@ -67,6 +67,8 @@ export class StatusWriter {
   private readonly rows = new Map<string, StatusRow | null>();
   private queue: Promise<unknown> = Promise.resolve();
   private lastRejection = '';
+  /** The last snapshot that is on the branch, as JSON. */
+  private lastWritten: string | undefined;
 
   constructor(opts: StatusWriterOptions) {
     this.opts = opts;
@@ -84,10 +86,18 @@ export class StatusWriter {
 
   private async write(snapshot: StatusSnapshot): Promise<WriteResult> {
     checkCluster(snapshot.cluster);
+    // The same snapshot as the one last written (or found already there) needs no round trip:
+    // the branch holds it. Edits made by others in between are kept until the session changes,
+    // as with any unchanged session.
+    const key = JSON.stringify(snapshot);
+    if (key === this.lastWritten) return { commit: null, parent: null, files: [], changes: [], attempts: 0, message: null };
     const max = this.opts.maxAttempts ?? 8;
     for (let attempt = 1; ; attempt++) {
       const result = await this.attempt(snapshot, attempt);
-      if (result !== 'rejected') return result;
+      if (result !== 'rejected') {
+        this.lastWritten = key;
+        return result;
+      }
       if (attempt >= max) {
         throw new GitError('GitPushRejected', this.remote.url, `pushing ${this.branch.branch} to ${this.remote.url}: rejected ${attempt} times (last: ${this.lastRejection}); another writer keeps pushing, or the server refuses the update; giving up for this cycle`);
       }

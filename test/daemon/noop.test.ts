@@ -83,12 +83,15 @@ describe('daemon: a cycle with nothing to do', function () {
     assert.equal(r.statusCommit, null);
   });
 
-  it('plans again after a push', async () => {
+  it('plans again after a push, and rewrites only the status of what the push changed', async () => {
     await quiet();
+    const tip = git.server.git('restores', ['rev-parse', 'restore-status']).trim();
     work.write({ 'clusters/demo/deployment-restore.yaml': example('deployment-restore.yaml') }).commit('Another restore');
     work.push();
     const r = await daemon.cycle();
     assert.notEqual(r.unchanged, true);
     assert.deepEqual(r.applied.map((a) => `${a.action.action} ${a.action.name}`), ['create deployment-restore']);
+    const touched = git.server.git('restores', ['diff', '--name-only', tip, 'restore-status']).trim().split('\n');
+    assert.deepEqual(touched, ['clusters/demo/STATUS.md', 'clusters/demo/demo/deployment-restore.yaml']);
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_AGENT_IMAGE } from '../../controller/agent-container.ts';
@@ -16,6 +17,8 @@ import { GitSource, LocalSource, redactUrl, resolveCredentials } from '../../sou
 import type { Source } from '../../source/index.ts';
 import { readLedger, StatusWriter, DEFAULT_STATUS_BRANCH } from '../../status/index.ts';
 import { parseDuration } from '../../session/duration.ts';
+import { commitSigner, readKeyringFile } from '../../source/signatures.ts';
+import type { CommitSigner, Keyring } from '../../source/signatures.ts';
 import type { Command } from '../command.ts';
 import { EXIT_ERRORS, EXIT_OK, UsageError, parseCommandArgs } from '../command.ts';
 
@@ -36,9 +39,16 @@ Source:
   --source-dir DIR          a local folder instead of a remote (development); re-read every cycle
   --git-credentials-dir DIR files username/password/bearerToken (a mounted Flux GitRepository
                             Secret); else env GIT_USERNAME + GIT_PASSWORD or GIT_BEARER_TOKEN
+  --include GLOB            manifest files to read, relative to --path (repeatable; default
+                            "**/*.y?(a)ml"); minimatch syntax
+  --verify-keyring FILE     armored OpenPGP public keys: the followed commit must carry a valid
+                            signature by one of them, else it is not applied (the last verified
+                            revision stays in force)
 Status branch:
   --status-branch NAME      default ${DEFAULT_STATUS_BRANCH}; on the --git-url remote
   --cluster NAME            this cluster's folder on the status branch (default "default")
+  --signing-key-file FILE   armored OpenPGP private key signing the status branch's commits
+                            (passphrase, if any, from env STATUS_SIGNING_PASSPHRASE)
   --no-status               do not write a status branch (local development only: the ledger
                             then lives in memory, and a restart forgets what ran)
 Cluster:
@@ -86,6 +96,9 @@ servers close, exit 0.`,
       path: { type: 'string', default: '' },
       'source-dir': { type: 'string' },
       'git-credentials-dir': { type: 'string' },
+      include: { type: 'string', multiple: true },
+      'verify-keyring': { type: 'string' },
+      'signing-key-file': { type: 'string' },
       'status-branch': { type: 'string', default: DEFAULT_STATUS_BRANCH },
       cluster: { type: 'string', default: 'default' },
       'no-status': { type: 'boolean', default: false },
@@ -124,6 +137,8 @@ servers close, exit 0.`,
     }
     const leaseDurationMs = parseDuration(values['leader-election-lease-duration'] ?? '15s');
     if (leaseDurationMs === undefined || leaseDurationMs < 3000) throw new UsageError(`run: --leader-election-lease-duration "${values['leader-election-lease-duration']}" is not a duration of at least 3s (e.g. 15s)`);
+    if (!gitUrl && values['verify-keyring']) throw new UsageError('run: --verify-keyring checks commits of a --git-url remote; a --source-dir folder has none to check');
+    if (!gitUrl && values['signing-key-file']) throw new UsageError('run: --signing-key-file signs status-branch commits, which need --git-url');
     if (values['webhook-addr'] && !gitUrl) throw new UsageError('run: --webhook-addr needs --git-url: a push webhook reports pushes to a remote, and --source-dir reads a local folder every cycle');
     if (values['webhook-secret-file'] && !values['webhook-addr']) throw new UsageError('run: --webhook-secret-file has no effect without --webhook-addr');
     const address = (flag: 'webhook-addr' | 'metrics-addr'): ListenAddress | undefined => {
@@ -142,6 +157,7 @@ servers close, exit 0.`,
     const secrets: string[] = [];
     const webhookSecret = webhookAddr ? loadWebhookSecret({ file: values['webhook-secret-file'] }) : undefined;
     if (webhookSecret && 'secret' in webhookSecret) secrets.push(webhookSecret.secret);
+    if (process.env['STATUS_SIGNING_PASSPHRASE']) secrets.push(process.env['STATUS_SIGNING_PASSPHRASE']);
     if (gitUrl) {
       const { credentials } = resolveCredentials(gitUrl, values['git-credentials-dir'] ? { credentialsDir: values['git-credentials-dir'] } : {});
       for (const v of [credentials?.password, credentials?.bearerToken]) if (v) secrets.push(v);
@@ -154,10 +170,13 @@ servers close, exit 0.`,
     const kubeConfig = countApiErrors(loadKubeConfig({ kubeconfig: values.kubeconfig }), (code) => metrics.apiError(code));
     const sourceLog = { info: (m: string) => log('info', m), warn: (m: string) => log('warn', m) };
 
+    const globs = values.include?.length ? { globs: values.include } : {};
+    const verify = values['verify-keyring'] ? { verify: await readKeyringOption(values['verify-keyring']) } : {};
+    const signer = values['signing-key-file'] ? { signer: await readSignerOption(values['signing-key-file']) } : {};
     const source: Source = remote
-      ? new GitSource({ ...remote, branch: values.ref ? undefined : values.branch, ref: values.ref, path: values.path, cacheDir: join(cacheDir, 'source'), log: sourceLog })
-      : new LocalSource({ dir: sourceDir! });
-    const statusWriter = remote && !values['no-status'] ? new StatusWriter({ ...remote, branch: values['status-branch'], cacheDir: join(cacheDir, 'status'), log: sourceLog }) : undefined;
+      ? new GitSource({ ...remote, branch: values.ref ? undefined : values.branch, ref: values.ref, path: values.path, cacheDir: join(cacheDir, 'source'), log: sourceLog, ...globs, ...verify })
+      : new LocalSource({ dir: sourceDir!, ...globs });
+    const statusWriter = remote && !values['no-status'] ? new StatusWriter({ ...remote, branch: values['status-branch'], cacheDir: join(cacheDir, 'status'), log: sourceLog, ...signer }) : undefined;
 
     /** Reads the ledger as it is now: called when this replica starts acting, not before. */
     const createDaemon = async (hooks?: DaemonHooks): Promise<Daemon> => {
@@ -221,3 +240,25 @@ servers close, exit 0.`,
     return exit.code;
   },
 };
+
+async function readKeyringOption(path: string): Promise<Keyring> {
+  try {
+    return await readKeyringFile(path);
+  } catch (e) {
+    throw new UsageError(`run: --verify-keyring ${path}: ${(e as Error).message} (give a file of armored OpenPGP public keys)`);
+  }
+}
+
+async function readSignerOption(path: string): Promise<CommitSigner> {
+  let armored: string;
+  try {
+    armored = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`run: --signing-key-file ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  try {
+    return await commitSigner(armored, process.env['STATUS_SIGNING_PASSPHRASE']);
+  } catch (e) {
+    throw new UsageError(`run: --signing-key-file ${path}: ${(e as Error).message} (give an armored OpenPGP private key; its passphrase in STATUS_SIGNING_PASSPHRASE)`);
+  }
+}
