@@ -138,8 +138,10 @@ export class Daemon {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    this.controller.stop();
-    void this.live.stop();
+    // Stopping is best effort: a watch that fails to close must not bring the process down.
+    const quiet = (e: unknown) => this.opts.log('warn', 'stopping', { error: (e as Error)?.message ?? String(e) });
+    this.controller.stop().catch(quiet);
+    this.live.stop().catch(quiet);
   }
 
   /** Resolves once the cycle under way (and one queued behind it), if any, has finished: a clean shutdown after stop(). */
