@@ -6,7 +6,8 @@
 //  - one-file change: aim work proportional to the change (1 create, 1 status file);
 //  - push → RestoreSession latency: a push, then a signed GitHub push webhook to the daemon's
 //    webhook server, until the new session is visible through the API. Aim p50 < 1 s.
-// API requests are counted by the sandbox (its --verbose request log), writes are the non-GET ones.
+// API requests are counted by the sandbox (its --verbose request log), writes are the non-GET ones;
+// a cycle's count includes the controller's reaction to what the cycle created.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,7 +63,7 @@ spec:
 `;
 
 /** The sandbox as a child process, counting the requests it serves. */
-async function startSandbox(dir: string): Promise<{ kubeconfig: string; requests: () => { total: number; writes: number; lines: string[] }; stop: () => void }> {
+async function startSandbox(dir: string): Promise<{ kubeconfig: string; requests: () => { total: number; writes: number; lines: string[] }; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [BIN, 'sandbox', '--dir', dir, '--verbose'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let buf = '';
@@ -83,7 +84,11 @@ async function startSandbox(dir: string): Promise<{ kubeconfig: string; requests
   return {
     kubeconfig: join(dir, 'kubeconfig'),
     requests: () => ({ total: lines.length, writes: lines.filter((l) => !l.startsWith('GET ')).length, lines: [...lines] }),
-    stop: () => child.kill('SIGTERM'),
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
   };
 }
 
@@ -167,13 +172,23 @@ async function benchSize(n: number): Promise<void> {
 
     await daemon.watch(); // as `restorectl run` does; cycles then run only when the bench calls them
 
+    // The sandbox's request log arrives through a pipe: wait until it has been quiet for a while.
+    const settled = async () => {
+      const until = Date.now() + 3000; // a session polled by the controller keeps it from ever being silent
+      for (let seen = -1; seen !== sandbox.requests().total && Date.now() < until; ) {
+        seen = sandbox.requests().total;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    };
     const measure = async (phase: string, note: (r: Awaited<ReturnType<Daemon['cycle']>>) => string) => {
       await daemon.controller.idle();
+      await settled();
       const before = sandbox.requests();
       const commitsBefore = statusCommits();
       const t = performance.now();
       const report = await daemon.cycle();
       const took = performance.now() - t;
+      await settled(); // the cycle's requests, and those of the controller reacting to its writes
       const after = sandbox.requests();
       const commits = statusCommits() - commitsBefore;
       if (!report.ok) throw new Error(`${phase}: ${report.error}`);
@@ -232,7 +247,7 @@ async function benchSize(n: number): Promise<void> {
     await webhook.close();
     daemon.stop();
   } finally {
-    sandbox.stop();
+    await sandbox.stop();
     await server.close();
     rmSync(tmp, { recursive: true, force: true });
   }
