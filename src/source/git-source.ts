@@ -11,7 +11,7 @@ import { fetchPack } from './fetch-pack.ts';
 import { ObjectReader } from './object-reader.ts';
 import { advertise } from './smart-http.ts';
 import type { TreeEntryInfo } from './object-reader.ts';
-import { PathSelector } from './select.ts';
+import { PathSelector, readSelectedFiles } from './select.ts';
 import { verifyDetached } from './signatures.ts';
 import { syncFs as fs } from './sync-fs.ts';
 import type { Keyring } from './signatures.ts';
@@ -93,7 +93,7 @@ export class GitSource implements Source {
     if (prev?.commit && (await this.has(prev.commit, cache))) {
       ({ files, changed } = await this.readChanged(prev, target, cache));
     } else {
-      files = await this.readAll(target, cache);
+      files = readSelectedFiles(this.reader(), target, this.selector);
       changed = diffFileMaps(prev?.files, files);
     }
     this.rev = {
@@ -239,23 +239,7 @@ export class GitSource implements Source {
 
   // ---- reading manifests out of trees ----
 
-  private async readAll(commit: string, _cache: object): Promise<Map<string, string>> {
-    const files = new Map<string, string>();
-    const sel = this.selector;
-    const reader = this.reader();
-    const walk = (tree: string, prefix: string) => {
-      for (const e of reader.readTree(tree)) {
-        const path = prefix ? `${prefix}/${e.name}` : e.name;
-        if (e.type === 'tree') {
-          if (sel.descends(path)) walk(e.oid, path);
-        } else if (e.type === 'blob' && e.mode !== '120000' && sel.selects(path)) {
-          files.set(path, decoder.decode(reader.read(e.oid).data));
-        }
-      }
-    };
-    walk(reader.treeOf(commit), '');
-    return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
-  }
+
 
   /** Diffs the two commits' trees, skipping equal subtrees, and reads only the changed blobs. */
   private async readChanged(prev: SourceRevision, commit: string, _cache: object): Promise<{ files: Map<string, string>; changed: ChangedPaths }> {

@@ -9,7 +9,7 @@ import { fetchPack } from './fetch-pack.ts';
 import { ObjectReader } from './object-reader.ts';
 import { GitError, GitRemote } from './remote.ts';
 import type { GitRemoteOptions } from './remote.ts';
-import { PathSelector } from './select.ts';
+import { PathSelector, readSelectedFiles } from './select.ts';
 import { advertise } from './smart-http.ts';
 import type { Advertisement } from './smart-http.ts';
 
@@ -33,7 +33,6 @@ export interface GitRevision {
 
 const FULL_OID = /^[0-9a-f]{40}$/i;
 const SHORT_OID = /^[0-9a-f]{7,39}$/i;
-const decoder = new TextDecoder('utf-8');
 
 /**
  * Reads each ref's manifests. A ref is a branch, a tag, a full ref name (`refs/pull/7/head`),
@@ -59,7 +58,7 @@ export async function readGitRevisions(opts: GitRevisionsOptions, refs: readonly
         throw new GitError('GitRefNotFound', remote.url, `reading ${remote.url}: commit ${w.ref} is on none of the remote's branches or tags; give a branch, a tag or the full id of a pushed commit`);
       }
       const commit = peel(reader, w.oid, remote.url, w.ref);
-      return { ref: w.ref, commit, files: readTree(reader, commit, selector) };
+      return { ref: w.ref, commit, files: readSelectedFiles(reader, commit, selector) };
     });
   } finally {
     if (!opts.cacheDir) rmSync(gitdir, { recursive: true, force: true });
@@ -117,18 +116,3 @@ function peel(reader: ObjectReader, oid: string, url: string, ref: string): stri
   return cur;
 }
 
-function readTree(reader: ObjectReader, commit: string, sel: PathSelector): Map<string, string> {
-  const files = new Map<string, string>();
-  const walk = (tree: string, prefix: string) => {
-    for (const e of reader.readTree(tree)) {
-      const path = prefix ? `${prefix}/${e.name}` : e.name;
-      if (e.type === 'tree') {
-        if (sel.descends(path)) walk(e.oid, path);
-      } else if (e.type === 'blob' && e.mode !== '120000' && sel.selects(path)) {
-        files.set(path, decoder.decode(reader.read(e.oid).data));
-      }
-    }
-  };
-  walk(reader.treeOf(commit), '');
-  return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
-}

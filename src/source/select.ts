@@ -1,5 +1,6 @@
 // Which files of a tree are manifests: those under the source path that match the globs.
 import { minimatch } from 'minimatch';
+import type { ObjectReader } from './object-reader.ts';
 import { DEFAULT_GLOBS } from './types.ts';
 
 export class PathSelector {
@@ -27,4 +28,23 @@ export class PathSelector {
     }
     return this.globs.some((g) => minimatch(rel, g));
   }
+}
+
+const decoder = new TextDecoder('utf-8');
+
+/** The selected files of a commit's tree (symlinks left out), path → UTF-8 text, sorted by path. */
+export function readSelectedFiles(reader: ObjectReader, commit: string, sel: PathSelector): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (tree: string, prefix: string) => {
+    for (const e of reader.readTree(tree)) {
+      const path = prefix ? `${prefix}/${e.name}` : e.name;
+      if (e.type === 'tree') {
+        if (sel.descends(path)) walk(e.oid, path);
+      } else if (e.type === 'blob' && e.mode !== '120000' && sel.selects(path)) {
+        files.set(path, decoder.decode(reader.read(e.oid).data));
+      }
+    }
+  };
+  walk(reader.treeOf(commit), '');
+  return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
