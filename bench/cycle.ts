@@ -21,6 +21,7 @@ import { startHttpServer } from '../src/daemon/http-server.ts';
 import { hmacSha256Hex, webhookHandler } from '../src/daemon/webhook.ts';
 import { GitHttpServer, GitSource } from '../src/source/index.ts';
 import { StatusWriter } from '../src/status/index.ts';
+import { restoreSessionYaml } from './manifests.ts';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10,100,1000').split(',').map(Number);
 const NOOP_RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -29,25 +30,7 @@ const SECRET = 'bench-webhook-secret';
 const BIN = fileURLToPath(new URL('../bin/restorectl.js', import.meta.url));
 const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'Bench', GIT_AUTHOR_EMAIL: 'bench@example.com', GIT_COMMITTER_NAME: 'Bench', GIT_COMMITTER_EMAIL: 'bench@example.com' };
 
-const session = (i: number) => `apiVersion: stash.appscode.com/v1beta1
-kind: RestoreSession
-metadata:
-  name: restore-${i}
-  namespace: bench
-spec:
-  repository:
-    name: repo
-  target:
-    ref:
-      apiVersion: apps/v1
-      kind: StatefulSet
-      name: db-${i}
-    volumeMounts:
-      - name: data
-        mountPath: /var/lib/data
-    rules:
-      - paths: ["/var/lib/data"]
-`;
+const session = (i: number) => restoreSessionYaml({ name: `restore-${i}`, namespace: 'bench', repository: 'repo' });
 const REPOSITORY = `apiVersion: stash.appscode.com/v1alpha1
 kind: Repository
 metadata:

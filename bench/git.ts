@@ -14,6 +14,7 @@ import http from 'isomorphic-git/http/node';
 import { GitHttpServer, GitSource } from '../src/source/index.ts';
 import { StatusWriter } from '../src/status/index.ts';
 import type { ManagedSession, StatusSnapshot } from '../src/status/index.ts';
+import { restoreSessionYaml } from './manifests.ts';
 
 const FILES = Number(process.env.BENCH_FILES ?? 10_000);
 const COMMITS = Number(process.env.BENCH_COMMITS ?? 1_000);
@@ -25,27 +26,7 @@ const server = await GitHttpServer.start({ root: join(tmp, 'repos') });
 const results: [string, string, string, string][] = [];
 
 function manifest(ns: number, i: number, rev = 0): string {
-  return `apiVersion: stash.appscode.com/v1beta1
-kind: RestoreSession
-metadata:
-  name: restore-${i}
-  namespace: ns-${ns}
-  annotations:
-    restore.gitops/rerun: "${rev}"
-spec:
-  repository:
-    name: repo-${ns}
-  target:
-    ref:
-      apiVersion: apps/v1
-      kind: StatefulSet
-      name: db-${i}
-    volumeMounts:
-      - name: data
-        mountPath: /var/lib/data
-    rules:
-      - paths: ["/var/lib/data"]
-`;
+  return restoreSessionYaml({ name: `restore-${i}`, namespace: `ns-${ns}`, repository: `repo-${ns}`, rerun: rev });
 }
 
 const pathOf = (k: number) => `clusters/bench/ns-${k % NS}/restore-${k}.yaml`;
