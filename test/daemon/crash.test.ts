@@ -15,6 +15,7 @@ import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
 import { readLedger } from '../../src/status/index.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 import { WorkTree, startGitServer } from '../support/git-server.ts';
+import { applyExampleCluster } from '../support/example-cluster.ts';
 import { listTree, makeRepo, requireSeeding, tempDir } from '../support/restic-repo.ts';
 import { eventually, startSandbox } from '../support/sandbox.ts';
 import type { TestSandbox } from '../support/sandbox.ts';
@@ -86,12 +87,7 @@ describe('daemon: killed at any instant, each restore still runs exactly once', 
 
     const repo = await makeRepo({ dir: tmp.path, password: PASSWORD, snapshots: [{ host: 'app', files: { '/source/data/app.json': '{"host":"app"}' } }] });
     t = await startSandbox({ agentCommand: ['/usr/bin/env', `PATH=${wrapDir}:${realPath}`, process.execPath, BIN] });
-    for (const args of [['apply', '--server-side', '-f', 'deploy/crds'], ['apply', '-f', 'examples/cluster-state/namespace.yaml'], ['apply', '-f', 'examples/cluster-state/workloads.yaml']]) {
-      const r = await t.kubectl(args);
-      assert.equal(r.code, 0, r.stderr);
-    }
-    const secret = await t.kubectl(['apply', '-f', '-'], stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'local-repo-secret', namespace: 'demo' }, stringData: { RESTIC_PASSWORD: PASSWORD } }));
-    assert.equal(secret.code, 0, secret.stderr);
+    await applyExampleCluster(t, { password: PASSWORD }); // the Repository comes from git
 
     git = await startGitServer();
     url = git.server.createRepo('restores');

@@ -9,7 +9,6 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { parse, stringify } from 'yaml';
 import type { RestoreSession } from '../../src/api/index.ts';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
 import { whichExecutable } from '../../src/restic/seed.ts';
@@ -17,6 +16,7 @@ import { Sandbox } from '../../src/sandbox/sandbox.ts';
 import { startControllerProcess } from '../controller/controller-process.ts';
 import type { ControllerProcess } from '../controller/controller-process.ts';
 import { REPO_ROOT } from '../support/cli.ts';
+import { applyExampleCluster } from '../support/example-cluster.ts';
 import { listTree, makeRepo, requireSeeding, tempDir } from '../support/restic-repo.ts';
 import { eventually, startSandbox } from '../support/sandbox.ts';
 import type { TestSandbox } from '../support/sandbox.ts';
@@ -78,17 +78,7 @@ describe('end to end: the controller process killed mid-restore and started agai
     t = await startSandbox({ agentCommand: ['/usr/bin/env', `PATH=${bin}:${process.env['PATH']}`, process.execPath, join(REPO_ROOT, 'bin/restorectl.js')] });
     custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
     apps = t.kc.makeApiClient(k8s.AppsV1Api);
-    const apply = async (yaml: string) => {
-      const r = await t.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], yaml);
-      assert.equal(r.code, 0, r.stderr);
-    };
-    assert.equal((await t.kubectl(['apply', '--server-side', '-f', 'deploy/crds'])).code, 0);
-    await apply(readFileSync('examples/cluster-state/namespace.yaml', 'utf8'));
-    await apply(readFileSync('examples/cluster-state/workloads.yaml', 'utf8'));
-    await apply(stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'local-repo-secret', namespace: 'demo' }, stringData: { RESTIC_PASSWORD: PASSWORD } }));
-    const repository = parse(readFileSync('examples/clusters/demo/repository.yaml', 'utf8'));
-    repository.spec.backend.local.hostPath.path = repo.repoPath;
-    await apply(stringify(repository));
+    await applyExampleCluster(t, { password: PASSWORD, repoPath: repo.repoPath });
     await eventually(async () => (await statefulSet()).status?.readyReplicas === 5, 60_000, 200);
   });
   after(async () => {

@@ -2,19 +2,19 @@
 // Stash example's StatefulSet, the sandbox rolls its 5 pods and runs the agent in each as a real
 // process, restic restores from a real repository into each pod's PVC folder.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import type { RestoreSession } from '../../src/api/index.ts';
 import { Controller } from '../../src/controller/index.ts';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
+import { applyExampleCluster, exampleManifest } from '../support/example-cluster.ts';
 import { listTree, makeRepo, requireSeeding, tempDir } from '../support/restic-repo.ts';
 import { eventually, startSandbox } from '../support/sandbox.ts';
 import type { TestSandbox } from '../support/sandbox.ts';
 
 const PASSWORD = 'e2e password, never printed';
-const example = (name: string) => parse(readFileSync(new URL(`../../examples/clusters/demo/${name}`, import.meta.url), 'utf8'));
+const example = exampleManifest;
 
 describe('end to end: restores on the sandbox, with the real agent and restic', function () {
   this.timeout(300_000);
@@ -29,17 +29,7 @@ describe('end to end: restores on the sandbox, with the real agent and restic', 
     const hosts = ['my-sts-0', 'my-sts-1', 'my-sts-2', 'app', 'host-0', 'host-1', 'host-2'];
     const repo = await makeRepo({ dir: tmp.path, password: PASSWORD, snapshots: hosts.map((host) => ({ host, files: files(host) })) });
     t = await startSandbox();
-    const apply = async (yaml: string) => {
-      const r = await t.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], yaml);
-      assert.equal(r.code, 0, r.stderr);
-    };
-    assert.equal((await t.kubectl(['apply', '--server-side', '-f', 'deploy/crds'])).code, 0);
-    await apply(readFileSync('examples/cluster-state/namespace.yaml', 'utf8'));
-    await apply(readFileSync('examples/cluster-state/workloads.yaml', 'utf8'));
-    await apply(stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'local-repo-secret', namespace: 'demo' }, stringData: { RESTIC_PASSWORD: PASSWORD } }));
-    const repository = example('repository.yaml');
-    repository.spec.backend.local.hostPath.path = repo.repoPath;
-    await apply(stringify(repository));
+    await applyExampleCluster(t, { password: PASSWORD, repoPath: repo.repoPath });
     controller = new Controller(t.kc, { agent: { image: t.sandbox.options.agentImage ?? 'ghcr.io/restore-controller/restorectl:0.1.0' }, resyncMs: 500, pollMs: 200 });
     await controller.start();
   });
