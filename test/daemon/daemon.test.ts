@@ -10,6 +10,7 @@ import { Daemon } from '../../src/daemon/daemon.ts';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
 import { GitSource } from '../../src/source/index.ts';
 import { StatusWriter, readLedger } from '../../src/status/index.ts';
+import { applyExampleCluster } from '../support/example-cluster.ts';
 import { WorkTree, startGitServer } from '../support/git-server.ts';
 import { startSandbox } from '../support/sandbox.ts';
 import type { TestSandbox } from '../support/sandbox.ts';
@@ -58,11 +59,7 @@ describe('daemon: exactly-once restores from git', function () {
   before(async () => {
     t = await startSandbox();
     custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
-    for (const args of [['apply', '--server-side', '-f', 'deploy/crds'], ['apply', '-f', 'examples/cluster-state/namespace.yaml'], ['apply', '-f', 'examples/cluster-state/workloads.yaml']]) {
-      const r = await t.kubectl(args);
-      assert.equal(r.code, 0, r.stderr);
-    }
-    await t.kubectl(['apply', '-f', '-'], 'apiVersion: v1\nkind: Secret\nmetadata: {name: local-repo-secret, namespace: demo}\nstringData: {RESTIC_PASSWORD: x-not-used}\n');
+    await applyExampleCluster(t, { password: 'x-not-used' }); // the Repository comes from git
     git = await startGitServer();
     url = git.server.createRepo('restores');
     // The work tree pushes by path: a synchronous push over HTTP to this process would deadlock.
