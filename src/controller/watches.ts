@@ -10,7 +10,7 @@ import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-
 import type { RestoreSession } from '../api/restoresession.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/meta.ts';
 import { ResilientInformer } from '../kube/informer.ts';
-import { REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
+import { REPOSITORIES, RESTORE_SESSIONS, collectionPath } from '../kube/resources.ts';
 import { SESSION_LABEL } from './claims.ts';
 import { countRequest } from './cluster.ts';
 import type { ControllerCluster } from './cluster.ts';
@@ -33,11 +33,6 @@ export interface ControllerWatchesOptions {
 }
 
 type List = KubernetesListObject<KubernetesObject>;
-
-function collectionPath(apiVersion: string, plural: string, namespace: string | undefined): string {
-  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-  return namespace ? `${base}/namespaces/${namespace}/${plural}` : `${base}/${plural}`;
-}
 
 const WORKLOAD_KINDS = ['StatefulSet', 'Deployment', 'DaemonSet'] as const;
 

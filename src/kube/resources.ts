@@ -4,3 +4,9 @@ import { RESTORE_SESSION_VERSION, STASH_GROUP } from '../api/restoresession.ts';
 
 export const RESTORE_SESSIONS = { group: STASH_GROUP, version: RESTORE_SESSION_VERSION, plural: 'restoresessions' } as const;
 export const REPOSITORIES = { group: STASH_GROUP, version: REPOSITORY_VERSION, plural: 'repositories' } as const;
+
+/** The REST path of a collection (what a watch or a list asks for), across namespaces or in one. */
+export function collectionPath(apiVersion: string, plural: string, namespace: string | undefined): string {
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  return namespace ? `${base}/namespaces/${namespace}/${plural}` : `${base}/${plural}`;
+}
