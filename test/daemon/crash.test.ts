@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
@@ -16,6 +16,8 @@ import { readLedger } from '../../src/status/index.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 import { WorkTree, startGitServer } from '../support/git-server.ts';
 import { applyExampleCluster } from '../support/example-cluster.ts';
+import { countResticRuns } from '../support/restic-counter.ts';
+import type { ResticCounter } from '../support/restic-counter.ts';
 import { listTree, makeRepo, requireSeeding, tempDir } from '../support/restic-repo.ts';
 import { eventually, startSandbox } from '../support/sandbox.ts';
 import type { TestSandbox } from '../support/sandbox.ts';
@@ -31,7 +33,7 @@ describe('daemon: killed at any instant, each restore still runs exactly once', 
   let git: Awaited<ReturnType<typeof startGitServer>>;
   let work: WorkTree;
   let url: string;
-  let runsFile: string;
+  let restic: ResticCounter;
   const children = new Set<ChildProcess>();
 
   /** `restorectl run` as its own process; resolves with how it ended once it exits. */
@@ -53,7 +55,7 @@ describe('daemon: killed at any instant, each restore still runs exactly once', 
   };
   const session = async (name: string) =>
     (await t.kc.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name }).catch(() => undefined)) as RestoreSession | undefined;
-  const resticRestores = () => (existsSync(runsFile) ? readFileSync(runsFile, 'utf8').split('\n').filter((l) => / restore /.test(` ${l} `)) : []);
+  const resticRestores = () => restic.restores();
   const ledgerPhases = async (cacheName: string) => {
     const ledger = await readLedger({ url, cluster: 'demo', cacheDir: join(tmp.path, cacheName) });
     return [...ledger.executions.values()].filter((e) => e.session.name === 'deployment-restore').map((e) => e.execution.phase);
@@ -77,16 +79,11 @@ describe('daemon: killed at any instant, each restore still runs exactly once', 
   before(async function () {
     await requireSeeding(this);
     tmp = await tempDir('daemon-crash');
-    // Every restic the agents start is this wrapper first: it notes the call, then runs restic.
-    const wrapDir = join(tmp.path, 'wrap');
-    mkdirSync(wrapDir);
-    runsFile = join(tmp.path, 'restic-runs.log');
-    const realPath = process.env['PATH'] ?? '/usr/bin:/bin';
-    writeFileSync(join(wrapDir, 'restic'), `#!/bin/sh\necho "$*" >> '${runsFile}'\nPATH='${realPath}' exec restic "$@"\n`);
-    chmodSync(join(wrapDir, 'restic'), 0o755);
+    // Every restic the agents start is a wrapper first: it notes the call, then runs restic.
+    restic = await countResticRuns(tmp.path);
 
     const repo = await makeRepo({ dir: tmp.path, password: PASSWORD, snapshots: [{ host: 'app', files: { '/source/data/app.json': '{"host":"app"}' } }] });
-    t = await startSandbox({ agentCommand: ['/usr/bin/env', `PATH=${wrapDir}:${realPath}`, process.execPath, BIN] });
+    t = await startSandbox({ agentCommand: restic.agentCommand });
     await applyExampleCluster(t, { password: PASSWORD }); // the Repository comes from git
 
     git = await startGitServer();

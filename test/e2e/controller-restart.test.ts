@@ -5,18 +5,16 @@
 // counts each run and holds host my-sts-1's restore until the test opens a gate, so the kill
 // lands while my-sts-4, -3 and -2 have reported, my-sts-1 is restoring and my-sts-0 has not begun.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { RestoreSession } from '../../src/api/index.ts';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
-import { whichExecutable } from '../../src/restic/seed.ts';
 import { Sandbox } from '../../src/sandbox/sandbox.ts';
 import { startControllerProcess } from '../controller/controller-process.ts';
 import type { ControllerProcess } from '../controller/controller-process.ts';
-import { REPO_ROOT } from '../support/cli.ts';
 import { applyExampleCluster } from '../support/example-cluster.ts';
+import { countResticRuns } from '../support/restic-counter.ts';
+import type { ResticCounter } from '../support/restic-counter.ts';
 import { listTree, makeRepo, requireSeeding, tempDir } from '../support/restic-repo.ts';
 import { eventually, startSandbox } from '../support/sandbox.ts';
 import type { TestSandbox } from '../support/sandbox.ts';
@@ -26,17 +24,6 @@ const AGENT = Sandbox.DEFAULT_AGENT_IMAGE;
 const STS = 'recovered-statefulset';
 const HELD_POD = `${STS}-1`;
 
-/** A `restic` that appends `<pod> <args>` to `counter`, holds HELD_POD's restore until `gate` exists, then runs the real one. */
-function resticWrapper(real: string, counter: string, gate: string): string {
-  return `#!/bin/sh
-echo "\${POD_NAME:-?} $*" >> '${counter}'
-if [ "$1" = restore ] && [ "\${POD_NAME:-}" = '${HELD_POD}' ]; then
-  while [ ! -e '${gate}' ]; do sleep 0.1; done
-fi
-exec '${real}' "$@"
-`;
-}
-
 describe('end to end: the controller process killed mid-restore and started again', function () {
   this.timeout(300_000);
   let t: TestSandbox;
@@ -44,45 +31,30 @@ describe('end to end: the controller process killed mid-restore and started agai
   let controller: ControllerProcess | undefined;
   let custom: k8s.CustomObjectsApi;
   let apps: k8s.AppsV1Api;
-  let counter: string;
-  let gate: string;
+  let restic: ResticCounter | undefined;
 
   const session = async () => (await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name: 'sts-restore' })) as RestoreSession;
   const statefulSet = () => apps.readNamespacedStatefulSet({ namespace: 'demo', name: STS });
   /** restic restore runs so far, per pod. */
-  const restoreRuns = (): Record<string, number> => {
-    const runs: Record<string, number> = {};
-    for (const line of existsSync(counter) ? readFileSync(counter, 'utf8').split('\n') : []) {
-      const [pod, subcommand] = line.split(' ');
-      if (subcommand === 'restore') runs[pod!] = (runs[pod!] ?? 0) + 1;
-    }
-    return runs;
-  };
+  const restoreRuns = () => restic!.restoresByPod();
   const startController = () => startControllerProcess(['--kubeconfig', t.kubeconfigPath, '--agent-image', AGENT, '--resync', '5s']);
 
   before(async function () {
     await requireSeeding(this);
     tmp = await tempDir('e2e-restart');
-    const real = await whichExecutable('restic');
-    assert.ok(real, 'restic on PATH');
-    const bin = join(tmp.path, 'bin');
-    await mkdir(bin);
-    counter = join(tmp.path, 'restic-runs');
-    gate = join(tmp.path, 'gate');
-    writeFileSync(join(bin, 'restic'), resticWrapper(real, counter, gate));
-    chmodSync(join(bin, 'restic'), 0o755);
+    // Every restic run is counted, and HELD_POD's restore waits until released.
+    restic = await countResticRuns(tmp.path, { holdPod: HELD_POD });
 
     const files = (host: string) => ({ [`/source/data/${host}.json`]: `{"host":"${host}"}`, '/source/data/tmp.json': 'scratch', '/source/data/notes.txt': 'notes' });
     const repo = await makeRepo({ dir: tmp.path, password: PASSWORD, snapshots: ['my-sts-0', 'my-sts-1', 'my-sts-2'].map((host) => ({ host, files: files(host) })) });
-    // The agents run with the wrapper first in PATH.
-    t = await startSandbox({ agentCommand: ['/usr/bin/env', `PATH=${bin}:${process.env['PATH']}`, process.execPath, join(REPO_ROOT, 'bin/restorectl.js')] });
+    t = await startSandbox({ agentCommand: restic.agentCommand });
     custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
     apps = t.kc.makeApiClient(k8s.AppsV1Api);
     await applyExampleCluster(t, { password: PASSWORD, repoPath: repo.repoPath });
     await eventually(async () => (await statefulSet()).status?.readyReplicas === 5, 60_000, 200);
   });
   after(async () => {
-    if (gate) writeFileSync(gate, ''); // lets a held restic go, whatever happened
+    restic?.release(); // lets a held restic go, whatever happened
     controller?.child.kill('SIGKILL');
     await t?.stop();
     await tmp?.cleanup();
@@ -107,7 +79,7 @@ describe('end to end: the controller process killed mid-restore and started agai
     controller.child.kill('SIGKILL');
     assert.deepEqual(await controller.exited, { code: null, signal: 'SIGKILL' });
     controller = await startController();
-    writeFileSync(gate, '');
+    restic!.release();
 
     const done = await eventually(async () => {
       const s = await session();
