@@ -227,8 +227,8 @@ export class Daemon {
       } catch (e) {
         report.ok = false;
         report.error = `status branch: ${(e as Error).message}`;
+        // ledgerDirty stays set, so the next cycle plans and pushes again.
         this.opts.log('error', 'cannot push the ledger; nothing is created this cycle', { error: (e as Error).message });
-        this.lastInputs = undefined;
         return report;
       }
     } else {
