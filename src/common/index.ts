@@ -1,0 +1,5 @@
+// What every stage shares: the logger, the redaction and the error base.
+export { errorMessage, isRestoreError, RestoreError } from './errors.ts';
+export { jsonLogger, LEVELS, nullLogger, parseLevel, sinkLogger, textLogger } from './log.ts';
+export type { Fields, Level, Logger, LoggerOptions, Sink } from './log.ts';
+export { MASK, redact, Redactor, secretVariants, stripUrlCredentials } from './redact.ts';
