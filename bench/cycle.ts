@@ -19,7 +19,8 @@ import { Daemon } from '../src/daemon/daemon.ts';
 import { RESTORE_SESSIONS } from '../src/kube/resources.ts';
 import { startHttpServer } from '../src/daemon/http-server.ts';
 import { hmacSha256Hex, webhookHandler } from '../src/daemon/webhook.ts';
-import { GitHttpServer, GitSource } from '../src/source/index.ts';
+import { GitHttpServer } from '@restore-controller/devkit/git-http-server';
+import { GitSource } from '../src/source/index.ts';
 import { StatusWriter } from '../src/status/index.ts';
 import { restoreSessionYaml } from './manifests.ts';
 

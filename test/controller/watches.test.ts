@@ -5,7 +5,7 @@ import * as k8s from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { RestoreSession } from '../../src/api/index.ts';
 import { Controller } from '../../src/controller/index.ts';
-import { Sandbox } from '../../src/sandbox/sandbox.ts';
+import { Sandbox } from '@restore-controller/devkit/sandbox';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
 import { eventually, startSandbox } from '../support/sandbox.ts';
 import type { TestSandbox } from '../support/sandbox.ts';

@@ -1,11 +1,11 @@
 // The sandbox: an in-process Kubernetes API server (store + semantics + HTTP) and the workload
 // simulator, started and stopped as one. State lives in `dir` when given (state.json, volumes/,
 // pods/, kubeconfig), so a restart is like an API server restart.
-import { DEFAULT_AGENT_IMAGE } from '../controller/agent-container.ts';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { DEFAULT_AGENT_IMAGE } from 'restore-controller/controller/agent-container';
 import { ApiCore } from './core.ts';
 import { ApiHttpServer } from './http.ts';
 import { sandboxKubeconfig } from './kubeconfig.ts';
@@ -25,7 +25,7 @@ export interface SandboxOptions {
   bookmarkIntervalMs?: number;
   /** Containers with this image run for real (see README.md); default {@link Sandbox.DEFAULT_AGENT_IMAGE}. */
   agentImage?: string;
-  /** The program an agent container runs, its args appended; default `node bin/restorectl.js`. */
+  /** The program an agent container runs, its args appended; default the product's `restorectl` bin, run by this Node. */
   agentCommand?: string[];
   /** Run the workload simulator (default true). */
   simulate?: boolean;
@@ -38,6 +38,13 @@ export interface SandboxOptions {
   timing?: Partial<KubeletTiming>;
   /** Request log (one line per request) and internal errors. */
   log?: (line: string) => void;
+}
+
+/** The `restorectl` program of the installed product package (its package.json `bin`). */
+export function restorectlBin(): string {
+  const manifest = createRequire(import.meta.url).resolve('restore-controller/package.json');
+  const { bin } = JSON.parse(readFileSync(manifest, 'utf8')) as { bin: Record<string, string> };
+  return join(dirname(manifest), bin['restorectl']!);
 }
 
 export class Sandbox {
@@ -85,7 +92,7 @@ export class Sandbox {
         nodes: this.options.nodes ?? 1,
         agent: {
           image: this.options.agentImage ?? Sandbox.DEFAULT_AGENT_IMAGE,
-          command: this.options.agentCommand ?? [process.execPath, fileURLToPath(new URL('../../bin/restorectl.js', import.meta.url))],
+          command: this.options.agentCommand ?? [process.execPath, restorectlBin()],
           baseEnv: Object.fromEntries(['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!])),
         },
         ...(this.options.timing ? { timing: this.options.timing } : {}),

@@ -8,7 +8,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, scryptSync } from 'node:crypto';
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ResticError } from './errors.ts';
+import { ResticError } from 'restore-controller/restic/errors';
 
 interface KeyFile {
   created: string;

@@ -1,6 +1,6 @@
 // Server-side printing: the meta.k8s.io/v1 Table that `kubectl get` asks for, with the columns a
 // real server prints for built-in kinds and a CRD's additionalPrinterColumns for custom resources.
-import type { PrinterColumn } from '../api/crds.ts';
+import type { PrinterColumn } from 'restore-controller/api/crds';
 import type { ResourceType } from './resources.ts';
 import type { Obj } from './store.ts';
 

@@ -1,9 +1,9 @@
 // `restorectl sandbox`: the embedded Kubernetes API and workload simulator in the foreground.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UsageError, parseCommandArgs } from '../command.ts';
-import type { Command, Io } from '../command.ts';
-import { Sandbox } from '../../sandbox/index.ts';
+import { UsageError, parseCommandArgs } from 'restore-controller/cli/command';
+import type { Command, Io } from 'restore-controller/cli/command';
+import { Sandbox } from '../sandbox/index.ts';
 
 const HELP = `Usage: restorectl sandbox --dir DIR [--port P] [--nodes N] [--agent-image IMAGE] [--verbose]
 

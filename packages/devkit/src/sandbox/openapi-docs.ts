@@ -3,7 +3,7 @@
 // relies on server-side field validation and dry-run, and whose component schemas carry
 // x-kubernetes-group-version-kind (for `kubectl explain`). /openapi/v2 is the same, Swagger-shaped.
 import { createHash } from 'node:crypto';
-import type { Schema } from '../api/openapi.ts';
+import type { Schema } from 'restore-controller/api/openapi';
 import type { ResourceRegistry, ResourceType } from './resources.ts';
 
 const WRITE_PARAMS = ['dryRun', 'fieldManager', 'fieldValidation', 'force', 'pretty'];

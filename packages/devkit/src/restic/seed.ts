@@ -11,7 +11,7 @@ import { access, chmod, copyFile, cp, link, mkdir, mkdtemp, readdir, realpath, r
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
-import { ResticError } from './errors.ts';
+import { ResticError } from 'restore-controller/restic/errors';
 import { useFastKdf } from './fast-kdf.ts';
 
 const run = promisify(execFile);

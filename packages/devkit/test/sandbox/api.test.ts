@@ -2,9 +2,9 @@
 // selectors, paging, patches, subresources, dry-run, garbage collection and persistence.
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
-import { startSandbox, eventually } from '../support/sandbox.ts';
-import type { TestSandbox } from '../support/sandbox.ts';
-import { renderCrdFiles } from '../../src/api/crd-files.ts';
+import { startSandbox, eventually } from '../../../../test/support/sandbox.ts';
+import type { TestSandbox } from '../../../../test/support/sandbox.ts';
+import { renderCrdFiles } from 'restore-controller/api/crd-files';
 import { parse } from 'yaml';
 
 const RS = { group: 'stash.appscode.com', version: 'v1beta1', plural: 'restoresessions' };

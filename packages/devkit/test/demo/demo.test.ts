@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { restorectl } from '../support/cli.ts';
+import { restorectl } from '../../../../test/support/cli.ts';
 
 describe('restorectl demo (what `npm start` runs)', function () {
   this.timeout(400_000);

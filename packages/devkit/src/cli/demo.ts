@@ -1,6 +1,6 @@
-import { runDemo } from '../../demo/demo.ts';
-import type { Command } from '../command.ts';
-import { parseCommandArgs } from '../command.ts';
+import { runDemo } from '../demo/demo.ts';
+import type { Command } from 'restore-controller/cli/command';
+import { parseCommandArgs } from 'restore-controller/cli/command';
 
 export const demoCommand: Command = {
   name: 'demo',

@@ -1,7 +1,7 @@
 // kubectl 1.32 against the sandbox: the independent check that the wire protocol is real.
 import assert from 'node:assert/strict';
-import { startSandbox, eventually } from '../support/sandbox.ts';
-import type { TestSandbox } from '../support/sandbox.ts';
+import { startSandbox, eventually } from '../../../../test/support/sandbox.ts';
+import type { TestSandbox } from '../../../../test/support/sandbox.ts';
 
 const session = (name: string, repo = 'repo1', extra = ''): string => `apiVersion: stash.appscode.com/v1beta1
 kind: RestoreSession

@@ -1,7 +1,7 @@
 // The resource types the sandbox serves: built-in kinds plus every registered CRD. A resource is
 // identified by group + plural; each is served at one or more versions with the same stored object.
-import type { PrinterColumn } from '../api/crds.ts';
-import type { Schema } from '../api/openapi.ts';
+import type { PrinterColumn } from 'restore-controller/api/crds';
+import type { Schema } from 'restore-controller/api/openapi';
 
 export interface ResourceType {
   group: string;

@@ -5,8 +5,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.ts';
-import { REPO_ROOT, eventually } from '../support/sandbox.ts';
+import { main } from 'restore-controller/cli/main';
+import { REPO_ROOT, eventually } from '../../../../test/support/sandbox.ts';
 
 function startCli(dir: string): { child: ReturnType<typeof spawn>; out: () => string; exit: Promise<number | null> } {
   const child = spawn(process.execPath, ['bin/restorectl.js', 'sandbox', '--dir', dir], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

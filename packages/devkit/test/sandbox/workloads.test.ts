@@ -5,8 +5,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Obj, StoreEvent } from '../../src/sandbox/store.ts';
-import { startSandbox, eventually } from '../support/sandbox.ts';
-import type { TestSandbox } from '../support/sandbox.ts';
+import { startSandbox, eventually } from '../../../../test/support/sandbox.ts';
+import type { TestSandbox } from '../../../../test/support/sandbox.ts';
 
 const AGENT = 'ghcr.io/restore-controller/restorectl';
 const FAKE_AGENT = fileURLToPath(new URL('./fixtures/fake-agent.mjs', import.meta.url));

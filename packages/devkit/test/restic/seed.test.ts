@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { poly1305 } from '../../src/restic/fast-kdf.ts';
 import { commonDirectory, seedRepository } from '../../src/restic/seed.ts';
-import { listTree, makeRepo, requireSeeding, tempDir } from '../support/restic-repo.ts';
+import { listTree, makeRepo, requireSeeding, tempDir } from '../../../../test/support/restic-repo.ts';
 
 const run = promisify(execFile);
 

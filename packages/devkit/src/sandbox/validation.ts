@@ -1,7 +1,7 @@
 // Admission for writes: object metadata rules, the few built-in field rules the simulator relies
 // on, and CRD schemas (validate, prune, default with the project's one OpenAPI checker).
-import { applyDefaults, formatPath, pruneUnknown, validateSchema } from '../api/openapi.ts';
-import type { Schema, SchemaViolation } from '../api/openapi.ts';
+import { applyDefaults, formatPath, pruneUnknown, validateSchema } from 'restore-controller/api/openapi';
+import type { Schema, SchemaViolation } from 'restore-controller/api/openapi';
 import { badRequest, invalid } from './errors.ts';
 import type { StatusCause } from './errors.ts';
 import type { ResourceType } from './resources.ts';
