@@ -7,8 +7,8 @@ export const demoCommand: Command = {
   help: `Usage: restorectl demo [--dir DIR] [--exit]
 
 Runs the whole loop on this machine, with nothing to install beyond restic and git: the sandbox
-cluster, a git server holding a copy of examples/, a restic repository made on the spot with
-backups of the examples' hosts, and the daemon. Shows the plan, the restores running, the files
+cluster, a git server holding a copy of the examples (shipped with the dev kit), a restic
+repository made on the spot with backups of the examples' hosts, and the daemon. Shows the plan, the restores running, the files
 restored into the pods' volumes and the status branch's git log, then how to look around.
 
 Options:
