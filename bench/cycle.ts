@@ -55,7 +55,11 @@ async function startSandbox(dir: string): Promise<{ kubeconfig: string; requests
     buf += d.toString();
     const parts = buf.split('\n');
     buf = parts.pop()!;
-    for (const l of parts) if (/^[A-Z]+ \//.test(l)) lines.push(l);
+    // --verbose logs each request at debug: `debug: GET /api/v1/pods`.
+    for (const l of parts) {
+      const request = /^debug: ([A-Z]+ \/.*)$/.exec(l)?.[1];
+      if (request) lines.push(request);
+    }
   });
   await new Promise<void>((resolve, reject) => {
     let out = '';

@@ -8,8 +8,9 @@ export const demoCommand: Command = {
 
 Runs the whole loop on this machine, with nothing to install beyond restic and git: the sandbox
 cluster, a git server holding a copy of the examples (shipped with the dev kit), a restic
-repository made on the spot with backups of the examples' hosts, and the daemon. Shows the plan, the restores running, the files
-restored into the pods' volumes and the status branch's git log, then how to look around.
+repository made on the spot with backups of the examples' hosts, and the daemon. Shows the plan,
+the restores running, the files restored into the pods' volumes and the status branch's git log,
+then how to look around.
 
 Options:
   --dir DIR   keep everything in DIR (default: a temporary folder, removed with --exit)

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError, parseCommandArgs } from 'restore-controller/cli/command';
 import type { Command, Io } from 'restore-controller/cli/command';
+import { textLogger } from 'restore-controller/common/log';
 import { Sandbox } from '../sandbox/index.ts';
 
 const HELP = `Usage: restorectl sandbox --dir DIR [--port P] [--nodes N] [--agent-image IMAGE] [--verbose]
@@ -56,7 +57,8 @@ export const sandboxCommand: Command = {
     const sandbox = new Sandbox({
       dir, port, nodes, gracefulPodDeletion: true,
       ...(values['agent-image'] ? { agentImage: values['agent-image'] } : {}),
-      log: values.verbose ? (line) => io.stderr(`${line}\n`) : (line) => { if (line.startsWith('sandbox:')) io.stderr(`${line}\n`); },
+      // Problems always; every request too with --verbose.
+      log: textLogger(io.stderr, { level: values.verbose ? 'debug' : 'info' }),
     });
     try {
       await sandbox.start();
@@ -66,9 +68,11 @@ export const sandboxCommand: Command = {
     }
     writeFileSync(memo, JSON.stringify({ port: sandbox.port }) + '\n');
     io.stdout(`Sandbox API server: ${sandbox.url}\nkubeconfig: ${sandbox.kubeconfigPath}\n  export KUBECONFIG=${sandbox.kubeconfigPath}\nNodes: ${nodes}. Press Ctrl-C to stop.\n`);
+    // `on`, not `once`: a Ctrl-C reaches both restorectl and this plugin, which restorectl also
+    // passes on; the second must not kill the sandbox while it stops.
     const signal = await new Promise<string>((done) => {
-      process.once('SIGINT', () => done('SIGINT'));
-      process.once('SIGTERM', () => done('SIGTERM'));
+      process.on('SIGINT', () => done('SIGINT'));
+      process.on('SIGTERM', () => done('SIGTERM'));
     });
     io.stdout(`\n${signal}: stopping the sandbox…\n`);
     await sandbox.stop();

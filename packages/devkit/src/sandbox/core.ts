@@ -373,7 +373,7 @@ export class ApiCore {
       try {
         out.push(this.delete(r, o.metadata.namespace, o.metadata.name, opts));
       } catch (e) {
-        if (!(e instanceof ApiError && e.code === 404)) throw e;
+        if (!(e instanceof ApiError && e.status === 404)) throw e;
       }
     }
     return out;
@@ -406,7 +406,7 @@ export class ApiCore {
         try {
           this.delete(r, dep.metadata.namespace, dep.metadata.name, { propagationPolicy: 'Background' });
         } catch (e) {
-          if (!(e instanceof ApiError && e.code === 404)) throw e;
+          if (!(e instanceof ApiError && e.status === 404)) throw e;
         }
       }
     }
@@ -430,7 +430,7 @@ export class ApiCore {
             try {
               this.delete(r, name, o.metadata.name);
             } catch (e) {
-              if (!(e instanceof ApiError && e.code === 404)) throw e;
+              if (!(e instanceof ApiError && e.status === 404)) throw e;
             }
           }
         }

@@ -1,5 +1,8 @@
 // Kubernetes `Status` errors with the reasons, codes and message shapes a real API server uses,
 // so clients (kubectl, client-node) that switch on `reason` or `code` behave as on a cluster.
+// An ApiError is a RestoreError whose code is the Status `reason` (`NotFound`, `Conflict`…) and
+// whose data holds the HTTP status and the Status details.
+import { RestoreError } from 'restore-controller/common/errors';
 
 export interface StatusCause {
   reason: string;
@@ -15,16 +18,33 @@ export interface StatusDetails {
   retryAfterSeconds?: number;
 }
 
-export class ApiError extends Error {
-  readonly code: number;
-  readonly reason: string;
-  readonly details: StatusDetails | undefined;
-  constructor(code: number, reason: string, message: string, details?: StatusDetails) {
-    super(message);
-    this.name = 'ApiError';
-    this.code = code;
-    this.reason = reason;
-    this.details = details;
+/** The Status reasons this server answers with. */
+export type ApiErrorReason = 'BadRequest' | 'Forbidden' | 'NotFound' | 'MethodNotAllowed' | 'AlreadyExists' | 'Conflict' | 'Expired'
+  | 'UnsupportedMediaType' | 'Invalid' | 'InternalError';
+
+export interface ApiErrorData {
+  /** The HTTP status code (404, 409…), the Status `code`. */
+  status: number;
+  details?: StatusDetails;
+}
+
+export class ApiError extends RestoreError<ApiErrorReason, ApiErrorData> {
+  constructor(status: number, reason: ApiErrorReason, message: string, details?: StatusDetails, options?: { cause?: unknown }) {
+    super(reason, message, { status, ...(details ? { details } : {}) }, options);
+  }
+
+  /** The HTTP status code. */
+  get status(): number {
+    return this.data.status;
+  }
+
+  /** The Status reason (the same as `code`). */
+  get reason(): ApiErrorReason {
+    return this.code;
+  }
+
+  get details(): StatusDetails | undefined {
+    return this.data.details;
   }
 
   toStatus(): Record<string, unknown> {
@@ -36,7 +56,7 @@ export class ApiError extends Error {
       message: this.message,
       reason: this.reason,
       ...(this.details ? { details: this.details } : {}),
-      code: this.code,
+      code: this.status,
     };
   }
 }

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Logger } from 'restore-controller/common/log';
 import type { ApiCore, DeleteOptions, WriteOptions } from './core.ts';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.ts';
 import { ApiError, badRequest, internal, methodNotAllowed, notFoundPath } from './errors.ts';
@@ -28,7 +29,8 @@ export interface HttpOptions {
   bookmarkIntervalMs: number;
   /** The log file of a pod's container (pods/log), when the simulator runs. */
   podLogFile?: (pod: Obj, container: string) => string;
-  log?: (line: string) => void;
+  /** One debug line per request (`GET /api/v1/pods`), internal errors at error. */
+  log?: Logger;
 }
 
 interface Target {
@@ -103,12 +105,12 @@ export class ApiHttpServer {
 
   private fail(res: ServerResponse, e: unknown): void {
     const err = e instanceof ApiError ? e : internal((e as Error)?.message ?? String(e));
-    if (!(e instanceof ApiError)) this.options.log?.(`sandbox: internal error: ${(e as Error)?.stack ?? e}`);
+    if (!(e instanceof ApiError)) this.options.log?.error('internal error', { error: (e as Error)?.stack ?? String(e) });
     if (res.headersSent) {
       res.end();
       return;
     }
-    this.send(res, err.code, err.toStatus());
+    this.send(res, err.status, err.toStatus());
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -116,7 +118,7 @@ export class ApiHttpServer {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const q = url.searchParams;
     const method = req.method ?? 'GET';
-    this.options.log?.(`${method} ${req.url}`);
+    this.options.log?.debug(`${method} ${req.url}`);
 
     if (method === 'GET') {
       if (path === '/version') return this.send(res, 200, SERVER_VERSION);

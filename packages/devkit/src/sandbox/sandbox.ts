@@ -5,6 +5,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { textLogger } from 'restore-controller/common/log';
+import type { Logger } from 'restore-controller/common/log';
 import { DEFAULT_AGENT_IMAGE } from 'restore-controller/controller/agent-container';
 import { ApiCore } from './core.ts';
 import { ApiHttpServer } from './http.ts';
@@ -36,8 +38,11 @@ export interface SandboxOptions {
   gracefulPodDeletion?: boolean;
   /** Back-off and simulated run times (tests shorten them). */
   timing?: Partial<KubeletTiming>;
-  /** Request log (one line per request) and internal errors. */
-  log?: (line: string) => void;
+  /**
+   * Requests (debug, one line each), the API server's internal errors and the simulator's
+   * problems (warn, error). Default: the simulator's problems on stderr, nothing else.
+   */
+  log?: Logger;
 }
 
 /** The `restorectl` program of the installed product package (its package.json `bin`). */
@@ -86,7 +91,7 @@ export class Sandbox {
     this.port = await this.http.listen(this.options.port ?? 0);
     writeFileSync(this.kubeconfigPath, sandboxKubeconfig(this.url));
     if (this.options.simulate !== false) {
-      const log = this.options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+      const log = this.options.log ?? textLogger((line) => process.stderr.write(line), { level: 'warn', fields: { component: 'sandbox' } });
       this.simulator = new Simulator(this.core, {
         dirs: { volumes: join(this.workDir, 'volumes'), snapshots: join(this.workDir, 'snapshots'), pods: join(this.workDir, 'pods'), kubeconfig: this.kubeconfigPath },
         nodes: this.options.nodes ?? 1,

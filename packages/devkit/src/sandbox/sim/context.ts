@@ -1,5 +1,6 @@
 // What every simulated controller gets: the API (in-process, through the same semantics as
 // HTTP clients), folders, nodes, a work queue and an event recorder.
+import type { Logger } from 'restore-controller/common/log';
 import type { ApiCore } from '../core.ts';
 import { timestamp } from '../core.ts';
 import type { ResourceType } from '../resources.ts';
@@ -23,11 +24,11 @@ export class SimContext {
   readonly core: ApiCore;
   readonly dirs: SimDirs;
   private readonly baseNodes: string[];
-  readonly log: (line: string) => void;
+  readonly log: Logger;
   private readonly enqueueFn: (kind: Kind, ns: string, name: string) => void;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(core: ApiCore, dirs: SimDirs, nodes: string[], enqueue: (kind: Kind, ns: string, name: string) => void, log: (line: string) => void) {
+  constructor(core: ApiCore, dirs: SimDirs, nodes: string[], enqueue: (kind: Kind, ns: string, name: string) => void, log: Logger) {
     this.core = core;
     this.dirs = dirs;
     this.baseNodes = nodes;
@@ -93,7 +94,7 @@ export class SimContext {
     try {
       return this.core.create(r, r.versions[0]!, obj.metadata.namespace, obj, { fieldManager: manager }).object;
     } catch (e) {
-      this.log(`sandbox: ${manager} could not create ${r.kind} ${obj.metadata.namespace}/${obj.metadata.name}: ${(e as Error).message}`);
+      this.log.warn(`${manager} could not create ${r.kind} ${obj.metadata.namespace}/${obj.metadata.name}: ${(e as Error).message}`, { manager, kind: r.kind, namespace: obj.metadata.namespace, name: obj.metadata.name });
       return undefined;
     }
   }

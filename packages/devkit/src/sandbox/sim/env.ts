@@ -16,7 +16,7 @@ function fieldRef(pod: Obj, path: string): string {
     case 'spec.serviceAccountName': return pod.spec?.serviceAccountName ?? 'default';
     case 'status.podIP': return pod.status?.podIP ?? '';
     case 'status.hostIP': return pod.status?.hostIP ?? '';
-    default: throw new ContainerConfigError(`unsupported fieldRef "${path}"`);
+    default: throw new ContainerConfigError(`unsupported fieldRef "${path}"`, { kind: 'fieldRef', name: path });
   }
 }
 
@@ -24,7 +24,7 @@ function secretData(ctx: SimContext, ns: string, name: string, optional: boolean
   const s = ctx.core.tryGet(ctx.r('', 'secrets'), ns, name);
   if (!s) {
     if (optional) return undefined;
-    throw new ContainerConfigError(`secret "${name}" not found`);
+    throw new ContainerConfigError(`secret "${name}" not found`, { kind: 'secret', name });
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries((s.data ?? {}) as Record<string, string>)) out[k] = Buffer.from(v, 'base64').toString('utf8');
@@ -36,7 +36,7 @@ function configMapData(ctx: SimContext, ns: string, name: string, optional: bool
   const cm = ctx.core.tryGet(ctx.r('', 'configmaps'), ns, name);
   if (!cm) {
     if (optional) return undefined;
-    throw new ContainerConfigError(`configmap "${name}" not found`);
+    throw new ContainerConfigError(`configmap "${name}" not found`, { kind: 'configmap', name });
   }
   return cm.data ?? {};
 }
@@ -54,12 +54,12 @@ export function containerEnv(ctx: SimContext, pod: Obj, container: Record<string
     else if (e.valueFrom?.secretKeyRef) {
       const ref = e.valueFrom.secretKeyRef;
       const data = secretData(ctx, ns, ref.name, Boolean(ref.optional));
-      if (data && data[ref.key] === undefined && !ref.optional) throw new ContainerConfigError(`couldn't find key ${ref.key} in Secret ${ns}/${ref.name}`);
+      if (data && data[ref.key] === undefined && !ref.optional) throw new ContainerConfigError(`couldn't find key ${ref.key} in Secret ${ns}/${ref.name}`, { kind: 'secret', name: ref.name, key: ref.key });
       if (data?.[ref.key] !== undefined) env[e.name] = data[ref.key]!;
     } else if (e.valueFrom?.configMapKeyRef) {
       const ref = e.valueFrom.configMapKeyRef;
       const data = configMapData(ctx, ns, ref.name, Boolean(ref.optional));
-      if (data && data[ref.key] === undefined && !ref.optional) throw new ContainerConfigError(`couldn't find key ${ref.key} in ConfigMap ${ns}/${ref.name}`);
+      if (data && data[ref.key] === undefined && !ref.optional) throw new ContainerConfigError(`couldn't find key ${ref.key} in ConfigMap ${ns}/${ref.name}`, { kind: 'configmap', name: ref.name, key: ref.key });
       if (data?.[ref.key] !== undefined) env[e.name] = data[ref.key]!;
     } else env[e.name] = '';
   }

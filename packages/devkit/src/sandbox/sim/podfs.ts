@@ -3,12 +3,23 @@
 // pod, a hostPath's own path, or a Secret/ConfigMap written out as files.
 import { cpSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { RestoreError } from 'restore-controller/common/errors';
 import type { Obj } from '../store.ts';
 import type { SimContext } from './context.ts';
 import { volumeDir } from './volumes.ts';
 
-export class ContainerConfigError extends Error {
-  readonly code = 'CreateContainerConfigError';
+/** What a container's config refers to that is missing or not ready. */
+export interface ContainerConfigData {
+  kind: 'persistentvolumeclaim' | 'secret' | 'configmap' | 'volume' | 'fieldRef';
+  name: string;
+  key?: string;
+}
+
+/** A container that cannot start yet: the kubelet's `CreateContainerConfigError` (retried). */
+export class ContainerConfigError extends RestoreError<'CreateContainerConfigError', ContainerConfigData> {
+  constructor(message: string, data: ContainerConfigData) {
+    super('CreateContainerConfigError', message, data);
+  }
 }
 
 export function podDir(ctx: SimContext, pod: Obj): string {
@@ -44,7 +55,7 @@ export function volumeSource(ctx: SimContext, pod: Obj, volume: Record<string, a
   if (volume.persistentVolumeClaim) {
     const claim = volume.persistentVolumeClaim.claimName;
     const pvc = ctx.core.tryGet(ctx.r('', 'persistentvolumeclaims'), ns, claim);
-    if (pvc?.status?.phase !== 'Bound') throw new ContainerConfigError(`persistentvolumeclaim "${claim}" is not bound`);
+    if (pvc?.status?.phase !== 'Bound') throw new ContainerConfigError(`persistentvolumeclaim "${claim}" is not bound`, { kind: 'persistentvolumeclaim', name: claim });
     return volumeDir(ctx, ns, claim);
   }
   if (volume.hostPath) {
@@ -53,14 +64,14 @@ export function volumeSource(ctx: SimContext, pod: Obj, volume: Record<string, a
   }
   if (volume.secret) {
     const s = ctx.core.tryGet(ctx.r('', 'secrets'), ns, volume.secret.secretName);
-    if (!s && !volume.secret.optional) throw new ContainerConfigError(`secret "${volume.secret.secretName}" not found`);
+    if (!s && !volume.secret.optional) throw new ContainerConfigError(`secret "${volume.secret.secretName}" not found`, { kind: 'secret', name: volume.secret.secretName });
     rmSync(own, { recursive: true, force: true });
     writeItems(own, { ...(s?.data ?? {}), ...Object.fromEntries(Object.entries(s?.stringData ?? {}).map(([k, v]) => [k, Buffer.from(String(v)).toString('base64')])) }, volume.secret.items, true);
     return own;
   }
   if (volume.configMap) {
     const cm = ctx.core.tryGet(ctx.r('', 'configmaps'), ns, volume.configMap.name);
-    if (!cm && !volume.configMap.optional) throw new ContainerConfigError(`configmap "${volume.configMap.name}" not found`);
+    if (!cm && !volume.configMap.optional) throw new ContainerConfigError(`configmap "${volume.configMap.name}" not found`, { kind: 'configmap', name: volume.configMap.name });
     rmSync(own, { recursive: true, force: true });
     writeItems(own, cm?.data ?? {}, volume.configMap.items, false);
     return own;
@@ -103,7 +114,7 @@ export function prepareRoot(ctx: SimContext, pod: Obj, container: Record<string,
   const volumes: Array<Record<string, any>> = pod.spec?.volumes ?? [];
   for (const m of container.volumeMounts ?? []) {
     const v = volumes.find((x) => x.name === m.name);
-    if (!v) throw new ContainerConfigError(`volume "${m.name}" not found`);
+    if (!v) throw new ContainerConfigError(`volume "${m.name}" not found`, { kind: 'volume', name: m.name });
     let target = volumeSource(ctx, pod, v);
     if (m.subPath) {
       target = join(target, m.subPath);

@@ -1,6 +1,7 @@
 // The workload simulator: watches the store, queues `kind/namespace/name` keys (one reconcile
 // per key at a time, level-triggered) and runs the controllers and the kubelet.
 import { mkdirSync } from 'node:fs';
+import type { Logger } from 'restore-controller/common/log';
 import type { ApiCore } from '../core.ts';
 import type { Obj, StoreEvent } from '../store.ts';
 import { SimContext } from './context.ts';
@@ -18,7 +19,8 @@ export interface SimulatorOptions {
   timing?: Partial<KubeletTiming>;
   /** Deleted pods stay Terminating until their containers have stopped (default false: removed at once). */
   gracefulPodDeletion?: boolean;
-  log: (line: string) => void;
+  /** The simulator's problems (a controller that could not create an object, a failed reconcile). */
+  log: Logger;
 }
 
 const OWNER_KINDS: Record<string, Kind> = { StatefulSet: 'statefulset', Deployment: 'deployment', DaemonSet: 'daemonset', Job: 'job' };
@@ -146,7 +148,7 @@ export class Simulator {
       try {
         task();
       } catch (e) {
-        this.ctx.log(`sandbox: simulator task failed: ${(e as Error).stack ?? e}`);
+        this.ctx.log.error('simulator task failed', { error: (e as Error).stack ?? String(e) });
       }
     }
     const keys = [...this.queue];
@@ -166,7 +168,7 @@ export class Simulator {
           case 'job': reconcileJob(this.ctx, ns, name); break;
         }
       } catch (e) {
-        this.ctx.log(`sandbox: reconcile ${key} failed: ${(e as Error).stack ?? e}`);
+        this.ctx.log.error(`reconcile ${key} failed`, { error: (e as Error).stack ?? String(e) });
       }
     }
   }
