@@ -2,7 +2,7 @@
 // sandbox, the demo and the test servers are the dev kit's (packages/devkit), never packed here.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +12,20 @@ const run = promisify(execFile);
 const DEV_KIT_ONLY = [/sandbox/, /demo/, /seed/, /fast-kdf/, /git-http-server/, /^packages\//];
 
 interface PackedFile { path: string }
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((e) => {
+    const path = join(dir, e);
+    return statSync(path).isDirectory() ? sources(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+describe('the product and the dev kit', () => {
+  it('the product never imports the dev kit (it runs the dev kit\'s commands as plugins)', () => {
+    const offenders = sources(join(REPO_ROOT, 'src')).filter((f) => /from '(@restore-controller\/devkit|[./]+\/packages\/)|import\('(@restore-controller\/devkit|[./]+\/packages\/)/.test(readFileSync(f, 'utf8')));
+    assert.deepEqual(offenders, []);
+  });
+});
 
 describe('the npm package (npm pack)', function () {
   this.timeout(300_000);

@@ -38,6 +38,18 @@ describe('the dev kit package', function () {
     assert.doesNotMatch(source, /examples\//);
   });
 
+  it('imports the product by its package name, never by a path out of the package', () => {
+    const code = [...walk(join(PACKAGE, 'src')), ...walk(join(PACKAGE, 'bin'))].filter((f) => /\.(ts|js)$/.test(f));
+    const escapes: string[] = [];
+    for (const file of code) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/(?:from |import\(|new URL\()'(\.\.?\/[^']*)'/g)) {
+        const target = relative(PACKAGE, join(file, '..', m[1]!));
+        if (target.startsWith('..')) escapes.push(`${relative(PACKAGE, file)}: ${m[1]}`);
+      }
+    }
+    assert.deepEqual(escapes, []);
+  });
+
   it('the demo\'s manifests are the repository\'s examples, file for file', function () {
     const examples = join(REPO_ROOT, 'examples');
     if (!existsSync(examples)) this.skip();

@@ -47,6 +47,19 @@ describe('restorectl sandbox', function () {
     assert.equal(await second.exit, 0);
   });
 
+  it('is a plugin: when restorectl is killed outright, the sandbox stops too', async () => {
+    const orphanDir = mkdtempSync(join(tmpdir(), 'sandbox-cli-orphan-'));
+    try {
+      const run = startCli(orphanDir);
+      const url = await eventually(() => /Sandbox API server: (http:\/\/127\.0\.0\.1:\d+)/.exec(run.out())?.[1], 15_000);
+      assert.equal((await fetch(`${url}/version`)).status, 200);
+      run.child.kill('SIGKILL');
+      await eventually(() => fetch(`${url}/version`).then(() => false, () => true), 15_000);
+    } finally {
+      rmSync(orphanDir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to run without --dir (exit 2)', async () => {
     let stderr = '';
     const code = await main(['sandbox'], { stdout: () => {}, stderr: (t) => (stderr += t) });
