@@ -105,14 +105,16 @@ const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 
  */
 export function runPlugin(file: string, args: string[], io: Io): Promise<number> {
   return new Promise((done) => {
+    // Listening before the plugin starts: a signal sent once it is up (it may print that it is
+    // before this process runs on) is passed on, never this process's default death.
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    for (const s of FORWARDED) process.on(s, forward);
     const child = spawn(file, args, {
       stdio: io.inheritStdio ? ['inherit', 'inherit', 'inherit', 'ipc'] : ['inherit', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, RESTORECTL_PLUGIN: '1' },
     });
     child.stdout?.on('data', (d: Buffer) => io.stdout(d.toString()));
     child.stderr?.on('data', (d: Buffer) => io.stderr(d.toString()));
-    const forward = (signal: NodeJS.Signals) => child.kill(signal);
-    for (const s of FORWARDED) process.on(s, forward);
     const finish = (code: number) => {
       for (const s of FORWARDED) process.off(s, forward);
       done(code);

@@ -72,11 +72,15 @@ describe('restorectl plugins', function () {
   it('passes SIGTERM on to the plugin and returns its status', async () => {
     const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/restorectl.js'), 'waits'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    let err = '';
     child.stdout.on('data', (d) => (out += d));
-    await new Promise<void>((resolve) => child.stdout.on('data', () => out.includes('ready') && resolve()));
+    child.stderr.on('data', (d) => (err += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const ready = new Promise<void>((resolve) => child.stdout.on('data', () => out.includes('ready') && resolve()));
+    await Promise.race([ready, closed.then((code) => assert.fail(`restorectl ended (${code}) before the plugin was ready: ${out}${err}`))]);
     child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    assert.equal(code, 0);
+    const code = await closed;
+    assert.equal(code, 0, out + err);
     assert.equal(out, 'ready\ngot TERM\n');
   });
 
