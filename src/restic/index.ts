@@ -5,7 +5,6 @@
 // - commands.ts  a matched rule → the restore command lines (SPEC "restic")
 // - runner.ts    run restic: resolve latest, totals, progress, abort, redacted failures
 // - host-restorer.ts  the agent's HostRestorer: one host's plan → restic, progress summed
-// - seed.ts      build real repositories with pod-absolute paths (tests, demo)
 // - redact.ts    keep secret values out of messages
 export { ResticError, isResticError } from './errors.ts';
 export type { ResticErrorCode } from './errors.ts';
@@ -19,6 +18,4 @@ export { ResticRunner, processWrittenBytes } from './runner.ts';
 export { ResticHostRestorer } from './host-restorer.ts';
 export type { ResticHostJob, ResticHostOutcome, ResticHostRestorerOptions } from './host-restorer.ts';
 export type { PreparedRestore, RestoreOptions, RestoreOutcome, RestoreProgress, RestoreResult, RunOptions, RunResult, RunnerOptions, SnapshotInfo } from './runner.ts';
-export { commonDirectory, detectConfinement, seedRepository } from './seed.ts';
-export type { Confinement, SeedFile, SeedOptions, SeedResult, SeedSnapshot } from './seed.ts';
 export { redact, tail } from './redact.ts';

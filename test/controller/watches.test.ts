@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { RestoreSession } from '../../src/api/index.ts';
+import { sinkLogger } from '../../src/common/log.ts';
 import { Controller } from '../../src/controller/index.ts';
-import { Sandbox } from '../../src/sandbox/sandbox.ts';
+import { Sandbox } from '@restore-controller/devkit/sandbox';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
 import { eventually, startSandbox } from '../support/sandbox.ts';
 import type { TestSandbox } from '../support/sandbox.ts';
@@ -125,7 +126,7 @@ describe('controller namespace option', function () {
   const peek = (ns: string, name: string) => t.sandbox.core.tryGet(sessions(), ns, name) as RestoreSession | undefined;
 
   before(async () => {
-    t = await startSandbox({ log: (line) => capture && !line.startsWith('sandbox:') && requests.push(line) });
+    t = await startSandbox({ log: sinkLogger((r) => void (capture && r.level === 'debug' && requests.push(r.msg)), { level: 'debug' }) });
     await setUp(t, ['mine', 'theirs']);
     for (const ns of ['mine', 'theirs']) await apply(t, secret(ns), repository(ns), deployment(ns, 'app'), session(ns, 'restore', 'app'));
     const cross = session('mine', 'cross', 'app') as { spec: { repository: { namespace?: string } } };

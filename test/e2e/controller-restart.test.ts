@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { RestoreSession } from '../../src/api/index.ts';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
-import { Sandbox } from '../../src/sandbox/sandbox.ts';
+import { Sandbox } from '@restore-controller/devkit/sandbox';
 import { startControllerProcess } from '../controller/controller-process.ts';
 import type { ControllerProcess } from '../controller/controller-process.ts';
 import { applyExampleCluster } from '../support/example-cluster.ts';
