@@ -22,7 +22,7 @@ import { latestSnapshotArgv, lsArgv, resticArgv, statsArgv, withSnapshot } from 
 import { ResticError } from './errors.ts';
 import { makeSelector } from './pattern.ts';
 import type { RestoreFilter } from './pattern.ts';
-import { redact, tail } from './redact.ts';
+import { Redactor } from '../common/redact.ts';
 
 export interface RunnerOptions {
   /** Everything a command line needs: binary, scratch/cache, Repository flags, nice/ionice. */
@@ -107,6 +107,14 @@ export interface RestoreOptions {
 
 const STDERR_KEEP = 64 * 1024;
 
+/** The last `maxLines` non-empty lines of `text` (at most `maxChars`): what a restic failure's message quotes of its stderr. */
+export function tail(text: string, maxLines = 10, maxChars = 2000): string {
+  const lines = text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
+  let out = lines.slice(-maxLines).join('\n');
+  if (out.length > maxChars) out = '…' + out.slice(-maxChars);
+  return out;
+}
+
 /** Bytes the process has passed to write(2) so far (Linux /proc/<pid>/io `wchar`), or undefined. */
 export async function processWrittenBytes(pid: number): Promise<number | undefined> {
   try {
@@ -121,7 +129,8 @@ export async function processWrittenBytes(pid: number): Promise<number | undefin
 export class ResticRunner {
   readonly ctx: CommandContext;
   readonly #env: NodeJS.ProcessEnv;
-  readonly #secrets: readonly string[];
+  /** Masks the backend's secret values (and every credential shape) in all the runner shows. */
+  readonly redactor: Redactor;
   readonly #killGraceMs: number;
 
   constructor(opts: RunnerOptions) {
@@ -129,13 +138,13 @@ export class ResticRunner {
     const base: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(opts.baseEnv ?? process.env)) if (!k.startsWith('RESTIC_')) base[k] = v;
     this.#env = { ...base, ...opts.env };
-    this.#secrets = [...opts.secrets, ...Object.entries(opts.env).filter(([k]) => /PASSWORD|KEY|SECRET|TOKEN|SAS/.test(k)).map(([, v]) => v)];
+    this.redactor = new Redactor([...opts.secrets, ...Object.entries(opts.env).filter(([k]) => /PASSWORD|KEY|SECRET|TOKEN|SAS/.test(k)).map(([, v]) => v)]);
     this.#killGraceMs = opts.killGraceMs ?? 10_000;
   }
 
   /** Mask every secret value in `text`. */
   redact(text: string): string {
-    return redact(text, this.#secrets);
+    return this.redactor.text(text);
   }
 
   /** Run one command line (argv[0] is restic, or ionice/nice wrapping it). Never throws for a non-zero exit. */
