@@ -126,6 +126,35 @@ export async function processWrittenBytes(pid: number): Promise<number | undefin
   }
 }
 
+/**
+ * Samples a running restic's written bytes every progressIntervalMs into `progress` (bounded by
+ * its total, never going back) and reports each sample; a sample that returns after stop() is dropped.
+ */
+function writeSampler(progress: RestoreProgress, opts: Pick<RestoreOptions, 'onProgress' | 'progressIntervalMs'>): { start: (pid: number) => void; stop: () => void } {
+  let pid: number | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let finished = false;
+  const sample = async () => {
+    if (pid === undefined || finished) return;
+    const w = await processWrittenBytes(pid);
+    if (w === undefined || finished) return;
+    const next = progress.bytesTotal !== undefined ? Math.min(w, progress.bytesTotal) : w;
+    if (next > (progress.bytesDone ?? 0)) progress.bytesDone = next;
+    opts.onProgress?.({ ...progress });
+  };
+  return {
+    start: (p) => {
+      pid = p;
+      timer = setInterval(() => void sample(), opts.progressIntervalMs ?? 2000);
+      timer.unref();
+    },
+    stop: () => {
+      finished = true;
+      if (timer) clearInterval(timer);
+    },
+  };
+}
+
 export class ResticRunner {
   readonly ctx: CommandContext;
   readonly #env: NodeJS.ProcessEnv;
@@ -315,32 +344,14 @@ export class ResticRunner {
     if (opts.signal?.aborted) return done('Interrupted', { error: 'interrupted' });
     progress.bytesDone = 0;
     opts.onProgress?.({ ...progress });
-    let pid: number | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let finished = false;
-    const sample = async () => {
-      if (pid === undefined || finished) return;
-      const w = await processWrittenBytes(pid);
-      if (w === undefined || finished) return; // a sample that returns after the end is dropped
-      const next = progress.bytesTotal !== undefined ? Math.min(w, progress.bytesTotal) : w;
-      if (next > (progress.bytesDone ?? 0)) progress.bytesDone = next;
-      opts.onProgress?.({ ...progress });
-    };
+    const sampler = writeSampler(progress, opts);
     let r: RunResult;
     try {
-      r = await this.run(prepared.step.argv, {
-        signal: opts.signal,
-        onSpawn: (p) => {
-          pid = p;
-          timer = setInterval(() => void sample(), opts.progressIntervalMs ?? 2000);
-          timer.unref();
-        },
-      });
+      r = await this.run(prepared.step.argv, { signal: opts.signal, onSpawn: sampler.start });
     } catch (e) {
       return fail(e);
     } finally {
-      finished = true;
-      if (timer) clearInterval(timer);
+      sampler.stop();
     }
     if (r.aborted) {
       await this.removeStaleLocks();

@@ -34,7 +34,7 @@ describe('end to end: restores on the sandbox, with the real agent and restic', 
     await controller.start();
   });
   after(async () => {
-    controller?.stop();
+    await controller?.stop();
     await t?.stop();
     await tmp?.cleanup();
   });
