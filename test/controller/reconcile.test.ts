@@ -5,6 +5,8 @@ import * as k8s from '@kubernetes/client-node';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import type { KubeObject, RestoreSession } from '../../src/api/index.ts';
 import { Controller, ControllerCluster, reconcileSession } from '../../src/controller/index.ts';
+import { sinkLogger } from '../../src/common/log.ts';
+import type { Fields } from '../../src/common/log.ts';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
 import { eventually, startSandbox } from '../support/sandbox.ts';
 import type { TestSandbox } from '../support/sandbox.ts';
@@ -23,6 +25,8 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
   let apps: k8s.AppsV1Api;
   let ns = '';
   let namespaces = 0;
+  let records: Fields[] = [];
+  const log = sinkLogger((r) => records.push(r), { level: 'debug' });
 
   const apply = async (yaml: string) => {
     const r = await t.kubectl(['apply', '--server-side', '-f', '-'], yaml);
@@ -31,7 +35,7 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
   const applyObject = (obj: object) => apply(stringify(obj));
   const session = (file: string, name?: string) => inNamespace(parse(example(file)) as KubeObject & RestoreSession, ns, name);
   const get = async (name: string) => (await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: ns, name })) as RestoreSession;
-  const reconcile = (name: string, now?: () => Date) => reconcileSession(cluster, { ...config, ...(now ? { now } : {}) }, ns, name);
+  const reconcile = (name: string, now?: () => Date) => reconcileSession(cluster, { ...config, log, ...(now ? { now } : {}) }, ns, name);
   const sts = () => apps.readNamespacedStatefulSet({ namespace: ns, name: 'recovered-statefulset' });
 
   before(async () => {
@@ -46,6 +50,7 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
   // Every test has a namespace of its own: the example workloads, the Repository and its Secret.
   beforeEach(async () => {
     ns = `reconcile-${++namespaces}`;
+    records = [];
     await applyObject({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     const objects = [
       ...parseAllDocuments(workloads).map((d) => d.toJS() as KubeObject),
@@ -75,6 +80,7 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     assert.ok(s.metadata.finalizers?.includes('restore.gitops/cleanup'));
     const cond = Object.fromEntries(s.status!.conditions!.map((c) => [c.type, c.status]));
     assert.deepEqual([cond['RepositoryFound'], cond['BackendSecretFound'], cond['RestoreTargetFound'], cond['StashInitContainerInjected']], ['True', 'True', 'True', 'True']);
+    assert.deepEqual(records.map(({ time: _time, ...r }) => r), [{ level: 'info', namespace: ns, name: 'sts-restore', msg: 'New → Running (0/5 hosts succeeded)', phase: 'Running' }]);
 
     // A second reconcile (a restarted controller) changes nothing: no roll, no status write.
     await reconcile('sts-restore');
@@ -94,6 +100,7 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     assert.equal(done.status?.phase, 'Failed');
     assert.match(done.status?.sessionDuration ?? '', /^\d+s$/);
     assert.equal(done.status?.conditions?.find((c) => c.type === 'RestoreCompleted')?.reason, 'SomeHostsFailed');
+    assert.deepEqual(records.map(({ time: _time, ...r }) => r).at(-1), { level: 'warn', namespace: ns, name: 'sts-restore', msg: 'Running → Failed (4/5 hosts succeeded)', phase: 'Failed', from: 'Running' });
   });
 
   it('deleting the session gives the StatefulSet its template back exactly, then lets the session go', async () => {
