@@ -114,6 +114,9 @@ describe('agent: restorectl agent restore on the sandbox with real restic', func
     const r = await agent('restarted', pod);
     assert.equal(r.code, 0);
     assert.match(r.stderr, /already Succeeded: a restarted pod does not restore again/);
+    // The agent logs JSON records about its session and host.
+    const records = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(records.some((l) => l['level'] === 'info' && l['component'] === 'agent' && l['namespace'] === 'demo' && l['name'] === 'restarted' && l['host'] === 'app' && l['msg'] === 'already Succeeded: a restarted pod does not restore again'), r.stderr);
     assert.ok(!existsSync(join(podRoot(pod), 'source/data/app.json')));
   });
 
