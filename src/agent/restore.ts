@@ -28,7 +28,7 @@ import { runHook } from './hooks.ts';
 import type { HookResult } from './hooks.ts';
 import type { HostFrom } from './host.ts';
 import { hostIdentity } from './host.ts';
-import type { HostRestorer } from './restorer.ts';
+import type { HostRestoreOutcome, HostRestorer } from './restorer.ts';
 
 export interface AgentOptions {
   namespace: string;
@@ -230,7 +230,7 @@ async function runRestore(run: HostRun, restorer: HostRestorer, repo: OpenReposi
     dirty = false;
     void writeStat(run, { hostname: host, phase: 'Running', progress: latest, duration: elapsed() }).catch(() => undefined);
   }, opts.progressIntervalMs ?? 5000);
-  let result;
+  let result: HostRestoreOutcome;
   try {
     result = await restorer.restore({
       session,

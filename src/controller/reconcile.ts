@@ -12,6 +12,7 @@ import { isFinalPhase, repositoryOf } from '../api/restoresession.ts';
 import { nullLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
 import { chooseExecutor } from '../hosts/resolve.ts';
+import type { Executor } from '../hosts/types.ts';
 import { validateLiveSession } from '../manifests/index.ts';
 import { CONDITION, REASON, findCondition, setCondition } from '../session/conditions.ts';
 import { formatDuration, parseDuration } from '../session/duration.ts';
@@ -117,7 +118,7 @@ export function validationCondition(session: RestoreSession): ConditionUpdate {
  * The executor's work made to exist, with the conditions about its dependencies; no state when
  * a dependency is missing (the session then waits as Pending and is looked at again).
  */
-async function ensureExecutor(r: Reconcile, executor: ReturnType<typeof chooseExecutor>): Promise<{ conditions: ConditionUpdate[]; state?: ExecutorState }> {
+async function ensureExecutor(r: Reconcile, executor: Executor): Promise<{ conditions: ConditionUpdate[]; state?: ExecutorState }> {
   const ctxBase = { cluster: r.cluster, config: r.cfg, session: r.session };
   if (executor === 'volume-snapshot') return { conditions: [], state: await ensureSnapshotClaims(ctxBase) };
   const deps = await readDependencies(r);
