@@ -240,6 +240,7 @@ async function runRestore(run: HostRun, restorer: HostRestorer, repo: OpenReposi
       root: opts.root,
       scratchDir: opts.scratchDir,
       signal: opts.signal,
+      log,
       onProgress: (p) => {
         latest = p;
         dirty = true;

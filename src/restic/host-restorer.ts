@@ -10,6 +10,7 @@
 import { join } from 'node:path';
 import type { Repository } from '../api/repository.ts';
 import type { HostProgress, RestoreSession } from '../api/restoresession.ts';
+import type { Logger } from '../common/log.ts';
 import type { HostPlan } from '../hosts/types.ts';
 import { resticBackend, writeBackendFiles } from './backend.ts';
 import type { ResticBackend } from './backend.ts';
@@ -29,6 +30,8 @@ export interface ResticHostJob {
   scratchDir: string;
   signal: AbortSignal;
   onProgress: (p: HostProgress) => void;
+  /** The agent's logger for this host: restic's command lines go to it at debug level. */
+  log?: Logger;
 }
 
 export interface ResticHostOutcome {
@@ -73,7 +76,7 @@ export class ResticHostRestorer {
     });
     await writeBackendFiles(backend);
     const ctx = commandContext(job, backend, this.#opts.restic);
-    const runner = new ResticRunner({ ctx, env: backend.env, secrets: backend.secrets, killGraceMs: this.#opts.killGraceMs });
+    const runner = new ResticRunner({ ctx, env: backend.env, secrets: backend.secrets, killGraceMs: this.#opts.killGraceMs, ...(job.log ? { log: job.log } : {}) });
     const steps = restoreSteps(restoreInput(job), ctx);
     const safe = (e: unknown): never => {
       throw redactedError(runner, e);

@@ -22,6 +22,8 @@ import { latestSnapshotArgv, lsArgv, resticArgv, statsArgv, withSnapshot } from 
 import { ResticError } from './errors.ts';
 import { makeSelector } from './pattern.ts';
 import type { RestoreFilter } from './pattern.ts';
+import { nullLogger } from '../common/log.ts';
+import type { Logger } from '../common/log.ts';
 import { Redactor } from '../common/redact.ts';
 
 export interface RunnerOptions {
@@ -35,6 +37,8 @@ export interface RunnerOptions {
   baseEnv?: NodeJS.ProcessEnv;
   /** Wait this long after SIGINT before SIGKILL (default 10 s). */
   killGraceMs?: number;
+  /** Each restic command line and how it ended, at debug level (argv holds no secret: they travel in env). */
+  log?: Logger;
 }
 
 export interface RunOptions {
@@ -161,6 +165,7 @@ export class ResticRunner {
   /** Masks the backend's secret values (and every credential shape) in all the runner shows. */
   readonly redactor: Redactor;
   readonly #killGraceMs: number;
+  readonly #log: Logger;
 
   constructor(opts: RunnerOptions) {
     this.ctx = opts.ctx;
@@ -169,6 +174,7 @@ export class ResticRunner {
     this.#env = { ...base, ...opts.env };
     this.redactor = new Redactor([...opts.secrets, ...Object.entries(opts.env).filter(([k]) => /PASSWORD|KEY|SECRET|TOKEN|SAS/.test(k)).map(([, v]) => v)]);
     this.#killGraceMs = opts.killGraceMs ?? 10_000;
+    this.#log = opts.log ?? nullLogger;
   }
 
   /** Mask every secret value in `text`. */
@@ -212,13 +218,19 @@ export class ResticRunner {
         stderr += chunk;
         if (stderr.length > 2 * STDERR_KEEP) stderr = stderr.slice(-STDERR_KEEP);
       });
-      child.once('spawn', () => opts.onSpawn?.(child.pid!));
+      const started = Date.now();
+      const command = this.redact(argv.join(' '));
+      child.once('spawn', () => {
+        this.#log.debug(`started ${command}`, { pid: child.pid });
+        opts.onSpawn?.(child.pid!);
+      });
       child.once('error', (e: NodeJS.ErrnoException) => {
         opts.signal?.removeEventListener('abort', onAbort);
         if (killTimer) clearTimeout(killTimer);
         reject(new ResticError('ResticNotStarted', `cannot start ${argv[0]}: ${e.code ?? e.message}`, { command: argv[0] }, { cause: e }));
       });
       child.once('close', (code, signal) => {
+        this.#log.debug(`${argv[0]} ended: ${code !== null ? `exit ${code}` : `signal ${signal}`}${aborted ? ' (aborted)' : ''}`, { pid: child.pid, exitCode: code, signal, ms: Date.now() - started });
         opts.signal?.removeEventListener('abort', onAbort);
         if (killTimer) clearTimeout(killTimer);
         if (opts.onStdoutLine && partial) opts.onStdoutLine(partial);
