@@ -9,7 +9,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import type { Backend, BackendKind } from '../api/repository.ts';
 import { backendKinds } from '../api/repository.ts';
-import { Redactor } from '../common/redact.ts';
+import { MASK } from '../common/redact.ts';
 import { ResticError } from './errors.ts';
 
 /** Decoded Secret data (Kubernetes `data` base64-decoded, or `stringData`). */
@@ -195,7 +195,8 @@ const KINDS: Record<BackendKind, KindReader> = {
     }
     u.username = encodeURIComponent(creds[0]);
     u.password = encodeURIComponent(creds[1]);
-    return { repository: `rest:${u.href}`, displayRepository: `rest:${new Redactor().text(u.href)}`, env: {}, secrets: [u.username, u.password, u.href] };
+    const displayRepository = `rest:${u.protocol}//${u.username}:${MASK}@${u.host}${u.pathname}${u.search}${u.hash}`;
+    return { repository: `rest:${u.href}`, displayRepository, env: {}, secrets: [u.username, u.password, u.href] };
   },
 };
 
