@@ -7,6 +7,7 @@ import type { RestoreSession } from '../api/restoresession.ts';
 import { CONTENT_ID_ANNOTATION } from '../api/meta.ts';
 import { Applier } from '../apply/applier.ts';
 import type { AppliedAction } from '../apply/applier.ts';
+import { sinkLogger } from '../common/log.ts';
 import { Controller } from '../controller/controller.ts';
 import type { ControllerOptions } from '../controller/controller.ts';
 import { ClusterState, validateSource } from '../manifests/index.ts';
@@ -93,7 +94,7 @@ export class Daemon {
   constructor(opts: DaemonOptions) {
     this.opts = opts;
     this.applier = new Applier(opts.kubeConfig);
-    this.live = new LiveObjects(opts.kubeConfig, { ...(opts.namespace ? { namespace: opts.namespace } : {}), log: (m) => opts.log('warn', m) });
+    this.live = new LiveObjects(opts.kubeConfig, { ...(opts.namespace ? { namespace: opts.namespace } : {}), log: sinkLogger(({ time: _time, level, msg, ...fields }) => level !== 'debug' && opts.log(level, msg, fields)) });
     this.controller = new Controller(opts.kubeConfig, opts.controller);
     if (opts.ledger) this.executions = executionsFromLedger(opts.ledger, opts.cluster);
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { sinkLogger } from '../../common/log.ts';
 import { DEFAULT_AGENT_IMAGE } from '../../controller/agent-container.ts';
 import { countApiErrors } from '../../daemon/api-errors.ts';
 import { Daemon } from '../../daemon/daemon.ts';
@@ -188,7 +189,7 @@ servers close, exit 0.`,
         cluster: values.cluster!,
         controller: {
           agent: { image: values['agent-image'] ?? process.env['RESTORE_AGENT_IMAGE'] ?? DEFAULT_AGENT_IMAGE },
-          log: (line) => log('info', line, { component: 'controller' }),
+          log: sinkLogger(({ time: _time, level, msg, ...fields }) => log(level, msg, { component: 'controller', ...fields }), { level: 'debug' }),
           ...(namespace ? { namespace } : {}),
         },
         ...(statusWriter ? { statusWriter } : {}),
