@@ -22,6 +22,8 @@ export function parseUploadPackResponse(raw: Buffer, sideband: boolean): { pack:
   let pos = 0;
   let error = '';
   while (pos + 4 <= raw.length) {
+    // Without side-band the pack follows the acknowledgements as it is, not in pkt-lines.
+    if (!sideband && raw.toString('latin1', pos, pos + 4) === 'PACK') { parts.push(raw.subarray(pos)); break; }
     const len = parseInt(raw.toString('latin1', pos, pos + 4), 16);
     if (Number.isNaN(len)) break;
     if (len === 0) { pos += 4; continue; }
@@ -29,7 +31,6 @@ export function parseUploadPackResponse(raw: Buffer, sideband: boolean): { pack:
     const text = line.toString('latin1', 0, 4);
     if (text.startsWith('NAK') || text.startsWith('ACK')) { pos += len; continue; }
     if (text.startsWith('ERR ')) { error = line.toString('utf8').slice(4).trim(); break; }
-    if (!sideband) { parts.push(raw.subarray(pos)); break; }
     if (line[0] === 1) parts.push(line.subarray(1));
     else if (line[0] === 3) { error = line.subarray(1).toString('utf8').trim(); break; }
     pos += len;
