@@ -182,13 +182,15 @@ export class GitSource implements Source {
     return found;
   }
 
+  /** The commit a full or abbreviated id names, when the cache holds it (a non-commit is an error). */
   private async expand(oid: string, cache: object): Promise<string | undefined> {
+    let full: string;
     try {
-      const full = oid.length === 40 ? oid.toLowerCase() : await git.expandOid({ fs, gitdir: this.gitdir, oid, cache });
-      return this.reader().has(full) ? this.peel(full) : undefined;
+      full = oid.length === 40 ? oid.toLowerCase() : await git.expandOid({ fs, gitdir: this.gitdir, oid, cache });
     } catch {
       return undefined;
     }
+    return this.reader().has(full) ? this.peel(full) : undefined;
   }
 
   /** One reader per sync cycle (it holds the pack buffers); re-listed after a fetch. */

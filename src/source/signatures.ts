@@ -65,7 +65,7 @@ export interface CommitSigner {
 export async function commitSigner(armoredPrivateKey: string, passphrase?: string): Promise<CommitSigner> {
   let key = await openpgp.readPrivateKey({ armoredKey: armoredPrivateKey });
   if (!key.isDecrypted()) {
-    if (!passphrase) throw new GitError('GitSigningKeyLocked', 'the signing key is protected by a passphrase, and none was given; give the passphrase or export the key without one', {});
+    if (!passphrase) throw new GitError('GitSigningKeyLocked', 'the signing key is protected by a passphrase, and none was given (STATUS_SIGNING_PASSPHRASE for restorectl run)', {});
     key = await openpgp.decryptKey({ privateKey: key, passphrase });
   }
   const ready = key;

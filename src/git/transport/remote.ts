@@ -4,6 +4,7 @@
 import type { HttpClient } from 'isomorphic-git';
 import { Redactor } from '../../common/redact.ts';
 import { GitError } from '../errors.ts';
+import type { GitErrorCode } from '../errors.ts';
 import { authHeaders, credentialSecrets, resolveCredentials } from './credentials.ts';
 import type { GitCredentials } from './credentials.ts';
 import { retryingHttp } from './http.ts';
@@ -41,7 +42,7 @@ export class GitRemote {
   }
 
   /** A GitError about this remote: `message` is prefixed by what was being done and the clean URL. */
-  error(code: ConstructorParameters<typeof GitError>[0], what: string, message: string, options?: { cause?: unknown; ref?: string }): GitError {
+  error(code: GitErrorCode, what: string, message: string, options?: { cause?: unknown; ref?: string }): GitError {
     return new GitError(code, `${what} ${this.url}: ${message}`, { url: this.url, ...(options?.ref ? { ref: options.ref } : {}) }, options?.cause === undefined ? undefined : { cause: options.cause });
   }
 
