@@ -3,16 +3,16 @@
 //               receive-pack messages, objects (trees, commits, tags), deltas, packs, pack indexes
 //   transport/  smart HTTP to a remote: credentials and the Authorization header, info/refs,
 //               upload-pack (fetch) and receive-pack (push), failures explained as GitErrors
-//   store/      the cache repository on disk: reading objects, adding packs
-// isomorphic-git still keeps refs and config of the cache repositories (the callers use it).
+//   store/      the cache repository on disk: reading objects, adding packs, and the
+//               synchronous fs that isomorphic-git gets for refs and config
+// isomorphic-git keeps the refs and config of the cache repositories (its callers use it directly).
 export { CredentialsError, GitError } from './errors.ts';
 export type { GitErrorCode, GitErrorData } from './errors.ts';
 
 export type { Advertisement, Service } from './wire/advertisement.ts';
-export { blobOid, commitPayload, commitTree, encodeCommit, objectOid, parseTree, peel, serializeTree, tagTarget } from './wire/objects.ts';
+export { blobOid, commitPayload, encodeCommit, objectOid, peel, serializeTree } from './wire/objects.ts';
 export type { CommitFields, GitObject, GitObjectType, TreeEntryInfo, TreeItem } from './wire/objects.ts';
-export { applyDelta } from './wire/delta.ts';
-export { buildIdx, indexPack, parseIdx } from './wire/pack-index.ts';
+export { indexPack, parseIdx } from './wire/pack-index.ts';
 export type { IdxEntry } from './wire/pack-index.ts';
 export { buildPack } from './wire/pack-writer.ts';
 export type { PackObject } from './wire/pack-writer.ts';
