@@ -9,7 +9,7 @@
 // (network), and on success keep what was pushed, on rejection report it for the retry loop.
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildPack, encodeCommit, GitError, GitRemote, ObjectReader, blobOid, commitPayload, objectOid, TreeEditor } from '../git/index.ts';
+import { blobOid, buildPack, commitPayload, encodeCommit, GitError, GitRemote, objectOid, ObjectReader, TreeEditor } from '../git/index.ts';
 import type { Advertisement, CommitFields, GitRemoteOptions, PackObject } from '../git/index.ts';
 import { silentLog } from '../source/index.ts';
 import type { CommitSigner, SourceLog } from '../source/index.ts';
