@@ -5,15 +5,10 @@
 // previous revision stays in force.
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import git from 'isomorphic-git';
-import { GitError, GitRemote } from './remote.ts';
-import type { GitRemoteOptions } from './remote.ts';
-import { fetchPack } from './fetch-pack.ts';
-import { ObjectReader } from './object-reader.ts';
-import { advertise } from './smart-http.ts';
-import type { TreeEntryInfo } from './object-reader.ts';
+import { advertise, fetchPack, GitError, GitRemote, ObjectReader, syncFs as fs } from '../git/index.ts';
+import type { GitRemoteOptions, TreeEntryInfo } from '../git/index.ts';
 import { PathSelector, readSelectedFiles } from './select.ts';
 import { verifyDetached } from './signatures.ts';
-import { syncFs as fs } from './sync-fs.ts';
 import type { Keyring } from './signatures.ts';
 import { diffFileMaps, noChanges, silentLog } from './types.ts';
 import type { ChangedPaths, Source, SourceLog, SourceRevision } from './types.ts';
@@ -90,8 +85,8 @@ export class GitSource implements Source {
     }
     let files: Map<string, string>;
     let changed: ChangedPaths;
-    if (prev?.commit && (await this.has(prev.commit, cache))) {
-      ({ files, changed } = await this.readChanged(prev, target, cache));
+    if (prev?.commit && this.reader().has(prev.commit)) {
+      ({ files, changed } = this.readChanged(prev, target));
     } else {
       files = readSelectedFiles(this.reader(), target, this.selector);
       changed = diffFileMaps(prev?.files, files);
@@ -145,7 +140,7 @@ export class GitSource implements Source {
       if (!this.branch) {
         const head = remoteRefs.get('HEAD');
         const name = advertised.head ?? [...remoteRefs.entries()].find(([k, v]) => k.startsWith('refs/heads/') && v === head)?.[0];
-        if (!name) throw new GitError('GitRefNotFound', this.remote.url, `fetching from ${this.remote.url}: the remote has no default branch (an empty repository?); set --branch`);
+        if (!name) throw this.remote.error('GitRefNotFound', 'fetching from', 'the remote has no default branch (an empty repository?); set --branch');
         this.branch = name.slice('refs/heads/'.length);
       }
       fullRef = `refs/heads/${this.branch}`;
@@ -153,12 +148,12 @@ export class GitSource implements Source {
     const tip = remoteRefs.get(fullRef);
     if (!tip) {
       const what = pinned ? `tag or branch "${pinned}"` : `branch "${this.branch}"`;
-      throw new GitError('GitRefNotFound', this.remote.url, `fetching from ${this.remote.url}: the remote has no ${what}; check --branch/--ref`);
+      throw this.remote.error('GitRefNotFound', 'fetching from', `the remote has no ${what}; check --branch/--ref`, { ref: pinned ?? fullRef });
     }
     const peeled = remoteRefs.get(`${fullRef}^{}`) ?? tip;
     const localRef = fullRef.startsWith('refs/tags/') ? fullRef : `refs/heads/${fullRef.replace(/^refs\/heads\//, '')}`;
     if (peeled === this.rev?.commit) return peeled; // nothing moved: nothing to read
-    if (!(await this.has(peeled, cache))) {
+    if (!this.reader().has(peeled)) {
       // Tell the remote what we have: the revision in force and the ref's last known tip.
       const haves = [this.rev?.commit, await git.resolveRef({ fs, gitdir: this.gitdir, ref: localRef }).catch(() => undefined)]
         .filter((h): h is string => !!h && this.reader().has(h));
@@ -170,7 +165,7 @@ export class GitSource implements Source {
     if (pinned && this.rev?.commit && this.rev.commit !== peeled) {
       this.log.warn(`source ${this.describe()}: the pinned ref moved from ${this.rev.commit.slice(0, 7)} to ${peeled.slice(0, 7)}`);
     }
-    return this.peel(peeled, cache);
+    return this.peel(peeled);
   }
 
   private async resolvePinnedCommit(pinned: string, cache: object): Promise<string> {
@@ -183,17 +178,19 @@ export class GitSource implements Source {
       throw this.remote.explain(e, 'fetching from');
     }
     const found = await this.expand(pinned, cache);
-    if (!found) throw new GitError('GitRefNotFound', this.remote.url, `fetching from ${this.remote.url}: commit ${pinned} is on none of the remote's branches or tags; check --ref`);
+    if (!found) throw this.remote.error('GitRefNotFound', 'fetching from', `commit ${pinned} is on none of the remote's branches or tags; check --ref`, { ref: pinned });
     return found;
   }
 
+  /** The commit a full or abbreviated id names, when the cache holds it (a non-commit is an error). */
   private async expand(oid: string, cache: object): Promise<string | undefined> {
+    let full: string;
     try {
-      const full = oid.length === 40 ? oid.toLowerCase() : await git.expandOid({ fs, gitdir: this.gitdir, oid, cache });
-      return (await this.has(full, cache)) ? this.peel(full, cache) : undefined;
+      full = oid.length === 40 ? oid.toLowerCase() : await git.expandOid({ fs, gitdir: this.gitdir, oid, cache });
     } catch {
       return undefined;
     }
+    return this.reader().has(full) ? this.peel(full) : undefined;
   }
 
   /** One reader per sync cycle (it holds the pack buffers); re-listed after a fetch. */
@@ -203,20 +200,11 @@ export class GitSource implements Source {
     return (this.objects ??= new ObjectReader(this.gitdir));
   }
 
-  private async peel(oid: string, _cache: object): Promise<string> {
-    const reader = this.reader();
-    let cur = oid;
-    for (let i = 0; i < 10; i++) {
-      const obj = reader.read(cur);
-      if (obj.type === 'commit') return cur;
-      if (obj.type !== 'tag') throw new GitError('GitRefNotFound', this.remote.url, `${this.describe()}: ${oid} is a ${obj.type}, not a commit`);
-      cur = /^object ([0-9a-f]{40})/m.exec(obj.data.toString('latin1'))![1]!;
-    }
-    return cur;
-  }
-
-  private async has(oid: string, _cache: object): Promise<boolean> {
-    return this.reader().has(oid);
+  /** The commit `oid` names (tags peeled); the ref must name a commit. */
+  private peel(oid: string): string {
+    const { oid: peeled, object } = this.reader().peel(oid);
+    if (object.type !== 'commit') throw new GitError('GitRefNotFound', `${this.describe()}: ${oid} is a ${object.type}, not a commit`, { url: this.remote.url, oid });
+    return peeled;
   }
 
   private async isAncestor(ancestor: string, oid: string, cache: object): Promise<boolean> {
@@ -233,16 +221,14 @@ export class GitSource implements Source {
     if (check.ok) return;
     const keep = this.rev?.commit ? `the source stays at ${this.rev.commit.slice(0, 7)}` : 'no revision is in force yet';
     const by = check.signer ? ` (signer: ${check.signer})` : check.keyId ? ` (signer key ${check.keyId})` : '';
-    throw new GitError('GitSignatureInvalid', this.remote.url,
-      `${this.describe()}: commit ${commit.slice(0, 7)} by ${c.author.name} <${c.author.email}> refused: ${check.reason}${by}; ${keep}`);
+    throw new GitError('GitSignatureInvalid',
+      `${this.describe()}: commit ${commit.slice(0, 7)} by ${c.author.name} <${c.author.email}> refused: ${check.reason}${by}; ${keep}`, { url: this.remote.url, oid: commit });
   }
 
   // ---- reading manifests out of trees ----
 
-
-
   /** Diffs the two commits' trees, skipping equal subtrees, and reads only the changed blobs. */
-  private async readChanged(prev: SourceRevision, commit: string, _cache: object): Promise<{ files: Map<string, string>; changed: ChangedPaths }> {
+  private readChanged(prev: SourceRevision, commit: string): { files: Map<string, string>; changed: ChangedPaths } {
     const files = new Map(prev.files);
     const changed = noChanges();
     const sel = this.selector;

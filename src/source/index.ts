@@ -5,11 +5,12 @@ export { DEFAULT_GLOBS, diffFileMaps, hasChanges, noChanges, revisionFiles, sile
 export { GitSource } from './git-source.ts';
 export type { GitSourceOptions } from './git-source.ts';
 export { LocalSource } from './local-source.ts';
+export { SourceError } from './errors.ts';
+export type { SourceErrorCode } from './errors.ts';
 export type { LocalSourceOptions } from './local-source.ts';
-export { GitError, GitRemote } from './remote.ts';
-export type { GitErrorCode, GitRemoteOptions } from './remote.ts';
-export type { GitCredentials } from './credentials.ts';
-export { authHeaders, credentialsFromDir, credentialsFromEnv, redactUrl, resolveCredentials, scrub, splitUrlCredentials, CredentialsError } from './credentials.ts';
+// The remote, its credentials and its errors are the git layer's (src/git), named here for callers.
+export { authHeaders, credentialsFromDir, credentialsFromEnv, CredentialsError, GitError, GitRemote, resolveCredentials, splitUrlCredentials } from '../git/index.ts';
+export type { GitCredentials, GitErrorCode, GitRemoteOptions } from '../git/index.ts';
 export { commitSigner, readKeyring, readKeyringFile, verifyDetached } from './signatures.ts';
 export type { CommitSigner, Keyring, SignatureCheck } from './signatures.ts';
 export { PathSelector } from './select.ts';

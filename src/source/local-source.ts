@@ -6,6 +6,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import git from 'isomorphic-git';
 import { watch as chokidarWatch } from 'chokidar';
+import { SourceError } from './errors.ts';
 import { PathSelector } from './select.ts';
 import { diffFileMaps, hasChanges, noChanges } from './types.ts';
 import type { Source, SourceRevision } from './types.ts';
@@ -32,7 +33,7 @@ export class LocalSource implements Source {
 
   async sync(): Promise<SourceRevision> {
     const st = await stat(this.dir).catch(() => undefined);
-    if (!st?.isDirectory()) throw new Error(`--source-dir ${this.dir}: not a folder`);
+    if (!st?.isDirectory()) throw new SourceError('SourceDirNotFound', `--source-dir ${this.dir}: not a folder; point it at the folder holding the manifests (or mount it there)`, { path: this.dir });
     const files = await this.readAll();
     const { commit, branch } = await this.gitHead();
     const prev = this.rev;

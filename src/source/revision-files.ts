@@ -5,13 +5,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fetchPack } from './fetch-pack.ts';
-import { ObjectReader } from './object-reader.ts';
-import { GitError, GitRemote } from './remote.ts';
-import type { GitRemoteOptions } from './remote.ts';
+import { advertise, fetchPack, GitRemote, ObjectReader } from '../git/index.ts';
+import type { Advertisement, GitRemoteOptions } from '../git/index.ts';
 import { PathSelector, readSelectedFiles } from './select.ts';
-import { advertise } from './smart-http.ts';
-import type { Advertisement } from './smart-http.ts';
 
 export interface GitRevisionsOptions extends GitRemoteOptions {
   /** Folder inside the repository holding the manifests; default the root. */
@@ -55,9 +51,10 @@ export async function readGitRevisions(opts: GitRevisionsOptions, refs: readonly
     const selector = new PathSelector(opts.path, opts.globs);
     return wanted.map((w) => {
       if (!reader.has(w.oid)) {
-        throw new GitError('GitRefNotFound', remote.url, `reading ${remote.url}: commit ${w.ref} is on none of the remote's branches or tags; give a branch, a tag or the full id of a pushed commit`);
+        throw remote.error('GitRefNotFound', 'reading', `commit ${w.ref} is on none of the remote's branches or tags; give a branch, a tag or the full id of a pushed commit`, { ref: w.ref });
       }
-      const commit = peel(reader, w.oid, remote.url, w.ref);
+      const { oid: commit, object } = reader.peel(w.oid);
+      if (object.type !== 'commit') throw remote.error('GitRefNotFound', 'reading', `${w.ref} is a ${object.type}, not a commit`, { ref: w.ref });
       return { ref: w.ref, commit, files: readSelectedFiles(reader, commit, selector) };
     });
   } finally {
@@ -81,11 +78,11 @@ function resolveRef(remote: GitRemote, adv: Advertisement, ref: string): { oid: 
   if (SHORT_OID.test(ref)) {
     const matches = [...new Set([...refs.values()].filter((oid) => oid.startsWith(ref.toLowerCase())))];
     if (matches.length === 1) return { oid: matches[0]!, advertised: true };
-    if (matches.length > 1) throw new GitError('GitRefNotFound', remote.url, `reading ${remote.url}: the commit prefix ${ref} is ambiguous; give the full commit id`);
-    throw new GitError('GitRefNotFound', remote.url, `reading ${remote.url}: ${ref} is no branch or tag, and no tip starts with it; give a branch, a tag or the full 40-character commit id`);
+    if (matches.length > 1) throw remote.error('GitRefNotFound', 'reading', `the commit prefix ${ref} is ambiguous; give the full commit id`, { ref });
+    throw remote.error('GitRefNotFound', 'reading', `${ref} is no branch or tag, and no tip starts with it; give a branch, a tag or the full 40-character commit id`, { ref });
   }
   const heads = [...refs.keys()].filter((r) => r.startsWith('refs/heads/')).map((r) => r.slice('refs/heads/'.length));
-  throw new GitError('GitRefNotFound', remote.url, `reading ${remote.url}: the remote has no branch or tag "${ref}"${heads.length ? ` (branches: ${heads.slice(0, 10).join(', ')}${heads.length > 10 ? ', …' : ''})` : ''}; check --base/--head`);
+  throw remote.error('GitRefNotFound', 'reading', `the remote has no branch or tag "${ref}"${heads.length ? ` (branches: ${heads.slice(0, 10).join(', ')}${heads.length > 10 ? ', …' : ''})` : ''}; check --base/--head`, { ref });
 }
 
 /**
@@ -103,16 +100,5 @@ async function fetchWanted(remote: GitRemote, gitdir: string, oids: string[], ad
   const tips = [...adv.refs].filter(([name]) => /^refs\/(heads|tags)\//.test(name) && !name.endsWith('^{}')).map(([, oid]) => oid);
   const advertisedOids = new Set(adv.refs.values());
   await fetchPack(remote, gitdir, [...new Set([...oids.filter((o) => advertisedOids.has(o)), ...tips])], [], adv);
-}
-
-function peel(reader: ObjectReader, oid: string, url: string, ref: string): string {
-  let cur = oid;
-  for (let i = 0; i < 10; i++) {
-    const obj = reader.read(cur);
-    if (obj.type === 'commit') return cur;
-    if (obj.type !== 'tag') throw new GitError('GitRefNotFound', url, `reading ${url}: ${ref} is a ${obj.type}, not a commit`);
-    cur = /^object ([0-9a-f]{40})/m.exec(obj.data.toString('latin1'))![1]!;
-  }
-  return cur;
 }
 

@@ -1,6 +1,6 @@
 // Which files of a tree are manifests: those under the source path that match the globs.
 import { minimatch } from 'minimatch';
-import type { ObjectReader } from './object-reader.ts';
+import type { ObjectReader } from '../git/index.ts';
 import { DEFAULT_GLOBS } from './types.ts';
 
 export class PathSelector {

@@ -3,6 +3,7 @@
 // verify API, so both sides use openpgp directly on the commit's signed payload.
 import { readFileSync } from 'node:fs';
 import * as openpgp from 'openpgp';
+import { GitError } from '../git/index.ts';
 
 /** Trusted public keys, read from one or more armored blocks. */
 export interface Keyring {
@@ -13,7 +14,7 @@ export interface Keyring {
 
 export async function readKeyring(armored: string, origin = 'keyring'): Promise<Keyring> {
   const blocks = armored.match(/-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g) ?? [];
-  if (!blocks.length) throw new Error(`${origin}: no armored OpenPGP public key block found (export keys with \`gpg --armor --export KEYID\`)`);
+  if (!blocks.length) throw new GitError('GitKeyringInvalid', `${origin}: no armored OpenPGP public key block found (export keys with \`gpg --armor --export KEYID\`)`, { path: origin });
   const keys: openpgp.PublicKey[] = [];
   for (const block of blocks) {
     for (const k of await openpgp.readKeys({ armoredKeys: block })) keys.push(k.toPublic());
@@ -64,7 +65,7 @@ export interface CommitSigner {
 export async function commitSigner(armoredPrivateKey: string, passphrase?: string): Promise<CommitSigner> {
   let key = await openpgp.readPrivateKey({ armoredKey: armoredPrivateKey });
   if (!key.isDecrypted()) {
-    if (!passphrase) throw new Error('the signing key is protected by a passphrase; none was given');
+    if (!passphrase) throw new GitError('GitSigningKeyLocked', 'the signing key is protected by a passphrase, and none was given (STATUS_SIGNING_PASSPHRASE for restorectl run)', {});
     key = await openpgp.decryptKey({ privateKey: key, passphrase });
   }
   const ready = key;

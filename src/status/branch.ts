@@ -1,15 +1,13 @@
 // The status branch on a remote, mirrored in a no-checkout cache repository: find its tip, fetch
-// it when it moved, read its files.
+// it when it moved, read its files, push a commit on top of it.
 import { mkdir, stat } from 'node:fs/promises';
 import git from 'isomorphic-git';
-import { GitRemote } from '../source/remote.ts';
-import { fetchPack } from '../source/fetch-pack.ts';
-import { ObjectReader } from '../source/object-reader.ts';
-import { advertise } from '../source/smart-http.ts';
-import type { Advertisement } from '../source/smart-http.ts';
-import { syncFs as fs } from '../source/sync-fs.ts';
+import { advertise, fetchPack, ObjectReader, pushPack, storePack, syncFs as fs } from '../git/index.ts';
+import type { Advertisement, GitRemote, PushOutcome } from '../git/index.ts';
 
 export const DEFAULT_STATUS_BRANCH = 'restore-status';
+
+const PUSHING = 'pushing the status branch to';
 
 export class StatusBranch {
   readonly remote: GitRemote;
@@ -34,41 +32,48 @@ export class StatusBranch {
   }
 
   /** The branch's tip on the remote, fetched into the cache; null when the branch does not exist. */
-  async fetchTip(cache: object): Promise<string | null> {
+  async fetchTip(): Promise<string | null> {
     await this.ensureRepo();
     const advertised = await advertise(this.remote, 'git-upload-pack', 'reading the status branch from');
-    return this.bringIn(advertised.refs.get(this.fullRef) ?? null, cache, advertised);
+    return this.bringIn(advertised.refs.get(this.fullRef) ?? null, advertised);
+  }
+
+  /** GET info/refs?service=git-receive-pack: the tip to build on, and the push's capabilities. */
+  advertiseReceivePack(): Promise<Advertisement> {
+    return advertise(this.remote, 'git-receive-pack', PUSHING);
   }
 
   /** Makes sure the commit `tip` (the remote's, as advertised) is in the cache; returns it. */
-  async bringIn(tip: string | null, cache: object, uploadAdvert?: Advertisement): Promise<string | null> {
+  async bringIn(tip: string | null, uploadAdvert?: Advertisement): Promise<string | null> {
     await this.ensureRepo();
     if (!tip) return null;
-    if (!(await this.has(tip, cache))) {
+    if (!new ObjectReader(this.gitdir).has(tip)) {
       const advertised = uploadAdvert ?? (await advertise(this.remote, 'git-upload-pack', 'fetching the status branch from'));
       const mine = await git.resolveRef({ fs, gitdir: this.gitdir, ref: this.fullRef }).catch(() => undefined);
       await fetchPack(this.remote, this.gitdir, [tip], mine ? [mine] : [], advertised);
     }
     // Our local branch follows the remote: the next fetch sends it as "have".
-    await git.writeRef({ fs, gitdir: this.gitdir, ref: this.fullRef, value: tip, force: true });
+    await this.setLocalTip(tip);
     return tip;
   }
 
-  async has(oid: string, _cache?: object): Promise<boolean> {
-    return new ObjectReader(this.gitdir).has(oid);
+  /** Pushes `commit` (with `pack`) on top of `tip`, never forced. */
+  push(tip: string | null, commit: string, pack: Buffer, advertised: Advertisement): Promise<PushOutcome> {
+    return pushPack(this.remote, { ref: this.fullRef, oldOid: tip, newOid: commit, pack }, advertised, PUSHING);
   }
 
-  async treeOf(commit: string, cache: object): Promise<string> {
-    return (await git.readCommit({ fs, gitdir: this.gitdir, oid: commit, cache })).commit.tree;
+  /** Keeps what was pushed: the next cycle builds on it without fetching it back. */
+  async keepPushed(commit: string, pack: { pack: Buffer; idx: Buffer; sha: string }): Promise<void> {
+    storePack(this.gitdir, pack.sha, pack.pack, pack.idx);
+    await this.setLocalTip(commit);
   }
 
-  async readText(oid: string, cache: object): Promise<string> {
-    const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid, cache });
-    return Buffer.from(blob).toString('utf8');
+  private async setLocalTip(oid: string): Promise<void> {
+    await git.writeRef({ fs, gitdir: this.gitdir, ref: this.fullRef, value: oid, force: true });
   }
 
   /** Every file under `prefix` at `commit` (path → text). */
-  async readFiles(commit: string, prefix: string, _cache?: object): Promise<Map<string, string>> {
+  readFiles(commit: string, prefix: string): Map<string, string> {
     const reader = new ObjectReader(this.gitdir);
     const out = new Map<string, string>();
     const walk = (tree: string, dir: string) => {

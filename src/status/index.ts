@@ -11,4 +11,5 @@ export { readLedger } from './read.ts';
 export type { ReadLedgerOptions } from './read.ts';
 export { commitMessage, describeChange, mergeExecutions, renderSessionFile, renderStatusMd, rowOf, sessionPath, statusMdPath } from './render.ts';
 export type { StatusChange, StatusRow } from './render.ts';
-export { REDACTED, redactDeep, redactText } from './redact.ts';
+export { StatusError } from './errors.ts';
+export type { StatusErrorCode } from './errors.ts';

@@ -3,8 +3,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GitRemote } from '../source/remote.ts';
-import type { GitRemoteOptions } from '../source/remote.ts';
+import { GitRemote } from '../git/index.ts';
+import type { GitRemoteOptions } from '../git/index.ts';
 import { DEFAULT_STATUS_BRANCH, StatusBranch } from './branch.ts';
 import { buildLedger } from './ledger.ts';
 import type { Ledger } from './ledger.ts';
@@ -23,9 +23,8 @@ export async function readLedger(opts: ReadLedgerOptions): Promise<Ledger & { ur
   const tmp = opts.cacheDir ? undefined : await mkdtemp(join(tmpdir(), 'restorectl-status-'));
   try {
     const branch = new StatusBranch(remote, branchName, opts.cacheDir ?? join(tmp!, 'cache'));
-    const cache = {};
-    const tip = await branch.fetchTip(cache);
-    const files = tip ? await branch.readFiles(tip, opts.cluster ? `clusters/${opts.cluster}` : 'clusters', cache) : new Map<string, string>();
+    const tip = await branch.fetchTip();
+    const files = tip ? branch.readFiles(tip, opts.cluster ? `clusters/${opts.cluster}` : 'clusters') : new Map<string, string>();
     return { ...buildLedger(files, { commit: tip, ...(opts.cluster ? { cluster: opts.cluster } : {}) }), url: remote.url, branch: branchName };
   } finally {
     if (tmp) await rm(tmp, { recursive: true, force: true });

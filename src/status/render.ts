@@ -4,7 +4,8 @@
 import type { RestoreSessionStatus } from '../api/restoresession.ts';
 import type { Diagnostic } from '../manifests/diagnostic.ts';
 import { formatDiagnostic, sortDiagnostics } from '../manifests/diagnostic.ts';
-import { redactDeep } from './redact.ts';
+import { Redactor, stripUrlCredentials } from '../common/redact.ts';
+import { StatusError } from './errors.ts';
 import { toYaml } from './yaml-emit.ts';
 import type { Execution, LedgerSession, ManagedSession, SessionSource, StatusSnapshot } from './types.ts';
 
@@ -15,8 +16,12 @@ export const STATUS_FILE_KIND = 'RestoreStatus';
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export function checkCluster(cluster: string): void {
-  if (!SAFE_SEGMENT.test(cluster)) throw new Error(`cluster name "${cluster}" cannot be a folder name: use letters, digits, ".", "_" and "-"`);
+  if (!SAFE_SEGMENT.test(cluster)) throw new StatusError('StatusClusterNameInvalid', `cluster name "${cluster}" cannot be a folder name on the status branch: use letters, digits, ".", "_" and "-" (set --cluster)`, { cluster });
 }
+
+// Nothing secret is written to the status branch (DESIGN §4): env values of runtimeSettings,
+// credentials in URLs, tokens and passwords in messages.
+const redactor = new Redactor();
 
 export const clusterDir = (cluster: string) => `clusters/${cluster}`;
 export const statusMdPath = (cluster: string) => `${clusterDir(cluster)}/STATUS.md`;
@@ -54,14 +59,14 @@ export function renderSessionFile(cluster: string, s: ManagedSession): string {
     cluster,
     namespace: s.namespace,
     name: s.name,
-    source: { repo: s.source.url, branch: s.source.branch, commit: s.source.commit, file: s.source.file },
+    source: { repo: stripUrlCredentials(s.source.url), branch: s.source.branch, commit: s.source.commit, file: s.source.file },
     contentId: s.contentId,
     executions: s.executions.map((e) => compact({ contentId: e.contentId, phase: e.phase, acceptedAt: e.acceptedAt, startedAt: e.startedAt, finishedAt: e.finishedAt, sourceCommit: e.sourceCommit })),
   };
   if (s.status) doc.status = s.status;
   if (s.spec) doc.spec = s.spec;
   return '# Written by restore-controller (status branch, DESIGN §4). Edits are kept only until the session changes.\n'
-    + toYaml(redactDeep(doc));
+    + toYaml(redactor.deep(doc));
 }
 
 export interface StatusRow {
@@ -100,7 +105,7 @@ export function renderStatusMd(cluster: string, source: StatusSnapshot['source']
     `# Restores in cluster \`${cluster}\``,
     '',
     // No commit and no clock here: the file changes only when a session does.
-    source ? `Source: ${redactDeep(source.url)}${source.branch ? ` branch \`${source.branch}\`` : ''}` : '',
+    source ? `Source: ${redactor.text(stripUrlCredentials(source.url))}${source.branch ? ` branch \`${source.branch}\`` : ''}` : '',
     `Sessions: ${sorted.length}${counts.size ? ' (' + [...counts.entries()].map(([p, n]) => `${n} ${p}`).join(', ') + ')' : ''}`,
     '',
     '| Session | Phase | Hosts done/total | Duration | Source commit | Last change |',
@@ -126,7 +131,7 @@ function problemsSection(diagnostics: readonly Diagnostic[]): string[] {
     errors ? 'A manifest with an error is not applied; the others are. Fix it and push; `restorectl validate` shows the same list.' : '',
     '',
     '```',
-    ...shown.map((d) => redactDeep(formatDiagnostic(d))),
+    ...shown.map((d) => redactor.text(formatDiagnostic(d))),
     ...(sorted.length > shown.length ? [`… and ${sorted.length - shown.length} more`] : []),
     '```',
     '',

@@ -3,25 +3,20 @@
 // pushes without ever forcing. A rejected push (another writer got there first) fetches the new
 // tip, re-applies the rendered files on top of it and tries again with backoff, so concurrent
 // writers never lose each other's commits.
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+//
+// One attempt, in steps: read the tip (network), render the changed files onto its tree (local
+// reads of the cache only), build the commit and its pack (pure, apart from signing), push
+// (network), and on success keep what was pushed, on rejection report it for the retry loop.
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import git from 'isomorphic-git';
-import { GitError, GitRemote } from '../source/remote.ts';
-import type { GitRemoteOptions } from '../source/remote.ts';
-import type { CommitSigner } from '../source/signatures.ts';
-import { syncFs as fs } from '../source/sync-fs.ts';
-import { silentLog } from '../source/types.ts';
-import type { SourceLog } from '../source/types.ts';
+import { blobOid, buildPack, commitPayload, encodeCommit, GitError, GitRemote, objectOid, ObjectReader, TreeEditor } from '../git/index.ts';
+import type { Advertisement, CommitFields, GitRemoteOptions, PackObject } from '../git/index.ts';
+import { silentLog } from '../source/index.ts';
+import type { CommitSigner, SourceLog } from '../source/index.ts';
 import { DEFAULT_STATUS_BRANCH, StatusBranch } from './branch.ts';
 import { parseLedgerFile } from './ledger.ts';
 import { checkCluster, clusterDir, commitMessage, displayPhase, hostsText, mergeExecutions, renderSessionFile, renderStatusMd, rowOf, sessionPath, statusMdPath } from './render.ts';
 import type { StatusChange, StatusRow } from './render.ts';
-import { ObjectReader } from '../source/object-reader.ts';
-import { objectOid } from './objects.ts';
-import { buildPack } from './pack.ts';
-import type { PackObject } from './pack.ts';
-import { advertiseReceivePack, pushPack } from './receive-pack.ts';
-import { blobOid, TreeEditor } from './tree-editor.ts';
 import type { Execution, ManagedSession, StatusSnapshot } from './types.ts';
 
 export interface StatusWriterOptions extends GitRemoteOptions {
@@ -56,13 +51,38 @@ export interface WriteResult {
 
 const encoder = new TextEncoder();
 
+/** Where an attempt starts: the remote's tip (null: no branch yet) and an editor over its tree. */
+interface Base {
+  advertised: Advertisement;
+  tip: string | null;
+  editor: TreeEditor;
+  readText: (oid: string) => string;
+}
+
+/** What a snapshot changes on top of a tip. */
+interface Rendered {
+  /** New blobs, already placed in the editor. */
+  blobs: PackObject[];
+  files: string[];
+  changes: StatusChange[];
+}
+
+interface Built {
+  commit: string;
+  message: string;
+  pack: { pack: Buffer; idx: Buffer; sha: string };
+}
+
+/** What was rendered at a path last time, so an unchanged session is not rendered again. */
+interface Memo { key: string; oid: string; row: StatusRow; executions: Execution[]; phase: string }
+
 export class StatusWriter {
   readonly remote: GitRemote;
   readonly branch: StatusBranch;
   private readonly opts: StatusWriterOptions;
   private readonly log: SourceLog;
   /** path → what was rendered there last time, so unchanged sessions are not rendered again. */
-  private readonly memo = new Map<string, { key: string; oid: string; row: StatusRow; executions: Execution[]; phase: string }>();
+  private readonly memo = new Map<string, Memo>();
   /** blob oid → its STATUS.md row, for files of sessions not in the snapshot. */
   private readonly rows = new Map<string, StatusRow | null>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -99,7 +119,7 @@ export class StatusWriter {
         return result;
       }
       if (attempt >= max) {
-        throw new GitError('GitPushRejected', this.remote.url, `pushing ${this.branch.branch} to ${this.remote.url}: rejected ${attempt} times (last: ${this.lastRejection}); another writer keeps pushing, or the server refuses the update; giving up for this cycle`);
+        throw new GitError('GitPushRejected', `pushing ${this.branch.branch} to ${this.remote.url}: rejected ${attempt} times (last: ${this.lastRejection}); another writer keeps pushing, or the server refuses the update; giving up for this cycle`, { url: this.remote.url, ref: this.branch.fullRef });
       }
       const base = (this.opts.backoffMs ?? 100) * 2 ** (attempt - 1);
       const wait = Math.min(5000, base * (0.5 + Math.random()));
@@ -109,70 +129,96 @@ export class StatusWriter {
   }
 
   private async attempt(snapshot: StatusSnapshot, attempt: number): Promise<WriteResult | 'rejected'> {
-    const cache = {};
-    const { gitdir } = this.branch;
-    const cluster = snapshot.cluster;
+    const base = await this.readTip();
+    const { blobs, files, changes } = this.renderChanged(snapshot, base);
+    if (!files.length) return { commit: null, parent: base.tip, files, changes, attempts: attempt, message: null };
+    const built = await this.buildCommit(snapshot, base, blobs, changes);
+    const outcome = await this.branch.push(base.tip, built.commit, built.pack.pack, base.advertised);
+    if (!outcome.ok) return this.rejected(outcome.reason);
+    await this.branch.keepPushed(built.commit, built.pack);
+    return { commit: built.commit, parent: base.tip, files: files.sort(), changes, attempts: attempt, message: built.message };
+  }
+
+  /** Step 1: the branch's tip from one receive-pack ref advertisement (which also serves the push), brought into the cache. */
+  private async readTip(): Promise<Base> {
     this.compactCache();
-    // One ref advertisement serves both ends: the tip to build on, and the push's capabilities.
-    const advertised = await advertiseReceivePack(this.remote);
-    const tip = await this.branch.bringIn(advertised.refs.get(this.branch.fullRef) ?? null, cache);
-    const reader = new ObjectReader(gitdir);
-    const readText = (oid: string) => reader.read(oid).data.toString('utf8');
-    const editor = new TreeEditor(gitdir, reader, tip ? reader.treeOf(tip) : null);
-    const files: string[] = [];
-    const changes: StatusChange[] = [];
-    const rows: StatusRow[] = [];
-    const present = new Set<string>();
+    const advertised = await this.branch.advertiseReceivePack();
+    const tip = await this.branch.bringIn(advertised.refs.get(this.branch.fullRef) ?? null);
+    const reader = new ObjectReader(this.branch.gitdir);
+    return {
+      advertised,
+      tip,
+      editor: new TreeEditor((oid) => reader.readTree(oid), tip ? reader.treeOf(tip) : null),
+      readText: (oid) => reader.read(oid).data.toString('utf8'),
+    };
+  }
 
-    const objects: PackObject[] = [];
-    const put = (path: string, text: string, known?: string) => {
-      const bytes = encoder.encode(text);
-      const oid = known ?? blobOid(bytes);
-      objects.push({ oid, type: 'blob', content: bytes });
+  /**
+   * Step 2: renders the sessions whose input changed (or whose file on the branch differs), keeps
+   * the executions already on the branch, lists the sessions of others, and renders STATUS.md.
+   * Changed files go into the editor; nothing leaves the process.
+   */
+  private renderChanged(snapshot: StatusSnapshot, base: Base): Rendered {
+    const { editor } = base;
+    const cluster = snapshot.cluster;
+    const out: Rendered = { blobs: [], files: [], changes: [] };
+    const put = (path: string, text: string, oid: string) => {
+      out.blobs.push({ oid, type: 'blob', content: encoder.encode(text) });
       editor.set(path, oid);
-      files.push(path);
+      out.files.push(path);
     };
-
-    const parse = (path: string, oid: string) => {
-      const old = parseLedgerFile(path, readText(oid)).session;
-      return old ? { executions: old.executions, phase: displayPhase(old) } : undefined;
-    };
+    const rows: StatusRow[] = [];
+    // One session per path (the last one given wins).
     const sessions = new Map<string, ManagedSession>();
     for (const s of snapshot.sessions) sessions.set(sessionPath(cluster, s.namespace, s.name), s);
+    const present = new Set(sessions.keys());
     for (const [path, s] of sessions) {
-      present.add(path);
-      const existing = editor.get(path);
-      const key = JSON.stringify(s);
-      const memo = this.memo.get(path);
-      if (memo && memo.key === key && memo.oid === existing) {
-        rows.push(memo.row);
-        continue;
+      const rendered = this.renderSession(cluster, path, s, editor.get(path), base.readText);
+      if (rendered.text !== undefined) {
+        put(path, rendered.text, rendered.oid);
+        out.changes.push(rendered.change!);
       }
-      let merged = s;
-      let text = renderSessionFile(cluster, merged);
-      let oid = blobOid(encoder.encode(text));
-      let before: string | undefined;
-      if (existing && existing !== oid) {
-        // What we wrote there last time needs no reading back.
-        const old = memo && memo.oid === existing ? { executions: memo.executions, phase: memo.phase } : parse(path, existing);
-        if (old) {
-          before = old.phase;
-          // Executions already on the branch are never dropped, even if the daemon forgot them.
-          merged = { ...s, executions: mergeExecutions(old.executions, s.executions) };
-          text = renderSessionFile(cluster, merged);
-          oid = blobOid(encoder.encode(text));
-        }
-      }
-      const row = rowOf(merged);
-      if (existing !== oid) {
-        put(path, text, oid);
-        changes.push({ namespace: s.namespace, name: s.name, from: before, to: displayPhase(merged), hosts: hostsText(merged) });
-      }
-      this.memo.set(path, { key, oid, row, executions: merged.executions, phase: displayPhase(merged) });
-      rows.push(row);
+      rows.push(rendered.row);
     }
+    rows.push(...this.otherRows(cluster, editor, present, base.readText));
+    const md = renderStatusMd(cluster, snapshot.source, rows, snapshot.diagnostics);
+    const mdOid = blobOid(encoder.encode(md));
+    if (editor.get(statusMdPath(cluster)) !== mdOid) put(statusMdPath(cluster), md, mdOid);
+    return out;
+  }
 
-    // Sessions on the branch but not in this snapshot (pruned, or another writer's) stay listed.
+  /**
+   * One session's file: its text and oid when it differs from what the branch holds (`existing`),
+   * its STATUS.md row, and the change for the commit message. Executions on the branch are merged in.
+   */
+  private renderSession(cluster: string, path: string, s: ManagedSession, existing: string | undefined, readText: (oid: string) => string): { row: StatusRow; oid: string; text?: string; change?: StatusChange } {
+    const key = JSON.stringify(s);
+    const memo = this.memo.get(path);
+    if (memo && memo.key === key && memo.oid === existing) return { row: memo.row, oid: memo.oid };
+    let merged = s;
+    let text = renderSessionFile(cluster, merged);
+    let oid = blobOid(encoder.encode(text));
+    let before: string | undefined;
+    if (existing && existing !== oid) {
+      // What we wrote there last time needs no reading back.
+      const old = memo && memo.oid === existing ? { executions: memo.executions, phase: memo.phase } : readOld(path, readText(existing));
+      if (old) {
+        before = old.phase;
+        // Executions already on the branch are never dropped, even if the daemon forgot them.
+        merged = { ...s, executions: mergeExecutions(old.executions, s.executions) };
+        text = renderSessionFile(cluster, merged);
+        oid = blobOid(encoder.encode(text));
+      }
+    }
+    const row = rowOf(merged);
+    this.memo.set(path, { key, oid, row, executions: merged.executions, phase: displayPhase(merged) });
+    if (existing === oid) return { row, oid };
+    return { row, oid, text, change: { namespace: s.namespace, name: s.name, from: before, to: displayPhase(merged), hosts: hostsText(merged) } };
+  }
+
+  /** Sessions on the branch but not in this snapshot (pruned, or another writer's) stay listed. */
+  private otherRows(cluster: string, editor: TreeEditor, present: Set<string>, readText: (oid: string) => string): StatusRow[] {
+    const rows: StatusRow[] = [];
     for (const ns of editor.list(clusterDir(cluster))) {
       if (ns.type !== 'tree') continue;
       for (const f of editor.list(`${clusterDir(cluster)}/${ns.path}`)) {
@@ -187,47 +233,38 @@ export class StatusWriter {
         if (row) rows.push(row);
       }
     }
+    return rows;
+  }
 
-    const md = renderStatusMd(cluster, snapshot.source, rows, snapshot.diagnostics);
-    const mdOid = blobOid(encoder.encode(md));
-    if ((editor.get(statusMdPath(cluster))) !== mdOid) put(statusMdPath(cluster), md, mdOid);
-
-    if (!files.length) return { commit: null, parent: tip, files, changes, attempts: attempt, message: null };
-
-    const tree = editor.write((content) => {
+  /** Step 3: the changed trees, the (optionally signed) commit on top of the tip, and one pack of every new object. */
+  private async buildCommit(snapshot: StatusSnapshot, base: Base, blobs: PackObject[], changes: StatusChange[]): Promise<Built> {
+    const objects = [...blobs];
+    const tree = base.editor.write((content) => {
       const oid = objectOid('tree', content);
       objects.push({ oid, type: 'tree', content });
       return oid;
     });
-    const message = commitMessage(cluster, snapshot.source, changes, snapshot.diagnostics);
-    const commitBytes = await this.commitObject(tree, tip, message);
+    const message = commitMessage(snapshot.cluster, snapshot.source, changes, snapshot.diagnostics);
+    const commitBytes = await this.commitObject(tree, base.tip, message);
     const commit = objectOid('commit', commitBytes);
     objects.push({ oid: commit, type: 'commit', content: commitBytes });
-    const { pack, idx, sha } = buildPack(objects);
+    return { commit, message, pack: buildPack(objects) };
+  }
 
-    const outcome = await pushPack(this.remote, this.branch.fullRef, tip, commit, pack, advertised);
-    if (!outcome.ok) {
-      this.lastRejection = outcome.reason;
-      return 'rejected';
-    }
-    // Keep what was pushed: the next cycle builds on it without fetching it back.
-    writeFileSync(join(gitdir, 'objects', 'pack', `pack-${sha}.pack`), pack);
-    writeFileSync(join(gitdir, 'objects', 'pack', `pack-${sha}.idx`), idx);
-    await git.writeRef({ fs, gitdir, ref: this.branch.fullRef, value: commit, force: true });
-    return { commit, parent: tip, files: files.sort(), changes, attempts: attempt, message };
+  /** Step 5 on a refusal: remembered for the error after the last attempt; the loop retries. */
+  private rejected(reason: string): 'rejected' {
+    this.lastRejection = reason;
+    return 'rejected';
   }
 
   /** The commit object's bytes (signed when a signer is configured), in git's format. */
   private async commitObject(tree: string, parent: string | null, message: string): Promise<Buffer> {
     const who = this.opts.author ?? { name: 'restore-controller', email: 'restore-controller@localhost' };
     const stamp = `${who.name} <${who.email}> ${Math.floor(Date.now() / 1000)} +0000`;
-    const head = [`tree ${tree}`, ...(parent ? [`parent ${parent}`] : []), `author ${stamp}`, `committer ${stamp}`];
-    const text = message.endsWith('\n') ? message : message + '\n';
-    if (!this.opts.signer) return Buffer.from(`${head.join('\n')}\n\n${text}`, 'utf8');
-    const payload = `${head.join('\n')}\n\n${text}`;
-    const { signature } = await this.opts.signer.onSign({ payload, secretKey: this.opts.signer.signingKey });
-    const gpgsig = 'gpgsig ' + signature.trimEnd().split('\n').join('\n ');
-    return Buffer.from(`${head.join('\n')}\n${gpgsig}\n\n${text}`, 'utf8');
+    const fields: CommitFields = { tree, parents: parent ? [parent] : [], author: stamp, committer: stamp, message };
+    if (!this.opts.signer) return encodeCommit(fields);
+    const { signature } = await this.opts.signer.onSign({ payload: commitPayload(fields), secretKey: this.opts.signer.signingKey });
+    return encodeCommit(fields, signature);
   }
 
   /** One pack per pushed commit accumulates in the cache; past a limit, start over with one fetch. */
@@ -243,4 +280,10 @@ export class StatusWriter {
       rmSync(this.branch.gitdir, { recursive: true, force: true });
     }
   }
+}
+
+/** The executions and phase of a session file already on the branch. */
+function readOld(path: string, text: string): { executions: Execution[]; phase: string } | undefined {
+  const old = parseLedgerFile(path, text).session;
+  return old ? { executions: old.executions, phase: displayPhase(old) } : undefined;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentialsFromDir } from '../../src/source/credentials.ts';
+import { credentialsFromDir } from '../../src/source/index.ts';
 
 describe('--git-credentials-dir', () => {
   it('an empty folder (an optional Secret that does not exist) means no credentials', () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GitRemote, authHeaders, credentialsFromDir, redactUrl, resolveCredentials } from '../../src/source/index.ts';
+import { stripUrlCredentials } from '../../src/common/index.ts';
+import { GitRemote, authHeaders, credentialsFromDir, resolveCredentials } from '../../src/source/index.ts';
 
 describe('git credentials (DESIGN §5)', function () {
   it('reads a Flux-style Secret folder, trimming the trailing newline', () => {
@@ -22,7 +23,7 @@ describe('git credentials (DESIGN §5)', function () {
     assert.deepEqual(resolveCredentials(url, { env: {} }), { url: 'https://git.example.com/r.git', credentials: { username: 'u', password: 'p' } });
     assert.deepEqual(resolveCredentials(url, { env: { GIT_BEARER_TOKEN: 't' } }).credentials, { bearerToken: 't' });
     assert.deepEqual(resolveCredentials('https://git.example.com/r.git', { env: {} }), { url: 'https://git.example.com/r.git' });
-    assert.equal(redactUrl('https://user:secret@h/x'), 'https://h/x');
+    assert.equal(stripUrlCredentials('https://user:secret@h/x'), 'https://h/x');
   });
 
   it('sends a token alone in GIT_PASSWORD as basic auth with a placeholder user', () => {
@@ -33,6 +34,6 @@ describe('git credentials (DESIGN §5)', function () {
   it('scrubs every form of the secret from text', () => {
     const remote = new GitRemote({ url: 'https://git.example.com/r.git', env: { GIT_USERNAME: 'bot', GIT_PASSWORD: 'pa$$word' } });
     const b64 = Buffer.from('bot:pa$$word').toString('base64');
-    assert.equal(remote.scrub(`a pa$$word b pa%24%24word c ${b64} d https://bot:x@h/`), 'a *** b *** c *** d https://h/');
+    assert.equal(remote.redact(`a pa$$word b pa%24%24word c ${b64} d https://bot:x@h/`), 'a <redacted> b <redacted> c <redacted> d https://<redacted>@h/');
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { LedgerView } from '../../src/plan/index.ts';
-import { buildLedger, commitMessage, executionsById, parseLedgerFile, redactText, renderSessionFile, renderStatusMd, rowOf } from '../../src/status/index.ts';
+import { redact as redactText } from '../../src/common/index.ts';
+import { buildLedger, commitMessage, executionsById, parseLedgerFile, renderSessionFile, renderStatusMd, rowOf } from '../../src/status/index.ts';
 import { SOURCE_COMMIT, session, snapshot } from './fixtures.ts';
 
 describe('status rendering', function () {
@@ -30,7 +31,7 @@ describe('status rendering', function () {
   });
 
   it('redacts credentials in free text', () => {
-    assert.equal(redactText('GET https://bob:pa55@host/x failed'), 'GET https://host/x failed');
+    assert.equal(redactText('GET https://bob:pa55@host/x failed'), 'GET https://<redacted>@host/x failed');
     assert.equal(redactText('Authorization: Bearer abcdefghijkl'), 'Authorization: <redacted>');
     assert.equal(redactText('password=hunter2 and AWS_SECRET_ACCESS_KEY: zzz'), 'password=<redacted> and AWS_SECRET_ACCESS_KEY: <redacted>');
     assert.equal(redactText('plain message with 3/5 hosts'), 'plain message with 3/5 hosts');

@@ -103,6 +103,7 @@ describe('StatusWriter over a real smart-HTTP server', function () {
     const yaml = server.git(name, ['show', 'restore-status:clusters/prod/demo/sts.yaml']);
     for (const secret of ['hunter2-db', 's3cr3t-pw', 'abc123xyz', 'eyJhbGciOiJIUzI1NiJ9', 'ghp_abcdefghij', 'deploy:']) assert.ok(!yaml.includes(secret), `${secret} must not be written`);
     assert.match(yaml, /name: DB_PASSWORD\n\s+value: "<redacted>"/);
+    assert.match(yaml, /\n {2}repo: https:\/\/git\.example\.com\/ops\/restores\.git\n/, 'the source URL is stored clean, without a mask in it');
     assert.match(yaml, /executions:\n {2}- contentId: old-id\n {4}phase: Succeeded[\s\S]*- contentId: new-id\n {4}phase: Running/);
 
     const ledger = await readLedger({ url, env: {} });

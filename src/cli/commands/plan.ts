@@ -8,8 +8,7 @@ import { ClusterState, hasErrors, sortDiagnostics, validateSource } from '../../
 import type { Diagnostic, SourceFile } from '../../manifests/index.ts';
 import { ResticSnapshotSource, ledgerSessions, pinSnapshots, planRestores, planToJson, planToMarkdown, planToText, reviewChange } from '../../plan/index.ts';
 import type { Action, Plan } from '../../plan/index.ts';
-import { CredentialsError } from '../../source/credentials.ts';
-import { GitError, readGitRevisions } from '../../source/index.ts';
+import { CredentialsError, GitError, readGitRevisions } from '../../source/index.ts';
 import { DEFAULT_STATUS_BRANCH, readLedger } from '../../status/index.ts';
 import type { Command, Io } from '../command.ts';
 import { EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK, UsageError, parseCommandArgs } from '../command.ts';

@@ -1,8 +1,7 @@
 // `restorectl status`: the ledger read straight from a remote's status branch, so anyone can ask
 // "what ran, when, from which commit" without access to the cluster.
 import { formatDiagnostic } from '../../manifests/diagnostic.ts';
-import { CredentialsError } from '../../source/credentials.ts';
-import { GitError } from '../../source/remote.ts';
+import { CredentialsError, GitError } from '../../source/index.ts';
 import { DEFAULT_STATUS_BRANCH, readLedger } from '../../status/index.ts';
 import { displayPhase, hostsText } from '../../status/render.ts';
 import type { Command } from '../command.ts';

@@ -1,34 +1,28 @@
 // Editing a git tree without a work tree or index: load only the folders on the paths touched,
-// replace blobs, and write the changed folders bottom-up. Unchanged subtrees keep their oids, so
-// a commit touching 10 of 10,000 files writes a handful of tree objects.
-import type { TreeEntry } from 'isomorphic-git';
-import { ObjectReader } from '../source/object-reader.ts';
-import { objectOid, serializeTree, writeLooseObject } from './objects.ts';
+// replace blobs, and serialise the changed folders bottom-up. Unchanged subtrees keep their oids,
+// so a commit touching 10 of 10,000 files makes a handful of tree objects. Pure: trees are read
+// through the function given, and the new tree objects handed to the sink given.
+import type { TreeEntryInfo, TreeItem } from './objects.ts';
+import { serializeTree } from './objects.ts';
 
 interface Folder {
-  entries: Map<string, TreeEntry>;
+  entries: Map<string, TreeItem>;
   dirty: boolean;
 }
 
-/** The oid git gives a blob with these bytes (no write). */
-export function blobOid(data: Uint8Array): string {
-  return objectOid('blob', data);
-}
-
 export class TreeEditor {
-  private readonly gitdir: string;
-  private readonly reader: ObjectReader;
+  private readonly readTree: (oid: string) => TreeEntryInfo[];
   private readonly rootOid: string | null;
   private readonly folders = new Map<string, Folder | null>();
 
-  constructor(gitdir: string, reader: ObjectReader, rootTree: string | null) {
-    this.gitdir = gitdir;
-    this.reader = reader;
+  /** Edits the tree `rootTree` (null: an empty tree), reading subtrees with `readTree`. */
+  constructor(readTree: (oid: string) => TreeEntryInfo[], rootTree: string | null) {
+    this.readTree = readTree;
     this.rootOid = rootTree;
   }
 
   /** The folder at `dir` ('' is the root); null when it does not exist (and `create` is false). */
-  folder(dir: string, create = false): Folder | null {
+  private folder(dir: string, create = false): Folder | null {
     const known = this.folders.get(dir);
     if (known || (known === null && !create)) return known;
     let oid: string | null = null;
@@ -42,7 +36,7 @@ export class TreeEditor {
     }
     let folder: Folder | null = null;
     if (oid) {
-      const tree = this.reader.readTree(oid);
+      const tree = this.readTree(oid);
       folder = { entries: new Map(tree.map((e) => [e.name, { mode: e.mode.padStart(6, '0'), path: e.name, oid: e.oid, type: e.type }])), dirty: false };
     } else if (create) {
       folder = { entries: new Map(), dirty: true };
@@ -53,7 +47,7 @@ export class TreeEditor {
   }
 
   /** The entries of a folder (empty when it does not exist). */
-  list(dir: string): TreeEntry[] {
+  list(dir: string): TreeItem[] {
     return [...(this.folder(dir)?.entries.values() ?? [])];
   }
 
@@ -79,10 +73,10 @@ export class TreeEditor {
   }
 
   /**
-   * Serialises every changed folder, deepest first, hands each tree object to `sink` (default:
-   * write it as a loose object) and returns the root tree's oid.
+   * Serialises every changed folder, deepest first, hands each tree object to `sink` (which
+   * returns its oid) and returns the root tree's oid.
    */
-  write(sink: (content: Buffer) => string = (c) => writeLooseObject(this.gitdir, 'tree', c)): string {
+  write(sink: (content: Buffer) => string): string {
     const dirty = [...this.folders.entries()].filter(([, f]) => f?.dirty).map(([d]) => d);
     dirty.sort((a, b) => depth(b) - depth(a));
     let root = this.rootOid;

@@ -1,33 +1,21 @@
-// Git packfiles (version 2) built from whole objects, and their .idx (version 2): what a status
-// commit sends to the remote and keeps in the cache repository. No deltas: status files are small
-// and every object in a pack is new.
+// Building a packfile (version 2) and its index from whole objects: what a status commit sends
+// to the remote and keeps in the cache repository. Pure.
 import { createHash } from 'node:crypto';
 import { crc32, deflateSync } from 'node:zlib';
-import { buildIdx } from '../source/pack-index.ts';
-
-export type ObjectType = 'commit' | 'tree' | 'blob';
-const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
+import type { GitObjectType } from './objects.ts';
+import { packObjectHeader } from './pack.ts';
+import { buildIdx } from './pack-index.ts';
 
 export interface PackObject {
   oid: string;
-  type: ObjectType;
+  type: GitObjectType;
   content: Uint8Array;
 }
 
-export function packObjectHeader(type: ObjectType, size: number): Buffer {
-  const bytes: number[] = [];
-  let c = (TYPE_CODE[type] << 4) | (size & 0x0f);
-  size = Math.floor(size / 16);
-  while (size > 0) {
-    bytes.push(c | 0x80);
-    c = size & 0x7f;
-    size = Math.floor(size / 128);
-  }
-  bytes.push(c);
-  return Buffer.from(bytes);
-}
-
-/** Builds a pack and its index from whole objects (duplicates dropped). */
+/**
+ * A pack of whole objects (duplicates dropped) and its index. No deltas: what the status branch
+ * pushes is small files, every one of them new.
+ */
 export function buildPack(objects: PackObject[]): { pack: Buffer; idx: Buffer; sha: string } {
   const unique = [...new Map(objects.map((o) => [o.oid, o])).values()];
   const header = Buffer.alloc(12);
@@ -46,7 +34,5 @@ export function buildPack(objects: PackObject[]): { pack: Buffer; idx: Buffer; s
   const withoutTrailer = Buffer.concat(parts);
   const packSha = createHash('sha1').update(withoutTrailer).digest();
   const pack = Buffer.concat([withoutTrailer, packSha]);
-
-  const idx = buildIdx(entries, packSha);
-  return { pack, idx, sha: packSha.toString('hex') };
+  return { pack, idx: buildIdx(entries, packSha), sha: packSha.toString('hex') };
 }

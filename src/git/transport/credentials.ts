@@ -4,19 +4,13 @@
 // URL we store, log or print, nor in an error message.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { stripUrlCredentials } from '../../common/redact.ts';
+import { CredentialsError } from '../errors.ts';
 
 export interface GitCredentials {
   username?: string;
   password?: string;
   bearerToken?: string;
-}
-
-export class CredentialsError extends Error {
-  readonly code = 'CredentialsInvalid';
-  constructor(message: string) {
-    super(message);
-    this.name = 'CredentialsError';
-  }
 }
 
 /** From GIT_USERNAME + GIT_PASSWORD or GIT_BEARER_TOKEN; `undefined` when none is set. */
@@ -30,7 +24,7 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): GitCre
 
 /** From the files `username`, `password`, `bearerToken` in `dir` (trailing newlines dropped). */
 export function credentialsFromDir(dir: string): GitCredentials {
-  if (!existsSync(dir)) throw new CredentialsError(`--git-credentials-dir ${dir}: no such folder. It should hold the files username and password, or bearerToken (the keys of a Flux GitRepository Secret).`);
+  if (!existsSync(dir)) throw new CredentialsError('GitCredentialsDirMissing', `--git-credentials-dir ${dir}: no such folder. It should hold the files username and password, or bearerToken (the keys of a Flux GitRepository Secret).`, { path: dir });
   const read = (name: string) => {
     const p = join(dir, name);
     return existsSync(p) ? readFileSync(p, 'utf8').replace(/\r?\n$/, '') : undefined;
@@ -46,7 +40,7 @@ export function credentialsFromDir(dir: string): GitCredentials {
     // An optional Secret that does not exist is mounted as an empty folder: a public repository.
     const present = readdirSync(dir).filter((f) => !f.startsWith('..'));
     if (present.length === 0) return out;
-    throw new CredentialsError(`--git-credentials-dir ${dir}: holds none of the files username, password, bearerToken (found: ${present.join(', ')}).`);
+    throw new CredentialsError('GitCredentialsDirInvalid', `--git-credentials-dir ${dir}: holds none of the files username, password, bearerToken (found: ${present.join(', ')}).`, { path: dir });
   }
   return out;
 }
@@ -57,7 +51,7 @@ export function splitUrlCredentials(url: string): { url: string; credentials?: G
   try {
     u = new URL(url);
   } catch {
-    return { url: redactUrl(url) };
+    return { url: stripUrlCredentials(url) };
   }
   if (!u.username && !u.password) return { url };
   const credentials: GitCredentials = {};
@@ -66,11 +60,6 @@ export function splitUrlCredentials(url: string): { url: string; credentials?: G
   u.username = '';
   u.password = '';
   return { url: u.toString(), credentials };
-}
-
-/** The URL with any user-info removed, for logs and messages. Works on unparsable text too. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1');
 }
 
 /**
@@ -95,23 +84,9 @@ export function authHeaders(c: GitCredentials | undefined): Record<string, strin
   return {};
 }
 
-/** Every secret value the credentials hold, for scrubbing text before it is printed. */
-export function secretValues(c: GitCredentials | undefined): string[] {
+/** The secret values the credentials hold, for a Redactor: the password or token, and the header's encoded value. */
+export function credentialSecrets(c: GitCredentials | undefined): string[] {
   if (!c) return [];
-  const out: string[] = [];
-  for (const v of [c.password, c.bearerToken]) {
-    if (v && v.length >= 3) {
-      out.push(v, encodeURIComponent(v), Buffer.from(v).toString('base64'));
-    }
-  }
-  const h = authHeaders(c).Authorization;
-  if (h) out.push(h.replace(/^\w+ /, ''));
-  return [...new Set(out)].sort((a, b) => b.length - a.length);
-}
-
-/** Replaces URL user-info and every given secret in `text` with `***`. */
-export function scrub(text: string, secrets: string[]): string {
-  let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1');
-  for (const s of secrets) if (s) out = out.split(s).join('***');
-  return out;
+  const header = authHeaders(c).Authorization;
+  return [c.password, c.bearerToken, header?.replace(/^\w+ /, '')].filter((v): v is string => !!v);
 }

@@ -1,0 +1,131 @@
+// Reading git objects out of a cache repository synchronously: loose objects and v2 packs (with
+// ofs/ref deltas), with resolved objects kept for the reader's lifetime. isomorphic-git reads each
+// packed object with an async inflate and re-resolves delta chains; for a first read of 10,000
+// manifests from a pack of 1,000 commits that is tens of seconds, against about one here.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+import { GitError } from '../errors.ts';
+import { applyDelta } from '../wire/delta.ts';
+import { commitTree, decodeLoose, parseTree, peel } from '../wire/objects.ts';
+import type { GitObject, TreeEntryInfo } from '../wire/objects.ts';
+import { readEntryHeader, typeOfCode } from '../wire/pack.ts';
+import { parseIdx } from '../wire/pack-index.ts';
+
+interface Pack {
+  name: string;
+  data: Buffer;
+  offsets: Map<string, number>;
+}
+
+export class ObjectReader {
+  private readonly gitdir: string;
+  private packs: Pack[] | undefined;
+  private readonly byOffset = new Map<string, GitObject>();
+  private readonly byOid = new Map<string, GitObject>();
+
+  constructor(gitdir: string) {
+    this.gitdir = gitdir;
+  }
+
+  has(oid: string): boolean {
+    try {
+      this.read(oid);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The object `oid`; throws GitError GitObjectNotFound when the repository does not hold it. */
+  read(oid: string): GitObject {
+    const hit = this.byOid.get(oid);
+    if (hit) return hit;
+    const loose = join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
+    let obj: GitObject | undefined;
+    for (const p of this.loadPacks()) {
+      const off = p.offsets.get(oid);
+      if (off !== undefined) { obj = this.readPacked(p, off); break; }
+    }
+    if (!obj && existsSync(loose)) obj = decodeLoose(inflateSync(readFileSync(loose)));
+    if (!obj) throw new GitError('GitObjectNotFound', `object ${oid} is not in the cache repository ${this.gitdir}; it was never fetched, or the cache was cut short (remove the folder to fetch afresh)`, { gitdir: this.gitdir, oid });
+    // Trees and commits are small and read again by diff walks; blobs are read once.
+    if (obj.type !== 'blob') this.byOid.set(oid, obj);
+    return obj;
+  }
+
+  readTree(oid: string): TreeEntryInfo[] {
+    const { type, data } = this.read(oid);
+    if (type !== 'tree') throw new GitError('GitObjectInvalid', `${oid} in ${this.gitdir} is a ${type} where a tree was expected`, { gitdir: this.gitdir, oid });
+    return parseTree(data);
+  }
+
+  /** Follows annotated tags from `oid` (see `peel`). */
+  peel(oid: string): { oid: string; object: GitObject } {
+    return peel(oid, (o) => this.read(o));
+  }
+
+  /** The tree of a commit (tags peeled). */
+  treeOf(commit: string): string {
+    const { oid, object } = this.peel(commit);
+    const tree = object.type === 'commit' ? commitTree(object.data) : undefined;
+    if (!tree) throw new GitError('GitObjectInvalid', `${commit} in ${this.gitdir} names a ${object.type} (${oid}), not a commit`, { gitdir: this.gitdir, oid: commit });
+    return tree;
+  }
+
+  private loadPacks(): Pack[] {
+    if (!this.packs) this.refresh();
+    return this.packs!;
+  }
+
+  private readPacked(p: Pack, start: number): GitObject {
+    const key = `${p.name}:${start}`;
+    const hit = this.byOffset.get(key);
+    if (hit) return hit;
+    const h = readEntryHeader(p.data, start);
+    let base: GitObject | undefined;
+    if (h.baseOffset !== undefined) base = this.readPacked(p, h.baseOffset);
+    else if (h.baseOid !== undefined) base = this.read(h.baseOid);
+    // An output chunk of the known size: the default 16 KiB per object is most of the cost.
+    const inflated = inflateSync(p.data.subarray(h.dataStart), { chunkSize: Math.max(64, h.size + 1) });
+    const obj: GitObject = base
+      ? { type: base.type, data: applyDelta(inflated, base.data) }
+      : { type: typeOfCode(h.typeCode, `offset ${start} of ${p.name} in ${this.gitdir}`), data: inflated };
+    // Delta bases are what get read again; keep non-blobs and anything used as a base.
+    if (obj.type !== 'blob' || base) this.byOffset.set(key, obj);
+    return obj;
+  }
+
+  /** Re-lists the packs (after a fetch), keeping those already loaded. */
+  refresh(): void {
+    const loaded = new Map((this.packs ?? []).map((p) => [p.name, p]));
+    this.packs = undefined;
+    const dir = join(this.gitdir, 'objects', 'pack');
+    const names = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.idx')) : [];
+    this.packs = names.map((idxName) => {
+      const name = idxName.replace(/\.idx$/, '');
+      return loaded.get(name) ?? openPack(dir, name);
+    });
+  }
+}
+
+// Packs are immutable (named by their checksum): parsed ones are shared by every reader, and the
+// least recently used are dropped past a bound.
+const PACKS = new Map<string, Pack>();
+const MAX_SHARED_PACKS = 64;
+
+function openPack(dir: string, name: string): Pack {
+  const key = join(dir, name);
+  const hit = PACKS.get(key);
+  if (hit) {
+    PACKS.delete(key);
+    PACKS.set(key, hit);
+    return hit;
+  }
+  const offsets = new Map<string, number>();
+  for (const e of parseIdx(readFileSync(`${key}.idx`), `${key}.idx`)) offsets.set(e.oid, e.offset);
+  const pack = { name, data: readFileSync(`${key}.pack`), offsets };
+  PACKS.set(key, pack);
+  while (PACKS.size > MAX_SHARED_PACKS) PACKS.delete(PACKS.keys().next().value!);
+  return pack;
+}
