@@ -7,7 +7,6 @@ import http from 'isomorphic-git/http/node';
 import type { HttpClient } from 'isomorphic-git';
 import { parseAdvertisement } from '../wire/advertisement.ts';
 import type { Advertisement, Service } from '../wire/advertisement.ts';
-import type { GitRemote } from './remote.ts';
 
 // Node's global agent closes idle sockets after 5 s, and simple-get (under isomorphic-git's client)
 // then aborts with "Request timed out": too short for a remote that indexes a large pushed pack.
@@ -46,6 +45,14 @@ async function collect(body: AsyncIterable<Uint8Array> | undefined): Promise<Buf
   return Buffer.concat(chunks);
 }
 
+/** What a request needs of the remote (GitRemote has it): its URL, headers, client and how to explain a failure. */
+export interface RemoteEndpoint {
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly http: HttpClient;
+  explain(e: unknown, what: string): Error;
+}
+
 /** What `GitRemote.explain` reads from a non-200 answer. */
 export interface HttpStatusFailure {
   code: 'HttpError';
@@ -53,7 +60,7 @@ export interface HttpStatusFailure {
   data: { statusCode: number; statusMessage: string };
 }
 
-async function request(remote: GitRemote, what: string, req: Parameters<HttpClient['request']>[0]): Promise<Buffer> {
+async function request(remote: RemoteEndpoint, what: string, req: Parameters<HttpClient['request']>[0]): Promise<Buffer> {
   let res;
   try {
     res = await remote.http.request(req);
@@ -68,10 +75,10 @@ async function request(remote: GitRemote, what: string, req: Parameters<HttpClie
   return body;
 }
 
-const base = (remote: GitRemote) => remote.url.replace(/\/$/, '');
+const base = (remote: RemoteEndpoint) => remote.url.replace(/\/$/, '');
 
 /** GET info/refs?service=…: the remote's refs and capabilities. `what` says why, for errors. */
-export async function advertise(remote: GitRemote, service: Service, what: string): Promise<Advertisement> {
+export async function advertise(remote: RemoteEndpoint, service: Service, what: string): Promise<Advertisement> {
   const body = await request(remote, what, {
     url: `${base(remote)}/info/refs?service=${service}`,
     method: 'GET',
@@ -81,7 +88,7 @@ export async function advertise(remote: GitRemote, service: Service, what: strin
 }
 
 /** A POST to the service with `body`; returns the response bytes (HTTP errors explained). */
-export function post(remote: GitRemote, service: Service, body: Buffer, what: string): Promise<Buffer> {
+export function post(remote: RemoteEndpoint, service: Service, body: Buffer, what: string): Promise<Buffer> {
   return request(remote, what, {
     url: `${base(remote)}/${service}`,
     method: 'POST',
