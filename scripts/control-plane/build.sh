@@ -12,8 +12,8 @@
 # Nothing but Go modules is downloaded (through GOPROXY); no binaries, no images.
 set -Eeuo pipefail
 
-# All in one function: bash reads a script as it runs, and a checkout during a long build must not
-# change what the rest of this build does.
+# All in one function, called on the last line: bash reads a script as it runs, and a checkout
+# during a long build must not change what the rest of this build does.
 main() {
   trap 'printf "control-plane build: failed (exit %s) at line %s: %s\n" "$?" "$LINENO" "$BASH_COMMAND" >&2' ERR
   here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -86,7 +86,8 @@ main() {
 
   # --- step 1: modules (the only network use) ---------------------------------------------------
   log "step 1/3: downloading Go modules (GOPROXY=$(go env GOPROXY)); cached in $(go env GOMODCACHE)"
-  if ! "${nice_cmd[@]}" go list -deps tool >"$tmp/packages" 2>"$tmp/download.log"; then
+  # (9>&-: the lock is this script's; a compiler it leaves behind must not hold it.)
+  if ! "${nice_cmd[@]}" go list -deps tool >"$tmp/packages" 2>"$tmp/download.log" 9>&-; then
     tail -n 20 "$tmp/download.log" >&2
     if grep -qiE 'dial tcp|no such host|i/o timeout|connection refused|TLS handshake|proxyconnect|403 Forbidden|404 Not Found|not available|unrecognized import path' "$tmp/download.log"; then
       die "could not download the Go modules. Is the module proxy reachable? GOPROXY=$(go env GOPROXY), GOFLAGS=${GOFLAGS}. Offline machines need a warm GOMODCACHE ($(go env GOMODCACHE)) or GOPROXY=off with every module already there."
@@ -107,9 +108,10 @@ main() {
   log "step 2/3: compiling (go build -p $jobs under nice -n ${CONTROL_PLANE_NICE:-19}; GOCACHE=$(go env GOCACHE)); a cold build takes tens of minutes"
   mkdir -p "$tmp/bin"
   "${nice_cmd[@]}" go build -p "$jobs" -v -trimpath -ldflags "$ldflags" -o "$tmp/bin/" tool \
-    >"$tmp/build.log" 2>&1 &
+    >"$tmp/build.log" 2>&1 9>&- &
   build_pid=$!
-  trap 'kill "$build_pid" 2>/dev/null; wait "$build_pid" 2>/dev/null; log "interrupted; nothing was cached"; exit 130' INT TERM
+  trap 'kill "$build_pid" 2>/dev/null || true; wait "$build_pid" 2>/dev/null || true
+    log "interrupted; nothing was cached"; exit 130' INT TERM
   while kill -0 "$build_pid" 2>/dev/null; do
     for _ in $(seq 30); do kill -0 "$build_pid" 2>/dev/null || break; sleep 1; done
     kill -0 "$build_pid" 2>/dev/null &&
@@ -142,4 +144,4 @@ main() {
   echo "$bin"
 }
 
-main "$@"
+main "$@"; exit  # one line: bash reads no further, even if this file changes meanwhile

@@ -179,4 +179,4 @@ cleanup() {
   fi
 }
 
-main "$@"
+main "$@"; exit  # one line: bash reads no further, even if this file changes meanwhile

@@ -30,4 +30,4 @@ main() {
   exec "$launcher" --bin "$bin" "$@"
 }
 
-main "$@"
+main "$@"; exit  # one line: bash reads no further, even if this file changes meanwhile
