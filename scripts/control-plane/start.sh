@@ -26,6 +26,7 @@ main() {
     (cd "$here" && GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" \
       nice -n "${CONTROL_PLANE_NICE:-19}" go build -trimpath -o "$tmp" ./launch)
     mv "$tmp" "$launcher"
+    find "$(dirname "$bin")" -maxdepth 1 -name 'launch-*' ! -path "$launcher" -delete  # older ones
   fi
   exec "$launcher" --bin "$bin" "$@"
 }
