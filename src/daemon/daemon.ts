@@ -9,6 +9,8 @@ import { Applier } from '../apply/applier.ts';
 import type { AppliedAction } from '../apply/applier.ts';
 import { Controller } from '../controller/controller.ts';
 import type { ControllerOptions } from '../controller/controller.ts';
+import { errorMessage, nullLogger } from '../common/index.ts';
+import type { Logger } from '../common/index.ts';
 import { ClusterState, validateSource } from '../manifests/index.ts';
 import type { DesiredSet } from '../manifests/desired.ts';
 import { planRestores } from '../plan/plan.ts';
@@ -42,7 +44,8 @@ export interface DaemonOptions {
    */
   namespace?: string;
   intervalMs?: number;
-  log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  /** The daemon's lines (default: none); its source, controller and status writer log on their own. */
+  log?: Logger;
   now?: () => Date;
   /** Told about every cycle and every read of the live objects (metrics, readiness). */
   observer?: DaemonObserver;
@@ -73,6 +76,7 @@ export type CycleTimings = Partial<Record<'sync' | 'list' | 'validate' | 'plan' 
 export class Daemon {
   readonly controller: Controller;
   private readonly opts: DaemonOptions;
+  private readonly log: Logger;
   private readonly applier: Applier;
   private readonly live: LiveObjects;
   /** What the last clean cycle planned from; a cycle with the same inputs has nothing to do. */
@@ -92,8 +96,9 @@ export class Daemon {
 
   constructor(opts: DaemonOptions) {
     this.opts = opts;
+    this.log = opts.log ?? nullLogger;
     this.applier = new Applier(opts.kubeConfig);
-    this.live = new LiveObjects(opts.kubeConfig, { ...(opts.namespace ? { namespace: opts.namespace } : {}), log: (m) => opts.log('warn', m) });
+    this.live = new LiveObjects(opts.kubeConfig, { ...(opts.namespace ? { namespace: opts.namespace } : {}), log: (m) => this.log.warn(m) });
     this.controller = new Controller(opts.kubeConfig, opts.controller);
     if (opts.ledger) this.executions = executionsFromLedger(opts.ledger, opts.cluster);
   }
@@ -139,7 +144,7 @@ export class Daemon {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     // Stopping is best effort: a watch that fails to close must not bring the process down.
-    const quiet = (e: unknown) => this.opts.log('warn', 'stopping', { error: (e as Error)?.message ?? String(e) });
+    const quiet = (e: unknown) => this.log.warn('stopping', { error: (e as Error)?.message ?? String(e) });
     this.controller.stop().catch(quiet);
     this.live.stop().catch(quiet);
   }
@@ -158,7 +163,7 @@ export class Daemon {
       report = await this.cycleSteps();
     } catch (e) {
       const error = (e as Error).message ?? String(e);
-      this.opts.log('error', 'cycle failed; the next one tries again', { error });
+      this.log.error('cycle failed; the next one tries again', { error });
       report = { ok: false, commit: this.lastGood?.commit ?? null, applied: [], statusCommit: null, error, timings: {} };
     }
     this.opts.observer?.cycleDone?.(report, (performance.now() - started) / 1000);
@@ -181,7 +186,7 @@ export class Daemon {
     } catch (e) {
       report.ok = false;
       report.error = `source: ${(e as Error).message}`;
-      this.opts.log('warn', 'cannot sync the source; the last good revision stays in force', { error: (e as Error).message });
+      this.log.warn('cannot sync the source; the last good revision stays in force', { error: (e as Error).message });
       if (!this.lastGood) return report;
       rev = this.lastGood;
     }
@@ -206,7 +211,7 @@ export class Daemon {
     const ns = this.opts.namespace;
     const desired = ns ? validateInNamespace(revisionFiles(rev), cluster, ns) : validateSource(revisionFiles(rev), cluster);
     const errors = desired.diagnostics.filter((x) => x.severity === 'error');
-    for (const d of errors) this.opts.log('warn', `${d.file}:${d.line}:${d.column}: ${d.message}`, { path: d.path });
+    for (const d of errors) this.log.warn(`${d.file}:${d.line}:${d.column}: ${d.message}`, { path: d.path });
     lap('validate');
     const plan = planRestores({ desired, cluster, ledger: ledgerView(this.executions), allowEmpty: this.opts.allowEmpty, sourceCommit: rev.commit });
     report.plan = plan;
@@ -228,7 +233,7 @@ export class Daemon {
         report.ok = false;
         report.error = `status branch: ${(e as Error).message}`;
         // ledgerDirty stays set, so the next cycle plans and pushes again.
-        this.opts.log('error', 'cannot push the ledger; nothing is created this cycle', { error: (e as Error).message });
+        this.log.error('cannot push the ledger; nothing is created this cycle', { error: (e as Error).message });
         return report;
       }
     } else {
@@ -242,9 +247,9 @@ export class Daemon {
       if (!a.ok) {
         report.ok = false;
         clean = false;
-        this.opts.log('error', a.error!);
+        this.log.error(a.error!);
       } else {
-        this.opts.log('info', `${a.action.action} ${a.action.kind} ${a.action.namespace}/${a.action.name}`, { contentId: a.action.contentId || undefined });
+        this.log.info(`${a.action.action} ${a.action.kind} ${a.action.namespace}/${a.action.name}`, { contentId: a.action.contentId || undefined });
         if (a.action.kind === 'RestoreSession' && a.action.action === 'create') this.controller.enqueue(a.action.namespace, a.action.name);
       }
     }
@@ -260,7 +265,7 @@ export class Daemon {
       } catch (e) {
         report.ok = false;
         report.error = `status branch: ${(e as Error).message}`;
-        this.opts.log('error', 'cannot push the status branch', { error: (e as Error).message });
+        this.log.error('cannot push the status branch', { error: (e as Error).message });
         clean = false;
       }
     }

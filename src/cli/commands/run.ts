@@ -8,10 +8,11 @@ import { parseListenAddress } from '../../daemon/http-server.ts';
 import type { ListenAddress } from '../../daemon/http-server.ts';
 import type { DaemonHooks } from '../../daemon/runner.ts';
 import { DEFAULT_LEASE_NAME, LeaderElector, defaultLeaseNamespace } from '../../daemon/leader.ts';
-import { jsonLogger } from '../../daemon/log.ts';
 import { DaemonMetrics } from '../../daemon/metrics.ts';
 import { DaemonRunner } from '../../daemon/runner.ts';
 import { loadWebhookSecret } from '../../daemon/webhook.ts';
+import { jsonLogger } from '../../common/log.ts';
+import { Redactor } from '../../common/redact.ts';
 import { loadKubeConfig } from '../../kube/kubeconfig.ts';
 import { GitSource, LocalSource, redactUrl, resolveCredentials } from '../../source/index.ts';
 import type { Source } from '../../source/index.ts';
@@ -164,31 +165,31 @@ servers close, exit 0.`,
       if (credentials?.username && credentials.password) secrets.push(Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64'));
     }
     const cacheDir = values['cache-dir'] ?? join(homedir(), '.cache', 'restore-controller');
-    const log = jsonLogger(io.stderr, { level: process.env['LOG_LEVEL'], component: 'daemon', secrets });
+    const log = jsonLogger(io.stderr, { level: process.env['LOG_LEVEL'], redactor: new Redactor(secrets), fields: { component: 'daemon' } });
+    const controllerLog = log.child({ component: 'controller' });
     const remote = gitUrl ? { url: gitUrl, ...(values['git-credentials-dir'] ? { credentialsDir: values['git-credentials-dir'] } : {}) } : undefined;
     const metrics = new DaemonMetrics();
     const kubeConfig = countApiErrors(loadKubeConfig({ kubeconfig: values.kubeconfig }), (code) => metrics.apiError(code));
-    const sourceLog = { info: (m: string) => log('info', m), warn: (m: string) => log('warn', m) };
 
     const globs = values.include?.length ? { globs: values.include } : {};
     const verify = values['verify-keyring'] ? { verify: await readKeyringOption(values['verify-keyring']) } : {};
     const signer = values['signing-key-file'] ? { signer: await readSignerOption(values['signing-key-file']) } : {};
     const source: Source = remote
-      ? new GitSource({ ...remote, branch: values.ref ? undefined : values.branch, ref: values.ref, path: values.path, cacheDir: join(cacheDir, 'source'), log: sourceLog, ...globs, ...verify })
+      ? new GitSource({ ...remote, branch: values.ref ? undefined : values.branch, ref: values.ref, path: values.path, cacheDir: join(cacheDir, 'source'), log, ...globs, ...verify })
       : new LocalSource({ dir: sourceDir!, ...globs });
-    const statusWriter = remote && !values['no-status'] ? new StatusWriter({ ...remote, branch: values['status-branch'], cacheDir: join(cacheDir, 'status'), log: sourceLog, ...signer }) : undefined;
+    const statusWriter = remote && !values['no-status'] ? new StatusWriter({ ...remote, branch: values['status-branch'], cacheDir: join(cacheDir, 'status'), log, ...signer }) : undefined;
 
     /** Reads the ledger as it is now: called when this replica starts acting, not before. */
     const createDaemon = async (hooks?: DaemonHooks): Promise<Daemon> => {
       const ledger = remote && statusWriter ? await readLedger({ ...remote, branch: values['status-branch'], cluster: values.cluster, cacheDir: join(cacheDir, 'ledger') }) : undefined;
-      for (const d of ledger?.diagnostics ?? []) log('warn', `status branch ${d.file}: ${d.message}`);
+      for (const d of ledger?.diagnostics ?? []) log.warn(`status branch ${d.file}: ${d.message}`);
       return new Daemon({
         source: hooks ? hooks.observeSource(source) : source,
         kubeConfig,
         cluster: values.cluster!,
         controller: {
           agent: { image: values['agent-image'] ?? process.env['RESTORE_AGENT_IMAGE'] ?? DEFAULT_AGENT_IMAGE },
-          log: (line) => log('info', line, { component: 'controller' }),
+          log: (line) => controllerLog.info(line),
           ...(namespace ? { namespace } : {}),
         },
         ...(statusWriter ? { statusWriter } : {}),
@@ -203,11 +204,11 @@ servers close, exit 0.`,
 
     if (values.once) {
       const report = await (await createDaemon()).cycle();
-      log(report.ok ? 'info' : 'error', 'cycle done', { commit: report.commit, statusCommit: report.statusCommit, actions: report.plan?.actions.map((a) => `${a.action} ${a.kind} ${a.namespace}/${a.name}`), error: report.error });
+      log[report.ok ? 'info' : 'error']('cycle done', { commit: report.commit, statusCommit: report.statusCommit, actions: report.plan?.actions.map((a) => `${a.action} ${a.kind} ${a.namespace}/${a.name}`), error: report.error });
       return report.ok ? EXIT_OK : EXIT_ERRORS;
     }
 
-    if (webhookSecret && 'absent' in webhookSecret) log('warn', `webhook off: no secret (${webhookSecret.absent}); cycles run every --interval. Create the Secret to turn it on`);
+    if (webhookSecret && 'absent' in webhookSecret) log.warn(`webhook off: no secret (${webhookSecret.absent}); cycles run every --interval. Create the Secret to turn it on`);
     const elector = values['leader-elect']
       ? new LeaderElector({ kubeConfig, namespace: values['leader-election-namespace'] ?? defaultLeaseNamespace(), name: values['leader-election-id'] ?? DEFAULT_LEASE_NAME, leaseDurationMs, log })
       : undefined;
@@ -231,7 +232,7 @@ servers close, exit 0.`,
       process.off('SIGINT', onInt);
       throw e;
     }
-    log('info', 'running', { source: gitUrl ? redactUrl(gitUrl) : sourceDir, intervalMs, ...(namespace ? { namespace } : {}), ...(elector ? { identity: elector.identity } : {}) });
+    log.info('running', { source: gitUrl ? redactUrl(gitUrl) : sourceDir, intervalMs, ...(namespace ? { namespace } : {}), ...(elector ? { identity: elector.identity } : {}) });
     const exit = await runner.exited;
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
