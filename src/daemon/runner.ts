@@ -19,6 +19,7 @@ import type { Logger } from '../common/log.ts';
 import type { DaemonMetrics } from './metrics.ts';
 import { DEFAULT_MAX_BODY_BYTES, webhookHandler } from './webhook.ts';
 import type { FollowedRef } from './webhook.ts';
+import { errorMessage } from '../common/errors.ts';
 
 export interface DaemonHooks {
   /** Pass to the Daemon: cycle metrics and readiness. */
@@ -134,7 +135,7 @@ export class DaemonRunner {
         daemon?.stop();
         const waitMs = Math.min(60_000, (this.opts.startRetryMs ?? 5_000) * 2 ** attempt);
         this.health.startFailed(new Date());
-        this.log.error(`cannot start acting (reading the status branch or starting the controller): ${(e as Error).message}; retrying in ${Math.round(waitMs / 1000)}s`);
+        this.log.error(`cannot start acting (reading the status branch or starting the controller): ${errorMessage(e)}; retrying in ${Math.round(waitMs / 1000)}s`);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, waitMs);
           this.wake = () => {
@@ -227,7 +228,7 @@ export class DaemonRunner {
         } else if (elector && !elector.isLeader && !this.ending) {
           elector.requestCycle().then(
             (asked) => this.log.info(asked ? 'webhook: standby; asked the leader for a cycle through the Lease' : 'webhook: no replica leads yet; the next leader starts with a cycle'),
-            (e) => this.log.warn(`webhook: standby could not relay the push to the leader (it syncs at its next interval): ${(e as Error).message}`),
+            (e) => this.log.warn(`webhook: standby could not relay the push to the leader (it syncs at its next interval): ${errorMessage(e)}`),
           );
         } else if (!this.ending) {
           this.log.info('webhook: this replica is starting to act; its first cycle syncs the source anyway');

@@ -26,6 +26,7 @@ import type { Command } from '../command.ts';
 import { EXIT_ERRORS, EXIT_OK, UsageError } from '../command.ts';
 import { parseRunOptions } from './run-options.ts';
 import type { RunOptions } from './run-options.ts';
+import { errorMessage } from '../../common/errors.ts';
 
 export const runCommand: Command = {
   name: 'run',
@@ -218,7 +219,7 @@ async function readKeyringOption(path: string): Promise<Keyring> {
   try {
     return await readKeyringFile(path);
   } catch (e) {
-    throw new UsageError(`run: --verify-keyring ${path}: ${(e as Error).message} (give a file of armored OpenPGP public keys)`, { flag: '--verify-keyring' }, { cause: e });
+    throw new UsageError(`run: --verify-keyring ${path}: ${errorMessage(e)} (give a file of armored OpenPGP public keys)`, { flag: '--verify-keyring' }, { cause: e });
   }
 }
 
@@ -227,11 +228,11 @@ async function readSignerOption(path: string, passphrase: string | undefined): P
   try {
     armored = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`run: --signing-key-file ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { flag: '--signing-key-file' }, { cause: e });
+    throw new UsageError(`run: --signing-key-file ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e)}`, { flag: '--signing-key-file' }, { cause: e });
   }
   try {
     return await commitSigner(armored, passphrase);
   } catch (e) {
-    throw new UsageError(`run: --signing-key-file ${path}: ${(e as Error).message} (give an armored OpenPGP private key; its passphrase in STATUS_SIGNING_PASSPHRASE)`, { flag: '--signing-key-file' }, { cause: e });
+    throw new UsageError(`run: --signing-key-file ${path}: ${errorMessage(e)} (give an armored OpenPGP private key; its passphrase in STATUS_SIGNING_PASSPHRASE)`, { flag: '--signing-key-file' }, { cause: e });
   }
 }

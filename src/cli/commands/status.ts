@@ -39,10 +39,10 @@ Exit status: 0 read (problems in single files are reported, not fatal), 2 could 
       output: { type: 'string', short: 'o', default: 'text' },
       'git-credentials-dir': { type: 'string' },
     });
-    if (positionals.length) throw new UsageError(`status: unexpected argument "${positionals[0]}"`);
-    if (!values['git-url']) throw new UsageError('status: --git-url URL is required');
+    if (positionals.length) throw new UsageError(`status: unexpected argument "${positionals[0]}"`, { flag: positionals[0] });
+    if (!values['git-url']) throw new UsageError('status: --git-url URL is required', { flag: '--git-url' });
     const output = values.output as (typeof OUTPUTS)[number];
-    if (!OUTPUTS.includes(output)) throw new UsageError(`status: --output must be one of ${OUTPUTS.join(', ')}, not "${values.output}"`);
+    if (!OUTPUTS.includes(output)) throw new UsageError(`status: --output must be one of ${OUTPUTS.join(', ')}, not "${values.output}"`, { flag: '--output' });
 
     let ledger: Awaited<ReturnType<typeof readLedger>>;
     try {
