@@ -3,7 +3,9 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RestoreError } from '../common/errors.ts';
+import { RestoreError, errorMessage } from '../common/errors.ts';
+import { nullLogger } from '../common/log.ts';
+import type { Logger } from '../common/log.ts';
 
 export interface ListenAddress {
   /** Undefined: every interface (`:PORT`). */
@@ -36,12 +38,16 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts an HTTP server on `addr`; a handler that throws answers 500 and never brings it down. */
-export async function startHttpServer(name: string, addr: ListenAddress, handler: Handler): Promise<RunningServer> {
+/**
+ * Starts an HTTP server on `addr`; a handler that throws answers 500 (logged to `log`) and never
+ * brings it down.
+ */
+export async function startHttpServer(name: string, addr: ListenAddress, handler: Handler, log: Logger = nullLogger): Promise<RunningServer> {
   const server: Server = createServer((req, res) => {
     Promise.resolve()
       .then(() => handler(req, res))
-      .catch(() => {
+      .catch((e: unknown) => {
+        log.error(`${name}: ${req.method} ${(req.url ?? '/').split('?')[0]} failed: ${errorMessage(e)}`);
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
         res.end('internal error\n');
       });

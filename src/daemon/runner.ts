@@ -76,11 +76,11 @@ export class DaemonRunner {
     const { metrics } = this.opts;
     try {
       if (this.opts.metricsAddr) {
-        this.metricsServer = await startHttpServer('--metrics-addr', this.opts.metricsAddr, metricsHandler(metrics, this.health));
+        this.metricsServer = await startHttpServer('--metrics-addr', this.opts.metricsAddr, metricsHandler(metrics, this.health), this.log);
         this.log.info(`metrics on ${this.metricsServer.url}/metrics; probes /healthz and /readyz`);
       }
       if (this.opts.webhook) {
-        this.webhookServer = await startHttpServer('--webhook-addr', this.opts.webhook.addr, this.webhookHandler());
+        this.webhookServer = await startHttpServer('--webhook-addr', this.opts.webhook.addr, this.webhookHandler(), this.log);
         this.log.info(`push webhook on ${this.webhookServer.url} (GitHub, Gitea, GitLab)`);
       }
     } catch (e) {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHttpServer, parseListenAddress } from '../../src/daemon/http-server.ts';
 import type { RunningServer } from '../../src/daemon/http-server.ts';
-import { jsonLogger } from '../../src/common/log.ts';
+import { jsonLogger, sinkLogger } from '../../src/common/log.ts';
 import { MASK, Redactor } from '../../src/common/redact.ts';
 import {
   handleWebhook,
@@ -235,6 +235,22 @@ describe('listen addresses', () => {
     assert.deepEqual(parseListenAddress('--metrics-addr', '[::1]:9292'), { host: '::1', port: 9292 });
     assert.deepEqual(parseListenAddress('--metrics-addr', 'localhost:9292'), { host: 'localhost', port: 9292 });
     for (const bad of ['8080', ':', 'host:', ':99999', 'a:b:1', '']) assert.throws(() => parseListenAddress('--metrics-addr', bad), /--metrics-addr ".*" is not a listen address: give HOST:PORT or :PORT/);
+  });
+
+  it('a handler that throws: 500, the server stays up, and the failure is logged', async () => {
+    const lines: string[] = [];
+    const server = await startHttpServer('--metrics-addr', { host: '127.0.0.1', port: 0 }, () => {
+      throw new Error('render failed');
+    }, sinkLogger(({ level, msg }) => lines.push(`${level} ${msg}`)));
+    try {
+      const r = await fetch(server.url + '/metrics?x=1');
+      assert.equal(r.status, 500);
+      assert.equal(await r.text(), 'internal error\n');
+      assert.equal((await fetch(server.url + '/healthz')).status, 500, 'still serving');
+      assert.deepEqual(lines, ['error --metrics-addr: GET /metrics failed: render failed', 'error --metrics-addr: GET /healthz failed: render failed']);
+    } finally {
+      await server.close();
+    }
   });
 
   it('a port in use is an error that says so', async () => {
