@@ -167,7 +167,9 @@ export class Daemon {
       this.log.error('cycle failed; the next one tries again', { error });
       report = { ok: false, commit: this.lastGood?.commit ?? null, applied: [], statusCommit: null, error, timings: {} };
     }
-    this.opts.observer?.cycleDone?.(report, (performance.now() - started) / 1000);
+    const seconds = (performance.now() - started) / 1000;
+    this.log.debug('cycle timings', { ok: report.ok, unchanged: report.unchanged ?? false, seconds: Math.round(seconds * 1000) / 1000, timings: report.timings });
+    this.opts.observer?.cycleDone?.(report, seconds);
     return report;
   }
 
