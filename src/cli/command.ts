@@ -1,7 +1,7 @@
 // What every `restorectl` subcommand looks like, and the exit codes they share (DESIGN §5).
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
-import { RestoreError } from '../common/errors.ts';
+import { RestoreError, errorMessage, isRestoreError } from '../common/errors.ts';
 
 export const EXIT_OK = 0;
 /** At least one error diagnostic (or the thing checked failed). */
@@ -57,4 +57,18 @@ export function parseCommandArgs<O extends Options>(command: string, argv: strin
     const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '');
     throw new UsageError(`${command}: ${msg}`, {}, { cause: e });
   }
+}
+
+/**
+ * What a command that could not run prints: `restorectl <cmd>: <message>` (a usage mistake with a
+ * pointer to --help); with LOG_LEVEL=debug also the error's code and the codes of its causes.
+ */
+export function failureText(command: string, e: unknown, debug = false): string {
+  const head = e instanceof UsageError ? `restorectl ${e.message}\nRun \`restorectl ${command} --help\` for usage.\n` : `restorectl ${command}: ${errorMessage(e)}\n`;
+  if (!debug) return head;
+  const chain: string[] = [];
+  for (let c: unknown = e; c !== undefined && chain.length < 5; c = c instanceof Error ? c.cause : undefined) {
+    chain.push(isRestoreError(c) ? c.code : c instanceof Error ? c.name : typeof c);
+  }
+  return `${head}restorectl ${command}: code ${chain.join(' <- ')}\n`;
 }

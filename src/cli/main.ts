@@ -1,7 +1,6 @@
 // `restorectl`: the one program behind the daemon, the agent, the sandbox and the CI tools.
-import { EXIT_CANNOT_RUN, UsageError } from './command.ts';
+import { EXIT_CANNOT_RUN, failureText } from './command.ts';
 import type { Io } from './command.ts';
-import { errorMessage, isRestoreError } from '../common/errors.ts';
 import { COMMANDS } from './commands/index.ts';
 
 export function topLevelHelp(): string {
@@ -42,20 +41,6 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.stderr(failureText(command.name, e, process.env['LOG_LEVEL'] === 'debug'));
     return EXIT_CANNOT_RUN;
   }
-}
-
-/**
- * What a command that could not run prints: `restorectl <cmd>: <message>` (a usage mistake with a
- * pointer to --help); with LOG_LEVEL=debug also the error's code and the codes of its causes.
- */
-export function failureText(command: string, e: unknown, debug = false): string {
-  const head = e instanceof UsageError ? `restorectl ${e.message}\nRun \`restorectl ${command} --help\` for usage.\n` : `restorectl ${command}: ${errorMessage(e)}\n`;
-  if (!debug) return head;
-  const chain: string[] = [];
-  for (let c: unknown = e; c !== undefined && chain.length < 5; c = c instanceof Error ? c.cause : undefined) {
-    chain.push(isRestoreError(c) ? c.code : c instanceof Error ? c.name : typeof c);
-  }
-  return `${head}restorectl ${command}: code ${chain.join(' <- ')}\n`;
 }
 
 const isEntry = process.argv[1] && /restorectl(\.js)?$|cli[\\/]main\.(ts|js)$/.test(process.argv[1]);

@@ -2,8 +2,7 @@
 // each a RestoreError with a stable code a caller can switch on.
 import assert from 'node:assert/strict';
 import { isRestoreError } from '../../src/common/errors.ts';
-import { UsageError, parseCommandArgs } from '../../src/cli/command.ts';
-import { failureText } from '../../src/cli/main.ts';
+import { UsageError, failureText, parseCommandArgs } from '../../src/cli/command.ts';
 import { ListenAddressError, parseListenAddress } from '../../src/daemon/http-server.ts';
 import { WebhookSecretError, loadWebhookSecret } from '../../src/daemon/webhook.ts';
 import { SnapshotsUnavailable } from '../../src/plan/index.ts';
