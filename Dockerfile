@@ -5,6 +5,8 @@
 # Build: the TypeScript compiler is a dev dependency, so dist/ is made here.
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
+# The dev kit (packages/devkit, a workspace: sandbox, demo, test servers) is not in the build
+# context, so npm skips it and the image holds only the product.
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./

@@ -22,7 +22,7 @@ import * as k8s from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { RestoreSession } from '../src/api/index.ts';
 import { RESTORE_SESSIONS } from '../src/kube/resources.ts';
-import { seedRepository, whichExecutable } from '../src/restic/seed.ts';
+import { seedRepository, whichExecutable } from '@restore-controller/devkit/seed';
 import { writeRandomFiles } from '../test/support/restic-repo.ts';
 import { startSandbox } from '../test/support/sandbox.ts';
 import type { TestSandbox } from '../test/support/sandbox.ts';

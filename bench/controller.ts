@@ -22,6 +22,7 @@ import { parseArgs, promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import type { RestoreSession } from '../src/api/index.ts';
 import { isFinalPhase } from '../src/api/restoresession.ts';
+import { nullLogger, textLogger } from '../src/common/log.ts';
 import { Controller } from '../src/controller/index.ts';
 import { DEFAULT_AGENT_IMAGE } from '../src/controller/agent-container.ts';
 import { loadKubeConfig } from '../src/kube/kubeconfig.ts';
@@ -145,7 +146,7 @@ async function main(): Promise<void> {
       sample.heap = Math.max(sample.heap, m.heapUsed);
     }, 50);
     const cpu0 = process.cpuUsage();
-    controller = new Controller(kc, { agent: { image: DEFAULT_AGENT_IMAGE }, concurrency: CONCURRENCY, log: process.env['BENCH_LOG'] ? (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) : () => undefined });
+    controller = new Controller(kc, { agent: { image: DEFAULT_AGENT_IMAGE }, concurrency: CONCURRENCY, log: process.env['BENCH_LOG'] ? textLogger((line) => process.stderr.write(line), { level: 'debug' }) : nullLogger });
     await controller.start();
 
     const sessions = (['snapshot', 'job', 'deployment'] as Kind[]).flatMap((kind) => Array.from({ length: N[kind] }, (_, i) => sessionFor(kind, i)));

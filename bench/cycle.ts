@@ -19,7 +19,8 @@ import { Daemon } from '../src/daemon/daemon.ts';
 import { RESTORE_SESSIONS } from '../src/kube/resources.ts';
 import { startHttpServer } from '../src/daemon/http-server.ts';
 import { hmacSha256Hex, webhookHandler } from '../src/daemon/webhook.ts';
-import { GitHttpServer, GitSource } from '../src/source/index.ts';
+import { GitHttpServer } from '@restore-controller/devkit/git-http-server';
+import { GitSource } from '../src/source/index.ts';
 import { StatusWriter } from '../src/status/index.ts';
 import { restoreSessionYaml } from './manifests.ts';
 
@@ -54,7 +55,11 @@ async function startSandbox(dir: string): Promise<{ kubeconfig: string; requests
     buf += d.toString();
     const parts = buf.split('\n');
     buf = parts.pop()!;
-    for (const l of parts) if (/^[A-Z]+ \//.test(l)) lines.push(l);
+    // --verbose logs each request at debug: `debug: GET /api/v1/pods`.
+    for (const l of parts) {
+      const request = /^debug: ([A-Z]+ \/.*)$/.exec(l)?.[1];
+      if (request) lines.push(request);
+    }
   });
   await new Promise<void>((resolve, reject) => {
     let out = '';

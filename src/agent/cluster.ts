@@ -7,6 +7,7 @@ import { apiErrorInfo, isAlreadyExists, isConflict, isNotFound } from '../kube/a
 import { REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
 import { updateSessionStatus } from '../kube/status-update.ts';
 import { recordEvent } from '../kube/events.ts';
+import { AgentError } from './errors.ts';
 
 export class AgentCluster {
   private readonly custom: k8s.CustomObjectsApi;
@@ -23,7 +24,8 @@ export class AgentCluster {
     try {
       return (await this.custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, name })) as RestoreSession;
     } catch (e) {
-      throw new Error(`cannot read RestoreSession ${namespace}/${name}: ${apiErrorInfo(e).message}`, { cause: e });
+      const info = apiErrorInfo(e);
+      throw new AgentError('SessionNotFound', `cannot read RestoreSession ${namespace}/${name}: ${info.message} (check --session and that the agent's ServiceAccount may get restoresessions)`, { kind: 'RestoreSession', object: `${namespace}/${name}`, ...(info.code ? { status: info.code } : {}) }, { cause: e });
     }
   }
 
@@ -31,7 +33,8 @@ export class AgentCluster {
     try {
       return (await this.custom.getNamespacedCustomObject({ ...REPOSITORIES, namespace, name })) as Repository;
     } catch (e) {
-      throw new Error(`cannot read Repository ${namespace}/${name}: ${apiErrorInfo(e).message}`, { cause: e });
+      const info = apiErrorInfo(e);
+      throw new AgentError('RepositoryNotFound', `cannot read Repository ${namespace}/${name}: ${info.message} (create it, or fix the session's spec.repository)`, { kind: 'Repository', object: `${namespace}/${name}`, ...(info.code ? { status: info.code } : {}) }, { cause: e });
     }
   }
 
@@ -41,7 +44,8 @@ export class AgentCluster {
     try {
       secret = await this.core.readNamespacedSecret({ namespace, name });
     } catch (e) {
-      throw new Error(`cannot read Secret ${namespace}/${name}: ${isNotFound(e) ? 'it does not exist' : apiErrorInfo(e).message}`, { cause: e });
+      const info = apiErrorInfo(e);
+      throw new AgentError('SecretNotFound', `cannot read Secret ${namespace}/${name}: ${isNotFound(e) ? 'it does not exist (create it, or fix the Repository\'s storageSecretName)' : info.message}`, { kind: 'Secret', object: `${namespace}/${name}`, ...(info.code ? { status: info.code } : {}) }, { cause: e });
     }
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(secret.data ?? {})) out[k] = Buffer.from(v, 'base64').toString('utf8');

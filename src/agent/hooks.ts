@@ -3,12 +3,14 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import type { HookHandler } from '../api/restoresession.ts';
+import type { Redactor } from '../common/redact.ts';
+import { HookError } from './errors.ts';
 
 export interface HookContext {
   /** Host for HTTP and TCP handlers without one (the pod IP). */
   defaultHost: string;
   /** Removes secret values from text that leaves the agent (events, status). */
-  redact: (text: string) => string;
+  redactor: Redactor;
   timeoutMs?: number;
   cwd?: string;
 }
@@ -31,7 +33,7 @@ export async function runHook(h: HookHandler, ctx: HookContext): Promise<HookRes
     if (h.tcpSocket) return await runTcp(h.tcpSocket, ctx, Math.min(timeoutMs, 30_000));
     return { ok: false, message: 'the hook names no handler (exec, httpGet, httpPost or tcpSocket)' };
   } catch (e) {
-    return { ok: false, message: ctx.redact((e as Error).message) };
+    return { ok: false, message: ctx.redactor.text((e as Error).message) };
   }
 }
 
@@ -47,11 +49,11 @@ function runExec(command: string[], ctx: HookContext, timeoutMs: number): Promis
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (e) => {
       clearTimeout(timer);
-      resolve({ ok: false, message: ctx.redact(`cannot run ${file}: ${e.message}`) });
+      resolve({ ok: false, message: ctx.redactor.text(`cannot run ${file}: ${e.message}`) });
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const out = tail(ctx.redact(output));
+      const out = tail(ctx.redactor.text(output));
       if (code === 0) resolve({ ok: true, message: out ? `exec succeeded: ${out}` : 'exec succeeded' });
       else resolve({ ok: false, message: `exec ${signal ? `killed by ${signal}${signal === 'SIGKILL' ? ' (timeout)' : ''}` : `exited ${code}`}${out ? `: ${out}` : ''}` });
     });
@@ -60,7 +62,7 @@ function runExec(command: string[], ctx: HookContext, timeoutMs: number): Promis
 
 function portOf(port: number | string): number {
   const n = typeof port === 'number' ? port : Number(port);
-  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new Error(`port "${port}" is not a port number (named ports are not resolved by the agent)`);
+  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new HookError('HookPortInvalid', `port "${port}" is not a port number (named ports are not resolved by the agent): give the hook's port as a number`, { port });
   return n;
 }
 
@@ -87,9 +89,9 @@ async function runHttp(
     }
   }
   const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-  const text = tail(ctx.redact(await res.text().catch(() => '')));
+  const text = tail(ctx.redactor.text(await res.text().catch(() => '')));
   const ok = res.status >= 200 && res.status < 400;
-  return { ok, message: `${method} ${ctx.redact(url)} → ${res.status}${text ? `: ${text}` : ''}` };
+  return { ok, message: `${method} ${ctx.redactor.text(url)} → ${res.status}${text ? `: ${text}` : ''}` };
 }
 
 function runTcp(h: NonNullable<HookHandler['tcpSocket']>, ctx: HookContext, timeoutMs: number): Promise<HookResult> {

@@ -1,21 +1,34 @@
 // `restorectl agent restore`: one host's restore, from reading its session to the final stat
 // (SPEC Agent, Hooks; issue 6). Exactly-once per host: a host with a final stat is skipped, so a
 // restarted pod never restores twice.
+//
+// The steps, in order: skip if there is nothing to do (skipReason); for a Deployment, take the
+// workload's restore Lease (holdRestoreLease); read the Repository and its Secret (openRepository);
+// preRestore once per session; the host's rule (unmatchedHostStat when none applies); restic with
+// progress (runRestore); postRestore once per session when this host completed the set
+// (postRestoreDecision). The decisions are pure functions; the rest is I/O around them.
 import { join } from 'node:path';
+import type { Repository } from '../api/repository.ts';
 import type { HostProgress, HostRestoreStats, RestoreSession, RestoreSessionStatus } from '../api/restoresession.ts';
 import { effectiveRules, isFinalPhase, repositoryOf } from '../api/restoresession.ts';
+import { errorMessage } from '../common/errors.ts';
+import { nullLogger } from '../common/log.ts';
+import type { Logger } from '../common/log.ts';
+import { Redactor } from '../common/redact.ts';
 import { planHost } from '../hosts/rules.ts';
+import type { HostPlan } from '../hosts/types.ts';
 import { CONDITION, REASON, findCondition, setCondition } from '../session/conditions.ts';
 import { formatDuration } from '../session/duration.ts';
+import { hostFinished, hostStat, withHostStat } from '../session/host-stats.ts';
 import { restoreLeaseName } from '../session/names.ts';
 import { tallyHosts } from '../session/phase.ts';
 import type { AgentCluster } from './cluster.ts';
+import { AgentError } from './errors.ts';
 import { runHook } from './hooks.ts';
-import { redact } from '../restic/redact.ts';
+import type { HookResult } from './hooks.ts';
 import type { HostFrom } from './host.ts';
 import { hostIdentity } from './host.ts';
-import { hostFinished, hostStat, withHostStat } from '../session/host-stats.ts';
-import type { HostRestorer } from './restorer.ts';
+import type { HostRestoreOutcome, HostRestorer } from './restorer.ts';
 
 export interface AgentOptions {
   namespace: string;
@@ -28,7 +41,8 @@ export interface AgentOptions {
   /** How long a losing Deployment pod waits for the winner's result. */
   waitTimeoutMs?: number;
   signal: AbortSignal;
-  log: (line: string) => void;
+  /** Where the agent says what it did (default: nowhere); lines carry namespace, name and host. */
+  log?: Logger;
   now?: () => Date;
 }
 
@@ -41,164 +55,231 @@ export interface AgentOutcome {
 const LEASE_KINDS = new Set(['Deployment', 'DeploymentConfig']);
 const LEASE_SECONDS = 60;
 
+/** What one host's run works with, once its session and host are known. */
+interface HostRun {
+  cluster: AgentCluster;
+  opts: AgentOptions;
+  session: RestoreSession;
+  host: string;
+  log: Logger;
+  now: () => Date;
+}
+
 function deadlinePassed(s: RestoreSession, now: Date): boolean {
   const d = s.status?.sessionDeadline;
   return Boolean(d && new Date(d).getTime() < now.getTime()) || findCondition(s.status?.conditions, CONDITION.DeadlineExceeded)?.status === 'True';
 }
 
-/** A function that removes every secret value from a text (restic's redaction rules). */
-export function redactor(secrets: Iterable<string>): (text: string) => string {
-  const values = [...secrets];
-  return (text) => redact(text, values);
+/** Why this host has nothing to do (final session, deadline passed, host already reported), or undefined. */
+export function skipReason(session: RestoreSession, host: string, now: Date): string | undefined {
+  if (isFinalPhase(session.status?.phase)) return `session is ${session.status!.phase}: nothing to do`;
+  if (deadlinePassed(session, now)) return 'session is past its deadline: not restoring';
+  if (hostFinished(session, host)) return `already ${hostStat(session.status, host)!.phase}: a restarted pod does not restore again`;
+  return undefined;
 }
 
 export async function runAgent(cluster: AgentCluster, restorer: HostRestorer, opts: AgentOptions): Promise<AgentOutcome> {
   const now = opts.now ?? (() => new Date());
-  const { namespace, name, log } = opts;
-  let session = await cluster.session(namespace, name);
+  const session = await cluster.session(opts.namespace, opts.name);
   const host = hostIdentity(session, opts.hostFrom, opts.env);
-  const skip = (message: string): AgentOutcome => {
-    log(`host ${host}: ${message}`);
-    return { code: 0, message };
-  };
+  const run: HostRun = { cluster, opts, session, host, now, log: (opts.log ?? nullLogger).child({ namespace: opts.namespace, name: opts.name, host }) };
+  const why = skipReason(session, host, now());
+  if (why) return skip(run, why);
 
-  if (isFinalPhase(session.status?.phase)) return skip(`session is ${session.status!.phase}: nothing to do`);
-  if (deadlinePassed(session, now())) return skip('session is past its deadline: not restoring');
-  if (hostFinished(session, host)) return skip(`already ${hostStat(session.status, host)!.phase}: a restarted pod does not restore again`);
-
-  // A Deployment's pods share one host: one restores, the others wait for its result. The Lease
-  // is per workload (SPEC), so it is released when this host is done, for the next session.
+  // A Deployment's pods share one host: one restores, the others wait for its result.
   const kind = session.spec.target?.ref?.kind;
-  const holder = opts.env.POD_NAME || host;
-  let lease: string | undefined;
-  let leaseTimer: NodeJS.Timeout | undefined;
-  if (kind && LEASE_KINDS.has(kind)) {
-    lease = restoreLeaseName(kind, session.spec.target!.ref!.name);
-    const deadline = Date.now() + (opts.waitTimeoutMs ?? 24 * 3600_000);
-    for (let announced = false; !(await cluster.acquireLease(namespace, lease, holder, LEASE_SECONDS)); announced = true) {
-      if (!announced) log(`host ${host}: another pod holds Lease ${lease}; waiting for it`);
-      session = await cluster.session(namespace, name);
-      if (hostFinished(session, host) || isFinalPhase(session.status?.phase)) {
-        return skip(`restored by another pod of ${kind} ${session.spec.target!.ref!.name}: ${hostStat(session.status, host)?.phase ?? session.status?.phase}`);
-      }
-      if (Date.now() > deadline || opts.signal.aborted) return { code: 1, message: `gave up waiting for Lease ${lease}` };
-      await new Promise((r) => setTimeout(r, 1000 + Math.random() * 1000));
-    }
-    // Another pod may have finished between our first read and taking the Lease.
-    session = await cluster.session(namespace, name);
-    if (hostFinished(session, host)) {
-      await cluster.releaseLease(namespace, lease, holder);
-      return skip(`already ${hostStat(session.status, host)!.phase}: restored by another pod`);
-    }
-    const held = lease;
-    leaseTimer = setInterval(() => void cluster.acquireLease(namespace, held, holder, LEASE_SECONDS).catch(() => undefined), (LEASE_SECONDS * 1000) / 3);
-  }
-
+  if (!kind || !LEASE_KINDS.has(kind)) return restoreHost(run, restorer);
+  const lease = await holdRestoreLease(run, kind, session.spec.target!.ref!.name);
+  if ('outcome' in lease) return lease.outcome;
   try {
-    return await restoreHost(cluster, restorer, opts, session, host, now);
+    return await restoreHost({ ...run, session: lease.session }, restorer);
   } finally {
-    if (leaseTimer) clearInterval(leaseTimer);
-    if (lease) await cluster.releaseLease(namespace, lease, holder).catch(() => undefined);
+    await lease.release();
   }
 }
 
-async function restoreHost(cluster: AgentCluster, restorer: HostRestorer, opts: AgentOptions, session: RestoreSession, host: string, now: () => Date): Promise<AgentOutcome> {
-  const { namespace, name, log } = opts;
-  const started = now();
-  const writeStat = (stat: HostRestoreStats) => cluster.updateStatus(namespace, name, (s) => withHostStat(s.status, stat));
+function skip(run: HostRun, message: string): AgentOutcome {
+  run.log.info(message);
+  return { code: 0, message };
+}
 
-  // Repository, Secret and the redaction of every value in it.
-  const repoRef = repositoryOf(session);
-  if (!repoRef) throw new Error(`RestoreSession ${namespace}/${name} names no repository`);
-  const repository = await cluster.repository(repoRef.namespace, repoRef.name);
+type HeldLease = { session: RestoreSession; release: () => Promise<void> } | { outcome: AgentOutcome };
+
+/**
+ * Takes the workload's restore Lease (SPEC: per workload, so it is released when this host is
+ * done, for the next session) and renews it while held; or, when another pod restored the host
+ * meanwhile, the outcome to end with.
+ */
+async function holdRestoreLease(run: HostRun, kind: string, workload: string): Promise<HeldLease> {
+  const { cluster, opts, host, log } = run;
+  const { namespace, name } = opts;
+  const holder = opts.env.POD_NAME || host;
+  const lease = restoreLeaseName(kind, workload);
+  const deadline = Date.now() + (opts.waitTimeoutMs ?? 24 * 3600_000);
+  for (let announced = false; !(await cluster.acquireLease(namespace, lease, holder, LEASE_SECONDS)); announced = true) {
+    if (!announced) log.info(`another pod holds Lease ${lease}; waiting for it`, { lease });
+    const session = await cluster.session(namespace, name);
+    if (hostFinished(session, host) || isFinalPhase(session.status?.phase)) {
+      return { outcome: skip(run, `restored by another pod of ${kind} ${workload}: ${hostStat(session.status, host)?.phase ?? session.status?.phase}`) };
+    }
+    if (Date.now() > deadline || opts.signal.aborted) return { outcome: { code: 1, message: `gave up waiting for Lease ${lease}` } };
+    await new Promise((r) => setTimeout(r, 1000 + Math.random() * 1000));
+  }
+  // Another pod may have finished between our first read and taking the Lease.
+  const session = await cluster.session(namespace, name);
+  if (hostFinished(session, host)) {
+    await cluster.releaseLease(namespace, lease, holder);
+    return { outcome: skip(run, `already ${hostStat(session.status, host)!.phase}: restored by another pod`) };
+  }
+  const renew = setInterval(() => void cluster.acquireLease(namespace, lease, holder, LEASE_SECONDS).catch(() => undefined), (LEASE_SECONDS * 1000) / 3);
+  const release = async () => {
+    clearInterval(renew);
+    await cluster.releaseLease(namespace, lease, holder).catch(() => undefined);
+  };
+  return { session, release };
+}
+
+interface OpenRepository {
+  repository: Repository;
+  secret: Record<string, string>;
+  /** Masks every value of the Secret (and every credential shape) in what leaves the agent. */
+  redactor: Redactor;
+}
+
+/** The session's Repository and storage Secret, and the redaction of every value in it. */
+async function openRepository(run: HostRun): Promise<OpenRepository> {
+  const { cluster, session } = run;
+  const ref = repositoryOf(session);
+  const key = `${session.metadata.namespace}/${session.metadata.name}`;
+  if (!ref) throw new AgentError('RepositoryNotNamed', `RestoreSession ${key} names no repository: set spec.repository.name`, { kind: 'RestoreSession', object: key });
+  const repository = await cluster.repository(ref.namespace, ref.name);
   const secretName = repository.spec.backend.storageSecretName;
-  if (!secretName) throw new Error(`Repository ${repoRef.namespace}/${repoRef.name} has no spec.backend.storageSecretName`);
-  const secret = await cluster.secretData(repoRef.namespace, secretName);
-  const redact = redactor(Object.values(secret));
+  if (!secretName) {
+    throw new AgentError('StorageSecretNotNamed', `Repository ${ref.namespace}/${ref.name} has no spec.backend.storageSecretName: name the Secret holding RESTIC_PASSWORD`, { kind: 'Repository', object: `${ref.namespace}/${ref.name}` });
+  }
+  const secret = await cluster.secretData(ref.namespace, secretName);
+  return { repository, secret, redactor: new Redactor(Object.values(secret)) };
+}
 
+/** The stat of a host no rule restores: Succeeded, saying why nothing was restored (SPEC Rules). */
+export function unmatchedHostStat(host: string, plan: HostPlan): HostRestoreStats {
+  const why = plan.rule === undefined ? 'no rule matches this host: nothing restored' : `rule ${plan.rule} names neither paths nor snapshots: nothing restored`;
+  return { hostname: host, phase: 'Succeeded', duration: '0s', error: why };
+}
+
+/** The event text when a host starts restoring. */
+export function restoreStartedMessage(host: string, plan: HostPlan): string {
+  return `host ${host}: restoring ${plan.snapshots ? `snapshots ${plan.snapshots.join(', ')}` : `${plan.paths!.join(', ')}`} from ${plan.sourceHost}`;
+}
+
+async function restoreHost(run: HostRun, restorer: HostRestorer): Promise<AgentOutcome> {
+  const { cluster, session, host, log, now } = run;
+  const started = now();
+  const elapsed = () => formatDuration(now().getTime() - started.getTime());
+  const repo = await openRepository(run);
+  const hookCtx = { defaultHost: run.opts.env.POD_IP || '127.0.0.1', redactor: repo.redactor };
   const fail = async (error: string): Promise<AgentOutcome> => {
-    const safe = redact(error);
-    await writeStat({ hostname: host, phase: 'Failed', duration: formatDuration(now().getTime() - started.getTime()), error: safe });
+    const safe = repo.redactor.text(error);
+    await writeStat(run, { hostname: host, phase: 'Failed', duration: elapsed(), error: safe });
     await cluster.event(session, 'Warning', 'Host Restore Failed', `host ${host}: ${safe}`, host);
-    log(`host ${host}: Failed: ${safe}`);
+    log.error(`Failed: ${safe}`, { error: safe });
     return { code: 1, message: safe };
   };
 
   // preRestore: once per session, by whichever host claims it first.
   const pre = session.spec.hooks?.preRestore;
   if (pre) {
-    const outcome = await onceForSession(cluster, opts, CONDITION.PreRestoreHookExecutionSucceeded, host, async () => runHook(pre, { defaultHost: opts.env.POD_IP || '127.0.0.1', redact }));
+    const outcome = await onceForSession(run, CONDITION.PreRestoreHookExecutionSucceeded, () => runHook(pre, hookCtx));
     if (outcome === 'failed-elsewhere') return { code: 0, message: 'preRestore hook failed on another host: not restoring' };
     if (outcome !== 'ok') return fail(`preRestore hook failed: ${outcome.message}`);
   }
 
   const plan = planHost(effectiveRules(session.spec).rules, host);
+  let outcome: AgentOutcome;
   if (!plan.restores) {
-    await writeStat({ hostname: host, phase: 'Succeeded', duration: '0s', error: plan.rule === undefined ? 'no rule matches this host: nothing restored' : `rule ${plan.rule} names neither paths nor snapshots: nothing restored` });
-    log(`host ${host}: no matching rule, nothing restored`);
-    await afterHost(cluster, opts, session, host, redact);
-    return { code: 0, message: 'nothing to restore' };
+    await writeStat(run, unmatchedHostStat(host, plan));
+    log.info('no matching rule, nothing restored');
+    outcome = { code: 0, message: 'nothing to restore' };
+  } else {
+    try {
+      await runRestore(run, restorer, repo, plan, started);
+      outcome = { code: 0, message: 'restored' };
+    } catch (e) {
+      outcome = await fail(run.opts.signal.aborted ? 'interrupted' : errorMessage(e));
+    }
   }
+  await afterHost(run, hookCtx);
+  return outcome;
+}
 
-  await writeStat({ hostname: host, phase: 'Running' });
-  await cluster.event(session, 'Normal', 'Host Restore Started', `host ${host}: restoring ${plan.snapshots ? `snapshots ${plan.snapshots.join(', ')}` : `${plan.paths!.join(', ')}`} from ${plan.sourceHost}`, host);
+function writeStat(run: HostRun, stat: HostRestoreStats): Promise<RestoreSession> {
+  return run.cluster.updateStatus(run.opts.namespace, run.opts.name, (s) => withHostStat(s.status, stat));
+}
+
+/** restic for this host's plan, its progress written every progressIntervalMs, and the Succeeded stat. Throws when the restore fails. */
+async function runRestore(run: HostRun, restorer: HostRestorer, repo: OpenRepository, plan: HostPlan, started: Date): Promise<void> {
+  const { cluster, opts, session, host, log, now } = run;
+  const elapsed = () => formatDuration(now().getTime() - started.getTime());
+  await writeStat(run, { hostname: host, phase: 'Running' });
+  await cluster.event(session, 'Normal', 'Host Restore Started', restoreStartedMessage(host, plan), host);
 
   let latest: HostProgress = {};
   let dirty = false;
   const ticker = setInterval(() => {
     if (!dirty) return;
     dirty = false;
-    void writeStat({ hostname: host, phase: 'Running', progress: latest, duration: formatDuration(now().getTime() - started.getTime()) }).catch(() => undefined);
+    void writeStat(run, { hostname: host, phase: 'Running', progress: latest, duration: elapsed() }).catch(() => undefined);
   }, opts.progressIntervalMs ?? 5000);
+  let result: HostRestoreOutcome;
   try {
-    const result = await restorer.restore({
+    result = await restorer.restore({
       session,
-      repository,
-      secret,
+      repository: repo.repository,
+      secret: repo.secret,
       plan,
       root: opts.root,
       scratchDir: opts.scratchDir,
       signal: opts.signal,
+      log,
       onProgress: (p) => {
         latest = p;
         dirty = true;
       },
     });
+  } finally {
     clearInterval(ticker);
-    await writeStat({
-      hostname: host,
-      phase: 'Succeeded',
-      duration: formatDuration(now().getTime() - started.getTime()),
-      progress: result.progress,
-      snapshot: result.snapshots.join(','),
-    });
-    await cluster.event(session, 'Normal', 'Host Restore Succeeded', `host ${host}: restored snapshot ${result.snapshots.join(', ')}`, host);
-    log(`host ${host}: Succeeded (snapshot ${result.snapshots.join(', ')})`);
-  } catch (e) {
-    clearInterval(ticker);
-    const outcome = await fail(opts.signal.aborted ? 'interrupted' : (e as Error).message);
-    await afterHost(cluster, opts, session, host, redact);
-    return outcome;
   }
-  await afterHost(cluster, opts, session, host, redact);
-  return { code: 0, message: 'restored' };
+  const snapshots = result.snapshots.join(', ');
+  await writeStat(run, { hostname: host, phase: 'Succeeded', duration: elapsed(), progress: result.progress, snapshot: result.snapshots.join(',') });
+  await cluster.event(session, 'Normal', 'Host Restore Succeeded', `host ${host}: restored snapshot ${snapshots}`, host);
+  log.info(`Succeeded (snapshot ${snapshots})`, { snapshot: result.snapshots });
+}
+
+export type PostRestoreDecision = { run: false; why: 'hosts-pending' } | { run: true; skipReason?: string };
+
+/**
+ * Whether this host runs postRestore now: only once every host has a final stat (the last one
+ * to finish runs it), and then either the handler or a skip the executionPolicy asks for.
+ */
+export function postRestoreDecision(status: RestoreSessionStatus | undefined, policy: 'Always' | 'OnSuccess' | 'OnFailure' = 'Always'): PostRestoreDecision {
+  const total = status?.totalHosts;
+  const t = tallyHosts(status?.stats);
+  if (total === undefined || t.succeeded + t.failed + t.unknown < total) return { run: false, why: 'hosts-pending' };
+  const anyFailed = t.failed > 0 || t.unknown > 0;
+  if (policy === 'OnSuccess' && anyFailed) return { run: true, skipReason: `skipped by executionPolicy ${policy}: a host failed` };
+  if (policy === 'OnFailure' && !anyFailed) return { run: true, skipReason: `skipped by executionPolicy ${policy}: every host succeeded` };
+  return { run: true };
 }
 
 /** postRestore, once per session, when this host's stat completed the set. */
-async function afterHost(cluster: AgentCluster, opts: AgentOptions, session: RestoreSession, host: string, redact: (t: string) => string): Promise<void> {
-  const post = session.spec.hooks?.postRestore;
+async function afterHost(run: HostRun, hookCtx: { defaultHost: string; redactor: Redactor }): Promise<void> {
+  const post = run.session.spec.hooks?.postRestore;
   if (!post) return;
-  const latest = await cluster.session(opts.namespace, opts.name);
-  const total = latest.status?.totalHosts;
-  const t = tallyHosts(latest.status?.stats);
-  if (total === undefined || t.succeeded + t.failed + t.unknown < total) return;
-  const policy = post.executionPolicy ?? 'Always';
-  const anyFailed = t.failed > 0 || t.unknown > 0;
-  const skipReason = policy === 'OnSuccess' && anyFailed ? 'a host failed' : policy === 'OnFailure' && !anyFailed ? 'every host succeeded' : undefined;
-  await onceForSession(cluster, opts, CONDITION.PostRestoreHookExecutionSucceeded, host, async () =>
-    skipReason
-      ? { ok: true, message: `skipped by executionPolicy ${policy}: ${skipReason}`, skipped: true }
-      : runHook(post, { defaultHost: opts.env.POD_IP || '127.0.0.1', redact }),
+  const latest = await run.cluster.session(run.opts.namespace, run.opts.name);
+  const decision = postRestoreDecision(latest.status, post.executionPolicy);
+  if (!decision.run) return;
+  await onceForSession(run, CONDITION.PostRestoreHookExecutionSucceeded, async () =>
+    decision.skipReason ? { ok: true, message: decision.skipReason, skipped: true } : runHook(post, hookCtx),
   );
 }
 
@@ -209,13 +290,8 @@ type OnceOutcome = 'ok' | 'failed-elsewhere' | { message: string };
  * Unknown/HookRunning (a status write with resourceVersion, so only one wins) runs it and records
  * the result; the others wait for that result.
  */
-async function onceForSession(
-  cluster: AgentCluster,
-  opts: AgentOptions,
-  type: string,
-  host: string,
-  work: () => Promise<{ ok: boolean; message: string; skipped?: boolean }>,
-): Promise<OnceOutcome> {
+async function onceForSession(run: HostRun, type: string, work: () => Promise<HookResult & { skipped?: boolean }>): Promise<OnceOutcome> {
+  const { cluster, opts, host, log } = run;
   const claimMessage = `running on host ${host}`;
   let mine = false;
   const claimed = await cluster.updateStatus(opts.namespace, opts.name, (s): RestoreSessionStatus | undefined => {
@@ -226,7 +302,7 @@ async function onceForSession(
     return { ...s.status, conditions: setCondition(s.status?.conditions, { type, status: 'Unknown', reason: 'HookRunning', message: claimMessage }, new Date()) };
   });
   if (!mine) {
-    const done = await waitFor(cluster, opts.namespace, opts.name, (s) => findCondition(s.status?.conditions, type)?.status !== 'Unknown', opts.waitTimeoutMs ?? 3600_000, opts.signal);
+    const done = await waitFor(run, (s) => findCondition(s.status?.conditions, type)?.status !== 'Unknown', opts.waitTimeoutMs ?? 3600_000);
     return findCondition(done.status?.conditions, type)?.status === 'True' ? 'ok' : 'failed-elsewhere';
   }
   const result = await work();
@@ -235,18 +311,23 @@ async function onceForSession(
     ...s.status,
     conditions: setCondition(s.status?.conditions, { type, status: result.ok ? 'True' : 'False', reason, message: result.message }, new Date()),
   }));
-  await cluster.event(claimed, result.ok ? 'Normal' : 'Warning', `${type === CONDITION.PreRestoreHookExecutionSucceeded ? 'PreRestore' : 'PostRestore'} Hook ${result.skipped ? 'Skipped' : result.ok ? 'Succeeded' : 'Failed'}`, result.message, host);
-  opts.log(`host ${host}: ${type}: ${result.message}`);
+  const hook = type === CONDITION.PreRestoreHookExecutionSucceeded ? 'PreRestore' : 'PostRestore';
+  await cluster.event(claimed, result.ok ? 'Normal' : 'Warning', `${hook} Hook ${result.skipped ? 'Skipped' : result.ok ? 'Succeeded' : 'Failed'}`, result.message, host);
+  log[result.ok ? 'info' : 'error'](`${type}: ${result.message}`, { hook: hook === 'PreRestore' ? 'preRestore' : 'postRestore' });
   return result.ok ? 'ok' : { message: result.message };
 }
 
-async function waitFor(cluster: AgentCluster, namespace: string, name: string, done: (s: RestoreSession) => boolean, timeoutMs: number, signal: AbortSignal): Promise<RestoreSession> {
+async function waitFor(run: HostRun, done: (s: RestoreSession) => boolean, timeoutMs: number): Promise<RestoreSession> {
+  const { cluster, opts } = run;
+  const key = `${opts.namespace}/${opts.name}`;
   const deadline = Date.now() + timeoutMs;
   for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
-    const s = await cluster.session(namespace, name);
+    const s = await cluster.session(opts.namespace, opts.name);
     if (done(s)) return s;
-    if (Date.now() > deadline) throw new Error(`gave up waiting after ${Math.round(timeoutMs / 1000)} s`);
-    if (signal.aborted) throw new Error('interrupted');
+    if (Date.now() > deadline) {
+      throw new AgentError('WaitTimedOut', `gave up waiting after ${Math.round(timeoutMs / 1000)} s for another host's hook result on RestoreSession ${key}: see that host's log`, { kind: 'RestoreSession', object: key, timeoutMs });
+    }
+    if (opts.signal.aborted) throw new AgentError('Interrupted', 'interrupted', { kind: 'RestoreSession', object: key });
     await new Promise((r) => setTimeout(r, delay));
   }
 }

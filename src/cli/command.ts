@@ -12,6 +12,8 @@ export const EXIT_CANNOT_RUN = 2;
 export interface Io {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** stdout and stderr are this process's own, so a plugin can inherit them (see plugins.ts). */
+  inheritStdio?: boolean;
 }
 
 export interface Command {

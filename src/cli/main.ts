@@ -1,10 +1,16 @@
-// `restorectl`: the one program behind the daemon, the agent, the sandbox and the CI tools.
+// `restorectl`: the one program behind the daemon, the agent and the CI tools. Commands it does not
+// know run as plugins (`restorectl-<name>` executables, see plugins.ts): the dev kit's `sandbox`
+// and `demo` come that way.
 import { EXIT_CANNOT_RUN, failureText } from './command.ts';
-import type { Io } from './command.ts';
+import type { Command, Io } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
+import { findPlugin, listPlugins, pluginDirs, runPlugin } from './plugins.ts';
+import type { Plugin, PluginSearch } from './plugins.ts';
 
-export function topLevelHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+export function topLevelHelp(plugins: Plugin[] = []): string {
+  const builtIn = new Set(COMMANDS.map((c) => c.name.split(' ')[0]));
+  const extra = plugins.filter((p) => !builtIn.has(p.name));
+  const width = Math.max(...COMMANDS.map((c) => c.name.length), ...extra.map((p) => p.name.length));
   return [
     'restorectl: GitOps for Kubernetes restores (Stash RestoreSession API).',
     '',
@@ -12,25 +18,14 @@ export function topLevelHelp(): string {
     '',
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...(extra.length ? ['', 'Plugins (restorectl-<name> executables found in node_modules/.bin or on PATH):', ...extra.map((p) => `  ${p.name.padEnd(width)}  ${p.file}`)] : []),
     '',
     'Run `restorectl <command> --help` for the options of a command.',
   ].join('\n');
 }
 
-export async function main(argv: string[], io: Io): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(topLevelHelp() + '\n');
-    return name ? 0 : EXIT_CANNOT_RUN;
-  }
-  // `restorectl agent restore …` is the command `agent restore`.
-  const entry = COMMANDS.find((c) => c.name === name) ?? COMMANDS.find((c) => c.name === `${name} ${rest[0]}`);
-  if (!entry) {
-    io.stderr(`restorectl: unknown command "${name}". Run \`restorectl --help\` for the list.\n`);
-    return EXIT_CANNOT_RUN;
-  }
-  const command = await entry.load();
-  const args = command.name.includes(' ') ? rest.slice(1) : rest;
+/** Runs one command: `--help`, then the command, with usage and other errors turned into exit 2. */
+export async function runCommand(command: Command, args: string[], io: Io): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout(command.help.trimEnd() + '\n');
     return 0;
@@ -43,11 +38,34 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
+export async function main(argv: string[], io: Io, search: PluginSearch = {}): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(topLevelHelp(listPlugins(search)) + '\n');
+    return name ? 0 : EXIT_CANNOT_RUN;
+  }
+  // `restorectl agent restore …` is the command `agent restore`.
+  const entry = COMMANDS.find((c) => c.name === name) ?? COMMANDS.find((c) => c.name === `${name} ${rest[0]}`);
+  if (!entry) {
+    const plugin = findPlugin(name, search);
+    if (plugin) return runPlugin(plugin, rest, io);
+    io.stderr(
+      `restorectl: unknown command "${name}": not a restorectl command, and no plugin restorectl-${name} ` +
+        `in node_modules/.bin or on PATH (looked in ${pluginDirs(search).length} folders). ` +
+        'Run `restorectl --help` for the list.\n',
+    );
+    return EXIT_CANNOT_RUN;
+  }
+  const command = await entry.load();
+  return runCommand(command, command.name.includes(' ') ? rest.slice(1) : rest, io);
+}
+
 const isEntry = process.argv[1] && /restorectl(\.js)?$|cli[\\/]main\.(ts|js)$/.test(process.argv[1]);
 if (isEntry) {
   const code = await main(process.argv.slice(2), {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
+    inheritStdio: true,
   });
   process.exitCode = code;
 }

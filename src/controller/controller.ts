@@ -5,6 +5,9 @@
 import type * as k8s from '@kubernetes/client-node';
 import { isFinalPhase } from '../api/restoresession.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
+import { errorMessage, isRestoreError } from '../common/errors.ts';
+import { nullLogger } from '../common/log.ts';
+import type { Logger } from '../common/log.ts';
 import { ControllerCluster } from './cluster.ts';
 import { WorkQueue } from './queue.ts';
 import { FINALIZER, reconcileSession } from './reconcile.ts';
@@ -43,6 +46,7 @@ export class Controller {
   private readonly queue: WorkQueue;
   private readonly opts: ControllerOptions;
   private readonly kc: k8s.KubeConfig;
+  private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private watches: ControllerWatches | undefined;
@@ -50,8 +54,9 @@ export class Controller {
   constructor(kc: k8s.KubeConfig, opts: ControllerOptions) {
     this.opts = opts;
     this.kc = kc;
+    const log = (this.log = opts.log ?? nullLogger);
     this.cluster = new ControllerCluster(kc, opts.namespace ? { namespace: opts.namespace } : {});
-    const config: ReconcileConfig = { ...opts, pollMs: opts.pollMs ?? ((opts.watch ?? true) ? POLL_WITH_WATCHES_MS : POLL_WITHOUT_WATCHES_MS) };
+    const config: ReconcileConfig = { ...opts, log, pollMs: opts.pollMs ?? ((opts.watch ?? true) ? POLL_WITH_WATCHES_MS : POLL_WITHOUT_WATCHES_MS) };
     this.queue = new WorkQueue(
       (key) => {
         const [namespace, name] = key.split('/') as [string, string];
@@ -59,7 +64,11 @@ export class Controller {
       },
       {
         concurrency: opts.concurrency ?? 4,
-        onError: (key, e, attempt) => opts.log?.(`${key}: reconcile failed (attempt ${attempt}, retrying): ${(e as Error).message}`),
+        onError: (key, e, attempt) => {
+          const [namespace, name] = key.split('/') as [string, string];
+          const code = isRestoreError(e) ? { code: e.code } : {};
+          log.warn(`reconcile failed (attempt ${attempt}, retrying): ${errorMessage(e)}`, { namespace, name, attempt, error: errorMessage(e), ...code });
+        },
       },
     );
   }
@@ -73,7 +82,7 @@ export class Controller {
         ...(this.opts.namespace ? { namespace: this.opts.namespace } : {}),
         enqueue: (ns, name) => this.enqueue(ns, name),
         needsWork,
-        ...(this.opts.log ? { log: this.opts.log } : {}),
+        log: this.log,
       });
       await this.watches.start();
       const watches = this.watches;
@@ -85,7 +94,7 @@ export class Controller {
         try {
           await this.resync();
         } catch (e) {
-          this.opts.log?.(`resync failed (will retry): ${(e as Error).message}`);
+          this.log.warn(`resync failed (will retry): ${errorMessage(e)}`, { error: errorMessage(e) });
         }
         if (!this.stopped) loop();
       }, this.opts.resyncMs ?? ((this.opts.watch ?? true) ? RESYNC_WITH_WATCHES_MS : RESYNC_WITHOUT_WATCHES_MS));

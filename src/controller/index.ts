@@ -3,5 +3,7 @@ export { Controller, needsWork } from './controller.ts';
 export type { ControllerOptions } from './controller.ts';
 export { FINALIZER, reconcileSession, sessionDeadline, nextStatus } from './reconcile.ts';
 export { ControllerCluster } from './cluster.ts';
+export { ControllerError } from './errors.ts';
+export type { ControllerErrorCode, ControllerErrorData } from './errors.ts';
 export type { AgentImage } from './agent-container.ts';
 export { WorkQueue } from './queue.ts';

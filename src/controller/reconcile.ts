@@ -1,9 +1,18 @@
 // One reconcile of one RestoreSession: level-triggered and idempotent, so the controller can be
 // killed at any instant and resumed (issue 7). Reads the world, makes the executor's objects
 // exist, then writes the status the SPEC asks for, or nothing when nothing changed.
+//
+// The steps: a deleted session is cleaned up and let go (finalize); a new one gets the finalizer;
+// then validation, the deadline, the executor's dependencies (the Repository and its Secret, for
+// Restic sessions), the executor itself, and one status write. What decides (validationCondition,
+// dependencyConditions, requeueAfter, phaseChange) is pure; the rest is the I/O around it.
+import type { Repository } from '../api/repository.ts';
 import type { HostRestoreStats, RestorePhase, RestoreSession, RestoreSessionStatus } from '../api/restoresession.ts';
 import { isFinalPhase, repositoryOf } from '../api/restoresession.ts';
+import { nullLogger } from '../common/log.ts';
+import type { Logger } from '../common/log.ts';
 import { chooseExecutor } from '../hosts/resolve.ts';
+import type { Executor } from '../hosts/types.ts';
 import { validateLiveSession } from '../manifests/index.ts';
 import { CONDITION, REASON, findCondition, setCondition } from '../session/conditions.ts';
 import { formatDuration, parseDuration } from '../session/duration.ts';
@@ -25,7 +34,8 @@ export interface ReconcileConfig extends ExecutorConfig {
   pollMs?: number;
   /** How soon to look again at a session waiting for its Repository, Secret or target (default 5 s). */
   waitMs?: number;
-  log?: (line: string) => void;
+  /** Phase changes (info, warn when the session failed) and agent trouble (warn), with the session's namespace and name. */
+  log?: Logger;
 }
 
 export interface ReconcileResult {
@@ -34,75 +44,133 @@ export interface ReconcileResult {
   phase?: RestorePhase;
 }
 
-export async function reconcileSession(cluster: ControllerCluster, cfg: ReconcileConfig, namespace: string, name: string): Promise<ReconcileResult> {
-  const now = cfg.now ?? (() => new Date());
-  let session = await cluster.session(namespace, name);
-  if (!session) return {};
-  const ctxBase = { cluster, config: cfg, session };
+const WAIT_MS = 5000;
+const POLL_MS = 2000;
 
-  if (session.metadata.deletionTimestamp) {
-    if (session.metadata.finalizers?.includes(FINALIZER)) {
-      await cleanup(cluster, cfg, session);
-      await cluster.replaceSession({ ...session, metadata: { ...session.metadata, finalizers: session.metadata.finalizers.filter((f) => f !== FINALIZER) } });
-    }
+/** One reconcile's world: the cluster, the config, the session as read, its logger and clock. */
+interface Reconcile {
+  cluster: ControllerCluster;
+  cfg: ReconcileConfig;
+  session: RestoreSession;
+  log: Logger;
+  now: () => Date;
+}
+
+export async function reconcileSession(cluster: ControllerCluster, cfg: ReconcileConfig, namespace: string, name: string): Promise<ReconcileResult> {
+  const found = await cluster.session(namespace, name);
+  if (!found) return {};
+  const log = (cfg.log ?? nullLogger).child({ namespace, name });
+  const r: Reconcile = { cluster, cfg, session: found, log, now: cfg.now ?? (() => new Date()) };
+  if (found.metadata.deletionTimestamp) {
+    await finalize(r);
     return {};
   }
-  if (!session.metadata.finalizers?.includes(FINALIZER)) {
-    session = await cluster.replaceSession({ ...session, metadata: { ...session.metadata, finalizers: [...(session.metadata.finalizers ?? []), FINALIZER] } });
-  }
-  if (isFinalPhase(session.status?.phase)) return { phase: session.status!.phase };
+  r.session = await ensureFinalizer(r);
+  if (isFinalPhase(r.session.status?.phase)) return { phase: r.session.status!.phase };
 
-  const conditions: ConditionUpdate[] = [];
-  const errors = validateLiveSession(session);
-  if (errors.length) {
-    const message = errors.map((d) => `${d.path ? `${d.path}: ` : ''}${d.message}`).join('; ');
-    return write(cluster, cfg, session, [{ type: CONDITION.ValidationPassed, status: 'False', reason: REASON.ValidationFailed, message }], {}, now());
-  }
-  conditions.push({ type: CONDITION.ValidationPassed, status: 'True', reason: REASON.ValidationSucceeded, message: 'the session follows the RestoreSession rules' });
+  const validation = validationCondition(r.session);
+  if (validation.status === 'False') return write(r, [validation], {});
+  const conditions: ConditionUpdate[] = [validation];
 
   // The deadline stops the executor: Jobs are deleted, agents that start later skip.
-  const deadline = sessionDeadline(session);
-  if (deadline && deadline.getTime() <= now().getTime()) {
-    if (chooseExecutor(session) === 'job') await deleteJobs(ctxBase);
-    conditions.push({ type: CONDITION.DeadlineExceeded, status: 'True', reason: REASON.DeadlineExceeded, message: `timeOut ${session.spec.timeOut} passed at ${deadline.toISOString()}` });
-    return write(cluster, cfg, session, conditions, {}, now());
+  const deadline = sessionDeadline(r.session);
+  if (deadline && deadline.getTime() <= r.now().getTime()) {
+    if (chooseExecutor(r.session) === 'job') await deleteJobs({ cluster, config: cfg, session: r.session });
+    conditions.push({ type: CONDITION.DeadlineExceeded, status: 'True', reason: REASON.DeadlineExceeded, message: `timeOut ${r.session.spec.timeOut} passed at ${deadline.toISOString()}` });
+    return write(r, conditions, {});
   }
 
-  const executor = chooseExecutor(session);
-  let state: ExecutorState;
-  if (executor === 'volume-snapshot') {
-    state = await ensureSnapshotClaims(ctxBase);
-  } else {
-    const ref = repositoryOf(session)!;
-    if (cluster.namespace && ref.namespace !== cluster.namespace) {
-      // A controller confined to its namespace (a Role there) cannot read another namespace's Repository.
-      const message = `Repository ${ref.namespace}/${ref.name} is outside namespace ${cluster.namespace}, the only one this controller may read (it runs with --namespace ${cluster.namespace}): put the Repository in ${cluster.namespace}, or run the controller cluster-wide`;
-      conditions.push({ type: CONDITION.RepositoryFound, status: 'False', reason: REASON.RepositoryNotAvailable, message });
-      return { ...(await write(cluster, cfg, session, conditions, {}, now())), requeueAfterMs: cfg.waitMs ?? 5000 };
-    }
-    const repository = await cluster.repository(ref.namespace, ref.name);
-    if (!repository) {
-      conditions.push({ type: CONDITION.RepositoryFound, status: 'False', reason: REASON.RepositoryNotAvailable, message: `Repository ${ref.namespace}/${ref.name} does not exist` });
-      return { ...(await write(cluster, cfg, session, conditions, {}, now())), requeueAfterMs: cfg.waitMs ?? 5000 };
-    }
-    conditions.push({ type: CONDITION.RepositoryFound, status: 'True', reason: REASON.RepositoryAvailable, message: `Repository ${ref.namespace}/${ref.name} found` });
-    const secret = repository.spec.backend.storageSecretName ?? '';
-    if (!secret || !(await cluster.secretExists(ref.namespace, secret))) {
-      conditions.push({ type: CONDITION.BackendSecretFound, status: 'False', reason: REASON.BackendSecretNotAvailable, message: `Secret ${ref.namespace}/${secret || '(storageSecretName not set)'} does not exist` });
-      return { ...(await write(cluster, cfg, session, conditions, {}, now())), requeueAfterMs: cfg.waitMs ?? 5000 };
-    }
-    conditions.push({ type: CONDITION.BackendSecretFound, status: 'True', reason: REASON.BackendSecretAvailable, message: `Secret ${ref.namespace}/${secret} found` });
-    const ctx = { ...ctxBase, repository };
-    state = executor === 'init-container' ? await ensureInitContainer(ctx) : await ensureJobs(ctx);
-  }
+  const executor = chooseExecutor(r.session);
+  const ensured = await ensureExecutor(r, executor);
+  conditions.push(...ensured.conditions);
+  if (!ensured.state) return { ...(await write(r, conditions, {})), requeueAfterMs: cfg.waitMs ?? WAIT_MS };
+  const state = ensured.state;
   conditions.push(...state.conditions);
-  const result = await write(cluster, cfg, session, conditions, state, now());
+  const result = await write(r, conditions, state);
   if (isFinalPhase(result.phase)) return result;
-  if (state.targetFound && executor !== 'volume-snapshot') await reportAgentTrouble(cluster, session);
-  const poll = state.targetFound ? (cfg.pollMs ?? 2000) : (cfg.waitMs ?? 5000);
-  // Back right after the deadline, whatever else wakes it (or not) before.
-  const untilDeadline = deadline ? Math.max(0, deadline.getTime() - now().getTime()) + 50 : Infinity;
-  return { ...result, requeueAfterMs: Math.min(poll, untilDeadline) };
+  if (state.targetFound && executor !== 'volume-snapshot') await reportAgentTrouble(r);
+  return { ...result, requeueAfterMs: requeueAfter(state.targetFound, cfg, deadline, r.now()) };
+}
+
+/** A deleted session: its executor's objects go (cleanup), then the finalizer, so the API server lets it go. */
+async function finalize(r: Reconcile): Promise<void> {
+  const { cluster, session } = r;
+  if (!session.metadata.finalizers?.includes(FINALIZER)) return;
+  await cleanup(cluster, r.cfg, session);
+  await cluster.replaceSession({ ...session, metadata: { ...session.metadata, finalizers: session.metadata.finalizers.filter((f) => f !== FINALIZER) } });
+}
+
+async function ensureFinalizer(r: Reconcile): Promise<RestoreSession> {
+  const { session } = r;
+  if (session.metadata.finalizers?.includes(FINALIZER)) return session;
+  return r.cluster.replaceSession({ ...session, metadata: { ...session.metadata, finalizers: [...(session.metadata.finalizers ?? []), FINALIZER] } });
+}
+
+/** ValidationPassed: True, or False with every problem (`path: message`, joined by `; `). */
+export function validationCondition(session: RestoreSession): ConditionUpdate {
+  const errors = validateLiveSession(session);
+  if (!errors.length) return { type: CONDITION.ValidationPassed, status: 'True', reason: REASON.ValidationSucceeded, message: 'the session follows the RestoreSession rules' };
+  const message = errors.map((d) => `${d.path ? `${d.path}: ` : ''}${d.message}`).join('; ');
+  return { type: CONDITION.ValidationPassed, status: 'False', reason: REASON.ValidationFailed, message };
+}
+
+/**
+ * The executor's work made to exist, with the conditions about its dependencies; no state when
+ * a dependency is missing (the session then waits as Pending and is looked at again).
+ */
+async function ensureExecutor(r: Reconcile, executor: Executor): Promise<{ conditions: ConditionUpdate[]; state?: ExecutorState }> {
+  const ctxBase = { cluster: r.cluster, config: r.cfg, session: r.session };
+  if (executor === 'volume-snapshot') return { conditions: [], state: await ensureSnapshotClaims(ctxBase) };
+  const deps = await readDependencies(r);
+  const conditions = dependencyConditions(deps);
+  if (!deps.repository || !deps.secretFound) return { conditions };
+  const ctx = { ...ctxBase, repository: deps.repository };
+  return { conditions, state: executor === 'init-container' ? await ensureInitContainer(ctx) : await ensureJobs(ctx) };
+}
+
+/** What a Restic session needs before its executor can start, as read from the cluster. */
+export interface Dependencies {
+  ref: { namespace: string; name: string };
+  /** The namespace a confined controller (`--namespace`) may read, when the Repository is outside it. */
+  outsideNamespace?: string;
+  repository?: Repository;
+  secretName: string;
+  secretFound: boolean;
+}
+
+async function readDependencies(r: Reconcile): Promise<Dependencies> {
+  const { cluster } = r;
+  const ref = repositoryOf(r.session)!;
+  // A controller confined to its namespace (a Role there) cannot read another namespace's Repository.
+  if (cluster.namespace && ref.namespace !== cluster.namespace) return { ref, outsideNamespace: cluster.namespace, secretName: '', secretFound: false };
+  const repository = await cluster.repository(ref.namespace, ref.name);
+  const secretName = repository?.spec.backend.storageSecretName ?? '';
+  const secretFound = Boolean(repository && secretName && (await cluster.secretExists(ref.namespace, secretName)));
+  return { ref, ...(repository ? { repository } : {}), secretName, secretFound };
+}
+
+/** RepositoryFound and BackendSecretFound, as far as they could be checked (SPEC Phase and conditions). */
+export function dependencyConditions(deps: Dependencies): ConditionUpdate[] {
+  const { ref } = deps;
+  const repo = `${ref.namespace}/${ref.name}`;
+  if (deps.outsideNamespace) {
+    const ns = deps.outsideNamespace;
+    const message = `Repository ${repo} is outside namespace ${ns}, the only one this controller may read (it runs with --namespace ${ns}): put the Repository in ${ns}, or run the controller cluster-wide`;
+    return [{ type: CONDITION.RepositoryFound, status: 'False', reason: REASON.RepositoryNotAvailable, message }];
+  }
+  if (!deps.repository) return [{ type: CONDITION.RepositoryFound, status: 'False', reason: REASON.RepositoryNotAvailable, message: `Repository ${repo} does not exist` }];
+  const found: ConditionUpdate = { type: CONDITION.RepositoryFound, status: 'True', reason: REASON.RepositoryAvailable, message: `Repository ${repo} found` };
+  if (!deps.secretFound) {
+    return [found, { type: CONDITION.BackendSecretFound, status: 'False', reason: REASON.BackendSecretNotAvailable, message: `Secret ${ref.namespace}/${deps.secretName || '(storageSecretName not set)'} does not exist` }];
+  }
+  return [found, { type: CONDITION.BackendSecretFound, status: 'True', reason: REASON.BackendSecretAvailable, message: `Secret ${ref.namespace}/${deps.secretName} found` }];
+}
+
+/** How soon a session still under way is looked at again: poll while its target exists, wait otherwise, and right after its deadline. */
+export function requeueAfter(targetFound: boolean, cfg: Pick<ReconcileConfig, 'pollMs' | 'waitMs'>, deadline: Date | undefined, now: Date): number {
+  const poll = targetFound ? (cfg.pollMs ?? POLL_MS) : (cfg.waitMs ?? WAIT_MS);
+  const untilDeadline = deadline ? Math.max(0, deadline.getTime() - now.getTime()) + 50 : Infinity;
+  return Math.min(poll, untilDeadline);
 }
 
 export function sessionDeadline(s: RestoreSession): Date | undefined {
@@ -141,31 +209,43 @@ export function nextStatus(latest: RestoreSession, conditions: ConditionUpdate[]
   return status;
 }
 
-async function write(cluster: ControllerCluster, cfg: ReconcileConfig, session: RestoreSession, conditions: ConditionUpdate[], state: Partial<ExecutorState>, now: Date): Promise<ReconcileResult> {
+/** The event and log line of a phase change, or undefined when the phase did not change. */
+export function phaseChange(before: RestorePhase | undefined, written: RestoreSession): { type: 'Normal' | 'Warning'; reason: string; message: string; line: string } | undefined {
+  const after = written.status?.phase;
+  if (!after || after === before) return undefined;
+  const failed = after === 'Failed' || after === 'Invalid' || after === 'Unknown';
+  const why = written.status?.conditions?.filter((c) => c.status === 'False' || c.type === CONDITION.DeadlineExceeded).map((c) => c.message).filter(Boolean).join('; ');
+  const hosts = written.status?.totalHosts !== undefined ? ` (${(written.status.stats ?? []).filter((s) => s.phase === 'Succeeded').length}/${written.status.totalHosts} hosts succeeded)` : '';
+  const line = `${before ?? 'New'} → ${after}${hosts}`;
+  return { type: failed ? 'Warning' : 'Normal', reason: `RestoreSession ${after}`, message: `${line}${failed && why ? `: ${why}` : ''}`, line };
+}
+
+async function write(r: Reconcile, conditions: ConditionUpdate[], state: Partial<ExecutorState>): Promise<ReconcileResult> {
+  const { cluster, session } = r;
+  const now = r.now();
   const before = session.status?.phase;
   const written = await cluster.updateStatus(session, (latest) => {
     if (isFinalPhase(latest.status?.phase)) return undefined;
     const next = nextStatus(latest, conditions, state, now);
     return JSON.stringify(next) === JSON.stringify(latest.status ?? {}) ? undefined : next;
   });
-  const after = written.status?.phase;
-  if (after && after !== before) {
-    const failed = after === 'Failed' || after === 'Invalid' || after === 'Unknown';
-    const why = written.status?.conditions?.filter((c) => c.status === 'False' || c.type === CONDITION.DeadlineExceeded).map((c) => c.message).filter(Boolean).join('; ');
-    const hosts = written.status?.totalHosts !== undefined ? ` (${(written.status.stats ?? []).filter((s) => s.phase === 'Succeeded').length}/${written.status.totalHosts} hosts succeeded)` : '';
-    await cluster.event(written, failed ? 'Warning' : 'Normal', `RestoreSession ${after}`, `${before ?? 'New'} → ${after}${hosts}${failed && why ? `: ${why}` : ''}`);
-    cfg.log?.(`${session.metadata.namespace}/${session.metadata.name}: ${before ?? 'New'} → ${after}${hosts}`);
+  const change = phaseChange(before, written);
+  if (change) {
+    await cluster.event(written, change.type, change.reason, change.message);
+    r.log[change.type === 'Warning' ? 'warn' : 'info'](change.line, { phase: written.status!.phase, ...(before ? { from: before } : {}) });
   }
-  return { phase: after };
+  return { phase: written.status?.phase };
 }
 
 /** A Warning event on the session for each agent container that cannot run (once per occurrence). */
-async function reportAgentTrouble(cluster: ControllerCluster, session: RestoreSession): Promise<void> {
+async function reportAgentTrouble(r: Reconcile): Promise<void> {
+  const { cluster, session } = r;
   for (const pod of await cluster.sessionPods(session.metadata.namespace!, session.metadata.name)) {
     const trouble = agentTrouble(pod);
     if (!trouble || cluster.reported.has(trouble.occurrence)) continue;
     cluster.reported.add(trouble.occurrence);
     await cluster.event(session, 'Warning', 'Restore Agent Failing', trouble.message);
+    r.log.warn(trouble.message, { pod: pod.metadata?.name });
   }
 }
 

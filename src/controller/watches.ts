@@ -8,6 +8,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import type { RestoreSession } from '../api/restoresession.ts';
+import type { Logger } from '../common/log.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/meta.ts';
 import { ResilientInformer } from '../kube/informer.ts';
 import { REPOSITORIES, RESTORE_SESSIONS, collectionPath } from '../kube/resources.ts';
@@ -27,7 +28,8 @@ export interface ControllerWatchesOptions {
   enqueue: (namespace: string, name: string) => void;
   /** Whether a session still needs the controller (final sessions are left alone). */
   needsWork: (s: RestoreSession) => boolean;
-  log?: (line: string) => void;
+  /** Each informer's lines carry `watch` (the resource watched). */
+  log?: Logger;
   /** Passed to every informer (tests shorten it). */
   watchdogMs?: number;
 }
@@ -134,7 +136,7 @@ export class ControllerWatches {
         countRequest(this.opts.cluster.counter, `LIST ${plural} (watch)`);
         return (await list()) as List;
       },
-      log: (m) => this.opts.log?.(`watch: ${m}`),
+      ...(this.opts.log ? { log: this.opts.log.child({ watch: plural }) } : {}),
       ...(this.opts.watchdogMs ? { watchdogMs: this.opts.watchdogMs } : {}),
     });
     this.informers.push(informer);

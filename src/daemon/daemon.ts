@@ -99,7 +99,7 @@ export class Daemon {
     this.opts = opts;
     this.log = opts.log ?? nullLogger;
     this.applier = new Applier(opts.kubeConfig);
-    this.live = new LiveObjects(opts.kubeConfig, { ...(opts.namespace ? { namespace: opts.namespace } : {}), log: (m) => this.log.warn(m) });
+    this.live = new LiveObjects(opts.kubeConfig, { ...(opts.namespace ? { namespace: opts.namespace } : {}), log: this.log });
     this.controller = new Controller(opts.kubeConfig, opts.controller);
     if (opts.ledger) this.executions = executionsFromLedger(opts.ledger, opts.cluster);
   }

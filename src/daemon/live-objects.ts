@@ -7,6 +7,7 @@ import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-
 import type { Repository } from '../api/repository.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/meta.ts';
+import type { Logger } from '../common/log.ts';
 import { ResilientInformer } from '../kube/informer.ts';
 import { REPOSITORIES, RESTORE_SESSIONS, collectionPath } from '../kube/resources.ts';
 
@@ -29,7 +30,7 @@ export class LiveObjects {
   private gen = 0;
   private started = false;
 
-  constructor(kc: k8s.KubeConfig, opts: { namespace?: string; log?: (message: string) => void } = {}) {
+  constructor(kc: k8s.KubeConfig, opts: { namespace?: string; log?: Logger } = {}) {
     this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
     this.namespace = opts.namespace;
     const informer = (r: { group: string; version: string; plural: string }, list: () => Promise<List>, labelSelector?: string) => {

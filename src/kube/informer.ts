@@ -6,6 +6,9 @@
 // heard nothing (not even a bookmark) for `watchdogMs`.
 import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { errorMessage } from '../common/errors.ts';
+import { nullLogger } from '../common/log.ts';
+import type { Logger } from '../common/log.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
@@ -23,7 +26,8 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   maxBackoffMs?: number;
   /** ± fraction of each delay chosen at random (default 0.2), so replicas do not retry in step. */
   jitter?: number;
-  log?: (message: string) => void;
+  /** Where restarts are reported (warn), with the watched `path` (default: nowhere). */
+  log?: Logger;
 }
 
 export interface InformerStats {
@@ -40,6 +44,7 @@ type Handler<T> = (obj: T) => void;
 export class ResilientInformer<T extends KubernetesObject> {
   readonly stats: InformerStats = { lists: 0, restarts: 0, errors: 0 };
   private readonly options: ResilientInformerOptions<T>;
+  private readonly log: Logger;
   private readonly lw: ListWatch<T>;
   private readonly handlers: Record<InformerEvent, Handler<T>[]> = { add: [], update: [], delete: [] };
   private readonly errorHandlers: Array<(err: unknown) => void> = [];
@@ -58,6 +63,7 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   constructor(options: ResilientInformerOptions<T>) {
     this.options = options;
+    this.log = (options.log ?? nullLogger).child({ path: options.path });
     this.ready = new Promise((r) => (this.readyResolve = r));
     const list = async (): Promise<KubernetesListObject<T>> => {
       const result = await options.list();
@@ -146,9 +152,9 @@ export class ResilientInformer<T extends KubernetesObject> {
     }
     this.stats.errors++;
     this.failing = true;
-    this.stats.lastError = (err as Error)?.message ?? String(err);
+    this.stats.lastError = errorMessage(err);
     for (const h of this.errorHandlers) h(err);
-    this.scheduleRestart(`watch of ${this.options.path} failed: ${this.stats.lastError}`);
+    this.scheduleRestart(`watch of ${this.options.path} failed: ${this.stats.lastError}`, { error: this.stats.lastError });
   }
 
   private delay(): number {
@@ -157,11 +163,11 @@ export class ResilientInformer<T extends KubernetesObject> {
     return Math.max(0, Math.round(base * (1 - jitter + Math.random() * 2 * jitter)));
   }
 
-  private scheduleRestart(why: string): void {
+  private scheduleRestart(why: string, fields: { error: string }): void {
     clearTimeout(this.retryTimer);
     const ms = this.delay();
     this.attempt++;
-    this.options.log?.(`${why}; restarting in ${ms} ms`);
+    this.log.warn(`${why}; restarting in ${ms} ms`, { ...fields, attempt: this.attempt, restartInMs: ms });
     this.retryTimer = setTimeout(() => void this.restart(false), ms);
     this.retryTimer.unref();
   }
@@ -193,7 +199,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   private checkWatchdog(limitMs: number): void {
     if (this.stopped || this.stopping) return;
     if (Date.now() - this.lastHeard < limitMs) return;
-    this.options.log?.(`watch of ${this.options.path} silent for ${limitMs} ms; restarting`);
+    this.log.warn(`watch of ${this.options.path} silent for ${limitMs} ms; restarting`, { silentMs: limitMs });
     this.heard();
     void this.restart(true);
   }

@@ -2,6 +2,7 @@
 // else the in-cluster service account. A plain-HTTP server (the sandbox) gets skipTLSVerify,
 // which client-node requires before it will talk http:// at all (there is no TLS to verify).
 import { KubeConfig } from '@kubernetes/client-node';
+import { RestoreError } from '../common/errors.ts';
 
 export interface LoadOptions {
   /** Path of a kubeconfig file; wins over $KUBECONFIG. */
@@ -10,13 +11,13 @@ export interface LoadOptions {
   context?: string;
 }
 
-export class KubeConfigError extends Error {
-  readonly code = 'KubeConfigError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'KubeConfigError';
-  }
-}
+export type KubeConfigErrorCode =
+  /** The kubeconfig file (or $KUBECONFIG, ~/.kube/config, the in-cluster account) cannot be read or parsed. */
+  | 'KubeConfigUnreadable'
+  /** --context names a context the kubeconfig does not have. */
+  | 'KubeContextNotFound';
+
+export class KubeConfigError extends RestoreError<KubeConfigErrorCode, { file?: string; context?: string; contexts?: string[] }> {}
 
 export function loadKubeConfig(options: LoadOptions = {}): KubeConfig {
   const kc = new KubeConfig();
@@ -24,10 +25,13 @@ export function loadKubeConfig(options: LoadOptions = {}): KubeConfig {
     if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
     else kc.loadFromDefault();
   } catch (e) {
-    throw new KubeConfigError(`cannot load kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ''}: ${(e as Error).message}`, { cause: e });
+    throw new KubeConfigError('KubeConfigUnreadable', `cannot load kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ''}: ${(e as Error).message}`, options.kubeconfig ? { file: options.kubeconfig } : {}, { cause: e });
   }
   if (options.context) {
-    if (!kc.getContextObject(options.context)) throw new KubeConfigError(`kubeconfig has no context "${options.context}"`);
+    if (!kc.getContextObject(options.context)) {
+      const contexts = kc.getContexts().map((c) => c.name);
+      throw new KubeConfigError('KubeContextNotFound', `kubeconfig has no context "${options.context}" (it has: ${contexts.join(', ') || 'none'}; see kubectl config get-contexts)`, { context: options.context, contexts, ...(options.kubeconfig ? { file: options.kubeconfig } : {}) });
+    }
     kc.setCurrentContext(options.context);
   }
   return allowPlainHttp(kc);

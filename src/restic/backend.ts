@@ -4,11 +4,12 @@
 //
 // The repository string goes to restic as RESTIC_REPOSITORY (never `-r` on the command line: a
 // REST URL may carry credentials), and the password as RESTIC_PASSWORD. Errors name missing keys,
-// never values. `secrets` lists every value a log line must not show (see redact.ts).
+// never values. `secrets` lists every value a log line must not show (see src/common/redact.ts).
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import type { Backend, BackendKind } from '../api/repository.ts';
 import { backendKinds } from '../api/repository.ts';
+import { MASK } from '../common/redact.ts';
 import { ResticError } from './errors.ts';
 
 /** Decoded Secret data (Kubernetes `data` base64-decoded, or `stringData`). */
@@ -101,6 +102,104 @@ function requireField(kind: string, field: string, value: string | undefined): s
   return value;
 }
 
+/** What one backend kind contributes: the repository string and its env, files and flags. */
+interface KindAccess {
+  repository: string;
+  /** The repository string with credentials masked, when it holds any. */
+  displayRepository?: string;
+  env: Record<string, string>;
+  files?: BackendFile[];
+  globalArgs?: string[];
+  /** `maxConnections` from the Repository, turned into `--option <backend>.connections=N`. */
+  connections?: number;
+  /** Derived forms of secret values (URL-encoded credentials, the URL holding them). */
+  secrets?: string[];
+}
+
+type KindReader = (backend: Backend, secret: SecretReader, opts: BackendOptions) => KindAccess;
+
+// One reader per backend kind (SPEC "Repository": repository strings and Secret keys).
+const KINDS: Record<BackendKind, KindReader> = {
+  local(backend, _secret, opts) {
+    const local = backend.local!;
+    const mount = requireField('local', 'mountPath', local.mountPath);
+    const path = local.subPath ? posix.join(mount, local.subPath) : mount;
+    return { repository: opts.mapLocalPath ? opts.mapLocalPath(path) : path, env: {} };
+  },
+  s3(backend, secret) {
+    const s3 = backend.s3!;
+    const endpoint = (s3.endpoint || 's3.amazonaws.com').replace(/\/+$/, '');
+    const bucketPath = [requireField('s3', 'bucket', s3.bucket), trimSlashes(s3.prefix)].filter(Boolean).join('/');
+    const env: Record<string, string> = {};
+    // keys are optional: without them restic uses the pod's cloud identity (IAM role, IRSA)
+    const keys = secret.pair('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'for the s3 backend (give both or neither)');
+    if (keys) [env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY] = keys;
+    const token = secret.get('AWS_SESSION_TOKEN');
+    if (token) env.AWS_SESSION_TOKEN = token;
+    if (s3.region) env.AWS_DEFAULT_REGION = s3.region;
+    return { repository: `s3:${endpoint}/${bucketPath}`, env, globalArgs: s3.insecureTLS ? ['--insecure-tls'] : [] };
+  },
+  gcs(backend, secret, opts) {
+    const gcs = backend.gcs!;
+    const env: Record<string, string> = {};
+    const files: BackendFile[] = [];
+    const project = secret.get('GOOGLE_PROJECT_ID');
+    if (project) env.GOOGLE_PROJECT_ID = project;
+    const key = secret.get('GOOGLE_SERVICE_ACCOUNT_JSON_KEY');
+    if (key) {
+      const path = join(opts.scratchDir, 'gcs-service-account.json');
+      files.push({ path, content: key, mode: 0o600 });
+      env.GOOGLE_APPLICATION_CREDENTIALS = path;
+    }
+    return { repository: containerPath('gs', requireField('gcs', 'bucket', gcs.bucket), gcs.prefix), env, files, connections: gcs.maxConnections };
+  },
+  azure(backend, secret) {
+    const az = backend.azure!;
+    const env: Record<string, string> = { AZURE_ACCOUNT_NAME: secret.require('AZURE_ACCOUNT_NAME', 'for the azure backend') };
+    const sas = secret.get('AZURE_ACCOUNT_SAS');
+    if (sas) env.AZURE_ACCOUNT_SAS = sas;
+    else env.AZURE_ACCOUNT_KEY = secret.require('AZURE_ACCOUNT_KEY', 'for the azure backend (or AZURE_ACCOUNT_SAS)');
+    return { repository: containerPath('azure', requireField('azure', 'container', az.container), az.prefix), env, connections: az.maxConnections };
+  },
+  swift(backend, secret) {
+    const sw = backend.swift!;
+    const repository = containerPath('swift', requireField('swift', 'container', sw.container), sw.prefix);
+    const env: Record<string, string> = {};
+    for (const key of Object.keys(secret.data).sort()) {
+      if (/^(ST|OS)_[A-Z0-9_]+$/.test(key) || key === 'SWIFT_DEFAULT_CONTAINER_POLICY') {
+        const v = secret.get(key);
+        if (v !== undefined) env[key] = v;
+      }
+    }
+    if (!env.ST_AUTH && !env.OS_AUTH_URL && !env.OS_STORAGE_URL) {
+      throw new ResticError('SecretKeyMissing', `Secret ${secret.name} has no ST_AUTH or OS_AUTH_URL (needed for the swift backend)`, { secret: secret.name, key: 'OS_AUTH_URL' });
+    }
+    return { repository, env };
+  },
+  b2(backend, secret) {
+    const b2 = backend.b2!;
+    const repository = containerPath('b2', requireField('b2', 'bucket', b2.bucket), b2.prefix);
+    const env = { B2_ACCOUNT_ID: secret.require('B2_ACCOUNT_ID', 'for the b2 backend'), B2_ACCOUNT_KEY: secret.require('B2_ACCOUNT_KEY', 'for the b2 backend') };
+    return { repository, env, connections: b2.maxConnections };
+  },
+  rest(backend, secret) {
+    const url = requireField('rest', 'url', backend.rest!.url);
+    const creds = secret.pair('REST_SERVER_USERNAME', 'REST_SERVER_PASSWORD', 'for the rest backend (give both or neither)');
+    if (!creds) return { repository: `rest:${url}`, env: {} };
+    // restic 0.14 reads rest credentials only from the URL
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new ResticError('BackendInvalid', `Repository backend rest has an invalid url`, { kind: 'rest', field: 'url' });
+    }
+    u.username = encodeURIComponent(creds[0]);
+    u.password = encodeURIComponent(creds[1]);
+    const displayRepository = `rest:${u.protocol}//${u.username}:${MASK}@${u.host}${u.pathname}${u.search}${u.hash}`;
+    return { repository: `rest:${u.href}`, displayRepository, env: {}, secrets: [u.username, u.password, u.href] };
+  },
+};
+
 /**
  * How to reach the repository a Repository's backend names, with the credentials of its Secret.
  * Throws ResticError BackendInvalid (no or several backends, missing field) or SecretKeyMissing.
@@ -112,128 +211,35 @@ export function resticBackend(backend: Backend, secretData: SecretData, opts: Ba
   }
   const kind = kinds[0]!;
   const secret = new SecretReader(secretData, opts.secretName ?? backend.storageSecretName ?? '(storage secret)');
-  const env: Record<string, string> = {};
-  const files: BackendFile[] = [];
-  const globalArgs: string[] = [];
-  const extraSecrets: string[] = [];
-  env.RESTIC_PASSWORD = secret.require(PASSWORD_KEY, 'to open the restic repository');
-  let repository: string;
-  let displayRepository: string | undefined;
-  let connections: number | undefined;
-
-  switch (kind) {
-    case 'local': {
-      const local = backend.local!;
-      const mount = requireField('local', 'mountPath', local.mountPath);
-      const path = local.subPath ? posix.join(mount, local.subPath) : mount;
-      repository = opts.mapLocalPath ? opts.mapLocalPath(path) : path;
-      break;
-    }
-    case 's3': {
-      const s3 = backend.s3!;
-      const endpoint = (s3.endpoint || 's3.amazonaws.com').replace(/\/+$/, '');
-      const bucketPath = [requireField('s3', 'bucket', s3.bucket), trimSlashes(s3.prefix)].filter(Boolean).join('/');
-      repository = `s3:${endpoint}/${bucketPath}`;
-      // keys are optional: without them restic uses the pod's cloud identity (IAM role, IRSA)
-      const keys = secret.pair('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'for the s3 backend (give both or neither)');
-      if (keys) [env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY] = keys;
-      const token = secret.get('AWS_SESSION_TOKEN');
-      if (token) env.AWS_SESSION_TOKEN = token;
-      if (s3.region) env.AWS_DEFAULT_REGION = s3.region;
-      if (s3.insecureTLS) globalArgs.push('--insecure-tls');
-      break;
-    }
-    case 'gcs': {
-      const gcs = backend.gcs!;
-      repository = containerPath('gs', requireField('gcs', 'bucket', gcs.bucket), gcs.prefix);
-      const project = secret.get('GOOGLE_PROJECT_ID');
-      if (project) env.GOOGLE_PROJECT_ID = project;
-      const key = secret.get('GOOGLE_SERVICE_ACCOUNT_JSON_KEY');
-      if (key) {
-        const path = join(opts.scratchDir, 'gcs-service-account.json');
-        files.push({ path, content: key, mode: 0o600 });
-        env.GOOGLE_APPLICATION_CREDENTIALS = path;
-      }
-      connections = gcs.maxConnections;
-      break;
-    }
-    case 'azure': {
-      const az = backend.azure!;
-      repository = containerPath('azure', requireField('azure', 'container', az.container), az.prefix);
-      env.AZURE_ACCOUNT_NAME = secret.require('AZURE_ACCOUNT_NAME', 'for the azure backend');
-      const sas = secret.get('AZURE_ACCOUNT_SAS');
-      if (sas) env.AZURE_ACCOUNT_SAS = sas;
-      else env.AZURE_ACCOUNT_KEY = secret.require('AZURE_ACCOUNT_KEY', 'for the azure backend (or AZURE_ACCOUNT_SAS)');
-      connections = az.maxConnections;
-      break;
-    }
-    case 'swift': {
-      const sw = backend.swift!;
-      repository = containerPath('swift', requireField('swift', 'container', sw.container), sw.prefix);
-      for (const key of Object.keys(secretData).sort()) {
-        if (/^(ST|OS)_[A-Z0-9_]+$/.test(key) || key === 'SWIFT_DEFAULT_CONTAINER_POLICY') {
-          const v = secret.get(key);
-          if (v !== undefined) env[key] = v;
-        }
-      }
-      if (!env.ST_AUTH && !env.OS_AUTH_URL && !env.OS_STORAGE_URL) {
-        throw new ResticError('SecretKeyMissing', `Secret ${secret.name} has no ST_AUTH or OS_AUTH_URL (needed for the swift backend)`, { secret: secret.name, key: 'OS_AUTH_URL' });
-      }
-      break;
-    }
-    case 'b2': {
-      const b2 = backend.b2!;
-      repository = containerPath('b2', requireField('b2', 'bucket', b2.bucket), b2.prefix);
-      env.B2_ACCOUNT_ID = secret.require('B2_ACCOUNT_ID', 'for the b2 backend');
-      env.B2_ACCOUNT_KEY = secret.require('B2_ACCOUNT_KEY', 'for the b2 backend');
-      connections = b2.maxConnections;
-      break;
-    }
-    case 'rest': {
-      const url = requireField('rest', 'url', backend.rest!.url);
-      const creds = secret.pair('REST_SERVER_USERNAME', 'REST_SERVER_PASSWORD', 'for the rest backend (give both or neither)');
-      // restic 0.14 reads rest credentials only from the URL
-      if (creds) {
-        let u: URL;
-        try {
-          u = new URL(url);
-        } catch {
-          throw new ResticError('BackendInvalid', `Repository backend rest has an invalid url`, { kind, field: 'url' });
-        }
-        u.username = encodeURIComponent(creds[0]);
-        u.password = encodeURIComponent(creds[1]);
-        extraSecrets.push(u.username, u.password, u.href);
-        repository = `rest:${u.href}`;
-        u.password = '***';
-        displayRepository = `rest:${u.href}`;
-      } else {
-        repository = `rest:${url}`;
-      }
-      break;
-    }
-  }
-
+  const password = secret.require(PASSWORD_KEY, 'to open the restic repository');
+  const access = KINDS[kind](backend, secret, opts);
+  const env: Record<string, string> = { RESTIC_PASSWORD: password, ...access.env };
+  const files = [...(access.files ?? [])];
+  const globalArgs = [...(access.globalArgs ?? [])];
   const ca = secret.get(CA_KEY);
   if (ca) {
     const path = join(opts.scratchDir, 'ca.crt');
     files.push({ path, content: ca, mode: 0o600 });
     globalArgs.push('--cacert', path);
   }
-  if (connections !== undefined && connections > 0) {
-    const optionName = kind === 'gcs' ? 'gs' : kind;
-    globalArgs.push('--option', `${optionName}.connections=${Math.floor(connections)}`);
-  }
-  env.RESTIC_REPOSITORY = repository;
+  globalArgs.push(...connectionArgs(kind, access.connections));
+  env.RESTIC_REPOSITORY = access.repository;
   return {
     kind,
-    repository,
-    displayRepository: displayRepository ?? repository,
+    repository: access.repository,
+    displayRepository: access.displayRepository ?? access.repository,
     env,
     files,
     globalArgs,
     // every value of the Secret, used or not, plus derived forms
-    secrets: [...new Set([...Object.values(secretData).map(text).filter((v) => v !== ''), ...secret.used, ...extraSecrets])],
+    secrets: [...new Set([...Object.values(secretData).map(text).filter((v) => v !== ''), ...secret.used, ...(access.secrets ?? [])])],
   };
+}
+
+/** `--option <backend>.connections=N` for a positive maxConnections (restic calls gcs `gs`). */
+export function connectionArgs(kind: BackendKind, connections: number | undefined): string[] {
+  if (connections === undefined || connections <= 0) return [];
+  return ['--option', `${kind === 'gcs' ? 'gs' : kind}.connections=${Math.floor(connections)}`];
 }
 
 /** Write the files a backend needs (mode 0600, folders created). */

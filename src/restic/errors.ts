@@ -1,5 +1,6 @@
 // Errors raised by src/restic/: one class, a stable `code` to switch on, typed `data`.
 // Messages never carry secret values (passwords, keys); they name keys and objects instead.
+import { RestoreError, isRestoreError } from '../common/errors.ts';
 
 export type ResticErrorCode =
   /** An include/exclude pattern restic would refuse (Go filepath.ErrBadPattern). */
@@ -23,17 +24,38 @@ export type ResticErrorCode =
   /** A test repository could not be built (no chroot available, …). */
   | 'SeedUnavailable';
 
-export class ResticError extends Error {
-  readonly code: ResticErrorCode;
-  readonly data: Record<string, unknown>;
-  constructor(code: ResticErrorCode, message: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ResticError';
-    this.code = code;
-    this.data = data;
+/** What a ResticError is about; each code fills the fields that apply to it. */
+export interface ResticErrorData {
+  /** SecretKeyMissing: the Secret and the key it lacks (never its value). */
+  secret?: string;
+  key?: string;
+  /** BackendInvalid: the backend kind(s) and the missing or bad field. */
+  kind?: string;
+  kinds?: string[];
+  field?: string;
+  /** BadPattern, IncludeExcludeExclusive, CommandInvalid: the flag and the patterns refused. */
+  flag?: string;
+  pattern?: string;
+  patterns?: string[];
+  /** SnapshotNotFound, ResticFailed, Interrupted: what restic was asked for. */
+  snapshot?: string;
+  host?: string;
+  path?: string;
+  /** ResticFailed: how restic ended. */
+  exitCode?: number | null;
+  signal?: NodeJS.Signals | null;
+  /** ResticNotStarted, SeedUnavailable: the program or the restic subcommand. */
+  command?: string;
+  args?: string[];
+  [more: string]: unknown;
+}
+
+export class ResticError extends RestoreError<ResticErrorCode, ResticErrorData> {
+  constructor(code: ResticErrorCode, message: string, data: ResticErrorData = {}, options?: { cause?: unknown }) {
+    super(code, message, data, options);
   }
 }
 
 export function isResticError(e: unknown, code?: ResticErrorCode): e is ResticError {
-  return e instanceof ResticError && (code === undefined || e.code === code);
+  return e instanceof ResticError && isRestoreError(e, code);
 }

@@ -10,13 +10,15 @@
 import { join } from 'node:path';
 import type { Repository } from '../api/repository.ts';
 import type { HostProgress, RestoreSession } from '../api/restoresession.ts';
+import type { Logger } from '../common/log.ts';
 import type { HostPlan } from '../hosts/types.ts';
 import { resticBackend, writeBackendFiles } from './backend.ts';
+import type { ResticBackend } from './backend.ts';
 import { restoreSteps } from './commands.ts';
-import type { CommandContext, RestoreStep } from './commands.ts';
+import type { CommandContext, RestoreInput, RestoreStep } from './commands.ts';
 import { ResticError } from './errors.ts';
 import { ResticRunner } from './runner.ts';
-import type { RestoreOptions } from './runner.ts';
+import type { RestoreOptions, RestoreResult } from './runner.ts';
 
 /** The shape of the agent's HostRestoreJob (structurally identical; no import of src/agent). */
 export interface ResticHostJob {
@@ -28,6 +30,8 @@ export interface ResticHostJob {
   scratchDir: string;
   signal: AbortSignal;
   onProgress: (p: HostProgress) => void;
+  /** The agent's logger for this host: restic's command lines go to it at debug level. */
+  log?: Logger;
 }
 
 export interface ResticHostOutcome {
@@ -64,7 +68,6 @@ export class ResticHostRestorer {
 
   /** Restore one host. Throws ResticError whose message is redacted and safe to show. */
   async restore(job: ResticHostJob): Promise<ResticHostOutcome> {
-    const { session, plan } = job;
     const mapLocal = this.#opts.mapLocalPath ?? ((p: string, j: ResticHostJob) => (j.root === '/' ? p : join(j.root, p)));
     const backend = resticBackend(job.repository.spec.backend, job.secret, {
       scratchDir: job.scratchDir,
@@ -72,32 +75,11 @@ export class ResticHostRestorer {
       mapLocalPath: (p) => mapLocal(p, job),
     });
     await writeBackendFiles(backend);
-    const container = session.spec.runtimeSettings?.container;
-    const ctx: CommandContext = {
-      restic: this.#opts.restic,
-      scratchDir: job.scratchDir,
-      tempDir: session.spec.tempDir,
-      backendArgs: backend.globalArgs,
-      nice: container?.nice,
-      ionice: container?.ionice,
-    };
-    const runner = new ResticRunner({ ctx, env: backend.env, secrets: backend.secrets, killGraceMs: this.#opts.killGraceMs });
-    const steps = restoreSteps(
-      {
-        host: plan.host,
-        rule: { sourceHost: plan.sourceHost, snapshots: plan.snapshots, paths: plan.paths, include: plan.include, exclude: plan.exclude },
-        target: job.root,
-        args: session.spec.target?.args,
-      },
-      ctx,
-    );
-
+    const ctx = commandContext(job, backend, this.#opts.restic);
+    const runner = new ResticRunner({ ctx, env: backend.env, secrets: backend.secrets, killGraceMs: this.#opts.killGraceMs, ...(job.log ? { log: job.log } : {}) });
+    const steps = restoreSteps(restoreInput(job), ctx);
     const safe = (e: unknown): never => {
-      if (e instanceof ResticError) {
-        e.message = runner.redact(e.message);
-        throw e;
-      }
-      throw new ResticError('ResticFailed', runner.redact((e as Error)?.message ?? String(e)), {}, { cause: e });
+      throw redactedError(runner, e);
     };
 
     // 1. pin every step (`latest` → id) before anything is written
@@ -109,41 +91,25 @@ export class ResticHostRestorer {
     }
 
     // 2. totals: measured before the first restore ('before'), or alongside the restores
-    //    ('parallel', default: `restic ls` of a big snapshot then costs no wall time)
-    const totals: ({ bytes: number; files: number } | undefined)[] = pinned.map(() => undefined);
-    const mode = this.#opts.total ?? 'filtered';
-    const measureAc = new AbortController(); // stops a background measurement when the host fails
-    const stopMeasuring = () => measureAc.abort();
-    job.signal.addEventListener('abort', stopMeasuring, { once: true });
-    // one measurement after the other (restic ls is CPU-bound), each step's total awaitable alone
-    const measured: Promise<void>[] = [];
-    let chain: Promise<unknown> = Promise.resolve();
-    for (const [i, step] of pinned.entries()) {
-      const p = chain.then(async () => {
-        if (mode !== 'none') totals[i] = await runner.total(step, mode, measureAc.signal);
-      });
-      chain = p.catch(() => undefined);
-      measured.push(p);
-    }
-    const settled = (i: number) => measured[i]!.catch(() => undefined);
-    const allSettled = () => Promise.all(measured.map((_, i) => settled(i)));
+    //    ('parallel', default: `restic ls` of a big snapshot then costs no wall time); in
+    //    'parallel' mode a failed or interrupted measurement only leaves the total unknown
+    const totals = new StepTotals(runner, pinned, this.#opts.total ?? 'filtered', job.signal);
     try {
-      if (this.#opts.totals === 'before') await Promise.all(measured);
+      if (this.#opts.totals === 'before') await totals.all();
     } catch (e) {
-      job.signal.removeEventListener('abort', stopMeasuring);
+      totals.dispose();
       safe(e);
     }
-    // in 'parallel' mode a failed or interrupted measurement only leaves the total unknown
-
-    const progress = (doneBytes: number, doneFiles: number | undefined): HostProgress => {
-      const known = mode !== 'none' && totals.every((t) => t !== undefined);
-      if (!known) return { bytesDone: doneBytes };
-      const bytesTotal = sum(totals.map((t) => t!.bytes));
-      const filesTotal = sum(totals.map((t) => t!.files));
-      return { bytesDone: Math.min(doneBytes, bytesTotal), bytesTotal, ...(doneFiles !== undefined ? { filesDone: doneFiles } : {}), filesTotal };
-    };
 
     // 3. restore in order; the first failure stops the host
+    try {
+      return await this.#restoreInOrder(job, runner, pinned, totals);
+    } finally {
+      totals.dispose();
+    }
+  }
+
+  async #restoreInOrder(job: ResticHostJob, runner: ResticRunner, pinned: RestoreStep[], totals: StepTotals): Promise<ResticHostOutcome> {
     let doneBytes = 0;
     let doneFiles = 0;
     let reported = 0;
@@ -151,7 +117,7 @@ export class ResticHostRestorer {
       reported = Math.max(reported, p.bytesDone ?? 0);
       job.onProgress({ ...p, bytesDone: reported });
     };
-    report(progress(0, 0));
+    report(hostProgress(totals.values, totals.mode, 0, 0));
     const snapshots: string[] = [];
     for (const [i, step] of pinned.entries()) {
       const r = await runner.restore(
@@ -159,35 +125,127 @@ export class ResticHostRestorer {
         {
           signal: job.signal,
           progressIntervalMs: this.#opts.progressIntervalMs,
-          onProgress: (sp) => {
-            // restic's written bytes count only once this step's total can bound them, so
-            // bytesDone never runs past the total and never goes back
-            const t = totals[i];
-            const mine = t ? Math.min(sp.bytesDone ?? 0, t.bytes) : 0;
-            report(progress(doneBytes + mine, doneFiles));
-          },
+          // restic's written bytes count only once this step's total can bound them, so
+          // bytesDone never runs past the total and never goes back
+          onProgress: (sp) => report(hostProgress(totals.values, totals.mode, doneBytes + boundedStepBytes(sp.bytesDone, totals.values[i]), doneFiles)),
         },
       );
-      if (r.outcome !== 'Succeeded') {
-        stopMeasuring();
-        await allSettled();
-        job.signal.removeEventListener('abort', stopMeasuring);
-      }
-      if (r.outcome === 'Interrupted') throw new ResticError('Interrupted', 'interrupted', { snapshot: step.snapshot });
-      if (r.outcome === 'Failed') {
-        throw new ResticError('ResticFailed', `snapshot ${step.snapshot.slice(0, 8)}: ${r.error ?? 'restic restore failed'}`, { snapshot: step.snapshot, exitCode: r.exitCode });
+      const failure = stepFailure(r, step);
+      if (failure) {
+        totals.stop();
+        await totals.allSettled();
+        throw failure;
       }
       snapshots.push(step.snapshot);
-      await settled(i); // this step's total, to count it exactly
-      doneBytes += totals[i]?.bytes ?? r.progress.bytesDone ?? 0;
-      doneFiles += totals[i]?.files ?? 0;
+      await totals.settled(i); // this step's total, to count it exactly
+      doneBytes += totals.values[i]?.bytes ?? r.progress.bytesDone ?? 0;
+      doneFiles += totals.values[i]?.files ?? 0;
     }
-    await allSettled();
-    job.signal.removeEventListener('abort', stopMeasuring);
-    const final = progress(doneBytes, doneFiles);
+    await totals.allSettled();
+    const final = hostProgress(totals.values, totals.mode, doneBytes, doneFiles);
     report(final);
     return { snapshots, progress: final };
   }
+}
+
+type Size = { bytes: number; files: number };
+type TotalMode = NonNullable<RestoreOptions['total']>;
+
+/**
+ * The totals of pinned steps, measured one after the other (restic ls is CPU-bound), each
+ * awaitable alone. Aborting the job, or `stop()` (the host failed), stops the measurement.
+ */
+class StepTotals {
+  readonly values: (Size | undefined)[];
+  readonly mode: TotalMode;
+  readonly #measured: Promise<void>[] = [];
+  readonly #ac = new AbortController();
+  readonly #signal: AbortSignal;
+  readonly stop = () => this.#ac.abort();
+
+  constructor(runner: ResticRunner, pinned: readonly RestoreStep[], mode: TotalMode, signal: AbortSignal) {
+    this.mode = mode;
+    this.values = pinned.map(() => undefined);
+    this.#signal = signal;
+    signal.addEventListener('abort', this.stop, { once: true });
+    let chain: Promise<unknown> = Promise.resolve();
+    for (const [i, step] of pinned.entries()) {
+      const p = chain.then(async () => {
+        if (mode !== 'none') this.values[i] = await runner.total(step, mode, this.#ac.signal);
+      });
+      chain = p.catch(() => undefined);
+      this.#measured.push(p);
+    }
+  }
+
+  /** Every measurement; rejects with the first failure. */
+  async all(): Promise<void> {
+    await Promise.all(this.#measured);
+  }
+
+  settled(i: number): Promise<void> {
+    return this.#measured[i]!.catch(() => undefined);
+  }
+
+  async allSettled(): Promise<void> {
+    await Promise.all(this.#measured.map((_, i) => this.settled(i)));
+  }
+
+  dispose(): void {
+    this.#signal.removeEventListener('abort', this.stop);
+  }
+}
+
+/** The restic environment's command context for this job: binary, scratch, Repository flags, nice/ionice. */
+export function commandContext(job: Pick<ResticHostJob, 'session' | 'scratchDir'>, backend: Pick<ResticBackend, 'globalArgs'>, restic?: string): CommandContext {
+  const container = job.session.spec.runtimeSettings?.container;
+  return { restic, scratchDir: job.scratchDir, tempDir: job.session.spec.tempDir, backendArgs: backend.globalArgs, nice: container?.nice, ionice: container?.ionice };
+}
+
+/** The host plan as the command builder takes it. */
+export function restoreInput(job: Pick<ResticHostJob, 'session' | 'plan' | 'root'>): RestoreInput {
+  const { plan } = job;
+  return {
+    host: plan.host,
+    rule: { sourceHost: plan.sourceHost, snapshots: plan.snapshots, paths: plan.paths, include: plan.include, exclude: plan.exclude },
+    target: job.root,
+    args: job.session.spec.target?.args,
+  };
+}
+
+/**
+ * Progress over all steps: bytes done so far, and the totals once every step's is known (never
+ * with mode 'none'); bytesDone is clamped to the total.
+ */
+export function hostProgress(totals: readonly (Size | undefined)[], mode: TotalMode, doneBytes: number, doneFiles: number | undefined): HostProgress {
+  const known = mode !== 'none' && totals.every((t) => t !== undefined);
+  if (!known) return { bytesDone: doneBytes };
+  const bytesTotal = sum(totals.map((t) => t!.bytes));
+  const filesTotal = sum(totals.map((t) => t!.files));
+  return { bytesDone: Math.min(doneBytes, bytesTotal), bytesTotal, ...(doneFiles !== undefined ? { filesDone: doneFiles } : {}), filesTotal };
+}
+
+/** What a running step's written bytes count for: nothing until its total is known, then at most that total. */
+export function boundedStepBytes(written: number | undefined, total: Size | undefined): number {
+  return total ? Math.min(written ?? 0, total.bytes) : 0;
+}
+
+/** The error that stops the host after a step that did not succeed, or undefined. */
+export function stepFailure(r: Pick<RestoreResult, 'outcome' | 'error' | 'exitCode'>, step: Pick<RestoreStep, 'snapshot'>): ResticError | undefined {
+  if (r.outcome === 'Interrupted') return new ResticError('Interrupted', 'interrupted', { snapshot: step.snapshot });
+  if (r.outcome === 'Failed') {
+    return new ResticError('ResticFailed', `snapshot ${step.snapshot.slice(0, 8)}: ${r.error ?? 'restic restore failed'}`, { snapshot: step.snapshot, exitCode: r.exitCode });
+  }
+  return undefined;
+}
+
+/** Any error as a ResticError whose message the runner has redacted. */
+function redactedError(runner: ResticRunner, e: unknown): ResticError {
+  if (e instanceof ResticError) {
+    e.message = runner.redact(e.message);
+    return e;
+  }
+  return new ResticError('ResticFailed', runner.redact((e as Error)?.message ?? String(e)), {}, { cause: e });
 }
 
 function sum(xs: number[]): number {

@@ -5,20 +5,15 @@
 // - commands.ts  a matched rule → the restore command lines (SPEC "restic")
 // - runner.ts    run restic: resolve latest, totals, progress, abort, redacted failures
 // - host-restorer.ts  the agent's HostRestorer: one host's plan → restic, progress summed
-// - seed.ts      build real repositories with pod-absolute paths (tests, demo)
-// - redact.ts    keep secret values out of messages
 export { ResticError, isResticError } from './errors.ts';
-export type { ResticErrorCode } from './errors.ts';
+export type { ResticErrorCode, ResticErrorData } from './errors.ts';
 export { goFilepathClean, goFilepathMatch, invalidPatterns, isRestored, makeSelector, previewRestore, resticChildMatch, resticMatch } from './pattern.ts';
 export type { NodeSelection, RestoreFilter, RestorePreview, Selector, SnapshotEntry } from './pattern.ts';
 export { resticBackend, writeBackendFiles } from './backend.ts';
 export type { BackendFile, BackendOptions, ResticBackend, SecretData } from './backend.ts';
 export { CACHE_DIR_NAME, cacheArgs, latestSnapshotArgv, lsArgv, restoreSteps, resticArgv, statsArgv, withSnapshot, wrapperArgv } from './commands.ts';
 export type { CommandContext, RestoreInput, RestoreStep } from './commands.ts';
-export { ResticRunner, processWrittenBytes } from './runner.ts';
+export { ResticRunner, processWrittenBytes, tail } from './runner.ts';
 export { ResticHostRestorer } from './host-restorer.ts';
 export type { ResticHostJob, ResticHostOutcome, ResticHostRestorerOptions } from './host-restorer.ts';
 export type { PreparedRestore, RestoreOptions, RestoreOutcome, RestoreProgress, RestoreResult, RunOptions, RunResult, RunnerOptions, SnapshotInfo } from './runner.ts';
-export { commonDirectory, detectConfinement, seedRepository } from './seed.ts';
-export type { Confinement, SeedFile, SeedOptions, SeedResult, SeedSnapshot } from './seed.ts';
-export { redact, tail } from './redact.ts';

@@ -24,6 +24,7 @@
 // - An empty pattern is ignored, but still counts as "--include given": `--include ''` restores
 //   nothing.
 // - An invalid pattern (`[`, `a\`) makes restore fail before it touches anything.
+import { RestoreError } from '../common/errors.ts';
 import { ResticError } from './errors.ts';
 
 const SEP = 0x2f; // '/'
@@ -38,8 +39,12 @@ const RUNE_ERROR = 0xfffd;
 
 const encoder = new TextEncoder();
 
-/** Go's filepath.ErrBadPattern. */
-class BadPattern extends Error {}
+/** Go's filepath.ErrBadPattern, thrown inside the matcher; callers rethrow it as ResticError naming the pattern. */
+class BadPattern extends RestoreError<'BadPattern', Record<string, never>> {
+  constructor() {
+    super('BadPattern', 'syntax error in pattern', {});
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Go's path/filepath.Match (Unix, go1.16+: a syntax error anywhere in the pattern is reported),

@@ -22,7 +22,9 @@ import { latestSnapshotArgv, lsArgv, resticArgv, statsArgv, withSnapshot } from 
 import { ResticError } from './errors.ts';
 import { makeSelector } from './pattern.ts';
 import type { RestoreFilter } from './pattern.ts';
-import { redact, tail } from './redact.ts';
+import { nullLogger } from '../common/log.ts';
+import type { Logger } from '../common/log.ts';
+import { Redactor } from '../common/redact.ts';
 
 export interface RunnerOptions {
   /** Everything a command line needs: binary, scratch/cache, Repository flags, nice/ionice. */
@@ -35,6 +37,8 @@ export interface RunnerOptions {
   baseEnv?: NodeJS.ProcessEnv;
   /** Wait this long after SIGINT before SIGKILL (default 10 s). */
   killGraceMs?: number;
+  /** Each restic command line and how it ended, at debug level (argv holds no secret: they travel in env). */
+  log?: Logger;
 }
 
 export interface RunOptions {
@@ -107,6 +111,14 @@ export interface RestoreOptions {
 
 const STDERR_KEEP = 64 * 1024;
 
+/** The last `maxLines` non-empty lines of `text` (at most `maxChars`): what a restic failure's message quotes of its stderr. */
+export function tail(text: string, maxLines = 10, maxChars = 2000): string {
+  const lines = text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
+  let out = lines.slice(-maxLines).join('\n');
+  if (out.length > maxChars) out = '…' + out.slice(-maxChars);
+  return out;
+}
+
 /** Bytes the process has passed to write(2) so far (Linux /proc/<pid>/io `wchar`), or undefined. */
 export async function processWrittenBytes(pid: number): Promise<number | undefined> {
   try {
@@ -118,24 +130,56 @@ export async function processWrittenBytes(pid: number): Promise<number | undefin
   }
 }
 
+/**
+ * Samples a running restic's written bytes every progressIntervalMs into `progress` (bounded by
+ * its total, never going back) and reports each sample; a sample that returns after stop() is dropped.
+ */
+function writeSampler(progress: RestoreProgress, opts: Pick<RestoreOptions, 'onProgress' | 'progressIntervalMs'>): { start: (pid: number) => void; stop: () => void } {
+  let pid: number | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let finished = false;
+  const sample = async () => {
+    if (pid === undefined || finished) return;
+    const w = await processWrittenBytes(pid);
+    if (w === undefined || finished) return;
+    const next = progress.bytesTotal !== undefined ? Math.min(w, progress.bytesTotal) : w;
+    if (next > (progress.bytesDone ?? 0)) progress.bytesDone = next;
+    opts.onProgress?.({ ...progress });
+  };
+  return {
+    start: (p) => {
+      pid = p;
+      timer = setInterval(() => void sample(), opts.progressIntervalMs ?? 2000);
+      timer.unref();
+    },
+    stop: () => {
+      finished = true;
+      if (timer) clearInterval(timer);
+    },
+  };
+}
+
 export class ResticRunner {
   readonly ctx: CommandContext;
   readonly #env: NodeJS.ProcessEnv;
-  readonly #secrets: readonly string[];
+  /** Masks the backend's secret values (and every credential shape) in all the runner shows. */
+  readonly redactor: Redactor;
   readonly #killGraceMs: number;
+  readonly #log: Logger;
 
   constructor(opts: RunnerOptions) {
     this.ctx = opts.ctx;
     const base: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(opts.baseEnv ?? process.env)) if (!k.startsWith('RESTIC_')) base[k] = v;
     this.#env = { ...base, ...opts.env };
-    this.#secrets = [...opts.secrets, ...Object.entries(opts.env).filter(([k]) => /PASSWORD|KEY|SECRET|TOKEN|SAS/.test(k)).map(([, v]) => v)];
+    this.redactor = new Redactor([...opts.secrets, ...Object.entries(opts.env).filter(([k]) => /PASSWORD|KEY|SECRET|TOKEN|SAS/.test(k)).map(([, v]) => v)]);
     this.#killGraceMs = opts.killGraceMs ?? 10_000;
+    this.#log = opts.log ?? nullLogger;
   }
 
   /** Mask every secret value in `text`. */
   redact(text: string): string {
-    return redact(text, this.#secrets);
+    return this.redactor.text(text);
   }
 
   /** Run one command line (argv[0] is restic, or ionice/nice wrapping it). Never throws for a non-zero exit. */
@@ -174,13 +218,19 @@ export class ResticRunner {
         stderr += chunk;
         if (stderr.length > 2 * STDERR_KEEP) stderr = stderr.slice(-STDERR_KEEP);
       });
-      child.once('spawn', () => opts.onSpawn?.(child.pid!));
+      const started = Date.now();
+      const command = this.redact(argv.join(' '));
+      child.once('spawn', () => {
+        this.#log.debug(`started ${command}`, { pid: child.pid });
+        opts.onSpawn?.(child.pid!);
+      });
       child.once('error', (e: NodeJS.ErrnoException) => {
         opts.signal?.removeEventListener('abort', onAbort);
         if (killTimer) clearTimeout(killTimer);
         reject(new ResticError('ResticNotStarted', `cannot start ${argv[0]}: ${e.code ?? e.message}`, { command: argv[0] }, { cause: e }));
       });
       child.once('close', (code, signal) => {
+        this.#log.debug(`${argv[0]} ended: ${code !== null ? `exit ${code}` : `signal ${signal}`}${aborted ? ' (aborted)' : ''}`, { pid: child.pid, exitCode: code, signal, ms: Date.now() - started });
         opts.signal?.removeEventListener('abort', onAbort);
         if (killTimer) clearTimeout(killTimer);
         if (opts.onStdoutLine && partial) opts.onStdoutLine(partial);
@@ -306,32 +356,14 @@ export class ResticRunner {
     if (opts.signal?.aborted) return done('Interrupted', { error: 'interrupted' });
     progress.bytesDone = 0;
     opts.onProgress?.({ ...progress });
-    let pid: number | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let finished = false;
-    const sample = async () => {
-      if (pid === undefined || finished) return;
-      const w = await processWrittenBytes(pid);
-      if (w === undefined || finished) return; // a sample that returns after the end is dropped
-      const next = progress.bytesTotal !== undefined ? Math.min(w, progress.bytesTotal) : w;
-      if (next > (progress.bytesDone ?? 0)) progress.bytesDone = next;
-      opts.onProgress?.({ ...progress });
-    };
+    const sampler = writeSampler(progress, opts);
     let r: RunResult;
     try {
-      r = await this.run(prepared.step.argv, {
-        signal: opts.signal,
-        onSpawn: (p) => {
-          pid = p;
-          timer = setInterval(() => void sample(), opts.progressIntervalMs ?? 2000);
-          timer.unref();
-        },
-      });
+      r = await this.run(prepared.step.argv, { signal: opts.signal, onSpawn: sampler.start });
     } catch (e) {
       return fail(e);
     } finally {
-      finished = true;
-      if (timer) clearInterval(timer);
+      sampler.stop();
     }
     if (r.aborted) {
       await this.removeStaleLocks();

@@ -13,9 +13,6 @@ export { authHeaders, credentialsFromDir, credentialsFromEnv, redactUrl, resolve
 export { commitSigner, readKeyring, readKeyringFile, verifyDetached } from './signatures.ts';
 export type { CommitSigner, Keyring, SignatureCheck } from './signatures.ts';
 export { PathSelector } from './select.ts';
-// For tests and the demo: a real smart-HTTP git server.
-export { GitHttpServer } from './git-http-server.ts';
-export type { GitHttpServerOptions, GitRequestRecord, GitServerAuth } from './git-http-server.ts';
 // Several revisions at once, for `restorectl plan --base … --head …`.
 export { readGitRevisions } from './revision-files.ts';
 export type { GitRevision, GitRevisionsOptions } from './revision-files.ts';

@@ -103,12 +103,21 @@ describe('agent: restorectl agent restore on the sandbox with real restic', func
   });
 
   it('a restarted pod does not restore again', async () => {
-    const pod = 'recovered-statefulset-0';
-    rmSync(join(podRoot(pod), 'source/data/my-sts-0.json'));
-    const r = await agent('sts-restore', pod);
+    const s = example('deployment-restore.yaml');
+    s.metadata.name = 'restarted';
+    delete s.spec.hooks;
+    await createSession(s, 1);
+    const pod = 'stash-demo-restarted';
+    assert.equal((await agent('restarted', pod)).code, 0);
+    assert.ok(existsSync(join(podRoot(pod), 'source/data/app.json')), 'the first run restored');
+    rmSync(join(podRoot(pod), 'source/data/app.json'));
+    const r = await agent('restarted', pod);
     assert.equal(r.code, 0);
     assert.match(r.stderr, /already Succeeded: a restarted pod does not restore again/);
-    assert.ok(!existsSync(join(podRoot(pod), 'source/data/my-sts-0.json')));
+    // The agent logs JSON records about its session and host.
+    const records = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(records.some((l) => l['level'] === 'info' && l['component'] === 'agent' && l['namespace'] === 'demo' && l['name'] === 'restarted' && l['host'] === 'app' && l['msg'] === 'already Succeeded: a restarted pod does not restore again'), r.stderr);
+    assert.ok(!existsSync(join(podRoot(pod), 'source/data/app.json')));
   });
 
   it('restores a named snapshot, and `latest` resolved for the source host', async () => {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runHook } from '../../src/agent/hooks.ts';
-import { redactor } from '../../src/agent/restore.ts';
+import { Redactor } from '../../src/common/redact.ts';
 
-const ctx = { defaultHost: '127.0.0.1', redact: redactor(['s3cr3t-value']) };
+const ctx = { defaultHost: '127.0.0.1', redactor: new Redactor(['s3cr3t-value']) };
 
 describe('hooks', () => {
   let port: number;
@@ -25,7 +25,7 @@ describe('hooks', () => {
     assert.equal((await runHook({ exec: { command: ['sh', '-c', 'echo ready'] } }, ctx)).ok, true);
     const r = await runHook({ exec: { command: ['sh', '-c', 'echo token s3cr3t-value >&2; exit 3'] } }, ctx);
     assert.equal(r.ok, false);
-    assert.match(r.message, /exited 3: token \*\*\*/);
+    assert.match(r.message, /exited 3: token <redacted>/);
   });
 
   it('exec of a missing program fails with a message, not a crash', async () => {
@@ -38,7 +38,7 @@ describe('hooks', () => {
     assert.equal((await runHook({ httpGet: { port, path: '/ok?status=302' } }, ctx)).ok, true);
     const r = await runHook({ httpGet: { port, path: '/bad?status=500' } }, ctx);
     assert.equal(r.ok, false);
-    assert.match(r.message, /→ 500: answer with \*\*\* inside/);
+    assert.match(r.message, /→ 500: answer with <redacted> inside/);
   });
 
   it('httpPost sends the body, or the form url-encoded', async () => {

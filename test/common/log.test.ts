@@ -39,7 +39,7 @@ describe('error base', () => {
   it('carries a stable code, typed data and the subclass name', () => {
     const e = new DemoError('DemoFailed', 'a.yaml: no such file', { file: 'a.yaml' }, { cause: new Error('ENOENT') });
     assert.ok(isRestoreError(e, 'DemoFailed'));
-    assert.ok(!isRestoreError(e, 'Other'));
+    assert.equal(isRestoreError(e, 'Other'), false);
     assert.equal(e.name, 'DemoError');
     assert.equal(e.data.file, 'a.yaml');
     assert.ok(e instanceof Error);

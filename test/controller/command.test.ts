@@ -62,7 +62,7 @@ describe('restorectl controller', function () {
       // The reconcile under way when SIGTERM came ends (and may log) before 'stopped'.
       assert.equal(msgs.at(-1), 'stopped');
       assert.ok(msgs.indexOf('stopping') > msgs.indexOf('running'), msgs.join('\n'));
-      assert.ok(msgs.some((m) => /hand\/by-hand: New → Running/.test(String(m))), msgs.join('\n'));
+      assert.ok(logs.some((l) => l['namespace'] === 'hand' && l['name'] === 'by-hand' && /^New → Running/.test(String(l['msg']))), msgs.join('\n'));
       assert.equal(logs[0]!['scope'], 'namespace hand');
       assert.ok(!JSON.stringify(logs).includes('never-logged-password'));
     });

@@ -2,15 +2,20 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
-import { parse, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import type { KubeObject, RestoreSession } from '../../src/api/index.ts';
 import { Controller, ControllerCluster, reconcileSession } from '../../src/controller/index.ts';
+import { sinkLogger } from '../../src/common/log.ts';
+import type { Fields } from '../../src/common/log.ts';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
 import { eventually, startSandbox } from '../support/sandbox.ts';
 import type { TestSandbox } from '../support/sandbox.ts';
 
 const example = (name: string) => readFileSync(new URL(`../../examples/clusters/demo/${name}`, import.meta.url), 'utf8');
 const config = { agent: { image: 'restorectl:test' }, pollMs: 50 };
+const workloads = readFileSync(new URL('../../examples/cluster-state/workloads.yaml', import.meta.url), 'utf8');
+/** An example manifest moved to namespace `ns`, renamed when `name` is given. */
+const inNamespace = <T extends KubeObject>(obj: T, ns: string, name?: string): T => ({ ...obj, metadata: { ...obj.metadata, namespace: ns, ...(name ? { name } : {}) } });
 
 describe('controller: reconciling RestoreSessions on the sandbox', function () {
   this.timeout(60_000);
@@ -18,15 +23,20 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
   let cluster: ControllerCluster;
   let custom: k8s.CustomObjectsApi;
   let apps: k8s.AppsV1Api;
+  let ns = '';
+  let namespaces = 0;
+  let records: Fields[] = [];
+  const log = sinkLogger((r) => records.push(r), { level: 'debug' });
 
   const apply = async (yaml: string) => {
     const r = await t.kubectl(['apply', '--server-side', '-f', '-'], yaml);
     assert.equal(r.code, 0, r.stderr);
   };
-  const get = async (name: string) => (await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name })) as RestoreSession;
-  const reconcile = (name: string) => reconcileSession(cluster, config, 'demo', name);
-  const sts = () => apps.readNamespacedStatefulSet({ namespace: 'demo', name: 'recovered-statefulset' });
-  let templateBefore = '';
+  const applyObject = (obj: object) => apply(stringify(obj));
+  const session = (file: string, name?: string) => inNamespace(parse(example(file)) as KubeObject & RestoreSession, ns, name);
+  const get = async (name: string) => (await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: ns, name })) as RestoreSession;
+  const reconcile = (name: string, now?: () => Date) => reconcileSession(cluster, { ...config, log, ...(now ? { now } : {}) }, ns, name);
+  const sts = () => apps.readNamespacedStatefulSet({ namespace: ns, name: 'recovered-statefulset' });
 
   before(async () => {
     t = await startSandbox();
@@ -34,28 +44,43 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
     apps = t.kc.makeApiClient(k8s.AppsV1Api);
     assert.equal((await t.kubectl(['apply', '--server-side', '-f', 'deploy/crds'])).code, 0);
-    assert.equal((await t.kubectl(['apply', '-f', 'examples/cluster-state/namespace.yaml'])).code, 0);
-    assert.equal((await t.kubectl(['apply', '-f', 'examples/cluster-state/workloads.yaml'])).code, 0);
-    await apply('apiVersion: v1\nkind: Secret\nmetadata: {name: local-repo-secret, namespace: demo}\nstringData: {RESTIC_PASSWORD: not-used-here}\n');
-    await apply(example('repository.yaml'));
   });
   after(() => t?.stop());
 
-  it('injects stash-init into the StatefulSet once, counts its hosts, and is Running', async () => {
+  // Every test has a namespace of its own: the example workloads, the Repository and its Secret.
+  beforeEach(async () => {
+    ns = `reconcile-${++namespaces}`;
+    records = [];
+    await applyObject({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    const objects = [
+      ...parseAllDocuments(workloads).map((d) => d.toJS() as KubeObject),
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'local-repo-secret' }, stringData: { RESTIC_PASSWORD: 'not-used-here' } } as KubeObject,
+      parse(example('repository.yaml')) as KubeObject,
+    ];
+    await apply(objects.map((o) => stringify(inNamespace(o, ns))).join('---\n'));
+  });
+
+  /** The StatefulSet example's session, injected and Running; the template as it was before. */
+  const injectedSession = async (): Promise<{ templateBefore: string; before: k8s.V1StatefulSet }> => {
     const before = await sts();
-    templateBefore = JSON.stringify(before.spec!.template);
-    await apply(example('sts-restore.yaml'));
+    await applyObject(session('sts-restore.yaml'));
     await reconcile('sts-restore');
+    return { templateBefore: JSON.stringify(before.spec!.template), before };
+  };
+
+  it('injects stash-init into the StatefulSet once, counts its hosts, and is Running', async () => {
+    const { before } = await injectedSession();
     const injected = await sts();
     const init = injected.spec!.template.spec!.initContainers!;
     assert.equal(init[0]!.name, 'stash-init');
-    assert.deepEqual(init[0]!.args, ['agent', 'restore', '--session', 'demo/sts-restore', '--host-from', 'pod']);
+    assert.deepEqual(init[0]!.args, ['agent', 'restore', '--session', `${ns}/sts-restore`, '--host-from', 'pod']);
     const s = await get('sts-restore');
     assert.equal(s.status?.phase, 'Running');
     assert.equal(s.status?.totalHosts, 5);
     assert.ok(s.metadata.finalizers?.includes('restore.gitops/cleanup'));
     const cond = Object.fromEntries(s.status!.conditions!.map((c) => [c.type, c.status]));
     assert.deepEqual([cond['RepositoryFound'], cond['BackendSecretFound'], cond['RestoreTargetFound'], cond['StashInitContainerInjected']], ['True', 'True', 'True', 'True']);
+    assert.deepEqual(records.map(({ time: _time, ...r }) => r), [{ level: 'info', namespace: ns, name: 'sts-restore', msg: 'New → Running (0/5 hosts succeeded)', phase: 'Running' }]);
 
     // A second reconcile (a restarted controller) changes nothing: no roll, no status write.
     await reconcile('sts-restore');
@@ -65,18 +90,23 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
   });
 
   it('finishes when every host reports, with sessionDuration and a RestoreCompleted condition', async () => {
+    await injectedSession();
     const s = await get('sts-restore');
+    assert.equal(s.status?.phase, 'Running');
     const stats = ['my-sts-0', 'my-sts-1', 'my-sts-2', 'my-sts-3', 'my-sts-4'].map((hostname, i) => ({ hostname, phase: i === 3 ? 'Failed' : 'Succeeded', error: i === 3 ? 'restic: boom' : undefined }));
-    await custom.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace: 'demo', name: 'sts-restore', body: { ...s, status: { ...s.status, stats } } });
+    await custom.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace: ns, name: 'sts-restore', body: { ...s, status: { ...s.status, stats } } });
     await reconcile('sts-restore');
     const done = await get('sts-restore');
     assert.equal(done.status?.phase, 'Failed');
     assert.match(done.status?.sessionDuration ?? '', /^\d+s$/);
     assert.equal(done.status?.conditions?.find((c) => c.type === 'RestoreCompleted')?.reason, 'SomeHostsFailed');
+    assert.deepEqual(records.map(({ time: _time, ...r }) => r).at(-1), { level: 'warn', namespace: ns, name: 'sts-restore', msg: 'Running → Failed (4/5 hosts succeeded)', phase: 'Failed', from: 'Running' });
   });
 
   it('deleting the session gives the StatefulSet its template back exactly, then lets the session go', async () => {
-    const del = t.kubectl(['delete', 'restoresession', 'sts-restore', '-n', 'demo', '--wait=false']);
+    const { templateBefore } = await injectedSession();
+    assert.notEqual(JSON.stringify((await sts()).spec!.template), templateBefore, 'injected first');
+    const del = t.kubectl(['delete', 'restoresession', 'sts-restore', '-n', ns, '--wait=false']);
     assert.equal((await del).code, 0);
     await reconcile('sts-restore');
     await eventually(async () => {
@@ -91,11 +121,15 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
   });
 
   it('refuses an invalid session as Invalid, naming the field, and touches no workload', async () => {
+    // The simulator is still starting this namespace's pods: wait until the StatefulSet's status rests.
+    await eventually(async () => {
+      const s = await sts();
+      return s.status?.observedGeneration === s.metadata!.generation && s.status?.readyReplicas === s.spec!.replicas && s.status?.updatedReplicas === s.spec!.replicas;
+    }, 30_000);
     const rv = (await sts()).metadata!.resourceVersion;
-    const bad = parse(example('sts-restore.yaml')) as KubeObject & RestoreSession;
-    bad.metadata.name = 'twice';
+    const bad = session('sts-restore.yaml', 'twice');
     bad.spec.target!.rules![1]!.targetHosts = ['my-sts-3'];
-    await apply(stringify(bad));
+    await applyObject(bad);
     await reconcile('twice');
     const s = await get('twice');
     assert.equal(s.status?.phase, 'Invalid');
@@ -104,36 +138,38 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
   });
 
   it('waits as Pending while the Repository is missing', async () => {
-    const s = parse(example('deployment-restore.yaml'));
-    s.metadata.name = 'no-repo';
-    s.spec.repository.name = 'missing';
-    await apply(stringify(s));
+    const s = session('deployment-restore.yaml', 'no-repo');
+    s.spec.repository!.name = 'missing';
+    await applyObject(s);
     const r = await reconcile('no-repo');
     assert.ok(r.requeueAfterMs);
     const got = await get('no-repo');
     assert.equal(got.status?.phase, 'Pending');
-    assert.match(got.status!.conditions!.find((c) => c.type === 'RepositoryFound')!.message!, /Repository demo\/missing does not exist/);
+    assert.match(got.status!.conditions!.find((c) => c.type === 'RepositoryFound')!.message!, new RegExp(`Repository ${ns}/missing does not exist`));
   });
 
   it('creates one restore Job and PVC per ordinal, and past timeOut deletes them and fails with DeadlineExceeded', async () => {
-    const s = parse(example('pvc-restore.yaml'));
+    const s = session('pvc-restore.yaml');
     s.spec.timeOut = '2s';
-    await apply(stringify(s));
+    await applyObject(s);
     await reconcile('pvc-restore');
     const batch = t.kc.makeApiClient(k8s.BatchV1Api);
     const core = t.kc.makeApiClient(k8s.CoreV1Api);
-    const jobs = await batch.listNamespacedJob({ namespace: 'demo' });
+    const jobs = await batch.listNamespacedJob({ namespace: ns });
     assert.deepEqual(jobs.items.map((j) => j.metadata!.name).sort(), ['stash-restore-pvc-restore-0', 'stash-restore-pvc-restore-1', 'stash-restore-pvc-restore-2']);
-    const claims = await core.listNamespacedPersistentVolumeClaim({ namespace: 'demo' });
+    const claims = await core.listNamespacedPersistentVolumeClaim({ namespace: ns });
     assert.ok(['data-restore-demo-0', 'data-restore-demo-1', 'data-restore-demo-2'].every((n) => claims.items.some((c) => c.metadata!.name === n)));
-    assert.equal((await get('pvc-restore')).status?.totalHosts, 3);
+    const running = await get('pvc-restore');
+    assert.equal(running.status?.totalHosts, 3);
 
-    await new Promise((r) => setTimeout(r, 2100));
-    await reconcile('pvc-restore');
+    // The controller's clock, 2.1 s on: past the deadline without waiting for it.
+    const deadline = new Date(running.status!.sessionDeadline!);
+    assert.equal(deadline.getTime() - new Date(running.metadata.creationTimestamp!).getTime(), 2000);
+    await reconcile('pvc-restore', () => new Date(deadline.getTime() + 100));
     const failed = await get('pvc-restore');
     assert.equal(failed.status?.phase, 'Failed');
     assert.equal(failed.status?.conditions?.find((c) => c.type === 'DeadlineExceeded')?.status, 'True');
-    const left = await batch.listNamespacedJob({ namespace: 'demo' });
+    const left = await batch.listNamespacedJob({ namespace: ns });
     assert.equal(left.items.filter((j) => !j.metadata?.deletionTimestamp).length, 0);
   });
 
@@ -141,12 +177,10 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     const c = new Controller(t.kc, { ...config, resyncMs: 100 });
     await c.start();
     try {
-      const s = parse(example('deployment-restore.yaml'));
-      s.metadata.name = 'found-by-loop';
-      await apply(stringify(s));
+      await applyObject(session('deployment-restore.yaml', 'found-by-loop'));
       await eventually(async () => (await get('found-by-loop')).status?.phase === 'Running', 10_000);
     } finally {
-      c.stop();
+      await c.stop();
     }
   });
 });

@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { RestoreSession } from '../../src/api/index.ts';
+import { sinkLogger } from '../../src/common/log.ts';
 import { Controller } from '../../src/controller/index.ts';
-import { Sandbox } from '../../src/sandbox/sandbox.ts';
+import { Sandbox } from '@restore-controller/devkit/sandbox';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
 import { eventually, startSandbox } from '../support/sandbox.ts';
 import type { TestSandbox } from '../support/sandbox.ts';
@@ -55,8 +56,9 @@ describe('controller watches: a change wakes the sessions it concerns', function
   before(async () => {
     t = await startSandbox();
     custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
-    await setUp(t, ['wake']);
-    await apply(t, secret('wake'));
+    // A namespace per test, so none depends on what another left (the first has no Repository yet).
+    await setUp(t, ['wake-repo', 'wake-target', 'wake-agent']);
+    await apply(t, secret('wake-repo'), secret('wake-target'), repository('wake-target'), secret('wake-agent'), repository('wake-agent'));
     controller = new Controller(t.kc, { agent: { image: AGENT }, resyncMs: HOUR, pollMs: HOUR, waitMs: HOUR });
     await controller.start();
   });
@@ -66,15 +68,15 @@ describe('controller watches: a change wakes the sessions it concerns', function
   });
 
   it('a Repository that appears wakes the session waiting for it', async () => {
-    await apply(t, deployment('wake', 'app-a'), session('wake', 'waits-for-repo', 'app-a'));
+    await apply(t, deployment('wake-repo', 'app-a'), session('wake-repo', 'waits-for-repo', 'app-a'));
     const pending = await eventually(async () => {
-      const s = await get('wake', 'waits-for-repo');
+      const s = await get('wake-repo', 'waits-for-repo');
       return s.status?.phase === 'Pending' ? s : undefined;
     }, 30_000);
     assert.equal(condition(pending, 'RepositoryFound')?.status, 'False');
-    await apply(t, repository('wake'));
+    await apply(t, repository('wake-repo'));
     const running = await eventually(async () => {
-      const s = await get('wake', 'waits-for-repo');
+      const s = await get('wake-repo', 'waits-for-repo');
       return s.status?.phase === 'Running' ? s : undefined;
     }, 30_000);
     assert.equal(condition(running, 'RepositoryFound')?.status, 'True');
@@ -82,25 +84,25 @@ describe('controller watches: a change wakes the sessions it concerns', function
   });
 
   it('a target workload that appears wakes the session waiting for it', async () => {
-    await apply(t, session('wake', 'waits-for-target', 'app-b'));
-    await eventually(async () => condition(await get('wake', 'waits-for-target'), 'RestoreTargetFound')?.status === 'False', 30_000);
-    await apply(t, deployment('wake', 'app-b'));
+    await apply(t, session('wake-target', 'waits-for-target', 'app-b'));
+    await eventually(async () => condition(await get('wake-target', 'waits-for-target'), 'RestoreTargetFound')?.status === 'False', 30_000);
+    await apply(t, deployment('wake-target', 'app-b'));
     const running = await eventually(async () => {
-      const s = await get('wake', 'waits-for-target');
+      const s = await get('wake-target', 'waits-for-target');
       return s.status?.phase === 'Running' ? s : undefined;
     }, 30_000);
     assert.equal(condition(running, 'RestoreTargetFound')?.status, 'True');
     const apps = t.kc.makeApiClient(k8s.AppsV1Api);
-    const template = (await apps.readNamespacedDeployment({ namespace: 'wake', name: 'app-b' })).spec!.template;
+    const template = (await apps.readNamespacedDeployment({ namespace: 'wake-target', name: 'app-b' })).spec!.template;
     assert.equal(template.spec!.initContainers?.[0]?.name, 'stash-init');
   });
 
   it('an agent that cannot start (a Secret named in its env is missing) is reported on the session, once', async () => {
     const env = [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'absent-secret', key: 'token' } } }];
-    await apply(t, deployment('wake', 'app-c', 1), session('wake', 'agent-stuck', 'app-c', { runtimeSettings: { container: { env } } }));
+    await apply(t, deployment('wake-agent', 'app-c', 1), session('wake-agent', 'agent-stuck', 'app-c', { runtimeSettings: { container: { env } } }));
     const core = t.kc.makeApiClient(k8s.CoreV1Api);
     const warnings = async () =>
-      (await core.listNamespacedEvent({ namespace: 'wake' })).items.filter((e) => e.involvedObject.name === 'agent-stuck' && e.reason === 'Restore Agent Failing');
+      (await core.listNamespacedEvent({ namespace: 'wake-agent' })).items.filter((e) => e.involvedObject.name === 'agent-stuck' && e.reason === 'Restore Agent Failing');
     const [event] = await eventually(async () => {
       const w = await warnings();
       return w.length ? w : undefined;
@@ -110,7 +112,7 @@ describe('controller watches: a change wakes the sessions it concerns', function
     // The kubelet retries every second; the controller says it once.
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal((await warnings()).length, 1);
-    assert.equal((await get('wake', 'agent-stuck')).status?.phase, 'Running');
+    assert.equal((await get('wake-agent', 'agent-stuck')).status?.phase, 'Running');
   });
 });
 
@@ -125,7 +127,7 @@ describe('controller namespace option', function () {
   const peek = (ns: string, name: string) => t.sandbox.core.tryGet(sessions(), ns, name) as RestoreSession | undefined;
 
   before(async () => {
-    t = await startSandbox({ log: (line) => capture && !line.startsWith('sandbox:') && requests.push(line) });
+    t = await startSandbox({ log: sinkLogger((r) => void (capture && r.level === 'debug' && requests.push(r.msg)), { level: 'debug' }) });
     await setUp(t, ['mine', 'theirs']);
     for (const ns of ['mine', 'theirs']) await apply(t, secret(ns), repository(ns), deployment(ns, 'app'), session(ns, 'restore', 'app'));
     const cross = session('mine', 'cross', 'app') as { spec: { repository: { namespace?: string } } };
@@ -144,8 +146,10 @@ describe('controller namespace option', function () {
     await eventually(() => peek('mine', 'restore')?.status?.phase === 'Running', 30_000);
     await eventually(() => peek('mine', 'cross')?.status?.phase === 'Pending', 30_000);
     controller.enqueue('theirs', 'restore'); // as the daemon would after applying: not this controller's
-    await new Promise((r) => setTimeout(r, 500)); // a few resyncs
-    await controller.idle();
+    for (let i = 0; i < 3; i++) {
+      await controller.resync(); // what the resync timer does, three times over, without waiting for it
+      await controller.idle();
+    }
     await controller.stop();
     capture = false;
 

@@ -7,7 +7,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { RestoreSession } from '../../src/api/index.ts';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
 import { WorkTree, startGitServer } from '../support/git-server.ts';
-import type { GitServerAuth } from '../../src/source/index.ts';
+import type { GitServerAuth } from '@restore-controller/devkit/git-http-server';
 import { startSandbox } from '../support/sandbox.ts';
 import type { TestSandbox } from '../support/sandbox.ts';
 

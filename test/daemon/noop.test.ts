@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { sinkLogger } from '../../src/common/log.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
 import { REPOSITORIES } from '../../src/kube/resources.ts';
 import { GitSource } from '../../src/source/index.ts';
@@ -25,7 +26,7 @@ describe('daemon: a cycle with nothing to do', function () {
   const statusCommits = () => git.server.git('restores', ['rev-list', '--count', 'restore-status']).trim();
 
   before(async () => {
-    t = await startSandbox({ log: (line) => void (/^[A-Z]+ \//.test(line) && requests.push(line)) });
+    t = await startSandbox({ log: sinkLogger((r) => void (/^[A-Z]+ \//.test(r.msg) && requests.push(r.msg)), { level: 'debug' }) });
     for (const args of [['apply', '--server-side', '-f', 'deploy/crds'], ['apply', '-f', 'examples/cluster-state/namespace.yaml']]) {
       const r = await t.kubectl(args);
       assert.equal(r.code, 0, r.stderr);

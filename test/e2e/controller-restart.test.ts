@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { RestoreSession } from '../../src/api/index.ts';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
-import { Sandbox } from '../../src/sandbox/sandbox.ts';
+import { Sandbox } from '@restore-controller/devkit/sandbox';
 import { startControllerProcess } from '../controller/controller-process.ts';
 import type { ControllerProcess } from '../controller/controller-process.ts';
 import { applyExampleCluster } from '../support/example-cluster.ts';
@@ -98,7 +98,7 @@ describe('end to end: the controller process killed mid-restore and started agai
     for (const i of [3, 4]) assert.deepEqual((await listTree(volume(i))).filter((p) => !p.endsWith('/')), ['/my-sts-1.json', '/tmp.json']);
 
     // The restarted controller took the session to its end (the agents write host stats only).
-    await eventually(() => controller!.logs().some((l) => /demo\/sts-restore: Running → Succeeded/.test(String(l['msg']))), 10_000);
+    await eventually(() => controller!.logs().some((l) => l['namespace'] === 'demo' && l['name'] === 'sts-restore' && /^Running → Succeeded/.test(String(l['msg']))), 10_000);
     assert.ok(!JSON.stringify(controller.logs()).includes(PASSWORD));
   });
 });

@@ -2,6 +2,7 @@
 // Stash example's StatefulSet, the sandbox rolls its 5 pods and runs the agent in each as a real
 // process, restic restores from a real repository into each pod's PVC folder.
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { stringify } from 'yaml';
@@ -34,7 +35,7 @@ describe('end to end: restores on the sandbox, with the real agent and restic', 
     await controller.start();
   });
   after(async () => {
-    controller?.stop();
+    await controller?.stop();
     await t?.stop();
     await tmp?.cleanup();
   });
@@ -84,8 +85,17 @@ describe('end to end: restores on the sandbox, with the real agent and restic', 
   });
 
   it('the VolumeSnapshotter driver makes one PVC per ordinal from its VolumeSnapshot', async () => {
+    // Source volumes of its own (a claim is a folder in the sandbox), snapshotted once they hold the data.
+    const core = t.kc.makeApiClient(k8s.CoreV1Api);
     for (const i of [0, 1, 2]) {
-      await applySession({ apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', metadata: { name: `source-data-${i}-snap`, namespace: 'demo' }, spec: { source: { persistentVolumeClaimName: `data-restore-demo-${i}` } } });
+      await applySession({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `snapshot-source-${i}`, namespace: 'demo' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'standard', resources: { requests: { storage: '1Gi' } } } });
+    }
+    for (const i of [0, 1, 2]) {
+      await eventually(async () => (await core.readNamespacedPersistentVolumeClaim({ namespace: 'demo', name: `snapshot-source-${i}` })).status?.phase === 'Bound', 30_000);
+      const dir = join(t.dir, 'volumes', 'demo', `snapshot-source-${i}`);
+      mkdirSync(dir, { recursive: true });
+      for (const [name, content] of [[`host-${i}.json`, `{"host":"host-${i}"}`], ['notes.txt', 'notes'], ['tmp.json', 'scratch']]) writeFileSync(join(dir, name!), content!);
+      await applySession({ apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', metadata: { name: `source-data-${i}-snap`, namespace: 'demo' }, spec: { source: { persistentVolumeClaimName: `snapshot-source-${i}` } } });
     }
     await applySession(example('snapshot-restore.yaml'));
     const done = await finalPhase('snapshot-restore');

@@ -117,7 +117,7 @@ describe('pinning latest against a real restic repository', function () {
     assert.equal(await unavailable(ref(join(dir.path, 'nowhere')), password), `no restic repository at ${join(dir.path, 'nowhere')} on this machine (a local backend is read where the plan runs)`);
     assert.match(await unavailable(ref(repoPath), 'not-the-password'), /^restic cannot read .*: wrong password or no key found/);
     const rest = await unavailable(ref('', { rest: { url: 'http://127.0.0.1:9/repo' }, storageSecretName: 's' }), password, { REST_SERVER_USERNAME: 'ci-user', REST_SERVER_PASSWORD: 'rest-secret-81' });
-    assert.match(rest, /^restic cannot read rest:http:\/\/ci-user:\*\*\*@127\.0\.0\.1:9\/repo: .*connection refused/);
+    assert.match(rest, /^restic cannot read rest:http:\/\/ci-user:<redacted>@127\.0\.0\.1:9\/repo: .*connection refused/);
     assert.doesNotMatch(rest, /rest-secret-81/);
     assert.match(await unavailable(ref('', { s3: { bucket: 'b' }, storageSecretName: 's' }), password, { AWS_ACCESS_KEY_ID: 'AKIA-ONLY' }), /needs AWS_SECRET_ACCESS_KEY: set it in the environment/);
     assert.equal(await unavailable({ namespace: 'demo', name: 'gone', repository: undefined }, password), 'Repository demo/gone is neither in the source nor in the cluster state');

@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../../src/api/repository.ts';
 import { resticBackend, writeBackendFiles } from '../../src/restic/backend.ts';
-import { redact } from '../../src/restic/redact.ts';
+import { redact } from '../../src/common/redact.ts';
 import { tempDir } from '../support/restic-repo.ts';
 
 const scratch = '/scratch';
@@ -134,7 +134,7 @@ describe('restic redaction', () => {
   it('masks every secret value, multi-line values line by line, and URL credentials', () => {
     const secrets = ['hunter22', '-----BEGIN KEY-----\nAAAABBBBCCCCDDDD\n-----END KEY-----'];
     const out = redact('password hunter22 wrong; key line AAAABBBBCCCCDDDD; rest:https://u:pw@host/x', secrets);
-    assert.equal(out, 'password *** wrong; key line ***; rest:https://***:***@host/x');
+    assert.equal(out, 'password <redacted> wrong; key line <redacted>; rest:https://<redacted>@host/x');
   });
   it('masks the values resticBackend lists, including URL-encoded rest credentials', () => {
     const b = resticBackend({ rest: { url: 'https://r/' } }, { RESTIC_PASSWORD: 'pw-value-1', REST_SERVER_USERNAME: 'me', REST_SERVER_PASSWORD: 'p@ss/word' }, { scratchDir: scratch });

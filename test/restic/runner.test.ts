@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sinkLogger } from '../../src/common/log.ts';
+import type { Fields, Logger } from '../../src/common/log.ts';
 import { resticBackend } from '../../src/restic/backend.ts';
 import { restoreSteps } from '../../src/restic/commands.ts';
 import type { CommandContext } from '../../src/restic/commands.ts';
@@ -52,10 +54,10 @@ describe('restic runner against real repositories', function () {
   });
   after(async () => work?.cleanup());
 
-  const runner = (opts: { password?: string; repo?: string; ctx?: Partial<CommandContext> } = {}) => {
+  const runner = (opts: { password?: string; repo?: string; ctx?: Partial<CommandContext>; log?: Logger } = {}) => {
     const scratch = join(work.path, `scratch-${n}`);
     const backend = resticBackend({ local: { mountPath: opts.repo ?? repoPath } }, { RESTIC_PASSWORD: opts.password ?? PASSWORD }, { scratchDir: scratch });
-    return new ResticRunner({ ctx: { scratchDir: scratch, backendArgs: backend.globalArgs, ...opts.ctx }, env: backend.env, secrets: backend.secrets });
+    return new ResticRunner({ ctx: { scratchDir: scratch, backendArgs: backend.globalArgs, ...opts.ctx }, env: backend.env, secrets: backend.secrets, ...(opts.log ? { log: opts.log } : {}) });
   };
   const target = () => join(work.path, `target-${n++}`);
 
@@ -118,6 +120,20 @@ describe('restic runner against real repositories', function () {
     assert.equal(res.exitCode, 1);
     assert.ok(!res.error!.includes(wrong));
     assert.ok(!JSON.stringify(res).includes(wrong));
+  });
+
+  it('logs each restic command line and how it ended at debug level, without the password', async () => {
+    const wrong = 'Wr0ng-and-logged-pw';
+    const records: Fields[] = [];
+    const r = runner({ password: wrong, log: sinkLogger((rec) => records.push(rec), { level: 'debug' }) });
+    const [step] = restoreSteps({ host: 'my-sts-1', rule: { paths: [D] }, target: target() }, r.ctx);
+    await r.restore(step!);
+    assert.deepEqual(records.map((x) => [x['level'], String(x['msg']).split(' ').slice(0, 3).join(' ')]), [
+      ['debug', 'started restic snapshots'],
+      ['debug', 'restic ended: exit'],
+    ]);
+    assert.equal(records[1]!['exitCode'], 1);
+    assert.ok(!JSON.stringify(records).includes(wrong));
   });
 
   it('the password and repository travel in the environment, never on the command line', async () => {

@@ -5,8 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as openpgp from 'openpgp';
-import { GitHttpServer } from '../../src/source/git-http-server.ts';
-import type { GitServerAuth } from '../../src/source/git-http-server.ts';
+import { GitHttpServer } from '@restore-controller/devkit/git-http-server';
+import type { GitServerAuth } from '@restore-controller/devkit/git-http-server';
 
 export { GitHttpServer };
 

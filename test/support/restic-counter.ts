@@ -3,7 +3,7 @@
 // the real restic. Tests of "never twice" read the log back.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { whichExecutable } from '../../src/restic/seed.ts';
+import { whichExecutable } from '@restore-controller/devkit/seed';
 import { REPO_ROOT } from './sandbox.ts';
 
 export interface ResticCounter {

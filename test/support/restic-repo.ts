@@ -5,10 +5,10 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isResticError } from '../../src/restic/errors.ts';
-import { detectConfinement, seedRepository } from '../../src/restic/seed.ts';
-import type { SeedResult, SeedSnapshot } from '../../src/restic/seed.ts';
+import { detectConfinement, seedRepository } from '@restore-controller/devkit/seed';
+import type { SeedResult, SeedSnapshot } from '@restore-controller/devkit/seed';
 
-export type { SeedSnapshot } from '../../src/restic/seed.ts';
+export type { SeedSnapshot } from '@restore-controller/devkit/seed';
 
 export interface MakeRepoOptions {
   /** Folder that will hold the repository (as `<dir>/repo` unless repoPath is given). */

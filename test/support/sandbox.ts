@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { Sandbox } from '../../src/sandbox/sandbox.ts';
-import type { SandboxOptions } from '../../src/sandbox/sandbox.ts';
+import { Sandbox } from '@restore-controller/devkit/sandbox';
+import type { SandboxOptions } from '@restore-controller/devkit/sandbox';
 
 export interface KubectlResult {
   code: number | null;

@@ -1,6 +1,7 @@
 import { AgentCluster } from '../../agent/cluster.ts';
 import type { HostFrom } from '../../agent/host.ts';
 import { runAgent, scratchDirFor } from '../../agent/restore.ts';
+import { jsonLogger } from '../../common/log.ts';
 import { loadKubeConfig } from '../../kube/kubeconfig.ts';
 import { ResticHostRestorer } from '../../restic/index.ts';
 import type { Command } from '../command.ts';
@@ -31,7 +32,8 @@ Options:
   --kubeconfig PATH   kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)
 
 Environment: POD_NAME, NODE_NAME, POD_ORDINAL, POD_IP (set by the controller from the downward
-API). Exit status: 0 restored or rightly skipped, 1 this host failed, 2 could not run.
+API); LOG_LEVEL=debug|info|warn|error for the JSON log lines on stderr. Exit status: 0 restored
+or rightly skipped, 1 this host failed, 2 could not run.
 SIGTERM stops restic and records the host Failed: interrupted.`,
   async run(argv, io) {
     const { values } = parseCommandArgs('agent restore', argv, {
@@ -60,7 +62,7 @@ SIGTERM stops restic and records the host Failed: interrupted.`,
         root,
         scratchDir: scratchDirFor(root),
         signal: abort.signal,
-        log: (line) => io.stderr(`${new Date().toISOString()} agent ${namespace}/${name}: ${line}\n`),
+        log: jsonLogger(io.stderr, { level: process.env['LOG_LEVEL'], fields: { component: 'agent' } }),
       });
       io.stdout(`${outcome.message}\n`);
       return outcome.code;

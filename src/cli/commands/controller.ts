@@ -1,8 +1,8 @@
 // `restorectl controller`: the Controller alone, for RestoreSessions created by any means (kubectl,
 // Helm, another GitOps tool), with no git source and no status branch.
+import { jsonLogger } from '../../common/log.ts';
 import { DEFAULT_AGENT_IMAGE } from '../../controller/agent-container.ts';
 import { Controller } from '../../controller/controller.ts';
-import { jsonLogger } from '../../daemon/log.ts';
 import { loadKubeConfig } from '../../kube/kubeconfig.ts';
 import { parseDuration } from '../../session/duration.ts';
 import type { Command } from '../command.ts';
@@ -58,7 +58,7 @@ export const controllerCommand: Command = {
       throw new UsageError(`controller: --namespace "${values.namespace}" is not a namespace name (lower-case letters, digits and '-', at most 63)`);
     }
 
-    const log = jsonLogger(io.stderr, { level: process.env['LOG_LEVEL'], component: 'controller' });
+    const log = jsonLogger(io.stderr, { level: process.env['LOG_LEVEL'], fields: { component: 'controller' } });
     const kubeConfig = loadKubeConfig({ kubeconfig: values.kubeconfig, context: values.context });
     const agentImage = values['agent-image'] ?? process.env['RESTORE_AGENT_IMAGE'] ?? DEFAULT_AGENT_IMAGE;
     const controller = new Controller(kubeConfig, {
@@ -66,11 +66,11 @@ export const controllerCommand: Command = {
       resyncMs,
       concurrency,
       ...(values.namespace ? { namespace: values.namespace } : {}),
-      log: (line) => log(/failed|cannot|silent/.test(line) ? 'warn' : 'info', line),
+      log,
     });
 
     const scope = values.namespace ? `namespace ${values.namespace}` : 'all namespaces';
-    log('info', 'starting', { server: kubeConfig.getCurrentCluster()?.server, scope, agentImage, resyncMs });
+    log.info('starting', { server: kubeConfig.getCurrentCluster()?.server, scope, agentImage, resyncMs });
     let signalled: string | undefined;
     const stopped = new Promise<void>((resolve) => {
       const stop = (signal: string) => {
@@ -84,11 +84,11 @@ export const controllerCommand: Command = {
     // Until the first list of sessions succeeds (the API is unreachable, the CRDs are missing),
     // the watch retries with backoff and logs why; a signal still stops it.
     await Promise.race([controller.start(), stopped]);
-    if (!signalled) log('info', 'running', { scope });
+    if (!signalled) log.info('running', { scope });
     await stopped;
-    log('info', 'stopping', { signal: signalled });
+    log.info('stopping', { signal: signalled });
     await controller.stop();
-    log('info', 'stopped', { apiRequests: controller.cluster.counter.requests });
+    log.info('stopped', { apiRequests: controller.cluster.counter.requests });
     return EXIT_OK;
   },
 };

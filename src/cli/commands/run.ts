@@ -161,7 +161,7 @@ async function daemonFactory(opts: RunOptions, kubeConfig: k8s.KubeConfig, log: 
       cluster: opts.cluster,
       controller: {
         agent: { image: opts.agentImage },
-        log: (line) => controllerLog.info(line),
+        log: controllerLog,
         ...(opts.namespace ? { namespace: opts.namespace } : {}),
       },
       ...(statusWriter ? { statusWriter } : {}),

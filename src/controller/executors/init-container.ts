@@ -14,6 +14,8 @@ export type { PolicyRule } from './agent-rbac.ts';
 import { INJECTED_BY_ANNOTATION, injectInitContainer, injectedHash, removeInjection } from '../injection.ts';
 import { shortHash } from '../../session/names.ts';
 import type { ExecutorContext, ExecutorState } from './types.ts';
+import { ControllerError } from '../errors.ts';
+import { apiErrorInfo } from '../../kube/api-error.ts';
 import type { RestoreSession } from '../../api/restoresession.ts';
 
 /** The hash recorded on the template: a new session (even with the same spec) rolls the pods again. */
@@ -58,7 +60,8 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
     } catch (e) {
       const message = `cannot inject into ${ref.kind} ${ns}/${ref.name}: ${cluster.describeError(e)}`;
       await cluster.event(workload, 'Warning', 'Init-Container Injection Failed', message);
-      throw new Error(message, { cause: e });
+      const status = apiErrorInfo(e).code;
+      throw new ControllerError('InjectionFailed', `${message} (retrying with backoff; check the controller may update ${ref.kind.toLowerCase()}s in ${ns})`, { session: sessionKey, object: `${ref.kind} ${ns}/${ref.name}`, ...(status ? { status } : {}) }, { cause: e });
     }
     await cluster.event(workload, 'Normal', 'Init-Container Injection Succeeded', `stash-init injected for RestoreSession ${sessionKey}${other && other !== sessionKey ? ` (replacing ${other}'s)` : ''}; the pods roll`);
     if (warning) {

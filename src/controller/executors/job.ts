@@ -8,6 +8,7 @@ import { claimsForOrdinal, interimClaim } from '../claims.ts';
 import { CONDITION, REASON } from '../../session/conditions.ts';
 import { restoreJob } from '../job.ts';
 import type { ExecutorContext, ExecutorState } from './types.ts';
+import { ControllerError } from '../errors.ts';
 import { ensureAgentRbac } from './agent-rbac.ts';
 
 function jobFailure(job: k8s.V1Job): string | undefined {
@@ -21,7 +22,9 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
   const { cluster, session, repository } = ctx;
   const ns = session.metadata.namespace!;
   const resolution = resolveHosts(session, undefined);
-  if (!resolution.known) throw new Error('restore Jobs always know their hosts');
+  if (!resolution.known) {
+    throw new ControllerError('HostsUnknown', `RestoreSession ${ns}/${session.metadata.name}: a restore Job executor was chosen for a target whose hosts are only known from its pods (a controller bug: please report it)`, { session: `${ns}/${session.metadata.name}` });
+  }
   const stats: HostRestoreStats[] = [];
   let created = 0;
 

@@ -1,0 +1,23 @@
+import { runDemo } from '../demo/demo.ts';
+import type { Command } from 'restore-controller/cli/command';
+import { parseCommandArgs } from 'restore-controller/cli/command';
+
+export const demoCommand: Command = {
+  name: 'demo',
+  help: `Usage: restorectl demo [--dir DIR] [--exit]
+
+Runs the whole loop on this machine, with nothing to install beyond restic and git: the sandbox
+cluster, a git server holding a copy of the examples (shipped with the dev kit), a restic
+repository made on the spot with backups of the examples' hosts, and the daemon. Shows the plan,
+the restores running, the files restored into the pods' volumes and the status branch's git log,
+then how to look around.
+
+Options:
+  --dir DIR   keep everything in DIR (default: a temporary folder, removed with --exit)
+  --exit      stop once every restore is final (exit 0 if all succeeded); otherwise the demo
+              stays up until Ctrl-C`,
+  async run(argv, io) {
+    const { values } = parseCommandArgs('demo', argv, { dir: { type: 'string' }, exit: { type: 'boolean', default: false } });
+    return runDemo({ dir: values.dir, exit: values.exit ?? false, out: io.stdout });
+  },
+};

@@ -1,0 +1,254 @@
+// `restorectl demo`: the whole loop on one machine. A sandbox cluster, a git server holding a copy
+// of the demo's manifests (demo/ in this package; test/package.test.ts keeps them equal to the
+// examples at the repository root), a restic repository made on the spot with data for their
+// hosts, and the daemon. It shows the plan, the restores running, a second commit picked up
+// through the push webhook, the files restored and the status branch. Each step below gathers
+// facts; render.ts words them.
+// The demo reads only files this package ships (demo/) and CRDs compiled into the product.
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import type { KubeObject } from 'restore-controller/api/meta';
+import type { RestoreSession } from 'restore-controller/api/restoresession';
+import { isFinalPhase } from 'restore-controller/api/restoresession';
+import { crdFor, MANAGED_KINDS } from 'restore-controller/api/crds';
+import { Daemon } from 'restore-controller/daemon/daemon';
+import { startHttpServer } from 'restore-controller/daemon/http-server';
+import { hmacSha256Hex, webhookHandler } from 'restore-controller/daemon/webhook';
+import { RESTORE_SESSIONS } from 'restore-controller/kube/resources';
+import { planToText } from 'restore-controller/plan/render';
+import { seedRepository } from '../restic/seed.ts';
+import { Sandbox } from '../sandbox/sandbox.ts';
+import {
+  STAYS_UP, STEP_TITLES, allSucceeded, renderCreatedAfterWebhook, renderHeader, renderLookAround, renderOutcome, renderProgress,
+  renderProgressLine, renderSecondCommitTitle, renderVolumes, renderWebhookAnswer,
+} from './render.ts';
+import type { RestoredVolume } from './render.ts';
+import { GitSource } from 'restore-controller/source/index';
+import { StatusWriter } from 'restore-controller/status/index';
+import { GitHttpServer } from '../git-http-server.ts';
+import type { SeedResult } from '../restic/seed.ts';
+
+const run = promisify(execFile);
+/** The demo's manifests, shipped with this package (see package.json "files"). */
+export const DEMO_MANIFESTS = fileURLToPath(new URL('../../demo/', import.meta.url));
+/** Every file the demo reads from DEMO_MANIFESTS, relative to it. */
+export const DEMO_FILES = ['cluster-state/', 'clusters/', 'second-commit/audit-copy.yaml'] as const;
+const PASSWORD = 'demo-only-password';
+const WEBHOOK_SECRET = 'demo-only-webhook-secret';
+const HOSTS = ['my-sts-0', 'my-sts-1', 'my-sts-2', 'app', 'host-0', 'host-1', 'host-2'];
+
+export interface DemoOptions {
+  dir?: string;
+  /** Stop once every restore is final (tests); else stay up until Ctrl-C. */
+  exit: boolean;
+  out: (text: string) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Step 1: a real restic repository with one snapshot per host of the examples. */
+function seedBackups(dir: string): Promise<SeedResult> {
+  const files = (host: string) => ({ [`/source/data/${host}.json`]: `{"host":"${host}"}\n`, '/source/data/tmp.json': '{"scratch":true}\n', '/source/data/notes.txt': `notes of ${host}\n` });
+  return seedRepository({ repoPath: join(dir, 'restic-repo'), password: PASSWORD, snapshots: HOSTS.map((host) => ({ host, files: files(host) })), fastKdf: true });
+}
+
+interface Cluster {
+  sandbox: Sandbox;
+  kc: k8s.KubeConfig;
+  custom: k8s.CustomObjectsApi;
+}
+
+/** Step 2: the sandbox with the CRDs, the examples' workloads, the repository Secret, claims and snapshots. */
+async function startCluster(dir: string): Promise<Cluster> {
+  const sandbox = await new Sandbox({ dir: join(dir, 'cluster'), nodes: 2 }).start();
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(sandbox.kubeconfigPath);
+  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const create = async (o: KubeObject) => {
+    try {
+      await objects.create(o as k8s.KubernetesObject);
+    } catch (e) {
+      if ((e as { code?: number }).code !== 409) throw e;
+    }
+  };
+  // CRDs go raw: client-node's typed serializer would drop `x-kubernetes-*` schema keys.
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  for (const k of MANAGED_KINDS) {
+    await custom.createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: crdFor(k) }).catch((e: { code?: number }) => {
+      if (e.code !== 409) throw e;
+    });
+  }
+  await sleep(300);
+  const state = join(DEMO_MANIFESTS, 'cluster-state');
+  for (const f of readdirSync(state)) {
+    for (const doc of readFileSync(join(state, f), 'utf8').split(/^---$/m)) {
+      const o = parse(doc) as KubeObject | null;
+      if (o && o.kind !== 'Node') await create(o);
+    }
+  }
+  await create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'local-repo-secret', namespace: 'demo' }, stringData: { RESTIC_PASSWORD: PASSWORD } });
+  for (const i of [0, 1, 2]) {
+    await create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `source-data-${i}`, namespace: 'demo' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
+    await create({ apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', metadata: { name: `source-data-${i}-snap`, namespace: 'demo' }, spec: { source: { persistentVolumeClaimName: `source-data-${i}` } } });
+  }
+  return { sandbox, kc, custom };
+}
+
+interface GitRepo {
+  server: GitHttpServer;
+  url: string;
+  /** The working copy the demo commits from. */
+  work: string;
+  git(args: string[]): Promise<{ stdout: string }>;
+  commitAndPush(message: string): Promise<string>;
+}
+
+/** Step 3: a git server with the demo's restores committed on main, the Repository pointing at `repoPath`. */
+async function publishManifests(dir: string, repoPath: string): Promise<GitRepo> {
+  const server = await GitHttpServer.start({ root: join(dir, 'git') });
+  const url = server.createRepo('restores');
+  const work = join(dir, 'work');
+  cpSync(join(DEMO_MANIFESTS, 'clusters'), join(work, 'clusters'), { recursive: true });
+  const repoFile = join(work, 'clusters/demo/repository.yaml');
+  writeFileSync(repoFile, readFileSync(repoFile, 'utf8').replace('/data/stash-test/restic-repo', repoPath));
+  const git = (args: string[]) => run('git', args, { cwd: work, env: { ...process.env, GIT_AUTHOR_NAME: 'Demo', GIT_AUTHOR_EMAIL: 'demo@example.com', GIT_COMMITTER_NAME: 'Demo', GIT_COMMITTER_EMAIL: 'demo@example.com' } });
+  const commitAndPush = async (message: string) => {
+    await git(['add', '-A']);
+    await git(['commit', '--quiet', '-m', message]);
+    await git(['push', '--quiet', url, 'main']);
+    return (await git(['rev-parse', 'HEAD'])).stdout.trim();
+  };
+  await git(['init', '--quiet', '--initial-branch=main']);
+  await commitAndPush('Add the demo restores');
+  return { server, url, work, git, commitAndPush };
+}
+
+/** Step 4: the daemon on the sandbox, following main; its first cycle's plan is returned to show. */
+async function startDaemon(dir: string, cluster: Cluster, repo: GitRepo): Promise<{ daemon: Daemon; plan: string | undefined }> {
+  const daemon = new Daemon({
+    source: new GitSource({ url: repo.url, branch: 'main', path: 'clusters/demo', cacheDir: join(dir, 'cache/source') }),
+    statusWriter: new StatusWriter({ url: repo.url, cacheDir: join(dir, 'cache/status') }),
+    kubeConfig: cluster.kc,
+    cluster: 'demo',
+    intervalMs: 3000,
+    controller: { agent: { image: Sandbox.DEFAULT_AGENT_IMAGE }, resyncMs: 1000, pollMs: 500 },
+    log: () => {},
+  });
+  const first = await daemon.cycle();
+  await daemon.start();
+  return { daemon, plan: first.plan ? planToText(first.plan) : undefined };
+}
+
+function listSessions(custom: k8s.CustomObjectsApi): Promise<RestoreSession[]> {
+  return custom.listClusterCustomObject({ ...RESTORE_SESSIONS }).then((l) => (l as { items: RestoreSession[] }).items);
+}
+
+/** Reports the sessions' progress whenever it changes, until every one is final (at most 10 minutes). */
+async function followSessions(custom: k8s.CustomObjectsApi, say: (line: string) => void): Promise<RestoreSession[]> {
+  let last = '';
+  let sessions: RestoreSession[] = [];
+  for (const deadline = Date.now() + 10 * 60_000; Date.now() < deadline; ) {
+    sessions = await listSessions(custom);
+    const progress = renderProgress(sessions);
+    if (progress !== last) say(renderProgressLine(new Date(), progress));
+    last = progress;
+    if (sessions.length && sessions.every((s) => isFinalPhase(s.status?.phase))) break;
+    await sleep(1000);
+  }
+  return sessions;
+}
+
+/** Step 5: commit the second restore, announce it through the signed webhook, wait for its RestoreSession. */
+async function pushSecondCommit(repo: GitRepo, webhookUrl: string, custom: k8s.CustomObjectsApi, say: (line: string) => void): Promise<void> {
+  cpSync(join(DEMO_MANIFESTS, 'second-commit', 'audit-copy.yaml'), join(repo.work, 'clusters/demo/audit-copy.yaml'));
+  const head = await repo.commitAndPush('Copy host-0\'s JSON files into a new PVC');
+  const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', after: head }));
+  const pushedAt = performance.now();
+  const hook = await fetch(`${webhookUrl}/`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${hmacSha256Hex(WEBHOOK_SECRET, body)}` },
+    body,
+  });
+  say(renderWebhookAnswer(hook.status, await hook.text()));
+  while (!(await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name: 'audit-copy' }).then(() => true, () => false))) await sleep(20);
+  say(renderCreatedAfterWebhook('demo/audit-copy', performance.now() - pushedAt));
+}
+
+/** Step 6: what is in each volume of the demo namespace. */
+async function restoredVolumes(sandbox: Sandbox): Promise<RestoredVolume[]> {
+  const volumes = join(sandbox.workDir, 'volumes', 'demo');
+  const out: RestoredVolume[] = [];
+  for (const claim of readdirSync(volumes).sort()) {
+    const files = (await run('find', ['.', '-type', 'f'], { cwd: join(volumes, claim) })).stdout.split('\n').filter(Boolean).sort();
+    out.push({ claim, files });
+  }
+  return out;
+}
+
+function waitForSignal(): Promise<void> {
+  // `on`, not `once`: a Ctrl-C reaches both restorectl and this plugin, which restorectl also
+  // passes on; a second one must not kill the demo while it stops.
+  return new Promise<void>((resolve) => {
+    process.on('SIGINT', () => resolve());
+    process.on('SIGTERM', () => resolve());
+  });
+}
+
+export async function runDemo(opts: DemoOptions): Promise<number> {
+  const say = (t: string) => opts.out(t + '\n');
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'restorectl-demo-'));
+  mkdirSync(dir, { recursive: true });
+  say(renderHeader(dir));
+
+  say(STEP_TITLES.backups);
+  const backups = await seedBackups(dir);
+  say(STEP_TITLES.cluster);
+  const cluster = await startCluster(dir);
+  say(STEP_TITLES.git);
+  const repo = await publishManifests(dir, backups.repoPath);
+  say(STEP_TITLES.daemon);
+  const { daemon, plan } = await startDaemon(dir, cluster, repo);
+  if (plan) say(plan);
+  const webhook = await startHttpServer('demo webhook', { host: '127.0.0.1', port: 0 }, webhookHandler({
+    secret: WEBHOOK_SECRET,
+    follow: { branch: 'main' },
+    onPush: () => void daemon.trigger(),
+  }));
+  await followSessions(cluster.custom, say);
+  await daemon.trigger();
+
+  say(renderSecondCommitTitle(webhook.url));
+  await pushSecondCommit(repo, webhook.url, cluster.custom, say);
+  const sessions = await followSessions(cluster.custom, say);
+  await daemon.trigger();
+
+  say(STEP_TITLES.volumes);
+  say(renderVolumes(await restoredVolumes(cluster.sandbox)));
+  say(STEP_TITLES.statusLog);
+  say((await run('git', ['log', '--format=  %h %s', 'restore-status'], { cwd: repo.server.repoPath('restores') })).stdout);
+  say(renderOutcome(sessions));
+  say(renderLookAround({ kubeconfig: cluster.sandbox.kubeconfigPath, gitRepo: repo.server.repoPath('restores') }));
+
+  const stop = async () => {
+    daemon.stop();
+    await webhook.close();
+    await repo.server.close();
+    await cluster.sandbox.stop();
+  };
+  if (opts.exit) {
+    await stop();
+    if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    return allSucceeded(sessions) ? 0 : 1;
+  }
+  say(STAYS_UP);
+  await waitForSignal();
+  await stop();
+  return 0;
+}

@@ -1,0 +1,21 @@
+// Errors the controller raises on purpose: a stable `code` to switch on, typed `data`. The work
+// queue logs them and retries the session with backoff; the message names the object and says
+// what to do, and is also what the Warning event on the object says.
+import { RestoreError } from '../common/errors.ts';
+
+export type ControllerErrorCode =
+  /** Patching the target workload's pod template with stash-init was refused by the API server. */
+  | 'InjectionFailed'
+  /** A restore Job executor got a session whose hosts cannot be counted before pods exist (a bug: chooseExecutor and resolveHosts disagree). */
+  | 'HostsUnknown';
+
+export interface ControllerErrorData {
+  /** The RestoreSession, `namespace/name`. */
+  session: string;
+  /** The object the error is about, when it is not the session (`StatefulSet demo/db`). */
+  object?: string;
+  /** The API server's HTTP status, when it answered. */
+  status?: number;
+}
+
+export class ControllerError extends RestoreError<ControllerErrorCode, ControllerErrorData> {}
