@@ -155,7 +155,6 @@ async function benchSize(n: number): Promise<void> {
       // The controller runs alongside as in production; its targets do not exist, so every session
       // waits Pending after one reconcile.
       controller: { agent: { image: 'restorectl:bench' }, resyncMs: 3_600_000 },
-      log: () => {},
     });
 
     await daemon.watch(); // as `restorectl run` does; cycles then run only when the bench calls them

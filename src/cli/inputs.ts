@@ -7,10 +7,11 @@ import type { KubeObject } from '../api/meta.ts';
 import { ClusterState, loadObjects, readManifestPaths } from '../manifests/index.ts';
 import type { Diagnostic, SourceFile } from '../manifests/index.ts';
 import { UsageError } from './command.ts';
+import { errorMessage } from '../common/errors.ts';
 
 export async function readSourceDir(dir: string, flag = '--source'): Promise<{ files: SourceFile[]; diagnostics: Diagnostic[] }> {
   const st = await stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) throw new UsageError(`${flag} ${dir}: not a folder. Point it at the folder holding the RestoreSession and Repository manifests.`);
+  if (!st?.isDirectory()) throw new UsageError(`${flag} ${dir}: not a folder. Point it at the folder holding the RestoreSession and Repository manifests.`, { flag });
   return readManifestPaths([dir]);
 }
 
@@ -29,10 +30,10 @@ export async function readPasswordFile(path: string, flag: string): Promise<stri
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`${flag} ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(`${flag} ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})`, { flag }, { cause: e });
   }
   const line = text.split(/\r?\n/)[0] ?? '';
-  if (!line) throw new UsageError(`${flag} ${path}: the file is empty; its first line should be the restic password`);
+  if (!line) throw new UsageError(`${flag} ${path}: the file is empty; its first line should be the restic password`, { flag });
   return line;
 }
 
@@ -70,7 +71,7 @@ async function linkedWorkTreeHead(dir: string): Promise<string | null> {
 
 export async function readClusterState(path: string): Promise<{ cluster: ClusterState; objects: KubeObject[]; diagnostics: Diagnostic[] }> {
   const st = await stat(path).catch(() => undefined);
-  if (!st) throw new UsageError(`--cluster-state ${path}: no such file or folder. Give a YAML file or folder of Kubernetes objects (e.g. from \`kubectl get sts,deploy,ds,pvc,repositories,nodes -A -o yaml\`).`);
+  if (!st) throw new UsageError(`--cluster-state ${path}: no such file or folder. Give a YAML file or folder of Kubernetes objects (e.g. from \`kubectl get sts,deploy,ds,pvc,repositories,nodes -A -o yaml\`).`, { flag: '--cluster-state' });
   const read = await readManifestPaths([path]);
   const loaded = loadObjects(read.files);
   const all = loaded.manifests.map((m) => m.object);

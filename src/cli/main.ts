@@ -1,7 +1,7 @@
 // `restorectl`: the one program behind the daemon, the agent and the CI tools. Commands it does not
 // know run as plugins (`restorectl-<name>` executables, see plugins.ts): the dev kit's `sandbox`
 // and `demo` come that way.
-import { EXIT_CANNOT_RUN, UsageError } from './command.ts';
+import { EXIT_CANNOT_RUN, failureText } from './command.ts';
 import type { Command, Io } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 import { findPlugin, listPlugins, pluginDirs, runPlugin } from './plugins.ts';
@@ -33,11 +33,7 @@ export async function runCommand(command: Command, args: string[], io: Io): Prom
   try {
     return await command.run(args, io);
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr(`restorectl ${e.message}\nRun \`restorectl ${command.name} --help\` for usage.\n`);
-    } else {
-      io.stderr(`restorectl ${command.name}: ${(e as Error).message}\n`);
-    }
+    io.stderr(failureText(command.name, e, process.env['LOG_LEVEL'] === 'debug'));
     return EXIT_CANNOT_RUN;
   }
 }

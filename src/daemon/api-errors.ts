@@ -3,8 +3,12 @@
 // client is made with. `KubeConfig.makeApiClient` builds the same configuration as client-node's,
 // with an HTTP library that reports failed answers. Watches (which stream) are not counted.
 import * as k8s from '@kubernetes/client-node';
+import { RestoreError } from '../common/errors.ts';
 
 export type ApiErrorSink = (code: number | 'network') => void;
+
+/** The kubeconfig names no cluster to talk to, so no API client can be made. */
+export class KubeClusterMissing extends RestoreError<'KubeClusterMissing', { currentContext: string; contexts: string[] }> {}
 
 class CountingKubeConfig extends k8s.KubeConfig {
   private readonly onError: ApiErrorSink;
@@ -16,7 +20,15 @@ class CountingKubeConfig extends k8s.KubeConfig {
 
   override makeApiClient<T extends k8s.ApiType>(apiClientType: k8s.ApiConstructor<T>): T {
     const cluster = this.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster: set current-context');
+    if (!cluster) {
+      const currentContext = this.getCurrentContext();
+      const contexts = this.getContexts().map((c) => c.name);
+      throw new KubeClusterMissing(
+        'KubeClusterMissing',
+        `the kubeconfig has no current cluster${currentContext ? ` (context "${currentContext}" names none)` : ''}: set current-context to one of ${contexts.length ? contexts.join(', ') : '(no contexts defined)'}, or pass --kubeconfig`,
+        { currentContext, contexts },
+      );
+    }
     const inner = new k8s.IsomorphicFetchHttpLibrary();
     const onError = this.onError;
     const httpApi = k8s.wrapHttpLibrary({

@@ -7,19 +7,21 @@ import type { RestoreSession } from '../api/restoresession.ts';
 import { CONTENT_ID_ANNOTATION } from '../api/meta.ts';
 import { Applier } from '../apply/applier.ts';
 import type { AppliedAction } from '../apply/applier.ts';
-import { sinkLogger } from '../common/log.ts';
 import { Controller } from '../controller/controller.ts';
 import type { ControllerOptions } from '../controller/controller.ts';
+import { errorMessage, nullLogger } from '../common/index.ts';
+import type { Logger } from '../common/index.ts';
 import { ClusterState, validateSource } from '../manifests/index.ts';
 import type { DesiredSet } from '../manifests/desired.ts';
 import { planRestores } from '../plan/plan.ts';
 import { contentId } from '../plan/content-id.ts';
 import type { Plan } from '../plan/types.ts';
 import type { Source, SourceRevision } from '../source/types.ts';
-import { hasChanges, revisionFiles } from '../source/types.ts';
+import { revisionFiles } from '../source/types.ts';
 import type { StatusWriter } from '../status/writer.ts';
 import type { Ledger } from '../status/ledger.ts';
 import type { Execution, ManagedSession, StatusSnapshot } from '../status/types.ts';
+import { actionText, appliedOutcome, cycleInputs, planErrorText, sourceMoved, unchanged } from './cycle.ts';
 import { failpoint } from './failpoints.ts';
 import { LiveObjects } from './live-objects.ts';
 import { executionsFromLedger, followCluster, ledgerView, recordPlan } from './executions.ts';
@@ -43,7 +45,8 @@ export interface DaemonOptions {
    */
   namespace?: string;
   intervalMs?: number;
-  log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  /** The daemon's lines (default: none); its source, controller and status writer log on their own. */
+  log?: Logger;
   now?: () => Date;
   /** Told about every cycle and every read of the live objects (metrics, readiness). */
   observer?: DaemonObserver;
@@ -74,6 +77,7 @@ export type CycleTimings = Partial<Record<'sync' | 'list' | 'validate' | 'plan' 
 export class Daemon {
   readonly controller: Controller;
   private readonly opts: DaemonOptions;
+  private readonly log: Logger;
   private readonly applier: Applier;
   private readonly live: LiveObjects;
   /** What the last clean cycle planned from; a cycle with the same inputs has nothing to do. */
@@ -93,8 +97,9 @@ export class Daemon {
 
   constructor(opts: DaemonOptions) {
     this.opts = opts;
+    this.log = opts.log ?? nullLogger;
     this.applier = new Applier(opts.kubeConfig);
-    this.live = new LiveObjects(opts.kubeConfig, { ...(opts.namespace ? { namespace: opts.namespace } : {}), log: sinkLogger(({ time: _time, level, msg, ...fields }) => level !== 'debug' && opts.log(level, msg, fields)) });
+    this.live = new LiveObjects(opts.kubeConfig, { ...(opts.namespace ? { namespace: opts.namespace } : {}), log: this.log });
     this.controller = new Controller(opts.kubeConfig, opts.controller);
     if (opts.ledger) this.executions = executionsFromLedger(opts.ledger, opts.cluster);
   }
@@ -140,7 +145,7 @@ export class Daemon {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     // Stopping is best effort: a watch that fails to close must not bring the process down.
-    const quiet = (e: unknown) => this.opts.log('warn', 'stopping', { error: (e as Error)?.message ?? String(e) });
+    const quiet = (e: unknown) => this.log.warn('stopping', { error: errorMessage(e) });
     this.controller.stop().catch(quiet);
     this.live.stop().catch(quiet);
   }
@@ -158,113 +163,44 @@ export class Daemon {
     try {
       report = await this.cycleSteps();
     } catch (e) {
-      const error = (e as Error).message ?? String(e);
-      this.opts.log('error', 'cycle failed; the next one tries again', { error });
+      const error = errorMessage(e);
+      this.log.error('cycle failed; the next one tries again', { error });
       report = { ok: false, commit: this.lastGood?.commit ?? null, applied: [], statusCommit: null, error, timings: {} };
     }
-    this.opts.observer?.cycleDone?.(report, (performance.now() - started) / 1000);
+    const seconds = (performance.now() - started) / 1000;
+    this.log.debug('cycle timings', { ok: report.ok, unchanged: report.unchanged ?? false, seconds: Math.round(seconds * 1000) / 1000, timings: report.timings });
+    this.opts.observer?.cycleDone?.(report, seconds);
     return report;
   }
 
+  /**
+   * The steps of one cycle, in order: sync, list, (nothing changed? done), validate, plan, ledger,
+   * apply, status. A step that fails the cycle records why in the report; only a failed ledger
+   * push stops it before anything is applied.
+   */
   private async cycleSteps(): Promise<CycleReport> {
     const now = (this.opts.now ?? (() => new Date()))();
     const report: CycleReport = { ok: true, commit: null, applied: [], statusCommit: null, timings: {} };
-    let mark = performance.now();
-    const lap = (step: keyof CycleTimings) => {
-      const t = performance.now();
-      report.timings[step] = Math.round((t - mark) * 10) / 10;
-      mark = t;
-    };
-    let rev: SourceRevision;
-    try {
-      rev = await this.opts.source.sync();
-      this.lastGood = rev;
-    } catch (e) {
-      report.ok = false;
-      report.error = `source: ${(e as Error).message}`;
-      this.opts.log('warn', 'cannot sync the source; the last good revision stays in force', { error: (e as Error).message });
-      if (!this.lastGood) return report;
-      rev = this.lastGood;
-    }
-    report.commit = rev.commit;
-    if (rev.initial || hasChanges(rev.changed) || rev.commit !== this.lastSourceCommit) this.sourceGeneration++;
-    this.lastSourceCommit = rev.commit;
+    const lap = lapTimer(report.timings);
+    const rev = await this.syncSource(report);
+    if (!rev) return report;
     lap('sync');
-
     const live = await this.live.read();
-    const { sessions, repositories } = live;
-    this.opts.observer?.sessionsListed?.(sessions);
+    this.opts.observer?.sessionsListed?.(live.sessions);
     lap('list');
-    const inputs = live.generation === undefined ? undefined : `${this.sourceGeneration}/${live.generation}/${this.executionsVersion}`;
-    if (inputs !== undefined && inputs === this.lastInputs && !this.ledgerDirty && this.lastPlan) {
-      report.unchanged = true;
-      report.plan = this.lastPlan;
-      if (report.ok) this.reportPlanErrors(report, this.lastPlan);
-      return report;
-    }
+    const inputs = cycleInputs(this.sourceGeneration, live.generation, this.executionsVersion);
+    if (unchanged(inputs, { lastInputs: this.lastInputs, ledgerDirty: this.ledgerDirty, hasLastPlan: !!this.lastPlan })) return this.unchangedReport(report, this.lastPlan!);
     let clean = report.ok;
-    const cluster = new ClusterState([...sessions, ...repositories], { completeKinds: ['RestoreSession', 'Repository'] });
-    const ns = this.opts.namespace;
-    const desired = ns ? validateInNamespace(revisionFiles(rev), cluster, ns) : validateSource(revisionFiles(rev), cluster);
-    const errors = desired.diagnostics.filter((x) => x.severity === 'error');
-    for (const d of errors) this.opts.log('warn', `${d.file}:${d.line}:${d.column}: ${d.message}`, { path: d.path });
+    const cluster = new ClusterState([...live.sessions, ...live.repositories], { completeKinds: ['RestoreSession', 'Repository'] });
+    const desired = this.validate(rev, cluster);
     lap('validate');
-    const plan = planRestores({ desired, cluster, ledger: ledgerView(this.executions), allowEmpty: this.opts.allowEmpty, sourceCommit: rev.commit });
-    report.plan = plan;
-    this.reportPlanErrors(report, plan);
-    if (recordPlan(this.executions, plan, rev.commit, now)) {
-      this.ledgerDirty = true;
-      this.executionsVersion++;
-    }
+    const plan = this.plan(report, rev, desired, cluster, now);
     lap('plan');
-
-    // The ledger first: a restore is created only once its `Accepted` entry is pushed.
-    if (this.ledgerDirty && this.opts.statusWriter) {
-      try {
-        const w = await this.opts.statusWriter.writeStatus(this.snapshot(rev, desired, plan, sessions));
-        report.statusCommit = w.commit;
-        this.ledgerDirty = false;
-        failpoint('after-ledger-push');
-      } catch (e) {
-        report.ok = false;
-        report.error = `status branch: ${(e as Error).message}`;
-        // ledgerDirty stays set, so the next cycle plans and pushes again.
-        this.opts.log('error', 'cannot push the ledger; nothing is created this cycle', { error: (e as Error).message });
-        return report;
-      }
-    } else {
-      this.ledgerDirty = false;
-    }
+    if (!(await this.pushLedger(report, rev, desired, plan, live.sessions))) return report;
     lap('ledger');
-
-    report.applied = await this.applier.apply(plan, desired, { url: rev.url, commit: rev.commit });
-    if (report.applied.some((a) => a.ok && a.action.kind === 'RestoreSession' && a.action.action === 'create')) failpoint('after-create');
-    for (const a of report.applied) {
-      if (!a.ok) {
-        report.ok = false;
-        clean = false;
-        this.opts.log('error', a.error!);
-      } else {
-        this.opts.log('info', `${a.action.action} ${a.action.kind} ${a.action.namespace}/${a.action.name}`, { contentId: a.action.contentId || undefined });
-        if (a.action.kind === 'RestoreSession' && a.action.action === 'create') this.controller.enqueue(a.action.namespace, a.action.name);
-      }
-    }
-
+    clean = (await this.apply(report, rev, desired, plan)) && clean;
     lap('apply');
-    const after = report.applied.length ? (await this.live.read()).sessions : sessions;
-    if (after !== sessions) this.opts.observer?.sessionsListed?.(after);
-    if (followCluster(this.executions, after, now)) this.executionsVersion++;
-    if (this.opts.statusWriter) {
-      try {
-        const w = await this.opts.statusWriter.writeStatus(this.snapshot(rev, desired, plan, after));
-        report.statusCommit = w.commit ?? report.statusCommit;
-      } catch (e) {
-        report.ok = false;
-        report.error = `status branch: ${(e as Error).message}`;
-        this.opts.log('error', 'cannot push the status branch', { error: (e as Error).message });
-        clean = false;
-      }
-    }
+    clean = (await this.writeStatus(report, rev, desired, plan, live.sessions, now)) && clean;
     lap('status');
     // Inputs are taken before this cycle's own changes: those move the live generation or the
     // executions version, so the next cycle plans again and confirms there is nothing left.
@@ -273,12 +209,116 @@ export class Daemon {
     return report;
   }
 
+  /** Syncs the source; when it fails, the last good revision stays in force (none yet: the cycle ends). */
+  private async syncSource(report: CycleReport): Promise<SourceRevision | undefined> {
+    let rev: SourceRevision;
+    try {
+      rev = await this.opts.source.sync();
+      this.lastGood = rev;
+    } catch (e) {
+      report.ok = false;
+      report.error = `source: ${errorMessage(e)}`;
+      this.log.warn('cannot sync the source; the last good revision stays in force', { error: errorMessage(e) });
+      if (!this.lastGood) return undefined;
+      rev = this.lastGood;
+    }
+    report.commit = rev.commit;
+    if (sourceMoved(rev, this.lastSourceCommit)) this.sourceGeneration++;
+    this.lastSourceCommit = rev.commit;
+    return rev;
+  }
+
+  /** Nothing changed since the last clean cycle: its plan stands, and so do its errors. */
+  private unchangedReport(report: CycleReport, plan: Plan): CycleReport {
+    report.unchanged = true;
+    report.plan = plan;
+    if (report.ok) this.reportPlanErrors(report, plan);
+    return report;
+  }
+
+  /** Loads and validates the revision against the live objects; every error diagnostic is logged. */
+  private validate(rev: SourceRevision, cluster: ClusterState): DesiredSet {
+    const ns = this.opts.namespace;
+    const desired = ns ? validateInNamespace(revisionFiles(rev), cluster, ns) : validateSource(revisionFiles(rev), cluster);
+    for (const d of desired.diagnostics) if (d.severity === 'error') this.log.warn(`${d.file}:${d.line}:${d.column}: ${d.message}`, { path: d.path });
+    return desired;
+  }
+
+  /** Plans against the cluster and the ledger, and records the plan's new and vanished executions. */
+  private plan(report: CycleReport, rev: SourceRevision, desired: DesiredSet, cluster: ClusterState, now: Date): Plan {
+    const plan = planRestores({ desired, cluster, ledger: ledgerView(this.executions), allowEmpty: this.opts.allowEmpty, sourceCommit: rev.commit });
+    report.plan = plan;
+    this.reportPlanErrors(report, plan);
+    if (recordPlan(this.executions, plan, rev.commit, now)) {
+      this.ledgerDirty = true;
+      this.executionsVersion++;
+    }
+    return plan;
+  }
+
+  /**
+   * The ledger first: a restore is created only once its `Accepted` entry is pushed. Returns false
+   * when the push failed: then nothing is applied this cycle, and the next one plans and pushes again.
+   */
+  private async pushLedger(report: CycleReport, rev: SourceRevision, desired: DesiredSet, plan: Plan, sessions: RestoreSession[]): Promise<boolean> {
+    const writer = this.opts.statusWriter;
+    if (!this.ledgerDirty || !writer) {
+      this.ledgerDirty = false;
+      return true;
+    }
+    try {
+      const w = await writer.writeStatus(this.snapshot(rev, desired, plan, sessions));
+      report.statusCommit = w.commit;
+      this.ledgerDirty = false;
+      failpoint('after-ledger-push');
+      return true;
+    } catch (e) {
+      report.ok = false;
+      report.error = `status branch: ${errorMessage(e)}`;
+      // ledgerDirty stays set, so the next cycle plans and pushes again.
+      this.log.error('cannot push the ledger; nothing is created this cycle', { error: errorMessage(e) });
+      return false;
+    }
+  }
+
+  /** Carries the plan out; each action is logged, created sessions are followed at once. Returns whether every action succeeded. */
+  private async apply(report: CycleReport, rev: SourceRevision, desired: DesiredSet, plan: Plan): Promise<boolean> {
+    report.applied = await this.applier.apply(plan, desired, { url: rev.url, commit: rev.commit });
+    const { failed, createdSessions } = appliedOutcome(report.applied);
+    if (createdSessions.length) failpoint('after-create');
+    for (const a of report.applied) {
+      if (!a.ok) this.log.error(a.error!);
+      else this.log.info(actionText(a), { contentId: a.action.contentId || undefined });
+      if (createdSessions.includes(a)) this.controller.enqueue(a.action.namespace, a.action.name);
+    }
+    if (failed.length) report.ok = false;
+    return !failed.length;
+  }
+
+  /** Follows the sessions as they are after the apply and writes their status. Returns whether it was written (or there is no status branch). */
+  private async writeStatus(report: CycleReport, rev: SourceRevision, desired: DesiredSet, plan: Plan, sessions: RestoreSession[], now: Date): Promise<boolean> {
+    const after = report.applied.length ? (await this.live.read()).sessions : sessions;
+    if (after !== sessions) this.opts.observer?.sessionsListed?.(after);
+    if (followCluster(this.executions, after, now)) this.executionsVersion++;
+    if (!this.opts.statusWriter) return true;
+    try {
+      const w = await this.opts.statusWriter.writeStatus(this.snapshot(rev, desired, plan, after));
+      report.statusCommit = w.commit ?? report.statusCommit;
+      return true;
+    } catch (e) {
+      report.ok = false;
+      report.error = `status branch: ${errorMessage(e)}`;
+      this.log.error('cannot push the status branch', { error: errorMessage(e) });
+      return false;
+    }
+  }
+
   /** The valid files are still applied; a source with errors makes the cycle failed so --once and metrics say so. */
   private reportPlanErrors(report: CycleReport, plan: Plan): void {
-    const planErrors = plan.diagnostics.filter((x) => x.severity === 'error').length;
-    if (!planErrors) return;
+    const error = planErrorText(plan);
+    if (!error) return;
     report.ok = false;
-    report.error = `the source has ${planErrors} error${planErrors === 1 ? '' : 's'} (listed in the log and STATUS.md)`;
+    report.error = error;
   }
 
   /** Every declared session, and every session with executions, as the StatusWriter wants them. */
@@ -323,4 +363,14 @@ export class Daemon {
     }
     return { cluster: this.opts.cluster, source: { url: rev.url, branch: rev.branch, commit: rev.commit }, sessions: [...byKey.values()], diagnostics: plan.diagnostics };
   }
+}
+
+/** Records, under each step's name, the milliseconds since the previous lap (one decimal). */
+function lapTimer(timings: CycleTimings): (step: keyof CycleTimings) => void {
+  let mark = performance.now();
+  return (step) => {
+    const t = performance.now();
+    timings[step] = Math.round((t - mark) * 10) / 10;
+    mark = t;
+  };
 }

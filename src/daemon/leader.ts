@@ -16,7 +16,7 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import * as k8s from '@kubernetes/client-node';
 import { apiErrorInfo, isConflict, isNotFound } from '../kube/api-error.ts';
-import type { Logger } from './log.ts';
+import type { Logger } from '../common/log.ts';
 
 export const DEFAULT_LEASE_NAME = 'restore-controller';
 export const DEFAULT_LEASE_DURATION_MS = 15_000;
@@ -112,7 +112,7 @@ export class LeaderElector {
   /** Campaigns until stop(), release() or the Lease is lost. */
   start(callbacks: LeaderCallbacks): void {
     this.cb = callbacks;
-    this.log('info', `leader election: campaigning for ${this.where} as ${this.identity}`, { leaseDurationMs: this.durationMs });
+    this.log.info(`leader election: campaigning for ${this.where} as ${this.identity}`, { leaseDurationMs: this.durationMs });
     void this.tick();
   }
 
@@ -135,11 +135,11 @@ export class LeaderElector {
       if (!base || base.spec?.holderIdentity !== this.identity) return;
       try {
         await this.coordination.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: { ...base, spec: { ...base.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: microNow() } } });
-        this.log('info', `leader election: released ${this.where}`);
+        this.log.info(`leader election: released ${this.where}`);
         return;
       } catch (e) {
         if (isConflict(e)) continue;
-        this.log('warn', `leader election: cannot release ${this.where} (it expires by itself after ${this.durationMs / 1000}s): ${apiErrorInfo(e).message}`);
+        this.log.warn(`leader election: cannot release ${this.where} (it expires by itself after ${this.durationMs / 1000}s): ${apiErrorInfo(e).message}`);
         return;
       }
     }
@@ -179,7 +179,7 @@ export class LeaderElector {
     } catch (e) {
       const message = apiErrorInfo(e).message;
       if (message !== this.lastError) {
-        this.log('warn', `leader election: ${this.where}: ${message} (retrying)`);
+        this.log.warn(`leader election: ${this.where}: ${message} (retrying)`);
         this.lastError = message;
       }
     }
@@ -207,7 +207,7 @@ export class LeaderElector {
     if (holder !== this.lastHolder) {
       this.lastHolder = holder;
       if (holder !== this.identity) {
-        this.log('info', holder ? `leader election: ${holder} leads; standing by` : `leader election: ${this.where} is free`);
+        this.log.info(holder ? `leader election: ${holder} leads; standing by` : `leader election: ${this.where} is free`);
         this.cb?.onNewLeader?.(holder);
       }
     }
@@ -216,7 +216,7 @@ export class LeaderElector {
     const transitions = (lease.spec?.leaseTransitions ?? 0) + (holder && holder !== this.identity ? 1 : 0);
     try {
       const taken = await this.coordination.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: { ...lease, spec: { ...lease.spec, ...spec, leaseTransitions: transitions } } });
-      if (holder && holder !== this.identity) this.log('info', `leader election: ${holder} stopped renewing ${this.where} for ${Math.round(validMs / 1000)}s; taking over`);
+      if (holder && holder !== this.identity) this.log.info(`leader election: ${holder} stopped renewing ${this.where} for ${Math.round(validMs / 1000)}s; taking over`);
       this.becomeLeader(taken);
     } catch (e) {
       if (isConflict(e)) return; // someone else took it first
@@ -231,7 +231,7 @@ export class LeaderElector {
     this.lastHolder = this.identity;
     this.lastRequest = lease.metadata?.annotations?.[CYCLE_REQUEST_ANNOTATION];
     this.armDeadline();
-    this.log('info', `leader election: acquired ${this.where}; this replica acts`, { identity: this.identity });
+    this.log.info(`leader election: acquired ${this.where}; this replica acts`, { identity: this.identity });
     this.cb?.onStartedLeading();
   }
 
@@ -250,7 +250,7 @@ export class LeaderElector {
       const request = fresh.metadata?.annotations?.[CYCLE_REQUEST_ANNOTATION];
       if (request && request !== this.lastRequest) {
         this.lastRequest = request;
-        this.log('info', 'leader election: a standby relayed a push webhook; running a cycle');
+        this.log.info('leader election: a standby relayed a push webhook; running a cycle');
         this.cb?.onCycleRequested?.();
       }
       renewed = await write(fresh);
@@ -268,7 +268,7 @@ export class LeaderElector {
   private lose(reason: string): void {
     if (!this.leading) return;
     this.stop();
-    this.log('error', `leader election: lost ${this.where}: ${reason}; this replica stops acting`);
+    this.log.error(`leader election: lost ${this.where}: ${reason}; this replica stops acting`);
     this.cb?.onStoppedLeading(reason);
   }
 }

@@ -15,10 +15,11 @@ import { metricsHandler } from './health.ts';
 import { startHttpServer } from './http-server.ts';
 import type { ListenAddress, RunningServer } from './http-server.ts';
 import type { LeaderElector } from './leader.ts';
-import type { Logger } from './log.ts';
+import type { Logger } from '../common/log.ts';
 import type { DaemonMetrics } from './metrics.ts';
 import { DEFAULT_MAX_BODY_BYTES, webhookHandler } from './webhook.ts';
 import type { FollowedRef } from './webhook.ts';
+import { errorMessage } from '../common/errors.ts';
 
 export interface DaemonHooks {
   /** Pass to the Daemon: cycle metrics and readiness. */
@@ -75,12 +76,12 @@ export class DaemonRunner {
     const { metrics } = this.opts;
     try {
       if (this.opts.metricsAddr) {
-        this.metricsServer = await startHttpServer('--metrics-addr', this.opts.metricsAddr, metricsHandler(metrics, this.health));
-        this.log('info', `metrics on ${this.metricsServer.url}/metrics; probes /healthz and /readyz`);
+        this.metricsServer = await startHttpServer('--metrics-addr', this.opts.metricsAddr, metricsHandler(metrics, this.health), this.log);
+        this.log.info(`metrics on ${this.metricsServer.url}/metrics; probes /healthz and /readyz`);
       }
       if (this.opts.webhook) {
-        this.webhookServer = await startHttpServer('--webhook-addr', this.opts.webhook.addr, this.webhookHandler());
-        this.log('info', `push webhook on ${this.webhookServer.url} (GitHub, Gitea, GitLab)`);
+        this.webhookServer = await startHttpServer('--webhook-addr', this.opts.webhook.addr, this.webhookHandler(), this.log);
+        this.log.info(`push webhook on ${this.webhookServer.url} (GitHub, Gitea, GitLab)`);
       }
     } catch (e) {
       await this.closeServers();
@@ -134,7 +135,7 @@ export class DaemonRunner {
         daemon?.stop();
         const waitMs = Math.min(60_000, (this.opts.startRetryMs ?? 5_000) * 2 ** attempt);
         this.health.startFailed(new Date());
-        this.log('error', `cannot start acting (reading the status branch or starting the controller): ${(e as Error).message}; retrying in ${Math.round(waitMs / 1000)}s`);
+        this.log.error(`cannot start acting (reading the status branch or starting the controller): ${errorMessage(e)}; retrying in ${Math.round(waitMs / 1000)}s`);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, waitMs);
           this.wake = () => {
@@ -159,12 +160,13 @@ export class DaemonRunner {
         let timer: NodeJS.Timeout | undefined;
         const drained = await Promise.race([daemon.drain().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeout)))]);
         clearTimeout(timer);
-        if (!drained) this.log('warn', `the cycle under way did not finish within ${timeout / 1000}s; stopping anyway (the next leader resumes it)`);
+        if (!drained) this.log.warn(`the cycle under way did not finish within ${timeout / 1000}s; stopping anyway (the next leader resumes it)`);
       }
       if (graceful) await this.opts.elector?.release();
       else this.opts.elector?.stop();
       await this.closeServers();
-      this.log(code === 0 ? 'info' : 'error', code === 0 ? `stopped: ${reason}` : `exiting: ${reason}`);
+      if (code === 0) this.log.info(`stopped: ${reason}`);
+      else this.log.error(`exiting: ${reason}`);
       this.resolveExit({ code, reason });
     })();
     return this.ending;
@@ -216,20 +218,20 @@ export class DaemonRunner {
         const provider = 'provider' in o ? o.provider : 'unknown';
         metrics.webhook(provider, o.outcome);
         const fields = { provider, status: o.status, ...('delivery' in o && o.delivery ? { delivery: o.delivery } : {}) };
-        if (o.outcome === 'unauthorized') this.log('warn', 'webhook: refused a request whose signature or token did not verify', { ...fields, remote: req.socket.remoteAddress });
-        else if (o.outcome === 'triggered') this.log('info', `webhook: push to ${o.ref}${o.after ? ` (${o.after.slice(0, 12)})` : ''}`, fields);
-        else this.log('info', `webhook: ${'message' in o ? o.message : o.outcome}`, fields);
+        if (o.outcome === 'unauthorized') this.log.warn('webhook: refused a request whose signature or token did not verify', { ...fields, remote: req.socket.remoteAddress });
+        else if (o.outcome === 'triggered') this.log.info(`webhook: push to ${o.ref}${o.after ? ` (${o.after.slice(0, 12)})` : ''}`, fields);
+        else this.log.info(`webhook: ${'message' in o ? o.message : o.outcome}`, fields);
       },
       onPush: () => {
         if (this.acting && this.daemon) {
           void this.daemon.trigger();
         } else if (elector && !elector.isLeader && !this.ending) {
           elector.requestCycle().then(
-            (asked) => this.log('info', asked ? 'webhook: standby; asked the leader for a cycle through the Lease' : 'webhook: no replica leads yet; the next leader starts with a cycle'),
-            (e) => this.log('warn', `webhook: standby could not relay the push to the leader (it syncs at its next interval): ${(e as Error).message}`),
+            (asked) => this.log.info(asked ? 'webhook: standby; asked the leader for a cycle through the Lease' : 'webhook: no replica leads yet; the next leader starts with a cycle'),
+            (e) => this.log.warn(`webhook: standby could not relay the push to the leader (it syncs at its next interval): ${errorMessage(e)}`),
           );
         } else if (!this.ending) {
-          this.log('info', 'webhook: this replica is starting to act; its first cycle syncs the source anyway');
+          this.log.info('webhook: this replica is starting to act; its first cycle syncs the source anyway');
         }
       },
     });

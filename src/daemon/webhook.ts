@@ -11,6 +11,7 @@ import { createHmac, createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RestoreError } from '../common/errors.ts';
 import { reply } from './http-server.ts';
 
 export type WebhookProvider = 'github' | 'gitea' | 'gitlab';
@@ -189,11 +190,16 @@ export function webhookHandler(opts: WebhookHandlerOptions) {
   };
 }
 
-export class WebhookSecretError extends Error {
-  readonly code = 'WebhookSecretInvalid';
-  constructor(message: string) {
-    super(message);
-    this.name = 'WebhookSecretError';
+/** Where the secret was looked for: the file of --webhook-secret-file, or env WEBHOOK_SECRET. */
+export interface WebhookSecretErrorData {
+  file?: string;
+  env?: 'WEBHOOK_SECRET';
+}
+
+/** The webhook's secret is empty, unreadable or not given: the webhook never runs without one. */
+export class WebhookSecretError extends RestoreError<'WebhookSecretInvalid', WebhookSecretErrorData> {
+  constructor(message: string, data: WebhookSecretErrorData) {
+    super('WebhookSecretInvalid', message, data);
   }
 }
 
@@ -209,19 +215,19 @@ export function loadWebhookSecret(opts: { file?: string; env?: NodeJS.ProcessEnv
     const file = opts.file;
     if (existsSync(file)) {
       const secret = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-      if (!secret) throw new WebhookSecretError(`--webhook-secret-file ${file} is empty: put the secret your git host signs webhooks with in it`);
+      if (!secret) throw new WebhookSecretError(`--webhook-secret-file ${file} is empty: put the secret your git host signs webhooks with in it`, { file });
       return { secret };
     }
     const dir = dirname(file);
-    if (!existsSync(dir)) throw new WebhookSecretError(`--webhook-secret-file ${file}: no such file, nor folder ${dir}`);
+    if (!existsSync(dir)) throw new WebhookSecretError(`--webhook-secret-file ${file}: no such file, nor folder ${dir}`, { file });
     const present = readdirSync(dir).filter((f) => !f.startsWith('..'));
-    if (present.length) throw new WebhookSecretError(`--webhook-secret-file ${file}: no such file (${dir} holds: ${present.join(', ')})`);
+    if (present.length) throw new WebhookSecretError(`--webhook-secret-file ${file}: no such file (${dir} holds: ${present.join(', ')})`, { file });
     return { absent: `${file} does not exist and ${dir} is empty (an optional Secret that was not created)` };
   }
   const fromEnv = env['WEBHOOK_SECRET'];
   if (fromEnv !== undefined) {
-    if (!fromEnv) throw new WebhookSecretError('WEBHOOK_SECRET is set but empty: a webhook never runs without a secret');
+    if (!fromEnv) throw new WebhookSecretError('WEBHOOK_SECRET is set but empty: a webhook never runs without a secret', { env: 'WEBHOOK_SECRET' });
     return { secret: fromEnv };
   }
-  throw new WebhookSecretError('--webhook-addr needs a secret to verify pushes with: give --webhook-secret-file PATH or set WEBHOOK_SECRET');
+  throw new WebhookSecretError('--webhook-addr needs a secret to verify pushes with: give --webhook-secret-file PATH or set WEBHOOK_SECRET', {});
 }

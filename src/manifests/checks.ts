@@ -38,15 +38,36 @@ export function checkSession(m: Manifest<RestoreSession>, ctx: SessionContext): 
 
 /** The checks that need nothing but the session itself (and, for a warning, the cluster state). */
 export function checkSessionSpec(m: Manifest<RestoreSession>, cluster?: ClusterState): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  const err = (path: FieldPath, msg: string, at: 'key' | 'value' = 'value') => out.push(diagnosticAt(m, path, 'error', msg, at));
-  const warn = (path: FieldPath, msg: string, at: 'key' | 'value' = 'value') => out.push(diagnosticAt(m, path, 'warning', msg, at));
-  const s = m.object;
-  const spec = s.spec;
-  const ns = s.metadata.namespace!;
-  const snapshotter = spec.driver === 'VolumeSnapshotter';
+  const report = reporter(m);
+  checkRules(m.object, report);
+  checkTarget(m.object, cluster, report);
+  checkHooks(m.object, report);
+  checkEnvPolicy(m.object, report);
+  return report.out;
+}
 
-  // Rules: target.rules, or the deprecated spec.rules.
+type At = 'key' | 'value';
+
+/** Collects one manifest's diagnostics, each at a field's key or value. */
+interface Reporter {
+  out: Diagnostic[];
+  err(path: FieldPath, msg: string, at?: At): void;
+  warn(path: FieldPath, msg: string, at?: At): void;
+}
+
+function reporter(m: Manifest): Reporter {
+  const out: Diagnostic[] = [];
+  return {
+    out,
+    err: (path, msg, at = 'value') => void out.push(diagnosticAt(m, path, 'error', msg, at)),
+    warn: (path, msg, at = 'value') => void out.push(diagnosticAt(m, path, 'warning', msg, at)),
+  };
+}
+
+/** Rules (target.rules, or the deprecated spec.rules): one catch-all, no host in two rules, snapshots or paths, patterns restic parses. */
+function checkRules(s: RestoreSession, { err, warn }: Reporter): void {
+  const spec = s.spec;
+  const snapshotter = spec.driver === 'VolumeSnapshotter';
   const { rules, field } = effectiveRules(spec);
   const base: FieldPath = field === 'spec.rules' ? ['spec', 'rules'] : ['spec', 'target', 'rules'];
   if (field === 'spec.rules') warn(['spec', 'rules'], 'spec.rules is deprecated: move the rules to spec.target.rules', 'key');
@@ -78,8 +99,12 @@ export function checkSessionSpec(m: Manifest<RestoreSession>, cluster?: ClusterS
       else hostRule.set(h, i);
     });
   });
+}
 
-  // Target.
+/** The target: present, in the session's namespace, what the driver needs, and (a warning) in the cluster state. */
+function checkTarget(s: RestoreSession, cluster: ClusterState | undefined, { err, warn }: Reporter): void {
+  const spec = s.spec;
+  const ns = s.metadata.namespace!;
   const target = spec.target;
   const ref = target?.ref;
   const templates = target?.volumeClaimTemplates ?? [];
@@ -89,7 +114,7 @@ export function checkSessionSpec(m: Manifest<RestoreSession>, cluster?: ClusterS
   if (ref?.namespace && ref.namespace !== ns && (isWorkloadKind(ref.kind) || ref.kind === 'PersistentVolumeClaim')) {
     err(['spec', 'target', 'ref', 'namespace'], `target ${ref.kind} ${ref.namespace}/${ref.name} is in another namespace than the RestoreSession (${ns}): a ${ref.kind} can only be restored from its own namespace`);
   }
-  if (snapshotter) {
+  if (spec.driver === 'VolumeSnapshotter') {
     if (!templates.length) err(['spec', 'target'], 'the VolumeSnapshotter driver needs spec.target.volumeClaimTemplates with a dataSource naming the VolumeSnapshot', 'key');
     templates.forEach((t, i) => {
       if (t.spec?.dataSource?.kind !== 'VolumeSnapshot') {
@@ -108,10 +133,13 @@ export function checkSessionSpec(m: Manifest<RestoreSession>, cluster?: ClusterS
   if (ref && cluster?.covers(ref.kind) && !cluster.get(ref.kind, ref.namespace || ns, ref.name)) {
     warn(['spec', 'target', 'ref', 'name'], `target ${ref.kind} ${ref.namespace || ns}/${ref.name} is not in the cluster state: the session will wait (Pending) until it exists`);
   }
+}
 
-  // Hooks: exactly one handler each.
+/** Hooks: exactly one handler each; an exec hook of a workload runs in stash-init. */
+function checkHooks(s: RestoreSession, { err, warn }: Reporter): void {
+  const ref = s.spec.target?.ref;
   for (const hook of ['preRestore', 'postRestore'] as const) {
-    const h = spec.hooks?.[hook] as HookHandler | undefined;
+    const h = s.spec.hooks?.[hook] as HookHandler | undefined;
     if (!h) continue;
     const kinds = HANDLER_KINDS.filter((k) => h[k] !== undefined);
     if (kinds.length !== 1) {
@@ -121,15 +149,15 @@ export function checkSessionSpec(m: Manifest<RestoreSession>, cluster?: ClusterS
       warn(['spec', 'hooks', hook, 'containerName'], `in the init-container model an exec hook can only run in stash-init (no other container has started), not in "${h.containerName}"`);
     }
   }
+}
 
-  // Secret-looking literal env values in git.
-  (spec.runtimeSettings?.container?.env ?? []).forEach((e, i) => {
+/** Policy: no secret-looking literal env values in git. */
+function checkEnvPolicy(s: RestoreSession, { warn }: Reporter): void {
+  (s.spec.runtimeSettings?.container?.env ?? []).forEach((e, i) => {
     if (e.value && SECRETISH_ENV.test(e.name)) {
       warn(['spec', 'runtimeSettings', 'container', 'env', i, 'value'], `env ${e.name} looks like a secret written in git: use valueFrom.secretKeyRef instead`);
     }
   });
-
-  return out;
 }
 
 /** The Repository reference and its usage policy, against the desired set and the cluster state. */

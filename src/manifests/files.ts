@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Diagnostic } from './diagnostic.ts';
+import { errorMessage } from '../common/errors.ts';
 
 export interface SourceFile {
   /** As shown in diagnostics: relative to where the user pointed, or as given. */
@@ -41,7 +42,7 @@ export async function readManifestPaths(paths: string[], opts: { relativeTo?: st
     try {
       names = (await stat(p)).isDirectory() ? await listManifestFiles(p) : [p];
     } catch (e) {
-      diagnostics.push({ file: show(p), line: 0, column: 0, path: '', severity: 'error', message: `cannot read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (e as Error).message}` });
+      diagnostics.push({ file: show(p), line: 0, column: 0, path: '', severity: 'error', message: `cannot read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : errorMessage(e)}` });
       continue;
     }
     // Synchronous reads: for thousands of small files, fs/promises' open/stat/read/close round
@@ -50,7 +51,7 @@ export async function readManifestPaths(paths: string[], opts: { relativeTo?: st
       try {
         files.push({ path: show(name), text: readFileSync(name, 'utf8') });
       } catch (e) {
-        diagnostics.push({ file: show(name), line: 0, column: 0, path: '', severity: 'error', message: `cannot read: ${(e as Error).message}` });
+        diagnostics.push({ file: show(name), line: 0, column: 0, path: '', severity: 'error', message: `cannot read: ${errorMessage(e)}` });
       }
     }
   }

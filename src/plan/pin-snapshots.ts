@@ -14,6 +14,7 @@ import type { Diagnostic } from '../manifests/diagnostic.ts';
 import { diagnosticAt } from '../manifests/load.ts';
 import type { Manifest } from '../manifests/load.ts';
 import type { Repository } from '../api/repository.ts';
+import { RestoreError } from '../common/errors.ts';
 import type { Action, Plan, SnapshotPin } from './types.ts';
 
 /** One element of `restic snapshots --json`. */
@@ -78,11 +79,15 @@ export interface SnapshotSource {
   list(repo: RepositoryRef, query: SnapshotQuery): Promise<SnapshotRecord[]>;
 }
 
-export class SnapshotsUnavailable extends Error {
-  readonly code = 'SnapshotsUnavailable';
-  constructor(reason: string, options?: { cause?: unknown }) {
-    super(reason, options);
-    this.name = 'SnapshotsUnavailable';
+/** What could not be read: the repository as shown to people (no credentials), when known. */
+export interface SnapshotsUnavailableData {
+  repository?: string;
+}
+
+/** A repository's snapshots cannot be listed from here; the message is the reason, for people. */
+export class SnapshotsUnavailable extends RestoreError<'SnapshotsUnavailable', SnapshotsUnavailableData> {
+  constructor(reason: string, data: SnapshotsUnavailableData = {}, options?: { cause?: unknown }) {
+    super('SnapshotsUnavailable', reason, data, options);
   }
 }
 

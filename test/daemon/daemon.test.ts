@@ -1,6 +1,7 @@
 // The daemon end to end on the sandbox, with a real smart-HTTP git server: exactly-once restores
 // from git, the ledger on the status branch. The hosts' agents are stood in for by status writes
 // (the agent itself is tested in test/agent with real restic).
+import { sinkLogger } from '../../src/common/log.ts';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,7 +39,7 @@ describe('daemon: exactly-once restores from git', function () {
       kubeConfig: t.kc,
       cluster: 'demo',
       controller: { agent: { image: 'restorectl:test' }, pollMs: 50 },
-      log: (level, msg) => logs.push(`${level} ${msg}`),
+      log: sinkLogger(({ level, msg }) => logs.push(`${level} ${msg}`)),
     });
     daemons.push(d);
     return d;

@@ -3,6 +3,7 @@
 // over at once, a dead one after the lease duration; a replica that loses the Lease stops acting
 // and ends with exit code 1; a push webhook to a standby reaches the leader; nothing is created
 // twice through all of it.
+import { sinkLogger } from '../../src/common/log.ts';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
@@ -47,7 +48,7 @@ describe('leader election', function () {
 
   async function replica(name: string): Promise<Replica> {
     const logs: string[] = [];
-    const log = (level: string, msg: string) => logs.push(`${level} ${msg}`);
+    const log = sinkLogger(({ level, msg }) => logs.push(`${level} ${msg}`));
     const metrics = new DaemonMetrics({ defaultMetrics: false });
     const elector = new LeaderElector({ kubeConfig: f.t.kc, ...LEASE, identity: name, leaseDurationMs: LEASE_MS, log });
     const cacheDir = join(f.git.tmp, `cache-${name}`);

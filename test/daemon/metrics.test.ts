@@ -1,5 +1,6 @@
 // /metrics, /healthz and /readyz of a running daemon, on the sandbox with the real git server:
 // what a Prometheus scrape and the kubelet's probes see as cycles succeed and the remote fails.
+import { sinkLogger } from '../../src/common/log.ts';
 import assert from 'node:assert/strict';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,7 +62,7 @@ describe('metrics server of a running daemon', function () {
     const kubeConfig = countApiErrors(f.t.kc, (code) => metrics.apiError(code));
     const cacheDir = join(f.git.tmp, 'metrics-cache');
     runner = new DaemonRunner({
-      log: (level, msg) => logs.push(`${level} ${msg}`),
+      log: sinkLogger(({ level, msg }) => logs.push(`${level} ${msg}`)),
       metrics,
       metricsAddr: { host: '127.0.0.1', port: 0 },
       createDaemon: async (hooks) =>
@@ -74,7 +75,7 @@ describe('metrics server of a running daemon', function () {
           controller: { agent: { image: 'restorectl:test' }, pollMs: 50 },
           intervalMs: 3_600_000,
           observer: hooks.observer,
-          log: (level, msg) => logs.push(`${level} ${msg}`),
+          log: sinkLogger(({ level, msg }) => logs.push(`${level} ${msg}`)),
         }),
     });
     await runner.start();
@@ -187,7 +188,7 @@ describe('a daemon that cannot read the status branch when it starts', function 
     const cacheDir = join(f.git.tmp, 'retry-cache');
     let attempts = 0;
     runner = new DaemonRunner({
-      log: (level, msg) => logs.push(`${level} ${msg}`),
+      log: sinkLogger(({ level, msg }) => logs.push(`${level} ${msg}`)),
       metrics: new DaemonMetrics({ defaultMetrics: false }),
       metricsAddr: { host: '127.0.0.1', port: 0 },
       startRetryMs: 100,
@@ -202,7 +203,6 @@ describe('a daemon that cannot read the status branch when it starts', function 
           controller: { agent: { image: 'restorectl:test' }, watch: false },
           intervalMs: 3_600_000,
           observer: hooks.observer,
-          log: () => {},
         });
       },
     });

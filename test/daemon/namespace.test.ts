@@ -64,7 +64,6 @@ describe('daemon --namespace on the sandbox', function () {
       cluster: 'demo',
       namespace: 'demo',
       controller: { agent: { image: 'restorectl:test' }, watch: false },
-      log: () => {},
     });
   });
   after(async () => {

@@ -42,7 +42,6 @@ describe('daemon: a cycle with nothing to do', function () {
       kubeConfig: t.kc,
       cluster: 'demo',
       controller: { agent: { image: 'restorectl:test' }, resyncMs: 3_600_000 },
-      log: () => {},
     });
     await daemon.watch();
   });

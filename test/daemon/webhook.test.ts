@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHttpServer, parseListenAddress } from '../../src/daemon/http-server.ts';
 import type { RunningServer } from '../../src/daemon/http-server.ts';
-import { jsonLogger } from '../../src/daemon/log.ts';
+import { jsonLogger, sinkLogger } from '../../src/common/log.ts';
+import { MASK, Redactor } from '../../src/common/redact.ts';
 import {
   handleWebhook,
   loadWebhookSecret,
@@ -146,7 +147,7 @@ describe('webhook: the HTTP server', () => {
   const post = (body: string | Buffer, headers: Record<string, string>, path = '/') => fetch(server.url + path, { method: 'POST', body, headers });
 
   before(async () => {
-    const log = jsonLogger((l) => logLines.push(l), { secrets: [SECRET] });
+    const log = jsonLogger((l) => logLines.push(l), { redactor: new Redactor([SECRET]) });
     const handler = webhookHandler({
       secret: SECRET,
       follow: MAIN,
@@ -155,7 +156,7 @@ describe('webhook: the HTTP server', () => {
       onOutcome: (o: WebhookOutcome | { outcome: string; status: number }, req) => {
         outcomes.push(`${o.status} ${o.outcome}`);
         // What the daemon logs: never headers, so never the signature.
-        log('info', `webhook ${o.outcome}`, { remote: req.socket.remoteAddress, secretSeen: SECRET });
+        log.info(`webhook ${o.outcome}`, { remote: req.socket.remoteAddress, secretSeen: SECRET });
       },
     });
     server = await startHttpServer('--webhook-addr', parseListenAddress('--webhook-addr', '127.0.0.1:0'), handler);
@@ -221,7 +222,7 @@ describe('webhook: the HTTP server', () => {
     assert.ok(logLines.length >= 6);
     for (const l of logLines) {
       assert.ok(!l.includes(SECRET) && !l.includes(JSON.stringify(SECRET).slice(1, -1)), l);
-      assert.match(l, /\[REDACTED\]/);
+      assert.ok(l.includes(MASK), l);
     }
     assert.deepEqual(outcomes.slice(0, 4), ['202 triggered', '401 unauthorized', '401 unauthorized', '413 too-large']);
   });
@@ -234,6 +235,22 @@ describe('listen addresses', () => {
     assert.deepEqual(parseListenAddress('--metrics-addr', '[::1]:9292'), { host: '::1', port: 9292 });
     assert.deepEqual(parseListenAddress('--metrics-addr', 'localhost:9292'), { host: 'localhost', port: 9292 });
     for (const bad of ['8080', ':', 'host:', ':99999', 'a:b:1', '']) assert.throws(() => parseListenAddress('--metrics-addr', bad), /--metrics-addr ".*" is not a listen address: give HOST:PORT or :PORT/);
+  });
+
+  it('a handler that throws: 500, the server stays up, and the failure is logged', async () => {
+    const lines: string[] = [];
+    const server = await startHttpServer('--metrics-addr', { host: '127.0.0.1', port: 0 }, () => {
+      throw new Error('render failed');
+    }, sinkLogger(({ level, msg }) => lines.push(`${level} ${msg}`)));
+    try {
+      const r = await fetch(server.url + '/metrics?x=1');
+      assert.equal(r.status, 500);
+      assert.equal(await r.text(), 'internal error\n');
+      assert.equal((await fetch(server.url + '/healthz')).status, 500, 'still serving');
+      assert.deepEqual(lines, ['error --metrics-addr: GET /metrics failed: render failed', 'error --metrics-addr: GET /healthz failed: render failed']);
+    } finally {
+      await server.close();
+    }
   });
 
   it('a port in use is an error that says so', async () => {

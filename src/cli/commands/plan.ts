@@ -5,7 +5,7 @@ import type { KubeObject } from '../../api/meta.ts';
 import { executionsFromLedger, ledgerView } from '../../daemon/executions.ts';
 import type { Executions } from '../../daemon/executions.ts';
 import { ClusterState, hasErrors, sortDiagnostics, validateSource } from '../../manifests/index.ts';
-import type { Diagnostic, SourceFile } from '../../manifests/index.ts';
+import type { DesiredSet, Diagnostic, SourceFile } from '../../manifests/index.ts';
 import { ResticSnapshotSource, ledgerSessions, pinSnapshots, planRestores, planToJson, planToMarkdown, planToText, reviewChange } from '../../plan/index.ts';
 import type { Action, Plan } from '../../plan/index.ts';
 import { CredentialsError, GitError, readGitRevisions } from '../../source/index.ts';
@@ -70,101 +70,167 @@ warning; the plan goes on.
 JSON output: {"sourceCommit", "diagnostics": [...], "actions": [...]} (see docs/architecture.md).
 Exit status: 0 no errors, 1 at least one error diagnostic, 2 could not run.`,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs('plan', argv, {
-      source: { type: 'string' },
-      'base-dir': { type: 'string' },
-      'git-url': { type: 'string' },
-      head: { type: 'string' },
-      base: { type: 'string' },
-      path: { type: 'string' },
-      'git-credentials-dir': { type: 'string' },
-      'cluster-state': { type: 'string' },
-      'status-branch': { type: 'string' },
-      cluster: { type: 'string', default: 'default' },
-      'restic-password-file': { type: 'string' },
-      'restic-timeout': { type: 'string', default: '30' },
-      'no-restic': { type: 'boolean', default: false },
-      output: { type: 'string', short: 'o', default: 'text' },
-      'default-namespace': { type: 'string' },
-    });
-    if (positionals.length) throw new UsageError(`plan: unexpected argument "${positionals[0]}"`);
-    const output = values.output as (typeof OUTPUTS)[number];
-    if (!OUTPUTS.includes(output)) throw new UsageError(`plan: --output must be one of ${OUTPUTS.join(', ')}, not "${values.output}"`);
-    const gitUrl = values['git-url'];
-    const local = values.source !== undefined;
-    if (local) {
-      for (const flag of ['head', 'base', 'path'] as const) {
-        if (values[flag] !== undefined) throw new UsageError(`plan: --${flag} reads a git revision and goes with --git-url, not --source (use --base-dir for the base folder)`);
-      }
-    } else {
-      if (!gitUrl) throw new UsageError('plan: give --source DIR (a folder), or --git-url URL with --head REF');
-      if (!values.head) throw new UsageError('plan: --git-url needs --head REF (the branch, tag or commit to plan), and --base REF to plan it as a change');
-      if (values['base-dir'] !== undefined) throw new UsageError('plan: --base-dir goes with --source; with --git-url give --base REF');
-    }
-    if (values['status-branch'] !== undefined && !gitUrl) throw new UsageError('plan: --status-branch is read from the --git-url remote; pass --git-url URL too');
-    const timeout = Number(values['restic-timeout']);
-    if (!(timeout > 0)) throw new UsageError(`plan: --restic-timeout must be a number of seconds, not "${values['restic-timeout']}"`);
-    const password = values['restic-password-file'] ? await readPasswordFile(values['restic-password-file'], '--restic-password-file') : process.env.RESTIC_PASSWORD || undefined;
-    const remote = gitUrl ? { url: gitUrl, ...(values['git-credentials-dir'] ? { credentialsDir: values['git-credentials-dir'] } : {}) } : undefined;
-
+    const opts = parsePlanOptions(argv, process.env);
+    const password = opts.restic.passwordFile ? await readPasswordFile(opts.restic.passwordFile, '--restic-password-file') : opts.restic.password;
     try {
-      // ---- the inputs: head (and base) manifests, the cluster state, the ledger ----
-      let head: { files: SourceFile[]; diagnostics: Diagnostic[]; commit: string | null };
-      let base: { files: SourceFile[]; commit: string | null; label: string } | undefined;
-      if (local) {
-        const read = await readSourceDir(values.source!);
-        head = { ...read, commit: await headCommitOf(values.source!) };
-        if (values['base-dir'] !== undefined) {
-          const b = await readBaseDir(values['base-dir'], values.source!);
-          const commit = await headCommitOf(values['base-dir']);
-          base = { files: b.files, commit, label: commit ?? values['base-dir'] };
-        }
-      } else {
-        const refs = values.base !== undefined ? [values.head!, values.base] : [values.head!];
-        const [h, b] = await readGitRevisions({ ...remote!, ...(values.path ? { path: values.path } : {}) }, refs);
-        const files = (m: Map<string, string>) => [...m].map(([path, text]) => ({ path, text }));
-        head = { files: files(h!.files), diagnostics: [], commit: h!.commit };
-        if (b) base = { files: files(b.files), commit: b.commit, label: values.base! };
-      }
-      const state = values['cluster-state'] ? await readClusterState(values['cluster-state']) : undefined;
-      const ledger = values['status-branch'] !== undefined ? await readLedger({ ...remote!, branch: values['status-branch'], cluster: values.cluster! }) : undefined;
-
-      // ---- plan the head as the daemon will, after the merge ----
-      const opts = { defaultNamespace: values['default-namespace'] };
-      const desired = validateSource(head.files, state?.cluster, opts);
-      desired.diagnostics.unshift(...head.diagnostics, ...(state?.diagnostics ?? []));
-      const baseDesired = base ? validateSource(base.files, state?.cluster, opts) : undefined;
-      let cluster = state?.cluster;
-      const extra: Diagnostic[] = [];
-      let executions: Executions | undefined;
-      if (ledger) {
-        const inferred = ledgerSessions(ledger.sessions, baseDesired, desired, state?.cluster);
-        extra.push(...inferred.diagnostics, ...statusBranchDiagnostics(ledger, values['status-branch']!, values.cluster!));
-        if (inferred.sessions.length) cluster = new ClusterState([...(state?.objects ?? []), ...(inferred.sessions as KubeObject[])]);
-        // The daemon's view of the ledger, built as the daemon builds it from the status branch.
-        executions = executionsFromLedger(ledger, values.cluster!);
-      }
-      let plan: Plan = planRestores({ desired, cluster, ...(executions ? { ledger: ledgerView(executions) } : {}), sourceCommit: head.commit });
-      plan.diagnostics.push(...extra);
-      if (base) plan = reviewChange(plan, desired, head.files, { desired: baseDesired!, commit: base.commit, label: base.label, files: base.files });
-
-      // ---- pin `latest` where the repository can be read ----
-      if (!values['no-restic']) {
-        const source = new ResticSnapshotSource({ password, timeoutMs: timeout * 1000 });
-        try {
-          plan = await pinSnapshots(plan, desired, state?.cluster, source, base ? (a: Action) => a.change !== 'unchanged' : undefined);
-        } finally {
-          await source.close();
-        }
-      }
+      const inputs = await readPlanInputs(opts);
+      const { plan: planned, desired } = planHead(opts, inputs);
+      const plan = opts.restic.enabled ? await pinLatest(planned, desired, inputs, { password, timeoutMs: opts.restic.timeoutMs }) : planned;
       sortDiagnostics(plan.diagnostics);
-      io.stdout(output === 'json' ? planToJson(plan) : output === 'markdown' ? planToMarkdown(plan) : planToText(plan));
+      io.stdout(opts.output === 'json' ? planToJson(plan) : opts.output === 'markdown' ? planToMarkdown(plan) : planToText(plan));
       return hasErrors(plan.diagnostics) ? EXIT_ERRORS : EXIT_OK;
     } catch (e) {
       return cannotRun(e, io);
     }
   },
 };
+
+type Output = (typeof OUTPUTS)[number];
+
+/** Where the manifests come from: a folder (and the same folder at the base), or revisions of a remote. */
+export type PlanInput = { kind: 'dir'; source: string; baseDir?: string } | { kind: 'git'; head: string; base?: string; path?: string };
+
+export interface PlanOptions {
+  input: PlanInput;
+  /** --git-url: the revisions' remote, or with --source only the status branch's. */
+  remote?: { url: string; credentialsDir?: string };
+  clusterState?: string;
+  /** --status-branch: read the ledger from this branch of the remote. */
+  statusBranch?: string;
+  cluster: string;
+  /** `enabled` false with --no-restic; the password from --restic-password-file, else env RESTIC_PASSWORD. */
+  restic: { enabled: boolean; timeoutMs: number; passwordFile?: string; password?: string };
+  output: Output;
+  defaultNamespace?: string;
+}
+
+const PLAN_FLAGS = {
+  source: { type: 'string' },
+  'base-dir': { type: 'string' },
+  'git-url': { type: 'string' },
+  head: { type: 'string' },
+  base: { type: 'string' },
+  path: { type: 'string' },
+  'git-credentials-dir': { type: 'string' },
+  'cluster-state': { type: 'string' },
+  'status-branch': { type: 'string' },
+  cluster: { type: 'string', default: 'default' },
+  'restic-password-file': { type: 'string' },
+  'restic-timeout': { type: 'string', default: '30' },
+  'no-restic': { type: 'boolean', default: false },
+  output: { type: 'string', short: 'o', default: 'text' },
+  'default-namespace': { type: 'string' },
+} as const;
+
+type PlanValues = ReturnType<typeof parseCommandArgs<typeof PLAN_FLAGS>>['values'];
+
+const usage = (flag: string, message: string) => new UsageError(`plan: ${message}`, { flag });
+
+/** `restorectl plan`'s argv and environment as PlanOptions, or a UsageError naming the flag. Pure. */
+export function parsePlanOptions(argv: string[], env: NodeJS.ProcessEnv = {}): PlanOptions {
+  const { values, positionals } = parseCommandArgs('plan', argv, PLAN_FLAGS);
+  if (positionals.length) throw new UsageError(`plan: unexpected argument "${positionals[0]}"`, { flag: positionals[0] });
+  const output = values.output as Output;
+  if (!OUTPUTS.includes(output)) throw usage('--output', `--output must be one of ${OUTPUTS.join(', ')}, not "${values.output}"`);
+  const input = planInput(values);
+  const gitUrl = values['git-url'];
+  if (values['status-branch'] !== undefined && !gitUrl) throw usage('--status-branch', '--status-branch is read from the --git-url remote; pass --git-url URL too');
+  const timeout = Number(values['restic-timeout']);
+  if (!(timeout > 0)) throw usage('--restic-timeout', `--restic-timeout must be a number of seconds, not "${values['restic-timeout']}"`);
+  return {
+    input,
+    ...(gitUrl ? { remote: { url: gitUrl, ...(values['git-credentials-dir'] ? { credentialsDir: values['git-credentials-dir'] } : {}) } } : {}),
+    ...(values['cluster-state'] ? { clusterState: values['cluster-state'] } : {}),
+    ...(values['status-branch'] !== undefined ? { statusBranch: values['status-branch'] } : {}),
+    cluster: values.cluster!,
+    restic: {
+      enabled: !values['no-restic'],
+      timeoutMs: timeout * 1000,
+      ...(values['restic-password-file'] ? { passwordFile: values['restic-password-file'] } : {}),
+      ...(env['RESTIC_PASSWORD'] ? { password: env['RESTIC_PASSWORD'] } : {}),
+    },
+    output,
+    ...(values['default-namespace'] !== undefined ? { defaultNamespace: values['default-namespace'] } : {}),
+  };
+}
+
+/** --source (with --base-dir), or --git-url with --head (and --base, --path); never a mix. */
+function planInput(values: PlanValues): PlanInput {
+  if (values.source !== undefined) {
+    for (const flag of ['head', 'base', 'path'] as const) {
+      if (values[flag] !== undefined) throw usage(`--${flag}`, `--${flag} reads a git revision and goes with --git-url, not --source (use --base-dir for the base folder)`);
+    }
+    return { kind: 'dir', source: values.source, ...(values['base-dir'] !== undefined ? { baseDir: values['base-dir'] } : {}) };
+  }
+  if (!values['git-url']) throw usage('--source', 'give --source DIR (a folder), or --git-url URL with --head REF');
+  if (!values.head) throw usage('--head', '--git-url needs --head REF (the branch, tag or commit to plan), and --base REF to plan it as a change');
+  if (values['base-dir'] !== undefined) throw usage('--base-dir', '--base-dir goes with --source; with --git-url give --base REF');
+  return { kind: 'git', head: values.head, ...(values.base !== undefined ? { base: values.base } : {}), ...(values.path ? { path: values.path } : {}) };
+}
+
+interface PlanInputs {
+  head: { files: SourceFile[]; diagnostics: Diagnostic[]; commit: string | null };
+  base?: { files: SourceFile[]; commit: string | null; label: string };
+  state?: Awaited<ReturnType<typeof readClusterState>>;
+  ledger?: Awaited<ReturnType<typeof readLedger>>;
+}
+
+/** The head (and base) manifests, the cluster state and the ledger. */
+async function readPlanInputs(opts: PlanOptions): Promise<PlanInputs> {
+  const revisions = opts.input.kind === 'dir' ? await readFolders(opts.input) : await readRevisions(opts.input, opts.remote!);
+  const state = opts.clusterState ? await readClusterState(opts.clusterState) : undefined;
+  const ledger = opts.statusBranch !== undefined ? await readLedger({ ...opts.remote!, branch: opts.statusBranch, cluster: opts.cluster }) : undefined;
+  return { ...revisions, ...(state ? { state } : {}), ...(ledger ? { ledger } : {}) };
+}
+
+async function readFolders(input: Extract<PlanInput, { kind: 'dir' }>): Promise<Pick<PlanInputs, 'head' | 'base'>> {
+  const read = await readSourceDir(input.source);
+  const head = { ...read, commit: await headCommitOf(input.source) };
+  if (input.baseDir === undefined) return { head };
+  const b = await readBaseDir(input.baseDir, input.source);
+  const commit = await headCommitOf(input.baseDir);
+  return { head, base: { files: b.files, commit, label: commit ?? input.baseDir } };
+}
+
+async function readRevisions(input: Extract<PlanInput, { kind: 'git' }>, remote: NonNullable<PlanOptions['remote']>): Promise<Pick<PlanInputs, 'head' | 'base'>> {
+  const refs = input.base !== undefined ? [input.head, input.base] : [input.head];
+  const [h, b] = await readGitRevisions({ ...remote, ...(input.path ? { path: input.path } : {}) }, refs);
+  const files = (m: Map<string, string>) => [...m].map(([path, text]) => ({ path, text }));
+  const head = { files: files(h!.files), diagnostics: [], commit: h!.commit };
+  return b ? { head, base: { files: files(b.files), commit: b.commit, label: input.base! } } : { head };
+}
+
+/** Plans the head as the daemon will after the merge; with a base, as a change against it. */
+function planHead(opts: PlanOptions, { head, base, state, ledger }: PlanInputs): { plan: Plan; desired: DesiredSet } {
+  const validate = { defaultNamespace: opts.defaultNamespace };
+  const desired = validateSource(head.files, state?.cluster, validate);
+  desired.diagnostics.unshift(...head.diagnostics, ...(state?.diagnostics ?? []));
+  const baseDesired = base ? validateSource(base.files, state?.cluster, validate) : undefined;
+  let cluster = state?.cluster;
+  const extra: Diagnostic[] = [];
+  let executions: Executions | undefined;
+  if (ledger) {
+    const inferred = ledgerSessions(ledger.sessions, baseDesired, desired, state?.cluster);
+    extra.push(...inferred.diagnostics, ...statusBranchDiagnostics(ledger, opts.statusBranch!, opts.cluster));
+    if (inferred.sessions.length) cluster = new ClusterState([...(state?.objects ?? []), ...(inferred.sessions as KubeObject[])]);
+    // The daemon's view of the ledger, built as the daemon builds it from the status branch.
+    executions = executionsFromLedger(ledger, opts.cluster);
+  }
+  let plan: Plan = planRestores({ desired, cluster, ...(executions ? { ledger: ledgerView(executions) } : {}), sourceCommit: head.commit });
+  plan.diagnostics.push(...extra);
+  if (base) plan = reviewChange(plan, desired, head.files, { desired: baseDesired!, commit: base.commit, label: base.label, files: base.files });
+  return { plan, desired };
+}
+
+/** Pins `latest` where the repository can be read from here (with a base: only what the change touches). */
+async function pinLatest(plan: Plan, desired: DesiredSet, { base, state }: PlanInputs, restic: { password: string | undefined; timeoutMs: number }): Promise<Plan> {
+  const source = new ResticSnapshotSource(restic);
+  try {
+    return await pinSnapshots(plan, desired, state?.cluster, source, base ? (a: Action) => a.change !== 'unchanged' : undefined);
+  } finally {
+    await source.close();
+  }
+}
 
 /** The status branch's own problems, named as files on that branch; and a branch not there yet. */
 function statusBranchDiagnostics(ledger: Awaited<ReturnType<typeof readLedger>>, branch: string, cluster: string): Diagnostic[] {

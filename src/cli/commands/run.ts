@@ -1,29 +1,33 @@
+// `restorectl run`: the daemon as a process. parseRunOptions (run-options.ts) turns argv into
+// RunOptions; the steps below read the secrets, build the source, the status writer and the
+// Daemon, and run it once (--once) or until a signal or a lost Lease (DaemonRunner).
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { sinkLogger } from '../../common/log.ts';
+import type * as k8s from '@kubernetes/client-node';
 import { DEFAULT_AGENT_IMAGE } from '../../controller/agent-container.ts';
+import { jsonLogger } from '../../common/log.ts';
+import type { Logger } from '../../common/log.ts';
+import { Redactor } from '../../common/redact.ts';
 import { countApiErrors } from '../../daemon/api-errors.ts';
 import { Daemon } from '../../daemon/daemon.ts';
-import { parseListenAddress } from '../../daemon/http-server.ts';
-import type { ListenAddress } from '../../daemon/http-server.ts';
-import type { DaemonHooks } from '../../daemon/runner.ts';
 import { DEFAULT_LEASE_NAME, LeaderElector, defaultLeaseNamespace } from '../../daemon/leader.ts';
-import { jsonLogger } from '../../daemon/log.ts';
 import { DaemonMetrics } from '../../daemon/metrics.ts';
 import { DaemonRunner } from '../../daemon/runner.ts';
+import type { DaemonHooks, RunnerExit } from '../../daemon/runner.ts';
 import { loadWebhookSecret } from '../../daemon/webhook.ts';
 import { loadKubeConfig } from '../../kube/kubeconfig.ts';
 import { stripUrlCredentials as redactUrl } from '../../common/index.ts';
 import { GitSource, LocalSource, resolveCredentials } from '../../source/index.ts';
 import type { Source } from '../../source/index.ts';
 import { readLedger, StatusWriter, DEFAULT_STATUS_BRANCH } from '../../status/index.ts';
-import { parseDuration } from '../../session/duration.ts';
 import { commitSigner, readKeyringFile } from '../../source/signatures.ts';
 import type { CommitSigner, Keyring } from '../../source/signatures.ts';
 import type { Command } from '../command.ts';
-import { EXIT_ERRORS, EXIT_OK, UsageError, parseCommandArgs } from '../command.ts';
-
+import { EXIT_ERRORS, EXIT_OK, UsageError } from '../command.ts';
+import { parseRunOptions } from './run-options.ts';
+import type { RunOptions } from './run-options.ts';
+import { errorMessage } from '../../common/errors.ts';
 
 export const runCommand: Command = {
   name: 'run',
@@ -91,176 +95,145 @@ Logs are JSON lines on stderr; LOG_LEVEL=debug|info|warn|error. Credentials and 
 never appear in them. SIGTERM or SIGINT: the cycle under way finishes, the Lease is released, the
 servers close, exit 0.`,
   async run(argv, io) {
-    const { values } = parseCommandArgs('run', argv, {
-      'git-url': { type: 'string' },
-      branch: { type: 'string', default: 'main' },
-      ref: { type: 'string' },
-      path: { type: 'string', default: '' },
-      'source-dir': { type: 'string' },
-      'git-credentials-dir': { type: 'string' },
-      include: { type: 'string', multiple: true },
-      'verify-keyring': { type: 'string' },
-      'signing-key-file': { type: 'string' },
-      'status-branch': { type: 'string', default: DEFAULT_STATUS_BRANCH },
-      cluster: { type: 'string', default: 'default' },
-      'no-status': { type: 'boolean', default: false },
-      kubeconfig: { type: 'string' },
-      namespace: { type: 'string' },
-      'agent-image': { type: 'string' },
-      interval: { type: 'string', default: '1m' },
-      once: { type: 'boolean', default: false },
-      'allow-empty': { type: 'boolean', default: false },
-      'cache-dir': { type: 'string' },
-      'webhook-addr': { type: 'string' },
-      'webhook-secret-file': { type: 'string' },
-      'metrics-addr': { type: 'string' },
-      'leader-elect': { type: 'boolean', default: false },
-      'leader-election-namespace': { type: 'string' },
-      'leader-election-id': { type: 'string' },
-      'leader-election-lease-duration': { type: 'string' },
-    });
-    const gitUrl = values['git-url'];
-    const sourceDir = values['source-dir'];
-    if (!gitUrl === !sourceDir) throw new UsageError('run: give exactly one of --git-url or --source-dir');
-    const intervalMs = parseDuration(values.interval!);
-    if (intervalMs === undefined || intervalMs < 1000) throw new UsageError(`run: --interval "${values.interval}" is not a duration of at least 1s (e.g. 30s, 5m)`);
-    if (!gitUrl && !values['no-status']) throw new UsageError('run: the status branch lives on the --git-url remote; with --source-dir, pass --no-status');
-    const namespace = values.namespace;
-    if (namespace !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) throw new UsageError(`run: --namespace "${namespace}" is not a namespace name (lower-case letters, digits and "-", at most 63)`);
-    if (values.once) {
-      for (const flag of ['webhook-addr', 'metrics-addr', 'leader-elect'] as const) {
-        if (values[flag]) throw new UsageError(`run: --once runs one cycle and exits; it cannot be combined with --${flag} (a one-off cycle next to a running daemon would not wait for its Lease: scale the daemon to 0 first)`);
-      }
-    }
-    if (!values['leader-elect']) {
-      for (const flag of ['leader-election-namespace', 'leader-election-id', 'leader-election-lease-duration'] as const) {
-        if (values[flag] !== undefined) throw new UsageError(`run: --${flag} has no effect without --leader-elect`);
-      }
-    }
-    const leaseDurationMs = parseDuration(values['leader-election-lease-duration'] ?? '15s');
-    if (leaseDurationMs === undefined || leaseDurationMs < 3000) throw new UsageError(`run: --leader-election-lease-duration "${values['leader-election-lease-duration']}" is not a duration of at least 3s (e.g. 15s)`);
-    if (!gitUrl && values['verify-keyring']) throw new UsageError('run: --verify-keyring checks commits of a --git-url remote; a --source-dir folder has none to check');
-    if (!gitUrl && values['signing-key-file']) throw new UsageError('run: --signing-key-file signs status-branch commits, which need --git-url');
-    if (values['webhook-addr'] && !gitUrl) throw new UsageError('run: --webhook-addr needs --git-url: a push webhook reports pushes to a remote, and --source-dir reads a local folder every cycle');
-    if (values['webhook-secret-file'] && !values['webhook-addr']) throw new UsageError('run: --webhook-secret-file has no effect without --webhook-addr');
-    const address = (flag: 'webhook-addr' | 'metrics-addr'): ListenAddress | undefined => {
-      const text = values[flag];
-      if (text === undefined) return undefined;
-      try {
-        return parseListenAddress(`--${flag}`, text);
-      } catch (e) {
-        throw new UsageError(`run: ${(e as Error).message}`);
-      }
-    };
-    const webhookAddr = address('webhook-addr');
-    const metricsAddr = address('metrics-addr');
-
-    // Everything secret goes into the logger's redaction list before the first line is logged.
-    const secrets: string[] = [];
-    const webhookSecret = webhookAddr ? loadWebhookSecret({ file: values['webhook-secret-file'] }) : undefined;
-    if (webhookSecret && 'secret' in webhookSecret) secrets.push(webhookSecret.secret);
-    if (process.env['STATUS_SIGNING_PASSPHRASE']) secrets.push(process.env['STATUS_SIGNING_PASSPHRASE']);
-    if (gitUrl) {
-      const { credentials } = resolveCredentials(gitUrl, values['git-credentials-dir'] ? { credentialsDir: values['git-credentials-dir'] } : {});
-      for (const v of [credentials?.password, credentials?.bearerToken]) if (v) secrets.push(v);
-      if (credentials?.username && credentials.password) secrets.push(Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64'));
-    }
-    const cacheDir = values['cache-dir'] ?? join(homedir(), '.cache', 'restore-controller');
-    const log = jsonLogger(io.stderr, { level: process.env['LOG_LEVEL'], component: 'daemon', secrets });
-    const remote = gitUrl ? { url: gitUrl, ...(values['git-credentials-dir'] ? { credentialsDir: values['git-credentials-dir'] } : {}) } : undefined;
+    const opts = parseRunOptions(argv, process.env, homedir());
+    // Everything secret goes into the logger's redaction before the first line is logged.
+    const secrets = loadRunSecrets(opts, process.env);
+    const log = jsonLogger(io.stderr, { level: opts.logLevel, redactor: secrets.redactor, fields: { component: 'daemon' } });
     const metrics = new DaemonMetrics();
-    const kubeConfig = countApiErrors(loadKubeConfig({ kubeconfig: values.kubeconfig }), (code) => metrics.apiError(code));
-    const sourceLog = { info: (m: string) => log('info', m), warn: (m: string) => log('warn', m) };
+    const kubeConfig = countApiErrors(loadKubeConfig({ kubeconfig: opts.kubeconfig }), (code) => metrics.apiError(code));
+    const createDaemon = await daemonFactory(opts, kubeConfig, log);
+    if (opts.once) return runOnce(createDaemon, log);
 
-    const globs = values.include?.length ? { globs: values.include } : {};
-    const verify = values['verify-keyring'] ? { verify: await readKeyringOption(values['verify-keyring']) } : {};
-    const signer = values['signing-key-file'] ? { signer: await readSignerOption(values['signing-key-file']) } : {};
-    const source: Source = remote
-      ? new GitSource({ ...remote, branch: values.ref ? undefined : values.branch, ref: values.ref, path: values.path, cacheDir: join(cacheDir, 'source'), log: sourceLog, ...globs, ...verify })
-      : new LocalSource({ dir: sourceDir!, ...globs });
-    const statusWriter = remote && !values['no-status'] ? new StatusWriter({ ...remote, branch: values['status-branch'], cacheDir: join(cacheDir, 'status'), log: sourceLog, ...signer }) : undefined;
-
-    /** Reads the ledger as it is now: called when this replica starts acting, not before. */
-    const createDaemon = async (hooks?: DaemonHooks): Promise<Daemon> => {
-      const ledger = remote && statusWriter ? await readLedger({ ...remote, branch: values['status-branch'], cluster: values.cluster, cacheDir: join(cacheDir, 'ledger') }) : undefined;
-      for (const d of ledger?.diagnostics ?? []) log('warn', `status branch ${d.file}: ${d.message}`);
-      return new Daemon({
-        source: hooks ? hooks.observeSource(source) : source,
-        kubeConfig,
-        cluster: values.cluster!,
-        controller: {
-          agent: { image: values['agent-image'] ?? process.env['RESTORE_AGENT_IMAGE'] ?? DEFAULT_AGENT_IMAGE },
-          log: sinkLogger(({ time: _time, level, msg, ...fields }) => log(level, msg, { component: 'controller', ...fields }), { level: 'debug' }),
-          ...(namespace ? { namespace } : {}),
-        },
-        ...(statusWriter ? { statusWriter } : {}),
-        ...(ledger ? { ledger } : {}),
-        ...(namespace ? { namespace } : {}),
-        ...(hooks ? { observer: hooks.observer } : {}),
-        allowEmpty: values['allow-empty'],
-        intervalMs,
-        log,
-      });
-    };
-
-    if (values.once) {
-      const report = await (await createDaemon()).cycle();
-      log(report.ok ? 'info' : 'error', 'cycle done', { commit: report.commit, statusCommit: report.statusCommit, actions: report.plan?.actions.map((a) => `${a.action} ${a.kind} ${a.namespace}/${a.name}`), error: report.error });
-      return report.ok ? EXIT_OK : EXIT_ERRORS;
-    }
-
-    if (webhookSecret && 'absent' in webhookSecret) log('warn', `webhook off: no secret (${webhookSecret.absent}); cycles run every --interval. Create the Secret to turn it on`);
-    const elector = values['leader-elect']
-      ? new LeaderElector({ kubeConfig, namespace: values['leader-election-namespace'] ?? defaultLeaseNamespace(), name: values['leader-election-id'] ?? DEFAULT_LEASE_NAME, leaseDurationMs, log })
+    if (secrets.webhook && 'absent' in secrets.webhook) log.warn(`webhook off: no secret (${secrets.webhook.absent}); cycles run every --interval. Create the Secret to turn it on`);
+    const elector = opts.leaderElection
+      ? new LeaderElector({ kubeConfig, namespace: opts.leaderElection.namespace ?? defaultLeaseNamespace(), name: opts.leaderElection.name, leaseDurationMs: opts.leaderElection.leaseDurationMs, log })
       : undefined;
     const runner = new DaemonRunner({
       log,
       metrics,
-      ...(metricsAddr ? { metricsAddr } : {}),
-      ...(webhookAddr && webhookSecret && 'secret' in webhookSecret ? { webhook: { addr: webhookAddr, secret: webhookSecret.secret, follow: values.ref ? { ref: values.ref } : { branch: values.branch! } } } : {}),
+      ...(opts.metricsAddr ? { metricsAddr: opts.metricsAddr } : {}),
+      ...(opts.webhook && secrets.webhook && 'secret' in secrets.webhook && opts.source.kind === 'git' ? { webhook: { addr: opts.webhook.addr, secret: secrets.webhook.secret, follow: opts.source.follow } } : {}),
       ...(elector ? { elector } : {}),
       createDaemon,
     });
-    const onSignal = (signal: string) => void runner.stop(`${signal} received`);
-    const onTerm = () => onSignal('SIGTERM');
-    const onInt = () => onSignal('SIGINT');
-    process.once('SIGTERM', onTerm);
-    process.once('SIGINT', onInt);
-    try {
-      await runner.start();
-    } catch (e) {
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
-      throw e;
-    }
-    log('info', 'running', { source: gitUrl ? redactUrl(gitUrl) : sourceDir, intervalMs, ...(namespace ? { namespace } : {}), ...(elector ? { identity: elector.identity } : {}) });
-    const exit = await runner.exited;
-    process.off('SIGTERM', onTerm);
-    process.off('SIGINT', onInt);
+    const exit = await untilStopped(runner, () => log.info('running', { source: opts.source.kind === 'git' ? redactUrl(opts.source.url) : opts.source.dir, intervalMs: opts.intervalMs, ...(opts.namespace ? { namespace: opts.namespace } : {}), ...(elector ? { identity: elector.identity } : {}) }));
     // A lost Lease must end the process even if some request of the cycle under way lingers.
     if (exit.code !== EXIT_OK) setTimeout(() => process.exit(exit.code), 1000).unref();
     return exit.code;
   },
 };
 
+interface RunSecrets {
+  /** The webhook's secret, or why it is off; undefined without --webhook-addr. */
+  webhook: ReturnType<typeof loadWebhookSecret> | undefined;
+  /** Knows the webhook secret, the signing passphrase and the git credentials. */
+  redactor: Redactor;
+}
+
+/** Reads the webhook secret and the git credentials, so the log can mask them from its first line. */
+function loadRunSecrets(opts: RunOptions, env: NodeJS.ProcessEnv): RunSecrets {
+  const secrets: string[] = [];
+  const webhook = opts.webhook ? loadWebhookSecret({ file: opts.webhook.secretFile, env }) : undefined;
+  if (webhook && 'secret' in webhook) secrets.push(webhook.secret);
+  if (opts.signingPassphrase) secrets.push(opts.signingPassphrase);
+  if (opts.source.kind === 'git') {
+    const { credentials } = resolveCredentials(opts.source.url, { ...(opts.source.credentialsDir ? { credentialsDir: opts.source.credentialsDir } : {}), env });
+    for (const v of [credentials?.password, credentials?.bearerToken]) if (v) secrets.push(v);
+    if (credentials?.username && credentials.password) secrets.push(Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64'));
+  }
+  return { webhook, redactor: new Redactor(secrets) };
+}
+
+type CreateDaemon = (hooks?: DaemonHooks) => Promise<Daemon>;
+
+/**
+ * Builds the source and the status writer (reading the keyring and the signing key) and returns
+ * what builds the Daemon: it reads the ledger as it is then, when this replica starts acting.
+ */
+async function daemonFactory(opts: RunOptions, kubeConfig: k8s.KubeConfig, log: Logger): Promise<CreateDaemon> {
+  const { source, remote, statusWriter } = await buildSource(opts, log);
+  const controllerLog = log.child({ component: 'controller' });
+  return async (hooks) => {
+    const ledger = remote && statusWriter ? await readLedger({ ...remote, branch: opts.status!.branch, cluster: opts.cluster, cacheDir: join(opts.cacheDir, 'ledger') }) : undefined;
+    for (const d of ledger?.diagnostics ?? []) log.warn(`status branch ${d.file}: ${d.message}`);
+    return new Daemon({
+      source: hooks ? hooks.observeSource(source) : source,
+      kubeConfig,
+      cluster: opts.cluster,
+      controller: {
+        agent: { image: opts.agentImage },
+        log: controllerLog,
+        ...(opts.namespace ? { namespace: opts.namespace } : {}),
+      },
+      ...(statusWriter ? { statusWriter } : {}),
+      ...(ledger ? { ledger } : {}),
+      ...(opts.namespace ? { namespace: opts.namespace } : {}),
+      ...(hooks ? { observer: hooks.observer } : {}),
+      allowEmpty: opts.allowEmpty,
+      intervalMs: opts.intervalMs,
+      log,
+    });
+  };
+}
+
+/** The Source the daemon follows and, on a --git-url remote, the StatusWriter of its status branch. */
+async function buildSource(opts: RunOptions, log: Logger): Promise<{ source: Source; remote?: { url: string; credentialsDir?: string }; statusWriter?: StatusWriter }> {
+  const globs = opts.include ? { globs: opts.include } : {};
+  const src = opts.source;
+  if (src.kind === 'dir') return { source: new LocalSource({ dir: src.dir, ...globs }) };
+  const remote = { url: src.url, ...(src.credentialsDir ? { credentialsDir: src.credentialsDir } : {}) };
+  const verify = src.verifyKeyring ? { verify: await readKeyringOption(src.verifyKeyring) } : {};
+  const signer = src.signingKeyFile ? { signer: await readSignerOption(src.signingKeyFile, opts.signingPassphrase) } : {};
+  const source = new GitSource({ ...remote, branch: src.follow.branch, ref: src.follow.ref, path: src.path, cacheDir: join(opts.cacheDir, 'source'), log, ...globs, ...verify });
+  const statusWriter = opts.status ? new StatusWriter({ ...remote, branch: opts.status.branch, cacheDir: join(opts.cacheDir, 'status'), log, ...signer }) : undefined;
+  return { source, remote, ...(statusWriter ? { statusWriter } : {}) };
+}
+
+/** `--once`: one cycle, its report logged; 0 if it succeeded, 1 if not. */
+async function runOnce(createDaemon: CreateDaemon, log: Logger): Promise<number> {
+  const report = await (await createDaemon()).cycle();
+  log[report.ok ? 'info' : 'error']('cycle done', { commit: report.commit, statusCommit: report.statusCommit, actions: report.plan?.actions.map((a) => `${a.action} ${a.kind} ${a.namespace}/${a.name}`), error: report.error });
+  return report.ok ? EXIT_OK : EXIT_ERRORS;
+}
+
+/**
+ * Starts the runner with SIGTERM and SIGINT stopping it (the cycle under way finishes), calls
+ * `started` once it runs, and resolves with how it ended.
+ */
+async function untilStopped(runner: DaemonRunner, started: () => void): Promise<RunnerExit> {
+  const onSignal = (signal: string) => void runner.stop(`${signal} received`);
+  const onTerm = () => onSignal('SIGTERM');
+  const onInt = () => onSignal('SIGINT');
+  process.once('SIGTERM', onTerm);
+  process.once('SIGINT', onInt);
+  try {
+    await runner.start();
+    started();
+    return await runner.exited;
+  } finally {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+  }
+}
+
 async function readKeyringOption(path: string): Promise<Keyring> {
   try {
     return await readKeyringFile(path);
   } catch (e) {
-    throw new UsageError(`run: --verify-keyring ${path}: ${(e as Error).message} (give a file of armored OpenPGP public keys)`);
+    throw new UsageError(`run: --verify-keyring ${path}: ${errorMessage(e)} (give a file of armored OpenPGP public keys)`, { flag: '--verify-keyring' }, { cause: e });
   }
 }
 
-async function readSignerOption(path: string): Promise<CommitSigner> {
+async function readSignerOption(path: string, passphrase: string | undefined): Promise<CommitSigner> {
   let armored: string;
   try {
     armored = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`run: --signing-key-file ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new UsageError(`run: --signing-key-file ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e)}`, { flag: '--signing-key-file' }, { cause: e });
   }
   try {
-    return await commitSigner(armored, process.env['STATUS_SIGNING_PASSPHRASE']);
+    return await commitSigner(armored, passphrase);
   } catch (e) {
-    throw new UsageError(`run: --signing-key-file ${path}: ${(e as Error).message} (give an armored OpenPGP private key; its passphrase in STATUS_SIGNING_PASSPHRASE)`);
+    throw new UsageError(`run: --signing-key-file ${path}: ${errorMessage(e)} (give an armored OpenPGP private key; its passphrase in STATUS_SIGNING_PASSPHRASE)`, { flag: '--signing-key-file' }, { cause: e });
   }
 }

@@ -31,25 +31,14 @@ JSON output: {"url", "branch", "commit", "sessions": [{"cluster", "namespace", "
 "phase", "hosts", "contentId", "source", "executions", "status"}], "diagnostics": [...]}.
 Exit status: 0 read (problems in single files are reported, not fatal), 2 could not read.`,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs('status', argv, {
-      'git-url': { type: 'string' },
-      'status-branch': { type: 'string' },
-      cluster: { type: 'string' },
-      output: { type: 'string', short: 'o', default: 'text' },
-      'git-credentials-dir': { type: 'string' },
-    });
-    if (positionals.length) throw new UsageError(`status: unexpected argument "${positionals[0]}"`);
-    if (!values['git-url']) throw new UsageError('status: --git-url URL is required');
-    const output = values.output as (typeof OUTPUTS)[number];
-    if (!OUTPUTS.includes(output)) throw new UsageError(`status: --output must be one of ${OUTPUTS.join(', ')}, not "${values.output}"`);
-
-    let ledger: Awaited<ReturnType<typeof readLedger>>;
+    const opts = parseStatusOptions(argv);
+    let ledger: Ledger;
     try {
       ledger = await readLedger({
-        url: values['git-url'],
-        ...(values['status-branch'] ? { branch: values['status-branch'] } : {}),
-        ...(values.cluster ? { cluster: values.cluster } : {}),
-        ...(values['git-credentials-dir'] ? { credentialsDir: values['git-credentials-dir'] } : {}),
+        url: opts.url,
+        ...(opts.statusBranch ? { branch: opts.statusBranch } : {}),
+        ...(opts.cluster ? { cluster: opts.cluster } : {}),
+        ...(opts.credentialsDir ? { credentialsDir: opts.credentialsDir } : {}),
       });
     } catch (e) {
       if (e instanceof GitError || e instanceof CredentialsError) {
@@ -58,42 +47,79 @@ Exit status: 0 read (problems in single files are reported, not fatal), 2 could 
       }
       throw e;
     }
-
-    if (output === 'json') {
-      io.stdout(JSON.stringify({
-        url: ledger.url,
-        branch: ledger.branch,
-        commit: ledger.commit,
-        sessions: ledger.sessions.map((s) => ({
-          cluster: s.cluster, namespace: s.namespace, name: s.name, file: s.file,
-          phase: displayPhase(s), hosts: hostsText(s), contentId: s.contentId ?? null,
-          source: s.source ?? null, executions: s.executions, status: s.status ?? null,
-        })),
-        diagnostics: ledger.diagnostics,
-      }, null, 2) + '\n');
+    if (opts.output === 'json') {
+      io.stdout(statusJson(ledger));
       return EXIT_OK;
     }
-
-    if (!ledger.commit) {
-      io.stdout(`${ledger.url}: no branch "${ledger.branch}" yet: nothing has been recorded.\n`);
-    } else {
-      io.stdout(`${ledger.url} ${ledger.branch} at ${ledger.commit.slice(0, 7)}: ${ledger.sessions.length} session(s)\n\n`);
-      const header = ['CLUSTER', 'SESSION', 'PHASE', 'HOSTS', 'CONTENT ID', 'SOURCE', 'ACCEPTED', 'FINISHED'];
-      const rows = ledger.sessions.map((s) => {
-        const last = s.executions[s.executions.length - 1];
-        const commit = last?.sourceCommit ?? s.source?.commit ?? '';
-        return [
-          s.cluster, `${s.namespace}/${s.name}`, displayPhase(s), hostsText(s), last?.contentId ?? s.contentId ?? '-',
-          commit ? `${s.source?.branch ? s.source.branch + '@' : ''}${commit.slice(0, 7)}${s.source?.file ? ':' + s.source.file : ''}` : '-',
-          last?.acceptedAt || '-', last?.finishedAt || '-',
-        ];
-      });
-      if (rows.length) {
-        const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-        for (const r of [header, ...rows]) io.stdout(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ') + '\n');
-      }
-    }
+    io.stdout(statusText(ledger));
     for (const d of ledger.diagnostics) io.stderr(formatDiagnostic(d) + '\n');
     return EXIT_OK;
   },
 };
+
+type Ledger = Awaited<ReturnType<typeof readLedger>>;
+
+export interface StatusOptions {
+  url: string;
+  statusBranch?: string;
+  cluster?: string;
+  credentialsDir?: string;
+  output: (typeof OUTPUTS)[number];
+}
+
+/** `restorectl status`'s argv as StatusOptions, or a UsageError naming the flag. */
+export function parseStatusOptions(argv: string[]): StatusOptions {
+  const { values, positionals } = parseCommandArgs('status', argv, {
+    'git-url': { type: 'string' },
+    'status-branch': { type: 'string' },
+    cluster: { type: 'string' },
+    output: { type: 'string', short: 'o', default: 'text' },
+    'git-credentials-dir': { type: 'string' },
+  });
+  if (positionals.length) throw new UsageError(`status: unexpected argument "${positionals[0]}"`, { flag: positionals[0] });
+  if (!values['git-url']) throw new UsageError('status: --git-url URL is required', { flag: '--git-url' });
+  const output = values.output as StatusOptions['output'];
+  if (!OUTPUTS.includes(output)) throw new UsageError(`status: --output must be one of ${OUTPUTS.join(', ')}, not "${values.output}"`, { flag: '--output' });
+  return {
+    url: values['git-url'],
+    ...(values['status-branch'] ? { statusBranch: values['status-branch'] } : {}),
+    ...(values.cluster ? { cluster: values.cluster } : {}),
+    ...(values['git-credentials-dir'] ? { credentialsDir: values['git-credentials-dir'] } : {}),
+    output,
+  };
+}
+
+/** `--output json`: the ledger's sessions with their display phase and hosts. */
+export function statusJson(ledger: Ledger): string {
+  return JSON.stringify({
+    url: ledger.url,
+    branch: ledger.branch,
+    commit: ledger.commit,
+    sessions: ledger.sessions.map((s) => ({
+      cluster: s.cluster, namespace: s.namespace, name: s.name, file: s.file,
+      phase: displayPhase(s), hosts: hostsText(s), contentId: s.contentId ?? null,
+      source: s.source ?? null, executions: s.executions, status: s.status ?? null,
+    })),
+    diagnostics: ledger.diagnostics,
+  }, null, 2) + '\n';
+}
+
+/** The text output: a heading, then one row per session under aligned column headers. */
+export function statusText(ledger: Ledger): string {
+  if (!ledger.commit) return `${ledger.url}: no branch "${ledger.branch}" yet: nothing has been recorded.\n`;
+  let out = `${ledger.url} ${ledger.branch} at ${ledger.commit.slice(0, 7)}: ${ledger.sessions.length} session(s)\n\n`;
+  const header = ['CLUSTER', 'SESSION', 'PHASE', 'HOSTS', 'CONTENT ID', 'SOURCE', 'ACCEPTED', 'FINISHED'];
+  const rows = ledger.sessions.map((s) => {
+    const last = s.executions[s.executions.length - 1];
+    const commit = last?.sourceCommit ?? s.source?.commit ?? '';
+    return [
+      s.cluster, `${s.namespace}/${s.name}`, displayPhase(s), hostsText(s), last?.contentId ?? s.contentId ?? '-',
+      commit ? `${s.source?.branch ? s.source.branch + '@' : ''}${commit.slice(0, 7)}${s.source?.file ? ':' + s.source.file : ''}` : '-',
+      last?.acceptedAt || '-', last?.finishedAt || '-',
+    ];
+  });
+  if (!rows.length) return out;
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const r of [header, ...rows]) out += r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ') + '\n';
+  return out;
+}

@@ -139,7 +139,6 @@ async function startDaemon(dir: string, cluster: Cluster, repo: GitRepo): Promis
     cluster: 'demo',
     intervalMs: 3000,
     controller: { agent: { image: Sandbox.DEFAULT_AGENT_IMAGE }, resyncMs: 1000, pollMs: 500 },
-    log: () => {},
   });
   const first = await daemon.cycle();
   await daemon.start();

@@ -1,0 +1,52 @@
+// What a daemon cycle decides, as pure functions of its inputs: whether the source moved, whether
+// anything changed since the last clean cycle (then nothing is planned), what a plan's errors and
+// an apply's outcome mean for the report. Daemon.cycle does the I/O around them.
+import type { AppliedAction } from '../apply/applier.ts';
+import type { Plan } from '../plan/types.ts';
+import type { SourceRevision } from '../source/types.ts';
+import { hasChanges } from '../source/types.ts';
+
+/** The source handed out something new: a first revision, changed files or another commit. */
+export function sourceMoved(rev: Pick<SourceRevision, 'initial' | 'changed' | 'commit'>, lastCommit: string | null | undefined): boolean {
+  return !!rev.initial || hasChanges(rev.changed) || rev.commit !== lastCommit;
+}
+
+/**
+ * What a plan is made from, as one key: the source's generation, the live objects' (undefined when
+ * they were read by a LIST, which claims no sameness) and the executions' version.
+ */
+export function cycleInputs(sourceGeneration: number, liveGeneration: number | undefined, executionsVersion: number): string | undefined {
+  return liveGeneration === undefined ? undefined : `${sourceGeneration}/${liveGeneration}/${executionsVersion}`;
+}
+
+export interface CycleMemory {
+  /** The inputs of the last clean cycle. */
+  lastInputs: string | undefined;
+  /** Executions not yet pushed to the status branch. */
+  ledgerDirty: boolean;
+  hasLastPlan: boolean;
+}
+
+/** Nothing to plan: the same inputs as the last clean cycle, and nothing left to push. */
+export function unchanged(inputs: string | undefined, memory: CycleMemory): boolean {
+  return inputs !== undefined && inputs === memory.lastInputs && !memory.ledgerDirty && memory.hasLastPlan;
+}
+
+/** The report's error for a plan with error diagnostics (the valid files are still applied), else undefined. */
+export function planErrorText(plan: Pick<Plan, 'diagnostics'>): string | undefined {
+  const n = plan.diagnostics.filter((x) => x.severity === 'error').length;
+  return n ? `the source has ${n} error${n === 1 ? '' : 's'} (listed in the log and STATUS.md)` : undefined;
+}
+
+/** What an apply means for the cycle: which actions failed, and which sessions were created (the controller follows those at once). */
+export function appliedOutcome(applied: AppliedAction[]): { failed: AppliedAction[]; createdSessions: AppliedAction[] } {
+  return {
+    failed: applied.filter((a) => !a.ok),
+    createdSessions: applied.filter((a) => a.ok && a.action.kind === 'RestoreSession' && a.action.action === 'create'),
+  };
+}
+
+/** The log line of an action carried out: `create RestoreSession demo/sts-restore`. */
+export function actionText(a: AppliedAction): string {
+  return `${a.action.action} ${a.action.kind} ${a.action.namespace}/${a.action.name}`;
+}
