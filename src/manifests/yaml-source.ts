@@ -1,19 +1,41 @@
-// Multi-document YAML with positions. Objects are kept as plain data; positions are found again
-// on demand (by re-reading the file's text), so 10,000 manifests don't keep 10,000 syntax trees.
+// Multi-document YAML with positions, read as kubectl reads it, with bounded resources.
 //
-// Two parsers, one job each: js-yaml reads values fast (5× the `yaml` package on small
-// manifests, and it is already installed by @kubernetes/client-node); `yaml` keeps positions, so
-// it explains errors and locates fields, only for files that need it.
-import jsYaml from 'js-yaml';
-import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
-import type { Node } from 'yaml';
+// One parser (the `yaml` package), one parse per file, one schema for every file: YAML 1.1 as
+// go-yaml v2 resolves it (kubectl reads manifests through sigs.k8s.io/yaml, which is go-yaml):
+// `yes`/`on`/`y` are booleans, `1_000` and `0o17` and `012` are integers, and timestamps and
+// sexagesimal numbers (`2024-06-01`, `1:20`) stay strings. test/manifests/kubectl-values.test.ts
+// compares the values with kubectl's.
+//
+// Values are built by our own walk over the syntax tree instead of `toJS`: aliases are expanded
+// into copies (the result is a plain finite tree, nothing shared, nothing cyclic), the expanded
+// size and the depth are capped, and every problem (an alias to no anchor, a recursive anchor, an
+// alias bomb, a document too big or too deep) is a diagnostic at its position for that document,
+// never a throw. The syntax tree is kept for locating fields in diagnostics later (no re-parse).
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
+import type { Alias, Document, Node, Scalar, ScalarTag, Tags } from 'yaml';
 import type { FieldPath } from '../api/openapi.ts';
-import type { Diagnostic } from './diagnostic.ts';
+import type { Diagnostic, Severity } from './diagnostic.ts';
+
+/**
+ * What one file may cost. The API server refuses a request body over 3 MiB, so no object bigger
+ * than that can ever be applied: that is the cap for a document's source and for its value once
+ * aliases are expanded (measured as the length of its JSON). Real manifests nest fewer than 30
+ * levels; 256 keeps every recursive stage after the loader far from the stack limit. A file may
+ * hold many documents, each applied on its own: 16 MiB of text bounds the parse's memory.
+ */
+export const YAML_LIMITS = {
+  fileBytes: 16 * 1024 * 1024,
+  documentBytes: 3 * 1024 * 1024,
+  expandedBytes: 3 * 1024 * 1024,
+  depth: 256,
+} as const;
 
 export interface YamlDocument {
   /** 0-based index of the document in its file. */
   index: number;
   value: unknown;
+  /** Finds positions of fields of this document; built from the same parse. */
+  positions: DocumentPositions;
 }
 
 export interface ParsedYaml {
@@ -21,77 +43,310 @@ export interface ParsedYaml {
   diagnostics: Diagnostic[];
 }
 
-export function parseYamlFile(file: string, text: string): ParsedYaml {
-  try {
-    const values = jsYaml.loadAll(text, undefined, { filename: file });
-    return { documents: values.map((value, index) => ({ index, value })), diagnostics: [] };
-  } catch {
-    return parseYamlSlowly(file, text); // to report every error with its position
-  }
-}
-
-function parseYamlSlowly(file: string, text: string): ParsedYaml {
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const documents: YamlDocument[] = [];
-  const diagnostics: Diagnostic[] = [];
-  // A file that is not YAML at all comes back as an EmptyStream-like value with no documents.
-  if (!Array.isArray(docs)) return { documents, diagnostics };
-  docs.forEach((doc, index) => {
-    for (const e of doc.errors) {
-      const pos = lineCounter.linePos(e.pos[0]);
-      diagnostics.push({ file, line: pos.line, column: pos.col, path: '', severity: 'error', message: `YAML: ${firstLine(e.message)}` });
-    }
-    for (const w of doc.warnings) {
-      const pos = lineCounter.linePos(w.pos[0]);
-      diagnostics.push({ file, line: pos.line, column: pos.col, path: '', severity: 'warning', message: `YAML: ${firstLine(w.message)}` });
-    }
-    if (doc.errors.length > 0) return; // a broken document is reported, never half-applied
-    documents.push({ index, value: doc.toJS({ maxAliasCount: 100 }) });
-  });
-  return { documents, diagnostics };
-}
-
-function firstLine(message: string): string {
-  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-}
-
 export interface Position {
   line: number;
   column: number;
 }
 
-/**
- * The position of a field inside document `index` of `text`: the value's position, or with
- * `at: 'key'` the key's. A path that does not exist (a missing required field) resolves to the
- * deepest part of it that does.
- */
-export function locate(text: string, index: number, path: FieldPath, at: 'key' | 'value' = 'value'): Position {
+/** go-yaml's `0o17` (Go's ParseInt with base 0 reads it); the `yaml` package's YAML 1.1 schema does not. */
+const octalO: ScalarTag = {
+  identify: (v) => typeof v === 'number',
+  default: true,
+  tag: 'tag:yaml.org,2002:int',
+  format: 'OCT',
+  test: /^[-+]?0o[0-7_]+$/,
+  resolve: (s) => {
+    const neg = s.startsWith('-');
+    const n = parseInt(s.replace(/^[-+]?0o/, '').replace(/_/g, ''), 8);
+    return neg ? -n : n;
+  },
+};
+
+/** YAML 1.1 without what go-yaml does not resolve for an untyped value: timestamps and base 60. */
+function kubectlTags(tags: Tags): Tags {
+  const kept = tags.filter((t) => typeof t === 'string' || (t.tag !== 'tag:yaml.org,2002:timestamp' && (t as ScalarTag).format !== 'TIME'));
+  return [octalO, ...kept];
+}
+
+const PARSE_OPTIONS = { schema: 'yaml-1.1', customTags: kubectlTags, uniqueKeys: true, prettyErrors: false, merge: true } as const;
+
+/** Thrown inside the walk only, caught by parseYamlFile: a problem at a node of one document. */
+class DocumentProblem {
+  readonly offset: number;
+  readonly message: string;
+  constructor(offset: number, message: string) {
+    this.offset = offset;
+    this.message = message;
+  }
+}
+
+export function parseYamlFile(file: string, text: string): ParsedYaml {
+  const documents: YamlDocument[] = [];
+  const diagnostics: Diagnostic[] = [];
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter });
-  const doc = Array.isArray(docs) ? docs[index] : undefined;
-  if (!doc) return { line: 1, column: 1 };
-  let node: Node | null | undefined = doc.contents as Node | null;
-  let best = node?.range?.[0] ?? doc.range[0];
-  for (let i = 0; i < path.length && node; i++) {
-    const seg = path[i]!;
-    const last = i === path.length - 1;
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === seg);
-      if (!pair) break;
-      const keyNode = pair.key as Node | null;
-      const valueNode = pair.value as Node | null;
-      best = (last && at === 'key') || !valueNode?.range ? (keyNode?.range?.[0] ?? best) : valueNode.range[0];
-      node = valueNode;
-    } else if (isSeq(node) && typeof seg === 'number') {
-      const item = node.items[seg] as Node | undefined;
-      if (!item) break;
-      best = item.range?.[0] ?? best;
-      node = item;
-    } else {
-      break;
+  const at = (offset: number, severity: Severity, message: string): Diagnostic => {
+    const pos = lineCounter.linePos(offset);
+    return { file, line: pos.line, column: pos.col, path: '', severity, message };
+  };
+  if (text.length > YAML_LIMITS.fileBytes) {
+    return { documents, diagnostics: [{ file, line: 1, column: 1, path: '', severity: 'error', message: `file too big: ${mib(text.length)} of text, the limit is ${mib(YAML_LIMITS.fileBytes)}; split it into several files` }] };
+  }
+  let docs: Document.Parsed[];
+  try {
+    const parsed = parseAllDocuments(text, { ...PARSE_OPTIONS, lineCounter });
+    docs = Array.isArray(parsed) ? parsed : [];
+  } catch (e) {
+    // The parser recurses per nesting level: a file nested thousands deep ends its stack.
+    const why = e instanceof RangeError ? `nested too deeply (the limit is ${YAML_LIMITS.depth} levels)` : (e as Error).message;
+    return { documents, diagnostics: [{ file, line: 1, column: 1, path: '', severity: 'error', message: `YAML: cannot be read: ${why}` }] };
+  }
+  docs.forEach((doc, index) => {
+    for (const e of doc.errors) diagnostics.push(at(e.pos[0], 'error', `YAML: ${firstLine(e.message)}`));
+    for (const w of doc.warnings) diagnostics.push(at(w.pos[0], 'warning', `YAML: ${firstLine(w.message)}`));
+    if (doc.errors.length > 0) return; // a broken document is reported, never half-applied
+    const size = doc.range[1] - doc.range[0];
+    if (size > YAML_LIMITS.documentBytes) {
+      diagnostics.push(at(doc.range[0], 'error', `YAML: document too big: ${mib(size)}, the API server accepts at most ${mib(YAML_LIMITS.documentBytes)}; split it`));
+      return;
+    }
+    const walk = new ValueWalk();
+    try {
+      const value = walk.value(doc.contents as Node | null, 0, true);
+      const rootAt = (doc.contents as Node | null)?.range?.[0] ?? doc.range[0];
+      documents.push({ index, value, positions: new DocumentPositions(walk.made, rootAt, lineCounter) });
+    } catch (e) {
+      if (e instanceof DocumentProblem) diagnostics.push(at(e.offset, 'error', `YAML: ${e.message}`));
+      else if (e instanceof RangeError) diagnostics.push(at(doc.range[0], 'error', `YAML: nested too deeply (the limit is ${YAML_LIMITS.depth} levels)`));
+      else throw e;
+    }
+  });
+  return { documents, diagnostics };
+}
+
+const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+/**
+ * Where a container's parts are, kept from the parse instead of the syntax tree (a tenth of its
+ * memory): for a mapping its keys with the offsets of each key and value, for a list the offsets
+ * of its items; `kids` holds the same for children that are containers. -1: no position.
+ */
+interface Pos {
+  at: number;
+  keys?: string[];
+  key?: number[];
+  val: number[];
+  kids?: (Pos | undefined)[];
+}
+
+/**
+ * Builds a document's value: fresh objects for every node and every alias use, so the result is a
+ * tree. `cost` approximates the length of the value as JSON; it is what the expanded-size cap
+ * measures, and it bounds the walk's time and memory whatever the aliases multiply. Positions are
+ * recorded for the document's own nodes, not for the copies aliases make (a field reached through
+ * an alias is located at the alias).
+ */
+class ValueWalk {
+  private readonly anchors = new Map<string, Node>();
+  private readonly resolved = new Map<Alias, Node>();
+  private readonly expanding = new Set<Node>();
+  /** The Pos of the container value() just built, when it was asked to record. */
+  made: Pos | undefined;
+  cost = 0;
+
+  value(node: Node | null | undefined, depth: number, record: boolean): unknown {
+    this.made = undefined;
+    if (!node) return null;
+    if (depth > YAML_LIMITS.depth) throw new DocumentProblem(start(node), `nested more than ${YAML_LIMITS.depth} levels deep: flatten it`);
+    if (isAlias(node)) {
+      const v = this.alias(node, depth);
+      this.made = undefined;
+      return v;
+    }
+    if (node.anchor) this.anchors.set(node.anchor, node);
+    this.expanding.add(node);
+    try {
+      if (isMap(node)) return this.map(node, depth, record);
+      if (isSeq(node)) return this.seq(node, depth, record);
+      if (isScalar(node)) return this.scalar(node);
+      throw new DocumentProblem(start(node), 'unsupported node');
+    } finally {
+      this.expanding.delete(node);
     }
   }
-  const pos = lineCounter.linePos(best);
-  return { line: pos.line, column: pos.col };
+
+  private alias(node: Alias, depth: number): unknown {
+    let target = this.resolved.get(node);
+    if (!target) {
+      target = this.anchors.get(node.source);
+      if (!target) {
+        const hint = /[.*?[\]]/.test(node.source)
+          ? `: quote the value ('*${node.source}') — an unquoted * starts a YAML alias`
+          : `: define &${node.source} before using it, or quote the value ('*${node.source}') if it is text — an unquoted * starts a YAML alias`;
+        throw new DocumentProblem(start(node), `alias *${node.source} refers to no anchor${hint}`);
+      }
+      this.resolved.set(node, target);
+    }
+    if (this.expanding.has(target)) {
+      throw new DocumentProblem(start(node), `alias *${node.source} is inside the node its anchor &${node.source} names, so the value would be infinite: remove the alias`);
+    }
+    return this.value(target, depth, false);
+  }
+
+  private seq(node: Node, depth: number, record: boolean): unknown[] {
+    const items = (node as unknown as { items: (Node | null)[] }).items;
+    const pos: Pos | undefined = record ? { at: start(node), val: [] } : undefined;
+    this.charge(node, 2);
+    const out: unknown[] = [];
+    for (const item of items) {
+      this.charge(node, 1);
+      out.push(this.value(item, depth + 1, record));
+      if (pos) {
+        pos.val.push(item?.range?.[0] ?? -1);
+        if (this.made) (pos.kids ??= [])[pos.val.length - 1] = this.made;
+      }
+    }
+    this.made = pos;
+    return out;
+  }
+
+  private map(node: Node, depth: number, record: boolean): Record<string, unknown> {
+    const items = (node as unknown as { items: { key: Node | null; value: Node | null }[] }).items;
+    const out: Record<string, unknown> = {};
+    const merged: Record<string, unknown>[] = [];
+    const pos: Pos | undefined = record ? { at: start(node), keys: [], key: [], val: [] } : undefined;
+    this.charge(node, 2);
+    for (const pair of items) {
+      const keyNode = pair.key;
+      if (isScalar(keyNode) && keyNode.source === '<<' && keyNode.type === 'PLAIN') {
+        const v = this.value(pair.value, depth + 1, false);
+        for (const m of Array.isArray(v) ? v : [v]) {
+          if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new DocumentProblem(start(pair.value ?? keyNode), 'a merge key (<<) needs a mapping or a list of mappings');
+          merged.push(m as Record<string, unknown>);
+        }
+        continue;
+      }
+      const key = this.key(keyNode, depth);
+      this.charge(node, key.length + 4);
+      set(out, key, this.value(pair.value, depth + 1, record));
+      if (pos) {
+        pos.keys!.push(key);
+        pos.key!.push(keyNode?.range?.[0] ?? -1);
+        pos.val.push(pair.value?.range?.[0] ?? -1);
+        if (this.made) (pos.kids ??= [])[pos.val.length - 1] = this.made;
+      }
+    }
+    // Merged keys never override the mapping's own (YAML's merge key, as go-yaml applies it).
+    for (const m of merged) for (const [k, v] of Object.entries(m)) if (!Object.prototype.hasOwnProperty.call(out, k)) set(out, k, v);
+    this.made = pos;
+    return out;
+  }
+
+  private key(node: Node | null, depth: number): string {
+    if (!node) return 'null';
+    const v = isAlias(node) ? this.alias(node, depth) : isScalar(node) ? this.scalar(node) : undefined;
+    if (v !== undefined && (typeof v !== 'object' || v === null)) return String(v);
+    throw new DocumentProblem(start(node), 'a mapping key must be a plain value (a string or number), not a mapping or a list');
+  }
+
+  private scalar(node: Scalar): unknown {
+    let v = node.value;
+    if (v instanceof Uint8Array) v = Buffer.from(v).toString('utf8'); // !!binary, as go-yaml decodes it
+    else if (typeof v === 'number' && !Number.isFinite(v)) {
+      throw new DocumentProblem(start(node), `${node.source} is not a number JSON can hold (kubectl refuses it): quote it if it is text`);
+    } else if (typeof v === 'bigint') v = Number(v);
+    else if (v !== null && typeof v === 'object') v = String(node.source); // a tag we do not resolve stays its text
+    this.charge(node, typeof v === 'string' ? v.length + 2 : String(v).length);
+    this.made = undefined;
+    return v;
+  }
+
+  private charge(node: Node, n: number): void {
+    this.cost += n;
+    if (this.cost > YAML_LIMITS.expandedBytes) {
+      throw new DocumentProblem(start(node), `the document expands to more than ${mib(YAML_LIMITS.expandedBytes)} (the API server's limit for an object), most likely through aliases (*name) that repeat large anchors: write the values out or remove the aliases`);
+    }
+  }
+}
+
+function set(o: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+  else o[key] = value;
+}
+
+const start = (node: Node): number => node.range?.[0] ?? 0;
+
+/** Where a document's fields are, from its file's one parse: positions without parsing again. */
+export class DocumentPositions {
+  private readonly root: Pos | undefined;
+  private readonly rootAt: number;
+  private readonly lines: LineCounter;
+  constructor(root: Pos | undefined, rootAt: number, lines: LineCounter) {
+    this.root = root;
+    this.rootAt = rootAt;
+    this.lines = lines;
+  }
+
+  /**
+   * The position of a field: the value's position, or with `at: 'key'` the key's. A path that does
+   * not exist (a missing required field) resolves to the deepest part of it that does.
+   */
+  locate(path: FieldPath, at: 'key' | 'value' = 'value'): Position {
+    let p = this.root;
+    let best = this.rootAt;
+    for (let i = 0; i < path.length && p; i++) {
+      const seg = path[i]!;
+      const last = i === path.length - 1;
+      let j: number;
+      if (p.keys) {
+        j = p.keys.indexOf(String(seg));
+        if (j < 0) break;
+        const k = p.key![j]!;
+        const v = p.val[j]!;
+        best = (last && at === 'key') || v < 0 ? (k >= 0 ? k : best) : v;
+      } else if (typeof seg === 'number' && seg >= 0 && seg < p.val.length) {
+        j = seg;
+        if (p.val[j]! >= 0) best = p.val[j]!;
+      } else {
+        break;
+      }
+      p = p.kids?.[j];
+    }
+    const pos = this.lines.linePos(best);
+    return { line: pos.line, column: pos.col };
+  }
+}
+
+function positionsOf(doc: Document.Parsed, lines: LineCounter): DocumentPositions {
+  const walk = new ValueWalk();
+  try {
+    walk.value(doc.contents as Node | null, 0, true);
+  } catch {
+    // positions up to the problem are enough
+  }
+  return new DocumentPositions(walk.made, (doc.contents as Node | null)?.range?.[0] ?? doc.range[0], lines);
+}
+
+/**
+ * Positions for text that did not come through parseYamlFile (a manifest built by hand): parses
+ * it once and remembers the last text, so a run of diagnostics on one manifest parses it once.
+ */
+let lastText: { text: string; docs: DocumentPositions[] } | undefined;
+export function locate(text: string, index: number, path: FieldPath, at: 'key' | 'value' = 'value'): Position {
+  if (!text) return { line: 1, column: 1 };
+  if (lastText?.text !== text) {
+    const lineCounter = new LineCounter();
+    let docs: Document.Parsed[] = [];
+    try {
+      const parsed = parseAllDocuments(text, { ...PARSE_OPTIONS, lineCounter });
+      docs = Array.isArray(parsed) ? parsed : [];
+    } catch {
+      docs = [];
+    }
+    lastText = { text, docs: docs.map((d) => positionsOf(d, lineCounter)) };
+  }
+  return lastText.docs[index]?.locate(path, at) ?? { line: 1, column: 1 };
 }
