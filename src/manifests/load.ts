@@ -47,7 +47,15 @@ export function loadObjects(files: SourceFile[]): LoadedObjects {
   const manifests: Manifest[] = [];
   const diagnostics: Diagnostic[] = [];
   for (const f of files) {
-    const parsed = parseYamlFile(f.path, f.text);
+    let parsed: ReturnType<typeof parseYamlFile>;
+    try {
+      parsed = parseYamlFile(f.path, f.text);
+    } catch (e) {
+      // parseYamlFile reports what it knows as diagnostics; this is the net under it, so that
+      // one file can never stop the others.
+      diagnostics.push({ file: f.path, line: 1, column: 1, path: '', severity: 'error', message: `YAML: cannot be read: ${(e as Error).message}` });
+      continue;
+    }
     diagnostics.push(...parsed.diagnostics);
     for (const d of parsed.documents) {
       if (d.value === null || d.value === undefined) continue; // an empty document (`---` alone)

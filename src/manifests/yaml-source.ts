@@ -62,13 +62,24 @@ const octalO: ScalarTag = {
   },
 };
 
+/** An explicit `!!float 1` (no test: used for the explicit tag only, as go-yaml reads it). */
+const explicitFloat: ScalarTag = {
+  identify: () => false,
+  tag: 'tag:yaml.org,2002:float',
+  resolve: (s, onError) => {
+    const n = Number(s.replace(/_/g, ''));
+    if (Number.isNaN(n)) onError(`cannot read ${s} as a !!float`);
+    return n;
+  },
+};
+
 /** YAML 1.1 without what go-yaml does not resolve for an untyped value: timestamps and base 60. */
 function kubectlTags(tags: Tags): Tags {
   const kept = tags.filter((t) => typeof t === 'string' || (t.tag !== 'tag:yaml.org,2002:timestamp' && (t as ScalarTag).format !== 'TIME'));
-  return [octalO, ...kept];
+  return [octalO, ...kept, explicitFloat];
 }
 
-const PARSE_OPTIONS = { schema: 'yaml-1.1', customTags: kubectlTags, uniqueKeys: true, prettyErrors: false, merge: true } as const;
+const PARSE_OPTIONS = { schema: 'yaml-1.1', customTags: kubectlTags, uniqueKeys: false, prettyErrors: false, merge: true } as const;
 
 /** Thrown inside the walk only, caught by parseYamlFile: a problem at a node of one document. */
 class DocumentProblem {
@@ -97,12 +108,14 @@ export function parseYamlFile(file: string, text: string): ParsedYaml {
     docs = Array.isArray(parsed) ? parsed : [];
   } catch (e) {
     // The parser recurses per nesting level: a file nested thousands deep ends its stack.
-    const why = e instanceof RangeError ? `nested too deeply (the limit is ${YAML_LIMITS.depth} levels)` : (e as Error).message;
+    const why = e instanceof RangeError ? TOO_DEEP : (e as Error).message;
     return { documents, diagnostics: [{ file, line: 1, column: 1, path: '', severity: 'error', message: `YAML: cannot be read: ${why}` }] };
   }
   docs.forEach((doc, index) => {
-    for (const e of doc.errors) diagnostics.push(at(e.pos[0], 'error', `YAML: ${firstLine(e.message)}`));
-    for (const w of doc.warnings) diagnostics.push(at(w.pos[0], 'warning', `YAML: ${firstLine(w.message)}`));
+    for (const [list, severity] of [[doc.errors, 'error'], [doc.warnings, 'warning']] as const) {
+      list.slice(0, MAX_YAML_PROBLEMS).forEach((e) => diagnostics.push(at(e.pos[0], severity, `YAML: ${firstLine(e.message)}`)));
+      if (list.length > MAX_YAML_PROBLEMS) diagnostics.push(at(list[MAX_YAML_PROBLEMS]!.pos[0], severity, `YAML: ${list.length - MAX_YAML_PROBLEMS} more ${severity}s in this document`));
+    }
     if (doc.errors.length > 0) return; // a broken document is reported, never half-applied
     const size = doc.range[1] - doc.range[0];
     if (size > YAML_LIMITS.documentBytes) {
@@ -115,17 +128,22 @@ export function parseYamlFile(file: string, text: string): ParsedYaml {
       const rootAt = (doc.contents as Node | null)?.range?.[0] ?? doc.range[0];
       documents.push({ index, value, positions: new DocumentPositions(walk.made, rootAt, lineCounter) });
     } catch (e) {
+      // Whatever goes wrong stays this document's problem: the file's other documents still load.
       if (e instanceof DocumentProblem) diagnostics.push(at(e.offset, 'error', `YAML: ${e.message}`));
-      else if (e instanceof RangeError) diagnostics.push(at(doc.range[0], 'error', `YAML: nested too deeply (the limit is ${YAML_LIMITS.depth} levels)`));
-      else throw e;
+      else diagnostics.push(at(doc.range[0], 'error', `YAML: cannot be read: ${e instanceof RangeError ? TOO_DEEP : (e as Error).message}`));
     }
   });
   return { documents, diagnostics };
 }
 
+/** Parse errors and warnings reported per document; a mangled document can produce thousands. */
+const MAX_YAML_PROBLEMS = 10;
+const TOO_DEEP = `nested too deeply (the limit is ${YAML_LIMITS.depth} levels)`;
+
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 
 function firstLine(message: string): string {
+  if (/Maximum call stack size exceeded/.test(message)) return TOO_DEEP;
   return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
 }
 
@@ -216,20 +234,27 @@ class ValueWalk {
   private map(node: Node, depth: number, record: boolean): Record<string, unknown> {
     const items = (node as unknown as { items: { key: Node | null; value: Node | null }[] }).items;
     const out: Record<string, unknown> = {};
-    const merged: Record<string, unknown>[] = [];
+    const own = new Set<string>();
     const pos: Pos | undefined = record ? { at: start(node), keys: [], key: [], val: [] } : undefined;
     this.charge(node, 2);
     for (const pair of items) {
       const keyNode = pair.key;
       if (isScalar(keyNode) && keyNode.source === '<<' && keyNode.type === 'PLAIN') {
+        // A merge key, as go-yaml applies it: in document order, so a key after it overrides
+        // it and a key before it is overridden; of a list of mappings, the first wins.
         const v = this.value(pair.value, depth + 1, false);
-        for (const m of Array.isArray(v) ? v : [v]) {
+        const maps = Array.isArray(v) ? [...v].reverse() : [v];
+        for (const m of maps) {
           if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new DocumentProblem(start(pair.value ?? keyNode), 'a merge key (<<) needs a mapping or a list of mappings');
-          merged.push(m as Record<string, unknown>);
+          for (const [k, x] of Object.entries(m)) set(out, k, x);
         }
         continue;
       }
       const key = this.key(keyNode, depth);
+      // Checked here, not by the parser: its check compares every key with every other (a
+      // mapping of 40,000 keys took 25 s).
+      if (own.has(key)) throw new DocumentProblem(start(keyNode ?? node), `Map keys must be unique: "${key}" is set twice in this mapping; keep one`);
+      own.add(key);
       this.charge(node, key.length + 4);
       set(out, key, this.value(pair.value, depth + 1, record));
       if (pos) {
@@ -239,8 +264,6 @@ class ValueWalk {
         if (this.made) (pos.kids ??= [])[pos.val.length - 1] = this.made;
       }
     }
-    // Merged keys never override the mapping's own (YAML's merge key, as go-yaml applies it).
-    for (const m of merged) for (const [k, v] of Object.entries(m)) if (!Object.prototype.hasOwnProperty.call(out, k)) set(out, k, v);
     this.made = pos;
     return out;
   }
