@@ -11,8 +11,8 @@
 // size and the depth are capped, and every problem (an alias to no anchor, a recursive anchor, an
 // alias bomb, a document too big or too deep) is a diagnostic at its position for that document,
 // never a throw. The syntax tree is kept for locating fields in diagnostics later (no re-parse).
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
-import type { Alias, Document, Node, Scalar, ScalarTag, Tags } from 'yaml';
+import { Composer, LineCounter, Parser, isAlias, isMap, isScalar, isSeq } from 'yaml';
+import type { Alias, CST, Document, Node, Scalar, ScalarTag, Tags } from 'yaml';
 import type { FieldPath } from '../api/openapi.ts';
 import type { Diagnostic, Severity } from './diagnostic.ts';
 
@@ -102,16 +102,15 @@ export function parseYamlFile(file: string, text: string): ParsedYaml {
   if (text.length > YAML_LIMITS.fileBytes) {
     return { documents, diagnostics: [{ file, line: 1, column: 1, path: '', severity: 'error', message: `file too big: ${mib(text.length)} of text, the limit is ${mib(YAML_LIMITS.fileBytes)}; split it into several files` }] };
   }
-  let docs: Document.Parsed[];
+  let docs: { doc: Document.Parsed; index: number }[];
   try {
-    const parsed = parseAllDocuments(text, { ...PARSE_OPTIONS, lineCounter });
-    docs = Array.isArray(parsed) ? parsed : [];
+    docs = composeDocuments(text, lineCounter, (offset) => diagnostics.push(at(offset, 'error', `YAML: ${TOO_DEEP_HERE}`)));
   } catch (e) {
     // The parser recurses per nesting level: a file nested thousands deep ends its stack.
     const why = e instanceof RangeError ? TOO_DEEP : (e as Error).message;
     return { documents, diagnostics: [{ file, line: 1, column: 1, path: '', severity: 'error', message: `YAML: cannot be read: ${why}` }] };
   }
-  docs.forEach((doc, index) => {
+  docs.forEach(({ doc, index }) => {
     for (const [list, severity] of [[doc.errors, 'error'], [doc.warnings, 'warning']] as const) {
       list.slice(0, MAX_YAML_PROBLEMS).forEach((e) => diagnostics.push(at(e.pos[0], severity, `YAML: ${firstLine(e.message)}`)));
       if (list.length > MAX_YAML_PROBLEMS) diagnostics.push(at(list[MAX_YAML_PROBLEMS]!.pos[0], severity, `YAML: ${list.length - MAX_YAML_PROBLEMS} more ${severity}s in this document`));
@@ -136,9 +135,63 @@ export function parseYamlFile(file: string, text: string): ParsedYaml {
   return { documents, diagnostics };
 }
 
+/**
+ * Parses like parseAllDocuments (lexer, parser, composer), but measures each document's nesting
+ * on the parser's tokens first (iteratively) and composes only documents within the depth limit:
+ * the composer recurses per level, and a regular expression that V8 compiles near the end of the
+ * stack aborts the process (no exception to catch). Documents keep their index in the file.
+ */
+function composeDocuments(text: string, lines: LineCounter, tooDeep: (offset: number) => void): { doc: Document.Parsed; index: number }[] {
+  const parser = new Parser(lines.addNewLine);
+  const composer = new Composer(PARSE_OPTIONS);
+  const out: { doc: Document.Parsed; index: number }[] = [];
+  const order: number[] = [];
+  const take = (docs: Iterable<Document.Parsed>) => {
+    for (const doc of docs) out.push({ doc, index: order[out.length]! });
+  };
+  let n = 0;
+  let skipping = false;
+  for (const token of parser.parse(text)) {
+    if (token.type === 'document') {
+      const index = n++;
+      const deep = deeperThan(token, YAML_LIMITS.depth);
+      skipping = deep !== undefined;
+      if (skipping) {
+        tooDeep(deep!);
+        continue;
+      }
+      order.push(index);
+    } else if (token.type === 'doc-end' && skipping) {
+      continue;
+    }
+    take(composer.next(token));
+  }
+  take(composer.end());
+  return out;
+}
+
+/** The offset of the first collection nested deeper than `limit` in a document's tokens, if any. */
+function deeperThan(doc: CST.Document, limit: number): number | undefined {
+  const stack: [CST.Token | undefined, number][] = [[doc.value, 0]];
+  while (stack.length) {
+    const [t, d] = stack.pop()!;
+    if (!t) continue;
+    if (t.type === 'block-map' || t.type === 'block-seq' || t.type === 'flow-collection') {
+      if (d >= limit) return t.offset;
+      for (const item of t.items) {
+        const it = item as { key?: CST.Token | null; value?: CST.Token };
+        if (it.key) stack.push([it.key, d + 1]);
+        if (it.value) stack.push([it.value, d + 1]);
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Parse errors and warnings reported per document; a mangled document can produce thousands. */
 const MAX_YAML_PROBLEMS = 10;
 const TOO_DEEP = `nested too deeply (the limit is ${YAML_LIMITS.depth} levels)`;
+const TOO_DEEP_HERE = `nested more than ${YAML_LIMITS.depth} levels deep: flatten it`;
 
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 
@@ -178,7 +231,7 @@ class ValueWalk {
   value(node: Node | null | undefined, depth: number, record: boolean): unknown {
     this.made = undefined;
     if (!node) return null;
-    if (depth > YAML_LIMITS.depth) throw new DocumentProblem(start(node), `nested more than ${YAML_LIMITS.depth} levels deep: flatten it`);
+    if (depth > YAML_LIMITS.depth) throw new DocumentProblem(start(node), TOO_DEEP_HERE);
     if (isAlias(node)) {
       const v = this.alias(node, depth);
       this.made = undefined;
@@ -362,14 +415,13 @@ export function locate(text: string, index: number, path: FieldPath, at: 'key' |
   if (!text) return { line: 1, column: 1 };
   if (lastText?.text !== text) {
     const lineCounter = new LineCounter();
-    let docs: Document.Parsed[] = [];
+    const docs: DocumentPositions[] = [];
     try {
-      const parsed = parseAllDocuments(text, { ...PARSE_OPTIONS, lineCounter });
-      docs = Array.isArray(parsed) ? parsed : [];
+      for (const { doc, index } of composeDocuments(text, lineCounter, () => {})) docs[index] = positionsOf(doc, lineCounter);
     } catch {
-      docs = [];
+      // no positions: line 1
     }
-    lastText = { text, docs: docs.map((d) => positionsOf(d, lineCounter)) };
+    lastText = { text, docs };
   }
   return lastText.docs[index]?.locate(path, at) ?? { line: 1, column: 1 };
 }

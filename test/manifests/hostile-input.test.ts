@@ -145,6 +145,13 @@ describe('loading hostile input: one bad file never stops the others', () => {
     assert.deepEqual(loaded.manifests.map((m) => m.object.metadata.name), ['beside']);
   });
 
+  it('refuses 50,000 levels of nesting before the parser recurses into them (V8 aborts the process when a stack runs out inside a regular expression)', () => {
+    const text = `x: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n---\n${'- '.repeat(2_000)}x\n---\n${session('beside')}`;
+    const loaded = loadObjects([{ path: 'deeper.yaml', text }]);
+    assert.deepEqual(loaded.diagnostics.map((d) => [d.line, d.message]), [[1, 'YAML: nested more than 256 levels deep: flatten it'], [3, 'YAML: nested more than 256 levels deep: flatten it']]);
+    assert.deepEqual(loaded.manifests.map((m) => [m.doc, m.object.metadata.name]), [[2, 'beside']]);
+  });
+
   it('locates every diagnostic of a 1,000-document file from its one parse (linear, not one parse per diagnostic)', () => {
     const docs = Array.from({ length: 1000 }, (_, i) => session(`s-${i}`, '  timeOut: soon\n'));
     const text = REPOSITORY + docs.map((d) => `---\n${d}`).join('');
