@@ -104,9 +104,14 @@ export function parseYamlFile(file: string, text: string): ParsedYaml {
   }
   let docs: { doc: Document.Parsed; index: number }[];
   try {
-    docs = composeDocuments(text, lineCounter, (offset) => diagnostics.push(at(offset, 'error', `YAML: ${TOO_DEEP_HERE}`)));
+    docs = composeDocuments(
+      text,
+      lineCounter,
+      (offset) => diagnostics.push(at(offset, 'error', `YAML: ${TOO_DEEP_HERE}`)),
+      (offset, message) => diagnostics.push(at(offset, 'error', `YAML: ${firstLine(message)}`)),
+    );
   } catch (e) {
-    // The parser recurses per nesting level: a file nested thousands deep ends its stack.
+    // A net: the parser reports what it finds as errors, and nesting is measured before composing.
     const why = e instanceof RangeError ? TOO_DEEP : (e as Error).message;
     return { documents, diagnostics: [{ file, line: 1, column: 1, path: '', severity: 'error', message: `YAML: cannot be read: ${why}` }] };
   }
@@ -125,7 +130,7 @@ export function parseYamlFile(file: string, text: string): ParsedYaml {
     try {
       const value = walk.value(doc.contents as Node | null, 0, true);
       const rootAt = (doc.contents as Node | null)?.range?.[0] ?? doc.range[0];
-      documents.push({ index, value, positions: new DocumentPositions(walk.made, rootAt, lineCounter) });
+      documents.push({ index, value, positions: new DocumentPositions(walk, rootAt, lineCounter) });
     } catch (e) {
       // Whatever goes wrong stays this document's problem: the file's other documents still load.
       if (e instanceof DocumentProblem) diagnostics.push(at(e.offset, 'error', `YAML: ${e.message}`));
@@ -141,7 +146,7 @@ export function parseYamlFile(file: string, text: string): ParsedYaml {
  * the composer recurses per level, and a regular expression that V8 compiles near the end of the
  * stack aborts the process (no exception to catch). Documents keep their index in the file.
  */
-function composeDocuments(text: string, lines: LineCounter, tooDeep: (offset: number) => void): { doc: Document.Parsed; index: number }[] {
+function composeDocuments(text: string, lines: LineCounter, tooDeep: (offset: number) => void, onStreamError: (offset: number, message: string) => void = () => {}): { doc: Document.Parsed; index: number }[] {
   const parser = new Parser(lines.addNewLine);
   const composer = new Composer(PARSE_OPTIONS);
   const out: { doc: Document.Parsed; index: number }[] = [];
@@ -167,6 +172,8 @@ function composeDocuments(text: string, lines: LineCounter, tooDeep: (offset: nu
     take(composer.next(token));
   }
   take(composer.end());
+  // Errors outside any document (a stream of nothing but a stray token) belong to no document.
+  if (!out.length) for (const e of composer.streamInfo().errors) onStreamError(e.pos[0], e.message);
   return out;
 }
 
@@ -201,17 +208,14 @@ function firstLine(message: string): string {
 }
 
 /**
- * Where a container's parts are, kept from the parse instead of the syntax tree (a tenth of its
- * memory): for a mapping its keys with the offsets of each key and value, for a list the offsets
- * of its items; `kids` holds the same for children that are containers. -1: no position.
+ * Where a document's containers and their parts are, kept from the parse instead of the syntax
+ * tree, flat (about 1 KiB for a typical manifest; the tree, or one object per container, costs
+ * 8× that). A container at index c of `enc`: [kind (0 mapping, 1 list), entries, offset], then 4
+ * numbers per entry: [index of the key in `keys` (-1 in a list), key offset, value offset, index
+ * of the value's own container (-1: not a container)]. -1 as an offset: no position.
  */
-interface Pos {
-  at: number;
-  keys?: string[];
-  key?: number[];
-  val: number[];
-  kids?: (Pos | undefined)[];
-}
+const MAPPING = 0;
+const LIST = 1;
 
 /**
  * Builds a document's value: fresh objects for every node and every alias use, so the result is a
@@ -224,17 +228,19 @@ class ValueWalk {
   private readonly anchors = new Map<string, Node>();
   private readonly resolved = new Map<Alias, Node>();
   private readonly expanding = new Set<Node>();
-  /** The Pos of the container value() just built, when it was asked to record. */
-  made: Pos | undefined;
+  /** Index in `enc` of the container value() just built when recording, else -1. */
+  made = -1;
+  readonly enc: number[] = [];
+  readonly keys: string[] = [];
   cost = 0;
 
   value(node: Node | null | undefined, depth: number, record: boolean): unknown {
-    this.made = undefined;
+    this.made = -1;
     if (!node) return null;
     if (depth > YAML_LIMITS.depth) throw new DocumentProblem(start(node), TOO_DEEP_HERE);
     if (isAlias(node)) {
       const v = this.alias(node, depth);
-      this.made = undefined;
+      this.made = -1;
       return v;
     }
     if (node.anchor) this.anchors.set(node.anchor, node);
@@ -269,26 +275,40 @@ class ValueWalk {
 
   private seq(node: Node, depth: number, record: boolean): unknown[] {
     const items = (node as unknown as { items: (Node | null)[] }).items;
-    const pos: Pos | undefined = record ? { at: start(node), val: [] } : undefined;
+    const c = record ? this.open(LIST, node, items.length) : -1;
     this.charge(node, 2);
     const out: unknown[] = [];
     for (const item of items) {
       this.charge(node, 1);
       out.push(this.value(item, depth + 1, record));
-      if (pos) {
-        pos.val.push(item?.range?.[0] ?? -1);
-        if (this.made) (pos.kids ??= [])[pos.val.length - 1] = this.made;
-      }
+      if (c >= 0) this.entry(c, -1, -1, item?.range?.[0] ?? -1);
     }
-    this.made = pos;
+    this.made = c;
     return out;
+  }
+
+  /** Reserves a container's slots in `enc`; entries are filled in as its children are built. */
+  private open(kind: number, node: Node, capacity: number): number {
+    const c = this.enc.length;
+    this.enc.push(kind, 0, start(node));
+    for (let i = 0; i < capacity * 4; i++) this.enc.push(-1);
+    return c;
+  }
+
+  private entry(c: number, key: number, keyAt: number, valueAt: number): void {
+    const e = c + 3 + this.enc[c + 1]! * 4;
+    this.enc[c + 1]!++;
+    this.enc[e] = key;
+    this.enc[e + 1] = keyAt;
+    this.enc[e + 2] = valueAt;
+    this.enc[e + 3] = this.made;
   }
 
   private map(node: Node, depth: number, record: boolean): Record<string, unknown> {
     const items = (node as unknown as { items: { key: Node | null; value: Node | null }[] }).items;
     const out: Record<string, unknown> = {};
     const own = new Set<string>();
-    const pos: Pos | undefined = record ? { at: start(node), keys: [], key: [], val: [] } : undefined;
+    const c = record ? this.open(MAPPING, node, items.length) : -1;
     this.charge(node, 2);
     for (const pair of items) {
       const keyNode = pair.key;
@@ -310,14 +330,9 @@ class ValueWalk {
       own.add(key);
       this.charge(node, key.length + 4);
       set(out, key, this.value(pair.value, depth + 1, record));
-      if (pos) {
-        pos.keys!.push(key);
-        pos.key!.push(keyNode?.range?.[0] ?? -1);
-        pos.val.push(pair.value?.range?.[0] ?? -1);
-        if (this.made) (pos.kids ??= [])[pos.val.length - 1] = this.made;
-      }
+      if (c >= 0) this.entry(c, this.keys.push(key) - 1, keyNode?.range?.[0] ?? -1, pair.value?.range?.[0] ?? -1);
     }
-    this.made = pos;
+    this.made = c;
     return out;
   }
 
@@ -336,7 +351,7 @@ class ValueWalk {
     } else if (typeof v === 'bigint') v = Number(v);
     else if (v !== null && typeof v === 'object') v = String(node.source); // a tag we do not resolve stays its text
     this.charge(node, typeof v === 'string' ? v.length + 2 : String(v).length);
-    this.made = undefined;
+    this.made = -1;
     return v;
   }
 
@@ -357,11 +372,15 @@ const start = (node: Node): number => node.range?.[0] ?? 0;
 
 /** Where a document's fields are, from its file's one parse: positions without parsing again. */
 export class DocumentPositions {
-  private readonly root: Pos | undefined;
+  private readonly enc: Int32Array;
+  private readonly keys: string[];
+  private readonly root: number;
   private readonly rootAt: number;
   private readonly lines: LineCounter;
-  constructor(root: Pos | undefined, rootAt: number, lines: LineCounter) {
-    this.root = root;
+  constructor(walk: ValueWalk, rootAt: number, lines: LineCounter) {
+    this.enc = Int32Array.from(walk.enc);
+    this.keys = walk.keys.slice();
+    this.root = walk.made;
     this.rootAt = rootAt;
     this.lines = lines;
   }
@@ -371,25 +390,28 @@ export class DocumentPositions {
    * not exist (a missing required field) resolves to the deepest part of it that does.
    */
   locate(path: FieldPath, at: 'key' | 'value' = 'value'): Position {
-    let p = this.root;
+    const enc = this.enc;
+    let c = this.root;
     let best = this.rootAt;
-    for (let i = 0; i < path.length && p; i++) {
+    for (let i = 0; i < path.length && c >= 0; i++) {
       const seg = path[i]!;
       const last = i === path.length - 1;
-      let j: number;
-      if (p.keys) {
-        j = p.keys.indexOf(String(seg));
-        if (j < 0) break;
-        const k = p.key![j]!;
-        const v = p.val[j]!;
+      const n = enc[c + 1]!;
+      let e = -1;
+      if (enc[c] === MAPPING) {
+        const want = String(seg);
+        for (let j = 0; j < n; j++) if (this.keys[enc[c + 3 + j * 4]!] === want) e = c + 3 + j * 4;
+        if (e < 0) break;
+        const k = enc[e + 1]!;
+        const v = enc[e + 2]!;
         best = (last && at === 'key') || v < 0 ? (k >= 0 ? k : best) : v;
-      } else if (typeof seg === 'number' && seg >= 0 && seg < p.val.length) {
-        j = seg;
-        if (p.val[j]! >= 0) best = p.val[j]!;
+      } else if (typeof seg === 'number' && seg >= 0 && seg < n) {
+        e = c + 3 + seg * 4;
+        if (enc[e + 2]! >= 0) best = enc[e + 2]!;
       } else {
         break;
       }
-      p = p.kids?.[j];
+      c = enc[e + 3]!;
     }
     const pos = this.lines.linePos(best);
     return { line: pos.line, column: pos.col };
@@ -401,9 +423,9 @@ function positionsOf(doc: Document.Parsed, lines: LineCounter): DocumentPosition
   try {
     walk.value(doc.contents as Node | null, 0, true);
   } catch {
-    // positions up to the problem are enough
+    walk.made = walk.enc.length ? 0 : -1; // positions up to the problem are enough
   }
-  return new DocumentPositions(walk.made, (doc.contents as Node | null)?.range?.[0] ?? doc.range[0], lines);
+  return new DocumentPositions(walk, (doc.contents as Node | null)?.range?.[0] ?? doc.range[0], lines);
 }
 
 /**
