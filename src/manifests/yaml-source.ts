@@ -10,7 +10,7 @@
 // into copies (the result is a plain finite tree, nothing shared, nothing cyclic), the expanded
 // size and the depth are capped, and every problem (an alias to no anchor, a recursive anchor, an
 // alias bomb, a document too big or too deep) is a diagnostic at its position for that document,
-// never a throw. The syntax tree is kept for locating fields in diagnostics later (no re-parse).
+// never a throw. A compact index of positions is kept for diagnostics later (no re-parse).
 import { Composer, LineCounter, Parser, isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Alias, CST, Document, Node, Scalar, ScalarTag, Tags } from 'yaml';
 import type { FieldPath } from '../api/openapi.ts';
@@ -230,6 +230,8 @@ class ValueWalk {
   private readonly expanding = new Set<Node>();
   /** Index in `enc` of the container value() just built when recording, else -1. */
   made = -1;
+  /** How many alias expansions the walk is inside. */
+  private copying = 0;
   readonly enc: number[] = [];
   readonly keys: string[] = [];
   cost = 0;
@@ -243,7 +245,8 @@ class ValueWalk {
       this.made = -1;
       return v;
     }
-    if (node.anchor) this.anchors.set(node.anchor, node);
+    // Anchors are defined where they stand in the text, not again in the copies aliases make.
+    if (node.anchor && this.copying === 0) this.anchors.set(node.anchor, node);
     this.expanding.add(node);
     try {
       if (isMap(node)) return this.map(node, depth, record);
@@ -270,7 +273,12 @@ class ValueWalk {
     if (this.expanding.has(target)) {
       throw new DocumentProblem(start(node), `alias *${node.source} is inside the node its anchor &${node.source} names, so the value would be infinite: remove the alias`);
     }
-    return this.value(target, depth, false);
+    this.copying++;
+    try {
+      return this.value(target, depth, false);
+    } finally {
+      this.copying--;
+    }
   }
 
   private seq(node: Node, depth: number, record: boolean): unknown[] {
