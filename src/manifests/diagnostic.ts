@@ -20,9 +20,20 @@ export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
 
 /** `file:line:col: severity: message`, the form editors and CI annotations understand. */
 export function formatDiagnostic(d: Diagnostic): string {
-  const where = d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
-  const field = d.path ? ` (${d.path})` : '';
-  return `${where}: ${d.severity}: ${d.message}${field}`;
+  const file = oneLine(d.file);
+  const where = d.line > 0 ? `${file}:${d.line}:${d.column}` : file;
+  const field = d.path ? ` (${oneLine(d.path)})` : '';
+  return `${where}: ${d.severity}: ${oneLine(d.message)}${field}`;
+}
+
+/** Control characters escaped (`\n`, `\t`, `\x1b`…), so a file name cannot split or forge a line. */
+function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    const code = c.charCodeAt(0);
+    return named[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
 }
 
 export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {

@@ -2,7 +2,8 @@
 export type { Diagnostic, Severity } from './diagnostic.ts';
 export { formatDiagnostic, hasErrors, sortDiagnostics } from './diagnostic.ts';
 export type { SourceFile } from './files.ts';
-export { listManifestFiles, readManifestPaths } from './files.ts';
+export { decodeManifest, listManifestFiles, readManifestPaths } from './files.ts';
+export { YAML_LIMITS } from './yaml-source.ts';
 export type { Manifest, LoadedObjects } from './load.ts';
 export { diagnosticAt, loadObjects } from './load.ts';
 export type { DesiredSet, LoadOptions } from './desired.ts';

@@ -4,6 +4,7 @@ import type { KubeObject } from '../api/meta.ts';
 import type { Diagnostic, Severity } from './diagnostic.ts';
 import type { SourceFile } from './files.ts';
 import { locate, parseYamlFile } from './yaml-source.ts';
+import type { DocumentPositions } from './yaml-source.ts';
 import { formatPath } from '../api/openapi.ts';
 
 /** An object read from a file, with enough of its origin to point at any of its fields. */
@@ -12,19 +13,25 @@ export interface Manifest<T extends KubeObject = KubeObject> {
   file: string;
   /** 0-based index of the YAML document in the file. */
   doc: number;
-  /** The file's text, shared by its documents; used only to find positions for diagnostics. */
+  /** The file's text, shared by its documents. */
   text: string;
+  /** Positions of the document's fields, from the file's one parse (absent: parsed from `text` when asked). */
+  positions?: DocumentPositions;
+}
+
+function positionIn(m: Manifest, path: FieldPath, at: 'key' | 'value'): { line: number; column: number } {
+  return m.positions ? m.positions.locate(path, at) : locate(m.text, m.doc, path, at);
 }
 
 /** A diagnostic pointing at a field of a manifest (or at its key, for a field that should not be there). */
 export function diagnosticAt(m: Manifest, path: FieldPath, severity: Severity, message: string, at: 'key' | 'value' = 'value'): Diagnostic {
-  const pos = locate(m.text, m.doc, path, at);
+  const pos = positionIn(m, path, at);
   return { file: m.file, line: pos.line, column: pos.column, path: formatPath(path), severity, message };
 }
 
 /** `file:line` where the manifest's object starts, for messages that point at another manifest. */
 export function whereIs(m: Manifest): string {
-  return `${m.file}:${locate(m.text, m.doc, []).line}`;
+  return `${m.file}:${positionIn(m, [], 'value').line}`;
 }
 
 export interface LoadedObjects {
@@ -40,11 +47,19 @@ export function loadObjects(files: SourceFile[]): LoadedObjects {
   const manifests: Manifest[] = [];
   const diagnostics: Diagnostic[] = [];
   for (const f of files) {
-    const parsed = parseYamlFile(f.path, f.text);
+    let parsed: ReturnType<typeof parseYamlFile>;
+    try {
+      parsed = parseYamlFile(f.path, f.text);
+    } catch (e) {
+      // parseYamlFile reports what it knows as diagnostics; this is the net under it, so that
+      // one file can never stop the others.
+      diagnostics.push({ file: f.path, line: 1, column: 1, path: '', severity: 'error', message: `YAML: cannot be read: ${(e as Error).message}` });
+      continue;
+    }
     diagnostics.push(...parsed.diagnostics);
     for (const d of parsed.documents) {
       if (d.value === null || d.value === undefined) continue; // an empty document (`---` alone)
-      const m: Manifest = { object: d.value as KubeObject, file: f.path, doc: d.index, text: f.text };
+      const m: Manifest = { object: d.value as KubeObject, file: f.path, doc: d.index, text: f.text, positions: d.positions };
       const problem = notAnObject(d.value);
       if (problem) {
         diagnostics.push(diagnosticAt(m, problem.path, 'error', problem.message));
@@ -71,12 +86,22 @@ function notAnObject(value: unknown): { path: FieldPath; message: string } | und
     return { path: [], message: 'not a Kubernetes object: a document must be a mapping with apiVersion, kind and metadata' };
   }
   const o = value as Record<string, unknown>;
-  if (typeof o['apiVersion'] !== 'string' || !o['apiVersion']) return { path: ['apiVersion'], message: 'apiVersion is missing: every object needs apiVersion and kind' };
-  if (typeof o['kind'] !== 'string' || !o['kind']) return { path: ['kind'], message: 'kind is missing: every object needs apiVersion and kind' };
-  const meta = o['metadata'];
-  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return { path: ['metadata'], message: `${o['kind']} has no metadata: add metadata.name` };
-  if (typeof (meta as Record<string, unknown>)['name'] !== 'string' || !(meta as Record<string, unknown>)['name']) {
-    return { path: ['metadata', 'name'], message: `${o['kind']} has no metadata.name` };
+  for (const field of ['apiVersion', 'kind'] as const) {
+    const v = o[field];
+    if (v === undefined || v === null || v === '') return { path: [field], message: `${field} is missing: every object needs apiVersion and kind` };
+    if (typeof v !== 'string') return { path: [field], message: `${field} must be a string, not ${describe(v)}: quote it if it is meant as text` };
   }
+  const meta = o['metadata'];
+  if (meta === undefined || meta === null) return { path: ['metadata'], message: `${o['kind']} has no metadata: add metadata.name` };
+  if (typeof meta !== 'object' || Array.isArray(meta)) return { path: ['metadata'], message: `${o['kind']} metadata must be a mapping, not ${describe(meta)}` };
+  const name = (meta as Record<string, unknown>)['name'];
+  if (name === undefined || name === null || name === '') return { path: ['metadata', 'name'], message: `${o['kind']} has no metadata.name` };
+  if (typeof name !== 'string') return { path: ['metadata', 'name'], message: `${o['kind']} metadata.name must be a string, not ${describe(name)}: quote it ("${String(name)}")` };
   return undefined;
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object' && v !== null) return 'a mapping';
+  return `the ${typeof v} ${String(v)}`;
 }
