@@ -185,7 +185,8 @@ async function main(): Promise<void> {
     controller = undefined;
 
     const byKind = (kind: string) => [...finalAt.values()].filter((f) => f.kind === kind);
-    const phases = [...finalAt.values()].reduce<Record<string, number>>((acc, f) => ({ ...acc, [f.phase]: (acc[f.phase] ?? 0) + 1 }), {});
+    const phases: Record<string, number> = {};
+    for (const f of finalAt.values()) phases[f.phase] = (phases[f.phase] ?? 0) + 1;
     out('');
     out(`sessions created in ${secs(created)} (8 at a time through the API)`);
     out(finalAt.size === TOTAL ? `all ${TOTAL} final in ${secs(allFinal)} after the first create` : `TIMED OUT: ${finalAt.size} of ${TOTAL} final after ${secs(allFinal)}`);

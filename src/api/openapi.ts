@@ -142,7 +142,7 @@ function check(schema: Schema, value: unknown, path: FieldPath, out: SchemaViola
   if (Array.isArray(value)) {
     if (schema.minItems !== undefined && value.length < schema.minItems) out.push({ path, kind: 'range', message: `must have at least ${schema.minItems} item(s)` });
     if (schema.maxItems !== undefined && value.length > schema.maxItems) out.push({ path, kind: 'range', message: `must have at most ${schema.maxItems} item(s)` });
-    if (schema.items) value.forEach((item, i) => check(schema.items!, item, [...path, i], out));
+    if (schema.items) for (const [i, item] of value.entries()) check(schema.items, item, [...path, i], out);
     return;
   }
   if (typeof value === 'object') {

@@ -28,7 +28,7 @@ export function formatDiagnostic(d: Diagnostic): string {
 
 /** Control characters escaped (`\n`, `\t`, `\x1b`…), so a file name cannot split or forge a line. */
 function oneLine(s: string): string {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this escapes
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
     const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
     const code = c.charCodeAt(0);

@@ -98,7 +98,11 @@ export function decodeManifest(path: string, bytes: Uint8Array): SourceFile | Di
     const at = firstInvalidUtf8(bytes);
     let line = 1;
     let lineStart = 0;
-    for (let i = 0; i < at; i++) if (bytes[i] === 0x0a) (line++, (lineStart = i + 1));
+    for (let i = 0; i < at; i++) {
+      if (bytes[i] !== 0x0a) continue;
+      line++;
+      lineStart = i + 1;
+    }
     const column = Buffer.from(bytes.subarray(lineStart, at)).toString('utf8').length + 1;
     const hex = bytes[at]!.toString(16).padStart(2, '0');
     return { file: path, line, column, path: '', severity: 'error', message: `not valid UTF-8 at byte ${at} (0x${hex}): save the file as UTF-8 (kubectl reads UTF-8 or UTF-16 with a byte order mark)` };
@@ -109,13 +113,13 @@ export function decodeManifest(path: string, bytes: Uint8Array): SourceFile | Di
 function firstInvalidUtf8(b: Uint8Array): number {
   for (let i = 0; i < b.length; ) {
     const c = b[i]!;
-    let n: number;
-    let min: number;
-    if (c < 0x80) { i++; continue; }
-    else if (c >= 0xc2 && c <= 0xdf) (n = 1), (min = 0x80);
-    else if (c >= 0xe0 && c <= 0xef) (n = 2), (min = 0x800);
-    else if (c >= 0xf0 && c <= 0xf4) (n = 3), (min = 0x10000);
-    else return i;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    // The continuation bytes a lead byte announces, and the smallest code point it may encode.
+    const [n, min] = c >= 0xc2 && c <= 0xdf ? [1, 0x80] : c >= 0xe0 && c <= 0xef ? [2, 0x800] : c >= 0xf0 && c <= 0xf4 ? [3, 0x10000] : [0, 0];
+    if (n === 0) return i;
     let cp = c & (0x3f >> n);
     for (let k = 1; k <= n; k++) {
       const x = b[i + k];

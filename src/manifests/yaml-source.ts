@@ -117,7 +117,7 @@ export function parseYamlFile(file: string, text: string): ParsedYaml {
   }
   docs.forEach(({ doc, index }) => {
     for (const [list, severity] of [[doc.errors, 'error'], [doc.warnings, 'warning']] as const) {
-      list.slice(0, MAX_YAML_PROBLEMS).forEach((e) => diagnostics.push(at(e.pos[0], severity, `YAML: ${firstLine(e.message)}`)));
+      for (const e of list.slice(0, MAX_YAML_PROBLEMS)) diagnostics.push(at(e.pos[0], severity, `YAML: ${firstLine(e.message)}`));
       if (list.length > MAX_YAML_PROBLEMS) diagnostics.push(at(list[MAX_YAML_PROBLEMS]!.pos[0], severity, `YAML: ${list.length - MAX_YAML_PROBLEMS} more ${severity}s in this document`));
     }
     if (doc.errors.length > 0) return; // a broken document is reported, never half-applied

@@ -87,11 +87,12 @@ function planSession(m: Manifest<RestoreSession>, cluster: ClusterState | undefi
         }
       }
       const names = new Set(resolution.hosts.map((h) => h.host));
-      rules.forEach((r, i) => (r.targetHosts ?? []).forEach((h, j) => {
-        if (!names.has(h)) {
+      for (const [i, r] of rules.entries()) {
+        for (const [j, h] of (r.targetHosts ?? []).entries()) {
+          if (names.has(h)) continue;
           diagnostics.push(diagnosticAt(m, [...rulesPath, i, 'targetHosts', j], 'warning', `rule ${i} names host "${h}", which this target does not have (its hosts: ${[...names].join(', ') || 'none'})`));
         }
-      }));
+      }
     }
   } else if (!cluster || !s.spec.target?.ref || cluster.covers(s.spec.target.ref.kind)) {
     // A state that does not list workloads at all (the daemon's) leaves hosts to the controller.

@@ -54,7 +54,7 @@ export class ResticSnapshotSource implements SnapshotSource {
     const { runner, backend, ctx } = await p;
     const filter = 'id' in query ? [query.id] : ['--host', query.host, ...(query.path ? ['--path', query.path] : [])];
     const timeoutMs = this.opts.timeoutMs ?? 30_000;
-    let r;
+    let r: Awaited<ReturnType<typeof runner.run>>;
     try {
       r = await runner.run(resticArgv(ctx, ['snapshots', '--json', ...filter]), { signal: AbortSignal.timeout(timeoutMs) });
     } catch (e) {

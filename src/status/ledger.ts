@@ -66,11 +66,17 @@ export function parseLedgerFile(path: string, text: string): { session?: LedgerS
   const status = isObj(data.status) ? (data.status as LedgerSession['status']) : undefined;
   const executions: Execution[] = [];
   if (Array.isArray(data.executions)) {
-    data.executions.forEach((raw, i) => {
+    for (const [i, raw] of (data.executions as unknown[]).entries()) {
       const field = `executions[${i}]`;
-      if (!isObj(raw)) return diag(`${field} is not a mapping; skipped`, 'warning', 0, field);
+      if (!isObj(raw)) {
+        diag(`${field} is not a mapping; skipped`, 'warning', 0, field);
+        continue;
+      }
       const id = str(raw.contentId);
-      if (!id) return diag(`${field} has no contentId; skipped`, 'warning', 0, field);
+      if (!id) {
+        diag(`${field} has no contentId; skipped`, 'warning', 0, field);
+        continue;
+      }
       let phase = str(raw.phase) as ExecutionPhase | undefined;
       if (!phase || !EXECUTION_PHASES.includes(phase)) {
         diag(`${field} has phase "${phase ?? ''}", not one of ${EXECUTION_PHASES.join(', ')}; read as Unknown (final, never re-run)`, 'warning', 0, `${field}.phase`);
@@ -82,7 +88,7 @@ export function parseLedgerFile(path: string, text: string): { session?: LedgerS
         if (v) e[k] = v;
       }
       executions.push(e);
-    });
+    }
   } else if (data.executions !== undefined) {
     diag('executions is not a list; ignored', 'warning', 0, 'executions');
   }

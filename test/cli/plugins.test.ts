@@ -63,10 +63,10 @@ describe('restorectl plugins', function () {
   it('lists the plugins it finds in --help, the dev kit\'s among them', async () => {
     const r = await restorectl(['--help'], { cwd: project, env: env() });
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /Plugins .*\n(.*\n)*  hello +.*node_modules\/\.bin\/restorectl-hello\n/);
-    assert.match(r.stdout, /\n  onpath +/);
-    assert.match(r.stdout, /\n  sandbox +.*restorectl-sandbox\n/);
-    assert.match(r.stdout, /\n  demo +.*restorectl-demo\n/);
+    assert.match(r.stdout, /Plugins .*\n(.*\n)* {2}hello +.*node_modules\/\.bin\/restorectl-hello\n/);
+    assert.match(r.stdout, /\n {2}onpath +/);
+    assert.match(r.stdout, /\n {2}sandbox +.*restorectl-sandbox\n/);
+    assert.match(r.stdout, /\n {2}demo +.*restorectl-demo\n/);
   });
 
   it('passes SIGTERM on to the plugin and returns its status', async () => {

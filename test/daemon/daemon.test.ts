@@ -26,7 +26,7 @@ describe('daemon: exactly-once restores from git', function () {
   let work: WorkTree;
   let url: string;
   let custom: k8s.CustomObjectsApi;
-  let daemons: Daemon[] = [];
+  const daemons: Daemon[] = [];
   const logs: string[] = [];
 
   const newDaemon = async (n: number) => {

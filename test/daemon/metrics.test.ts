@@ -116,7 +116,7 @@ describe('metrics server of a running daemon', function () {
     const repo = f.git.server.repoPath('restores');
     const rev = runner.daemon!;
     renameSync(repo, repo + '.away');
-    let report;
+    let report: Awaited<ReturnType<typeof rev.trigger>>;
     try {
       report = await rev.trigger();
     } finally {

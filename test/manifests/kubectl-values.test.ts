@@ -31,7 +31,10 @@ function kubectl(file: string): unknown[] | undefined {
       if (c === '\\') i++;
       else if (c === '"') inString = false;
     } else if (c === '"') inString = true;
-    else if (c === '{') depth++ === 0 && (start = i);
+    else if (c === '{') {
+      if (depth === 0) start = i;
+      depth++;
+    }
     else if (c === '}' && --depth === 0) objects.push(JSON.parse(out.slice(start, i + 1)));
   }
   return objects;

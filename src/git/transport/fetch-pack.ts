@@ -27,7 +27,7 @@ export async function fetchPack(remote: GitRemote, gitdir: string, wants: string
   if (error) throw remote.error('GitFetchRefused', what, `the remote refused the fetch: ${remote.redact(error)}; check that the branch or commit asked for still exists on the remote`);
   if (pack.length < 32) return { objects: 0, bytes: pack.length };
   const reader = new ObjectReader(gitdir);
-  let indexed;
+  let indexed: ReturnType<typeof indexPack>;
   try {
     indexed = indexPack(pack, (oid) => reader.read(oid));
   } catch (e) {

@@ -61,7 +61,7 @@ export interface HttpStatusFailure {
 }
 
 async function request(remote: RemoteEndpoint, what: string, req: Parameters<HttpClient['request']>[0]): Promise<Buffer> {
-  let res;
+  let res: Awaited<ReturnType<HttpClient['request']>>;
   try {
     res = await remote.http.request(req);
   } catch (e) {

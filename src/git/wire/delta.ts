@@ -16,9 +16,8 @@ function readVarint(buf: Buffer, pos: number): [number, number] {
 
 /** The object `delta` makes of `base`. Throws GitError GitObjectInvalid on a malformed delta. */
 export function applyDelta(delta: Buffer, base: Buffer): Buffer {
-  let [, pos] = readVarint(delta, 0);
-  let size: number;
-  [size, pos] = readVarint(delta, pos);
+  const [, afterBaseSize] = readVarint(delta, 0);
+  let [size, pos] = readVarint(delta, afterBaseSize);
   const out = Buffer.allocUnsafe(size);
   let o = 0;
   while (pos < delta.length) {

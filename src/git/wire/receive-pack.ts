@@ -18,7 +18,7 @@ export function parseReceivePackReport(raw: Buffer, ref: string, caps: string[])
     const parts: Buffer[] = [];
     let fatal = '';
     for (const line of pktLines(raw)) {
-      if (!line || !line.length) continue;
+      if (!line?.length) continue;
       if (line[0] === 1) parts.push(line.subarray(1));
       else if (line[0] === 3) fatal += line.subarray(1).toString('utf8');
     }
