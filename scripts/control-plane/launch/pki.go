@@ -121,6 +121,29 @@ func (p pki) ensure(serviceIP net.IP) error {
 	return nil
 }
 
+// ensureClient issues a client certificate signed by the cluster CA (a node's, asked for by
+// --nodes) unless one for the same user, signed by the current CA, is already there.
+func (p pki) ensureClient(id clientIdentity) error {
+	caCert, caKey, err := p.loadCA("ca")
+	if err != nil {
+		return err
+	}
+	if exists(p.path(id.file+".crt")) && exists(p.path(id.file+".key")) {
+		if data, err := os.ReadFile(p.path(id.file + ".crt")); err == nil {
+			if b, _ := pem.Decode(data); b != nil {
+				if c, err := x509.ParseCertificate(b.Bytes); err == nil && c.CheckSignatureFrom(caCert) == nil && c.Subject.CommonName == id.user {
+					return nil
+				}
+			}
+		}
+	}
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: id.user, Organization: id.groups},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	return p.issue(id.file, tmpl, caCert, caKey)
+}
+
 func (p pki) makeCA(name, cn string) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -1,0 +1,98 @@
+// `restorectl sandbox --engine kube-apiserver`: a real control plane (etcd, kube-apiserver,
+// kube-controller-manager, kube-scheduler from scripts/control-plane) with the project's
+// simulator as its nodes. Same interface as the embedded Sandbox: a folder, a port, a number of
+// nodes, DIR/kubeconfig (admin) written when every part is ready and removed on stop; the same
+// folder again keeps the data.
+//
+// DIR/control-plane/   the launcher's (pki/, etcd/, kubeconfigs/, logs/, ports.json)
+// DIR/kubeconfig       admin (system:masters), present while the engine is ready
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ControlPlane } from './control-plane.ts';
+
+export interface KubeEngineOptions {
+  dir: string;
+  /** kube-apiserver's port on 127.0.0.1 (0: the last one if free, else a free one). */
+  port?: number;
+  /** How many nodes (node-0 … node-<N-1>). */
+  nodes?: number;
+  /** Build and start-up progress, and the engine's problems, one line each. */
+  onProgress?: (line: string) => void;
+  /** Called when a part dies while the engine runs (the engine is then stopped). */
+  onFailure?: (message: string) => void;
+}
+
+export class KubeEngine {
+  readonly options: KubeEngineOptions;
+  readonly dir: string;
+  controlPlane!: ControlPlane;
+  readonly nodeNames: string[];
+  /** Milliseconds from start() to ready. */
+  startupMs = 0;
+
+  constructor(options: KubeEngineOptions) {
+    this.options = options;
+    this.dir = resolve(options.dir);
+    this.nodeNames = Array.from({ length: Math.max(1, options.nodes ?? 1) }, (_, i) => `node-${i}`);
+  }
+
+  get kubeconfigPath(): string {
+    return join(this.dir, 'kubeconfig');
+  }
+
+  /** The launcher's admin kubeconfig (there as soon as the control plane is ready). */
+  get adminKubeconfig(): string {
+    return this.controlPlane.adminKubeconfig;
+  }
+
+  get url(): string {
+    return this.server;
+  }
+
+  private server = '';
+
+  progress(line: string): void {
+    this.options.onProgress?.(line);
+  }
+
+  async start(): Promise<this> {
+    const t0 = Date.now();
+    mkdirSync(this.dir, { recursive: true });
+    rmSync(this.kubeconfigPath, { force: true });
+    this.controlPlane = new ControlPlane({
+      dir: join(this.dir, 'control-plane'),
+      ...(this.options.port ? { port: this.options.port } : {}),
+      nodes: this.nodeNames,
+      onProgress: (l) => this.progress(l),
+    });
+    this.controlPlane.onExit = (code, tail) => {
+      const msg = `the control plane exited (${code}):\n${tail}`;
+      this.progress(msg);
+      this.options.onFailure?.(msg);
+    };
+    await this.controlPlane.start();
+    try {
+      await this.startParts();
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    copyFileSync(this.adminKubeconfig, this.kubeconfigPath);
+    this.startupMs = Date.now() - t0;
+    this.progress(`[engine] ready in ${(this.startupMs / 1000).toFixed(1)}s: ${this.nodeNames.length} node(s); kubeconfig ${this.kubeconfigPath}`);
+    return this;
+  }
+
+  /** The simulator's parts, once the control plane is ready. */
+  protected async startParts(): Promise<void> {
+    this.server = new URL(JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(this.adminKubeconfig, 'utf8'))).clusters[0].cluster.server).origin;
+  }
+
+  protected async stopParts(): Promise<void> {}
+
+  async stop(): Promise<void> {
+    rmSync(this.kubeconfigPath, { force: true });
+    await this.stopParts();
+    await this.controlPlane?.stop();
+  }
+}
