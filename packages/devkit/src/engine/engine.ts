@@ -9,6 +9,8 @@
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ControlPlane } from './control-plane.ts';
+import { NodeAgent } from './nodes.ts';
+import { Rest } from './rest.ts';
 
 export interface KubeEngineOptions {
   dir: string;
@@ -20,6 +22,9 @@ export interface KubeEngineOptions {
   onProgress?: (line: string) => void;
   /** Called when a part dies while the engine runs (the engine is then stopped). */
   onFailure?: (message: string) => void;
+  /** Node heartbeats (tests shorten them): Lease renewal and status post periods. */
+  leaseMs?: number;
+  statusMs?: number;
 }
 
 export class KubeEngine {
@@ -27,6 +32,9 @@ export class KubeEngine {
   readonly dir: string;
   controlPlane!: ControlPlane;
   readonly nodeNames: string[];
+  nodes: NodeAgent[] = [];
+  /** Admin, for the parts that act as the control plane's own controllers (the provisioner). */
+  admin!: Rest;
   /** Milliseconds from start() to ready. */
   startupMs = 0;
 
@@ -45,11 +53,10 @@ export class KubeEngine {
     return this.controlPlane.adminKubeconfig;
   }
 
+  /** https://127.0.0.1:PORT */
   get url(): string {
-    return this.server;
+    return this.admin.server.origin;
   }
-
-  private server = '';
 
   progress(line: string): void {
     this.options.onProgress?.(line);
@@ -85,10 +92,20 @@ export class KubeEngine {
 
   /** The simulator's parts, once the control plane is ready. */
   protected async startParts(): Promise<void> {
-    this.server = new URL(JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(this.adminKubeconfig, 'utf8'))).clusters[0].cluster.server).origin;
+    this.admin = new Rest(this.adminKubeconfig);
+    const problem = (m: string): void => this.progress(`[engine] ${m}`);
+    this.nodes = this.nodeNames.map((name, index) => new NodeAgent({
+      name, index, kubeconfig: this.controlPlane.nodeKubeconfig(name), onError: problem,
+      ...(this.options.leaseMs ? { leaseMs: this.options.leaseMs } : {}),
+      ...(this.options.statusMs ? { statusMs: this.options.statusMs } : {}),
+    }));
+    await Promise.all(this.nodes.map((n) => n.start()));
+    this.progress(`[engine] nodes registered and Ready: ${this.nodeNames.join(', ')}`);
   }
 
-  protected async stopParts(): Promise<void> {}
+  protected async stopParts(): Promise<void> {
+    for (const n of this.nodes) n.stop();
+  }
 
   async stop(): Promise<void> {
     rmSync(this.kubeconfigPath, { force: true });
