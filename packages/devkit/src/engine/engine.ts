@@ -9,6 +9,9 @@
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ControlPlane } from './control-plane.ts';
+import { DEFAULT_AGENT_IMAGE } from 'restore-controller/controller/agent-container';
+import { restorectlBin } from '../sandbox/sandbox.ts';
+import { KubeKubelet } from './kubelet.ts';
 import { NodeAgent } from './nodes.ts';
 import { Rest } from './rest.ts';
 
@@ -22,6 +25,12 @@ export interface KubeEngineOptions {
   onProgress?: (line: string) => void;
   /** Called when a part dies while the engine runs (the engine is then stopped). */
   onFailure?: (message: string) => void;
+  /** Containers with this image run as processes (default the product's agent image). */
+  agentImage?: string;
+  /** The program an agent container runs, its args appended; default the product's `restorectl` bin, run by this Node. */
+  agentCommand?: string[];
+  /** Kubelet back-off and simulated run times (tests shorten them). */
+  timing?: { crashLoopBaseMs?: number; crashLoopMaxMs?: number; simulatedRunMs?: number };
   /** Node heartbeats (tests shorten them): Lease renewal and status post periods. */
   leaseMs?: number;
   statusMs?: number;
@@ -33,6 +42,7 @@ export class KubeEngine {
   controlPlane!: ControlPlane;
   readonly nodeNames: string[];
   nodes: NodeAgent[] = [];
+  kubelets: KubeKubelet[] = [];
   /** Admin, for the parts that act as the control plane's own controllers (the provisioner). */
   admin!: Rest;
   /** Milliseconds from start() to ready. */
@@ -101,9 +111,20 @@ export class KubeEngine {
     }));
     await Promise.all(this.nodes.map((n) => n.start()));
     this.progress(`[engine] nodes registered and Ready: ${this.nodeNames.join(', ')}`);
+    const baseEnv = Object.fromEntries(['PATH', 'TMPDIR', 'LANG', 'TZ'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
+    this.kubelets = this.nodes.map((n, nodeIndex) => new KubeKubelet({
+      node: n.name, nodeIndex, rest: n.rest,
+      dirs: { pods: join(this.dir, 'pods'), volumes: join(this.dir, 'volumes') },
+      agent: { image: this.options.agentImage ?? DEFAULT_AGENT_IMAGE, command: this.options.agentCommand ?? [process.execPath, restorectlBin()], baseEnv },
+      pvPath: (pv) => pv.spec?.local?.path ?? pv.spec?.hostPath?.path,
+      ...this.options.timing,
+      onError: problem,
+    }));
+    await Promise.all(this.kubelets.map((k) => k.start()));
   }
 
   protected async stopParts(): Promise<void> {
+    await Promise.all(this.kubelets.map((k) => k.stop()));
     for (const n of this.nodes) n.stop();
   }
 
