@@ -13,6 +13,7 @@ import { DEFAULT_AGENT_IMAGE } from 'restore-controller/controller/agent-contain
 import { restorectlBin } from '../sandbox/sandbox.ts';
 import { KubeKubelet } from './kubelet.ts';
 import { NodeAgent } from './nodes.ts';
+import { LocalPathProvisioner } from './provisioner.ts';
 import { Rest } from './rest.ts';
 
 export interface KubeEngineOptions {
@@ -43,6 +44,7 @@ export class KubeEngine {
   readonly nodeNames: string[];
   nodes: NodeAgent[] = [];
   kubelets: KubeKubelet[] = [];
+  provisioner: LocalPathProvisioner | undefined;
   /** Admin, for the parts that act as the control plane's own controllers (the provisioner). */
   admin!: Rest;
   /** Milliseconds from start() to ready. */
@@ -111,6 +113,8 @@ export class KubeEngine {
     }));
     await Promise.all(this.nodes.map((n) => n.start()));
     this.progress(`[engine] nodes registered and Ready: ${this.nodeNames.join(', ')}`);
+    this.provisioner = new LocalPathProvisioner({ rest: this.admin, volumes: join(this.dir, 'volumes'), onError: problem });
+    await this.provisioner.start();
     const baseEnv = Object.fromEntries(['PATH', 'TMPDIR', 'LANG', 'TZ'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
     this.kubelets = this.nodes.map((n, nodeIndex) => new KubeKubelet({
       node: n.name, nodeIndex, rest: n.rest,
@@ -126,6 +130,7 @@ export class KubeEngine {
   protected async stopParts(): Promise<void> {
     await Promise.all(this.kubelets.map((k) => k.stop()));
     for (const n of this.nodes) n.stop();
+    this.provisioner?.stop();
   }
 
   async stop(): Promise<void> {
