@@ -46,9 +46,10 @@ func main() {
 	port := flag.Int("port", 0, "kube-apiserver's port on 127.0.0.1 (0: the one of the last start if free, else a free one)")
 	serviceCIDR := flag.String("service-cluster-ip-range", "10.0.0.0/24", "the Services' IP range")
 	timeout := flag.Duration("timeout", 3*time.Minute, "how long the parts may take to become ready")
+	stdinEOF := flag.Bool("stop-on-stdin-eof", false, "stop every part when stdin reaches its end (a parent that holds a pipe to it has exited, even by SIGKILL)")
 	nodeNames := flag.String("nodes", "", "comma-separated node names: each gets a client certificate system:node:<name> (group system:nodes) in DIR/kubeconfigs/node-<name>.kubeconfig, for a kubelet of its own")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: %s --bin BIN DIR [--port N] [--timeout D] [--nodes a,b]\n", filepath.Base(os.Args[0]))
+		fmt.Fprintf(os.Stderr, "usage: %s --bin BIN DIR [--port N] [--timeout D] [--nodes a,b] [--stop-on-stdin-eof]\n", filepath.Base(os.Args[0]))
 		flag.PrintDefaults()
 	}
 	// Flags may come before or after DIR (start.sh DIR --port 6443).
@@ -69,6 +70,13 @@ func main() {
 		if n = strings.TrimSpace(n); n != "" {
 			nodes = append(nodes, n)
 		}
+	}
+	if *stdinEOF {
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			logf("stdin closed: the parent has gone; stopping")
+			_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		}()
 	}
 	if err := run(*binDir, positional[0], *port, *serviceCIDR, *timeout, nodes); err != nil {
 		logf("error: %v", err)

@@ -91,8 +91,11 @@ export class ControlPlane {
     if (this.options.port) args.push('--port', String(this.options.port));
     if (this.options.nodes?.length) args.push('--nodes', this.options.nodes.join(','));
     if (this.options.readyTimeout) args.push('--timeout', this.options.readyTimeout);
+    // The launcher stops when its stdin (a pipe from us, never written) closes: when this
+    // process exits in any way, SIGKILL included, the control plane does not outlive it.
+    args.push('--stop-on-stdin-eof');
     // Its own process group: a terminal's Ctrl-C reaches us, and we stop it in order.
-    const child = spawn('bash', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn('bash', args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     this.child = child;
     this.exited = new Promise((r) => child.on('exit', (code) => r(code)));
     const keep = (line: string): void => {

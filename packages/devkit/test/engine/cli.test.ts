@@ -93,6 +93,26 @@ describe('restorectl sandbox --engine kube-apiserver', function () {
     }
   });
 
+  it('leaves no control plane behind when it is killed with SIGKILL', async () => {
+    const killedDir = mkdtempSync(join(tmpdir(), 'kube-engine-kill-'));
+    try {
+      const run = startCli(killedDir, ['--nodes', '1']);
+      await run.ready();
+      const ports = Object.values(JSON.parse(readFileSync(join(killedDir, 'control-plane', 'ports.json'), 'utf8'))) as number[];
+      run.child.kill('SIGKILL');
+      await run.exit;
+      const deadline = Date.now() + 60_000;
+      for (const p of ports) {
+        while (await answers(p)) {
+          assert.ok(Date.now() < deadline, `port ${p} still answers 60 s after the SIGKILL`);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+    } finally {
+      rmSync(killedDir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses an unknown engine', () => {
     const r = spawnSync(process.execPath, [PLUGIN, '--engine', 'nope', '--dir', dir], { cwd: REPO_ROOT, encoding: 'utf8' });
     assert.notEqual(r.status, 0);
