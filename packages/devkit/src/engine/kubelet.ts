@@ -18,6 +18,7 @@
 //   the registry. Every other image is simulated: init containers complete at once (exit 0), main
 //   containers run (for ever under restartPolicy Always, else they exit after a moment with the
 //   exit code of the pod annotation sandbox.restore.gitops/exit-code, default 0).
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { imageRepository, SIMULATED_EXIT_CODE } from '../sandbox/sim/kubelet.ts';
@@ -520,7 +521,8 @@ export class KubeKubelet {
     try {
       await this.o.rest.post(`/apis/events.k8s.io/v1/namespaces/${pod.metadata.namespace}/events`, {
         apiVersion: 'events.k8s.io/v1', kind: 'Event',
-        metadata: { generateName: `${pod.metadata.name}.`, namespace: pod.metadata.namespace },
+        // As the kubelet names them: <pod>.<hex> (a generateName may not end in a dot).
+        metadata: { name: `${pod.metadata.name}.${randomBytes(8).toString('hex')}`, namespace: pod.metadata.namespace },
         regarding: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid, fieldPath: `spec.containers{${container}}` },
         reason, note: message.slice(0, 1000), type, action: reason, eventTime: t,
         reportingController: 'kubelet', reportingInstance: this.o.node,

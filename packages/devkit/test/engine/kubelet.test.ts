@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Rest } from '../../src/engine/rest.ts';
 import { skipUnlessKubeEngine, startKubeEngine } from '../../src/engine/testing.ts';
 import type { TestKubeEngine } from '../../src/engine/testing.ts';
-import { eventually } from '../../../../test/support/sandbox.ts';
+import { REPO_ROOT, eventually } from '../../../../test/support/sandbox.ts';
 
 const AGENT = 'ghcr.io/restore-controller/restorectl:test';
 const FIXTURE = fileURLToPath(new URL('./fixtures/pod-agent.mjs', import.meta.url));
@@ -40,6 +40,8 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: read-pods}
 subjects: [{kind: ServiceAccount, name: default, namespace: ${NS}}]
 `);
     assert.equal(setup.code, 0, setup.stderr);
+    const crds = await t.kubectl(['apply', '--server-side', '-f', join(REPO_ROOT, 'deploy/crds')]);
+    assert.equal(crds.code, 0, crds.stderr);
     await eventually(() => admin.tryGet(`/api/v1/namespaces/${NS}/serviceaccounts/default`), 30_000, 200);
   });
   after(async () => t?.stop());
@@ -151,6 +153,33 @@ spec:
       return w && /ErrImagePull|ImagePullBackOff/.test(w.reason) ? w : undefined;
     }, 60_000, 250);
     assert.match(pull.message, /registry\.invalid/);
+
+    // The kubelet's events, written with the node's credentials.
+    const events = await eventually(async () => {
+      const list = (await admin.get(`/api/v1/namespaces/${NS}/events`)).items as Array<Record<string, any>>;
+      const reasons = new Set(list.map((e) => `${e.involvedObject.name}:${e.reason}`));
+      return reasons.has('crashing:BackOff') && reasons.has('unpullable:Failed') && reasons.has('no-token:Started') ? list : undefined;
+    }, 30_000, 250);
+    assert.ok(events.some((e) => e.reportingComponent === 'kubelet' && /^node-[01]$/.test(e.reportingInstance)), JSON.stringify(events[0]));
+  });
+
+  it('runs the real restorectl as an agent: it authenticates as its pod\'s ServiceAccount, not as admin', async () => {
+    const applied = await t!.kubectl(['apply', '-f', '-'], `
+apiVersion: v1
+kind: Pod
+metadata: {name: real-agent, namespace: ${NS}}
+spec:
+  restartPolicy: Never
+  containers: [{name: agent, image: ${AGENT}, args: [restorectl, agent, restore, --session, ${NS}/missing]}]
+`);
+    assert.equal(applied.code, 0, applied.stderr);
+    const pod = await eventually(async () => {
+      const p = await admin.get(`/api/v1/namespaces/${NS}/pods/real-agent`);
+      return p.status.phase === 'Failed' ? p : undefined;
+    }, 60_000, 250);
+    assert.equal(pod.status.containerStatuses[0].state.terminated.exitCode, 2);
+    const out = readFileSync(join(t!.dir, 'pods', NS, 'real-agent', 'containers', 'agent', 'log'), 'utf8');
+    assert.match(out, new RegExp(`User "system:serviceaccount:${NS}:default" cannot get resource "restoresessions"`), out);
   });
 
   it('stops a deleted pod\'s processes and removes the pod', async () => {
