@@ -14,6 +14,7 @@ import { restorectlBin } from '../sandbox/sandbox.ts';
 import { KubeKubelet } from './kubelet.ts';
 import { NodeAgent } from './nodes.ts';
 import { LocalPathProvisioner } from './provisioner.ts';
+import { SnapshotController } from './snapshots.ts';
 import { Rest } from './rest.ts';
 
 export interface KubeEngineOptions {
@@ -45,6 +46,7 @@ export class KubeEngine {
   nodes: NodeAgent[] = [];
   kubelets: KubeKubelet[] = [];
   provisioner: LocalPathProvisioner | undefined;
+  snapshots: SnapshotController | undefined;
   /** Admin, for the parts that act as the control plane's own controllers (the provisioner). */
   admin!: Rest;
   /** Milliseconds from start() to ready. */
@@ -113,8 +115,11 @@ export class KubeEngine {
     }));
     await Promise.all(this.nodes.map((n) => n.start()));
     this.progress(`[engine] nodes registered and Ready: ${this.nodeNames.join(', ')}`);
-    this.provisioner = new LocalPathProvisioner({ rest: this.admin, volumes: join(this.dir, 'volumes'), onError: problem });
-    await this.provisioner.start();
+    await SnapshotController.installCrds(this.admin);
+    const dirs = { volumes: join(this.dir, 'volumes'), snapshots: join(this.dir, 'snapshots') };
+    this.provisioner = new LocalPathProvisioner({ rest: this.admin, ...dirs, onError: problem });
+    this.snapshots = new SnapshotController({ rest: this.admin, ...dirs, onError: problem });
+    await Promise.all([this.provisioner.start(), this.snapshots.start()]);
     const baseEnv = Object.fromEntries(['PATH', 'TMPDIR', 'LANG', 'TZ'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
     this.kubelets = this.nodes.map((n, nodeIndex) => new KubeKubelet({
       node: n.name, nodeIndex, rest: n.rest,
@@ -131,6 +136,7 @@ export class KubeEngine {
     await Promise.all(this.kubelets.map((k) => k.stop()));
     for (const n of this.nodes) n.stop();
     this.provisioner?.stop();
+    this.snapshots?.stop();
   }
 
   async stop(): Promise<void> {

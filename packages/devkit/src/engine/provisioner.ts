@@ -8,10 +8,12 @@
 //   `volume.kubernetes.io/selected-node`, gets a PV `pvc-<claim uid>`: hostPath
 //   DIR/volumes/<namespace>/<claim>/ (the embedded sandbox's layout), claimRef to the claim,
 //   capacity and access modes of the claim, node affinity to the selected node when there is one.
+// - A claim with a dataSource starts as a copy: of the VolumeSnapshot's folder once it is
+//   readyToUse (DIR/snapshots/<namespace>/<name>/, snapshots.ts), or of a Bound claim's (a clone).
 // - A Released PV of ours with reclaim policy Delete: its folder is removed (unless another PV
 //   uses the same path, a claim of the same name made again) and the PV deleted.
 // It acts with the admin credentials (a real provisioner has a ServiceAccount of its own).
-import { mkdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from './rest.ts';
 import type { Obj, Rest } from './rest.ts';
@@ -28,6 +30,8 @@ export interface ProvisionerOptions {
   rest: Rest;
   /** DIR/volumes */
   volumes: string;
+  /** DIR/snapshots (the snapshot controller's copies, for claims with a VolumeSnapshot dataSource) */
+  snapshots: string;
   onError?: (message: string) => void;
 }
 
@@ -38,6 +42,9 @@ export class LocalPathProvisioner {
   private readonly pvs = new Map<string, Obj>();
   private readonly stops: Array<() => void> = [];
   private readonly busy = new Set<string>();
+  /** Claims whose dataSource is not ready yet. */
+  private readonly waiting = new Set<string>();
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(options: ProvisionerOptions) {
     this.o = options;
@@ -81,9 +88,18 @@ export class LocalPathProvisioner {
         this.kick(e.object);
       }
     }, (err) => this.error(`watch persistentvolumeclaims: ${err.message}`), () => done())));
+    this.retry = setInterval(() => {
+      for (const key of this.waiting) {
+        const c = this.claims.get(key);
+        if (c) this.kick(c);
+        else this.waiting.delete(key);
+      }
+    }, 1000);
+    this.retry.unref();
   }
 
   stop(): void {
+    if (this.retry) clearInterval(this.retry);
     for (const s of this.stops.splice(0)) s();
   }
 
@@ -99,14 +115,25 @@ export class LocalPathProvisioner {
     if (sc.volumeBindingMode === 'WaitForFirstConsumer' && !node) return;
     const name = `pvc-${pvc.metadata.uid}`;
     if (this.pvs.has(name) || this.busy.has(name)) return;
-    if (pvc.spec?.dataSource || pvc.spec?.dataSourceRef) {
-      // Not yet: a clone or a snapshot restore (the VolumeSnapshot controller is still to come).
-      this.error(`claim ${pvc.metadata.namespace}/${pvc.metadata.name}: a dataSource is not supported yet; left Pending`);
-      return;
+    const source = pvc.spec?.dataSourceRef ?? pvc.spec?.dataSource;
+    let from: string | undefined;
+    if (source) {
+      from = await this.sourceDir(pvc.metadata.namespace, source);
+      const key = `${pvc.metadata.namespace}/${pvc.metadata.name}`;
+      if (!from) {
+        this.waiting.add(key); // looked at again every second
+        return;
+      }
+      this.waiting.delete(key);
     }
     this.busy.add(name);
     try {
       const path = join(this.o.volumes, pvc.metadata.namespace, pvc.metadata.name);
+      if (from) {
+        rmSync(path, { recursive: true, force: true });
+        mkdirSync(join(path, '..'), { recursive: true });
+        cpSync(from, path, { recursive: true });
+      }
       mkdirSync(path, { recursive: true });
       await this.o.rest.post('/api/v1/persistentvolumes', {
         apiVersion: 'v1', kind: 'PersistentVolume',
@@ -127,6 +154,21 @@ export class LocalPathProvisioner {
     } finally {
       this.busy.delete(name);
     }
+  }
+
+  /** The folder a claim's dataSource starts it from, or undefined while it is not ready. */
+  private async sourceDir(ns: string, source: { kind?: string; name?: string; apiGroup?: string }): Promise<string | undefined> {
+    if (source.kind === 'VolumeSnapshot' && source.apiGroup === 'snapshot.storage.k8s.io') {
+      const vs = await this.o.rest.tryGet(`/apis/snapshot.storage.k8s.io/v1/namespaces/${ns}/volumesnapshots/${source.name}`).catch(() => undefined);
+      const dir = join(this.o.snapshots, ns, source.name ?? '');
+      return vs?.status?.readyToUse === true && existsSync(dir) ? dir : undefined;
+    }
+    if (source.kind === 'PersistentVolumeClaim' && !source.apiGroup) {
+      const claim = this.claims.get(`${ns}/${source.name}`);
+      const pv = claim?.status?.phase === 'Bound' ? this.pvs.get(claim.spec.volumeName) : undefined;
+      return pv?.spec?.hostPath?.path ?? pv?.spec?.local?.path;
+    }
+    return undefined;
   }
 
   private async reclaim(pv: Obj): Promise<void> {
