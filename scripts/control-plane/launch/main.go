@@ -129,6 +129,10 @@ func run(binDir, dir string, wantPort int, serviceCIDR string, timeout time.Dura
 		if err := keys.ensureClient(clientIdentity{"node-" + n, "system:node:" + n, []string{"system:nodes"}}); err != nil {
 			return fmt.Errorf("node %s's certificate: %w", n, err)
 		}
+		// The node's kubelet endpoint (logs), on 127.0.0.1; kube-apiserver checks it against the CA.
+		if err := keys.ensureServing("kubelet-"+n, "system:node:"+n, []string{n, "localhost"}, []net.IP{net.ParseIP("127.0.0.1")}); err != nil {
+			return fmt.Errorf("node %s's serving certificate: %w", n, err)
+		}
 	}
 
 	p, err := choosePorts(filepath.Join(dir, "ports.json"), wantPort)
@@ -183,6 +187,12 @@ func run(binDir, dir string, wantPort int, serviceCIDR string, timeout time.Dura
 			"--service-account-issuer", issuer, "--api-audiences", issuer,
 			"--service-account-key-file", keys.path("sa.pub"), "--service-account-signing-key-file", keys.path("sa.key"),
 			"--authorization-mode", "Node,RBAC",
+			// The nodes' kubelet endpoints (pods/log): at their InternalIP, 127.0.0.1, with a serving
+			// certificate of the cluster CA; kube-apiserver shows them its own client certificate.
+			"--kubelet-preferred-address-types", "InternalIP",
+			"--kubelet-certificate-authority", keys.path("ca.crt"),
+			"--kubelet-client-certificate", keys.path("apiserver-kubelet-client.crt"),
+			"--kubelet-client-key", keys.path("apiserver-kubelet-client.key"),
 			// The defaults (NamespaceLifecycle, LimitRanger, ServiceAccount, PodSecurity, ResourceQuota,
 			// the webhooks, …) stay on; NodeRestriction is added, as kubeadm does, for the nodes to come.
 			"--enable-admission-plugins", "NodeRestriction",

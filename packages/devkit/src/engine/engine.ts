@@ -12,6 +12,7 @@ import { ControlPlane } from './control-plane.ts';
 import { DEFAULT_AGENT_IMAGE } from 'restore-controller/controller/agent-container';
 import { restorectlBin } from '../sandbox/sandbox.ts';
 import { KubeKubelet } from './kubelet.ts';
+import { KubeletServer } from './kubelet-server.ts';
 import { NodeAgent } from './nodes.ts';
 import { LocalPathProvisioner } from './provisioner.ts';
 import { SnapshotController } from './snapshots.ts';
@@ -45,6 +46,7 @@ export class KubeEngine {
   readonly nodeNames: string[];
   nodes: NodeAgent[] = [];
   kubelets: KubeKubelet[] = [];
+  kubeletServers: KubeletServer[] = [];
   provisioner: LocalPathProvisioner | undefined;
   snapshots: SnapshotController | undefined;
   /** Admin, for the parts that act as the control plane's own controllers (the provisioner). */
@@ -108,8 +110,10 @@ export class KubeEngine {
   protected async startParts(): Promise<void> {
     this.admin = new Rest(this.adminKubeconfig);
     const problem = (m: string): void => this.progress(`[engine] ${m}`);
+    this.kubeletServers = this.nodeNames.map((node) => new KubeletServer({ node, pki: join(this.controlPlane.options.dir, 'pki'), pods: join(this.dir, 'pods') }));
+    const ports = await Promise.all(this.kubeletServers.map((k) => k.start()));
     this.nodes = this.nodeNames.map((name, index) => new NodeAgent({
-      name, index, kubeconfig: this.controlPlane.nodeKubeconfig(name), onError: problem,
+      name, index, kubeletPort: ports[index]!, kubeconfig: this.controlPlane.nodeKubeconfig(name), onError: problem,
       ...(this.options.leaseMs ? { leaseMs: this.options.leaseMs } : {}),
       ...(this.options.statusMs ? { statusMs: this.options.statusMs } : {}),
     }));
@@ -137,6 +141,7 @@ export class KubeEngine {
     for (const n of this.nodes) n.stop();
     this.provisioner?.stop();
     this.snapshots?.stop();
+    await Promise.all(this.kubeletServers.map((k) => k.stop()));
   }
 
   async stop(): Promise<void> {

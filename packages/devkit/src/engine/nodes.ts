@@ -8,8 +8,9 @@ import { ApiError, Rest } from './rest.ts';
 
 export interface NodeAgentOptions {
   name: string;
-  /** 0-based; the node's InternalIP is 172.18.0.<index+2>, as in the embedded simulator. */
   index: number;
+  /** The port of the node's kubelet endpoint (kubelet-server.ts), 0 when there is none. */
+  kubeletPort?: number;
   kubeconfig: string;
   leaseMs?: number;
   statusMs?: number;
@@ -18,8 +19,12 @@ export interface NodeAgentOptions {
 
 const LEASE_SECONDS = 40;
 
-export function nodeIP(index: number): string {
-  return `172.18.0.${index + 2}`;
+/**
+ * Every node's InternalIP (and so its pods' hostIP) is 127.0.0.1, where its kubelet endpoint
+ * listens (kube-apiserver reaches kubelets at their InternalIP; each node has a port of its own).
+ */
+export function nodeIP(_index: number): string {
+  return '127.0.0.1';
 }
 
 export class NodeAgent {
@@ -49,7 +54,7 @@ export class NodeAgent {
         { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now },
       ],
       addresses: [{ type: 'InternalIP', address: nodeIP(this.options.index) }, { type: 'Hostname', address: this.name }],
-      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      daemonEndpoints: { kubeletEndpoint: { Port: this.options.kubeletPort || 10250 } },
       nodeInfo: {
         machineID: '', systemUUID: '', bootID: '', kernelVersion: '', osImage: 'restore-controller simulator',
         containerRuntimeVersion: 'sandbox://1.0', kubeletVersion: 'v1.37.2-sandbox', kubeProxyVersion: '',

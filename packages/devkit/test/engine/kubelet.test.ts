@@ -182,6 +182,17 @@ spec:
     assert.match(out, new RegExp(`User "system:serviceaccount:${NS}:default" cannot get resource "restoresessions"`), out);
   });
 
+  it('serves kubectl logs through kube-apiserver from the node\'s kubelet endpoint', async () => {
+    const logs = await t!.kubectl(['logs', '-n', NS, 'web-1', '-c', 'main']);
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.equal(JSON.parse(logs.stdout.trim()).pod, 'web-1');
+    const tail = await t!.kubectl(['logs', '-n', NS, 'real-agent', '--tail', '1']);
+    assert.equal(tail.code, 0, tail.stderr);
+    assert.match(tail.stdout, /^restorectl agent restore: cannot read RestoreSession/);
+    const none = await t!.kubectl(['logs', '-n', NS, 'web-1', '-c', 'sidecar']);
+    assert.notEqual(none.code, 0);
+  });
+
   it('stops a deleted pod\'s processes and removes the pod', async () => {
     const del = await t!.kubectl(['delete', 'pod', '-n', NS, 'web-0', '--wait=true', '--timeout=60s']);
     assert.equal(del.code, 0, del.stderr);
