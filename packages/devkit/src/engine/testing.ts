@@ -5,10 +5,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { kubeEngineUnavailable } from './control-plane.ts';
 import { KubeEngine } from './engine.ts';
 import type { KubeEngineOptions } from './engine.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 export interface TestKubeEngine {
   engine: KubeEngine;
@@ -60,7 +63,8 @@ export async function startKubeEngine(options: Partial<KubeEngineOptions> = {}):
   return {
     engine, dir, kubeconfigPath, kc,
     kubectl: (args, input) => new Promise((resolve) => {
-      const child = spawn('kubectl', ['--kubeconfig', kubeconfigPath, '--request-timeout', '30s', ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      // From the repository's root, as test/support/sandbox.ts runs it (`-f deploy/crds`).
+      const child = spawn('kubectl', ['--kubeconfig', kubeconfigPath, '--request-timeout', '30s', ...args], { env, cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
