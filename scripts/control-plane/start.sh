@@ -2,7 +2,7 @@
 # Starts a real control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) on
 # 127.0.0.1 with its state in DIR, and runs until SIGINT/SIGTERM, which stop every part.
 #
-#   scripts/control-plane/start.sh DIR [--port N] [--timeout 3m]
+#   scripts/control-plane/start.sh DIR [--port N] [--timeout 3m] [--nodes node-0,node-1]
 #
 # Builds the binaries first when they are not cached (build.sh; instant when they are), then the
 # launcher (launch/, standard library only: keys and certificates, ports, the processes).
@@ -13,7 +13,7 @@ set -euo pipefail
 main() {
   local here bin sum launcher tmp
   here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-  [ $# -ge 1 ] && [ "${1#-}" = "$1" ] || { echo "usage: $0 DIR [--port N] [--timeout D]" >&2; exit 2; }
+  [ $# -ge 1 ] && [ "${1#-}" = "$1" ] || { echo "usage: $0 DIR [--port N] [--timeout D] [--nodes a,b]" >&2; exit 2; }
 
   bin="$("$here/build.sh" | tail -n1)"
 

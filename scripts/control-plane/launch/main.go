@@ -46,8 +46,10 @@ func main() {
 	port := flag.Int("port", 0, "kube-apiserver's port on 127.0.0.1 (0: the one of the last start if free, else a free one)")
 	serviceCIDR := flag.String("service-cluster-ip-range", "10.0.0.0/24", "the Services' IP range")
 	timeout := flag.Duration("timeout", 3*time.Minute, "how long the parts may take to become ready")
+	stdinEOF := flag.Bool("stop-on-stdin-eof", false, "stop every part when stdin reaches its end (a parent that holds a pipe to it has exited, even by SIGKILL)")
+	nodeNames := flag.String("nodes", "", "comma-separated node names: each gets a client certificate system:node:<name> (group system:nodes) in DIR/kubeconfigs/node-<name>.kubeconfig, for a kubelet of its own")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: %s --bin BIN DIR [--port N] [--timeout D]\n", filepath.Base(os.Args[0]))
+		fmt.Fprintf(os.Stderr, "usage: %s --bin BIN DIR [--port N] [--timeout D] [--nodes a,b] [--stop-on-stdin-eof]\n", filepath.Base(os.Args[0]))
 		flag.PrintDefaults()
 	}
 	// Flags may come before or after DIR (start.sh DIR --port 6443).
@@ -63,7 +65,20 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*binDir, positional[0], *port, *serviceCIDR, *timeout); err != nil {
+	var nodes []string
+	for _, n := range strings.Split(*nodeNames, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			nodes = append(nodes, n)
+		}
+	}
+	if *stdinEOF {
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			logf("stdin closed: the parent has gone; stopping")
+			_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		}()
+	}
+	if err := run(*binDir, positional[0], *port, *serviceCIDR, *timeout, nodes); err != nil {
 		logf("error: %v", err)
 		os.Exit(1)
 	}
@@ -77,7 +92,7 @@ type ports struct {
 	Scheduler  int `json:"scheduler"`
 }
 
-func run(binDir, dir string, wantPort int, serviceCIDR string, timeout time.Duration) error {
+func run(binDir, dir string, wantPort int, serviceCIDR string, timeout time.Duration, nodes []string) error {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return err
@@ -110,6 +125,15 @@ func run(binDir, dir string, wantPort int, serviceCIDR string, timeout time.Dura
 	if err := keys.ensure(serviceIP); err != nil {
 		return fmt.Errorf("keys and certificates: %w", err)
 	}
+	for _, n := range nodes {
+		if err := keys.ensureClient(clientIdentity{"node-" + n, "system:node:" + n, []string{"system:nodes"}}); err != nil {
+			return fmt.Errorf("node %s's certificate: %w", n, err)
+		}
+		// The node's kubelet endpoint (logs), on 127.0.0.1; kube-apiserver checks it against the CA.
+		if err := keys.ensureServing("kubelet-"+n, "system:node:"+n, []string{n, "localhost"}, []net.IP{net.ParseIP("127.0.0.1")}); err != nil {
+			return fmt.Errorf("node %s's serving certificate: %w", n, err)
+		}
+	}
 
 	p, err := choosePorts(filepath.Join(dir, "ports.json"), wantPort)
 	if err != nil {
@@ -118,6 +142,11 @@ func run(binDir, dir string, wantPort int, serviceCIDR string, timeout time.Dura
 	server := fmt.Sprintf("https://127.0.0.1:%d", p.APIServer)
 	for _, id := range clientIdentities[1:] {
 		if err := writeKubeconfig(filepath.Join(dir, "kubeconfigs", id.file+".kubeconfig"), server, keys, id.file); err != nil {
+			return err
+		}
+	}
+	for _, n := range nodes {
+		if err := writeKubeconfig(filepath.Join(dir, "kubeconfigs", "node-"+n+".kubeconfig"), server, keys, "node-"+n); err != nil {
 			return err
 		}
 	}
@@ -158,6 +187,12 @@ func run(binDir, dir string, wantPort int, serviceCIDR string, timeout time.Dura
 			"--service-account-issuer", issuer, "--api-audiences", issuer,
 			"--service-account-key-file", keys.path("sa.pub"), "--service-account-signing-key-file", keys.path("sa.key"),
 			"--authorization-mode", "Node,RBAC",
+			// The nodes' kubelet endpoints (pods/log): at their InternalIP, 127.0.0.1, with a serving
+			// certificate of the cluster CA; kube-apiserver shows them its own client certificate.
+			"--kubelet-preferred-address-types", "InternalIP",
+			"--kubelet-certificate-authority", keys.path("ca.crt"),
+			"--kubelet-client-certificate", keys.path("apiserver-kubelet-client.crt"),
+			"--kubelet-client-key", keys.path("apiserver-kubelet-client.key"),
 			// The defaults (NamespaceLifecycle, LimitRanger, ServiceAccount, PodSecurity, ResourceQuota,
 			// the webhooks, …) stay on; NodeRestriction is added, as kubeadm does, for the nodes to come.
 			"--enable-admission-plugins", "NodeRestriction",

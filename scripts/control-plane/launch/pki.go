@@ -31,6 +31,8 @@ var clientIdentities = []clientIdentity{
 	{"admin", "kubernetes-admin", []string{"system:masters"}},
 	{"kube-controller-manager", "system:kube-controller-manager", nil},
 	{"kube-scheduler", "system:kube-scheduler", nil},
+	// kube-apiserver's identity towards the kubelets (pods/log), as kubeadm names it.
+	{"apiserver-kubelet-client", "kube-apiserver-kubelet-client", nil},
 }
 
 type pki struct{ dir string }
@@ -119,6 +121,52 @@ func (p pki) ensure(serviceIP net.IP) error {
 		}
 	}
 	return nil
+}
+
+// ensureClient issues a client certificate signed by the cluster CA (a node's, asked for by
+// --nodes) unless one for the same user, signed by the current CA, is already there.
+func (p pki) ensureClient(id clientIdentity) error {
+	caCert, caKey, err := p.loadCA("ca")
+	if err != nil {
+		return err
+	}
+	if exists(p.path(id.file+".crt")) && exists(p.path(id.file+".key")) {
+		if data, err := os.ReadFile(p.path(id.file + ".crt")); err == nil {
+			if b, _ := pem.Decode(data); b != nil {
+				if c, err := x509.ParseCertificate(b.Bytes); err == nil && c.CheckSignatureFrom(caCert) == nil && c.Subject.CommonName == id.user {
+					return nil
+				}
+			}
+		}
+	}
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: id.user, Organization: id.groups},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	return p.issue(id.file, tmpl, caCert, caKey)
+}
+
+// ensureServing issues a serving certificate signed by the cluster CA unless a valid one for the
+// same subject is there.
+func (p pki) ensureServing(file, cn string, dns []string, ips []net.IP) error {
+	caCert, caKey, err := p.loadCA("ca")
+	if err != nil {
+		return err
+	}
+	if data, err := os.ReadFile(p.path(file + ".crt")); err == nil && exists(p.path(file+".key")) {
+		if b, _ := pem.Decode(data); b != nil {
+			if c, err := x509.ParseCertificate(b.Bytes); err == nil && c.CheckSignatureFrom(caCert) == nil && c.Subject.CommonName == cn {
+				return nil
+			}
+		}
+	}
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: cn, Organization: []string{"system:nodes"}},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    dns,
+		IPAddresses: ips,
+	}
+	return p.issue(file, tmpl, caCert, caKey)
 }
 
 func (p pki) makeCA(name, cn string) error {

@@ -78,6 +78,11 @@ export class SimContext {
     this.timers.clear();
   }
 
+  /** A namespaced core/v1 object from the store (what podfs.ts and env.ts read: PodContext). */
+  lookup(resource: 'secrets' | 'configmaps' | 'persistentvolumeclaims', ns: string, name: string): Obj | undefined {
+    return this.core.tryGet(this.r('', resource), ns, name);
+  }
+
   list(r: ResourceType, ns: string): Obj[] {
     return this.core.store.list(`${r.group ? `${r.plural}.${r.group}` : r.plural}`, ns);
   }

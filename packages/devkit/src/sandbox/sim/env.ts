@@ -2,8 +2,8 @@
 // fieldRef (metadata.name → POD_NAME, spec.nodeName → NODE_NAME, …), secretKeyRef, configMapKeyRef.
 // A missing Secret/ConfigMap or key is CreateContainerConfigError, as on a real node.
 import type { Obj } from '../store.ts';
-import type { SimContext } from './context.ts';
 import { ContainerConfigError } from './podfs.ts';
+import type { PodContext } from './podfs.ts';
 
 function fieldRef(pod: Obj, path: string): string {
   const m = /^metadata\.(labels|annotations)\['(.*)'\]$/.exec(path);
@@ -20,8 +20,8 @@ function fieldRef(pod: Obj, path: string): string {
   }
 }
 
-function secretData(ctx: SimContext, ns: string, name: string, optional: boolean): Record<string, string> | undefined {
-  const s = ctx.core.tryGet(ctx.r('', 'secrets'), ns, name);
+function secretData(ctx: PodContext, ns: string, name: string, optional: boolean): Record<string, string> | undefined {
+  const s = ctx.lookup('secrets', ns, name);
   if (!s) {
     if (optional) return undefined;
     throw new ContainerConfigError(`secret "${name}" not found`, { kind: 'secret', name });
@@ -32,8 +32,8 @@ function secretData(ctx: SimContext, ns: string, name: string, optional: boolean
   return out;
 }
 
-function configMapData(ctx: SimContext, ns: string, name: string, optional: boolean): Record<string, string> | undefined {
-  const cm = ctx.core.tryGet(ctx.r('', 'configmaps'), ns, name);
+function configMapData(ctx: PodContext, ns: string, name: string, optional: boolean): Record<string, string> | undefined {
+  const cm = ctx.lookup('configmaps', ns, name);
   if (!cm) {
     if (optional) return undefined;
     throw new ContainerConfigError(`configmap "${name}" not found`, { kind: 'configmap', name });
@@ -41,7 +41,7 @@ function configMapData(ctx: SimContext, ns: string, name: string, optional: bool
   return cm.data ?? {};
 }
 
-export function containerEnv(ctx: SimContext, pod: Obj, container: Record<string, any>): Record<string, string> {
+export function containerEnv(ctx: PodContext, pod: Obj, container: Record<string, any>): Record<string, string> {
   const ns = pod.metadata.namespace;
   const env: Record<string, string> = {};
   for (const from of container.envFrom ?? []) {

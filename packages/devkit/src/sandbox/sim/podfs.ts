@@ -5,8 +5,21 @@ import { cpSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RestoreError } from 'restore-controller/common/errors';
 import type { Obj } from '../store.ts';
-import type { SimContext } from './context.ts';
-import { volumeDir } from './volumes.ts';
+
+/**
+ * What building a container's environment and root needs, on either engine: the embedded
+ * simulator's SimContext reads its store; the kube-apiserver engine's kubelet looks up what it
+ * fetched over HTTP for the pod (with the node's credentials) just before.
+ */
+export interface PodContext {
+  dirs: { pods: string; volumes: string };
+  /** A Secret, ConfigMap or PersistentVolumeClaim of the pod's namespace, or undefined. */
+  lookup(resource: 'secrets' | 'configmaps' | 'persistentvolumeclaims', ns: string, name: string): Obj | undefined;
+  /** A bound claim's folder (default DIR/volumes/<namespace>/<claim>/). */
+  claimDir?(pvc: Obj): string;
+  /** A projected serviceAccountToken source's token (undefined: the source is skipped). */
+  serviceAccountToken?(pod: Obj, source: Record<string, any>): string | undefined;
+}
 
 /** What a container's config refers to that is missing or not ready. */
 export interface ContainerConfigData {
@@ -22,7 +35,7 @@ export class ContainerConfigError extends RestoreError<'CreateContainerConfigErr
   }
 }
 
-export function podDir(ctx: SimContext, pod: Obj): string {
+export function podDir(ctx: PodContext, pod: Obj): string {
   return join(ctx.dirs.pods, pod.metadata.namespace, pod.metadata.name);
 }
 
@@ -49,28 +62,28 @@ function downwardValue(pod: Obj, path: string): string {
 }
 
 /** The folder that backs a pod volume (made on demand). */
-export function volumeSource(ctx: SimContext, pod: Obj, volume: Record<string, any>): string {
+export function volumeSource(ctx: PodContext, pod: Obj, volume: Record<string, any>): string {
   const ns = pod.metadata.namespace;
   const own = join(podDir(ctx, pod), 'volumes', volume.name);
   if (volume.persistentVolumeClaim) {
     const claim = volume.persistentVolumeClaim.claimName;
-    const pvc = ctx.core.tryGet(ctx.r('', 'persistentvolumeclaims'), ns, claim);
+    const pvc = ctx.lookup('persistentvolumeclaims', ns, claim);
     if (pvc?.status?.phase !== 'Bound') throw new ContainerConfigError(`persistentvolumeclaim "${claim}" is not bound`, { kind: 'persistentvolumeclaim', name: claim });
-    return volumeDir(ctx, ns, claim);
+    return ctx.claimDir ? ctx.claimDir(pvc) : join(ctx.dirs.volumes, ns, claim);
   }
   if (volume.hostPath) {
     mkdirSync(volume.hostPath.path, { recursive: true });
     return volume.hostPath.path;
   }
   if (volume.secret) {
-    const s = ctx.core.tryGet(ctx.r('', 'secrets'), ns, volume.secret.secretName);
+    const s = ctx.lookup('secrets', ns, volume.secret.secretName);
     if (!s && !volume.secret.optional) throw new ContainerConfigError(`secret "${volume.secret.secretName}" not found`, { kind: 'secret', name: volume.secret.secretName });
     rmSync(own, { recursive: true, force: true });
     writeItems(own, { ...(s?.data ?? {}), ...Object.fromEntries(Object.entries(s?.stringData ?? {}).map(([k, v]) => [k, Buffer.from(String(v)).toString('base64')])) }, volume.secret.items, true);
     return own;
   }
   if (volume.configMap) {
-    const cm = ctx.core.tryGet(ctx.r('', 'configmaps'), ns, volume.configMap.name);
+    const cm = ctx.lookup('configmaps', ns, volume.configMap.name);
     if (!cm && !volume.configMap.optional) throw new ContainerConfigError(`configmap "${volume.configMap.name}" not found`, { kind: 'configmap', name: volume.configMap.name });
     rmSync(own, { recursive: true, force: true });
     writeItems(own, cm?.data ?? {}, volume.configMap.items, false);
@@ -91,6 +104,13 @@ export function volumeSource(ctx: SimContext, pod: Obj, volume: Record<string, a
       } else if (src.secret || src.configMap) {
         const sub = volumeSource(ctx, pod, { name: `${volume.name}-${src.secret ? 'secret' : 'configmap'}-${src.secret?.name ?? src.configMap?.name}`, ...(src.secret ? { secret: { secretName: src.secret.name, items: src.secret.items, optional: src.secret.optional } } : { configMap: src.configMap }) });
         cpSync(sub, own, { recursive: true });
+      } else if (src.serviceAccountToken && ctx.serviceAccountToken) {
+        const token = ctx.serviceAccountToken(pod, src.serviceAccountToken);
+        if (token !== undefined) {
+          const file = join(own, src.serviceAccountToken.path ?? 'token');
+          mkdirSync(dirname(file), { recursive: true });
+          writeFileSync(file, token, { mode: 0o600 });
+        }
       }
     }
     return own;
@@ -107,7 +127,7 @@ export function volumeSource(ctx: SimContext, pod: Obj, volume: Record<string, a
 }
 
 /** Builds the container's root folder and returns its path. */
-export function prepareRoot(ctx: SimContext, pod: Obj, container: Record<string, any>): string {
+export function prepareRoot(ctx: PodContext, pod: Obj, container: Record<string, any>): string {
   const root = join(podDir(ctx, pod), 'containers', container.name, 'root');
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
