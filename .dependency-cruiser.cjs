@@ -10,7 +10,7 @@ const LAYERS = [
   ['common'],
   ['api'],
   ['git', 'session', 'hosts', 'kube'],
-  ['restic'],
+  ['restic', 'tasks'],
   ['source', 'manifests'],
   ['plan'],
   ['apply', 'status', 'agent'],

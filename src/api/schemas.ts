@@ -1,4 +1,4 @@
-// The OpenAPI v3 schemas of RestoreSession and Repository. deploy/crds is generated from these
+// The OpenAPI v3 schemas of RestoreSession and Repository, and of what a Task restore reads (Function, Task, AppBinding). deploy/crds is generated from these
 // (`npm run gen:crds`, checked by a test), and the manifest validator checks against them.
 import type { Schema } from './openapi.ts';
 
@@ -109,6 +109,9 @@ const handlerProps: Record<string, Schema> = {
   containerName: str(),
 };
 
+/** Stash's Param: a value for a Task variable; Stash's CRD requires both fields. */
+const param = obj({ name: str({ minLength: 1 }), value: str() }, ['name', 'value']);
+
 const envVar = obj({ name: str({ minLength: 1 }), value: str(), valueFrom: opaque('an env var source') }, ['name']);
 
 const containerSettings = obj({
@@ -157,7 +160,7 @@ const condition = obj(
 export const restoreSessionSpecSchema: Schema = obj({
   driver: str({ enum: ['Restic', 'VolumeSnapshotter', ''], default: 'Restic' }),
   repository: obj({ name: str({ minLength: 1 }), namespace: str() }, ['name']),
-  task: obj({ name: str(), params: list(obj({ name: str(), value: str() }, ['name'])) }),
+  task: obj({ name: str(), params: list(param) }),
   target: obj({
     alias: str(),
     ref: obj({ apiVersion: str({ minLength: 1 }), kind: str({ minLength: 1 }), name: str({ minLength: 1 }), namespace: str() }, ['apiVersion', 'kind', 'name']),
@@ -244,6 +247,64 @@ export function topLevelSchema(spec: Schema, status: Schema, specRequired: boole
     specRequired ? ['spec'] : undefined,
   );
 }
+
+// Function and Task (stash.appscode.com/v1beta1), as stashed/apimachinery crds/stash.appscode.com_{functions,tasks}.yaml
+// declare them; Kubernetes core types (ports, volumes) are carried as they are.
+export const functionSpecSchema: Schema = obj({
+  image: str(),
+  command: strings(),
+  args: strings(),
+  workingDir: str(),
+  ports: list(opaque('a container port')),
+  volumeMounts: list(volumeMount),
+  volumeDevices: list(obj({ name: str(), devicePath: str() }, ['name', 'devicePath'])),
+  runtimeSettings: containerSettings,
+  podSecurityPolicyName: str(),
+});
+
+export const taskSpecSchema: Schema = obj({
+  steps: list(obj({ name: str({ description: 'The Function this step runs.' }), params: list(param) })),
+  volumes: list(obj({ name: str({ minLength: 1 }) }, ['name'], { 'x-kubernetes-preserve-unknown-fields': true, description: 'a pod volume: name and one volume source' })),
+});
+
+const typedLocalRef = obj({ apiGroup: str({ default: '' }), kind: str({ default: 'Secret' }), name: str() }, ['name']);
+
+// AppBinding (appcatalog.appscode.com/v1alpha1), as kmodules/custom-resources crds/appcatalog.appscode.com_appbindings.yaml declares it.
+export const appBindingSpecSchema: Schema = obj(
+  {
+    type: str(),
+    appRef: obj({ apiGroup: str(), kind: str(), name: str(), namespace: str() }, ['name']),
+    version: str(),
+    clientConfig: obj({
+      url: str({ description: '[scheme://]host:port/path; exactly one of url and service' }),
+      service: obj({ scheme: str(), name: str(), namespace: str(), port: int(), path: str(), query: str() }, ['name', 'port', 'scheme']),
+      insecureSkipTLSVerify: bool(),
+      caBundle: str({ format: 'byte' }),
+      serverName: str(),
+    }),
+    secret: typedLocalRef,
+    secretTransforms: list(
+      obj({
+        renameKey: obj({ from: str(), to: str() }, ['from', 'to']),
+        addKey: obj({ key: str(), value: str({ format: 'byte' }), stringValue: str() }, ['key']),
+        addKeysFrom: obj({ secretRef: obj({ name: str({ default: '' }) }) }),
+        removeKey: obj({ key: str() }, ['key']),
+      }),
+    ),
+    parameters: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, 'x-kubernetes-embedded-resource': true },
+    tlsSecret: typedLocalRef,
+  },
+  ['clientConfig'],
+);
+
+/** A kind without a status: apiVersion, kind, metadata and spec. */
+function specOnlySchema(spec: Schema, specRequired: boolean): Schema {
+  return obj({ apiVersion: str(), kind: str(), metadata: { type: 'object' }, spec }, specRequired ? ['spec'] : undefined);
+}
+
+export const functionSchema = specOnlySchema(functionSpecSchema, false);
+export const taskSchema = specOnlySchema(taskSpecSchema, false);
+export const appBindingSchema = specOnlySchema(appBindingSpecSchema, false);
 
 export const restoreSessionSchema = topLevelSchema(restoreSessionSpecSchema, restoreSessionStatusSchema, true);
 export const repositorySchema = topLevelSchema(repositorySpecSchema, repositoryStatusSchema, true);

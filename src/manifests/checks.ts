@@ -12,6 +12,7 @@ import type { DesiredSet } from './desired.ts';
 import type { ClusterState } from './cluster-state.ts';
 import { diagnosticAt } from './load.ts';
 import type { Manifest } from './load.ts';
+import { checkTask } from './task-checks.ts';
 
 const HANDLER_KINDS = ['exec', 'httpGet', 'httpPost', 'tcpSocket'] as const;
 const SECRETISH_ENV = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL)/i;
@@ -33,7 +34,18 @@ export interface SessionContext {
 }
 
 export function checkSession(m: Manifest<RestoreSession>, ctx: SessionContext): Diagnostic[] {
-  return [...checkSessionSpec(m, ctx.cluster), ...checkSessionReferences(m, ctx)];
+  return [...checkSessionSpec(m, ctx.cluster), ...checkSessionTask(m, ctx.cluster), ...checkSessionReferences(m, ctx)];
+}
+
+/**
+ * The task a session names, against the cluster state and Stash's catalog. Not part of
+ * checkSessionSpec (the controller's admission check, which has no cluster state): which Tasks
+ * exist is the cluster's to say.
+ */
+export function checkSessionTask(m: Manifest<RestoreSession>, cluster: ClusterState | undefined): Diagnostic[] {
+  const report = reporter(m);
+  checkTask(m.object, cluster, report);
+  return report.out;
 }
 
 /** The checks that need nothing but the session itself (and, for a warning, the cluster state). */
@@ -131,7 +143,7 @@ function checkTarget(s: RestoreSession, cluster: ClusterState | undefined, { err
     warn(['spec', 'runtimeSettings', 'pod'], 'runtimeSettings.pod applies to restore Jobs only: a workload target is restored by an init-container in its own pods', 'key');
   }
   if (ref && cluster?.covers(ref.kind) && !cluster.get(ref.kind, ref.namespace || ns, ref.name)) {
-    warn(['spec', 'target', 'ref', 'name'], `target ${ref.kind} ${ref.namespace || ns}/${ref.name} is not in the cluster state: the session will wait (Pending) until it exists`);
+    warn(['spec', 'target', 'ref', 'name'], `target not found: ${ref.kind} ${ref.namespace || ns}/${ref.name} is not in the cluster state, so the session will wait (Pending) until it exists`);
   }
 }
 

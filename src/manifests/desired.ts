@@ -4,7 +4,7 @@ import type { KubeObject } from '../api/meta.ts';
 import { objectKey } from '../api/meta.ts';
 import type { Repository } from '../api/repository.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
-import { MANAGED_KINDS, managedKind, manifestSchema } from '../api/crds.ts';
+import { crdKind, MANAGED_KINDS, managedKind, manifestSchema } from '../api/crds.ts';
 import { applyDefaults, validateSchema } from '../api/openapi.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import type { SourceFile } from './files.ts';
@@ -49,6 +49,9 @@ export function loadDesired(files: SourceFile[], opts: LoadOptions = {}): Desire
       const sameKind = MANAGED_KINDS.find((k) => k.kind === o.kind);
       if (sameKind) {
         diagnostics.push(diagnosticAt(m, ['apiVersion'], 'error', `${o.kind} must have apiVersion ${sameKind.group}/${sameKind.version}, not ${o.apiVersion}`));
+      } else if (crdKind(o.apiVersion, o.kind)) {
+        // Function, Task, AppBinding: read by task restores, never applied from git.
+        diagnostics.push(diagnosticAt(m, ['kind'], 'warning', `${o.kind} ${o.metadata.name} skipped: restore-controller applies only RestoreSession and Repository objects; a ${o.kind} is read from the cluster (install it there, e.g. with Stash's catalog or KubeDB, and list it in --cluster-state to plan against it)`));
       } else {
         diagnostics.push(diagnosticAt(m, ['kind'], 'warning', `${o.kind} ${o.metadata.name} skipped: restore-controller applies only RestoreSession and Repository objects`));
       }

@@ -8,8 +8,10 @@ export type { Manifest, LoadedObjects } from './load.ts';
 export { diagnosticAt, loadObjects } from './load.ts';
 export type { DesiredSet, LoadOptions } from './desired.ts';
 export { loadDesired } from './desired.ts';
-export { checkDesired, checkRepository, checkSession, checkSessionSpec, checkSessionReferences } from './checks.ts';
+export { checkDesired, checkRepository, checkSession, checkSessionSpec, checkSessionReferences, checkSessionTask } from './checks.ts';
 export { ClusterState } from './cluster-state.ts';
+export { checkTask, sessionTask } from './task-checks.ts';
+export type { SessionTask } from './task-checks.ts';
 
 import type { SourceFile } from './files.ts';
 import type { DesiredSet, LoadOptions } from './desired.ts';

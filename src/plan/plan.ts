@@ -11,6 +11,7 @@ import type { DesiredSet } from '../manifests/desired.ts';
 import type { Diagnostic } from '../manifests/diagnostic.ts';
 import { diagnosticAt } from '../manifests/load.ts';
 import type { Manifest } from '../manifests/load.ts';
+import { sessionTask } from '../manifests/task-checks.ts';
 import { canonical, contentId, normalisedSpec } from './content-id.ts';
 import type { Action, Plan } from './types.ts';
 
@@ -71,6 +72,8 @@ function planSession(m: Manifest<RestoreSession>, cluster: ClusterState | undefi
   const target = ref ? cluster?.get(ref.kind, ref.namespace || namespace, ref.name) : undefined;
   const resolution = resolveHosts(s, target, cluster?.nodes() ?? []);
   const action: Action = { action: 'create', kind: 'RestoreSession', namespace, name: s.metadata.name, file: m.file, contentId: id, executor: resolution.executor };
+  const task = resolution.executor === 'job' ? sessionTask(s, cluster) : undefined;
+  if (task) action.task = task.name;
   const { rules, field } = effectiveRules(s.spec);
   const rulesPath = field === 'spec.rules' ? ['spec', 'rules'] : ['spec', 'target', 'rules'];
 

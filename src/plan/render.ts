@@ -24,6 +24,11 @@ export function planToJson(plan: Plan): string {
   return JSON.stringify({ sourceCommit: plan.sourceCommit, diagnostics: plan.diagnostics, actions }, null, 2) + '\n';
 }
 
+/** `job (task postgres-restore-11.9)` for a task restore, else the executor. */
+function executorText(a: Action): string {
+  return a.task ? `${a.executor} (task ${a.task})` : (a.executor ?? '');
+}
+
 function counts(actions: readonly Action[]): string {
   const c = ORDER.map((t) => [t, actions.filter((a) => a.action === t).length] as const).filter(([, n]) => n > 0);
   return c.length ? c.map(([t, n]) => `${n} ${t}`).join(', ') : 'nothing to do';
@@ -149,7 +154,7 @@ export function planToText(plan: Plan): string {
     out.push('', `${SIGN[a.action]} ${a.action} ${a.kind} ${a.namespace}/${a.name}${change}${a.file ? `  (${a.file})` : ''}`);
     if (a.reason) out.push(`    ${a.reason}`);
     if (a.effect && a.action !== 'noop') out.push(`    ${a.effect}`);
-    if (a.executor) out.push(`    executor ${a.executor}, ${a.totalHosts === undefined ? 'hosts unknown' : `${a.totalHosts} host(s)`}, content id ${a.contentId}`);
+    if (a.executor) out.push(`    executor ${executorText(a)}, ${a.totalHosts === undefined ? 'hosts unknown' : `${a.totalHosts} host(s)`}, content id ${a.contentId}`);
     const shared = sharedReason(a);
     if (shared) out.push(`    latest not resolved: ${shared}`);
     if (a.hosts?.length && a.action !== 'noop') out.push(...table([HOST_HEADER, ...hostRows(a, plain)]).map((l) => `    ${l}`));
@@ -189,7 +194,7 @@ export function planToMarkdown(plan: Plan): string {
     out.push('', `| | Action |${withChange ? ' Change |' : ''} Object | Executor | Hosts | What happens |`, `|---|---|${withChange ? '---|' : ''}---|---|---|---|`);
     for (const a of actions) {
       const note = [a.reason, a.action !== 'noop' ? a.effect : undefined].filter(Boolean).map((x) => md(x!)).join('<br>');
-      out.push(`| ${SIGN[a.action]} | ${a.action} |${withChange ? ` ${a.change ?? ''} |` : ''} ${a.kind} ${code(`${a.namespace}/${a.name}`)} | ${a.executor ?? ''} | ${a.totalHosts ?? (a.executor ? 'unknown' : '')} | ${note} |`);
+      out.push(`| ${SIGN[a.action]} | ${a.action} |${withChange ? ` ${a.change ?? ''} |` : ''} ${a.kind} ${code(`${a.namespace}/${a.name}`)} | ${a.executor ? md(executorText(a)) : ''} | ${a.totalHosts ?? (a.executor ? 'unknown' : '')} | ${note} |`);
     }
     for (const r of removed) {
       out.push(`| - | none | removed | ${r.kind} ${code(`${r.namespace}/${r.name}`)} | | | removed from ${code(r.file)}; nothing live to prune |`);

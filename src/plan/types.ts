@@ -15,6 +15,8 @@ export interface Action {
   contentId: string;
   reason?: string;
   executor?: Executor;
+  /** The Task the restore Job runs (task restores): `spec.task.name`, or the one the AppBinding names. Additive to DESIGN §5's JSON. */
+  task?: string;
   totalHosts?: number;
   hosts?: HostPlan[];
   /** What it does to running things, in a sentence for people ("its 5 pods restart…"); not in JSON. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { renderCrdFiles } from '../../src/api/crd-files.ts';
-import { MANAGED_KINDS, applyDefaults, validateSchema } from '../../src/api/index.ts';
+import { CRD_KINDS, MANAGED_KINDS, applyDefaults, validateSchema } from '../../src/api/index.ts';
 import type { Schema } from '../../src/api/index.ts';
 
 const crdDir = new URL('../../deploy/crds/', import.meta.url);
@@ -30,7 +30,7 @@ describe('deploy/crds', () => {
       if (s.items) walk(s.items, `${at}[]`);
       if (typeof s.additionalProperties === 'object') walk(s.additionalProperties, `${at}{}`);
     };
-    for (const k of MANAGED_KINDS) walk(k.schema, k.kind);
+    for (const k of CRD_KINDS) walk(k.schema, k.kind);
     assert.deepEqual(untyped, []);
   });
 });

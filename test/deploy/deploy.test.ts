@@ -119,6 +119,11 @@ const NOT_SCANNED: Record<Grant, string> = {
   [grant('stash.appscode.com', 'repositories', 'update')]: 'the Applier\'s Repository update (optimistic concurrency)',
   [grant('stash.appscode.com', 'restoresessions', 'delete')]: 'the Applier prunes final sessions removed from git',
   [grant('stash.appscode.com', 'repositories', 'delete')]: 'the Applier prunes Repositories removed from git',
+  ...Object.fromEntries(
+    [['appcatalog.appscode.com', 'appbindings'], ['stash.appscode.com', 'tasks'], ['stash.appscode.com', 'functions']].flatMap(([g, r]) =>
+      ['get', 'list', 'watch'].map((v) => [grant(g!, r!, v), 'Task restores (issue 14): the controller reads the Task a session names, its Functions and the AppBinding target to build the restore Job (the planner reads them from --cluster-state today)']),
+    ),
+  ),
   [grant('stash.appscode.com', 'restoresessions/finalizers', 'update')]:
     'Jobs, PVCs, Roles the controller creates are owned by the session with blockOwnerDeletion (OwnerReferencesPermissionEnforcement)',
 };
@@ -140,7 +145,7 @@ describe('deploy/', function () {
   describe('kustomize', () => {
     it('renders the cluster-wide install: CRDs, Namespace, ServiceAccount, ClusterRole and binding, ConfigMap, Deployment, Service', () => {
       const kinds = clusterWide.map((o) => o.kind).sort();
-      assert.deepEqual(kinds, ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'Namespace', 'Service', 'ServiceAccount']);
+      assert.deepEqual(kinds, ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', ...Array(5).fill('CustomResourceDefinition'), 'Deployment', 'Namespace', 'Service', 'ServiceAccount']);
       for (const o of clusterWide) if (!['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind)) assert.equal(o.metadata.namespace, 'restore-controller', `${o.kind} ${o.metadata.name}`);
       const crds = clusterWide.filter((o) => o.kind === 'CustomResourceDefinition');
       const files = readdirSync(join(REPO_ROOT, 'deploy/crds')).filter((f) => f.endsWith('.yaml'));
@@ -214,14 +219,20 @@ describe('deploy/', function () {
       for (const p of svc.spec.ports) assert.ok(ports.includes(p.targetPort), `${p.targetPort} is a container port`);
     });
 
-    it('renders the namespaced variant: the same rules as a Role, only `nodes list` cluster-wide, the daemon told its namespace', () => {
+    it('renders the namespaced variant: the same rules as a Role, only reads of cluster-scoped nodes, Tasks and Functions cluster-wide, the daemon told its namespace', () => {
       const clusterRole = one(clusterWide, 'ClusterRole');
       const role = one(namespaced, 'Role');
       assert.equal(role.metadata.namespace, 'restore-controller');
-      const namespacedGrants = [...grantsOf(clusterRole.rules)].filter((g) => g !== grant('', 'nodes', 'list'));
+      const clusterScoped = [grant('', 'nodes', 'list'), ...['tasks', 'functions'].flatMap((r) => ['get', 'list', 'watch'].map((v) => grant('stash.appscode.com', r, v)))];
+      const namespacedGrants = [...grantsOf(clusterRole.rules)].filter((g) => !clusterScoped.includes(g));
       assert.deepEqual([...grantsOf(role.rules)].sort(), namespacedGrants.sort(), 'deploy/overlays/namespaced/role.yaml and deploy/rbac/clusterrole.yaml agree');
       const clusterRoles = namespaced.filter((o) => o.kind === 'ClusterRole');
-      assert.deepEqual(clusterRoles.map((r) => [...grantsOf(r.rules)]), [[grant('', 'nodes', 'list')]]);
+      assert.deepEqual(clusterRoles.map((r) => [...grantsOf(r.rules)]).sort(), [[grant('', 'nodes', 'list')], clusterScoped.slice(1)].sort());
+      for (const r of clusterRoles) {
+        const b = one(namespaced, 'ClusterRoleBinding', r.metadata.name);
+        assert.deepEqual(b.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: r.metadata.name });
+        assert.deepEqual(b.subjects, [{ kind: 'ServiceAccount', name: 'restore-controller', namespace: 'restore-controller' }]);
+      }
       const binding = one(namespaced, 'RoleBinding');
       assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
       assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'restore-controller', namespace: 'restore-controller' }]);
