@@ -11,7 +11,7 @@ import type { HostRestoreStats, RestorePhase, RestoreSession, RestoreSessionStat
 import { isFinalPhase, repositoryOf } from '../api/restoresession.ts';
 import { nullLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
-import { chooseExecutor } from '../hosts/resolve.ts';
+import { chooseExecutor, unsupportedTargetKind } from '../hosts/resolve.ts';
 import type { Executor } from '../hosts/types.ts';
 import { validateLiveSession } from '../manifests/index.ts';
 import { CONDITION, REASON, findCondition, setCondition } from '../session/conditions.ts';
@@ -108,7 +108,9 @@ async function ensureFinalizer(r: Reconcile): Promise<RestoreSession> {
 
 /** ValidationPassed: True, or False with every problem (`path: message`, joined by `; `). */
 export function validationCondition(session: RestoreSession): ConditionUpdate {
-  const errors = validateLiveSession(session);
+  const errors: { path?: string; message: string }[] = validateLiveSession(session);
+  const kind = unsupportedTargetKind(session);
+  if (kind) errors.push({ path: 'spec.target.ref.kind', message: kind });
   if (!errors.length) return { type: CONDITION.ValidationPassed, status: 'True', reason: REASON.ValidationSucceeded, message: 'the session follows the RestoreSession rules' };
   const message = errors.map((d) => `${d.path ? `${d.path}: ` : ''}${d.message}`).join('; ');
   return { type: CONDITION.ValidationPassed, status: 'False', reason: REASON.ValidationFailed, message };

@@ -7,7 +7,7 @@ import { hostStat } from '../../session/host-stats.ts';
 import { claimsForOrdinal, interimClaim } from '../claims.ts';
 import { CONDITION, REASON } from '../../session/conditions.ts';
 import { restoreJob } from '../job.ts';
-import type { ExecutorContext, ExecutorState } from './types.ts';
+import type { ConditionUpdate, ExecutorContext, ExecutorState } from './types.ts';
 import { ControllerError } from '../errors.ts';
 import { ensureAgentRbac } from './agent-rbac.ts';
 
@@ -25,6 +25,8 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
   if (!resolution.known) {
     throw new ControllerError('HostsUnknown', `RestoreSession ${ns}/${session.metadata.name}: a restore Job executor was chosen for a target whose hosts are only known from its pods (a controller bug: please report it)`, { session: `${ns}/${session.metadata.name}` });
   }
+  const target = await jobTarget(ctx);
+  if (target?.status === 'False') return { targetFound: false, conditions: [target] };
   const stats: HostRestoreStats[] = [];
   let created = 0;
 
@@ -52,8 +54,21 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
     targetFound: true,
     totalHosts: resolution.totalHosts,
     stats,
-    conditions: [{ type: CONDITION.RestoreJobCreated, status: 'True', reason: REASON.RestoreJobCreationSucceeded, message: `${resolution.hosts.length} restore Job(s) exist` }],
+    conditions: [...(target ? [target] : []), { type: CONDITION.RestoreJobCreated, status: 'True', reason: REASON.RestoreJobCreationSucceeded, message: `${resolution.hosts.length} restore Job(s) exist` }],
   };
+}
+
+/**
+ * RestoreTargetFound for the object a restore Job mounts (Stash checks every target before its
+ * executor: a missing one waits as Pending); undefined when there is nothing to check.
+ */
+async function jobTarget(ctx: ExecutorContext): Promise<ConditionUpdate | undefined> {
+  const { cluster, session } = ctx;
+  const ref = session.spec.target?.ref;
+  if (ref?.kind !== 'PersistentVolumeClaim' || session.spec.target?.volumeClaimTemplates?.length) return undefined;
+  const ns = ref.namespace || session.metadata.namespace!;
+  if (await cluster.claim(ns, ref.name)) return { type: CONDITION.RestoreTargetFound, status: 'True', reason: REASON.TargetAvailable, message: `PersistentVolumeClaim ${ns}/${ref.name} found` };
+  return { type: CONDITION.RestoreTargetFound, status: 'False', reason: REASON.TargetNotAvailable, message: `PersistentVolumeClaim ${ns}/${ref.name} does not exist` };
 }
 
 /** Deletes the session's Jobs (deadline passed, or the session is going away). */
