@@ -123,6 +123,8 @@ export class ControllerCluster {
 
   /** Things already told in an event that would otherwise be told on every reconcile (agent trouble). */
   readonly reported = new Set<string>();
+  /** When this controller first saw each agent trouble (AgentTrouble.since → epoch ms). */
+  readonly troubleSince = new Map<string, number>();
   private podCache: ((namespace: string, session: string) => k8s.V1Pod[]) | undefined;
 
   /** Pods read from the controller's pod watch instead of the API (set while watching). */
@@ -220,6 +222,12 @@ export class ControllerCluster {
       if (isAlreadyExists(e)) return false;
       throw e;
     }
+  }
+
+  /** The events about one object (oldest first), e.g. a Job's FailedCreate warnings. */
+  async eventsOn(namespace: string, kind: string, name: string): Promise<k8s.CoreV1Event[]> {
+    const list = await this.count('LIST events', this.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` }));
+    return list.items.filter((e) => e.involvedObject.kind === kind);
   }
 
   event(on: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {

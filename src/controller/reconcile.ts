@@ -25,6 +25,7 @@ import type { ConditionUpdate, ExecutorConfig, ExecutorState } from './executors
 import { ensureSnapshotClaims } from './executors/volume-snapshot.ts';
 import { interimClaim } from './claims.ts';
 import { agentTrouble } from './agent-pods.ts';
+import type { AgentTrouble } from './agent-pods.ts';
 
 export const FINALIZER = 'restore.gitops/cleanup';
 
@@ -34,6 +35,11 @@ export interface ReconcileConfig extends ExecutorConfig {
   pollMs?: number;
   /** How soon to look again at a session waiting for its Repository, Secret or target (default 5 s). */
   waitMs?: number;
+  /**
+   * How long a restore agent may stay unable to run (unschedulable, image not pulled, crash loop,
+   * refused pods) before its session fails with the reason (default 10 min; timeOut, when sooner, wins).
+   */
+  stuckAfterMs?: number;
   /** Phase changes (info, warn when the session failed) and agent trouble (warn), with the session's namespace and name. */
   log?: Logger;
 }
@@ -45,6 +51,7 @@ export interface ReconcileResult {
 }
 
 const WAIT_MS = 5000;
+const STUCK_AFTER_MS = 600_000;
 const POLL_MS = 2000;
 
 /** One reconcile's world: the cluster, the config, the session as read, its logger and clock. */
@@ -86,10 +93,14 @@ export async function reconcileSession(cluster: ControllerCluster, cfg: Reconcil
   if (!ensured.state) return { ...(await write(r, conditions, {})), requeueAfterMs: cfg.waitMs ?? WAIT_MS };
   const state = ensured.state;
   conditions.push(...state.conditions);
+  const trouble = state.targetFound && executor !== 'volume-snapshot' ? await agentTroubles(r, state.troubles ?? []) : {};
+  if (trouble.stuck) conditions.push(trouble.stuck);
   const result = await write(r, conditions, state);
+  // Jobs stuck for good are stopped, as at the deadline (a failed pod's Job stays, for its logs).
+  if (trouble.stuck && isFinalPhase(result.phase) && executor === 'job') await deleteJobs({ cluster, config: cfg, session: r.session });
   if (isFinalPhase(result.phase)) return result;
-  if (state.targetFound && executor !== 'volume-snapshot') await reportAgentTrouble(r);
-  return { ...result, requeueAfterMs: requeueAfter(state.targetFound, cfg, deadline, r.now()) };
+  const requeue = requeueAfter(state.targetFound, cfg, deadline, r.now());
+  return { ...result, requeueAfterMs: trouble.untilStuckMs !== undefined ? Math.min(requeue, trouble.untilStuckMs) : requeue };
 }
 
 /** A deleted session: its executor's objects go (cleanup), then the finalizer, so the API server lets it go. */
@@ -239,16 +250,37 @@ async function write(r: Reconcile, conditions: ConditionUpdate[], state: Partial
   return { phase: written.status?.phase };
 }
 
-/** A Warning event on the session for each agent container that cannot run (once per occurrence). */
-async function reportAgentTrouble(r: Reconcile): Promise<void> {
+/**
+ * Agents that cannot run (stuck pods, refused Job pods): a Warning event on the session for each
+ * (once per occurrence); one stuck for longer than `stuckAfterMs` (as this controller saw it) gives
+ * RestoreExecutorEnsured=False, so the session fails with the reason instead of running for ever.
+ */
+async function agentTroubles(r: Reconcile, fromExecutor: AgentTrouble[]): Promise<{ stuck?: ConditionUpdate; untilStuckMs?: number }> {
   const { cluster, session } = r;
+  const troubles = [...fromExecutor];
   for (const pod of await cluster.sessionPods(session.metadata.namespace!, session.metadata.name)) {
     const trouble = agentTrouble(pod);
-    if (!trouble || cluster.reported.has(trouble.occurrence)) continue;
-    cluster.reported.add(trouble.occurrence);
-    await cluster.event(session, 'Warning', 'Restore Agent Failing', trouble.message);
-    r.log.warn(trouble.message, { pod: pod.metadata?.name });
+    if (trouble) troubles.push(trouble);
   }
+  const now = r.now().getTime();
+  const patience = r.cfg.stuckAfterMs ?? STUCK_AFTER_MS;
+  let stuck: AgentTrouble | undefined;
+  let untilStuckMs: number | undefined;
+  for (const trouble of troubles) {
+    if (!cluster.reported.has(trouble.occurrence)) {
+      cluster.reported.add(trouble.occurrence);
+      await cluster.event(session, 'Warning', 'Restore Agent Failing', trouble.message);
+      r.log.warn(trouble.message, { ...(trouble.pod ? { pod: trouble.pod } : {}), reason: trouble.reason });
+    }
+    const since = cluster.troubleSince.get(trouble.since) ?? now;
+    cluster.troubleSince.set(trouble.since, since);
+    const left = since + patience - now;
+    if (left <= 0) stuck ??= trouble;
+    else untilStuckMs = Math.min(untilStuckMs ?? Infinity, left + 50);
+  }
+  if (!stuck) return untilStuckMs !== undefined ? { untilStuckMs } : {};
+  const message = `${stuck.message} (for more than ${formatDuration(patience)})`;
+  return { stuck: { type: CONDITION.RestoreExecutorEnsured, status: 'False', reason: REASON.FailedToEnsureRestoreExecutor, message } };
 }
 
 /** What deleting a session takes away: the injection, its Jobs, its interim PVC. Nothing else. */

@@ -30,6 +30,7 @@ export const REASON = {
   RestoreJobCreationSucceeded: 'RestoreJobCreationSucceeded',
   RestoreJobCreationFailed: 'RestoreJobCreationFailed',
   VolumeSnapshotRestoreEnsured: 'VolumeSnapshotRestoreEnsured',
+  FailedToEnsureRestoreExecutor: 'FailedToEnsureRestoreExecutor',
   SuccessfullyExecutedHook: 'SuccessfullyExecutedHook',
   FailedToExecuteHook: 'FailedToExecuteHook',
   HookSkippedByPolicy: 'HookSkippedByPolicy',

@@ -14,7 +14,7 @@ export type { PolicyRule } from './agent-rbac.ts';
 import { INJECTED_BY_ANNOTATION, injectInitContainer, injectedHash, removeInjection } from '../injection.ts';
 import { shortHash } from '../../session/names.ts';
 import type { ExecutorContext, ExecutorState } from './types.ts';
-import { ControllerError } from '../errors.ts';
+import { ControllerError, isPermanentRefusal } from '../errors.ts';
 import { apiErrorInfo } from '../../kube/api-error.ts';
 import type { RestoreSession } from '../../api/restoresession.ts';
 
@@ -46,8 +46,6 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
   if (injectedHash(template) !== hash) {
     const sessionKey = `${session.metadata.namespace}/${session.metadata.name}`;
     const other = template.metadata?.annotations?.[INJECTED_BY_ANNOTATION];
-    // RBAC first: once the template carries the hash, this block does not run again.
-    await ensureAgentRbac(ctx, template.spec.serviceAccountName || 'default');
     const injected = injectInitContainer(template, {
       container: agentContainer({ session, repository, agent: ctx.config.agent, name: INIT_CONTAINER_NAME, hostFrom: 'pod', dataMounts: session.spec.target?.volumeMounts ?? [] }),
       volumes: agentVolumes(session, repository),
@@ -56,10 +54,17 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
       imagePullSecrets: ctx.config.agent.imagePullSecrets,
     });
     try {
+      // RBAC first: once the template carries the hash, this block does not run again.
+      await ensureAgentRbac(ctx, template.spec.serviceAccountName || 'default');
       await cluster.replaceWorkload({ ...workload, spec: { ...(workload['spec'] as object), template: injected } });
     } catch (e) {
       const message = `cannot inject into ${ref.kind} ${ns}/${ref.name}: ${cluster.describeError(e)}`;
       await cluster.event(workload, 'Warning', 'Init-Container Injection Failed', message);
+      // A refusal that stands (the spec cannot change) fails the session, with Stash's condition.
+      if (isPermanentRefusal(e)) {
+        conditions.push({ type: CONDITION.StashInitContainerInjected, status: 'False', reason: REASON.InitContainerInjectionFailed, message: `Failed to inject Stash init-container into ${ref.kind} ${ns}/${ref.name}. Reason: ${cluster.describeError(e)}` });
+        return { targetFound: true, conditions };
+      }
       const status = apiErrorInfo(e).code;
       throw new ControllerError('InjectionFailed', `${message} (retrying with backoff; check the controller may update ${ref.kind.toLowerCase()}s in ${ns})`, { session: sessionKey, object: `${ref.kind} ${ns}/${ref.name}`, ...(status ? { status } : {}) }, { cause: e });
     }

@@ -8,7 +8,9 @@ import { claimsForOrdinal, interimClaim } from '../claims.ts';
 import { CONDITION, REASON } from '../../session/conditions.ts';
 import { restoreJob } from '../job.ts';
 import type { ConditionUpdate, ExecutorContext, ExecutorState } from './types.ts';
-import { ControllerError } from '../errors.ts';
+import { ControllerError, isPermanentRefusal } from '../errors.ts';
+import type { AgentTrouble } from '../agent-pods.ts';
+import { JOB_CONTAINER_NAME } from '../agent-container.ts';
 import { ensureAgentRbac } from './agent-rbac.ts';
 
 function jobFailure(job: k8s.V1Job): string | undefined {
@@ -28,6 +30,7 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
   const target = await jobTarget(ctx);
   if (target?.status === 'False') return { targetFound: false, conditions: [target] };
   const stats: HostRestoreStats[] = [];
+  const troubles: AgentTrouble[] = [];
   let created = 0;
 
   const interim = interimClaim(session);
@@ -38,13 +41,22 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
     const job = restoreJob({ session, repository, agent: ctx.config.agent, index: i });
     const existing = await cluster.job(ns, job.metadata.name);
     if (!existing) {
-      // Once per reconcile that creates Jobs: their pods run as this service account.
-      if (!rbacDone) await ensureAgentRbac(ctx, session.spec.runtimeSettings?.pod?.serviceAccountName || 'default');
-      rbacDone = true;
-      for (const claim of claimsForOrdinal(session, i)) if (!(await cluster.claim(ns, claim.metadata.name))) await cluster.createClaim(claim);
-      if (await cluster.createJob(job)) created++;
+      try {
+        // Once per reconcile that creates Jobs: their pods run as this service account.
+        if (!rbacDone) await ensureAgentRbac(ctx, session.spec.runtimeSettings?.pod?.serviceAccountName || 'default');
+        rbacDone = true;
+        for (const claim of claimsForOrdinal(session, i)) if (!(await cluster.claim(ns, claim.metadata.name))) await cluster.createClaim(claim);
+        if (await cluster.createJob(job)) created++;
+      } catch (e) {
+        if (!isPermanentRefusal(e)) throw e;
+        // The spec cannot change, so neither will the answer: Stash's condition, and the session fails.
+        const message = `Failed to create restore job ${job.metadata.name}. Reason: ${cluster.describeError(e)}`;
+        await cluster.event(session, 'Warning', 'Restore Job Creation Failed', message);
+        return { targetFound: true, totalHosts: resolution.totalHosts, stats, conditions: [...(target ? [target] : []), { type: CONDITION.RestoreJobCreated, status: 'False', reason: REASON.RestoreJobCreationFailed, message }] };
+      }
       continue;
     }
+    troubles.push(...(await jobTroubles(ctx, existing)));
     const failure = jobFailure(existing);
     const phase = hostStat(session.status, host)?.phase;
     if (failure && phase !== 'Succeeded' && phase !== 'Failed') stats.push({ hostname: host, phase: 'Failed', error: failure });
@@ -54,8 +66,30 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
     targetFound: true,
     totalHosts: resolution.totalHosts,
     stats,
+    troubles,
     conditions: [...(target ? [target] : []), { type: CONDITION.RestoreJobCreated, status: 'True', reason: REASON.RestoreJobCreationSucceeded, message: `${resolution.hosts.length} restore Job(s) exist` }],
   };
+}
+
+/**
+ * A Job that has no pod because the API refuses them (FailedCreate: a missing ServiceAccount, a
+ * quota, a policy) says so only in Warning events on itself, which the job-controller repeats.
+ */
+async function jobTroubles(ctx: ExecutorContext, job: k8s.V1Job): Promise<AgentTrouble[]> {
+  const st = job.status;
+  if (st?.active || st?.succeeded || st?.failed || st?.conditions?.some((c) => c.status === 'True')) return [];
+  const name = job.metadata?.name ?? '';
+  const refused = (await ctx.cluster.eventsOn(job.metadata?.namespace ?? '', 'Job', name)).filter((e) => e.type === 'Warning' && e.reason === 'FailedCreate');
+  const last = refused.at(-1);
+  if (!last) return [];
+  return [{
+    pod: '',
+    container: JOB_CONTAINER_NAME,
+    reason: 'FailedCreate',
+    message: `restore Job ${name} cannot create its pod: FailedCreate (${last.message ?? ''}); check runtimeSettings.pod (serviceAccountName, securityContext) and the namespace's quotas and policies`,
+    occurrence: `${job.metadata?.uid ?? name}/FailedCreate`,
+    since: `${job.metadata?.uid ?? name}/FailedCreate`,
+  }];
 }
 
 /**

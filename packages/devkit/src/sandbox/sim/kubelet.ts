@@ -154,6 +154,14 @@ export class Kubelet {
       return;
     }
     const wanted = pod.spec?.nodeSelector?.['kubernetes.io/hostname'];
+    if (wanted && !ctx.nodes.includes(wanted)) {
+      // No node matches: the pod stays Pending, Unschedulable, as kube-scheduler leaves it.
+      const message = `0/${ctx.nodes.length} nodes are available: ${ctx.nodes.length} node(s) didn't match Pod's node affinity/selector.`;
+      if (pod.status?.conditions?.find((c: any) => c.type === 'PodScheduled')?.message !== message) ctx.event(pod, 'Warning', 'FailedScheduling', message, 'default-scheduler');
+      const status = { ...pod.status, phase: 'Pending', conditions: mergeConditions(pod.status?.conditions, [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }], ctx.now()) };
+      ctx.writeStatus(ctx.pods, pod, status, 'default-scheduler');
+      return;
+    }
     let node = wanted && ctx.nodes.includes(wanted) ? wanted : undefined;
     node ??= ctx.nodes[[...pod.metadata.name as string].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) >>> 0, 7) % ctx.nodes.length]!;
     for (const c of claims) {
