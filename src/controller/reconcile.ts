@@ -19,7 +19,7 @@ import { formatDuration, parseDuration } from '../session/duration.ts';
 import { withHostStat } from '../session/host-stats.ts';
 import { computePhase } from '../session/phase.ts';
 import type { ControllerCluster } from './cluster.ts';
-import { ensureInitContainer, removeInitContainer } from './executors/init-container.ts';
+import { ensureInitContainer, removeInitContainer, restoreUpdateStrategy } from './executors/init-container.ts';
 import { deleteJobs, ensureJobs } from './executors/job.ts';
 import type { ConditionUpdate, ExecutorConfig, ExecutorState } from './executors/types.ts';
 import { ensureSnapshotClaims } from './executors/volume-snapshot.ts';
@@ -98,6 +98,7 @@ export async function reconcileSession(cluster: ControllerCluster, cfg: Reconcil
   const result = await write(r, conditions, state);
   // Jobs stuck for good are stopped, as at the deadline (a failed pod's Job stays, for its logs).
   if (trouble.stuck && isFinalPhase(result.phase) && executor === 'job') await deleteJobs({ cluster, config: cfg, session: r.session });
+  if (isFinalPhase(result.phase) && executor === 'init-container') await restoreUpdateStrategy({ cluster, config: cfg, session: r.session });
   if (isFinalPhase(result.phase)) return result;
   const requeue = requeueAfter(state.targetFound, cfg, deadline, r.now());
   return { ...result, requeueAfterMs: trouble.untilStuckMs !== undefined ? Math.min(requeue, trouble.untilStuckMs) : requeue };

@@ -15,7 +15,7 @@ import { INJECTED_BY_ANNOTATION, injectInitContainer, injectedHash, removeInject
 import { shortHash } from '../../session/names.ts';
 import type { ExecutorContext, ExecutorState } from './types.ts';
 import { ControllerError, isPermanentRefusal } from '../errors.ts';
-import { apiErrorInfo } from '../../kube/api-error.ts';
+import { apiErrorInfo, isConflict } from '../../kube/api-error.ts';
 import type { RestoreSession } from '../../api/restoresession.ts';
 
 /** The hash recorded on the template: a new session (even with the same spec) rolls the pods again. */
@@ -53,10 +53,11 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
       session: sessionKey,
       imagePullSecrets: ctx.config.agent.imagePullSecrets,
     });
+    const rolling = rollingForRestore(workload, sessionKey);
     try {
       // RBAC first: once the template carries the hash, this block does not run again.
       await ensureAgentRbac(ctx, template.spec.serviceAccountName || 'default');
-      await cluster.replaceWorkload({ ...workload, spec: { ...(workload['spec'] as object), template: injected } });
+      await cluster.replaceWorkload({ ...rolling, spec: { ...(rolling['spec'] as object), template: injected } });
     } catch (e) {
       const message = `cannot inject into ${ref.kind} ${ns}/${ref.name}: ${cluster.describeError(e)}`;
       await cluster.event(workload, 'Warning', 'Init-Container Injection Failed', message);
@@ -68,7 +69,8 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
       const status = apiErrorInfo(e).code;
       throw new ControllerError('InjectionFailed', `${message} (retrying with backoff; check the controller may update ${ref.kind.toLowerCase()}s in ${ns})`, { session: sessionKey, object: `${ref.kind} ${ns}/${ref.name}`, ...(status ? { status } : {}) }, { cause: e });
     }
-    await cluster.event(workload, 'Normal', 'Init-Container Injection Succeeded', `stash-init injected for RestoreSession ${sessionKey}${other && other !== sessionKey ? ` (replacing ${other}'s)` : ''}; the pods roll`);
+    const switched = rolling !== workload ? ` (updateStrategy OnDelete is RollingUpdate until the restore is over)` : '';
+    await cluster.event(workload, 'Normal', 'Init-Container Injection Succeeded', `stash-init injected for RestoreSession ${sessionKey}${other && other !== sessionKey ? ` (replacing ${other}'s)` : ''}; the pods roll${switched}`);
     if (warning) {
       await cluster.event(session, 'Warning', MANAGED_BY_GITOPS_CONDITION, warning);
       await cluster.event(workload, 'Warning', MANAGED_BY_GITOPS_CONDITION, `RestoreSession ${sessionKey}: ${warning}`);
@@ -87,7 +89,68 @@ export async function removeInitContainer(ctx: Omit<ExecutorContext, 'repository
   const workload = await cluster.workload(ref.kind as WorkloadKind, ns, ref.name);
   if (!workload) return;
   const template = templateOf(workload);
-  if (template.metadata?.annotations?.[INJECTED_BY_ANNOTATION] !== `${session.metadata.namespace}/${session.metadata.name}`) return;
-  await cluster.replaceWorkload({ ...workload, spec: { ...(workload['spec'] as object), template: removeInjection(template) } });
+  const key = `${session.metadata.namespace}/${session.metadata.name}`;
+  if (template.metadata?.annotations?.[INJECTED_BY_ANNOTATION] !== key) {
+    const own = ownStrategyBack(workload, key);
+    if (own !== workload) await cluster.replaceWorkload(own);
+    return;
+  }
+  const back = ownStrategyBack(workload, key);
+  await cluster.replaceWorkload({ ...back, spec: { ...(back['spec'] as object), template: removeInjection(template) } });
   await cluster.event(workload, 'Normal', 'Init-Container Removed', `RestoreSession ${session.metadata.namespace}/${session.metadata.name} was deleted: stash-init removed, the pods roll back`);
+}
+
+/** On the workload: the updateStrategy it had before a restore switched it to RollingUpdate (`{session, updateStrategy}`, JSON). */
+export const ORIGINAL_STRATEGY_ANNOTATION = 'restore.gitops/original-update-strategy';
+
+type Strategy = { type?: string; rollingUpdate?: unknown };
+
+/**
+ * The workload with `updateStrategy: OnDelete` switched to RollingUpdate (StatefulSets and
+ * DaemonSets), its own strategy kept in an annotation; the workload itself when nothing changes.
+ * Under OnDelete an injected template reaches no pod until someone deletes them: the session
+ * would run for ever.
+ */
+export function rollingForRestore(workload: KubeObject, sessionKey: string): KubeObject {
+  const spec = workload['spec'] as { updateStrategy?: Strategy };
+  if ((workload.kind !== 'StatefulSet' && workload.kind !== 'DaemonSet') || spec.updateStrategy?.type !== 'OnDelete') return workload;
+  const annotations = { ...workload.metadata.annotations, [ORIGINAL_STRATEGY_ANNOTATION]: JSON.stringify({ session: sessionKey, updateStrategy: spec.updateStrategy }) };
+  return { ...workload, metadata: { ...workload.metadata, annotations }, spec: { ...spec, updateStrategy: { type: 'RollingUpdate' } } };
+}
+
+/** The workload with the strategy `rollingForRestore` replaced for this session put back; itself when there is none. */
+export function ownStrategyBack(workload: KubeObject, sessionKey: string): KubeObject {
+  const saved = workload.metadata.annotations?.[ORIGINAL_STRATEGY_ANNOTATION];
+  if (!saved) return workload;
+  let original: { session?: string; updateStrategy?: Strategy };
+  try {
+    original = JSON.parse(saved) as typeof original;
+  } catch {
+    return workload;
+  }
+  if (original.session !== sessionKey || !original.updateStrategy) return workload;
+  const { [ORIGINAL_STRATEGY_ANNOTATION]: _saved, ...rest } = workload.metadata.annotations!;
+  const metadata = { ...workload.metadata, annotations: rest };
+  if (Object.keys(rest).length === 0) delete (metadata as { annotations?: unknown }).annotations;
+  return { ...workload, metadata, spec: { ...(workload['spec'] as object), updateStrategy: original.updateStrategy } };
+}
+
+/** Once the session is final, the workload's own updateStrategy goes back (the template stays: nothing rolls). */
+export async function restoreUpdateStrategy(ctx: Omit<ExecutorContext, 'repository'>): Promise<void> {
+  const { cluster, session } = ctx;
+  const ref = session.spec.target?.ref;
+  if (!ref || (ref.kind !== 'StatefulSet' && ref.kind !== 'DaemonSet')) return;
+  // A final session is not reconciled again, so a conflict (the workload's status moved) is retried here.
+  for (let attempt = 1; ; attempt++) {
+    const workload = await cluster.workload(ref.kind, ref.namespace || session.metadata.namespace!, ref.name);
+    if (!workload) return;
+    const back = ownStrategyBack(workload, `${session.metadata.namespace}/${session.metadata.name}`);
+    if (back === workload) return;
+    try {
+      await cluster.replaceWorkload(back);
+      return;
+    } catch (e) {
+      if (!isConflict(e) || attempt >= 5) throw e;
+    }
+  }
 }
