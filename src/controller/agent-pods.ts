@@ -31,13 +31,14 @@ const STUCK: Record<string, string> = {
 interface ContainerStatusLike {
   name: string;
   restartCount?: number;
-  state?: { waiting?: { reason?: string; message?: string } };
+  state?: { waiting?: { reason?: string; message?: string }; running?: unknown; terminated?: unknown };
   lastState?: { terminated?: { exitCode?: number; reason?: string } };
 }
 
 interface PodLike {
   metadata?: { name?: string; namespace?: string; uid?: string; deletionTimestamp?: unknown };
-  status?: { initContainerStatuses?: ContainerStatusLike[]; containerStatuses?: ContainerStatusLike[]; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+  status?: {
+    phase?: string; initContainerStatuses?: ContainerStatusLike[]; containerStatuses?: ContainerStatusLike[]; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }
 
 /** The agent container's trouble in this pod, if it is stuck. */
@@ -71,4 +72,15 @@ export function agentTrouble(pod: PodLike): AgentTrouble | undefined {
     occurrence: `${pod.metadata?.uid ?? podName}/${agent.name}/${agent.restartCount ?? 0}/${waiting.reason}`,
     since: `${pod.metadata?.uid ?? podName}/${agent.name}/${waiting.reason === 'ImagePullBackOff' ? 'ErrImagePull' : waiting.reason}`,
   };
+}
+
+/**
+ * Whether the pod's restore agent may still do something: the pod is not going or done, and its
+ * agent container has not ended (an agent that ended runs no hook: only a new pod would).
+ */
+export function agentMayRun(pod: PodLike): boolean {
+  if (pod.metadata?.deletionTimestamp || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return false;
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  const agent = statuses.find((c) => c.name === INIT_CONTAINER_NAME || c.name === JOB_CONTAINER_NAME);
+  return !agent?.state?.terminated;
 }

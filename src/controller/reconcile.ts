@@ -17,14 +17,14 @@ import { validateLiveSession } from '../manifests/index.ts';
 import { CONDITION, REASON, findCondition, setCondition } from '../session/conditions.ts';
 import { formatDuration, parseDuration } from '../session/duration.ts';
 import { withHostStat } from '../session/host-stats.ts';
-import { computePhase } from '../session/phase.ts';
+import { computePhase, tallyHosts } from '../session/phase.ts';
 import type { ControllerCluster } from './cluster.ts';
 import { ensureInitContainer, removeInitContainer, restoreUpdateStrategy } from './executors/init-container.ts';
 import { deleteJobs, ensureJobs } from './executors/job.ts';
 import type { ConditionUpdate, ExecutorConfig, ExecutorState } from './executors/types.ts';
 import { ensureSnapshotClaims } from './executors/volume-snapshot.ts';
 import { interimClaim } from './claims.ts';
-import { agentTrouble } from './agent-pods.ts';
+import { agentMayRun, agentTrouble } from './agent-pods.ts';
 import type { AgentTrouble } from './agent-pods.ts';
 
 export const FINALIZER = 'restore.gitops/cleanup';
@@ -40,6 +40,8 @@ export interface ReconcileConfig extends ExecutorConfig {
    * refused pods) before its session fails with the reason (default 10 min; timeOut, when sooner, wins).
    */
   stuckAfterMs?: number;
+  /** How long every host may have reported with the postRestore hook undecided and no agent left to run it (default 1 min). */
+  orphanedHookAfterMs?: number;
   /** Phase changes (info, warn when the session failed) and agent trouble (warn), with the session's namespace and name. */
   log?: Logger;
 }
@@ -52,6 +54,7 @@ export interface ReconcileResult {
 
 const WAIT_MS = 5000;
 const STUCK_AFTER_MS = 600_000;
+const ORPHANED_HOOK_AFTER_MS = 60_000;
 const POLL_MS = 2000;
 
 /** One reconcile's world: the cluster, the config, the session as read, its logger and clock. */
@@ -95,13 +98,16 @@ export async function reconcileSession(cluster: ControllerCluster, cfg: Reconcil
   conditions.push(...state.conditions);
   const trouble = state.targetFound && executor !== 'volume-snapshot' ? await agentTroubles(r, state.troubles ?? []) : {};
   if (trouble.stuck) conditions.push(trouble.stuck);
+  const hook = state.targetFound && executor !== 'volume-snapshot' ? await orphanedPostRestore(r, state) : {};
+  if (hook.notRun) conditions.push(hook.notRun);
   const result = await write(r, conditions, state);
   // Jobs stuck for good are stopped, as at the deadline (a failed pod's Job stays, for its logs).
   if (trouble.stuck && isFinalPhase(result.phase) && executor === 'job') await deleteJobs({ cluster, config: cfg, session: r.session });
   if (isFinalPhase(result.phase) && executor === 'init-container') await restoreUpdateStrategy({ cluster, config: cfg, session: r.session });
   if (isFinalPhase(result.phase)) return result;
   const requeue = requeueAfter(state.targetFound, cfg, deadline, r.now());
-  return { ...result, requeueAfterMs: trouble.untilStuckMs !== undefined ? Math.min(requeue, trouble.untilStuckMs) : requeue };
+  const soonest = Math.min(requeue, trouble.untilStuckMs ?? Infinity, hook.untilNotRunMs ?? Infinity);
+  return { ...result, requeueAfterMs: soonest };
 }
 
 /** A deleted session: its executor's objects go (cleanup), then the finalizer, so the API server lets it go. */
@@ -200,7 +206,8 @@ export function nextStatus(latest: RestoreSession, conditions: ConditionUpdate[]
   let conds = status.conditions;
   for (const c of conditions) conds = setCondition(conds, c, now);
   status.conditions = conds;
-  for (const stat of state.stats ?? []) status = withHostStat(status, stat as HostRestoreStats);
+  // The controller's stats (a Job that died, a PVC bound) never replace a result an agent wrote meanwhile.
+  for (const stat of state.stats ?? []) if (!hostFinal(status, stat.hostname)) status = withHostStat(status, stat as HostRestoreStats);
   if (state.totalHosts !== undefined) status.totalHosts = state.totalHosts;
   const deadline = sessionDeadline(latest);
   if (deadline) status.sessionDeadline = deadline.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -221,6 +228,11 @@ export function nextStatus(latest: RestoreSession, conditions: ConditionUpdate[]
     }
   }
   return status;
+}
+
+function hostFinal(status: RestoreSessionStatus, host: string): boolean {
+  const phase = status.stats?.find((s) => s.hostname === host)?.phase;
+  return phase === 'Succeeded' || phase === 'Failed' || phase === 'Unknown';
 }
 
 /** The event and log line of a phase change, or undefined when the phase did not change. */
@@ -282,6 +294,40 @@ async function agentTroubles(r: Reconcile, fromExecutor: AgentTrouble[]): Promis
   if (!stuck) return untilStuckMs !== undefined ? { untilStuckMs } : {};
   const message = `${stuck.message} (for more than ${formatDuration(patience)})`;
   return { stuck: { type: CONDITION.RestoreExecutorEnsured, status: 'False', reason: REASON.FailedToEnsureRestoreExecutor, message } };
+}
+
+/**
+ * The postRestore hook runs in the agent of the host that completes the set (SPEC Hooks). Once
+ * every host reported, with the hook not decided (absent, or claimed by a host: Unknown), and no
+ * agent of the session left that could still run it, it never will: PostRestoreHookExecutionSucceeded
+ * =False (HookNotExecuted) with why, after `orphanedHookAfterMs` without one (a pod rolling in).
+ */
+async function orphanedPostRestore(r: Reconcile, state: ExecutorState): Promise<{ notRun?: ConditionUpdate; untilNotRunMs?: number }> {
+  const { cluster, session } = r;
+  if (!session.spec.hooks?.postRestore) return {};
+  const post = findCondition(session.status?.conditions, CONDITION.PostRestoreHookExecutionSucceeded);
+  if (post && post.status !== 'Unknown') return {};
+  let status: RestoreSessionStatus = { ...session.status };
+  for (const stat of state.stats ?? []) status = withHostStat(status, stat as HostRestoreStats);
+  const total = state.totalHosts ?? status.totalHosts;
+  const t = tallyHosts(status.stats);
+  if (total === undefined || t.succeeded + t.failed + t.unknown < total) return {};
+  const key = `${session.metadata.uid ?? `${session.metadata.namespace}/${session.metadata.name}`}/postRestore`;
+  const pods = await cluster.sessionPods(session.metadata.namespace!, session.metadata.name);
+  if (pods.some(agentMayRun)) {
+    cluster.troubleSince.delete(key);
+    return {};
+  }
+  const now = r.now().getTime();
+  const since = cluster.troubleSince.get(key) ?? now;
+  cluster.troubleSince.set(key, since);
+  const left = since + (r.cfg.orphanedHookAfterMs ?? ORPHANED_HOOK_AFTER_MS) - now;
+  if (left > 0) return { untilNotRunMs: left + 50 };
+  const claimedBy = post?.status === 'Unknown' ? /^running on host (.+)$/.exec(post.message ?? '')?.[1] : undefined;
+  const message = claimedBy
+    ? `postRestore hook did not finish: it was running on host ${claimedBy}, whose restore agent is gone without its result; see that pod's log, and run the hook by hand if it is needed`
+    : 'postRestore hook was not run: every host reported, but no restore agent of this session is left to run it (the last host\'s agent ended first); run the hook by hand if it is needed';
+  return { notRun: { type: CONDITION.PostRestoreHookExecutionSucceeded, status: 'False', reason: REASON.HookNotExecuted, message } };
 }
 
 /** What deleting a session takes away: the injection, its Jobs, its interim PVC. Nothing else. */

@@ -34,6 +34,9 @@ export const REASON = {
   SuccessfullyExecutedHook: 'SuccessfullyExecutedHook',
   FailedToExecuteHook: 'FailedToExecuteHook',
   HookSkippedByPolicy: 'HookSkippedByPolicy',
+  /** The hook's agent is gone without running it (or without its result): it will never run. */
+  HookNotExecuted: 'HookNotExecuted',
+  HookRunning: 'HookRunning',
   DeadlineExceeded: 'DeadlineExceeded',
   AllHostsSucceeded: 'AllHostsSucceeded',
   SomeHostsFailed: 'SomeHostsFailed',
