@@ -49,6 +49,7 @@ export class ControllerCluster {
   private readonly core: k8s.CoreV1Api;
   private readonly batch: k8s.BatchV1Api;
   private readonly rbac: k8s.RbacAuthorizationV1Api;
+  private readonly storage: k8s.StorageV1Api;
   readonly counter: RequestCounter = { requests: 0, byCall: {}, waitedMs: 0, timed: 0 };
   /**
    * The resourceVersion of each session as this controller last wrote it (`namespace/name` →
@@ -62,6 +63,7 @@ export class ControllerCluster {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
     this.batch = kc.makeApiClient(k8s.BatchV1Api);
     this.rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+    this.storage = kc.makeApiClient(k8s.StorageV1Api);
   }
 
   private count<T>(call: string, p: Promise<T>): Promise<T> {
@@ -187,6 +189,12 @@ export class ControllerCluster {
 
   deleteClaim(namespace: string, name: string): Promise<unknown> {
     return orUndefined(this.count('DELETE persistentvolumeclaim', this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name })));
+  }
+
+  /** A StorageClass's volumeBindingMode (`Immediate` when unset), or undefined when it does not exist. */
+  async storageClassBinding(name: string): Promise<string | undefined> {
+    const sc = await orUndefined(this.count('GET storageclass', this.storage.readStorageClass({ name })));
+    return sc ? (sc.volumeBindingMode ?? 'Immediate') : undefined;
   }
 
   async volumeSnapshotExists(namespace: string, name: string): Promise<boolean> {
