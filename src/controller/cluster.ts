@@ -158,6 +158,12 @@ export class ControllerCluster {
     return orUndefined(this.count('GET repository', this.custom.getNamespacedCustomObject({ ...REPOSITORIES, namespace, name }) as Promise<Repository>));
   }
 
+  /** A namespace's labels, or undefined when it does not exist (a Repository's usagePolicy selector). */
+  async namespaceLabels(name: string): Promise<Record<string, string> | undefined> {
+    const ns = await orUndefined(this.count('GET namespace', this.core.readNamespace({ name })));
+    return ns ? (ns.metadata?.labels ?? {}) : undefined;
+  }
+
   async secretExists(namespace: string, name: string): Promise<boolean> {
     return (await orUndefined(this.count('GET secret', this.core.readNamespacedSecret({ namespace, name })))) !== undefined;
   }

@@ -9,6 +9,7 @@
 import type { Repository } from '../api/repository.ts';
 import type { HostRestoreStats, RestorePhase, RestoreSession, RestoreSessionStatus } from '../api/restoresession.ts';
 import { isFinalPhase, repositoryOf } from '../api/restoresession.ts';
+import { matchesLabelSelector } from '../api/label-selector.ts';
 import { nullLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
 import { chooseExecutor, unsupportedTargetKind } from '../hosts/resolve.ts';
@@ -143,9 +144,39 @@ async function ensureExecutor(r: Reconcile, executor: Executor): Promise<{ condi
   if (executor === 'volume-snapshot') return { conditions: [], state: await ensureSnapshotClaims(ctxBase) };
   const deps = await readDependencies(r);
   const conditions = dependencyConditions(deps);
+  if (deps.repository) {
+    const refused = usageRefusal(deps.repository, r.session.metadata.namespace!, await namespaceLabelsIfNeeded(r, deps.repository));
+    if (refused) return { conditions: [...conditions, { type: CONDITION.ValidationPassed, status: 'False', reason: REASON.ValidationFailed, message: `spec.repository: ${refused}` }] };
+  }
   if (!deps.repository || !deps.secretFound) return { conditions };
   const ctx = { ...ctxBase, repository: deps.repository };
   return { conditions, state: executor === 'init-container' ? await ensureInitContainer(ctx) : await ensureJobs(ctx) };
+}
+
+/**
+ * Why the Repository's usagePolicy.allowedNamespaces refuses a session of `namespace`, or undefined
+ * when it allows it (Stash's validateAgainstUsagePolicy, enforced here for every session, whoever
+ * created it): its own namespace always; `Same` (the default) nothing else; `All` any;
+ * `Selector` namespaces whose labels match. Pure.
+ */
+export function usageRefusal(repository: Repository, namespace: string, namespaceLabels: Record<string, string> | undefined): string | undefined {
+  const repoNs = repository.metadata.namespace;
+  if (repoNs === namespace) return undefined;
+  const allowed = repository.spec.usagePolicy?.allowedNamespaces;
+  const from = allowed?.from ?? 'Same';
+  const refused = `namespace "${namespace}" is not allowed to use Repository ${repoNs}/${repository.metadata.name}`;
+  if (from === 'All') return undefined;
+  if (from === 'Selector') {
+    if (namespaceLabels && matchesLabelSelector(namespaceLabels, allowed?.selector)) return undefined;
+    return `${refused}: ${namespaceLabels ? 'its labels do not match usagePolicy.allowedNamespaces.selector' : 'the namespace does not exist'}; label the namespace, or change the Repository's usagePolicy`;
+  }
+  return `${refused}: its usagePolicy.allowedNamespaces.from is ${from} (only ${repoNs}); set from: All or Selector on the Repository, or restore from a Repository in ${namespace}`;
+}
+
+async function namespaceLabelsIfNeeded(r: Reconcile, repository: Repository): Promise<Record<string, string> | undefined> {
+  const ns = r.session.metadata.namespace!;
+  if (repository.metadata.namespace === ns || repository.spec.usagePolicy?.allowedNamespaces?.from !== 'Selector') return undefined;
+  return r.cluster.namespaceLabels(ns);
 }
 
 /** What a Restic session needs before its executor can start, as read from the cluster. */

@@ -29,6 +29,9 @@ export interface SessionSandbox {
   session(file: string, name?: string): RestoreSession & KubeObject;
   get(name: string): Promise<RestoreSession>;
   reconcile(name: string, cfg?: Partial<ReconcileConfig>): Promise<ReconcileResult>;
+  /** A session of another namespace (a tenant's). */
+  getIn(namespace: string, name: string): Promise<RestoreSession>;
+  reconcileIn(namespace: string, name: string, cfg?: Partial<ReconcileConfig>): Promise<ReconcileResult>;
   condition(s: RestoreSession, type: string): { status: string; reason?: string; message?: string } | undefined;
   /** Events of this namespace on the object named `name`. */
   events(name: string): Promise<k8s.CoreV1Event[]>;
@@ -44,8 +47,10 @@ export function useSessionSandbox(prefix: string, config: Partial<ReconcileConfi
   };
   h.apply = (obj) => applyText(typeof obj === 'string' ? obj : stringify(obj));
   h.session = (file, name) => inNamespace(parse(example(file)) as KubeObject & RestoreSession, h.ns, name);
-  h.get = async (name) => (await h.t.kc.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: h.ns, name })) as RestoreSession;
-  h.reconcile = (name, cfg = {}) => reconcileSession(h.cluster, { agent: { image: 'restorectl:test' }, pollMs: 50, ...config, ...cfg }, h.ns, name);
+  h.getIn = async (namespace, name) => (await h.t.kc.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, name })) as RestoreSession;
+  h.get = (name) => h.getIn(h.ns, name);
+  h.reconcileIn = (namespace, name, cfg = {}) => reconcileSession(h.cluster, { agent: { image: 'restorectl:test' }, pollMs: 50, ...config, ...cfg }, namespace, name);
+  h.reconcile = (name, cfg = {}) => h.reconcileIn(h.ns, name, cfg);
   h.condition = (s, type) => s.status?.conditions?.find((c) => c.type === type) as { status: string; reason?: string; message?: string } | undefined;
   h.events = async (name) => (await h.core.listNamespacedEvent({ namespace: h.ns })).items.filter((e) => e.involvedObject.name === name);
 
