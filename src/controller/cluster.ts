@@ -220,6 +220,10 @@ export class ControllerCluster {
     return orUndefined(this.count('DELETE job', this.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' })));
   }
 
+  createServiceAccount(o: KubeObject): Promise<boolean> {
+    return this.created('POST serviceaccount', this.core.createNamespacedServiceAccount({ namespace: o.metadata.namespace!, body: o as k8s.V1ServiceAccount }));
+  }
+
   createRole(o: KubeObject): Promise<boolean> {
     return this.created('POST role', this.rbac.createNamespacedRole({ namespace: o.metadata.namespace!, body: o as k8s.V1Role }));
   }

@@ -4,7 +4,9 @@ import type * as k8s from '@kubernetes/client-node';
 import type { HostRestoreStats } from '../../api/restoresession.ts';
 import { resolveHosts } from '../../hosts/resolve.ts';
 import { hostStat } from '../../session/host-stats.ts';
-import { claimsForOrdinal, interimClaim } from '../claims.ts';
+import { SESSION_LABEL, claimsForOrdinal, interimClaim, sessionOwner } from '../claims.ts';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/meta.ts';
+import { restoreServiceAccountName } from '../../session/names.ts';
 import { CONDITION, REASON } from '../../session/conditions.ts';
 import { restoreJob } from '../job.ts';
 import type { ConditionUpdate, ExecutorContext, ExecutorState } from './types.ts';
@@ -43,7 +45,7 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
     if (!existing) {
       try {
         // Once per reconcile that creates Jobs: their pods run as this service account.
-        if (!rbacDone) await ensureAgentRbac(ctx, session.spec.runtimeSettings?.pod?.serviceAccountName || 'default');
+        if (!rbacDone) await ensureAgentRbac(ctx, await ensureServiceAccount(ctx));
         rbacDone = true;
         for (const claim of claimsForOrdinal(session, i)) if (!(await cluster.claim(ns, claim.metadata.name))) await cluster.createClaim(claim);
         if (await cluster.createJob(job)) created++;
@@ -69,6 +71,20 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
     troubles,
     conditions: [...(target ? [target] : []), { type: CONDITION.RestoreJobCreated, status: 'True', reason: REASON.RestoreJobCreationSucceeded, message: `${resolution.hosts.length} restore Job(s) exist` }],
   };
+}
+
+/** The service account the session's Jobs run as: runtimeSettings.pod's, or one made for the session (owned by it). */
+async function ensureServiceAccount(ctx: ExecutorContext): Promise<string> {
+  const { cluster, session } = ctx;
+  const own = session.spec.runtimeSettings?.pod?.serviceAccountName;
+  if (own) return own;
+  const name = restoreServiceAccountName(session.metadata.name);
+  await cluster.createServiceAccount({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name, namespace: session.metadata.namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [SESSION_LABEL]: session.metadata.name }, ownerReferences: [sessionOwner(session)] },
+  });
+  return name;
 }
 
 /**
