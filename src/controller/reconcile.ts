@@ -323,7 +323,10 @@ async function agentTroubles(r: Reconcile, fromExecutor: AgentTrouble[]): Promis
     else untilStuckMs = Math.min(untilStuckMs ?? Infinity, left + 50);
   }
   if (!stuck) return untilStuckMs !== undefined ? { untilStuckMs } : {};
-  const message = `${stuck.message} (for more than ${formatDuration(patience)})`;
+  // The injected template stays until the session goes (SPEC): say how to give the workload back.
+  const ref = session.spec.target?.ref;
+  const giveBack = chooseExecutor(session) === 'init-container' && ref ? `; delete the RestoreSession to take stash-init out of ${ref.kind} ${ref.name}` : '';
+  const message = `${stuck.message} (for more than ${formatDuration(patience)})${giveBack}`;
   return { stuck: { type: CONDITION.RestoreExecutorEnsured, status: 'False', reason: REASON.FailedToEnsureRestoreExecutor, message } };
 }
 
