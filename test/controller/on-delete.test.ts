@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
 import * as k8s from '@kubernetes/client-node';
 import { eventually } from '../support/sandbox.ts';
+import { ownStrategyBack, rollingForRestore } from '../../src/controller/executors/init-container.ts';
+import type { KubeObject } from '../../src/api/index.ts';
 import { useSessionSandbox } from './session-sandbox.ts';
 
 describe('controller: workloads that update OnDelete', function () {
@@ -59,5 +61,19 @@ describe('controller: workloads that update OnDelete', function () {
     const after = await ds();
     assert.deepEqual(JSON.parse(JSON.stringify(after.spec!.updateStrategy)), { type: 'OnDelete' });
     assert.equal(after.spec!.template.spec!.initContainers, undefined);
+  });
+});
+
+describe('OnDelete switch, across sessions', () => {
+  it('a second session replacing the injection takes the switch over: the first one ending does not put OnDelete back', () => {
+    const sts = { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'demo' }, spec: { updateStrategy: { type: 'OnDelete' } } } as KubeObject;
+    const byA = rollingForRestore(sts, 'demo/a');
+    const byB = rollingForRestore(byA, 'demo/b');
+    assert.equal(ownStrategyBack(byB, 'demo/a'), byB, 'a is no longer the one to put it back');
+    const back = ownStrategyBack(byB, 'demo/b');
+    assert.deepEqual(back['spec'], { updateStrategy: { type: 'OnDelete' } });
+    assert.equal(back.metadata.annotations, undefined);
+    const rolling = { ...sts, spec: { updateStrategy: { type: 'RollingUpdate' } } } as KubeObject;
+    assert.equal(rollingForRestore(rolling, 'demo/a'), rolling, 'a RollingUpdate workload is left as it is');
   });
 });

@@ -69,7 +69,8 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
       const status = apiErrorInfo(e).code;
       throw new ControllerError('InjectionFailed', `${message} (retrying with backoff; check the controller may update ${ref.kind.toLowerCase()}s in ${ns})`, { session: sessionKey, object: `${ref.kind} ${ns}/${ref.name}`, ...(status ? { status } : {}) }, { cause: e });
     }
-    const switched = rolling !== workload ? ` (updateStrategy OnDelete is RollingUpdate until the restore is over)` : '';
+    // Only OnDelete is ever switched (and kept in the annotation), so that is what the event names.
+    const switched = rolling !== workload ? ' (updateStrategy OnDelete is RollingUpdate until the restore is over)' : '';
     await cluster.event(workload, 'Normal', 'Init-Container Injection Succeeded', `stash-init injected for RestoreSession ${sessionKey}${other && other !== sessionKey ? ` (replacing ${other}'s)` : ''}; the pods roll${switched}`);
     if (warning) {
       await cluster.event(session, 'Warning', MANAGED_BY_GITOPS_CONDITION, warning);
@@ -113,8 +114,18 @@ type Strategy = { type?: string; rollingUpdate?: unknown };
  */
 export function rollingForRestore(workload: KubeObject, sessionKey: string): KubeObject {
   const spec = workload['spec'] as { updateStrategy?: Strategy };
-  if ((workload.kind !== 'StatefulSet' && workload.kind !== 'DaemonSet') || spec.updateStrategy?.type !== 'OnDelete') return workload;
-  const annotations = { ...workload.metadata.annotations, [ORIGINAL_STRATEGY_ANNOTATION]: JSON.stringify({ session: sessionKey, updateStrategy: spec.updateStrategy }) };
+  const saved = workload.metadata.annotations?.[ORIGINAL_STRATEGY_ANNOTATION];
+  // Another session switched it and this one replaces its injection: the switch is this one's now.
+  let original: Strategy | undefined = spec.updateStrategy?.type === 'OnDelete' ? spec.updateStrategy : undefined;
+  if (!original && saved) {
+    try {
+      original = (JSON.parse(saved) as { updateStrategy?: Strategy }).updateStrategy;
+    } catch {
+      original = undefined;
+    }
+  }
+  if ((workload.kind !== 'StatefulSet' && workload.kind !== 'DaemonSet') || !original) return workload;
+  const annotations = { ...workload.metadata.annotations, [ORIGINAL_STRATEGY_ANNOTATION]: JSON.stringify({ session: sessionKey, updateStrategy: original }) };
   return { ...workload, metadata: { ...workload.metadata, annotations }, spec: { ...spec, updateStrategy: { type: 'RollingUpdate' } } };
 }
 
