@@ -1,6 +1,7 @@
 // Job-model targets are checked like workloads (issue 18 §1): a missing PVC gives
 // RestoreTargetFound=False and Pending, as in Stash, not a Job whose pod waits for ever.
 import assert from 'node:assert/strict';
+import { eventually } from '../support/sandbox.ts';
 import { useSessionSandbox } from './session-sandbox.ts';
 
 describe('controller: the target of a restore Job', function () {
@@ -28,5 +29,24 @@ describe('controller: the target of a restore Job', function () {
     assert.equal(h.condition(running, 'RestoreTargetFound')?.status, 'True');
     assert.equal(h.condition(running, 'RestoreJobCreated')?.status, 'True');
     assert.deepEqual((await h.batch.listNamespacedJob({ namespace: h.ns })).items.map((j) => j.metadata!.name), ['stash-restore-into-pvc-0']);
+  });
+});
+
+describe('controller: a restore Job that ends without a result', function () {
+  this.timeout(60_000);
+  const h = useSessionSandbox('job-silent');
+
+  it('fails the host when its Job completed but no agent reported the host\'s result', async () => {
+    const s = h.session('pvc-restore.yaml', 'silent');
+    s.spec.target!.replicas = 1;
+    await h.apply(s);
+    await h.reconcile('silent');
+    // The Job's container is not the agent (a simulated one): it ends well and writes nothing.
+    await eventually(async () => (await h.batch.readNamespacedJob({ namespace: h.ns, name: 'stash-restore-silent-0' })).status?.succeeded === 1, 30_000);
+    await h.reconcile('silent');
+    const got = await h.get('silent');
+    assert.equal(got.status?.phase, 'Failed');
+    assert.deepEqual(got.status?.stats?.map((x) => [x.hostname, x.phase]), [['host-0', 'Failed']]);
+    assert.match(got.status!.stats![0]!.error!, /restore Job stash-restore-silent-0 completed, but no restore agent reported host host-0's result/);
   });
 });

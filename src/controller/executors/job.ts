@@ -15,10 +15,14 @@ import type { AgentTrouble } from '../agent-pods.ts';
 import { JOB_CONTAINER_NAME } from '../agent-container.ts';
 import { ensureAgentRbac } from './agent-rbac.ts';
 
-function jobFailure(job: k8s.V1Job): string | undefined {
+function jobFailure(job: k8s.V1Job, host: string): string | undefined {
   const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
   if (failed) return `restore Job ${job.metadata?.name} failed: ${failed.message || failed.reason || 'its pod failed'}`;
   if ((job.status?.failed ?? 0) > 0) return `restore Job ${job.metadata?.name} failed: its pod failed`;
+  // Its pod ended well without the agent writing the host's result: nothing says the data is there.
+  if (job.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True')) {
+    return `restore Job ${job.metadata?.name} completed, but no restore agent reported host ${host}'s result: see kubectl logs -n ${job.metadata?.namespace} job/${job.metadata?.name}`;
+  }
   return undefined;
 }
 
@@ -59,7 +63,7 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
       continue;
     }
     troubles.push(...(await jobTroubles(ctx, existing)));
-    const failure = jobFailure(existing);
+    const failure = jobFailure(existing, host);
     const phase = hostStat(session.status, host)?.phase;
     if (failure && phase !== 'Succeeded' && phase !== 'Failed') stats.push({ hostname: host, phase: 'Failed', error: failure });
   }
