@@ -23,6 +23,17 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   }
 }
 
+/** Whether a 404 is about the object itself (its Status names it), not a resource the server does not serve. */
+function namesObject(e: unknown, name: string): boolean {
+  const body = (e as { body?: unknown }).body;
+  try {
+    const status = (typeof body === 'string' ? JSON.parse(body) : body) as { details?: { name?: string } } | undefined;
+    return status?.details?.name === name;
+  } catch {
+    return false;
+  }
+}
+
 /** Counts API requests, for the benchmark's requests-per-session figure, in all and per kind of call. */
 export interface RequestCounter {
   requests: number;
@@ -168,9 +179,20 @@ export class ControllerCluster {
     return (await orUndefined(this.count('GET secret', this.core.readNamespacedSecret({ namespace, name })))) !== undefined;
   }
 
-  workload(kind: WorkloadKind, namespace: string, name: string): Promise<KubeObject | undefined> {
+  /**
+   * The workload, or undefined when it does not exist. A kind the cluster does not serve (a
+   * DeploymentConfig without OpenShift) is an error, not a missing object: the API server's 404
+   * then names no object.
+   */
+  async workload(kind: WorkloadKind, namespace: string, name: string): Promise<KubeObject | undefined> {
     const [group, version] = WORKLOAD_API_VERSIONS[kind].split('/') as [string, string];
-    return orUndefined(this.count(`GET ${kind}`, this.custom.getNamespacedCustomObject({ group, version, namespace, plural: PLURALS[kind], name }) as Promise<KubeObject>));
+    try {
+      return (await this.count(`GET ${kind}`, this.custom.getNamespacedCustomObject({ group, version, namespace, plural: PLURALS[kind], name }))) as KubeObject;
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      if (namesObject(e, name)) return undefined;
+      throw new Error(`${WORKLOAD_API_VERSIONS[kind]} ${PLURALS[kind]} is not served by this cluster (${apiErrorInfo(e).message})`, { cause: e });
+    }
   }
 
   replaceWorkload(o: KubeObject): Promise<KubeObject> {

@@ -23,6 +23,7 @@ export const REASON = {
   BackendSecretNotAvailable: 'BackendSecretNotAvailable',
   TargetAvailable: 'TargetAvailable',
   TargetNotAvailable: 'TargetNotAvailable',
+  UnableToCheckTargetAvailability: 'UnableToCheckTargetAvailability',
   ValidationSucceeded: 'ValidationSucceeded',
   ValidationFailed: 'ValidationFailed',
   InitContainerInjectionSucceeded: 'InitContainerInjectionSucceeded',

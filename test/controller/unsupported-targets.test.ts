@@ -28,3 +28,23 @@ describe('controller: target kinds Stash does not restore into', function () {
     });
   }
 });
+
+describe('controller: a target kind this cluster does not serve', function () {
+  this.timeout(60_000);
+  const h = useSessionSandbox('unserved');
+
+  it('waits with RestoreTargetFound=Unknown (UnableToCheckTargetAvailability) for a DeploymentConfig on a cluster without OpenShift, as Stash', async () => {
+    const s = h.session('deployment-restore.yaml', 'to-dc');
+    s.spec.target!.ref = { apiVersion: 'apps.openshift.io/v1', kind: 'DeploymentConfig', name: 'stash-demo' };
+    delete s.spec.hooks;
+    await h.apply(s);
+    const r = await h.reconcile('to-dc');
+    assert.ok(r.requeueAfterMs, 'looked at again');
+    const got = await h.get('to-dc');
+    assert.equal(got.status?.phase, 'Pending');
+    const found = h.condition(got, 'RestoreTargetFound');
+    assert.equal(found?.status, 'Unknown');
+    assert.equal(found?.reason, 'UnableToCheckTargetAvailability');
+    assert.match(found!.message!, /Failed to check whether restore target DeploymentConfig .*\/stash-demo exist or not\. Reason: apps\.openshift\.io\/v1 deploymentconfigs is not served by this cluster/);
+  });
+});

@@ -31,7 +31,13 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
   const { cluster, session, repository } = ctx;
   const ref = session.spec.target!.ref!;
   const ns = ref.namespace || session.metadata.namespace!;
-  const workload = await cluster.workload(ref.kind as WorkloadKind, ns, ref.name);
+  let workload: KubeObject | undefined;
+  try {
+    workload = await cluster.workload(ref.kind as WorkloadKind, ns, ref.name);
+  } catch (e) {
+    // As Stash: the target could not be checked (a permission, the API server): Unknown, with why, and looked at again.
+    return { targetFound: false, conditions: [{ type: CONDITION.RestoreTargetFound, status: 'Unknown', reason: REASON.UnableToCheckTargetAvailability, message: `Failed to check whether restore target ${ref.kind} ${ns}/${ref.name} exist or not. Reason: ${cluster.describeError(e)}` }] };
+  }
   if (!workload) {
     return { targetFound: false, conditions: [{ type: CONDITION.RestoreTargetFound, status: 'False', reason: REASON.TargetNotAvailable, message: `${ref.kind} ${ns}/${ref.name} does not exist` }] };
   }
