@@ -11,6 +11,7 @@ import type { ReconcileConfig, ReconcileResult } from '../../src/controller/inde
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
 import { startSandbox } from '../support/sandbox.ts';
 import type { TestSandbox } from '../support/sandbox.ts';
+import type { SandboxOptions } from '@restore-controller/devkit/sandbox';
 
 const example = (name: string) => readFileSync(new URL(`../../examples/clusters/demo/${name}`, import.meta.url), 'utf8');
 const workloads = readFileSync(new URL('../../examples/cluster-state/workloads.yaml', import.meta.url), 'utf8');
@@ -38,7 +39,7 @@ export interface SessionSandbox {
 }
 
 /** Registers before/after/beforeEach hooks on the current suite and returns the live helper. */
-export function useSessionSandbox(prefix: string, config: Partial<ReconcileConfig> = {}): SessionSandbox {
+export function useSessionSandbox(prefix: string, config: Partial<ReconcileConfig> = {}, sandbox: Partial<SandboxOptions> = {}): SessionSandbox {
   let namespaces = 0;
   const h = { ns: '' } as SessionSandbox;
   const applyText = async (yaml: string) => {
@@ -56,7 +57,7 @@ export function useSessionSandbox(prefix: string, config: Partial<ReconcileConfi
 
   before(async function () {
     this.timeout(60_000);
-    h.t = await startSandbox();
+    h.t = await startSandbox(sandbox);
     h.cluster = new ControllerCluster(h.t.kc);
     h.core = h.t.kc.makeApiClient(k8s.CoreV1Api);
     h.apps = h.t.kc.makeApiClient(k8s.AppsV1Api);

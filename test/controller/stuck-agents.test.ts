@@ -60,3 +60,48 @@ describe('controller: restore agents that cannot run', function () {
     await failsOnceStuck('bad-env', /CreateContainerConfigError.*missing-secret/);
   });
 });
+
+describe('controller: restore agents that cannot run, from their image', function () {
+  this.timeout(60_000);
+  // Agents crash at once (the sandbox runs `false` for the agent image): a crash loop.
+  const h = useSessionSandbox('stuck-image', { agent: { image: DEFAULT_AGENT_IMAGE }, stuckAfterMs: PATIENCE_MS }, { agentCommand: ['/bin/false'] });
+  const later = () => new Date(Date.now() + PATIENCE_MS + 1000);
+  const initState = async (name: string, reason: string) => eventually(async () => (await h.core.listNamespacedPod({ namespace: h.ns, labelSelector: `restore.gitops/session=${name}` })).items.some((p) => p.status?.initContainerStatuses?.some((c) => c.state?.waiting?.reason === reason)), 30_000);
+
+  const stuckThenFailed = async (name: string, said: RegExp) => {
+    await h.reconcile(name);
+    assert.equal((await h.get(name)).status?.phase, 'Running');
+    assert.ok((await h.events(name)).some((e) => e.type === 'Warning' && said.test(e.message ?? '')), 'a Warning event at once');
+    await h.reconcile(name, { now: later });
+    const failed = await h.get(name);
+    assert.equal(failed.status?.phase, 'Failed');
+    assert.equal(h.condition(failed, 'RestoreExecutorEnsured')?.reason, 'FailedToEnsureRestoreExecutor');
+    assert.match(h.condition(failed, 'RestoreExecutorEnsured')!.message!, said);
+  };
+
+  it('fails an injected stash-init in a crash loop, saying where its log is', async () => {
+    const s = h.session('deployment-restore.yaml', 'crashing');
+    delete s.spec.hooks;
+    await h.apply(s);
+    await h.reconcile('crashing');
+    await initState('crashing', 'CrashLoopBackOff');
+    await stuckThenFailed('crashing', /CrashLoopBackOff.*kubectl logs/);
+  });
+
+  it('fails a stash-init whose image cannot be pulled, with the kubelet\'s reason', async () => {
+    const s = h.session('deployment-restore.yaml', 'no-image');
+    delete s.spec.hooks;
+    await h.apply(s);
+    // The controller is told an agent image no registry serves.
+    const cfg = { agent: { image: 'registry.example.invalid/restorectl:0.1.0' } };
+    await h.reconcile('no-image', cfg);
+    await initState('no-image', 'ImagePullBackOff');
+    await h.reconcile('no-image', cfg);
+    assert.equal((await h.get('no-image')).status?.phase, 'Running');
+    assert.ok((await h.events('no-image')).some((e) => e.type === 'Warning' && /ImagePullBackOff|ErrImagePull/.test(e.message ?? '')));
+    await h.reconcile('no-image', { ...cfg, now: later });
+    const failed = await h.get('no-image');
+    assert.equal(failed.status?.phase, 'Failed');
+    assert.match(h.condition(failed, 'RestoreExecutorEnsured')!.message!, /(ImagePullBackOff|ErrImagePull).*check the agent image name/);
+  });
+});
