@@ -1,7 +1,8 @@
 // An agent that cannot start writes no host stat, so its session would sit in Running with
 // nothing said: a Secret key missing from runtimeSettings env, an image that cannot be pulled, an
-// agent that crashes before it reaches the API. The controller sees it on the pod (the pods of a
-// restore carry the session label) and says so in a Warning event on the session. Pure.
+// agent that crashes before it reaches the API, a pod no node takes. The controller sees it on the
+// pod (the pods of a restore carry the session label) and says so in a Warning event on the
+// session; stuck for longer than its patience, the session fails with it. Pure.
 import { INIT_CONTAINER_NAME, JOB_CONTAINER_NAME } from './agent-container.ts';
 
 export interface AgentTrouble {
@@ -13,6 +14,8 @@ export interface AgentTrouble {
   message: string;
   /** Identifies this occurrence, so it is reported once (a new restart is a new occurrence). */
   occurrence: string;
+  /** Identifies the trouble across restarts (a crash loop is one), so how long it lasts can be told. */
+  since: string;
 }
 
 /** Waiting reasons that mean the agent is not going to run as things stand. */
@@ -28,23 +31,36 @@ const STUCK: Record<string, string> = {
 interface ContainerStatusLike {
   name: string;
   restartCount?: number;
-  state?: { waiting?: { reason?: string; message?: string } };
+  state?: { waiting?: { reason?: string; message?: string }; running?: unknown; terminated?: unknown };
   lastState?: { terminated?: { exitCode?: number; reason?: string } };
 }
 
 interface PodLike {
   metadata?: { name?: string; namespace?: string; uid?: string; deletionTimestamp?: unknown };
-  status?: { initContainerStatuses?: ContainerStatusLike[]; containerStatuses?: ContainerStatusLike[] };
+  status?: {
+    phase?: string; initContainerStatuses?: ContainerStatusLike[]; containerStatuses?: ContainerStatusLike[]; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }
 
 /** The agent container's trouble in this pod, if it is stuck. */
 export function agentTrouble(pod: PodLike): AgentTrouble | undefined {
   if (pod.metadata?.deletionTimestamp) return undefined;
+  const podName = pod.metadata?.name ?? '';
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
+    const key = `${pod.metadata?.uid ?? podName}/Unschedulable`;
+    return {
+      pod: podName,
+      container: '',
+      reason: 'Unschedulable',
+      message: `pod ${podName}: the restore agent cannot be scheduled: ${scheduled.message ?? 'Unschedulable'}; check runtimeSettings.pod (nodeSelector, affinity, tolerations), the nodes, and the PVCs the pod mounts`,
+      occurrence: key,
+      since: key,
+    };
+  }
   const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   const agent = statuses.find((c) => c.name === INIT_CONTAINER_NAME || c.name === JOB_CONTAINER_NAME);
   const waiting = agent?.state?.waiting;
   if (!agent || !waiting?.reason || !(waiting.reason in STUCK)) return undefined;
-  const podName = pod.metadata?.name ?? '';
   const last = agent.lastState?.terminated;
   const said = [waiting.message, last?.exitCode !== undefined ? `last exit code ${last.exitCode}` : undefined].filter(Boolean).join('; ');
   const hint = waiting.reason === 'CrashLoopBackOff' ? `see its log: kubectl logs -n ${pod.metadata?.namespace} ${podName} -c ${agent.name}` : STUCK[waiting.reason]!;
@@ -54,5 +70,17 @@ export function agentTrouble(pod: PodLike): AgentTrouble | undefined {
     reason: waiting.reason,
     message: `pod ${podName}: the restore agent (${agent.name}) cannot run: ${waiting.reason}${said ? ` (${said})` : ''}; ${hint}`,
     occurrence: `${pod.metadata?.uid ?? podName}/${agent.name}/${agent.restartCount ?? 0}/${waiting.reason}`,
+    since: `${pod.metadata?.uid ?? podName}/${agent.name}/${waiting.reason === 'ImagePullBackOff' ? 'ErrImagePull' : waiting.reason}`,
   };
+}
+
+/**
+ * Whether the pod's restore agent may still do something: the pod is not going or done, and its
+ * agent container has not ended (an agent that ended runs no hook: only a new pod would).
+ */
+export function agentMayRun(pod: PodLike): boolean {
+  if (pod.metadata?.deletionTimestamp || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return false;
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  const agent = statuses.find((c) => c.name === INIT_CONTAINER_NAME || c.name === JOB_CONTAINER_NAME);
+  return !agent?.state?.terminated;
 }

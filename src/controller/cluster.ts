@@ -23,6 +23,17 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   }
 }
 
+/** Whether a 404 is about the object itself (its Status names it), not a resource the server does not serve. */
+function namesObject(e: unknown, name: string): boolean {
+  const body = (e as { body?: unknown }).body;
+  try {
+    const status = (typeof body === 'string' ? JSON.parse(body) : body) as { details?: { name?: string } } | undefined;
+    return status?.details?.name === name;
+  } catch {
+    return false;
+  }
+}
+
 /** Counts API requests, for the benchmark's requests-per-session figure, in all and per kind of call. */
 export interface RequestCounter {
   requests: number;
@@ -49,6 +60,7 @@ export class ControllerCluster {
   private readonly core: k8s.CoreV1Api;
   private readonly batch: k8s.BatchV1Api;
   private readonly rbac: k8s.RbacAuthorizationV1Api;
+  private readonly storage: k8s.StorageV1Api;
   readonly counter: RequestCounter = { requests: 0, byCall: {}, waitedMs: 0, timed: 0 };
   /**
    * The resourceVersion of each session as this controller last wrote it (`namespace/name` →
@@ -62,6 +74,7 @@ export class ControllerCluster {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
     this.batch = kc.makeApiClient(k8s.BatchV1Api);
     this.rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+    this.storage = kc.makeApiClient(k8s.StorageV1Api);
   }
 
   private count<T>(call: string, p: Promise<T>): Promise<T> {
@@ -123,6 +136,8 @@ export class ControllerCluster {
 
   /** Things already told in an event that would otherwise be told on every reconcile (agent trouble). */
   readonly reported = new Set<string>();
+  /** When this controller first saw each agent trouble (AgentTrouble.since → epoch ms). */
+  readonly troubleSince = new Map<string, number>();
   private podCache: ((namespace: string, session: string) => k8s.V1Pod[]) | undefined;
 
   /** Pods read from the controller's pod watch instead of the API (set while watching). */
@@ -154,13 +169,30 @@ export class ControllerCluster {
     return orUndefined(this.count('GET repository', this.custom.getNamespacedCustomObject({ ...REPOSITORIES, namespace, name }) as Promise<Repository>));
   }
 
+  /** A namespace's labels, or undefined when it does not exist (a Repository's usagePolicy selector). */
+  async namespaceLabels(name: string): Promise<Record<string, string> | undefined> {
+    const ns = await orUndefined(this.count('GET namespace', this.core.readNamespace({ name })));
+    return ns ? (ns.metadata?.labels ?? {}) : undefined;
+  }
+
   async secretExists(namespace: string, name: string): Promise<boolean> {
     return (await orUndefined(this.count('GET secret', this.core.readNamespacedSecret({ namespace, name })))) !== undefined;
   }
 
-  workload(kind: WorkloadKind, namespace: string, name: string): Promise<KubeObject | undefined> {
+  /**
+   * The workload, or undefined when it does not exist. A kind the cluster does not serve (a
+   * DeploymentConfig without OpenShift) is an error, not a missing object: the API server's 404
+   * then names no object.
+   */
+  async workload(kind: WorkloadKind, namespace: string, name: string): Promise<KubeObject | undefined> {
     const [group, version] = WORKLOAD_API_VERSIONS[kind].split('/') as [string, string];
-    return orUndefined(this.count(`GET ${kind}`, this.custom.getNamespacedCustomObject({ group, version, namespace, plural: PLURALS[kind], name }) as Promise<KubeObject>));
+    try {
+      return (await this.count(`GET ${kind}`, this.custom.getNamespacedCustomObject({ group, version, namespace, plural: PLURALS[kind], name }))) as KubeObject;
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      if (namesObject(e, name)) return undefined;
+      throw new Error(`${WORKLOAD_API_VERSIONS[kind]} ${PLURALS[kind]} is not served by this cluster (${apiErrorInfo(e).message})`, { cause: e });
+    }
   }
 
   replaceWorkload(o: KubeObject): Promise<KubeObject> {
@@ -187,6 +219,12 @@ export class ControllerCluster {
     return orUndefined(this.count('DELETE persistentvolumeclaim', this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name })));
   }
 
+  /** A StorageClass's volumeBindingMode (`Immediate` when unset), or undefined when it does not exist. */
+  async storageClassBinding(name: string): Promise<string | undefined> {
+    const sc = await orUndefined(this.count('GET storageclass', this.storage.readStorageClass({ name })));
+    return sc ? (sc.volumeBindingMode ?? 'Immediate') : undefined;
+  }
+
   async volumeSnapshotExists(namespace: string, name: string): Promise<boolean> {
     const snap = await orUndefined(this.count('GET volumesnapshot', this.custom.getNamespacedCustomObject({ group: 'snapshot.storage.k8s.io', version: 'v1', namespace, plural: 'volumesnapshots', name })));
     return snap !== undefined;
@@ -202,6 +240,10 @@ export class ControllerCluster {
 
   deleteJob(namespace: string, name: string): Promise<unknown> {
     return orUndefined(this.count('DELETE job', this.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' })));
+  }
+
+  createServiceAccount(o: KubeObject): Promise<boolean> {
+    return this.created('POST serviceaccount', this.core.createNamespacedServiceAccount({ namespace: o.metadata.namespace!, body: o as k8s.V1ServiceAccount }));
   }
 
   createRole(o: KubeObject): Promise<boolean> {
@@ -220,6 +262,12 @@ export class ControllerCluster {
       if (isAlreadyExists(e)) return false;
       throw e;
     }
+  }
+
+  /** The events about one object (oldest first), e.g. a Job's FailedCreate warnings. */
+  async eventsOn(namespace: string, kind: string, name: string): Promise<k8s.CoreV1Event[]> {
+    const list = await this.count('LIST events', this.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` }));
+    return list.items.filter((e) => e.involvedObject.kind === kind);
   }
 
   event(on: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {

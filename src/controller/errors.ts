@@ -2,6 +2,7 @@
 // queue logs them and retries the session with backoff; the message names the object and says
 // what to do, and is also what the Warning event on the object says.
 import { RestoreError } from '../common/errors.ts';
+import { apiErrorInfo } from '../kube/api-error.ts';
 
 export type ControllerErrorCode =
   /** Patching the target workload's pod template with stash-init was refused by the API server. */
@@ -19,3 +20,12 @@ export interface ControllerErrorData {
 }
 
 export class ControllerError extends RestoreError<ControllerErrorCode, ControllerErrorData> {}
+
+/**
+ * Whether the API server's refusal stands as long as the session does (its spec is immutable):
+ * 400, 403, 404, 422… A conflict, throttling, a server error or no answer at all is worth retrying.
+ */
+export function isPermanentRefusal(e: unknown): boolean {
+  const code = apiErrorInfo(e).code;
+  return code !== undefined && code >= 400 && code < 500 && code !== 409 && code !== 429 && code !== 408;
+}

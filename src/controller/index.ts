@@ -2,6 +2,7 @@
 export { Controller, needsWork } from './controller.ts';
 export type { ControllerOptions } from './controller.ts';
 export { FINALIZER, reconcileSession, sessionDeadline, nextStatus } from './reconcile.ts';
+export type { ReconcileConfig, ReconcileResult } from './reconcile.ts';
 export { ControllerCluster } from './cluster.ts';
 export { ControllerError } from './errors.ts';
 export type { ControllerErrorCode, ControllerErrorData } from './errors.ts';

@@ -9,7 +9,7 @@ import { withOrdinal } from '../hosts/resolve.ts';
 import type { AgentImage, HostFrom } from './agent-container.ts';
 import { JOB_CONTAINER_NAME, agentContainer, agentVolumes } from './agent-container.ts';
 import { SESSION_LABEL, sessionOwner } from './claims.ts';
-import { interimClaimName, restoreJobName } from '../session/names.ts';
+import { interimClaimName, restoreJobName, restoreServiceAccountName } from '../session/names.ts';
 
 export const INTERIM_VOLUME = 'stash-interim-volume';
 export const INTERIM_MOUNT_PATH = '/stash-interim-volume';
@@ -62,6 +62,9 @@ export function restoreJob({ session, repository, agent, index }: RestoreJobInpu
 
   const podSpec: PodSpec = {
     ...podSettings,
+    // A ServiceAccount of the session's own (as Stash), so the agent's grants (the backend Secret)
+    // reach its pods only, not every pod running as the namespace's default.
+    serviceAccountName: podSettings.serviceAccountName || restoreServiceAccountName(session.metadata.name),
     restartPolicy: 'Never',
     containers: [container],
     volumes: [...volumes, ...agentVolumes(session, repository)],

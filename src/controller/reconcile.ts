@@ -9,22 +9,24 @@
 import type { Repository } from '../api/repository.ts';
 import type { HostRestoreStats, RestorePhase, RestoreSession, RestoreSessionStatus } from '../api/restoresession.ts';
 import { isFinalPhase, repositoryOf } from '../api/restoresession.ts';
+import { matchesLabelSelector } from '../api/label-selector.ts';
 import { nullLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
-import { chooseExecutor } from '../hosts/resolve.ts';
+import { chooseExecutor, unsupportedTargetKind } from '../hosts/resolve.ts';
 import type { Executor } from '../hosts/types.ts';
 import { validateLiveSession } from '../manifests/index.ts';
 import { CONDITION, REASON, findCondition, setCondition } from '../session/conditions.ts';
 import { formatDuration, parseDuration } from '../session/duration.ts';
 import { withHostStat } from '../session/host-stats.ts';
-import { computePhase } from '../session/phase.ts';
+import { computePhase, tallyHosts } from '../session/phase.ts';
 import type { ControllerCluster } from './cluster.ts';
-import { ensureInitContainer, removeInitContainer } from './executors/init-container.ts';
+import { ensureInitContainer, removeInitContainer, restoreUpdateStrategy } from './executors/init-container.ts';
 import { deleteJobs, ensureJobs } from './executors/job.ts';
 import type { ConditionUpdate, ExecutorConfig, ExecutorState } from './executors/types.ts';
 import { ensureSnapshotClaims } from './executors/volume-snapshot.ts';
 import { interimClaim } from './claims.ts';
-import { agentTrouble } from './agent-pods.ts';
+import { agentMayRun, agentTrouble } from './agent-pods.ts';
+import type { AgentTrouble } from './agent-pods.ts';
 
 export const FINALIZER = 'restore.gitops/cleanup';
 
@@ -34,6 +36,13 @@ export interface ReconcileConfig extends ExecutorConfig {
   pollMs?: number;
   /** How soon to look again at a session waiting for its Repository, Secret or target (default 5 s). */
   waitMs?: number;
+  /**
+   * How long a restore agent may stay unable to run (unschedulable, image not pulled, crash loop,
+   * refused pods) before its session fails with the reason (default 10 min; timeOut, when sooner, wins).
+   */
+  stuckAfterMs?: number;
+  /** How long every host may have reported with the postRestore hook undecided and no agent left to run it (default 1 min). */
+  orphanedHookAfterMs?: number;
   /** Phase changes (info, warn when the session failed) and agent trouble (warn), with the session's namespace and name. */
   log?: Logger;
 }
@@ -45,6 +54,8 @@ export interface ReconcileResult {
 }
 
 const WAIT_MS = 5000;
+const STUCK_AFTER_MS = 600_000;
+const ORPHANED_HOOK_AFTER_MS = 60_000;
 const POLL_MS = 2000;
 
 /** One reconcile's world: the cluster, the config, the session as read, its logger and clock. */
@@ -86,10 +97,18 @@ export async function reconcileSession(cluster: ControllerCluster, cfg: Reconcil
   if (!ensured.state) return { ...(await write(r, conditions, {})), requeueAfterMs: cfg.waitMs ?? WAIT_MS };
   const state = ensured.state;
   conditions.push(...state.conditions);
+  const trouble = state.targetFound && executor !== 'volume-snapshot' ? await agentTroubles(r, state.troubles ?? []) : {};
+  if (trouble.stuck) conditions.push(trouble.stuck);
+  const hook = state.targetFound && executor !== 'volume-snapshot' ? await orphanedPostRestore(r, state) : {};
+  if (hook.notRun) conditions.push(hook.notRun);
   const result = await write(r, conditions, state);
+  // Jobs stuck for good are stopped, as at the deadline (a failed pod's Job stays, for its logs).
+  if (trouble.stuck && isFinalPhase(result.phase) && executor === 'job') await deleteJobs({ cluster, config: cfg, session: r.session });
+  if (isFinalPhase(result.phase) && executor === 'init-container') await restoreUpdateStrategy({ cluster, config: cfg, session: r.session });
   if (isFinalPhase(result.phase)) return result;
-  if (state.targetFound && executor !== 'volume-snapshot') await reportAgentTrouble(r);
-  return { ...result, requeueAfterMs: requeueAfter(state.targetFound, cfg, deadline, r.now()) };
+  const requeue = requeueAfter(state.targetFound, cfg, deadline, r.now());
+  const soonest = Math.min(requeue, trouble.untilStuckMs ?? Infinity, hook.untilNotRunMs ?? Infinity);
+  return { ...result, requeueAfterMs: soonest };
 }
 
 /** A deleted session: its executor's objects go (cleanup), then the finalizer, so the API server lets it go. */
@@ -108,7 +127,9 @@ async function ensureFinalizer(r: Reconcile): Promise<RestoreSession> {
 
 /** ValidationPassed: True, or False with every problem (`path: message`, joined by `; `). */
 export function validationCondition(session: RestoreSession): ConditionUpdate {
-  const errors = validateLiveSession(session);
+  const errors: { path?: string; message: string }[] = validateLiveSession(session);
+  const kind = unsupportedTargetKind(session);
+  if (kind) errors.push({ path: 'spec.target.ref.kind', message: kind });
   if (!errors.length) return { type: CONDITION.ValidationPassed, status: 'True', reason: REASON.ValidationSucceeded, message: 'the session follows the RestoreSession rules' };
   const message = errors.map((d) => `${d.path ? `${d.path}: ` : ''}${d.message}`).join('; ');
   return { type: CONDITION.ValidationPassed, status: 'False', reason: REASON.ValidationFailed, message };
@@ -123,9 +144,39 @@ async function ensureExecutor(r: Reconcile, executor: Executor): Promise<{ condi
   if (executor === 'volume-snapshot') return { conditions: [], state: await ensureSnapshotClaims(ctxBase) };
   const deps = await readDependencies(r);
   const conditions = dependencyConditions(deps);
+  if (deps.repository) {
+    const refused = usageRefusal(deps.repository, r.session.metadata.namespace!, await namespaceLabelsIfNeeded(r, deps.repository));
+    if (refused) return { conditions: [...conditions, { type: CONDITION.ValidationPassed, status: 'False', reason: REASON.ValidationFailed, message: `spec.repository: ${refused}` }] };
+  }
   if (!deps.repository || !deps.secretFound) return { conditions };
   const ctx = { ...ctxBase, repository: deps.repository };
   return { conditions, state: executor === 'init-container' ? await ensureInitContainer(ctx) : await ensureJobs(ctx) };
+}
+
+/**
+ * Why the Repository's usagePolicy.allowedNamespaces refuses a session of `namespace`, or undefined
+ * when it allows it (Stash's validateAgainstUsagePolicy, enforced here for every session, whoever
+ * created it): its own namespace always; `Same` (the default) nothing else; `All` any;
+ * `Selector` namespaces whose labels match. Pure.
+ */
+export function usageRefusal(repository: Repository, namespace: string, namespaceLabels: Record<string, string> | undefined): string | undefined {
+  const repoNs = repository.metadata.namespace;
+  if (repoNs === namespace) return undefined;
+  const allowed = repository.spec.usagePolicy?.allowedNamespaces;
+  const from = allowed?.from ?? 'Same';
+  const refused = `namespace "${namespace}" is not allowed to use Repository ${repoNs}/${repository.metadata.name}`;
+  if (from === 'All') return undefined;
+  if (from === 'Selector') {
+    if (namespaceLabels && matchesLabelSelector(namespaceLabels, allowed?.selector)) return undefined;
+    return `${refused}: ${namespaceLabels ? 'its labels do not match usagePolicy.allowedNamespaces.selector' : 'the namespace does not exist'}; label the namespace, or change the Repository's usagePolicy`;
+  }
+  return `${refused}: its usagePolicy.allowedNamespaces.from is ${from} (only ${repoNs}); set from: All or Selector on the Repository, or restore from a Repository in ${namespace}`;
+}
+
+async function namespaceLabelsIfNeeded(r: Reconcile, repository: Repository): Promise<Record<string, string> | undefined> {
+  const ns = r.session.metadata.namespace!;
+  if (repository.metadata.namespace === ns || repository.spec.usagePolicy?.allowedNamespaces?.from !== 'Selector') return undefined;
+  return r.cluster.namespaceLabels(ns);
 }
 
 /** What a Restic session needs before its executor can start, as read from the cluster. */
@@ -186,7 +237,8 @@ export function nextStatus(latest: RestoreSession, conditions: ConditionUpdate[]
   let conds = status.conditions;
   for (const c of conditions) conds = setCondition(conds, c, now);
   status.conditions = conds;
-  for (const stat of state.stats ?? []) status = withHostStat(status, stat as HostRestoreStats);
+  // The controller's stats (a Job that died, a PVC bound) never replace a result an agent wrote meanwhile.
+  for (const stat of state.stats ?? []) if (!hostFinal(status, stat.hostname)) status = withHostStat(status, stat as HostRestoreStats);
   if (state.totalHosts !== undefined) status.totalHosts = state.totalHosts;
   const deadline = sessionDeadline(latest);
   if (deadline) status.sessionDeadline = deadline.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -207,6 +259,11 @@ export function nextStatus(latest: RestoreSession, conditions: ConditionUpdate[]
     }
   }
   return status;
+}
+
+function hostFinal(status: RestoreSessionStatus, host: string): boolean {
+  const phase = status.stats?.find((s) => s.hostname === host)?.phase;
+  return phase === 'Succeeded' || phase === 'Failed' || phase === 'Unknown';
 }
 
 /** The event and log line of a phase change, or undefined when the phase did not change. */
@@ -237,16 +294,74 @@ async function write(r: Reconcile, conditions: ConditionUpdate[], state: Partial
   return { phase: written.status?.phase };
 }
 
-/** A Warning event on the session for each agent container that cannot run (once per occurrence). */
-async function reportAgentTrouble(r: Reconcile): Promise<void> {
+/**
+ * Agents that cannot run (stuck pods, refused Job pods): a Warning event on the session for each
+ * (once per occurrence); one stuck for longer than `stuckAfterMs` (as this controller saw it) gives
+ * RestoreExecutorEnsured=False, so the session fails with the reason instead of running for ever.
+ */
+async function agentTroubles(r: Reconcile, fromExecutor: AgentTrouble[]): Promise<{ stuck?: ConditionUpdate; untilStuckMs?: number }> {
   const { cluster, session } = r;
+  const troubles = [...fromExecutor];
   for (const pod of await cluster.sessionPods(session.metadata.namespace!, session.metadata.name)) {
     const trouble = agentTrouble(pod);
-    if (!trouble || cluster.reported.has(trouble.occurrence)) continue;
-    cluster.reported.add(trouble.occurrence);
-    await cluster.event(session, 'Warning', 'Restore Agent Failing', trouble.message);
-    r.log.warn(trouble.message, { pod: pod.metadata?.name });
+    if (trouble) troubles.push(trouble);
   }
+  const now = r.now().getTime();
+  const patience = r.cfg.stuckAfterMs ?? STUCK_AFTER_MS;
+  let stuck: AgentTrouble | undefined;
+  let untilStuckMs: number | undefined;
+  for (const trouble of troubles) {
+    if (!cluster.reported.has(trouble.occurrence)) {
+      cluster.reported.add(trouble.occurrence);
+      await cluster.event(session, 'Warning', 'Restore Agent Failing', trouble.message);
+      r.log.warn(trouble.message, { ...(trouble.pod ? { pod: trouble.pod } : {}), reason: trouble.reason });
+    }
+    const since = cluster.troubleSince.get(trouble.since) ?? now;
+    cluster.troubleSince.set(trouble.since, since);
+    const left = since + patience - now;
+    if (left <= 0) stuck ??= trouble;
+    else untilStuckMs = Math.min(untilStuckMs ?? Infinity, left + 50);
+  }
+  if (!stuck) return untilStuckMs !== undefined ? { untilStuckMs } : {};
+  // The injected template stays until the session goes (SPEC): say how to give the workload back.
+  const ref = session.spec.target?.ref;
+  const giveBack = chooseExecutor(session) === 'init-container' && ref ? `; delete the RestoreSession to take stash-init out of ${ref.kind} ${ref.name}` : '';
+  const message = `${stuck.message} (for more than ${formatDuration(patience)})${giveBack}`;
+  return { stuck: { type: CONDITION.RestoreExecutorEnsured, status: 'False', reason: REASON.FailedToEnsureRestoreExecutor, message } };
+}
+
+/**
+ * The postRestore hook runs in the agent of the host that completes the set (SPEC Hooks). Once
+ * every host reported, with the hook not decided (absent, or claimed by a host: Unknown), and no
+ * agent of the session left that could still run it, it never will: PostRestoreHookExecutionSucceeded
+ * =False (HookNotExecuted) with why, after `orphanedHookAfterMs` without one (a pod rolling in).
+ */
+async function orphanedPostRestore(r: Reconcile, state: ExecutorState): Promise<{ notRun?: ConditionUpdate; untilNotRunMs?: number }> {
+  const { cluster, session } = r;
+  if (!session.spec.hooks?.postRestore) return {};
+  const post = findCondition(session.status?.conditions, CONDITION.PostRestoreHookExecutionSucceeded);
+  if (post && post.status !== 'Unknown') return {};
+  let status: RestoreSessionStatus = { ...session.status };
+  for (const stat of state.stats ?? []) status = withHostStat(status, stat as HostRestoreStats);
+  const total = state.totalHosts ?? status.totalHosts;
+  const t = tallyHosts(status.stats);
+  if (total === undefined || t.succeeded + t.failed + t.unknown < total) return {};
+  const key = `${session.metadata.uid ?? `${session.metadata.namespace}/${session.metadata.name}`}/postRestore`;
+  const pods = await cluster.sessionPods(session.metadata.namespace!, session.metadata.name);
+  if (pods.some(agentMayRun)) {
+    cluster.troubleSince.delete(key);
+    return {};
+  }
+  const now = r.now().getTime();
+  const since = cluster.troubleSince.get(key) ?? now;
+  cluster.troubleSince.set(key, since);
+  const left = since + (r.cfg.orphanedHookAfterMs ?? ORPHANED_HOOK_AFTER_MS) - now;
+  if (left > 0) return { untilNotRunMs: left + 50 };
+  const claimedBy = post?.status === 'Unknown' ? /^running on host (.+)$/.exec(post.message ?? '')?.[1] : undefined;
+  const message = claimedBy
+    ? `postRestore hook did not finish: it was running on host ${claimedBy}, whose restore agent is gone without its result; see that pod's log, and run the hook by hand if it is needed`
+    : 'postRestore hook was not run: every host reported, but no restore agent of this session is left to run it (the last host\'s agent ended first); run the hook by hand if it is needed';
+  return { notRun: { type: CONDITION.PostRestoreHookExecutionSucceeded, status: 'False', reason: REASON.HookNotExecuted, message } };
 }
 
 /** What deleting a session takes away: the injection, its Jobs, its interim PVC. Nothing else. */

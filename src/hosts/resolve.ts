@@ -3,7 +3,7 @@
 import type { KubeObject } from '../api/meta.ts';
 import type { PvcTemplate, RestoreSession } from '../api/restoresession.ts';
 import { effectiveRules } from '../api/restoresession.ts';
-import { isWorkloadKind, POD_ORDINAL } from '../api/workloads.ts';
+import { INIT_CONTAINER_KINDS, isWorkloadKind, POD_ORDINAL } from '../api/workloads.ts';
 import { planHost } from './rules.ts';
 import type { Executor, HostPlan, HostResolution, Node } from './types.ts';
 
@@ -12,6 +12,23 @@ export function chooseExecutor(session: RestoreSession): Executor {
   if (spec.driver === 'VolumeSnapshotter') return 'volume-snapshot';
   if (spec.task?.name || spec.target?.volumeClaimTemplates?.length) return 'job';
   return isWorkloadKind(spec.target?.ref?.kind) ? 'init-container' : 'job';
+}
+
+/** Kinds a restore Job restores into without a Task (pvc-restore); anything else needs `task.name`. */
+export const JOB_TARGET_KINDS = ['PersistentVolumeClaim'] as const;
+
+/**
+ * Why the session's target is not one Stash restores into, or undefined when it is. Stash injects
+ * into Deployment, StatefulSet, DaemonSet and DeploymentConfig (pkg/util RestoreModel); its restore
+ * Job serves PVCs, volumeClaimTemplates and Tasks. Another kind without a Task would get a Job that
+ * restores into its own pod (or one the API refuses), never into the target.
+ */
+export function unsupportedTargetKind(session: RestoreSession): string | undefined {
+  const spec = session.spec;
+  const kind = spec.target?.ref?.kind;
+  if (!kind || spec.driver === 'VolumeSnapshotter' || spec.task?.name || spec.target?.volumeClaimTemplates?.length) return undefined;
+  if (isWorkloadKind(kind) || (JOB_TARGET_KINDS as readonly string[]).includes(kind)) return undefined;
+  return `${kind} is not a kind Stash restores into: a target's kind is one of ${INIT_CONTAINER_KINDS.join(', ')} (stash-init is injected into its pods) or ${JOB_TARGET_KINDS.join(', ')} (a restore Job mounts it); for anything else set volumeClaimTemplates (new PVCs) or spec.task.name (a Task's restore Job)`;
 }
 
 /** `${POD_ORDINAL}` replaced, as for the PVCs and Jobs of ordinal `i`. */

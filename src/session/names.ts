@@ -21,6 +21,11 @@ export function restoreJobName(session: string, index: number): string {
   return dnsLabel('stash-restore', session, index);
 }
 
+/** The ServiceAccount a session's restore Jobs run as when runtimeSettings.pod names none (Stash's `restoresession-<name>-<index>`). */
+export function restoreServiceAccountName(session: string, index = 0): string {
+  return dnsLabel('restoresession', session, index);
+}
+
 /** The Lease the pods of a multi-replica Deployment compete for (SPEC Hosts). */
 export function restoreLeaseName(kind: string, name: string): string {
   return dnsLabel('lock', kind, name, 'restore');

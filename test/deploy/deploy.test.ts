@@ -53,7 +53,7 @@ function allows(rules: PolicyRule[], group: string, resource: string, verb: stri
 
 // --- what the code calls -------------------------------------------------------------------------
 
-const CLIENT_GROUPS: Record<string, string> = { core: '', batch: 'batch', rbac: 'rbac.authorization.k8s.io', coordination: 'coordination.k8s.io', apps: 'apps' };
+const CLIENT_GROUPS: Record<string, string> = { core: '', batch: 'batch', rbac: 'rbac.authorization.k8s.io', coordination: 'coordination.k8s.io', apps: 'apps', storage: 'storage.k8s.io' };
 const VERBS: Record<string, string> = { read: 'get', get: 'get', list: 'list', create: 'create', replace: 'update', patch: 'patch', delete: 'delete' };
 const CUSTOM: Record<string, { group: string; plural: string }> = {
   RESTORE_SESSIONS: { group: 'stash.appscode.com', plural: 'restoresessions' },
@@ -81,7 +81,7 @@ function scanCalls(): Map<Grant, string[]> {
   for (const path of sourceFiles(join(REPO_ROOT, 'src'))) {
     const file = relative(REPO_ROOT, path);
     const text = readFileSync(path, 'utf8');
-    for (const m of text.matchAll(/\b(core|batch|rbac|coordination|apps)\.(read|list|create|replace|patch|delete)(?:Namespaced)?([A-Z]\w*?)(ForAllNamespaces)?(Status)?\(/g)) {
+    for (const m of text.matchAll(/\b(core|batch|rbac|coordination|apps|storage)\.(read|list|create|replace|patch|delete)(?:Namespaced)?([A-Z]\w*?)(ForAllNamespaces)?(Status)?\(/g)) {
       add(grant(CLIENT_GROUPS[m[1]!]!, plural(m[3]!) + (m[5] ? '/status' : ''), VERBS[m[2]!]!), file);
     }
     for (const m of text.matchAll(/\b(get|list|create|replace|patch|delete)(?:Namespaced|Cluster)CustomObject(Status)?\(\{\s*([^)]*?)\}/gs)) {
@@ -219,15 +219,19 @@ describe('deploy/', function () {
       for (const p of svc.spec.ports) assert.ok(ports.includes(p.targetPort), `${p.targetPort} is a container port`);
     });
 
-    it('renders the namespaced variant: the same rules as a Role, only reads of cluster-scoped nodes, Tasks and Functions cluster-wide, the daemon told its namespace', () => {
+    it('renders the namespaced variant: the same rules as a Role, only reads of cluster-scoped nodes, StorageClasses, Tasks and Functions cluster-wide, the daemon told its namespace', () => {
       const clusterRole = one(clusterWide, 'ClusterRole');
       const role = one(namespaced, 'Role');
       assert.equal(role.metadata.namespace, 'restore-controller');
-      const clusterScoped = [grant('', 'nodes', 'list'), ...['tasks', 'functions'].flatMap((r) => ['get', 'list', 'watch'].map((v) => grant('stash.appscode.com', r, v)))];
-      const namespacedGrants = [...grantsOf(clusterRole.rules)].filter((g) => !clusterScoped.includes(g));
+      const nodeReads = [grant('', 'nodes', 'list'), grant('storage.k8s.io', 'storageclasses', 'get')];
+      const taskReads = ['tasks', 'functions'].flatMap((r) => ['get', 'list', 'watch'].map((v) => grant('stash.appscode.com', r, v)));
+      const clusterScoped = [...nodeReads, ...taskReads];
+      // A confined controller refuses Repositories outside its namespace before any usagePolicy check.
+      const clusterWideOnly = [grant('', 'namespaces', 'get')];
+      const namespacedGrants = [...grantsOf(clusterRole.rules)].filter((g) => !clusterScoped.includes(g) && !clusterWideOnly.includes(g));
       assert.deepEqual([...grantsOf(role.rules)].sort(), namespacedGrants.sort(), 'deploy/overlays/namespaced/role.yaml and deploy/rbac/clusterrole.yaml agree');
       const clusterRoles = namespaced.filter((o) => o.kind === 'ClusterRole');
-      assert.deepEqual(clusterRoles.map((r) => [...grantsOf(r.rules)]).sort(), [[grant('', 'nodes', 'list')], clusterScoped.slice(1)].sort());
+      assert.deepEqual(clusterRoles.map((r) => [...grantsOf(r.rules)].sort()).sort(), [[...nodeReads].sort(), [...taskReads].sort()].sort());
       for (const r of clusterRoles) {
         const b = one(namespaced, 'ClusterRoleBinding', r.metadata.name);
         assert.deepEqual(b.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: r.metadata.name });

@@ -14,8 +14,8 @@ export type { PolicyRule } from './agent-rbac.ts';
 import { INJECTED_BY_ANNOTATION, injectInitContainer, injectedHash, removeInjection } from '../injection.ts';
 import { shortHash } from '../../session/names.ts';
 import type { ExecutorContext, ExecutorState } from './types.ts';
-import { ControllerError } from '../errors.ts';
-import { apiErrorInfo } from '../../kube/api-error.ts';
+import { ControllerError, isPermanentRefusal } from '../errors.ts';
+import { apiErrorInfo, isConflict } from '../../kube/api-error.ts';
 import type { RestoreSession } from '../../api/restoresession.ts';
 
 /** The hash recorded on the template: a new session (even with the same spec) rolls the pods again. */
@@ -31,7 +31,13 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
   const { cluster, session, repository } = ctx;
   const ref = session.spec.target!.ref!;
   const ns = ref.namespace || session.metadata.namespace!;
-  const workload = await cluster.workload(ref.kind as WorkloadKind, ns, ref.name);
+  let workload: KubeObject | undefined;
+  try {
+    workload = await cluster.workload(ref.kind as WorkloadKind, ns, ref.name);
+  } catch (e) {
+    // As Stash: the target could not be checked (a permission, the API server): Unknown, with why, and looked at again.
+    return { targetFound: false, conditions: [{ type: CONDITION.RestoreTargetFound, status: 'Unknown', reason: REASON.UnableToCheckTargetAvailability, message: `Failed to check whether restore target ${ref.kind} ${ns}/${ref.name} exist or not. Reason: ${cluster.describeError(e)}` }] };
+  }
   if (!workload) {
     return { targetFound: false, conditions: [{ type: CONDITION.RestoreTargetFound, status: 'False', reason: REASON.TargetNotAvailable, message: `${ref.kind} ${ns}/${ref.name} does not exist` }] };
   }
@@ -46,8 +52,6 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
   if (injectedHash(template) !== hash) {
     const sessionKey = `${session.metadata.namespace}/${session.metadata.name}`;
     const other = template.metadata?.annotations?.[INJECTED_BY_ANNOTATION];
-    // RBAC first: once the template carries the hash, this block does not run again.
-    await ensureAgentRbac(ctx, template.spec.serviceAccountName || 'default');
     const injected = injectInitContainer(template, {
       container: agentContainer({ session, repository, agent: ctx.config.agent, name: INIT_CONTAINER_NAME, hostFrom: 'pod', dataMounts: session.spec.target?.volumeMounts ?? [] }),
       volumes: agentVolumes(session, repository),
@@ -55,15 +59,25 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
       session: sessionKey,
       imagePullSecrets: ctx.config.agent.imagePullSecrets,
     });
+    const rolling = rollingForRestore(workload, sessionKey);
     try {
-      await cluster.replaceWorkload({ ...workload, spec: { ...(workload['spec'] as object), template: injected } });
+      // RBAC first: once the template carries the hash, this block does not run again.
+      await ensureAgentRbac(ctx, template.spec.serviceAccountName || 'default');
+      await cluster.replaceWorkload({ ...rolling, spec: { ...(rolling['spec'] as object), template: injected } });
     } catch (e) {
       const message = `cannot inject into ${ref.kind} ${ns}/${ref.name}: ${cluster.describeError(e)}`;
       await cluster.event(workload, 'Warning', 'Init-Container Injection Failed', message);
+      // A refusal that stands (the spec cannot change) fails the session, with Stash's condition.
+      if (isPermanentRefusal(e)) {
+        conditions.push({ type: CONDITION.StashInitContainerInjected, status: 'False', reason: REASON.InitContainerInjectionFailed, message: `Failed to inject Stash init-container into ${ref.kind} ${ns}/${ref.name}. Reason: ${cluster.describeError(e)}` });
+        return { targetFound: true, conditions };
+      }
       const status = apiErrorInfo(e).code;
       throw new ControllerError('InjectionFailed', `${message} (retrying with backoff; check the controller may update ${ref.kind.toLowerCase()}s in ${ns})`, { session: sessionKey, object: `${ref.kind} ${ns}/${ref.name}`, ...(status ? { status } : {}) }, { cause: e });
     }
-    await cluster.event(workload, 'Normal', 'Init-Container Injection Succeeded', `stash-init injected for RestoreSession ${sessionKey}${other && other !== sessionKey ? ` (replacing ${other}'s)` : ''}; the pods roll`);
+    // Only OnDelete is ever switched (and kept in the annotation), so that is what the event names.
+    const switched = rolling !== workload ? ' (updateStrategy OnDelete is RollingUpdate until the restore is over)' : '';
+    await cluster.event(workload, 'Normal', 'Init-Container Injection Succeeded', `stash-init injected for RestoreSession ${sessionKey}${other && other !== sessionKey ? ` (replacing ${other}'s)` : ''}; the pods roll${switched}`);
     if (warning) {
       await cluster.event(session, 'Warning', MANAGED_BY_GITOPS_CONDITION, warning);
       await cluster.event(workload, 'Warning', MANAGED_BY_GITOPS_CONDITION, `RestoreSession ${sessionKey}: ${warning}`);
@@ -82,7 +96,78 @@ export async function removeInitContainer(ctx: Omit<ExecutorContext, 'repository
   const workload = await cluster.workload(ref.kind as WorkloadKind, ns, ref.name);
   if (!workload) return;
   const template = templateOf(workload);
-  if (template.metadata?.annotations?.[INJECTED_BY_ANNOTATION] !== `${session.metadata.namespace}/${session.metadata.name}`) return;
-  await cluster.replaceWorkload({ ...workload, spec: { ...(workload['spec'] as object), template: removeInjection(template) } });
+  const key = `${session.metadata.namespace}/${session.metadata.name}`;
+  if (template.metadata?.annotations?.[INJECTED_BY_ANNOTATION] !== key) {
+    const own = ownStrategyBack(workload, key);
+    if (own !== workload) await cluster.replaceWorkload(own);
+    return;
+  }
+  const back = ownStrategyBack(workload, key);
+  await cluster.replaceWorkload({ ...back, spec: { ...(back['spec'] as object), template: removeInjection(template) } });
   await cluster.event(workload, 'Normal', 'Init-Container Removed', `RestoreSession ${session.metadata.namespace}/${session.metadata.name} was deleted: stash-init removed, the pods roll back`);
+}
+
+/** On the workload: the updateStrategy it had before a restore switched it to RollingUpdate (`{session, updateStrategy}`, JSON). */
+export const ORIGINAL_STRATEGY_ANNOTATION = 'restore.gitops/original-update-strategy';
+
+type Strategy = { type?: string; rollingUpdate?: unknown };
+
+/**
+ * The workload with `updateStrategy: OnDelete` switched to RollingUpdate (StatefulSets and
+ * DaemonSets), its own strategy kept in an annotation; the workload itself when nothing changes.
+ * Under OnDelete an injected template reaches no pod until someone deletes them: the session
+ * would run for ever.
+ */
+export function rollingForRestore(workload: KubeObject, sessionKey: string): KubeObject {
+  const spec = workload['spec'] as { updateStrategy?: Strategy };
+  const saved = workload.metadata.annotations?.[ORIGINAL_STRATEGY_ANNOTATION];
+  // Another session switched it and this one replaces its injection: the switch is this one's now.
+  let original: Strategy | undefined = spec.updateStrategy?.type === 'OnDelete' ? spec.updateStrategy : undefined;
+  if (!original && saved) {
+    try {
+      original = (JSON.parse(saved) as { updateStrategy?: Strategy }).updateStrategy;
+    } catch {
+      original = undefined;
+    }
+  }
+  if ((workload.kind !== 'StatefulSet' && workload.kind !== 'DaemonSet') || !original) return workload;
+  const annotations = { ...workload.metadata.annotations, [ORIGINAL_STRATEGY_ANNOTATION]: JSON.stringify({ session: sessionKey, updateStrategy: original }) };
+  return { ...workload, metadata: { ...workload.metadata, annotations }, spec: { ...spec, updateStrategy: { type: 'RollingUpdate' } } };
+}
+
+/** The workload with the strategy `rollingForRestore` replaced for this session put back; itself when there is none. */
+export function ownStrategyBack(workload: KubeObject, sessionKey: string): KubeObject {
+  const saved = workload.metadata.annotations?.[ORIGINAL_STRATEGY_ANNOTATION];
+  if (!saved) return workload;
+  let original: { session?: string; updateStrategy?: Strategy };
+  try {
+    original = JSON.parse(saved) as typeof original;
+  } catch {
+    return workload;
+  }
+  if (original.session !== sessionKey || !original.updateStrategy) return workload;
+  const { [ORIGINAL_STRATEGY_ANNOTATION]: _saved, ...rest } = workload.metadata.annotations!;
+  const metadata = { ...workload.metadata, annotations: rest };
+  if (Object.keys(rest).length === 0) delete (metadata as { annotations?: unknown }).annotations;
+  return { ...workload, metadata, spec: { ...(workload['spec'] as object), updateStrategy: original.updateStrategy } };
+}
+
+/** Once the session is final, the workload's own updateStrategy goes back (the template stays: nothing rolls). */
+export async function restoreUpdateStrategy(ctx: Omit<ExecutorContext, 'repository'>): Promise<void> {
+  const { cluster, session } = ctx;
+  const ref = session.spec.target?.ref;
+  if (!ref || (ref.kind !== 'StatefulSet' && ref.kind !== 'DaemonSet')) return;
+  // A final session is not reconciled again, so a conflict (the workload's status moved) is retried here.
+  for (let attempt = 1; ; attempt++) {
+    const workload = await cluster.workload(ref.kind, ref.namespace || session.metadata.namespace!, ref.name);
+    if (!workload) return;
+    const back = ownStrategyBack(workload, `${session.metadata.namespace}/${session.metadata.name}`);
+    if (back === workload) return;
+    try {
+      await cluster.replaceWorkload(back);
+      return;
+    } catch (e) {
+      if (!isConflict(e) || attempt >= 5) throw e;
+    }
+  }
 }

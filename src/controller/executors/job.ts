@@ -4,17 +4,25 @@ import type * as k8s from '@kubernetes/client-node';
 import type { HostRestoreStats } from '../../api/restoresession.ts';
 import { resolveHosts } from '../../hosts/resolve.ts';
 import { hostStat } from '../../session/host-stats.ts';
-import { claimsForOrdinal, interimClaim } from '../claims.ts';
+import { SESSION_LABEL, claimsForOrdinal, interimClaim, sessionOwner } from '../claims.ts';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/meta.ts';
+import { restoreServiceAccountName } from '../../session/names.ts';
 import { CONDITION, REASON } from '../../session/conditions.ts';
 import { restoreJob } from '../job.ts';
-import type { ExecutorContext, ExecutorState } from './types.ts';
-import { ControllerError } from '../errors.ts';
+import type { ConditionUpdate, ExecutorContext, ExecutorState } from './types.ts';
+import { ControllerError, isPermanentRefusal } from '../errors.ts';
+import type { AgentTrouble } from '../agent-pods.ts';
+import { JOB_CONTAINER_NAME } from '../agent-container.ts';
 import { ensureAgentRbac } from './agent-rbac.ts';
 
-function jobFailure(job: k8s.V1Job): string | undefined {
+function jobFailure(job: k8s.V1Job, host: string): string | undefined {
   const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
   if (failed) return `restore Job ${job.metadata?.name} failed: ${failed.message || failed.reason || 'its pod failed'}`;
   if ((job.status?.failed ?? 0) > 0) return `restore Job ${job.metadata?.name} failed: its pod failed`;
+  // Its pod ended well without the agent writing the host's result: nothing says the data is there.
+  if (job.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True')) {
+    return `restore Job ${job.metadata?.name} completed, but no restore agent reported host ${host}'s result: see kubectl logs -n ${job.metadata?.namespace} job/${job.metadata?.name}`;
+  }
   return undefined;
 }
 
@@ -25,7 +33,10 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
   if (!resolution.known) {
     throw new ControllerError('HostsUnknown', `RestoreSession ${ns}/${session.metadata.name}: a restore Job executor was chosen for a target whose hosts are only known from its pods (a controller bug: please report it)`, { session: `${ns}/${session.metadata.name}` });
   }
+  const target = await jobTarget(ctx);
+  if (target?.status === 'False') return { targetFound: false, conditions: [target] };
   const stats: HostRestoreStats[] = [];
+  const troubles: AgentTrouble[] = [];
   let created = 0;
 
   const interim = interimClaim(session);
@@ -36,14 +47,23 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
     const job = restoreJob({ session, repository, agent: ctx.config.agent, index: i });
     const existing = await cluster.job(ns, job.metadata.name);
     if (!existing) {
-      // Once per reconcile that creates Jobs: their pods run as this service account.
-      if (!rbacDone) await ensureAgentRbac(ctx, session.spec.runtimeSettings?.pod?.serviceAccountName || 'default');
-      rbacDone = true;
-      for (const claim of claimsForOrdinal(session, i)) if (!(await cluster.claim(ns, claim.metadata.name))) await cluster.createClaim(claim);
-      if (await cluster.createJob(job)) created++;
+      try {
+        // Once per reconcile that creates Jobs: their pods run as this service account.
+        if (!rbacDone) await ensureAgentRbac(ctx, await ensureServiceAccount(ctx));
+        rbacDone = true;
+        for (const claim of claimsForOrdinal(session, i)) if (!(await cluster.claim(ns, claim.metadata.name))) await cluster.createClaim(claim);
+        if (await cluster.createJob(job)) created++;
+      } catch (e) {
+        if (!isPermanentRefusal(e)) throw e;
+        // The spec cannot change, so neither will the answer: Stash's condition, and the session fails.
+        const message = `Failed to create restore job ${job.metadata.name}. Reason: ${cluster.describeError(e)}`;
+        await cluster.event(session, 'Warning', 'Restore Job Creation Failed', message);
+        return { targetFound: true, totalHosts: resolution.totalHosts, stats, conditions: [...(target ? [target] : []), { type: CONDITION.RestoreJobCreated, status: 'False', reason: REASON.RestoreJobCreationFailed, message }] };
+      }
       continue;
     }
-    const failure = jobFailure(existing);
+    troubles.push(...(await jobTroubles(ctx, existing)));
+    const failure = jobFailure(existing, host);
     const phase = hostStat(session.status, host)?.phase;
     if (failure && phase !== 'Succeeded' && phase !== 'Failed') stats.push({ hostname: host, phase: 'Failed', error: failure });
   }
@@ -52,8 +72,57 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
     targetFound: true,
     totalHosts: resolution.totalHosts,
     stats,
-    conditions: [{ type: CONDITION.RestoreJobCreated, status: 'True', reason: REASON.RestoreJobCreationSucceeded, message: `${resolution.hosts.length} restore Job(s) exist` }],
+    troubles,
+    conditions: [...(target ? [target] : []), { type: CONDITION.RestoreJobCreated, status: 'True', reason: REASON.RestoreJobCreationSucceeded, message: `${resolution.hosts.length} restore Job(s) exist` }],
   };
+}
+
+/** The service account the session's Jobs run as: runtimeSettings.pod's, or one made for the session (owned by it). */
+async function ensureServiceAccount(ctx: ExecutorContext): Promise<string> {
+  const { cluster, session } = ctx;
+  const own = session.spec.runtimeSettings?.pod?.serviceAccountName;
+  if (own) return own;
+  const name = restoreServiceAccountName(session.metadata.name);
+  await cluster.createServiceAccount({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name, namespace: session.metadata.namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [SESSION_LABEL]: session.metadata.name }, ownerReferences: [sessionOwner(session)] },
+  });
+  return name;
+}
+
+/**
+ * A Job that has no pod because the API refuses them (FailedCreate: a missing ServiceAccount, a
+ * quota, a policy) says so only in Warning events on itself, which the job-controller repeats.
+ */
+async function jobTroubles(ctx: ExecutorContext, job: k8s.V1Job): Promise<AgentTrouble[]> {
+  const st = job.status;
+  if (st?.active || st?.succeeded || st?.failed || st?.conditions?.some((c) => c.status === 'True')) return [];
+  const name = job.metadata?.name ?? '';
+  const refused = (await ctx.cluster.eventsOn(job.metadata?.namespace ?? '', 'Job', name)).filter((e) => e.type === 'Warning' && e.reason === 'FailedCreate');
+  const last = refused.at(-1);
+  if (!last) return [];
+  return [{
+    pod: '',
+    container: JOB_CONTAINER_NAME,
+    reason: 'FailedCreate',
+    message: `restore Job ${name} cannot create its pod: FailedCreate (${last.message ?? ''}); check runtimeSettings.pod (serviceAccountName, securityContext) and the namespace's quotas and policies`,
+    occurrence: `${job.metadata?.uid ?? name}/FailedCreate`,
+    since: `${job.metadata?.uid ?? name}/FailedCreate`,
+  }];
+}
+
+/**
+ * RestoreTargetFound for the object a restore Job mounts (Stash checks every target before its
+ * executor: a missing one waits as Pending); undefined when there is nothing to check.
+ */
+async function jobTarget(ctx: ExecutorContext): Promise<ConditionUpdate | undefined> {
+  const { cluster, session } = ctx;
+  const ref = session.spec.target?.ref;
+  if (ref?.kind !== 'PersistentVolumeClaim' || session.spec.target?.volumeClaimTemplates?.length) return undefined;
+  const ns = ref.namespace || session.metadata.namespace!;
+  if (await cluster.claim(ns, ref.name)) return { type: CONDITION.RestoreTargetFound, status: 'True', reason: REASON.TargetAvailable, message: `PersistentVolumeClaim ${ns}/${ref.name} found` };
+  return { type: CONDITION.RestoreTargetFound, status: 'False', reason: REASON.TargetNotAvailable, message: `PersistentVolumeClaim ${ns}/${ref.name} does not exist` };
 }
 
 /** Deletes the session's Jobs (deadline passed, or the session is going away). */

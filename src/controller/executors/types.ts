@@ -3,6 +3,7 @@ import type { HostRestoreStats, RestoreSession } from '../../api/restoresession.
 import type { Repository } from '../../api/repository.ts';
 import type { AgentImage } from '../agent-container.ts';
 import type { ControllerCluster } from '../cluster.ts';
+import type { AgentTrouble } from '../agent-pods.ts';
 
 export interface ExecutorConfig {
   agent: AgentImage & { imagePullSecrets?: { name: string }[] };
@@ -29,4 +30,6 @@ export interface ExecutorState {
   totalHosts?: number;
   /** Stats the controller writes itself (VolumeSnapshotter hosts, Jobs that died without a word). */
   stats?: HostRestoreStats[];
+  /** What keeps the executor's agents from running that only the executor sees (a Job's refused pods). */
+  troubles?: AgentTrouble[];
 }

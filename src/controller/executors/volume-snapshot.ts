@@ -34,7 +34,17 @@ export async function ensureSnapshotClaims(ctx: Omit<ExecutorContext, 'repositor
         await cluster.createClaim(claim);
         continue;
       }
-      if (existing.status?.phase === 'Bound') stats.push({ hostname: host, phase: 'Succeeded', duration: '0s' });
+      if (existing.status?.phase === 'Bound') {
+        stats.push({ hostname: host, phase: 'Succeeded', duration: '0s' });
+        continue;
+      }
+      // As Stash: a missing StorageClass fails the host; one that binds on first use cannot be
+      // checked from here, so the host is Unknown (the PVC binds when a workload mounts it).
+      const className = existing.spec?.storageClassName;
+      if (!className) continue;
+      const binding = await cluster.storageClassBinding(className);
+      if (binding === undefined) stats.push({ hostname: host, phase: 'Failed', error: `failed to restore. Reason: StorageClass ${className} not found.` });
+      else if (binding === 'WaitForFirstConsumer') stats.push({ hostname: host, phase: 'Unknown', error: `Stash is unable to verify whether the volume has been initialized from snapshot data or not. Reason: volume binding mode is WaitForFirstConsumer (StorageClass ${className}): the PVC binds when a pod uses it.` });
     }
   }
   return {

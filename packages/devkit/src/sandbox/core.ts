@@ -173,6 +173,17 @@ export class ApiCore {
     return admitted.warnings;
   }
 
+  /**
+   * The ServiceAccount admission plugin: a pod naming a service account that does not exist is
+   * refused (403), so a Job's pods fail to be created (FailedCreate). `default` is not checked:
+   * no controller here creates it in every namespace.
+   */
+  private admitServiceAccount(ns: string | undefined, pod: Obj): void {
+    const sa = pod.spec?.serviceAccountName;
+    if (!sa || sa === 'default' || this.store.get('serviceaccounts', ns, sa)) return;
+    throw new ApiError(403, 'Forbidden', `pods "${pod.metadata?.name ?? ''}" is forbidden: error looking up service account ${ns}/${sa}: serviceaccount "${sa}" not found`, { name: pod.metadata?.name, kind: 'pods' });
+  }
+
   private admitCrd(r: ResourceType, crd: Obj): void {
     const served = resourceFromCrd(crd);
     if (!served) throw invalid(r, crd.metadata.name, [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.names.plural' }]);
@@ -219,6 +230,7 @@ export class ApiCore {
       else obj.status = initial;
     }
     const warnings = this.admit(r, version, obj, true, opts);
+    if (r.plural === 'pods' && !r.group) this.admitServiceAccount(ns, obj);
     if (applied) obj.metadata.managedFields = serverSideApply({ ...obj, metadata: { ...obj.metadata, managedFields: [] } }, applied, opts.fieldManager ?? 'unknown', true, apiVersionOf(r.group, version), now).metadata.managedFields;
     else recordUpdate(undefined, obj, opts.fieldManager ?? 'unknown', apiVersionOf(r.group, version), now);
     if (opts.dryRun) return { object: this.present(r, obj, version), warnings, created: true };

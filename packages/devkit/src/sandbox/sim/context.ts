@@ -95,10 +95,11 @@ export class SimContext {
     this.core.update(r, r.versions[0]!, fresh.metadata.namespace, fresh.metadata.name, { ...fresh, metadata, status } as Obj, { subresource: 'status', fieldManager: manager });
   }
 
-  create(r: ResourceType, obj: Obj, manager: string): Obj | undefined {
+  create(r: ResourceType, obj: Obj, manager: string, onError?: (message: string) => void): Obj | undefined {
     try {
       return this.core.create(r, r.versions[0]!, obj.metadata.namespace, obj, { fieldManager: manager }).object;
     } catch (e) {
+      onError?.((e as Error).message);
       this.log.warn(`${manager} could not create ${r.kind} ${obj.metadata.namespace}/${obj.metadata.name}: ${(e as Error).message}`, { manager, kind: r.kind, namespace: obj.metadata.namespace, name: obj.metadata.name });
       return undefined;
     }

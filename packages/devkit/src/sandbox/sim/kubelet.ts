@@ -154,6 +154,14 @@ export class Kubelet {
       return;
     }
     const wanted = pod.spec?.nodeSelector?.['kubernetes.io/hostname'];
+    if (wanted && !ctx.nodes.includes(wanted)) {
+      // No node matches: the pod stays Pending, Unschedulable, as kube-scheduler leaves it.
+      const message = `0/${ctx.nodes.length} nodes are available: ${ctx.nodes.length} node(s) didn't match Pod's node affinity/selector.`;
+      if (pod.status?.conditions?.find((c: any) => c.type === 'PodScheduled')?.message !== message) ctx.event(pod, 'Warning', 'FailedScheduling', message, 'default-scheduler');
+      const status = { ...pod.status, phase: 'Pending', conditions: mergeConditions(pod.status?.conditions, [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }], ctx.now()) };
+      ctx.writeStatus(ctx.pods, pod, status, 'default-scheduler');
+      return;
+    }
     let node = wanted && ctx.nodes.includes(wanted) ? wanted : undefined;
     node ??= ctx.nodes[[...pod.metadata.name as string].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) >>> 0, 7) % ctx.nodes.length]!;
     for (const c of claims) {
@@ -237,6 +245,19 @@ export class Kubelet {
   }
 
   private start(pod: Obj, rt: PodRuntime, c: ContainerRuntime, spec: any, init: boolean): void {
+    // A registry under `.invalid` (RFC 2606: never resolves) cannot be pulled from: ErrImagePull,
+    // then ImagePullBackOff, retried, as a kubelet does with an image it cannot get.
+    const registry = (c.image ?? '').split('/')[0]!;
+    if ((c.image ?? '').includes('/') && /\.invalid(:\d+)?$/.test(registry)) {
+      const first = c.reason !== 'ErrImagePull' && c.reason !== 'ImagePullBackOff';
+      c.state = 'waiting';
+      c.reason = first ? 'ErrImagePull' : 'ImagePullBackOff';
+      c.message = first ? `failed to pull and unpack image "${c.image}": failed to resolve reference "${c.image}": dial tcp: lookup ${registry.replace(/:\d+$/, '')}: no such host` : `Back-off pulling image "${c.image}"`;
+      c.retryAt = Date.now() + 1000;
+      this.ctx.after(1005, 'pod', pod.metadata.namespace, pod.metadata.name);
+      if (first) this.ctx.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": ${c.message}`, MANAGER);
+      return;
+    }
     const startedAt = this.ctx.now();
     c.retryAt = undefined;
     c.containerID = `sandbox://${rt.uid.slice(0, 8)}-${c.name}-${c.restartCount}`;

@@ -80,6 +80,12 @@ export class Simulator {
       this.ctx.create(r, { metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } }, spec: {} } as Obj, 'sandbox');
     }
     for (const node of this.core.store.list('nodes')) this.nodeStatus(node);
+    // The default StorageClass a kind cluster has (`standard`, binding at once), so claims that name
+    // it find it, as executors that check the StorageClass expect.
+    const sc = this.core.mustResource('storage.k8s.io', 'storageclasses');
+    if (!this.core.tryGet(sc, undefined, 'standard')) {
+      this.ctx.create(sc, { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } }, provisioner: 'sandbox.restore.gitops', volumeBindingMode: 'Immediate', reclaimPolicy: 'Delete' } as Obj, 'sandbox');
+    }
   }
 
   /** Every node reports Ready, as its kubelet would (also nodes created by hand). */

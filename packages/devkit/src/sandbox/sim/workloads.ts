@@ -249,7 +249,11 @@ export function reconcileJob(ctx: SimContext, ns: string, name: string): void {
     } else if (!job.spec.suspend) {
       const want = Math.min(parallelism, completions - succeeded) - active.length;
       for (let i = 0; i < want; i++) {
-        ctx.create(ctx.pods, podFromTemplate(job, `${name}-${randomSuffix()}`, { 'batch.kubernetes.io/job-name': name, 'job-name': name }), manager);
+        // A refused pod is a FailedCreate Warning on the Job, retried later, as the job-controller does.
+        ctx.create(ctx.pods, podFromTemplate(job, `${name}-${randomSuffix()}`, { 'batch.kubernetes.io/job-name': name, 'job-name': name }), manager, (message) => {
+          ctx.event(job, 'Warning', 'FailedCreate', `Error creating: ${message}`, manager);
+          ctx.after(1000, 'job', ns, name);
+        });
       }
     }
   }
