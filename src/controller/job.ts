@@ -12,6 +12,8 @@ import { SESSION_LABEL, sessionOwner } from './claims.ts';
 import { interimClaimName, restoreJobName, restoreServiceAccountName } from '../session/names.ts';
 
 export const INTERIM_VOLUME = 'stash-interim-volume';
+export const PVC_DATA_VOLUME = 'stash-data';
+export const PVC_DATA_MOUNT_PATH = '/stash-data';
 export const INTERIM_MOUNT_PATH = '/stash-interim-volume';
 export const HOST_INDEX_LABEL = 'restore.gitops/host-index';
 
@@ -37,6 +39,9 @@ export function restoreJob({ session, repository, agent, index }: RestoreJobInpu
       volumes.push({ name: claim, persistentVolumeClaim: { claimName: claim } });
     }
   } else if (target?.ref?.kind === 'PersistentVolumeClaim') {
+    // Stash's pvc-restore mounts the claim at /stash-data when the target names no volumeMounts:
+    // its backups hold /stash-data/..., restored in place (else the files would land in the Job's own filesystem).
+    if (!mounts.length) mounts.push({ name: PVC_DATA_VOLUME, mountPath: PVC_DATA_MOUNT_PATH });
     for (const name of new Set(mounts.map((m) => m.name))) volumes.push({ name, persistentVolumeClaim: { claimName: target.ref.name } });
   }
   if (spec.interimVolumeTemplate) {

@@ -12,7 +12,7 @@ import { isFinalPhase, repositoryOf } from '../api/restoresession.ts';
 import { matchesLabelSelector } from '../api/label-selector.ts';
 import { nullLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
-import { chooseExecutor, unsupportedTargetKind } from '../hosts/resolve.ts';
+import { chooseExecutor, unsupportedTargetKind, unsupportedTask } from '../hosts/resolve.ts';
 import type { Executor } from '../hosts/types.ts';
 import { validateLiveSession } from '../manifests/index.ts';
 import { CONDITION, REASON, findCondition, setCondition } from '../session/conditions.ts';
@@ -90,6 +90,10 @@ export async function reconcileSession(cluster: ControllerCluster, cfg: Reconcil
     conditions.push({ type: CONDITION.DeadlineExceeded, status: 'True', reason: REASON.DeadlineExceeded, message: `timeOut ${r.session.spec.timeOut} passed at ${deadline.toISOString()}` });
     return write(r, conditions, {});
   }
+
+  // A Task the restore Job cannot carry out fails at once: never a Job that "succeeds" restoring nothing.
+  const task = unsupportedTask(r.session);
+  if (task) return write(r, [...conditions, { type: CONDITION.RestoreExecutorEnsured, status: 'False', reason: REASON.FailedToEnsureRestoreExecutor, message: task }], {});
 
   const executor = chooseExecutor(r.session);
   const ensured = await ensureExecutor(r, executor);

@@ -1,5 +1,6 @@
 // Host resolution (SPEC Executor choice and Hosts): a pure function of the session, its target
 // object (when known) and the cluster's nodes.
+import { PVC_RESTORE_TASK } from '../api/addons.ts';
 import type { KubeObject } from '../api/meta.ts';
 import type { PvcTemplate, RestoreSession } from '../api/restoresession.ts';
 import { effectiveRules } from '../api/restoresession.ts';
@@ -29,6 +30,20 @@ export function unsupportedTargetKind(session: RestoreSession): string | undefin
   if (!kind || spec.driver === 'VolumeSnapshotter' || spec.task?.name || spec.target?.volumeClaimTemplates?.length) return undefined;
   if (isWorkloadKind(kind) || (JOB_TARGET_KINDS as readonly string[]).includes(kind)) return undefined;
   return `${kind} is not a kind Stash restores into: a target's kind is one of ${INIT_CONTAINER_KINDS.join(', ')} (stash-init is injected into its pods) or ${JOB_TARGET_KINDS.join(', ')} (a restore Job mounts it); for anything else set volumeClaimTemplates (new PVCs) or spec.task.name (a Task's restore Job)`;
+}
+
+/**
+ * Why the restore Job cannot carry out the session's `spec.task` yet, or undefined when it can.
+ * Only Stash's `pvc-restore` into a PersistentVolumeClaim runs today (the claim is mounted at
+ * `/stash-data` when the target names no volumeMounts, as Stash's pvc-restore Function does); a
+ * database Task would otherwise end Succeeded having restored nothing (issue #14).
+ */
+export function unsupportedTask(session: RestoreSession): string | undefined {
+  const task = session.spec.task?.name;
+  if (!task) return undefined;
+  if (task === PVC_RESTORE_TASK && session.spec.target?.ref?.kind === 'PersistentVolumeClaim') return undefined;
+  const target = session.spec.target?.ref ? `${session.spec.target.ref.kind} ${session.spec.target.ref.name}` : 'no target';
+  return `task ${task} (${target}) is a Stash Task restore, which restore-controller does not run yet: nothing was restored. Only ${PVC_RESTORE_TASK} into a PersistentVolumeClaim runs; restore this one with Stash's operator and its addon, or delete the session`;
 }
 
 /** `${POD_ORDINAL}` replaced, as for the PVCs and Jobs of ordinal `i`. */

@@ -8,6 +8,7 @@ import type { FieldPath } from '../api/openapi.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
 import type { StashFunction, Task } from '../api/task.ts';
 import { FUNCTION_KIND, TASK_KIND } from '../api/task.ts';
+import { unsupportedTask } from '../hosts/resolve.ts';
 import type { ClusterState } from './cluster-state.ts';
 
 /** The task a session runs: its own `spec.task.name`, or the one its AppBinding names (KubeDB). */
@@ -47,8 +48,11 @@ export function checkTask(s: RestoreSession, cluster: ClusterState | undefined, 
   const path: FieldPath = task.from === 'session' ? ['spec', 'task', 'name'] : ['spec', 'target', 'ref', 'name'];
   const named = task.from === 'session' ? `Task "${task.name}"` : `Task "${task.name}" (named by AppBinding ${ref!.namespace || ns}/${ref!.name})`;
   const installed = cluster?.get<Task>(TASK_KIND, undefined, task.name);
+  // A task that passes the checks below still may not run yet (src/hosts unsupportedTask): said before anything runs.
+  const notYet = unsupportedTask(s);
+  const sayNotYet = () => notYet && warn(path, `${notYet}; the session will end Failed with this reason`);
   if (installed) {
-    checkSteps(installed, named, cluster!, path, err);
+    if (checkSteps(installed, named, cluster!, path, err)) sayNotYet();
     return;
   }
   const official = officialTask(task.name);
@@ -71,19 +75,24 @@ export function checkTask(s: RestoreSession, cluster: ClusterState | undefined, 
   if (official.version !== undefined && !official.knownVersion) {
     warn(path, `${named}: Stash's catalog has no ${official.title} ${official.version} (it has ${official.versions.join(', ')}); the built-in ${official.title} restore runs with the client in restore-controller's image, not one of version ${official.version}`);
   }
+  sayNotYet();
 }
 
-function checkSteps(task: Task, named: string, cluster: ClusterState, path: FieldPath, err: Report['err']): void {
+/** Reports a Task without steps or with steps whose Function is missing; true when it found nothing wrong. */
+function checkSteps(task: Task, named: string, cluster: ClusterState, path: FieldPath, err: Report['err']): boolean {
   const steps = task.spec?.steps ?? [];
   if (!steps.length) {
     err(path, `${named} in the cluster state has no steps: Stash refuses a Task without steps (its restore Job would have no container)`);
-    return;
+    return false;
   }
-  if (!cluster.covers(FUNCTION_KIND)) return;
-  steps.forEach((step, i) => {
+  if (!cluster.covers(FUNCTION_KIND)) return true;
+  let sound = true;
+  for (const [i, step] of steps.entries()) {
     if (!step.name) err(path, `${named} step ${i} names no Function`);
     else if (!cluster.get<StashFunction>(FUNCTION_KIND, undefined, step.name)) {
       err(path, `${named} step ${i} runs Function "${step.name}", which is not in the cluster state: install it (Stash's catalog installs a Task's Functions with it) and list it in --cluster-state`);
-    }
-  });
+    } else continue;
+    sound = false;
+  }
+  return sound;
 }

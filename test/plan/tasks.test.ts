@@ -56,6 +56,13 @@ describe('plan: task restores', () => {
     assert.match(planToMarkdown(plan), /\| job \(task postgres-restore-11\.9\) \| 1 \|/);
   });
 
+  it('warns before anything runs that a database Task restore is not run yet and the session will end Failed', () => {
+    const { diagnostics } = planOf(nothing, [appBinding, ...pvcRestore]);
+    const d = theOne(diagnostics, /does not run yet/, 'warning');
+    assert.equal(d.path, 'spec.task.name');
+    assert.match(d.message, /task postgres-restore-11\.9 \(AppBinding sample-postgres\) is a Stash Task restore, which restore-controller does not run yet: nothing was restored.*the session will end Failed/);
+  });
+
   it('plan --output json keeps DESIGN §5\'s contract and adds the task', async () => {
     const r = await restorectl(['plan', '--source', join(FIX, 'source'), '--cluster-state', join(FIX, 'cluster-state'), '--output', 'json']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
