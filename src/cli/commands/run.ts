@@ -38,13 +38,19 @@ status branch, creates each restore exactly once, drives it to a final phase (in
 Jobs), and commits the history to the status branch.
 
 Source:
-  --git-url URL             git remote (smart HTTP/HTTPS) holding the manifests
+  --git-url URL             git remote holding the manifests: https://… (smart HTTP), or
+                            ssh://[user@]host[:port]/path or user@host:path (OpenSSH, deploy key)
   --branch NAME             branch to follow (default main)
   --ref REF                 pin a tag or commit instead of following a branch
   --path DIR                folder inside the repository (default: the whole repository)
   --source-dir DIR          a local folder instead of a remote (development); re-read every cycle
   --git-credentials-dir DIR files username/password/bearerToken (a mounted Flux GitRepository
-                            Secret); else env GIT_USERNAME + GIT_PASSWORD or GIT_BEARER_TOKEN
+                            Secret); else env GIT_USERNAME + GIT_PASSWORD or GIT_BEARER_TOKEN;
+                            for SSH the files identity (private key) and known_hosts
+  --git-ssh-key-file FILE   SSH private key (default: DIR/identity, else env GIT_SSH_KEY_FILE)
+  --git-ssh-known-hosts-file FILE
+                            the server's host keys (default: DIR/known_hosts, else env
+                            GIT_SSH_KNOWN_HOSTS_FILE); an unknown host key is refused
   --include GLOB            manifest files to read, relative to --path (repeatable; default
                             "**/*.y?(a)ml"); minimatch syntax
   --verify-keyring FILE     armored OpenPGP public keys: the followed commit must carry a valid
@@ -177,11 +183,16 @@ async function daemonFactory(opts: RunOptions, kubeConfig: k8s.KubeConfig, log: 
 }
 
 /** The Source the daemon follows and, on a --git-url remote, the StatusWriter of its status branch. */
-async function buildSource(opts: RunOptions, log: Logger): Promise<{ source: Source; remote?: { url: string; credentialsDir?: string }; statusWriter?: StatusWriter }> {
+async function buildSource(opts: RunOptions, log: Logger): Promise<{ source: Source; remote?: { url: string; credentialsDir?: string; sshKeyFile?: string; knownHostsFile?: string }; statusWriter?: StatusWriter }> {
   const globs = opts.include ? { globs: opts.include } : {};
   const src = opts.source;
   if (src.kind === 'dir') return { source: new LocalSource({ dir: src.dir, ...globs }) };
-  const remote = { url: src.url, ...(src.credentialsDir ? { credentialsDir: src.credentialsDir } : {}) };
+  const remote = {
+    url: src.url,
+    ...(src.credentialsDir ? { credentialsDir: src.credentialsDir } : {}),
+    ...(src.sshKeyFile ? { sshKeyFile: src.sshKeyFile } : {}),
+    ...(src.knownHostsFile ? { knownHostsFile: src.knownHostsFile } : {}),
+  };
   const verify = src.verifyKeyring ? { verify: await readKeyringOption(src.verifyKeyring) } : {};
   const signer = src.signingKeyFile ? { signer: await readSignerOption(src.signingKeyFile, opts.signingPassphrase) } : {};
   const source = new GitSource({ ...remote, branch: src.follow.branch, ref: src.follow.ref, path: src.path, cacheDir: join(opts.cacheDir, 'source'), log, ...globs, ...verify });

@@ -21,6 +21,10 @@ export interface GitRemoteOptions {
   credentials?: GitCredentials;
   credentialsDir?: string;
   env?: NodeJS.ProcessEnv;
+  /** SSH: the deploy key file (--git-ssh-key-file); wins over `identity` of the folder and GIT_SSH_KEY_FILE. */
+  sshKeyFile?: string;
+  /** SSH: the known_hosts file (--git-ssh-known-hosts-file); wins over `known_hosts` of the folder and GIT_SSH_KNOWN_HOSTS_FILE. */
+  knownHostsFile?: string;
 }
 
 export class GitRemote {
@@ -40,14 +44,17 @@ export class GitRemote {
     this.headers = { ...authHeaders(credentials), 'User-Agent': 'git/isomorphic-git restore-controller' };
     const address = parseSshUrl(url);
     this.transport = address ? 'ssh' : 'http';
+    const identityFile = opts.sshKeyFile ?? credentials?.identityFile;
+    const knownHostsFile = opts.knownHostsFile ?? credentials?.knownHostsFile;
     // The deploy key's text is known to the redactor, so no line of it can ever be shown.
-    const key = credentials?.identityFile && address ? readQuietly(credentials.identityFile) : undefined;
+    const key = identityFile && address ? readQuietly(identityFile) : undefined;
     this.redactor = new Redactor([...credentialSecrets(credentials), key]);
     this.ssh = address
       ? new SshTransport({
-          address, url,
-          ...(credentials?.identityFile ? { identityFile: credentials.identityFile } : {}),
-          ...(credentials?.knownHostsFile ? { knownHostsFile: credentials.knownHostsFile } : {}),
+          address,
+          url,
+          ...(identityFile ? { identityFile } : {}),
+          ...(knownHostsFile ? { knownHostsFile } : {}),
           redact: (text) => this.redact(text),
         })
       : undefined;
