@@ -1,7 +1,7 @@
 // `restorectl run`: the daemon as a process. parseRunOptions (run-options.ts) turns argv into
 // RunOptions; the steps below read the secrets, build the source, the status writer and the
 // Daemon, and run it once (--once) or until a signal or a lost Lease (DaemonRunner).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
@@ -146,6 +146,9 @@ function loadRunSecrets(opts: RunOptions, env: NodeJS.ProcessEnv): RunSecrets {
     const { credentials } = resolveCredentials(opts.source.url, { ...(opts.source.credentialsDir ? { credentialsDir: opts.source.credentialsDir } : {}), env });
     for (const v of [credentials?.password, credentials?.bearerToken]) if (v) secrets.push(v);
     if (credentials?.username && credentials.password) secrets.push(Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64'));
+    // An SSH deploy key is read by ssh only; its text is masked all the same, should a line of it ever reach the log.
+    const keyFile = opts.source.sshKeyFile ?? credentials?.identityFile;
+    if (keyFile && existsSync(keyFile)) secrets.push(readFileSync(keyFile, 'utf8'));
   }
   return { webhook, redactor: new Redactor(secrets) };
 }
