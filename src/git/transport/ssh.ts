@@ -11,7 +11,7 @@
 // no global file, no ~/.ssh/config). A key file ssh would refuse (readable by others, owned by
 // someone else — a Kubernetes Secret mounted 0644 — or without its final newline) is copied to a
 // private temporary file (0600) for the connection and removed when ssh exits.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -155,8 +155,9 @@ export class SshTransport {
         spawnError = e;
       });
       child.on('close', (code, signal) => {
-        key.cleanup();
+        const done = () => key.cleanup();
         if (spawnError) {
+          done();
           const missing = (spawnError as NodeJS.ErrnoException).code === 'ENOENT';
           reject(
             this.error(
@@ -172,11 +173,15 @@ export class SshTransport {
           const rest = all.subarray(advertEnd);
           // The git exchange happened: a refusal in it is the wire parsers' to explain.
           if (code === 0 || rest.length > 0) {
+            done();
             resolve({ advert: all.subarray(0, advertEnd), rest });
             return;
           }
         }
-        reject(this.explain(what, stderr, code, signal, advertEnd < 0 && all.length ? all.subarray(0, 200).toString('utf8') : '', key.given));
+        // The key's fingerprint is read from the private copy, if any, before it is removed.
+        this.explain(what, stderr, code, signal, advertEnd < 0 && all.length ? all.subarray(0, 200).toString('utf8') : '', key)
+          .then(reject, reject)
+          .finally(done);
       });
     });
   }
@@ -211,7 +216,15 @@ export class SshTransport {
   }
 
   /** A GitError that says what ssh or the server refused and what to do. */
-  private explain(what: string, stderrRaw: string, code: number | null, signal: NodeJS.Signals | null, stdoutHead: string, keyFile: string): GitError {
+  private async explain(
+    what: string,
+    stderrRaw: string,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    stdoutHead: string,
+    key: { path: string; given: string },
+  ): Promise<GitError> {
+    const keyFile = key.given;
     const stderr = this.o.redact(stderrRaw.trim());
     const said = stderr ? ` (ssh: ${oneLine(stderr)})` : '';
     const a = this.o.address;
@@ -225,7 +238,7 @@ export class SshTransport {
       );
     }
     if (/Host key verification failed|host key is known for|No .* host key is known/i.test(stderr)) {
-      const offered = scanHostKeys(a);
+      const offered = await scanHostKeys(a);
       const where = this.o.knownHostsFile
         ? `the known_hosts file ${this.o.knownHostsFile} holds no key for ${hostName}`
         : `no known_hosts file was given (looked for in ${KNOWN_HOSTS_SOURCES})`;
@@ -240,7 +253,7 @@ export class SshTransport {
       );
     }
     if (/Permission denied \(|Too many authentication failures|no mutual signature/i.test(stderr)) {
-      const fp = keyFingerprint(keyFile);
+      const fp = await keyFingerprint(key.path);
       return this.error(
         'GitAuthFailed',
         what,
@@ -304,11 +317,10 @@ const KEY_TYPES: Record<string, string> = {
 };
 
 /** The host keys the server offers (ssh-keyscan), with their fingerprints; [] when it cannot say. */
-export function scanHostKeys(a: SshAddress): { type: string; fingerprint: string; line: string }[] {
-  const r = spawnSync('ssh-keyscan', ['-T', '10', ...(a.port ? ['-p', String(a.port)] : []), '--', a.host], { encoding: 'utf8', timeout: 20_000 });
-  if (r.error || typeof r.stdout !== 'string') return [];
+export async function scanHostKeys(a: SshAddress): Promise<{ type: string; fingerprint: string; line: string }[]> {
+  const stdout = await run('ssh-keyscan', ['-T', '10', ...(a.port ? ['-p', String(a.port)] : []), '--', a.host], 20_000);
   const out: { type: string; fingerprint: string; line: string }[] = [];
-  for (const line of r.stdout.split('\n')) {
+  for (const line of stdout.split('\n')) {
     const [, type, blob] = line.trim().split(/\s+/);
     if (!line.startsWith('#') && type && blob) out.push({ type: KEY_TYPES[type] ?? type, fingerprint: fingerprint(blob), line: line.trim() });
   }
@@ -316,8 +328,14 @@ export function scanHostKeys(a: SshAddress): { type: string; fingerprint: string
 }
 
 /** `SHA256:… (ED25519)` of a key file, from ssh-keygen; undefined when it cannot tell. */
-function keyFingerprint(file: string): string | undefined {
-  const r = spawnSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', file], { encoding: 'utf8', timeout: 10_000 });
-  const m = /(SHA256:[A-Za-z0-9+/]{43}).*(\([A-Z0-9-]+\))\s*$/.exec(r.stdout ?? '');
+async function keyFingerprint(file: string): Promise<string | undefined> {
+  const m = /(SHA256:[A-Za-z0-9+/]{43}).*(\([A-Z0-9-]+\))\s*$/.exec(await run('ssh-keygen', ['-l', '-E', 'sha256', '-f', file], 10_000));
   return m ? `${m[1]} ${m[2]}` : undefined;
+}
+
+/** A helper program's stdout ('' when it fails): only for the messages of a refusal, never blocking the event loop. */
+function run(program: string, args: string[], timeout: number): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(program, args, { encoding: 'utf8', timeout }, (_error, stdout) => resolve(typeof stdout === 'string' ? stdout : ''));
+  });
 }
