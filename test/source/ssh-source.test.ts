@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { GitSource } from '../../src/source/index.ts';
 import { StatusWriter } from '../../src/status/index.ts';
 import { restorectl, REPO_ROOT } from '../support/cli.ts';
+import { startSandbox } from '../support/sandbox.ts';
 import { WorkTree, tempDir } from '../support/git-server.ts';
 import { Sshd, sshFingerprint } from '../support/sshd.ts';
 import { session, snapshot } from '../status/fixtures.ts';
@@ -122,5 +123,53 @@ describe('the Source and the CLI over SSH against a real OpenSSH server', functi
     assert.ok(refused.stderr.includes(sshFingerprint(`${sshd.hostKey.key}.pub`)), refused.stderr);
     assert.match(refused.stderr, /host key refused/);
     assert.doesNotMatch(refused.stderr + refused.stdout, /PRIVATE KEY|b3BlbnNzaC1rZXktdjE/);
+  });
+  it('`restorectl run --once` follows an ssh:// remote with a Flux Secret folder and pushes its status branch there', async () => {
+    const { name, url, work } = repo();
+    work.write({ 'clusters/demo/repository.yaml': example('repository.yaml'), 'clusters/demo/sts-restore.yaml': example('sts-restore.yaml') });
+    const head = work.commit('Add restores');
+    work.push();
+    const credentialsDir = sshd.credentialsDir(`run-${n}`);
+    const t = await startSandbox();
+    try {
+      for (const args of [
+        ['apply', '--server-side', '-f', 'deploy/crds'],
+        ['apply', '-f', 'examples/cluster-state/namespace.yaml'],
+        ['apply', '-f', 'examples/cluster-state/workloads.yaml'],
+      ]) {
+        const k = await t.kubectl(args);
+        assert.equal(k.code, 0, k.stderr);
+      }
+      const r = await restorectl(
+        [
+          'run',
+          '--once',
+          '--git-url',
+          url,
+          '--git-credentials-dir',
+          credentialsDir,
+          '--path',
+          'clusters/demo',
+          '--cluster',
+          'demo',
+          '--kubeconfig',
+          t.kubeconfigPath,
+          '--cache-dir',
+          join(tmp, `run-cache-${n}`),
+        ],
+        { env: { LOG_LEVEL: 'info', GIT_SSH_KEY_FILE: '', GIT_SSH_KNOWN_HOSTS_FILE: '' } },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const k = await t.kubectl(['get', 'restoresessions.stash.appscode.com', '-n', 'demo', '-o', 'name']);
+      assert.match(k.stdout, /sts-restore/);
+      assert.match(sshd.git(name, ['show', 'restore-status:clusters/demo/STATUS.md']), /demo\/sts-restore/);
+      assert.match(sshd.git(name, ['log', '-1', '--format=%(trailers:key=Source-Commit,valueonly)', 'restore-status']), new RegExp(head));
+      const key = readFileSync(sshd.clientKey.key, 'utf8')
+        .split('\n')
+        .filter((l) => l.length > 20);
+      for (const line of key) assert.ok(!(r.stderr + r.stdout).includes(line), 'no line of the deploy key is logged');
+    } finally {
+      await t.stop();
+    }
   });
 });
