@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { advertise, fetchPack, GitError, GitRemote, isSshUrl, parseSshUrl, pushPack } from '../../src/git/index.ts';
+import { advertise, credentialsFromDir, credentialsFromEnv, fetchPack, GitError, GitRemote, isSshUrl, parseSshUrl, pushPack } from '../../src/git/index.ts';
 import { advertisementLength } from '../../src/git/wire/advertisement.ts';
 import { shellQuote } from '../../src/git/transport/url.ts';
 import { StatusWriter } from '../../src/status/index.ts';
@@ -213,3 +214,61 @@ function emptyPack(): Buffer {
   const head = Buffer.concat([Buffer.from('PACK'), Buffer.from([0, 0, 0, 2, 0, 0, 0, 0])]);
   return Buffer.concat([head, createHash('sha1').update(head).digest()]);
 }
+
+describe('SSH keys that ssh cannot use, against a real OpenSSH server', function () {
+  let sshd: Sshd;
+  let tmp: string;
+  before(async function () {
+    const started = await Sshd.start();
+    if ('skip' in started) {
+      console.log(`    skipped: ${started.skip}`);
+      this.skip();
+    }
+    sshd = started as Sshd;
+    tmp = tempDir('rc-ssh-keys-');
+    sshd.createRepo('k');
+  });
+  after(async () => sshd?.close());
+  const attempt = (keyFile: string) =>
+    advertise(
+      new GitRemote({ url: sshd.url('k'), env: { GIT_SSH_KEY_FILE: keyFile, GIT_SSH_KNOWN_HOSTS_FILE: sshd.knownHosts } }),
+      'git-upload-pack',
+      'fetching from',
+    ).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+
+  it('a file that is no private key, and a key with a passphrase, are GitSshKeyInvalid naming the file', async () => {
+    const garbage = join(tmp, 'not-a-key');
+    writeFileSync(garbage, 'this is not a key\n', { mode: 0o600 });
+    const e = await attempt(garbage);
+    assert.ok(e instanceof GitError);
+    assert.equal(e.code, 'GitSshKeyInvalid', e.message);
+    assert.ok(e.message.includes(garbage));
+
+    const locked = join(tmp, 'locked');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'a-passphrase', '-f', locked]);
+    const l = await attempt(locked);
+    assert.ok(l instanceof GitError);
+    assert.equal(l.code, 'GitSshKeyInvalid', l.message);
+    assert.match(l.message, /a key with a passphrase is not supported/);
+  });
+
+  it('reads the key and known_hosts paths of a Secret folder and of the environment; a flag wins', async () => {
+    const dir = sshd.credentialsDir('paths');
+    assert.deepEqual(credentialsFromDir(dir), { identityFile: join(dir, 'identity'), knownHostsFile: join(dir, 'known_hosts') });
+    assert.deepEqual(credentialsFromEnv({ GIT_SSH_KEY_FILE: '/k', GIT_SSH_KNOWN_HOSTS_FILE: '/h' }), { identityFile: '/k', knownHostsFile: '/h' });
+    // The folder names a key the server refuses; the flag's key is accepted.
+    const stranger = makeSshKey(tmp, 'stranger');
+    const refusedDir = sshd.credentialsDir('refused', { key: stranger });
+    const tip = sshd.git('k', ['commit-tree', '-m', 'init', sshd.git('k', ['mktree'], '').trim()]).trim();
+    sshd.git('k', ['update-ref', 'refs/heads/main', tip]);
+    const byFlag = await advertise(
+      new GitRemote({ url: sshd.url('k'), credentialsDir: refusedDir, sshKeyFile: sshd.clientKey.key, env: {} }),
+      'git-upload-pack',
+      'fetching from',
+    );
+    assert.equal(byFlag.refs.get('refs/heads/main'), tip);
+  });
+});

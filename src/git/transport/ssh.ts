@@ -203,6 +203,14 @@ export class SshTransport {
         { path: given },
       );
     }
+    if (isEncryptedKey(text)) {
+      throw this.error(
+        'GitSshKeyInvalid',
+        what,
+        `the SSH private key ${given} is protected by a passphrase, and a key with a passphrase is not supported (ssh runs without a prompt); use a deploy key without one`,
+        { path: given },
+      );
+    }
     const uid = process.getuid?.();
     const usable =
       (st.mode & 0o077) === 0 && (uid === undefined || st.uid === uid) && text.length > 0 && text[text.length - 1] === 0x0a && !text.includes('\r');
@@ -252,20 +260,21 @@ export class SshTransport {
         `host key refused: ${where}; ${offers}. Check that fingerprint with the server's owner (GitHub, GitLab and others publish theirs), then add the server's line to known_hosts (the known_hosts key of the credentials Secret), e.g. the matching line of \`${scan}\``,
       );
     }
+    // ssh says both when it cannot load the key: the key is the cause.
+    if (/Load key .*(invalid format|error in libcrypto|incorrect passphrase|bad permissions)|passphrase/i.test(stderr)) {
+      return this.error(
+        'GitSshKeyInvalid',
+        what,
+        `ssh cannot use the private key ${keyFile}${said}; it must be an unencrypted OpenSSH or PEM private key (a key with a passphrase is not supported)`,
+        { path: keyFile },
+      );
+    }
     if (/Permission denied \(|Too many authentication failures|no mutual signature/i.test(stderr)) {
       const fp = await keyFingerprint(key.path);
       return this.error(
         'GitAuthFailed',
         what,
         `the server refused the SSH key ${keyFile}${fp ? ` (${fp})` : ''}${a.user ? ` for user ${a.user}` : ''}: check that its public key is a deploy key of this repository (with write access for the status branch) and the user name of the URL (often git@)`,
-        { path: keyFile },
-      );
-    }
-    if (/Load key .*(invalid format|error in libcrypto|incorrect passphrase|bad permissions)|passphrase/i.test(stderr)) {
-      return this.error(
-        'GitSshKeyInvalid',
-        what,
-        `ssh cannot use the private key ${keyFile}${said}; it must be an unencrypted OpenSSH or PEM private key (a key with a passphrase is not supported)`,
         { path: keyFile },
       );
     }
@@ -293,6 +302,19 @@ export class SshTransport {
     const status = signal ? `signal ${signal}` : `exit status ${code}`;
     return this.error('GitFailed', what, `ssh failed with ${status}${said}`);
   }
+}
+
+/** True for a private key protected by a passphrase: OpenSSH's format with a cipher, or an encrypted PEM key. */
+export function isEncryptedKey(text: Buffer): boolean {
+  const pem = text.toString('latin1');
+  if (/Proc-Type:\s*4,ENCRYPTED|BEGIN ENCRYPTED PRIVATE KEY/.test(pem)) return true;
+  const m = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(pem);
+  if (!m) return false;
+  const blob = Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
+  const magic = 'openssh-key-v1\0';
+  if (blob.toString('latin1', 0, magic.length) !== magic || blob.length < magic.length + 4) return false;
+  const len = blob.readUInt32BE(magic.length);
+  return blob.toString('latin1', magic.length + 4, magic.length + 4 + len) !== 'none';
 }
 
 const oneLine = (text: string) =>
