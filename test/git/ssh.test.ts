@@ -91,6 +91,16 @@ describe('git over SSH against a real OpenSSH server', function () {
     assert.equal(packsIn(gitdir), 2);
   });
 
+  it("reads an advertisement that spans many reads of ssh's output (20,000 refs)", async () => {
+    const { name, work } = repo();
+    const tip = work.commit('first');
+    work.push();
+    sshd.git(name, ['update-ref', '--stdin'], Array.from({ length: 20_000 }, (_, i) => `create refs/tags/t${i} ${tip}\n`).join(''));
+    const adv = await advertise(new GitRemote({ url: sshd.url(name), env: env() }), 'git-upload-pack', 'fetching from');
+    assert.equal(adv.refs.size, 20_002, 'HEAD, main and the tags');
+    assert.equal(adv.refs.get('refs/tags/t19999'), tip);
+  });
+
   it('pushes the status branch, and a push built on a stale tip is refused by the server', async () => {
     const { name, url } = repo();
     sshd.git(name, ['config', 'receive.denyNonFastForwards', 'true']);

@@ -131,22 +131,31 @@ export class SshTransport {
     }
     return new Promise((resolve, reject) => {
       const child = spawn(this.o.sshCommand ?? 'ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-      const out: Buffer[] = [];
-      let outLength = 0;
+      // Everything ssh writes, in one buffer grown by doubling; the advertisement's packets are
+      // scanned as they arrive, from where the last scan stopped (linear for any size).
+      let acc = Buffer.alloc(64 * 1024);
+      let accLength = 0;
+      let scan = 0;
       let advertEnd = -1;
-      let stdout = Buffer.alloc(0);
       let stderr = '';
       let spawnError: Error | undefined;
       child.stdin.on('error', () => {}); // EPIPE when the server hung up: the exit status tells why
       child.stdout.on('data', (chunk: Buffer) => {
-        out.push(chunk);
-        outLength += chunk.length;
+        if (accLength + chunk.length > acc.length) {
+          const grown = Buffer.alloc(Math.max(acc.length * 2, accLength + chunk.length));
+          acc.copy(grown, 0, 0, accLength);
+          acc = grown;
+        }
+        chunk.copy(acc, accLength);
+        accLength += chunk.length;
         if (advertEnd >= 0) return;
-        stdout = Buffer.concat(out, outLength);
-        out.length = 0;
-        out.push(stdout);
-        advertEnd = advertisementLength(stdout);
-        if (advertEnd >= 0) child.stdin.end(answer(stdout.subarray(0, advertEnd)));
+        const seen = advertisementLength(acc.subarray(scan, accLength));
+        if (seen >= 0) {
+          advertEnd = scan + seen;
+          child.stdin.end(answer(Buffer.from(acc.subarray(0, advertEnd))));
+        } else {
+          scan += completePackets(acc.subarray(scan, accLength));
+        }
       });
       child.stderr.on('data', (chunk: Buffer) => {
         if (stderr.length < MAX_STDERR) stderr += chunk.toString('utf8');
@@ -168,7 +177,7 @@ export class SshTransport {
           );
           return;
         }
-        const all = Buffer.concat(out, outLength);
+        const all = acc.subarray(0, accLength);
         if (advertEnd >= 0) {
           const rest = all.subarray(advertEnd);
           // The git exchange happened: a refusal in it is the wire parsers' to explain.
@@ -315,6 +324,17 @@ export function isEncryptedKey(text: Buffer): boolean {
   if (blob.toString('latin1', 0, magic.length) !== magic || blob.length < magic.length + 4) return false;
   const len = blob.readUInt32BE(magic.length);
   return blob.toString('latin1', magic.length + 4, magic.length + 4 + len) !== 'none';
+}
+
+/** The length of the whole pkt-lines (no flush among them) at the start of `buf`. */
+function completePackets(buf: Buffer): number {
+  let pos = 0;
+  while (pos + 4 <= buf.length) {
+    const len = parseInt(buf.toString('latin1', pos, pos + 4), 16);
+    if (Number.isNaN(len) || pos + Math.max(4, len) > buf.length) break;
+    pos += Math.max(4, len);
+  }
+  return pos;
 }
 
 const oneLine = (text: string) =>
