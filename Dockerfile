@@ -14,10 +14,10 @@ COPY src ./src
 RUN npm run build
 
 FROM node:22-bookworm-slim
-# restic restores the snapshots; ca-certificates for HTTPS to git hosts and object stores.
-# No git: the daemon speaks git through isomorphic-git.
+# restic restores the snapshots; ca-certificates for HTTPS to git hosts and object stores;
+# openssh-client for ssh:// git remotes (deploy keys). No git: the daemon speaks git itself.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends restic ca-certificates \
+ && apt-get install -y --no-install-recommends restic ca-certificates openssh-client \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production
@@ -30,6 +30,9 @@ COPY --from=build /app/dist ./dist
 RUN ln -s /app/bin/restorectl.js /usr/local/bin/restorectl
 # Read-only root filesystem friendly: HOME and scratch space are /tmp (an emptyDir in deploy/).
 ENV HOME=/tmp
+# ssh refuses to run for a uid without a passwd entry ("No user exists for uid").
+RUN echo 'restorectl:x:65532:65532:restorectl:/tmp:/usr/sbin/nologin' >> /etc/passwd \
+ && echo 'restorectl:x:65532:' >> /etc/group
 USER 65532:65532
 ENTRYPOINT ["restorectl"]
 CMD ["--help"]

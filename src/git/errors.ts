@@ -12,6 +12,11 @@ export type GitErrorCode =
   | 'GitFetchRefused'
   | 'GitPushRejected'
   | 'GitFailed'
+  // SSH: the server's host key, the deploy key
+  | 'GitHostKeyUnknown'
+  | 'GitHostKeyChanged'
+  | 'GitSshKeyMissing'
+  | 'GitSshKeyInvalid'
   // signatures
   | 'GitSignatureInvalid'
   | 'GitKeyringInvalid'

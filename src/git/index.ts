@@ -1,8 +1,9 @@
 // The git layer: what the Source and the StatusWriter need of git, and nothing else.
 //   wire/       formats, pure (no I/O): pkt-lines, ref advertisements, upload-pack and
 //               receive-pack messages, objects (trees, commits, tags), deltas, packs, pack indexes
-//   transport/  smart HTTP to a remote: credentials and the Authorization header, info/refs,
-//               upload-pack (fetch) and receive-pack (push), failures explained as GitErrors
+//   transport/  smart HTTP or SSH (the OpenSSH client) to a remote: credentials and the
+//               Authorization header or deploy key, the ref advertisement, upload-pack (fetch)
+//               and receive-pack (push), failures explained as GitErrors
 //   store/      the cache repository on disk: reading objects, adding packs, and the
 //               synchronous fs that isomorphic-git gets for refs and config
 // isomorphic-git keeps the refs and config of the cache repositories (its callers use it directly).
@@ -23,7 +24,10 @@ export { authHeaders, credentialsFromDir, credentialsFromEnv, resolveCredentials
 export type { GitCredentials } from './transport/credentials.ts';
 export { GitRemote } from './transport/remote.ts';
 export type { GitRemoteOptions } from './transport/remote.ts';
-export { advertise } from './transport/http.ts';
+export { advertise } from './transport/remote.ts';
+export { isSshUrl, parseSshUrl } from './transport/url.ts';
+export type { SshAddress } from './transport/url.ts';
+export { fingerprint } from './transport/ssh.ts';
 export { fetchPack } from './transport/fetch-pack.ts';
 export type { FetchedPack } from './transport/fetch-pack.ts';
 export { pushPack } from './transport/push.ts';

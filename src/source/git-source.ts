@@ -123,10 +123,6 @@ export class GitSource implements Source {
     await git.addRemote({ fs, gitdir: this.gitdir, remote: 'origin', url: this.remote.url, force: true });
   }
 
-  private base() {
-    return { fs, http: this.remote.http, gitdir: this.gitdir, url: this.remote.url, headers: this.remote.headers };
-  }
-
   /** Brings the wanted commit into the cache and returns its oid (tags peeled). */
   private async resolveTarget(cache: object): Promise<string> {
     const pinned = this.opts.ref;
@@ -171,11 +167,14 @@ export class GitSource implements Source {
   private async resolvePinnedCommit(pinned: string, cache: object): Promise<string> {
     const local = await this.expand(pinned, cache);
     if (local) return local;
-    try {
-      // Servers only hand out advertised refs, so fetch them and look for the commit there.
-      await git.fetch({ ...this.base(), cache, singleBranch: false, tags: true });
-    } catch (e) {
-      throw this.remote.explain(e, 'fetching from');
+    // Servers only hand out advertised refs, so fetch every branch and tag and look for the commit there.
+    const advertised = await advertise(this.remote, 'git-upload-pack', 'fetching from');
+    const tips = [...new Set([...advertised.refs].filter(([name]) => /^refs\/(heads|tags)\//.test(name) && !name.endsWith('^{}')).map(([, oid]) => oid))]
+      .filter((oid) => !this.reader().has(oid));
+    if (tips.length) {
+      const haves = [this.rev?.commit].filter((h): h is string => !!h && this.reader().has(h));
+      await fetchPack(this.remote, this.gitdir, tips, haves, advertised);
+      this.reader().refresh();
     }
     const found = await this.expand(pinned, cache);
     if (!found) throw this.remote.error('GitRefNotFound', 'fetching from', `commit ${pinned} is on none of the remote's branches or tags; check --ref`, { ref: pinned });

@@ -36,13 +36,18 @@ Manifests, from folders:
   --source DIR              folder holding the RestoreSession and Repository manifests (the head)
   --base-dir DIR            the same folder as on the branch the change merges into (a checkout
                             or \`git worktree add\` of the base commit)
-Manifests, from a git remote (smart HTTP/HTTPS; nothing is checked out):
+Manifests, from a git remote (https://… smart HTTP, or ssh://… and user@host:path over OpenSSH;
+nothing is checked out):
   --git-url URL             the repository; credentials in the URL are accepted, never printed
   --head REF                what to plan: a branch, tag, refs/… name (refs/pull/7/head) or commit id
   --base REF                the branch (or commit) the change merges into
   --path DIR                folder of the manifests inside the repository (default: the root)
   --git-credentials-dir DIR files username + password, or bearerToken (default: env GIT_USERNAME +
-                            GIT_PASSWORD, or GIT_BEARER_TOKEN)
+                            GIT_PASSWORD, or GIT_BEARER_TOKEN); for SSH identity and known_hosts
+  --git-ssh-key-file FILE   SSH private key (default: DIR/identity, else env GIT_SSH_KEY_FILE)
+  --git-ssh-known-hosts-file FILE
+                            the server's host keys (default: DIR/known_hosts, else env
+                            GIT_SSH_KNOWN_HOSTS_FILE)
 Cluster (without either, hosts that depend on a workload are unknown and nothing has run):
   --cluster-state PATH      YAML file or folder of live objects standing in for the cluster
                             (workloads, PVCs, Nodes, Repositories, RestoreSessions), e.g. from
@@ -93,7 +98,7 @@ export type PlanInput = { kind: 'dir'; source: string; baseDir?: string } | { ki
 export interface PlanOptions {
   input: PlanInput;
   /** --git-url: the revisions' remote, or with --source only the status branch's. */
-  remote?: { url: string; credentialsDir?: string };
+  remote?: { url: string; credentialsDir?: string; sshKeyFile?: string; knownHostsFile?: string };
   clusterState?: string;
   /** --status-branch: read the ledger from this branch of the remote. */
   statusBranch?: string;
@@ -112,6 +117,8 @@ const PLAN_FLAGS = {
   base: { type: 'string' },
   path: { type: 'string' },
   'git-credentials-dir': { type: 'string' },
+  'git-ssh-key-file': { type: 'string' },
+  'git-ssh-known-hosts-file': { type: 'string' },
   'cluster-state': { type: 'string' },
   'status-branch': { type: 'string' },
   cluster: { type: 'string', default: 'default' },
@@ -139,7 +146,7 @@ export function parsePlanOptions(argv: string[], env: NodeJS.ProcessEnv = {}): P
   if (!(timeout > 0)) throw usage('--restic-timeout', `--restic-timeout must be a number of seconds, not "${values['restic-timeout']}"`);
   return {
     input,
-    ...(gitUrl ? { remote: { url: gitUrl, ...(values['git-credentials-dir'] ? { credentialsDir: values['git-credentials-dir'] } : {}) } } : {}),
+    ...(gitUrl ? { remote: { url: gitUrl, ...(values['git-credentials-dir'] ? { credentialsDir: values['git-credentials-dir'] } : {}), ...(values['git-ssh-key-file'] ? { sshKeyFile: values['git-ssh-key-file'] } : {}), ...(values['git-ssh-known-hosts-file'] ? { knownHostsFile: values['git-ssh-known-hosts-file'] } : {}) } } : {}),
     ...(values['cluster-state'] ? { clusterState: values['cluster-state'] } : {}),
     ...(values['status-branch'] !== undefined ? { statusBranch: values['status-branch'] } : {}),
     cluster: values.cluster!,

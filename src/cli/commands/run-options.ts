@@ -21,6 +21,9 @@ export interface GitRunSource {
   /** Folder inside the repository ('' for the root). */
   path: string;
   credentialsDir?: string;
+  /** --git-ssh-key-file, --git-ssh-known-hosts-file: for ssh:// and user@host:path URLs. */
+  sshKeyFile?: string;
+  knownHostsFile?: string;
   /** --verify-keyring: armored public keys the followed commit must be signed by. */
   verifyKeyring?: string;
   /** --signing-key-file: signs the status branch's commits. */
@@ -66,6 +69,8 @@ const FLAGS = {
   path: { type: 'string', default: '' },
   'source-dir': { type: 'string' },
   'git-credentials-dir': { type: 'string' },
+  'git-ssh-key-file': { type: 'string' },
+  'git-ssh-known-hosts-file': { type: 'string' },
   include: { type: 'string', multiple: true },
   'verify-keyring': { type: 'string' },
   'signing-key-file': { type: 'string' },
@@ -183,6 +188,8 @@ function sourceOption(values: Values): GitRunSource | DirRunSource {
     follow: values.ref ? { ref: values.ref } : { branch: values.branch! },
     path: values.path!,
     ...(values['git-credentials-dir'] ? { credentialsDir: values['git-credentials-dir'] } : {}),
+    ...(values['git-ssh-key-file'] ? { sshKeyFile: values['git-ssh-key-file'] } : {}),
+    ...(values['git-ssh-known-hosts-file'] ? { knownHostsFile: values['git-ssh-known-hosts-file'] } : {}),
     ...(values['verify-keyring'] ? { verifyKeyring: values['verify-keyring'] } : {}),
     ...(values['signing-key-file'] ? { signingKeyFile: values['signing-key-file'] } : {}),
   };

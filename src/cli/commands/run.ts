@@ -1,7 +1,7 @@
 // `restorectl run`: the daemon as a process. parseRunOptions (run-options.ts) turns argv into
 // RunOptions; the steps below read the secrets, build the source, the status writer and the
 // Daemon, and run it once (--once) or until a signal or a lost Lease (DaemonRunner).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
@@ -38,13 +38,19 @@ status branch, creates each restore exactly once, drives it to a final phase (in
 Jobs), and commits the history to the status branch.
 
 Source:
-  --git-url URL             git remote (smart HTTP/HTTPS) holding the manifests
+  --git-url URL             git remote holding the manifests: https://… (smart HTTP), or
+                            ssh://[user@]host[:port]/path or user@host:path (OpenSSH, deploy key)
   --branch NAME             branch to follow (default main)
   --ref REF                 pin a tag or commit instead of following a branch
   --path DIR                folder inside the repository (default: the whole repository)
   --source-dir DIR          a local folder instead of a remote (development); re-read every cycle
   --git-credentials-dir DIR files username/password/bearerToken (a mounted Flux GitRepository
-                            Secret); else env GIT_USERNAME + GIT_PASSWORD or GIT_BEARER_TOKEN
+                            Secret); else env GIT_USERNAME + GIT_PASSWORD or GIT_BEARER_TOKEN;
+                            for SSH the files identity (private key) and known_hosts
+  --git-ssh-key-file FILE   SSH private key (default: DIR/identity, else env GIT_SSH_KEY_FILE)
+  --git-ssh-known-hosts-file FILE
+                            the server's host keys (default: DIR/known_hosts, else env
+                            GIT_SSH_KNOWN_HOSTS_FILE); an unknown host key is refused
   --include GLOB            manifest files to read, relative to --path (repeatable; default
                             "**/*.y?(a)ml"); minimatch syntax
   --verify-keyring FILE     armored OpenPGP public keys: the followed commit must carry a valid
@@ -140,6 +146,9 @@ function loadRunSecrets(opts: RunOptions, env: NodeJS.ProcessEnv): RunSecrets {
     const { credentials } = resolveCredentials(opts.source.url, { ...(opts.source.credentialsDir ? { credentialsDir: opts.source.credentialsDir } : {}), env });
     for (const v of [credentials?.password, credentials?.bearerToken]) if (v) secrets.push(v);
     if (credentials?.username && credentials.password) secrets.push(Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64'));
+    // An SSH deploy key is read by ssh only; its text is masked all the same, should a line of it ever reach the log.
+    const keyFile = opts.source.sshKeyFile ?? credentials?.identityFile;
+    if (keyFile && existsSync(keyFile)) secrets.push(readFileSync(keyFile, 'utf8'));
   }
   return { webhook, redactor: new Redactor(secrets) };
 }
@@ -177,11 +186,16 @@ async function daemonFactory(opts: RunOptions, kubeConfig: k8s.KubeConfig, log: 
 }
 
 /** The Source the daemon follows and, on a --git-url remote, the StatusWriter of its status branch. */
-async function buildSource(opts: RunOptions, log: Logger): Promise<{ source: Source; remote?: { url: string; credentialsDir?: string }; statusWriter?: StatusWriter }> {
+async function buildSource(opts: RunOptions, log: Logger): Promise<{ source: Source; remote?: { url: string; credentialsDir?: string; sshKeyFile?: string; knownHostsFile?: string }; statusWriter?: StatusWriter }> {
   const globs = opts.include ? { globs: opts.include } : {};
   const src = opts.source;
   if (src.kind === 'dir') return { source: new LocalSource({ dir: src.dir, ...globs }) };
-  const remote = { url: src.url, ...(src.credentialsDir ? { credentialsDir: src.credentialsDir } : {}) };
+  const remote = {
+    url: src.url,
+    ...(src.credentialsDir ? { credentialsDir: src.credentialsDir } : {}),
+    ...(src.sshKeyFile ? { sshKeyFile: src.sshKeyFile } : {}),
+    ...(src.knownHostsFile ? { knownHostsFile: src.knownHostsFile } : {}),
+  };
   const verify = src.verifyKeyring ? { verify: await readKeyringOption(src.verifyKeyring) } : {};
   const signer = src.signingKeyFile ? { signer: await readSignerOption(src.signingKeyFile, opts.signingPassphrase) } : {};
   const source = new GitSource({ ...remote, branch: src.follow.branch, ref: src.follow.ref, path: src.path, cacheDir: join(opts.cacheDir, 'source'), log, ...globs, ...verify });

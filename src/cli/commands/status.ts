@@ -18,13 +18,18 @@ phase, hosts done/total, the content id and source commit of its latest executio
 was accepted and finished. No cluster access is needed.
 
 Options:
-  --git-url URL               the remote (https://…); credentials in the URL are accepted but
-                              never printed
+  --git-url URL               the remote (https://…, ssh://… or user@host:path); credentials in
+                              the URL are accepted but never printed
   --status-branch B           default: ${DEFAULT_STATUS_BRANCH}
   --cluster C                 only this cluster (default: every cluster on the branch)
   --output FORMAT             text (default) or json
   --git-credentials-dir DIR   folder with files username + password, or bearerToken
-                              (default: env GIT_USERNAME + GIT_PASSWORD, or GIT_BEARER_TOKEN)
+                              (default: env GIT_USERNAME + GIT_PASSWORD, or GIT_BEARER_TOKEN);
+                              for SSH the files identity and known_hosts
+  --git-ssh-key-file FILE     SSH private key (default: DIR/identity, else env GIT_SSH_KEY_FILE)
+  --git-ssh-known-hosts-file FILE
+                              the server's host keys (default: DIR/known_hosts, else env
+                              GIT_SSH_KNOWN_HOSTS_FILE)
   -h, --help                  show this help
 
 JSON output: {"url", "branch", "commit", "sessions": [{"cluster", "namespace", "name", "file",
@@ -39,6 +44,8 @@ Exit status: 0 read (problems in single files are reported, not fatal), 2 could 
         ...(opts.statusBranch ? { branch: opts.statusBranch } : {}),
         ...(opts.cluster ? { cluster: opts.cluster } : {}),
         ...(opts.credentialsDir ? { credentialsDir: opts.credentialsDir } : {}),
+        ...(opts.sshKeyFile ? { sshKeyFile: opts.sshKeyFile } : {}),
+        ...(opts.knownHostsFile ? { knownHostsFile: opts.knownHostsFile } : {}),
       });
     } catch (e) {
       if (e instanceof GitError || e instanceof CredentialsError) {
@@ -64,6 +71,8 @@ export interface StatusOptions {
   statusBranch?: string;
   cluster?: string;
   credentialsDir?: string;
+  sshKeyFile?: string;
+  knownHostsFile?: string;
   output: (typeof OUTPUTS)[number];
 }
 
@@ -75,6 +84,8 @@ export function parseStatusOptions(argv: string[]): StatusOptions {
     cluster: { type: 'string' },
     output: { type: 'string', short: 'o', default: 'text' },
     'git-credentials-dir': { type: 'string' },
+    'git-ssh-key-file': { type: 'string' },
+    'git-ssh-known-hosts-file': { type: 'string' },
   });
   if (positionals.length) throw new UsageError(`status: unexpected argument "${positionals[0]}"`, { flag: positionals[0] });
   if (!values['git-url']) throw new UsageError('status: --git-url URL is required', { flag: '--git-url' });
@@ -85,6 +96,8 @@ export function parseStatusOptions(argv: string[]): StatusOptions {
     ...(values['status-branch'] ? { statusBranch: values['status-branch'] } : {}),
     ...(values.cluster ? { cluster: values.cluster } : {}),
     ...(values['git-credentials-dir'] ? { credentialsDir: values['git-credentials-dir'] } : {}),
+    ...(values['git-ssh-key-file'] ? { sshKeyFile: values['git-ssh-key-file'] } : {}),
+    ...(values['git-ssh-known-hosts-file'] ? { knownHostsFile: values['git-ssh-known-hosts-file'] } : {}),
     output,
   };
 }

@@ -1,4 +1,4 @@
-// Pushing one ref over smart HTTP (git-receive-pack, protocol v0/v1) with a pack we built: the
+// Pushing one ref over smart HTTP or SSH (git-receive-pack, protocol v0/v1) with a pack we built: the
 // ref advertisement tells the remote's current value and capabilities, then one POST carries the
 // update command and the pack. Never forced: the command names the old value we built on, and the
 // remote refuses it if the branch moved meanwhile.
@@ -6,7 +6,6 @@ import { agreedCapabilities } from '../wire/advertisement.ts';
 import type { Advertisement } from '../wire/advertisement.ts';
 import { parseReceivePackReport, receivePackRequest } from '../wire/receive-pack.ts';
 import type { PushOutcome } from '../wire/receive-pack.ts';
-import { post } from './http.ts';
 import type { GitRemote } from './remote.ts';
 
 export interface RefUpdate {
@@ -26,7 +25,7 @@ export async function pushPack(remote: GitRemote, u: RefUpdate, advertised: Adve
   const current = advertised.refs.get(u.ref) ?? null;
   if (current !== u.oldOid) return { ok: false, rejected: true, reason: `the branch is at ${current?.slice(0, 7) ?? 'nothing'}, not ${u.oldOid?.slice(0, 7) ?? 'nothing'}` };
   const caps = agreedCapabilities(advertised, ['report-status', 'side-band-64k']);
-  const raw = await post(remote, 'git-receive-pack', receivePackRequest(u.ref, u.oldOid, u.newOid, caps, u.pack), what);
+  const raw = await remote.request('git-receive-pack', receivePackRequest(u.ref, u.oldOid, u.newOid, caps, u.pack), what);
   const outcome = parseReceivePackReport(raw, u.ref, caps);
   return outcome.ok ? outcome : { ...outcome, reason: remote.redact(outcome.reason) };
 }

@@ -1,13 +1,19 @@
-// One git remote reached over smart HTTP(S): its clean URL, the header carrying its credentials,
-// the redaction of those credentials, and the translation of transport failures into GitErrors a
-// person can act on.
+// One git remote reached over smart HTTP(S) or SSH (chosen by the URL: ssh://… and user@host:path
+// are SSH, src/git/transport/ssh.ts): its clean URL, the header carrying its credentials, the
+// redaction of those credentials, the two exchanges of the protocol (the ref advertisement, and one
+// request after it: a fetch or a push), and the translation of transport failures into GitErrors
+// a person can act on.
+import { readFileSync } from 'node:fs';
 import type { HttpClient } from 'isomorphic-git';
 import { Redactor } from '../../common/redact.ts';
 import { GitError } from '../errors.ts';
 import type { GitErrorCode } from '../errors.ts';
 import { authHeaders, credentialSecrets, resolveCredentials } from './credentials.ts';
 import type { GitCredentials } from './credentials.ts';
-import { retryingHttp } from './http.ts';
+import { advertise as httpAdvertise, post, retryingHttp } from './http.ts';
+import { SshTransport } from './ssh.ts';
+import { parseSshUrl } from './url.ts';
+import type { Advertisement, Service } from '../wire/advertisement.ts';
 
 export interface GitRemoteOptions {
   url: string;
@@ -15,6 +21,10 @@ export interface GitRemoteOptions {
   credentials?: GitCredentials;
   credentialsDir?: string;
   env?: NodeJS.ProcessEnv;
+  /** SSH: the deploy key file (--git-ssh-key-file); wins over `identity` of the folder and GIT_SSH_KEY_FILE. */
+  sshKeyFile?: string;
+  /** SSH: the known_hosts file (--git-ssh-known-hosts-file); wins over `known_hosts` of the folder and GIT_SSH_KNOWN_HOSTS_FILE. */
+  knownHostsFile?: string;
 }
 
 export class GitRemote {
@@ -24,12 +34,40 @@ export class GitRemote {
   readonly headers: Record<string, string>;
   /** Knows this remote's credentials: pass text from lower layers through it before showing it. */
   readonly redactor: Redactor;
+  /** `ssh` for ssh:// and scp-like URLs, else `http` (smart HTTP). */
+  readonly transport: 'http' | 'ssh';
+  private readonly ssh: SshTransport | undefined;
 
   constructor(opts: GitRemoteOptions) {
     const { url, credentials } = resolveCredentials(opts.url, opts);
     this.url = url;
     this.headers = { ...authHeaders(credentials), 'User-Agent': 'git/isomorphic-git restore-controller' };
-    this.redactor = new Redactor(credentialSecrets(credentials));
+    const address = parseSshUrl(url);
+    this.transport = address ? 'ssh' : 'http';
+    const identityFile = opts.sshKeyFile ?? credentials?.identityFile;
+    const knownHostsFile = opts.knownHostsFile ?? credentials?.knownHostsFile;
+    // The deploy key's text is known to the redactor, so no line of it can ever be shown.
+    const key = identityFile && address ? readQuietly(identityFile) : undefined;
+    this.redactor = new Redactor([...credentialSecrets(credentials), key]);
+    this.ssh = address
+      ? new SshTransport({
+          address,
+          url,
+          ...(identityFile ? { identityFile } : {}),
+          ...(knownHostsFile ? { knownHostsFile } : {}),
+          redact: (text) => this.redact(text),
+        })
+      : undefined;
+  }
+
+  /** The remote's refs and capabilities for `service` (`what` says why, for errors). */
+  advertise(service: Service, what: string): Promise<Advertisement> {
+    return this.ssh ? this.ssh.advertise(service, what) : httpAdvertise(this, service, what);
+  }
+
+  /** One request to `service` (wants and haves, or update commands and a pack); returns the answer's bytes. */
+  request(service: Service, body: Buffer, what: string): Promise<Buffer> {
+    return this.ssh ? this.ssh.request(service, body, what) : post(this, service, body, what);
   }
 
   get authenticated(): boolean {
@@ -77,4 +115,17 @@ export class GitRemote {
     }
     return this.error('GitFailed', what, raw, opts);
   }
+}
+
+function readQuietly(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The ref advertisement of `remote` for `service`, over its transport. */
+export function advertise(remote: GitRemote, service: Service, what: string): Promise<Advertisement> {
+  return remote.advertise(service, what);
 }

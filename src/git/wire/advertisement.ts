@@ -40,3 +40,19 @@ export function parseAdvertisement(body: Buffer): Advertisement {
 export function agreedCapabilities(advertised: Advertisement, wanted: string[]): string[] {
   return [...wanted.filter((c) => advertised.capabilities.has(c)), 'agent=restore-controller'];
 }
+
+/**
+ * The length of the ref advertisement at the start of `buf` through its closing flush packet, or
+ * -1 while it is incomplete. Over SSH (the stateful protocol) the server sends it first, without
+ * smart HTTP's `# service=` line; what follows it is the answer to the client's request.
+ */
+export function advertisementLength(buf: Buffer): number {
+  let pos = 0;
+  while (pos + 4 <= buf.length) {
+    const len = parseInt(buf.toString('latin1', pos, pos + 4), 16);
+    if (Number.isNaN(len)) return -1;
+    if (len === 0) return pos + 4;
+    pos += Math.max(4, len);
+  }
+  return -1;
+}
