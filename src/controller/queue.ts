@@ -10,6 +10,7 @@ export interface QueueOptions {
   onError?: (key: string, error: unknown, attempt: number) => void;
 }
 
+// biome-ignore lint/suspicious/noConfusingVoidType: a worker that has nothing to say returns nothing
 export type Worker = (key: string) => Promise<{ requeueAfterMs?: number } | void>;
 
 export class WorkQueue {

@@ -168,7 +168,7 @@ export class Rest {
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           buf += chunk;
-          let nl;
+          let nl: number;
           while ((nl = buf.indexOf('\n')) >= 0) {
             const line = buf.slice(0, nl).trim();
             buf = buf.slice(nl + 1);

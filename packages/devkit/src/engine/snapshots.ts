@@ -149,7 +149,7 @@ export class SnapshotController {
       const statusPath = `/apis/snapshot.storage.k8s.io/v1/namespaces/${ns}/volumesnapshots/${name}/status`;
       const claim = vs.spec?.source?.persistentVolumeClaimName as string | undefined;
       const pvc = claim ? await this.o.rest.tryGet(`/api/v1/namespaces/${ns}/persistentvolumeclaims/${claim}`) : undefined;
-      if (!pvc || pvc.status?.phase !== 'Bound') {
+      if (pvc?.status?.phase !== 'Bound') {
         const message = claim ? `persistentvolumeclaim "${claim}" is not bound` : 'only snapshots of a persistentVolumeClaimName are supported';
         if (vs.status?.error?.message !== message) {
           await this.o.rest.patch(statusPath, { status: { readyToUse: false, error: { time: now(), message } } }, true);

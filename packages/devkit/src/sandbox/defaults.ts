@@ -87,7 +87,7 @@ export function applyBuiltinDefaults(r: ResourceType, obj: Obj, creating: boolea
 }
 
 /** The status a kind starts with when the server owns it. */
-export function initialStatus(r: ResourceType, obj: Obj): unknown {
+export function initialStatus(r: ResourceType, _obj: Obj): unknown {
   switch (`${r.group}/${r.plural}`) {
     case '/pods': return { phase: 'Pending', qosClass: 'BestEffort' };
     case '/namespaces': return { phase: 'Active' };
@@ -95,7 +95,6 @@ export function initialStatus(r: ResourceType, obj: Obj): unknown {
     case 'apiextensions.k8s.io/customresourcedefinitions': return undefined;
     default: return r.builtin && r.statusSubresource ? {} : undefined;
   }
-  void obj;
 }
 
 export function newUid(): string {

@@ -179,7 +179,7 @@ export class ApiHttpServer {
   }
 
   /** pods/{name}/log: a container's output (real for agent containers, empty for simulated ones). */
-  private serveLog(req: IncomingMessage, res: ServerResponse, t: Target, q: URLSearchParams): void {
+  private serveLog(_req: IncomingMessage, res: ServerResponse, t: Target, q: URLSearchParams): void {
     const pod = this.core.get(t.resource, t.namespace, t.name!);
     const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c: { name: string }) => c.name);
     const container = q.get('container') ?? (pod.spec?.containers?.length === 1 ? pod.spec.containers[0].name : undefined);

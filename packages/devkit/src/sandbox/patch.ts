@@ -18,14 +18,14 @@ export function mergePatch(target: Json, patch: Json): Json {
   return out;
 }
 
-function unescape(seg: string): string {
+function unescapeSegment(seg: string): string {
   return seg.replace(/~1/g, '/').replace(/~0/g, '~');
 }
 
 function pointer(path: string): string[] {
   if (path === '') return [];
   if (!path.startsWith('/')) throw badRequest(`invalid JSON pointer "${path}"`);
-  return path.slice(1).split('/').map(unescape);
+  return path.slice(1).split('/').map(unescapeSegment);
 }
 
 function parentOf(doc: Json, segs: string[], path: string): [Json, string] {

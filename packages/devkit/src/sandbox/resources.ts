@@ -118,7 +118,7 @@ export class ResourceRegistry {
   /** The resource served at group/version with this plural name. */
   lookup(group: string, version: string, plural: string): ResourceType | undefined {
     const r = this.get(group, plural);
-    return r && r.versions.includes(version) ? r : undefined;
+    return r?.versions.includes(version) ? r : undefined;
   }
 
   byKind(apiVersion: string, kind: string): ResourceType | undefined {

@@ -46,7 +46,7 @@ export function labelMatcher(selector: string | undefined): Matcher {
   return (obj) => {
     const labels: Record<string, string> = obj.metadata.labels ?? {};
     return reqs.every((r) => {
-      const has = Object.prototype.hasOwnProperty.call(labels, r.key);
+      const has = Object.hasOwn(labels, r.key);
       const v = labels[r.key];
       switch (r.op) {
         case '=': return has && v === r.values[0];
@@ -55,6 +55,7 @@ export function labelMatcher(selector: string | undefined): Matcher {
         case 'notin': return !has || !r.values.includes(v!);
         case 'exists': return has;
         case '!': return !has;
+        default: return false;
       }
     });
   };
@@ -74,7 +75,7 @@ export function selectorObjectMatches(selector: { matchLabels?: Record<string, s
   }
   return true;
   function k(key: string): boolean {
-    return Object.prototype.hasOwnProperty.call(l, key);
+    return Object.hasOwn(l, key);
   }
 }
 

@@ -52,9 +52,11 @@ function podSpecCauses(spec: any, at: string, claimVolumes: string[] = []): Stat
   }
   const volumes = new Set([...(spec.volumes ?? []).map((v: any) => v?.name), ...claimVolumes]);
   for (const [list, items] of [['initContainers', spec.initContainers ?? []], ['containers', containers ?? []]] as const) {
-    (items as any[]).forEach((c, i) => (c?.volumeMounts ?? []).forEach((m: any, j: number) => {
-      if (!volumes.has(m?.name)) causes.push({ reason: 'FieldValueNotFound', message: `Not found: ${JSON.stringify(m?.name)}`, field: `${at}.${list}[${i}].volumeMounts[${j}].name` });
-    }));
+    for (const [i, c] of (items as any[]).entries()) {
+      for (const [j, m] of ((c?.volumeMounts ?? []) as any[]).entries()) {
+        if (!volumes.has(m?.name)) causes.push({ reason: 'FieldValueNotFound', message: `Not found: ${JSON.stringify(m?.name)}`, field: `${at}.${list}[${i}].volumeMounts[${j}].name` });
+      }
+    }
   }
   return causes;
 }

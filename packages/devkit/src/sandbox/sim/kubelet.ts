@@ -120,7 +120,10 @@ export class Kubelet {
       return;
     }
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;
-    if (!pod.spec?.nodeName) return this.schedule(pod);
+    if (!pod.spec?.nodeName) {
+      this.schedule(pod);
+      return;
+    }
 
     const unbound = this.claims(pod).find((c) => c.pvc?.status?.phase !== 'Bound');
     let rt = this.pods.get(pod.metadata.uid);

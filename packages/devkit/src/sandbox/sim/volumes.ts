@@ -39,7 +39,7 @@ export function reconcilePvc(ctx: SimContext, ns: string, name: string): void {
   const source = pvc.spec?.dataSourceRef ?? pvc.spec?.dataSource;
   if (source?.kind === 'VolumeSnapshot') {
     const vs = ctx.core.tryGet(ctx.r('snapshot.storage.k8s.io', 'volumesnapshots'), ns, source.name);
-    if (!vs || vs.status?.readyToUse !== true) {
+    if (vs?.status?.readyToUse !== true) {
       if (!warned.has(pvc.metadata.uid)) {
         warned.add(pvc.metadata.uid);
         ctx.event(pvc, 'Warning', 'ProvisioningFailed', `volumesnapshot "${source.name}" ${vs ? 'is not ready to use' : 'not found'}`, MANAGER);
@@ -88,7 +88,7 @@ export function reconcileSnapshot(ctx: SimContext, ns: string, name: string): vo
   if (!vs || vs.status?.readyToUse === true) return;
   const claim = vs.spec?.source?.persistentVolumeClaimName;
   const pvc = claim ? ctx.core.tryGet(ctx.r('', 'persistentvolumeclaims'), ns, claim) : undefined;
-  if (!pvc || pvc.status?.phase !== 'Bound') {
+  if (pvc?.status?.phase !== 'Bound') {
     ctx.writeStatus(r, vs, { readyToUse: false, error: { time: vs.status?.error?.time ?? ctx.now(), message: claim ? `persistentvolumeclaim "${claim}" is not bound` : 'only snapshots of a persistentVolumeClaimName are simulated' } }, 'snapshot-controller');
     return;
   }
