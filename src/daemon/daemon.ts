@@ -97,6 +97,8 @@ export class Daemon {
   private stopped = false;
   /** What was last logged about each session needing attention (`ns/name` → text): logged once per change. */
   private readonly attentionLogged = new Map<string, string>();
+  /** The source's error diagnostics last logged: each is logged when it appears, not every cycle. */
+  private errorsLogged = new Set<string>();
 
   constructor(opts: DaemonOptions) {
     this.opts = opts;
@@ -239,11 +241,18 @@ export class Daemon {
     return report;
   }
 
-  /** Loads and validates the revision against the live objects; every error diagnostic is logged. */
+  /** Loads and validates the revision against the live objects; each error diagnostic is logged once, when it appears. */
   private validate(rev: SourceRevision, cluster: ClusterState): DesiredSet {
     const ns = this.opts.namespace;
     const desired = ns ? validateInNamespace(revisionFiles(rev), cluster, ns) : validateSource(revisionFiles(rev), cluster);
-    for (const d of desired.diagnostics) if (d.severity === 'error') this.log.warn(`${d.file}:${d.line}:${d.column}: ${d.message}`, { path: d.path });
+    const now = new Set<string>();
+    for (const d of desired.diagnostics) {
+      if (d.severity !== 'error') continue;
+      const line = `${d.file}:${d.line}:${d.column}: ${d.message}`;
+      now.add(line);
+      if (!this.errorsLogged.has(line)) this.log.warn(line, { path: d.path });
+    }
+    this.errorsLogged = now;
     return desired;
   }
 

@@ -131,6 +131,7 @@ describe('daemon: every decision reaches people (issue #15)', function () {
     work.push();
     await d.cycle();
     assert.equal(logs.filter((l) => /^warn demo\/deployment-restore needs attention: Blocked: not applied/.test(l)).length, 1, logs.join('\n'));
+    assert.equal(logs.filter((l) => /^warn clusters\/demo\/deployment-restore\.yaml:\d+:\d+: rules 0 and 1 both have empty targetHosts/.test(l)).length, 1, logs.join('\n'));
   });
 
   it('a wrong restic password: the failed host is not done, and its error and the Secret to fix are in STATUS.md and `restorectl status`', async () => {
