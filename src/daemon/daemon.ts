@@ -375,6 +375,7 @@ export class Daemon {
         contentId: liveSession?.metadata.annotations?.[CONTENT_ID_ANNOTATION] ?? t.execution.contentId,
         executions: executionsOf(t.namespace, t.name),
         ...(liveSession?.status ? { status: liveSession.status } : {}),
+        ...(blocked.has(key) ? { decision: { action: 'blocked', reason: blocked.get(key)! } } : {}),
       });
     }
     return { cluster: this.opts.cluster, source: { url: rev.url, branch: rev.branch, commit: rev.commit }, sessions: [...byKey.values()], diagnostics: plan.diagnostics };
