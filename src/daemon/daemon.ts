@@ -21,6 +21,7 @@ import { revisionFiles } from '../source/types.ts';
 import type { StatusWriter } from '../status/writer.ts';
 import type { Ledger } from '../status/ledger.ts';
 import type { Execution, ManagedSession, StatusSnapshot } from '../status/types.ts';
+import { attentionOf } from '../status/index.ts';
 import { actionText, appliedOutcome, cycleInputs, planErrorText, sourceMoved, unchanged } from './cycle.ts';
 import { failpoint } from './failpoints.ts';
 import { LiveObjects } from './live-objects.ts';
@@ -94,6 +95,10 @@ export class Daemon {
   private running: Promise<CycleReport> | undefined;
   private pending: Promise<CycleReport> | undefined;
   private stopped = false;
+  /** What was last logged about each session needing attention (`ns/name` → text): logged once per change. */
+  private readonly attentionLogged = new Map<string, string>();
+  /** The source's error diagnostics last logged: each is logged when it appears, not every cycle. */
+  private errorsLogged = new Set<string>();
 
   constructor(opts: DaemonOptions) {
     this.opts = opts;
@@ -236,11 +241,18 @@ export class Daemon {
     return report;
   }
 
-  /** Loads and validates the revision against the live objects; every error diagnostic is logged. */
+  /** Loads and validates the revision against the live objects; each error diagnostic is logged once, when it appears. */
   private validate(rev: SourceRevision, cluster: ClusterState): DesiredSet {
     const ns = this.opts.namespace;
     const desired = ns ? validateInNamespace(revisionFiles(rev), cluster, ns) : validateSource(revisionFiles(rev), cluster);
-    for (const d of desired.diagnostics) if (d.severity === 'error') this.log.warn(`${d.file}:${d.line}:${d.column}: ${d.message}`, { path: d.path });
+    const now = new Set<string>();
+    for (const d of desired.diagnostics) {
+      if (d.severity !== 'error') continue;
+      const line = `${d.file}:${d.line}:${d.column}: ${d.message}`;
+      now.add(line);
+      if (!this.errorsLogged.has(line)) this.log.warn(line, { path: d.path });
+    }
+    this.errorsLogged = now;
     return desired;
   }
 
@@ -300,9 +312,11 @@ export class Daemon {
     const after = report.applied.length ? (await this.live.read()).sessions : sessions;
     if (after !== sessions) this.opts.observer?.sessionsListed?.(after);
     if (followCluster(this.executions, after, now)) this.executionsVersion++;
+    const snapshot = this.snapshot(rev, desired, plan, after);
+    this.logAttention(snapshot);
     if (!this.opts.statusWriter) return true;
     try {
-      const w = await this.opts.statusWriter.writeStatus(this.snapshot(rev, desired, plan, after));
+      const w = await this.opts.statusWriter.writeStatus(snapshot);
       report.statusCommit = w.commit ?? report.statusCommit;
       return true;
     } catch (e) {
@@ -324,6 +338,7 @@ export class Daemon {
   /** Every declared session, and every session with executions, as the StatusWriter wants them. */
   private snapshot(rev: SourceRevision, desired: DesiredSet, plan: Plan, live: RestoreSession[]): StatusSnapshot {
     const liveByKey = new Map(live.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
+    const blocked = new Map(plan.actions.filter((a) => a.kind === 'RestoreSession' && a.action === 'blocked').map((a) => [`${a.namespace}/${a.name}`, a.reason ?? 'blocked']));
     const byKey = new Map<string, ManagedSession>();
     const byName = new Map<string, Execution[]>();
     for (const t of this.executions.values()) {
@@ -346,6 +361,7 @@ export class Daemon {
         executions: executionsOf(namespace, name),
         ...(liveSession?.status ? { status: liveSession.status } : {}),
         spec: m.object.spec,
+        ...(blocked.has(key) ? { decision: { action: 'blocked', reason: blocked.get(key)! } } : {}),
       });
     }
     for (const t of this.executions.values()) {
@@ -359,9 +375,29 @@ export class Daemon {
         contentId: liveSession?.metadata.annotations?.[CONTENT_ID_ANNOTATION] ?? t.execution.contentId,
         executions: executionsOf(t.namespace, t.name),
         ...(liveSession?.status ? { status: liveSession.status } : {}),
+        ...(blocked.has(key) ? { decision: { action: 'blocked', reason: blocked.get(key)! } } : {}),
       });
     }
     return { cluster: this.opts.cluster, source: { url: rev.url, branch: rev.branch, commit: rev.commit }, sessions: [...byKey.values()], diagnostics: plan.diagnostics };
+  }
+
+  /**
+   * Logs each session that needs people (blocked, failed, invalid, interrupted, waiting) at warn,
+   * once per change of what is wrong: not every cycle.
+   */
+  private logAttention(snapshot: StatusSnapshot): void {
+    const seen = new Set<string>();
+    for (const s of snapshot.sessions) {
+      const key = `${s.namespace}/${s.name}`;
+      const a = attentionOf(s);
+      if (!a) continue;
+      seen.add(key);
+      const text = `${a.phase}: ${a.problem}${a.hosts.length ? ` (${a.hosts.join('; ')})` : ''}`;
+      if (this.attentionLogged.get(key) === text) continue;
+      this.attentionLogged.set(key, text);
+      this.log.warn(`${key} needs attention: ${text}; to do: ${a.todo}`, { namespace: s.namespace, name: s.name, phase: a.phase, contentId: s.contentId });
+    }
+    for (const key of [...this.attentionLogged.keys()]) if (!seen.has(key)) this.attentionLogged.delete(key);
   }
 }
 

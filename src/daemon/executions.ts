@@ -1,7 +1,7 @@
 // The daemon's view of the ledger (DESIGN §2), pure: executions by content id, what a Plan adds
 // to them (Accepted, Interrupted) and what the cluster reports (phases, start and end times).
 import type { RestoreSession } from '../api/restoresession.ts';
-import { CONTENT_ID_ANNOTATION } from '../api/meta.ts';
+import { CONTENT_ID_ANNOTATION, RERUN_ANNOTATION } from '../api/meta.ts';
 import { isFinalPhase } from '../api/restoresession.ts';
 import type { Plan } from '../plan/types.ts';
 import type { LedgerView } from '../plan/plan.ts';
@@ -39,7 +39,7 @@ export function recordPlan(executions: Executions, plan: Plan, sourceCommit: str
     if (a.kind !== 'RestoreSession') continue;
     const known = executions.get(a.contentId);
     if (a.action === 'create' && !known) {
-      executions.set(a.contentId, { namespace: a.namespace, name: a.name, execution: { contentId: a.contentId, phase: 'Accepted', acceptedAt: iso(now), ...(sourceCommit ? { sourceCommit } : {}) } });
+      executions.set(a.contentId, { namespace: a.namespace, name: a.name, execution: { contentId: a.contentId, phase: 'Accepted', acceptedAt: iso(now), ...(sourceCommit ? { sourceCommit } : {}), annotations: a.rerun !== undefined ? { [RERUN_ANNOTATION]: a.rerun } : {} } });
       changed = true;
     } else if (a.interrupted && known && !FINAL_EXECUTION_PHASES.includes(known.execution.phase)) {
       known.execution = { ...known.execution, phase: 'Interrupted', finishedAt: iso(now) };

@@ -25,6 +25,7 @@ export class Health {
   private sourceFailures = 0;
   private lastGoodCommit: string | null | undefined;
   private startFailingSince: Date | undefined;
+  private sourceProblems: { errors: number; files: string[] } = { errors: 0, files: [] };
 
   /** Building the daemon failed (at `at`), or succeeded (undefined). */
   startFailed(at: Date | undefined): void {
@@ -42,6 +43,12 @@ export class Health {
     }
   }
 
+  /** The diagnostics of the last plan: a source with errors stays ready (the other files are applied), and /readyz says so. */
+  sourceChecked(diagnostics: readonly { file: string; severity: string }[]): void {
+    const errors = diagnostics.filter((d) => d.severity === 'error');
+    this.sourceProblems = { errors: errors.length, files: [...new Set(errors.map((d) => d.file).filter(Boolean))].sort() };
+  }
+
   /** A cycle that synced the source and planned (whatever its applies and pushes did). */
   cyclePlanned(at: Date = new Date()): void {
     this.firstCycleAt ??= at;
@@ -56,6 +63,11 @@ export class Health {
       return { ready: false, reason: `git source failing since ${since} (${this.sourceFailures} failed sync${this.sourceFailures === 1 ? '' : 's'}); ${inForce}` };
     }
     if (!this.firstCycleAt) return { ready: false, reason: 'no cycle has synced the source and planned yet' };
+    const { errors, files } = this.sourceProblems;
+    if (errors) {
+      const shown = files.slice(0, 5).join(', ') + (files.length > 5 ? `, +${files.length - 5} more` : '');
+      return { ready: true, reason: `ok; the source has ${errors} error${errors === 1 ? '' : 's'}${files.length ? ` in ${shown}` : ''}: those manifests are not applied, the others are (STATUS.md lists the errors)` };
+    }
     return { ready: true, reason: 'ok' };
   }
 }

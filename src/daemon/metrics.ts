@@ -3,11 +3,13 @@
 // process and Node.js runtime metrics every Node service exposes.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RestoreSession } from '../api/restoresession.ts';
+import type { ActionType, Plan } from '../plan/types.ts';
 
 const PREFIX = 'restore_controller_';
 
 /** Every phase the gauge always reports (0 when none), so a dashboard sees a phase drop to zero. */
 const KNOWN_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown', 'Invalid'];
+const ACTIONS: readonly ActionType[] = ['create', 'update', 'rerun', 'prune', 'noop', 'blocked'];
 
 export class DaemonMetrics {
   readonly registry = new Registry();
@@ -20,6 +22,8 @@ export class DaemonMetrics {
   private readonly apiErrors: Counter;
   private readonly leader: Gauge;
   private readonly webhooks: Counter;
+  private readonly decisions: Gauge;
+  private readonly diagnostics: Gauge;
   private readonly phasesSeen = new Set(KNOWN_PHASES);
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -50,7 +54,21 @@ export class DaemonMetrics {
     });
     this.leader = new Gauge({ name: `${PREFIX}leader`, help: '1 while this replica holds the leader Lease (or runs without leader election), 0 on a standby.', registers });
     this.webhooks = new Counter({ name: `${PREFIX}webhook_requests_total`, help: 'Push webhook requests by provider and outcome.', labelNames: ['provider', 'outcome'], registers });
+    this.decisions = new Gauge({
+      name: `${PREFIX}decisions`,
+      help: 'What the last plan decided for the declared objects, by action (blocked: not applied, the status branch says why).',
+      labelNames: ['action', 'kind'],
+      registers,
+    });
+    this.diagnostics = new Gauge({
+      name: `${PREFIX}source_diagnostics`,
+      help: 'Problems the last plan found in the source, by severity (a manifest with an error is not applied; STATUS.md lists them).',
+      labelNames: ['severity'],
+      registers,
+    });
     for (const result of ['success', 'failure']) this.cycles.inc({ result }, 0);
+    for (const action of ACTIONS) for (const kind of ['RestoreSession', 'Repository']) this.decisions.set({ action, kind }, 0);
+    for (const severity of ['error', 'warning']) this.diagnostics.set({ severity }, 0);
     for (const phase of KNOWN_PHASES) this.sessions.set({ phase }, 0);
   }
 
@@ -74,6 +92,14 @@ export class DaemonMetrics {
       this.phasesSeen.add(phase);
     }
     for (const phase of this.phasesSeen) this.sessions.set({ phase }, counts.get(phase) ?? 0);
+  }
+
+  /** A cycle's plan: its actions by decision, its diagnostics by severity. */
+  planned(plan: Pick<Plan, 'actions' | 'diagnostics'>): void {
+    for (const action of ACTIONS) {
+      for (const kind of ['RestoreSession', 'Repository'] as const) this.decisions.set({ action, kind }, plan.actions.filter((a) => a.action === action && a.kind === kind).length);
+    }
+    for (const severity of ['error', 'warning'] as const) this.diagnostics.set({ severity }, plan.diagnostics.filter((d) => d.severity === severity).length);
   }
 
   apiError(code: number | 'network'): void {

@@ -5,13 +5,11 @@
 import { objectKey } from '../api/meta.ts';
 import { repositoryOf } from '../api/restoresession.ts';
 import type { ClusterState, DesiredSet, Manifest, SourceFile } from '../manifests/index.ts';
-import { checkDesired, diagnosticAt, loadDesired } from '../manifests/index.ts';
+import { checkDesiredObjects, diagnosticAt, loadDesired } from '../manifests/index.ts';
 
 /** validateSource for a daemon confined to `namespace`: refused objects are not checked further. */
 export function validateInNamespace(files: SourceFile[], cluster: ClusterState | undefined, namespace: string): DesiredSet {
-  const desired = confineToNamespace(loadDesired(files, { defaultNamespace: namespace }), namespace);
-  desired.diagnostics.push(...checkDesired(desired, cluster));
-  return desired;
+  return checkDesiredObjects(confineToNamespace(loadDesired(files, { defaultNamespace: namespace }), namespace), cluster);
 }
 
 export function confineToNamespace(desired: DesiredSet, namespace: string): DesiredSet {

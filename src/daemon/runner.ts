@@ -183,7 +183,11 @@ export class DaemonRunner {
       observer: {
         cycleDone: (report, seconds) => {
           metrics.cycleDone(report.ok, seconds);
-          if (report.plan) health.cyclePlanned();
+          if (report.plan) {
+            health.cyclePlanned();
+            metrics.planned(report.plan);
+            health.sourceChecked(report.plan.diagnostics);
+          }
         },
         sessionsListed: (sessions) => metrics.sessionsListed(sessions),
       },

@@ -1,4 +1,5 @@
 // The SPEC's rules that a schema cannot express: rule constraints, references, tenancy.
+import { objectKey } from '../api/meta.ts';
 import type { Repository } from '../api/repository.ts';
 import { backendKinds } from '../api/repository.ts';
 import type { HookHandler, RestoreSession } from '../api/restoresession.ts';
@@ -24,6 +25,25 @@ export function checkDesired(desired: DesiredSet, cluster: ClusterState | undefi
   for (const m of desired.repositories) out.push(...checkRepository(m, cluster));
   for (const m of desired.sessions) out.push(...checkSession(m, { repos, refused: desired.refused, cluster }));
   return out;
+}
+
+/**
+ * checkDesired, object by object: the diagnostics go into the set, and each object's errors into
+ * `desired.errors`, so the planner refuses exactly the objects that have one (DESIGN §1: a
+ * manifest with an error is never applied).
+ */
+export function checkDesiredObjects(desired: DesiredSet, cluster: ClusterState | undefined): DesiredSet {
+  const errors = new Map(desired.errors);
+  const repos = new Map(desired.repositories.map((m) => [`${m.object.metadata.namespace}/${m.object.metadata.name}`, m.object]));
+  const record = (m: Manifest, ds: Diagnostic[]) => {
+    desired.diagnostics.push(...ds);
+    const errs = ds.filter((d) => d.severity === 'error');
+    if (errs.length) errors.set(objectKey(m.object), [...(errors.get(objectKey(m.object)) ?? []), ...errs]);
+  };
+  for (const m of desired.repositories) record(m, checkRepository(m, cluster));
+  for (const m of desired.sessions) record(m, checkSession(m, { repos, refused: desired.refused, cluster }));
+  desired.errors = errors;
+  return desired;
 }
 
 export interface SessionContext {

@@ -17,6 +17,12 @@ export interface DesiredSet {
   /** `kind/namespace/name` of objects that were declared but refused (so references to them are not reported twice). */
   refused: Set<string>;
   diagnostics: Diagnostic[];
+  /**
+   * The error diagnostics of each object that the semantic checks found (rules, references, policy),
+   * by `kind/namespace/name`: such an object stays in the set (so it is planned as `blocked` with
+   * its reason, and never pruned) but is never applied. Set by `validateSource`.
+   */
+  errors?: Map<string, Diagnostic[]>;
 }
 
 export interface LoadOptions {

@@ -8,7 +8,7 @@ export type { Manifest, LoadedObjects } from './load.ts';
 export { diagnosticAt, loadObjects } from './load.ts';
 export type { DesiredSet, LoadOptions } from './desired.ts';
 export { loadDesired } from './desired.ts';
-export { checkDesired, checkRepository, checkSession, checkSessionSpec, checkSessionReferences, checkSessionTask } from './checks.ts';
+export { checkDesired, checkDesiredObjects, checkRepository, checkSession, checkSessionSpec, checkSessionReferences, checkSessionTask } from './checks.ts';
 export { ClusterState } from './cluster-state.ts';
 export { checkTask, sessionTask } from './task-checks.ts';
 export type { SessionTask } from './task-checks.ts';
@@ -16,14 +16,13 @@ export type { SessionTask } from './task-checks.ts';
 import type { SourceFile } from './files.ts';
 import type { DesiredSet, LoadOptions } from './desired.ts';
 import { loadDesired } from './desired.ts';
-import { checkDesired } from './checks.ts';
+import { checkDesiredObjects } from './checks.ts';
 import type { ClusterState } from './cluster-state.ts';
 
 /** Load, schema-check and semantically check a source revision's files in one go. */
 export function validateSource(files: SourceFile[], cluster: ClusterState | undefined, opts: LoadOptions = {}): DesiredSet {
   const desired = loadDesired(files, opts);
-  desired.diagnostics.push(...checkDesired(desired, cluster));
-  return desired;
+  return checkDesiredObjects(desired, cluster);
 }
 
 import type { RestoreSession } from '../api/restoresession.ts';

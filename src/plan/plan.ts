@@ -1,18 +1,19 @@
 // The Planner (DESIGN §1–2): a pure function from the desired set and what the cluster holds to
 // the actions that would bring them together.
 import type { KubeObject } from '../api/meta.ts';
-import { CONTENT_ID_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SOURCE_ANNOTATION } from '../api/meta.ts';
+import { CONTENT_ID_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, RERUN_ANNOTATION, SOURCE_ANNOTATION, objectKey } from '../api/meta.ts';
 import type { Repository } from '../api/repository.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
-import { effectiveRules, isFinalPhase } from '../api/restoresession.ts';
+import { effectiveRules, isFinalPhase, repositoryOf } from '../api/restoresession.ts';
 import { resolveHosts } from '../hosts/resolve.ts';
 import type { ClusterState } from '../manifests/cluster-state.ts';
 import type { DesiredSet } from '../manifests/desired.ts';
 import type { Diagnostic } from '../manifests/diagnostic.ts';
+import { formatDiagnostic } from '../manifests/diagnostic.ts';
 import { diagnosticAt } from '../manifests/load.ts';
 import type { Manifest } from '../manifests/load.ts';
 import { sessionTask } from '../manifests/task-checks.ts';
-import { canonical, contentId, normalisedSpec } from './content-id.ts';
+import { canonical, contentId } from './content-id.ts';
 import type { Action, Plan } from './types.ts';
 
 /** What the planner needs of the ledger (DESIGN §2): the execution recorded for a content id. */
@@ -41,8 +42,8 @@ const byName = (a: Action, b: Action) => a.namespace.localeCompare(b.namespace) 
 export function planRestores(input: PlanInput): Plan {
   const { desired, cluster } = input;
   const diagnostics: Diagnostic[] = [...desired.diagnostics];
-  const repoActions = desired.repositories.map((m) => planRepository(m, cluster)).sort(byName);
-  const sessionActions = desired.sessions.map((m) => planSession(m, cluster, diagnostics, input.ledger)).sort(byName);
+  const repoActions = desired.repositories.map((m) => planRepository(m, cluster, desired)).sort(byName);
+  const sessionActions = desired.sessions.map((m) => planSession(m, cluster, diagnostics, input.ledger, desired)).sort(byName);
   let prunes = cluster ? planPrunes(desired, cluster).sort(byName) : [];
   // An empty source where restores are managed is more likely a broken path or branch than an intent.
   const active = [...(input.ledger?.values() ?? [])].some((e) => !FINAL_LEDGER_PHASES.has(e.phase));
@@ -53,25 +54,50 @@ export function planRestores(input: PlanInput): Plan {
   return { sourceCommit: input.sourceCommit ?? null, diagnostics, actions: [...repoActions, ...sessionActions, ...prunes] };
 }
 
-function planRepository(m: Manifest<Repository>, cluster: ClusterState | undefined): Action {
+/**
+ * Why an object with error diagnostics is not applied (DESIGN §1), or undefined. The unit is the
+ * object (one YAML document, or one item of a `List`): its schema errors keep it out of the set
+ * altogether, and the checks' errors (rules, references, policy) are recorded against it in
+ * `desired.errors`, so a bad document never holds back the good ones next to it.
+ */
+function errorsReason(m: Manifest, desired: DesiredSet): string | undefined {
+  const errors = desired.errors?.get(objectKey(m.object));
+  if (!errors?.length) return undefined;
+  const first = formatDiagnostic(errors[0]!);
+  return `not applied: the manifest has ${errors.length} error${errors.length === 1 ? '' : 's'} (${first}${errors.length > 1 ? '; `restorectl validate` lists all' : ''}); fix it in git and the next cycle applies it`;
+}
+
+/** Why a session cannot run because the Repository it names, declared in this source, is not applied. */
+function repositoryReason(s: RestoreSession, desired: DesiredSet): string | undefined {
+  const repo = repositoryOf(s);
+  if (!repo) return undefined;
+  const key = `Repository/${repo.namespace}/${repo.name}`;
+  if (!desired.refused.has(key) && !desired.errors?.get(key)?.length) return undefined;
+  return `not applied: its Repository ${repo.namespace}/${repo.name} has errors and is not applied; fix the Repository in git and the next cycle applies both`;
+}
+
+function planRepository(m: Manifest<Repository>, cluster: ClusterState | undefined, desired: DesiredSet): Action {
   const { namespace = 'default', name } = m.object.metadata;
   const action = (type: Action['action'], reason?: string): Action => ({
     action: type, kind: 'Repository', namespace, name, file: m.file, contentId: '', ...(reason ? { reason } : {}),
   });
+  const refused = errorsReason(m, desired);
+  if (refused) return action('blocked', refused);
   const live = cluster?.get<Repository>('Repository', namespace, name);
   if (!live) return action('create');
   const same = JSON.stringify(canonical(live.spec)) === JSON.stringify(canonical(m.object.spec));
   return same ? action('noop', 'unchanged') : action('update', 'spec differs from the cluster');
 }
 
-function planSession(m: Manifest<RestoreSession>, cluster: ClusterState | undefined, diagnostics: Diagnostic[], ledger: LedgerView | undefined): Action {
+function planSession(m: Manifest<RestoreSession>, cluster: ClusterState | undefined, diagnostics: Diagnostic[], ledger: LedgerView | undefined, desired: DesiredSet): Action {
   const s = m.object;
   const namespace = s.metadata.namespace ?? 'default';
   const id = contentId(s);
   const ref = s.spec.target?.ref;
   const target = ref ? cluster?.get(ref.kind, ref.namespace || namespace, ref.name) : undefined;
   const resolution = resolveHosts(s, target, cluster?.nodes() ?? []);
-  const action: Action = { action: 'create', kind: 'RestoreSession', namespace, name: s.metadata.name, file: m.file, contentId: id, executor: resolution.executor };
+  const rerun = s.metadata.annotations?.[RERUN_ANNOTATION];
+  const action: Action = { action: 'create', kind: 'RestoreSession', namespace, name: s.metadata.name, file: m.file, contentId: id, executor: resolution.executor, ...(rerun !== undefined ? { rerun } : {}) };
   const task = resolution.executor === 'job' ? sessionTask(s, cluster) : undefined;
   if (task) action.task = task.name;
   const { rules, field } = effectiveRules(s.spec);
@@ -102,6 +128,9 @@ function planSession(m: Manifest<RestoreSession>, cluster: ClusterState | undefi
     diagnostics.push(diagnosticAt(m, ['spec', 'target', 'ref'], 'warning', `hosts unknown: ${resolution.reason}`, 'key'));
   }
 
+  // A manifest with an error is never applied: no CR, no ledger entry, whatever the cluster holds.
+  const refused = errorsReason(m, desired) ?? repositoryReason(s, desired);
+  if (refused) return { ...action, action: 'blocked', reason: refused };
   const live = cluster?.get<RestoreSession>('RestoreSession', namespace, s.metadata.name);
   // The ledger wins over the cluster: a final execution never runs again, even if its CR is gone.
   const entry = ledger?.get(id);
@@ -113,17 +142,26 @@ function planSession(m: Manifest<RestoreSession>, cluster: ClusterState | undefi
     if (entry) return { ...action, action: 'noop', interrupted: true, reason: `the RestoreSession vanished while ${entry.phase}: recorded as Interrupted and not run again (bump restore.gitops/rerun to run it again)` };
     return action;
   }
+  return { ...action, ...decideAgainstLive(s, id, live) };
+}
+
+/**
+ * A declared restore whose session exists in the cluster (DESIGN §2): the same content → noop; a
+ * bumped `restore.gitops/rerun` → the spec now in git runs again once the live session is final
+ * (whether the spec changed or not); a changed spec without a bump → blocked, saying so.
+ */
+export function decideAgainstLive(s: RestoreSession, id: string, live: RestoreSession): Pick<Action, 'action' | 'reason'> {
   const liveId = live.metadata.annotations?.[CONTENT_ID_ANNOTATION] ?? contentId(live);
   const phase = live.status?.phase ?? 'Pending';
-  if (liveId === id) return { ...action, action: 'noop', reason: `already created (phase ${phase})` };
-  if (JSON.stringify(normalisedSpec(live)) === JSON.stringify(normalisedSpec(s))) {
-    if (!isFinalPhase(live.status?.phase)) return { ...action, action: 'blocked', reason: `restore.gitops/rerun changed while the session is ${phase}: it runs again once the current run is final` };
-    return { ...action, action: 'rerun', reason: `restore.gitops/rerun changed: the ${phase} session is replaced and the restore runs again` };
+  if (liveId === id) return { action: 'noop', reason: `already created (phase ${phase})` };
+  const bumped = (s.metadata.annotations?.[RERUN_ANNOTATION] ?? null) !== (live.metadata.annotations?.[RERUN_ANNOTATION] ?? null);
+  if (bumped) {
+    if (!isFinalPhase(live.status?.phase)) return { action: 'blocked', reason: `restore.gitops/rerun changed while the session is ${phase}: the spec now in git runs once the current run is final` };
+    return { action: 'rerun', reason: `restore.gitops/rerun changed: the ${phase} session is replaced and the spec now in git runs` };
   }
   return {
-    ...action,
     action: 'blocked',
-    reason: 'the spec differs from the RestoreSession in the cluster, and RestoreSession specs are immutable: rename the session to run a new restore, or bump metadata.annotations["restore.gitops/rerun"] to run this one again',
+    reason: `the spec changed but restore.gitops/rerun did not, and RestoreSession specs are immutable: rename the session to run a new restore, or bump metadata.annotations["restore.gitops/rerun"] to run the new spec in place of the ${phase} session`,
   };
 }
 

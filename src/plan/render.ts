@@ -17,7 +17,7 @@ const CHANGE_WORD: Record<Change, string> = { added: 'added', changed: 'changed'
 
 /** DESIGN §5's JSON, exactly: internal fields (rule index, effect, change, snapshots) left out. */
 export function planToJson(plan: Plan): string {
-  const actions = plan.actions.map(({ effect: _effect, interrupted: _interrupted, change: _change, snapshots: _snapshots, hosts, ...a }) => ({
+  const actions = plan.actions.map(({ effect: _effect, interrupted: _interrupted, change: _change, snapshots: _snapshots, rerun: _rerun, hosts, ...a }) => ({
     ...a,
     ...(hosts ? { hosts: hosts.map(({ rule: _rule, ...h }) => h) } : {}),
   }));

@@ -25,6 +25,8 @@ export interface Action {
   interrupted?: boolean;
   /** When a change is planned (`--base`): what it does to this object's manifest; not in JSON. */
   change?: Change;
+  /** The declared `restore.gitops/rerun` annotation (RestoreSessions that have one), recorded with the execution; not in JSON. */
+  rerun?: string;
   /** The snapshots each host would restore, looked up in the repository (by host name); not in JSON. */
   snapshots?: Record<string, SnapshotPin[]>;
 }

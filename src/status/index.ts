@@ -1,6 +1,6 @@
 // StatusWriter and ledger (DESIGN §2, §4): what the cluster did, as commits on a status branch,
 // and those files read back as the ledger of executions.
-export type { Execution, ExecutionPhase, LedgerSession, ManagedSession, SessionSource, StatusSnapshot } from './types.ts';
+export type { Decision, Execution, ExecutionPhase, LedgerSession, ManagedSession, SessionSource, StatusSnapshot } from './types.ts';
 export { EXECUTION_PHASES, FINAL_EXECUTION_PHASES } from './types.ts';
 export { StatusWriter } from './writer.ts';
 export type { StatusWriterOptions, WriteResult } from './writer.ts';
@@ -9,7 +9,7 @@ export { buildLedger, executionsById, isFinalExecution, isLedgerFile, parseLedge
 export type { Ledger } from './ledger.ts';
 export { readLedger } from './read.ts';
 export type { ReadLedgerOptions } from './read.ts';
-export { commitMessage, describeChange, mergeExecutions, renderSessionFile, renderStatusMd, rowOf, sessionPath, statusMdPath } from './render.ts';
-export type { StatusChange, StatusRow } from './render.ts';
+export { attentionOf, displayPhase, hostsOf, hostsSummary, hostsText, commitMessage, describeChange, mergeExecutions, renderSessionFile, renderStatusMd, rowOf, sessionPath, statusMdPath } from './render.ts';
+export type { Attention, StatusChange, StatusRow } from './render.ts';
 export { StatusError } from './errors.ts';
 export type { StatusErrorCode } from './errors.ts';

@@ -87,6 +87,7 @@ export function parseLedgerFile(path: string, text: string): { session?: LedgerS
         const v = str(raw[k]);
         if (v) e[k] = v;
       }
+      if (isObj(raw.annotations)) e.annotations = Object.fromEntries(Object.entries(raw.annotations).filter((x): x is [string, string] => typeof x[1] === 'string'));
       executions.push(e);
     }
   } else if (data.executions !== undefined) {
@@ -96,7 +97,16 @@ export function parseLedgerFile(path: string, text: string): { session?: LedgerS
     // Files of early writers carried only the current content id and the session status.
     executions.push({ contentId, phase: status.phase, acceptedAt: '' });
   }
-  return { session: { cluster, namespace: nsFromPath, name: nameFromPath, file: path, ...(source ? { source } : {}), ...(contentId ? { contentId } : {}), executions, ...(status ? { status } : {}) }, diagnostics };
+  const decision = isObj(data.decision) && str(data.decision.reason) ? { action: str(data.decision.action) ?? 'blocked', reason: str(data.decision.reason)! } : undefined;
+  const spec = isObj(data.spec) ? data.spec : undefined;
+  const repo = spec && isObj(spec.repository) && str(spec.repository.name) ? { namespace: str(spec.repository.namespace) ?? nsFromPath, name: str(spec.repository.name)! } : undefined;
+  return {
+    session: {
+      cluster, namespace: nsFromPath, name: nameFromPath, file: path, ...(source ? { source } : {}), ...(contentId ? { contentId } : {}), executions, ...(status ? { status } : {}),
+      ...(decision ? { decision } : {}), ...(repo ? { repository: repo } : {}),
+    },
+    diagnostics,
+  };
 }
 
 /** Builds the ledger from the status branch's files (path → text); `cluster` limits it to one cluster. */

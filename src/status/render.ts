@@ -41,14 +41,89 @@ export function displayPhase(s: { status?: RestoreSessionStatus; executions: Exe
   return s.status?.phase ?? s.executions[s.executions.length - 1]?.phase ?? 'Accepted';
 }
 
-export function hostsOf(s: { status?: RestoreSessionStatus }): { done: number; total: number | undefined } {
-  const done = (s.status?.stats ?? []).filter((h) => h.phase === 'Succeeded' || h.phase === 'Failed' || h.phase === 'Unknown').length;
-  return { done, total: s.status?.totalHosts };
+/** Hosts by outcome: `done` counts only hosts that succeeded (a failed host is not done). */
+export function hostsOf(s: { status?: RestoreSessionStatus }): { done: number; failed: number; unknown: number; total: number | undefined } {
+  const stats = s.status?.stats ?? [];
+  const count = (phase: string) => stats.filter((h) => h.phase === phase).length;
+  return { done: count('Succeeded'), failed: count('Failed'), unknown: count('Unknown'), total: s.status?.totalHosts };
 }
 
+/** `5/5`, or with failures `0/1, 1 failed` (succeeded/total, then the hosts that did not). */
 export function hostsText(s: { status?: RestoreSessionStatus }): string {
-  const { done, total } = hostsOf(s);
-  return `${done}/${total ?? '?'}`;
+  const { done, failed, unknown, total } = hostsOf(s);
+  const bad = [failed ? `${failed} failed` : '', unknown ? `${unknown} unknown` : ''].filter(Boolean).join(', ');
+  return `${done}/${total ?? '?'}${bad ? `, ${bad}` : ''}`;
+}
+
+/** `0/1 succeeded, 1 failed`: for people, where a failed host must not read as done. */
+export function hostsSummary(s: { status?: RestoreSessionStatus }): string {
+  return hostsText(s).replace(/^(\d+\/[^,]+)/, '$1 succeeded');
+}
+
+/** A session a person has to act on: what is wrong, on which hosts, and what to do. */
+export interface Attention {
+  /** The phase shown (`Blocked` for a declared restore the daemon does not apply). */
+  phase: string;
+  /** What is wrong, in a sentence. */
+  problem: string;
+  /** `host: error` of each host that failed. */
+  hosts: string[];
+  /** What to do about it, naming the object to fix. */
+  todo: string;
+}
+
+type AttentionInput = {
+  namespace: string;
+  status?: RestoreSessionStatus;
+  executions: Execution[];
+  decision?: { action: string; reason: string };
+  spec?: { repository?: { name: string; namespace?: string } };
+  repository?: { namespace: string; name: string };
+};
+
+const RERUN_TODO = 'then bump metadata.annotations["restore.gitops/rerun"] in git to run it again';
+
+/**
+ * Whether a session needs people, and why (DESIGN §8: nothing the daemon decides is silent): a
+ * blocked decision, a final phase other than Succeeded, an interrupted execution, or a session
+ * waiting on something (a condition that is False). Pure; undefined for a session that is fine.
+ */
+export function attentionOf(s: AttentionInput): Attention | undefined {
+  const phase = displayPhase(s);
+  if (s.decision) return { phase: s.status || s.executions.length ? phase : 'Blocked', problem: s.decision.reason, hosts: [], todo: todoOfDecision(s.decision.reason) };
+  const stats = s.status?.stats ?? [];
+  const hosts = stats.filter((h) => h.phase === 'Failed' || h.phase === 'Unknown').map((h) => `${h.hostname}: ${h.error ?? h.phase}`);
+  const conditions = s.status?.conditions ?? [];
+  const falseConditions = conditions.filter((c) => c.status === 'False' && c.message);
+  const repo = s.repository ?? (s.spec?.repository ? { namespace: s.spec.repository.namespace ?? s.namespace, name: s.spec.repository.name } : undefined);
+  if (phase === 'Failed' || phase === 'Invalid' || phase === 'Unknown') {
+    const because = falseConditions.map((c) => `${c.type}: ${c.message}`);
+    const first = hosts[0] ?? because[0];
+    const problem = `${hostsSummary(s)}${first ? `: ${first}` : ''}`;
+    return { phase, problem, hosts, todo: `${fixTarget(phase, [...hosts, ...because].join(' '), repo)}; ${RERUN_TODO}` };
+  }
+  if (phase === 'Interrupted') return { phase, problem: 'the RestoreSession vanished while it ran (deleted by hand, or the cluster was rebuilt); it is not run again on its own', hosts, todo: 'check what the hosts hold, ' + RERUN_TODO };
+  if (falseConditions.length && !(phase === 'Succeeded')) {
+    return { phase, problem: `waiting: ${falseConditions.map((c) => `${c.type}: ${c.message}`).join('; ')}`, hosts, todo: fixTarget(phase, falseConditions.map((c) => `${c.type} ${c.reason ?? ''} ${c.message}`).join(' '), repo) };
+  }
+  return undefined;
+}
+
+function todoOfDecision(reason: string): string {
+  if (reason.startsWith('not applied:')) return 'fix the manifest in git (`restorectl validate` shows every error); the next cycle applies it';
+  if (reason.includes('restore.gitops/rerun did not')) return 'rename the session to run the new spec as a new restore, or bump metadata.annotations["restore.gitops/rerun"] to run the new spec in its place';
+  if (reason.includes('once') && reason.includes('final')) return 'nothing: it goes ahead once the current run is final';
+  return 'see the reason';
+}
+
+/** The object a person should look at, from the words of the errors. */
+function fixTarget(phase: string, text: string, repo: { namespace: string; name: string } | undefined): string {
+  const repoName = repo ? `Repository ${repo.namespace}/${repo.name}` : 'the Repository';
+  if (/password|wrong key|no key found|BackendSecret|Secret/i.test(text)) return `check the Secret that ${repoName} names in spec.backend.storageSecretName (RESTIC_PASSWORD and the backend keys)`;
+  if (/repository|RepositoryNotAvailable|RepositoryFound|does not exist|backend/i.test(text)) return `check ${repoName} (its backend and that a restic repository is there)`;
+  if (/target|TargetNotAvailable/i.test(text)) return 'check the target workload or claim the session names (spec.target.ref)';
+  if (phase === 'Invalid') return 'fix the session\'s spec in git (the condition says what is wrong)';
+  return 'check the failed hosts\' pods and their logs';
 }
 
 /** The per-session YAML file. Only the caller's data goes in (no clock), so equal input gives an equal file. */
@@ -61,8 +136,9 @@ export function renderSessionFile(cluster: string, s: ManagedSession): string {
     name: s.name,
     source: { repo: stripUrlCredentials(s.source.url), branch: s.source.branch, commit: s.source.commit, file: s.source.file },
     contentId: s.contentId,
-    executions: s.executions.map((e) => compact({ contentId: e.contentId, phase: e.phase, acceptedAt: e.acceptedAt, startedAt: e.startedAt, finishedAt: e.finishedAt, sourceCommit: e.sourceCommit })),
+    executions: s.executions.map((e) => compact({ contentId: e.contentId, phase: e.phase, acceptedAt: e.acceptedAt, startedAt: e.startedAt, finishedAt: e.finishedAt, sourceCommit: e.sourceCommit, annotations: e.annotations })),
   };
+  if (s.decision) doc.decision = s.decision;
   if (s.status) doc.status = s.status;
   if (s.spec) doc.spec = s.spec;
   return '# Written by restore-controller (status branch, DESIGN §4). Edits are kept only until the session changes.\n'
@@ -77,6 +153,8 @@ export interface StatusRow {
   duration: string;
   sourceCommit: string;
   lastChange: string;
+  /** Set when the session needs people. */
+  attention?: Attention;
 }
 
 export function rowOf(s: ManagedSession | LedgerSession): StatusRow {
@@ -92,10 +170,17 @@ export function rowOf(s: ManagedSession | LedgerSession): StatusRow {
     duration: s.status?.sessionDuration ?? durationBetween(last?.startedAt ?? last?.acceptedAt, last?.finishedAt) ?? '',
     sourceCommit: commit ? commit.slice(0, 7) : '',
     lastChange: times.length ? times[times.length - 1]!.replace(/\.\d+Z$/, 'Z') : '',
+    ...attentionField(s),
   };
 }
 
-const ICON: Record<string, string> = { Succeeded: '✅', Failed: '❌', Invalid: '⛔', Unknown: '❔', Interrupted: '⚠️', Running: '⏳', Pending: '🕓', Accepted: '📝' };
+function attentionField(s: ManagedSession | LedgerSession): { attention?: Attention; phase?: string } {
+  const attention = attentionOf(s);
+  if (!attention) return {};
+  return { attention, phase: attention.phase };
+}
+
+const ICON: Record<string, string> = { Blocked: '🚫', Succeeded: '✅', Failed: '❌', Invalid: '⛔', Unknown: '❔', Interrupted: '⚠️', Running: '⏳', Pending: '🕓', Accepted: '📝' };
 
 export function renderStatusMd(cluster: string, source: StatusSnapshot['source'] | undefined, rows: StatusRow[], diagnostics: readonly Diagnostic[] = []): string {
   const sorted = [...rows].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
@@ -108,6 +193,7 @@ export function renderStatusMd(cluster: string, source: StatusSnapshot['source']
     source ? `Source: ${redactor.text(stripUrlCredentials(source.url))}${source.branch ? ` branch \`${source.branch}\`` : ''}` : '',
     `Sessions: ${sorted.length}${counts.size ? ' (' + [...counts.entries()].map(([p, n]) => `${n} ${p}`).join(', ') + ')' : ''}`,
     '',
+    ...attentionSection(sorted),
     '| Session | Phase | Hosts done/total | Duration | Source commit | Last change |',
     '|---|---|---|---|---|---|',
     ...sorted.map((r) => `| ${r.namespace}/${r.name} | ${ICON[r.phase] ?? ''} ${r.phase} | ${r.hosts} | ${r.duration} | ${r.sourceCommit ? '`' + r.sourceCommit + '`' : ''} | ${r.lastChange} |`),
@@ -118,6 +204,27 @@ export function renderStatusMd(cluster: string, source: StatusSnapshot['source']
   ];
   return lines.filter((l, i) => !(l === '' && lines[i - 1] === '')).join('\n');
 }
+
+/** "Needs attention", first: each session a person has to act on, why, its failed hosts and what to do. */
+function attentionSection(rows: readonly StatusRow[]): string[] {
+  const needing = rows.filter((r) => r.attention);
+  if (!needing.length) return [];
+  return [
+    `## Needs attention (${needing.length})`,
+    '',
+    ...needing.flatMap((r) => {
+      const a = r.attention!;
+      return [
+        `- ${ICON[a.phase] ?? ''} **${r.namespace}/${r.name}** ${a.phase}${/^\d/.test(a.problem) ? ' ' : ': '}${redactor.text(oneLine(a.problem))}`,
+        ...a.hosts.map((h) => `  - host ${redactor.text(oneLine(h))}`),
+        `  - to do: ${redactor.text(oneLine(a.todo))}`,
+      ];
+    }),
+    '',
+  ];
+}
+
+const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ');
 
 /** Error and warning diagnostics of the source, errors first: a file listed here was not applied. */
 function problemsSection(diagnostics: readonly Diagnostic[]): string[] {
@@ -150,7 +257,8 @@ export interface StatusChange {
 
 export function describeChange(c: StatusChange): string {
   const phase = c.from === undefined ? `new→${c.to}` : c.from === c.to ? c.to : `${c.from}→${c.to}`;
-  return c.hosts.endsWith('/?') ? `${c.namespace}/${c.name} ${phase}` : `${c.namespace}/${c.name} ${phase} (${c.hosts} hosts)`;
+  if (c.hosts.endsWith('/?')) return `${c.namespace}/${c.name} ${phase}`;
+  return c.hosts.includes(',') ? `${c.namespace}/${c.name} ${phase} (${c.hosts.replace(',', ' hosts,')})` : `${c.namespace}/${c.name} ${phase} (${c.hosts} hosts)`;
 }
 
 /**

@@ -27,6 +27,12 @@ export interface Execution {
   finishedAt?: string;
   /** The source commit the execution was accepted from. */
   sourceCommit?: string;
+  /**
+   * The `restore.gitops/*` annotations the restore was declared with (`{}`: none), so a reader of
+   * the ledger alone (`restorectl plan --status-branch`) tells a rerun from a changed spec. Absent
+   * in executions recorded by older writers.
+   */
+  annotations?: Record<string, string>;
 }
 
 /** Where a session is declared. */
@@ -52,6 +58,14 @@ export interface ManagedSession {
   status?: RestoreSessionStatus;
   /** The declared spec, for readers; runtimeSettings env values and other secrets are redacted when written. */
   spec?: RestoreSessionSpec;
+  /** What the daemon decided for the declared restore, when it needs people (a `blocked` action): its reason says what to do. */
+  decision?: Decision;
+}
+
+/** A decision of the daemon's planner that a person has to act on. */
+export interface Decision {
+  action: string;
+  reason: string;
 }
 
 export interface StatusSnapshot {
@@ -78,4 +92,7 @@ export interface LedgerSession {
   contentId?: string;
   executions: Execution[];
   status?: RestoreSessionStatus;
+  decision?: Decision;
+  /** The Repository the session names (from the spec written with it), to point at what to fix. */
+  repository?: { namespace: string; name: string };
 }

@@ -133,9 +133,9 @@ describe('restorectl plan of a pull request, from a git remote', function () {
     const line = broken.split('\n').findIndex((l) => l.includes('"my-sts-0"]') && l.includes('my-sts-3')) + 1;
     assert.match(md, new RegExp(`^- ❌ error \`clusters/demo/broken\\.yaml:${line}:\\d+\` host "my-sts-0" is listed in rules 0 and 2`, 'm'));
     assert.ok(md.indexOf('#### Diagnostics') < md.indexOf('#### What this change does'), 'diagnostics come first');
-    // The daemon would still create it (one bad rule does not stop a session): the plan says so.
+    // A manifest with an error is never applied (issue #15): the daemon blocks it, and the plan says so.
     assert.match(md, new RegExp(`^### restore-controller plan for commit [0-9a-f]{12} merged into commit ${base.slice(0, 12)}$`, 'm'));
-    assert.match(md, /\*\*this change: 1 create; whole plan: 6 create; 1 error\(s\)/);
+    assert.match(md, /\*\*this change: 1 blocked; whole plan: 5 create, 1 blocked; 1 error\(s\)/);
 
     const text = await plan(['--base', base, '--head', 'broken', '--no-restic']);
     assert.equal(text.code, 1);

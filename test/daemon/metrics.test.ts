@@ -13,7 +13,7 @@ import { DaemonRunner } from '../../src/daemon/runner.ts';
 import { GitSource } from '../../src/source/index.ts';
 import { StatusWriter, readLedger } from '../../src/status/index.ts';
 import { eventually } from '../support/sandbox.ts';
-import { startFixture } from './fixture.ts';
+import { example, startFixture } from './fixture.ts';
 import type { Fixture } from './fixture.ts';
 
 /** The value of one sample in a Prometheus text exposition, e.g. `name{label="v"}`. */
@@ -137,6 +137,30 @@ describe('metrics server of a running daemon', function () {
     assert.equal((await rev.trigger()).commit, f.work.head());
     assert.deepEqual(await get('/readyz'), { status: 200, text: 'ok\n', type: 'text/plain; charset=utf-8' });
     assert.equal(sample((await get('/metrics')).text, 'restore_controller_source_up'), 1);
+  });
+
+  it('a source with an error: /readyz stays 200 and names the file, the metrics count diagnostics and decisions, the other files are applied', async () => {
+    const broken = example('deployment-restore.yaml').replace('name: deployment-restore', 'name: broken-restore').replace('    rules:\n      - paths:\n          - /source/data\n', '    rules:\n      - paths:\n          - /source/data\n      - paths:\n          - /source/data\n');
+    f.work.write({ 'clusters/demo/broken.yaml': broken, 'clusters/demo/deployment-restore.yaml': example('deployment-restore.yaml') }).commit('A good restore and a broken one');
+    f.work.push();
+    const report = await runner.daemon!.trigger();
+    assert.deepEqual(report.applied.map((a) => `${a.action.action} ${a.action.name}`), ['create deployment-restore']);
+    const r = await get('/readyz');
+    assert.equal(r.status, 200);
+    assert.match(r.text, /^ok; the source has 1 error in clusters\/demo\/broken\.yaml: those manifests are not applied, the others are \(STATUS\.md lists the errors\)\n$/);
+    let m = (await get('/metrics')).text;
+    assert.equal(sample(m, 'restore_controller_source_diagnostics{severity="error"}'), 1);
+    assert.equal(sample(m, 'restore_controller_decisions{action="blocked",kind="RestoreSession"}'), 1);
+    assert.equal(sample(m, 'restore_controller_decisions{action="create",kind="RestoreSession"}'), 1);
+    assert.equal(sample(m, 'restore_controller_decisions{action="noop",kind="RestoreSession"}'), 1);
+
+    f.work.remove('clusters/demo/broken.yaml').commit('Drop the broken restore');
+    f.work.push();
+    await runner.daemon!.trigger();
+    assert.deepEqual(await get('/readyz'), { status: 200, text: 'ok\n', type: 'text/plain; charset=utf-8' });
+    m = (await get('/metrics')).text;
+    assert.equal(sample(m, 'restore_controller_source_diagnostics{severity="error"}'), 0);
+    assert.equal(sample(m, 'restore_controller_decisions{action="blocked",kind="RestoreSession"}'), 0);
   });
 
   it('answers 404 for other paths and 405 for other methods', async () => {

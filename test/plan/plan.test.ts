@@ -113,6 +113,43 @@ describe('plan: against what the cluster holds', () => {
     assert.equal(sessionAction(planWith([liveCopy({ phase: 'Running', rerun: '1' })], bumped).actions).action, 'blocked');
   });
 
+  it('a bumped rerun annotation on a final session runs the spec now in git, changed or not', () => {
+    const changed = exampleText.replace('  namespace: demo\n', `  namespace: demo\n  annotations:\n    ${RERUN_ANNOTATION}: "2"\n`).replace('- tmp.json', '- scratch.json');
+    const a = sessionAction(planWith([liveCopy({ phase: 'Succeeded', rerun: '1' })], changed).actions);
+    assert.equal(a.action, 'rerun', a.reason);
+    assert.match(a.reason!, /the spec now in git runs/);
+    const waiting = sessionAction(planWith([liveCopy({ phase: 'Running', rerun: '1' })], changed).actions);
+    assert.equal(waiting.action, 'blocked');
+    assert.match(waiting.reason!, /once the current run is final/);
+  });
+
+  it('a changed spec without a rerun bump is blocked, saying that the annotation did not change', () => {
+    const changed = exampleText.replace('- tmp.json', '- scratch.json');
+    const a = sessionAction(planWith([liveCopy({ phase: 'Failed' })], changed).actions);
+    assert.equal(a.action, 'blocked');
+    assert.match(a.reason!, /^the spec changed but restore\.gitops\/rerun did not/);
+  });
+
+  it('a manifest with a rule error (two catch-all rules) is blocked with the error, never created, and not pruned', () => {
+    const twoCatchAll = exampleText.replace('targetHosts: ["my-sts-3", "my-sts-4"]', 'targetHosts: []');
+    const fresh = planWith([], twoCatchAll);
+    assert.ok(fresh.diagnostics.some((d) => d.severity === 'error' && d.file === EXAMPLE), JSON.stringify(fresh.diagnostics));
+    const a = sessionAction(fresh.actions);
+    assert.equal(a.action, 'blocked');
+    assert.match(a.reason!, new RegExp(`^not applied: the manifest has \\d+ errors? \\(${EXAMPLE.replace(/\./g, '\\.')}:\\d+:\\d+: error: `));
+    // Where a session of the same name exists, it is neither rerun nor pruned while the manifest is broken.
+    const live = planWith([liveCopy({ phase: 'Succeeded', rerun: '1' })], twoCatchAll.replace('  namespace: demo\n', `  namespace: demo\n  annotations:\n    ${RERUN_ANNOTATION}: "2"\n`));
+    assert.deepEqual(live.actions.filter((x) => x.kind === 'RestoreSession').map((x) => x.action), ['blocked']);
+  });
+
+  it('a session whose Repository has an error is blocked too: it would fail against it', () => {
+    const badRepo = readFileSync(new URL('../../examples/clusters/demo/repository.yaml', import.meta.url), 'utf8').replace('storageSecretName', 'storageSecretNam');
+    const desired = validateSource([{ path: EXAMPLE, text: exampleText }, { path: 'repository.yaml', text: badRepo }], new ClusterState([sts]));
+    const a = sessionAction(planRestores({ desired, cluster: new ClusterState([sts]) }).actions);
+    assert.equal(a.action, 'blocked');
+    assert.match(a.reason!, /its Repository demo\/\S+ has errors/);
+  });
+
   it('prunes a managed session removed from git once final, never a running one or one we did not create', () => {
     const other = (name: string, phase: string, managed = true) => {
       const s = liveCopy({ phase, managed });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import type { LedgerView } from '../../src/plan/index.ts';
 import { redact as redactText } from '../../src/common/index.ts';
-import { buildLedger, commitMessage, executionsById, parseLedgerFile, renderSessionFile, renderStatusMd, rowOf } from '../../src/status/index.ts';
+import { attentionOf, buildLedger, commitMessage, executionsById, hostsText, parseLedgerFile, renderSessionFile, renderStatusMd, rowOf } from '../../src/status/index.ts';
+import type { ManagedSession } from '../../src/status/index.ts';
 import { SOURCE_COMMIT, session, snapshot } from './fixtures.ts';
 
 describe('status rendering', function () {
@@ -28,6 +29,33 @@ describe('status rendering', function () {
     const md = renderStatusMd('prod', snapshot('prod', []).source, [rowOf(s)]);
     assert.equal(md, renderStatusMd('prod', snapshot('prod', []).source, [rowOf(structuredClone(s))]));
     assert.doesNotMatch(md, /1a2b3c4d/, 'STATUS.md does not change with every source commit');
+  });
+
+  it('a failed host is not done: 0/1, 1 failed, and STATUS.md says which host, why and what to fix, first', () => {
+    const failed: ManagedSession = {
+      ...session('wrong-password', 'Failed', { total: 1 }),
+      status: { phase: 'Failed', totalHosts: 1, stats: [{ hostname: 'host-0', phase: 'Failed', error: 'restic: Fatal: wrong password or no key found' }] },
+      spec: { repository: { name: 'wrong-repo' } } as ManagedSession['spec'],
+    };
+    assert.equal(hostsText(failed), '0/1, 1 failed');
+    const a = attentionOf(failed)!;
+    assert.equal(a.problem, '0/1 succeeded, 1 failed: host-0: restic: Fatal: wrong password or no key found');
+    assert.match(a.todo, /^check the Secret that Repository demo\/wrong-repo names in spec\.backend\.storageSecretName/);
+    const blocked: ManagedSession = { ...session('bad', undefined), executions: [], decision: { action: 'blocked', reason: 'not applied: the manifest has 1 error (bad.yaml:3:1: error: x)' } };
+    const fine = session('sts', 'Succeeded', { done: 5, total: 5 });
+    assert.equal(attentionOf(fine), undefined);
+    const md = renderStatusMd('prod', snapshot('prod', []).source, [rowOf(failed), rowOf(blocked), rowOf(fine)]);
+    assert.ok(md.indexOf('## Needs attention (2)') < md.indexOf('| Session |'), md);
+    assert.match(md, /^- ❌ \*\*demo\/wrong-password\*\* Failed 0\/1 succeeded, 1 failed: host-0: restic: Fatal: wrong password/m);
+    assert.match(md, /^ {2}- host host-0: restic: Fatal: wrong password or no key found$/m);
+    assert.match(md, /^- 🚫 \*\*demo\/bad\*\* Blocked: not applied: the manifest has 1 error \(bad\.yaml:3:1: error: x\)$/m);
+    assert.match(md, /^\| demo\/wrong-password \| ❌ Failed \| 0\/1, 1 failed \|/m);
+    assert.match(md, /^\| demo\/bad \| 🚫 Blocked \|/m);
+    assert.match(commitMessage('prod', snapshot('prod', []).source, [{ namespace: 'demo', name: 'wrong-password', from: 'Running', to: 'Failed', hosts: '0/1, 1 failed' }]), /^status\(prod\): demo\/wrong-password Running→Failed \(0\/1 hosts, 1 failed\)/);
+    // The session file carries the decision, and the ledger reads it back (for `restorectl status`).
+    const back = parseLedgerFile('clusters/prod/demo/bad.yaml', renderSessionFile('prod', blocked)).session!;
+    assert.deepEqual(back.decision, blocked.decision);
+    assert.equal(attentionOf(back)?.phase, 'Blocked');
   });
 
   it('redacts credentials in free text', () => {

@@ -3,7 +3,7 @@
 import { formatDiagnostic } from '../../manifests/diagnostic.ts';
 import { CredentialsError, GitError } from '../../source/index.ts';
 import { DEFAULT_STATUS_BRANCH, readLedger } from '../../status/index.ts';
-import { displayPhase, hostsText } from '../../status/render.ts';
+import { attentionOf, displayPhase, hostsOf, hostsText } from '../../status/index.ts';
 import type { Command } from '../command.ts';
 import { EXIT_CANNOT_RUN, EXIT_OK, UsageError, parseCommandArgs } from '../command.ts';
 
@@ -14,8 +14,10 @@ export const statusCommand: Command = {
   help: `Usage: restorectl status --git-url URL [--status-branch B] [--cluster C] [--output text|json]
 
 Reads the status branch (DESIGN §4) of the remote and prints one line per RestoreSession: its
-phase, hosts done/total, the content id and source commit of its latest execution, and when it
-was accepted and finished. No cluster access is needed.
+phase, hosts succeeded/total (and how many failed), the content id and source commit of its
+latest execution, and when it was accepted and finished; then the sessions that need attention
+(blocked, failed, invalid, interrupted, waiting), each with the reason, the errors of its failed
+hosts and what to do. No cluster access is needed.
 
 Options:
   --git-url URL               the remote (https://…, ssh://… or user@host:path); credentials in
@@ -33,7 +35,9 @@ Options:
   -h, --help                  show this help
 
 JSON output: {"url", "branch", "commit", "sessions": [{"cluster", "namespace", "name", "file",
-"phase", "hosts", "contentId", "source", "executions", "status"}], "diagnostics": [...]}.
+"phase", "hosts", "hostsSucceeded", "hostsFailed", "contentId", "source", "executions", "status",
+"decision", "attention": null | {"phase", "problem", "hosts": ["host: error"], "todo"}}],
+"diagnostics": [...]}.
 Exit status: 0 read (problems in single files are reported, not fatal), 2 could not read.`,
   async run(argv, io) {
     const opts = parseStatusOptions(argv);
@@ -110,8 +114,9 @@ export function statusJson(ledger: Ledger): string {
     commit: ledger.commit,
     sessions: ledger.sessions.map((s) => ({
       cluster: s.cluster, namespace: s.namespace, name: s.name, file: s.file,
-      phase: displayPhase(s), hosts: hostsText(s), contentId: s.contentId ?? null,
-      source: s.source ?? null, executions: s.executions, status: s.status ?? null,
+      phase: attentionOf(s)?.phase ?? displayPhase(s), hosts: hostsText(s), hostsSucceeded: hostsOf(s).done, hostsFailed: hostsOf(s).failed + hostsOf(s).unknown,
+      contentId: s.contentId ?? null, source: s.source ?? null, executions: s.executions, status: s.status ?? null,
+      decision: s.decision ?? null, attention: attentionOf(s) ?? null,
     })),
     diagnostics: ledger.diagnostics,
   }, null, 2) + '\n';
@@ -126,7 +131,7 @@ export function statusText(ledger: Ledger): string {
     const last = s.executions[s.executions.length - 1];
     const commit = last?.sourceCommit ?? s.source?.commit ?? '';
     return [
-      s.cluster, `${s.namespace}/${s.name}`, displayPhase(s), hostsText(s), last?.contentId ?? s.contentId ?? '-',
+      s.cluster, `${s.namespace}/${s.name}`, attentionOf(s)?.phase ?? displayPhase(s), hostsText(s), last?.contentId ?? s.contentId ?? '-',
       commit ? `${s.source?.branch ? s.source.branch + '@' : ''}${commit.slice(0, 7)}${s.source?.file ? ':' + s.source.file : ''}` : '-',
       last?.acceptedAt || '-', last?.finishedAt || '-',
     ];
@@ -134,5 +139,18 @@ export function statusText(ledger: Ledger): string {
   if (!rows.length) return out;
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [header, ...rows]) out += r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ') + '\n';
+  return out + attentionText(ledger);
+}
+
+/** The sessions that need people, after the table: why, each failed host's error, and what to do. */
+function attentionText(ledger: Ledger): string {
+  const needing = ledger.sessions.map((s) => ({ s, a: attentionOf(s) })).filter((x) => x.a);
+  if (!needing.length) return '';
+  let out = `\nNeeds attention (${needing.length}):\n`;
+  for (const { s, a } of needing) {
+    out += `  ${s.cluster} ${s.namespace}/${s.name}: ${a!.phase}${/^\d/.test(a!.problem) ? ' ' : ': '}${a!.problem}\n`;
+    for (const h of a!.hosts) out += `    host ${h}\n`;
+    out += `    to do: ${a!.todo}\n`;
+  }
   return out;
 }
