@@ -6,6 +6,7 @@ import type { RestoreSession, RestoreSessionStatus } from '../api/restoresession
 import { apiErrorInfo, isAlreadyExists, isConflict, isNotFound } from '../kube/api-error.ts';
 import { REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
 import { updateSessionStatus } from '../kube/status-update.ts';
+import type { StatusUpdateOptions } from '../kube/status-update.ts';
 import { recordEvent } from '../kube/events.ts';
 import { AgentError } from './errors.ts';
 
@@ -53,8 +54,9 @@ export class AgentCluster {
     return out;
   }
 
-  updateStatus(namespace: string, name: string, mutate: (s: RestoreSession) => RestoreSessionStatus | undefined): Promise<RestoreSession> {
-    return updateSessionStatus(this.custom, namespace, name, mutate);
+  /** A read-modify-write of the session's status (retried on 409; with `opts.retry`, through outages too). */
+  updateStatus(namespace: string, name: string, mutate: (s: RestoreSession) => RestoreSessionStatus | undefined, opts: StatusUpdateOptions = {}): Promise<RestoreSession> {
+    return updateSessionStatus(this.custom, namespace, name, mutate, opts);
   }
 
   /** Records an event on the session; a failure to record never fails the restore. */

@@ -7,6 +7,12 @@
 // preRestore once per session; the host's rule (unmatchedHostStat when none applies); restic with
 // progress (runRestore); postRestore once per session when this host completed the set
 // (postRestoreDecision). The decisions are pure functions; the rest is I/O around them.
+//
+// Never twice through an API outage (issue 17): the host's final stat goes to an outcome marker
+// on disk (marker.ts) before the agent tries the API, and every write that records the outcome
+// (stats, hook conditions, the Lease) retries transient failures with backoff until the session's
+// deadline or a cap (src/kube/retry.ts). An agent that finds this session's marker for its host
+// writes the recorded stat instead of restoring again.
 import { join } from 'node:path';
 import type { Repository } from '../api/repository.ts';
 import type { HostProgress, HostRestoreStats, RestoreSession, RestoreSessionStatus } from '../api/restoresession.ts';
@@ -16,18 +22,23 @@ import { nullLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
 import { Redactor } from '../common/redact.ts';
 import { planHost } from '../hosts/rules.ts';
+import { ApiRetryError, apiErrorCode, isTransient, withApiRetry } from '../kube/retry.ts';
+import type { ApiRetryPolicy } from '../kube/retry.ts';
 import type { HostPlan } from '../hosts/types.ts';
 import { CONDITION, REASON, findCondition, setCondition } from '../session/conditions.ts';
-import { formatDuration } from '../session/duration.ts';
+import { formatDuration, parseDuration } from '../session/duration.ts';
 import { hostFinished, hostStat, withHostStat } from '../session/host-stats.ts';
 import { restoreLeaseName } from '../session/names.ts';
 import { tallyHosts } from '../session/phase.ts';
 import type { AgentCluster } from './cluster.ts';
 import { AgentError } from './errors.ts';
+import { agentFailpoint } from './failpoints.ts';
 import { runHook } from './hooks.ts';
 import type { HookResult } from './hooks.ts';
 import type { HostFrom } from './host.ts';
 import { hostIdentity } from './host.ts';
+import { clearMarker, markerDirs, outcomeMarker, readMarker, writeMarker } from './marker.ts';
+import type { MarkerRead, OutcomeMarker } from './marker.ts';
 import type { HostRestoreOutcome, HostRestorer } from './restorer.ts';
 
 export interface AgentOptions {
@@ -44,16 +55,26 @@ export interface AgentOptions {
   /** Where the agent says what it did (default: nowhere); lines carry namespace, name and host. */
   log?: Logger;
   now?: () => Date;
+  /**
+   * The longest an outcome write retries through an API outage (default: env
+   * RESTORECTL_API_RETRY_SECONDS, else 10 min); never past the session's deadline either.
+   */
+  apiRetryCapMs?: number;
 }
 
 export interface AgentOutcome {
   /** Process exit code: 0 restored or rightly skipped, 1 this host failed. */
   code: 0 | 1;
   message: string;
+  /** Why the agent stopped short, as an error code (`ApiUnavailable`), when it did. */
+  reason?: string;
 }
 
 const LEASE_KINDS = new Set(['Deployment', 'DeploymentConfig']);
 const LEASE_SECONDS = 60;
+const DEFAULT_API_RETRY_CAP_MS = 10 * 60_000;
+/** A write at (or after) the session's deadline still gets this long to land. */
+const MIN_RETRY_WINDOW_MS = 30_000;
 
 /** What one host's run works with, once its session and host are known. */
 interface HostRun {
@@ -63,6 +84,38 @@ interface HostRun {
   host: string;
   log: Logger;
   now: () => Date;
+  /** The retry policy of a write that records the outcome, started now. */
+  retry: () => ApiRetryPolicy;
+  /** Where this host's outcome marker is written and looked for (marker.ts). */
+  markers: string[];
+  /** Those of `markers` in the user's data (the target volume): cleared once the stat is in the API. */
+  volumeMarkers: string[];
+}
+
+/** The cap of outcome-write retries: the option, else RESTORECTL_API_RETRY_SECONDS, else 10 min. */
+export function apiRetryCapMs(opts: Pick<AgentOptions, 'apiRetryCapMs' | 'env'>): number {
+  if (opts.apiRetryCapMs !== undefined) return opts.apiRetryCapMs;
+  const s = Number(opts.env['RESTORECTL_API_RETRY_SECONDS']);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : DEFAULT_API_RETRY_CAP_MS;
+}
+
+/** The session's deadline (ms): status.sessionDeadline, else creation + spec.timeOut; undefined when it has none. */
+export function sessionDeadlineMs(s: RestoreSession): number | undefined {
+  const d = s.status?.sessionDeadline ? Date.parse(s.status.sessionDeadline) : NaN;
+  if (Number.isFinite(d)) return d;
+  const timeout = s.spec.timeOut ? parseDuration(s.spec.timeOut) : undefined;
+  const created = s.metadata.creationTimestamp ? Date.parse(String(s.metadata.creationTimestamp)) : NaN;
+  return timeout !== undefined && Number.isFinite(created) ? created + timeout : undefined;
+}
+
+/**
+ * Until when a write started at `now` retries: the cap, and no later than the session's deadline
+ * (though never less than MIN_RETRY_WINDOW_MS, so a host finishing at the deadline is still recorded).
+ */
+export function retryDeadline(s: RestoreSession, now: number, capMs: number): number {
+  const cap = now + capMs;
+  const d = sessionDeadlineMs(s);
+  return d === undefined ? cap : Math.min(cap, Math.max(d, now + MIN_RETRY_WINDOW_MS));
 }
 
 function deadlinePassed(s: RestoreSession, now: Date): boolean {
@@ -80,9 +133,38 @@ export function skipReason(session: RestoreSession, host: string, now: Date): st
 
 export async function runAgent(cluster: AgentCluster, restorer: HostRestorer, opts: AgentOptions): Promise<AgentOutcome> {
   const now = opts.now ?? (() => new Date());
-  const session = await cluster.session(opts.namespace, opts.name);
+  const capMs = apiRetryCapMs(opts);
+  const sessionLog = (opts.log ?? nullLogger).child({ namespace: opts.namespace, name: opts.name });
+  const session = await withApiRetry(`read RestoreSession ${opts.namespace}/${opts.name}`, () => cluster.session(opts.namespace, opts.name), { deadline: Date.now() + capMs, log: sessionLog });
   const host = hostIdentity(session, opts.hostFrom, opts.env);
-  const run: HostRun = { cluster, opts, session, host, now, log: (opts.log ?? nullLogger).child({ namespace: opts.namespace, name: opts.name, host }) };
+  const log = sessionLog.child({ host });
+  const run: HostRun = {
+    cluster, opts, session, host, now, log,
+    retry: () => ({ deadline: retryDeadline(run.session, Date.now(), capMs), log }),
+    markers: markerDirs(session, opts.root, opts.scratchDir),
+    volumeMarkers: [],
+  };
+  run.volumeMarkers = run.markers.filter((d) => d !== opts.scratchDir);
+  try {
+    return await runHost(run, restorer);
+  } catch (e) {
+    if (!(e instanceof ApiRetryError)) throw e;
+    // The outcome is on disk (marker.ts): the restarted container records it without restoring.
+    log.error(`gave up on the Kubernetes API: ${e.message}`, { code: e.code, attempts: e.data.attempts, lastError: e.data.lastError });
+    return { code: 1, message: e.message, reason: e.code };
+  }
+}
+
+async function runHost(run: HostRun, restorer: HostRestorer): Promise<AgentOutcome> {
+  const { session, host, now, log } = run;
+  // Final session or final host stat: nothing to do, whatever is on disk.
+  const final = isFinalPhase(session.status?.phase) || hostFinished(session, host) ? skipReason(session, host, now()) : undefined;
+  if (final) {
+    clearVolumeMarker(run); // left by a run killed right after its stat landed
+    return skip(run, final);
+  }
+  const recorded = readMarker(run.markers, session, host, (file, why) => log.info(`ignoring outcome marker ${file}: ${why}`, { marker: file }));
+  if (recorded) return recordEarlierOutcome(run, recorded);
   const why = skipReason(session, host, now());
   if (why) return skip(run, why);
 
@@ -92,6 +174,9 @@ export async function runAgent(cluster: AgentCluster, restorer: HostRestorer, op
   const lease = await holdRestoreLease(run, kind, session.spec.target!.ref!.name);
   if ('outcome' in lease) return lease.outcome;
   try {
+    // A pod that restored on the same volume and could not record it (an outage) left a marker.
+    const again = readMarker(run.markers, lease.session, host);
+    if (again) return await recordEarlierOutcome({ ...run, session: lease.session }, again);
     return await restoreHost({ ...run, session: lease.session }, restorer);
   } finally {
     await lease.release();
@@ -116,25 +201,40 @@ async function holdRestoreLease(run: HostRun, kind: string, workload: string): P
   const holder = opts.env.POD_NAME || host;
   const lease = restoreLeaseName(kind, workload);
   const deadline = Date.now() + (opts.waitTimeoutMs ?? 24 * 3600_000);
-  for (let announced = false; !(await cluster.acquireLease(namespace, lease, holder, LEASE_SECONDS)); announced = true) {
+  // Lease writes retry through outages for as long as a Lease lives: past that it has expired anyway.
+  const leaseRetry = (): ApiRetryPolicy => ({ deadline: Math.min(run.retry().deadline, Date.now() + LEASE_SECONDS * 1000), log });
+  const acquire = () => withApiRetry(`take Lease ${namespace}/${lease}`, () => cluster.acquireLease(namespace, lease, holder, LEASE_SECONDS), leaseRetry());
+  for (let announced = false; !(await acquire()); announced = true) {
     if (!announced) log.info(`another pod holds Lease ${lease}; waiting for it`, { lease });
-    const session = await cluster.session(namespace, name);
+    const session = await withApiRetry(`read RestoreSession ${namespace}/${name}`, () => cluster.session(namespace, name), run.retry());
     if (hostFinished(session, host) || isFinalPhase(session.status?.phase)) {
       return { outcome: skip(run, `restored by another pod of ${kind} ${workload}: ${hostStat(session.status, host)?.phase ?? session.status?.phase}`) };
     }
     if (Date.now() > deadline || opts.signal.aborted) return { outcome: { code: 1, message: `gave up waiting for Lease ${lease}` } };
     await new Promise((r) => setTimeout(r, 1000 + Math.random() * 1000));
   }
+  const releaseLease = () =>
+    withApiRetry(`release Lease ${namespace}/${lease}`, () => cluster.releaseLease(namespace, lease, holder), leaseRetry()).catch((e) =>
+      log.warn(`could not release Lease ${lease} (it expires by itself): ${errorMessage(e)}`, { lease }),
+    );
   // Another pod may have finished between our first read and taking the Lease.
-  const session = await cluster.session(namespace, name);
+  const session = await withApiRetry(`read RestoreSession ${namespace}/${name}`, () => cluster.session(namespace, name), run.retry());
   if (hostFinished(session, host)) {
-    await cluster.releaseLease(namespace, lease, holder);
+    await releaseLease();
     return { outcome: skip(run, `already ${hostStat(session.status, host)!.phase}: restored by another pod`) };
   }
-  const renew = setInterval(() => void cluster.acquireLease(namespace, lease, holder, LEASE_SECONDS).catch(() => undefined), (LEASE_SECONDS * 1000) / 3);
+  let renewing = false;
+  const renew = setInterval(() => {
+    if (renewing) return; // the last renewal is still retrying through an outage
+    renewing = true;
+    void acquire()
+      .then((held) => held || log.warn(`Lease ${lease} was taken over by another holder while this pod restores`, { lease }))
+      .catch((e) => log.warn(`could not renew Lease ${lease}: ${errorMessage(e)}`, { lease }))
+      .finally(() => (renewing = false));
+  }, (LEASE_SECONDS * 1000) / 3);
   const release = async () => {
     clearInterval(renew);
-    await cluster.releaseLease(namespace, lease, holder).catch(() => undefined);
+    await releaseLease();
   };
   return { session, release };
 }
@@ -180,7 +280,7 @@ async function restoreHost(run: HostRun, restorer: HostRestorer): Promise<AgentO
   const hookCtx = { defaultHost: run.opts.env.POD_IP || '127.0.0.1', redactor: repo.redactor };
   const fail = async (error: string): Promise<AgentOutcome> => {
     const safe = repo.redactor.text(error);
-    await writeStat(run, { hostname: host, phase: 'Failed', duration: elapsed(), error: safe });
+    await recordOutcome(run, { hostname: host, phase: 'Failed', duration: elapsed(), error: safe });
     await cluster.event(session, 'Warning', 'Host Restore Failed', `host ${host}: ${safe}`, host);
     log.error(`Failed: ${safe}`, { error: safe });
     return { code: 1, message: safe };
@@ -195,29 +295,80 @@ async function restoreHost(run: HostRun, restorer: HostRestorer): Promise<AgentO
   }
 
   const plan = planHost(effectiveRules(session.spec).rules, host);
-  let outcome: AgentOutcome;
+  let outcome: AgentOutcome | undefined;
   if (!plan.restores) {
     await writeStat(run, unmatchedHostStat(host, plan));
     log.info('no matching rule, nothing restored');
     outcome = { code: 0, message: 'nothing to restore' };
   } else {
+    let result: HostRestoreOutcome | undefined;
     try {
-      await runRestore(run, restorer, repo, plan, started);
-      outcome = { code: 0, message: 'restored' };
+      result = await runRestore(run, restorer, repo, plan, started);
     } catch (e) {
+      if (e instanceof ApiRetryError) throw e; // the API, not the restore: nothing to record
       outcome = await fail(run.opts.signal.aborted ? 'interrupted' : errorMessage(e));
+    }
+    if (result) {
+      // Outside the try: a write that gives up is not a restore that failed.
+      const snapshots = result.snapshots.join(', ');
+      await recordOutcome(run, { hostname: host, phase: 'Succeeded', duration: elapsed(), progress: result.progress, snapshot: result.snapshots.join(',') });
+      await cluster.event(session, 'Normal', 'Host Restore Succeeded', `host ${host}: restored snapshot ${snapshots}`, host);
+      log.info(`Succeeded (snapshot ${snapshots})`, { snapshot: result.snapshots });
+      outcome = { code: 0, message: 'restored' };
     }
   }
   await afterHost(run, hookCtx);
-  return outcome;
+  return outcome!;
 }
 
+/** Writes the host's stat, retrying through API outages (run.retry). */
 function writeStat(run: HostRun, stat: HostRestoreStats): Promise<RestoreSession> {
-  return run.cluster.updateStatus(run.opts.namespace, run.opts.name, (s) => withHostStat(s.status, stat));
+  return run.cluster.updateStatus(run.opts.namespace, run.opts.name, (s) => withHostStat(s.status, stat), { retry: run.retry(), what: `write host ${run.host}'s ${stat.phase} stat to RestoreSession ${run.opts.namespace}/${run.opts.name}` });
 }
 
-/** restic for this host's plan, its progress written every progressIntervalMs, and the Succeeded stat. Throws when the restore fails. */
-async function runRestore(run: HostRun, restorer: HostRestorer, repo: OpenRepository, plan: HostPlan, started: Date): Promise<void> {
+/**
+ * Records the host's final stat: first on disk (the outcome marker), then in the session's status
+ * through the retrying write. A marker that cannot be written anywhere is a warning: the status
+ * write is still tried.
+ */
+async function recordOutcome(run: HostRun, stat: OutcomeMarker['stat']): Promise<void> {
+  const { written, failed } = writeMarker(run.markers, outcomeMarker(run.session, run.host, stat, run.now()));
+  for (const f of failed) run.log.warn(`could not write the outcome marker in ${f.dir}: ${f.error}`, { dir: f.dir });
+  if (written.length) run.log.debug(`outcome marker written: ${written.join(', ')}`, { markers: written });
+  agentFailpoint('agent-after-restore', run.opts.env);
+  await writeStat(run, stat);
+  clearVolumeMarker(run);
+}
+
+/** The stat is in the API: the target volume's marker goes, so the volume holds only what was restored. */
+function clearVolumeMarker(run: HostRun): void {
+  const removed = clearMarker(run.volumeMarkers, run.session, run.host);
+  if (removed.length) run.log.debug(`outcome marker removed from the target volume: ${removed.join(', ')}`, { markers: removed });
+}
+
+/**
+ * The host restored in an earlier run (a restarted container, or a re-created pod on the same
+ * volume) whose stat never reached the API: writes the recorded stat, runs postRestore if this
+ * host completes the set, and exits 0 without restoring again.
+ */
+async function recordEarlierOutcome(run: HostRun, recorded: NonNullable<MarkerRead>): Promise<AgentOutcome> {
+  const { cluster, session, host, log } = run;
+  const { stat, recordedAt } = recorded.marker;
+  const message = `already ${stat.phase} (recorded by an earlier run at ${recordedAt} in ${recorded.file}): writing that outcome, not restoring again`;
+  log.info(message, { marker: recorded.file, snapshot: stat.snapshot });
+  await writeStat(run, stat);
+  clearVolumeMarker(run);
+  const ok = stat.phase === 'Succeeded';
+  await cluster.event(session, ok ? 'Normal' : 'Warning', `Host Restore ${stat.phase}`, `host ${host}: ${ok ? `restored snapshot ${stat.snapshot ?? ''}`.trim() : stat.error ?? 'failed'}`, host);
+  if (session.spec.hooks?.postRestore) {
+    const repo = await openRepository(run);
+    await afterHost(run, { defaultHost: run.opts.env.POD_IP || '127.0.0.1', redactor: repo.redactor });
+  }
+  return { code: 0, message };
+}
+
+/** restic for this host's plan, its progress written every progressIntervalMs. Throws when the restore fails. */
+async function runRestore(run: HostRun, restorer: HostRestorer, repo: OpenRepository, plan: HostPlan, started: Date): Promise<HostRestoreOutcome> {
   const { cluster, opts, session, host, log, now } = run;
   const elapsed = () => formatDuration(now().getTime() - started.getTime());
   await writeStat(run, { hostname: host, phase: 'Running' });
@@ -228,7 +379,9 @@ async function runRestore(run: HostRun, restorer: HostRestorer, repo: OpenReposi
   const ticker = setInterval(() => {
     if (!dirty) return;
     dirty = false;
-    void writeStat(run, { hostname: host, phase: 'Running', progress: latest, duration: elapsed() }).catch(() => undefined);
+    // best effort, never retried, and never over a final stat (a tick may be in flight as the host finishes)
+    const progress: HostRestoreStats = { hostname: host, phase: 'Running', progress: latest, duration: elapsed() };
+    void cluster.updateStatus(opts.namespace, opts.name, (s) => (hostFinished(s, host) ? undefined : withHostStat(s.status, progress))).catch(() => undefined);
   }, opts.progressIntervalMs ?? 5000);
   let result: HostRestoreOutcome;
   try {
@@ -249,10 +402,7 @@ async function runRestore(run: HostRun, restorer: HostRestorer, repo: OpenReposi
   } finally {
     clearInterval(ticker);
   }
-  const snapshots = result.snapshots.join(', ');
-  await writeStat(run, { hostname: host, phase: 'Succeeded', duration: elapsed(), progress: result.progress, snapshot: result.snapshots.join(',') });
-  await cluster.event(session, 'Normal', 'Host Restore Succeeded', `host ${host}: restored snapshot ${snapshots}`, host);
-  log.info(`Succeeded (snapshot ${snapshots})`, { snapshot: result.snapshots });
+  return result;
 }
 
 export type PostRestoreDecision = { run: false; why: 'hosts-pending' } | { run: true; skipReason?: string };
@@ -275,7 +425,7 @@ export function postRestoreDecision(status: RestoreSessionStatus | undefined, po
 async function afterHost(run: HostRun, hookCtx: { defaultHost: string; redactor: Redactor }): Promise<void> {
   const post = run.session.spec.hooks?.postRestore;
   if (!post) return;
-  const latest = await run.cluster.session(run.opts.namespace, run.opts.name);
+  const latest = await withApiRetry(`read RestoreSession ${run.opts.namespace}/${run.opts.name}`, () => run.cluster.session(run.opts.namespace, run.opts.name), run.retry());
   const decision = postRestoreDecision(latest.status, post.executionPolicy);
   if (!decision.run) return;
   await onceForSession(run, CONDITION.PostRestoreHookExecutionSucceeded, async () =>
@@ -294,13 +444,14 @@ async function onceForSession(run: HostRun, type: string, work: () => Promise<Ho
   const { cluster, opts, host, log } = run;
   const claimMessage = `running on host ${host}`;
   let mine = false;
+  const retry = () => ({ retry: run.retry(), what: `write condition ${type} to RestoreSession ${opts.namespace}/${opts.name}` });
   const claimed = await cluster.updateStatus(opts.namespace, opts.name, (s): RestoreSessionStatus | undefined => {
     mine = false; // called again after a conflict: decide afresh on the latest status
     const c = findCondition(s.status?.conditions, type);
     if (c && (c.status !== 'Unknown' || c.message !== claimMessage)) return undefined; // decided, or claimed by another host
     mine = true;
     return { ...s.status, conditions: setCondition(s.status?.conditions, { type, status: 'Unknown', reason: 'HookRunning', message: claimMessage }, new Date()) };
-  });
+  }, retry());
   if (!mine) {
     const done = await waitFor(run, (s) => findCondition(s.status?.conditions, type)?.status !== 'Unknown', opts.waitTimeoutMs ?? 3600_000);
     return findCondition(done.status?.conditions, type)?.status === 'True' ? 'ok' : 'failed-elsewhere';
@@ -310,7 +461,7 @@ async function onceForSession(run: HostRun, type: string, work: () => Promise<Ho
   await cluster.updateStatus(opts.namespace, opts.name, (s) => ({
     ...s.status,
     conditions: setCondition(s.status?.conditions, { type, status: result.ok ? 'True' : 'False', reason, message: result.message }, new Date()),
-  }));
+  }), retry());
   const hook = type === CONDITION.PreRestoreHookExecutionSucceeded ? 'PreRestore' : 'PostRestore';
   await cluster.event(claimed, result.ok ? 'Normal' : 'Warning', `${hook} Hook ${result.skipped ? 'Skipped' : result.ok ? 'Succeeded' : 'Failed'}`, result.message, host);
   log[result.ok ? 'info' : 'error'](`${type}: ${result.message}`, { hook: hook === 'PreRestore' ? 'preRestore' : 'postRestore' });
@@ -322,8 +473,14 @@ async function waitFor(run: HostRun, done: (s: RestoreSession) => boolean, timeo
   const key = `${opts.namespace}/${opts.name}`;
   const deadline = Date.now() + timeoutMs;
   for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
-    const s = await cluster.session(opts.namespace, opts.name);
-    if (done(s)) return s;
+    let s: RestoreSession | undefined;
+    try {
+      s = await cluster.session(opts.namespace, opts.name);
+    } catch (e) {
+      if (!isTransient(e)) throw e;
+      run.log.warn(`waiting for another host's result: ${errorMessage(e)}`, { code: apiErrorCode(e) }); // an outage: read again
+    }
+    if (s && done(s)) return s;
     if (Date.now() > deadline) {
       throw new AgentError('WaitTimedOut', `gave up waiting after ${Math.round(timeoutMs / 1000)} s for another host's hook result on RestoreSession ${key}: see that host's log`, { kind: 'RestoreSession', object: key, timeoutMs });
     }

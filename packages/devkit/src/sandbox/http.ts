@@ -87,6 +87,28 @@ export class ApiHttpServer {
     this.watches.clear();
   }
 
+  /**
+   * An outage, as an API server restart or failover looks from a client: stops listening and cuts
+   * every open connection, so new requests fail with ECONNREFUSED until acceptConnections().
+   */
+  async refuseConnections(): Promise<void> {
+    if (!this.server.listening) return;
+    this.options.log?.warn('fault: refusing connections', { address: this.address });
+    this.dropWatches();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  /** Ends refuseConnections(): listens again on the same address. */
+  async acceptConnections(): Promise<void> {
+    if (this.server.listening) return;
+    const i = this.address.lastIndexOf(':');
+    await this.listen(Number(this.address.slice(i + 1)), this.address.slice(0, i));
+    this.options.log?.warn('fault: accepting connections again', { address: this.address });
+  }
+
   async close(): Promise<void> {
     this.dropWatches();
     await new Promise<void>((resolve) => {
