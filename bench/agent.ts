@@ -96,7 +96,12 @@ function procChildren(pid: number): number[] {
 
 function procCommand(pid: number): string {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(0, 2).join(' ').replace(/^\S*\//, '');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .slice(0, 2)
+      .join(' ')
+      .replace(/^\S*\//, '');
   } catch {
     return '?';
   }
@@ -141,7 +146,9 @@ async function main(tmp: string, cleanups: (() => Promise<void>)[]): Promise<voi
   const restic = await whichExecutable('restic');
   if (!restic) throw new Error('restic is not installed (not found on PATH)');
   const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
-  log(`bench:agent: ${FILES} files, ${(SIZE / 1048576).toFixed(0)} MiB under ${DATA}, ${RUNS} runs of each variant, ${values['fast-kdf'] ? 'fast (test) KDF' : "restic's real KDF"}, agent ${values.tsx ? 'through tsx' : 'compiled'}`);
+  log(
+    `bench:agent: ${FILES} files, ${(SIZE / 1048576).toFixed(0)} MiB under ${DATA}, ${RUNS} runs of each variant, ${values['fast-kdf'] ? 'fast (test) KDF' : "restic's real KDF"}, agent ${values.tsx ? 'through tsx' : 'compiled'}`,
+  );
   log(`machine: ${(await readFile('/proc/loadavg', 'utf8').catch(() => '?')).split(' ').slice(0, 3).join(' ')} load average, node ${process.version}`);
 
   let t0 = performance.now();
@@ -151,7 +158,19 @@ async function main(tmp: string, cleanups: (() => Promise<void>)[]): Promise<voi
     await mkdir(build, { recursive: true });
     await writeFile(join(build, 'package.json'), '{"type":"module"}\n');
     await symlink(join(REPO_ROOT, 'node_modules'), join(build, 'node_modules'));
-    const tsc = await measure([process.execPath, join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', join(build, 'dist'), '--sourceMap', 'false'], process.env);
+    const tsc = await measure(
+      [
+        process.execPath,
+        join(REPO_ROOT, 'node_modules/typescript/bin/tsc'),
+        '-p',
+        join(REPO_ROOT, 'tsconfig.build.json'),
+        '--outDir',
+        join(build, 'dist'),
+        '--sourceMap',
+        'false',
+      ],
+      process.env,
+    );
     if (tsc.code !== 0) throw new Error(`tsc failed: ${tsc.stderr.slice(-1000)}`);
     agentArgv = [process.execPath, join(build, 'dist/cli/main.js')];
     log(`built the agent (tsc) in ${fmtS(performance.now() - t0)}`);
@@ -192,7 +211,12 @@ async function main(tmp: string, cleanups: (() => Promise<void>)[]): Promise<voi
     const target = join(tmp, `plain-${i}`);
     const argv = [restic, 'restore', snapshot, '--target', target, '--cache-dir', join(tmp, `plain-cache-${i}`)];
     const hwmFile = join(tmp, 'time.out');
-    const m = await measure(timeBin ? [timeBin, '-o', hwmFile, '-f', '%M', ...argv] : argv, { PATH: process.env.PATH, HOME: tmp, RESTIC_REPOSITORY: repoPath, RESTIC_PASSWORD: PASSWORD });
+    const m = await measure(timeBin ? [timeBin, '-o', hwmFile, '-f', '%M', ...argv] : argv, {
+      PATH: process.env.PATH,
+      HOME: tmp,
+      RESTIC_REPOSITORY: repoPath,
+      RESTIC_PASSWORD: PASSWORD,
+    });
     if (m.code !== 0) throw new Error(`plain restic restore failed (exit ${m.code}): ${m.stderr.slice(-500)}`);
     const resticKiB = timeBin ? Number((await readFile(hwmFile, 'utf8')).trim().split('\n').pop()) : m.peakKiB;
     await rm(target, { recursive: true, force: true });
@@ -208,18 +232,31 @@ async function main(tmp: string, cleanups: (() => Promise<void>)[]): Promise<voi
       metadata: { name, namespace: NS },
       spec: {
         repository: { name: 'bench-repo' },
-        target: { alias: 'app', ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'bench' }, volumeMounts: [{ name: 'data', mountPath: DATA }], rules: [{ paths: [DATA] }] },
+        target: {
+          alias: 'app',
+          ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'bench' },
+          volumeMounts: [{ name: 'data', mountPath: DATA }],
+          rules: [{ paths: [DATA] }],
+        },
       },
     });
     const got = (await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: NS, name })) as RestoreSession;
-    await custom.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace: NS, name, body: { ...got, status: { phase: 'Running', totalHosts: 1 } } });
+    await custom.replaceNamespacedCustomObjectStatus({
+      ...RESTORE_SESSIONS,
+      namespace: NS,
+      name,
+      body: { ...got, status: { phase: 'Running', totalHosts: 1 } },
+    });
     const root = join(tmp, 'pods', name);
     await mkdir(join(root, 'safe'), { recursive: true });
     await symlink(repoPath, join(root, 'safe', 'data'));
-    const m = await measure([...agentArgv, 'agent', 'restore', '--session', `${NS}/${name}`, '--host-from', 'pod', '--root', root, '--kubeconfig', t.kubeconfigPath], {
-      ...process.env,
-      POD_NAME: `bench-${i}-pod`,
-    });
+    const m = await measure(
+      [...agentArgv, 'agent', 'restore', '--session', `${NS}/${name}`, '--host-from', 'pod', '--root', root, '--kubeconfig', t.kubeconfigPath],
+      {
+        ...process.env,
+        POD_NAME: `bench-${i}-pod`,
+      },
+    );
     const stat = ((await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: NS, name })) as RestoreSession).status?.stats?.[0];
     if (m.code !== 0 || stat?.phase !== 'Succeeded') throw new Error(`agent restore failed (exit ${m.code}, ${stat?.phase}): ${m.stderr.slice(-1000)}`);
     if (stat.progress?.bytesDone !== SIZE) throw new Error(`agent reports ${stat.progress?.bytesDone} bytes restored, expected ${SIZE}`);
@@ -235,7 +272,9 @@ async function main(tmp: string, cleanups: (() => Promise<void>)[]): Promise<voi
       const m = v === 'plain' ? await plain(i) : await agent(i);
       results[v].push(m);
       const parts = m.children.map((c) => `${c.command} ${fmtS(c.lastMs - c.firstMs)} (from ${fmtS(c.firstMs)}, ${fmtMiB(c.hwmKiB)})`);
-      log(`  run ${i + 1} ${v.padEnd(5)} ${fmtS(m.wallMs).padStart(9)}${v === 'agent' ? `  peak RSS ${fmtMiB(m.peakKiB)}; ${parts.join('; ')}` : `  restic peak RSS ${fmtMiB(m.children[0]!.hwmKiB)}`}`);
+      log(
+        `  run ${i + 1} ${v.padEnd(5)} ${fmtS(m.wallMs).padStart(9)}${v === 'agent' ? `  peak RSS ${fmtMiB(m.peakKiB)}; ${parts.join('; ')}` : `  restic peak RSS ${fmtMiB(m.children[0]!.hwmKiB)}`}`,
+      );
     }
   }
 

@@ -43,7 +43,8 @@ const N = { snapshot: Number(values.snapshots), job: Number(values.jobs), deploy
 const CONCURRENCY = Number(values.concurrency);
 const NAMESPACES = Array.from({ length: Math.max(1, Number(values.namespaces)) }, (_, i) => `bench-${i}`);
 const TOTAL = N.snapshot + N.job + N.deployment;
-if (![N.snapshot, N.job, N.deployment].every((n) => Number.isInteger(n) && n >= 0) || TOTAL === 0) throw new Error('--snapshots, --jobs and --deployments must be integers ≥ 0, not all 0');
+if (![N.snapshot, N.job, N.deployment].every((n) => Number.isInteger(n) && n >= 0) || TOTAL === 0)
+  throw new Error('--snapshots, --jobs and --deployments must be integers ≥ 0, not all 0');
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const PASSWORD = randomBytes(18).toString('base64'); // never printed
@@ -83,13 +84,49 @@ function sessionFor(kind: Kind, i: number): object {
   const name = `${kind}-${String(i).padStart(3, '0')}`;
   const base = { apiVersion: 'stash.appscode.com/v1beta1', kind: 'RestoreSession', metadata: meta(name, nsOf(i)) };
   if (kind === 'snapshot') {
-    return { ...base, spec: { driver: 'VolumeSnapshotter', target: { replicas: 1, volumeClaimTemplates: [{ metadata: { name: `${name}-\${POD_ORDINAL}` }, spec: { ...claimSpec, dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'source-snap' } } }] } } };
+    return {
+      ...base,
+      spec: {
+        driver: 'VolumeSnapshotter',
+        target: {
+          replicas: 1,
+          volumeClaimTemplates: [
+            {
+              metadata: { name: `${name}-\${POD_ORDINAL}` },
+              spec: { ...claimSpec, dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'source-snap' } },
+            },
+          ],
+        },
+      },
+    };
   }
   if (kind === 'job') {
     const claim = `${name}-\${POD_ORDINAL}`;
-    return { ...base, spec: { repository: { name: 'repo' }, target: { replicas: 1, volumeMounts: [{ name: claim, mountPath: '/source/data' }], volumeClaimTemplates: [{ metadata: { name: claim }, spec: claimSpec }], rules: [{ paths: ['/source/data'] }] } } };
+    return {
+      ...base,
+      spec: {
+        repository: { name: 'repo' },
+        target: {
+          replicas: 1,
+          volumeMounts: [{ name: claim, mountPath: '/source/data' }],
+          volumeClaimTemplates: [{ metadata: { name: claim }, spec: claimSpec }],
+          rules: [{ paths: ['/source/data'] }],
+        },
+      },
+    };
   }
-  return { ...base, spec: { repository: { name: 'repo' }, target: { alias: 'app', ref: { apiVersion: 'apps/v1', kind: 'Deployment', name }, volumeMounts: [{ name: 'data', mountPath: '/source/data' }], rules: [{ paths: ['/source/data'] }] } } };
+  return {
+    ...base,
+    spec: {
+      repository: { name: 'repo' },
+      target: {
+        alias: 'app',
+        ref: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+        volumeMounts: [{ name: 'data', mountPath: '/source/data' }],
+        rules: [{ paths: ['/source/data'] }],
+      },
+    },
+  };
 }
 
 function deploymentObjects(i: number): object[] {
@@ -100,16 +137,28 @@ function deploymentObjects(i: number): object[] {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: meta(name, nsOf(i)),
-      spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'busybox', volumeMounts: [{ name: 'data', mountPath: '/source/data' }] }], volumes: [{ name: 'data', persistentVolumeClaim: { claimName: `${name}-data` } }] } } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: {
+            containers: [{ name: 'app', image: 'busybox', volumeMounts: [{ name: 'data', mountPath: '/source/data' }] }],
+            volumes: [{ name: 'data', persistentVolumeClaim: { claimName: `${name}-data` } }],
+          },
+        },
+      },
     },
   ];
 }
 
 async function createAll(api: k8s.KubernetesObjectApi, objs: object[], parallel = 8): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (next < objs.length) await api.create(objs[next++] as k8s.KubernetesObject);
-  }));
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < objs.length) await api.create(objs[next++] as k8s.KubernetesObject);
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -119,22 +168,50 @@ async function main(): Promise<void> {
   let sandbox: ChildProcess | undefined;
   let controller: Controller | undefined;
   try {
-    out(`restore-controller bench: ${TOTAL} RestoreSessions (${N.snapshot} VolumeSnapshotter, ${N.job} restore Job, ${N.deployment} Deployment init-container) over ${NAMESPACES.length} namespace(s); controller concurrency ${CONCURRENCY}`);
-    out(`machine: ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}, Node ${process.version}`);
-    const repo = await makeRepo({ dir, password: PASSWORD, snapshots: ['host-0', 'app'].map((host) => ({ host, files: { [`/source/data/${host}.json`]: `{"host":"${host}"}` } })) });
+    out(
+      `restore-controller bench: ${TOTAL} RestoreSessions (${N.snapshot} VolumeSnapshotter, ${N.job} restore Job, ${N.deployment} Deployment init-container) over ${NAMESPACES.length} namespace(s); controller concurrency ${CONCURRENCY}`,
+    );
+    out(
+      `machine: ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os'))
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}, Node ${process.version}`,
+    );
+    const repo = await makeRepo({
+      dir,
+      password: PASSWORD,
+      snapshots: ['host-0', 'app'].map((host) => ({ host, files: { [`/source/data/${host}.json`]: `{"host":"${host}"}` } })),
+    });
 
     const sbx = await startSandboxProcess(join(dir, 'sandbox'));
     sandbox = sbx.child;
     const kc = loadKubeConfig({ kubeconfig: sbx.kubeconfig });
     const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-    await promisify(execFile)('kubectl', ['--kubeconfig', sbx.kubeconfig, 'apply', '--server-side', '-f', 'deploy/crds'], { cwd: REPO_ROOT, env: { ...process.env, HOME: dir } });
-    await createAll(objects, NAMESPACES.flatMap((ns) => [
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
-      { apiVersion: 'v1', kind: 'Secret', metadata: meta('repo-secret', ns), stringData: { RESTIC_PASSWORD: PASSWORD } },
-      { apiVersion: 'stash.appscode.com/v1alpha1', kind: 'Repository', metadata: meta('repo', ns), spec: { backend: { local: { mountPath: '/safe/repo', hostPath: { path: repo.repoPath } }, storageSecretName: 'repo-secret' } } },
-      { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: meta('source-data', ns), spec: claimSpec },
-      { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', metadata: meta('source-snap', ns), spec: { source: { persistentVolumeClaimName: 'source-data' } } },
-    ]), 1);
+    await promisify(execFile)('kubectl', ['--kubeconfig', sbx.kubeconfig, 'apply', '--server-side', '-f', 'deploy/crds'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, HOME: dir },
+    });
+    await createAll(
+      objects,
+      NAMESPACES.flatMap((ns) => [
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+        { apiVersion: 'v1', kind: 'Secret', metadata: meta('repo-secret', ns), stringData: { RESTIC_PASSWORD: PASSWORD } },
+        {
+          apiVersion: 'stash.appscode.com/v1alpha1',
+          kind: 'Repository',
+          metadata: meta('repo', ns),
+          spec: { backend: { local: { mountPath: '/safe/repo', hostPath: { path: repo.repoPath } }, storageSecretName: 'repo-secret' } },
+        },
+        { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: meta('source-data', ns), spec: claimSpec },
+        {
+          apiVersion: 'snapshot.storage.k8s.io/v1',
+          kind: 'VolumeSnapshot',
+          metadata: meta('source-snap', ns),
+          spec: { source: { persistentVolumeClaimName: 'source-data' } },
+        },
+      ]),
+      1,
+    );
     await createAll(objects, Array.from({ length: N.deployment }, (_, i) => deploymentObjects(i)).flat());
 
     // The controller, in this process, measured from here.
@@ -146,7 +223,11 @@ async function main(): Promise<void> {
       sample.heap = Math.max(sample.heap, m.heapUsed);
     }, 50);
     const cpu0 = process.cpuUsage();
-    controller = new Controller(kc, { agent: { image: DEFAULT_AGENT_IMAGE }, concurrency: CONCURRENCY, log: process.env['BENCH_LOG'] ? textLogger((line) => process.stderr.write(line), { level: 'debug' }) : nullLogger });
+    controller = new Controller(kc, {
+      agent: { image: DEFAULT_AGENT_IMAGE },
+      concurrency: CONCURRENCY,
+      log: process.env['BENCH_LOG'] ? textLogger((line) => process.stderr.write(line), { level: 'debug' }) : nullLogger,
+    });
     await controller.start();
 
     const sessions = (['snapshot', 'job', 'deployment'] as Kind[]).flatMap((kind) => Array.from({ length: N[kind] }, (_, i) => sessionFor(kind, i)));
@@ -167,11 +248,14 @@ async function main(): Promise<void> {
         const c = controller.cluster.counter;
         const latency = (c.waitedMs - last.waitedMs) / Math.max(1, c.timed - last.timed);
         last = { waitedMs: c.waitedMs, timed: c.timed };
-        out(`  ${secs(Date.now() - t0).padStart(7)}: ${finalAt.size}/${TOTAL} final (snapshot ${done('snapshot')}/${N.snapshot}, job ${done('job')}/${N.job}, deployment ${done('deployment')}/${N.deployment}), ${controller.cluster.counter.requests} API requests (mean latency ${latency.toFixed(0)} ms), load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`);
+        out(
+          `  ${secs(Date.now() - t0).padStart(7)}: ${finalAt.size}/${TOTAL} final (snapshot ${done('snapshot')}/${N.snapshot}, job ${done('job')}/${N.job}, deployment ${done('deployment')}/${N.deployment}), ${controller.cluster.counter.requests} API requests (mean latency ${latency.toFixed(0)} ms), load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`,
+        );
       }
       const list = (await custom.listClusterCustomObject({ ...RESTORE_SESSIONS })) as { items: RestoreSession[] };
       for (const s of list.items) {
-        if (!finalAt.has(s.metadata.name) && isFinalPhase(s.status?.phase)) finalAt.set(s.metadata.name, { kind: s.metadata.name.split('-')[0]!, phase: s.status!.phase!, ms: Date.now() - t0 });
+        if (!finalAt.has(s.metadata.name) && isFinalPhase(s.status?.phase))
+          finalAt.set(s.metadata.name, { kind: s.metadata.name.split('-')[0]!, phase: s.status!.phase!, ms: Date.now() - t0 });
       }
     }
     const allFinal = Date.now() - t0;
@@ -189,18 +273,35 @@ async function main(): Promise<void> {
     for (const f of finalAt.values()) phases[f.phase] = (phases[f.phase] ?? 0) + 1;
     out('');
     out(`sessions created in ${secs(created)} (8 at a time through the API)`);
-    out(finalAt.size === TOTAL ? `all ${TOTAL} final in ${secs(allFinal)} after the first create` : `TIMED OUT: ${finalAt.size} of ${TOTAL} final after ${secs(allFinal)}`);
-    out(`  phases: ${Object.entries(phases).map(([p, n]) => `${p} ${n}`).join(', ')}`);
+    out(
+      finalAt.size === TOTAL
+        ? `all ${TOTAL} final in ${secs(allFinal)} after the first create`
+        : `TIMED OUT: ${finalAt.size} of ${TOTAL} final after ${secs(allFinal)}`,
+    );
+    out(
+      `  phases: ${Object.entries(phases)
+        .map(([p, n]) => `${p} ${n}`)
+        .join(', ')}`,
+    );
     for (const kind of ['snapshot', 'job', 'deployment'] as const) {
       const f = byKind(kind);
-      if (N[kind]) out(`  ${kind.padEnd(10)} ${String(f.length).padStart(3)}/${N[kind]} final, the last at ${f.length ? secs(Math.max(...f.map((x) => x.ms))) : 'n/a'}`);
+      if (N[kind])
+        out(`  ${kind.padEnd(10)} ${String(f.length).padStart(3)}/${N[kind]} final, the last at ${f.length ? secs(Math.max(...f.map((x) => x.ms))) : 'n/a'}`);
     }
-    out(`API requests by the controller: ${requests} = ${(requests / TOTAL).toFixed(1)} per session (informer LISTs included: ${watch?.lists ?? 0}); ${watch?.informers ?? 0} watch streams, restarted ${watch?.restarts ?? 0} times`);
+    out(
+      `API requests by the controller: ${requests} = ${(requests / TOTAL).toFixed(1)} per session (informer LISTs included: ${watch?.lists ?? 0}); ${watch?.informers ?? 0} watch streams, restarted ${watch?.restarts ?? 0} times`,
+    );
     out(`  mean latency of the controller's requests: ${(waitedMs / Math.max(1, timed)).toFixed(0)} ms (over ${timed} timed)`);
     out(`  per session: ${byCall.map(([call, n]) => `${call} ${(n / TOTAL).toFixed(2)}`).join(', ')}`);
-    out(`controller process memory: peak RSS ${mib(sample.rss)} (${mib(base.rss)} before the controller started), peak heap used ${mib(sample.heap)} (${mib(base.heapUsed)} before)`);
-    out(`  (this process holds the controller, its watch caches and this script's own polling LIST every second; the sandbox and the agents run in other processes)`);
-    out(`controller process CPU: ${secs((cpu.user + cpu.system) / 1000)} (user ${secs(cpu.user / 1000)}, system ${secs(cpu.system / 1000)}) over ${secs(allFinal)}`);
+    out(
+      `controller process memory: peak RSS ${mib(sample.rss)} (${mib(base.rss)} before the controller started), peak heap used ${mib(sample.heap)} (${mib(base.heapUsed)} before)`,
+    );
+    out(
+      `  (this process holds the controller, its watch caches and this script's own polling LIST every second; the sandbox and the agents run in other processes)`,
+    );
+    out(
+      `controller process CPU: ${secs((cpu.user + cpu.system) / 1000)} (user ${secs(cpu.user / 1000)}, system ${secs(cpu.system / 1000)}) over ${secs(allFinal)}`,
+    );
   } finally {
     await controller?.stop();
     if (sandbox && sandbox.exitCode === null) {

@@ -29,7 +29,13 @@ const NOOP_RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 9);
 const SECRET = 'bench-webhook-secret';
 const BIN = fileURLToPath(new URL('../bin/restorectl.js', import.meta.url));
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'Bench', GIT_AUTHOR_EMAIL: 'bench@example.com', GIT_COMMITTER_NAME: 'Bench', GIT_COMMITTER_EMAIL: 'bench@example.com' };
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'Bench',
+  GIT_AUTHOR_EMAIL: 'bench@example.com',
+  GIT_COMMITTER_NAME: 'Bench',
+  GIT_COMMITTER_EMAIL: 'bench@example.com',
+};
 
 const session = (i: number) => restoreSessionYaml({ name: `restore-${i}`, namespace: 'bench', repository: 'repo' });
 const REPOSITORY = `apiVersion: stash.appscode.com/v1alpha1
@@ -47,7 +53,9 @@ spec:
 `;
 
 /** The sandbox as a child process, counting the requests it serves. */
-async function startSandbox(dir: string): Promise<{ kubeconfig: string; requests: () => { total: number; writes: number; lines: string[] }; stop: () => Promise<void> }> {
+async function startSandbox(
+  dir: string,
+): Promise<{ kubeconfig: string; requests: () => { total: number; writes: number; lines: string[] }; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [BIN, 'sandbox', '--dir', dir, '--verbose'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let buf = '';
@@ -72,21 +80,39 @@ async function startSandbox(dir: string): Promise<{ kubeconfig: string; requests
   return {
     kubeconfig: join(dir, 'kubeconfig'),
     requests: () => ({ total: lines.length, writes: lines.filter((l) => !l.startsWith('GET ')).length, lines: [...lines] }),
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }
 
 async function markSucceeded(custom: k8s.CustomObjectsApi, n: number): Promise<void> {
   for (let i = 0; i < n; i += 20) {
-    await Promise.all(Array.from({ length: Math.min(20, n - i) }, async (_, j) => {
-      const name = `restore-${i + j}`;
-      const s = (await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'bench', name })) as { status?: object };
-      await custom.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace: 'bench', name, body: { ...s, status: { ...s.status, phase: 'Succeeded', totalHosts: 1, sessionDuration: '1s', stats: [{ hostname: 'host-0', phase: 'Succeeded', duration: '1s' }], conditions: [] } } });
-    }));
+    await Promise.all(
+      Array.from({ length: Math.min(20, n - i) }, async (_, j) => {
+        const name = `restore-${i + j}`;
+        const s = (await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'bench', name })) as { status?: object };
+        await custom.replaceNamespacedCustomObjectStatus({
+          ...RESTORE_SESSIONS,
+          namespace: 'bench',
+          name,
+          body: {
+            ...s,
+            status: {
+              ...s.status,
+              phase: 'Succeeded',
+              totalHosts: 1,
+              sessionDuration: '1s',
+              stats: [{ hostname: 'host-0', phase: 'Succeeded', duration: '1s' }],
+              conditions: [],
+            },
+          },
+        });
+      }),
+    );
   }
 }
 
@@ -96,7 +122,15 @@ function git(cwd: string, args: string[]): string {
 
 function steps(runs: { timings: Record<string, number | undefined> }[]): string {
   const keys = Object.keys(runs[0]?.timings ?? {});
-  return keys.map((k) => `${k} ${percentile(runs.map((r) => r.timings[k] ?? 0), 0.5).toFixed(0)}`).join(', ');
+  return keys
+    .map(
+      (k) =>
+        `${k} ${percentile(
+          runs.map((r) => r.timings[k] ?? 0),
+          0.5,
+        ).toFixed(0)}`,
+    )
+    .join(', ');
 }
 
 function percentile(xs: number[], p: number): number {
@@ -109,7 +143,15 @@ const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsa
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
 
-interface Row { size: number; phase: string; time: string; requests: string; writes: string; commits: string; note: string }
+interface Row {
+  size: number;
+  phase: string;
+  time: string;
+  requests: string;
+  writes: string;
+  commits: string;
+  note: string;
+}
 const rows: Row[] = [];
 
 async function benchSize(n: number): Promise<void> {
@@ -120,7 +162,8 @@ async function benchSize(n: number): Promise<void> {
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(sandbox.kubeconfig);
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    for (const k of MANAGED_KINDS) await custom.createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: crdFor(k) });
+    for (const k of MANAGED_KINDS)
+      await custom.createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: crdFor(k) });
     const core = kc.makeApiClient(k8s.CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: 'bench' } } });
     await core.createNamespacedSecret({ namespace: 'bench', body: { metadata: { name: 'repo-secret' }, stringData: { RESTIC_PASSWORD: 'bench' } } });
@@ -179,11 +222,27 @@ async function benchSize(n: number): Promise<void> {
       const after = sandbox.requests();
       const commits = statusCommits() - commitsBefore;
       if (!report.ok) throw new Error(`${phase}: ${report.error}`);
-      return { timings: report.timings, took, requests: after.total - before.total, writes: after.writes - before.writes, commits, note: note(report), lines: after.lines.slice(before.total) };
+      return {
+        timings: report.timings,
+        took,
+        requests: after.total - before.total,
+        writes: after.writes - before.writes,
+        commits,
+        note: note(report),
+        lines: after.lines.slice(before.total),
+      };
     };
 
     const first = await measure('first', (r) => `${r.applied.length} applied`);
-    rows.push({ size: n, phase: 'first cycle', time: ms(first.took), requests: String(first.requests), writes: String(first.writes), commits: String(first.commits), note: first.note });
+    rows.push({
+      size: n,
+      phase: 'first cycle',
+      time: ms(first.took),
+      requests: String(first.requests),
+      writes: String(first.writes),
+      commits: String(first.commits),
+      note: first.note,
+    });
     // Steady state: the restores are done. Stand-in agents report every host Succeeded (the
     // controller then leaves the sessions alone), and one cycle records it on the status branch.
     await daemon.controller.idle();
@@ -196,22 +255,53 @@ async function benchSize(n: number): Promise<void> {
     const warm = noop.slice(1);
     const worst = warm.reduce((a, b) => (b.writes + b.commits > a.writes + a.commits ? b : a));
     rows.push({
-      size: n, phase: 'no-op cycle (warm)',
-      time: `p50 ${ms(percentile(warm.map((x) => x.took), 0.5))}, max ${ms(Math.max(...warm.map((x) => x.took)))}`,
-      requests: String(percentile(warm.map((x) => x.requests), 0.5)),
+      size: n,
+      phase: 'no-op cycle (warm)',
+      time: `p50 ${ms(
+        percentile(
+          warm.map((x) => x.took),
+          0.5,
+        ),
+      )}, max ${ms(Math.max(...warm.map((x) => x.took)))}`,
+      requests: String(
+        percentile(
+          warm.map((x) => x.requests),
+          0.5,
+        ),
+      ),
       writes: String(Math.max(...warm.map((x) => x.writes))),
       commits: String(Math.max(...warm.map((x) => x.commits))),
-      note: worst.writes ? `writes: ${worst.lines.filter((l) => !l.startsWith('GET ')).slice(0, 3).join('; ')}` : `cold ${ms(noop[0]!.took)}; p50 by step: ${steps(warm)}`,
+      note: worst.writes
+        ? `writes: ${worst.lines
+            .filter((l) => !l.startsWith('GET '))
+            .slice(0, 3)
+            .join('; ')}`
+        : `cold ${ms(noop[0]!.took)}; p50 by step: ${steps(warm)}`,
     });
 
     writeFileSync(join(work, 'clusters', 'bench', `restore-${n}.yaml`), session(n));
     push('one more restore');
-    const one = await measure('one-file', (r) => `${r.applied.map((a) => `${a.action.action} ${a.action.kind}`).join(', ')}; by step: ${steps([{ timings: r.timings }])}`);
+    const one = await measure(
+      'one-file',
+      (r) => `${r.applied.map((a) => `${a.action.action} ${a.action.kind}`).join(', ')}; by step: ${steps([{ timings: r.timings }])}`,
+    );
     if (process.env.BENCH_DEBUG) console.log(one.lines.join('\n'));
-    rows.push({ size: n, phase: 'one-file change', time: ms(one.took), requests: String(one.requests), writes: String(one.writes), commits: String(one.commits), note: one.note });
+    rows.push({
+      size: n,
+      phase: 'one-file change',
+      time: ms(one.took),
+      requests: String(one.requests),
+      writes: String(one.writes),
+      commits: String(one.commits),
+      note: one.note,
+    });
 
     // Push → session visible: the push lands, then a signed GitHub push webhook reaches the daemon's webhook server.
-    const webhook = await startHttpServer('bench webhook', { host: '127.0.0.1', port: 0 }, webhookHandler({ secret: SECRET, follow: { branch: 'main' }, onPush: () => void daemon.trigger() }));
+    const webhook = await startHttpServer(
+      'bench webhook',
+      { host: '127.0.0.1', port: 0 },
+      webhookHandler({ secret: SECRET, follow: { branch: 'main' }, onPush: () => void daemon.trigger() }),
+    );
     const latencies: number[] = [];
     for (let r = 0; r < LATENCY_RUNS; r++) {
       await daemon.controller.idle();
@@ -220,17 +310,32 @@ async function benchSize(n: number): Promise<void> {
       push(`restore ${i}`);
       const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', after: git(work, ['rev-parse', 'HEAD']) }));
       const t = performance.now();
-      const hook = await fetch(`${webhook.url}/`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${hmacSha256Hex(SECRET, body)}` }, body });
+      const hook = await fetch(`${webhook.url}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${hmacSha256Hex(SECRET, body)}` },
+        body,
+      });
       if (hook.status !== 202) throw new Error(`webhook answered ${hook.status}: ${await hook.text()}`);
       for (;;) {
-        const found = await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'bench', name: `restore-${i}` }).then(() => true, () => false);
+        const found = await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'bench', name: `restore-${i}` }).then(
+          () => true,
+          () => false,
+        );
         if (found) break;
         await new Promise((res) => setTimeout(res, 5));
       }
       latencies.push(performance.now() - t);
       await daemon.trigger();
     }
-    rows.push({ size: n, phase: 'push → RestoreSession', time: `p50 ${ms(percentile(latencies, 0.5))}, p90 ${ms(percentile(latencies, 0.9))}`, requests: '', writes: '', commits: '', note: `${LATENCY_RUNS} pushes, each announced by a signed webhook` });
+    rows.push({
+      size: n,
+      phase: 'push → RestoreSession',
+      time: `p50 ${ms(percentile(latencies, 0.5))}, p90 ${ms(percentile(latencies, 0.9))}`,
+      requests: '',
+      writes: '',
+      commits: '',
+      note: `${LATENCY_RUNS} pushes, each announced by a signed webhook`,
+    });
     await webhook.close();
     daemon.stop();
   } finally {
@@ -240,7 +345,12 @@ async function benchSize(n: number): Promise<void> {
   }
 }
 
-console.log(`bench:cycle — sizes ${SIZES.join(', ')}; node ${process.version}; load ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(
+  `bench:cycle — sizes ${SIZES.join(', ')}; node ${process.version}; load ${(await import('node:os'))
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
 for (const n of SIZES) {
   const rssBefore = process.memoryUsage().rss;
   await benchSize(n);
@@ -251,5 +361,7 @@ const widths = [8, 24, 26, 9, 7, 8];
 const line = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' ');
 console.log('\n' + line(['sessions', 'phase', 'time', 'requests', 'writes', 'commits', 'note']));
 for (const r of rows) console.log(line([String(r.size), r.phase, r.time, r.requests, r.writes, r.commits, r.note]));
-console.log(`\npeak RSS of the daemon process (git server in it too; the sandbox is a separate process): ${mib(peakRss)}; maxRSS ${mib(process.resourceUsage().maxRSS * 1024)}`);
+console.log(
+  `\npeak RSS of the daemon process (git server in it too; the sandbox is a separate process): ${mib(peakRss)}; maxRSS ${mib(process.resourceUsage().maxRSS * 1024)}`,
+);
 console.log('aims: no-op 0 writes, 0 commits, < 100 ms at 1,000 sessions; one-file change proportional to the change; push → session p50 < 1 s');

@@ -42,7 +42,11 @@ function buildSourceRepo(name: string): void {
     parts.push(`commit refs/heads/main\nmark :${c}\ncommitter Bench <bench@example.com> ${time++} +0000\n${data(`commit ${c}`)}`);
     if (c > 1) parts.push(`from :${c - 1}\n`);
     if (c === 1) for (let k = 0; k < FILES; k++) parts.push(`M 100644 inline ${pathOf(k)}\n${data(manifest(k % NS, k))}`);
-    else for (let j = 0; j < 3; j++) { const k = (c * 7 + j * 3331) % FILES; parts.push(`M 100644 inline ${pathOf(k)}\n${data(manifest(k % NS, k, c))}`); }
+    else
+      for (let j = 0; j < 3; j++) {
+        const k = (c * 7 + j * 3331) % FILES;
+        parts.push(`M 100644 inline ${pathOf(k)}\n${data(manifest(k % NS, k, c))}`);
+      }
     parts.push('\n');
   }
   execFileSync('git', ['fast-import', '--quiet'], { cwd: server.repoPath(name), input: parts.join(''), maxBuffer: 1 << 30 });
@@ -77,12 +81,21 @@ try {
   console.error(`building a repository of ${FILES} manifests and ${COMMITS} commits…`);
   const built = await time(() => buildSourceRepo('source'));
   const url = server.url('source');
-  const packBytes = fs.readdirSync(join(server.repoPath('source'), 'objects/pack')).filter((f) => f.endsWith('.pack')).reduce((s, f) => s + fs.statSync(join(server.repoPath('source'), 'objects/pack', f)).size, 0);
+  const packBytes = fs
+    .readdirSync(join(server.repoPath('source'), 'objects/pack'))
+    .filter((f) => f.endsWith('.pack'))
+    .reduce((s, f) => s + fs.statSync(join(server.repoPath('source'), 'objects/pack', f)).size, 0);
   console.error(`  built in ${ms(built.ms)}, pack ${(packBytes / 1e6).toFixed(1)} MB; ${RUNS} run(s) each, median`);
 
   // 1. First sync.
-  const cliBare = await median(RUNS, async (r) => (await time(() => cli(['clone', '--quiet', '--bare', '--single-branch', '--branch', 'main', url, join(tmp, `cli-bare-${r}`)]))).ms);
-  const cliCheckout = await median(RUNS, async (r) => (await time(() => cli(['clone', '--quiet', '--single-branch', '--branch', 'main', url, join(tmp, `cli-co-${r}`)]))).ms);
+  const cliBare = await median(
+    RUNS,
+    async (r) => (await time(() => cli(['clone', '--quiet', '--bare', '--single-branch', '--branch', 'main', url, join(tmp, `cli-bare-${r}`)]))).ms,
+  );
+  const cliCheckout = await median(
+    RUNS,
+    async (r) => (await time(() => cli(['clone', '--quiet', '--single-branch', '--branch', 'main', url, join(tmp, `cli-co-${r}`)]))).ms,
+  );
   const isoFetch = await median(1, async (r) => {
     const gitdir = join(tmp, `iso-fetch-${r}`);
     await git.init({ fs, gitdir, bare: true });
@@ -102,7 +115,12 @@ try {
     source = s;
     return t;
   });
-  row(`fetch of ${FILES.toLocaleString('en-US')} files / ${COMMITS.toLocaleString('en-US')} commits: Source (fetch + index + tree walk) vs \`git clone --bare\``, ourFetch, cliBare, '≤ 2× git');
+  row(
+    `fetch of ${FILES.toLocaleString('en-US')} files / ${COMMITS.toLocaleString('en-US')} commits: Source (fetch + index + tree walk) vs \`git clone --bare\``,
+    ourFetch,
+    cliBare,
+    '≤ 2× git',
+  );
   row('  for reference: isomorphic-git `fetch()` alone (1 run)', isoFetch, cliBare, '');
   row('first sync: Source (fetch + read every manifest) vs `git clone` (with checkout)', ourSync, cliCheckout, '≤ 2× git');
 
@@ -136,13 +154,18 @@ try {
   const statusUrl = server.createRepo('status');
   await cli(['push', '--quiet', statusUrl, 'HEAD:main'], work);
   const sessions: ManagedSession[] = Array.from({ length: FILES }, (_, k) => ({
-    namespace: `ns-${k % NS}`, name: `restore-${k}`,
+    namespace: `ns-${k % NS}`,
+    name: `restore-${k}`,
     source: { url, branch: 'main', commit: '1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d', file: pathOf(k) },
     contentId: `cid${k}`,
     executions: [{ contentId: `cid${k}`, phase: 'Running', acceptedAt: '2026-11-29T03:00:00Z', startedAt: '2026-11-29T03:00:05Z' }],
     status: { phase: 'Running', totalHosts: 3, stats: [{ hostname: 'host-0', phase: 'Succeeded', duration: '12s' }] },
   }));
-  const snap = (): StatusSnapshot => ({ cluster: 'bench', source: { url, branch: 'main', commit: '1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d' }, sessions: sessions.map((s) => ({ ...s })) });
+  const snap = (): StatusSnapshot => ({
+    cluster: 'bench',
+    source: { url, branch: 'main', commit: '1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d' },
+    sessions: sessions.map((s) => ({ ...s })),
+  });
   const writer = new StatusWriter({ url: statusUrl, cacheDir: join(tmp, 'status-cache'), env: {} });
   const firstWrite = await time(() => writer.writeStatus(snap()));
   if (firstWrite.value.files.length !== FILES + 1) throw new Error(`first write wrote ${firstWrite.value.files.length} files`);
@@ -150,7 +173,7 @@ try {
   const ten = await median(RUNS, async () => {
     round++;
     for (let j = 0; j < 10; j++) {
-      const s = sessions[(round * 10 + j) * 97 % FILES]!;
+      const s = sessions[((round * 10 + j) * 97) % FILES]!;
       s.status = { ...s.status!, stats: [...s.status!.stats!, { hostname: `host-${round}`, phase: 'Succeeded', duration: '3s' }] };
     }
     const { ms: t, value } = await time(() => writer.writeStatus(snap()));
@@ -174,7 +197,9 @@ try {
   row('StatusWriter: cycle with no change (no commit, no push)', unchanged, undefined, '');
 
   const rss = process.resourceUsage().maxRSS / 1024;
-  console.log(`\n## bench/git.ts: ${FILES.toLocaleString('en-US')} manifests, ${COMMITS.toLocaleString('en-US')} commits (pack ${(packBytes / 1e6).toFixed(1)} MB), loopback smart HTTP, median of ${RUNS}+ runs, Node ${process.version}\n`);
+  console.log(
+    `\n## bench/git.ts: ${FILES.toLocaleString('en-US')} manifests, ${COMMITS.toLocaleString('en-US')} commits (pack ${(packBytes / 1e6).toFixed(1)} MB), loopback smart HTTP, median of ${RUNS}+ runs, Node ${process.version}\n`,
+  );
   console.log('| operation | ours | git CLI | aim |');
   console.log('|---|---|---|---|');
   for (const [w, o, c, a] of results) console.log(`| ${w} | ${o} | ${c} | ${a} |`);

@@ -15,7 +15,9 @@ import { ClusterState, readManifestPaths, validateSource } from '../src/manifest
 import type { SourceFile } from '../src/manifests/index.ts';
 import { planRestores } from '../src/plan/index.ts';
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '10000' }, docs: { type: 'string', default: '1000' }, case: { type: 'string', multiple: true } } });
+const { values } = parseArgs({
+  options: { count: { type: 'string', default: '10000' }, docs: { type: 'string', default: '1000' }, case: { type: 'string', multiple: true } },
+});
 const count = Number(values.count);
 const docs = Number(values.docs);
 const cases = values.case?.length ? values.case : ['clean', 'warnings', 'errors'];
@@ -104,7 +106,10 @@ function rawParse(files: SourceFile[]): number {
   return performance.now() - t0;
 }
 
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 try {
   for (const name of cases) {
@@ -128,7 +133,9 @@ try {
     const errors = plan.diagnostics.filter((d) => d.severity === 'error').length;
     const warnings = plan.diagnostics.length - errors;
     const work = t3 - t1;
-    console.log(`── ${name}: ${read.files.length} files, ${desired.sessions.length} RestoreSessions, ${desired.repositories.length} Repositories, ${hosts} host plans, ${errors} errors, ${warnings} warnings`);
+    console.log(
+      `── ${name}: ${read.files.length} files, ${desired.sessions.length} RestoreSessions, ${desired.repositories.length} Repositories, ${hosts} host plans, ${errors} errors, ${warnings} warnings`,
+    );
     console.log(`read:      ${(t1 - t0).toFixed(0)} ms`);
     console.log(`validate:  ${(t2 - t1).toFixed(0)} ms (parse, schema, semantic checks)`);
     console.log(`plan:      ${(t3 - t2).toFixed(0)} ms`);

@@ -26,7 +26,12 @@ export class AgentCluster {
       return (await this.custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, name })) as RestoreSession;
     } catch (e) {
       const info = apiErrorInfo(e);
-      throw new AgentError('SessionNotFound', `cannot read RestoreSession ${namespace}/${name}: ${info.message} (check --session and that the agent's ServiceAccount may get restoresessions)`, { kind: 'RestoreSession', object: `${namespace}/${name}`, ...(info.code ? { status: info.code } : {}) }, { cause: e });
+      throw new AgentError(
+        'SessionNotFound',
+        `cannot read RestoreSession ${namespace}/${name}: ${info.message} (check --session and that the agent's ServiceAccount may get restoresessions)`,
+        { kind: 'RestoreSession', object: `${namespace}/${name}`, ...(info.code ? { status: info.code } : {}) },
+        { cause: e },
+      );
     }
   }
 
@@ -35,7 +40,12 @@ export class AgentCluster {
       return (await this.custom.getNamespacedCustomObject({ ...REPOSITORIES, namespace, name })) as Repository;
     } catch (e) {
       const info = apiErrorInfo(e);
-      throw new AgentError('RepositoryNotFound', `cannot read Repository ${namespace}/${name}: ${info.message} (create it, or fix the session's spec.repository)`, { kind: 'Repository', object: `${namespace}/${name}`, ...(info.code ? { status: info.code } : {}) }, { cause: e });
+      throw new AgentError(
+        'RepositoryNotFound',
+        `cannot read Repository ${namespace}/${name}: ${info.message} (create it, or fix the session's spec.repository)`,
+        { kind: 'Repository', object: `${namespace}/${name}`, ...(info.code ? { status: info.code } : {}) },
+        { cause: e },
+      );
     }
   }
 
@@ -46,7 +56,12 @@ export class AgentCluster {
       secret = await this.core.readNamespacedSecret({ namespace, name });
     } catch (e) {
       const info = apiErrorInfo(e);
-      throw new AgentError('SecretNotFound', `cannot read Secret ${namespace}/${name}: ${isNotFound(e) ? 'it does not exist (create it, or fix the Repository\'s storageSecretName)' : info.message}`, { kind: 'Secret', object: `${namespace}/${name}`, ...(info.code ? { status: info.code } : {}) }, { cause: e });
+      throw new AgentError(
+        'SecretNotFound',
+        `cannot read Secret ${namespace}/${name}: ${isNotFound(e) ? "it does not exist (create it, or fix the Repository's storageSecretName)" : info.message}`,
+        { kind: 'Secret', object: `${namespace}/${name}`, ...(info.code ? { status: info.code } : {}) },
+        { cause: e },
+      );
     }
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(secret.data ?? {})) out[k] = Buffer.from(v, 'base64').toString('utf8');
@@ -55,7 +70,12 @@ export class AgentCluster {
   }
 
   /** A read-modify-write of the session's status (retried on 409; with `opts.retry`, through outages too). */
-  updateStatus(namespace: string, name: string, mutate: (s: RestoreSession) => RestoreSessionStatus | undefined, opts: StatusUpdateOptions = {}): Promise<RestoreSession> {
+  updateStatus(
+    namespace: string,
+    name: string,
+    mutate: (s: RestoreSession) => RestoreSessionStatus | undefined,
+    opts: StatusUpdateOptions = {},
+  ): Promise<RestoreSession> {
     return updateSessionStatus(this.custom, namespace, name, mutate, opts);
   }
 
@@ -84,7 +104,14 @@ export class AgentCluster {
     const expired = renewed + (lease.spec?.leaseDurationSeconds ?? durationSeconds) * 1000 < now.getTime();
     if (held && held !== holder && !expired) return false;
     try {
-      await this.coordination.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: { ...lease.spec, ...spec, acquireTime: held === holder && lease.spec?.acquireTime ? new k8s.V1MicroTime(lease.spec.acquireTime) : now } } });
+      await this.coordination.replaceNamespacedLease({
+        namespace,
+        name,
+        body: {
+          ...lease,
+          spec: { ...lease.spec, ...spec, acquireTime: held === holder && lease.spec?.acquireTime ? new k8s.V1MicroTime(lease.spec.acquireTime) : now },
+        },
+      });
       return true;
     } catch (e) {
       if (isConflict(e)) return false; // someone else took it first
@@ -97,7 +124,19 @@ export class AgentCluster {
     try {
       const lease = await this.coordination.readNamespacedLease({ namespace, name });
       if (lease.spec?.holderIdentity !== holder) return;
-      await this.coordination.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: { ...lease.spec, holderIdentity: undefined, renewTime: undefined, ...(lease.spec?.acquireTime ? { acquireTime: new k8s.V1MicroTime(lease.spec.acquireTime) } : {}) } } });
+      await this.coordination.replaceNamespacedLease({
+        namespace,
+        name,
+        body: {
+          ...lease,
+          spec: {
+            ...lease.spec,
+            holderIdentity: undefined,
+            renewTime: undefined,
+            ...(lease.spec?.acquireTime ? { acquireTime: new k8s.V1MicroTime(lease.spec.acquireTime) } : {}),
+          },
+        },
+      });
     } catch (e) {
       if (!isNotFound(e) && !isConflict(e)) throw e;
     }

@@ -55,23 +55,27 @@ function runExec(command: string[], ctx: HookContext, timeoutMs: number): Promis
       clearTimeout(timer);
       const out = tail(ctx.redactor.text(output));
       if (code === 0) resolve({ ok: true, message: out ? `exec succeeded: ${out}` : 'exec succeeded' });
-      else resolve({ ok: false, message: `exec ${signal ? `killed by ${signal}${signal === 'SIGKILL' ? ' (timeout)' : ''}` : `exited ${code}`}${out ? `: ${out}` : ''}` });
+      else
+        resolve({
+          ok: false,
+          message: `exec ${signal ? `killed by ${signal}${signal === 'SIGKILL' ? ' (timeout)' : ''}` : `exited ${code}`}${out ? `: ${out}` : ''}`,
+        });
     });
   });
 }
 
 function portOf(port: number | string): number {
   const n = typeof port === 'number' ? port : Number(port);
-  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new HookError('HookPortInvalid', `port "${port}" is not a port number (named ports are not resolved by the agent): give the hook's port as a number`, { port });
+  if (!Number.isInteger(n) || n <= 0 || n > 65535)
+    throw new HookError(
+      'HookPortInvalid',
+      `port "${port}" is not a port number (named ports are not resolved by the agent): give the hook's port as a number`,
+      { port },
+    );
   return n;
 }
 
-async function runHttp(
-  method: 'GET' | 'POST',
-  h: NonNullable<HookHandler['httpPost']>,
-  ctx: HookContext,
-  timeoutMs: number,
-): Promise<HookResult> {
+async function runHttp(method: 'GET' | 'POST', h: NonNullable<HookHandler['httpPost']>, ctx: HookContext, timeoutMs: number): Promise<HookResult> {
   const scheme = (h.scheme ?? 'HTTP').toLowerCase();
   const host = h.host || ctx.defaultHost;
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${portOf(h.port)}${h.path?.startsWith('/') ? h.path : `/${h.path ?? ''}`}`;

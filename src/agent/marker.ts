@@ -37,7 +37,11 @@ export interface OutcomeMarker {
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v && typeof v === 'object') {
-    return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v) ?? 'null';
 }
@@ -132,7 +136,8 @@ export type MarkerRead = { marker: OutcomeMarker; file: string } | undefined;
 /** Why a marker does not count for this session and host, or undefined when it does. */
 export function markerMismatch(m: OutcomeMarker, session: RestoreSession, host: string): string | undefined {
   if (m.session.uid !== (session.metadata.uid ?? '')) return `of another session (uid ${m.session.uid})`;
-  if (m.session.namespace !== (session.metadata.namespace ?? 'default') || m.session.name !== session.metadata.name) return `of RestoreSession ${m.session.namespace}/${m.session.name}`;
+  if (m.session.namespace !== (session.metadata.namespace ?? 'default') || m.session.name !== session.metadata.name)
+    return `of RestoreSession ${m.session.namespace}/${m.session.name}`;
   if (m.host !== host) return `of host ${m.host}`;
   if (m.specHash !== specHash(session)) return 'of another spec';
   return undefined;
@@ -150,7 +155,12 @@ function parseMarker(text: string): OutcomeMarker | undefined {
  * The first marker in `dirs` that records this session's host, or undefined. Markers of another
  * session, host or spec, and unreadable ones, are passed to `ignored` and skipped.
  */
-export function readMarker(dirs: readonly string[], session: RestoreSession, host: string, ignored: (file: string, why: string) => void = () => {}): MarkerRead {
+export function readMarker(
+  dirs: readonly string[],
+  session: RestoreSession,
+  host: string,
+  ignored: (file: string, why: string) => void = () => {},
+): MarkerRead {
   for (const dir of dirs) {
     const file = join(dir, MARKER_FILE);
     let text: string;

@@ -135,11 +135,19 @@ export async function runAgent(cluster: AgentCluster, restorer: HostRestorer, op
   const now = opts.now ?? (() => new Date());
   const capMs = apiRetryCapMs(opts);
   const sessionLog = (opts.log ?? nullLogger).child({ namespace: opts.namespace, name: opts.name });
-  const session = await withApiRetry(`read RestoreSession ${opts.namespace}/${opts.name}`, () => cluster.session(opts.namespace, opts.name), { deadline: Date.now() + capMs, log: sessionLog });
+  const session = await withApiRetry(`read RestoreSession ${opts.namespace}/${opts.name}`, () => cluster.session(opts.namespace, opts.name), {
+    deadline: Date.now() + capMs,
+    log: sessionLog,
+  });
   const host = hostIdentity(session, opts.hostFrom, opts.env);
   const log = sessionLog.child({ host });
   const run: HostRun = {
-    cluster, opts, session, host, now, log,
+    cluster,
+    opts,
+    session,
+    host,
+    now,
+    log,
     retry: () => ({ deadline: retryDeadline(run.session, Date.now(), capMs), log }),
     markers: markerDirs(session, opts.root, opts.scratchDir),
     volumeMarkers: [],
@@ -224,14 +232,17 @@ async function holdRestoreLease(run: HostRun, kind: string, workload: string): P
     return { outcome: skip(run, `already ${hostStat(session.status, host)!.phase}: restored by another pod`) };
   }
   let renewing = false;
-  const renew = setInterval(() => {
-    if (renewing) return; // the last renewal is still retrying through an outage
-    renewing = true;
-    void acquire()
-      .then((held) => held || log.warn(`Lease ${lease} was taken over by another holder while this pod restores`, { lease }))
-      .catch((e) => log.warn(`could not renew Lease ${lease}: ${errorMessage(e)}`, { lease }))
-      .finally(() => (renewing = false));
-  }, (LEASE_SECONDS * 1000) / 3);
+  const renew = setInterval(
+    () => {
+      if (renewing) return; // the last renewal is still retrying through an outage
+      renewing = true;
+      void acquire()
+        .then((held) => held || log.warn(`Lease ${lease} was taken over by another holder while this pod restores`, { lease }))
+        .catch((e) => log.warn(`could not renew Lease ${lease}: ${errorMessage(e)}`, { lease }))
+        .finally(() => (renewing = false));
+    },
+    (LEASE_SECONDS * 1000) / 3,
+  );
   const release = async () => {
     clearInterval(renew);
     await releaseLease();
@@ -251,11 +262,16 @@ async function openRepository(run: HostRun): Promise<OpenRepository> {
   const { cluster, session } = run;
   const ref = repositoryOf(session);
   const key = `${session.metadata.namespace}/${session.metadata.name}`;
-  if (!ref) throw new AgentError('RepositoryNotNamed', `RestoreSession ${key} names no repository: set spec.repository.name`, { kind: 'RestoreSession', object: key });
+  if (!ref)
+    throw new AgentError('RepositoryNotNamed', `RestoreSession ${key} names no repository: set spec.repository.name`, { kind: 'RestoreSession', object: key });
   const repository = await cluster.repository(ref.namespace, ref.name);
   const secretName = repository.spec.backend.storageSecretName;
   if (!secretName) {
-    throw new AgentError('StorageSecretNotNamed', `Repository ${ref.namespace}/${ref.name} has no spec.backend.storageSecretName: name the Secret holding RESTIC_PASSWORD`, { kind: 'Repository', object: `${ref.namespace}/${ref.name}` });
+    throw new AgentError(
+      'StorageSecretNotNamed',
+      `Repository ${ref.namespace}/${ref.name} has no spec.backend.storageSecretName: name the Secret holding RESTIC_PASSWORD`,
+      { kind: 'Repository', object: `${ref.namespace}/${ref.name}` },
+    );
   }
   const secret = await cluster.secretData(ref.namespace, secretName);
   return { repository, secret, redactor: new Redactor(Object.values(secret)) };
@@ -323,7 +339,10 @@ async function restoreHost(run: HostRun, restorer: HostRestorer): Promise<AgentO
 
 /** Writes the host's stat, retrying through API outages (run.retry). */
 function writeStat(run: HostRun, stat: HostRestoreStats): Promise<RestoreSession> {
-  return run.cluster.updateStatus(run.opts.namespace, run.opts.name, (s) => withHostStat(s.status, stat), { retry: run.retry(), what: `write host ${run.host}'s ${stat.phase} stat to RestoreSession ${run.opts.namespace}/${run.opts.name}` });
+  return run.cluster.updateStatus(run.opts.namespace, run.opts.name, (s) => withHostStat(s.status, stat), {
+    retry: run.retry(),
+    what: `write host ${run.host}'s ${stat.phase} stat to RestoreSession ${run.opts.namespace}/${run.opts.name}`,
+  });
 }
 
 /**
@@ -359,7 +378,13 @@ async function recordEarlierOutcome(run: HostRun, recorded: NonNullable<MarkerRe
   await writeStat(run, stat);
   clearVolumeMarker(run);
   const ok = stat.phase === 'Succeeded';
-  await cluster.event(session, ok ? 'Normal' : 'Warning', `Host Restore ${stat.phase}`, `host ${host}: ${ok ? `restored snapshot ${stat.snapshot ?? ''}`.trim() : stat.error ?? 'failed'}`, host);
+  await cluster.event(
+    session,
+    ok ? 'Normal' : 'Warning',
+    `Host Restore ${stat.phase}`,
+    `host ${host}: ${ok ? `restored snapshot ${stat.snapshot ?? ''}`.trim() : (stat.error ?? 'failed')}`,
+    host,
+  );
   if (session.spec.hooks?.postRestore) {
     const repo = await openRepository(run);
     await afterHost(run, { defaultHost: run.opts.env.POD_IP || '127.0.0.1', redactor: repo.redactor });
@@ -425,7 +450,11 @@ export function postRestoreDecision(status: RestoreSessionStatus | undefined, po
 async function afterHost(run: HostRun, hookCtx: { defaultHost: string; redactor: Redactor }): Promise<void> {
   const post = run.session.spec.hooks?.postRestore;
   if (!post) return;
-  const latest = await withApiRetry(`read RestoreSession ${run.opts.namespace}/${run.opts.name}`, () => run.cluster.session(run.opts.namespace, run.opts.name), run.retry());
+  const latest = await withApiRetry(
+    `read RestoreSession ${run.opts.namespace}/${run.opts.name}`,
+    () => run.cluster.session(run.opts.namespace, run.opts.name),
+    run.retry(),
+  );
   const decision = postRestoreDecision(latest.status, post.executionPolicy);
   if (!decision.run) return;
   await onceForSession(run, CONDITION.PostRestoreHookExecutionSucceeded, async () =>
@@ -445,25 +474,44 @@ async function onceForSession(run: HostRun, type: string, work: () => Promise<Ho
   const claimMessage = `running on host ${host}`;
   let mine = false;
   const retry = () => ({ retry: run.retry(), what: `write condition ${type} to RestoreSession ${opts.namespace}/${opts.name}` });
-  const claimed = await cluster.updateStatus(opts.namespace, opts.name, (s): RestoreSessionStatus | undefined => {
-    mine = false; // called again after a conflict: decide afresh on the latest status
-    const c = findCondition(s.status?.conditions, type);
-    if (c && (c.status !== 'Unknown' || c.message !== claimMessage)) return undefined; // decided, or claimed by another host
-    mine = true;
-    return { ...s.status, conditions: setCondition(s.status?.conditions, { type, status: 'Unknown', reason: 'HookRunning', message: claimMessage }, new Date()) };
-  }, retry());
+  const claimed = await cluster.updateStatus(
+    opts.namespace,
+    opts.name,
+    (s): RestoreSessionStatus | undefined => {
+      mine = false; // called again after a conflict: decide afresh on the latest status
+      const c = findCondition(s.status?.conditions, type);
+      if (c && (c.status !== 'Unknown' || c.message !== claimMessage)) return undefined; // decided, or claimed by another host
+      mine = true;
+      return {
+        ...s.status,
+        conditions: setCondition(s.status?.conditions, { type, status: 'Unknown', reason: 'HookRunning', message: claimMessage }, new Date()),
+      };
+    },
+    retry(),
+  );
   if (!mine) {
     const done = await waitFor(run, (s) => findCondition(s.status?.conditions, type)?.status !== 'Unknown', opts.waitTimeoutMs ?? 3600_000);
     return findCondition(done.status?.conditions, type)?.status === 'True' ? 'ok' : 'failed-elsewhere';
   }
   const result = await work();
   const reason = result.skipped ? REASON.HookSkippedByPolicy : result.ok ? REASON.SuccessfullyExecutedHook : REASON.FailedToExecuteHook;
-  await cluster.updateStatus(opts.namespace, opts.name, (s) => ({
-    ...s.status,
-    conditions: setCondition(s.status?.conditions, { type, status: result.ok ? 'True' : 'False', reason, message: result.message }, new Date()),
-  }), retry());
+  await cluster.updateStatus(
+    opts.namespace,
+    opts.name,
+    (s) => ({
+      ...s.status,
+      conditions: setCondition(s.status?.conditions, { type, status: result.ok ? 'True' : 'False', reason, message: result.message }, new Date()),
+    }),
+    retry(),
+  );
   const hook = type === CONDITION.PreRestoreHookExecutionSucceeded ? 'PreRestore' : 'PostRestore';
-  await cluster.event(claimed, result.ok ? 'Normal' : 'Warning', `${hook} Hook ${result.skipped ? 'Skipped' : result.ok ? 'Succeeded' : 'Failed'}`, result.message, host);
+  await cluster.event(
+    claimed,
+    result.ok ? 'Normal' : 'Warning',
+    `${hook} Hook ${result.skipped ? 'Skipped' : result.ok ? 'Succeeded' : 'Failed'}`,
+    result.message,
+    host,
+  );
   log[result.ok ? 'info' : 'error'](`${type}: ${result.message}`, { hook: hook === 'PreRestore' ? 'preRestore' : 'postRestore' });
   return result.ok ? 'ok' : { message: result.message };
 }
@@ -482,7 +530,11 @@ async function waitFor(run: HostRun, done: (s: RestoreSession) => boolean, timeo
     }
     if (s && done(s)) return s;
     if (Date.now() > deadline) {
-      throw new AgentError('WaitTimedOut', `gave up waiting after ${Math.round(timeoutMs / 1000)} s for another host's hook result on RestoreSession ${key}: see that host's log`, { kind: 'RestoreSession', object: key, timeoutMs });
+      throw new AgentError(
+        'WaitTimedOut',
+        `gave up waiting after ${Math.round(timeoutMs / 1000)} s for another host's hook result on RestoreSession ${key}: see that host's log`,
+        { kind: 'RestoreSession', object: key, timeoutMs },
+      );
     }
     if (opts.signal.aborted) throw new AgentError('Interrupted', 'interrupted', { kind: 'RestoreSession', object: key });
     await new Promise((r) => setTimeout(r, delay));

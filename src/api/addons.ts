@@ -19,9 +19,19 @@ export const ADDON_FAMILIES: readonly AddonFamily[] = [
   { addon: 'postgres', title: 'PostgreSQL', builtIn: true, versions: ['9.6.19', '10.14', '11.9', '12.4', '13.1', '14.0', '15.1', '16.1', '17.2', '18.2'] },
   { addon: 'mysql', title: 'MySQL', builtIn: true, versions: ['5.7.25', '8.0.3', '8.0.14', '8.0.21'] },
   { addon: 'mariadb', title: 'MariaDB', builtIn: true, versions: ['10.6.23'] },
-  { addon: 'mongodb', title: 'MongoDB', builtIn: true, versions: ['3.4.17', '3.4.22', '3.6.8', '3.6.13', '4.0.3', '4.0.5', '4.0.11', '4.1.4', '4.1.7', '4.1.13', '4.2.3', '4.4.6', '5.0.3', '5.0.15', '6.0.5'] },
+  {
+    addon: 'mongodb',
+    title: 'MongoDB',
+    builtIn: true,
+    versions: ['3.4.17', '3.4.22', '3.6.8', '3.6.13', '4.0.3', '4.0.5', '4.0.11', '4.1.4', '4.1.7', '4.1.13', '4.2.3', '4.4.6', '5.0.3', '5.0.15', '6.0.5'],
+  },
   { addon: 'redis', title: 'Redis', builtIn: true, versions: ['5.0.13', '6.2.5', '7.0.5'] },
-  { addon: 'elasticsearch', title: 'Elasticsearch', builtIn: true, versions: ['5.6.4', '6.2.4', '6.3.0', '6.4.0', '6.5.3', '6.8.0', '7.2.0', '7.3.2', '7.14.0', '8.2.0'] },
+  {
+    addon: 'elasticsearch',
+    title: 'Elasticsearch',
+    builtIn: true,
+    versions: ['5.6.4', '6.2.4', '6.3.0', '6.4.0', '6.5.3', '6.8.0', '7.2.0', '7.3.2', '7.14.0', '8.2.0'],
+  },
   { addon: 'etcd', title: 'etcd', builtIn: false, versions: ['3.5.0'] },
   { addon: 'nats', title: 'NATS', builtIn: false, versions: ['2.6.1', '2.8.2'] },
   { addon: 'perconaxtradb', title: 'Percona XtraDB', builtIn: false, versions: ['5.7', '8.0', '8.4'] },
@@ -56,7 +66,16 @@ export function officialTask(name: string): OfficialTask | undefined {
   const family = m && ADDON_FAMILIES.find((f) => f.addon === m[1]);
   if (!m || !family) return undefined;
   const version = m[2]!;
-  return { name, addon: family.addon, title: family.title, version, knownVersion: family.versions.includes(version), builtIn: family.builtIn, target: 'AppBinding', versions: family.versions };
+  return {
+    name,
+    addon: family.addon,
+    title: family.title,
+    version,
+    knownVersion: family.versions.includes(version),
+    builtIn: family.builtIn,
+    target: 'AppBinding',
+    versions: family.versions,
+  };
 }
 
 /** The built-in task names for a message: `postgres-restore-<version>, …, pvc-restore`. */

@@ -148,7 +148,14 @@ export function crdFor(k: ManagedKind): KubeObject {
     },
     spec: {
       group: k.group,
-      names: { kind: k.kind, listKind: `${k.kind}List`, plural: k.plural, singular: k.singular, ...(k.shortNames.length ? { shortNames: k.shortNames } : {}), categories: k.categories },
+      names: {
+        kind: k.kind,
+        listKind: `${k.kind}List`,
+        plural: k.plural,
+        singular: k.singular,
+        ...(k.shortNames.length ? { shortNames: k.shortNames } : {}),
+        categories: k.categories,
+      },
       scope: k.scope ?? 'Namespaced',
       versions: [
         {

@@ -8,10 +8,18 @@ export function matchesLabelSelector(labels: Record<string, string>, selector: L
     const has = Object.hasOwn(labels, e.key);
     const value = labels[e.key];
     switch (e.operator) {
-      case 'In': if (!has || !(e.values ?? []).includes(value!)) return false; break;
-      case 'NotIn': if (has && (e.values ?? []).includes(value!)) return false; break;
-      case 'Exists': if (!has) return false; break;
-      case 'DoesNotExist': if (has) return false; break;
+      case 'In':
+        if (!has || !(e.values ?? []).includes(value!)) return false;
+        break;
+      case 'NotIn':
+        if (has && (e.values ?? []).includes(value!)) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
     }
   }
   return true;

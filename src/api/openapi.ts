@@ -130,18 +130,26 @@ function check(schema: Schema, value: unknown, path: FieldPath, out: SchemaViola
   }
   if (typeof value === 'string') {
     if (schema.pattern && !compiled(schema.pattern).test(value)) {
-      out.push({ path, kind: 'pattern', message: `${JSON.stringify(value)} does not match ${schema.description ? schema.description.replace(/\.$/, '') : `the pattern ${schema.pattern}`}` });
+      out.push({
+        path,
+        kind: 'pattern',
+        message: `${JSON.stringify(value)} does not match ${schema.description ? schema.description.replace(/\.$/, '') : `the pattern ${schema.pattern}`}`,
+      });
     }
-    if (schema.minLength !== undefined && value.length < schema.minLength) out.push({ path, kind: 'range', message: schema.minLength === 1 ? 'must not be empty' : `must be at least ${schema.minLength} characters long` });
-    if (schema.maxLength !== undefined && value.length > schema.maxLength) out.push({ path, kind: 'range', message: `must be at most ${schema.maxLength} characters long` });
+    if (schema.minLength !== undefined && value.length < schema.minLength)
+      out.push({ path, kind: 'range', message: schema.minLength === 1 ? 'must not be empty' : `must be at least ${schema.minLength} characters long` });
+    if (schema.maxLength !== undefined && value.length > schema.maxLength)
+      out.push({ path, kind: 'range', message: `must be at most ${schema.maxLength} characters long` });
   }
   if (typeof value === 'number') {
     if (schema.minimum !== undefined && value < schema.minimum) out.push({ path, kind: 'range', message: `must be ≥ ${schema.minimum}; got ${value}` });
     if (schema.maximum !== undefined && value > schema.maximum) out.push({ path, kind: 'range', message: `must be ≤ ${schema.maximum}; got ${value}` });
   }
   if (Array.isArray(value)) {
-    if (schema.minItems !== undefined && value.length < schema.minItems) out.push({ path, kind: 'range', message: `must have at least ${schema.minItems} item(s)` });
-    if (schema.maxItems !== undefined && value.length > schema.maxItems) out.push({ path, kind: 'range', message: `must have at most ${schema.maxItems} item(s)` });
+    if (schema.minItems !== undefined && value.length < schema.minItems)
+      out.push({ path, kind: 'range', message: `must have at least ${schema.minItems} item(s)` });
+    if (schema.maxItems !== undefined && value.length > schema.maxItems)
+      out.push({ path, kind: 'range', message: `must have at most ${schema.maxItems} item(s)` });
     if (schema.items) for (const [i, item] of value.entries()) check(schema.items, item, [...path, i], out);
     return;
   }
@@ -166,13 +174,20 @@ function check(schema: Schema, value: unknown, path: FieldPath, out: SchemaViola
 function article(schema: Schema): string {
   if (schema['x-kubernetes-int-or-string']) return 'an integer or a string';
   switch (schema.type) {
-    case 'object': return 'an object';
-    case 'array': return 'a list';
-    case 'integer': return 'an integer';
-    case 'number': return 'a number';
-    case 'boolean': return 'true or false';
-    case 'string': return 'a string';
-    default: return String(schema.type ?? 'a value');
+    case 'object':
+      return 'an object';
+    case 'array':
+      return 'a list';
+    case 'integer':
+      return 'an integer';
+    case 'number':
+      return 'a number';
+    case 'boolean':
+      return 'true or false';
+    case 'string':
+      return 'a string';
+    default:
+      return String(schema.type ?? 'a value');
   }
 }
 

@@ -12,12 +12,35 @@ export interface LocalSpec {
   /** One Kubernetes volume source (hostPath, persistentVolumeClaim, nfs, …). */
   [volumeSource: string]: unknown;
 }
-export interface S3Spec { endpoint?: string; bucket: string; prefix?: string; region?: string; insecureTLS?: boolean }
-export interface GcsSpec { bucket: string; prefix?: string; maxConnections?: number }
-export interface AzureSpec { container: string; prefix?: string; maxConnections?: number }
-export interface SwiftSpec { container: string; prefix?: string }
-export interface B2Spec { bucket: string; prefix?: string; maxConnections?: number }
-export interface RestSpec { url: string }
+export interface S3Spec {
+  endpoint?: string;
+  bucket: string;
+  prefix?: string;
+  region?: string;
+  insecureTLS?: boolean;
+}
+export interface GcsSpec {
+  bucket: string;
+  prefix?: string;
+  maxConnections?: number;
+}
+export interface AzureSpec {
+  container: string;
+  prefix?: string;
+  maxConnections?: number;
+}
+export interface SwiftSpec {
+  container: string;
+  prefix?: string;
+}
+export interface B2Spec {
+  bucket: string;
+  prefix?: string;
+  maxConnections?: number;
+}
+export interface RestSpec {
+  url: string;
+}
 
 export const BACKEND_KINDS = ['local', 's3', 'gcs', 'azure', 'swift', 'b2', 'rest'] as const;
 export type BackendKind = (typeof BACKEND_KINDS)[number];

@@ -62,18 +62,16 @@ const pvcTemplate = (what: string): Schema =>
   obj(
     {
       metadata: obj({ name: str({ minLength: 1 }), labels: strMap(), annotations: strMap() }, ['name']),
-      spec: obj(
-        {
-          accessModes: strings(),
-          storageClassName: str(),
-          volumeMode: str(),
-          volumeName: str(),
-          resources: obj({ requests: quantityMap(), limits: quantityMap() }),
-          selector: opaque('a label selector'),
-          dataSource: obj({ apiGroup: str(), kind: str({ minLength: 1 }), name: str({ minLength: 1 }) }, ['kind', 'name']),
-          dataSourceRef: opaque('a typed object reference'),
-        },
-      ),
+      spec: obj({
+        accessModes: strings(),
+        storageClassName: str(),
+        volumeMode: str(),
+        volumeName: str(),
+        resources: obj({ requests: quantityMap(), limits: quantityMap() }),
+        selector: opaque('a label selector'),
+        dataSource: obj({ apiGroup: str(), kind: str({ minLength: 1 }), name: str({ minLength: 1 }) }, ['kind', 'name']),
+        dataSourceRef: opaque('a typed object reference'),
+      }),
     },
     ['metadata'],
     { description: what },
@@ -135,9 +133,7 @@ const podSettings = obj({
   imagePullSecrets: list(obj({ name: str() }, ['name'])),
   affinity: opaque('an affinity'),
   schedulerName: str(),
-  tolerations: list(
-    obj({ key: str(), operator: str({ enum: ['Exists', 'Equal'] }), value: str(), effect: str(), tolerationSeconds: int() }),
-  ),
+  tolerations: list(obj({ key: str(), operator: str({ enum: ['Exists', 'Equal'] }), value: str(), effect: str(), tolerationSeconds: int() })),
   priorityClassName: str(),
   priority: int(),
   readinessGates: list(obj({ conditionType: str() }, ['conditionType'])),
@@ -202,11 +198,10 @@ export const restoreSessionStatusSchema: Schema = obj({
   ),
 });
 
-const local = obj(
-  { mountPath: str({ minLength: 1 }), subPath: str() },
-  ['mountPath'],
-  { 'x-kubernetes-preserve-unknown-fields': true, description: 'mountPath, subPath and one Kubernetes volume source.' },
-);
+const local = obj({ mountPath: str({ minLength: 1 }), subPath: str() }, ['mountPath'], {
+  'x-kubernetes-preserve-unknown-fields': true,
+  description: 'mountPath, subPath and one Kubernetes volume source.',
+});
 const maxConnections = int({ minimum: 0 });
 
 export const repositorySpecSchema: Schema = obj(
@@ -227,7 +222,9 @@ export const repositorySpecSchema: Schema = obj(
         from: str({ enum: ['Same', 'All', 'Selector'], default: 'Same' }),
         selector: obj({
           matchLabels: strMap(),
-          matchExpressions: list(obj({ key: str(), operator: str({ enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }), values: strings() }, ['key', 'operator'])),
+          matchExpressions: list(
+            obj({ key: str(), operator: str({ enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }), values: strings() }, ['key', 'operator']),
+          ),
         }),
       }),
     }),
@@ -242,10 +239,7 @@ export const repositoryStatusSchema: Schema = {
 
 /** The whole object as the CRD declares it (metadata is checked by `objectMetaSchema`). */
 export function topLevelSchema(spec: Schema, status: Schema, specRequired: boolean): Schema {
-  return obj(
-    { apiVersion: str(), kind: str(), metadata: { type: 'object' }, spec, status },
-    specRequired ? ['spec'] : undefined,
-  );
+  return obj({ apiVersion: str(), kind: str(), metadata: { type: 'object' }, spec, status }, specRequired ? ['spec'] : undefined);
 }
 
 // Function and Task (stash.appscode.com/v1beta1), as stashed/apimachinery crds/stash.appscode.com_{functions,tasks}.yaml
@@ -264,7 +258,9 @@ export const functionSpecSchema: Schema = obj({
 
 export const taskSpecSchema: Schema = obj({
   steps: list(obj({ name: str({ description: 'The Function this step runs.' }), params: list(param) })),
-  volumes: list(obj({ name: str({ minLength: 1 }) }, ['name'], { 'x-kubernetes-preserve-unknown-fields': true, description: 'a pod volume: name and one volume source' })),
+  volumes: list(
+    obj({ name: str({ minLength: 1 }) }, ['name'], { 'x-kubernetes-preserve-unknown-fields': true, description: 'a pod volume: name and one volume source' }),
+  ),
 });
 
 const typedLocalRef = obj({ apiGroup: str({ default: '' }), kind: str({ default: 'Secret' }), name: str() }, ['name']);

@@ -35,7 +35,11 @@ export function managedObject<T extends KubeObject>(o: T, source: SourceInfo, fi
     metadata: {
       ...o.metadata,
       labels: { ...o.metadata.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
-      annotations: { ...o.metadata.annotations, [SOURCE_ANNOTATION]: sourceAnnotation(source, file), ...(contentId ? { [CONTENT_ID_ANNOTATION]: contentId } : {}) },
+      annotations: {
+        ...o.metadata.annotations,
+        [SOURCE_ANNOTATION]: sourceAnnotation(source, file),
+        ...(contentId ? { [CONTENT_ID_ANNOTATION]: contentId } : {}),
+      },
     },
   };
 }

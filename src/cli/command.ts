@@ -66,7 +66,8 @@ export function parseCommandArgs<O extends Options>(command: string, argv: strin
  * pointer to --help); with LOG_LEVEL=debug also the error's code and the codes of its causes.
  */
 export function failureText(command: string, e: unknown, debug = false): string {
-  const head = e instanceof UsageError ? `restorectl ${e.message}\nRun \`restorectl ${command} --help\` for usage.\n` : `restorectl ${command}: ${errorMessage(e)}\n`;
+  const head =
+    e instanceof UsageError ? `restorectl ${e.message}\nRun \`restorectl ${command} --help\` for usage.\n` : `restorectl ${command}: ${errorMessage(e)}\n`;
   if (!debug) return head;
   const chain: string[] = [];
   for (let c: unknown = e; c !== undefined && chain.length < 5; c = c instanceof Error ? c.cause : undefined) {

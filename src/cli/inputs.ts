@@ -11,7 +11,8 @@ import { errorMessage } from '../common/errors.ts';
 
 export async function readSourceDir(dir: string, flag = '--source'): Promise<{ files: SourceFile[]; diagnostics: Diagnostic[] }> {
   const st = await stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) throw new UsageError(`${flag} ${dir}: not a folder. Point it at the folder holding the RestoreSession and Repository manifests.`, { flag });
+  if (!st?.isDirectory())
+    throw new UsageError(`${flag} ${dir}: not a folder. Point it at the folder holding the RestoreSession and Repository manifests.`, { flag });
   return readManifestPaths([dir]);
 }
 
@@ -71,7 +72,11 @@ async function linkedWorkTreeHead(dir: string): Promise<string | null> {
 
 export async function readClusterState(path: string): Promise<{ cluster: ClusterState; objects: KubeObject[]; diagnostics: Diagnostic[] }> {
   const st = await stat(path).catch(() => undefined);
-  if (!st) throw new UsageError(`--cluster-state ${path}: no such file or folder. Give a YAML file or folder of Kubernetes objects (e.g. from \`kubectl get sts,deploy,ds,pvc,repositories,nodes -A -o yaml\`).`, { flag: '--cluster-state' });
+  if (!st)
+    throw new UsageError(
+      `--cluster-state ${path}: no such file or folder. Give a YAML file or folder of Kubernetes objects (e.g. from \`kubectl get sts,deploy,ds,pvc,repositories,nodes -A -o yaml\`).`,
+      { flag: '--cluster-state' },
+    );
   const read = await readManifestPaths([path]);
   const loaded = loadObjects(read.files);
   const all = loaded.manifests.map((m) => m.object);

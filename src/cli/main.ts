@@ -18,7 +18,9 @@ export function topLevelHelp(plugins: Plugin[] = []): string {
     '',
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
-    ...(extra.length ? ['', 'Plugins (restorectl-<name> executables found in node_modules/.bin or on PATH):', ...extra.map((p) => `  ${p.name.padEnd(width)}  ${p.file}`)] : []),
+    ...(extra.length
+      ? ['', 'Plugins (restorectl-<name> executables found in node_modules/.bin or on PATH):', ...extra.map((p) => `  ${p.name.padEnd(width)}  ${p.file}`)]
+      : []),
     '',
     'Run `restorectl <command> --help` for the options of a command.',
   ].join('\n');

@@ -47,7 +47,10 @@ export function pluginDirs(search: PluginSearch = {}): string[] {
   const dirs = [
     ...ancestors(search.cwd ?? process.cwd()).map((d) => join(d, 'node_modules', '.bin')),
     ...ancestors(programDir).map((d) => join(d, 'node_modules', '.bin')),
-    ...(search.path ?? process.env['PATH'] ?? '').split(delimiter).filter(Boolean).map((d) => resolve(d)),
+    ...(search.path ?? process.env['PATH'] ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((d) => resolve(d)),
   ];
   return [...new Set(dirs)];
 }
@@ -123,6 +126,6 @@ export function runPlugin(file: string, args: string[], io: Io): Promise<number>
       io.stderr(`restorectl: cannot run the plugin ${file}: ${e.message}\n`);
       finish(2);
     });
-    child.on('close', (code, signal) => finish(code ?? 128 + (signal ? SIGNAL_NUMBERS[signal] ?? 1 : 1)));
+    child.on('close', (code, signal) => finish(code ?? 128 + (signal ? (SIGNAL_NUMBERS[signal] ?? 1) : 1)));
   });
 }

@@ -20,7 +20,10 @@ const SHAPES: [RegExp, string][] = [
   [/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, `$1${MASK}@`],
   [/\b(authorization\s*[:=]\s*)(?:(?:basic|bearer|token)\s+)?[^\s,;'"]+/gi, `$1${MASK}`],
   [/\b(bearer|basic)\s+(?!<redacted>)[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${MASK}`],
-  [/\b([A-Za-z_]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)[A-Za-z_]*\s*[=:]\s*)(?!<redacted>)("[^"]*"|'[^']*'|[^\s,;&]+)/gi, `$1${MASK}`],
+  [
+    /\b([A-Za-z_]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)[A-Za-z_]*\s*[=:]\s*)(?!<redacted>)("[^"]*"|'[^']*'|[^\s,;&]+)/gi,
+    `$1${MASK}`,
+  ],
   [/\b(gh[pousr]_[A-Za-z0-9]{20,}|glpat-[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16})\b/g, MASK],
 ];
 /** Text without any of these characters or words cannot match a shape: skip the regexps. */
@@ -76,7 +79,8 @@ export class Redactor {
     const walk = (v: unknown, key: string | undefined): unknown => {
       if (typeof v === 'string') return this.text(v);
       if (Array.isArray(v)) {
-        if (key === 'env') return v.map((e) => (e && typeof e === 'object' && 'value' in e ? { ...(walk(e, undefined) as object), value: MASK } : walk(e, undefined)));
+        if (key === 'env')
+          return v.map((e) => (e && typeof e === 'object' && 'value' in e ? { ...(walk(e, undefined) as object), value: MASK } : walk(e, undefined)));
         return v.map((x) => walk(x, undefined));
       }
       if (v && typeof v === 'object') {

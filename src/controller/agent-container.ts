@@ -79,7 +79,10 @@ export function agentContainer(input: AgentContainerInput): Container {
 export function agentVolumes(session: RestoreSession, repository: Repository | undefined): Volume[] {
   const tmp = session.spec.tempDir;
   const volumes: Volume[] = [
-    { name: SCRATCH_VOLUME, emptyDir: { ...(tmp?.medium ? { medium: tmp.medium } : {}), ...(tmp?.sizeLimit !== undefined ? { sizeLimit: tmp.sizeLimit } : {}) } },
+    {
+      name: SCRATCH_VOLUME,
+      emptyDir: { ...(tmp?.medium ? { medium: tmp.medium } : {}), ...(tmp?.sizeLimit !== undefined ? { sizeLimit: tmp.sizeLimit } : {}) },
+    },
     { name: PODINFO_VOLUME, downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
   ];
   const local = repository?.spec.backend.local;

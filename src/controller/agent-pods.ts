@@ -38,7 +38,11 @@ interface ContainerStatusLike {
 interface PodLike {
   metadata?: { name?: string; namespace?: string; uid?: string; deletionTimestamp?: unknown };
   status?: {
-    phase?: string; initContainerStatuses?: ContainerStatusLike[]; containerStatuses?: ContainerStatusLike[]; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+    phase?: string;
+    initContainerStatuses?: ContainerStatusLike[];
+    containerStatuses?: ContainerStatusLike[];
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  };
 }
 
 /** The agent container's trouble in this pod, if it is stuck. */
@@ -63,7 +67,8 @@ export function agentTrouble(pod: PodLike): AgentTrouble | undefined {
   if (!agent || !waiting?.reason || !(waiting.reason in STUCK)) return undefined;
   const last = agent.lastState?.terminated;
   const said = [waiting.message, last?.exitCode !== undefined ? `last exit code ${last.exitCode}` : undefined].filter(Boolean).join('; ');
-  const hint = waiting.reason === 'CrashLoopBackOff' ? `see its log: kubectl logs -n ${pod.metadata?.namespace} ${podName} -c ${agent.name}` : STUCK[waiting.reason]!;
+  const hint =
+    waiting.reason === 'CrashLoopBackOff' ? `see its log: kubectl logs -n ${pod.metadata?.namespace} ${podName} -c ${agent.name}` : STUCK[waiting.reason]!;
   return {
     pod: podName,
     container: agent.name,

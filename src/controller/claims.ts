@@ -9,7 +9,14 @@ import { interimClaimName } from '../session/names.ts';
 export const SESSION_LABEL = 'restore.gitops/session';
 
 export function sessionOwner(session: RestoreSession): OwnerReference {
-  return { apiVersion: session.apiVersion, kind: session.kind, name: session.metadata.name, uid: session.metadata.uid ?? '', controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: session.apiVersion,
+    kind: session.kind,
+    name: session.metadata.name,
+    uid: session.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 export function claimFromTemplate(session: RestoreSession, template: PvcTemplate, ordinal: number, owned = false): KubeObject {

@@ -12,7 +12,12 @@ import { SESSION_LABEL } from './claims.ts';
 import { updateSessionStatus } from '../kube/status-update.ts';
 import { recordEvent } from '../kube/events.ts';
 
-const PLURALS: Record<WorkloadKind, string> = { Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets', DeploymentConfig: 'deploymentconfigs' };
+const PLURALS: Record<WorkloadKind, string> = {
+  Deployment: 'deployments',
+  StatefulSet: 'statefulsets',
+  DaemonSet: 'daemonsets',
+  DeploymentConfig: 'deploymentconfigs',
+};
 
 async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   try {
@@ -97,11 +102,21 @@ export class ControllerCluster {
   }
 
   session(namespace: string, name: string): Promise<RestoreSession | undefined> {
-    return orUndefined(this.count('GET restoresession', this.custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, name }) as Promise<RestoreSession>));
+    return orUndefined(
+      this.count('GET restoresession', this.custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, name }) as Promise<RestoreSession>),
+    );
   }
 
   async replaceSession(s: RestoreSession): Promise<RestoreSession> {
-    const written = await this.count('PUT restoresession', this.custom.replaceNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: s.metadata.namespace!, name: s.metadata.name, body: s }) as Promise<RestoreSession>);
+    const written = await this.count(
+      'PUT restoresession',
+      this.custom.replaceNamespacedCustomObject({
+        ...RESTORE_SESSIONS,
+        namespace: s.metadata.namespace!,
+        name: s.metadata.name,
+        body: s,
+      }) as Promise<RestoreSession>,
+    );
     this.wrote(written);
     return written;
   }
@@ -116,7 +131,10 @@ export class ControllerCluster {
     const first = mutate(current);
     if (first === undefined) return current;
     try {
-      const written = (await this.count('PUT restoresession/status', this.custom.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace, name, body: { ...current, status: first } }))) as RestoreSession;
+      const written = (await this.count(
+        'PUT restoresession/status',
+        this.custom.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace, name, body: { ...current, status: first } }),
+      )) as RestoreSession;
       this.wrote(written);
       return written;
     } catch (e) {
@@ -198,7 +216,17 @@ export class ControllerCluster {
   replaceWorkload(o: KubeObject): Promise<KubeObject> {
     const kind = o.kind as WorkloadKind;
     const [group, version] = WORKLOAD_API_VERSIONS[kind].split('/') as [string, string];
-    return this.count(`PUT ${kind}`, this.custom.replaceNamespacedCustomObject({ group, version, namespace: o.metadata.namespace!, plural: PLURALS[kind], name: o.metadata.name, body: o }) as Promise<KubeObject>);
+    return this.count(
+      `PUT ${kind}`,
+      this.custom.replaceNamespacedCustomObject({
+        group,
+        version,
+        namespace: o.metadata.namespace!,
+        plural: PLURALS[kind],
+        name: o.metadata.name,
+        body: o,
+      }) as Promise<KubeObject>,
+    );
   }
 
   async nodes(): Promise<{ name: string; labels: Record<string, string> }[]> {
@@ -212,7 +240,10 @@ export class ControllerCluster {
 
   /** Creates the object unless it exists; returns whether it was created here. */
   async createClaim(o: KubeObject): Promise<boolean> {
-    return this.created('POST persistentvolumeclaim', this.core.createNamespacedPersistentVolumeClaim({ namespace: o.metadata.namespace!, body: o as k8s.V1PersistentVolumeClaim }));
+    return this.created(
+      'POST persistentvolumeclaim',
+      this.core.createNamespacedPersistentVolumeClaim({ namespace: o.metadata.namespace!, body: o as k8s.V1PersistentVolumeClaim }),
+    );
   }
 
   deleteClaim(namespace: string, name: string): Promise<unknown> {
@@ -226,7 +257,12 @@ export class ControllerCluster {
   }
 
   async volumeSnapshotExists(namespace: string, name: string): Promise<boolean> {
-    const snap = await orUndefined(this.count('GET volumesnapshot', this.custom.getNamespacedCustomObject({ group: 'snapshot.storage.k8s.io', version: 'v1', namespace, plural: 'volumesnapshots', name })));
+    const snap = await orUndefined(
+      this.count(
+        'GET volumesnapshot',
+        this.custom.getNamespacedCustomObject({ group: 'snapshot.storage.k8s.io', version: 'v1', namespace, plural: 'volumesnapshots', name }),
+      ),
+    );
     return snap !== undefined;
   }
 
@@ -251,7 +287,10 @@ export class ControllerCluster {
   }
 
   createRoleBinding(o: KubeObject): Promise<boolean> {
-    return this.created('POST rolebinding', this.rbac.createNamespacedRoleBinding({ namespace: o.metadata.namespace!, body: o as unknown as k8s.V1RoleBinding }));
+    return this.created(
+      'POST rolebinding',
+      this.rbac.createNamespacedRoleBinding({ namespace: o.metadata.namespace!, body: o as unknown as k8s.V1RoleBinding }),
+    );
   }
 
   private async created(call: string, p: Promise<unknown>): Promise<boolean> {

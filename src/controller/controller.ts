@@ -90,14 +90,17 @@ export class Controller {
     }
     await this.resync();
     const loop = () => {
-      this.timer = setTimeout(async () => {
-        try {
-          await this.resync();
-        } catch (e) {
-          this.log.warn(`resync failed (will retry): ${errorMessage(e)}`, { error: errorMessage(e) });
-        }
-        if (!this.stopped) loop();
-      }, this.opts.resyncMs ?? ((this.opts.watch ?? true) ? RESYNC_WITH_WATCHES_MS : RESYNC_WITHOUT_WATCHES_MS));
+      this.timer = setTimeout(
+        async () => {
+          try {
+            await this.resync();
+          } catch (e) {
+            this.log.warn(`resync failed (will retry): ${errorMessage(e)}`, { error: errorMessage(e) });
+          }
+          if (!this.stopped) loop();
+        },
+        this.opts.resyncMs ?? ((this.opts.watch ?? true) ? RESYNC_WITH_WATCHES_MS : RESYNC_WITHOUT_WATCHES_MS),
+      );
     };
     loop();
   }

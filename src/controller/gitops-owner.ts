@@ -17,7 +17,10 @@ export interface GitOpsOwner {
 export function gitopsOwner(o: KubeObject): GitOpsOwner | undefined {
   const labels = o.metadata.labels ?? {};
   const annotations = o.metadata.annotations ?? {};
-  for (const [kind, prefix, cli] of [['Kustomization', 'kustomize', 'kustomization'], ['HelmRelease', 'helm', 'helmrelease']] as const) {
+  for (const [kind, prefix, cli] of [
+    ['Kustomization', 'kustomize', 'kustomization'],
+    ['HelmRelease', 'helm', 'helmrelease'],
+  ] as const) {
     const name = labels[`${prefix}.toolkit.fluxcd.io/name`];
     if (!name) continue;
     const ns = labels[`${prefix}.toolkit.fluxcd.io/namespace`];

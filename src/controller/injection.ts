@@ -32,7 +32,10 @@ export function injectedHash(template: PodTemplateSpec): string | undefined {
 export function injectInitContainer(template: PodTemplateSpec, inj: Injection): PodTemplateSpec {
   const clean = removeInjection(template);
   const out = structuredClone(clean);
-  out.metadata = { ...out.metadata, annotations: { ...out.metadata?.annotations, [SPEC_HASH_ANNOTATION]: inj.specHash, [INJECTED_BY_ANNOTATION]: inj.session } };
+  out.metadata = {
+    ...out.metadata,
+    annotations: { ...out.metadata?.annotations, [SPEC_HASH_ANNOTATION]: inj.specHash, [INJECTED_BY_ANNOTATION]: inj.session },
+  };
   // The session's label on its pods, so the controller watches them with a label selector.
   const name = sessionName(inj.session);
   if (isLabelValue(name) && out.metadata.labels?.[SESSION_LABEL] === undefined) out.metadata.labels = { ...out.metadata.labels, [SESSION_LABEL]: name };

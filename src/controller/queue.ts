@@ -52,10 +52,13 @@ export class WorkQueue {
   addAfter(key: string, ms: number): void {
     if (this.stopped || this.timers.has(key)) return;
     const jittered = ms * (0.9 + Math.random() * 0.2);
-    this.timers.set(key, setTimeout(() => {
-      this.timers.delete(key);
-      this.add(key);
-    }, jittered).unref());
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        this.add(key);
+      }, jittered).unref(),
+    );
   }
 
   get size(): number {

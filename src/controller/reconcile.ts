@@ -87,13 +87,23 @@ export async function reconcileSession(cluster: ControllerCluster, cfg: Reconcil
   const deadline = sessionDeadline(r.session);
   if (deadline && deadline.getTime() <= r.now().getTime()) {
     if (chooseExecutor(r.session) === 'job') await deleteJobs({ cluster, config: cfg, session: r.session });
-    conditions.push({ type: CONDITION.DeadlineExceeded, status: 'True', reason: REASON.DeadlineExceeded, message: `timeOut ${r.session.spec.timeOut} passed at ${deadline.toISOString()}` });
+    conditions.push({
+      type: CONDITION.DeadlineExceeded,
+      status: 'True',
+      reason: REASON.DeadlineExceeded,
+      message: `timeOut ${r.session.spec.timeOut} passed at ${deadline.toISOString()}`,
+    });
     return write(r, conditions, {});
   }
 
   // A Task the restore Job cannot carry out fails at once: never a Job that "succeeds" restoring nothing.
   const task = unsupportedTask(r.session);
-  if (task) return write(r, [...conditions, { type: CONDITION.RestoreExecutorEnsured, status: 'False', reason: REASON.FailedToEnsureRestoreExecutor, message: task }], {});
+  if (task)
+    return write(
+      r,
+      [...conditions, { type: CONDITION.RestoreExecutorEnsured, status: 'False', reason: REASON.FailedToEnsureRestoreExecutor, message: task }],
+      {},
+    );
 
   const executor = chooseExecutor(r.session);
   const ensured = await ensureExecutor(r, executor);
@@ -134,7 +144,8 @@ export function validationCondition(session: RestoreSession): ConditionUpdate {
   const errors: { path?: string; message: string }[] = validateLiveSession(session);
   const kind = unsupportedTargetKind(session);
   if (kind) errors.push({ path: 'spec.target.ref.kind', message: kind });
-  if (!errors.length) return { type: CONDITION.ValidationPassed, status: 'True', reason: REASON.ValidationSucceeded, message: 'the session follows the RestoreSession rules' };
+  if (!errors.length)
+    return { type: CONDITION.ValidationPassed, status: 'True', reason: REASON.ValidationSucceeded, message: 'the session follows the RestoreSession rules' };
   const message = errors.map((d) => `${d.path ? `${d.path}: ` : ''}${d.message}`).join('; ');
   return { type: CONDITION.ValidationPassed, status: 'False', reason: REASON.ValidationFailed, message };
 }
@@ -150,7 +161,13 @@ async function ensureExecutor(r: Reconcile, executor: Executor): Promise<{ condi
   const conditions = dependencyConditions(deps);
   if (deps.repository) {
     const refused = usageRefusal(deps.repository, r.session.metadata.namespace!, await namespaceLabelsIfNeeded(r, deps.repository));
-    if (refused) return { conditions: [...conditions, { type: CONDITION.ValidationPassed, status: 'False', reason: REASON.ValidationFailed, message: `spec.repository: ${refused}` }] };
+    if (refused)
+      return {
+        conditions: [
+          ...conditions,
+          { type: CONDITION.ValidationPassed, status: 'False', reason: REASON.ValidationFailed, message: `spec.repository: ${refused}` },
+        ],
+      };
   }
   if (!deps.repository || !deps.secretFound) return { conditions };
   const ctx = { ...ctxBase, repository: deps.repository };
@@ -213,12 +230,24 @@ export function dependencyConditions(deps: Dependencies): ConditionUpdate[] {
     const message = `Repository ${repo} is outside namespace ${ns}, the only one this controller may read (it runs with --namespace ${ns}): put the Repository in ${ns}, or run the controller cluster-wide`;
     return [{ type: CONDITION.RepositoryFound, status: 'False', reason: REASON.RepositoryNotAvailable, message }];
   }
-  if (!deps.repository) return [{ type: CONDITION.RepositoryFound, status: 'False', reason: REASON.RepositoryNotAvailable, message: `Repository ${repo} does not exist` }];
+  if (!deps.repository)
+    return [{ type: CONDITION.RepositoryFound, status: 'False', reason: REASON.RepositoryNotAvailable, message: `Repository ${repo} does not exist` }];
   const found: ConditionUpdate = { type: CONDITION.RepositoryFound, status: 'True', reason: REASON.RepositoryAvailable, message: `Repository ${repo} found` };
   if (!deps.secretFound) {
-    return [found, { type: CONDITION.BackendSecretFound, status: 'False', reason: REASON.BackendSecretNotAvailable, message: `Secret ${ref.namespace}/${deps.secretName || '(storageSecretName not set)'} does not exist` }];
+    return [
+      found,
+      {
+        type: CONDITION.BackendSecretFound,
+        status: 'False',
+        reason: REASON.BackendSecretNotAvailable,
+        message: `Secret ${ref.namespace}/${deps.secretName || '(storageSecretName not set)'} does not exist`,
+      },
+    ];
   }
-  return [found, { type: CONDITION.BackendSecretFound, status: 'True', reason: REASON.BackendSecretAvailable, message: `Secret ${ref.namespace}/${deps.secretName} found` }];
+  return [
+    found,
+    { type: CONDITION.BackendSecretFound, status: 'True', reason: REASON.BackendSecretAvailable, message: `Secret ${ref.namespace}/${deps.secretName} found` },
+  ];
 }
 
 /** How soon a session still under way is looked at again: poll while its target exists, wait otherwise, and right after its deadline. */
@@ -250,7 +279,13 @@ export function nextStatus(latest: RestoreSession, conditions: ConditionUpdate[]
   // The postRestore hook runs once every host reported, and its failure fails the session:
   // the session is not final until the hook's condition says how it went.
   const post = findCondition(status.conditions, CONDITION.PostRestoreHookExecutionSucceeded)?.status;
-  if (latest.spec.hooks?.postRestore && (phase === 'Succeeded' || phase === 'Failed' || phase === 'Unknown') && post !== 'True' && post !== 'False' && !findCondition(status.conditions, CONDITION.DeadlineExceeded)) {
+  if (
+    latest.spec.hooks?.postRestore &&
+    (phase === 'Succeeded' || phase === 'Failed' || phase === 'Unknown') &&
+    post !== 'True' &&
+    post !== 'False' &&
+    !findCondition(status.conditions, CONDITION.DeadlineExceeded)
+  ) {
     phase = 'Running';
   }
   status.phase = phase;
@@ -271,12 +306,22 @@ function hostFinal(status: RestoreSessionStatus, host: string): boolean {
 }
 
 /** The event and log line of a phase change, or undefined when the phase did not change. */
-export function phaseChange(before: RestorePhase | undefined, written: RestoreSession): { type: 'Normal' | 'Warning'; reason: string; message: string; line: string } | undefined {
+export function phaseChange(
+  before: RestorePhase | undefined,
+  written: RestoreSession,
+): { type: 'Normal' | 'Warning'; reason: string; message: string; line: string } | undefined {
   const after = written.status?.phase;
   if (!after || after === before) return undefined;
   const failed = after === 'Failed' || after === 'Invalid' || after === 'Unknown';
-  const why = written.status?.conditions?.filter((c) => c.status === 'False' || c.type === CONDITION.DeadlineExceeded).map((c) => c.message).filter(Boolean).join('; ');
-  const hosts = written.status?.totalHosts !== undefined ? ` (${(written.status.stats ?? []).filter((s) => s.phase === 'Succeeded').length}/${written.status.totalHosts} hosts succeeded)` : '';
+  const why = written.status?.conditions
+    ?.filter((c) => c.status === 'False' || c.type === CONDITION.DeadlineExceeded)
+    .map((c) => c.message)
+    .filter(Boolean)
+    .join('; ');
+  const hosts =
+    written.status?.totalHosts !== undefined
+      ? ` (${(written.status.stats ?? []).filter((s) => s.phase === 'Succeeded').length}/${written.status.totalHosts} hosts succeeded)`
+      : '';
   const line = `${before ?? 'New'} → ${after}${hosts}`;
   return { type: failed ? 'Warning' : 'Normal', reason: `RestoreSession ${after}`, message: `${line}${failed && why ? `: ${why}` : ''}`, line };
 }
@@ -364,7 +409,7 @@ async function orphanedPostRestore(r: Reconcile, state: ExecutorState): Promise<
   const claimedBy = post?.status === 'Unknown' ? /^running on host (.+)$/.exec(post.message ?? '')?.[1] : undefined;
   const message = claimedBy
     ? `postRestore hook did not finish: it was running on host ${claimedBy}, whose restore agent is gone without its result; see that pod's log, and run the hook by hand if it is needed`
-    : 'postRestore hook was not run: every host reported, but no restore agent of this session is left to run it (the last host\'s agent ended first); run the hook by hand if it is needed';
+    : "postRestore hook was not run: every host reported, but no restore agent of this session is left to run it (the last host's agent ended first); run the hook by hand if it is needed";
   return { notRun: { type: CONDITION.PostRestoreHookExecutionSucceeded, status: 'False', reason: REASON.HookNotExecuted, message } };
 }
 

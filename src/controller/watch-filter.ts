@@ -26,7 +26,11 @@ export const SIGNATURES: Record<'repository' | 'workload' | 'pod' | 'job' | 'cla
   },
   /** A Job: its counts and its final condition. */
   job: (o) => {
-    const final = (o.status?.conditions ?? []).filter((c: any) => c.status === 'True').map((c: any) => c.type).sort().join(',');
+    const final = (o.status?.conditions ?? [])
+      .filter((c: any) => c.status === 'True')
+      .map((c: any) => c.type)
+      .sort()
+      .join(',');
     return `${o.status?.succeeded ?? 0}/${o.status?.failed ?? 0}|${final}`;
   },
   /** A PVC: bound or not. */

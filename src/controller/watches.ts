@@ -56,20 +56,25 @@ export class ControllerWatches {
     const ofSession = SESSION_LABEL; // exists: restore Job pods and pods of injected templates
 
     this.sessions = this.informer(`${RESTORE_SESSIONS.group}/${RESTORE_SESSIONS.version}`, RESTORE_SESSIONS.plural, undefined, () =>
-      ns ? custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: ns }) : custom.listClusterCustomObject({ ...RESTORE_SESSIONS }));
+      ns ? custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: ns }) : custom.listClusterCustomObject({ ...RESTORE_SESSIONS }),
+    );
     const onSession = (o: KubernetesObject) => {
       const s = o as RestoreSession;
       this.index.upsert(s);
       // The event of our own last write brings nothing the reconcile that wrote it did not know.
       if (opts.needsWork(s) && !opts.cluster.isOwnWrite(s)) opts.enqueue(s.metadata.namespace!, s.metadata.name);
     };
-    this.sessions.on('add', onSession).on('update', onSession).on('delete', (o) => {
-      this.index.remove(sessionKey(o as RestoreSession));
-      opts.cluster.forgetSession(o.metadata!.namespace!, o.metadata!.name!);
-    });
+    this.sessions
+      .on('add', onSession)
+      .on('update', onSession)
+      .on('delete', (o) => {
+        this.index.remove(sessionKey(o as RestoreSession));
+        opts.cluster.forgetSession(o.metadata!.namespace!, o.metadata!.name!);
+      });
 
     const repositories = this.informer(`${REPOSITORIES.group}/${REPOSITORIES.version}`, REPOSITORIES.plural, undefined, () =>
-      ns ? custom.listNamespacedCustomObject({ ...REPOSITORIES, namespace: ns }) : custom.listClusterCustomObject({ ...REPOSITORIES }));
+      ns ? custom.listNamespacedCustomObject({ ...REPOSITORIES, namespace: ns }) : custom.listClusterCustomObject({ ...REPOSITORIES }),
+    );
     this.wakeDependents(repositories, 'Repository', new ChangeFilter(SIGNATURES.repository));
 
     const workloadLists: Record<(typeof WORKLOAD_KINDS)[number], () => Promise<unknown>> = {
@@ -83,14 +88,19 @@ export class ControllerWatches {
     }
 
     const jobs = this.informer('batch/v1', 'jobs', managed, () =>
-      ns ? batch.listNamespacedJob({ namespace: ns, labelSelector: managed }) : batch.listJobForAllNamespaces({ labelSelector: managed }));
+      ns ? batch.listNamespacedJob({ namespace: ns, labelSelector: managed }) : batch.listJobForAllNamespaces({ labelSelector: managed }),
+    );
     this.wakeLabelled(jobs, new ChangeFilter(SIGNATURES.job));
     const pods = this.informer('v1', 'pods', ofSession, () =>
-      ns ? core.listNamespacedPod({ namespace: ns, labelSelector: ofSession }) : core.listPodForAllNamespaces({ labelSelector: ofSession }));
+      ns ? core.listNamespacedPod({ namespace: ns, labelSelector: ofSession }) : core.listPodForAllNamespaces({ labelSelector: ofSession }),
+    );
     this.wakeLabelled(pods, new ChangeFilter(SIGNATURES.pod));
     this.pods = pods;
     const claims = this.informer('v1', 'persistentvolumeclaims', managed, () =>
-      ns ? core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: managed }) : core.listPersistentVolumeClaimForAllNamespaces({ labelSelector: managed }));
+      ns
+        ? core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: managed })
+        : core.listPersistentVolumeClaimForAllNamespaces({ labelSelector: managed }),
+    );
     this.wakeLabelled(claims, new ChangeFilter(SIGNATURES.claim));
   }
 

@@ -173,7 +173,12 @@ export class Daemon {
       report = { ok: false, commit: this.lastGood?.commit ?? null, applied: [], statusCommit: null, error, timings: {} };
     }
     const seconds = (performance.now() - started) / 1000;
-    this.log.debug('cycle timings', { ok: report.ok, unchanged: report.unchanged ?? false, seconds: Math.round(seconds * 1000) / 1000, timings: report.timings });
+    this.log.debug('cycle timings', {
+      ok: report.ok,
+      unchanged: report.unchanged ?? false,
+      seconds: Math.round(seconds * 1000) / 1000,
+      timings: report.timings,
+    });
     this.opts.observer?.cycleDone?.(report, seconds);
     return report;
   }
@@ -194,7 +199,8 @@ export class Daemon {
     this.opts.observer?.sessionsListed?.(live.sessions);
     lap('list');
     const inputs = cycleInputs(this.sourceGeneration, live.generation, this.executionsVersion);
-    if (unchanged(inputs, { lastInputs: this.lastInputs, ledgerDirty: this.ledgerDirty, hasLastPlan: !!this.lastPlan })) return this.unchangedReport(report, this.lastPlan!);
+    if (unchanged(inputs, { lastInputs: this.lastInputs, ledgerDirty: this.ledgerDirty, hasLastPlan: !!this.lastPlan }))
+      return this.unchangedReport(report, this.lastPlan!);
     let clean = report.ok;
     const cluster = new ClusterState([...live.sessions, ...live.repositories], { completeKinds: ['RestoreSession', 'Repository'] });
     const desired = this.validate(rev, cluster);
@@ -308,7 +314,14 @@ export class Daemon {
   }
 
   /** Follows the sessions as they are after the apply and writes their status. Returns whether it was written (or there is no status branch). */
-  private async writeStatus(report: CycleReport, rev: SourceRevision, desired: DesiredSet, plan: Plan, sessions: RestoreSession[], now: Date): Promise<boolean> {
+  private async writeStatus(
+    report: CycleReport,
+    rev: SourceRevision,
+    desired: DesiredSet,
+    plan: Plan,
+    sessions: RestoreSession[],
+    now: Date,
+  ): Promise<boolean> {
     const after = report.applied.length ? (await this.live.read()).sessions : sessions;
     if (after !== sessions) this.opts.observer?.sessionsListed?.(after);
     if (followCluster(this.executions, after, now)) this.executionsVersion++;
@@ -338,7 +351,9 @@ export class Daemon {
   /** Every declared session, and every session with executions, as the StatusWriter wants them. */
   private snapshot(rev: SourceRevision, desired: DesiredSet, plan: Plan, live: RestoreSession[]): StatusSnapshot {
     const liveByKey = new Map(live.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
-    const blocked = new Map(plan.actions.filter((a) => a.kind === 'RestoreSession' && a.action === 'blocked').map((a) => [`${a.namespace}/${a.name}`, a.reason ?? 'blocked']));
+    const blocked = new Map(
+      plan.actions.filter((a) => a.kind === 'RestoreSession' && a.action === 'blocked').map((a) => [`${a.namespace}/${a.name}`, a.reason ?? 'blocked']),
+    );
     const byKey = new Map<string, ManagedSession>();
     const byName = new Map<string, Execution[]>();
     for (const t of this.executions.values()) {
@@ -356,7 +371,15 @@ export class Daemon {
         name,
         // The commit that declared this content, not the daemon's current one: a push that does
         // not touch a restore leaves its status file alone (work in proportion to the change).
-        source: { url: rev.url, branch: rev.branch, commit: executionsOf(namespace, name).filter((e) => e.contentId === id).at(-1)?.sourceCommit ?? rev.commit, file: m.file },
+        source: {
+          url: rev.url,
+          branch: rev.branch,
+          commit:
+            executionsOf(namespace, name)
+              .filter((e) => e.contentId === id)
+              .at(-1)?.sourceCommit ?? rev.commit,
+          file: m.file,
+        },
         contentId: id,
         executions: executionsOf(namespace, name),
         ...(liveSession?.status ? { status: liveSession.status } : {}),
@@ -378,7 +401,12 @@ export class Daemon {
         ...(blocked.has(key) ? { decision: { action: 'blocked', reason: blocked.get(key)! } } : {}),
       });
     }
-    return { cluster: this.opts.cluster, source: { url: rev.url, branch: rev.branch, commit: rev.commit }, sessions: [...byKey.values()], diagnostics: plan.diagnostics };
+    return {
+      cluster: this.opts.cluster,
+      source: { url: rev.url, branch: rev.branch, commit: rev.commit },
+      sessions: [...byKey.values()],
+      diagnostics: plan.diagnostics,
+    };
   }
 
   /**

@@ -39,7 +39,17 @@ export function recordPlan(executions: Executions, plan: Plan, sourceCommit: str
     if (a.kind !== 'RestoreSession') continue;
     const known = executions.get(a.contentId);
     if (a.action === 'create' && !known) {
-      executions.set(a.contentId, { namespace: a.namespace, name: a.name, execution: { contentId: a.contentId, phase: 'Accepted', acceptedAt: iso(now), ...(sourceCommit ? { sourceCommit } : {}), annotations: a.rerun !== undefined ? { [RERUN_ANNOTATION]: a.rerun } : {} } });
+      executions.set(a.contentId, {
+        namespace: a.namespace,
+        name: a.name,
+        execution: {
+          contentId: a.contentId,
+          phase: 'Accepted',
+          acceptedAt: iso(now),
+          ...(sourceCommit ? { sourceCommit } : {}),
+          annotations: a.rerun !== undefined ? { [RERUN_ANNOTATION]: a.rerun } : {},
+        },
+      });
       changed = true;
     } else if (a.interrupted && known && !FINAL_EXECUTION_PHASES.includes(known.execution.phase)) {
       known.execution = { ...known.execution, phase: 'Interrupted', finishedAt: iso(now) };

@@ -56,17 +56,31 @@ export class Health {
 
   readiness(): Readiness {
     if (this.role === 'standby') return { ready: true, reason: 'standby: another replica holds the leader Lease' };
-    if (this.startFailingSince) return { ready: false, reason: `cannot start acting since ${iso(this.startFailingSince)}: reading the status branch or starting the controller fails (the log says why); retrying` };
+    if (this.startFailingSince)
+      return {
+        ready: false,
+        reason: `cannot start acting since ${iso(this.startFailingSince)}: reading the status branch or starting the controller fails (the log says why); retrying`,
+      };
     if (this.sourceFailingSince) {
       const since = iso(this.sourceFailingSince);
-      const inForce = this.lastGoodCommit ? `the last good revision ${this.lastGoodCommit.slice(0, 12)} stays in force` : this.lastGoodCommit === null ? 'the last good revision stays in force' : 'no revision was fetched yet';
-      return { ready: false, reason: `git source failing since ${since} (${this.sourceFailures} failed sync${this.sourceFailures === 1 ? '' : 's'}); ${inForce}` };
+      const inForce = this.lastGoodCommit
+        ? `the last good revision ${this.lastGoodCommit.slice(0, 12)} stays in force`
+        : this.lastGoodCommit === null
+          ? 'the last good revision stays in force'
+          : 'no revision was fetched yet';
+      return {
+        ready: false,
+        reason: `git source failing since ${since} (${this.sourceFailures} failed sync${this.sourceFailures === 1 ? '' : 's'}); ${inForce}`,
+      };
     }
     if (!this.firstCycleAt) return { ready: false, reason: 'no cycle has synced the source and planned yet' };
     const { errors, files } = this.sourceProblems;
     if (errors) {
       const shown = files.slice(0, 5).join(', ') + (files.length > 5 ? `, +${files.length - 5} more` : '');
-      return { ready: true, reason: `ok; the source has ${errors} error${errors === 1 ? '' : 's'}${files.length ? ` in ${shown}` : ''}: those manifests are not applied, the others are (STATUS.md lists the errors)` };
+      return {
+        ready: true,
+        reason: `ok; the source has ${errors} error${errors === 1 ? '' : 's'}${files.length ? ` in ${shown}` : ''}: those manifests are not applied, the others are (STATUS.md lists the errors)`,
+      };
     }
     return { ready: true, reason: 'ok' };
   }

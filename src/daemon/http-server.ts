@@ -23,7 +23,11 @@ export function parseListenAddress(flag: string, text: string): ListenAddress {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]*)):(\d{1,5})$/.exec(text);
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) {
-    throw new ListenAddressError('ListenAddressInvalid', `${flag} "${text}" is not a listen address: give HOST:PORT or :PORT (every interface), e.g. :8080 or 127.0.0.1:8080`, { flag, address: text });
+    throw new ListenAddressError(
+      'ListenAddressInvalid',
+      `${flag} "${text}" is not a listen address: give HOST:PORT or :PORT (every interface), e.g. :8080 or 127.0.0.1:8080`,
+      { flag, address: text },
+    );
   }
   const host = m[1] ?? (m[2] || undefined);
   return { host, port };
@@ -59,8 +63,22 @@ export async function startHttpServer(name: string, addr: ListenAddress, handler
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => {
       const where = `${addr.host ?? ''}:${addr.port}`;
-      const why = e.code === 'EADDRINUSE' ? 'the port is in use by another process' : e.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : e.code === 'EADDRNOTAVAIL' ? 'no interface has that address' : e.message;
-      reject(new ListenAddressError('ListenFailed', `${name}: cannot listen on ${where}: ${why}`, { flag: name, address: where, reason: e.code ?? e.message }, { cause: e }));
+      const why =
+        e.code === 'EADDRINUSE'
+          ? 'the port is in use by another process'
+          : e.code === 'EACCES'
+            ? 'permission denied (ports below 1024 need privileges)'
+            : e.code === 'EADDRNOTAVAIL'
+              ? 'no interface has that address'
+              : e.message;
+      reject(
+        new ListenAddressError(
+          'ListenFailed',
+          `${name}: cannot listen on ${where}: ${why}`,
+          { flag: name, address: where, reason: e.code ?? e.message },
+          { cause: e },
+        ),
+      );
     };
     server.once('error', onError);
     server.listen(addr.port, addr.host, () => {

@@ -134,7 +134,11 @@ export class LeaderElector {
       const base = attempt === 0 ? lease : await this.read().catch(() => undefined);
       if (!base || base.spec?.holderIdentity !== this.identity) return;
       try {
-        await this.coordination.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: { ...base, spec: { ...base.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: microNow() } } });
+        await this.coordination.replaceNamespacedLease({
+          name: this.name,
+          namespace: this.namespace,
+          body: { ...base, spec: { ...base.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: microNow() } },
+        });
         this.log.info(`leader election: released ${this.where}`);
         return;
       } catch (e) {
@@ -152,7 +156,11 @@ export class LeaderElector {
       if (!lease?.spec?.holderIdentity) return false;
       const annotations = { ...lease.metadata?.annotations, [CYCLE_REQUEST_ANNOTATION]: `${new Date().toISOString()} ${this.identity}` };
       try {
-        await this.coordination.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: { ...lease, metadata: { ...lease.metadata, annotations } } });
+        await this.coordination.replaceNamespacedLease({
+          name: this.name,
+          namespace: this.namespace,
+          body: { ...lease, metadata: { ...lease.metadata, annotations } },
+        });
         return true;
       } catch (e) {
         if (!isConflict(e)) throw e;
@@ -194,7 +202,10 @@ export class LeaderElector {
     const lease = await this.read();
     if (!lease) {
       try {
-        const created = await this.coordination.createNamespacedLease({ namespace: this.namespace, body: { metadata: { name: this.name, namespace: this.namespace }, spec: { ...spec, leaseTransitions: 0 } } });
+        const created = await this.coordination.createNamespacedLease({
+          namespace: this.namespace,
+          body: { metadata: { name: this.name, namespace: this.namespace }, spec: { ...spec, leaseTransitions: 0 } },
+        });
         return this.becomeLeader(created);
       } catch (e) {
         if (isConflict(e)) return; // another replica created it first
@@ -215,8 +226,13 @@ export class LeaderElector {
     if (holder && holder !== this.identity && performance.now() - this.observed.at < validMs) return;
     const transitions = (lease.spec?.leaseTransitions ?? 0) + (holder && holder !== this.identity ? 1 : 0);
     try {
-      const taken = await this.coordination.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: { ...lease, spec: { ...lease.spec, ...spec, leaseTransitions: transitions } } });
-      if (holder && holder !== this.identity) this.log.info(`leader election: ${holder} stopped renewing ${this.where} for ${Math.round(validMs / 1000)}s; taking over`);
+      const taken = await this.coordination.replaceNamespacedLease({
+        name: this.name,
+        namespace: this.namespace,
+        body: { ...lease, spec: { ...lease.spec, ...spec, leaseTransitions: transitions } },
+      });
+      if (holder && holder !== this.identity)
+        this.log.info(`leader election: ${holder} stopped renewing ${this.where} for ${Math.round(validMs / 1000)}s; taking over`);
       this.becomeLeader(taken);
     } catch (e) {
       if (isConflict(e)) return; // someone else took it first
@@ -237,7 +253,11 @@ export class LeaderElector {
 
   private async renew(): Promise<void> {
     const write = (base: k8s.V1Lease) =>
-      this.coordination.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: { ...base, spec: { ...base.spec, holderIdentity: this.identity, renewTime: microNow() } } });
+      this.coordination.replaceNamespacedLease({
+        name: this.name,
+        namespace: this.namespace,
+        body: { ...base, spec: { ...base.spec, holderIdentity: this.identity, renewTime: microNow() } },
+      });
     let renewed: k8s.V1Lease;
     try {
       renewed = await write(this.lease!);

@@ -41,7 +41,10 @@ export class LiveObjects {
         ...(labelSelector ? { labelSelector } : {}),
         list,
         ...(opts.log ? { log: opts.log } : {}),
-      }).on('add', bump).on('update', bump).on('delete', bump);
+      })
+        .on('add', bump)
+        .on('update', bump)
+        .on('delete', bump);
     };
     this.sessions = informer(RESTORE_SESSIONS, () => this.listSessions(), MANAGED);
     this.repositories = informer(REPOSITORIES, () => this.listRepositories());
@@ -69,13 +72,17 @@ export class LiveObjects {
 
   private listSessions(): Promise<List> {
     const namespace = this.namespace;
-    return (namespace
-      ? this.custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, labelSelector: MANAGED })
-      : this.custom.listClusterCustomObject({ ...RESTORE_SESSIONS, labelSelector: MANAGED })) as Promise<List>;
+    return (
+      namespace
+        ? this.custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, labelSelector: MANAGED })
+        : this.custom.listClusterCustomObject({ ...RESTORE_SESSIONS, labelSelector: MANAGED })
+    ) as Promise<List>;
   }
 
   private listRepositories(): Promise<List> {
     const namespace = this.namespace;
-    return (namespace ? this.custom.listNamespacedCustomObject({ ...REPOSITORIES, namespace }) : this.custom.listClusterCustomObject({ ...REPOSITORIES })) as Promise<List>;
+    return (
+      namespace ? this.custom.listNamespacedCustomObject({ ...REPOSITORIES, namespace }) : this.custom.listClusterCustomObject({ ...REPOSITORIES })
+    ) as Promise<List>;
   }
 }

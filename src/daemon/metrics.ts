@@ -36,7 +36,12 @@ export class DaemonMetrics {
       registers,
     });
     this.cycles = new Counter({ name: `${PREFIX}cycles_total`, help: 'Reconcile cycles by result (success or failure).', labelNames: ['result'], registers });
-    this.sessions = new Gauge({ name: `${PREFIX}sessions`, help: 'Managed RestoreSessions in the cluster by phase, as the last cycle listed them.', labelNames: ['phase'], registers });
+    this.sessions = new Gauge({
+      name: `${PREFIX}sessions`,
+      help: 'Managed RestoreSessions in the cluster by phase, as the last cycle listed them.',
+      labelNames: ['phase'],
+      registers,
+    });
     this.fetchDuration = new Histogram({
       name: `${PREFIX}git_fetch_duration_seconds`,
       help: 'Duration of a source sync (fetch of the followed branch and read of the changed manifests), by result.',
@@ -44,16 +49,33 @@ export class DaemonMetrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
-    this.sourceUp = new Gauge({ name: `${PREFIX}source_up`, help: '1 when the last source sync succeeded, 0 when the remote is failing (the last good revision stays in force).', registers });
-    this.lastSync = new Gauge({ name: `${PREFIX}last_successful_sync_timestamp_seconds`, help: 'Unix time of the last cycle that succeeded end to end.', registers });
+    this.sourceUp = new Gauge({
+      name: `${PREFIX}source_up`,
+      help: '1 when the last source sync succeeded, 0 when the remote is failing (the last good revision stays in force).',
+      registers,
+    });
+    this.lastSync = new Gauge({
+      name: `${PREFIX}last_successful_sync_timestamp_seconds`,
+      help: 'Unix time of the last cycle that succeeded end to end.',
+      registers,
+    });
     this.apiErrors = new Counter({
       name: `${PREFIX}api_errors_total`,
       help: 'Kubernetes API requests that failed, by HTTP status code ("network" when no answer came). 404 and 409 are part of normal operation.',
       labelNames: ['code'],
       registers,
     });
-    this.leader = new Gauge({ name: `${PREFIX}leader`, help: '1 while this replica holds the leader Lease (or runs without leader election), 0 on a standby.', registers });
-    this.webhooks = new Counter({ name: `${PREFIX}webhook_requests_total`, help: 'Push webhook requests by provider and outcome.', labelNames: ['provider', 'outcome'], registers });
+    this.leader = new Gauge({
+      name: `${PREFIX}leader`,
+      help: '1 while this replica holds the leader Lease (or runs without leader election), 0 on a standby.',
+      registers,
+    });
+    this.webhooks = new Counter({
+      name: `${PREFIX}webhook_requests_total`,
+      help: 'Push webhook requests by provider and outcome.',
+      labelNames: ['provider', 'outcome'],
+      registers,
+    });
     this.decisions = new Gauge({
       name: `${PREFIX}decisions`,
       help: 'What the last plan decided for the declared objects, by action (blocked: not applied, the status branch says why).',
@@ -97,7 +119,8 @@ export class DaemonMetrics {
   /** A cycle's plan: its actions by decision, its diagnostics by severity. */
   planned(plan: Pick<Plan, 'actions' | 'diagnostics'>): void {
     for (const action of ACTIONS) {
-      for (const kind of ['RestoreSession', 'Repository'] as const) this.decisions.set({ action, kind }, plan.actions.filter((a) => a.action === action && a.kind === kind).length);
+      for (const kind of ['RestoreSession', 'Repository'] as const)
+        this.decisions.set({ action, kind }, plan.actions.filter((a) => a.action === action && a.kind === kind).length);
     }
     for (const severity of ['error', 'warning'] as const) this.diagnostics.set({ severity }, plan.diagnostics.filter((d) => d.severity === severity).length);
   }

@@ -19,7 +19,12 @@ export function confineToNamespace(desired: DesiredSet, namespace: string): Desi
     const { kind, metadata } = m.object;
     if (metadata.namespace !== namespace) {
       diagnostics.push(
-        diagnosticAt(m, ['metadata', 'namespace'], 'error', `${kind} ${metadata.namespace}/${metadata.name} refused: this daemon runs with --namespace ${namespace} and applies nothing in namespace ${metadata.namespace}; move it to a folder a daemon of that namespace follows, or set metadata.namespace: ${namespace}`),
+        diagnosticAt(
+          m,
+          ['metadata', 'namespace'],
+          'error',
+          `${kind} ${metadata.namespace}/${metadata.name} refused: this daemon runs with --namespace ${namespace} and applies nothing in namespace ${metadata.namespace}; move it to a folder a daemon of that namespace follows, or set metadata.namespace: ${namespace}`,
+        ),
       );
       refused.add(objectKey(m.object));
       return false;
@@ -31,7 +36,12 @@ export function confineToNamespace(desired: DesiredSet, namespace: string): Desi
     const repo = repositoryOf(m.object);
     if (!repo || repo.namespace === namespace) return true;
     diagnostics.push(
-      diagnosticAt(m, ['spec', 'repository', 'namespace'], 'error', `RestoreSession ${namespace}/${m.object.metadata.name} refused: its Repository ${repo.namespace}/${repo.name} is outside namespace ${namespace}, which this daemon (--namespace ${namespace}) cannot read; use a Repository in ${namespace}`),
+      diagnosticAt(
+        m,
+        ['spec', 'repository', 'namespace'],
+        'error',
+        `RestoreSession ${namespace}/${m.object.metadata.name} refused: its Repository ${repo.namespace}/${repo.name} is outside namespace ${namespace}, which this daemon (--namespace ${namespace}) cannot read; use a Repository in ${namespace}`,
+      ),
     );
     refused.add(objectKey(m.object));
     return false;

@@ -135,7 +135,9 @@ export class DaemonRunner {
         daemon?.stop();
         const waitMs = Math.min(60_000, (this.opts.startRetryMs ?? 5_000) * 2 ** attempt);
         this.health.startFailed(new Date());
-        this.log.error(`cannot start acting (reading the status branch or starting the controller): ${errorMessage(e)}; retrying in ${Math.round(waitMs / 1000)}s`);
+        this.log.error(
+          `cannot start acting (reading the status branch or starting the controller): ${errorMessage(e)}; retrying in ${Math.round(waitMs / 1000)}s`,
+        );
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, waitMs);
           this.wake = () => {
@@ -222,7 +224,8 @@ export class DaemonRunner {
         const provider = 'provider' in o ? o.provider : 'unknown';
         metrics.webhook(provider, o.outcome);
         const fields = { provider, status: o.status, ...('delivery' in o && o.delivery ? { delivery: o.delivery } : {}) };
-        if (o.outcome === 'unauthorized') this.log.warn('webhook: refused a request whose signature or token did not verify', { ...fields, remote: req.socket.remoteAddress });
+        if (o.outcome === 'unauthorized')
+          this.log.warn('webhook: refused a request whose signature or token did not verify', { ...fields, remote: req.socket.remoteAddress });
         else if (o.outcome === 'triggered') this.log.info(`webhook: push to ${o.ref}${o.after ? ` (${o.after.slice(0, 12)})` : ''}`, fields);
         else this.log.info(`webhook: ${'message' in o ? o.message : o.outcome}`, fields);
       },
@@ -231,7 +234,12 @@ export class DaemonRunner {
           void this.daemon.trigger();
         } else if (elector && !elector.isLeader && !this.ending) {
           elector.requestCycle().then(
-            (asked) => this.log.info(asked ? 'webhook: standby; asked the leader for a cycle through the Lease' : 'webhook: no replica leads yet; the next leader starts with a cycle'),
+            (asked) =>
+              this.log.info(
+                asked
+                  ? 'webhook: standby; asked the leader for a cycle through the Lease'
+                  : 'webhook: no replica leads yet; the next leader starts with a cycle',
+              ),
             (e) => this.log.warn(`webhook: standby could not relay the push to the leader (it syncs at its next interval): ${errorMessage(e)}`),
           );
         } else if (!this.ending) {

@@ -108,7 +108,7 @@ function parsePayload(h: Headers, body: Buffer): { ref?: unknown; after?: unknow
   try {
     const text = body.toString('utf8');
     const type = header(h, 'content-type') ?? '';
-    const json = type.startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(text).get('payload') ?? '' : text;
+    const json = type.startsWith('application/x-www-form-urlencoded') ? (new URLSearchParams(text).get('payload') ?? '') : text;
     const v: unknown = JSON.parse(json);
     return v && typeof v === 'object' && !Array.isArray(v) ? (v as { ref?: unknown; after?: unknown }) : undefined;
   } catch {
@@ -122,12 +122,13 @@ export function handleWebhook(h: Headers, body: Buffer, secret: string, follow: 
   if (!provider) return { status: 401, outcome: 'unauthorized' };
   const delivery = header(h, 'x-github-delivery') ?? header(h, 'x-gitea-delivery') ?? header(h, 'x-gitlab-event-uuid');
   const d = delivery ? { delivery } : {};
-  const event = (provider === 'gitlab' ? header(h, 'x-gitlab-event') : header(h, 'x-gitea-event') ?? header(h, 'x-github-event')) ?? '';
+  const event = (provider === 'gitlab' ? header(h, 'x-gitlab-event') : (header(h, 'x-gitea-event') ?? header(h, 'x-github-event'))) ?? '';
   if (event === 'ping') return { status: 200, outcome: 'ping', provider, ...d };
   const isPush = provider === 'gitlab' ? event === 'Push Hook' || event === 'Tag Push Hook' : event === 'push';
   if (!isPush) return { status: 200, outcome: 'ignored', provider, message: `ignored: event "${event}" is not a push`, ...d };
   const payload = parsePayload(h, body);
-  if (!payload || typeof payload.ref !== 'string') return { status: 400, outcome: 'bad-request', provider, message: 'the push payload is not JSON with a "ref"', ...d };
+  if (!payload || typeof payload.ref !== 'string')
+    return { status: 400, outcome: 'bad-request', provider, message: 'the push payload is not JSON with a "ref"', ...d };
   if (!followsRef(follow, payload.ref)) {
     return { status: 200, outcome: 'ignored', provider, message: `ignored: push to ${payload.ref}; this daemon follows ${followedText(follow)}`, ...d };
   }

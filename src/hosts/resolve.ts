@@ -97,7 +97,11 @@ export function resolveHosts(session: RestoreSession, target: KubeObject | undef
   const kind = t.ref?.kind;
   if (executor === 'init-container' && (kind === 'StatefulSet' || kind === 'DaemonSet')) {
     if (!target) {
-      return { executor, known: false, reason: `the hosts of ${kind} ${t.ref!.name} depend on the live object (${kind === 'StatefulSet' ? 'its replicas' : 'the nodes it runs on'}); pass --cluster-state to see them` };
+      return {
+        executor,
+        known: false,
+        reason: `the hosts of ${kind} ${t.ref!.name} depend on the live object (${kind === 'StatefulSet' ? 'its replicas' : 'the nodes it runs on'}); pass --cluster-state to see them`,
+      };
     }
     if (kind === 'StatefulSet') {
       const replicas = (target['spec'] as { replicas?: number } | undefined)?.replicas ?? 1;
@@ -106,7 +110,10 @@ export function resolveHosts(session: RestoreSession, target: KubeObject | undef
     const selector = nodeSelectorOf(target);
     const onNodes = nodes.filter((n) => Object.entries(selector).every(([k, v]) => n.labels[k] === v)).map((n) => n.name);
     const desired = (target['status'] as { desiredNumberScheduled?: number } | undefined)?.desiredNumberScheduled;
-    return known(onNodes.map((n) => (alias ? `${alias}-${n}` : n)), desired ?? onNodes.length);
+    return known(
+      onNodes.map((n) => (alias ? `${alias}-${n}` : n)),
+      desired ?? onNodes.length,
+    );
   }
   // Deployment, DeploymentConfig, a PVC, a Task, anything else: one host.
   return known([alias || 'host-0']);

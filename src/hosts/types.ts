@@ -23,6 +23,4 @@ export interface Node {
 }
 
 /** Hosts are known when the target (or the session alone) tells how many there are. */
-export type HostResolution =
-  | { executor: Executor; known: true; totalHosts: number; hosts: HostPlan[] }
-  | { executor: Executor; known: false; reason: string };
+export type HostResolution = { executor: Executor; known: true; totalHosts: number; hosts: HostPlan[] } | { executor: Executor; known: false; reason: string };

@@ -8,7 +8,14 @@ export interface EventSource {
   host?: string;
 }
 
-export async function recordEvent(core: k8s.CoreV1Api, on: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, source: EventSource): Promise<void> {
+export async function recordEvent(
+  core: k8s.CoreV1Api,
+  on: KubeObject,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+  source: EventSource,
+): Promise<void> {
   const now = new Date();
   const namespace = on.metadata.namespace ?? 'default';
   try {

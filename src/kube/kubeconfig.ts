@@ -25,12 +25,21 @@ export function loadKubeConfig(options: LoadOptions = {}): KubeConfig {
     if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
     else kc.loadFromDefault();
   } catch (e) {
-    throw new KubeConfigError('KubeConfigUnreadable', `cannot load kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ''}: ${(e as Error).message}`, options.kubeconfig ? { file: options.kubeconfig } : {}, { cause: e });
+    throw new KubeConfigError(
+      'KubeConfigUnreadable',
+      `cannot load kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ''}: ${(e as Error).message}`,
+      options.kubeconfig ? { file: options.kubeconfig } : {},
+      { cause: e },
+    );
   }
   if (options.context) {
     if (!kc.getContextObject(options.context)) {
       const contexts = kc.getContexts().map((c) => c.name);
-      throw new KubeConfigError('KubeContextNotFound', `kubeconfig has no context "${options.context}" (it has: ${contexts.join(', ') || 'none'}; see kubectl config get-contexts)`, { context: options.context, contexts, ...(options.kubeconfig ? { file: options.kubeconfig } : {}) });
+      throw new KubeConfigError(
+        'KubeContextNotFound',
+        `kubeconfig has no context "${options.context}" (it has: ${contexts.join(', ') || 'none'}; see kubectl config get-contexts)`,
+        { context: options.context, contexts, ...(options.kubeconfig ? { file: options.kubeconfig } : {}) },
+      );
     }
     kc.setCurrentContext(options.context);
   }

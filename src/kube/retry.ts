@@ -12,8 +12,23 @@ export type RetryClass = 'transient' | 'conflict' | 'permanent';
 
 /** Socket and DNS errors of a connection that may work again (node-fetch's FetchError and undici's causes carry them). */
 const TRANSIENT_SOCKET_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ENOTCONN',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ENOTCONN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
 ]);
 
 /**
@@ -40,7 +55,12 @@ function socketCode(e: unknown): string | undefined {
 function isTimeout(e: unknown): boolean {
   const err = e as { name?: unknown; type?: unknown; message?: unknown };
   // node-fetch: FetchError type 'request-timeout' / 'body-timeout'; AbortSignal.timeout: TimeoutError
-  return err?.name === 'TimeoutError' || err?.type === 'request-timeout' || err?.type === 'body-timeout' || (typeof err?.message === 'string' && /socket hang up/.test(err.message));
+  return (
+    err?.name === 'TimeoutError' ||
+    err?.type === 'request-timeout' ||
+    err?.type === 'body-timeout' ||
+    (typeof err?.message === 'string' && /socket hang up/.test(err.message))
+  );
 }
 
 /** The HTTP status of the failure, or of the first error in its cause chain that has one (an AgentError wraps client-node's). */
@@ -121,7 +141,12 @@ export async function withApiRetry<T>(what: string, fn: () => Promise<T>, policy
       const delay = backoffDelay(attempt, policy.baseDelayMs ?? 200, policy.maxDelayMs ?? 10_000);
       if (now() + delay > policy.deadline) {
         const deadline = new Date(policy.deadline).toISOString();
-        throw new ApiRetryError('ApiUnavailable', `${what}: the Kubernetes API failed ${attempt} time(s), last with ${code}, and the retries ran out at ${deadline}`, { what, attempts: attempt, lastError: code, deadline }, { cause: e });
+        throw new ApiRetryError(
+          'ApiUnavailable',
+          `${what}: the Kubernetes API failed ${attempt} time(s), last with ${code}, and the retries ran out at ${deadline}`,
+          { what, attempts: attempt, lastError: code, deadline },
+          { cause: e },
+        );
       }
       policy.log.warn(`${what}: ${code}; retrying in ${delay} ms (attempt ${attempt})`, { code, attempt, delayMs: delay });
       await sleep(delay);

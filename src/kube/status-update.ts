@@ -39,7 +39,9 @@ export async function updateSessionStatus(
     const status = mutate(session);
     if (status === undefined) return session;
     try {
-      return (await call(() => api.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace, name, body: { ...session, status } }))) as RestoreSession;
+      return (await call(() =>
+        api.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace, name, body: { ...session, status } }),
+      )) as RestoreSession;
     } catch (e) {
       if (!isConflict(e) || attempt >= attempts) throw e;
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 20 * 2 ** attempt)));

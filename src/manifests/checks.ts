@@ -113,7 +113,11 @@ function checkRules(s: RestoreSession, { err, warn }: Reporter): void {
       err([...base, i], `rule ${i} has both snapshots and paths: a rule restores either named snapshots or the latest snapshot of some paths, not both`, 'key');
     }
     if (r.include?.length && r.exclude?.length) {
-      err([...base, i, 'exclude'], `rule ${i} has both include and exclude: restic refuses them together ("exclude and include patterns are mutually exclusive"), so this host would always fail; keep one of them`, 'key');
+      err(
+        [...base, i, 'exclude'],
+        `rule ${i} has both include and exclude: restic refuses them together ("exclude and include patterns are mutually exclusive"), so this host would always fail; keep one of them`,
+        'key',
+      );
     }
     const badPatterns = invalidPatterns([...(r.include ?? []), ...(r.exclude ?? [])]);
     if (badPatterns.length) err([...base, i], `rule ${i} has patterns restic cannot parse: ${badPatterns.join(', ')}`, 'key');
@@ -121,13 +125,15 @@ function checkRules(s: RestoreSession, { err, warn }: Reporter): void {
       warn([...base, i], `rule ${i} has neither paths nor snapshots: its hosts restore nothing`, 'key');
     }
     if (!r.targetHosts?.length) {
-      if (catchAll !== undefined) err([...base, i], `rules ${catchAll} and ${i} both have empty targetHosts: at most one rule may apply to "every other host"`, 'key');
+      if (catchAll !== undefined)
+        err([...base, i], `rules ${catchAll} and ${i} both have empty targetHosts: at most one rule may apply to "every other host"`, 'key');
       else catchAll = i;
       return;
     }
     r.targetHosts.forEach((h, j) => {
       const prev = hostRule.get(h);
-      if (prev !== undefined && prev !== i) err([...base, i, 'targetHosts', j], `host "${h}" is listed in rules ${prev} and ${i}: a host may be listed in one rule only`);
+      if (prev !== undefined && prev !== i)
+        err([...base, i, 'targetHosts', j], `host "${h}" is listed in rules ${prev} and ${i}: a host may be listed in one rule only`);
       else hostRule.set(h, i);
     });
   });
@@ -144,26 +150,44 @@ function checkTarget(s: RestoreSession, cluster: ClusterState | undefined, { err
     err(['spec'], 'spec.target is missing: name a workload or PVC in spec.target.ref, or PVCs to create in spec.target.volumeClaimTemplates', 'key');
   }
   if (ref?.namespace && ref.namespace !== ns && (isWorkloadKind(ref.kind) || ref.kind === 'PersistentVolumeClaim')) {
-    err(['spec', 'target', 'ref', 'namespace'], `target ${ref.kind} ${ref.namespace}/${ref.name} is in another namespace than the RestoreSession (${ns}): a ${ref.kind} can only be restored from its own namespace`);
+    err(
+      ['spec', 'target', 'ref', 'namespace'],
+      `target ${ref.kind} ${ref.namespace}/${ref.name} is in another namespace than the RestoreSession (${ns}): a ${ref.kind} can only be restored from its own namespace`,
+    );
   }
   if (spec.driver === 'VolumeSnapshotter') {
-    if (!templates.length) err(['spec', 'target'], 'the VolumeSnapshotter driver needs spec.target.volumeClaimTemplates with a dataSource naming the VolumeSnapshot', 'key');
+    if (!templates.length)
+      err(['spec', 'target'], 'the VolumeSnapshotter driver needs spec.target.volumeClaimTemplates with a dataSource naming the VolumeSnapshot', 'key');
     templates.forEach((t, i) => {
       if (t.spec?.dataSource?.kind !== 'VolumeSnapshot') {
-        err(['spec', 'target', 'volumeClaimTemplates', i, 'spec'], `volumeClaimTemplates[${i}] needs spec.dataSource {kind: VolumeSnapshot, name, apiGroup: snapshot.storage.k8s.io} for the VolumeSnapshotter driver`, 'key');
+        err(
+          ['spec', 'target', 'volumeClaimTemplates', i, 'spec'],
+          `volumeClaimTemplates[${i}] needs spec.dataSource {kind: VolumeSnapshot, name, apiGroup: snapshot.storage.k8s.io} for the VolumeSnapshotter driver`,
+          'key',
+        );
       }
     });
   }
   templates.forEach((t, i) => {
     if (t.metadata.name.includes(POD_ORDINAL) && target?.replicas === undefined) {
-      warn(['spec', 'target', 'volumeClaimTemplates', i, 'metadata', 'name'], `the name uses ${POD_ORDINAL} but spec.target.replicas is not set: only ordinal 0 is restored`);
+      warn(
+        ['spec', 'target', 'volumeClaimTemplates', i, 'metadata', 'name'],
+        `the name uses ${POD_ORDINAL} but spec.target.replicas is not set: only ordinal 0 is restored`,
+      );
     }
   });
   if (ref && isWorkloadKind(ref.kind) && !spec.task?.name && !templates.length && spec.runtimeSettings?.pod) {
-    warn(['spec', 'runtimeSettings', 'pod'], 'runtimeSettings.pod applies to restore Jobs only: a workload target is restored by an init-container in its own pods', 'key');
+    warn(
+      ['spec', 'runtimeSettings', 'pod'],
+      'runtimeSettings.pod applies to restore Jobs only: a workload target is restored by an init-container in its own pods',
+      'key',
+    );
   }
   if (ref && cluster?.covers(ref.kind) && !cluster.get(ref.kind, ref.namespace || ns, ref.name)) {
-    warn(['spec', 'target', 'ref', 'name'], `target not found: ${ref.kind} ${ref.namespace || ns}/${ref.name} is not in the cluster state, so the session will wait (Pending) until it exists`);
+    warn(
+      ['spec', 'target', 'ref', 'name'],
+      `target not found: ${ref.kind} ${ref.namespace || ns}/${ref.name} is not in the cluster state, so the session will wait (Pending) until it exists`,
+    );
   }
 }
 
@@ -175,10 +199,19 @@ function checkHooks(s: RestoreSession, { err, warn }: Reporter): void {
     if (!h) continue;
     const kinds = HANDLER_KINDS.filter((k) => h[k] !== undefined);
     if (kinds.length !== 1) {
-      err(['spec', 'hooks', hook], kinds.length === 0 ? `${hook} has no handler: set one of exec, httpGet, httpPost or tcpSocket` : `${hook} has ${kinds.join(' and ')}: a hook runs exactly one handler`, 'key');
+      err(
+        ['spec', 'hooks', hook],
+        kinds.length === 0
+          ? `${hook} has no handler: set one of exec, httpGet, httpPost or tcpSocket`
+          : `${hook} has ${kinds.join(' and ')}: a hook runs exactly one handler`,
+        'key',
+      );
     }
     if (h.exec && ref && isWorkloadKind(ref.kind) && h.containerName && h.containerName !== 'stash-init') {
-      warn(['spec', 'hooks', hook, 'containerName'], `in the init-container model an exec hook can only run in stash-init (no other container has started), not in "${h.containerName}"`);
+      warn(
+        ['spec', 'hooks', hook, 'containerName'],
+        `in the init-container model an exec hook can only run in stash-init (no other container has started), not in "${h.containerName}"`,
+      );
     }
   }
 }
@@ -209,19 +242,32 @@ export function checkSessionReferences(m: Manifest<RestoreSession>, ctx: Session
   if (ctx.refused.has(`Repository/${repoKey}`)) return out; // its own diagnostics say why
   const repo = ctx.repos.get(repoKey) ?? ctx.cluster?.get<Repository>('Repository', repoRef.namespace, repoRef.name);
   if (!repo) {
-    err(['spec', 'repository', 'name'], `Repository ${repoKey} is neither declared in the source nor in the cluster state: add its manifest, or check the name and namespace`);
+    err(
+      ['spec', 'repository', 'name'],
+      `Repository ${repoKey} is neither declared in the source nor in the cluster state: add its manifest, or check the name and namespace`,
+    );
     return out;
   }
   if (repoRef.namespace !== ns) {
     const allowed = repo.spec.usagePolicy?.allowedNamespaces;
     const from = allowed?.from ?? 'Same';
     if (from === 'Same') {
-      err(['spec', 'repository', 'namespace'], `Repository ${repoKey} may only be used from namespace ${repoRef.namespace} (usagePolicy.allowedNamespaces.from: Same), not from ${ns}`);
+      err(
+        ['spec', 'repository', 'namespace'],
+        `Repository ${repoKey} may only be used from namespace ${repoRef.namespace} (usagePolicy.allowedNamespaces.from: Same), not from ${ns}`,
+      );
     } else if (from === 'Selector') {
       const nsObj = ctx.cluster?.get('Namespace', undefined, ns);
-      if (!nsObj) warn(['spec', 'repository', 'namespace'], `Repository ${repoKey} allows namespaces by label selector, and namespace ${ns} is not in the cluster state: cannot check`);
+      if (!nsObj)
+        warn(
+          ['spec', 'repository', 'namespace'],
+          `Repository ${repoKey} allows namespaces by label selector, and namespace ${ns} is not in the cluster state: cannot check`,
+        );
       else if (!matchesLabelSelector(nsObj.metadata.labels ?? {}, allowed?.selector)) {
-        err(['spec', 'repository', 'namespace'], `Repository ${repoKey} does not allow namespace ${ns}: its labels do not match usagePolicy.allowedNamespaces.selector`);
+        err(
+          ['spec', 'repository', 'namespace'],
+          `Repository ${repoKey} does not allow namespace ${ns}: its labels do not match usagePolicy.allowedNamespaces.selector`,
+        );
       }
     }
   }
@@ -232,19 +278,46 @@ export function checkRepository(m: Manifest<Repository>, cluster: ClusterState |
   const out: Diagnostic[] = [];
   const b = m.object.spec.backend;
   const kinds = backendKinds(b);
-  if (kinds.length === 0) out.push(diagnosticAt(m, ['spec', 'backend'], 'error', 'spec.backend names no backend: set one of local, s3, gcs, azure, swift, b2 or rest', 'key'));
-  if (kinds.length > 1) out.push(diagnosticAt(m, ['spec', 'backend', kinds[1]!], 'error', `spec.backend names ${kinds.join(' and ')}: a Repository has exactly one backend`, 'key'));
+  if (kinds.length === 0)
+    out.push(diagnosticAt(m, ['spec', 'backend'], 'error', 'spec.backend names no backend: set one of local, s3, gcs, azure, swift, b2 or rest', 'key'));
+  if (kinds.length > 1)
+    out.push(
+      diagnosticAt(m, ['spec', 'backend', kinds[1]!], 'error', `spec.backend names ${kinds.join(' and ')}: a Repository has exactly one backend`, 'key'),
+    );
   if (!b.storageSecretName) {
-    out.push(diagnosticAt(m, ['spec', 'backend'], 'error', 'spec.backend.storageSecretName is required: the Secret holding RESTIC_PASSWORD (and the backend\'s credentials)', 'key'));
+    out.push(
+      diagnosticAt(
+        m,
+        ['spec', 'backend'],
+        'error',
+        "spec.backend.storageSecretName is required: the Secret holding RESTIC_PASSWORD (and the backend's credentials)",
+        'key',
+      ),
+    );
   } else if (cluster?.covers('Secret') && cluster.list('Secret').length > 0 && !cluster.get('Secret', m.object.metadata.namespace, b.storageSecretName)) {
-    out.push(diagnosticAt(m, ['spec', 'backend', 'storageSecretName'], 'warning', `Secret ${m.object.metadata.namespace}/${b.storageSecretName} is not in the cluster state: restores will wait until it exists`));
+    out.push(
+      diagnosticAt(
+        m,
+        ['spec', 'backend', 'storageSecretName'],
+        'warning',
+        `Secret ${m.object.metadata.namespace}/${b.storageSecretName} is not in the cluster state: restores will wait until it exists`,
+      ),
+    );
   }
   if (b.local) {
     const sources = Object.keys(b.local).filter((k) => k !== 'mountPath' && k !== 'subPath');
     if (sources.length !== 1) {
-      out.push(diagnosticAt(m, ['spec', 'backend', 'local'], 'error', sources.length === 0
-        ? 'spec.backend.local needs a volume source (hostPath, persistentVolumeClaim, nfs, …) beside mountPath'
-        : `spec.backend.local has several volume sources (${sources.join(', ')}): keep one`, 'key'));
+      out.push(
+        diagnosticAt(
+          m,
+          ['spec', 'backend', 'local'],
+          'error',
+          sources.length === 0
+            ? 'spec.backend.local needs a volume source (hostPath, persistentVolumeClaim, nfs, …) beside mountPath'
+            : `spec.backend.local has several volume sources (${sources.join(', ')}): keep one`,
+          'key',
+        ),
+      );
     }
   }
   return out;

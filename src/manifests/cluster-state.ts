@@ -42,7 +42,9 @@ export class ClusterState {
   }
 
   get<T extends KubeObject = KubeObject>(kind: string, namespace: string | undefined, name: string): T | undefined {
-    return (this.byKey.get(ClusterState.key(kind, namespace, name)) ?? (namespace ? undefined : this.byKey.get(ClusterState.key(kind, '', name)))) as T | undefined;
+    return (this.byKey.get(ClusterState.key(kind, namespace, name)) ?? (namespace ? undefined : this.byKey.get(ClusterState.key(kind, '', name)))) as
+      | T
+      | undefined;
   }
 
   list<T extends KubeObject = KubeObject>(kind: string, namespace?: string): T[] {

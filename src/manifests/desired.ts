@@ -32,7 +32,7 @@ export interface LoadOptions {
 
 const SECRET_MESSAGE =
   'a Secret does not belong in git: its values would be readable by everyone with access to the repository and its history. ' +
-  'Create it in the cluster (or through Sealed Secrets, SOPS or External Secrets) and name it in the Repository\'s spec.backend.storageSecretName';
+  "Create it in the cluster (or through Sealed Secrets, SOPS or External Secrets) and name it in the Repository's spec.backend.storageSecretName";
 
 export function loadDesired(files: SourceFile[], opts: LoadOptions = {}): DesiredSet {
   const defaultNamespace = opts.defaultNamespace ?? 'default';
@@ -57,9 +57,18 @@ export function loadDesired(files: SourceFile[], opts: LoadOptions = {}): Desire
         diagnostics.push(diagnosticAt(m, ['apiVersion'], 'error', `${o.kind} must have apiVersion ${sameKind.group}/${sameKind.version}, not ${o.apiVersion}`));
       } else if (crdKind(o.apiVersion, o.kind)) {
         // Function, Task, AppBinding: read by task restores, never applied from git.
-        diagnostics.push(diagnosticAt(m, ['kind'], 'warning', `${o.kind} ${o.metadata.name} skipped: restore-controller applies only RestoreSession and Repository objects; a ${o.kind} is read from the cluster (install it there, e.g. with Stash's catalog or KubeDB, and list it in --cluster-state to plan against it)`));
+        diagnostics.push(
+          diagnosticAt(
+            m,
+            ['kind'],
+            'warning',
+            `${o.kind} ${o.metadata.name} skipped: restore-controller applies only RestoreSession and Repository objects; a ${o.kind} is read from the cluster (install it there, e.g. with Stash's catalog or KubeDB, and list it in --cluster-state to plan against it)`,
+          ),
+        );
       } else {
-        diagnostics.push(diagnosticAt(m, ['kind'], 'warning', `${o.kind} ${o.metadata.name} skipped: restore-controller applies only RestoreSession and Repository objects`));
+        diagnostics.push(
+          diagnosticAt(m, ['kind'], 'warning', `${o.kind} ${o.metadata.name} skipped: restore-controller applies only RestoreSession and Repository objects`),
+        );
       }
       continue;
     }
@@ -69,7 +78,14 @@ export function loadDesired(files: SourceFile[], opts: LoadOptions = {}): Desire
 
     const first = seen.get(key);
     if (first) {
-      diagnostics.push(diagnosticAt(managed, ['metadata', 'name'], 'error', `${o.kind} ${namespaced.metadata.namespace}/${o.metadata.name} is declared twice: here and in ${whereIs(first)}; neither is applied until one is removed`));
+      diagnostics.push(
+        diagnosticAt(
+          managed,
+          ['metadata', 'name'],
+          'error',
+          `${o.kind} ${namespaced.metadata.namespace}/${o.metadata.name} is declared twice: here and in ${whereIs(first)}; neither is applied until one is removed`,
+        ),
+      );
       duplicated.add(key);
       continue;
     }

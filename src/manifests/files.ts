@@ -57,7 +57,14 @@ export async function readManifestPaths(paths: string[], opts: { relativeTo?: st
     try {
       names = (await stat(p)).isDirectory() ? await listManifestFiles(p) : [p];
     } catch (e) {
-      diagnostics.push({ file: show(p), line: 0, column: 0, path: '', severity: 'error', message: `cannot read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : errorMessage(e)}` });
+      diagnostics.push({
+        file: show(p),
+        line: 0,
+        column: 0,
+        path: '',
+        severity: 'error',
+        message: `cannot read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : errorMessage(e)}`,
+      });
       continue;
     }
     // Synchronous reads: for thousands of small files, fs/promises' open/stat/read/close round
@@ -105,7 +112,14 @@ export function decodeManifest(path: string, bytes: Uint8Array): SourceFile | Di
     }
     const column = Buffer.from(bytes.subarray(lineStart, at)).toString('utf8').length + 1;
     const hex = bytes[at]!.toString(16).padStart(2, '0');
-    return { file: path, line, column, path: '', severity: 'error', message: `not valid UTF-8 at byte ${at} (0x${hex}): save the file as UTF-8 (kubectl reads UTF-8 or UTF-16 with a byte order mark)` };
+    return {
+      file: path,
+      line,
+      column,
+      path: '',
+      severity: 'error',
+      message: `not valid UTF-8 at byte ${at} (0x${hex}): save the file as UTF-8 (kubectl reads UTF-8 or UTF-16 with a byte order mark)`,
+    };
   }
 }
 

@@ -39,8 +39,16 @@ export function validateLiveSession(session: RestoreSession): Diagnostic[] {
   const where = `RestoreSession ${session.metadata.namespace}/${session.metadata.name}`;
   const schema = manifestSchema(MANAGED_KINDS.find((k) => k.kind === 'RestoreSession')!);
   const { status: _status, ...object } = session;
-  const schemaErrors: Diagnostic[] = validateSchema(schema, { ...object, metadata: { name: session.metadata.name, namespace: session.metadata.namespace } }).map((v) => ({
-    file: where, line: 0, column: 0, path: formatPath(v.path), severity: 'error', message: v.message,
+  const schemaErrors: Diagnostic[] = validateSchema(schema, {
+    ...object,
+    metadata: { name: session.metadata.name, namespace: session.metadata.namespace },
+  }).map((v) => ({
+    file: where,
+    line: 0,
+    column: 0,
+    path: formatPath(v.path),
+    severity: 'error',
+    message: v.message,
   }));
   const spec = checkSessionSpec({ object: session, file: where, doc: 0, text: '' }).map((d) => ({ ...d, line: 0, column: 0 }));
   return [...schemaErrors, ...spec].filter((d) => d.severity === 'error');

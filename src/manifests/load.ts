@@ -96,7 +96,8 @@ function notAnObject(value: unknown): { path: FieldPath; message: string } | und
   if (typeof meta !== 'object' || Array.isArray(meta)) return { path: ['metadata'], message: `${o['kind']} metadata must be a mapping, not ${describe(meta)}` };
   const name = (meta as Record<string, unknown>)['name'];
   if (name === undefined || name === null || name === '') return { path: ['metadata', 'name'], message: `${o['kind']} has no metadata.name` };
-  if (typeof name !== 'string') return { path: ['metadata', 'name'], message: `${o['kind']} metadata.name must be a string, not ${describe(name)}: quote it ("${String(name)}")` };
+  if (typeof name !== 'string')
+    return { path: ['metadata', 'name'], message: `${o['kind']} metadata.name must be a string, not ${describe(name)}: quote it ("${String(name)}")` };
   return undefined;
 }
 

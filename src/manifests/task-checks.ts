@@ -41,7 +41,11 @@ export function checkTask(s: RestoreSession, cluster: ClusterState | undefined, 
   const task = sessionTask(s, cluster);
   if (!task) {
     if (ref && isAppBindingRef(ref)) {
-      err(['spec', 'target', 'ref'], `a database target (AppBinding ${ref.namespace || ns}/${ref.name}) needs spec.task.name: Stash restores a database by running its addon's Task (${EXAMPLE_TASKS}), and without one nothing would restore the data. A KubeDB AppBinding may name it in spec.parameters.stash.addon.restoreTask instead: then list the AppBinding in --cluster-state`, 'key');
+      err(
+        ['spec', 'target', 'ref'],
+        `a database target (AppBinding ${ref.namespace || ns}/${ref.name}) needs spec.task.name: Stash restores a database by running its addon's Task (${EXAMPLE_TASKS}), and without one nothing would restore the data. A KubeDB AppBinding may name it in spec.parameters.stash.addon.restoreTask instead: then list the AppBinding in --cluster-state`,
+        'key',
+      );
     }
     return;
   }
@@ -56,24 +60,49 @@ export function checkTask(s: RestoreSession, cluster: ClusterState | undefined, 
     return;
   }
   const official = officialTask(task.name);
-  const listed = cluster?.covers(TASK_KIND) ? cluster.list(TASK_KIND).map((t) => t.metadata.name).sort() : undefined;
-  const inCluster = listed === undefined ? 'the cluster state lists no Tasks' : listed.length ? `Tasks in the cluster state: ${listed.join(', ')}` : 'the cluster state has no Tasks';
+  const listed = cluster?.covers(TASK_KIND)
+    ? cluster
+        .list(TASK_KIND)
+        .map((t) => t.metadata.name)
+        .sort()
+    : undefined;
+  const inCluster =
+    listed === undefined
+      ? 'the cluster state lists no Tasks'
+      : listed.length
+        ? `Tasks in the cluster state: ${listed.join(', ')}`
+        : 'the cluster state has no Tasks';
   if (!official) {
-    err(path, `${named} is neither in the cluster state nor one of Stash's addon tasks that restore-controller runs built in, so nothing would restore the data: install the Task and its Functions and list them in --cluster-state, or name a built-in task (${builtInTaskNames().join(', ')}); ${inCluster}`);
+    err(
+      path,
+      `${named} is neither in the cluster state nor one of Stash's addon tasks that restore-controller runs built in, so nothing would restore the data: install the Task and its Functions and list them in --cluster-state, or name a built-in task (${builtInTaskNames().join(', ')}); ${inCluster}`,
+    );
     return;
   }
   if (!official.builtIn) {
-    err(path, `${named} is Stash's ${official.title} addon, which restore-controller does not run built in, and it is not in the cluster state: install Stash's ${official.title} catalog (its Task and Functions) and list them in --cluster-state; ${inCluster}`);
+    err(
+      path,
+      `${named} is Stash's ${official.title} addon, which restore-controller does not run built in, and it is not in the cluster state: install Stash's ${official.title} catalog (its Task and Functions) and list them in --cluster-state; ${inCluster}`,
+    );
     return;
   }
   const kind = ref?.kind;
   if (kind && official.target === 'AppBinding' && kind !== APP_BINDING_KIND) {
-    err(path, `${named} restores a ${official.title} database through an AppBinding, but the target is ${kind} ${ref!.name}: target the database's AppBinding (appcatalog.appscode.com/v1alpha1)`);
+    err(
+      path,
+      `${named} restores a ${official.title} database through an AppBinding, but the target is ${kind} ${ref!.name}: target the database's AppBinding (appcatalog.appscode.com/v1alpha1)`,
+    );
   } else if (kind && official.target === 'PersistentVolumeClaim' && kind !== 'PersistentVolumeClaim') {
-    err(path, `${named} restores into a stand-alone PersistentVolumeClaim, but the target is ${kind} ${ref!.name}: target the PVC, or drop spec.task to restore a workload`);
+    err(
+      path,
+      `${named} restores into a stand-alone PersistentVolumeClaim, but the target is ${kind} ${ref!.name}: target the PVC, or drop spec.task to restore a workload`,
+    );
   }
   if (official.version !== undefined && !official.knownVersion) {
-    warn(path, `${named}: Stash's catalog has no ${official.title} ${official.version} (it has ${official.versions.join(', ')}); the built-in ${official.title} restore runs with the client in restore-controller's image, not one of version ${official.version}`);
+    warn(
+      path,
+      `${named}: Stash's catalog has no ${official.title} ${official.version} (it has ${official.versions.join(', ')}); the built-in ${official.title} restore runs with the client in restore-controller's image, not one of version ${official.version}`,
+    );
   }
   sayNotYet();
 }
@@ -90,7 +119,10 @@ function checkSteps(task: Task, named: string, cluster: ClusterState, path: Fiel
   for (const [i, step] of steps.entries()) {
     if (!step.name) err(path, `${named} step ${i} names no Function`);
     else if (!cluster.get<StashFunction>(FUNCTION_KIND, undefined, step.name)) {
-      err(path, `${named} step ${i} runs Function "${step.name}", which is not in the cluster state: install it (Stash's catalog installs a Task's Functions with it) and list it in --cluster-state`);
+      err(
+        path,
+        `${named} step ${i} runs Function "${step.name}", which is not in the cluster state: install it (Stash's catalog installs a Task's Functions with it) and list it in --cluster-state`,
+      );
     } else continue;
     sound = false;
   }

@@ -100,7 +100,19 @@ export function parseYamlFile(file: string, text: string): ParsedYaml {
     return { file, line: pos.line, column: pos.col, path: '', severity, message };
   };
   if (text.length > YAML_LIMITS.fileBytes) {
-    return { documents, diagnostics: [{ file, line: 1, column: 1, path: '', severity: 'error', message: `file too big: ${mib(text.length)} of text, the limit is ${mib(YAML_LIMITS.fileBytes)}; split it into several files` }] };
+    return {
+      documents,
+      diagnostics: [
+        {
+          file,
+          line: 1,
+          column: 1,
+          path: '',
+          severity: 'error',
+          message: `file too big: ${mib(text.length)} of text, the limit is ${mib(YAML_LIMITS.fileBytes)}; split it into several files`,
+        },
+      ],
+    };
   }
   let docs: { doc: Document.Parsed; index: number }[];
   try {
@@ -116,14 +128,20 @@ export function parseYamlFile(file: string, text: string): ParsedYaml {
     return { documents, diagnostics: [{ file, line: 1, column: 1, path: '', severity: 'error', message: `YAML: cannot be read: ${why}` }] };
   }
   docs.forEach(({ doc, index }) => {
-    for (const [list, severity] of [[doc.errors, 'error'], [doc.warnings, 'warning']] as const) {
+    for (const [list, severity] of [
+      [doc.errors, 'error'],
+      [doc.warnings, 'warning'],
+    ] as const) {
       for (const e of list.slice(0, MAX_YAML_PROBLEMS)) diagnostics.push(at(e.pos[0], severity, `YAML: ${firstLine(e.message)}`));
-      if (list.length > MAX_YAML_PROBLEMS) diagnostics.push(at(list[MAX_YAML_PROBLEMS]!.pos[0], severity, `YAML: ${list.length - MAX_YAML_PROBLEMS} more ${severity}s in this document`));
+      if (list.length > MAX_YAML_PROBLEMS)
+        diagnostics.push(at(list[MAX_YAML_PROBLEMS]!.pos[0], severity, `YAML: ${list.length - MAX_YAML_PROBLEMS} more ${severity}s in this document`));
     }
     if (doc.errors.length > 0) return; // a broken document is reported, never half-applied
     const size = doc.range[1] - doc.range[0];
     if (size > YAML_LIMITS.documentBytes) {
-      diagnostics.push(at(doc.range[0], 'error', `YAML: document too big: ${mib(size)}, the API server accepts at most ${mib(YAML_LIMITS.documentBytes)}; split it`));
+      diagnostics.push(
+        at(doc.range[0], 'error', `YAML: document too big: ${mib(size)}, the API server accepts at most ${mib(YAML_LIMITS.documentBytes)}; split it`),
+      );
       return;
     }
     const walk = new ValueWalk();
@@ -146,7 +164,12 @@ export function parseYamlFile(file: string, text: string): ParsedYaml {
  * the composer recurses per level, and a regular expression that V8 compiles near the end of the
  * stack aborts the process (no exception to catch). Documents keep their index in the file.
  */
-function composeDocuments(text: string, lines: LineCounter, tooDeep: (offset: number) => void, onStreamError: (offset: number, message: string) => void = () => {}): { doc: Document.Parsed; index: number }[] {
+function composeDocuments(
+  text: string,
+  lines: LineCounter,
+  tooDeep: (offset: number) => void,
+  onStreamError: (offset: number, message: string) => void = () => {},
+): { doc: Document.Parsed; index: number }[] {
   const parser = new Parser(lines.addNewLine);
   const composer = new Composer(PARSE_OPTIONS);
   const out: { doc: Document.Parsed; index: number }[] = [];
@@ -271,7 +294,10 @@ class ValueWalk {
       this.resolved.set(node, target);
     }
     if (this.expanding.has(target)) {
-      throw new DocumentProblem(start(node), `alias *${node.source} is inside the node its anchor &${node.source} names, so the value would be infinite: remove the alias`);
+      throw new DocumentProblem(
+        start(node),
+        `alias *${node.source} is inside the node its anchor &${node.source} names, so the value would be infinite: remove the alias`,
+      );
     }
     this.copying++;
     try {
@@ -326,7 +352,8 @@ class ValueWalk {
         const v = this.value(pair.value, depth + 1, false);
         const maps = Array.isArray(v) ? [...v].reverse() : [v];
         for (const m of maps) {
-          if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new DocumentProblem(start(pair.value ?? keyNode), 'a merge key (<<) needs a mapping or a list of mappings');
+          if (typeof m !== 'object' || m === null || Array.isArray(m))
+            throw new DocumentProblem(start(pair.value ?? keyNode), 'a merge key (<<) needs a mapping or a list of mappings');
           for (const [k, x] of Object.entries(m)) set(out, k, x);
         }
         continue;
@@ -353,7 +380,8 @@ class ValueWalk {
 
   private scalar(node: Scalar): unknown {
     let v = node.value;
-    if (v instanceof Uint8Array) v = Buffer.from(v).toString('utf8'); // !!binary, as go-yaml decodes it
+    if (v instanceof Uint8Array)
+      v = Buffer.from(v).toString('utf8'); // !!binary, as go-yaml decodes it
     else if (typeof v === 'number' && !Number.isFinite(v)) {
       throw new DocumentProblem(start(node), `${node.source} is not a number JSON can hold (kubectl refuses it): quote it if it is text`);
     } else if (typeof v === 'bigint') v = Number(v);
@@ -366,7 +394,10 @@ class ValueWalk {
   private charge(node: Node, n: number): void {
     this.cost += n;
     if (this.cost > YAML_LIMITS.expandedBytes) {
-      throw new DocumentProblem(start(node), `the document expands to more than ${mib(YAML_LIMITS.expandedBytes)} (the API server's limit for an object), most likely through aliases (*name) that repeat large anchors: write the values out or remove the aliases`);
+      throw new DocumentProblem(
+        start(node),
+        `the document expands to more than ${mib(YAML_LIMITS.expandedBytes)} (the API server's limit for an object), most likely through aliases (*name) that repeat large anchors: write the values out or remove the aliases`,
+      );
     }
   }
 }

@@ -38,7 +38,12 @@ const latest = (r: LedgerRecord | undefined) => r?.executions[r.executions.lengt
  * content id that no base explains: then whether the daemon reruns or blocks them cannot be told,
  * and a warning says so.
  */
-export function ledgerSessions(records: readonly LedgerRecord[], base: DesiredSet | undefined, head: DesiredSet, cluster: ClusterState | undefined): { sessions: RestoreSession[]; diagnostics: Diagnostic[] } {
+export function ledgerSessions(
+  records: readonly LedgerRecord[],
+  base: DesiredSet | undefined,
+  head: DesiredSet,
+  cluster: ClusterState | undefined,
+): { sessions: RestoreSession[]; diagnostics: Diagnostic[] } {
   const byKey = new Map(records.map((r) => [`${r.namespace}/${r.name}`, r]));
   const sessions: RestoreSession[] = [];
   const explained = new Set<string>();
@@ -87,9 +92,15 @@ export function ledgerSessions(records: readonly LedgerRecord[], base: DesiredSe
       });
       continue;
     }
-    diagnostics.push(diagnosticAt(m, ['metadata', 'name'], 'warning',
-      `the status branch records an earlier restore ${key} (content id ${last.contentId}, ${last.phase}) that ${base ? 'the base does not declare' : 'no base was given to compare with'}: ` +
-      `whether the daemon runs this one again (only restore.gitops/rerun changed) or blocks it (the spec changed) cannot be told here${base ? '' : '; plan with --base (or --base-dir) to know'}`));
+    diagnostics.push(
+      diagnosticAt(
+        m,
+        ['metadata', 'name'],
+        'warning',
+        `the status branch records an earlier restore ${key} (content id ${last.contentId}, ${last.phase}) that ${base ? 'the base does not declare' : 'no base was given to compare with'}: ` +
+          `whether the daemon runs this one again (only restore.gitops/rerun changed) or blocks it (the spec changed) cannot be told here${base ? '' : '; plan with --base (or --base-dir) to know'}`,
+      ),
+    );
   }
   // A session the head does not declare (nor the base) whose file still shows a live status: the
   // daemon has its RestoreSession, and prunes it once final. Once pruned, the file loses its status.
@@ -97,7 +108,8 @@ export function ledgerSessions(records: readonly LedgerRecord[], base: DesiredSe
   for (const r of records) {
     const key = `${r.namespace}/${r.name}`;
     const last = latest(r);
-    if (!last || !r.status || declared.has(key) || explained.has(key) || NO_SESSION.has(last.phase) || cluster?.get('RestoreSession', r.namespace, r.name)) continue;
+    if (!last || !r.status || declared.has(key) || explained.has(key) || NO_SESSION.has(last.phase) || cluster?.get('RestoreSession', r.namespace, r.name))
+      continue;
     sessions.push({
       apiVersion: 'stash.appscode.com/v1beta1',
       kind: 'RestoreSession',
@@ -105,7 +117,10 @@ export function ledgerSessions(records: readonly LedgerRecord[], base: DesiredSe
         name: r.name,
         namespace: r.namespace,
         labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
-        annotations: { [CONTENT_ID_ANNOTATION]: last.contentId, ...(r.source?.file ? { [SOURCE_ANNOTATION]: `${r.source.url}@${r.source.commit ?? 'working-tree'}:${r.source.file}` } : {}) },
+        annotations: {
+          [CONTENT_ID_ANNOTATION]: last.contentId,
+          ...(r.source?.file ? { [SOURCE_ANNOTATION]: `${r.source.url}@${r.source.commit ?? 'working-tree'}:${r.source.file}` } : {}),
+        },
       },
       spec: {} as RestoreSession['spec'],
       status: { phase: (r.status.phase ?? last.phase) as RestorePhase },

@@ -39,7 +39,10 @@ export function chooseLatest(list: readonly SnapshotRecord[], sel: { host: strin
   for (const s of list) {
     if (s.hostname !== sel.host) continue;
     if (!wanted.every((p) => (s.paths ?? []).includes(p))) continue;
-    if (!best) { best = s; continue; }
+    if (!best) {
+      best = s;
+      continue;
+    }
     const order = timeOf(s.time) - timeOf(best.time) || (s.id > best.id ? 1 : -1);
     if (order > 0) best = s;
   }
@@ -98,7 +101,8 @@ function stepsOf(h: NonNullable<Action['hosts']>[number]): SnapshotPin[] {
   return (h.paths ?? []).map((path) => ({ requested: 'latest', path }));
 }
 
-const willRestore = (a: Action) => a.kind === 'RestoreSession' && (a.action === 'create' || a.action === 'rerun') && a.executor !== 'volume-snapshot' && !!a.hosts?.length;
+const willRestore = (a: Action) =>
+  a.kind === 'RestoreSession' && (a.action === 'create' || a.action === 'rerun') && a.executor !== 'volume-snapshot' && !!a.hosts?.length;
 
 /**
  * Looks up the snapshot of every restore step of the actions `which` selects (default: every
@@ -107,7 +111,13 @@ const willRestore = (a: Action) => a.kind === 'RestoreSession' && (a.action === 
  * at the session (its restore would fail). Returns the plan with `snapshots` set on those actions
  * and the warnings added.
  */
-export async function pinSnapshots(plan: Plan, desired: DesiredSet, cluster: ClusterState | undefined, source: SnapshotSource, which: (a: Action) => boolean = () => true): Promise<Plan> {
+export async function pinSnapshots(
+  plan: Plan,
+  desired: DesiredSet,
+  cluster: ClusterState | undefined,
+  source: SnapshotSource,
+  which: (a: Action) => boolean = () => true,
+): Promise<Plan> {
   const key = (ns: string | undefined, name: string) => `${ns ?? 'default'}/${name}`;
   const sessions = new Map(desired.sessions.map((m) => [key(m.object.metadata.namespace, m.object.metadata.name), m]));
   const repos = new Map(desired.repositories.map((m) => [key(m.object.metadata.namespace, m.object.metadata.name), m]));
@@ -124,13 +134,18 @@ export async function pinSnapshots(plan: Plan, desired: DesiredSet, cluster: Clu
     const ref = m.object.spec.repository;
     const repoKey = key(ref?.namespace || a.namespace, ref?.name ?? '');
     const repoManifest = repos.get(repoKey);
-    const repo: RepositoryRef = { namespace: ref?.namespace || a.namespace, name: ref?.name ?? '', repository: repoManifest?.object ?? (ref ? cluster?.get<Repository>('Repository', ref.namespace || a.namespace, ref.name) : undefined) };
+    const repo: RepositoryRef = {
+      namespace: ref?.namespace || a.namespace,
+      name: ref?.name ?? '',
+      repository: repoManifest?.object ?? (ref ? cluster?.get<Repository>('Repository', ref.namespace || a.namespace, ref.name) : undefined),
+    };
     const problems = new Set<string>();
     const snapshots: Record<string, SnapshotPin[]> = {};
     for (const h of a.hosts!) {
       const pins: SnapshotPin[] = [];
       for (const step of stepsOf(h)) {
-        const query: SnapshotQuery = step.requested === 'latest' ? { host: h.sourceHost, ...(step.path ? { path: cleanSnapshotPath(step.path) } : {}) } : { id: step.requested };
+        const query: SnapshotQuery =
+          step.requested === 'latest' ? { host: h.sourceHost, ...(step.path ? { path: cleanSnapshotPath(step.path) } : {}) } : { id: step.requested };
         const memoKey = `${repoKey}\0${JSON.stringify(query)}`;
         let pending = memo.get(memoKey);
         if (!pending) memo.set(memoKey, (pending = source.list(repo, query)));
@@ -140,9 +155,10 @@ export async function pinSnapshots(plan: Plan, desired: DesiredSet, cluster: Clu
           if (found) {
             pins.push({ ...step, snapshot: { id: found.id, shortId: found.short_id ?? found.id.slice(0, 8), time: snapshotTime(found.time) } });
           } else {
-            const none = 'id' in query
-              ? `no snapshot ${query.id} in Repository ${repoKey}`
-              : `no snapshot of host ${query.host}${step.path ? ` with path ${step.path}` : ''} in Repository ${repoKey}`;
+            const none =
+              'id' in query
+                ? `no snapshot ${query.id} in Repository ${repoKey}`
+                : `no snapshot of host ${query.host}${step.path ? ` with path ${step.path}` : ''} in Repository ${repoKey}`;
             pins.push({ ...step, unresolved: none });
             problems.add(`${none}: host ${h.host} would fail to restore`);
           }
@@ -156,7 +172,8 @@ export async function pinSnapshots(plan: Plan, desired: DesiredSet, cluster: Clu
       }
       snapshots[h.host] = pins;
     }
-    for (const p of problems) diagnostics.push(diagnosticAt(m, ref ? ['spec', 'repository', 'name'] : ['spec'], 'warning', `${key(a.namespace, a.name)}: ${p}`));
+    for (const p of problems)
+      diagnostics.push(diagnosticAt(m, ref ? ['spec', 'repository', 'name'] : ['spec'], 'warning', `${key(a.namespace, a.name)}: ${p}`));
     actions.push({ ...a, snapshots });
   }
   for (const [repoKey, u] of unreadable) {

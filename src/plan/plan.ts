@@ -48,7 +48,14 @@ export function planRestores(input: PlanInput): Plan {
   // An empty source where restores are managed is more likely a broken path or branch than an intent.
   const active = [...(input.ledger?.values() ?? [])].some((e) => !FINAL_LEDGER_PHASES.has(e.phase));
   if (desired.sessions.length === 0 && (prunes.length > 0 || active) && !input.allowEmpty) {
-    diagnostics.push({ file: '', line: 0, column: 0, path: '', severity: 'error', message: `the source declares no RestoreSession while ${prunes.length} managed session(s) exist${active ? ' and the ledger has restores in progress' : ''}: refusing to prune everything (check the path and branch, or pass --allow-empty)` });
+    diagnostics.push({
+      file: '',
+      line: 0,
+      column: 0,
+      path: '',
+      severity: 'error',
+      message: `the source declares no RestoreSession while ${prunes.length} managed session(s) exist${active ? ' and the ledger has restores in progress' : ''}: refusing to prune everything (check the path and branch, or pass --allow-empty)`,
+    });
     prunes = [];
   }
   return { sourceCommit: input.sourceCommit ?? null, diagnostics, actions: [...repoActions, ...sessionActions, ...prunes] };
@@ -79,7 +86,13 @@ function repositoryReason(s: RestoreSession, desired: DesiredSet): string | unde
 function planRepository(m: Manifest<Repository>, cluster: ClusterState | undefined, desired: DesiredSet): Action {
   const { namespace = 'default', name } = m.object.metadata;
   const action = (type: Action['action'], reason?: string): Action => ({
-    action: type, kind: 'Repository', namespace, name, file: m.file, contentId: '', ...(reason ? { reason } : {}),
+    action: type,
+    kind: 'Repository',
+    namespace,
+    name,
+    file: m.file,
+    contentId: '',
+    ...(reason ? { reason } : {}),
   });
   const refused = errorsReason(m, desired);
   if (refused) return action('blocked', refused);
@@ -89,7 +102,13 @@ function planRepository(m: Manifest<Repository>, cluster: ClusterState | undefin
   return same ? action('noop', 'unchanged') : action('update', 'spec differs from the cluster');
 }
 
-function planSession(m: Manifest<RestoreSession>, cluster: ClusterState | undefined, diagnostics: Diagnostic[], ledger: LedgerView | undefined, desired: DesiredSet): Action {
+function planSession(
+  m: Manifest<RestoreSession>,
+  cluster: ClusterState | undefined,
+  diagnostics: Diagnostic[],
+  ledger: LedgerView | undefined,
+  desired: DesiredSet,
+): Action {
   const s = m.object;
   const namespace = s.metadata.namespace ?? 'default';
   const id = contentId(s);
@@ -97,7 +116,16 @@ function planSession(m: Manifest<RestoreSession>, cluster: ClusterState | undefi
   const target = ref ? cluster?.get(ref.kind, ref.namespace || namespace, ref.name) : undefined;
   const resolution = resolveHosts(s, target, cluster?.nodes() ?? []);
   const rerun = s.metadata.annotations?.[RERUN_ANNOTATION];
-  const action: Action = { action: 'create', kind: 'RestoreSession', namespace, name: s.metadata.name, file: m.file, contentId: id, executor: resolution.executor, ...(rerun !== undefined ? { rerun } : {}) };
+  const action: Action = {
+    action: 'create',
+    kind: 'RestoreSession',
+    namespace,
+    name: s.metadata.name,
+    file: m.file,
+    contentId: id,
+    executor: resolution.executor,
+    ...(rerun !== undefined ? { rerun } : {}),
+  };
   const task = resolution.executor === 'job' ? sessionTask(s, cluster) : undefined;
   if (task) action.task = task.name;
   const { rules, field } = effectiveRules(s.spec);
@@ -110,16 +138,31 @@ function planSession(m: Manifest<RestoreSession>, cluster: ClusterState | undefi
     if (resolution.executor !== 'volume-snapshot') {
       for (const h of resolution.hosts) {
         if (!h.restores) {
-          diagnostics.push(diagnosticAt(m, rules.length ? rulesPath : ['spec'], 'warning', h.rule === undefined
-            ? `host ${h.host}: no rule matches, nothing will be restored there`
-            : `host ${h.host}: rule ${h.rule} names neither paths nor snapshots, nothing will be restored there`, 'key'));
+          diagnostics.push(
+            diagnosticAt(
+              m,
+              rules.length ? rulesPath : ['spec'],
+              'warning',
+              h.rule === undefined
+                ? `host ${h.host}: no rule matches, nothing will be restored there`
+                : `host ${h.host}: rule ${h.rule} names neither paths nor snapshots, nothing will be restored there`,
+              'key',
+            ),
+          );
         }
       }
       const names = new Set(resolution.hosts.map((h) => h.host));
       for (const [i, r] of rules.entries()) {
         for (const [j, h] of (r.targetHosts ?? []).entries()) {
           if (names.has(h)) continue;
-          diagnostics.push(diagnosticAt(m, [...rulesPath, i, 'targetHosts', j], 'warning', `rule ${i} names host "${h}", which this target does not have (its hosts: ${[...names].join(', ') || 'none'})`));
+          diagnostics.push(
+            diagnosticAt(
+              m,
+              [...rulesPath, i, 'targetHosts', j],
+              'warning',
+              `rule ${i} names host "${h}", which this target does not have (its hosts: ${[...names].join(', ') || 'none'})`,
+            ),
+          );
         }
       }
     }
@@ -135,11 +178,21 @@ function planSession(m: Manifest<RestoreSession>, cluster: ClusterState | undefi
   // The ledger wins over the cluster: a final execution never runs again, even if its CR is gone.
   const entry = ledger?.get(id);
   if (entry && FINAL_LEDGER_PHASES.has(entry.phase)) {
-    return { ...action, action: 'noop', reason: `already ran: ${entry.phase}${entry.finishedAt ? ` at ${entry.finishedAt}` : ''} (bump metadata.annotations["restore.gitops/rerun"] to run it again)` };
+    return {
+      ...action,
+      action: 'noop',
+      reason: `already ran: ${entry.phase}${entry.finishedAt ? ` at ${entry.finishedAt}` : ''} (bump metadata.annotations["restore.gitops/rerun"] to run it again)`,
+    };
   }
   if (!live) {
     if (entry?.phase === 'Accepted') return { ...action, reason: 'accepted in the ledger but not created yet: creating it now' };
-    if (entry) return { ...action, action: 'noop', interrupted: true, reason: `the RestoreSession vanished while ${entry.phase}: recorded as Interrupted and not run again (bump restore.gitops/rerun to run it again)` };
+    if (entry)
+      return {
+        ...action,
+        action: 'noop',
+        interrupted: true,
+        reason: `the RestoreSession vanished while ${entry.phase}: recorded as Interrupted and not run again (bump restore.gitops/rerun to run it again)`,
+      };
     return action;
   }
   return { ...action, ...decideAgainstLive(s, id, live) };
@@ -156,7 +209,11 @@ export function decideAgainstLive(s: RestoreSession, id: string, live: RestoreSe
   if (liveId === id) return { action: 'noop', reason: `already created (phase ${phase})` };
   const bumped = (s.metadata.annotations?.[RERUN_ANNOTATION] ?? null) !== (live.metadata.annotations?.[RERUN_ANNOTATION] ?? null);
   if (bumped) {
-    if (!isFinalPhase(live.status?.phase)) return { action: 'blocked', reason: `restore.gitops/rerun changed while the session is ${phase}: the spec now in git runs once the current run is final` };
+    if (!isFinalPhase(live.status?.phase))
+      return {
+        action: 'blocked',
+        reason: `restore.gitops/rerun changed while the session is ${phase}: the spec now in git runs once the current run is final`,
+      };
     return { action: 'rerun', reason: `restore.gitops/rerun changed: the ${phase} session is replaced and the spec now in git runs` };
   }
   return {
@@ -184,9 +241,11 @@ function planPrunes(desired: DesiredSet, cluster: ClusterState): Action[] {
       contentId: live.metadata.annotations?.[CONTENT_ID_ANNOTATION] ?? contentId(live),
     };
     const phase = live.status?.phase;
-    out.push(isFinalPhase(phase)
-      ? { ...base, reason: `removed from the source; ${phase}` }
-      : { ...base, action: 'blocked', reason: `removed from the source but still ${phase ?? 'Pending'}: pruned once final` });
+    out.push(
+      isFinalPhase(phase)
+        ? { ...base, reason: `removed from the source; ${phase}` }
+        : { ...base, action: 'blocked', reason: `removed from the source but still ${phase ?? 'Pending'}: pruned once final` },
+    );
   }
   return out;
 }

@@ -78,16 +78,22 @@ interface Style {
 /** What the snapshot column says for a host: the pinned ids, or what the rule asks for. */
 function snapshotCell(h: HostPlan, pins: SnapshotPin[] | undefined, st: Style, shared: string | undefined): string {
   if (!h.restores) return st.nothing;
-  const steps: SnapshotPin[] = pins ?? (h.snapshots?.length ? h.snapshots.map((requested) => ({ requested })) : (h.paths ?? []).map((path) => ({ requested: 'latest', path })));
+  const steps: SnapshotPin[] =
+    pins ?? (h.snapshots?.length ? h.snapshots.map((requested) => ({ requested })) : (h.paths ?? []).map((path) => ({ requested: 'latest', path })));
   const many = steps.filter((s) => s.path).length > 1;
-  return steps.map((s) => {
-    const requested = s.requested === 'latest' ? 'latest' : st.code(s.requested);
-    const what = s.snapshot ? `${st.code(s.snapshot.shortId)} (${s.snapshot.time})`
-      : s.unresolved === undefined ? requested
-      : s.unresolved === shared ? `${requested} (not resolved)`
-      : `${requested} (not resolved: ${st.prose(s.unresolved)})`;
-    return many && s.path ? `${st.code(s.path)}: ${what}` : what;
-  }).join('; ');
+  return steps
+    .map((s) => {
+      const requested = s.requested === 'latest' ? 'latest' : st.code(s.requested);
+      const what = s.snapshot
+        ? `${st.code(s.snapshot.shortId)} (${s.snapshot.time})`
+        : s.unresolved === undefined
+          ? requested
+          : s.unresolved === shared
+            ? `${requested} (not resolved)`
+            : `${requested} (not resolved: ${st.prose(s.unresolved)})`;
+      return many && s.path ? `${st.code(s.path)}: ${what}` : what;
+    })
+    .join('; ');
 }
 
 /** The one reason no snapshot of an action's hosts was resolved, when several hosts share it (said once). */
@@ -118,14 +124,23 @@ const HOST_HEADER = ['HOST', 'SNAPSHOT', 'SOURCE HOST', 'PATHS', 'INCLUDE', 'EXC
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 function title(plan: Plan): string {
   const head = plan.sourceCommit ? `commit ${plan.sourceCommit.slice(0, 12)}` : 'the working tree';
   if (!plan.review) return head;
   const { baseCommit, baseLabel } = plan.review;
-  const base = !baseCommit ? baseLabel : baseCommit.startsWith(baseLabel.toLowerCase()) ? `commit ${baseCommit.slice(0, 12)}` : `${baseLabel} (${baseCommit.slice(0, 12)})`;
+  const base = !baseCommit
+    ? baseLabel
+    : baseCommit.startsWith(baseLabel.toLowerCase())
+      ? `commit ${baseCommit.slice(0, 12)}`
+      : `${baseLabel} (${baseCommit.slice(0, 12)})`;
   return `${head} merged into ${base}`;
 }
 
@@ -135,7 +150,12 @@ function untouchedLine(plan: Plan): string | undefined {
   if (!rest.length) return undefined;
   const sessions = rest.filter((a) => a.kind === 'RestoreSession').length;
   const repos = rest.length - sessions;
-  const what = [sessions ? `${sessions} RestoreSession${sessions === 1 ? '' : 's'}` : '', repos ? `${repos} ${repos === 1 ? 'Repository' : 'Repositories'}` : ''].filter(Boolean).join(', ');
+  const what = [
+    sessions ? `${sessions} RestoreSession${sessions === 1 ? '' : 's'}` : '',
+    repos ? `${repos} ${repos === 1 ? 'Repository' : 'Repositories'}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   return `${what}: ${counts(rest)}`;
 }
 
@@ -147,14 +167,19 @@ export function planToText(plan: Plan): string {
     if (diags.hidden) out.push(`  … and ${diags.hidden} warning(s) in files this change does not touch (all are in --output json)`);
   }
   const detailed = sortActions(touched(plan));
-  if (plan.review) out.push('', detailed.length || plan.review.removed.length ? 'What this change does:' : 'This change adds, changes and removes no RestoreSession or Repository.');
+  if (plan.review)
+    out.push(
+      '',
+      detailed.length || plan.review.removed.length ? 'What this change does:' : 'This change adds, changes and removes no RestoreSession or Repository.',
+    );
   const plain: Style = { code: (x) => x, prose: (x) => x, list: (xs) => (xs?.length ? xs.join(', ') : '-'), nothing: 'nothing (no rule matches)' };
   for (const a of detailed) {
     const change = a.change ? ` [${CHANGE_WORD[a.change]}]` : '';
     out.push('', `${SIGN[a.action]} ${a.action} ${a.kind} ${a.namespace}/${a.name}${change}${a.file ? `  (${a.file})` : ''}`);
     if (a.reason) out.push(`    ${a.reason}`);
     if (a.effect && a.action !== 'noop') out.push(`    ${a.effect}`);
-    if (a.executor) out.push(`    executor ${executorText(a)}, ${a.totalHosts === undefined ? 'hosts unknown' : `${a.totalHosts} host(s)`}, content id ${a.contentId}`);
+    if (a.executor)
+      out.push(`    executor ${executorText(a)}, ${a.totalHosts === undefined ? 'hosts unknown' : `${a.totalHosts} host(s)`}, content id ${a.contentId}`);
     const shared = sharedReason(a);
     if (shared) out.push(`    latest not resolved: ${shared}`);
     if (a.hosts?.length && a.action !== 'noop') out.push(...table([HOST_HEADER, ...hostRows(a, plain)]).map((l) => `    ${l}`));
@@ -188,13 +213,23 @@ export function planToMarkdown(plan: Plan): string {
   }
   const actions = sortActions(touched(plan));
   const removed = plan.review?.removed ?? [];
-  if (plan.review) out.push('', actions.length || removed.length ? '#### What this change does' : '_This change adds, changes and removes no RestoreSession or Repository._');
+  if (plan.review)
+    out.push('', actions.length || removed.length ? '#### What this change does' : '_This change adds, changes and removes no RestoreSession or Repository._');
   if (actions.length || removed.length) {
     const withChange = !!plan.review;
-    out.push('', `| | Action |${withChange ? ' Change |' : ''} Object | Executor | Hosts | What happens |`, `|---|---|${withChange ? '---|' : ''}---|---|---|---|`);
+    out.push(
+      '',
+      `| | Action |${withChange ? ' Change |' : ''} Object | Executor | Hosts | What happens |`,
+      `|---|---|${withChange ? '---|' : ''}---|---|---|---|`,
+    );
     for (const a of actions) {
-      const note = [a.reason, a.action !== 'noop' ? a.effect : undefined].filter(Boolean).map((x) => md(x!)).join('<br>');
-      out.push(`| ${SIGN[a.action]} | ${a.action} |${withChange ? ` ${a.change ?? ''} |` : ''} ${a.kind} ${code(`${a.namespace}/${a.name}`)} | ${a.executor ? md(executorText(a)) : ''} | ${a.totalHosts ?? (a.executor ? 'unknown' : '')} | ${note} |`);
+      const note = [a.reason, a.action !== 'noop' ? a.effect : undefined]
+        .filter(Boolean)
+        .map((x) => md(x!))
+        .join('<br>');
+      out.push(
+        `| ${SIGN[a.action]} | ${a.action} |${withChange ? ` ${a.change ?? ''} |` : ''} ${a.kind} ${code(`${a.namespace}/${a.name}`)} | ${a.executor ? md(executorText(a)) : ''} | ${a.totalHosts ?? (a.executor ? 'unknown' : '')} | ${note} |`,
+      );
     }
     for (const r of removed) {
       out.push(`| - | none | removed | ${r.kind} ${code(`${r.namespace}/${r.name}`)} | | | removed from ${code(r.file)}; nothing live to prune |`);

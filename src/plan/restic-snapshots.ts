@@ -58,16 +58,26 @@ export class ResticSnapshotSource implements SnapshotSource {
     try {
       r = await runner.run(resticArgv(ctx, ['snapshots', '--json', ...filter]), { signal: AbortSignal.timeout(timeoutMs) });
     } catch (e) {
-      if (isResticError(e, 'ResticNotStarted')) throw new SnapshotsUnavailable(`restic is not installed here (${e.message}); install restic 0.14 or later`, {}, { cause: e });
+      if (isResticError(e, 'ResticNotStarted'))
+        throw new SnapshotsUnavailable(`restic is not installed here (${e.message}); install restic 0.14 or later`, {}, { cause: e });
       throw e;
     }
-    if (r.aborted) throw new SnapshotsUnavailable(`restic had no answer from ${backend.displayRepository} within ${Math.round(timeoutMs / 1000)} s; is it reachable from here?`, { repository: backend.displayRepository });
-    if (r.code !== 0) throw new SnapshotsUnavailable(`restic cannot read ${backend.displayRepository}: ${reasonOf(r.stderr)}`, { repository: backend.displayRepository });
+    if (r.aborted)
+      throw new SnapshotsUnavailable(
+        `restic had no answer from ${backend.displayRepository} within ${Math.round(timeoutMs / 1000)} s; is it reachable from here?`,
+        { repository: backend.displayRepository },
+      );
+    if (r.code !== 0)
+      throw new SnapshotsUnavailable(`restic cannot read ${backend.displayRepository}: ${reasonOf(r.stderr)}`, { repository: backend.displayRepository });
     try {
       const list = JSON.parse(r.stdout || '[]') as SnapshotRecord[] | null;
       return list ?? [];
     } catch (e) {
-      throw new SnapshotsUnavailable(`restic printed no JSON for ${backend.displayRepository} (${runner.redact(r.stdout.slice(0, 200))})`, { repository: backend.displayRepository }, { cause: e });
+      throw new SnapshotsUnavailable(
+        `restic printed no JSON for ${backend.displayRepository} (${runner.redact(r.stdout.slice(0, 200))})`,
+        { repository: backend.displayRepository },
+        { cause: e },
+      );
     }
   }
 
@@ -79,7 +89,8 @@ export class ResticSnapshotSource implements SnapshotSource {
   private async prepare(repo: RepositoryRef): Promise<Prepared> {
     const name = `Repository ${repo.namespace}/${repo.name}`;
     if (!repo.repository) throw new SnapshotsUnavailable(`${name} is neither in the source nor in the cluster state`, { repository: name });
-    if (this.opts.password === undefined) throw new SnapshotsUnavailable('no restic password: set RESTIC_PASSWORD or pass --restic-password-file', { repository: name });
+    if (this.opts.password === undefined)
+      throw new SnapshotsUnavailable('no restic password: set RESTIC_PASSWORD or pass --restic-password-file', { repository: name });
     const env = this.opts.env ?? process.env;
     const data: Record<string, string> = {};
     for (const [k, v] of Object.entries(env)) if (v && BACKEND_KEY.test(k)) data[k] = v;
@@ -89,22 +100,37 @@ export class ResticSnapshotSource implements SnapshotSource {
     try {
       backend = resticBackend(repo.repository.spec.backend, data as SecretData, { scratchDir, secretName: 'the environment' });
     } catch (e) {
-      if (isResticError(e, 'SecretKeyMissing')) throw new SnapshotsUnavailable(`${name} (${backendKinds(repo.repository.spec.backend).join()}) needs ${String(e.data.key)}: set it in the environment`, { repository: name }, { cause: e });
+      if (isResticError(e, 'SecretKeyMissing'))
+        throw new SnapshotsUnavailable(
+          `${name} (${backendKinds(repo.repository.spec.backend).join()}) needs ${String(e.data.key)}: set it in the environment`,
+          { repository: name },
+          { cause: e },
+        );
       if (isResticError(e)) throw new SnapshotsUnavailable(`${name}: ${e.message}`, { repository: name }, { cause: e });
       throw e;
     }
     if (backend.kind === 'local' && !existsSync(join(backend.repository, 'config'))) {
-      throw new SnapshotsUnavailable(`no restic repository at ${backend.repository} on this machine (a local backend is read where the plan runs)`, { repository: backend.repository });
+      throw new SnapshotsUnavailable(`no restic repository at ${backend.repository} on this machine (a local backend is read where the plan runs)`, {
+        repository: backend.repository,
+      });
     }
     await writeBackendFiles(backend);
-    const ctx: CommandContext = { ...(this.opts.restic ? { restic: this.opts.restic } : {}), scratchDir, tempDir: { disableCaching: true }, backendArgs: backend.globalArgs };
+    const ctx: CommandContext = {
+      ...(this.opts.restic ? { restic: this.opts.restic } : {}),
+      scratchDir,
+      tempDir: { disableCaching: true },
+      backendArgs: backend.globalArgs,
+    };
     return { runner: new ResticRunner({ ctx, env: backend.env, secrets: backend.secrets, baseEnv: env }), backend, ctx };
   }
 }
 
 /** restic's `Fatal: …` line (what went wrong) without the hints after it; else the last line. */
 function reasonOf(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const fatal = lines.find((l) => l.startsWith('Fatal: '));
   return (fatal ? fatal.slice('Fatal: '.length) : lines[lines.length - 1]) ?? 'no output';
 }

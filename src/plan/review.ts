@@ -13,8 +13,14 @@ const keyOf = (kind: Kind, namespace: string | undefined, name: string) => `${ki
 
 function index(desired: DesiredSet): Map<string, { kind: Kind; m: Manifest<RestoreSession> | Manifest<Repository>; fingerprint: string }> {
   const out = new Map<string, { kind: Kind; m: Manifest<RestoreSession> | Manifest<Repository>; fingerprint: string }>();
-  for (const m of desired.sessions) out.set(keyOf('RestoreSession', m.object.metadata.namespace, m.object.metadata.name), { kind: 'RestoreSession', m, fingerprint: contentId(m.object) });
-  for (const m of desired.repositories) out.set(keyOf('Repository', m.object.metadata.namespace, m.object.metadata.name), { kind: 'Repository', m, fingerprint: JSON.stringify(canonical(m.object.spec)) });
+  for (const m of desired.sessions)
+    out.set(keyOf('RestoreSession', m.object.metadata.namespace, m.object.metadata.name), { kind: 'RestoreSession', m, fingerprint: contentId(m.object) });
+  for (const m of desired.repositories)
+    out.set(keyOf('Repository', m.object.metadata.namespace, m.object.metadata.name), {
+      kind: 'Repository',
+      m,
+      fingerprint: JSON.stringify(canonical(m.object.spec)),
+    });
   return out;
 }
 

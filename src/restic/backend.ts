@@ -172,14 +172,20 @@ const KINDS: Record<BackendKind, KindReader> = {
       }
     }
     if (!env.ST_AUTH && !env.OS_AUTH_URL && !env.OS_STORAGE_URL) {
-      throw new ResticError('SecretKeyMissing', `Secret ${secret.name} has no ST_AUTH or OS_AUTH_URL (needed for the swift backend)`, { secret: secret.name, key: 'OS_AUTH_URL' });
+      throw new ResticError('SecretKeyMissing', `Secret ${secret.name} has no ST_AUTH or OS_AUTH_URL (needed for the swift backend)`, {
+        secret: secret.name,
+        key: 'OS_AUTH_URL',
+      });
     }
     return { repository, env };
   },
   b2(backend, secret) {
     const b2 = backend.b2!;
     const repository = containerPath('b2', requireField('b2', 'bucket', b2.bucket), b2.prefix);
-    const env = { B2_ACCOUNT_ID: secret.require('B2_ACCOUNT_ID', 'for the b2 backend'), B2_ACCOUNT_KEY: secret.require('B2_ACCOUNT_KEY', 'for the b2 backend') };
+    const env = {
+      B2_ACCOUNT_ID: secret.require('B2_ACCOUNT_ID', 'for the b2 backend'),
+      B2_ACCOUNT_KEY: secret.require('B2_ACCOUNT_KEY', 'for the b2 backend'),
+    };
     return { repository, env, connections: b2.maxConnections };
   },
   rest(backend, secret) {
@@ -207,7 +213,9 @@ const KINDS: Record<BackendKind, KindReader> = {
 export function resticBackend(backend: Backend, secretData: SecretData, opts: BackendOptions & { secretName?: string }): ResticBackend {
   const kinds = backendKinds(backend);
   if (kinds.length !== 1) {
-    throw new ResticError('BackendInvalid', kinds.length === 0 ? 'Repository names no backend' : `Repository names several backends: ${kinds.join(', ')}`, { kinds });
+    throw new ResticError('BackendInvalid', kinds.length === 0 ? 'Repository names no backend' : `Repository names several backends: ${kinds.join(', ')}`, {
+      kinds,
+    });
   }
   const kind = kinds[0]!;
   const secret = new SecretReader(secretData, opts.secretName ?? backend.storageSecretName ?? '(storage secret)');
@@ -232,7 +240,15 @@ export function resticBackend(backend: Backend, secretData: SecretData, opts: Ba
     files,
     globalArgs,
     // every value of the Secret, used or not, plus derived forms
-    secrets: [...new Set([...Object.values(secretData).map(text).filter((v) => v !== ''), ...secret.used, ...(access.secrets ?? [])])],
+    secrets: [
+      ...new Set([
+        ...Object.values(secretData)
+          .map(text)
+          .filter((v) => v !== ''),
+        ...secret.used,
+        ...(access.secrets ?? []),
+      ]),
+    ],
   };
 }
 

@@ -80,7 +80,10 @@ export function resticArgv(ctx: CommandContext, subcommand: readonly string[], e
 function checkPatterns(flag: string, patterns: readonly string[]): void {
   const bad = invalidPatterns(patterns);
   if (bad.length > 0) {
-    throw new ResticError('BadPattern', `${flag}: invalid pattern(s) ${bad.map((b) => JSON.stringify(b)).join(', ')} (restic would refuse them)`, { flag, patterns: bad });
+    throw new ResticError('BadPattern', `${flag}: invalid pattern(s) ${bad.map((b) => JSON.stringify(b)).join(', ')} (restic would refuse them)`, {
+      flag,
+      patterns: bad,
+    });
   }
 }
 
@@ -103,7 +106,11 @@ export function restoreSteps(input: RestoreInput, ctx: CommandContext): RestoreS
   checkPatterns('--include', include);
   checkPatterns('--exclude', exclude);
   if (include.length > 0 && exclude.length > 0) {
-    throw new ResticError('IncludeExcludeExclusive', 'restic restore refuses --include together with --exclude ("exclude and include patterns are mutually exclusive"); use one of them in the rule', { host: input.host });
+    throw new ResticError(
+      'IncludeExcludeExclusive',
+      'restic restore refuses --include together with --exclude ("exclude and include patterns are mutually exclusive"); use one of them in the rule',
+      { host: input.host },
+    );
   }
   if (!input.target) throw new ResticError('CommandInvalid', 'no restore target', {});
   const filterArgs = [...include.flatMap((p) => ['--include', p]), ...exclude.flatMap((p) => ['--exclude', p])];
@@ -113,7 +120,13 @@ export function restoreSteps(input: RestoreInput, ctx: CommandContext): RestoreS
   const steps: RestoreStep[] = [];
   for (const id of snapshots) {
     if (id === 'latest') {
-      steps.push({ snapshot: 'latest', host: sourceHost, include, exclude, argv: [...wrap, restic, 'restore', 'latest', '--host', sourceHost, '--target', input.target, ...filterArgs, ...tailArgs] });
+      steps.push({
+        snapshot: 'latest',
+        host: sourceHost,
+        include,
+        exclude,
+        argv: [...wrap, restic, 'restore', 'latest', '--host', sourceHost, '--target', input.target, ...filterArgs, ...tailArgs],
+      });
     } else if (SNAPSHOT_ID.test(id)) {
       steps.push({ snapshot: id, include, exclude, argv: [...wrap, restic, 'restore', id, '--target', input.target, ...filterArgs, ...tailArgs] });
     } else {

@@ -76,7 +76,13 @@ export class ResticHostRestorer {
     });
     await writeBackendFiles(backend);
     const ctx = commandContext(job, backend, this.#opts.restic);
-    const runner = new ResticRunner({ ctx, env: backend.env, secrets: backend.secrets, killGraceMs: this.#opts.killGraceMs, ...(job.log ? { log: job.log } : {}) });
+    const runner = new ResticRunner({
+      ctx,
+      env: backend.env,
+      secrets: backend.secrets,
+      killGraceMs: this.#opts.killGraceMs,
+      ...(job.log ? { log: job.log } : {}),
+    });
     const steps = restoreSteps(restoreInput(job), ctx);
     const safe = (e: unknown): never => {
       throw redactedError(runner, e);
@@ -197,9 +203,20 @@ class StepTotals {
 }
 
 /** The restic environment's command context for this job: binary, scratch, Repository flags, nice/ionice. */
-export function commandContext(job: Pick<ResticHostJob, 'session' | 'scratchDir'>, backend: Pick<ResticBackend, 'globalArgs'>, restic?: string): CommandContext {
+export function commandContext(
+  job: Pick<ResticHostJob, 'session' | 'scratchDir'>,
+  backend: Pick<ResticBackend, 'globalArgs'>,
+  restic?: string,
+): CommandContext {
   const container = job.session.spec.runtimeSettings?.container;
-  return { restic, scratchDir: job.scratchDir, tempDir: job.session.spec.tempDir, backendArgs: backend.globalArgs, nice: container?.nice, ionice: container?.ionice };
+  return {
+    restic,
+    scratchDir: job.scratchDir,
+    tempDir: job.session.spec.tempDir,
+    backendArgs: backend.globalArgs,
+    nice: container?.nice,
+    ionice: container?.ionice,
+  };
 }
 
 /** The host plan as the command builder takes it. */
@@ -234,7 +251,10 @@ export function boundedStepBytes(written: number | undefined, total: Size | unde
 export function stepFailure(r: Pick<RestoreResult, 'outcome' | 'error' | 'exitCode'>, step: Pick<RestoreStep, 'snapshot'>): ResticError | undefined {
   if (r.outcome === 'Interrupted') return new ResticError('Interrupted', 'interrupted', { snapshot: step.snapshot });
   if (r.outcome === 'Failed') {
-    return new ResticError('ResticFailed', `snapshot ${step.snapshot.slice(0, 8)}: ${r.error ?? 'restic restore failed'}`, { snapshot: step.snapshot, exitCode: r.exitCode });
+    return new ResticError('ResticFailed', `snapshot ${step.snapshot.slice(0, 8)}: ${r.error ?? 'restic restore failed'}`, {
+      snapshot: step.snapshot,
+      exitCode: r.exitCode,
+    });
   }
   return undefined;
 }

@@ -16,4 +16,14 @@ export type { CommandContext, RestoreInput, RestoreStep } from './commands.ts';
 export { ResticRunner, processWrittenBytes, tail } from './runner.ts';
 export { ResticHostRestorer } from './host-restorer.ts';
 export type { ResticHostJob, ResticHostOutcome, ResticHostRestorerOptions } from './host-restorer.ts';
-export type { PreparedRestore, RestoreOptions, RestoreOutcome, RestoreProgress, RestoreResult, RunOptions, RunResult, RunnerOptions, SnapshotInfo } from './runner.ts';
+export type {
+  PreparedRestore,
+  RestoreOptions,
+  RestoreOutcome,
+  RestoreProgress,
+  RestoreResult,
+  RunOptions,
+  RunResult,
+  RunnerOptions,
+  SnapshotInfo,
+} from './runner.ts';

@@ -454,14 +454,25 @@ export function makeSelector(filter: RestoreFilter): Selector {
   const exclude = filter.exclude ?? [];
   const nothing: NodeSelection = { selected: false, descend: false };
   const refuse = (error: ResticError): Selector => ({ mode: include.length > 0 ? 'include' : 'exclude', error, select: () => nothing });
-  for (const [flag, list] of [['--exclude', exclude], ['--include', include]] as const) {
+  for (const [flag, list] of [
+    ['--exclude', exclude],
+    ['--include', include],
+  ] as const) {
     const bad = invalidPatterns(list);
     if (bad.length > 0) {
-      return refuse(new ResticError('BadPattern', `${flag}: invalid pattern(s) provided: ${bad.map((b) => JSON.stringify(b)).join(', ')}`, { flag, patterns: bad }));
+      return refuse(
+        new ResticError('BadPattern', `${flag}: invalid pattern(s) provided: ${bad.map((b) => JSON.stringify(b)).join(', ')}`, { flag, patterns: bad }),
+      );
     }
   }
   if (include.length > 0 && exclude.length > 0) {
-    return refuse(new ResticError('IncludeExcludeExclusive', 'exclude and include patterns are mutually exclusive (restic restore refuses --include together with --exclude)', {}));
+    return refuse(
+      new ResticError(
+        'IncludeExcludeExclusive',
+        'exclude and include patterns are mutually exclusive (restic restore refuses --include together with --exclude)',
+        {},
+      ),
+    );
   }
   if (exclude.length > 0) {
     const pats = parsePatterns(exclude);

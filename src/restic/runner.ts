@@ -113,7 +113,10 @@ const STDERR_KEEP = 64 * 1024;
 
 /** The last `maxLines` non-empty lines of `text` (at most `maxChars`): what a restic failure's message quotes of its stderr. */
 export function tail(text: string, maxLines = 10, maxChars = 2000): string {
-  const lines = text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
+  const lines = text
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l.trim() !== '');
   let out = lines.slice(-maxLines).join('\n');
   if (out.length > maxChars) out = '…' + out.slice(-maxChars);
   return out;
@@ -134,7 +137,10 @@ export async function processWrittenBytes(pid: number): Promise<number | undefin
  * Samples a running restic's written bytes every progressIntervalMs into `progress` (bounded by
  * its total, never going back) and reports each sample; a sample that returns after stop() is dropped.
  */
-function writeSampler(progress: RestoreProgress, opts: Pick<RestoreOptions, 'onProgress' | 'progressIntervalMs'>): { start: (pid: number) => void; stop: () => void } {
+function writeSampler(
+  progress: RestoreProgress,
+  opts: Pick<RestoreOptions, 'onProgress' | 'progressIntervalMs'>,
+): { start: (pid: number) => void; stop: () => void } {
   let pid: number | undefined;
   let timer: NodeJS.Timeout | undefined;
   let finished = false;
@@ -172,7 +178,12 @@ export class ResticRunner {
     const base: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(opts.baseEnv ?? process.env)) if (!k.startsWith('RESTIC_')) base[k] = v;
     this.#env = { ...base, ...opts.env };
-    this.redactor = new Redactor([...opts.secrets, ...Object.entries(opts.env).filter(([k]) => /PASSWORD|KEY|SECRET|TOKEN|SAS/.test(k)).map(([, v]) => v)]);
+    this.redactor = new Redactor([
+      ...opts.secrets,
+      ...Object.entries(opts.env)
+        .filter(([k]) => /PASSWORD|KEY|SECRET|TOKEN|SAS/.test(k))
+        .map(([, v]) => v),
+    ]);
     this.#killGraceMs = opts.killGraceMs ?? 10_000;
     this.#log = opts.log ?? nullLogger;
   }
@@ -230,7 +241,12 @@ export class ResticRunner {
         reject(new ResticError('ResticNotStarted', `cannot start ${argv[0]}: ${e.code ?? e.message}`, { command: argv[0] }, { cause: e }));
       });
       child.once('close', (code, signal) => {
-        this.#log.debug(`${argv[0]} ended: ${code !== null ? `exit ${code}` : `signal ${signal}`}${aborted ? ' (aborted)' : ''}`, { pid: child.pid, exitCode: code, signal, ms: Date.now() - started });
+        this.#log.debug(`${argv[0]} ended: ${code !== null ? `exit ${code}` : `signal ${signal}`}${aborted ? ' (aborted)' : ''}`, {
+          pid: child.pid,
+          exitCode: code,
+          signal,
+          ms: Date.now() - started,
+        });
         opts.signal?.removeEventListener('abort', onAbort);
         if (killTimer) clearTimeout(killTimer);
         if (opts.onStdoutLine && partial) opts.onStdoutLine(partial);
@@ -311,7 +327,9 @@ export class ResticRunner {
 
   /** What restoring a (pinned) step writes, measured as `mode` says. */
   async total(step: RestoreStep, mode: 'filtered' | 'stats' = 'filtered', signal?: AbortSignal): Promise<{ bytes: number; files: number }> {
-    return mode === 'stats' ? this.snapshotSize(step.snapshot, signal) : this.plannedSize(step.snapshot, { include: step.include, exclude: step.exclude }, signal);
+    return mode === 'stats'
+      ? this.snapshotSize(step.snapshot, signal)
+      : this.plannedSize(step.snapshot, { include: step.include, exclude: step.exclude }, signal);
   }
 
   /**
@@ -336,7 +354,13 @@ export class ResticRunner {
     const started = Date.now();
     const progress: RestoreProgress = {};
     let snapshot: string | undefined = 'argv' in step ? (step.snapshot === 'latest' ? undefined : step.snapshot) : step.snapshot;
-    const done = (outcome: RestoreOutcome, extra: Partial<RestoreResult> = {}): RestoreResult => ({ outcome, snapshot, progress: { ...progress }, durationMs: Date.now() - started, ...extra });
+    const done = (outcome: RestoreOutcome, extra: Partial<RestoreResult> = {}): RestoreResult => ({
+      outcome,
+      snapshot,
+      progress: { ...progress },
+      durationMs: Date.now() - started,
+      ...extra,
+    });
     const fail = (e: unknown): RestoreResult => {
       if (e instanceof ResticError) {
         if (e.code === 'Interrupted') return done('Interrupted', { error: 'interrupted' });

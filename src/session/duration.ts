@@ -1,6 +1,6 @@
 // Go-style durations, as Stash writes them (`timeOut: 1h30m`, `sessionDuration: 2m41s`).
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Milliseconds of a Go duration (`30m`, `1h30m`, `1.5h`, `90s`); undefined when it is not one. */
 export function parseDuration(text: string): number | undefined {

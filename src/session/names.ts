@@ -10,7 +10,13 @@ export function shortHash(text: string, length = 8): string {
 
 /** Joins parts into a DNS-1123 label; too long → truncated with `-<hash of the full name>`. */
 export function dnsLabel(...parts: (string | number)[]): string {
-  const full = parts.map(String).join('-').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
+  const full = parts
+    .map(String)
+    .join('-')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-|-$/g, '');
   if (full.length <= DNS_LABEL_MAX) return full;
   const hash = shortHash(full);
   return `${full.slice(0, DNS_LABEL_MAX - hash.length - 1).replace(/-+$/, '')}-${hash}`;

@@ -81,7 +81,9 @@ export class GitSource implements Source {
     }
     if (this.opts.verify) await this.checkSignature(target, cache);
     if (prev?.commit && this.branch && !(await this.isAncestor(prev.commit, target, cache))) {
-      this.log.warn(`source ${this.describe()}: the branch was force-pushed: ${prev.commit.slice(0, 7)} is no longer in the history of ${target.slice(0, 7)}; following the new tip`);
+      this.log.warn(
+        `source ${this.describe()}: the branch was force-pushed: ${prev.commit.slice(0, 7)} is no longer in the history of ${target.slice(0, 7)}; following the new tip`,
+      );
     }
     let files: Map<string, string>;
     let changed: ChangedPaths;
@@ -151,8 +153,9 @@ export class GitSource implements Source {
     if (peeled === this.rev?.commit) return peeled; // nothing moved: nothing to read
     if (!this.reader().has(peeled)) {
       // Tell the remote what we have: the revision in force and the ref's last known tip.
-      const haves = [this.rev?.commit, await git.resolveRef({ fs, gitdir: this.gitdir, ref: localRef }).catch(() => undefined)]
-        .filter((h): h is string => !!h && this.reader().has(h));
+      const haves = [this.rev?.commit, await git.resolveRef({ fs, gitdir: this.gitdir, ref: localRef }).catch(() => undefined)].filter(
+        (h): h is string => !!h && this.reader().has(h),
+      );
       await fetchPack(this.remote, this.gitdir, [tip], haves, advertised);
       this.reader().refresh();
     }
@@ -169,15 +172,17 @@ export class GitSource implements Source {
     if (local) return local;
     // Servers only hand out advertised refs, so fetch every branch and tag and look for the commit there.
     const advertised = await advertise(this.remote, 'git-upload-pack', 'fetching from');
-    const tips = [...new Set([...advertised.refs].filter(([name]) => /^refs\/(heads|tags)\//.test(name) && !name.endsWith('^{}')).map(([, oid]) => oid))]
-      .filter((oid) => !this.reader().has(oid));
+    const tips = [
+      ...new Set([...advertised.refs].filter(([name]) => /^refs\/(heads|tags)\//.test(name) && !name.endsWith('^{}')).map(([, oid]) => oid)),
+    ].filter((oid) => !this.reader().has(oid));
     if (tips.length) {
       const haves = [this.rev?.commit].filter((h): h is string => !!h && this.reader().has(h));
       await fetchPack(this.remote, this.gitdir, tips, haves, advertised);
       this.reader().refresh();
     }
     const found = await this.expand(pinned, cache);
-    if (!found) throw this.remote.error('GitRefNotFound', 'fetching from', `commit ${pinned} is on none of the remote's branches or tags; check --ref`, { ref: pinned });
+    if (!found)
+      throw this.remote.error('GitRefNotFound', 'fetching from', `commit ${pinned} is on none of the remote's branches or tags; check --ref`, { ref: pinned });
     return found;
   }
 
@@ -202,7 +207,8 @@ export class GitSource implements Source {
   /** The commit `oid` names (tags peeled); the ref must name a commit. */
   private peel(oid: string): string {
     const { oid: peeled, object } = this.reader().peel(oid);
-    if (object.type !== 'commit') throw new GitError('GitRefNotFound', `${this.describe()}: ${oid} is a ${object.type}, not a commit`, { url: this.remote.url, oid });
+    if (object.type !== 'commit')
+      throw new GitError('GitRefNotFound', `${this.describe()}: ${oid} is a ${object.type}, not a commit`, { url: this.remote.url, oid });
     return peeled;
   }
 
@@ -220,8 +226,11 @@ export class GitSource implements Source {
     if (check.ok) return;
     const keep = this.rev?.commit ? `the source stays at ${this.rev.commit.slice(0, 7)}` : 'no revision is in force yet';
     const by = check.signer ? ` (signer: ${check.signer})` : check.keyId ? ` (signer key ${check.keyId})` : '';
-    throw new GitError('GitSignatureInvalid',
-      `${this.describe()}: commit ${commit.slice(0, 7)} by ${c.author.name} <${c.author.email}> refused: ${check.reason}${by}; ${keep}`, { url: this.remote.url, oid: commit });
+    throw new GitError(
+      'GitSignatureInvalid',
+      `${this.describe()}: commit ${commit.slice(0, 7)} by ${c.author.name} <${c.author.email}> refused: ${check.reason}${by}; ${keep}`,
+      { url: this.remote.url, oid: commit },
+    );
   }
 
   // ---- reading manifests out of trees ----

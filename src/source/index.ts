@@ -9,7 +9,16 @@ export { SourceError } from './errors.ts';
 export type { SourceErrorCode } from './errors.ts';
 export type { LocalSourceOptions } from './local-source.ts';
 // The remote, its credentials and its errors are the git layer's (src/git), named here for callers.
-export { authHeaders, credentialsFromDir, credentialsFromEnv, CredentialsError, GitError, GitRemote, resolveCredentials, splitUrlCredentials } from '../git/index.ts';
+export {
+  authHeaders,
+  credentialsFromDir,
+  credentialsFromEnv,
+  CredentialsError,
+  GitError,
+  GitRemote,
+  resolveCredentials,
+  splitUrlCredentials,
+} from '../git/index.ts';
 export type { GitCredentials, GitErrorCode, GitRemoteOptions } from '../git/index.ts';
 export { commitSigner, readKeyring, readKeyringFile, verifyDetached } from './signatures.ts';
 export type { CommitSigner, Keyring, SignatureCheck } from './signatures.ts';

@@ -33,7 +33,10 @@ export class LocalSource implements Source {
 
   async sync(): Promise<SourceRevision> {
     const st = await stat(this.dir).catch(() => undefined);
-    if (!st?.isDirectory()) throw new SourceError('SourceDirNotFound', `--source-dir ${this.dir}: not a folder; point it at the folder holding the manifests (or mount it there)`, { path: this.dir });
+    if (!st?.isDirectory())
+      throw new SourceError('SourceDirNotFound', `--source-dir ${this.dir}: not a folder; point it at the folder holding the manifests (or mount it there)`, {
+        path: this.dir,
+      });
     const files = await this.readAll();
     const { commit, branch } = await this.gitHead();
     const prev = this.rev;
@@ -70,7 +73,10 @@ export class LocalSource implements Source {
       ignoreInitial: true,
       // Hidden folders (.git included) and node_modules are not sources; a commit that changes no
       // file here is picked up with the next change.
-      ignored: (p: string) => relative(this.dir, p).split(sep).some((part) => part === 'node_modules' || (part.startsWith('.') && part !== '..' && part !== '.')),
+      ignored: (p: string) =>
+        relative(this.dir, p)
+          .split(sep)
+          .some((part) => part === 'node_modules' || (part.startsWith('.') && part !== '..' && part !== '.')),
       awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 },
     });
     watcher.on('all', () => {

@@ -45,13 +45,24 @@ export async function readGitRevisions(opts: GitRevisionsOptions, refs: readonly
     let reader = new ObjectReader(gitdir);
     const missing = [...new Set(wanted.map((w) => w.oid))].filter((oid) => !reader.has(oid));
     if (missing.length) {
-      await fetchWanted(remote, gitdir, missing, advertised, wanted.filter((w) => !w.advertised).map((w) => w.ref));
+      await fetchWanted(
+        remote,
+        gitdir,
+        missing,
+        advertised,
+        wanted.filter((w) => !w.advertised).map((w) => w.ref),
+      );
       reader = new ObjectReader(gitdir);
     }
     const selector = new PathSelector(opts.path, opts.globs);
     return wanted.map((w) => {
       if (!reader.has(w.oid)) {
-        throw remote.error('GitRefNotFound', 'reading', `commit ${w.ref} is on none of the remote's branches or tags; give a branch, a tag or the full id of a pushed commit`, { ref: w.ref });
+        throw remote.error(
+          'GitRefNotFound',
+          'reading',
+          `commit ${w.ref} is on none of the remote's branches or tags; give a branch, a tag or the full id of a pushed commit`,
+          { ref: w.ref },
+        );
       }
       const { oid: commit, object } = reader.peel(w.oid);
       if (object.type !== 'commit') throw remote.error('GitRefNotFound', 'reading', `${w.ref} is a ${object.type}, not a commit`, { ref: w.ref });
@@ -79,10 +90,20 @@ function resolveRef(remote: GitRemote, adv: Advertisement, ref: string): { oid: 
     const matches = [...new Set([...refs.values()].filter((oid) => oid.startsWith(ref.toLowerCase())))];
     if (matches.length === 1) return { oid: matches[0]!, advertised: true };
     if (matches.length > 1) throw remote.error('GitRefNotFound', 'reading', `the commit prefix ${ref} is ambiguous; give the full commit id`, { ref });
-    throw remote.error('GitRefNotFound', 'reading', `${ref} is no branch or tag, and no tip starts with it; give a branch, a tag or the full 40-character commit id`, { ref });
+    throw remote.error(
+      'GitRefNotFound',
+      'reading',
+      `${ref} is no branch or tag, and no tip starts with it; give a branch, a tag or the full 40-character commit id`,
+      { ref },
+    );
   }
   const heads = [...refs.keys()].filter((r) => r.startsWith('refs/heads/')).map((r) => r.slice('refs/heads/'.length));
-  throw remote.error('GitRefNotFound', 'reading', `the remote has no branch or tag "${ref}"${heads.length ? ` (branches: ${heads.slice(0, 10).join(', ')}${heads.length > 10 ? ', …' : ''})` : ''}; check --base/--head`, { ref });
+  throw remote.error(
+    'GitRefNotFound',
+    'reading',
+    `the remote has no branch or tag "${ref}"${heads.length ? ` (branches: ${heads.slice(0, 10).join(', ')}${heads.length > 10 ? ', …' : ''})` : ''}; check --base/--head`,
+    { ref },
+  );
 }
 
 /**
@@ -101,4 +122,3 @@ async function fetchWanted(remote: GitRemote, gitdir: string, oids: string[], ad
   const advertisedOids = new Set(adv.refs.values());
   await fetchPack(remote, gitdir, [...new Set([...oids.filter((o) => advertisedOids.has(o)), ...tips])], [], adv);
 }
-

@@ -9,7 +9,10 @@ export class PathSelector {
   private readonly globs: string[];
 
   constructor(path = '', globs: string[] = DEFAULT_GLOBS) {
-    this.prefix = path.replace(/^\.?\/+/, '').replace(/\/+$/, '').replace(/^\.$/, '');
+    this.prefix = path
+      .replace(/^\.?\/+/, '')
+      .replace(/\/+$/, '')
+      .replace(/^\.$/, '');
     this.globs = globs.length ? globs : DEFAULT_GLOBS;
   }
 

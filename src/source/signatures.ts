@@ -14,7 +14,10 @@ export interface Keyring {
 
 export async function readKeyring(armored: string, origin = 'keyring'): Promise<Keyring> {
   const blocks = armored.match(/-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g) ?? [];
-  if (!blocks.length) throw new GitError('GitKeyringInvalid', `${origin}: no armored OpenPGP public key block found (export keys with \`gpg --armor --export KEYID\`)`, { path: origin });
+  if (!blocks.length)
+    throw new GitError('GitKeyringInvalid', `${origin}: no armored OpenPGP public key block found (export keys with \`gpg --armor --export KEYID\`)`, {
+      path: origin,
+    });
   const keys: openpgp.PublicKey[] = [];
   for (const block of blocks) {
     for (const k of await openpgp.readKeys({ armoredKeys: block })) keys.push(k.toPublic());
@@ -26,9 +29,7 @@ export async function readKeyringFile(path: string): Promise<Keyring> {
   return readKeyring(readFileSync(path, 'utf8'), path);
 }
 
-export type SignatureCheck =
-  | { ok: true; keyId: string; signer: string }
-  | { ok: false; keyId?: string; signer?: string; reason: string };
+export type SignatureCheck = { ok: true; keyId: string; signer: string } | { ok: false; keyId?: string; signer?: string; reason: string };
 
 const describeKey = (k: openpgp.PublicKey) => `${k.getUserIDs()[0] ?? 'no user id'} (key ${k.getKeyID().toHex().toUpperCase()})`;
 
@@ -65,7 +66,12 @@ export interface CommitSigner {
 export async function commitSigner(armoredPrivateKey: string, passphrase?: string): Promise<CommitSigner> {
   let key = await openpgp.readPrivateKey({ armoredKey: armoredPrivateKey });
   if (!key.isDecrypted()) {
-    if (!passphrase) throw new GitError('GitSigningKeyLocked', 'the signing key is protected by a passphrase, and none was given (STATUS_SIGNING_PASSPHRASE for restorectl run)', {});
+    if (!passphrase)
+      throw new GitError(
+        'GitSigningKeyLocked',
+        'the signing key is protected by a passphrase, and none was given (STATUS_SIGNING_PASSPHRASE for restorectl run)',
+        {},
+      );
     key = await openpgp.decryptKey({ privateKey: key, passphrase });
   }
   const ready = key;

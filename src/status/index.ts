@@ -9,7 +9,21 @@ export { buildLedger, executionsById, isFinalExecution, isLedgerFile, parseLedge
 export type { Ledger } from './ledger.ts';
 export { readLedger } from './read.ts';
 export type { ReadLedgerOptions } from './read.ts';
-export { attentionOf, displayPhase, hostsOf, hostsSummary, hostsText, commitMessage, describeChange, mergeExecutions, renderSessionFile, renderStatusMd, rowOf, sessionPath, statusMdPath } from './render.ts';
+export {
+  attentionOf,
+  displayPhase,
+  hostsOf,
+  hostsSummary,
+  hostsText,
+  commitMessage,
+  describeChange,
+  mergeExecutions,
+  renderSessionFile,
+  renderStatusMd,
+  rowOf,
+  sessionPath,
+  statusMdPath,
+} from './render.ts';
 export type { Attention, StatusChange, StatusRow } from './render.ts';
 export { StatusError } from './errors.ts';
 export type { StatusErrorCode } from './errors.ts';

@@ -60,7 +60,12 @@ export function parseLedgerFile(path: string, text: string): { session?: LedgerS
   }
   let source: SessionSource | undefined;
   if (isObj(data.source)) {
-    source = { url: str(data.source.repo) ?? str(data.source.url) ?? '', branch: str(data.source.branch) ?? null, commit: str(data.source.commit) ?? null, file: str(data.source.file) ?? '' };
+    source = {
+      url: str(data.source.repo) ?? str(data.source.url) ?? '',
+      branch: str(data.source.branch) ?? null,
+      commit: str(data.source.commit) ?? null,
+      file: str(data.source.file) ?? '',
+    };
   }
   const contentId = str(data.contentId);
   const status = isObj(data.status) ? (data.status as LedgerSession['status']) : undefined;
@@ -79,7 +84,12 @@ export function parseLedgerFile(path: string, text: string): { session?: LedgerS
       }
       let phase = str(raw.phase) as ExecutionPhase | undefined;
       if (!phase || !EXECUTION_PHASES.includes(phase)) {
-        diag(`${field} has phase "${phase ?? ''}", not one of ${EXECUTION_PHASES.join(', ')}; read as Unknown (final, never re-run)`, 'warning', 0, `${field}.phase`);
+        diag(
+          `${field} has phase "${phase ?? ''}", not one of ${EXECUTION_PHASES.join(', ')}; read as Unknown (final, never re-run)`,
+          'warning',
+          0,
+          `${field}.phase`,
+        );
         phase = 'Unknown';
       }
       const e: Execution = { contentId: id, phase, acceptedAt: str(raw.acceptedAt) ?? str(raw.startedAt) ?? '' };
@@ -87,7 +97,8 @@ export function parseLedgerFile(path: string, text: string): { session?: LedgerS
         const v = str(raw[k]);
         if (v) e[k] = v;
       }
-      if (isObj(raw.annotations)) e.annotations = Object.fromEntries(Object.entries(raw.annotations).filter((x): x is [string, string] => typeof x[1] === 'string'));
+      if (isObj(raw.annotations))
+        e.annotations = Object.fromEntries(Object.entries(raw.annotations).filter((x): x is [string, string] => typeof x[1] === 'string'));
       executions.push(e);
     }
   } else if (data.executions !== undefined) {
@@ -97,13 +108,25 @@ export function parseLedgerFile(path: string, text: string): { session?: LedgerS
     // Files of early writers carried only the current content id and the session status.
     executions.push({ contentId, phase: status.phase, acceptedAt: '' });
   }
-  const decision = isObj(data.decision) && str(data.decision.reason) ? { action: str(data.decision.action) ?? 'blocked', reason: str(data.decision.reason)! } : undefined;
+  const decision =
+    isObj(data.decision) && str(data.decision.reason) ? { action: str(data.decision.action) ?? 'blocked', reason: str(data.decision.reason)! } : undefined;
   const spec = isObj(data.spec) ? data.spec : undefined;
-  const repo = spec && isObj(spec.repository) && str(spec.repository.name) ? { namespace: str(spec.repository.namespace) ?? nsFromPath, name: str(spec.repository.name)! } : undefined;
+  const repo =
+    spec && isObj(spec.repository) && str(spec.repository.name)
+      ? { namespace: str(spec.repository.namespace) ?? nsFromPath, name: str(spec.repository.name)! }
+      : undefined;
   return {
     session: {
-      cluster, namespace: nsFromPath, name: nameFromPath, file: path, ...(source ? { source } : {}), ...(contentId ? { contentId } : {}), executions, ...(status ? { status } : {}),
-      ...(decision ? { decision } : {}), ...(repo ? { repository: repo } : {}),
+      cluster,
+      namespace: nsFromPath,
+      name: nameFromPath,
+      file: path,
+      ...(source ? { source } : {}),
+      ...(contentId ? { contentId } : {}),
+      executions,
+      ...(status ? { status } : {}),
+      ...(decision ? { decision } : {}),
+      ...(repo ? { repository: repo } : {}),
     },
     diagnostics,
   };
@@ -122,7 +145,14 @@ export function buildLedger(files: Iterable<[string, string]>, opts: { commit?: 
     for (const execution of session.executions) {
       const seen = ledger.executions.get(execution.contentId);
       if (seen && seen.session.file !== session.file) {
-        ledger.diagnostics.push({ file: path, line: 0, column: 0, path: 'executions', severity: 'warning', message: `content id ${execution.contentId} is also recorded in ${seen.session.file}; the final one counts` });
+        ledger.diagnostics.push({
+          file: path,
+          line: 0,
+          column: 0,
+          path: 'executions',
+          severity: 'warning',
+          message: `content id ${execution.contentId} is also recorded in ${seen.session.file}; the final one counts`,
+        });
         if (isFinalExecution(seen.execution) && !isFinalExecution(execution)) continue;
       }
       ledger.executions.set(execution.contentId, { execution, session });

@@ -16,7 +16,12 @@ export const STATUS_FILE_KIND = 'RestoreStatus';
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export function checkCluster(cluster: string): void {
-  if (!SAFE_SEGMENT.test(cluster)) throw new StatusError('StatusClusterNameInvalid', `cluster name "${cluster}" cannot be a folder name on the status branch: use letters, digits, ".", "_" and "-" (set --cluster)`, { cluster });
+  if (!SAFE_SEGMENT.test(cluster))
+    throw new StatusError(
+      'StatusClusterNameInvalid',
+      `cluster name "${cluster}" cannot be a folder name on the status branch: use letters, digits, ".", "_" and "-" (set --cluster)`,
+      { cluster },
+    );
 }
 
 // Nothing secret is written to the status branch (DESIGN §4): env values of runtimeSettings,
@@ -90,7 +95,8 @@ const RERUN_TODO = 'then bump metadata.annotations["restore.gitops/rerun"] in gi
  */
 export function attentionOf(s: AttentionInput): Attention | undefined {
   const phase = displayPhase(s);
-  if (s.decision) return { phase: s.status || s.executions.length ? phase : 'Blocked', problem: s.decision.reason, hosts: [], todo: todoOfDecision(s.decision.reason) };
+  if (s.decision)
+    return { phase: s.status || s.executions.length ? phase : 'Blocked', problem: s.decision.reason, hosts: [], todo: todoOfDecision(s.decision.reason) };
   const stats = s.status?.stats ?? [];
   const hosts = stats.filter((h) => h.phase === 'Failed' || h.phase === 'Unknown').map((h) => `${h.hostname}: ${h.error ?? h.phase}`);
   const conditions = s.status?.conditions ?? [];
@@ -102,16 +108,28 @@ export function attentionOf(s: AttentionInput): Attention | undefined {
     const problem = `${hostsSummary(s)}${first ? `: ${first}` : ''}`;
     return { phase, problem, hosts, todo: `${fixTarget(phase, [...hosts, ...because].join(' '), repo)}; ${RERUN_TODO}` };
   }
-  if (phase === 'Interrupted') return { phase, problem: 'the RestoreSession vanished while it ran (deleted by hand, or the cluster was rebuilt); it is not run again on its own', hosts, todo: 'check what the hosts hold, ' + RERUN_TODO };
+  if (phase === 'Interrupted')
+    return {
+      phase,
+      problem: 'the RestoreSession vanished while it ran (deleted by hand, or the cluster was rebuilt); it is not run again on its own',
+      hosts,
+      todo: 'check what the hosts hold, ' + RERUN_TODO,
+    };
   if (falseConditions.length && !(phase === 'Succeeded')) {
-    return { phase, problem: `waiting: ${falseConditions.map((c) => `${c.type}: ${c.message}`).join('; ')}`, hosts, todo: fixTarget(phase, falseConditions.map((c) => `${c.type} ${c.reason ?? ''} ${c.message}`).join(' '), repo) };
+    return {
+      phase,
+      problem: `waiting: ${falseConditions.map((c) => `${c.type}: ${c.message}`).join('; ')}`,
+      hosts,
+      todo: fixTarget(phase, falseConditions.map((c) => `${c.type} ${c.reason ?? ''} ${c.message}`).join(' '), repo),
+    };
   }
   return undefined;
 }
 
 function todoOfDecision(reason: string): string {
   if (reason.startsWith('not applied:')) return 'fix the manifest in git (`restorectl validate` shows every error); the next cycle applies it';
-  if (reason.includes('restore.gitops/rerun did not')) return 'rename the session to run the new spec as a new restore, or bump metadata.annotations["restore.gitops/rerun"] to run the new spec in its place';
+  if (reason.includes('restore.gitops/rerun did not'))
+    return 'rename the session to run the new spec as a new restore, or bump metadata.annotations["restore.gitops/rerun"] to run the new spec in its place';
   if (reason.includes('once') && reason.includes('final')) return 'nothing: it goes ahead once the current run is final';
   return 'see the reason';
 }
@@ -119,11 +137,13 @@ function todoOfDecision(reason: string): string {
 /** The object a person should look at, from the words of the errors. */
 function fixTarget(phase: string, text: string, repo: { namespace: string; name: string } | undefined): string {
   const repoName = repo ? `Repository ${repo.namespace}/${repo.name}` : 'the Repository';
-  if (/password|wrong key|no key found|BackendSecret|Secret/i.test(text)) return `check the Secret that ${repoName} names in spec.backend.storageSecretName (RESTIC_PASSWORD and the backend keys)`;
-  if (/repository|RepositoryNotAvailable|RepositoryFound|does not exist|backend/i.test(text)) return `check ${repoName} (its backend and that a restic repository is there)`;
+  if (/password|wrong key|no key found|BackendSecret|Secret/i.test(text))
+    return `check the Secret that ${repoName} names in spec.backend.storageSecretName (RESTIC_PASSWORD and the backend keys)`;
+  if (/repository|RepositoryNotAvailable|RepositoryFound|does not exist|backend/i.test(text))
+    return `check ${repoName} (its backend and that a restic repository is there)`;
   if (/target|TargetNotAvailable/i.test(text)) return 'check the target workload or claim the session names (spec.target.ref)';
-  if (phase === 'Invalid') return 'fix the session\'s spec in git (the condition says what is wrong)';
-  return 'check the failed hosts\' pods and their logs';
+  if (phase === 'Invalid') return "fix the session's spec in git (the condition says what is wrong)";
+  return "check the failed hosts' pods and their logs";
 }
 
 /** The per-session YAML file. Only the caller's data goes in (no clock), so equal input gives an equal file. */
@@ -136,13 +156,22 @@ export function renderSessionFile(cluster: string, s: ManagedSession): string {
     name: s.name,
     source: { repo: stripUrlCredentials(s.source.url), branch: s.source.branch, commit: s.source.commit, file: s.source.file },
     contentId: s.contentId,
-    executions: s.executions.map((e) => compact({ contentId: e.contentId, phase: e.phase, acceptedAt: e.acceptedAt, startedAt: e.startedAt, finishedAt: e.finishedAt, sourceCommit: e.sourceCommit, annotations: e.annotations })),
+    executions: s.executions.map((e) =>
+      compact({
+        contentId: e.contentId,
+        phase: e.phase,
+        acceptedAt: e.acceptedAt,
+        startedAt: e.startedAt,
+        finishedAt: e.finishedAt,
+        sourceCommit: e.sourceCommit,
+        annotations: e.annotations,
+      }),
+    ),
   };
   if (s.decision) doc.decision = s.decision;
   if (s.status) doc.status = s.status;
   if (s.spec) doc.spec = s.spec;
-  return '# Written by restore-controller (status branch, DESIGN §4). Edits are kept only until the session changes.\n'
-    + toYaml(redactor.deep(doc));
+  return '# Written by restore-controller (status branch, DESIGN §4). Edits are kept only until the session changes.\n' + toYaml(redactor.deep(doc));
 }
 
 export interface StatusRow {
@@ -160,7 +189,8 @@ export interface StatusRow {
 export function rowOf(s: ManagedSession | LedgerSession): StatusRow {
   const last = s.executions[s.executions.length - 1];
   const times = [last?.acceptedAt, last?.startedAt, last?.finishedAt, ...(s.status?.conditions ?? []).map((c) => c.lastTransitionTime)]
-    .filter((t): t is string => typeof t === 'string' && t.length > 0).sort();
+    .filter((t): t is string => typeof t === 'string' && t.length > 0)
+    .sort();
   const commit = last?.sourceCommit ?? s.source?.commit ?? '';
   return {
     namespace: s.namespace,
@@ -180,9 +210,24 @@ function attentionField(s: ManagedSession | LedgerSession): { attention?: Attent
   return { attention, phase: attention.phase };
 }
 
-const ICON: Record<string, string> = { Blocked: '🚫', Succeeded: '✅', Failed: '❌', Invalid: '⛔', Unknown: '❔', Interrupted: '⚠️', Running: '⏳', Pending: '🕓', Accepted: '📝' };
+const ICON: Record<string, string> = {
+  Blocked: '🚫',
+  Succeeded: '✅',
+  Failed: '❌',
+  Invalid: '⛔',
+  Unknown: '❔',
+  Interrupted: '⚠️',
+  Running: '⏳',
+  Pending: '🕓',
+  Accepted: '📝',
+};
 
-export function renderStatusMd(cluster: string, source: StatusSnapshot['source'] | undefined, rows: StatusRow[], diagnostics: readonly Diagnostic[] = []): string {
+export function renderStatusMd(
+  cluster: string,
+  source: StatusSnapshot['source'] | undefined,
+  rows: StatusRow[],
+  diagnostics: readonly Diagnostic[] = [],
+): string {
   const sorted = [...rows].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   const counts = new Map<string, number>();
   for (const r of sorted) counts.set(r.phase, (counts.get(r.phase) ?? 0) + 1);
@@ -196,7 +241,10 @@ export function renderStatusMd(cluster: string, source: StatusSnapshot['source']
     ...attentionSection(sorted),
     '| Session | Phase | Hosts done/total | Duration | Source commit | Last change |',
     '|---|---|---|---|---|---|',
-    ...sorted.map((r) => `| ${r.namespace}/${r.name} | ${ICON[r.phase] ?? ''} ${r.phase} | ${r.hosts} | ${r.duration} | ${r.sourceCommit ? '`' + r.sourceCommit + '`' : ''} | ${r.lastChange} |`),
+    ...sorted.map(
+      (r) =>
+        `| ${r.namespace}/${r.name} | ${ICON[r.phase] ?? ''} ${r.phase} | ${r.hosts} | ${r.duration} | ${r.sourceCommit ? '`' + r.sourceCommit + '`' : ''} | ${r.lastChange} |`,
+    ),
     '',
     ...problemsSection(diagnostics),
     `One file per session under \`${clusterDir(cluster)}/<namespace>/<name>.yaml\`: source, content id, executions, status.`,
@@ -258,7 +306,9 @@ export interface StatusChange {
 export function describeChange(c: StatusChange): string {
   const phase = c.from === undefined ? `new→${c.to}` : c.from === c.to ? c.to : `${c.from}→${c.to}`;
   if (c.hosts.endsWith('/?')) return `${c.namespace}/${c.name} ${phase}`;
-  return c.hosts.includes(',') ? `${c.namespace}/${c.name} ${phase} (${c.hosts.replace(',', ' hosts,')})` : `${c.namespace}/${c.name} ${phase} (${c.hosts} hosts)`;
+  return c.hosts.includes(',')
+    ? `${c.namespace}/${c.name} ${phase} (${c.hosts.replace(',', ' hosts,')})`
+    : `${c.namespace}/${c.name} ${phase} (${c.hosts} hosts)`;
 }
 
 /**
@@ -267,7 +317,11 @@ export function describeChange(c: StatusChange): string {
  */
 export function commitMessage(cluster: string, source: StatusSnapshot['source'], changes: StatusChange[], diagnostics: readonly Diagnostic[] = []): string {
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
-  const problems = errors ? `${errors} error${errors === 1 ? '' : 's'}` : diagnostics.length ? `${diagnostics.length} warning${diagnostics.length === 1 ? '' : 's'}` : '';
+  const problems = errors
+    ? `${errors} error${errors === 1 ? '' : 's'}`
+    : diagnostics.length
+      ? `${diagnostics.length} warning${diagnostics.length === 1 ? '' : 's'}`
+      : '';
   const at = source.commit ? ` [${source.branch ?? 'HEAD'}@${source.commit.slice(0, 7)}]` : '';
   const sorted = [...changes].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   let summary: string;
@@ -279,7 +333,16 @@ export function commitMessage(cluster: string, source: StatusSnapshot['source'],
     const shown = interesting.slice(0, 2).map(describeChange).join(', ');
     summary = `${sorted.length} sessions: ${shown}${sorted.length > 2 ? `, +${sorted.length - 2} more` : ''}`;
   }
-  const body = sorted.length > 1 ? '\n' + sorted.slice(0, 200).map((c) => `- ${describeChange(c)}`).join('\n') + (sorted.length > 200 ? `\n- … and ${sorted.length - 200} more` : '') + '\n' : '';
+  const body =
+    sorted.length > 1
+      ? '\n' +
+        sorted
+          .slice(0, 200)
+          .map((c) => `- ${describeChange(c)}`)
+          .join('\n') +
+        (sorted.length > 200 ? `\n- … and ${sorted.length - 200} more` : '') +
+        '\n'
+      : '';
   const trailers = [source.commit ? `Source-Commit: ${source.commit}` : undefined, `Cluster: ${cluster}`].filter(Boolean).join('\n');
   return `status(${cluster}): ${summary}${at}\n${body}\n${trailers}\n`;
 }
@@ -293,7 +356,9 @@ function durationBetween(from: string | undefined, to: string | undefined): stri
   const ms = Date.parse(to) - Date.parse(from);
   if (!Number.isFinite(ms) || ms < 0) return undefined;
   const s = Math.round(ms / 1000);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const h = Math.floor(s / 3600),
+    m = Math.floor((s % 3600) / 60),
+    sec = s % 60;
   return `${h ? h + 'h' : ''}${h || m ? m + 'm' : ''}${sec}s`;
 }
 

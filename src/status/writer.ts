@@ -15,7 +15,19 @@ import { silentLog } from '../source/index.ts';
 import type { CommitSigner, SourceLog } from '../source/index.ts';
 import { DEFAULT_STATUS_BRANCH, StatusBranch } from './branch.ts';
 import { parseLedgerFile } from './ledger.ts';
-import { checkCluster, clusterDir, commitMessage, displayPhase, hostsText, mergeExecutions, renderSessionFile, renderStatusMd, rowOf, sessionPath, statusMdPath } from './render.ts';
+import {
+  checkCluster,
+  clusterDir,
+  commitMessage,
+  displayPhase,
+  hostsText,
+  mergeExecutions,
+  renderSessionFile,
+  renderStatusMd,
+  rowOf,
+  sessionPath,
+  statusMdPath,
+} from './render.ts';
 import type { StatusChange, StatusRow } from './render.ts';
 import type { Execution, ManagedSession, StatusSnapshot } from './types.ts';
 
@@ -74,7 +86,13 @@ interface Built {
 }
 
 /** What was rendered at a path last time, so an unchanged session is not rendered again. */
-interface Memo { key: string; oid: string; row: StatusRow; executions: Execution[]; phase: string }
+interface Memo {
+  key: string;
+  oid: string;
+  row: StatusRow;
+  executions: Execution[];
+  phase: string;
+}
 
 export class StatusWriter {
   readonly remote: GitRemote;
@@ -119,7 +137,11 @@ export class StatusWriter {
         return result;
       }
       if (attempt >= max) {
-        throw new GitError('GitPushRejected', `pushing ${this.branch.branch} to ${this.remote.url}: rejected ${attempt} times (last: ${this.lastRejection}); another writer keeps pushing, or the server refuses the update; giving up for this cycle`, { url: this.remote.url, ref: this.branch.fullRef });
+        throw new GitError(
+          'GitPushRejected',
+          `pushing ${this.branch.branch} to ${this.remote.url}: rejected ${attempt} times (last: ${this.lastRejection}); another writer keeps pushing, or the server refuses the update; giving up for this cycle`,
+          { url: this.remote.url, ref: this.branch.fullRef },
+        );
       }
       const base = (this.opts.backoffMs ?? 100) * 2 ** (attempt - 1);
       const wait = Math.min(5000, base * (0.5 + Math.random()));
@@ -191,7 +213,13 @@ export class StatusWriter {
    * One session's file: its text and oid when it differs from what the branch holds (`existing`),
    * its STATUS.md row, and the change for the commit message. Executions on the branch are merged in.
    */
-  private renderSession(cluster: string, path: string, s: ManagedSession, existing: string | undefined, readText: (oid: string) => string): { row: StatusRow; oid: string; text?: string; change?: StatusChange } {
+  private renderSession(
+    cluster: string,
+    path: string,
+    s: ManagedSession,
+    existing: string | undefined,
+    readText: (oid: string) => string,
+  ): { row: StatusRow; oid: string; text?: string; change?: StatusChange } {
     const key = JSON.stringify(s);
     const memo = this.memo.get(path);
     if (memo && memo.key === key && memo.oid === existing) return { row: memo.row, oid: memo.oid };

@@ -27,7 +27,10 @@ function emit(v: unknown, indent: string, out: string[]): void {
   if (Array.isArray(v)) {
     for (const item of v) {
       const l = leaf(item);
-      if (l !== undefined) { out.push(`${indent}- ${l}`); continue; }
+      if (l !== undefined) {
+        out.push(`${indent}- ${l}`);
+        continue;
+      }
       const sub: string[] = [];
       emit(item, indent + '  ', sub);
       // The first line of a nested block goes on the dash's line.

@@ -30,7 +30,8 @@ function upsertBy<T>(list: readonly T[], item: T, same: (a: T, b: T) => boolean)
   const i = list.findIndex((x) => same(x, item));
   return i < 0 ? [...list, item] : list.map((x, j) => (j === i ? item : x));
 }
-const upsertEnv = (env: readonly ContainerEnvVar[], add: readonly ContainerEnvVar[]) => add.reduce<ContainerEnvVar[]>((acc, e) => upsertBy(acc, e, (a, b) => a.name === b.name), [...env]);
+const upsertEnv = (env: readonly ContainerEnvVar[], add: readonly ContainerEnvVar[]) =>
+  add.reduce<ContainerEnvVar[]>((acc, e) => upsertBy(acc, e, (a, b) => a.name === b.name), [...env]);
 const upsertMountByPath = (mounts: readonly ContainerVolumeMount[], m: ContainerVolumeMount) => upsertBy(mounts, m, (a, b) => a.mountPath === b.mountPath);
 const upsertMount = (mounts: readonly ContainerVolumeMount[], m: ContainerVolumeMount) => upsertBy(mounts, m, (a, b) => a.name === b.name);
 
@@ -87,7 +88,12 @@ export function resolveTask(
   const steps = stepRefs.map((step, i) => {
     const fnName = step.name ?? '';
     const fn = functionOf(fnName);
-    if (!fn) throw new TaskError('FunctionNotFound', `Function ${fnName || '(unnamed)'} of Task ${name} (step ${i}) is not in the cluster: install it (Stash's catalog installs a Task's Functions with it)`, { task: name, function: fnName });
+    if (!fn)
+      throw new TaskError(
+        'FunctionNotFound',
+        `Function ${fnName || '(unnamed)'} of Task ${name} (step ${i}) is not in the cluster: install it (Stash's catalog installs a Task's Functions with it)`,
+        { task: name, function: fnName },
+      );
     const inputs: Record<string, string> = {};
     for (const p of step.params ?? []) inputs[p.name] = p.value;
     Object.assign(inputs, variables, { ADDON_IMAGE: fn.spec?.image ?? '' });
@@ -116,11 +122,15 @@ export function resolveTask(
   });
 
   const tempDir = session.spec.tempDir;
-  const tmp: Volume = { name: TMP_VOLUME, emptyDir: { ...(tempDir?.medium ? { medium: tempDir.medium } : {}), ...(tempDir?.sizeLimit !== undefined ? { sizeLimit: tempDir.sizeLimit } : {}) } };
+  const tmp: Volume = {
+    name: TMP_VOLUME,
+    emptyDir: { ...(tempDir?.medium ? { medium: tempDir.medium } : {}), ...(tempDir?.sizeLimit !== undefined ? { sizeLimit: tempDir.sizeLimit } : {}) },
+  };
   let volumes = upsertBy(spec.volumes ?? [], tmp, (a, b) => a.name === b.name);
   if (opts.interimClaimName) {
     volumes = upsertBy(volumes, { name: INTERIM_VOLUME, persistentVolumeClaim: { claimName: opts.interimClaimName } }, (a, b) => a.name === b.name);
-    for (const s of steps) s.container = { ...s.container, volumeMounts: upsertMount(s.container.volumeMounts ?? [], { name: INTERIM_VOLUME, mountPath: INTERIM_MOUNT_PATH }) };
+    for (const s of steps)
+      s.container = { ...s.container, volumeMounts: upsertMount(s.container.volumeMounts ?? [], { name: INTERIM_VOLUME, mountPath: INTERIM_MOUNT_PATH }) };
   }
   // Restores run as root unless the session says otherwise (pkg/resolver setDefaultSecurityContextForRestore).
   const securityContext = { runAsUser: 0, runAsGroup: 0, ...(session.spec.runtimeSettings?.pod?.securityContext ?? {}) };

@@ -44,7 +44,11 @@ export function substitute(text: string, vars: Variables): string {
       out += vars[name];
     } else {
       const op = DEFAULT_OPS.find((o) => rest.startsWith(o));
-      if (!op) throw new TaskError('VariableSyntax', `"\${${body}}": only \${NAME}, \${NAME:=default}, \${NAME:-default} and \${NAME=default} are supported`, { variable: name, text });
+      if (!op)
+        throw new TaskError('VariableSyntax', `"\${${body}}": only \${NAME}, \${NAME:=default}, \${NAME:-default} and \${NAME=default} are supported`, {
+          variable: name,
+          text,
+        });
       out += set ? vars[name] : rest.slice(op.length);
     }
     i = close + 1;

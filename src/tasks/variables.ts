@@ -35,7 +35,8 @@ export interface VariableInput {
 function backendVariables(repo: Repository): Record<string, string> {
   const b = repo.spec.backend;
   const v: Record<string, string> = { REPOSITORY_INSECURE_TLS: 'false' };
-  const set = (provider: string, bucket: string, prefix = '') => Object.assign(v, { REPOSITORY_PROVIDER: provider, REPOSITORY_BUCKET: bucket, REPOSITORY_PREFIX: prefix });
+  const set = (provider: string, bucket: string, prefix = '') =>
+    Object.assign(v, { REPOSITORY_PROVIDER: provider, REPOSITORY_BUCKET: bucket, REPOSITORY_PREFIX: prefix });
   if (b.local) set('local', b.local.mountPath);
   else if (b.s3) set('s3', b.s3.bucket, b.s3.prefix);
   else if (b.gcs) set('gcs', b.gcs.bucket, b.gcs.prefix);
@@ -47,7 +48,12 @@ function backendVariables(repo: Repository): Record<string, string> {
     set('rest', u?.host ?? '', u?.pathname ?? '');
   }
   if (b.storageSecretName) Object.assign(v, { REPOSITORY_SECRET_NAME: b.storageSecretName, REPOSITORY_SECRET_NAMESPACE: repo.metadata.namespace ?? '' });
-  if (b.s3) Object.assign(v, { REPOSITORY_INSECURE_TLS: String(Boolean(b.s3.insecureTLS)), REPOSITORY_ENDPOINT: b.s3.endpoint ?? '', REPOSITORY_REGION: b.s3.region ?? '' });
+  if (b.s3)
+    Object.assign(v, {
+      REPOSITORY_INSECURE_TLS: String(Boolean(b.s3.insecureTLS)),
+      REPOSITORY_ENDPOINT: b.s3.endpoint ?? '',
+      REPOSITORY_REGION: b.s3.region ?? '',
+    });
   if (b.rest) v['REPOSITORY_ENDPOINT'] = b.rest.url;
   v['MAX_CONNECTIONS'] = String(b.gcs?.maxConnections ?? b.azure?.maxConnections ?? b.b2?.maxConnections ?? 0);
   return v;

@@ -33,7 +33,12 @@ describe('agent: restorectl agent restore on the sandbox with real restic', func
   const createSession = async (s: RestoreSession, totalHosts: number) => {
     await apply(s);
     const got = await session(s.metadata.name);
-    await custom.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace: 'demo', name: s.metadata.name, body: { ...got, status: { phase: 'Running', totalHosts } } });
+    await custom.replaceNamespacedCustomObjectStatus({
+      ...RESTORE_SESSIONS,
+      namespace: 'demo',
+      name: s.metadata.name,
+      body: { ...got, status: { phase: 'Running', totalHosts } },
+    });
   };
   /** A pod's root folder, with the local backend's mountPath leading to the repository. */
   const podRoot = (name: string) => {
@@ -70,7 +75,12 @@ describe('agent: restorectl agent restore on the sandbox with real restic', func
     assert.equal((await t.kubectl(['apply', '--server-side', '-f', 'deploy/crds'])).code, 0);
     await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'demo' } });
     await apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'local-repo-secret', namespace: 'demo' }, stringData: { RESTIC_PASSWORD: PASSWORD } });
-    await apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wrong-secret', namespace: 'demo' }, stringData: { RESTIC_PASSWORD: 'not the password at all' } });
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'wrong-secret', namespace: 'demo' },
+      stringData: { RESTIC_PASSWORD: 'not the password at all' },
+    });
     await apply(example('repository.yaml'));
     const wrong = example('repository.yaml');
     wrong.metadata.name = 'wrong-repo';
@@ -82,11 +92,11 @@ describe('agent: restorectl agent restore on the sandbox with real restic', func
     await tmp?.cleanup();
   });
 
-  it('the Stash StatefulSet example: hosts 3 and 4 get my-sts-1\'s *.json (tmp.json included: only the catch-all excludes it), hosts 0–2 their own files without tmp.json and *.txt', async () => {
+  it("the Stash StatefulSet example: hosts 3 and 4 get my-sts-1's *.json (tmp.json included: only the catch-all excludes it), hosts 0–2 their own files without tmp.json and *.txt", async () => {
     await createSession(example('sts-restore.yaml'), 5);
     const pods = [0, 1, 2, 3, 4].map((i) => `recovered-statefulset-${i}`);
     const results = await Promise.all(pods.map((p) => agent('sts-restore', p)));
-    results.forEach((r, i) => assert.equal(r.code, 0, `pod ${i}: ${r.stderr}`));
+    for (const [i, r] of results.entries()) assert.equal(r.code, 0, `pod ${i}: ${r.stderr}`);
     for (const i of [0, 1, 2]) {
       assert.deepEqual(await restored(pods[i]!), [`/data/my-sts-${i}.json`, '/data/sub dir/é ü.json']);
       assert.equal(readFileSync(join(podRoot(pods[i]!), 'source/data/sub dir/é ü.json'), 'utf8'), `{"unicode":"my-sts-${i}"}`);
@@ -96,7 +106,10 @@ describe('agent: restorectl agent restore on the sandbox with real restic', func
       assert.equal(readFileSync(join(podRoot(pods[i]!), 'source/data/my-sts-1.json'), 'utf8'), '{"host":"my-sts-1"}');
     }
     const s = await session('sts-restore');
-    assert.deepEqual(s.status!.stats!.map((x) => [x.hostname, x.phase]).sort(), pods.map((_, i) => [`my-sts-${i}`, 'Succeeded']));
+    assert.deepEqual(
+      s.status!.stats!.map((x) => [x.hostname, x.phase]).sort(),
+      pods.map((_, i) => [`my-sts-${i}`, 'Succeeded']),
+    );
     const three = s.status!.stats!.find((x) => x.hostname === 'my-sts-3')!;
     assert.equal(three.snapshot, snapshotIds[1]);
     assert.ok((three.progress?.bytesTotal ?? 0) > 0 && three.progress?.bytesDone === three.progress?.bytesTotal);
@@ -115,8 +128,22 @@ describe('agent: restorectl agent restore on the sandbox with real restic', func
     assert.equal(r.code, 0);
     assert.match(r.stderr, /already Succeeded: a restarted pod does not restore again/);
     // The agent logs JSON records about its session and host.
-    const records = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.ok(records.some((l) => l['level'] === 'info' && l['component'] === 'agent' && l['namespace'] === 'demo' && l['name'] === 'restarted' && l['host'] === 'app' && l['msg'] === 'already Succeeded: a restarted pod does not restore again'), r.stderr);
+    const records = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(
+      records.some(
+        (l) =>
+          l['level'] === 'info' &&
+          l['component'] === 'agent' &&
+          l['namespace'] === 'demo' &&
+          l['name'] === 'restarted' &&
+          l['host'] === 'app' &&
+          l['msg'] === 'already Succeeded: a restarted pod does not restore again',
+      ),
+      r.stderr,
+    );
     assert.ok(!existsSync(join(podRoot(pod), 'source/data/app.json')));
   });
 
@@ -173,7 +200,10 @@ describe('agent: restorectl agent restore on the sandbox with real restic', func
 
   it('postRestore with executionPolicy OnFailure runs only when a host failed', async () => {
     const marker = (n: string) => join(tmp.path, `post-${n}`);
-    for (const [name, repo] of [['post-ok', 'local-repo'], ['post-failed', 'wrong-repo']] as const) {
+    for (const [name, repo] of [
+      ['post-ok', 'local-repo'],
+      ['post-failed', 'wrong-repo'],
+    ] as const) {
       const s = example('deployment-restore.yaml');
       s.metadata.name = name;
       s.spec.repository.name = repo;

@@ -19,20 +19,54 @@ describe('agent: when a host has nothing to do', () => {
   it('a final session, a passed deadline or a host that already reported skips; anything else runs', () => {
     assert.equal(skipReason(session({ phase: 'Succeeded' }), 'h-0', NOW), 'session is Succeeded: nothing to do');
     assert.equal(skipReason(session({ phase: 'Running', sessionDeadline: '2026-01-01T11:59:59Z' }), 'h-0', NOW), 'session is past its deadline: not restoring');
-    assert.equal(skipReason(session({ phase: 'Running', conditions: [{ type: 'DeadlineExceeded', status: 'True' }] }), 'h-0', NOW), 'session is past its deadline: not restoring');
-    assert.equal(skipReason(session({ phase: 'Running', stats: [{ hostname: 'h-0', phase: 'Failed' }] }), 'h-0', NOW), 'already Failed: a restarted pod does not restore again');
-    assert.equal(skipReason(session({ phase: 'Running', sessionDeadline: '2026-01-01T12:00:01Z', stats: [{ hostname: 'h-1', phase: 'Succeeded' }, { hostname: 'h-0', phase: 'Running' }] }), 'h-0', NOW), undefined);
+    assert.equal(
+      skipReason(session({ phase: 'Running', conditions: [{ type: 'DeadlineExceeded', status: 'True' }] }), 'h-0', NOW),
+      'session is past its deadline: not restoring',
+    );
+    assert.equal(
+      skipReason(session({ phase: 'Running', stats: [{ hostname: 'h-0', phase: 'Failed' }] }), 'h-0', NOW),
+      'already Failed: a restarted pod does not restore again',
+    );
+    assert.equal(
+      skipReason(
+        session({
+          phase: 'Running',
+          sessionDeadline: '2026-01-01T12:00:01Z',
+          stats: [
+            { hostname: 'h-1', phase: 'Succeeded' },
+            { hostname: 'h-0', phase: 'Running' },
+          ],
+        }),
+        'h-0',
+        NOW,
+      ),
+      undefined,
+    );
   });
 });
 
 describe('agent: a host no rule restores', () => {
   it('is Succeeded in no time, saying whether no rule matched or the rule named nothing', () => {
-    assert.deepEqual(unmatchedHostStat('h-2', { host: 'h-2', sourceHost: 'h-2', restores: false }), { hostname: 'h-2', phase: 'Succeeded', duration: '0s', error: 'no rule matches this host: nothing restored' });
-    assert.equal(unmatchedHostStat('h-2', { host: 'h-2', sourceHost: 'h-2', restores: false, rule: 1 }).error, 'rule 1 names neither paths nor snapshots: nothing restored');
+    assert.deepEqual(unmatchedHostStat('h-2', { host: 'h-2', sourceHost: 'h-2', restores: false }), {
+      hostname: 'h-2',
+      phase: 'Succeeded',
+      duration: '0s',
+      error: 'no rule matches this host: nothing restored',
+    });
+    assert.equal(
+      unmatchedHostStat('h-2', { host: 'h-2', sourceHost: 'h-2', restores: false, rule: 1 }).error,
+      'rule 1 names neither paths nor snapshots: nothing restored',
+    );
   });
   it('a restoring host announces its snapshots or paths and the source host', () => {
-    assert.equal(restoreStartedMessage('h-3', { host: 'h-3', sourceHost: 'h-1', snapshots: ['abc', 'def'], restores: true }), 'host h-3: restoring snapshots abc, def from h-1');
-    assert.equal(restoreStartedMessage('h-3', { host: 'h-3', sourceHost: 'h-3', paths: ['/data', '/etc'], restores: true }), 'host h-3: restoring /data, /etc from h-3');
+    assert.equal(
+      restoreStartedMessage('h-3', { host: 'h-3', sourceHost: 'h-1', snapshots: ['abc', 'def'], restores: true }),
+      'host h-3: restoring snapshots abc, def from h-1',
+    );
+    assert.equal(
+      restoreStartedMessage('h-3', { host: 'h-3', sourceHost: 'h-3', paths: ['/data', '/etc'], restores: true }),
+      'host h-3: restoring /data, /etc from h-3',
+    );
   });
 });
 
@@ -47,9 +81,15 @@ describe('agent: postRestore', () => {
     assert.deepEqual(postRestoreDecision({ totalHosts: 1, stats: stats('Succeeded') }, 'Always'), { run: true });
   });
   it('OnSuccess skips when a host failed or is Unknown; OnFailure skips when every host succeeded', () => {
-    assert.deepEqual(postRestoreDecision({ totalHosts: 2, stats: stats('Succeeded', 'Unknown') }, 'OnSuccess'), { run: true, skipReason: 'skipped by executionPolicy OnSuccess: a host failed' });
+    assert.deepEqual(postRestoreDecision({ totalHosts: 2, stats: stats('Succeeded', 'Unknown') }, 'OnSuccess'), {
+      run: true,
+      skipReason: 'skipped by executionPolicy OnSuccess: a host failed',
+    });
     assert.deepEqual(postRestoreDecision({ totalHosts: 2, stats: stats('Succeeded', 'Succeeded') }, 'OnSuccess'), { run: true });
-    assert.deepEqual(postRestoreDecision({ totalHosts: 2, stats: stats('Succeeded', 'Succeeded') }, 'OnFailure'), { run: true, skipReason: 'skipped by executionPolicy OnFailure: every host succeeded' });
+    assert.deepEqual(postRestoreDecision({ totalHosts: 2, stats: stats('Succeeded', 'Succeeded') }, 'OnFailure'), {
+      run: true,
+      skipReason: 'skipped by executionPolicy OnFailure: every host succeeded',
+    });
     assert.deepEqual(postRestoreDecision({ totalHosts: 2, stats: stats('Failed', 'Succeeded') }, 'OnFailure'), { run: true });
   });
 });
@@ -62,7 +102,10 @@ describe('agent: host identity errors', () => {
       [session(), 'pvc-ordinal', { POD_ORDINAL: 'x' }, 'PodOrdinalMissing', 'POD_ORDINAL'],
     ];
     for (const [s, from, env, code, variable] of cases) {
-      assert.throws(() => hostIdentity(s, from, env), (e: unknown) => e instanceof HostIdentityError && isRestoreError(e, code) && e.data.variable === variable && e.message.startsWith(variable));
+      assert.throws(
+        () => hostIdentity(s, from, env),
+        (e: unknown) => e instanceof HostIdentityError && isRestoreError(e, code) && e.data.variable === variable && e.message.startsWith(variable),
+      );
     }
   });
 });

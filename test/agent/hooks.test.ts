@@ -18,7 +18,12 @@ describe('hooks', () => {
       res.writeHead(status).end(`answer with s3cr3t-value inside`);
     });
   });
-  before((done) => void server.listen(0, '127.0.0.1', () => ((port = (server.address() as AddressInfo).port), done())));
+  before((done) => {
+    server.listen(0, '127.0.0.1', () => {
+      port = (server.address() as AddressInfo).port;
+      done();
+    });
+  });
   after((done) => void server.close(done));
 
   it('exec succeeds on exit 0 and fails with the exit code and the tail of its output, redacted', async () => {

@@ -72,10 +72,18 @@ describe('agent: SIGTERM stops the restore', function () {
       apiVersion: 'stash.appscode.com/v1beta1',
       kind: 'RestoreSession',
       metadata: { name: 'big', namespace: 'demo' },
-      spec: { repository: { name: 'repo' }, target: { alias: 'app', ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' }, rules: [{ paths: ['/source/data'] }] } },
+      spec: {
+        repository: { name: 'repo' },
+        target: { alias: 'app', ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' }, rules: [{ paths: ['/source/data'] }] },
+      },
     });
     const got = (await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name: 'big' })) as RestoreSession;
-    await custom.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace: 'demo', name: 'big', body: { ...got, status: { phase: 'Running', totalHosts: 1 } } });
+    await custom.replaceNamespacedCustomObjectStatus({
+      ...RESTORE_SESSIONS,
+      namespace: 'demo',
+      name: 'big',
+      body: { ...got, status: { phase: 'Running', totalHosts: 1 } },
+    });
   });
   after(async () => {
     await t?.stop();

@@ -12,10 +12,21 @@ import type { RestoreSession } from '../../src/api/index.ts';
 const session = (over: { uid?: string; name?: string; paths?: string[]; status?: RestoreSession['status']; timeOut?: string } = {}): RestoreSession => ({
   apiVersion: 'stash.appscode.com/v1beta1',
   kind: 'RestoreSession',
-  metadata: { name: over.name ?? 'app-restore', namespace: 'demo', uid: over.uid ?? 'uid-1', creationTimestamp: '2026-01-01T12:00:00Z', annotations: { 'restore.gitops/content-id': 'c0ffee' } },
+  metadata: {
+    name: over.name ?? 'app-restore',
+    namespace: 'demo',
+    uid: over.uid ?? 'uid-1',
+    creationTimestamp: '2026-01-01T12:00:00Z',
+    annotations: { 'restore.gitops/content-id': 'c0ffee' },
+  },
   spec: {
     repository: { name: 'repo' },
-    target: { alias: 'app', ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' }, volumeMounts: [{ name: 'data', mountPath: '/source/data' }], rules: [{ paths: over.paths ?? ['/source/data'] }] },
+    target: {
+      alias: 'app',
+      ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' },
+      volumeMounts: [{ name: 'data', mountPath: '/source/data' }],
+      rules: [{ paths: over.paths ?? ['/source/data'] }],
+    },
     ...(over.timeOut ? { timeOut: over.timeOut } : {}),
   },
   ...(over.status ? { status: over.status } : {}),
@@ -45,7 +56,10 @@ describe('agent: the outcome marker', () => {
     const dirs = markerDirs(session(), root, scratch);
     const m = outcomeMarker(session(), 'app', STAT, NOW);
     const w = writeMarker(dirs, m);
-    assert.deepEqual(w.written, dirs.map((d) => join(d, MARKER_FILE)));
+    assert.deepEqual(
+      w.written,
+      dirs.map((d) => join(d, MARKER_FILE)),
+    );
     assert.deepEqual(w.failed, []);
     const got = readMarker(dirs, session(), 'app');
     assert.deepEqual(got?.marker, m);
@@ -62,7 +76,10 @@ describe('agent: the outcome marker', () => {
     const dirs = markerDirs(session(), root, scratch);
     writeMarker(dirs, outcomeMarker(session({ uid: 'uid-old' }), 'app', STAT, NOW));
     const ignored: string[] = [];
-    assert.equal(readMarker(dirs, session(), 'app', (_f, why) => ignored.push(why)), undefined);
+    assert.equal(
+      readMarker(dirs, session(), 'app', (_f, why) => ignored.push(why)),
+      undefined,
+    );
     assert.deepEqual(ignored, ['of another session (uid uid-old)', 'of another session (uid uid-old)']);
     writeMarker(dirs, outcomeMarker(session(), 'app', STAT, NOW));
     assert.equal(readMarker(dirs, session(), 'app-2'), undefined, 'another host');
@@ -76,7 +93,10 @@ describe('agent: the outcome marker', () => {
     writeFileSync(join(dirs[0]!, MARKER_FILE), '{"version":1,"session":');
     writeFileSync(join(scratch, MARKER_FILE), JSON.stringify({ ...outcomeMarker(session(), 'app', STAT, NOW), stat: { hostname: 'app', phase: 'Running' } }));
     const ignored: string[] = [];
-    assert.equal(readMarker(dirs, session(), 'app', (_f, why) => ignored.push(why)), undefined);
+    assert.equal(
+      readMarker(dirs, session(), 'app', (_f, why) => ignored.push(why)),
+      undefined,
+    );
     assert.equal(ignored.length, 2);
   });
 
@@ -90,7 +110,7 @@ describe('agent: the outcome marker', () => {
     assert.deepEqual(Object.keys(JSON.parse(text)).sort(), ['contentId', 'host', 'recordedAt', 'session', 'specHash', 'stat', 'version']);
   });
 
-  it('is cleared from the target volume once recorded: this session\'s only, another session\'s is left', () => {
+  it("is cleared from the target volume once recorded: this session's only, another session's is left", () => {
     const dirs = markerDirs(session(), root, scratch);
     writeMarker(dirs, outcomeMarker(session(), 'app', STAT, NOW));
     assert.deepEqual(clearMarker([dirs[0]!], session(), 'app'), [join(dirs[0]!, MARKER_FILE)]);

@@ -19,7 +19,10 @@ describe('deploy/crds', () => {
     const v = crd.spec.versions[0];
     assert.deepEqual(v.subresources, { status: {} });
     assert.deepEqual(crd.spec.names.shortNames, ['restore']);
-    assert.deepEqual(v.additionalPrinterColumns.map((c: { name: string }) => c.name), ['Repository', 'Phase', 'Duration', 'Age']);
+    assert.deepEqual(
+      v.additionalPrinterColumns.map((c: { name: string }) => c.name),
+      ['Repository', 'Phase', 'Duration', 'Age'],
+    );
   });
 
   it('is structural: every node below the root has a type or is int-or-string / preserve-unknown', () => {

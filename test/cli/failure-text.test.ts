@@ -10,7 +10,10 @@ import { SnapshotsUnavailable } from '../../src/plan/index.ts';
 describe('restorectl: a command that cannot run', () => {
   it('prints "restorectl <cmd>: <message>", a usage mistake with a pointer to --help', () => {
     assert.equal(failureText('plan', new Error('boom')), 'restorectl plan: boom\n');
-    assert.equal(failureText('run', new UsageError('run: --interval "x" is not a duration')), 'restorectl run: --interval "x" is not a duration\nRun `restorectl run --help` for usage.\n');
+    assert.equal(
+      failureText('run', new UsageError('run: --interval "x" is not a duration')),
+      'restorectl run: --interval "x" is not a duration\nRun `restorectl run --help` for usage.\n',
+    );
   });
 
   it('with LOG_LEVEL=debug also prints the code, and the codes of the causes', () => {
@@ -21,15 +24,27 @@ describe('restorectl: a command that cannot run', () => {
 
 describe('error classes of the CLI and the daemon', () => {
   it('UsageError: code UsageError, from the parser too, with the parser error as its cause', () => {
-    assert.throws(() => parseCommandArgs('run', ['--nope'], {}), (e: unknown) => isRestoreError(e, 'UsageError') && e instanceof UsageError && /^run: Unknown option '--nope'/.test(e.message) && e.cause instanceof Error);
+    assert.throws(
+      () => parseCommandArgs('run', ['--nope'], {}),
+      (e: unknown) => isRestoreError(e, 'UsageError') && e instanceof UsageError && /^run: Unknown option '--nope'/.test(e.message) && e.cause instanceof Error,
+    );
   });
 
   it('ListenAddressError: ListenAddressInvalid naming the flag and the text', () => {
-    assert.throws(() => parseListenAddress('--metrics-addr', '8080'), (e: unknown) => e instanceof ListenAddressError && e.code === 'ListenAddressInvalid' && e.data.flag === '--metrics-addr' && e.data.address === '8080');
+    assert.throws(
+      () => parseListenAddress('--metrics-addr', '8080'),
+      (e: unknown) => e instanceof ListenAddressError && e.code === 'ListenAddressInvalid' && e.data.flag === '--metrics-addr' && e.data.address === '8080',
+    );
   });
 
   it('WebhookSecretError: WebhookSecretInvalid naming where the secret was looked for', () => {
-    assert.throws(() => loadWebhookSecret({ env: { WEBHOOK_SECRET: '' } }), (e: unknown) => e instanceof WebhookSecretError && e.code === 'WebhookSecretInvalid' && e.data.env === 'WEBHOOK_SECRET');
-    assert.throws(() => loadWebhookSecret({ env: {} }), (e: unknown) => isRestoreError(e, 'WebhookSecretInvalid') && e.name === 'WebhookSecretError');
+    assert.throws(
+      () => loadWebhookSecret({ env: { WEBHOOK_SECRET: '' } }),
+      (e: unknown) => e instanceof WebhookSecretError && e.code === 'WebhookSecretInvalid' && e.data.env === 'WEBHOOK_SECRET',
+    );
+    assert.throws(
+      () => loadWebhookSecret({ env: {} }),
+      (e: unknown) => isRestoreError(e, 'WebhookSecretInvalid') && e.name === 'WebhookSecretError',
+    );
   });
 });

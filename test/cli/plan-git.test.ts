@@ -70,7 +70,9 @@ describe('restorectl plan of a pull request, from a git remote', function () {
     await requireSeeding(this);
     ({ server, tmp, close } = await startGitServer({ bearerToken: TOKEN }));
     const seeded = await makeRepo({
-      dir: tmp, password: PASSWORD, snapshots: [
+      dir: tmp,
+      password: PASSWORD,
+      snapshots: [
         { host: 'my-sts-0', files: { '/source/data/a.json': '1' }, time: new Date('2024-03-01T10:00:00Z') },
         { host: 'my-sts-0', files: { '/source/data/a.json': '2' }, time: new Date('2024-03-02T10:00:00Z') },
         { host: 'my-sts-1', files: { '/source/data/b.json': '1' }, time: new Date('2024-03-01T11:00:00Z') },
@@ -89,7 +91,8 @@ describe('restorectl plan of a pull request, from a git remote', function () {
   });
   after(async () => close?.());
 
-  const plan = (args: string[]) => restorectl(['plan', '--git-url', url, '--path', 'clusters/demo', '--cluster-state', 'examples/cluster-state', ...args], { env: env() });
+  const plan = (args: string[]) =>
+    restorectl(['plan', '--git-url', url, '--path', 'clusters/demo', '--cluster-state', 'examples/cluster-state', ...args], { env: env() });
 
   it('shows the added restore with a line per host and the snapshot latest resolves to', async () => {
     work.git(['checkout', '--quiet', '-b', 'add-march-restore', base]);
@@ -104,7 +107,10 @@ describe('restorectl plan of a pull request, from a git remote', function () {
     assert.equal(lines[0], '<!-- restorectl-plan -->', 'the marker the workflow finds its comment by');
     assert.equal(lines[1], `### restore-controller plan for commit ${head.slice(0, 12)} merged into main (${base.slice(0, 12)})`);
     assert.match(md, /\*\*this change: 1 create; whole plan: 6 create; 0 error\(s\), 0 warning\(s\)\*\*/);
-    assert.match(md, /^\| \+ \| create \| added \| RestoreSession `demo\/sts-restore-march` \| init-container \| 5 \| restarts StatefulSet recovered-statefulset: 5 pods roll/m);
+    assert.match(
+      md,
+      /^\| \+ \| create \| added \| RestoreSession `demo\/sts-restore-march` \| init-container \| 5 \| restarts StatefulSet recovered-statefulset: 5 pods roll/m,
+    );
     const short = (i: number) => `\`${ids[i]!.slice(0, 8)}\``;
     const hostLines = lines.filter((l) => l.startsWith('| `my-sts-'));
     assert.deepEqual(hostLines, [
@@ -122,7 +128,9 @@ describe('restorectl plan of a pull request, from a git remote', function () {
 
   it('fails with exit 1 on a change with an error, the diagnostic first with file:line:col', async () => {
     work.git(['checkout', '--quiet', '-b', 'broken', base]);
-    const broken = addedRestore(ids[2]!).replace('name: sts-restore-march', 'name: sts-restore-broken').replace('targetHosts: ["my-sts-3", "my-sts-4"]', 'targetHosts: ["my-sts-3", "my-sts-0"]');
+    const broken = addedRestore(ids[2]!)
+      .replace('name: sts-restore-march', 'name: sts-restore-broken')
+      .replace('targetHosts: ["my-sts-3", "my-sts-4"]', 'targetHosts: ["my-sts-3", "my-sts-0"]');
     work.write({ 'clusters/demo/broken.yaml': broken });
     work.commit('A restore with a host in two rules');
     work.push({ ref: 'broken' });
@@ -139,7 +147,10 @@ describe('restorectl plan of a pull request, from a git remote', function () {
 
     const text = await plan(['--base', base, '--head', 'broken', '--no-restic']);
     assert.equal(text.code, 1);
-    assert.match(text.stdout.split('\n').slice(0, 4).join('\n'), new RegExp(`^Diagnostics:\\n {2}clusters/demo/broken\\.yaml:${line}:\\d+: error: host "my-sts-0" is listed in rules 0 and 2`, 'm'));
+    assert.match(
+      text.stdout.split('\n').slice(0, 4).join('\n'),
+      new RegExp(`^Diagnostics:\\n {2}clusters/demo/broken\\.yaml:${line}:\\d+: error: host "my-sts-0" is listed in rules 0 and 2`, 'm'),
+    );
   });
 
   it('decides from the status branch as the daemon would: noop, rerun, blocked, prune', async () => {
@@ -150,22 +161,34 @@ describe('restorectl plan of a pull request, from a git remote', function () {
       const s = declared(file);
       const id = contentId(s);
       return {
-        namespace: 'demo', name: s.metadata.name, contentId: id,
+        namespace: 'demo',
+        name: s.metadata.name,
+        contentId: id,
         source: { url, branch: 'main', commit: base, file: `clusters/demo/${file}` },
         executions: [{ contentId: id, phase, acceptedAt: '2026-11-29T03:00:00Z', ...(phase === 'Succeeded' ? { finishedAt: '2026-11-29T03:02:46Z' } : {}) }],
         status: { phase },
       };
     };
     await new StatusWriter({ url, cacheDir: join(tmp, 'status-cache'), env: { GIT_BEARER_TOKEN: TOKEN } }).writeStatus({
-      cluster: 'demo', source: { url, branch: 'main', commit: base },
-      sessions: [ran('sts-restore.yaml', 'Succeeded'), ran('deployment-restore.yaml', 'Succeeded'), ran('pvc-restore.yaml', 'Succeeded'), ran('snapshot-restore.yaml', 'Running')],
+      cluster: 'demo',
+      source: { url, branch: 'main', commit: base },
+      sessions: [
+        ran('sts-restore.yaml', 'Succeeded'),
+        ran('deployment-restore.yaml', 'Succeeded'),
+        ran('pvc-restore.yaml', 'Succeeded'),
+        ran('snapshot-restore.yaml', 'Running'),
+      ],
     });
 
     work.git(['checkout', '--quiet', '-b', 'status-aware', base]);
-    const bump = (f: string) => readFileSync(join(work.dir, f), 'utf8').replace('  namespace: demo\n', '  namespace: demo\n  annotations:\n    restore.gitops/rerun: "2"\n');
+    const bump = (f: string) =>
+      readFileSync(join(work.dir, f), 'utf8').replace('  namespace: demo\n', '  namespace: demo\n  annotations:\n    restore.gitops/rerun: "2"\n');
     work.write({
       'clusters/demo/sts-restore.yaml': bump('clusters/demo/sts-restore.yaml'),
-      'clusters/demo/deployment-restore.yaml': readFileSync(join(work.dir, 'clusters/demo/deployment-restore.yaml'), 'utf8').replace('timeOut: 30m', 'timeOut: 45m'),
+      'clusters/demo/deployment-restore.yaml': readFileSync(join(work.dir, 'clusters/demo/deployment-restore.yaml'), 'utf8').replace(
+        'timeOut: 30m',
+        'timeOut: 45m',
+      ),
     });
     work.remove('clusters/demo/snapshot-restore.yaml');
     work.commit('Run the StatefulSet restore again, give the Deployment restore more time, drop the snapshot restore');
@@ -177,7 +200,10 @@ describe('restorectl plan of a pull request, from a git remote', function () {
     const actions = Object.fromEntries((JSON.parse(json.stdout).actions as { name: string; action: string; reason?: string }[]).map((a) => [a.name, a]));
     assert.equal(actions['sts-restore']!.action, 'rerun');
     assert.equal(actions['deployment-restore']!.action, 'blocked');
-    assert.match(actions['deployment-restore']!.reason!, /RestoreSession specs are immutable: rename the session to run a new restore, or bump metadata\.annotations\["restore\.gitops\/rerun"\]/);
+    assert.match(
+      actions['deployment-restore']!.reason!,
+      /RestoreSession specs are immutable: rename the session to run a new restore, or bump metadata\.annotations\["restore\.gitops\/rerun"\]/,
+    );
     assert.equal(actions['pvc-restore']!.action, 'noop');
     assert.match(actions['pvc-restore']!.reason!, /already ran: Succeeded at 2026-11-29T03:02:46Z/);
     assert.equal(actions['snapshot-restore']!.action, 'blocked', 'removed while running: pruned once final');

@@ -55,12 +55,15 @@ describe('restorectl plugins', function () {
     const r = await restorectl(['nosuch', 'x'], { cwd: elsewhere, env: env() });
     assert.equal(r.code, 2);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /^restorectl: unknown command "nosuch": not a restorectl command, and no plugin restorectl-nosuch in node_modules\/\.bin or on PATH/);
+    assert.match(
+      r.stderr,
+      /^restorectl: unknown command "nosuch": not a restorectl command, and no plugin restorectl-nosuch in node_modules\/\.bin or on PATH/,
+    );
     assert.equal(findPlugin('nosuch', { cwd: elsewhere, path: join(elsewhere, 'bin') }), undefined);
     assert.equal(findPlugin('../bin/sh', { cwd: elsewhere, path: '/' }), undefined, 'a name is one word');
   });
 
-  it('lists the plugins it finds in --help, the dev kit\'s among them', async () => {
+  it("lists the plugins it finds in --help, the dev kit's among them", async () => {
     const r = await restorectl(['--help'], { cwd: project, env: env() });
     assert.equal(r.code, 0);
     assert.match(r.stdout, /Plugins .*\n(.*\n)* {2}hello +.*node_modules\/\.bin\/restorectl-hello\n/);
@@ -84,7 +87,7 @@ describe('restorectl plugins', function () {
     assert.equal(out, 'ready\ngot TERM\n');
   });
 
-  it('in-process (main with an Io), the plugin\'s output goes to the Io', async () => {
+  it("in-process (main with an Io), the plugin's output goes to the Io", async () => {
     let stdout = '';
     let stderr = '';
     const code = await main(['hello', 'io'], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) }, { cwd: project, path: '' });

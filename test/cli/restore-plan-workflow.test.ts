@@ -15,8 +15,21 @@ import { REPO_ROOT, restorectl } from '../support/cli.ts';
 import { WorkTree, startGitServer } from '../support/git-server.ts';
 import type { GitHttpServer } from '../support/git-server.ts';
 
-interface Step { name?: string; id?: string; uses?: string; if?: string; run?: string; env?: Record<string, string>; with?: Record<string, unknown> }
-interface Workflow { on: Record<string, unknown>; env: Record<string, string>; permissions: Record<string, string>; jobs: { plan: { steps: Step[] } } }
+interface Step {
+  name?: string;
+  id?: string;
+  uses?: string;
+  if?: string;
+  run?: string;
+  env?: Record<string, string>;
+  with?: Record<string, unknown>;
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  env: Record<string, string>;
+  permissions: Record<string, string>;
+  jobs: { plan: { steps: Step[] } };
+}
 
 const WORKFLOW_PATH = join(REPO_ROOT, '.github/workflows/restore-plan.yml');
 const workflow = parse(readFileSync(WORKFLOW_PATH, 'utf8')) as Workflow;
@@ -64,7 +77,11 @@ describe('.github/workflows/restore-plan.yml', function () {
     assert.ok(invocation, 'the Plan step runs bin/restorectl.js plan');
     const extra = [...script.matchAll(/cluster\+=\(([^)]*)\)/g)].map((m) => m[1]!);
     const flags = [...words(invocation!), ...extra.flatMap(words)].filter((w) => w.startsWith('--'));
-    assert.deepEqual(flags.filter((f) => !documented.has(f)), [], 'flags plan --help does not know');
+    assert.deepEqual(
+      flags.filter((f) => !documented.has(f)),
+      [],
+      'flags plan --help does not know',
+    );
     for (const f of ['--source', '--base-dir', '--output', '--cluster-state', '--git-url', '--status-branch', '--cluster']) assert.ok(flags.includes(f), f);
     assert.ok(words(invocation!).join(' ').includes('--output markdown'));
   });
@@ -72,8 +89,14 @@ describe('.github/workflows/restore-plan.yml', function () {
   it('fails the check after commenting, when the plan exits 1 or 2', () => {
     assert.equal(commentStep.s.if, "always() && steps.plan.outputs.exit-code != ''");
     assert.equal(failStep.s.if, "always() && steps.plan.outputs.exit-code != '0'");
-    for (const [code, message] of [['1', /the restore plan has errors/], ['2', /restorectl plan could not run \(exit 2\)/]] as const) {
-      const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', failStep.s.run!], { env: { ...process.env, PLAN_EXIT: expand(failStep.s.env!.PLAN_EXIT!, { 'steps.plan.outputs.exit-code': code }) }, encoding: 'utf8' });
+    for (const [code, message] of [
+      ['1', /the restore plan has errors/],
+      ['2', /restorectl plan could not run \(exit 2\)/],
+    ] as const) {
+      const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', failStep.s.run!], {
+        env: { ...process.env, PLAN_EXIT: expand(failStep.s.env!.PLAN_EXIT!, { 'steps.plan.outputs.exit-code': code }) },
+        encoding: 'utf8',
+      });
       assert.equal(r.status, 1);
       assert.match(r.stdout, message);
     }
@@ -105,7 +128,9 @@ describe('.github/workflows/restore-plan.yml', function () {
      * Runs the Plan step's script as the runner would; returns its outputs and the plan it wrote.
      * Asynchronously: the git server answering the step lives in this process.
      */
-    async function runPlanStep(settings: Record<string, string> = {}): Promise<{ outputs: Record<string, string>; plan: string; stderr: string; status: number | null }> {
+    async function runPlanStep(
+      settings: Record<string, string> = {},
+    ): Promise<{ outputs: Record<string, string>; plan: string; stderr: string; status: number | null }> {
       const runnerTemp = join(tmp, `runner-${Date.now()}-${Math.random().toString(16).slice(2)}`);
       mkdirSync(runnerTemp);
       const values = { 'github.event.pull_request.base.sha': base, 'secrets.RESTIC_PASSWORD': '', 'github.token': token };
@@ -121,14 +146,23 @@ describe('.github/workflows/restore-plan.yml', function () {
         GITHUB_REPOSITORY: 'acme-restores',
       };
       const r = await new Promise<{ status: number | null; stderr: string }>((resolve, reject) => {
-        const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', planStep.s.run!], { cwd: checkout.dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', planStep.s.run!], {
+          cwd: checkout.dir,
+          env,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         let stderr = '';
         child.stderr.on('data', (d) => (stderr += d));
         child.on('error', reject);
         child.on('close', (status) => resolve({ status, stderr }));
       });
       execFileSync('git', ['worktree', 'remove', '--force', join(runnerTemp, 'restore-plan-base')], { cwd: checkout.dir });
-      const outputs = Object.fromEntries(readFileSync(join(runnerTemp, 'output'), 'utf8').trim().split('\n').map((l) => l.split('=') as [string, string]));
+      const outputs = Object.fromEntries(
+        readFileSync(join(runnerTemp, 'output'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => l.split('=') as [string, string]),
+      );
       return { outputs, plan: readFileSync(join(runnerTemp, 'plan.md'), 'utf8'), stderr: r.stderr, status: r.status };
     }
 
@@ -154,11 +188,22 @@ describe('.github/workflows/restore-plan.yml', function () {
       const ran = (file: string) => {
         const s = parse(readFileSync(join(checkout.dir, 'examples/clusters/demo', file), 'utf8')) as RestoreSession;
         const id = contentId(s);
-        return { namespace: 'demo', name: s.metadata.name, contentId: id, source: { url: server.url('acme-restores'), branch: 'main', commit: base, file },
-          executions: [{ contentId: id, phase: 'Succeeded' as const, acceptedAt: '2026-11-29T03:00:00Z', finishedAt: '2026-11-29T03:02:46Z' }], status: { phase: 'Succeeded' as const } };
+        return {
+          namespace: 'demo',
+          name: s.metadata.name,
+          contentId: id,
+          source: { url: server.url('acme-restores'), branch: 'main', commit: base, file },
+          executions: [{ contentId: id, phase: 'Succeeded' as const, acceptedAt: '2026-11-29T03:00:00Z', finishedAt: '2026-11-29T03:02:46Z' }],
+          status: { phase: 'Succeeded' as const },
+        };
       };
-      await new StatusWriter({ url: server.url('acme-restores'), cacheDir: join(tmp, 'status'), env: { GIT_USERNAME: 'x-access-token', GIT_PASSWORD: token } }).writeStatus({
-        cluster: 'demo', source: { url: server.url('acme-restores'), branch: 'main', commit: base },
+      await new StatusWriter({
+        url: server.url('acme-restores'),
+        cacheDir: join(tmp, 'status'),
+        env: { GIT_USERNAME: 'x-access-token', GIT_PASSWORD: token },
+      }).writeStatus({
+        cluster: 'demo',
+        source: { url: server.url('acme-restores'), branch: 'main', commit: base },
         sessions: ['sts-restore.yaml', 'deployment-restore.yaml', 'pvc-restore.yaml', 'snapshot-restore.yaml'].map(ran),
       });
       const r = await runPlanStep({ STATUS_BRANCH: 'restore-status' });
@@ -169,25 +214,41 @@ describe('.github/workflows/restore-plan.yml', function () {
 
     it('exits 1 for a pull request with an error, which the failure step turns into a failed check', async () => {
       checkout.git(['checkout', '--quiet', '-f', '-b', 'broken', base]);
-      checkout.write({ 'examples/clusters/demo/secret.yaml': 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: restic\n  namespace: demo\nstringData:\n  RESTIC_PASSWORD: hunter2\n' });
+      checkout.write({
+        'examples/clusters/demo/secret.yaml':
+          'apiVersion: v1\nkind: Secret\nmetadata:\n  name: restic\n  namespace: demo\nstringData:\n  RESTIC_PASSWORD: hunter2\n',
+      });
       checkout.commit('Add the password (wrongly)');
       const r = await runPlanStep();
       assert.equal(r.outputs['exit-code'], '1');
-      assert.match(r.plan.split('\n').slice(0, 8).join('\n'), /#### Diagnostics\n\n- ❌ error `examples\/clusters\/demo\/secret\.yaml:2:7` Secret restic refused: a Secret does not belong in git/);
+      assert.match(
+        r.plan.split('\n').slice(0, 8).join('\n'),
+        /#### Diagnostics\n\n- ❌ error `examples\/clusters\/demo\/secret\.yaml:2:7` Secret restic refused: a Secret does not belong in git/,
+      );
     });
 
     it('posts the plan once and updates that comment on later pushes', async () => {
       const script = String(commentStep.s.with!.script);
       assert.ok(script.includes(`'${PLAN_COMMENT_MARKER}'`), 'the comment is found by the marker the plan starts with');
-      const comments: { id: number; body: string; user: { type: string } }[] = [{ id: 1, body: `${PLAN_COMMENT_MARKER} quoted by a person`, user: { type: 'User' } }];
+      const comments: { id: number; body: string; user: { type: string } }[] = [
+        { id: 1, body: `${PLAN_COMMENT_MARKER} quoted by a person`, user: { type: 'User' } },
+      ];
       const calls: string[] = [];
       const github = {
         paginate: async (fn: (a: unknown) => Promise<{ data: unknown[] }>, args: unknown) => (await fn(args)).data,
-        rest: { issues: {
-          listComments: async () => ({ data: comments.map((c) => ({ ...c })) }),
-          createComment: async (a: { body: string }) => { calls.push('create'); comments.push({ id: comments.length + 1, body: a.body, user: { type: 'Bot' } }); },
-          updateComment: async (a: { comment_id: number; body: string }) => { calls.push(`update ${a.comment_id}`); comments.find((c) => c.id === a.comment_id)!.body = a.body; },
-        } },
+        rest: {
+          issues: {
+            listComments: async () => ({ data: comments.map((c) => ({ ...c })) }),
+            createComment: async (a: { body: string }) => {
+              calls.push('create');
+              comments.push({ id: comments.length + 1, body: a.body, user: { type: 'Bot' } });
+            },
+            updateComment: async (a: { comment_id: number; body: string }) => {
+              calls.push(`update ${a.comment_id}`);
+              comments.find((c) => c.id === a.comment_id)!.body = a.body;
+            },
+          },
+        },
       };
       const context = { repo: { owner: 'acme', repo: 'restores' }, payload: { pull_request: { number: 7 } } };
       const post = async (plan: string, exit: string, err = '') => {
@@ -195,25 +256,32 @@ describe('.github/workflows/restore-plan.yml', function () {
         mkdirSync(dir);
         writeFileSync(join(dir, 'plan.md'), plan);
         writeFileSync(join(dir, 'plan.err'), err);
-        const env = Object.fromEntries(Object.entries(commentStep.s.env!).map(([k, v]) => [k, expand(v, { 'runner.temp': dir, 'steps.plan.outputs.exit-code': exit })]));
+        const env = Object.fromEntries(
+          Object.entries(commentStep.s.env!).map(([k, v]) => [k, expand(v, { 'runner.temp': dir, 'steps.plan.outputs.exit-code': exit })]),
+        );
         const saved = { ...process.env };
         Object.assign(process.env, env);
         try {
           // As actions/github-script runs it: an async function of github, context, require.
           await new Function('github', 'context', 'require', `return (async () => {\n${script}\n})();`)(github, context, createRequire(import.meta.url));
         } finally {
-          for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k];
+          for (const k of Object.keys(env))
+            if (saved[k] === undefined) delete process.env[k];
+            else process.env[k] = saved[k];
         }
       };
       await post(`${PLAN_COMMENT_MARKER}\nfirst plan\n`, '0');
       await post(`${PLAN_COMMENT_MARKER}\nsecond plan\n`, '1');
       assert.deepEqual(calls, ['create', 'update 2']);
       assert.equal(comments.length, 2);
-      assert.equal(comments[0]!.body, `${PLAN_COMMENT_MARKER} quoted by a person`, 'a person\'s comment is left alone');
+      assert.equal(comments[0]!.body, `${PLAN_COMMENT_MARKER} quoted by a person`, "a person's comment is left alone");
       assert.equal(comments[1]!.body, `${PLAN_COMMENT_MARKER}\nsecond plan\n`);
       await post('', '2', 'restorectl plan: --base-dir /x: not a folder.');
       assert.deepEqual(calls, ['create', 'update 2', 'update 2']);
-      assert.match(comments[1]!.body, /^<!-- restorectl-plan -->\n### restore-controller plan could not run\n\n`restorectl plan` exited with 2:\n\n```\nrestorectl plan: --base-dir \/x: not a folder\.\n```/);
+      assert.match(
+        comments[1]!.body,
+        /^<!-- restorectl-plan -->\n### restore-controller plan could not run\n\n`restorectl plan` exited with 2:\n\n```\nrestorectl plan: --base-dir \/x: not a folder\.\n```/,
+      );
     });
   });
 });

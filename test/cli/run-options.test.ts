@@ -51,21 +51,71 @@ describe('restorectl run: options', () => {
     });
 
     it('--leader-elect: the default Lease name and a 15 s duration, the namespace left to the pod', () => {
-      assert.deepEqual(parseRunOptions([...GIT, '--leader-elect']).leaderElection, { namespace: undefined, name: 'restore-controller', leaseDurationMs: 15_000 });
+      assert.deepEqual(parseRunOptions([...GIT, '--leader-elect']).leaderElection, {
+        namespace: undefined,
+        name: 'restore-controller',
+        leaseDurationMs: 15_000,
+      });
     });
   });
 
   describe('every flag, as given', () => {
     it('reads the source, status, cluster, cycle and server flags', () => {
       const o = parseRunOptions([
-        ...GIT, '--ref', 'v1.2.0', '--path', 'clusters/prod', '--git-credentials-dir', '/creds', '--include', '*.yaml', '--include', 'db/*.yaml',
-        '--verify-keyring', '/keys.asc', '--signing-key-file', '/status.asc', '--status-branch', 'history', '--cluster', 'prod',
-        '--kubeconfig', '/kc', '--namespace', 'team-a', '--agent-image', 'registry/agent:2', '--interval', '30s', '--allow-empty',
-        '--cache-dir', '/cache', '--webhook-addr', ':9292', '--webhook-secret-file', '/secret/token', '--metrics-addr', '127.0.0.1:8080',
-        '--leader-elect', '--leader-election-namespace', 'ops', '--leader-election-id', 'restores', '--leader-election-lease-duration', '30s',
+        ...GIT,
+        '--ref',
+        'v1.2.0',
+        '--path',
+        'clusters/prod',
+        '--git-credentials-dir',
+        '/creds',
+        '--include',
+        '*.yaml',
+        '--include',
+        'db/*.yaml',
+        '--verify-keyring',
+        '/keys.asc',
+        '--signing-key-file',
+        '/status.asc',
+        '--status-branch',
+        'history',
+        '--cluster',
+        'prod',
+        '--kubeconfig',
+        '/kc',
+        '--namespace',
+        'team-a',
+        '--agent-image',
+        'registry/agent:2',
+        '--interval',
+        '30s',
+        '--allow-empty',
+        '--cache-dir',
+        '/cache',
+        '--webhook-addr',
+        ':9292',
+        '--webhook-secret-file',
+        '/secret/token',
+        '--metrics-addr',
+        '127.0.0.1:8080',
+        '--leader-elect',
+        '--leader-election-namespace',
+        'ops',
+        '--leader-election-id',
+        'restores',
+        '--leader-election-lease-duration',
+        '30s',
       ]);
       assert.deepEqual(o, {
-        source: { kind: 'git', url: 'https://git.example/restores.git', follow: { ref: 'v1.2.0' }, path: 'clusters/prod', credentialsDir: '/creds', verifyKeyring: '/keys.asc', signingKeyFile: '/status.asc' },
+        source: {
+          kind: 'git',
+          url: 'https://git.example/restores.git',
+          follow: { ref: 'v1.2.0' },
+          path: 'clusters/prod',
+          credentialsDir: '/creds',
+          verifyKeyring: '/keys.asc',
+          signingKeyFile: '/status.asc',
+        },
         include: ['*.yaml', 'db/*.yaml'],
         status: { branch: 'history' },
         cluster: 'prod',
@@ -112,8 +162,14 @@ describe('restorectl run: options', () => {
 
   describe('validation errors, each naming its flag', () => {
     it('an unknown flag or a flag without its value', () => {
-      assert.throws(() => parseRunOptions([...GIT, '--bogus']), (e: unknown) => e instanceof UsageError && /^run: Unknown option '--bogus'/.test(e.message));
-      assert.throws(() => parseRunOptions(['--git-url']), (e: unknown) => e instanceof UsageError && /--git-url/.test(e.message));
+      assert.throws(
+        () => parseRunOptions([...GIT, '--bogus']),
+        (e: unknown) => e instanceof UsageError && /^run: Unknown option '--bogus'/.test(e.message),
+      );
+      assert.throws(
+        () => parseRunOptions(['--git-url']),
+        (e: unknown) => e instanceof UsageError && /--git-url/.test(e.message),
+      );
     });
 
     it('--git-url or --source-dir: exactly one', () => {
@@ -122,7 +178,8 @@ describe('restorectl run: options', () => {
     });
 
     it('--interval: a duration of at least 1s', () => {
-      for (const bad of ['soon', '500ms', '10', '']) refused([...GIT, '--interval', bad], '--interval', new RegExp(`--interval "${bad}" is not a duration of at least 1s \\(e\\.g\\. 30s, 5m\\)`));
+      for (const bad of ['soon', '500ms', '10', ''])
+        refused([...GIT, '--interval', bad], '--interval', new RegExp(`--interval "${bad}" is not a duration of at least 1s \\(e\\.g\\. 30s, 5m\\)`));
       assert.equal(parseRunOptions([...GIT, '--interval', '1s']).intervalMs, 1000);
       assert.equal(parseRunOptions([...GIT, '--interval', '1h30m']).intervalMs, 5_400_000);
     });
@@ -132,12 +189,17 @@ describe('restorectl run: options', () => {
     });
 
     it('--namespace: a namespace name', () => {
-      for (const bad of ['Not_A_Namespace', '-a', 'a-', 'x'.repeat(64)]) refused([...GIT, `--namespace=${bad}`], '--namespace', /is not a namespace name \(lower-case letters, digits and "-", at most 63\)/);
+      for (const bad of ['Not_A_Namespace', '-a', 'a-', 'x'.repeat(64)])
+        refused([...GIT, `--namespace=${bad}`], '--namespace', /is not a namespace name \(lower-case letters, digits and "-", at most 63\)/);
       assert.equal(parseRunOptions([...GIT, '--namespace', 'x'.repeat(63)]).namespace, 'x'.repeat(63));
     });
 
     it('--leader-election-lease-duration: a duration of at least 3s', () => {
-      refused([...GIT, '--leader-elect', '--leader-election-lease-duration', '2s'], '--leader-election-lease-duration', /--leader-election-lease-duration "2s" is not a duration of at least 3s \(e\.g\. 15s\)/);
+      refused(
+        [...GIT, '--leader-elect', '--leader-election-lease-duration', '2s'],
+        '--leader-election-lease-duration',
+        /--leader-election-lease-duration "2s" is not a duration of at least 3s \(e\.g\. 15s\)/,
+      );
       refused([...GIT, '--leader-elect', '--leader-election-lease-duration', 'long'], '--leader-election-lease-duration', /"long" is not a duration/);
     });
 
@@ -149,16 +211,26 @@ describe('restorectl run: options', () => {
 
   describe('flags that cannot go together', () => {
     it('--once with a server or a Lease', () => {
-      for (const flag of ['--webhook-addr', '--metrics-addr']) refused([...GIT, '--once', flag, ':0'], flag, new RegExp(`--once runs one cycle and exits; it cannot be combined with ${flag} \\(.*scale the daemon to 0 first\\)`));
+      for (const flag of ['--webhook-addr', '--metrics-addr'])
+        refused(
+          [...GIT, '--once', flag, ':0'],
+          flag,
+          new RegExp(`--once runs one cycle and exits; it cannot be combined with ${flag} \\(.*scale the daemon to 0 first\\)`),
+        );
       refused([...GIT, '--once', '--leader-elect'], '--leader-elect', /cannot be combined with --leader-elect/);
     });
 
     it('the leader-election flags without --leader-elect', () => {
-      for (const flag of ['--leader-election-namespace', '--leader-election-id', '--leader-election-lease-duration']) refused([...GIT, flag, '15s'], flag, new RegExp(`${flag} has no effect without --leader-elect`));
+      for (const flag of ['--leader-election-namespace', '--leader-election-id', '--leader-election-lease-duration'])
+        refused([...GIT, flag, '15s'], flag, new RegExp(`${flag} has no effect without --leader-elect`));
     });
 
     it('the flags of a remote with --source-dir', () => {
-      refused([...DIR, '--verify-keyring', 'k.asc'], '--verify-keyring', /--verify-keyring checks commits of a --git-url remote; a --source-dir folder has none to check/);
+      refused(
+        [...DIR, '--verify-keyring', 'k.asc'],
+        '--verify-keyring',
+        /--verify-keyring checks commits of a --git-url remote; a --source-dir folder has none to check/,
+      );
       refused([...DIR, '--signing-key-file', 'k.asc'], '--signing-key-file', /--signing-key-file signs status-branch commits, which need --git-url/);
       refused([...DIR, '--webhook-addr', ':0'], '--webhook-addr', /--webhook-addr needs --git-url/);
     });

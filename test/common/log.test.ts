@@ -14,7 +14,15 @@ describe('logger', () => {
     log.child({ namespace: 'demo', name: 'sts-restore' }).warn('agent cannot start', { pod: 'p-0' });
     log.debug('not written at info');
     assert.equal(lines.length, 1);
-    assert.deepEqual(JSON.parse(lines[0]!), { time: '2026-12-01T00:00:00.000Z', level: 'warn', component: 'controller', namespace: 'demo', name: 'sts-restore', msg: 'agent cannot start', pod: 'p-0' });
+    assert.deepEqual(JSON.parse(lines[0]!), {
+      time: '2026-12-01T00:00:00.000Z',
+      level: 'warn',
+      component: 'controller',
+      namespace: 'demo',
+      name: 'sts-restore',
+      msg: 'agent cannot start',
+      pod: 'p-0',
+    });
   });
 
   it('redacts known secrets and credential shapes after encoding', () => {

@@ -19,7 +19,10 @@ describe('controller: executors the API refuses', function () {
     assert.equal(injected?.status, 'False');
     assert.equal(injected?.reason, 'InitContainerInjectionFailed');
     assert.match(injected!.message!, /Failed to inject Stash init-container into Deployment .*stash-demo.*no-such-volume/);
-    assert.ok((await h.events('bad-mount')).some((e) => e.type === 'Warning' && /no-such-volume/.test(e.message ?? '')), 'a Warning event on the session says why');
+    assert.ok(
+      (await h.events('bad-mount')).some((e) => e.type === 'Warning' && /no-such-volume/.test(e.message ?? '')),
+      'a Warning event on the session says why',
+    );
     assert.ok((await h.events('stash-demo')).some((e) => e.type === 'Warning' && e.reason === 'Init-Container Injection Failed'));
     const dep = await h.apps.readNamespacedDeployment({ namespace: h.ns, name: 'stash-demo' });
     assert.equal(dep.spec!.template.spec!.initContainers, undefined, 'the Deployment is as it was');

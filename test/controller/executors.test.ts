@@ -36,11 +36,20 @@ function injection(session: RestoreSession, hash = 'h1') {
 describe('init-container injection', () => {
   it('prepends stash-init, adds its volumes and the spec hash, merges pull secrets', () => {
     const out = injectInitContainer(template(), injection(sts));
-    assert.deepEqual(out.spec.initContainers!.map((c) => c.name), ['stash-init', 'migrate']);
+    assert.deepEqual(
+      out.spec.initContainers!.map((c) => c.name),
+      ['stash-init', 'migrate'],
+    );
     const init = out.spec.initContainers![0]!;
     assert.deepEqual(init.args, ['agent', 'restore', '--session', 'demo/sts-restore', '--host-from', 'pod']);
-    assert.deepEqual(init.volumeMounts!.map((m) => m.mountPath), ['/source/data', '/tmp', '/etc/stash/podinfo', '/safe/data']);
-    assert.deepEqual(out.spec.volumes!.map((v) => v.name), ['stash-scratchdir', 'stash-podinfo', 'stash-local-backend']);
+    assert.deepEqual(
+      init.volumeMounts!.map((m) => m.mountPath),
+      ['/source/data', '/tmp', '/etc/stash/podinfo', '/safe/data'],
+    );
+    assert.deepEqual(
+      out.spec.volumes!.map((v) => v.name),
+      ['stash-scratchdir', 'stash-podinfo', 'stash-local-backend'],
+    );
     assert.deepEqual(out.spec.volumes![2], { name: 'stash-local-backend', hostPath: { path: '/data/stash-test/restic-repo' } });
     assert.deepEqual(out.spec.imagePullSecrets, [{ name: 'team-registry' }, { name: 'agent-registry' }]);
     assert.equal(out.metadata!.annotations!['restore.gitops/restore-spec-hash'], 'h1');
@@ -86,12 +95,22 @@ describe('restore Jobs', () => {
     assert.equal(job.metadata.name, 'stash-restore-pvc-restore-2');
     assert.equal(job.spec.backoffLimit, 0);
     assert.equal(job.spec.template.spec.restartPolicy, 'Never');
-    assert.deepEqual(job.metadata.ownerReferences[0], { apiVersion: 'stash.appscode.com/v1beta1', kind: 'RestoreSession', name: 'pvc-restore', uid: 'uid-1', controller: true, blockOwnerDeletion: true });
+    assert.deepEqual(job.metadata.ownerReferences[0], {
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'RestoreSession',
+      name: 'pvc-restore',
+      uid: 'uid-1',
+      controller: true,
+      blockOwnerDeletion: true,
+    });
     const c = job.spec.template.spec.containers[0];
     assert.ok(c.env.some((e: any) => e.name === 'POD_ORDINAL' && e.value === '2'));
     assert.deepEqual(c.volumeMounts[0], { name: 'data-restore-demo-2', mountPath: '/source/data' });
     assert.deepEqual(job.spec.template.spec.volumes[0], { name: 'data-restore-demo-2', persistentVolumeClaim: { claimName: 'data-restore-demo-2' } });
-    assert.deepEqual(claimsForOrdinal(pvc, 2).map((c) => c.metadata.name), ['data-restore-demo-2']);
+    assert.deepEqual(
+      claimsForOrdinal(pvc, 2).map((c) => c.metadata.name),
+      ['data-restore-demo-2'],
+    );
   });
 
   it('maps runtimeSettings.pod onto the pod and merges imagePullSecrets', () => {

@@ -17,13 +17,20 @@ const deployment = (name: string, labels: Record<string, string>, annotations: R
   apiVersion: 'apps/v1',
   kind: 'Deployment',
   metadata: { name, namespace: NS, labels, ...(Object.keys(annotations).length ? { annotations } : {}) },
-  spec: { replicas: 0, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'busybox' }] } } },
+  spec: {
+    replicas: 0,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'busybox' }] } },
+  },
 });
 const session = (name: string, target: string) => ({
   apiVersion: 'stash.appscode.com/v1beta1',
   kind: 'RestoreSession',
   metadata: { name, namespace: NS },
-  spec: { repository: { name: 'repo' }, target: { alias: 'app', ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: target }, rules: [{ paths: ['/data'] }] } },
+  spec: {
+    repository: { name: 'repo' },
+    target: { alias: 'app', ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: target }, rules: [{ paths: ['/data'] }] },
+  },
 });
 
 describe('controller: a target managed by Flux or Argo CD', function () {
@@ -60,9 +67,18 @@ describe('controller: a target managed by Flux or Argo CD', function () {
     await apply(
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'repo-secret', namespace: NS }, stringData: { RESTIC_PASSWORD: 'x' } },
-      { apiVersion: 'stash.appscode.com/v1alpha1', kind: 'Repository', metadata: { name: 'repo', namespace: NS }, spec: { backend: { local: { mountPath: '/repo', hostPath: { path: '/tmp/none' } }, storageSecretName: 'repo-secret' } } },
+      {
+        apiVersion: 'stash.appscode.com/v1alpha1',
+        kind: 'Repository',
+        metadata: { name: 'repo', namespace: NS },
+        spec: { backend: { local: { mountPath: '/repo', hostPath: { path: '/tmp/none' } }, storageSecretName: 'repo-secret' } },
+      },
       deployment('flux-app', { app: 'flux-app', 'kustomize.toolkit.fluxcd.io/name': 'apps', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' }),
-      deployment('argo-app', { app: 'argo-app', 'app.kubernetes.io/instance': 'guestbook' }, { 'argocd.argoproj.io/tracking-id': 'guestbook:apps/Deployment:gitops/argo-app' }),
+      deployment(
+        'argo-app',
+        { app: 'argo-app', 'app.kubernetes.io/instance': 'guestbook' },
+        { 'argocd.argoproj.io/tracking-id': 'guestbook:apps/Deployment:gitops/argo-app' },
+      ),
       deployment('helm-app', { app: 'helm-app', 'app.kubernetes.io/instance': 'web', 'app.kubernetes.io/managed-by': 'Helm' }),
     );
   });
@@ -87,9 +103,14 @@ describe('controller: a target managed by Flux or Argo CD', function () {
   it('Argo CD (annotation tracking): the Application is named, and the event is not repeated by later reconciles', async () => {
     const r = await restore('argo-restore', 'argo-app');
     assert.equal(r.condition?.reason, 'ManagedByArgoCD');
-    assert.match(r.condition!.message!, /^Deployment gitops\/argo-app is managed by Argo CD \(Application guestbook\), which may remove the injected stash-init on its next sync.*turn off its automated sync \(selfHeal\)/);
+    assert.match(
+      r.condition!.message!,
+      /^Deployment gitops\/argo-app is managed by Argo CD \(Application guestbook\), which may remove the injected stash-init on its next sync.*turn off its automated sync \(selfHeal\)/,
+    );
     await reconcileSession(cluster, config, NS, 'argo-restore');
-    const again = (await core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.involvedObject.name === 'argo-restore' && e.reason === 'WorkloadManagedByGitOps');
+    const again = (await core.listNamespacedEvent({ namespace: NS })).items.filter(
+      (e) => e.involvedObject.name === 'argo-restore' && e.reason === 'WorkloadManagedByGitOps',
+    );
     assert.equal(again.length, 1);
   });
 
@@ -100,10 +121,12 @@ describe('controller: a target managed by Flux or Argo CD', function () {
     assert.deepEqual(r.onSession, []);
   });
 
-  it('reads the other markers: Flux HelmRelease labels, Argo CD\'s instance label', () => {
+  it("reads the other markers: Flux HelmRelease labels, Argo CD's instance label", () => {
     const obj = (labels: Record<string, string>): KubeObject => ({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', labels } });
     assert.deepEqual(gitopsOwner(obj({ 'helm.toolkit.fluxcd.io/name': 'db', 'helm.toolkit.fluxcd.io/namespace': 'data' })), {
-      tool: 'Flux', owner: 'HelmRelease data/db', advice: 'suspend it until the restore is done: flux suspend helmrelease db -n data',
+      tool: 'Flux',
+      owner: 'HelmRelease data/db',
+      advice: 'suspend it until the restore is done: flux suspend helmrelease db -n data',
     });
     assert.equal(gitopsOwner(obj({ 'argocd.argoproj.io/instance': 'db-app' }))?.owner, 'Application db-app');
   });

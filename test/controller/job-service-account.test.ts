@@ -10,18 +10,24 @@ describe('controller: the ServiceAccount of restore Jobs', function () {
   const h = useSessionSandbox('job-sa');
   const rbac = () => h.t.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
 
-  it('runs restore Jobs under a ServiceAccount made for the session, owned by it, with the agent\'s Role bound to it and not to default', async () => {
+  it("runs restore Jobs under a ServiceAccount made for the session, owned by it, with the agent's Role bound to it and not to default", async () => {
     const s = h.session('pvc-restore.yaml');
     s.spec.target!.replicas = 1;
     await h.apply(s);
     await h.reconcile('pvc-restore');
     const session = await h.get('pvc-restore');
     const sa = await h.core.readNamespacedServiceAccount({ namespace: h.ns, name: 'restoresession-pvc-restore-0' });
-    assert.deepEqual(sa.metadata!.ownerReferences!.map((o) => [o.kind, o.name, o.uid]), [['RestoreSession', 'pvc-restore', session.metadata.uid]]);
+    assert.deepEqual(
+      sa.metadata!.ownerReferences!.map((o) => [o.kind, o.name, o.uid]),
+      [['RestoreSession', 'pvc-restore', session.metadata.uid]],
+    );
     const job = await h.batch.readNamespacedJob({ namespace: h.ns, name: 'stash-restore-pvc-restore-0' });
     assert.equal(job.spec!.template.spec!.serviceAccountName, 'restoresession-pvc-restore-0');
     const binding = await rbac().readNamespacedRoleBinding({ namespace: h.ns, name: 'stash-restore-pvc-restore' });
-    assert.deepEqual(binding.subjects!.map((x) => [x.kind, x.name]), [['ServiceAccount', 'restoresession-pvc-restore-0']]);
+    assert.deepEqual(
+      binding.subjects!.map((x) => [x.kind, x.name]),
+      [['ServiceAccount', 'restoresession-pvc-restore-0']],
+    );
   });
 
   it('keeps the ServiceAccount runtimeSettings.pod names, and makes none', async () => {

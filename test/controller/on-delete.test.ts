@@ -15,7 +15,16 @@ describe('controller: workloads that update OnDelete', function () {
   const sts = () => h.apps.readNamespacedStatefulSet({ namespace: h.ns, name: 'recovered-statefulset' });
 
   it('switches an OnDelete StatefulSet to RollingUpdate for the restore, so its pods roll, and puts OnDelete back once the session is final', async () => {
-    const patched = await h.t.kubectl(['patch', 'statefulset', 'recovered-statefulset', '-n', h.ns, '--type=merge', '-p', '{"spec":{"updateStrategy":{"type":"OnDelete","rollingUpdate":null}}}']);
+    const patched = await h.t.kubectl([
+      'patch',
+      'statefulset',
+      'recovered-statefulset',
+      '-n',
+      h.ns,
+      '--type=merge',
+      '-p',
+      '{"spec":{"updateStrategy":{"type":"OnDelete","rollingUpdate":null}}}',
+    ]);
     assert.equal(patched.code, 0, patched.stderr);
     await h.apply(h.session('sts-restore.yaml'));
     await h.reconcile('sts-restore');
@@ -23,7 +32,9 @@ describe('controller: workloads that update OnDelete', function () {
     assert.equal(during.spec!.updateStrategy!.type, 'RollingUpdate');
     assert.equal(during.spec!.updateStrategy!.rollingUpdate?.partition ?? 0, 0, 'every pod rolls');
     assert.equal(during.spec!.template.spec!.initContainers![0]!.name, 'stash-init');
-    assert.ok((await h.events('recovered-statefulset')).some((e) => /updateStrategy OnDelete is RollingUpdate until the restore is over/.test(e.message ?? '')));
+    assert.ok(
+      (await h.events('recovered-statefulset')).some((e) => /updateStrategy OnDelete is RollingUpdate until the restore is over/.test(e.message ?? '')),
+    );
     // The pods roll onto the injected template (the highest ordinal first).
     await eventually(async () => {
       const pod = await h.core.readNamespacedPod({ namespace: h.ns, name: 'recovered-statefulset-4' }).catch(() => undefined);
@@ -32,7 +43,9 @@ describe('controller: workloads that update OnDelete', function () {
 
     const s = await h.get('sts-restore');
     const stats = [0, 1, 2, 3, 4].map((i) => ({ hostname: `my-sts-${i}`, phase: 'Succeeded' }));
-    await h.t.kc.makeApiClient(k8s.CustomObjectsApi).replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace: h.ns, name: 'sts-restore', body: { ...s, status: { ...s.status, stats } } });
+    await h.t.kc
+      .makeApiClient(k8s.CustomObjectsApi)
+      .replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace: h.ns, name: 'sts-restore', body: { ...s, status: { ...s.status, stats } } });
     await h.reconcile('sts-restore');
     assert.equal((await h.get('sts-restore')).status?.phase, 'Succeeded');
     const after = await sts();
@@ -43,10 +56,19 @@ describe('controller: workloads that update OnDelete', function () {
 
   it('does the same for an OnDelete DaemonSet, and puts it back when the session is deleted before it is final', async () => {
     await h.apply({
-      apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'node-agent', namespace: h.ns },
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'node-agent', namespace: h.ns },
       spec: {
-        selector: { matchLabels: { app: 'node-agent' } }, updateStrategy: { type: 'OnDelete' },
-        template: { metadata: { labels: { app: 'node-agent' } }, spec: { containers: [{ name: 'app', image: 'busybox', volumeMounts: [{ name: 'source-data', mountPath: '/source/data' }] }], volumes: [{ name: 'source-data', emptyDir: {} }] } },
+        selector: { matchLabels: { app: 'node-agent' } },
+        updateStrategy: { type: 'OnDelete' },
+        template: {
+          metadata: { labels: { app: 'node-agent' } },
+          spec: {
+            containers: [{ name: 'app', image: 'busybox', volumeMounts: [{ name: 'source-data', mountPath: '/source/data' }] }],
+            volumes: [{ name: 'source-data', emptyDir: {} }],
+          },
+        },
       },
     });
     const s = h.session('deployment-restore.yaml', 'ds-restore');
@@ -66,7 +88,12 @@ describe('controller: workloads that update OnDelete', function () {
 
 describe('OnDelete switch, across sessions', () => {
   it('a second session replacing the injection takes the switch over: the first one ending does not put OnDelete back', () => {
-    const sts = { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'demo' }, spec: { updateStrategy: { type: 'OnDelete' } } } as KubeObject;
+    const sts = {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'db', namespace: 'demo' },
+      spec: { updateStrategy: { type: 'OnDelete' } },
+    } as KubeObject;
     const byA = rollingForRestore(sts, 'demo/a');
     const byB = rollingForRestore(byA, 'demo/b');
     assert.equal(ownStrategyBack(byB, 'demo/a'), byB, 'a is no longer the one to put it back');

@@ -22,7 +22,9 @@ describe('controller: a postRestore hook whose agent is gone', function () {
     // The Job's pod runs (a simulated container: no agent writes anything) and ends.
     await eventually(async () => (await h.batch.readNamespacedJob({ namespace: h.ns, name: `stash-restore-${name}-0` })).status?.succeeded === 1, 30_000);
     const live = await h.get(name);
-    await h.t.kc.makeApiClient(k8s.CustomObjectsApi).replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace: h.ns, name, body: { ...live, status: status(live.status!) } });
+    await h.t.kc
+      .makeApiClient(k8s.CustomObjectsApi)
+      .replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace: h.ns, name, body: { ...live, status: status(live.status!) } });
   };
 
   it('fails, the hook marked not run, when the last host reported and its agent ended without running the hook', async () => {
@@ -38,8 +40,18 @@ describe('controller: a postRestore hook whose agent is gone', function () {
   });
 
   it('fails, the hook marked not run to the end, when the host that claimed the hook is gone without a result', async () => {
-    const claimed = { type: 'PostRestoreHookExecutionSucceeded', status: 'Unknown' as const, reason: 'HookRunning', message: 'running on host host-0', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
-    await agentGone('claimed', (st) => ({ ...st, stats: [{ hostname: 'host-0', phase: 'Succeeded', duration: '1s' }], conditions: [...(st.conditions ?? []), claimed] }));
+    const claimed = {
+      type: 'PostRestoreHookExecutionSucceeded',
+      status: 'Unknown' as const,
+      reason: 'HookRunning',
+      message: 'running on host host-0',
+      lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    };
+    await agentGone('claimed', (st) => ({
+      ...st,
+      stats: [{ hostname: 'host-0', phase: 'Succeeded', duration: '1s' }],
+      conditions: [...(st.conditions ?? []), claimed],
+    }));
     await h.reconcile('claimed');
     const s = await h.get('claimed');
     assert.equal(s.status?.phase, 'Failed');

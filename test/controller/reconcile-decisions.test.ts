@@ -12,13 +12,20 @@ const session = (spec: Partial<RestoreSession['spec']> = {}, status?: RestoreSes
   spec: { repository: { name: 'r' }, target: { ref: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db' }, rules: [{ paths: ['/data'] }] }, ...spec },
   ...(status ? { status } : {}),
 });
-const repository = { apiVersion: 'stash.appscode.com/v1alpha1', kind: 'Repository', metadata: { name: 'r', namespace: 'demo' }, spec: { backend: { storageSecretName: 'sec', local: { mountPath: '/r' } } } } as Repository;
+const repository = {
+  apiVersion: 'stash.appscode.com/v1alpha1',
+  kind: 'Repository',
+  metadata: { name: 'r', namespace: 'demo' },
+  spec: { backend: { storageSecretName: 'sec', local: { mountPath: '/r' } } },
+} as Repository;
 const ref = { namespace: 'demo', name: 'r' };
 
 describe('reconcile: validation', () => {
   it('a valid session passes; an invalid one fails naming each path', () => {
     assert.equal(validationCondition(session()).status, 'True');
-    const bad = validationCondition(session({ target: { ref: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db' }, rules: [{ paths: ['/a'] }, { paths: ['/b'] }] } }));
+    const bad = validationCondition(
+      session({ target: { ref: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db' }, rules: [{ paths: ['/a'] }, { paths: ['/b'] }] } }),
+    );
     assert.equal(bad.status, 'False');
     assert.equal(bad.reason, 'ValidationFailed');
     assert.match(bad.message, /^spec\.target\.rules\[1\]/);
@@ -33,16 +40,28 @@ describe('reconcile: the Repository and its Secret', () => {
     assert.match(c!.message, /Repository other\/r is outside namespace demo.*run the controller cluster-wide/);
   });
   it('a missing Repository, a missing or unnamed Secret, and both found', () => {
-    assert.deepEqual(dependencyConditions({ ref, secretName: '', secretFound: false }).map((c) => [c.type, c.status, c.message]), [['RepositoryFound', 'False', 'Repository demo/r does not exist']]);
-    assert.deepEqual(dependencyConditions({ ref, repository, secretName: '', secretFound: false }).map((c) => [c.type, c.status, c.message]), [
-      ['RepositoryFound', 'True', 'Repository demo/r found'],
-      ['BackendSecretFound', 'False', 'Secret demo/(storageSecretName not set) does not exist'],
-    ]);
-    assert.deepEqual(dependencyConditions({ ref, repository, secretName: 'sec', secretFound: false }).map((c) => c.message), ['Repository demo/r found', 'Secret demo/sec does not exist']);
-    assert.deepEqual(dependencyConditions({ ref, repository, secretName: 'sec', secretFound: true }).map((c) => [c.type, c.status, c.reason]), [
-      ['RepositoryFound', 'True', 'RepositoryAvailable'],
-      ['BackendSecretFound', 'True', 'BackendSecretAvailable'],
-    ]);
+    assert.deepEqual(
+      dependencyConditions({ ref, secretName: '', secretFound: false }).map((c) => [c.type, c.status, c.message]),
+      [['RepositoryFound', 'False', 'Repository demo/r does not exist']],
+    );
+    assert.deepEqual(
+      dependencyConditions({ ref, repository, secretName: '', secretFound: false }).map((c) => [c.type, c.status, c.message]),
+      [
+        ['RepositoryFound', 'True', 'Repository demo/r found'],
+        ['BackendSecretFound', 'False', 'Secret demo/(storageSecretName not set) does not exist'],
+      ],
+    );
+    assert.deepEqual(
+      dependencyConditions({ ref, repository, secretName: 'sec', secretFound: false }).map((c) => c.message),
+      ['Repository demo/r found', 'Secret demo/sec does not exist'],
+    );
+    assert.deepEqual(
+      dependencyConditions({ ref, repository, secretName: 'sec', secretFound: true }).map((c) => [c.type, c.status, c.reason]),
+      [
+        ['RepositoryFound', 'True', 'RepositoryAvailable'],
+        ['BackendSecretFound', 'True', 'BackendSecretAvailable'],
+      ],
+    );
   });
 });
 
@@ -66,7 +85,19 @@ describe('reconcile: a phase change', () => {
       message: 'New → Running (1/3 hosts succeeded)',
       line: 'New → Running (1/3 hosts succeeded)',
     });
-    const failed = phaseChange('Running', session({}, { phase: 'Failed', conditions: [{ type: 'DeadlineExceeded', status: 'True', message: 'timeOut 2s passed' }, { type: 'RepositoryFound', status: 'True', message: 'found' }] }));
+    const failed = phaseChange(
+      'Running',
+      session(
+        {},
+        {
+          phase: 'Failed',
+          conditions: [
+            { type: 'DeadlineExceeded', status: 'True', message: 'timeOut 2s passed' },
+            { type: 'RepositoryFound', status: 'True', message: 'found' },
+          ],
+        },
+      ),
+    );
     assert.deepEqual(failed, { type: 'Warning', reason: 'RestoreSession Failed', message: 'Running → Failed: timeOut 2s passed', line: 'Running → Failed' });
   });
 });

@@ -15,7 +15,10 @@ const example = (name: string) => readFileSync(new URL(`../../examples/clusters/
 const config = { agent: { image: 'restorectl:test' }, pollMs: 50 };
 const workloads = readFileSync(new URL('../../examples/cluster-state/workloads.yaml', import.meta.url), 'utf8');
 /** An example manifest moved to namespace `ns`, renamed when `name` is given. */
-const inNamespace = <T extends KubeObject>(obj: T, ns: string, name?: string): T => ({ ...obj, metadata: { ...obj.metadata, namespace: ns, ...(name ? { name } : {}) } });
+const inNamespace = <T extends KubeObject>(obj: T, ns: string, name?: string): T => ({
+  ...obj,
+  metadata: { ...obj.metadata, namespace: ns, ...(name ? { name } : {}) },
+});
 
 describe('controller: reconciling RestoreSessions on the sandbox', function () {
   this.timeout(60_000);
@@ -79,8 +82,14 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     assert.equal(s.status?.totalHosts, 5);
     assert.ok(s.metadata.finalizers?.includes('restore.gitops/cleanup'));
     const cond = Object.fromEntries(s.status!.conditions!.map((c) => [c.type, c.status]));
-    assert.deepEqual([cond['RepositoryFound'], cond['BackendSecretFound'], cond['RestoreTargetFound'], cond['StashInitContainerInjected']], ['True', 'True', 'True', 'True']);
-    assert.deepEqual(records.map(({ time: _time, ...r }) => r), [{ level: 'info', namespace: ns, name: 'sts-restore', msg: 'New → Running (0/5 hosts succeeded)', phase: 'Running' }]);
+    assert.deepEqual(
+      [cond['RepositoryFound'], cond['BackendSecretFound'], cond['RestoreTargetFound'], cond['StashInitContainerInjected']],
+      ['True', 'True', 'True', 'True'],
+    );
+    assert.deepEqual(
+      records.map(({ time: _time, ...r }) => r),
+      [{ level: 'info', namespace: ns, name: 'sts-restore', msg: 'New → Running (0/5 hosts succeeded)', phase: 'Running' }],
+    );
 
     // A second reconcile (a restarted controller) changes nothing: no roll, no status write.
     await reconcile('sts-restore');
@@ -93,14 +102,30 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     await injectedSession();
     const s = await get('sts-restore');
     assert.equal(s.status?.phase, 'Running');
-    const stats = ['my-sts-0', 'my-sts-1', 'my-sts-2', 'my-sts-3', 'my-sts-4'].map((hostname, i) => ({ hostname, phase: i === 3 ? 'Failed' : 'Succeeded', error: i === 3 ? 'restic: boom' : undefined }));
-    await custom.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace: ns, name: 'sts-restore', body: { ...s, status: { ...s.status, stats } } });
+    const stats = ['my-sts-0', 'my-sts-1', 'my-sts-2', 'my-sts-3', 'my-sts-4'].map((hostname, i) => ({
+      hostname,
+      phase: i === 3 ? 'Failed' : 'Succeeded',
+      error: i === 3 ? 'restic: boom' : undefined,
+    }));
+    await custom.replaceNamespacedCustomObjectStatus({
+      ...RESTORE_SESSIONS,
+      namespace: ns,
+      name: 'sts-restore',
+      body: { ...s, status: { ...s.status, stats } },
+    });
     await reconcile('sts-restore');
     const done = await get('sts-restore');
     assert.equal(done.status?.phase, 'Failed');
     assert.match(done.status?.sessionDuration ?? '', /^\d+s$/);
     assert.equal(done.status?.conditions?.find((c) => c.type === 'RestoreCompleted')?.reason, 'SomeHostsFailed');
-    assert.deepEqual(records.map(({ time: _time, ...r }) => r).at(-1), { level: 'warn', namespace: ns, name: 'sts-restore', msg: 'Running → Failed (4/5 hosts succeeded)', phase: 'Failed', from: 'Running' });
+    assert.deepEqual(records.map(({ time: _time, ...r }) => r).at(-1), {
+      level: 'warn',
+      namespace: ns,
+      name: 'sts-restore',
+      msg: 'Running → Failed (4/5 hosts succeeded)',
+      phase: 'Failed',
+      from: 'Running',
+    });
   });
 
   it('deleting the session gives the StatefulSet its template back exactly, then lets the session go', async () => {
@@ -124,7 +149,11 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     // The simulator is still starting this namespace's pods: wait until the StatefulSet's status rests.
     await eventually(async () => {
       const s = await sts();
-      return s.status?.observedGeneration === s.metadata!.generation && s.status?.readyReplicas === s.spec!.replicas && s.status?.updatedReplicas === s.spec!.replicas;
+      return (
+        s.status?.observedGeneration === s.metadata!.generation &&
+        s.status?.readyReplicas === s.spec!.replicas &&
+        s.status?.updatedReplicas === s.spec!.replicas
+      );
     }, 30_000);
     const rv = (await sts()).metadata!.resourceVersion;
     const bad = session('sts-restore.yaml', 'twice');
@@ -133,7 +162,10 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     await reconcile('twice');
     const s = await get('twice');
     assert.equal(s.status?.phase, 'Invalid');
-    assert.match(s.status!.conditions!.find((c) => c.type === 'ValidationPassed')!.message!, /spec\.target\.rules\[1\]\.targetHosts\[0\]: host "my-sts-3" is listed in rules 0 and 1/);
+    assert.match(
+      s.status!.conditions!.find((c) => c.type === 'ValidationPassed')!.message!,
+      /spec\.target\.rules\[1\]\.targetHosts\[0\]: host "my-sts-3" is listed in rules 0 and 1/,
+    );
     assert.equal((await sts()).metadata!.resourceVersion, rv);
   });
 
@@ -156,7 +188,11 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     const batch = t.kc.makeApiClient(k8s.BatchV1Api);
     const core = t.kc.makeApiClient(k8s.CoreV1Api);
     const jobs = await batch.listNamespacedJob({ namespace: ns });
-    assert.deepEqual(jobs.items.map((j) => j.metadata!.name).sort(), ['stash-restore-pvc-restore-0', 'stash-restore-pvc-restore-1', 'stash-restore-pvc-restore-2']);
+    assert.deepEqual(jobs.items.map((j) => j.metadata!.name).sort(), [
+      'stash-restore-pvc-restore-0',
+      'stash-restore-pvc-restore-1',
+      'stash-restore-pvc-restore-2',
+    ]);
     const claims = await core.listNamespacedPersistentVolumeClaim({ namespace: ns });
     assert.ok(['data-restore-demo-0', 'data-restore-demo-1', 'data-restore-demo-2'].every((n) => claims.items.some((c) => c.metadata!.name === n)));
     const running = await get('pvc-restore');

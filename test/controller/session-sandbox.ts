@@ -15,7 +15,10 @@ import type { SandboxOptions } from '@restore-controller/devkit/sandbox';
 
 const example = (name: string) => readFileSync(new URL(`../../examples/clusters/demo/${name}`, import.meta.url), 'utf8');
 const workloads = readFileSync(new URL('../../examples/cluster-state/workloads.yaml', import.meta.url), 'utf8');
-const inNamespace = <T extends KubeObject>(obj: T, ns: string, name?: string): T => ({ ...obj, metadata: { ...obj.metadata, namespace: ns, ...(name ? { name } : {}) } });
+const inNamespace = <T extends KubeObject>(obj: T, ns: string, name?: string): T => ({
+  ...obj,
+  metadata: { ...obj.metadata, namespace: ns, ...(name ? { name } : {}) },
+});
 
 export interface SessionSandbox {
   t: TestSandbox;
@@ -48,9 +51,11 @@ export function useSessionSandbox(prefix: string, config: Partial<ReconcileConfi
   };
   h.apply = (obj) => applyText(typeof obj === 'string' ? obj : stringify(obj));
   h.session = (file, name) => inNamespace(parse(example(file)) as KubeObject & RestoreSession, h.ns, name);
-  h.getIn = async (namespace, name) => (await h.t.kc.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, name })) as RestoreSession;
+  h.getIn = async (namespace, name) =>
+    (await h.t.kc.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, name })) as RestoreSession;
   h.get = (name) => h.getIn(h.ns, name);
-  h.reconcileIn = (namespace, name, cfg = {}) => reconcileSession(h.cluster, { agent: { image: 'restorectl:test' }, pollMs: 50, ...config, ...cfg }, namespace, name);
+  h.reconcileIn = (namespace, name, cfg = {}) =>
+    reconcileSession(h.cluster, { agent: { image: 'restorectl:test' }, pollMs: 50, ...config, ...cfg }, namespace, name);
   h.reconcile = (name, cfg = {}) => h.reconcileIn(h.ns, name, cfg);
   h.condition = (s, type) => s.status?.conditions?.find((c) => c.type === type) as { status: string; reason?: string; message?: string } | undefined;
   h.events = async (name) => (await h.core.listNamespacedEvent({ namespace: h.ns })).items.filter((e) => e.involvedObject.name === name);

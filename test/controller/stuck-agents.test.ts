@@ -20,7 +20,10 @@ describe('controller: restore agents that cannot run', function () {
     await h.reconcile(name);
     const first = await h.get(name);
     assert.equal(first.status?.phase, 'Running');
-    assert.ok((await h.events(name)).some((e) => e.type === 'Warning' && e.reason === 'Restore Agent Failing' && said.test(e.message ?? '')), 'a Warning event at once');
+    assert.ok(
+      (await h.events(name)).some((e) => e.type === 'Warning' && e.reason === 'Restore Agent Failing' && said.test(e.message ?? '')),
+      'a Warning event at once',
+    );
     await h.reconcile(name, { now: later });
     const failed = await h.get(name);
     assert.equal(failed.status?.phase, 'Failed');
@@ -30,17 +33,19 @@ describe('controller: restore agents that cannot run', function () {
     assert.match(ensured!.message!, said);
   };
 
-  it('fails a restore Job whose pod cannot be scheduled, with the scheduler\'s reason', async () => {
+  it("fails a restore Job whose pod cannot be scheduled, with the scheduler's reason", async () => {
     const s = h.session('pvc-restore.yaml', 'unschedulable');
     s.spec.target!.replicas = 1;
     s.spec.runtimeSettings = { pod: { nodeSelector: { 'kubernetes.io/hostname': 'no-such-node' } } };
     await h.apply(s);
     await h.reconcile('unschedulable');
-    await eventually(async () => (await sessionPods('unschedulable')).some((p) => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable')));
+    await eventually(async () =>
+      (await sessionPods('unschedulable')).some((p) => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable')),
+    );
     await failsOnceStuck('unschedulable', /cannot be scheduled: 0\/\d+ nodes are available: .*node affinity\/selector/);
   });
 
-  it('fails a restore Job whose pods the API refuses (FailedCreate), with the API\'s reason', async () => {
+  it("fails a restore Job whose pods the API refuses (FailedCreate), with the API's reason", async () => {
     const s = h.session('pvc-restore.yaml', 'no-sa');
     s.spec.target!.replicas = 1;
     s.spec.runtimeSettings = { pod: { serviceAccountName: 'no-such-account' } };
@@ -50,13 +55,15 @@ describe('controller: restore agents that cannot run', function () {
     await failsOnceStuck('no-sa', /FailedCreate.*serviceaccount "no-such-account" not found/);
   });
 
-  it('fails an injected stash-init that cannot start (CreateContainerConfigError), with the kubelet\'s reason', async () => {
+  it("fails an injected stash-init that cannot start (CreateContainerConfigError), with the kubelet's reason", async () => {
     const s = h.session('deployment-restore.yaml', 'bad-env');
     delete s.spec.hooks;
     s.spec.runtimeSettings = { container: { env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'missing-secret', key: 'token' } } }] } };
     await h.apply(s);
     await h.reconcile('bad-env');
-    await eventually(async () => (await sessionPods('bad-env')).some((p) => p.status?.initContainerStatuses?.some((c) => c.state?.waiting?.reason === 'CreateContainerConfigError')));
+    await eventually(async () =>
+      (await sessionPods('bad-env')).some((p) => p.status?.initContainerStatuses?.some((c) => c.state?.waiting?.reason === 'CreateContainerConfigError')),
+    );
     await failsOnceStuck('bad-env', /CreateContainerConfigError.*missing-secret/);
   });
 });
@@ -66,12 +73,22 @@ describe('controller: restore agents that cannot run, from their image', functio
   // Agents crash at once (the sandbox runs `false` for the agent image): a crash loop.
   const h = useSessionSandbox('stuck-image', { agent: { image: DEFAULT_AGENT_IMAGE }, stuckAfterMs: PATIENCE_MS }, { agentCommand: ['/bin/false'] });
   const later = () => new Date(Date.now() + PATIENCE_MS + 1000);
-  const initState = async (name: string, reason: string) => eventually(async () => (await h.core.listNamespacedPod({ namespace: h.ns, labelSelector: `restore.gitops/session=${name}` })).items.some((p) => p.status?.initContainerStatuses?.some((c) => c.state?.waiting?.reason === reason)), 30_000);
+  const initState = async (name: string, reason: string) =>
+    eventually(
+      async () =>
+        (await h.core.listNamespacedPod({ namespace: h.ns, labelSelector: `restore.gitops/session=${name}` })).items.some((p) =>
+          p.status?.initContainerStatuses?.some((c) => c.state?.waiting?.reason === reason),
+        ),
+      30_000,
+    );
 
   const stuckThenFailed = async (name: string, said: RegExp) => {
     await h.reconcile(name);
     assert.equal((await h.get(name)).status?.phase, 'Running');
-    assert.ok((await h.events(name)).some((e) => e.type === 'Warning' && said.test(e.message ?? '')), 'a Warning event at once');
+    assert.ok(
+      (await h.events(name)).some((e) => e.type === 'Warning' && said.test(e.message ?? '')),
+      'a Warning event at once',
+    );
     await h.reconcile(name, { now: later });
     const failed = await h.get(name);
     assert.equal(failed.status?.phase, 'Failed');
@@ -88,7 +105,7 @@ describe('controller: restore agents that cannot run, from their image', functio
     await stuckThenFailed('crashing', /CrashLoopBackOff.*kubectl logs/);
   });
 
-  it('fails a stash-init whose image cannot be pulled, with the kubelet\'s reason', async () => {
+  it("fails a stash-init whose image cannot be pulled, with the kubelet's reason", async () => {
     const s = h.session('deployment-restore.yaml', 'no-image');
     delete s.spec.hooks;
     await h.apply(s);

@@ -10,7 +10,9 @@ describe('controller: Stash Task restores', function () {
   it('ends Failed, never Succeeded, for a database Task it cannot run, saying nothing was restored, and creates no Job', async () => {
     // The PostgreSQL restore of Stash's documentation (stashed/docs, addons/postgres).
     await h.apply({
-      apiVersion: 'stash.appscode.com/v1beta1', kind: 'RestoreSession', metadata: { name: 'sample-postgres-restore', namespace: h.ns },
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'RestoreSession',
+      metadata: { name: 'sample-postgres-restore', namespace: h.ns },
       spec: {
         task: { name: 'postgres-restore-11.9' },
         repository: { name: 'local-repo' },
@@ -25,16 +27,26 @@ describe('controller: Stash Task restores', function () {
     const cond = h.condition(got, 'RestoreExecutorEnsured');
     assert.equal(cond?.status, 'False');
     assert.equal(cond?.reason, 'FailedToEnsureRestoreExecutor');
-    assert.match(cond!.message!, /task postgres-restore-11\.9 \(AppBinding sample-postgres\) is a Stash Task restore, which restore-controller does not run yet: nothing was restored/);
+    assert.match(
+      cond!.message!,
+      /task postgres-restore-11\.9 \(AppBinding sample-postgres\) is a Stash Task restore, which restore-controller does not run yet: nothing was restored/,
+    );
     assert.deepEqual((await h.batch.listNamespacedJob({ namespace: h.ns })).items, []);
     assert.ok(!got.status?.stats?.some((s) => s.phase === 'Succeeded'), 'no host reported restored');
   });
 
   it('runs pvc-restore into a stand-alone PVC with the claim mounted at /stash-data when the target names no volumeMounts', async () => {
-    await h.apply({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'source-data', namespace: h.ns }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
+    await h.apply({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'source-data', namespace: h.ns },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
     // Stash's stand-alone PVC example (stashed/docs, volumes/pvc): no volumeMounts.
     await h.apply({
-      apiVersion: 'stash.appscode.com/v1beta1', kind: 'RestoreSession', metadata: { name: 'restore-pvc', namespace: h.ns },
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'RestoreSession',
+      metadata: { name: 'restore-pvc', namespace: h.ns },
       spec: {
         task: { name: 'pvc-restore' },
         repository: { name: 'local-repo' },

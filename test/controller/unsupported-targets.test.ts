@@ -22,7 +22,10 @@ describe('controller: target kinds Stash does not restore into', function () {
       assert.match(validation!.message!, new RegExp(`spec\\.target\\.ref\\.kind: ${kind} is not a kind Stash restores into`));
       assert.match(validation!.message!, /Deployment, StatefulSet, DaemonSet, DeploymentConfig/);
       assert.match(validation!.message!, /PersistentVolumeClaim/);
-      assert.deepEqual((await h.batch.listNamespacedJob({ namespace: h.ns })).items.map((j) => j.metadata!.name), []);
+      assert.deepEqual(
+        (await h.batch.listNamespacedJob({ namespace: h.ns })).items.map((j) => j.metadata!.name),
+        [],
+      );
       const warning = (await h.events(s.metadata.name)).find((e) => e.type === 'Warning');
       assert.match(warning?.message ?? '', new RegExp(`${kind} is not a kind Stash restores into`));
     });
@@ -45,6 +48,9 @@ describe('controller: a target kind this cluster does not serve', function () {
     const found = h.condition(got, 'RestoreTargetFound');
     assert.equal(found?.status, 'Unknown');
     assert.equal(found?.reason, 'UnableToCheckTargetAvailability');
-    assert.match(found!.message!, /Failed to check whether restore target DeploymentConfig .*\/stash-demo exist or not\. Reason: apps\.openshift\.io\/v1 deploymentconfigs is not served by this cluster/);
+    assert.match(
+      found!.message!,
+      /Failed to check whether restore target DeploymentConfig .*\/stash-demo exist or not\. Reason: apps\.openshift\.io\/v1 deploymentconfigs is not served by this cluster/,
+    );
   });
 });

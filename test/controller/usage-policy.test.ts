@@ -5,14 +5,23 @@ import assert from 'node:assert/strict';
 import type { AllowedNamespacesFrom } from '../../src/api/repository.ts';
 import { useSessionSandbox } from './session-sandbox.ts';
 
-describe('controller: the Repository\'s usagePolicy', function () {
+describe("controller: the Repository's usagePolicy", function () {
   this.timeout(60_000);
   const h = useSessionSandbox('usage');
   let tenants = 0;
 
   /** A volumeClaimTemplates restore in a namespace of its own (labelled `labels`) from this test's Repository. */
   const fromTenant = async (labels: Record<string, string>, policy?: { from: AllowedNamespacesFrom; selector?: object }) => {
-    if (policy) await h.apply({ apiVersion: 'stash.appscode.com/v1alpha1', kind: 'Repository', metadata: { name: 'local-repo', namespace: h.ns }, spec: { backend: { local: { mountPath: '/safe/data', hostPath: { path: '/data/stash-test/restic-repo' } }, storageSecretName: 'local-repo-secret' }, usagePolicy: { allowedNamespaces: policy } } });
+    if (policy)
+      await h.apply({
+        apiVersion: 'stash.appscode.com/v1alpha1',
+        kind: 'Repository',
+        metadata: { name: 'local-repo', namespace: h.ns },
+        spec: {
+          backend: { local: { mountPath: '/safe/data', hostPath: { path: '/data/stash-test/restic-repo' } }, storageSecretName: 'local-repo-secret' },
+          usagePolicy: { allowedNamespaces: policy },
+        },
+      });
     const tenant = `${h.ns}-tenant-${++tenants}`;
     await h.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: tenant, labels } });
     const s = h.session('pvc-restore.yaml');
@@ -30,7 +39,12 @@ describe('controller: the Repository\'s usagePolicy', function () {
     assert.equal(s.status?.phase, 'Invalid');
     const v = h.condition(s, 'ValidationPassed');
     assert.equal(v?.status, 'False');
-    assert.match(v!.message!, new RegExp(`spec\\.repository: namespace "${tenant}" is not allowed to use Repository ${h.ns}/local-repo: its usagePolicy\\.allowedNamespaces\\.from is Same`));
+    assert.match(
+      v!.message!,
+      new RegExp(
+        `spec\\.repository: namespace "${tenant}" is not allowed to use Repository ${h.ns}/local-repo: its usagePolicy\\.allowedNamespaces\\.from is Same`,
+      ),
+    );
     assert.deepEqual((await h.batch.listNamespacedJob({ namespace: tenant })).items, []);
   });
 

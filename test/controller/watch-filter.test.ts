@@ -5,7 +5,10 @@ import { SessionIndex } from '../../src/controller/session-index.ts';
 import { ChangeFilter, SIGNATURES } from '../../src/controller/watch-filter.ts';
 
 const sts = (status: object, generation = 1) => ({ metadata: { uid: 'u1', name: 'db', namespace: 'demo', generation }, spec: { replicas: 3 }, status });
-const pod = (state: object, restartCount = 0) => ({ metadata: { uid: 'p1', name: 'db-0' }, status: { phase: 'Pending', initContainerStatuses: [{ name: 'stash-init', state, restartCount }] } });
+const pod = (state: object, restartCount = 0) => ({
+  metadata: { uid: 'p1', name: 'db-0' },
+  status: { phase: 'Pending', initContainerStatuses: [{ name: 'stash-init', state, restartCount }] },
+});
 
 describe('watch filter', () => {
   it('a StatefulSet rolling its pods (status only) wakes nobody; a new spec does', () => {
@@ -33,7 +36,13 @@ describe('watch filter', () => {
 
 describe('session index', () => {
   const session = (name: string, repo: string, target: string, repoNs?: string) =>
-    ({ metadata: { name, namespace: 'demo' }, spec: { repository: { name: repo, ...(repoNs ? { namespace: repoNs } : {}) }, target: { ref: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: target } } } }) as unknown as RestoreSession;
+    ({
+      metadata: { name, namespace: 'demo' },
+      spec: {
+        repository: { name: repo, ...(repoNs ? { namespace: repoNs } : {}) },
+        target: { ref: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: target } },
+      },
+    }) as unknown as RestoreSession;
 
   it('maps a Repository or a workload to the sessions that reference it, following changes and deletions', () => {
     const index = new SessionIndex();

@@ -20,19 +20,32 @@ const repository = (ns: string) => ({
   metadata: { name: 'repo', namespace: ns },
   spec: { backend: { local: { mountPath: '/safe/data', hostPath: { path: '/nonexistent/restic-repo' } }, storageSecretName: 'repo-secret' } },
 });
-const secret = (ns: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'repo-secret', namespace: ns }, stringData: { RESTIC_PASSWORD: 'not used: no agent runs here' } });
+const secret = (ns: string) => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name: 'repo-secret', namespace: ns },
+  stringData: { RESTIC_PASSWORD: 'not used: no agent runs here' },
+});
 /** A Deployment; with 0 replicas its template takes the injection but no pod (so no agent) ever runs. */
 const deployment = (ns: string, name: string, replicas = 0) => ({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
   metadata: { name, namespace: ns },
-  spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'busybox' }] } } },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'busybox' }] } },
+  },
 });
 const session = (ns: string, name: string, target: string, extra: Record<string, unknown> = {}) => ({
   apiVersion: 'stash.appscode.com/v1beta1',
   kind: 'RestoreSession',
   metadata: { name, namespace: ns },
-  spec: { repository: { name: 'repo' }, target: { alias: 'app', ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: target }, rules: [{ paths: ['/data'] }] }, ...extra },
+  spec: {
+    repository: { name: 'repo' },
+    target: { alias: 'app', ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: target }, rules: [{ paths: ['/data'] }] },
+    ...extra,
+  },
 });
 
 async function setUp(t: TestSandbox, namespaces: string[]): Promise<void> {
@@ -102,13 +115,18 @@ describe('controller watches: a change wakes the sessions it concerns', function
     await apply(t, deployment('wake-agent', 'app-c', 1), session('wake-agent', 'agent-stuck', 'app-c', { runtimeSettings: { container: { env } } }));
     const core = t.kc.makeApiClient(k8s.CoreV1Api);
     const warnings = async () =>
-      (await core.listNamespacedEvent({ namespace: 'wake-agent' })).items.filter((e) => e.involvedObject.name === 'agent-stuck' && e.reason === 'Restore Agent Failing');
+      (await core.listNamespacedEvent({ namespace: 'wake-agent' })).items.filter(
+        (e) => e.involvedObject.name === 'agent-stuck' && e.reason === 'Restore Agent Failing',
+      );
     const [event] = await eventually(async () => {
       const w = await warnings();
       return w.length ? w : undefined;
     }, 30_000);
     assert.equal(event!.type, 'Warning');
-    assert.match(event!.message!, /^pod app-c-\S+: the restore agent \(stash-init\) cannot run: CreateContainerConfigError \(.*absent-secret.*\); check the Secrets and ConfigMaps named in runtimeSettings\.container env\/envFrom$/);
+    assert.match(
+      event!.message!,
+      /^pod app-c-\S+: the restore agent \(stash-init\) cannot run: CreateContainerConfigError \(.*absent-secret.*\); check the Secrets and ConfigMaps named in runtimeSettings\.container env\/envFrom$/,
+    );
     // The kubelet retries every second; the controller says it once.
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal((await warnings()).length, 1);
@@ -158,7 +176,10 @@ describe('controller namespace option', function () {
     assert.equal(theirs.metadata.finalizers, undefined, 'nor a finalizer');
     const cross = peek('mine', 'cross')!.status!.conditions!.find((c) => c.type === 'RepositoryFound')!;
     assert.equal(cross.status, 'False');
-    assert.equal(cross.message, 'Repository theirs/repo is outside namespace mine, the only one this controller may read (it runs with --namespace mine): put the Repository in mine, or run the controller cluster-wide');
+    assert.equal(
+      cross.message,
+      'Repository theirs/repo is outside namespace mine, the only one this controller may read (it runs with --namespace mine): put the Repository in mine, or run the controller cluster-wide',
+    );
     assert.ok(requests.length > 5, requests.join('\n'));
     const outside = requests.filter((r) => !/^\w+ \/apis?\/[^?]*\/namespaces\/mine\//.test(r));
     assert.deepEqual(outside, [], 'every request names the namespace (a namespaced Role allows them)');

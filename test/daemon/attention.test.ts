@@ -27,13 +27,18 @@ const example = (name: string) => readFileSync(new URL(`../../examples/clusters/
 /** The Deployment example without its exec hook (it would run on this machine, not in a pod). */
 const deploymentRestore = () => example('deployment-restore.yaml').replace(/ {2}hooks:\n(?: {4}.*\n)+/, '');
 /** The same with a rule error: two catch-all rules. */
-const twoCatchAll = () => deploymentRestore().replace('    rules:\n      - paths:\n          - /source/data\n', '    rules:\n      - paths:\n          - /source/data\n      - paths:\n          - /source/data\n');
+const twoCatchAll = () =>
+  deploymentRestore().replace(
+    '    rules:\n      - paths:\n          - /source/data\n',
+    '    rules:\n      - paths:\n          - /source/data\n      - paths:\n          - /source/data\n',
+  );
 /** A restore Job of one host (host-0) into a new claim, from a Repository whose Secret holds a wrong password. */
-const wrongPassword = (extra = '') => example('pvc-restore.yaml')
-  .replace('name: pvc-restore', 'name: wrong-password')
-  .replace('name: local-repo', 'name: wrong-repo')
-  .replace('replicas: 3', 'replicas: 1')
-  .replace(/data-restore-demo-/g, 'wrong-restore-') + extra;
+const wrongPassword = (extra = '') =>
+  example('pvc-restore.yaml')
+    .replace('name: pvc-restore', 'name: wrong-password')
+    .replace('name: local-repo', 'name: wrong-repo')
+    .replace('replicas: 3', 'replicas: 1')
+    .replace(/data-restore-demo-/g, 'wrong-restore-') + extra;
 
 describe('daemon: every decision reaches people (issue #15)', function () {
   this.timeout(300_000);
@@ -47,7 +52,11 @@ describe('daemon: every decision reaches people (issue #15)', function () {
   let repoPath: string;
   const logs: string[] = [];
 
-  const session = (name: string) => custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name }).then((s) => s as RestoreSession, () => undefined);
+  const session = (name: string) =>
+    custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name }).then(
+      (s) => s as RestoreSession,
+      () => undefined,
+    );
   const statusMd = () => git.server.git('restores', ['show', 'restore-status:clusters/demo/STATUS.md']);
   const statusFile = (name: string) => git.server.git('restores', ['show', `restore-status:clusters/demo/demo/${name}.yaml`]);
   const ledger = async () => readLedger({ url, cluster: 'demo', cacheDir: join(tmp.path, `ledger-${Math.random().toString(36).slice(2)}`) });
@@ -55,11 +64,16 @@ describe('daemon: every decision reaches people (issue #15)', function () {
   /** Cycles until `done` holds for what a cycle left behind (the controller and the agents run meanwhile). */
   const cycleUntil = async <T>(done: (r: CycleReport) => Promise<T | undefined> | T | undefined): Promise<NonNullable<T>> =>
     eventually(async () => done(await d.cycle()), 240_000, 300);
-  const finalPhase = (name: string) => cycleUntil(async () => {
-    const s = await session(name);
-    return s?.status?.phase && ['Succeeded', 'Failed', 'Unknown', 'Invalid'].includes(s.status.phase) ? s : undefined;
-  });
-  const repository = (name: string, secret: string) => example('repository.yaml').replace('name: local-repo', `name: ${name}`).replace('storageSecretName: local-repo-secret', `storageSecretName: ${secret}`).replace('/data/stash-test/restic-repo', repoPath);
+  const finalPhase = (name: string) =>
+    cycleUntil(async () => {
+      const s = await session(name);
+      return s?.status?.phase && ['Succeeded', 'Failed', 'Unknown', 'Invalid'].includes(s.status.phase) ? s : undefined;
+    });
+  const repository = (name: string, secret: string) =>
+    example('repository.yaml')
+      .replace('name: local-repo', `name: ${name}`)
+      .replace('storageSecretName: local-repo-secret', `storageSecretName: ${secret}`)
+      .replace('/data/stash-test/restic-repo', repoPath);
 
   before(async function () {
     await requireSeeding(this);
@@ -69,17 +83,27 @@ describe('daemon: every decision reaches people (issue #15)', function () {
     t = await startSandbox();
     custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
     await applyExampleCluster(t, { password: PASSWORD }); // the Repositories come from git
-    const secret = await t.kubectl(['apply', '-f', '-'], stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wrong-secret', namespace: 'demo' }, stringData: { RESTIC_PASSWORD: 'not the password at all' } }));
+    const secret = await t.kubectl(
+      ['apply', '-f', '-'],
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'wrong-secret', namespace: 'demo' },
+        stringData: { RESTIC_PASSWORD: 'not the password at all' },
+      }),
+    );
     assert.equal(secret.code, 0, secret.stderr);
     git = await startGitServer();
     url = git.server.createRepo('restores');
     work = new WorkTree(join(tmp.path, 'work'), git.server.repoPath('restores'));
-    work.write({
-      'clusters/demo/repository.yaml': repository('local-repo', 'local-repo-secret'),
-      'clusters/demo/wrong-repo.yaml': repository('wrong-repo', 'wrong-secret'),
-      'clusters/demo/deployment-restore.yaml': twoCatchAll(),
-      'clusters/demo/wrong-password.yaml': wrongPassword(),
-    }).commit('Add the restores');
+    work
+      .write({
+        'clusters/demo/repository.yaml': repository('local-repo', 'local-repo-secret'),
+        'clusters/demo/wrong-repo.yaml': repository('wrong-repo', 'wrong-secret'),
+        'clusters/demo/deployment-restore.yaml': twoCatchAll(),
+        'clusters/demo/wrong-password.yaml': wrongPassword(),
+      })
+      .commit('Add the restores');
     work.push();
     d = new Daemon({
       source: new GitSource({ url, branch: 'main', path: 'clusters/demo', cacheDir: join(tmp.path, 'source') }),
@@ -104,8 +128,14 @@ describe('daemon: every decision reaches people (issue #15)', function () {
     const first = await d.cycle();
     const a = first.plan!.actions.find((x) => x.name === 'deployment-restore')!;
     assert.equal(a.action, 'blocked');
-    assert.match(a.reason!, /^not applied: the manifest has 1 error \(clusters\/demo\/deployment-restore\.yaml:\d+:\d+: error: rules 0 and 1 both have empty targetHosts/);
-    assert.deepEqual(first.applied.filter((x) => x.action.kind === 'RestoreSession').map((x) => x.action.name), ['wrong-password']);
+    assert.match(
+      a.reason!,
+      /^not applied: the manifest has 1 error \(clusters\/demo\/deployment-restore\.yaml:\d+:\d+: error: rules 0 and 1 both have empty targetHosts/,
+    );
+    assert.deepEqual(
+      first.applied.filter((x) => x.action.kind === 'RestoreSession').map((x) => x.action.name),
+      ['wrong-password'],
+    );
     // A cycle after the Repository and the other session exist plans again and still refuses it.
     await d.cycle();
     assert.equal(await session('deployment-restore'), undefined);
@@ -115,23 +145,34 @@ describe('daemon: every decision reaches people (issue #15)', function () {
   it('the reason is visible in STATUS.md (Needs attention, first), its status file, `restorectl status` and the log, once', async () => {
     const md = statusMd();
     assert.ok(md.indexOf('## Needs attention') >= 0 && md.indexOf('## Needs attention') < md.indexOf('| Session |'), md);
-    assert.match(md, /^- \S+ \*\*demo\/deployment-restore\*\* Blocked: not applied: the manifest has 1 error \(clusters\/demo\/deployment-restore\.yaml:\d+:\d+: error: rules 0 and 1 both have empty targetHosts/m);
+    assert.match(
+      md,
+      /^- \S+ \*\*demo\/deployment-restore\*\* Blocked: not applied: the manifest has 1 error \(clusters\/demo\/deployment-restore\.yaml:\d+:\d+: error: rules 0 and 1 both have empty targetHosts/m,
+    );
     assert.match(md, /^ {2}- to do: fix the manifest in git/m);
     assert.match(statusFile('deployment-restore'), /^decision:\n {2}action: blocked\n {2}reason: .*not applied/m);
     const text = await status();
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^demo\s+demo\/deployment-restore\s+Blocked\s/m);
     assert.match(text.stdout, /^Needs attention \(\d+\):\n(?:.*\n)*? {2}demo demo\/deployment-restore: Blocked: not applied: .*both have empty targetHosts/m);
-    const json = JSON.parse((await status(['--output', 'json'])).stdout) as { sessions: { name: string; attention: { phase: string; problem: string } | null }[] };
+    const json = JSON.parse((await status(['--output', 'json'])).stdout) as {
+      sessions: { name: string; attention: { phase: string; problem: string } | null }[];
+    };
     const s = json.sessions.find((x) => x.name === 'deployment-restore')!;
     assert.equal(s.attention?.phase, 'Blocked');
     assert.match(s.attention!.problem, /both have empty targetHosts/);
     // An unrelated push plans again: the same decision is not logged again.
-    work.write({ 'clusters/demo/wrong-repo.yaml': `# The Secret holds a wrong password on purpose.\n${repository('wrong-repo', 'wrong-secret')}` }).commit('A comment');
+    work
+      .write({ 'clusters/demo/wrong-repo.yaml': `# The Secret holds a wrong password on purpose.\n${repository('wrong-repo', 'wrong-secret')}` })
+      .commit('A comment');
     work.push();
     await d.cycle();
     assert.equal(logs.filter((l) => /^warn demo\/deployment-restore needs attention: Blocked: not applied/.test(l)).length, 1, logs.join('\n'));
-    assert.equal(logs.filter((l) => /^warn clusters\/demo\/deployment-restore\.yaml:\d+:\d+: rules 0 and 1 both have empty targetHosts/.test(l)).length, 1, logs.join('\n'));
+    assert.equal(
+      logs.filter((l) => /^warn clusters\/demo\/deployment-restore\.yaml:\d+:\d+: rules 0 and 1 both have empty targetHosts/.test(l)).length,
+      1,
+      logs.join('\n'),
+    );
   });
 
   it('a wrong restic password: the failed host is not done, and its error and the Secret to fix are in STATUS.md and `restorectl status`', async () => {
@@ -163,25 +204,51 @@ describe('daemon: every decision reaches people (issue #15)', function () {
     await cycleUntil(() => /\| demo\/deployment-restore \| \S+ Succeeded \| 1\/1 \|/.test(statusMd()) || undefined);
     assert.doesNotMatch(statusMd(), /\*\*demo\/deployment-restore\*\*/);
     assert.match((await status()).stdout, /^demo\s+demo\/deployment-restore\s+Succeeded\s+1\/1\s/m);
-    assert.deepEqual((await ledger()).sessions.find((s) => s.name === 'deployment-restore')!.executions.map((e) => e.phase), ['Succeeded']);
+    assert.deepEqual(
+      (await ledger()).sessions.find((s) => s.name === 'deployment-restore')!.executions.map((e) => e.phase),
+      ['Succeeded'],
+    );
   });
 
   it('`restorectl plan --status-branch`, with or without --base, decides as the daemon then does: rerun, blocked, create', async () => {
     const base = work.head();
-    work.write({
-      // A changed spec with a bumped rerun: runs the new spec.
-      'clusters/demo/deployment-restore.yaml': deploymentRestore().replace('  namespace: demo\n', '  namespace: demo\n  annotations:\n    restore.gitops/rerun: "1"\n').replace('          - /source/data\n', '          - /source/data\n        include:\n          - "*.json"\n'),
-      // A changed spec without a bump: blocked.
-      'clusters/demo/wrong-password.yaml': wrongPassword('  timeOut: 45m\n'),
-      // A new one with a rule error: blocked; and a new valid one: create.
-      'clusters/demo/broken.yaml': twoCatchAll().replace('name: deployment-restore', 'name: broken-restore'),
-      'clusters/demo/pvc-restore.yaml': example('pvc-restore.yaml'),
-    }).commit('Rerun with the JSON files only, more time, two new restores');
+    work
+      .write({
+        // A changed spec with a bumped rerun: runs the new spec.
+        'clusters/demo/deployment-restore.yaml': deploymentRestore()
+          .replace('  namespace: demo\n', '  namespace: demo\n  annotations:\n    restore.gitops/rerun: "1"\n')
+          .replace('          - /source/data\n', '          - /source/data\n        include:\n          - "*.json"\n'),
+        // A changed spec without a bump: blocked.
+        'clusters/demo/wrong-password.yaml': wrongPassword('  timeOut: 45m\n'),
+        // A new one with a rule error: blocked; and a new valid one: create.
+        'clusters/demo/broken.yaml': twoCatchAll().replace('name: deployment-restore', 'name: broken-restore'),
+        'clusters/demo/pvc-restore.yaml': example('pvc-restore.yaml'),
+      })
+      .commit('Rerun with the JSON files only, more time, two new restores');
     work.push();
     const project = (actions: { kind: string; namespace: string; name: string; action: string; contentId: string }[]) =>
-      actions.filter((a) => a.kind === 'RestoreSession').map((a) => `${a.action} ${a.namespace}/${a.name} ${a.contentId}`).sort();
+      actions
+        .filter((a) => a.kind === 'RestoreSession')
+        .map((a) => `${a.action} ${a.namespace}/${a.name} ${a.contentId}`)
+        .sort();
     const planned = async (extra: string[]) => {
-      const r = await restorectl(['plan', '--git-url', url, '--path', 'clusters/demo', '--head', 'main', '--status-branch', 'restore-status', '--cluster', 'demo', '--no-restic', '--output', 'json', ...extra]);
+      const r = await restorectl([
+        'plan',
+        '--git-url',
+        url,
+        '--path',
+        'clusters/demo',
+        '--head',
+        'main',
+        '--status-branch',
+        'restore-status',
+        '--cluster',
+        'demo',
+        '--no-restic',
+        '--output',
+        'json',
+        ...extra,
+      ]);
       assert.ok(r.code === 0 || r.code === 1, r.stderr);
       return project(JSON.parse(r.stdout).actions);
     };
@@ -191,7 +258,10 @@ describe('daemon: every decision reaches people (issue #15)', function () {
     const decided = project(daemon.plan!.actions);
     assert.deepEqual(withoutBase, decided);
     assert.deepEqual(withBase, decided);
-    assert.deepEqual(decided.map((x) => x.split(' ').slice(0, 2).join(' ')), ['blocked demo/broken-restore', 'blocked demo/wrong-password', 'create demo/pvc-restore', 'rerun demo/deployment-restore']);
+    assert.deepEqual(
+      decided.map((x) => x.split(' ').slice(0, 2).join(' ')),
+      ['blocked demo/broken-restore', 'blocked demo/wrong-password', 'create demo/pvc-restore', 'rerun demo/deployment-restore'],
+    );
     const blocked = daemon.plan!.actions.find((a) => a.name === 'wrong-password')!;
     assert.match(blocked.reason!, /^the spec changed but restore\.gitops\/rerun did not/);
     assert.equal(await session('broken-restore'), undefined);

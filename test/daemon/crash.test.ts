@@ -38,11 +38,30 @@ describe('daemon: killed at any instant, each restore still runs exactly once', 
 
   /** `restorectl run` as its own process; resolves with how it ended once it exits. */
   const daemon = (env: Record<string, string> = {}) => {
-    const child = spawn(process.execPath, [BIN, 'run', '--git-url', url, '--path', 'clusters/demo', '--cluster', 'demo', '--kubeconfig', t.kubeconfigPath, '--interval', '1s', '--cache-dir', join(tmp.path, 'cache')], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'run',
+        '--git-url',
+        url,
+        '--path',
+        'clusters/demo',
+        '--cluster',
+        'demo',
+        '--kubeconfig',
+        t.kubeconfigPath,
+        '--interval',
+        '1s',
+        '--cache-dir',
+        join(tmp.path, 'cache'),
+      ],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, LOG_LEVEL: 'info', ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     children.add(child);
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
@@ -50,11 +69,15 @@ describe('daemon: killed at any instant, each restore still runs exactly once', 
       child.on('exit', (code, signal) => {
         children.delete(child);
         resolve({ code, signal, stderr });
-      }));
+      }),
+    );
     return { child, exited, stderr: () => stderr };
   };
   const session = async (name: string) =>
-    (await t.kc.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name }).catch(() => undefined)) as RestoreSession | undefined;
+    (await t.kc
+      .makeApiClient(k8s.CustomObjectsApi)
+      .getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name })
+      .catch(() => undefined)) as RestoreSession | undefined;
   const resticRestores = () => restic.restores();
   const ledgerPhases = async (cacheName: string) => {
     const ledger = await readLedger({ url, cluster: 'demo', cacheDir: join(tmp.path, cacheName) });
@@ -64,10 +87,14 @@ describe('daemon: killed at any instant, each restore still runs exactly once', 
   const runToCompletion = async (label: string, executions: number) => {
     const d = daemon();
     try {
-      await eventually(async () => {
-        const phases = await ledgerPhases(`ledger-${label}-${Date.now()}`);
-        return phases.length === executions && phases.every((p) => p === 'Succeeded');
-      }, 180_000, 1000);
+      await eventually(
+        async () => {
+          const phases = await ledgerPhases(`ledger-${label}-${Date.now()}`);
+          return phases.length === executions && phases.every((p) => p === 'Succeeded');
+        },
+        180_000,
+        1000,
+      );
     } finally {
       d.child.kill('SIGTERM');
       const end = await d.exited;
@@ -91,7 +118,9 @@ describe('daemon: killed at any instant, each restore still runs exactly once', 
     work = new WorkTree(join(git.tmp, 'work'), git.server.repoPath('restores'));
     const repository = parse(example('repository.yaml'));
     repository.spec.backend.local.hostPath.path = repo.repoPath;
-    work.write({ 'clusters/demo/repository.yaml': stringify(repository), 'clusters/demo/deployment-restore.yaml': example('deployment-restore.yaml') }).commit('Restore the app');
+    work
+      .write({ 'clusters/demo/repository.yaml': stringify(repository), 'clusters/demo/deployment-restore.yaml': example('deployment-restore.yaml') })
+      .commit('Restore the app');
     work.push();
   });
   after(async () => {
@@ -115,7 +144,14 @@ describe('daemon: killed at any instant, each restore still runs exactly once', 
   });
 
   it('killed between the create and the first status: the restart drives it, and it runs once more only for the bumped rerun', async () => {
-    work.write({ 'clusters/demo/deployment-restore.yaml': example('deployment-restore.yaml').replace('  namespace: demo\n', '  namespace: demo\n  annotations:\n    restore.gitops/rerun: "1"\n') }).commit('Restore the app again');
+    work
+      .write({
+        'clusters/demo/deployment-restore.yaml': example('deployment-restore.yaml').replace(
+          '  namespace: demo\n',
+          '  namespace: demo\n  annotations:\n    restore.gitops/rerun: "1"\n',
+        ),
+      })
+      .commit('Restore the app again');
     work.push();
     const crashed = await daemon({ RESTORECTL_FAILPOINT: 'after-create' }).exited;
     assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);

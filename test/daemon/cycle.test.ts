@@ -8,7 +8,8 @@ import type { Action } from '../../src/plan/types.ts';
 
 const none = { added: [], modified: [], deleted: [] };
 const diag = (severity: Diagnostic['severity']): Diagnostic => ({ file: 'a.yaml', line: 1, column: 1, path: '', severity, message: 'm' });
-const action = (kind: Action['kind'], act: Action['action'], name = 'r'): Action => ({ action: act, kind, namespace: 'demo', name, file: 'a.yaml', contentId: 'c1' }) as Action;
+const action = (kind: Action['kind'], act: Action['action'], name = 'r'): Action =>
+  ({ action: act, kind, namespace: 'demo', name, file: 'a.yaml', contentId: 'c1' }) as Action;
 
 describe('daemon cycle: decisions', () => {
   describe('the source moved', () => {
@@ -61,8 +62,14 @@ describe('daemon cycle: decisions', () => {
         { action: action('RestoreSession', 'prune', 'c'), ok: true },
       ];
       const { failed, createdSessions } = appliedOutcome(applied);
-      assert.deepEqual(failed.map((a) => a.action.name), ['b']);
-      assert.deepEqual(createdSessions.map((a) => a.action.name), ['a']);
+      assert.deepEqual(
+        failed.map((a) => a.action.name),
+        ['b'],
+      );
+      assert.deepEqual(
+        createdSessions.map((a) => a.action.name),
+        ['a'],
+      );
       assert.equal(actionText(applied[1]!), 'create RestoreSession demo/a');
     });
   });

@@ -45,11 +45,20 @@ describe('daemon: exactly-once restores from git', function () {
     return d;
   };
   const session = async (name = 'sts-restore') => (await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name })) as RestoreSession;
-  const exists = async (name = 'sts-restore') => session(name).then(() => true, () => false);
+  const exists = async (name = 'sts-restore') =>
+    session(name).then(
+      () => true,
+      () => false,
+    );
   /** Stands in for the five agents: every host reports Succeeded. */
   const hostsSucceed = async () => {
     const s = await session();
-    await custom.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace: 'demo', name: 'sts-restore', body: { ...s, status: { ...s.status, stats: HOSTS.map((hostname) => ({ hostname, phase: 'Succeeded' })) } } });
+    await custom.replaceNamespacedCustomObjectStatus({
+      ...RESTORE_SESSIONS,
+      namespace: 'demo',
+      name: 'sts-restore',
+      body: { ...s, status: { ...s.status, stats: HOSTS.map((hostname) => ({ hostname, phase: 'Succeeded' })) } },
+    });
   };
   const statusLog = () => git.server.git('restores', ['log', '--format=%s', 'restore-status']).trim().split('\n');
   const settle = async (d: Daemon) => {
@@ -65,7 +74,9 @@ describe('daemon: exactly-once restores from git', function () {
     url = git.server.createRepo('restores');
     // The work tree pushes by path: a synchronous push over HTTP to this process would deadlock.
     work = new WorkTree(join(git.tmp, 'work'), git.server.repoPath('restores'));
-    work.write({ 'clusters/demo/repository.yaml': example('repository.yaml'), 'clusters/demo/sts-restore.yaml': example('sts-restore.yaml') }).commit('Add the StatefulSet restore');
+    work
+      .write({ 'clusters/demo/repository.yaml': example('repository.yaml'), 'clusters/demo/sts-restore.yaml': example('sts-restore.yaml') })
+      .commit('Add the StatefulSet restore');
     work.push();
   });
   after(async () => {
@@ -78,7 +89,10 @@ describe('daemon: exactly-once restores from git', function () {
     const d = await newDaemon(1);
     const r = await d.cycle();
     assert.ok(r.ok, r.error);
-    assert.deepEqual(r.applied.map((a) => `${a.action.action} ${a.action.kind}`), ['create Repository', 'create RestoreSession']);
+    assert.deepEqual(
+      r.applied.map((a) => `${a.action.action} ${a.action.kind}`),
+      ['create Repository', 'create RestoreSession'],
+    );
     const s = await session();
     assert.equal(s.metadata.labels?.['app.kubernetes.io/managed-by'], 'restore-controller');
     assert.match(s.metadata.annotations?.['restore.gitops/source'] ?? '', new RegExp(`${url}@${work.head()}:clusters/demo/sts-restore.yaml$`));
@@ -94,7 +108,10 @@ describe('daemon: exactly-once restores from git', function () {
     assert.ok(done.statusCommit);
     assert.match(statusLog()[0]!, /demo\/sts-restore .*Succeeded/);
     const ledger = await readLedger({ url, cluster: 'demo', cacheDir: join(git.tmp, 'check') });
-    assert.deepEqual([...ledger.executions.values()].map((e) => e.execution.phase), ['Succeeded']);
+    assert.deepEqual(
+      [...ledger.executions.values()].map((e) => e.execution.phase),
+      ['Succeeded'],
+    );
   });
 
   it('a cycle with nothing new writes nothing: no API write, no commit', async () => {
@@ -122,17 +139,33 @@ describe('daemon: exactly-once restores from git', function () {
   });
 
   it('bumping restore.gitops/rerun runs it exactly once more', async () => {
-    work.write({ 'clusters/demo/sts-restore.yaml': example('sts-restore.yaml').replace('  namespace: demo\n', '  namespace: demo\n  annotations:\n    restore.gitops/rerun: "1"\n') }).commit('Run the StatefulSet restore again');
+    work
+      .write({
+        'clusters/demo/sts-restore.yaml': example('sts-restore.yaml').replace(
+          '  namespace: demo\n',
+          '  namespace: demo\n  annotations:\n    restore.gitops/rerun: "1"\n',
+        ),
+      })
+      .commit('Run the StatefulSet restore again');
     work.push();
     const d = daemons[1]!;
     const r = await d.cycle();
-    assert.deepEqual(r.applied.map((a) => `${a.action.action} ${a.action.kind}`), ['create RestoreSession']);
+    assert.deepEqual(
+      r.applied.map((a) => `${a.action.action} ${a.action.kind}`),
+      ['create RestoreSession'],
+    );
     assert.equal(await exists(), true);
     assert.equal((await d.cycle()).applied.length, 0);
   });
 
   it('a changed spec for an existing restore is blocked, with what to do', async () => {
-    work.write({ 'clusters/demo/sts-restore.yaml': example('sts-restore.yaml').replace('  namespace: demo\n', '  namespace: demo\n  annotations:\n    restore.gitops/rerun: "1"\n').replace('"*.json"', '"*.yaml"') }).commit('Change the include');
+    work
+      .write({
+        'clusters/demo/sts-restore.yaml': example('sts-restore.yaml')
+          .replace('  namespace: demo\n', '  namespace: demo\n  annotations:\n    restore.gitops/rerun: "1"\n')
+          .replace('"*.json"', '"*.yaml"'),
+      })
+      .commit('Change the include');
     work.push();
     const r = await daemons[1]!.cycle();
     const a = r.plan!.actions.find((x) => x.kind === 'RestoreSession')!;
@@ -143,10 +176,15 @@ describe('daemon: exactly-once restores from git', function () {
 
   it('a malformed manifest leaves the other files applied, and its error is listed in STATUS.md', async () => {
     const broken = example('deployment-restore.yaml').replace('name: deployment-restore', 'name: broken-restore').replace('  repository:\n', '  repositry:\n');
-    work.write({ 'clusters/demo/deployment-restore.yaml': example('deployment-restore.yaml'), 'clusters/demo/broken.yaml': broken }).commit('Add a Deployment restore, and a typo');
+    work
+      .write({ 'clusters/demo/deployment-restore.yaml': example('deployment-restore.yaml'), 'clusters/demo/broken.yaml': broken })
+      .commit('Add a Deployment restore, and a typo');
     work.push();
     const r = await daemons[1]!.cycle();
-    assert.deepEqual(r.applied.map((a) => `${a.action.action} ${a.action.kind} ${a.action.name}`), ['create RestoreSession deployment-restore']);
+    assert.deepEqual(
+      r.applied.map((a) => `${a.action.action} ${a.action.kind} ${a.action.name}`),
+      ['create RestoreSession deployment-restore'],
+    );
     assert.equal(await exists('deployment-restore'), true);
     assert.equal(await exists('broken-restore'), false);
     const md = git.server.git('restores', ['show', 'restore-status:clusters/demo/STATUS.md']);
@@ -168,7 +206,10 @@ describe('daemon: exactly-once restores from git', function () {
     work.remove('clusters/demo/sts-restore.yaml').commit('The StatefulSet restore is done');
     work.push();
     const r = await d.cycle();
-    assert.deepEqual(r.applied.map((a) => `${a.action.action} ${a.action.kind} ${a.action.name}`), ['prune RestoreSession sts-restore']);
+    assert.deepEqual(
+      r.applied.map((a) => `${a.action.action} ${a.action.kind} ${a.action.name}`),
+      ['prune RestoreSession sts-restore'],
+    );
     await settle(d);
     assert.equal(await exists(), false);
     const ledger = await readLedger({ url, cluster: 'demo', cacheDir: join(git.tmp, 'check-prune') });

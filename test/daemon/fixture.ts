@@ -31,7 +31,11 @@ export const DEFAULT_FILES = { 'clusters/demo/repository.yaml': example('reposit
 
 export async function startFixture(files: Record<string, string> = DEFAULT_FILES, opts: { auth?: GitServerAuth } = {}): Promise<Fixture> {
   const t = await startSandbox();
-  for (const args of [['apply', '--server-side', '-f', 'deploy/crds'], ['apply', '-f', 'examples/cluster-state/namespace.yaml'], ['apply', '-f', 'examples/cluster-state/workloads.yaml']]) {
+  for (const args of [
+    ['apply', '--server-side', '-f', 'deploy/crds'],
+    ['apply', '-f', 'examples/cluster-state/namespace.yaml'],
+    ['apply', '-f', 'examples/cluster-state/workloads.yaml'],
+  ]) {
     const r = await t.kubectl(args);
     assert.equal(r.code, 0, r.stderr);
   }
@@ -50,7 +54,9 @@ export async function startFixture(files: Record<string, string> = DEFAULT_FILES
     custom,
     coordination: t.kc.makeApiClient(k8s.CoordinationV1Api),
     async sessions(namespace) {
-      const list = namespace ? await custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace }) : await custom.listClusterCustomObject({ ...RESTORE_SESSIONS });
+      const list = namespace
+        ? await custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace })
+        : await custom.listClusterCustomObject({ ...RESTORE_SESSIONS });
       return (list as { items: RestoreSession[] }).items;
     },
     statusLog() {

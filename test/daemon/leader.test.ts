@@ -104,7 +104,9 @@ describe('leader election', function () {
     assert.equal(standby.started, 0, 'a standby builds no daemon: it lists, creates and reconciles nothing');
     assert.equal((await lease()).spec?.holderIdentity, leader.name);
     // As a real API server parses them: MicroTime, exactly six fractional digits.
-    const raw = (await (await fetch(`${f.t.kc.getCurrentCluster()!.server}/apis/coordination.k8s.io/v1/namespaces/default/leases/restore-controller`)).json()) as { spec: Record<string, unknown> };
+    const raw = (await (
+      await fetch(`${f.t.kc.getCurrentCluster()!.server}/apis/coordination.k8s.io/v1/namespaces/default/leases/restore-controller`)
+    ).json()) as { spec: Record<string, unknown> };
     for (const field of ['acquireTime', 'renewTime']) assert.match(String(raw.spec[field]), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/, field);
     assert.equal(raw.spec['leaseDurationSeconds'], 6);
     assert.deepEqual(created.sort(), ['Repository demo/local-repo', 'RestoreSession demo/sts-restore']);
@@ -124,7 +126,11 @@ describe('leader election', function () {
     const r = await fetch(standby.runner.webhookServer!.url, {
       method: 'POST',
       body,
-      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` },
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
+      },
     });
     assert.equal(r.status, 202);
     // The interval is an hour: only the relayed push can make the leader create it.
@@ -160,7 +166,10 @@ describe('leader election', function () {
     leader!.elector.stop();
     leader!.runner.daemon!.stop();
     await eventually(() => standby.elector.isLeader, 60_000, 100);
-    assert.ok(standby.logs.some((l) => /replica-b stopped renewing Lease default\/restore-controller for 6s; taking over/.test(l)), standby.logs.join('\n'));
+    assert.ok(
+      standby.logs.some((l) => /replica-b stopped renewing Lease default\/restore-controller for 6s; taking over/.test(l)),
+      standby.logs.join('\n'),
+    );
     const after = await lease();
     assert.equal(after.spec?.holderIdentity, 'replica-c');
     assert.equal(after.spec?.leaseTransitions, transitions + 1);
@@ -173,7 +182,18 @@ describe('leader election', function () {
     assert.equal(leader!.name, 'replica-c');
     const held = await lease();
     // Another holder takes the Lease (as after a partition that outlasted the lease duration).
-    await f.coordination.replaceNamespacedLease({ ...LEASE, body: { ...held, spec: { ...held.spec, holderIdentity: 'intruder', renewTime: new k8s.V1MicroTime(), ...(held.spec?.acquireTime ? { acquireTime: new k8s.V1MicroTime(held.spec.acquireTime) } : {}) } } });
+    await f.coordination.replaceNamespacedLease({
+      ...LEASE,
+      body: {
+        ...held,
+        spec: {
+          ...held.spec,
+          holderIdentity: 'intruder',
+          renewTime: new k8s.V1MicroTime(),
+          ...(held.spec?.acquireTime ? { acquireTime: new k8s.V1MicroTime(held.spec.acquireTime) } : {}),
+        },
+      },
+    });
     const exit = await leader!.runner.exited;
     assert.equal(exit.code, 1);
     assert.match(exit.reason, /^lost the leader Lease: intruder holds Lease default\/restore-controller now$/);

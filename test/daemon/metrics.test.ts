@@ -33,7 +33,10 @@ describe('health: readiness', () => {
     assert.deepEqual(h.readiness(), { ready: true, reason: 'ok' });
     h.sourceSynced(false, undefined, new Date('2026-11-29T04:00:00Z'));
     h.sourceSynced(false, undefined, new Date('2026-11-29T04:01:00Z'));
-    assert.deepEqual(h.readiness(), { ready: false, reason: 'git source failing since 2026-11-29T04:00:00Z (2 failed syncs); the last good revision 1a2b3c4d5e6f stays in force' });
+    assert.deepEqual(h.readiness(), {
+      ready: false,
+      reason: 'git source failing since 2026-11-29T04:00:00Z (2 failed syncs); the last good revision 1a2b3c4d5e6f stays in force',
+    });
     h.sourceSynced(true, '1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d');
     assert.equal(h.readiness().ready, true);
   });
@@ -103,11 +106,15 @@ describe('metrics server of a running daemon', function () {
   });
 
   it('reports the managed sessions by phase as a cycle read them (the one that created a session may read the watch cache before its event)', async () => {
-    const phases = await eventually(async () => {
-      await runner.daemon!.trigger();
-      const lines = (await get('/metrics')).text.split('\n').filter((l) => l.startsWith('restore_controller_sessions{'));
-      return lines.reduce((n, l) => n + Number(l.split(' ')[1]), 0) === 1 ? lines : undefined;
-    }, 30_000, 200);
+    const phases = await eventually(
+      async () => {
+        await runner.daemon!.trigger();
+        const lines = (await get('/metrics')).text.split('\n').filter((l) => l.startsWith('restore_controller_sessions{'));
+        return lines.reduce((n, l) => n + Number(l.split(' ')[1]), 0) === 1 ? lines : undefined;
+      },
+      30_000,
+      200,
+    );
     assert.equal(phases.length, 6, `every known phase is reported: ${phases.join(', ')}`);
     assert.ok(phases.includes('restore_controller_sessions{phase="Failed"} 0'), 'phases without sessions are reported as 0');
   });
@@ -126,7 +133,10 @@ describe('metrics server of a running daemon', function () {
     assert.equal(report.commit, f.work.head(), 'the cycle ran on the last good revision');
     const r = await get('/readyz');
     assert.equal(r.status, 503);
-    assert.match(r.text, new RegExp(`^git source failing since \\S+Z \\(1 failed sync\\); the last good revision ${f.work.head().slice(0, 12)} stays in force\\n$`));
+    assert.match(
+      r.text,
+      new RegExp(`^git source failing since \\S+Z \\(1 failed sync\\); the last good revision ${f.work.head().slice(0, 12)} stays in force\\n$`),
+    );
     assert.doesNotMatch(r.text, /http:|127\.0\.0\.1/, 'no URL in an unauthenticated answer');
     const m = (await get('/metrics')).text;
     assert.equal(sample(m, 'restore_controller_source_up'), 0);
@@ -140,14 +150,27 @@ describe('metrics server of a running daemon', function () {
   });
 
   it('a source with an error: /readyz stays 200 and names the file, the metrics count diagnostics and decisions, the other files are applied', async () => {
-    const broken = example('deployment-restore.yaml').replace('name: deployment-restore', 'name: broken-restore').replace('    rules:\n      - paths:\n          - /source/data\n', '    rules:\n      - paths:\n          - /source/data\n      - paths:\n          - /source/data\n');
-    f.work.write({ 'clusters/demo/broken.yaml': broken, 'clusters/demo/deployment-restore.yaml': example('deployment-restore.yaml') }).commit('A good restore and a broken one');
+    const broken = example('deployment-restore.yaml')
+      .replace('name: deployment-restore', 'name: broken-restore')
+      .replace(
+        '    rules:\n      - paths:\n          - /source/data\n',
+        '    rules:\n      - paths:\n          - /source/data\n      - paths:\n          - /source/data\n',
+      );
+    f.work
+      .write({ 'clusters/demo/broken.yaml': broken, 'clusters/demo/deployment-restore.yaml': example('deployment-restore.yaml') })
+      .commit('A good restore and a broken one');
     f.work.push();
     const report = await runner.daemon!.trigger();
-    assert.deepEqual(report.applied.map((a) => `${a.action.action} ${a.action.name}`), ['create deployment-restore']);
+    assert.deepEqual(
+      report.applied.map((a) => `${a.action.action} ${a.action.name}`),
+      ['create deployment-restore'],
+    );
     const r = await get('/readyz');
     assert.equal(r.status, 200);
-    assert.match(r.text, /^ok; the source has 1 error in clusters\/demo\/broken\.yaml: those manifests are not applied, the others are \(STATUS\.md lists the errors\)\n$/);
+    assert.match(
+      r.text,
+      /^ok; the source has 1 error in clusters\/demo\/broken\.yaml: those manifests are not applied, the others are \(STATUS\.md lists the errors\)\n$/,
+    );
     let m = (await get('/metrics')).text;
     assert.equal(sample(m, 'restore_controller_source_diagnostics{severity="error"}'), 1);
     assert.equal(sample(m, 'restore_controller_decisions{action="blocked",kind="RestoreSession"}'), 1);
@@ -176,8 +199,17 @@ describe('metrics server of a running daemon', function () {
     await assert.rejects(coordination.readNamespacedLease({ name: 'nobody', namespace: 'default' }), (e: { code?: number }) => e.code === 404);
     await coordination.listNamespacedLease({ namespace: 'default' });
     const dead = new k8s.KubeConfig();
-    dead.loadFromOptions({ clusters: [{ name: 'c', server: 'http://127.0.0.1:1', skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
-    await assert.rejects(countApiErrors(dead, (code) => own.apiError(code)).makeApiClient(k8s.CoordinationV1Api).listNamespacedLease({ namespace: 'default' }));
+    dead.loadFromOptions({
+      clusters: [{ name: 'c', server: 'http://127.0.0.1:1', skipTLSVerify: true }],
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    await assert.rejects(
+      countApiErrors(dead, (code) => own.apiError(code))
+        .makeApiClient(k8s.CoordinationV1Api)
+        .listNamespacedLease({ namespace: 'default' }),
+    );
     const text = await own.render();
     assert.equal(sample(text, 'restore_controller_api_errors_total{code="404"}'), 1);
     assert.equal(sample(text, 'restore_controller_api_errors_total{code="network"}'), 1);
@@ -235,14 +267,23 @@ describe('a daemon that cannot read the status branch when it starts', function 
       await eventually(() => attempts >= 2, 30_000);
       const r = await fetch(runner.metricsServer!.url + '/readyz');
       assert.equal(r.status, 503);
-      assert.match(await r.text(), /^cannot start acting since \S+Z: reading the status branch or starting the controller fails \(the log says why\); retrying\n$/);
-      assert.ok(logs.some((l) => /^error cannot start acting .*; retrying in \d+s$/.test(l)), logs.join('\n'));
+      assert.match(
+        await r.text(),
+        /^cannot start acting since \S+Z: reading the status branch or starting the controller fails \(the log says why\); retrying\n$/,
+      );
+      assert.ok(
+        logs.some((l) => /^error cannot start acting .*; retrying in \d+s$/.test(l)),
+        logs.join('\n'),
+      );
       assert.equal((await f.sessions()).length, 0, 'nothing acts without the ledger');
     } finally {
       renameSync(repo + '.away', repo);
     }
     await started;
     await eventually(async () => (await fetch(runner.metricsServer!.url + '/readyz')).status === 200, 60_000, 100);
-    assert.deepEqual((await f.sessions('demo')).map((s) => s.metadata.name), ['sts-restore']);
+    assert.deepEqual(
+      (await f.sessions('demo')).map((s) => s.metadata.name),
+      ['sts-restore'],
+    );
   });
 });

@@ -13,7 +13,9 @@ import type { Fixture } from './fixture.ts';
 
 const repositoryWithoutNamespace = example('repository.yaml').replace('  namespace: demo\n', '');
 const otherRestore = example('sts-restore.yaml').replace('  name: sts-restore\n  namespace: demo\n', '  name: other-restore\n  namespace: other\n');
-const crossRepository = example('sts-restore.yaml').replace('  name: sts-restore\n', '  name: cross-restore\n').replace('    name: local-repo\n', '    name: local-repo\n    namespace: other\n');
+const crossRepository = example('sts-restore.yaml')
+  .replace('  name: sts-restore\n', '  name: cross-restore\n')
+  .replace('    name: local-repo\n', '    name: local-repo\n    namespace: other\n');
 
 describe('namespace confinement (pure)', () => {
   it('refuses objects of other namespaces and sessions using a Repository elsewhere, pointing at the line', () => {
@@ -27,11 +29,21 @@ describe('namespace confinement (pure)', () => {
       { defaultNamespace: 'demo' },
     );
     const confined = confineToNamespace(desired, 'demo');
-    assert.deepEqual(confined.repositories.map((m) => `${m.object.metadata.namespace}/${m.object.metadata.name}`), ['demo/local-repo'], 'no namespace: the daemon\'s');
-    assert.deepEqual(confined.sessions.map((m) => m.object.metadata.name), ['sts-restore']);
+    assert.deepEqual(
+      confined.repositories.map((m) => `${m.object.metadata.namespace}/${m.object.metadata.name}`),
+      ['demo/local-repo'],
+      "no namespace: the daemon's",
+    );
+    assert.deepEqual(
+      confined.sessions.map((m) => m.object.metadata.name),
+      ['sts-restore'],
+    );
     const errors = confined.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.file}:${d.line}: ${d.message}`);
     assert.equal(errors.length, 2, errors.join('\n'));
-    assert.match(errors[0]!, /^other\.yaml:7: RestoreSession other\/other-restore refused: this daemon runs with --namespace demo and applies nothing in namespace other; move it .* or set metadata\.namespace: demo$/);
+    assert.match(
+      errors[0]!,
+      /^other\.yaml:7: RestoreSession other\/other-restore refused: this daemon runs with --namespace demo and applies nothing in namespace other; move it .* or set metadata\.namespace: demo$/,
+    );
     assert.match(errors[1]!, /^cross\.yaml:\d+: RestoreSession demo\/cross-restore refused: its Repository other\/local-repo is outside namespace demo/);
     assert.ok(confined.refused.has('RestoreSession/other/other-restore'), [...confined.refused].join(', '));
   });
@@ -43,17 +55,28 @@ describe('daemon --namespace on the sandbox', function () {
   let daemon: Daemon;
 
   before(async () => {
-    f = await startFixture({ 'clusters/demo/repository.yaml': repositoryWithoutNamespace, 'clusters/demo/sts-restore.yaml': example('sts-restore.yaml'), 'clusters/demo/other.yaml': otherRestore });
+    f = await startFixture({
+      'clusters/demo/repository.yaml': repositoryWithoutNamespace,
+      'clusters/demo/sts-restore.yaml': example('sts-restore.yaml'),
+      'clusters/demo/other.yaml': otherRestore,
+    });
     const ns = await f.t.kubectl(['create', 'namespace', 'other']);
     assert.equal(ns.code, 0, ns.stderr);
     // A finished session this daemon created once in `other` and that git no longer declares: a
     // cluster-wide daemon would prune it; one confined to `demo` must not even see it.
-    const leftover = example('sts-restore.yaml')
-      .replace('  name: sts-restore\n  namespace: demo\n', '  name: leftover\n  namespace: other\n  labels:\n    app.kubernetes.io/managed-by: restore-controller\n');
+    const leftover = example('sts-restore.yaml').replace(
+      '  name: sts-restore\n  namespace: demo\n',
+      '  name: leftover\n  namespace: other\n  labels:\n    app.kubernetes.io/managed-by: restore-controller\n',
+    );
     const r = await f.t.kubectl(['apply', '-f', '-'], leftover);
     assert.equal(r.code, 0, r.stderr);
     const s = (await f.custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'other', name: 'leftover' })) as object;
-    await f.custom.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace: 'other', name: 'leftover', body: { ...s, status: { phase: 'Succeeded' } } });
+    await f.custom.replaceNamespacedCustomObjectStatus({
+      ...RESTORE_SESSIONS,
+      namespace: 'other',
+      name: 'leftover',
+      body: { ...s, status: { phase: 'Succeeded' } },
+    });
 
     const cacheDir = join(f.git.tmp, 'ns-cache');
     daemon = new Daemon({
@@ -71,21 +94,34 @@ describe('daemon --namespace on the sandbox', function () {
     await f?.close();
   });
 
-  it('creates in its namespace (a manifest without one included), refuses the other namespace\'s manifest with an error, and never touches that namespace', async () => {
+  it("creates in its namespace (a manifest without one included), refuses the other namespace's manifest with an error, and never touches that namespace", async () => {
     const r = await daemon.cycle();
-    assert.deepEqual(r.applied.map((a) => `${a.action.action} ${a.action.kind} ${a.action.namespace}/${a.action.name}`), ['create Repository demo/local-repo', 'create RestoreSession demo/sts-restore']);
+    assert.deepEqual(
+      r.applied.map((a) => `${a.action.action} ${a.action.kind} ${a.action.namespace}/${a.action.name}`),
+      ['create Repository demo/local-repo', 'create RestoreSession demo/sts-restore'],
+    );
     const refused = r.plan!.diagnostics.filter((d) => d.severity === 'error');
     assert.equal(refused.length, 1, JSON.stringify(refused));
     assert.equal(refused[0]!.file, 'clusters/demo/other.yaml');
     assert.match(refused[0]!.message, /other\/other-restore refused: this daemon runs with --namespace demo/);
     assert.ok(!r.plan!.actions.some((a) => a.namespace === 'other'), JSON.stringify(r.plan!.actions));
-    assert.deepEqual((await f.sessions('other')).map((s) => s.metadata.name), ['leftover'], 'not created in other, and the leftover is not pruned');
-    assert.deepEqual((await f.sessions('demo')).map((s) => s.metadata.name), ['sts-restore']);
+    assert.deepEqual(
+      (await f.sessions('other')).map((s) => s.metadata.name),
+      ['leftover'],
+      'not created in other, and the leftover is not pruned',
+    );
+    assert.deepEqual(
+      (await f.sessions('demo')).map((s) => s.metadata.name),
+      ['sts-restore'],
+    );
   });
 
   it('a second cycle plans nothing new there either', async () => {
     const r = await daemon.cycle();
     assert.equal(r.applied.length, 0);
-    assert.deepEqual((await f.sessions('other')).map((s) => s.metadata.name), ['leftover']);
+    assert.deepEqual(
+      (await f.sessions('other')).map((s) => s.metadata.name),
+      ['leftover'],
+    );
   });
 });

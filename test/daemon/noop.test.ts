@@ -27,14 +27,19 @@ describe('daemon: a cycle with nothing to do', function () {
 
   before(async () => {
     t = await startSandbox({ log: sinkLogger((r) => void (/^[A-Z]+ \//.test(r.msg) && requests.push(r.msg)), { level: 'debug' }) });
-    for (const args of [['apply', '--server-side', '-f', 'deploy/crds'], ['apply', '-f', 'examples/cluster-state/namespace.yaml']]) {
+    for (const args of [
+      ['apply', '--server-side', '-f', 'deploy/crds'],
+      ['apply', '-f', 'examples/cluster-state/namespace.yaml'],
+    ]) {
       const r = await t.kubectl(args);
       assert.equal(r.code, 0, r.stderr);
     }
     git = await startGitServer();
     const url = git.server.createRepo('restores');
     work = new WorkTree(join(git.tmp, 'work'), git.server.repoPath('restores'));
-    work.write({ 'clusters/demo/repository.yaml': example('repository.yaml'), 'clusters/demo/sts-restore.yaml': example('sts-restore.yaml') }).commit('A restore');
+    work
+      .write({ 'clusters/demo/repository.yaml': example('repository.yaml'), 'clusters/demo/sts-restore.yaml': example('sts-restore.yaml') })
+      .commit('A restore');
     work.push();
     daemon = new Daemon({
       source: new GitSource({ url, branch: 'main', path: 'clusters/demo', cacheDir: join(git.tmp, 'cache', 'source') }),
@@ -52,15 +57,23 @@ describe('daemon: a cycle with nothing to do', function () {
   });
 
   /** Cycles until one finds nothing changed (its own writes come back through the watches first). */
-  const quiet = () => eventually(async () => {
-    await daemon.controller.idle();
-    return (await daemon.cycle()).unchanged;
-  }, 30_000, 50);
+  const quiet = () =>
+    eventually(
+      async () => {
+        await daemon.controller.idle();
+        return (await daemon.cycle()).unchanged;
+      },
+      30_000,
+      50,
+    );
 
   it('sends no request and makes no commit once nothing changes', async () => {
     const first = await daemon.cycle();
     assert.ok(first.ok, first.error);
-    assert.deepEqual(first.applied.map((a) => `${a.action.action} ${a.action.kind}`), ['create Repository', 'create RestoreSession']);
+    assert.deepEqual(
+      first.applied.map((a) => `${a.action.action} ${a.action.kind}`),
+      ['create Repository', 'create RestoreSession'],
+    );
     await quiet();
     const before = requests.length;
     const commits = statusCommits();
@@ -74,11 +87,18 @@ describe('daemon: a cycle with nothing to do', function () {
   it('plans again when a live object changes, and still writes nothing when that changes nothing', async () => {
     await quiet();
     const custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
-    await custom.patchNamespacedCustomObject({ ...REPOSITORIES, namespace: 'demo', name: 'local-repo', body: { metadata: { labels: { touched: 'by-hand' } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
-    const r = await eventually(async () => {
-      const c = await daemon.cycle();
-      return c.unchanged ? undefined : c;
-    }, 10_000, 20);
+    await custom.patchNamespacedCustomObject(
+      { ...REPOSITORIES, namespace: 'demo', name: 'local-repo', body: { metadata: { labels: { touched: 'by-hand' } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const r = await eventually(
+      async () => {
+        const c = await daemon.cycle();
+        return c.unchanged ? undefined : c;
+      },
+      10_000,
+      20,
+    );
     assert.ok(r.plan);
     assert.equal(r.statusCommit, null);
   });
@@ -90,7 +110,10 @@ describe('daemon: a cycle with nothing to do', function () {
     work.push();
     const r = await daemon.cycle();
     assert.notEqual(r.unchanged, true);
-    assert.deepEqual(r.applied.map((a) => `${a.action.action} ${a.action.name}`), ['create deployment-restore']);
+    assert.deepEqual(
+      r.applied.map((a) => `${a.action.action} ${a.action.name}`),
+      ['create deployment-restore'],
+    );
     const touched = git.server.git('restores', ['diff', '--name-only', tip, 'restore-status']).trim().split('\n');
     assert.deepEqual(touched, ['clusters/demo/STATUS.md', 'clusters/demo/demo/deployment-restore.yaml']);
   });

@@ -37,14 +37,21 @@ function start(name: string, args: string[], env: NodeJS.ProcessEnv): Proc {
     name,
     child,
     stderr: () => err,
-    lines: () => err.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)),
+    lines: () =>
+      err
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l)),
     exited,
   };
 }
 
 /** The URL a process logged for one of its servers (port 0 picks a free one). */
 const serverUrl = (p: Proc, what: RegExp) => {
-  const m = p.lines().map((l) => what.exec(l.msg)).find(Boolean);
+  const m = p
+    .lines()
+    .map((l) => what.exec(l.msg))
+    .find(Boolean);
   return m ? m[1] : undefined;
 };
 
@@ -54,7 +61,31 @@ describe('restorectl run (processes)', function () {
   it('--help documents every flag, the webhook, metrics and leader election among them', async () => {
     const r = await restorectl(['run', '--help']);
     assert.equal(r.code, 0);
-    for (const flag of ['--git-url', '--branch', '--ref', '--path', '--source-dir', '--git-credentials-dir', '--status-branch', '--cluster', '--no-status', '--kubeconfig', '--namespace', '--agent-image', '--interval', '--once', '--allow-empty', '--cache-dir', '--webhook-addr', '--webhook-secret-file', '--metrics-addr', '--leader-elect', '--leader-election-namespace', '--leader-election-id', '--leader-election-lease-duration']) {
+    for (const flag of [
+      '--git-url',
+      '--branch',
+      '--ref',
+      '--path',
+      '--source-dir',
+      '--git-credentials-dir',
+      '--status-branch',
+      '--cluster',
+      '--no-status',
+      '--kubeconfig',
+      '--namespace',
+      '--agent-image',
+      '--interval',
+      '--once',
+      '--allow-empty',
+      '--cache-dir',
+      '--webhook-addr',
+      '--webhook-secret-file',
+      '--metrics-addr',
+      '--leader-elect',
+      '--leader-election-namespace',
+      '--leader-election-id',
+      '--leader-election-lease-duration',
+    ]) {
       assert.match(r.stdout, new RegExp(`^  ${flag}\\b`, 'm'), flag);
     }
     assert.doesNotMatch(r.stdout, /not (yet )?implemented/i);
@@ -65,7 +96,10 @@ describe('restorectl run (processes)', function () {
 
   it('refuses a webhook without a secret, a bad listen address and --once with the servers, saying what to do', async () => {
     const cases: [string[], RegExp][] = [
-      [['--git-url', 'http://127.0.0.1:1/r.git', '--webhook-addr', ':0'], /--webhook-addr needs a secret to verify pushes with: give --webhook-secret-file PATH or set WEBHOOK_SECRET/],
+      [
+        ['--git-url', 'http://127.0.0.1:1/r.git', '--webhook-addr', ':0'],
+        /--webhook-addr needs a secret to verify pushes with: give --webhook-secret-file PATH or set WEBHOOK_SECRET/,
+      ],
       [['--git-url', 'http://127.0.0.1:1/r.git', '--metrics-addr', '8080'], /--metrics-addr "8080" is not a listen address: give HOST:PORT or :PORT/],
       [['--git-url', 'http://127.0.0.1:1/r.git', '--once', '--leader-elect'], /--once runs one cycle and exits; it cannot be combined with --leader-elect/],
       [['--source-dir', '.', '--no-status', '--webhook-addr', ':0'], /--webhook-addr needs --git-url/],
@@ -83,14 +117,40 @@ describe('restorectl run (processes)', function () {
     let f: Fixture;
     const procs: Proc[] = [];
     let secretFile: string;
-    const holder = async () => (await f.coordination.readNamespacedLease({ namespace: 'default', name: 'restore-controller' }).catch(() => undefined))?.spec?.holderIdentity;
+    const holder = async () =>
+      (await f.coordination.readNamespacedLease({ namespace: 'default', name: 'restore-controller' }).catch(() => undefined))?.spec?.holderIdentity;
     const args = (n: number) => [
-      '--git-url', f.url, '--path', 'clusters/demo', '--cluster', 'demo', '--interval', '1h',
-      '--cache-dir', join(f.git.tmp, `proc-cache-${n}`), '--agent-image', 'restorectl:test',
-      '--leader-elect', '--leader-election-lease-duration', '6s',
-      '--metrics-addr', '127.0.0.1:0', '--webhook-addr', '127.0.0.1:0', '--webhook-secret-file', secretFile,
+      '--git-url',
+      f.url,
+      '--path',
+      'clusters/demo',
+      '--cluster',
+      'demo',
+      '--interval',
+      '1h',
+      '--cache-dir',
+      join(f.git.tmp, `proc-cache-${n}`),
+      '--agent-image',
+      'restorectl:test',
+      '--leader-elect',
+      '--leader-election-lease-duration',
+      '6s',
+      '--metrics-addr',
+      '127.0.0.1:0',
+      '--webhook-addr',
+      '127.0.0.1:0',
+      '--webhook-secret-file',
+      secretFile,
     ];
-    const env = (n: number) => ({ KUBECONFIG: f.t.kubeconfigPath, POD_NAMESPACE: 'default', POD_NAME: `restorectl-${n}`, GIT_USERNAME: 'bot', GIT_PASSWORD, WEBHOOK_SECRET: undefined, LOG_LEVEL: 'info' });
+    const env = (n: number) => ({
+      KUBECONFIG: f.t.kubeconfigPath,
+      POD_NAMESPACE: 'default',
+      POD_NAME: `restorectl-${n}`,
+      GIT_USERNAME: 'bot',
+      GIT_PASSWORD,
+      WEBHOOK_SECRET: undefined,
+      LOG_LEVEL: 'info',
+    });
     const leaderProc = async () => {
       const h = await holder();
       return procs.find((p) => h?.startsWith(`restorectl-${p.name}_`) && p.child.exitCode === null);
@@ -126,10 +186,22 @@ describe('restorectl run (processes)', function () {
       f.work.push();
       const body = JSON.stringify({ ref: 'refs/heads/main', after: f.work.head() });
       const webhook = serverUrl(leader, /^push webhook on (http:\/\/\S+) /)!;
-      const r = await fetch(webhook, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-gitea-event': 'push', 'x-gitea-signature': createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex') } });
+      const r = await fetch(webhook, {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          'x-gitea-event': 'push',
+          'x-gitea-signature': createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex'),
+        },
+      });
       assert.equal(r.status, 202);
       await eventually(async () => (await f.sessions('demo')).some((s) => s.metadata.name === 'deployment-restore'), 60_000, 200);
-      const bad = await fetch(webhook, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-gitea-event': 'push', 'x-gitea-signature': '0'.repeat(64) } });
+      const bad = await fetch(webhook, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'x-gitea-event': 'push', 'x-gitea-signature': '0'.repeat(64) },
+      });
       assert.equal(bad.status, 401);
     });
 
@@ -142,7 +214,11 @@ describe('restorectl run (processes)', function () {
       await eventually(async () => (await holder())?.startsWith(`restorectl-${other.name}_`), 90_000, 200);
       await eventually(() => other.lines().some((l) => l.msg.startsWith('leader election: acquired')), 60_000, 200);
       const metrics = serverUrl(other, /^metrics on (http:\/\/\S+)\/metrics/)!;
-      await eventually(async () => /^restore_controller_cycles_total\{result="success"\} [1-9]/m.test(await (await fetch(metrics + '/metrics')).text()), 90_000, 200);
+      await eventually(
+        async () => /^restore_controller_cycles_total\{result="success"\} [1-9]/m.test(await (await fetch(metrics + '/metrics')).text()),
+        90_000,
+        200,
+      );
       assert.deepEqual(new Map((await f.sessions('demo')).map((s) => [s.metadata.name, s.metadata.uid])), uids, 'the same sessions, not re-created');
       assert.ok(!other.lines().some((l) => /^create RestoreSession/.test(l.msg)), 'the new leader created no session');
     });
@@ -159,7 +235,8 @@ describe('restorectl run (processes)', function () {
       assert.ok(leader.lines().some((l) => l.msg === 'leader election: released Lease default/restore-controller'));
       assert.ok(leader.lines().some((l) => l.msg === 'stopped: SIGTERM received'));
       for (const p of procs) {
-        for (const secret of [WEBHOOK_SECRET, GIT_PASSWORD, Buffer.from(`bot:${GIT_PASSWORD}`).toString('base64')]) assert.ok(!p.stderr().includes(secret), `${p.name} never logs a secret`);
+        for (const secret of [WEBHOOK_SECRET, GIT_PASSWORD, Buffer.from(`bot:${GIT_PASSWORD}`).toString('base64')])
+          assert.ok(!p.stderr().includes(secret), `${p.name} never logs a secret`);
       }
     });
   });

@@ -23,12 +23,40 @@ describe('restorectl run: --verify-keyring, --include, --signing-key-file', func
   let pubPath: string;
   let statusKeyPath: string;
 
-  const once = (extra: string[]) => restorectl(['run', '--once', '--git-url', url, '--path', 'clusters/demo', '--cluster', 'demo', '--kubeconfig', t.kubeconfigPath, '--cache-dir', join(git.tmp, 'cache'), ...extra], { env: { LOG_LEVEL: 'info' } });
-  const sessions = async () => ((await t.kc.makeApiClient(k8s.CustomObjectsApi).listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo' })) as { items: { metadata: { name: string } }[] }).items.map((s) => s.metadata.name).sort();
+  const once = (extra: string[]) =>
+    restorectl(
+      [
+        'run',
+        '--once',
+        '--git-url',
+        url,
+        '--path',
+        'clusters/demo',
+        '--cluster',
+        'demo',
+        '--kubeconfig',
+        t.kubeconfigPath,
+        '--cache-dir',
+        join(git.tmp, 'cache'),
+        ...extra,
+      ],
+      { env: { LOG_LEVEL: 'info' } },
+    );
+  const sessions = async () =>
+    (
+      (await t.kc.makeApiClient(k8s.CustomObjectsApi).listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo' })) as {
+        items: { metadata: { name: string } }[];
+      }
+    ).items
+      .map((s) => s.metadata.name)
+      .sort();
 
   before(async () => {
     t = await startSandbox();
-    for (const args of [['apply', '--server-side', '-f', 'deploy/crds'], ['apply', '-f', 'examples/cluster-state/namespace.yaml']]) {
+    for (const args of [
+      ['apply', '--server-side', '-f', 'deploy/crds'],
+      ['apply', '-f', 'examples/cluster-state/namespace.yaml'],
+    ]) {
       const r = await t.kubectl(args);
       assert.equal(r.code, 0, r.stderr);
     }
@@ -40,11 +68,13 @@ describe('restorectl run: --verify-keyring, --include, --signing-key-file', func
     statusKeyPath = join(git.tmp, 'status-key.asc');
     writeFileSync(statusKeyPath, keys.status.armoredPrivate);
     work = new WorkTree(join(git.tmp, 'work'), git.server.repoPath('restores'));
-    work.write({
-      'clusters/demo/repository.yaml': example('repository.yaml'),
-      'clusters/demo/sts-restore.yaml': example('sts-restore.yaml'),
-      'clusters/demo/drafts/deployment-restore.yaml': example('deployment-restore.yaml'),
-    }).commit('Restores, unsigned');
+    work
+      .write({
+        'clusters/demo/repository.yaml': example('repository.yaml'),
+        'clusters/demo/sts-restore.yaml': example('sts-restore.yaml'),
+        'clusters/demo/drafts/deployment-restore.yaml': example('deployment-restore.yaml'),
+      })
+      .commit('Restores, unsigned');
     work.push();
   });
   after(async () => {

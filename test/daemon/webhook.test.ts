@@ -9,26 +9,29 @@ import { startHttpServer, parseListenAddress } from '../../src/daemon/http-serve
 import type { RunningServer } from '../../src/daemon/http-server.ts';
 import { jsonLogger, sinkLogger } from '../../src/common/log.ts';
 import { MASK, Redactor } from '../../src/common/redact.ts';
-import {
-  handleWebhook,
-  loadWebhookSecret,
-  verifyGitHubSignature,
-  verifyGiteaSignature,
-  verifyGitLabToken,
-  webhookHandler,
-} from '../../src/daemon/webhook.ts';
+import { handleWebhook, loadWebhookSecret, verifyGitHubSignature, verifyGiteaSignature, verifyGitLabToken, webhookHandler } from '../../src/daemon/webhook.ts';
 import type { WebhookOutcome } from '../../src/daemon/webhook.ts';
 
 const SECRET = 's3cr3t-"webhook"\\value';
 const hmac = (body: string | Buffer, secret = SECRET) => createHmac('sha256', secret).update(body).digest('hex');
 const push = (ref: string, after = 'a'.repeat(40)) => JSON.stringify({ ref, after, repository: { full_name: 'acme/restores' } });
-const github = (body: string, event = 'push', secret = SECRET) => ({ 'x-github-event': event, 'x-github-delivery': 'd-1', 'x-hub-signature-256': `sha256=${hmac(body, secret)}`, 'content-type': 'application/json' });
-const gitea = (body: string, event = 'push') => ({ 'x-gitea-event': event, 'x-gitea-delivery': 'd-2', 'x-gitea-signature': hmac(body), 'content-type': 'application/json' });
+const github = (body: string, event = 'push', secret = SECRET) => ({
+  'x-github-event': event,
+  'x-github-delivery': 'd-1',
+  'x-hub-signature-256': `sha256=${hmac(body, secret)}`,
+  'content-type': 'application/json',
+});
+const gitea = (body: string, event = 'push') => ({
+  'x-gitea-event': event,
+  'x-gitea-delivery': 'd-2',
+  'x-gitea-signature': hmac(body),
+  'content-type': 'application/json',
+});
 const gitlab = (event = 'Push Hook', token = SECRET) => ({ 'x-gitlab-event': event, 'x-gitlab-token': token, 'content-type': 'application/json' });
 const MAIN = { branch: 'main' };
 
 describe('webhook: verification', () => {
-  it('accepts GitHub\'s documented example signature (X-Hub-Signature-256)', () => {
+  it("accepts GitHub's documented example signature (X-Hub-Signature-256)", () => {
     // From GitHub's "Validating webhook deliveries": secret "It's a Secret to Everybody", payload "Hello, World!".
     const body = Buffer.from('Hello, World!');
     const sig = 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17';
@@ -42,7 +45,7 @@ describe('webhook: verification', () => {
     assert.equal(verifyGitHubSignature(body, sig, ''), false, 'never with an empty secret');
   });
 
-  it('accepts Gitea\'s bare hex HMAC (X-Gitea-Signature) and GitLab\'s token (X-Gitlab-Token)', () => {
+  it("accepts Gitea's bare hex HMAC (X-Gitea-Signature) and GitLab's token (X-Gitlab-Token)", () => {
     const body = Buffer.from(push('refs/heads/main'));
     assert.equal(verifyGiteaSignature(body, hmac(body), SECRET), true);
     assert.equal(verifyGiteaSignature(body, `sha256=${hmac(body)}`, SECRET), false);
@@ -58,9 +61,16 @@ describe('webhook: verification', () => {
 describe('webhook: routing', () => {
   it('a verified push to the followed branch triggers a cycle, from each provider', () => {
     const body = push('refs/heads/main');
-    for (const [headers, provider] of [[github(body), 'github'], [gitea(body), 'gitea'], [gitlab(), 'gitlab']] as const) {
+    for (const [headers, provider] of [
+      [github(body), 'github'],
+      [gitea(body), 'gitea'],
+      [gitlab(), 'gitlab'],
+    ] as const) {
       const o = handleWebhook(headers, Buffer.from(body), SECRET, MAIN);
-      assert.deepEqual({ status: o.status, outcome: o.outcome, provider: 'provider' in o ? o.provider : undefined }, { status: 202, outcome: 'triggered', provider });
+      assert.deepEqual(
+        { status: o.status, outcome: o.outcome, provider: 'provider' in o ? o.provider : undefined },
+        { status: 202, outcome: 'triggered', provider },
+      );
     }
   });
 
@@ -80,9 +90,14 @@ describe('webhook: routing', () => {
     assert.equal(handleWebhook(github(main), Buffer.from(main), SECRET, { ref: 'v1.2' }).outcome, 'ignored');
   });
 
-  it('answers GitHub\'s ping with 200 and ignores events that are not pushes', () => {
+  it("answers GitHub's ping with 200 and ignores events that are not pushes", () => {
     const ping = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 });
-    assert.deepEqual(handleWebhook(github(ping, 'ping'), Buffer.from(ping), SECRET, MAIN), { status: 200, outcome: 'ping', provider: 'github', delivery: 'd-1' });
+    assert.deepEqual(handleWebhook(github(ping, 'ping'), Buffer.from(ping), SECRET, MAIN), {
+      status: 200,
+      outcome: 'ping',
+      provider: 'github',
+      delivery: 'd-1',
+    });
     const issue = JSON.stringify({ action: 'opened' });
     const o = handleWebhook(github(issue, 'issues'), Buffer.from(issue), SECRET, MAIN);
     assert.equal(o.status, 200);
@@ -90,7 +105,7 @@ describe('webhook: routing', () => {
     assert.equal(handleWebhook(gitlab('Merge Request Hook'), Buffer.from(issue), SECRET, MAIN).outcome, 'ignored');
   });
 
-  it('reads GitHub\'s form-encoded deliveries (payload=…), signed over the raw form body', () => {
+  it("reads GitHub's form-encoded deliveries (payload=…), signed over the raw form body", () => {
     const form = new URLSearchParams({ payload: push('refs/heads/main') }).toString();
     const headers = { ...github(form), 'content-type': 'application/x-www-form-urlencoded' };
     assert.equal(handleWebhook(headers, Buffer.from(form), SECRET, MAIN).outcome, 'triggered');
@@ -234,14 +249,20 @@ describe('listen addresses', () => {
     assert.deepEqual(parseListenAddress('--metrics-addr', '127.0.0.1:0'), { host: '127.0.0.1', port: 0 });
     assert.deepEqual(parseListenAddress('--metrics-addr', '[::1]:9292'), { host: '::1', port: 9292 });
     assert.deepEqual(parseListenAddress('--metrics-addr', 'localhost:9292'), { host: 'localhost', port: 9292 });
-    for (const bad of ['8080', ':', 'host:', ':99999', 'a:b:1', '']) assert.throws(() => parseListenAddress('--metrics-addr', bad), /--metrics-addr ".*" is not a listen address: give HOST:PORT or :PORT/);
+    for (const bad of ['8080', ':', 'host:', ':99999', 'a:b:1', ''])
+      assert.throws(() => parseListenAddress('--metrics-addr', bad), /--metrics-addr ".*" is not a listen address: give HOST:PORT or :PORT/);
   });
 
   it('a handler that throws: 500, the server stays up, and the failure is logged', async () => {
     const lines: string[] = [];
-    const server = await startHttpServer('--metrics-addr', { host: '127.0.0.1', port: 0 }, () => {
-      throw new Error('render failed');
-    }, sinkLogger(({ level, msg }) => lines.push(`${level} ${msg}`)));
+    const server = await startHttpServer(
+      '--metrics-addr',
+      { host: '127.0.0.1', port: 0 },
+      () => {
+        throw new Error('render failed');
+      },
+      sinkLogger(({ level, msg }) => lines.push(`${level} ${msg}`)),
+    );
     try {
       const r = await fetch(server.url + '/metrics?x=1');
       assert.equal(r.status, 500);
@@ -256,7 +277,10 @@ describe('listen addresses', () => {
   it('a port in use is an error that says so', async () => {
     const first = await startHttpServer('--metrics-addr', { host: '127.0.0.1', port: 0 }, (_q, r) => void r.end());
     try {
-      await assert.rejects(startHttpServer('--webhook-addr', { host: '127.0.0.1', port: first.port }, (_q, r) => void r.end()), /--webhook-addr: cannot listen on 127\.0\.0\.1:\d+: the port is in use by another process/);
+      await assert.rejects(
+        startHttpServer('--webhook-addr', { host: '127.0.0.1', port: first.port }, (_q, r) => void r.end()),
+        /--webhook-addr: cannot listen on 127\.0\.0\.1:\d+: the port is in use by another process/,
+      );
     } finally {
       await first.close();
     }

@@ -53,7 +53,14 @@ function allows(rules: PolicyRule[], group: string, resource: string, verb: stri
 
 // --- what the code calls -------------------------------------------------------------------------
 
-const CLIENT_GROUPS: Record<string, string> = { core: '', batch: 'batch', rbac: 'rbac.authorization.k8s.io', coordination: 'coordination.k8s.io', apps: 'apps', storage: 'storage.k8s.io' };
+const CLIENT_GROUPS: Record<string, string> = {
+  core: '',
+  batch: 'batch',
+  rbac: 'rbac.authorization.k8s.io',
+  coordination: 'coordination.k8s.io',
+  apps: 'apps',
+  storage: 'storage.k8s.io',
+};
 const VERBS: Record<string, string> = { read: 'get', get: 'get', list: 'list', create: 'create', replace: 'update', patch: 'patch', delete: 'delete' };
 const CUSTOM: Record<string, { group: string; plural: string }> = {
   RESTORE_SESSIONS: { group: 'stash.appscode.com', plural: 'restoresessions' },
@@ -81,7 +88,9 @@ function scanCalls(): Map<Grant, string[]> {
   for (const path of sourceFiles(join(REPO_ROOT, 'src'))) {
     const file = relative(REPO_ROOT, path);
     const text = readFileSync(path, 'utf8');
-    for (const m of text.matchAll(/\b(core|batch|rbac|coordination|apps|storage)\.(read|list|create|replace|patch|delete)(?:Namespaced)?([A-Z]\w*?)(ForAllNamespaces)?(Status)?\(/g)) {
+    for (const m of text.matchAll(
+      /\b(core|batch|rbac|coordination|apps|storage)\.(read|list|create|replace|patch|delete)(?:Namespaced)?([A-Z]\w*?)(ForAllNamespaces)?(Status)?\(/g,
+    )) {
       add(grant(CLIENT_GROUPS[m[1]!]!, plural(m[3]!) + (m[5] ? '/status' : ''), VERBS[m[2]!]!), file);
     }
     for (const m of text.matchAll(/\b(get|list|create|replace|patch|delete)(?:Namespaced|Cluster)CustomObject(Status)?\(\{\s*([^)]*?)\}/gs)) {
@@ -103,25 +112,32 @@ function scanCalls(): Map<Grant, string[]> {
 
 /** Uses the scan cannot see, each with why the ClusterRole grants it. */
 const NOT_SCANNED: Record<Grant, string> = {
-  [grant('stash.appscode.com', 'restoresessions', 'watch')]: 'the daemon\'s watch-fed caches (DESIGN §1 Applier, src/kube/informer.ts)',
-  [grant('stash.appscode.com', 'repositories', 'watch')]: 'the daemon\'s watch-fed caches',
+  [grant('stash.appscode.com', 'restoresessions', 'watch')]: "the daemon's watch-fed caches (DESIGN §1 Applier, src/kube/informer.ts)",
+  [grant('stash.appscode.com', 'repositories', 'watch')]: "the daemon's watch-fed caches",
   [grant('batch', 'jobs', 'watch')]: 'the controller watches its restore Jobs (src/controller/watches.ts, ResilientInformer)',
   [grant('apps', 'deployments', 'watch')]: 'the controller watches target workloads (src/controller/watches.ts)',
   [grant('apps', 'statefulsets', 'watch')]: 'the controller watches target workloads (src/controller/watches.ts)',
   [grant('apps', 'daemonsets', 'watch')]: 'the controller watches target workloads (src/controller/watches.ts)',
   [grant('', 'pods', 'watch')]: 'the controller watches the pods of its restores, by label (src/controller/watches.ts)',
   [grant('', 'persistentvolumeclaims', 'watch')]: 'the controller watches the claims it made, by label (src/controller/watches.ts)',
-  [grant('stash.appscode.com', 'repositories', 'list')]: 'the daemon\'s watch-fed caches (live Repositories for the Planner)',
+  [grant('stash.appscode.com', 'repositories', 'list')]: "the daemon's watch-fed caches (live Repositories for the Planner)",
   [grant('stash.appscode.com', 'restoresessions', 'create')]: 'the Applier creates declared sessions (issue 8)',
   [grant('stash.appscode.com', 'repositories', 'create')]: 'the Applier creates declared Repositories',
   [grant('stash.appscode.com', 'restoresessions', 'patch')]: 'the Applier (server-side apply, one field manager)',
   [grant('stash.appscode.com', 'repositories', 'patch')]: 'the Applier (server-side apply, one field manager)',
-  [grant('stash.appscode.com', 'repositories', 'update')]: 'the Applier\'s Repository update (optimistic concurrency)',
+  [grant('stash.appscode.com', 'repositories', 'update')]: "the Applier's Repository update (optimistic concurrency)",
   [grant('stash.appscode.com', 'restoresessions', 'delete')]: 'the Applier prunes final sessions removed from git',
   [grant('stash.appscode.com', 'repositories', 'delete')]: 'the Applier prunes Repositories removed from git',
   ...Object.fromEntries(
-    [['appcatalog.appscode.com', 'appbindings'], ['stash.appscode.com', 'tasks'], ['stash.appscode.com', 'functions']].flatMap(([g, r]) =>
-      ['get', 'list', 'watch'].map((v) => [grant(g!, r!, v), 'Task restores (issue 14): the controller reads the Task a session names, its Functions and the AppBinding target to build the restore Job (the planner reads them from --cluster-state today)']),
+    [
+      ['appcatalog.appscode.com', 'appbindings'],
+      ['stash.appscode.com', 'tasks'],
+      ['stash.appscode.com', 'functions'],
+    ].flatMap(([g, r]) =>
+      ['get', 'list', 'watch'].map((v) => [
+        grant(g!, r!, v),
+        'Task restores (issue 14): the controller reads the Task a session names, its Functions and the AppBinding target to build the restore Job (the planner reads them from --cluster-state today)',
+      ]),
     ),
   ),
   [grant('stash.appscode.com', 'restoresessions/finalizers', 'update')]:
@@ -130,8 +146,18 @@ const NOT_SCANNED: Record<Grant, string> = {
 
 // --- fixtures for the agent Role -----------------------------------------------------------------
 
-const session = { apiVersion: 'stash.appscode.com/v1beta1', kind: 'RestoreSession', metadata: { name: 'sts-restore', namespace: 'demo', uid: 'u1' }, spec: {} } as unknown as RestoreSession;
-const repository = { apiVersion: 'stash.appscode.com/v1alpha1', kind: 'Repository', metadata: { name: 'repo', namespace: 'demo' }, spec: { backend: { storageSecretName: 'repo-secret' } } } as unknown as Repository;
+const session = {
+  apiVersion: 'stash.appscode.com/v1beta1',
+  kind: 'RestoreSession',
+  metadata: { name: 'sts-restore', namespace: 'demo', uid: 'u1' },
+  spec: {},
+} as unknown as RestoreSession;
+const repository = {
+  apiVersion: 'stash.appscode.com/v1alpha1',
+  kind: 'Repository',
+  metadata: { name: 'repo', namespace: 'demo' },
+  spec: { backend: { storageSecretName: 'repo-secret' } },
+} as unknown as Repository;
 
 describe('deploy/', function () {
   this.timeout(120_000);
@@ -145,8 +171,19 @@ describe('deploy/', function () {
   describe('kustomize', () => {
     it('renders the cluster-wide install: CRDs, Namespace, ServiceAccount, ClusterRole and binding, ConfigMap, Deployment, Service', () => {
       const kinds = clusterWide.map((o) => o.kind).sort();
-      assert.deepEqual(kinds, ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', ...Array(5).fill('CustomResourceDefinition'), 'Deployment', 'Namespace', 'Service', 'ServiceAccount']);
-      for (const o of clusterWide) if (!['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind)) assert.equal(o.metadata.namespace, 'restore-controller', `${o.kind} ${o.metadata.name}`);
+      assert.deepEqual(kinds, [
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'ConfigMap',
+        ...Array(5).fill('CustomResourceDefinition'),
+        'Deployment',
+        'Namespace',
+        'Service',
+        'ServiceAccount',
+      ]);
+      for (const o of clusterWide)
+        if (!['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind))
+          assert.equal(o.metadata.namespace, 'restore-controller', `${o.kind} ${o.metadata.name}`);
       const crds = clusterWide.filter((o) => o.kind === 'CustomResourceDefinition');
       const files = readdirSync(join(REPO_ROOT, 'deploy/crds')).filter((f) => f.endsWith('.yaml'));
       assert.deepEqual(crds.map((c) => `${c.spec.group}_${c.spec.names.plural}.yaml`).sort(), files.sort(), 'every generated CRD is installed');
@@ -163,13 +200,24 @@ describe('deploy/', function () {
       assert.equal(pod.serviceAccountName, one(clusterWide, 'ServiceAccount').metadata.name);
       assert.match(c.image, /^ghcr\.io\/restore-controller\/restorectl:\d+\.\d+\.\d+$/);
       assert.equal(c.args[0], 'run');
-      for (const a of ['--leader-elect', '--metrics-addr=:8080', '--webhook-addr=:9292', '--git-credentials-dir=/etc/restore-controller/git', '--cache-dir=/var/cache/restore-controller']) assert.ok(c.args.includes(a), a);
+      for (const a of [
+        '--leader-elect',
+        '--metrics-addr=:8080',
+        '--webhook-addr=:9292',
+        '--git-credentials-dir=/etc/restore-controller/git',
+        '--cache-dir=/var/cache/restore-controller',
+      ])
+        assert.ok(c.args.includes(a), a);
       // Every $(VAR) in the args is defined, or Kubernetes would pass it through verbatim.
       const cm = one(clusterWide, 'ConfigMap');
       assert.equal(c.envFrom[0].configMapRef.name, cm.metadata.name, 'the generated (hashed) ConfigMap name is referenced');
       const defined = new Set([...Object.keys(cm.data), ...c.env.map((e: { name: string }) => e.name)]);
       for (const a of c.args as string[]) for (const [, v] of a.matchAll(/\$\(([A-Z_]+)\)/g)) assert.ok(defined.has(v!), `${a}: ${v} is defined`);
-      for (const flag of ['--git-url', '--branch', '--path', '--cluster', '--status-branch']) assert.ok(c.args.some((a: string) => a.startsWith(`${flag}=`)), flag);
+      for (const flag of ['--git-url', '--branch', '--path', '--cluster', '--status-branch'])
+        assert.ok(
+          c.args.some((a: string) => a.startsWith(`${flag}=`)),
+          flag,
+        );
       const secret = pod.volumes.find((v: any) => v.secret)?.secret;
       assert.deepEqual({ name: secret.secretName, optional: secret.optional }, { name: 'restore-controller-git', optional: true });
       // The webhook's secret: an optional Secret mounted where --webhook-secret-file points.
@@ -177,16 +225,23 @@ describe('deploy/', function () {
       assert.ok(secretFile, '--webhook-secret-file is passed with --webhook-addr');
       const mount = c.volumeMounts.find((m: any) => secretFile!.startsWith(m.mountPath + '/'));
       const webhook = pod.volumes.find((v: any) => v.name === mount?.name)?.secret;
-      assert.deepEqual({ name: webhook?.secretName, optional: webhook?.optional, key: secretFile!.slice(mount.mountPath.length + 1) }, { name: 'restore-controller-webhook', optional: true, key: 'secret' });
+      assert.deepEqual(
+        { name: webhook?.secretName, optional: webhook?.optional, key: secretFile!.slice(mount.mountPath.length + 1) },
+        { name: 'restore-controller-webhook', optional: true, key: 'secret' },
+      );
       for (const a of ['--leader-elect', '--metrics-addr=:8080']) assert.ok(c.args.includes(a), a);
-      assert.ok(c.env.some((e: any) => e.name === 'POD_NAMESPACE' && e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace'), 'the Lease goes in the pod\'s namespace');
+      assert.ok(
+        c.env.some((e: any) => e.name === 'POD_NAMESPACE' && e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace'),
+        "the Lease goes in the pod's namespace",
+      );
       assert.ok(!JSON.stringify(clusterWide.filter((o) => o.kind !== 'CustomResourceDefinition')).match(/kind":"Secret"/), 'no Secret is shipped');
     });
 
     it('passes only flags `restorectl run` knows, in both variants', () => {
       for (const objs of [clusterWide, namespaced]) {
         const args = one(objs, 'Deployment').spec.template.spec.containers[0].args as string[];
-        for (const a of args.slice(1)) assert.match(runCommand.help, new RegExp(`^  ${a.split('=')[0]}\\b`, 'm'), `${a} is documented in restorectl run --help`);
+        for (const a of args.slice(1))
+          assert.match(runCommand.help, new RegExp(`^  ${a.split('=')[0]}\\b`, 'm'), `${a} is documented in restorectl run --help`);
       }
     });
 
@@ -215,7 +270,13 @@ describe('deploy/', function () {
       const tpl = one(clusterWide, 'Deployment').spec.template;
       for (const [k, v] of Object.entries(svc.spec.selector)) assert.equal(tpl.metadata.labels[k], v, `selector ${k}`);
       const ports = tpl.spec.containers[0].ports.map((p: any) => p.name);
-      assert.deepEqual(svc.spec.ports.map((p: any) => [p.name, p.port]), [['http-metrics', 8080], ['webhook', 9292]]);
+      assert.deepEqual(
+        svc.spec.ports.map((p: any) => [p.name, p.port]),
+        [
+          ['http-metrics', 8080],
+          ['webhook', 9292],
+        ],
+      );
       for (const p of svc.spec.ports) assert.ok(ports.includes(p.targetPort), `${p.targetPort} is a container port`);
     });
 
@@ -229,7 +290,11 @@ describe('deploy/', function () {
       // A confined controller refuses Repositories outside its namespace before any usagePolicy check.
       const clusterWideOnly = [grant('', 'namespaces', 'get')];
       const namespacedGrants = [...grantsOf(clusterRole.rules)].filter((g) => !clusterScoped.includes(g) && !clusterWideOnly.includes(g));
-      assert.deepEqual([...grantsOf(role.rules)].sort(), namespacedGrants.sort(), 'deploy/overlays/namespaced/role.yaml and deploy/rbac/clusterrole.yaml agree');
+      assert.deepEqual(
+        [...grantsOf(role.rules)].sort(),
+        namespacedGrants.sort(),
+        'deploy/overlays/namespaced/role.yaml and deploy/rbac/clusterrole.yaml agree',
+      );
       const clusterRoles = namespaced.filter((o) => o.kind === 'ClusterRole');
       assert.deepEqual(clusterRoles.map((r) => [...grantsOf(r.rules)].sort()).sort(), [[...nodeReads].sort(), [...taskReads].sort()].sort());
       for (const r of clusterRoles) {
@@ -248,9 +313,12 @@ describe('deploy/', function () {
     it('the ClusterRole covers the Role the controller grants each restore agent (so it needs neither bind nor escalate)', () => {
       const rules = one(clusterWide, 'ClusterRole').rules as PolicyRule[];
       for (const r of agentRoleRules(session, repository)) {
-        for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) {
-          for (const name of r.resourceNames?.length ? r.resourceNames : [undefined]) assert.ok(allows(rules, g, res, v, name), `ClusterRole allows ${g}/${res} ${v}${name ? ` ${name}` : ''}`);
-        }
+        for (const g of r.apiGroups)
+          for (const res of r.resources)
+            for (const v of r.verbs) {
+              for (const name of r.resourceNames?.length ? r.resourceNames : [undefined])
+                assert.ok(allows(rules, g, res, v, name), `ClusterRole allows ${g}/${res} ${v}${name ? ` ${name}` : ''}`);
+            }
       }
       assert.ok(!rules.some((r) => r.verbs.includes('bind') || r.verbs.includes('escalate') || r.verbs.includes('*')), 'no bind, escalate or *');
       assert.ok(!rules.some((r) => r.resources.includes('*') || r.apiGroups.includes('*')), 'no wildcard');
@@ -265,7 +333,10 @@ describe('deploy/', function () {
         const i = gr.indexOf('/');
         return !allows(rules, gr.slice(0, i), gr.slice(i + 1), verb);
       });
-      assert.deepEqual(missing.map(([g, files]) => `${g} (${files.join(', ')})`), []);
+      assert.deepEqual(
+        missing.map(([g, files]) => `${g} (${files.join(', ')})`),
+        [],
+      );
     });
 
     it('the ClusterRole grants nothing the code does not use', () => {

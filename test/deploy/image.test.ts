@@ -32,7 +32,10 @@ describe('the image (Dockerfile)', function () {
     const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/).slice(0, -1));
     assert.ok(sources.length >= 4);
     for (const s of sources) {
-      assert.ok(allowed.some((a) => s === a || s.startsWith(`${a}/`)), `${s} is in the build context`);
+      assert.ok(
+        allowed.some((a) => s === a || s.startsWith(`${a}/`)),
+        `${s} is in the build context`,
+      );
       assert.ok(existsSync(join(REPO_ROOT, s)), `${s} exists`);
     }
   });

@@ -11,7 +11,9 @@ import { REPO_ROOT } from '../support/sandbox.ts';
 const run = promisify(execFile);
 const DEV_KIT_ONLY = [/sandbox/, /demo/, /seed/, /fast-kdf/, /git-http-server/, /^packages\//];
 
-interface PackedFile { path: string }
+interface PackedFile {
+  path: string;
+}
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((e) => {
@@ -21,8 +23,10 @@ function sources(dir: string): string[] {
 }
 
 describe('the product and the dev kit', () => {
-  it('the product never imports the dev kit (it runs the dev kit\'s commands as plugins)', () => {
-    const offenders = sources(join(REPO_ROOT, 'src')).filter((f) => /from '(@restore-controller\/devkit|[./]+\/packages\/)|import\('(@restore-controller\/devkit|[./]+\/packages\/)/.test(readFileSync(f, 'utf8')));
+  it("the product never imports the dev kit (it runs the dev kit's commands as plugins)", () => {
+    const offenders = sources(join(REPO_ROOT, 'src')).filter((f) =>
+      /from '(@restore-controller\/devkit|[./]+\/packages\/)|import\('(@restore-controller\/devkit|[./]+\/packages\/)/.test(readFileSync(f, 'utf8')),
+    );
     assert.deepEqual(offenders, []);
   });
 });
@@ -44,8 +48,12 @@ describe('the npm package (npm pack)', function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('holds the program (bin, dist) and the CRDs', () => {
-    for (const f of ['package.json', 'bin/restorectl.js', 'dist/cli/main.js', 'dist/agent/restore.js', 'dist/daemon/daemon.js']) assert.ok(files.includes(f), `${f} is packed`);
-    assert.ok(files.some((f) => f.startsWith('deploy/crds/')), 'the CRDs are packed');
+    for (const f of ['package.json', 'bin/restorectl.js', 'dist/cli/main.js', 'dist/agent/restore.js', 'dist/daemon/daemon.js'])
+      assert.ok(files.includes(f), `${f} is packed`);
+    assert.ok(
+      files.some((f) => f.startsWith('deploy/crds/')),
+      'the CRDs are packed',
+    );
   });
 
   it('holds none of the dev kit: sandbox, demo, seeding, fast KDF, test git server, packages/', () => {

@@ -45,8 +45,16 @@ describe('end to end: the controller process killed mid-restore and started agai
     // Every restic run is counted, and HELD_POD's restore waits until released.
     restic = await countResticRuns(tmp.path, { holdPod: HELD_POD });
 
-    const files = (host: string) => ({ [`/source/data/${host}.json`]: `{"host":"${host}"}`, '/source/data/tmp.json': 'scratch', '/source/data/notes.txt': 'notes' });
-    const repo = await makeRepo({ dir: tmp.path, password: PASSWORD, snapshots: ['my-sts-0', 'my-sts-1', 'my-sts-2'].map((host) => ({ host, files: files(host) })) });
+    const files = (host: string) => ({
+      [`/source/data/${host}.json`]: `{"host":"${host}"}`,
+      '/source/data/tmp.json': 'scratch',
+      '/source/data/notes.txt': 'notes',
+    });
+    const repo = await makeRepo({
+      dir: tmp.path,
+      password: PASSWORD,
+      snapshots: ['my-sts-0', 'my-sts-1', 'my-sts-2'].map((host) => ({ host, files: files(host) })),
+    });
     t = await startSandbox({ agentCommand: restic.agentCommand });
     custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
     apps = t.kc.makeApiClient(k8s.AppsV1Api);
@@ -67,12 +75,22 @@ describe('end to end: the controller process killed mid-restore and started agai
     assert.equal(r.code, 0, r.stderr);
 
     // Three hosts reported, my-sts-1's restore under way (held), my-sts-0 not rolled yet.
-    const midway = await eventually(async () => {
-      const s = await session();
-      return s.status?.stats?.filter((x) => x.phase === 'Succeeded').length === 3 && restoreRuns()[HELD_POD] === 1 ? s : undefined;
-    }, 180_000, 100);
+    const midway = await eventually(
+      async () => {
+        const s = await session();
+        return s.status?.stats?.filter((x) => x.phase === 'Succeeded').length === 3 && restoreRuns()[HELD_POD] === 1 ? s : undefined;
+      },
+      180_000,
+      100,
+    );
     assert.equal(midway.status?.phase, 'Running');
-    assert.deepEqual(midway.status?.stats?.filter((x) => x.phase === 'Succeeded').map((x) => x.hostname).sort(), ['my-sts-2', 'my-sts-3', 'my-sts-4']);
+    assert.deepEqual(
+      midway.status?.stats
+        ?.filter((x) => x.phase === 'Succeeded')
+        .map((x) => x.hostname)
+        .sort(),
+      ['my-sts-2', 'my-sts-3', 'my-sts-4'],
+    );
     const injected = await statefulSet();
     assert.equal(injected.metadata!.generation, before.metadata!.generation! + 1, 'injected once');
 
@@ -81,12 +99,19 @@ describe('end to end: the controller process killed mid-restore and started agai
     controller = await startController();
     restic!.release();
 
-    const done = await eventually(async () => {
-      const s = await session();
-      return s.status?.phase === 'Succeeded' || s.status?.phase === 'Failed' ? s : undefined;
-    }, 180_000, 200);
+    const done = await eventually(
+      async () => {
+        const s = await session();
+        return s.status?.phase === 'Succeeded' || s.status?.phase === 'Failed' ? s : undefined;
+      },
+      180_000,
+      200,
+    );
     assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status, null, 1));
-    assert.deepEqual(done.status?.stats?.map((x) => `${x.hostname} ${x.phase}`).sort(), [0, 1, 2, 3, 4].map((i) => `my-sts-${i} Succeeded`));
+    assert.deepEqual(
+      done.status?.stats?.map((x) => `${x.hostname} ${x.phase}`).sort(),
+      [0, 1, 2, 3, 4].map((i) => `my-sts-${i} Succeeded`),
+    );
     assert.equal(done.status?.conditions?.find((c) => c.type === 'RestoreCompleted')?.reason, 'AllHostsSucceeded');
     assert.deepEqual(restoreRuns(), Object.fromEntries([0, 1, 2, 3, 4].map((i) => [`${STS}-${i}`, 1])), 'exactly one restic restore per host');
     const after = await statefulSet();
@@ -94,11 +119,22 @@ describe('end to end: the controller process killed mid-restore and started agai
     assert.deepEqual(after.spec!.template, injected.spec!.template);
 
     const volume = (i: number) => join(t.dir, 'volumes', 'demo', `source-data-${STS}-${i}`);
-    for (const i of [0, 1, 2]) assert.deepEqual((await listTree(volume(i))).filter((p) => !p.endsWith('/')), [`/my-sts-${i}.json`]);
-    for (const i of [3, 4]) assert.deepEqual((await listTree(volume(i))).filter((p) => !p.endsWith('/')), ['/my-sts-1.json', '/tmp.json']);
+    for (const i of [0, 1, 2])
+      assert.deepEqual(
+        (await listTree(volume(i))).filter((p) => !p.endsWith('/')),
+        [`/my-sts-${i}.json`],
+      );
+    for (const i of [3, 4])
+      assert.deepEqual(
+        (await listTree(volume(i))).filter((p) => !p.endsWith('/')),
+        ['/my-sts-1.json', '/tmp.json'],
+      );
 
     // The restarted controller took the session to its end (the agents write host stats only).
-    await eventually(() => controller!.logs().some((l) => l['namespace'] === 'demo' && l['name'] === 'sts-restore' && /^Running → Succeeded/.test(String(l['msg']))), 10_000);
+    await eventually(
+      () => controller!.logs().some((l) => l['namespace'] === 'demo' && l['name'] === 'sts-restore' && /^Running → Succeeded/.test(String(l['msg']))),
+      10_000,
+    );
     assert.ok(!JSON.stringify(controller.logs()).includes(PASSWORD));
   });
 });

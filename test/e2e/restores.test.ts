@@ -26,12 +26,20 @@ describe('end to end: restores on the sandbox, with the real agent and restic', 
   before(async function () {
     await requireSeeding(this);
     tmp = await tempDir('e2e-sts');
-    const files = (host: string) => ({ [`/source/data/${host}.json`]: `{"host":"${host}"}`, '/source/data/tmp.json': 'scratch', '/source/data/notes.txt': 'notes' });
+    const files = (host: string) => ({
+      [`/source/data/${host}.json`]: `{"host":"${host}"}`,
+      '/source/data/tmp.json': 'scratch',
+      '/source/data/notes.txt': 'notes',
+    });
     const hosts = ['my-sts-0', 'my-sts-1', 'my-sts-2', 'app', 'host-0', 'host-1', 'host-2'];
     const repo = await makeRepo({ dir: tmp.path, password: PASSWORD, snapshots: hosts.map((host) => ({ host, files: files(host) })) });
     t = await startSandbox();
     await applyExampleCluster(t, { password: PASSWORD, repoPath: repo.repoPath });
-    controller = new Controller(t.kc, { agent: { image: t.sandbox.options.agentImage ?? 'ghcr.io/restore-controller/restorectl:0.1.0' }, resyncMs: 500, pollMs: 200 });
+    controller = new Controller(t.kc, {
+      agent: { image: t.sandbox.options.agentImage ?? 'ghcr.io/restore-controller/restorectl:0.1.0' },
+      resyncMs: 500,
+      pollMs: 200,
+    });
     await controller.start();
   });
   after(async () => {
@@ -41,10 +49,15 @@ describe('end to end: restores on the sandbox, with the real agent and restic', 
   });
 
   const custom = () => t.kc.makeApiClient(k8s.CustomObjectsApi);
-  const finalPhase = (name: string) => eventually(async () => {
-    const s = (await custom().getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name })) as RestoreSession;
-    return s.status?.phase === 'Succeeded' || s.status?.phase === 'Failed' || s.status?.phase === 'Unknown' ? s : undefined;
-  }, 240_000, 500);
+  const finalPhase = (name: string) =>
+    eventually(
+      async () => {
+        const s = (await custom().getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name })) as RestoreSession;
+        return s.status?.phase === 'Succeeded' || s.status?.phase === 'Failed' || s.status?.phase === 'Unknown' ? s : undefined;
+      },
+      240_000,
+      500,
+    );
   const files = async (claim: string) => (await listTree(join(t.dir, 'volumes', 'demo', claim))).filter((p) => !p.endsWith('/'));
   const applySession = async (s: object) => {
     const r = await t.kubectl(['apply', '--server-side', '-f', '-'], stringify(s));
@@ -57,7 +70,10 @@ describe('end to end: restores on the sandbox, with the real agent and restic', 
     await applySession(s);
     const done = await finalPhase('deployment-restore');
     assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status));
-    assert.deepEqual(done.status?.stats?.map((x) => x.hostname), ['app']);
+    assert.deepEqual(
+      done.status?.stats?.map((x) => x.hostname),
+      ['app'],
+    );
     assert.deepEqual(await files('stash-sample-data'), ['/app.json', '/notes.txt', '/tmp.json']);
   });
 
@@ -69,7 +85,7 @@ describe('end to end: restores on the sandbox, with the real agent and restic', 
     for (const i of [0, 1, 2]) assert.deepEqual(await files(`data-restore-demo-${i}`), [`/host-${i}.json`, '/notes.txt', '/tmp.json']);
   });
 
-  it('a failing host fails the session with that host\'s error', async () => {
+  it("a failing host fails the session with that host's error", async () => {
     const s = example('pvc-restore.yaml');
     s.metadata.name = 'pvc-missing-host';
     s.spec.target.replicas = 4; // host-3 has no backup
@@ -79,7 +95,10 @@ describe('end to end: restores on the sandbox, with the real agent and restic', 
     const done = await finalPhase('pvc-missing-host');
     assert.equal(done.status?.phase, 'Failed');
     const failed = done.status!.stats!.filter((x) => x.phase === 'Failed');
-    assert.deepEqual(failed.map((x) => x.hostname), ['host-3']);
+    assert.deepEqual(
+      failed.map((x) => x.hostname),
+      ['host-3'],
+    );
     assert.match(failed[0]!.error!, /host-3/);
     assert.ok(!JSON.stringify(done).includes(PASSWORD));
   });
@@ -88,14 +107,32 @@ describe('end to end: restores on the sandbox, with the real agent and restic', 
     // Source volumes of its own (a claim is a folder in the sandbox), snapshotted once they hold the data.
     const core = t.kc.makeApiClient(k8s.CoreV1Api);
     for (const i of [0, 1, 2]) {
-      await applySession({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `snapshot-source-${i}`, namespace: 'demo' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'standard', resources: { requests: { storage: '1Gi' } } } });
+      await applySession({
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: `snapshot-source-${i}`, namespace: 'demo' },
+        spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'standard', resources: { requests: { storage: '1Gi' } } },
+      });
     }
     for (const i of [0, 1, 2]) {
-      await eventually(async () => (await core.readNamespacedPersistentVolumeClaim({ namespace: 'demo', name: `snapshot-source-${i}` })).status?.phase === 'Bound', 30_000);
+      await eventually(
+        async () => (await core.readNamespacedPersistentVolumeClaim({ namespace: 'demo', name: `snapshot-source-${i}` })).status?.phase === 'Bound',
+        30_000,
+      );
       const dir = join(t.dir, 'volumes', 'demo', `snapshot-source-${i}`);
       mkdirSync(dir, { recursive: true });
-      for (const [name, content] of [[`host-${i}.json`, `{"host":"host-${i}"}`], ['notes.txt', 'notes'], ['tmp.json', 'scratch']]) writeFileSync(join(dir, name!), content!);
-      await applySession({ apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', metadata: { name: `source-data-${i}-snap`, namespace: 'demo' }, spec: { source: { persistentVolumeClaimName: `snapshot-source-${i}` } } });
+      for (const [name, content] of [
+        [`host-${i}.json`, `{"host":"host-${i}"}`],
+        ['notes.txt', 'notes'],
+        ['tmp.json', 'scratch'],
+      ])
+        writeFileSync(join(dir, name!), content!);
+      await applySession({
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshot',
+        metadata: { name: `source-data-${i}-snap`, namespace: 'demo' },
+        spec: { source: { persistentVolumeClaimName: `snapshot-source-${i}` } },
+      });
     }
     await applySession(example('snapshot-restore.yaml'));
     const done = await finalPhase('snapshot-restore');
@@ -104,20 +141,32 @@ describe('end to end: restores on the sandbox, with the real agent and restic', 
     for (const i of [0, 1, 2]) assert.deepEqual(await files(`restore-data-${i}`), [`/host-${i}.json`, '/notes.txt', '/tmp.json']);
   });
 
-  it('ends Succeeded with 5 host stats and the right files in each pod\'s volume', async () => {
+  it("ends Succeeded with 5 host stats and the right files in each pod's volume", async () => {
     const custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
     const r = await t.kubectl(['apply', '--server-side', '-f', 'examples/clusters/demo/sts-restore.yaml']);
     assert.equal(r.code, 0, r.stderr);
-    const done = await eventually(async () => {
-      const s = (await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name: 'sts-restore' })) as RestoreSession;
-      return s.status?.phase === 'Succeeded' || s.status?.phase === 'Failed' ? s : undefined;
-    }, 240_000, 500);
+    const done = await eventually(
+      async () => {
+        const s = (await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name: 'sts-restore' })) as RestoreSession;
+        return s.status?.phase === 'Succeeded' || s.status?.phase === 'Failed' ? s : undefined;
+      },
+      240_000,
+      500,
+    );
     assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status, null, 1));
     assert.equal(done.status?.stats?.length, 5);
 
     const volume = (i: number) => join(t.dir, 'volumes', 'demo', `source-data-recovered-statefulset-${i}`);
-    for (const i of [0, 1, 2]) assert.deepEqual((await listTree(volume(i))).filter((p) => !p.endsWith('/')), [`/source/data/my-sts-${i}.json`].map((p) => p.replace('/source/data', '')));
-    for (const i of [3, 4]) assert.deepEqual((await listTree(volume(i))).filter((p) => !p.endsWith('/')), ['/my-sts-1.json', '/tmp.json']);
+    for (const i of [0, 1, 2])
+      assert.deepEqual(
+        (await listTree(volume(i))).filter((p) => !p.endsWith('/')),
+        [`/source/data/my-sts-${i}.json`].map((p) => p.replace('/source/data', '')),
+      );
+    for (const i of [3, 4])
+      assert.deepEqual(
+        (await listTree(volume(i))).filter((p) => !p.endsWith('/')),
+        ['/my-sts-1.json', '/tmp.json'],
+      );
 
     const described = await t.kubectl(['describe', 'restoresession', 'sts-restore', '-n', 'demo']);
     assert.match(described.stdout, /Phase:\s+Succeeded/);

@@ -53,7 +53,12 @@ describe('faults: an API outage as a host finishes never restores it twice', fun
     delete s.spec.hooks;
     await apply(s);
     const got = await session(name);
-    await custom.replaceNamespacedCustomObjectStatus({ ...RESTORE_SESSIONS, namespace: 'demo', name, body: { ...got, status: { phase: 'Running', totalHosts: 1 } } });
+    await custom.replaceNamespacedCustomObjectStatus({
+      ...RESTORE_SESSIONS,
+      namespace: 'demo',
+      name,
+      body: { ...got, status: { phase: 'Running', totalHosts: 1 } },
+    });
   };
   /** A pod's root: the local backend's mountPath leads to the repository; `data` is the target volume's folder (a PVC). */
   const podRoot = (pod: string, data: string) => {
@@ -71,7 +76,15 @@ describe('faults: an API outage as a host finishes never restores it twice', fun
     const g = gate(name);
     const child = spawn(process.execPath, [BIN, 'agent', 'restore', '--session', `demo/${name}`, '--root', root, '--kubeconfig', t.kubeconfigPath], {
       cwd: REPO_ROOT,
-      env: { ...process.env, PATH: `${hold ? `${holdBin}:` : ''}${counterBin()}:${process.env['PATH']}`, POD_NAME: pod, HOLD_DONE: g.done, HOLD_GO: g.go, LOG_LEVEL: 'info', ...extraEnv },
+      env: {
+        ...process.env,
+        PATH: `${hold ? `${holdBin}:` : ''}${counterBin()}:${process.env['PATH']}`,
+        POD_NAME: pod,
+        HOLD_DONE: g.done,
+        HOLD_GO: g.go,
+        LOG_LEVEL: 'info',
+        ...extraEnv,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -84,12 +97,20 @@ describe('faults: an API outage as a host finishes never restores it twice', fun
   const counterBin = () => counter.agentCommand[1]!.slice('PATH='.length).split(':')[0]!;
   const restoresOf = (pod: string) => counter.restores().filter((l) => l.startsWith(`${pod} `)).length;
   const warnings = (stderr: string) =>
-    stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r['level'] === 'warn');
+    stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((r) => r['level'] === 'warn');
 
   before(async function () {
     await requireSeeding(this);
     tmp = await tempDir('agent-outage');
-    ({ repoPath, snapshotIds } = await makeRepo({ dir: tmp.path, password: PASSWORD, snapshots: [{ host: 'app', files: { '/source/data/app.json': '{"host":"app"}' } }] }));
+    ({ repoPath, snapshotIds } = await makeRepo({
+      dir: tmp.path,
+      password: PASSWORD,
+      snapshots: [{ host: 'app', files: { '/source/data/app.json': '{"host":"app"}' } }],
+    }));
     counter = await countResticRuns(tmp.path);
     holdBin = join(tmp.path, 'hold-bin');
     mkdirSync(holdBin, { recursive: true });
@@ -158,7 +179,7 @@ describe('faults: an API outage as a host finishes never restores it twice', fun
     assert.ok(!existsSync(join(tmp.path, 'volumes', 'killed', MARKER)));
   });
 
-  it('an outage longer than the agent\'s retry bound: it gives up with ApiUnavailable; a re-created pod on the same volume writes the stat and does not restore again', async () => {
+  it("an outage longer than the agent's retry bound: it gives up with ApiUnavailable; a re-created pod on the same volume writes the stat and does not restore again", async () => {
     await createSession('long');
     const g = gate('long');
     const volume = join(tmp.path, 'volumes', 'long');
@@ -179,7 +200,11 @@ describe('faults: an API outage as a host finishes never restores it twice', fun
     const second = await startAgent('long', 'app-long-2', podRoot('app-long-2', volume)).done;
     assert.equal(restoresOf('app-long-1') + restoresOf('app-long-2'), 1, 'restic restored the host twice');
     assert.equal(first.code, 1, first.stderr);
-    const gaveUp = first.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r['level'] === 'error' && r['code'] === 'ApiUnavailable');
+    const gaveUp = first.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((r) => r['level'] === 'error' && r['code'] === 'ApiUnavailable');
     assert.ok(gaveUp, first.stderr);
     assert.equal(between, 'Running');
     assert.equal(second.code, 0, second.stderr);

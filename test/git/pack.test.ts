@@ -13,9 +13,14 @@ import { tempDir } from '../support/git-server.ts';
 
 const GIT_ENV = {
   ...process.env,
-  GIT_AUTHOR_NAME: 'Ada Author', GIT_AUTHOR_EMAIL: 'ada@example.com', GIT_AUTHOR_DATE: '1780000000 +0000',
-  GIT_COMMITTER_NAME: 'Ada Author', GIT_COMMITTER_EMAIL: 'ada@example.com', GIT_COMMITTER_DATE: '1780000000 +0000',
-  GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_AUTHOR_NAME: 'Ada Author',
+  GIT_AUTHOR_EMAIL: 'ada@example.com',
+  GIT_AUTHOR_DATE: '1780000000 +0000',
+  GIT_COMMITTER_NAME: 'Ada Author',
+  GIT_COMMITTER_EMAIL: 'ada@example.com',
+  GIT_COMMITTER_DATE: '1780000000 +0000',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
 };
 
 function git(cwd: string, args: string[], input?: string | Buffer): string {
@@ -60,7 +65,9 @@ function historyRepo(dir: string, commits = 6, files = 12): string {
 
 describe('git layer: packs and indexes against real git', function () {
   let tmp: string;
-  before(() => { tmp = tempDir('rc-gitpack-'); });
+  before(() => {
+    tmp = tempDir('rc-gitpack-');
+  });
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('writes a pack (as the status writer does) that git index-pack accepts: same objects, count and checksum, and the same .idx', () => {
@@ -73,7 +80,9 @@ describe('git layer: packs and indexes against real git', function () {
       return oid;
     };
     // Files through the tree editor, trees and a commit as the StatusWriter builds them.
-    const editor = new TreeEditor(() => { throw new Error('an empty tree has no subtrees to read'); }, null);
+    const editor = new TreeEditor(() => {
+      throw new Error('an empty tree has no subtrees to read');
+    }, null);
     editor.set('clusters/prod/STATUS.md', blob('# Restores\n'));
     for (let i = 0; i < 40; i++) editor.set(`clusters/prod/ns-${i % 4}/s-${i}.yaml`, blob(`kind: RestoreStatus\nname: s-${i}\n${'x'.repeat(i * 50)}\n`));
     editor.set('clusters/prod/ns-0/same.yaml', blob('kind: RestoreStatus\nname: s-0\n\n')); // a duplicate blob: dropped from the pack
@@ -113,11 +122,17 @@ describe('git layer: packs and indexes against real git', function () {
     git(repo, ['fsck', '--strict', '--no-dangling', commit]);
   });
 
-  for (const [label, flags] of [['ofs-deltas', ['--delta-base-offset']], ['ref-deltas', []]] as const) {
+  for (const [label, flags] of [
+    ['ofs-deltas', ['--delta-base-offset']],
+    ['ref-deltas', []],
+  ] as const) {
     it(`indexes a pack made by git pack-objects (${label}) exactly as git does: oids, offsets, CRCs, checksum`, () => {
       const dir = join(tmp, `history-${label}`);
       historyRepo(dir);
-      const revs = git(dir, ['rev-list', '--objects', '--all']).split('\n').filter(Boolean).map((l) => l.slice(0, 40));
+      const revs = git(dir, ['rev-list', '--objects', '--all'])
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.slice(0, 40));
       const base = join(tmp, `pack-${label}`);
       const sha = git(dir, ['pack-objects', '--quiet', '--window=50', '--depth=10', ...flags, base], revs.join('\n') + '\n').trim();
       const pack = readFileSync(`${base}-${sha}.pack`);
@@ -125,7 +140,9 @@ describe('git layer: packs and indexes against real git', function () {
       const { deltas } = verifyPack(dir, `${base}-${sha}.idx`);
       assert.ok(deltas > 0, `git stored some objects as ${label} (${deltas})`);
 
-      const ours = indexPack(pack, (oid) => { throw new Error(`a complete pack needs no outside base (asked for ${oid})`); });
+      const ours = indexPack(pack, (oid) => {
+        throw new Error(`a complete pack needs no outside base (asked for ${oid})`);
+      });
       assert.equal(ours.sha, sha);
       assert.equal(ours.count, new Set(revs).size);
       assert.deepEqual(parseIdx(ours.idx), parseIdx(gitIdx), 'the same oid, offset and CRC for every entry');
@@ -147,10 +164,20 @@ describe('git layer: packs and indexes against real git', function () {
     git(gitdir, ['gc', '--quiet', '--prune=now']);
     const reader = new ObjectReader(gitdir);
     const external: string[] = [];
-    const indexed = indexPack(thin, (oid) => { external.push(oid); return reader.read(oid); });
+    const indexed = indexPack(thin, (oid) => {
+      external.push(oid);
+      return reader.read(oid);
+    });
     assert.ok(external.length > 0, 'some deltas were against objects outside the pack');
-    const expected = git(dir, ['rev-list', '--objects', head, `^${old}`]).split('\n').filter(Boolean).map((l) => l.slice(0, 40)).sort();
-    assert.deepEqual(parseIdx(indexed.idx).map((e) => e.oid), expected);
+    const expected = git(dir, ['rev-list', '--objects', head, `^${old}`])
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.slice(0, 40))
+      .sort();
+    assert.deepEqual(
+      parseIdx(indexed.idx).map((e) => e.oid),
+      expected,
+    );
   });
 
   it('resolves a ref-delta that comes before its base in the pack, as git index-pack does', () => {
@@ -161,7 +188,7 @@ describe('git layer: packs and indexes against real git', function () {
     const result = Buffer.concat([base.subarray(0, 20), tail]);
     const delta = Buffer.from([base.length, result.length, 0x80 | 0x10, 20, tail.length, ...tail]);
     const entry = (typeCode: number, size: number, body: Buffer, extra = Buffer.alloc(0)) =>
-      Buffer.concat([Buffer.from([(typeCode << 4) | size & 0x0f | (size > 15 ? 0x80 : 0), ...(size > 15 ? [size >> 4] : [])]), extra, deflateSync(body)]);
+      Buffer.concat([Buffer.from([(typeCode << 4) | (size & 0x0f) | (size > 15 ? 0x80 : 0), ...(size > 15 ? [size >> 4] : [])]), extra, deflateSync(body)]);
     const header = Buffer.alloc(12);
     header.write('PACK', 0, 'latin1');
     header.writeUInt32BE(2, 4);
@@ -169,8 +196,15 @@ describe('git layer: packs and indexes against real git', function () {
     const body = Buffer.concat([header, entry(7, delta.length, delta, Buffer.from(baseOid, 'hex')), entry(3, base.length, base)]);
     const pack = Buffer.concat([body, createHash('sha1').update(body).digest()]);
 
-    const ours = indexPack(pack, (oid) => { throw new Error(`the base ${oid} is in the pack`); });
-    assert.deepEqual(parseIdx(ours.idx).map((e) => e.oid).sort(), [baseOid, objectOid('blob', result)].sort());
+    const ours = indexPack(pack, (oid) => {
+      throw new Error(`the base ${oid} is in the pack`);
+    });
+    assert.deepEqual(
+      parseIdx(ours.idx)
+        .map((e) => e.oid)
+        .sort(),
+      [baseOid, objectOid('blob', result)].sort(),
+    );
     const repo = join(tmp, 'late-base');
     git(tmp, ['init', '--quiet', '--bare', repo]);
     writeFileSync(join(repo, 'late.pack'), pack);
@@ -207,8 +241,14 @@ describe('git layer: packs and indexes against real git', function () {
     assert.equal(reader.peel(head).oid, head, 'a commit peels to itself');
     const blobId = git(dir, ['rev-parse', `${head}:clusters/ns-0/r-0.yaml`]).trim();
     assert.equal(reader.peel(blobId).object.type, 'blob', 'a non-tag is returned as it is; the caller checks the type');
-    assert.throws(() => reader.treeOf(blobId), (e: Error & { code?: string }) => e.code === 'GitObjectInvalid' && /not a commit/.test(e.message));
-    assert.throws(() => reader.read('0'.repeat(40)), (e: Error & { code?: string }) => e.code === 'GitObjectNotFound');
+    assert.throws(
+      () => reader.treeOf(blobId),
+      (e: Error & { code?: string }) => e.code === 'GitObjectInvalid' && /not a commit/.test(e.message),
+    );
+    assert.throws(
+      () => reader.read('0'.repeat(40)),
+      (e: Error & { code?: string }) => e.code === 'GitObjectNotFound',
+    );
   });
 
   it('serialises trees in git order (a folder sorts as if its name ended in "/")', () => {

@@ -14,9 +14,12 @@ import { tempDir } from '../support/git-server.ts';
 
 const GIT_ENV = {
   ...process.env,
-  GIT_AUTHOR_NAME: 'Ada Author', GIT_AUTHOR_EMAIL: 'ada@example.com',
-  GIT_COMMITTER_NAME: 'Ada Author', GIT_COMMITTER_EMAIL: 'ada@example.com',
-  GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_AUTHOR_NAME: 'Ada Author',
+  GIT_AUTHOR_EMAIL: 'ada@example.com',
+  GIT_COMMITTER_NAME: 'Ada Author',
+  GIT_COMMITTER_EMAIL: 'ada@example.com',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
 };
 const run = (cwd: string, args: string[], input?: Buffer | string): Buffer =>
   execFileSync('git', args, { cwd, env: GIT_ENV, input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
@@ -45,12 +48,22 @@ describe('git layer: protocol messages against real git', function () {
 
   it('splits pkt-lines, flushes included', () => {
     const buf = Buffer.concat([pkt('a\n'), FLUSH, pkt('bc')]);
-    assert.deepEqual([...pktLines(buf)].map((l) => l?.toString() ?? null), ['a\n', null, 'bc']);
+    assert.deepEqual(
+      [...pktLines(buf)].map((l) => l?.toString() ?? null),
+      ['a\n', null, 'bc'],
+    );
   });
 
   it('parses the ref advertisement git upload-pack sends: refs, peeled tags, capabilities, HEAD', () => {
     const adv = parseAdvertisement(run(bare, ['upload-pack', '--stateless-rpc', '--advertise-refs', '.']));
-    const showRef = new Map(git(bare, ['show-ref', '--dereference']).split('\n').map((l) => { const [oid, name] = l.split(' '); return [name!, oid!]; }));
+    const showRef = new Map(
+      git(bare, ['show-ref', '--dereference'])
+        .split('\n')
+        .map((l) => {
+          const [oid, name] = l.split(' ');
+          return [name!, oid!];
+        }),
+    );
     showRef.set('HEAD', git(bare, ['rev-parse', 'HEAD']));
     assert.deepEqual(new Map([...adv.refs].sort()), new Map([...showRef].sort()));
     assert.equal(adv.refs.get('refs/tags/v1^{}'), git(bare, ['rev-parse', 'v1^{commit}']));
@@ -68,15 +81,23 @@ describe('git layer: protocol messages against real git', function () {
       const raw = run(bare, ['upload-pack', '--stateless-rpc', '.'], uploadPackRequest([main], [have], caps));
       const { pack, error } = parseUploadPackResponse(raw, sideband);
       assert.equal(error, undefined);
-      const indexed = indexPack(pack, () => { throw new Error('no thin pack was asked for'); });
-      const expected = git(bare, ['rev-list', '--objects', main, `^${have}`]).split('\n').filter(Boolean);
+      const indexed = indexPack(pack, () => {
+        throw new Error('no thin pack was asked for');
+      });
+      const expected = git(bare, ['rev-list', '--objects', main, `^${have}`])
+        .split('\n')
+        .filter(Boolean);
       assert.equal(indexed.count, expected.length, 'only what `other` lacks');
     });
   }
 
-  it('returns the remote\'s ERR line as the error', () => {
+  it("returns the remote's ERR line as the error", () => {
     // git writes the ERR line, then exits with an error status.
-    const raw = spawnSync('git', ['upload-pack', '--stateless-rpc', '.'], { cwd: bare, env: GIT_ENV, input: uploadPackRequest(['1'.repeat(40)], [], ['side-band-64k']) }).stdout;
+    const raw = spawnSync('git', ['upload-pack', '--stateless-rpc', '.'], {
+      cwd: bare,
+      env: GIT_ENV,
+      input: uploadPackRequest(['1'.repeat(40)], [], ['side-band-64k']),
+    }).stdout;
     const { error } = parseUploadPackResponse(raw, true);
     assert.match(error ?? '', /not our ref/);
   });
@@ -94,7 +115,11 @@ describe('git layer: protocol messages against real git', function () {
     const stamp = 'restore-controller <rc@localhost> 1780000000 +0000';
     const commitBytes = encodeCommit({ tree, parents: [tip], author: stamp, committer: stamp, message: 'status' });
     const commit = objectOid('commit', commitBytes);
-    const { pack } = buildPack([{ oid: blob, type: 'blob', content }, { oid: tree, type: 'tree', content: treeBytes }, { oid: commit, type: 'commit', content: commitBytes }]);
+    const { pack } = buildPack([
+      { oid: blob, type: 'blob', content },
+      { oid: tree, type: 'tree', content: treeBytes },
+      { oid: commit, type: 'commit', content: commitBytes },
+    ]);
 
     const ok = run(target, ['receive-pack', '--stateless-rpc', '.'], receivePackRequest('refs/heads/main', tip, commit, caps, pack));
     assert.deepEqual(parseReceivePackReport(ok, 'refs/heads/main', caps), { ok: true });
@@ -114,6 +139,9 @@ describe('git layer: protocol messages against real git', function () {
     assert.equal(e.name, 'GitError');
     assert.equal(e.url, 'https://h/r.git', 'err.url still names the clean URL');
     assert.deepEqual(e.data, { url: 'https://h/r.git', ref: 'x' });
-    assert.throws(() => credentialsFromDir(join(tmp, 'missing')), (err: unknown) => err instanceof CredentialsError && err.code === 'GitCredentialsDirMissing' && err.data.path === join(tmp, 'missing'));
+    assert.throws(
+      () => credentialsFromDir(join(tmp, 'missing')),
+      (err: unknown) => err instanceof CredentialsError && err.code === 'GitCredentialsDirMissing' && err.data.path === join(tmp, 'missing'),
+    );
   });
 });

@@ -11,7 +11,13 @@ const session = (spec: RestoreSessionSpec): RestoreSession => ({
   spec: { repository: { name: 'repo' }, ...spec },
 });
 const ref = (kind: string, name = 'app') => ({ apiVersion: kind === 'DeploymentConfig' ? 'apps.openshift.io/v1' : 'apps/v1', kind, name });
-const workload = (kind: string, spec: object, status: object = {}): KubeObject => ({ apiVersion: 'apps/v1', kind, metadata: { name: 'app', namespace: 'demo' }, spec, status });
+const workload = (kind: string, spec: object, status: object = {}): KubeObject => ({
+  apiVersion: 'apps/v1',
+  kind,
+  metadata: { name: 'app', namespace: 'demo' },
+  spec,
+  status,
+});
 const names = (r: HostResolution) => (r.known ? r.hosts.map((h) => h.host) : 'unknown');
 const all = [{ paths: ['/data'] }];
 
@@ -71,14 +77,20 @@ describe('host resolution (SPEC host table)', () => {
 
   it('volumeClaimTemplates with replicas: one Job host per ordinal (not replicas × templates)', () => {
     const tpl = (name: string) => ({ metadata: { name }, spec: {} });
-    const r = resolveHosts(session({ target: { replicas: 3, volumeClaimTemplates: [tpl('a-${POD_ORDINAL}'), tpl('b-${POD_ORDINAL}')], rules: all } }), undefined);
+    const r = resolveHosts(
+      session({ target: { replicas: 3, volumeClaimTemplates: [tpl('a-${POD_ORDINAL}'), tpl('b-${POD_ORDINAL}')], rules: all } }),
+      undefined,
+    );
     assert.equal(r.executor, 'job');
     assert.deepEqual(names(r), ['host-0', 'host-1', 'host-2']);
     assert.equal(r.known && r.totalHosts, 3);
   });
 
   it('PVC target: one Job host', () => {
-    const r = resolveHosts(session({ target: { alias: 'pvc', ref: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: 'data' }, rules: all } }), undefined);
+    const r = resolveHosts(
+      session({ target: { alias: 'pvc', ref: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: 'data' }, rules: all } }),
+      undefined,
+    );
     assert.equal(r.executor, 'job');
     assert.deepEqual(names(r), ['pvc']);
   });
@@ -88,15 +100,18 @@ describe('host resolution (SPEC host table)', () => {
     const r = resolveHosts(session({ driver: 'VolumeSnapshotter', target: { replicas: 2, volumeClaimTemplates: [tpl] } }), undefined);
     assert.equal(r.executor, 'volume-snapshot');
     assert.ok(r.known);
-    assert.deepEqual(r.hosts.map((h) => [h.host, h.snapshots]), [['data-0', ['snap-0']], ['data-1', ['snap-1']]]);
+    assert.deepEqual(
+      r.hosts.map((h) => [h.host, h.snapshots]),
+      [
+        ['data-0', ['snap-0']],
+        ['data-1', ['snap-1']],
+      ],
+    );
   });
 });
 
 describe('rule matching', () => {
-  const rules = [
-    { paths: ['/all'] },
-    { targetHosts: ['h-3'], sourceHost: 'h-1', paths: ['/data'], include: ['*.json'] },
-  ];
+  const rules = [{ paths: ['/all'] }, { targetHosts: ['h-3'], sourceHost: 'h-1', paths: ['/data'], include: ['*.json'] }];
 
   it('a rule listing the host wins over the catch-all, whatever the order', () => {
     assert.equal(matchRule(rules, 'h-3')?.index, 1);
@@ -107,13 +122,19 @@ describe('rule matching', () => {
   it('no rule for the host: it restores nothing', () => {
     const r = resolveHosts(session({ target: { ref: ref('StatefulSet'), rules: [rules[1]!] } }), workload('StatefulSet', { replicas: 4 }));
     assert.ok(r.known);
-    assert.deepEqual(r.hosts.map((h) => h.restores), [false, false, false, false]);
+    assert.deepEqual(
+      r.hosts.map((h) => h.restores),
+      [false, false, false, false],
+    );
     assert.equal(r.hosts.filter((h) => h.rule === 1).length, 0);
   });
 
   it('sourceHost defaults to the host itself', () => {
     const r = resolveHosts(session({ target: { alias: 'h', ref: ref('StatefulSet'), rules } }), workload('StatefulSet', { replicas: 4 }));
     assert.ok(r.known);
-    assert.deepEqual(r.hosts.map((h) => h.sourceHost), ['h-0', 'h-1', 'h-2', 'h-1']);
+    assert.deepEqual(
+      r.hosts.map((h) => h.sourceHost),
+      ['h-0', 'h-1', 'h-2', 'h-1'],
+    );
   });
 });

@@ -29,8 +29,12 @@ describe('ResilientInformer', function () {
     const api = kc.makeApiClient(k8s.CoreV1Api);
     const errors: unknown[] = [];
     const inf = new ResilientInformer<k8s.V1ConfigMap>({
-      kc, path: '/api/v1/namespaces/default/configmaps', list: () => api.listNamespacedConfigMap({ namespace: 'default' }),
-      initialBackoffMs: 20, maxBackoffMs: 200, ...extra,
+      kc,
+      path: '/api/v1/namespaces/default/configmaps',
+      list: () => api.listNamespacedConfigMap({ namespace: 'default' }),
+      initialBackoffMs: 20,
+      maxBackoffMs: 200,
+      ...extra,
     });
     inf.onError((e) => errors.push(e));
     return inf;

@@ -7,8 +7,15 @@ import { AgentError } from '../../src/agent/errors.ts';
 import { sinkLogger } from '../../src/common/log.ts';
 import { ApiRetryError, apiErrorCode, backoffDelay, isTransient, retryClass, withApiRetry } from '../../src/kube/retry.ts';
 
-const socketError = (code: string) => Object.assign(new Error(`request to https://10.0.0.1/apis failed, reason: connect ${code} 10.0.0.1:443`), { name: 'FetchError', type: 'system', code, errno: code });
-const httpError = (status: number, reason = 'x') => new k8s.ApiException(status, `HTTP-Code: ${status}`, JSON.stringify({ kind: 'Status', reason, message: reason }), {});
+const socketError = (code: string) =>
+  Object.assign(new Error(`request to https://10.0.0.1/apis failed, reason: connect ${code} 10.0.0.1:443`), {
+    name: 'FetchError',
+    type: 'system',
+    code,
+    errno: code,
+  });
+const httpError = (status: number, reason = 'x') =>
+  new k8s.ApiException(status, `HTTP-Code: ${status}`, JSON.stringify({ kind: 'Status', reason, message: reason }), {});
 
 describe('kube retry: which failures are transient', () => {
   it('connection refused, reset, timeouts and DNS hiccups are transient, also when wrapped as a cause', () => {
@@ -34,7 +41,17 @@ describe('kube retry: which failures are transient', () => {
 
   it('a plain error, and a retry error that already gave up, are not retried', () => {
     assert.equal(retryClass(new Error('boom')), 'permanent');
-    assert.equal(retryClass(new ApiRetryError('ApiUnavailable', 'gave up', { what: 'w', attempts: 3, lastError: 'ECONNREFUSED', deadline: '' }, { cause: socketError('ECONNREFUSED') })), 'permanent');
+    assert.equal(
+      retryClass(
+        new ApiRetryError(
+          'ApiUnavailable',
+          'gave up',
+          { what: 'w', attempts: 3, lastError: 'ECONNREFUSED', deadline: '' },
+          { cause: socketError('ECONNREFUSED') },
+        ),
+      ),
+      'permanent',
+    );
   });
 });
 
@@ -45,11 +62,26 @@ describe('kube retry: the loop', () => {
   };
 
   it('backoff doubles from the base to the cap, jittered between half and all of it', () => {
-    assert.equal(backoffDelay(1, 200, 10_000, () => 1), 200);
-    assert.equal(backoffDelay(1, 200, 10_000, () => 0), 100);
-    assert.equal(backoffDelay(4, 200, 10_000, () => 1), 1600);
-    assert.equal(backoffDelay(30, 200, 10_000, () => 1), 10_000);
-    assert.equal(backoffDelay(30, 200, 10_000, () => 0), 5000);
+    assert.equal(
+      backoffDelay(1, 200, 10_000, () => 1),
+      200,
+    );
+    assert.equal(
+      backoffDelay(1, 200, 10_000, () => 0),
+      100,
+    );
+    assert.equal(
+      backoffDelay(4, 200, 10_000, () => 1),
+      1600,
+    );
+    assert.equal(
+      backoffDelay(30, 200, 10_000, () => 1),
+      10_000,
+    );
+    assert.equal(
+      backoffDelay(30, 200, 10_000, () => 0),
+      5000,
+    );
     for (let i = 1; i < 50; i++) {
       const d = backoffDelay(i, 200, 10_000);
       assert.ok(d >= 100 && d <= 10_000, String(d));
@@ -60,13 +92,24 @@ describe('kube retry: the loop', () => {
     const { lines, log } = logged();
     let clock = 0;
     const failures = [socketError('ECONNREFUSED'), httpError(503), socketError('ECONNRESET')];
-    const got = await withApiRetry('write host h-0\'s stat', async () => {
-      const f = failures.shift();
-      if (f) throw f;
-      return 'written';
-    }, { deadline: 60_000, log, now: () => clock, sleep: async (ms) => void (clock += ms) });
+    const got = await withApiRetry(
+      "write host h-0's stat",
+      async () => {
+        const f = failures.shift();
+        if (f) throw f;
+        return 'written';
+      },
+      { deadline: 60_000, log, now: () => clock, sleep: async (ms) => void (clock += ms) },
+    );
     assert.equal(got, 'written');
-    assert.deepEqual(lines.map((l) => [l['level'], l['code'], l['attempt']]), [['warn', 'ECONNREFUSED', 1], ['warn', 'HTTP 503', 2], ['warn', 'ECONNRESET', 3]]);
+    assert.deepEqual(
+      lines.map((l) => [l['level'], l['code'], l['attempt']]),
+      [
+        ['warn', 'ECONNREFUSED', 1],
+        ['warn', 'HTTP 503', 2],
+        ['warn', 'ECONNRESET', 3],
+      ],
+    );
     assert.match(String(lines[0]!['msg']), /^write host h-0's stat: ECONNREFUSED; retrying in \d+ ms \(attempt 1\)$/);
   });
 
@@ -74,10 +117,17 @@ describe('kube retry: the loop', () => {
     const { lines, log } = logged();
     let calls = 0;
     const forbidden = httpError(403, 'Forbidden');
-    await assert.rejects(withApiRetry('w', async () => {
-      calls++;
-      throw forbidden;
-    }, { deadline: Date.now() + 60_000, log }), (e) => e === forbidden);
+    await assert.rejects(
+      withApiRetry(
+        'w',
+        async () => {
+          calls++;
+          throw forbidden;
+        },
+        { deadline: Date.now() + 60_000, log },
+      ),
+      (e) => e === forbidden,
+    );
     assert.equal(calls, 1);
     assert.deepEqual(lines, []);
   });
@@ -86,10 +136,17 @@ describe('kube retry: the loop', () => {
     const { lines, log } = logged();
     let clock = 0;
     let calls = 0;
-    const err = await withApiRetry('write host h-0\'s stat', async () => {
-      calls++;
-      throw socketError('ECONNREFUSED');
-    }, { deadline: 30_000, log, now: () => clock, sleep: async (ms) => void (clock += ms) }).then(() => undefined, (e: unknown) => e);
+    const err = await withApiRetry(
+      "write host h-0's stat",
+      async () => {
+        calls++;
+        throw socketError('ECONNREFUSED');
+      },
+      { deadline: 30_000, log, now: () => clock, sleep: async (ms) => void (clock += ms) },
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof ApiRetryError, String(err));
     assert.equal(err.code, 'ApiUnavailable');
     assert.equal(err.data.lastError, 'ECONNREFUSED');

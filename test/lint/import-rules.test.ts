@@ -19,7 +19,9 @@ interface Violation {
 }
 
 async function cruise(cwd: string, paths: string[]): Promise<Violation[]> {
-  const r = await run(DEPCRUISE, [...paths, '--config', join(cwd, '.dependency-cruiser.cjs'), '--output-type', 'json'], { cwd, maxBuffer: 64 << 20 }).catch((e) => e as { stdout: string });
+  const r = await run(DEPCRUISE, [...paths, '--config', join(cwd, '.dependency-cruiser.cjs'), '--output-type', 'json'], { cwd, maxBuffer: 64 << 20 }).catch(
+    (e) => e as { stdout: string },
+  );
   return (JSON.parse(r.stdout) as { summary: { violations: Violation[] } }).summary.violations;
 }
 
@@ -28,20 +30,27 @@ describe('import rules', function () {
 
   it('hold for the product, its tests, benches and the dev kit', async () => {
     const violations = await cruise(ROOT, ['src', 'test', 'bench', 'scripts', 'packages']);
-    assert.deepEqual(violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`), []);
+    assert.deepEqual(
+      violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`),
+      [],
+    );
   });
 
   it('refuse an upward import, a cycle, an import of tests or the dev kit, a relative path from the dev kit, and an unplaced folder', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'import-rules-'));
     try {
       copyFileSync(join(ROOT, '.dependency-cruiser.cjs'), join(dir, '.dependency-cruiser.cjs'));
-      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', allowImportingTsExtensions: true, noEmit: true } }));
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', allowImportingTsExtensions: true, noEmit: true } }),
+      );
       const files: Record<string, string> = {
         'src/api/types.ts': "import { plan } from '../plan/plan.ts';\nexport const t = plan;\n", // api is below plan
-        'src/plan/plan.ts': "export const plan = 1;\n",
+        'src/plan/plan.ts': 'export const plan = 1;\n',
         'src/status/a.ts': "import { b } from './b.ts';\nexport const a = b;\n",
         'src/status/b.ts': "import { a } from './a.ts';\nexport const b = () => a;\n",
-        'src/daemon/d.ts': "import { helper } from '../../test/support/helper.ts';\nimport { sandbox } from '../../packages/devkit/src/sandbox.ts';\nexport const d = [helper, sandbox];\n",
+        'src/daemon/d.ts':
+          "import { helper } from '../../test/support/helper.ts';\nimport { sandbox } from '../../packages/devkit/src/sandbox.ts';\nexport const d = [helper, sandbox];\n",
         'src/widgets/w.ts': "import { plan } from '../plan/plan.ts';\nexport const w = plan;\n",
         'test/support/helper.ts': 'export const helper = 1;\n',
         'packages/devkit/src/sandbox.ts': 'export const sandbox = 1;\n',

@@ -29,14 +29,112 @@ function rng(seed: number): () => number {
 }
 
 const ODD_SCALARS = [
-  'yes', 'no', 'on', 'off', 'y', 'n', '~', 'null', 'NULL', '', '""', "''", '0o17', '012', '09', '1_000', '0x1F', '0b101', '1e3', '.5',
-  '.inf', '-.inf', '.nan', '2024-06-01', '2001-12-14t21:59:43.10-05:00', '1:20', '190:20:30', '12345678901234567890', '-0',
-  '"quoted \\u0000 \\x07 \\t"', "'single ''quote'''", '"✓ ünïcödé 🎉"', '<<', '__proto__', 'constructor', 'toString',
-  '*.txt', '"*.txt"', 'a*b', 'x: y', '- item', '#not a comment', '"#hash"', '{', '[', ']', '}', ':', '?', '|', '>', '@x', '`x`',
-  '%percent', '!', '&', '"\\"', 'true', 'False', 'tmp.json', '/var/lib/data', 'host-1', 'RestoreSession', '5m', 'soon',
+  'yes',
+  'no',
+  'on',
+  'off',
+  'y',
+  'n',
+  '~',
+  'null',
+  'NULL',
+  '',
+  '""',
+  "''",
+  '0o17',
+  '012',
+  '09',
+  '1_000',
+  '0x1F',
+  '0b101',
+  '1e3',
+  '.5',
+  '.inf',
+  '-.inf',
+  '.nan',
+  '2024-06-01',
+  '2001-12-14t21:59:43.10-05:00',
+  '1:20',
+  '190:20:30',
+  '12345678901234567890',
+  '-0',
+  '"quoted \\u0000 \\x07 \\t"',
+  "'single ''quote'''",
+  '"✓ ünïcödé 🎉"',
+  '<<',
+  '__proto__',
+  'constructor',
+  'toString',
+  '*.txt',
+  '"*.txt"',
+  'a*b',
+  'x: y',
+  '- item',
+  '#not a comment',
+  '"#hash"',
+  '{',
+  '[',
+  ']',
+  '}',
+  ':',
+  '?',
+  '|',
+  '>',
+  '@x',
+  '`x`',
+  '%percent',
+  '!',
+  '&',
+  '"\\"',
+  'true',
+  'False',
+  'tmp.json',
+  '/var/lib/data',
+  'host-1',
+  'RestoreSession',
+  '5m',
+  'soon',
 ];
-const TAGS = ['!!str ', '!!int ', '!!float ', '!!bool ', '!!null ', '!!binary ', '!!timestamp ', '!!map ', '!!seq ', '!custom ', '!<tag:example.com,2024:x> ', '!!set ', '!!omap ', '!!pairs '];
-const WORDS = ['apiVersion', 'kind', 'metadata', 'name', 'namespace', 'spec', 'target', 'rules', 'targetHosts', 'paths', 'include', 'exclude', 'runtimeSettings', 'pod', 'affinity', 'items', 'status', 'a', 'b', 'key with space', '"quoted key"', '? complex'];
+const TAGS = [
+  '!!str ',
+  '!!int ',
+  '!!float ',
+  '!!bool ',
+  '!!null ',
+  '!!binary ',
+  '!!timestamp ',
+  '!!map ',
+  '!!seq ',
+  '!custom ',
+  '!<tag:example.com,2024:x> ',
+  '!!set ',
+  '!!omap ',
+  '!!pairs ',
+];
+const WORDS = [
+  'apiVersion',
+  'kind',
+  'metadata',
+  'name',
+  'namespace',
+  'spec',
+  'target',
+  'rules',
+  'targetHosts',
+  'paths',
+  'include',
+  'exclude',
+  'runtimeSettings',
+  'pod',
+  'affinity',
+  'items',
+  'status',
+  'a',
+  'b',
+  'key with space',
+  '"quoted key"',
+  '? complex',
+];
 
 class Generator {
   private anchors: string[] = [];
@@ -156,7 +254,12 @@ spec:
     const width = 2 + Math.floor(this.r() * 9);
     const levels = 2 + Math.floor(this.r() * 10);
     const lines = [`l0: &l0 [${Array(width).fill('"lol"').join(',')}]`];
-    for (let i = 1; i < levels; i++) lines.push(`l${i}: &l${i} [${Array(width).fill(`*l${i - 1}`).join(',')}]`);
+    for (let i = 1; i < levels; i++)
+      lines.push(
+        `l${i}: &l${i} [${Array(width)
+          .fill(`*l${i - 1}`)
+          .join(',')}]`,
+      );
     return `apiVersion: stash.appscode.com/v1beta1\nkind: RestoreSession\nmetadata: {name: bomb, namespace: demo}\nspec:\n  runtimeSettings:\n    pod:\n      affinity:\n${lines.map((l) => `        ${l}\n`).join('')}`;
   }
 
@@ -220,7 +323,12 @@ function treeSize(v: unknown, seen: Set<object>): number {
   return n;
 }
 
-const blank = (text: string) => text.replace(/^\ufeff/, '').replace(/#.*$/gm, '').replace(/^%.*$/gm, '').trim() === '';
+const blank = (text: string) =>
+  text
+    .replace(/^\ufeff/, '')
+    .replace(/#.*$/gm, '')
+    .replace(/^%.*$/gm, '')
+    .trim() === '';
 
 describe('loading: a property test over generated YAML (issue 17)', () => {
   it(`ends every one of ${INPUTS} generated inputs in diagnostics or plain objects, never a throw, within the expansion budget`, function () {
@@ -280,8 +388,12 @@ describe('loading: a property test over generated YAML (issue 17)', () => {
       if (i % 100 === 0) heapMax = Math.max(heapMax, process.memoryUsage().heapUsed);
     }
     const total = performance.now() - t0;
-    console.log(`      (${INPUTS} inputs, seed ${SEED}: ${total.toFixed(0)} ms, slowest input #${slowest.input} ${slowest.ms.toFixed(0)} ms, heap ≤ ${(heapMax / 1048576).toFixed(0)} MiB sampled;`);
-    console.log(`       ${tally.objects} objects, ${tally.diagnostics} diagnostics, ${tally.undecodable} undecodable files, ${tally.aliasRefused} bad aliases, ${tally.budgetRefused} over the expansion budget, ${tally.tooDeep} too deep; largest value ${tally.maxNodes} nodes, largest file ${tally.maxBytes} bytes)`);
+    console.log(
+      `      (${INPUTS} inputs, seed ${SEED}: ${total.toFixed(0)} ms, slowest input #${slowest.input} ${slowest.ms.toFixed(0)} ms, heap ≤ ${(heapMax / 1048576).toFixed(0)} MiB sampled;`,
+    );
+    console.log(
+      `       ${tally.objects} objects, ${tally.diagnostics} diagnostics, ${tally.undecodable} undecodable files, ${tally.aliasRefused} bad aliases, ${tally.budgetRefused} over the expansion budget, ${tally.tooDeep} too deep; largest value ${tally.maxNodes} nodes, largest file ${tally.maxBytes} bytes)`,
+    );
     // The generator reaches what it is meant to reach.
     assert.ok(tally.objects > 0 && tally.aliasRefused > 0 && tally.budgetRefused > 0 && tally.tooDeep > 0 && tally.undecodable > 0, JSON.stringify(tally));
   });

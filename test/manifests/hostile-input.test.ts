@@ -78,7 +78,10 @@ describe('loading hostile input: one bad file never stops the others', () => {
     assert.equal(d.severity, 'error');
     assert.deepEqual({ line: d.line, column: d.column }, lineOf(text, '*.txt'));
     assert.match(d.message, /alias \*\.txt refers to no anchor: quote the value \('\*\.txt'\)/);
-    assert.deepEqual(desired.sessions.map((m) => m.object.metadata.name), ['good']);
+    assert.deepEqual(
+      desired.sessions.map((m) => m.object.metadata.name),
+      ['good'],
+    );
     assert.ok(plan.actions.some((a) => a.name === 'good'));
   });
 
@@ -142,14 +145,26 @@ describe('loading hostile input: one bad file never stops the others', () => {
     const loaded = loadObjects([{ path: 'deep.yaml', text }]);
     assert.equal(loaded.diagnostics.length, 1, show(loaded.diagnostics));
     assert.match(loaded.diagnostics[0]!.message, /nested more than 256 levels deep/);
-    assert.deepEqual(loaded.manifests.map((m) => m.object.metadata.name), ['beside']);
+    assert.deepEqual(
+      loaded.manifests.map((m) => m.object.metadata.name),
+      ['beside'],
+    );
   });
 
   it('refuses 50,000 levels of nesting before the parser recurses into them (V8 aborts the process when a stack runs out inside a regular expression)', () => {
     const text = `x: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n---\n${'- '.repeat(2_000)}x\n---\n${session('beside')}`;
     const loaded = loadObjects([{ path: 'deeper.yaml', text }]);
-    assert.deepEqual(loaded.diagnostics.map((d) => [d.line, d.message]), [[1, 'YAML: nested more than 256 levels deep: flatten it'], [3, 'YAML: nested more than 256 levels deep: flatten it']]);
-    assert.deepEqual(loaded.manifests.map((m) => [m.doc, m.object.metadata.name]), [[2, 'beside']]);
+    assert.deepEqual(
+      loaded.diagnostics.map((d) => [d.line, d.message]),
+      [
+        [1, 'YAML: nested more than 256 levels deep: flatten it'],
+        [3, 'YAML: nested more than 256 levels deep: flatten it'],
+      ],
+    );
+    assert.deepEqual(
+      loaded.manifests.map((m) => [m.doc, m.object.metadata.name]),
+      [[2, 'beside']],
+    );
   });
 
   it('locates every diagnostic of a 1,000-document file from its one parse (linear, not one parse per diagnostic)', () => {
@@ -157,7 +172,10 @@ describe('loading hostile input: one bad file never stops the others', () => {
     const text = REPOSITORY + docs.map((d) => `---\n${d}`).join('');
     const t0 = performance.now();
     const loaded = loadObjects([{ path: 'many.yaml', text }]);
-    assert.ok(loaded.manifests.every((m) => m.positions), 'each manifest carries the positions of its parse');
+    assert.ok(
+      loaded.manifests.every((m) => m.positions),
+      'each manifest carries the positions of its parse',
+    );
     const desired = validateSource([{ path: 'many.yaml', text }], undefined);
     const ms = performance.now() - t0;
     console.log(`      (1,000 documents with an error each: ${ms.toFixed(0)} ms)`);
@@ -196,7 +214,10 @@ describe('loading: types, encodings, symlinks and file names (issue 17 item 7)',
       writeFileSync(join(dir, 'latin.yaml'), bytes);
       writeFileSync(join(dir, 'good.yaml'), GOOD.text);
       const read = await readManifestPaths([dir], { relativeTo: dir });
-      assert.deepEqual(read.files.map((f) => f.path), ['good.yaml']);
+      assert.deepEqual(
+        read.files.map((f) => f.path),
+        ['good.yaml'],
+      );
       assert.equal(read.diagnostics.length, 1);
       const d = read.diagnostics[0]!;
       assert.equal(d.file, 'latin.yaml');
@@ -212,7 +233,10 @@ describe('loading: types, encodings, symlinks and file names (issue 17 item 7)',
       const read = await readManifestPaths([dir], { relativeTo: dir });
       assert.deepEqual(read.diagnostics, []);
       const desired = validateSource(read.files, undefined);
-      assert.deepEqual(desired.diagnostics.filter((x) => x.severity === 'error'), []);
+      assert.deepEqual(
+        desired.diagnostics.filter((x) => x.severity === 'error'),
+        [],
+      );
       assert.equal(desired.repositories.length, 1);
       assert.equal(desired.sessions.length, 1);
     });
@@ -224,7 +248,10 @@ describe('loading: types, encodings, symlinks and file names (issue 17 item 7)',
       symlinkSync(join(dir, 'real', 'repository.txt'), join(dir, 'manifests', 'repository.yaml'));
       symlinkSync(join(dir, 'nowhere.yaml'), join(dir, 'manifests', 'dangling.yaml'));
       const read = await readManifestPaths([join(dir, 'manifests')], { relativeTo: dir });
-      assert.deepEqual(read.files.map((f) => f.path), [join('manifests', 'repository.yaml')]);
+      assert.deepEqual(
+        read.files.map((f) => f.path),
+        [join('manifests', 'repository.yaml')],
+      );
       assert.equal(read.files[0]!.text, REPOSITORY);
       assert.equal(read.diagnostics.length, 1, show(read.diagnostics));
       assert.equal(read.diagnostics[0]!.file, join('manifests', 'dangling.yaml'));
@@ -233,14 +260,22 @@ describe('loading: types, encodings, symlinks and file names (issue 17 item 7)',
   });
 
   it('keeps a diagnostic on one line whatever the file name holds', () => {
-    const line = formatDiagnostic({ file: 'evil\nx.yaml:1:1: error: forged\r\t\u001b[31m', line: 2, column: 3, path: 'spec', severity: 'warning', message: 'two\nlines' });
+    const line = formatDiagnostic({
+      file: 'evil\nx.yaml:1:1: error: forged\r\t\u001b[31m',
+      line: 2,
+      column: 3,
+      path: 'spec',
+      severity: 'warning',
+      message: 'two\nlines',
+    });
     assert.equal(line.split(/[\n\r]/).length, 1, line);
     assert.equal(line, 'evil\\nx.yaml:1:1: error: forged\\r\\t\\x1b[31m:2:3: warning: two\\nlines (spec)');
   });
 });
 
 describe('loading: one YAML schema, as kubectl reads it (issue 18 item 7)', () => {
-  const annotated = (name: string) => session(name).replace('  namespace: demo\n', '  namespace: demo\n  annotations:\n    restore.gitops/rerun: 2024-06-01\n    count: 1_000\n');
+  const annotated = (name: string) =>
+    session(name).replace('  namespace: demo\n', '  namespace: demo\n  annotations:\n    restore.gitops/rerun: 2024-06-01\n    count: 1_000\n');
 
   it('reads an unquoted date and 1_000 the same in every file, whether or not another document of the file is broken', () => {
     const clean: SourceFile = { path: 'clean.yaml', text: annotated('clean') };

@@ -9,13 +9,19 @@ import { fileURLToPath } from 'node:url';
 import { formatDiagnostic, loadObjects } from '../../src/manifests/index.ts';
 
 const DIR = fileURLToPath(new URL('./fixtures/kubectl/', import.meta.url));
-const FILES = readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort();
+const FILES = readdirSync(DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 function kubectl(file: string): unknown[] | undefined {
   let out: string;
   try {
     // `probe-` removes a label that is not there: the objects come back as kubectl read them.
-    out = execFileSync('kubectl', ['label', '--local', '-f', file, 'probe-', '-o', 'json'], { env: { ...process.env, KUBECONFIG: '/dev/null' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    out = execFileSync('kubectl', ['label', '--local', '-f', file, 'probe-', '-o', 'json'], {
+      env: { ...process.env, KUBECONFIG: '/dev/null' },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
@@ -34,8 +40,7 @@ function kubectl(file: string): unknown[] | undefined {
     else if (c === '{') {
       if (depth === 0) start = i;
       depth++;
-    }
-    else if (c === '}' && --depth === 0) objects.push(JSON.parse(out.slice(start, i + 1)));
+    } else if (c === '}' && --depth === 0) objects.push(JSON.parse(out.slice(start, i + 1)));
   }
   return objects;
 }
@@ -46,7 +51,11 @@ describe('loading: values as kubectl reads them (issue 18 item 7)', () => {
       const theirs = kubectl(`${DIR}${name}`);
       if (!theirs) return this.skip(); // no kubectl on this machine
       const loaded = loadObjects([{ path: name, text: readFileSync(`${DIR}${name}`, 'utf8') }]);
-      assert.deepEqual(loaded.diagnostics.filter((d) => d.severity === 'error'), [], loaded.diagnostics.map(formatDiagnostic).join('\n'));
+      assert.deepEqual(
+        loaded.diagnostics.filter((d) => d.severity === 'error'),
+        [],
+        loaded.diagnostics.map(formatDiagnostic).join('\n'),
+      );
       // JSON both ways: -0 and 0 are one number to JSON, and kubectl adds an empty labels map.
       const ours = loaded.manifests.map((m) => JSON.parse(JSON.stringify(m.object)));
       for (const o of theirs as { metadata: { labels?: object } }[]) if (o.metadata.labels && !Object.keys(o.metadata.labels).length) delete o.metadata.labels;

@@ -87,7 +87,7 @@ describe('validation: loading', () => {
     assertAt(d, 'secret.yaml', 'Secret');
   });
 
-  it('reports a YAML error with its position and still reads the file\'s other documents and other files', async () => {
+  it("reports a YAML error with its position and still reads the file's other documents and other files", async () => {
     const ds = await diagnosticsOf('not-yaml.yaml', 'secret.yaml');
     const yamlError = ds.find((d) => d.message.startsWith('YAML:'));
     assert.ok(yamlError, ds.map(formatDiagnostic).join('\n'));
@@ -119,7 +119,14 @@ describe('restorectl validate', () => {
     const r = await restorectl(['validate', file('rules.yaml')]);
     assert.equal(r.code, 1, r.stderr);
     const { line, column } = positionOf(file('rules.yaml'), 'host-2', 2);
-    assert.ok(r.stdout.split('\n').includes(`${file('rules.yaml')}:${line}:${column}: error: host "host-2" is listed in rules 0 and 1: a host may be listed in one rule only (spec.target.rules[1].targetHosts[1])`), r.stdout);
+    assert.ok(
+      r.stdout
+        .split('\n')
+        .includes(
+          `${file('rules.yaml')}:${line}:${column}: error: host "host-2" is listed in rules 0 and 1: a host may be listed in one rule only (spec.target.rules[1].targetHosts[1])`,
+        ),
+      r.stdout,
+    );
   });
 
   it('exits 2 when it cannot run, and says what to do', async () => {

@@ -57,11 +57,22 @@ describe('plan: the Stash StatefulSet example', () => {
     const a = plan.actions.find((x: Action) => x.name === 'sts-restore');
     assert.equal(a.totalHosts, undefined);
     assert.equal(a.hosts, undefined);
-    assert.ok(plan.diagnostics.some((d: { severity: string; message: string }) => d.severity === 'warning' && /hosts unknown.*--cluster-state/.test(d.message)));
+    assert.ok(
+      plan.diagnostics.some((d: { severity: string; message: string }) => d.severity === 'warning' && /hosts unknown.*--cluster-state/.test(d.message)),
+    );
   });
 
   it('markdown names the pods that restart and, per host, the snapshot, source host, paths and patterns, for a PR comment', async () => {
-    const r = await restorectl(['plan', '--source', 'examples/clusters/demo', '--cluster-state', 'examples/cluster-state', '--output', 'markdown', '--no-restic']);
+    const r = await restorectl([
+      'plan',
+      '--source',
+      'examples/clusters/demo',
+      '--cluster-state',
+      'examples/cluster-state',
+      '--output',
+      'markdown',
+      '--no-restic',
+    ]);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /restarts StatefulSet recovered-statefulset: 5 pods roll/);
     assert.match(r.stdout, /^\| `my-sts-3` \| latest \| `my-sts-1` \| `\/source\/data` \| `\*\.json` \| {2}\|$/m);
@@ -80,9 +91,15 @@ describe('plan: the Stash StatefulSet example', () => {
 describe('plan: how it is called', () => {
   it('says which flags go together', async () => {
     const cases: [string[], RegExp][] = [
-      [['--source', 'examples/clusters/demo', '--head', 'main'], /--head reads a git revision and goes with --git-url, not --source \(use --base-dir for the base folder\)/],
+      [
+        ['--source', 'examples/clusters/demo', '--head', 'main'],
+        /--head reads a git revision and goes with --git-url, not --source \(use --base-dir for the base folder\)/,
+      ],
       [['--git-url', 'http://127.0.0.1:9/x.git'], /--git-url needs --head REF/],
-      [['--source', 'examples/clusters/demo', '--status-branch', 'restore-status'], /--status-branch is read from the --git-url remote; pass --git-url URL too/],
+      [
+        ['--source', 'examples/clusters/demo', '--status-branch', 'restore-status'],
+        /--status-branch is read from the --git-url remote; pass --git-url URL too/,
+      ],
       [['--source', 'examples/clusters/demo', '--base-dir', 'nowhere'], /--base-dir nowhere: not a folder/],
       [['--source', 'examples/clusters/demo', '--restic-password-file', 'nowhere'], /--restic-password-file nowhere: cannot read it \(ENOENT\)/],
       [[], /give --source DIR \(a folder\), or --git-url URL with --head REF/],
@@ -114,7 +131,9 @@ describe('plan: against what the cluster holds', () => {
   });
 
   it('a bumped rerun annotation on a final session runs the spec now in git, changed or not', () => {
-    const changed = exampleText.replace('  namespace: demo\n', `  namespace: demo\n  annotations:\n    ${RERUN_ANNOTATION}: "2"\n`).replace('- tmp.json', '- scratch.json');
+    const changed = exampleText
+      .replace('  namespace: demo\n', `  namespace: demo\n  annotations:\n    ${RERUN_ANNOTATION}: "2"\n`)
+      .replace('- tmp.json', '- scratch.json');
     const a = sessionAction(planWith([liveCopy({ phase: 'Succeeded', rerun: '1' })], changed).actions);
     assert.equal(a.action, 'rerun', a.reason);
     assert.match(a.reason!, /the spec now in git runs/);
@@ -133,18 +152,36 @@ describe('plan: against what the cluster holds', () => {
   it('a manifest with a rule error (two catch-all rules) is blocked with the error, never created, and not pruned', () => {
     const twoCatchAll = exampleText.replace('targetHosts: ["my-sts-3", "my-sts-4"]', 'targetHosts: []');
     const fresh = planWith([], twoCatchAll);
-    assert.ok(fresh.diagnostics.some((d) => d.severity === 'error' && d.file === EXAMPLE), JSON.stringify(fresh.diagnostics));
+    assert.ok(
+      fresh.diagnostics.some((d) => d.severity === 'error' && d.file === EXAMPLE),
+      JSON.stringify(fresh.diagnostics),
+    );
     const a = sessionAction(fresh.actions);
     assert.equal(a.action, 'blocked');
     assert.match(a.reason!, new RegExp(`^not applied: the manifest has \\d+ errors? \\(${EXAMPLE.replace(/\./g, '\\.')}:\\d+:\\d+: error: `));
     // Where a session of the same name exists, it is neither rerun nor pruned while the manifest is broken.
-    const live = planWith([liveCopy({ phase: 'Succeeded', rerun: '1' })], twoCatchAll.replace('  namespace: demo\n', `  namespace: demo\n  annotations:\n    ${RERUN_ANNOTATION}: "2"\n`));
-    assert.deepEqual(live.actions.filter((x) => x.kind === 'RestoreSession').map((x) => x.action), ['blocked']);
+    const live = planWith(
+      [liveCopy({ phase: 'Succeeded', rerun: '1' })],
+      twoCatchAll.replace('  namespace: demo\n', `  namespace: demo\n  annotations:\n    ${RERUN_ANNOTATION}: "2"\n`),
+    );
+    assert.deepEqual(
+      live.actions.filter((x) => x.kind === 'RestoreSession').map((x) => x.action),
+      ['blocked'],
+    );
   });
 
   it('a session whose Repository has an error is blocked too: it would fail against it', () => {
-    const badRepo = readFileSync(new URL('../../examples/clusters/demo/repository.yaml', import.meta.url), 'utf8').replace('storageSecretName', 'storageSecretNam');
-    const desired = validateSource([{ path: EXAMPLE, text: exampleText }, { path: 'repository.yaml', text: badRepo }], new ClusterState([sts]));
+    const badRepo = readFileSync(new URL('../../examples/clusters/demo/repository.yaml', import.meta.url), 'utf8').replace(
+      'storageSecretName',
+      'storageSecretNam',
+    );
+    const desired = validateSource(
+      [
+        { path: EXAMPLE, text: exampleText },
+        { path: 'repository.yaml', text: badRepo },
+      ],
+      new ClusterState([sts]),
+    );
     const a = sessionAction(planRestores({ desired, cluster: new ClusterState([sts]) }).actions);
     assert.equal(a.action, 'blocked');
     assert.match(a.reason!, /its Repository demo\/\S+ has errors/);
@@ -165,7 +202,10 @@ describe('plan: against what the cluster holds', () => {
 
   it('a Repository is created, left alone when equal, updated when different', () => {
     const repoAction = (live: KubeObject[]) => {
-      const desired = validateSource([{ path: 'r.yaml', text: readFileSync(new URL('../../examples/clusters/demo/repository.yaml', import.meta.url), 'utf8') }], undefined);
+      const desired = validateSource(
+        [{ path: 'r.yaml', text: readFileSync(new URL('../../examples/clusters/demo/repository.yaml', import.meta.url), 'utf8') }],
+        undefined,
+      );
       return planRestores({ desired, cluster: new ClusterState(live) }).actions[0]!.action;
     };
     assert.equal(repoAction([]), 'create');

@@ -14,7 +14,12 @@ const edit = (files: { path: string; text: string }[], path: string, f: (t: stri
 function review(head: { path: string; text: string }[], base = EXAMPLES) {
   const desired = validateSource(head, undefined);
   const baseDesired = validateSource(base, undefined);
-  return reviewChange(planRestores({ desired, cluster: undefined, sourceCommit: 'h'.repeat(40) }), desired, head, { desired: baseDesired, commit: 'b'.repeat(40), label: 'main', files: base });
+  return reviewChange(planRestores({ desired, cluster: undefined, sourceCommit: 'h'.repeat(40) }), desired, head, {
+    desired: baseDesired,
+    commit: 'b'.repeat(40),
+    label: 'main',
+    files: base,
+  });
 }
 
 describe('plan of a change: what it adds, changes and removes', () => {
@@ -24,20 +29,33 @@ describe('plan of a change: what it adds, changes and removes', () => {
     head.push({ path: 'clusters/demo/new.yaml', text: example('deployment-restore.yaml').text.replace('name: deployment-restore', 'name: new-restore') });
     const plan = review(head);
     const change = Object.fromEntries(plan.actions.map((a) => [a.name, a.change]));
-    assert.deepEqual(change, { 'local-repo': 'unchanged', 'deployment-restore': 'unchanged', 'new-restore': 'added', 'pvc-restore': 'changed', 'sts-restore': 'unchanged' });
-    assert.deepEqual(plan.review!.removed, [{ kind: 'RestoreSession', namespace: 'demo', name: 'snapshot-restore', file: 'clusters/demo/snapshot-restore.yaml' }]);
+    assert.deepEqual(change, {
+      'local-repo': 'unchanged',
+      'deployment-restore': 'unchanged',
+      'new-restore': 'added',
+      'pvc-restore': 'changed',
+      'sts-restore': 'unchanged',
+    });
+    assert.deepEqual(plan.review!.removed, [
+      { kind: 'RestoreSession', namespace: 'demo', name: 'snapshot-restore', file: 'clusters/demo/snapshot-restore.yaml' },
+    ]);
     assert.deepEqual(plan.review!.changedFiles, ['clusters/demo/new.yaml', 'clusters/demo/pvc-restore.yaml', 'clusters/demo/snapshot-restore.yaml']);
 
     const text = planToText(plan);
     assert.match(text, /^\+ create RestoreSession demo\/new-restore \[added\]/m);
     assert.match(text, /^\+ create RestoreSession demo\/pvc-restore \[changed\]/m);
-    assert.match(text, /^- removed RestoreSession demo\/snapshot-restore \[removed\] {2}\(was clusters\/demo\/snapshot-restore\.yaml\): nothing live to prune$/m);
+    assert.match(
+      text,
+      /^- removed RestoreSession demo\/snapshot-restore \[removed\] {2}\(was clusters\/demo\/snapshot-restore\.yaml\): nothing live to prune$/m,
+    );
     assert.match(text, /^Not touched by this change: 2 RestoreSessions, 1 Repository: 3 create$/m);
     assert.doesNotMatch(text, /sts-restore|deployment-restore /, 'untouched sessions are not detailed');
   });
 
   it('shows errors wherever they are, but warnings only of the files the change touches', () => {
-    const plan = review(EXAMPLES.concat({ path: 'clusters/demo/new.yaml', text: example('sts-restore.yaml').text.replace('name: sts-restore', 'name: again') }));
+    const plan = review(
+      EXAMPLES.concat({ path: 'clusters/demo/new.yaml', text: example('sts-restore.yaml').text.replace('name: sts-restore', 'name: again') }),
+    );
     // Without a cluster state both StatefulSet restores warn that their hosts are unknown.
     assert.equal(plan.diagnostics.filter((d) => /hosts unknown/.test(d.message)).length, 2);
     const md = planToMarkdown(plan);
@@ -59,12 +77,21 @@ describe('plan of a change: what it adds, changes and removes', () => {
   });
 });
 
-describe('plan from the ledger: the daemon\'s live sessions, inferred', () => {
+describe("plan from the ledger: the daemon's live sessions, inferred", () => {
   const sts = example('sts-restore.yaml');
   const id = contentId(validateSource([sts], undefined).sessions[0]!.object);
-  const ledger = (phase: string): LedgerRecord[] => [{ namespace: 'demo', name: 'sts-restore', executions: [{ contentId: 'older', phase: 'Succeeded' }, { contentId: id, phase }] }];
+  const ledger = (phase: string): LedgerRecord[] => [
+    {
+      namespace: 'demo',
+      name: 'sts-restore',
+      executions: [
+        { contentId: 'older', phase: 'Succeeded' },
+        { contentId: id, phase },
+      ],
+    },
+  ];
 
-  it('stands in a session for the base\'s restore whose latest execution was created, with its phase', () => {
+  it("stands in a session for the base's restore whose latest execution was created, with its phase", () => {
     const base = validateSource([sts], undefined);
     const { sessions } = ledgerSessions(ledger('Succeeded'), base, base, undefined);
     assert.equal(sessions.length, 1);
@@ -81,6 +108,9 @@ describe('plan from the ledger: the daemon\'s live sessions, inferred', () => {
     const { sessions, diagnostics } = ledgerSessions(ledger('Succeeded'), undefined, validateSource([bumped], undefined), undefined);
     assert.equal(sessions.length, 0);
     assert.equal(diagnostics.length, 1);
-    assert.match(diagnostics[0]!.message, /records an earlier restore demo\/sts-restore \(content id [0-9a-f]+, Succeeded\).*cannot be told here; plan with --base \(or --base-dir\) to know/);
+    assert.match(
+      diagnostics[0]!.message,
+      /records an earlier restore demo\/sts-restore \(content id [0-9a-f]+, Succeeded\).*cannot be told here; plan with --base \(or --base-dir\) to know/,
+    );
   });
 });

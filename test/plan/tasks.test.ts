@@ -29,7 +29,10 @@ const postgresCatalog = () => catalog('postgres-11.9-restore-task.yaml', 'postgr
 function planOf(edit: (s: any) => void, live: KubeObject[] | undefined) {
   const s = parse(sessionText);
   edit(s);
-  const files = [{ path: SESSION_FILE, text: stringify(s) }, { path: 'repository.yaml', text: repoText }];
+  const files = [
+    { path: SESSION_FILE, text: stringify(s) },
+    { path: 'repository.yaml', text: repoText },
+  ];
   const cluster = live && new ClusterState(live);
   const plan = planRestores({ desired: validateSource(files, cluster), cluster });
   return { plan, action: plan.actions.find((a) => a.kind === 'RestoreSession') as Action, diagnostics: plan.diagnostics };
@@ -51,7 +54,10 @@ describe('plan: task restores', () => {
     assert.equal(action.executor, 'job');
     assert.equal(action.task, 'postgres-restore-11.9');
     assert.equal(action.totalHosts, 1);
-    assert.deepEqual(action.hosts?.map((h) => h.host), ['host-0']);
+    assert.deepEqual(
+      action.hosts?.map((h) => h.host),
+      ['host-0'],
+    );
     assert.match(planToText(plan), /executor job \(task postgres-restore-11\.9\), 1 host\(s\)/);
     assert.match(planToMarkdown(plan), /\| job \(task postgres-restore-11\.9\) \| 1 \|/);
   });
@@ -60,16 +66,22 @@ describe('plan: task restores', () => {
     const { diagnostics } = planOf(nothing, [appBinding, ...pvcRestore]);
     const d = theOne(diagnostics, /does not run yet/, 'warning');
     assert.equal(d.path, 'spec.task.name');
-    assert.match(d.message, /task postgres-restore-11\.9 \(AppBinding sample-postgres\) is a Stash Task restore, which restore-controller does not run yet: nothing was restored.*the session will end Failed/);
+    assert.match(
+      d.message,
+      /task postgres-restore-11\.9 \(AppBinding sample-postgres\) is a Stash Task restore, which restore-controller does not run yet: nothing was restored.*the session will end Failed/,
+    );
   });
 
-  it('plan --output json keeps DESIGN §5\'s contract and adds the task', async () => {
+  it("plan --output json keeps DESIGN §5's contract and adds the task", async () => {
     const r = await restorectl(['plan', '--source', join(FIX, 'source'), '--cluster-state', join(FIX, 'cluster-state'), '--output', 'json']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const plan = JSON.parse(r.stdout);
     assert.deepEqual(Object.keys(plan), ['sourceCommit', 'diagnostics', 'actions']);
     const a = plan.actions.find((x: Action) => x.name === 'sample-postgres-restore');
-    assert.deepEqual({ action: a.action, kind: a.kind, executor: a.executor, task: a.task, totalHosts: a.totalHosts }, { action: 'create', kind: 'RestoreSession', executor: 'job', task: 'postgres-restore-11.9', totalHosts: 1 });
+    assert.deepEqual(
+      { action: a.action, kind: a.kind, executor: a.executor, task: a.task, totalHosts: a.totalHosts },
+      { action: 'create', kind: 'RestoreSession', executor: 'job', task: 'postgres-restore-11.9', totalHosts: 1 },
+    );
     assert.deepEqual(a.hosts, [{ host: 'host-0', sourceHost: 'host-0', snapshots: ['latest'], restores: true }]);
   });
 
@@ -77,9 +89,15 @@ describe('plan: task restores', () => {
     const { diagnostics } = planOf((s) => (s.spec.task.name = 'postgress-restore-11.9'), [appBinding, ...pvcRestore, ...postgresCatalog()]);
     const d = theOne(diagnostics, /Task "postgress-restore-11\.9"/, 'error');
     assert.equal(d.path, 'spec.task.name');
-    assert.match(d.message, /neither in the cluster state nor one of Stash's addon tasks that restore-controller runs built in, so nothing would restore the data/);
+    assert.match(
+      d.message,
+      /neither in the cluster state nor one of Stash's addon tasks that restore-controller runs built in, so nothing would restore the data/,
+    );
     assert.match(d.message, /install the Task and its Functions and list them in --cluster-state/);
-    assert.match(d.message, /postgres-restore-<version>, mysql-restore-<version>, mariadb-restore-<version>, mongodb-restore-<version>, redis-restore-<version>, elasticsearch-restore-<version>, pvc-restore/);
+    assert.match(
+      d.message,
+      /postgres-restore-<version>, mysql-restore-<version>, mariadb-restore-<version>, mongodb-restore-<version>, redis-restore-<version>, elasticsearch-restore-<version>, pvc-restore/,
+    );
     assert.match(d.message, /Tasks in the cluster state: postgres-restore-11\.9, pvc-restore$/);
     // The command exits 1 and prints it at the task's line.
     const dir = mkdtempSync(join(tmpdir(), 'plan-task-'));
@@ -89,25 +107,36 @@ describe('plan: task restores', () => {
       const r = await restorectl(['plan', '--source', dir, '--cluster-state', join(FIX, 'cluster-state')]);
       assert.equal(r.code, 1, r.stderr);
       const line = sessionText.split('\n').findIndex((l) => l.includes('postgres-restore-11.9')) + 1;
-      assert.match(r.stdout, new RegExp(`${SESSION_FILE}:${line}:11: error: Task "my-restore" is neither in the cluster state.*Tasks in the cluster state: pvc-restore`));
+      assert.match(
+        r.stdout,
+        new RegExp(`${SESSION_FILE}:${line}:11: error: Task "my-restore" is neither in the cluster state.*Tasks in the cluster state: pvc-restore`),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('without a cluster state, refuses a task name that is not Stash\'s and says the state lists no Tasks', () => {
+  it("without a cluster state, refuses a task name that is not Stash's and says the state lists no Tasks", () => {
     const { diagnostics } = planOf((s) => (s.spec.task.name = 'custom-restore'), undefined);
     assert.match(theOne(diagnostics, /Task "custom-restore"/, 'error').message, /the cluster state lists no Tasks$/);
   });
 
-  it('accepts a Task installed in the cluster (Stash\'s catalog YAML in --cluster-state), and refuses it when a Function of its steps is missing', () => {
-    const task = { apiVersion: 'stash.appscode.com/v1beta1', kind: 'Task', metadata: { name: 'custom-pg-restore' }, spec: { steps: [{ name: 'postgres-restore-11.9' }, { name: 'update-status' }] } } as KubeObject;
+  it("accepts a Task installed in the cluster (Stash's catalog YAML in --cluster-state), and refuses it when a Function of its steps is missing", () => {
+    const task = {
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'Task',
+      metadata: { name: 'custom-pg-restore' },
+      spec: { steps: [{ name: 'postgres-restore-11.9' }, { name: 'update-status' }] },
+    } as KubeObject;
     const fns = [...catalog('postgres-11.9-restore-function.yaml'), ...pvcRestore.filter((o) => o.kind === 'Function')];
     const ok = planOf((s) => (s.spec.task.name = 'custom-pg-restore'), [appBinding, task, ...fns]);
     assert.deepEqual(errors(ok.diagnostics), []);
     assert.equal(ok.action.task, 'custom-pg-restore');
     const missing = planOf((s) => (s.spec.task.name = 'custom-pg-restore'), [appBinding, task, ...fns.filter((f) => f.metadata.name !== 'update-status')]);
-    assert.match(theOne(missing.diagnostics, /Function/, 'error').message, /^Task "custom-pg-restore" step 1 runs Function "update-status", which is not in the cluster state: install it/);
+    assert.match(
+      theOne(missing.diagnostics, /Function/, 'error').message,
+      /^Task "custom-pg-restore" step 1 runs Function "update-status", which is not in the cluster state: install it/,
+    );
     const empty = planOf((s) => (s.spec.task.name = 'custom-pg-restore'), [appBinding, { ...task, spec: { steps: [] } }, ...fns]);
     assert.match(theOne(empty.diagnostics, /no steps/, 'error').message, /Stash refuses a Task without steps/);
   });
@@ -115,21 +144,43 @@ describe('plan: task restores', () => {
   it('warns that a missing AppBinding or PVC target is not found and the session will wait (Pending)', () => {
     const db = planOf(nothing, [...pvcRestore]);
     const d = theOne(db.diagnostics, /target not found/, 'warning');
-    assert.equal(d.message, 'target not found: AppBinding demo/sample-postgres is not in the cluster state, so the session will wait (Pending) until it exists');
+    assert.equal(
+      d.message,
+      'target not found: AppBinding demo/sample-postgres is not in the cluster state, so the session will wait (Pending) until it exists',
+    );
     assert.equal(d.path, 'spec.target.ref.name');
-    const pvc = planOf((s) => {
-      s.spec.task.name = 'pvc-restore';
-      s.spec.target.ref = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: 'restore-pvc' };
-    }, [appBinding]);
-    assert.match(theOne(pvc.diagnostics, /target not found/, 'warning').message, /PersistentVolumeClaim demo\/restore-pvc is not in the cluster state, so the session will wait \(Pending\)/);
+    const pvc = planOf(
+      (s) => {
+        s.spec.task.name = 'pvc-restore';
+        s.spec.target.ref = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: 'restore-pvc' };
+      },
+      [appBinding],
+    );
+    assert.match(
+      theOne(pvc.diagnostics, /target not found/, 'warning').message,
+      /PersistentVolumeClaim demo\/restore-pvc is not in the cluster state, so the session will wait \(Pending\)/,
+    );
     assert.deepEqual(errors(pvc.diagnostics), []);
   });
 
   it('refuses a database target without a task, and takes the task a KubeDB AppBinding names', () => {
     const none = planOf((s) => delete s.spec.task, [appBinding]);
     const d = theOne(none.diagnostics, /database target/, 'error');
-    assert.match(d.message, /^a database target \(AppBinding demo\/sample-postgres\) needs spec\.task\.name: Stash restores a database by running its addon's Task/);
-    const kubedb = { ...appBinding, spec: { ...(appBinding['spec'] as object), parameters: { apiVersion: 'appcatalog.appscode.com/v1alpha1', kind: 'StashAddon', stash: { addon: { restoreTask: { name: 'postgres-restore-11.9' } } } } } } as KubeObject;
+    assert.match(
+      d.message,
+      /^a database target \(AppBinding demo\/sample-postgres\) needs spec\.task\.name: Stash restores a database by running its addon's Task/,
+    );
+    const kubedb = {
+      ...appBinding,
+      spec: {
+        ...(appBinding['spec'] as object),
+        parameters: {
+          apiVersion: 'appcatalog.appscode.com/v1alpha1',
+          kind: 'StashAddon',
+          stash: { addon: { restoreTask: { name: 'postgres-restore-11.9' } } },
+        },
+      },
+    } as KubeObject;
     const named = planOf((s) => delete s.spec.task, [kubedb]);
     assert.deepEqual(errors(named.diagnostics), []);
     assert.equal(named.action.task, 'postgres-restore-11.9');
@@ -137,19 +188,25 @@ describe('plan: task restores', () => {
 
   it('refuses a Stash addon that restore-controller does not run built in unless its Task is installed', () => {
     const { diagnostics } = planOf((s) => (s.spec.task.name = 'etcd-restore-3.5.0'), [appBinding]);
-    assert.match(theOne(diagnostics, /etcd/, 'error').message, /^Task "etcd-restore-3\.5\.0" is Stash's etcd addon, which restore-controller does not run built in, and it is not in the cluster state: install Stash's etcd catalog/);
+    assert.match(
+      theOne(diagnostics, /etcd/, 'error').message,
+      /^Task "etcd-restore-3\.5\.0" is Stash's etcd addon, which restore-controller does not run built in, and it is not in the cluster state: install Stash's etcd catalog/,
+    );
   });
 
-  it('reports a version Stash\'s catalog does not have, and a database task aimed at a PVC', () => {
+  it("reports a version Stash's catalog does not have, and a database task aimed at a PVC", () => {
     const version = planOf((s) => (s.spec.task.name = 'postgres-restore-11.2'), [appBinding]);
     assert.match(theOne(version.diagnostics, /catalog has no/, 'warning').message, /Stash's catalog has no PostgreSQL 11\.2 \(it has 9\.6\.19, .*11\.9.*\)/);
     const pvc = planOf((s) => (s.spec.target.ref = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: 'data' }), undefined);
-    assert.match(theOne(pvc.diagnostics, /through an AppBinding/, 'error').message, /but the target is PersistentVolumeClaim data: target the database's AppBinding/);
+    assert.match(
+      theOne(pvc.diagnostics, /through an AppBinding/, 'error').message,
+      /but the target is PersistentVolumeClaim data: target the database's AppBinding/,
+    );
     const db = planOf((s) => (s.spec.task.name = 'pvc-restore'), [appBinding]);
     assert.match(theOne(db.diagnostics, /stand-alone PersistentVolumeClaim/, 'error').message, /but the target is AppBinding sample-postgres/);
   });
 
-  it('refuses a task param without a value, as Stash\'s CRD does', () => {
+  it("refuses a task param without a value, as Stash's CRD does", () => {
     const { diagnostics, action } = planOf((s) => (s.spec.task.params = [{ name: 'args', value: '--clean' }, { name: 'waitTimeout' }]), [appBinding]);
     const d = theOne(diagnostics, /is required/, 'error');
     assert.equal(d.path, 'spec.task.params[1].value');

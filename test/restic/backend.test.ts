@@ -71,7 +71,8 @@ describe('restic backend: repository strings and environment', () => {
       assert.equal(b.env.UNRELATED, undefined);
       assert.deepEqual(b.globalArgs, c.args ?? []);
       const restPw = c.secret.REST_SERVER_PASSWORD;
-      if (restPw) assert.ok(!b.displayRepository.includes(encodeURIComponent(restPw)) && !b.displayRepository.includes(restPw), 'display string hides the password');
+      if (restPw)
+        assert.ok(!b.displayRepository.includes(encodeURIComponent(restPw)) && !b.displayRepository.includes(restPw), 'display string hides the password');
     });
   }
 
@@ -83,7 +84,11 @@ describe('restic backend: repository strings and environment', () => {
   it('writes the CA certificate to a file passed with --cacert', async () => {
     const dir = await tempDir('backend-files');
     try {
-      const b = resticBackend({ s3: { bucket: 'b', endpoint: 'https://minio' } }, { ...PW, CA_CERT_DATA: '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n' }, { scratchDir: dir.path });
+      const b = resticBackend(
+        { s3: { bucket: 'b', endpoint: 'https://minio' } },
+        { ...PW, CA_CERT_DATA: '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n' },
+        { scratchDir: dir.path },
+      );
       assert.deepEqual(b.globalArgs, ['--cacert', join(dir.path, 'ca.crt')]);
       await writeBackendFiles(b);
       assert.match(await readFile(join(dir.path, 'ca.crt'), 'utf8'), /BEGIN CERTIFICATE/);
@@ -101,13 +106,55 @@ describe('restic backend: repository strings and environment', () => {
 
 describe('restic backend: errors name the key, never the value', () => {
   const errs: { name: string; backend: Backend; secret: Record<string, string>; code: string; key?: string }[] = [
-    { name: 'no RESTIC_PASSWORD', backend: { local: { mountPath: '/r' } }, secret: { OTHER: 'topsecret-value' }, code: 'SecretKeyMissing', key: 'RESTIC_PASSWORD' },
-    { name: 'empty RESTIC_PASSWORD counts as missing', backend: { local: { mountPath: '/r' } }, secret: { RESTIC_PASSWORD: '' }, code: 'SecretKeyMissing', key: 'RESTIC_PASSWORD' },
-    { name: 's3 with only one key', backend: { s3: { bucket: 'b' } }, secret: { ...PW, AWS_ACCESS_KEY_ID: 'AKIAONLY' }, code: 'SecretKeyMissing', key: 'AWS_SECRET_ACCESS_KEY' },
-    { name: 'azure without key', backend: { azure: { container: 'c' } }, secret: { ...PW, AZURE_ACCOUNT_NAME: 'azure-acct-name' }, code: 'SecretKeyMissing', key: 'AZURE_ACCOUNT_KEY' },
-    { name: 'b2 without account id', backend: { b2: { bucket: 'b' } }, secret: { ...PW, B2_ACCOUNT_KEY: 'b2-secret' }, code: 'SecretKeyMissing', key: 'B2_ACCOUNT_ID' },
-    { name: 'swift without auth url', backend: { swift: { container: 'c' } }, secret: { ...PW, OS_PASSWORD: 'pw-swift' }, code: 'SecretKeyMissing', key: 'OS_AUTH_URL' },
-    { name: 'rest with only a password', backend: { rest: { url: 'http://r' } }, secret: { ...PW, REST_SERVER_PASSWORD: 'rest-pass' }, code: 'SecretKeyMissing', key: 'REST_SERVER_USERNAME' },
+    {
+      name: 'no RESTIC_PASSWORD',
+      backend: { local: { mountPath: '/r' } },
+      secret: { OTHER: 'topsecret-value' },
+      code: 'SecretKeyMissing',
+      key: 'RESTIC_PASSWORD',
+    },
+    {
+      name: 'empty RESTIC_PASSWORD counts as missing',
+      backend: { local: { mountPath: '/r' } },
+      secret: { RESTIC_PASSWORD: '' },
+      code: 'SecretKeyMissing',
+      key: 'RESTIC_PASSWORD',
+    },
+    {
+      name: 's3 with only one key',
+      backend: { s3: { bucket: 'b' } },
+      secret: { ...PW, AWS_ACCESS_KEY_ID: 'AKIAONLY' },
+      code: 'SecretKeyMissing',
+      key: 'AWS_SECRET_ACCESS_KEY',
+    },
+    {
+      name: 'azure without key',
+      backend: { azure: { container: 'c' } },
+      secret: { ...PW, AZURE_ACCOUNT_NAME: 'azure-acct-name' },
+      code: 'SecretKeyMissing',
+      key: 'AZURE_ACCOUNT_KEY',
+    },
+    {
+      name: 'b2 without account id',
+      backend: { b2: { bucket: 'b' } },
+      secret: { ...PW, B2_ACCOUNT_KEY: 'b2-secret' },
+      code: 'SecretKeyMissing',
+      key: 'B2_ACCOUNT_ID',
+    },
+    {
+      name: 'swift without auth url',
+      backend: { swift: { container: 'c' } },
+      secret: { ...PW, OS_PASSWORD: 'pw-swift' },
+      code: 'SecretKeyMissing',
+      key: 'OS_AUTH_URL',
+    },
+    {
+      name: 'rest with only a password',
+      backend: { rest: { url: 'http://r' } },
+      secret: { ...PW, REST_SERVER_PASSWORD: 'rest-pass' },
+      code: 'SecretKeyMissing',
+      key: 'REST_SERVER_USERNAME',
+    },
     { name: 'no backend', backend: {}, secret: PW, code: 'BackendInvalid' },
     { name: 'two backends', backend: { local: { mountPath: '/r' }, s3: { bucket: 'b' } }, secret: PW, code: 'BackendInvalid' },
   ];
@@ -137,7 +184,11 @@ describe('restic redaction', () => {
     assert.equal(out, 'password <redacted> wrong; key line <redacted>; rest:https://<redacted>@host/x');
   });
   it('masks the values resticBackend lists, including URL-encoded rest credentials', () => {
-    const b = resticBackend({ rest: { url: 'https://r/' } }, { RESTIC_PASSWORD: 'pw-value-1', REST_SERVER_USERNAME: 'me', REST_SERVER_PASSWORD: 'p@ss/word' }, { scratchDir: scratch });
+    const b = resticBackend(
+      { rest: { url: 'https://r/' } },
+      { RESTIC_PASSWORD: 'pw-value-1', REST_SERVER_USERNAME: 'me', REST_SERVER_PASSWORD: 'p@ss/word' },
+      { scratchDir: scratch },
+    );
     const msg = redact(`Fatal: unable to open ${b.repository} with pw-value-1 (p%40ss%2Fword)`, b.secrets);
     assert.ok(!msg.includes('pw-value-1') && !msg.includes('p%40ss%2Fword') && !msg.includes('p@ss/word'), msg);
   });

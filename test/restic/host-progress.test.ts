@@ -8,8 +8,30 @@ import { isResticError } from '../../src/restic/errors.ts';
 describe('restic host restorer: progress over steps', () => {
   it('carries totals only once every step is measured, and never with mode none', () => {
     assert.deepEqual(hostProgress([{ bytes: 10, files: 1 }, undefined], 'filtered', 4, 0), { bytesDone: 4 });
-    assert.deepEqual(hostProgress([{ bytes: 10, files: 1 }, { bytes: 5, files: 2 }], 'none', 4, 0), { bytesDone: 4 });
-    assert.deepEqual(hostProgress([{ bytes: 10, files: 1 }, { bytes: 5, files: 2 }], 'filtered', 4, 1), { bytesDone: 4, bytesTotal: 15, filesDone: 1, filesTotal: 3 });
+    assert.deepEqual(
+      hostProgress(
+        [
+          { bytes: 10, files: 1 },
+          { bytes: 5, files: 2 },
+        ],
+        'none',
+        4,
+        0,
+      ),
+      { bytesDone: 4 },
+    );
+    assert.deepEqual(
+      hostProgress(
+        [
+          { bytes: 10, files: 1 },
+          { bytes: 5, files: 2 },
+        ],
+        'filtered',
+        4,
+        1,
+      ),
+      { bytesDone: 4, bytesTotal: 15, filesDone: 1, filesTotal: 3 },
+    );
   });
   it('clamps bytesDone to the total and leaves filesDone out when unknown', () => {
     assert.deepEqual(hostProgress([{ bytes: 10, files: 1 }], 'stats', 99, undefined), { bytesDone: 10, bytesTotal: 10, filesTotal: 1 });
@@ -43,7 +65,12 @@ describe('restic host restorer: a step that did not succeed stops the host', () 
       plan: { host: 'h-3', sourceHost: 'h-1', paths: ['/data'], include: ['*.json'], restores: true },
       root: '/pod',
     });
-    assert.deepEqual(input, { host: 'h-3', rule: { sourceHost: 'h-1', snapshots: undefined, paths: ['/data'], include: ['*.json'], exclude: undefined }, target: '/pod', args: ['--verify'] });
+    assert.deepEqual(input, {
+      host: 'h-3',
+      rule: { sourceHost: 'h-1', snapshots: undefined, paths: ['/data'], include: ['*.json'], exclude: undefined },
+      target: '/pod',
+      args: ['--verify'],
+    });
   });
 });
 

@@ -32,13 +32,25 @@ describe('restic host restorer (the agent’s HostRestorer)', function () {
   let work: { path: string; cleanup: () => Promise<void> };
   let ids: string[];
   let n = 0;
-  const own = (host: string) => ({ [`${D}/${host}.json`]: `{"host":"${host}"}`, [`${D}/tmp.json`]: 'tmp', [`${D}/log.txt`]: 'log', [`${D}/sub dir/ü.bin`]: `bin ${host}` });
+  const own = (host: string) => ({
+    [`${D}/${host}.json`]: `{"host":"${host}"}`,
+    [`${D}/tmp.json`]: 'tmp',
+    [`${D}/log.txt`]: 'log',
+    [`${D}/sub dir/ü.bin`]: `bin ${host}`,
+  });
 
   before(async function () {
     await requireSeeding(this);
     work = await tempDir('host-restorer');
     // the repository sits where the Repository's local volume is mounted in the sandbox pod folder
-    ids = (await makeRepo({ dir: work.path, repoPath: join(work.path, 'safe/data/repo'), password: PASSWORD, snapshots: ['my-sts-0', 'my-sts-1', 'my-sts-2'].map((host) => ({ host, files: own(host) })) })).snapshotIds;
+    ids = (
+      await makeRepo({
+        dir: work.path,
+        repoPath: join(work.path, 'safe/data/repo'),
+        password: PASSWORD,
+        snapshots: ['my-sts-0', 'my-sts-1', 'my-sts-2'].map((host) => ({ host, files: own(host) })),
+      })
+    ).snapshotIds;
   });
   after(async () => work?.cleanup());
 
@@ -98,17 +110,30 @@ describe('restic host restorer (the agent’s HostRestorer)', function () {
     assert.equal(out.progress.bytesTotal, 2 * one);
     assert.equal(out.progress.bytesDone, 2 * one);
     const done = seen.map((p) => p.bytesDone ?? 0);
-    assert.deepEqual(done, [...done].sort((a, b) => a - b));
+    assert.deepEqual(
+      done,
+      [...done].sort((a, b) => a - b),
+    );
   });
 
   it('uses the session’s tempDir, nice/ionice and target.args', async () => {
     const { j, root } = job(
       { host: 'my-sts-0', sourceHost: 'my-sts-0', paths: [D], restores: true },
-      { session: session({ tempDir: { disableCaching: true }, runtimeSettings: { container: { nice: { adjustment: 5 }, ionice: { class: 2, classData: 4 } } }, target: { args: ['--verify'] } }) },
+      {
+        session: session({
+          tempDir: { disableCaching: true },
+          runtimeSettings: { container: { nice: { adjustment: 5 }, ionice: { class: 2, classData: 4 } } },
+          target: { args: ['--verify'] },
+        }),
+      },
     );
     const out = await restorer.restore(j);
     assert.deepEqual(out.snapshots, [ids[0]]);
-    assert.equal((await listTree(root)).some((p) => p.includes('restic-cache')), false, 'no cache with disableCaching');
+    assert.equal(
+      (await listTree(root)).some((p) => p.includes('restic-cache')),
+      false,
+      'no cache with disableCaching',
+    );
   });
 
   it('a wrong password fails with a message that is safe to show', async () => {

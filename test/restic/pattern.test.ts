@@ -37,7 +37,20 @@ const FILES = [
   'what?.txt',
 ];
 const ALL_FILES = FILES.filter((f) => !f.endsWith('/'));
-const JSON_ANYWHERE = ['a.json', 'b.json', 'tmp.json', '.config.json', 'sub/c.json', 'sub/tmp.json', 'sub/deep/d.json', 'with space/x.json', 'ünïcödé/日本.json', 'dir.json/inner.bin', 'foobar/f.json', '[br]/h.json'];
+const JSON_ANYWHERE = [
+  'a.json',
+  'b.json',
+  'tmp.json',
+  '.config.json',
+  'sub/c.json',
+  'sub/tmp.json',
+  'sub/deep/d.json',
+  'with space/x.json',
+  'ünïcödé/日本.json',
+  'dir.json/inner.bin',
+  'foobar/f.json',
+  '[br]/h.json',
+];
 const SUB = ['sub/c.json', 'sub/tmp.json', 'sub/readme.txt', 'sub/deep/d.json', 'sub/deep/e.log'];
 const TXT = ['notes.txt', 'sub/readme.txt', 'with space/file one.txt', 'ünïcödé/ß.txt', 'what?.txt'];
 const minus = (all: string[], gone: string[]) => all.filter((f) => !gone.includes(f));
@@ -52,7 +65,11 @@ interface Row {
 const TABLE: Row[] = [
   // --include
   { name: 'unanchored *.json matches at any depth, dotfiles and a directory named x.json', filter: { include: ['*.json'] }, files: JSON_ANYWHERE },
-  { name: 'anchored /source/data/*.json: top level only (and below a matching dir)', filter: { include: [`${D}/*.json`] }, files: ['a.json', 'b.json', 'tmp.json', '.config.json', 'dir.json/inner.bin'] },
+  {
+    name: 'anchored /source/data/*.json: top level only (and below a matching dir)',
+    filter: { include: [`${D}/*.json`] },
+    files: ['a.json', 'b.json', 'tmp.json', '.config.json', 'dir.json/inner.bin'],
+  },
   { name: 'a directory name includes everything below it', filter: { include: ['sub'] }, files: SUB },
   { name: 'anchored directory', filter: { include: [`${D}/sub`] }, files: SUB },
   { name: 'trailing slash is ignored (filepath.Clean)', filter: { include: [`${D}/sub/`] }, files: SUB },
@@ -63,9 +80,17 @@ const TABLE: Row[] = [
   { name: 'whole components only: foo does not match foobar', filter: { include: ['foo'] }, files: ['foo/g.bin'] },
   { name: '.* matches dotfiles', filter: { include: ['.*'] }, files: ['.hidden', '.config.json'] },
   { name: '* matches every component, so everything', filter: { include: ['*'] }, files: ALL_FILES },
-  { name: '? is one character (one rune)', filter: { include: ['?.json'] }, files: ['a.json', 'b.json', 'sub/c.json', 'sub/deep/d.json', 'with space/x.json', 'foobar/f.json', '[br]/h.json'] },
+  {
+    name: '? is one character (one rune)',
+    filter: { include: ['?.json'] },
+    files: ['a.json', 'b.json', 'sub/c.json', 'sub/deep/d.json', 'with space/x.json', 'foobar/f.json', '[br]/h.json'],
+  },
   { name: 'character class', filter: { include: ['[ab].json'] }, files: ['a.json', 'b.json'] },
-  { name: 'negated class uses ^', filter: { include: ['[^ab].json'] }, files: ['sub/c.json', 'sub/deep/d.json', 'with space/x.json', 'foobar/f.json', '[br]/h.json'] },
+  {
+    name: 'negated class uses ^',
+    filter: { include: ['[^ab].json'] },
+    files: ['sub/c.json', 'sub/deep/d.json', 'with space/x.json', 'foobar/f.json', '[br]/h.json'],
+  },
   { name: 'backslash escapes brackets', filter: { include: ['\\[br\\]'] }, files: ['[br]/h.json'] },
   { name: 'backslash escapes ?', filter: { include: ['what\\?.txt'] }, files: ['what?.txt'] },
   { name: 'non-ASCII file name', filter: { include: ['日本.json'] }, files: ['ünïcödé/日本.json'] },
@@ -79,7 +104,11 @@ const TABLE: Row[] = [
   { name: 'no match restores nothing', filter: { include: ['nonexistent'] }, files: [] },
   { name: "an empty include is ignored but still means 'include mode': nothing", filter: { include: [''] }, files: [] },
   // --exclude
-  { name: 'Stash example: exclude tmp.json and *.txt', filter: { exclude: ['tmp.json', '*.txt'] }, files: minus(ALL_FILES, ['tmp.json', 'sub/tmp.json', ...TXT]) },
+  {
+    name: 'Stash example: exclude tmp.json and *.txt',
+    filter: { exclude: ['tmp.json', '*.txt'] },
+    files: minus(ALL_FILES, ['tmp.json', 'sub/tmp.json', ...TXT]),
+  },
   { name: 'exclude *.json everywhere (and the dir.json directory)', filter: { exclude: ['*.json'] }, files: minus(ALL_FILES, JSON_ANYWHERE) },
   { name: '**/*.json is the same as *.json', filter: { exclude: ['**/*.json'] }, files: minus(ALL_FILES, JSON_ANYWHERE) },
   { name: 'exclude a directory by name', filter: { exclude: ['sub'] }, files: minus(ALL_FILES, SUB) },
@@ -87,22 +116,46 @@ const TABLE: Row[] = [
   { name: 'exclude dotfiles', filter: { exclude: ['.*'] }, files: minus(ALL_FILES, ['.hidden', '.config.json']) },
   { name: 'exclude a two-component run with non-ASCII', filter: { exclude: ['ünïcödé/ß.txt'] }, files: minus(ALL_FILES, ['ünïcödé/ß.txt']) },
   { name: 'nothing below an excluded directory comes back with !', filter: { exclude: ['*', '!a.json'] }, files: [] },
-  { name: '! re-includes a file excluded by an earlier pattern', filter: { exclude: ['*.txt', '!notes.txt'] }, files: minus(ALL_FILES, minus(TXT, ['notes.txt'])) },
+  {
+    name: '! re-includes a file excluded by an earlier pattern',
+    filter: { exclude: ['*.txt', '!notes.txt'] },
+    files: minus(ALL_FILES, minus(TXT, ['notes.txt'])),
+  },
   { name: 'an empty exclude excludes nothing', filter: { exclude: [''] }, files: ALL_FILES },
   // none
   { name: 'no filter restores everything', filter: {}, files: ALL_FILES },
 ];
 
 const ERRORS: { name: string; filter: RestoreFilter; code: string; resticSays: RegExp }[] = [
-  { name: 'restic 0.14 refuses --include with --exclude', filter: { include: ['*.json'], exclude: ['tmp.json'] }, code: 'IncludeExcludeExclusive', resticSays: /mutually exclusive/ },
+  {
+    name: 'restic 0.14 refuses --include with --exclude',
+    filter: { include: ['*.json'], exclude: ['tmp.json'] },
+    code: 'IncludeExcludeExclusive',
+    resticSays: /mutually exclusive/,
+  },
   { name: 'an invalid pattern is refused', filter: { include: ['['] }, code: 'BadPattern', resticSays: /invalid pattern/ },
   { name: 'a trailing backslash is an invalid pattern', filter: { exclude: ['a\\'] }, code: 'BadPattern', resticSays: /invalid pattern/ },
 ];
 
-const entries: SnapshotEntry[] = [`/source/`, `${D}/`, ...FILES.map((f) => `${D}/${f}`), `${D}/sub/`, `${D}/sub/deep/`, `${D}/with space/`, `${D}/ünïcödé/`, `${D}/dir.json/`, `${D}/foobar/`, `${D}/foo/`, `${D}/[br]/`];
+const entries: SnapshotEntry[] = [
+  `/source/`,
+  `${D}/`,
+  ...FILES.map((f) => `${D}/${f}`),
+  `${D}/sub/`,
+  `${D}/sub/deep/`,
+  `${D}/with space/`,
+  `${D}/ünïcödé/`,
+  `${D}/dir.json/`,
+  `${D}/foobar/`,
+  `${D}/foo/`,
+  `${D}/[br]/`,
+];
 
 function filesOf(paths: string[]): string[] {
-  return paths.filter((p) => !p.endsWith('/') && p.startsWith(D + '/')).map((p) => p.slice(D.length + 1)).sort();
+  return paths
+    .filter((p) => !p.endsWith('/') && p.startsWith(D + '/'))
+    .map((p) => p.slice(D.length + 1))
+    .sort();
 }
 
 describe('restic patterns: Go filepath.Match and Clean', () => {

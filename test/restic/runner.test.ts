@@ -57,7 +57,12 @@ describe('restic runner against real repositories', function () {
   const runner = (opts: { password?: string; repo?: string; ctx?: Partial<CommandContext>; log?: Logger } = {}) => {
     const scratch = join(work.path, `scratch-${n}`);
     const backend = resticBackend({ local: { mountPath: opts.repo ?? repoPath } }, { RESTIC_PASSWORD: opts.password ?? PASSWORD }, { scratchDir: scratch });
-    return new ResticRunner({ ctx: { scratchDir: scratch, backendArgs: backend.globalArgs, ...opts.ctx }, env: backend.env, secrets: backend.secrets, ...(opts.log ? { log: opts.log } : {}) });
+    return new ResticRunner({
+      ctx: { scratchDir: scratch, backendArgs: backend.globalArgs, ...opts.ctx },
+      env: backend.env,
+      secrets: backend.secrets,
+      ...(opts.log ? { log: opts.log } : {}),
+    });
   };
   const target = () => join(work.path, `target-${n++}`);
 
@@ -72,7 +77,10 @@ describe('restic runner against real repositories', function () {
     const bytes = Object.values(newer).reduce((s, c) => s + Buffer.byteLength(c), 0);
     assert.deepEqual(res.progress, { bytesTotal: bytes, bytesDone: bytes, filesTotal: 5, filesDone: 5 });
     assert.deepEqual(seen.at(-1), res.progress);
-    assert.deepEqual((await listTree(root)).filter((p) => !p.endsWith('/')), Object.keys(newer).sort());
+    assert.deepEqual(
+      (await listTree(root)).filter((p) => !p.endsWith('/')),
+      Object.keys(newer).sort(),
+    );
     assert.equal(await readFile(join(root, D, 'ünïcödé/日本 語.json'), 'utf8'), '{"jp":"日本"}');
     assert.equal(await readFile(join(root, D, 'with space/file one.txt'), 'utf8'), 'spaces');
   });
@@ -102,8 +110,14 @@ describe('restic runner against real repositories', function () {
     const res = await r.restore(step!);
     assert.equal(res.outcome, 'Succeeded', res.error);
     const kept = [`${D}/a.json`, `${D}/ünïcödé/日本 語.json`];
-    assert.deepEqual((await listTree(root)).filter((p) => !p.endsWith('/')), kept.sort());
-    assert.equal(res.progress.bytesTotal, kept.reduce((s, k) => s + Buffer.byteLength(newer[k]!), 0));
+    assert.deepEqual(
+      (await listTree(root)).filter((p) => !p.endsWith('/')),
+      kept.sort(),
+    );
+    assert.equal(
+      res.progress.bytesTotal,
+      kept.reduce((s, k) => s + Buffer.byteLength(newer[k]!), 0),
+    );
     assert.equal(res.progress.filesTotal, 2);
     const stats = await r.snapshotSize(ids[1]!);
     assert.ok(stats.bytes > res.progress.bytesTotal!, 'restic stats counts the whole snapshot');
@@ -128,10 +142,13 @@ describe('restic runner against real repositories', function () {
     const r = runner({ password: wrong, log: sinkLogger((rec) => records.push(rec), { level: 'debug' }) });
     const [step] = restoreSteps({ host: 'my-sts-1', rule: { paths: [D] }, target: target() }, r.ctx);
     await r.restore(step!);
-    assert.deepEqual(records.map((x) => [x['level'], String(x['msg']).split(' ').slice(0, 3).join(' ')]), [
-      ['debug', 'started restic snapshots'],
-      ['debug', 'restic ended: exit'],
-    ]);
+    assert.deepEqual(
+      records.map((x) => [x['level'], String(x['msg']).split(' ').slice(0, 3).join(' ')]),
+      [
+        ['debug', 'started restic snapshots'],
+        ['debug', 'restic ended: exit'],
+      ],
+    );
     assert.equal(records[1]!['exitCode'], 1);
     assert.ok(!JSON.stringify(records).includes(wrong));
   });
@@ -173,7 +190,11 @@ describe('restic runner against real repositories', function () {
     assert.equal(res.outcome, 'Succeeded', res.error);
     assert.equal(res.progress.bytesTotal, 120 * 512 * 1024);
     const done = seen.map((p) => p.bytesDone ?? 0);
-    assert.deepEqual(done, [...done].sort((a, b) => a - b), 'bytesDone never goes back');
+    assert.deepEqual(
+      done,
+      [...done].sort((a, b) => a - b),
+      'bytesDone never goes back',
+    );
     assert.ok(seen.length >= 2);
   });
 
@@ -228,7 +249,10 @@ describe('restic runner against real repositories', function () {
     const [step] = restoreSteps({ host: 'h', rule: { paths: [D] }, target: root }, r.ctx);
     const res = await r.restore(step!);
     assert.equal(res.outcome, 'Succeeded', res.error);
-    assert.deepEqual((await listTree(root)).filter((p) => !p.endsWith('/')), ['/source/config/c', `${D}/a`]);
+    assert.deepEqual(
+      (await listTree(root)).filter((p) => !p.endsWith('/')),
+      ['/source/config/c', `${D}/a`],
+    );
     assert.equal(res.progress.bytesTotal, 2, 'the total counts the whole snapshot too');
     const [parent] = restoreSteps({ host: 'h', rule: { paths: ['/source'] }, target: target() }, r.ctx);
     const none = await r.restore(parent!);
@@ -240,7 +264,10 @@ describe('restic runner against real repositories', function () {
     const r = runner();
     const steps = restoreSteps({ host: 'h', rule: { snapshots: ['deadbeef', ids[0]!] }, target: target() }, r.ctx);
     const res = await r.restoreAll(steps, { total: 'none' });
-    assert.deepEqual(res.map((x) => x.outcome), ['Failed']);
+    assert.deepEqual(
+      res.map((x) => x.outcome),
+      ['Failed'],
+    );
     assert.match(res[0]!.error!, /deadbeef/);
   });
 });

@@ -31,7 +31,10 @@ describe('session phase (SPEC Phase and conditions)', () => {
   it('Failed on a False executor or hook condition, and past the deadline', () => {
     assert.equal(computePhase({ conditions: [cond(CONDITION.RestoreJobCreated, 'False')], stats: [], totalHosts: 1 }), 'Failed');
     assert.equal(computePhase({ conditions: [...injected, cond(CONDITION.PreRestoreHookExecutionSucceeded, 'False')], stats: [], totalHosts: 1 }), 'Failed');
-    assert.equal(computePhase({ conditions: [...injected, cond(CONDITION.DeadlineExceeded, 'True')], stats: [stat('h-0', 'Succeeded')], totalHosts: 2 }), 'Failed');
+    assert.equal(
+      computePhase({ conditions: [...injected, cond(CONDITION.DeadlineExceeded, 'True')], stats: [stat('h-0', 'Succeeded')], totalHosts: 2 }),
+      'Failed',
+    );
   });
 
   it('Pending before the executor exists, even with zero hosts', () => {

@@ -29,8 +29,11 @@ describe('GitSource over a real smart-HTTP server', function () {
   it('clones once without checkout and hands out the manifests under the path', async () => {
     const { url, work, cacheDir } = repo();
     work.write({
-      'clusters/prod/a.yaml': rs('a'), 'clusters/prod/sub/b.yml': rs('b'), 'clusters/prod/README.md': '# not a manifest',
-      'clusters/staging/c.yaml': rs('c'), 'clusters/prod/.hidden/d.yaml': rs('d'),
+      'clusters/prod/a.yaml': rs('a'),
+      'clusters/prod/sub/b.yml': rs('b'),
+      'clusters/prod/README.md': '# not a manifest',
+      'clusters/staging/c.yaml': rs('c'),
+      'clusters/prod/.hidden/d.yaml': rs('d'),
     });
     const head = work.commit('first');
     work.push();
@@ -123,7 +126,10 @@ describe('GitSource over a real smart-HTTP server', function () {
     assert.deepEqual(again.changed, { added: [], modified: [], deleted: [] });
     const byCommit = new GitSource({ url, cacheDir: cacheDir + '-sha', ref: tagged.slice(0, 10), env: {} });
     assert.equal((await byCommit.sync()).commit, tagged);
-    await assert.rejects(new GitSource({ url, cacheDir: cacheDir + '-none', ref: 'v9', env: {} }).sync(), (e: GitError) => e.code === 'GitRefNotFound' && /v9/.test(e.message));
+    await assert.rejects(
+      new GitSource({ url, cacheDir: cacheDir + '-none', ref: 'v9', env: {} }).sync(),
+      (e: GitError) => e.code === 'GitRefNotFound' && /v9/.test(e.message),
+    );
   });
 });
 
@@ -149,7 +155,10 @@ describe('GitSource credentials', function () {
 
   it('reports a wrong token with the URL and what to check, never the token', async () => {
     const wrong = 'wrong-tok-987654';
-    const err = await new GitSource({ url, cacheDir: join(tmp, 'c2'), env: { GIT_BEARER_TOKEN: wrong } }).sync().then(() => undefined, (e: unknown) => e);
+    const err = await new GitSource({ url, cacheDir: join(tmp, 'c2'), env: { GIT_BEARER_TOKEN: wrong } }).sync().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof GitError);
     assert.equal(err.code, 'GitAuthFailed');
     assert.match(err.message, new RegExp(url.replace(/[.]/g, '\\.')));
@@ -162,19 +171,28 @@ describe('GitSource credentials', function () {
     const withCreds = url.replace('http://', 'http://someone:url-s3cret-pw@');
     const source = new GitSource({ url: withCreds, cacheDir: join(tmp, 'c3'), env: {} });
     assert.equal(source.remote.url, url);
-    const err = await source.sync().then(() => undefined, (e: Error) => e);
+    const err = await source.sync().then(
+      () => undefined,
+      (e: Error) => e,
+    );
     assert.ok(err instanceof GitError && err.code === 'GitAuthFailed');
     assert.ok(!err.message.includes('url-s3cret-pw') && !err.message.includes('someone:'));
   });
 
   it('says credentials are needed when none were given', async () => {
-    const err = await new GitSource({ url, cacheDir: join(tmp, 'c4'), env: {} }).sync().then(() => undefined, (e: Error) => e);
+    const err = await new GitSource({ url, cacheDir: join(tmp, 'c4'), env: {} }).sync().then(
+      () => undefined,
+      (e: Error) => e,
+    );
     assert.ok(err instanceof GitError && err.code === 'GitAuthFailed');
     assert.match(err.message, /GIT_BEARER_TOKEN/);
   });
 
   it('names a missing repository', async () => {
-    const err = await new GitSource({ url: server.url('nope'), cacheDir: join(tmp, 'c5'), env: { GIT_BEARER_TOKEN: token } }).sync().then(() => undefined, (e: Error) => e);
+    const err = await new GitSource({ url: server.url('nope'), cacheDir: join(tmp, 'c5'), env: { GIT_BEARER_TOKEN: token } }).sync().then(
+      () => undefined,
+      (e: Error) => e,
+    );
     assert.ok(err instanceof GitError);
     assert.equal(err.code, 'GitRepositoryNotFound');
     assert.match(err.message, /nope\.git/);
@@ -202,7 +220,10 @@ describe('GitSource signature verification', function () {
     work.write({ 'b.yaml': rs('b') });
     const unsigned = work.commit('unsigned');
     work.push();
-    const e1 = await source.sync().then(() => undefined, (e: GitError) => e);
+    const e1 = await source.sync().then(
+      () => undefined,
+      (e: GitError) => e,
+    );
     assert.equal(e1?.code, 'GitSignatureInvalid');
     assert.match(e1!.message, new RegExp(`commit ${unsigned.slice(0, 7)} .*not signed.*stays at ${good.slice(0, 7)}`));
     assert.equal(source.current?.commit, good);
@@ -211,7 +232,10 @@ describe('GitSource signature verification', function () {
     work.write({ 'c.yaml': rs('c') }).commit('signed by a stranger');
     const bad = await work.signHead(stranger.privateKey);
     work.push();
-    const e2 = await source.sync().then(() => undefined, (e: GitError) => e);
+    const e2 = await source.sync().then(
+      () => undefined,
+      (e: GitError) => e,
+    );
     assert.equal(e2?.code, 'GitSignatureInvalid');
     assert.match(e2!.message, new RegExp(`commit ${bad.slice(0, 7)}.*signed by key [0-9A-F]{16}, which is not in trusted.asc`));
     assert.equal(source.current?.commit, good);

@@ -7,7 +7,9 @@ import { WorkTree, tempDir } from '../support/git-server.ts';
 
 describe('LocalSource (--source-dir)', function () {
   let tmp: string;
-  beforeEach(() => { tmp = tempDir('rc-local-'); });
+  beforeEach(() => {
+    tmp = tempDir('rc-local-');
+  });
   afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('hands out the manifests of a folder, with the HEAD commit when it is a git work tree', async () => {
@@ -38,10 +40,18 @@ describe('LocalSource (--source-dir)', function () {
     const source = new LocalSource({ dir });
     const revisions: SourceRevision[] = [];
     let notify: () => void = () => {};
-    const stop = await source.watch((rev) => { revisions.push(rev); notify(); }, { debounceMs: 150 });
+    const stop = await source.watch(
+      (rev) => {
+        revisions.push(rev);
+        notify();
+      },
+      { debounceMs: 150 },
+    );
     try {
       assert.equal(revisions.length, 1, 'the first revision comes at once');
-      const next = new Promise<void>((r) => { notify = r; });
+      const next = new Promise<void>((r) => {
+        notify = r;
+      });
       for (let i = 0; i < 5; i++) {
         writeFileSync(join(dir, `n${i}.yaml`), `n: ${i}\n`);
         await new Promise((r) => setTimeout(r, 20));

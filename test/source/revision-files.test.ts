@@ -59,21 +59,30 @@ describe('readGitRevisions: a base and a head of one remote, read in one fetch',
   });
 
   it('refuses a commit id the remote does not have, saying what to give instead', async () => {
-    const err = await readGitRevisions({ url, env }, ['0123456789abcdef0123456789abcdef01234567']).then(() => undefined, (e: unknown) => e);
+    const err = await readGitRevisions({ url, env }, ['0123456789abcdef0123456789abcdef01234567']).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof GitError);
     assert.equal(err.code, 'GitRefNotFound');
     assert.match(err.message, /commit 0123456789abcdef0123456789abcdef01234567 is on none of the remote's branches or tags/);
   });
 
   it('says which ref is missing and which branches exist', async () => {
-    const err = await readGitRevisions({ url, env }, ['main', 'nope']).then(() => undefined, (e: unknown) => e);
+    const err = await readGitRevisions({ url, env }, ['main', 'nope']).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof GitError);
     assert.equal(err.code, 'GitRefNotFound');
     assert.match(err.message, /no branch or tag "nope" \(branches: feature, main\); check --base\/--head/);
   });
 
   it('names the credentials to set when the remote refuses, and never prints the token', async () => {
-    const err = await readGitRevisions({ url, env: { GIT_BEARER_TOKEN: 'wrong-token' } }, ['main']).then(() => undefined, (e: unknown) => e);
+    const err = await readGitRevisions({ url, env: { GIT_BEARER_TOKEN: 'wrong-token' } }, ['main']).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof GitError);
     assert.equal(err.code, 'GitAuthFailed');
     assert.doesNotMatch(err.message, /wrong-token/);

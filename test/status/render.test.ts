@@ -1,13 +1,25 @@
 import assert from 'node:assert/strict';
 import type { LedgerView } from '../../src/plan/index.ts';
 import { redact as redactText } from '../../src/common/index.ts';
-import { attentionOf, buildLedger, commitMessage, executionsById, hostsText, parseLedgerFile, renderSessionFile, renderStatusMd, rowOf } from '../../src/status/index.ts';
+import {
+  attentionOf,
+  buildLedger,
+  commitMessage,
+  executionsById,
+  hostsText,
+  parseLedgerFile,
+  renderSessionFile,
+  renderStatusMd,
+  rowOf,
+} from '../../src/status/index.ts';
 import type { ManagedSession } from '../../src/status/index.ts';
 import { SOURCE_COMMIT, session, snapshot } from './fixtures.ts';
 
 describe('status rendering', function () {
   it('summarises one change the way DESIGN §4 shows, with trailers', () => {
-    const msg = commitMessage('prod', snapshot('prod', []).source, [{ namespace: 'demo', name: 'sts-restore', from: 'Running', to: 'Succeeded', hosts: '5/5' }]);
+    const msg = commitMessage('prod', snapshot('prod', []).source, [
+      { namespace: 'demo', name: 'sts-restore', from: 'Running', to: 'Succeeded', hosts: '5/5' },
+    ]);
     assert.equal(msg, `status(prod): demo/sts-restore Running→Succeeded (5/5 hosts) [main@1a2b3c4]\n\nSource-Commit: ${SOURCE_COMMIT}\nCluster: prod\n`);
   });
 
@@ -41,7 +53,11 @@ describe('status rendering', function () {
     const a = attentionOf(failed)!;
     assert.equal(a.problem, '0/1 succeeded, 1 failed: host-0: restic: Fatal: wrong password or no key found');
     assert.match(a.todo, /^check the Secret that Repository demo\/wrong-repo names in spec\.backend\.storageSecretName/);
-    const blocked: ManagedSession = { ...session('bad', undefined), executions: [], decision: { action: 'blocked', reason: 'not applied: the manifest has 1 error (bad.yaml:3:1: error: x)' } };
+    const blocked: ManagedSession = {
+      ...session('bad', undefined),
+      executions: [],
+      decision: { action: 'blocked', reason: 'not applied: the manifest has 1 error (bad.yaml:3:1: error: x)' },
+    };
     const fine = session('sts', 'Succeeded', { done: 5, total: 5 });
     assert.equal(attentionOf(fine), undefined);
     const md = renderStatusMd('prod', snapshot('prod', []).source, [rowOf(failed), rowOf(blocked), rowOf(fine)]);
@@ -51,7 +67,12 @@ describe('status rendering', function () {
     assert.match(md, /^- 🚫 \*\*demo\/bad\*\* Blocked: not applied: the manifest has 1 error \(bad\.yaml:3:1: error: x\)$/m);
     assert.match(md, /^\| demo\/wrong-password \| ❌ Failed \| 0\/1, 1 failed \|/m);
     assert.match(md, /^\| demo\/bad \| 🚫 Blocked \|/m);
-    assert.match(commitMessage('prod', snapshot('prod', []).source, [{ namespace: 'demo', name: 'wrong-password', from: 'Running', to: 'Failed', hosts: '0/1, 1 failed' }]), /^status\(prod\): demo\/wrong-password Running→Failed \(0\/1 hosts, 1 failed\)/);
+    assert.match(
+      commitMessage('prod', snapshot('prod', []).source, [
+        { namespace: 'demo', name: 'wrong-password', from: 'Running', to: 'Failed', hosts: '0/1, 1 failed' },
+      ]),
+      /^status\(prod\): demo\/wrong-password Running→Failed \(0\/1 hosts, 1 failed\)/,
+    );
     // The session file carries the decision, and the ledger reads it back (for `restorectl status`).
     const back = parseLedgerFile('clusters/prod/demo/bad.yaml', renderSessionFile('prod', blocked)).session!;
     assert.deepEqual(back.decision, blocked.decision);
@@ -70,14 +91,20 @@ describe('ledger read', function () {
   it('reads executions back by content id', () => {
     const a = session('a', 'Succeeded');
     const b = session('b', 'Running', { namespace: 'data', done: 1 });
-    const ledger = buildLedger([
-      ['clusters/prod/demo/a.yaml', renderSessionFile('prod', a)],
-      ['clusters/prod/data/b.yaml', renderSessionFile('prod', b)],
-      ['clusters/prod/STATUS.md', '# not a session'],
-      ['clusters/staging/demo/a.yaml', renderSessionFile('staging', session('a', 'Failed', { contentId: 'other' }))],
-    ], { cluster: 'prod' });
+    const ledger = buildLedger(
+      [
+        ['clusters/prod/demo/a.yaml', renderSessionFile('prod', a)],
+        ['clusters/prod/data/b.yaml', renderSessionFile('prod', b)],
+        ['clusters/prod/STATUS.md', '# not a session'],
+        ['clusters/staging/demo/a.yaml', renderSessionFile('staging', session('a', 'Failed', { contentId: 'other' }))],
+      ],
+      { cluster: 'prod' },
+    );
     assert.deepEqual(ledger.diagnostics, []);
-    assert.deepEqual(ledger.sessions.map((s) => `${s.namespace}/${s.name}`), ['data/b', 'demo/a']);
+    assert.deepEqual(
+      ledger.sessions.map((s) => `${s.namespace}/${s.name}`),
+      ['data/b', 'demo/a'],
+    );
     assert.equal(ledger.executions.get('cid-a')?.execution.phase, 'Succeeded');
     assert.equal(ledger.executions.get('cid-a')?.execution.finishedAt, '2026-11-29T03:02:46Z');
     assert.equal(ledger.executions.get('cid-b')?.session.file, 'clusters/prod/data/b.yaml');
@@ -119,10 +146,37 @@ describe('status YAML emitter', function () {
     const { parse } = await import('yaml');
     const { toYaml } = await import('../../src/status/yaml-emit.ts');
     const doc = {
-      plain: 'host-0', empty: '', spaces: ' lead and trail ', colon: 'a: b', endColon: 'x:', hash: 'a #b', dash: '- x', quote: '"q"',
-      bools: ['true', 'False', 'null', '~', 'yes', 'off'], numbers: ['123', '1e5', '0x1F', '.inf', '-1.5', '1234567e10'], sha: '1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d',
-      time: '2026-11-29T03:00:00Z', multi: 'line one\nline two\ttab', unicode: 'ünïcødé ✅', star: '*alias', amp: '&anchor', bang: '!tag', pct: '%x', at: '@x', backtick: '`x`',
-      braces: '{a}', brackets: '[a]', pipe: '| x', gt: '> x', comma: 'a, b', n: 5, f: 1.5, t: true, nil: null, emptyList: [], emptyMap: {},
+      plain: 'host-0',
+      empty: '',
+      spaces: ' lead and trail ',
+      colon: 'a: b',
+      endColon: 'x:',
+      hash: 'a #b',
+      dash: '- x',
+      quote: '"q"',
+      bools: ['true', 'False', 'null', '~', 'yes', 'off'],
+      numbers: ['123', '1e5', '0x1F', '.inf', '-1.5', '1234567e10'],
+      sha: '1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d',
+      time: '2026-11-29T03:00:00Z',
+      multi: 'line one\nline two\ttab',
+      unicode: 'ünïcødé ✅',
+      star: '*alias',
+      amp: '&anchor',
+      bang: '!tag',
+      pct: '%x',
+      at: '@x',
+      backtick: '`x`',
+      braces: '{a}',
+      brackets: '[a]',
+      pipe: '| x',
+      gt: '> x',
+      comma: 'a, b',
+      n: 5,
+      f: 1.5,
+      t: true,
+      nil: null,
+      emptyList: [],
+      emptyMap: {},
       nested: { list: [{ a: 1, b: [1, 2] }, 'x', [3, 4], { c: { d: 'e' } }] },
     };
     assert.deepEqual(parse(toYaml(doc)), doc);

@@ -20,7 +20,9 @@ export async function applyExampleCluster(t: TestSandbox, opts: { password: stri
   assert.equal(crds.code, 0, crds.stderr);
   await apply(readFileSync(join(REPO_ROOT, 'examples/cluster-state/namespace.yaml'), 'utf8'));
   await apply(readFileSync(join(REPO_ROOT, 'examples/cluster-state/workloads.yaml'), 'utf8'));
-  await apply(stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'local-repo-secret', namespace: 'demo' }, stringData: { RESTIC_PASSWORD: opts.password } }));
+  await apply(
+    stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'local-repo-secret', namespace: 'demo' }, stringData: { RESTIC_PASSWORD: opts.password } }),
+  );
   if (opts.repoPath) {
     const repository = exampleManifest('repository.yaml');
     repository.spec.backend.local.hostPath.path = opts.repoPath;

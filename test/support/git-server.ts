@@ -17,14 +17,24 @@ export function tempDir(prefix = 'rc-git-'): string {
 export async function startGitServer(auth?: GitServerAuth): Promise<{ server: GitHttpServer; tmp: string; close: () => Promise<void> }> {
   const tmp = tempDir();
   const server = await GitHttpServer.start(auth ? { root: join(tmp, 'repos'), auth } : { root: join(tmp, 'repos') });
-  return { server, tmp, close: async () => { await server.close(); rmSync(tmp, { recursive: true, force: true }); } };
+  return {
+    server,
+    tmp,
+    close: async () => {
+      await server.close();
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
 }
 
 const GIT_ENV = {
   ...process.env,
-  GIT_AUTHOR_NAME: 'Ada Author', GIT_AUTHOR_EMAIL: 'ada@example.com',
-  GIT_COMMITTER_NAME: 'Ada Author', GIT_COMMITTER_EMAIL: 'ada@example.com',
-  GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0',
+  GIT_AUTHOR_NAME: 'Ada Author',
+  GIT_AUTHOR_EMAIL: 'ada@example.com',
+  GIT_COMMITTER_NAME: 'Ada Author',
+  GIT_COMMITTER_EMAIL: 'ada@example.com',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_TERMINAL_PROMPT: '0',
 };
 
 /** A git work tree (git CLI) whose `origin` is a bare repository of the test server, by path. */
@@ -85,6 +95,10 @@ export class WorkTree {
 
 /** A fresh OpenPGP key pair (curve25519: fast enough for tests). */
 export async function makeKey(name: string): Promise<{ privateKey: openpgp.PrivateKey; armoredPrivate: string; armoredPublic: string }> {
-  const { privateKey, publicKey } = await openpgp.generateKey({ type: 'curve25519', userIDs: [{ name, email: `${name.toLowerCase().replace(/\W+/g, '.')}@example.com` }], format: 'armored' });
+  const { privateKey, publicKey } = await openpgp.generateKey({
+    type: 'curve25519',
+    userIDs: [{ name, email: `${name.toLowerCase().replace(/\W+/g, '.')}@example.com` }],
+    format: 'armored',
+  });
   return { privateKey: await openpgp.readPrivateKey({ armoredKey: privateKey }), armoredPrivate: privateKey, armoredPublic: publicKey };
 }

@@ -22,7 +22,12 @@ export interface MakeRepoOptions {
 
 /** Make a restic repository holding the given snapshots; see seedRepository. */
 export async function makeRepo(opts: MakeRepoOptions): Promise<SeedResult> {
-  return seedRepository({ repoPath: opts.repoPath ?? join(opts.dir, 'repo'), password: opts.password, snapshots: opts.snapshots, fastKdf: opts.fastKdf ?? true });
+  return seedRepository({
+    repoPath: opts.repoPath ?? join(opts.dir, 'repo'),
+    password: opts.password,
+    snapshots: opts.snapshots,
+    fastKdf: opts.fastKdf ?? true,
+  });
 }
 
 /**

@@ -70,7 +70,10 @@ export async function startSandbox(options: Partial<SandboxOptions> = {}): Promi
     await sandbox.stop();
   };
   return {
-    sandbox, dir, kubeconfigPath, kc,
+    sandbox,
+    dir,
+    kubeconfigPath,
+    kc,
     kubectl: (args, input) => kubectlStart(args, input).done,
     kubectlStart: (args) => kubectlStart(args),
     stopServer,

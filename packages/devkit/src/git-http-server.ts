@@ -77,7 +77,13 @@ export class GitHttpServer {
 
   /** Runs the git CLI inside the bare repository `name` and returns its stdout. */
   git(name: string, args: string[], input?: string): string {
-    const env = { ...process.env, GIT_AUTHOR_NAME: 'git-server', GIT_AUTHOR_EMAIL: 'git-server@localhost', GIT_COMMITTER_NAME: 'git-server', GIT_COMMITTER_EMAIL: 'git-server@localhost' };
+    const env = {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'git-server',
+      GIT_AUTHOR_EMAIL: 'git-server@localhost',
+      GIT_COMMITTER_NAME: 'git-server',
+      GIT_COMMITTER_EMAIL: 'git-server@localhost',
+    };
     return execFileSync('git', args, { cwd: this.repoPath(name), env, encoding: 'utf8', input: input ?? '', stdio: ['pipe', 'pipe', 'pipe'] });
   }
 
@@ -139,7 +145,9 @@ export class GitHttpServer {
     let head = Buffer.alloc(0);
     let headerDone = false;
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.stdout.on('data', (chunk: Buffer) => {
       if (headerDone) {
         record.bytesOut += chunk.length;
@@ -149,7 +157,10 @@ export class GitHttpServer {
       head = Buffer.concat([head, chunk]);
       let end = head.indexOf('\r\n\r\n');
       let sep = 4;
-      if (end < 0) { end = head.indexOf('\n\n'); sep = 2; }
+      if (end < 0) {
+        end = head.indexOf('\n\n');
+        sep = 2;
+      }
       if (end < 0) return;
       headerDone = true;
       let status = 200;

@@ -17,7 +17,10 @@ function walk(path: string): string[] {
 }
 
 /** Every file under DEMO_MANIFESTS the demo reads, relative to the package. */
-const demoFiles = () => DEMO_FILES.flatMap((f) => walk(join(DEMO_MANIFESTS, f))).map((f) => relative(PACKAGE, f)).sort();
+const demoFiles = () =>
+  DEMO_FILES.flatMap((f) => walk(join(DEMO_MANIFESTS, f)))
+    .map((f) => relative(PACKAGE, f))
+    .sort();
 
 describe('the dev kit package', function () {
   this.timeout(60_000);
@@ -27,8 +30,13 @@ describe('the dev kit package', function () {
     const files = new Set((JSON.parse(packed.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path));
     const read = demoFiles();
     assert.ok(read.length >= 9, read.join(', '));
-    assert.deepEqual(read.filter((f) => !files.has(f)), [], 'read by the demo but not packed');
-    for (const f of ['bin/restorectl-demo.js', 'bin/restorectl-sandbox.js', 'bin/register.js', 'src/demo/demo.ts', 'src/sandbox/sandbox.ts']) assert.ok(files.has(f), `${f} is packed`);
+    assert.deepEqual(
+      read.filter((f) => !files.has(f)),
+      [],
+      'read by the demo but not packed',
+    );
+    for (const f of ['bin/restorectl-demo.js', 'bin/restorectl-sandbox.js', 'bin/register.js', 'src/demo/demo.ts', 'src/sandbox/sandbox.ts'])
+      assert.ok(files.has(f), `${f} is packed`);
     assert.ok(![...files].some((f) => f.startsWith('test/')), 'no tests');
   });
 
@@ -50,7 +58,7 @@ describe('the dev kit package', function () {
     assert.deepEqual(escapes, []);
   });
 
-  it('the demo\'s manifests are the repository\'s examples, file for file', function () {
+  it("the demo's manifests are the repository's examples, file for file", function () {
     const examples = join(REPO_ROOT, 'examples');
     if (!existsSync(examples)) this.skip();
     const pairs: [string, string][] = [
@@ -59,10 +67,15 @@ describe('the dev kit package', function () {
       ['demo/second-commit', 'demo-second-commit'],
     ];
     for (const [mine, theirs] of pairs) {
-      const a = walk(join(PACKAGE, mine)).map((f) => relative(join(PACKAGE, mine), f)).sort();
-      const b = walk(join(examples, theirs)).map((f) => relative(join(examples, theirs), f)).sort();
+      const a = walk(join(PACKAGE, mine))
+        .map((f) => relative(join(PACKAGE, mine), f))
+        .sort();
+      const b = walk(join(examples, theirs))
+        .map((f) => relative(join(examples, theirs), f))
+        .sort();
       assert.deepEqual(a, b, `${mine} and examples/${theirs} hold the same files`);
-      for (const f of a) assert.equal(readFileSync(join(PACKAGE, mine, f), 'utf8'), readFileSync(join(examples, theirs, f), 'utf8'), `${mine}/${f} is examples/${theirs}/${f}`);
+      for (const f of a)
+        assert.equal(readFileSync(join(PACKAGE, mine, f), 'utf8'), readFileSync(join(examples, theirs, f), 'utf8'), `${mine}/${f} is examples/${theirs}/${f}`);
     }
   });
 });

@@ -51,9 +51,11 @@ export const controllerCommand: Command = {
     });
     if (positionals.length) throw new UsageError(`controller: unexpected argument "${positionals[0]}"`);
     const resyncMs = parseDuration(values.resync!);
-    if (resyncMs === undefined || resyncMs < 1000) throw new UsageError(`controller: --resync "${values.resync}" is not a duration of at least 1s (e.g. 30s, 5m)`);
+    if (resyncMs === undefined || resyncMs < 1000)
+      throw new UsageError(`controller: --resync "${values.resync}" is not a duration of at least 1s (e.g. 30s, 5m)`);
     const concurrency = Number(values.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`controller: --concurrency must be an integer ≥ 1; got "${values.concurrency}"`);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new UsageError(`controller: --concurrency must be an integer ≥ 1; got "${values.concurrency}"`);
     if (values.namespace !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(values.namespace)) {
       throw new UsageError(`controller: --namespace "${values.namespace}" is not a namespace name (lower-case letters, digits and '-', at most 63)`);
     }

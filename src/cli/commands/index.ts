@@ -2,10 +2,34 @@
 import type { CommandEntry } from '../command.ts';
 
 export const COMMANDS: CommandEntry[] = [
-  { name: 'validate', summary: 'Check RestoreSession and Repository manifests against the CRD schemas and the SPEC rules', load: async () => (await import('./validate.ts')).validateCommand },
-  { name: 'plan', summary: 'Show what applying a source folder would do: sessions created, pods restarted, hosts and paths restored', load: async () => (await import('./plan.ts')).planCommand },
-  { name: 'status', summary: 'Show what ran, when and from which commit, read from the status branch of a git remote', load: async () => (await import('./status.ts')).statusCommand },
-  { name: 'run', summary: 'The daemon: follow a git branch, create each restore exactly once, drive it, write its history to the status branch', load: async () => (await import('./run.ts')).runCommand },
-  { name: 'controller', summary: 'Only the RestoreSession controller: drive sessions created by any means (kubectl, Helm) to a final phase', load: async () => (await import('./controller.ts')).controllerCommand },
-  { name: 'agent restore', summary: 'Restore this pod\'s host of a RestoreSession with restic (runs inside stash-init or a restore Job)', load: async () => (await import('./agent.ts')).agentRestoreCommand },
+  {
+    name: 'validate',
+    summary: 'Check RestoreSession and Repository manifests against the CRD schemas and the SPEC rules',
+    load: async () => (await import('./validate.ts')).validateCommand,
+  },
+  {
+    name: 'plan',
+    summary: 'Show what applying a source folder would do: sessions created, pods restarted, hosts and paths restored',
+    load: async () => (await import('./plan.ts')).planCommand,
+  },
+  {
+    name: 'status',
+    summary: 'Show what ran, when and from which commit, read from the status branch of a git remote',
+    load: async () => (await import('./status.ts')).statusCommand,
+  },
+  {
+    name: 'run',
+    summary: 'The daemon: follow a git branch, create each restore exactly once, drive it, write its history to the status branch',
+    load: async () => (await import('./run.ts')).runCommand,
+  },
+  {
+    name: 'controller',
+    summary: 'Only the RestoreSession controller: drive sessions created by any means (kubectl, Helm) to a final phase',
+    load: async () => (await import('./controller.ts')).controllerCommand,
+  },
+  {
+    name: 'agent restore',
+    summary: "Restore this pod's host of a RestoreSession with restic (runs inside stash-init or a restore Job)",
+    load: async () => (await import('./agent.ts')).agentRestoreCommand,
+  },
 ];

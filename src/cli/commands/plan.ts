@@ -141,12 +141,22 @@ export function parsePlanOptions(argv: string[], env: NodeJS.ProcessEnv = {}): P
   if (!OUTPUTS.includes(output)) throw usage('--output', `--output must be one of ${OUTPUTS.join(', ')}, not "${values.output}"`);
   const input = planInput(values);
   const gitUrl = values['git-url'];
-  if (values['status-branch'] !== undefined && !gitUrl) throw usage('--status-branch', '--status-branch is read from the --git-url remote; pass --git-url URL too');
+  if (values['status-branch'] !== undefined && !gitUrl)
+    throw usage('--status-branch', '--status-branch is read from the --git-url remote; pass --git-url URL too');
   const timeout = Number(values['restic-timeout']);
   if (!(timeout > 0)) throw usage('--restic-timeout', `--restic-timeout must be a number of seconds, not "${values['restic-timeout']}"`);
   return {
     input,
-    ...(gitUrl ? { remote: { url: gitUrl, ...(values['git-credentials-dir'] ? { credentialsDir: values['git-credentials-dir'] } : {}), ...(values['git-ssh-key-file'] ? { sshKeyFile: values['git-ssh-key-file'] } : {}), ...(values['git-ssh-known-hosts-file'] ? { knownHostsFile: values['git-ssh-known-hosts-file'] } : {}) } } : {}),
+    ...(gitUrl
+      ? {
+          remote: {
+            url: gitUrl,
+            ...(values['git-credentials-dir'] ? { credentialsDir: values['git-credentials-dir'] } : {}),
+            ...(values['git-ssh-key-file'] ? { sshKeyFile: values['git-ssh-key-file'] } : {}),
+            ...(values['git-ssh-known-hosts-file'] ? { knownHostsFile: values['git-ssh-known-hosts-file'] } : {}),
+          },
+        }
+      : {}),
     ...(values['cluster-state'] ? { clusterState: values['cluster-state'] } : {}),
     ...(values['status-branch'] !== undefined ? { statusBranch: values['status-branch'] } : {}),
     cluster: values.cluster!,
@@ -165,7 +175,8 @@ export function parsePlanOptions(argv: string[], env: NodeJS.ProcessEnv = {}): P
 function planInput(values: PlanValues): PlanInput {
   if (values.source !== undefined) {
     for (const flag of ['head', 'base', 'path'] as const) {
-      if (values[flag] !== undefined) throw usage(`--${flag}`, `--${flag} reads a git revision and goes with --git-url, not --source (use --base-dir for the base folder)`);
+      if (values[flag] !== undefined)
+        throw usage(`--${flag}`, `--${flag} reads a git revision and goes with --git-url, not --source (use --base-dir for the base folder)`);
     }
     return { kind: 'dir', source: values.source, ...(values['base-dir'] !== undefined ? { baseDir: values['base-dir'] } : {}) };
   }
@@ -199,7 +210,10 @@ async function readFolders(input: Extract<PlanInput, { kind: 'dir' }>): Promise<
   return { head, base: { files: b.files, commit, label: commit ?? input.baseDir } };
 }
 
-async function readRevisions(input: Extract<PlanInput, { kind: 'git' }>, remote: NonNullable<PlanOptions['remote']>): Promise<Pick<PlanInputs, 'head' | 'base'>> {
+async function readRevisions(
+  input: Extract<PlanInput, { kind: 'git' }>,
+  remote: NonNullable<PlanOptions['remote']>,
+): Promise<Pick<PlanInputs, 'head' | 'base'>> {
   const refs = input.base !== undefined ? [input.head, input.base] : [input.head];
   const [h, b] = await readGitRevisions({ ...remote, ...(input.path ? { path: input.path } : {}) }, refs);
   const files = (m: Map<string, string>) => [...m].map(([path, text]) => ({ path, text }));
@@ -230,7 +244,12 @@ function planHead(opts: PlanOptions, { head, base, state, ledger }: PlanInputs):
 }
 
 /** Pins `latest` where the repository can be read from here (with a base: only what the change touches). */
-async function pinLatest(plan: Plan, desired: DesiredSet, { base, state }: PlanInputs, restic: { password: string | undefined; timeoutMs: number }): Promise<Plan> {
+async function pinLatest(
+  plan: Plan,
+  desired: DesiredSet,
+  { base, state }: PlanInputs,
+  restic: { password: string | undefined; timeoutMs: number },
+): Promise<Plan> {
   const source = new ResticSnapshotSource(restic);
   try {
     return await pinSnapshots(plan, desired, state?.cluster, source, base ? (a: Action) => a.change !== 'unchanged' : undefined);
@@ -243,9 +262,23 @@ async function pinLatest(plan: Plan, desired: DesiredSet, { base, state }: PlanI
 function statusBranchDiagnostics(ledger: Awaited<ReturnType<typeof readLedger>>, branch: string, cluster: string): Diagnostic[] {
   const out = ledger.diagnostics.map((d) => ({ ...d, file: d.file ? `${branch}:${d.file}` : branch, message: `status branch: ${d.message}` }));
   if (!ledger.commit) {
-    out.push({ file: '', line: 0, column: 0, path: '', severity: 'warning', message: `${ledger.url} has no branch "${branch}" yet: no restore has been recorded, so none counts as already run (check --status-branch)` });
+    out.push({
+      file: '',
+      line: 0,
+      column: 0,
+      path: '',
+      severity: 'warning',
+      message: `${ledger.url} has no branch "${branch}" yet: no restore has been recorded, so none counts as already run (check --status-branch)`,
+    });
   } else if (!ledger.sessions.length) {
-    out.push({ file: '', line: 0, column: 0, path: '', severity: 'warning', message: `branch "${branch}" records no session for cluster "${cluster}" (clusters/${cluster}/ is empty or missing): check --cluster` });
+    out.push({
+      file: '',
+      line: 0,
+      column: 0,
+      path: '',
+      severity: 'warning',
+      message: `branch "${branch}" records no session for cluster "${cluster}" (clusters/${cluster}/ is empty or missing): check --cluster`,
+    });
   }
   return out;
 }

@@ -107,9 +107,11 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = {}, hom
   const { values } = parseCommandArgs('run', argv, FLAGS);
   checkSource(values);
   const intervalMs = durationFlag(values, 'interval', 1000, 'at least 1s (e.g. 30s, 5m)');
-  if (!values['git-url'] && !values['no-status']) throw usage('--no-status', 'the status branch lives on the --git-url remote; with --source-dir, pass --no-status');
+  if (!values['git-url'] && !values['no-status'])
+    throw usage('--no-status', 'the status branch lives on the --git-url remote; with --source-dir, pass --no-status');
   const namespace = values.namespace;
-  if (namespace !== undefined && !NAMESPACE_NAME.test(namespace)) throw usage('--namespace', `--namespace "${namespace}" is not a namespace name (lower-case letters, digits and "-", at most 63)`);
+  if (namespace !== undefined && !NAMESPACE_NAME.test(namespace))
+    throw usage('--namespace', `--namespace "${namespace}" is not a namespace name (lower-case letters, digits and "-", at most 63)`);
   checkCombinations(values);
   const leaseDurationMs = durationFlag(values, 'leader-election-lease-duration', 3000, 'at least 3s (e.g. 15s)', '15s');
   checkGitOnly(values);
@@ -129,7 +131,9 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = {}, hom
     cacheDir: values['cache-dir'] ?? join(home, '.cache', 'restore-controller'),
     ...(webhookAddr ? { webhook: { addr: webhookAddr, ...(values['webhook-secret-file'] ? { secretFile: values['webhook-secret-file'] } : {}) } } : {}),
     ...(metricsAddr ? { metricsAddr } : {}),
-    ...(values['leader-elect'] ? { leaderElection: { namespace: values['leader-election-namespace'], name: values['leader-election-id'] ?? DEFAULT_LEASE_NAME, leaseDurationMs } } : {}),
+    ...(values['leader-elect']
+      ? { leaderElection: { namespace: values['leader-election-namespace'], name: values['leader-election-id'] ?? DEFAULT_LEASE_NAME, leaseDurationMs } }
+      : {}),
     ...(env['LOG_LEVEL'] !== undefined ? { logLevel: env['LOG_LEVEL'] } : {}),
     ...(env['STATUS_SIGNING_PASSPHRASE'] !== undefined ? { signingPassphrase: env['STATUS_SIGNING_PASSPHRASE'] } : {}),
   };
@@ -143,7 +147,11 @@ function checkSource(values: Values): void {
 function checkCombinations(values: Values): void {
   if (values.once) {
     for (const flag of ['webhook-addr', 'metrics-addr', 'leader-elect'] as const) {
-      if (values[flag]) throw usage(`--${flag}`, `--once runs one cycle and exits; it cannot be combined with --${flag} (a one-off cycle next to a running daemon would not wait for its Lease: scale the daemon to 0 first)`);
+      if (values[flag])
+        throw usage(
+          `--${flag}`,
+          `--once runs one cycle and exits; it cannot be combined with --${flag} (a one-off cycle next to a running daemon would not wait for its Lease: scale the daemon to 0 first)`,
+        );
     }
   }
   if (!values['leader-elect']) {
@@ -156,10 +164,16 @@ function checkCombinations(values: Values): void {
 /** The flags that only mean something for a --git-url remote (or next to another flag). */
 function checkGitOnly(values: Values): void {
   const git = !!values['git-url'];
-  if (!git && values['verify-keyring']) throw usage('--verify-keyring', '--verify-keyring checks commits of a --git-url remote; a --source-dir folder has none to check');
+  if (!git && values['verify-keyring'])
+    throw usage('--verify-keyring', '--verify-keyring checks commits of a --git-url remote; a --source-dir folder has none to check');
   if (!git && values['signing-key-file']) throw usage('--signing-key-file', '--signing-key-file signs status-branch commits, which need --git-url');
-  if (values['webhook-addr'] && !git) throw usage('--webhook-addr', '--webhook-addr needs --git-url: a push webhook reports pushes to a remote, and --source-dir reads a local folder every cycle');
-  if (values['webhook-secret-file'] && !values['webhook-addr']) throw usage('--webhook-secret-file', '--webhook-secret-file has no effect without --webhook-addr');
+  if (values['webhook-addr'] && !git)
+    throw usage(
+      '--webhook-addr',
+      '--webhook-addr needs --git-url: a push webhook reports pushes to a remote, and --source-dir reads a local folder every cycle',
+    );
+  if (values['webhook-secret-file'] && !values['webhook-addr'])
+    throw usage('--webhook-secret-file', '--webhook-secret-file has no effect without --webhook-addr');
 }
 
 function durationFlag(values: Values, flag: 'interval' | 'leader-election-lease-duration', minMs: number, what: string, fallback?: string): number {

@@ -110,19 +110,35 @@ servers close, exit 0.`,
     const createDaemon = await daemonFactory(opts, kubeConfig, log);
     if (opts.once) return runOnce(createDaemon, log);
 
-    if (secrets.webhook && 'absent' in secrets.webhook) log.warn(`webhook off: no secret (${secrets.webhook.absent}); cycles run every --interval. Create the Secret to turn it on`);
+    if (secrets.webhook && 'absent' in secrets.webhook)
+      log.warn(`webhook off: no secret (${secrets.webhook.absent}); cycles run every --interval. Create the Secret to turn it on`);
     const elector = opts.leaderElection
-      ? new LeaderElector({ kubeConfig, namespace: opts.leaderElection.namespace ?? defaultLeaseNamespace(), name: opts.leaderElection.name, leaseDurationMs: opts.leaderElection.leaseDurationMs, log })
+      ? new LeaderElector({
+          kubeConfig,
+          namespace: opts.leaderElection.namespace ?? defaultLeaseNamespace(),
+          name: opts.leaderElection.name,
+          leaseDurationMs: opts.leaderElection.leaseDurationMs,
+          log,
+        })
       : undefined;
     const runner = new DaemonRunner({
       log,
       metrics,
       ...(opts.metricsAddr ? { metricsAddr: opts.metricsAddr } : {}),
-      ...(opts.webhook && secrets.webhook && 'secret' in secrets.webhook && opts.source.kind === 'git' ? { webhook: { addr: opts.webhook.addr, secret: secrets.webhook.secret, follow: opts.source.follow } } : {}),
+      ...(opts.webhook && secrets.webhook && 'secret' in secrets.webhook && opts.source.kind === 'git'
+        ? { webhook: { addr: opts.webhook.addr, secret: secrets.webhook.secret, follow: opts.source.follow } }
+        : {}),
       ...(elector ? { elector } : {}),
       createDaemon,
     });
-    const exit = await untilStopped(runner, () => log.info('running', { source: opts.source.kind === 'git' ? redactUrl(opts.source.url) : opts.source.dir, intervalMs: opts.intervalMs, ...(opts.namespace ? { namespace: opts.namespace } : {}), ...(elector ? { identity: elector.identity } : {}) }));
+    const exit = await untilStopped(runner, () =>
+      log.info('running', {
+        source: opts.source.kind === 'git' ? redactUrl(opts.source.url) : opts.source.dir,
+        intervalMs: opts.intervalMs,
+        ...(opts.namespace ? { namespace: opts.namespace } : {}),
+        ...(elector ? { identity: elector.identity } : {}),
+      }),
+    );
     // A lost Lease must end the process even if some request of the cycle under way lingers.
     if (exit.code !== EXIT_OK) setTimeout(() => process.exit(exit.code), 1000).unref();
     return exit.code;
@@ -163,7 +179,10 @@ async function daemonFactory(opts: RunOptions, kubeConfig: k8s.KubeConfig, log: 
   const { source, remote, statusWriter } = await buildSource(opts, log);
   const controllerLog = log.child({ component: 'controller' });
   return async (hooks) => {
-    const ledger = remote && statusWriter ? await readLedger({ ...remote, branch: opts.status!.branch, cluster: opts.cluster, cacheDir: join(opts.cacheDir, 'ledger') }) : undefined;
+    const ledger =
+      remote && statusWriter
+        ? await readLedger({ ...remote, branch: opts.status!.branch, cluster: opts.cluster, cacheDir: join(opts.cacheDir, 'ledger') })
+        : undefined;
     for (const d of ledger?.diagnostics ?? []) log.warn(`status branch ${d.file}: ${d.message}`);
     return new Daemon({
       source: hooks ? hooks.observeSource(source) : source,
@@ -186,7 +205,10 @@ async function daemonFactory(opts: RunOptions, kubeConfig: k8s.KubeConfig, log: 
 }
 
 /** The Source the daemon follows and, on a --git-url remote, the StatusWriter of its status branch. */
-async function buildSource(opts: RunOptions, log: Logger): Promise<{ source: Source; remote?: { url: string; credentialsDir?: string; sshKeyFile?: string; knownHostsFile?: string }; statusWriter?: StatusWriter }> {
+async function buildSource(
+  opts: RunOptions,
+  log: Logger,
+): Promise<{ source: Source; remote?: { url: string; credentialsDir?: string; sshKeyFile?: string; knownHostsFile?: string }; statusWriter?: StatusWriter }> {
   const globs = opts.include ? { globs: opts.include } : {};
   const src = opts.source;
   if (src.kind === 'dir') return { source: new LocalSource({ dir: src.dir, ...globs }) };
@@ -198,15 +220,31 @@ async function buildSource(opts: RunOptions, log: Logger): Promise<{ source: Sou
   };
   const verify = src.verifyKeyring ? { verify: await readKeyringOption(src.verifyKeyring) } : {};
   const signer = src.signingKeyFile ? { signer: await readSignerOption(src.signingKeyFile, opts.signingPassphrase) } : {};
-  const source = new GitSource({ ...remote, branch: src.follow.branch, ref: src.follow.ref, path: src.path, cacheDir: join(opts.cacheDir, 'source'), log, ...globs, ...verify });
-  const statusWriter = opts.status ? new StatusWriter({ ...remote, branch: opts.status.branch, cacheDir: join(opts.cacheDir, 'status'), log, ...signer }) : undefined;
+  const source = new GitSource({
+    ...remote,
+    branch: src.follow.branch,
+    ref: src.follow.ref,
+    path: src.path,
+    cacheDir: join(opts.cacheDir, 'source'),
+    log,
+    ...globs,
+    ...verify,
+  });
+  const statusWriter = opts.status
+    ? new StatusWriter({ ...remote, branch: opts.status.branch, cacheDir: join(opts.cacheDir, 'status'), log, ...signer })
+    : undefined;
   return { source, remote, ...(statusWriter ? { statusWriter } : {}) };
 }
 
 /** `--once`: one cycle, its report logged; 0 if it succeeded, 1 if not. */
 async function runOnce(createDaemon: CreateDaemon, log: Logger): Promise<number> {
   const report = await (await createDaemon()).cycle();
-  log[report.ok ? 'info' : 'error']('cycle done', { commit: report.commit, statusCommit: report.statusCommit, actions: report.plan?.actions.map((a) => `${a.action} ${a.kind} ${a.namespace}/${a.name}`), error: report.error });
+  log[report.ok ? 'info' : 'error']('cycle done', {
+    commit: report.commit,
+    statusCommit: report.statusCommit,
+    actions: report.plan?.actions.map((a) => `${a.action} ${a.kind} ${a.namespace}/${a.name}`),
+    error: report.error,
+  });
   return report.ok ? EXIT_OK : EXIT_ERRORS;
 }
 
@@ -234,7 +272,11 @@ async function readKeyringOption(path: string): Promise<Keyring> {
   try {
     return await readKeyringFile(path);
   } catch (e) {
-    throw new UsageError(`run: --verify-keyring ${path}: ${errorMessage(e)} (give a file of armored OpenPGP public keys)`, { flag: '--verify-keyring' }, { cause: e });
+    throw new UsageError(
+      `run: --verify-keyring ${path}: ${errorMessage(e)} (give a file of armored OpenPGP public keys)`,
+      { flag: '--verify-keyring' },
+      { cause: e },
+    );
   }
 }
 
@@ -243,11 +285,19 @@ async function readSignerOption(path: string, passphrase: string | undefined): P
   try {
     armored = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`run: --signing-key-file ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e)}`, { flag: '--signing-key-file' }, { cause: e });
+    throw new UsageError(
+      `run: --signing-key-file ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e)}`,
+      { flag: '--signing-key-file' },
+      { cause: e },
+    );
   }
   try {
     return await commitSigner(armored, passphrase);
   } catch (e) {
-    throw new UsageError(`run: --signing-key-file ${path}: ${errorMessage(e)} (give an armored OpenPGP private key; its passphrase in STATUS_SIGNING_PASSPHRASE)`, { flag: '--signing-key-file' }, { cause: e });
+    throw new UsageError(
+      `run: --signing-key-file ${path}: ${errorMessage(e)} (give an armored OpenPGP private key; its passphrase in STATUS_SIGNING_PASSPHRASE)`,
+      { flag: '--signing-key-file' },
+      { cause: e },
+    );
   }
 }

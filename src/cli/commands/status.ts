@@ -108,18 +108,34 @@ export function parseStatusOptions(argv: string[]): StatusOptions {
 
 /** `--output json`: the ledger's sessions with their display phase and hosts. */
 export function statusJson(ledger: Ledger): string {
-  return JSON.stringify({
-    url: ledger.url,
-    branch: ledger.branch,
-    commit: ledger.commit,
-    sessions: ledger.sessions.map((s) => ({
-      cluster: s.cluster, namespace: s.namespace, name: s.name, file: s.file,
-      phase: attentionOf(s)?.phase ?? displayPhase(s), hosts: hostsText(s), hostsSucceeded: hostsOf(s).done, hostsFailed: hostsOf(s).failed + hostsOf(s).unknown,
-      contentId: s.contentId ?? null, source: s.source ?? null, executions: s.executions, status: s.status ?? null,
-      decision: s.decision ?? null, attention: attentionOf(s) ?? null,
-    })),
-    diagnostics: ledger.diagnostics,
-  }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      {
+        url: ledger.url,
+        branch: ledger.branch,
+        commit: ledger.commit,
+        sessions: ledger.sessions.map((s) => ({
+          cluster: s.cluster,
+          namespace: s.namespace,
+          name: s.name,
+          file: s.file,
+          phase: attentionOf(s)?.phase ?? displayPhase(s),
+          hosts: hostsText(s),
+          hostsSucceeded: hostsOf(s).done,
+          hostsFailed: hostsOf(s).failed + hostsOf(s).unknown,
+          contentId: s.contentId ?? null,
+          source: s.source ?? null,
+          executions: s.executions,
+          status: s.status ?? null,
+          decision: s.decision ?? null,
+          attention: attentionOf(s) ?? null,
+        })),
+        diagnostics: ledger.diagnostics,
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 /** The text output: a heading, then one row per session under aligned column headers. */
@@ -131,9 +147,14 @@ export function statusText(ledger: Ledger): string {
     const last = s.executions[s.executions.length - 1];
     const commit = last?.sourceCommit ?? s.source?.commit ?? '';
     return [
-      s.cluster, `${s.namespace}/${s.name}`, attentionOf(s)?.phase ?? displayPhase(s), hostsText(s), last?.contentId ?? s.contentId ?? '-',
+      s.cluster,
+      `${s.namespace}/${s.name}`,
+      attentionOf(s)?.phase ?? displayPhase(s),
+      hostsText(s),
+      last?.contentId ?? s.contentId ?? '-',
       commit ? `${s.source?.branch ? s.source.branch + '@' : ''}${commit.slice(0, 7)}${s.source?.file ? ':' + s.source.file : ''}` : '-',
-      last?.acceptedAt || '-', last?.finishedAt || '-',
+      last?.acceptedAt || '-',
+      last?.finishedAt || '-',
     ];
   });
   if (!rows.length) return out;

@@ -33,7 +33,9 @@ Exit status: 0 no errors (warnings allowed), 1 at least one error, 2 could not r
     const diagnostics = sortDiagnostics([...read.diagnostics, ...(state?.diagnostics ?? []), ...desired.diagnostics, ...checkDesired(desired, state?.cluster)]);
     for (const d of diagnostics) io.stdout(formatDiagnostic(d) + '\n');
     const errors = diagnostics.filter((d) => d.severity === 'error').length;
-    io.stderr(`${read.files.length} file(s), ${desired.sessions.length} RestoreSession(s), ${desired.repositories.length} Repository(ies): ${errors} error(s), ${diagnostics.length - errors} warning(s)\n`);
+    io.stderr(
+      `${read.files.length} file(s), ${desired.sessions.length} RestoreSession(s), ${desired.repositories.length} Repository(ies): ${errors} error(s), ${diagnostics.length - errors} warning(s)\n`,
+    );
     return hasErrors(diagnostics) ? EXIT_ERRORS : EXIT_OK;
   },
 };

@@ -36,13 +36,30 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
     workload = await cluster.workload(ref.kind as WorkloadKind, ns, ref.name);
   } catch (e) {
     // As Stash: the target could not be checked (a permission, the API server): Unknown, with why, and looked at again.
-    return { targetFound: false, conditions: [{ type: CONDITION.RestoreTargetFound, status: 'Unknown', reason: REASON.UnableToCheckTargetAvailability, message: `Failed to check whether restore target ${ref.kind} ${ns}/${ref.name} exist or not. Reason: ${cluster.describeError(e)}` }] };
+    return {
+      targetFound: false,
+      conditions: [
+        {
+          type: CONDITION.RestoreTargetFound,
+          status: 'Unknown',
+          reason: REASON.UnableToCheckTargetAvailability,
+          message: `Failed to check whether restore target ${ref.kind} ${ns}/${ref.name} exist or not. Reason: ${cluster.describeError(e)}`,
+        },
+      ],
+    };
   }
   if (!workload) {
-    return { targetFound: false, conditions: [{ type: CONDITION.RestoreTargetFound, status: 'False', reason: REASON.TargetNotAvailable, message: `${ref.kind} ${ns}/${ref.name} does not exist` }] };
+    return {
+      targetFound: false,
+      conditions: [
+        { type: CONDITION.RestoreTargetFound, status: 'False', reason: REASON.TargetNotAvailable, message: `${ref.kind} ${ns}/${ref.name} does not exist` },
+      ],
+    };
   }
   const resolution = resolveHosts(session, workload, ref.kind === 'DaemonSet' ? await cluster.nodes() : []);
-  const conditions: ExecutorState['conditions'] = [{ type: CONDITION.RestoreTargetFound, status: 'True', reason: REASON.TargetAvailable, message: `${ref.kind} ${ns}/${ref.name} found` }];
+  const conditions: ExecutorState['conditions'] = [
+    { type: CONDITION.RestoreTargetFound, status: 'True', reason: REASON.TargetAvailable, message: `${ref.kind} ${ns}/${ref.name} found` },
+  ];
   const owner = gitopsOwner(workload);
   const warning = owner ? gitopsWarning(workload, owner) : undefined;
   if (owner) conditions.push({ type: MANAGED_BY_GITOPS_CONDITION, status: 'True', reason: `ManagedBy${owner.tool.replace(/\s/g, '')}`, message: warning! });
@@ -53,7 +70,14 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
     const sessionKey = `${session.metadata.namespace}/${session.metadata.name}`;
     const other = template.metadata?.annotations?.[INJECTED_BY_ANNOTATION];
     const injected = injectInitContainer(template, {
-      container: agentContainer({ session, repository, agent: ctx.config.agent, name: INIT_CONTAINER_NAME, hostFrom: 'pod', dataMounts: session.spec.target?.volumeMounts ?? [] }),
+      container: agentContainer({
+        session,
+        repository,
+        agent: ctx.config.agent,
+        name: INIT_CONTAINER_NAME,
+        hostFrom: 'pod',
+        dataMounts: session.spec.target?.volumeMounts ?? [],
+      }),
       volumes: agentVolumes(session, repository),
       specHash: hash,
       session: sessionKey,
@@ -69,21 +93,41 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
       await cluster.event(workload, 'Warning', 'Init-Container Injection Failed', message);
       // A refusal that stands (the spec cannot change) fails the session, with Stash's condition.
       if (isPermanentRefusal(e)) {
-        conditions.push({ type: CONDITION.StashInitContainerInjected, status: 'False', reason: REASON.InitContainerInjectionFailed, message: `Failed to inject Stash init-container into ${ref.kind} ${ns}/${ref.name}. Reason: ${cluster.describeError(e)}` });
+        conditions.push({
+          type: CONDITION.StashInitContainerInjected,
+          status: 'False',
+          reason: REASON.InitContainerInjectionFailed,
+          message: `Failed to inject Stash init-container into ${ref.kind} ${ns}/${ref.name}. Reason: ${cluster.describeError(e)}`,
+        });
         return { targetFound: true, conditions };
       }
       const status = apiErrorInfo(e).code;
-      throw new ControllerError('InjectionFailed', `${message} (retrying with backoff; check the controller may update ${ref.kind.toLowerCase()}s in ${ns})`, { session: sessionKey, object: `${ref.kind} ${ns}/${ref.name}`, ...(status ? { status } : {}) }, { cause: e });
+      throw new ControllerError(
+        'InjectionFailed',
+        `${message} (retrying with backoff; check the controller may update ${ref.kind.toLowerCase()}s in ${ns})`,
+        { session: sessionKey, object: `${ref.kind} ${ns}/${ref.name}`, ...(status ? { status } : {}) },
+        { cause: e },
+      );
     }
     // Only OnDelete is ever switched (and kept in the annotation), so that is what the event names.
     const switched = rolling !== workload ? ' (updateStrategy OnDelete is RollingUpdate until the restore is over)' : '';
-    await cluster.event(workload, 'Normal', 'Init-Container Injection Succeeded', `stash-init injected for RestoreSession ${sessionKey}${other && other !== sessionKey ? ` (replacing ${other}'s)` : ''}; the pods roll${switched}`);
+    await cluster.event(
+      workload,
+      'Normal',
+      'Init-Container Injection Succeeded',
+      `stash-init injected for RestoreSession ${sessionKey}${other && other !== sessionKey ? ` (replacing ${other}'s)` : ''}; the pods roll${switched}`,
+    );
     if (warning) {
       await cluster.event(session, 'Warning', MANAGED_BY_GITOPS_CONDITION, warning);
       await cluster.event(workload, 'Warning', MANAGED_BY_GITOPS_CONDITION, `RestoreSession ${sessionKey}: ${warning}`);
     }
   }
-  conditions.push({ type: CONDITION.StashInitContainerInjected, status: 'True', reason: REASON.InitContainerInjectionSucceeded, message: `stash-init is in ${ref.kind} ${ref.name}'s pod template` });
+  conditions.push({
+    type: CONDITION.StashInitContainerInjected,
+    status: 'True',
+    reason: REASON.InitContainerInjectionSucceeded,
+    message: `stash-init is in ${ref.kind} ${ref.name}'s pod template`,
+  });
   return { targetFound: true, conditions, ...(resolution.known ? { totalHosts: resolution.totalHosts } : {}) };
 }
 
@@ -104,7 +148,12 @@ export async function removeInitContainer(ctx: Omit<ExecutorContext, 'repository
   }
   const back = ownStrategyBack(workload, key);
   await cluster.replaceWorkload({ ...back, spec: { ...(back['spec'] as object), template: removeInjection(template) } });
-  await cluster.event(workload, 'Normal', 'Init-Container Removed', `RestoreSession ${session.metadata.namespace}/${session.metadata.name} was deleted: stash-init removed, the pods roll back`);
+  await cluster.event(
+    workload,
+    'Normal',
+    'Init-Container Removed',
+    `RestoreSession ${session.metadata.namespace}/${session.metadata.name} was deleted: stash-init removed, the pods roll back`,
+  );
 }
 
 /** On the workload: the updateStrategy it had before a restore switched it to RollingUpdate (`{session, updateStrategy}`, JSON). */

@@ -31,7 +31,11 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
   const ns = session.metadata.namespace!;
   const resolution = resolveHosts(session, undefined);
   if (!resolution.known) {
-    throw new ControllerError('HostsUnknown', `RestoreSession ${ns}/${session.metadata.name}: a restore Job executor was chosen for a target whose hosts are only known from its pods (a controller bug: please report it)`, { session: `${ns}/${session.metadata.name}` });
+    throw new ControllerError(
+      'HostsUnknown',
+      `RestoreSession ${ns}/${session.metadata.name}: a restore Job executor was chosen for a target whose hosts are only known from its pods (a controller bug: please report it)`,
+      { session: `${ns}/${session.metadata.name}` },
+    );
   }
   const target = await jobTarget(ctx);
   if (target?.status === 'False') return { targetFound: false, conditions: [target] };
@@ -58,7 +62,12 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
         // The spec cannot change, so neither will the answer: Stash's condition, and the session fails.
         const message = `Failed to create restore job ${job.metadata.name}. Reason: ${cluster.describeError(e)}`;
         await cluster.event(session, 'Warning', 'Restore Job Creation Failed', message);
-        return { targetFound: true, totalHosts: resolution.totalHosts, stats, conditions: [...(target ? [target] : []), { type: CONDITION.RestoreJobCreated, status: 'False', reason: REASON.RestoreJobCreationFailed, message }] };
+        return {
+          targetFound: true,
+          totalHosts: resolution.totalHosts,
+          stats,
+          conditions: [...(target ? [target] : []), { type: CONDITION.RestoreJobCreated, status: 'False', reason: REASON.RestoreJobCreationFailed, message }],
+        };
       }
       continue;
     }
@@ -73,7 +82,15 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
     totalHosts: resolution.totalHosts,
     stats,
     troubles,
-    conditions: [...(target ? [target] : []), { type: CONDITION.RestoreJobCreated, status: 'True', reason: REASON.RestoreJobCreationSucceeded, message: `${resolution.hosts.length} restore Job(s) exist` }],
+    conditions: [
+      ...(target ? [target] : []),
+      {
+        type: CONDITION.RestoreJobCreated,
+        status: 'True',
+        reason: REASON.RestoreJobCreationSucceeded,
+        message: `${resolution.hosts.length} restore Job(s) exist`,
+      },
+    ],
   };
 }
 
@@ -86,7 +103,12 @@ async function ensureServiceAccount(ctx: ExecutorContext): Promise<string> {
   await cluster.createServiceAccount({
     apiVersion: 'v1',
     kind: 'ServiceAccount',
-    metadata: { name, namespace: session.metadata.namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [SESSION_LABEL]: session.metadata.name }, ownerReferences: [sessionOwner(session)] },
+    metadata: {
+      name,
+      namespace: session.metadata.namespace,
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [SESSION_LABEL]: session.metadata.name },
+      ownerReferences: [sessionOwner(session)],
+    },
   });
   return name;
 }
@@ -102,14 +124,16 @@ async function jobTroubles(ctx: ExecutorContext, job: k8s.V1Job): Promise<AgentT
   const refused = (await ctx.cluster.eventsOn(job.metadata?.namespace ?? '', 'Job', name)).filter((e) => e.type === 'Warning' && e.reason === 'FailedCreate');
   const last = refused.at(-1);
   if (!last) return [];
-  return [{
-    pod: '',
-    container: JOB_CONTAINER_NAME,
-    reason: 'FailedCreate',
-    message: `restore Job ${name} cannot create its pod: FailedCreate (${last.message ?? ''}); check runtimeSettings.pod (serviceAccountName, securityContext) and the namespace's quotas and policies`,
-    occurrence: `${job.metadata?.uid ?? name}/FailedCreate`,
-    since: `${job.metadata?.uid ?? name}/FailedCreate`,
-  }];
+  return [
+    {
+      pod: '',
+      container: JOB_CONTAINER_NAME,
+      reason: 'FailedCreate',
+      message: `restore Job ${name} cannot create its pod: FailedCreate (${last.message ?? ''}); check runtimeSettings.pod (serviceAccountName, securityContext) and the namespace's quotas and policies`,
+      occurrence: `${job.metadata?.uid ?? name}/FailedCreate`,
+      since: `${job.metadata?.uid ?? name}/FailedCreate`,
+    },
+  ];
 }
 
 /**
@@ -121,8 +145,14 @@ async function jobTarget(ctx: ExecutorContext): Promise<ConditionUpdate | undefi
   const ref = session.spec.target?.ref;
   if (ref?.kind !== 'PersistentVolumeClaim' || session.spec.target?.volumeClaimTemplates?.length) return undefined;
   const ns = ref.namespace || session.metadata.namespace!;
-  if (await cluster.claim(ns, ref.name)) return { type: CONDITION.RestoreTargetFound, status: 'True', reason: REASON.TargetAvailable, message: `PersistentVolumeClaim ${ns}/${ref.name} found` };
-  return { type: CONDITION.RestoreTargetFound, status: 'False', reason: REASON.TargetNotAvailable, message: `PersistentVolumeClaim ${ns}/${ref.name} does not exist` };
+  if (await cluster.claim(ns, ref.name))
+    return { type: CONDITION.RestoreTargetFound, status: 'True', reason: REASON.TargetAvailable, message: `PersistentVolumeClaim ${ns}/${ref.name} found` };
+  return {
+    type: CONDITION.RestoreTargetFound,
+    status: 'False',
+    reason: REASON.TargetNotAvailable,
+    message: `PersistentVolumeClaim ${ns}/${ref.name} does not exist`,
+  };
 }
 
 /** Deletes the session's Jobs (deadline passed, or the session is going away). */

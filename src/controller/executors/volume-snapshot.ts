@@ -23,7 +23,11 @@ export async function ensureSnapshotClaims(ctx: Omit<ExecutorContext, 'repositor
       const snapshot = (claim['spec'] as { dataSource?: { name: string } }).dataSource?.name ?? '';
       const existing = await cluster.claim(ns, host);
       if (existing && existing.metadata?.labels?.[SESSION_LABEL] !== session.metadata.name) {
-        stats.push({ hostname: host, phase: 'Failed', error: `PVC ${host} already exists and was not created by this restore: delete it or choose another name` });
+        stats.push({
+          hostname: host,
+          phase: 'Failed',
+          error: `PVC ${host} already exists and was not created by this restore: delete it or choose another name`,
+        });
         continue;
       }
       if (!existing) {
@@ -44,13 +48,25 @@ export async function ensureSnapshotClaims(ctx: Omit<ExecutorContext, 'repositor
       if (!className) continue;
       const binding = await cluster.storageClassBinding(className);
       if (binding === undefined) stats.push({ hostname: host, phase: 'Failed', error: `failed to restore. Reason: StorageClass ${className} not found.` });
-      else if (binding === 'WaitForFirstConsumer') stats.push({ hostname: host, phase: 'Unknown', error: `Stash is unable to verify whether the volume has been initialized from snapshot data or not. Reason: volume binding mode is WaitForFirstConsumer (StorageClass ${className}): the PVC binds when a pod uses it.` });
+      else if (binding === 'WaitForFirstConsumer')
+        stats.push({
+          hostname: host,
+          phase: 'Unknown',
+          error: `Stash is unable to verify whether the volume has been initialized from snapshot data or not. Reason: volume binding mode is WaitForFirstConsumer (StorageClass ${className}): the PVC binds when a pod uses it.`,
+        });
     }
   }
   return {
     targetFound: true,
     totalHosts: total,
     stats,
-    conditions: [{ type: CONDITION.RestoreExecutorEnsured, status: 'True', reason: REASON.VolumeSnapshotRestoreEnsured, message: `${total} PVC(s) from VolumeSnapshots requested` }],
+    conditions: [
+      {
+        type: CONDITION.RestoreExecutorEnsured,
+        status: 'True',
+        reason: REASON.VolumeSnapshotRestoreEnsured,
+        message: `${total} PVC(s) from VolumeSnapshots requested`,
+      },
+    ],
   };
 }

@@ -45,10 +45,18 @@ export class ObjectReader {
     let obj: GitObject | undefined;
     for (const p of this.loadPacks()) {
       const off = p.offsets.get(oid);
-      if (off !== undefined) { obj = this.readPacked(p, off); break; }
+      if (off !== undefined) {
+        obj = this.readPacked(p, off);
+        break;
+      }
     }
     if (!obj && existsSync(loose)) obj = decodeLoose(inflateSync(readFileSync(loose)));
-    if (!obj) throw new GitError('GitObjectNotFound', `object ${oid} is not in the cache repository ${this.gitdir}; it was never fetched, or the cache was cut short (remove the folder to fetch afresh)`, { gitdir: this.gitdir, oid });
+    if (!obj)
+      throw new GitError(
+        'GitObjectNotFound',
+        `object ${oid} is not in the cache repository ${this.gitdir}; it was never fetched, or the cache was cut short (remove the folder to fetch afresh)`,
+        { gitdir: this.gitdir, oid },
+      );
     // Trees and commits are small and read again by diff walks; blobs are read once.
     if (obj.type !== 'blob') this.byOid.set(oid, obj);
     return obj;
@@ -56,7 +64,8 @@ export class ObjectReader {
 
   readTree(oid: string): TreeEntryInfo[] {
     const { type, data } = this.read(oid);
-    if (type !== 'tree') throw new GitError('GitObjectInvalid', `${oid} in ${this.gitdir} is a ${type} where a tree was expected`, { gitdir: this.gitdir, oid });
+    if (type !== 'tree')
+      throw new GitError('GitObjectInvalid', `${oid} in ${this.gitdir} is a ${type} where a tree was expected`, { gitdir: this.gitdir, oid });
     return parseTree(data);
   }
 
@@ -69,7 +78,8 @@ export class ObjectReader {
   treeOf(commit: string): string {
     const { oid, object } = this.peel(commit);
     const tree = object.type === 'commit' ? commitTree(object.data) : undefined;
-    if (!tree) throw new GitError('GitObjectInvalid', `${commit} in ${this.gitdir} names a ${object.type} (${oid}), not a commit`, { gitdir: this.gitdir, oid: commit });
+    if (!tree)
+      throw new GitError('GitObjectInvalid', `${commit} in ${this.gitdir} names a ${object.type} (${oid}), not a commit`, { gitdir: this.gitdir, oid: commit });
     return tree;
   }
 

@@ -4,7 +4,10 @@
 // itself, so the sync calls are several times faster here. Use it for the cache repositories only.
 import * as fs from 'node:fs';
 
-const wrap = <A extends unknown[], R>(f: (...args: A) => R) => async (...args: A): Promise<R> => f(...args);
+const wrap =
+  <A extends unknown[], R>(f: (...args: A) => R) =>
+  async (...args: A): Promise<R> =>
+    f(...args);
 
 export const syncFs = {
   promises: {

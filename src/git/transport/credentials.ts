@@ -37,7 +37,12 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): GitCre
 
 /** From the files `username`, `password`, `bearerToken` in `dir` (trailing newlines dropped), and the paths of `identity` and `known_hosts`. */
 export function credentialsFromDir(dir: string): GitCredentials {
-  if (!existsSync(dir)) throw new CredentialsError('GitCredentialsDirMissing', `--git-credentials-dir ${dir}: no such folder. It should hold the files ${DIR_FILES} (the keys of a Flux GitRepository Secret).`, { path: dir });
+  if (!existsSync(dir))
+    throw new CredentialsError(
+      'GitCredentialsDirMissing',
+      `--git-credentials-dir ${dir}: no such folder. It should hold the files ${DIR_FILES} (the keys of a Flux GitRepository Secret).`,
+      { path: dir },
+    );
   const read = (name: string) => {
     const p = join(dir, name);
     return existsSync(p) ? readFileSync(p, 'utf8').replace(/\r?\n$/, '') : undefined;
@@ -55,7 +60,11 @@ export function credentialsFromDir(dir: string): GitCredentials {
     // An optional Secret that does not exist is mounted as an empty folder: a public repository.
     const present = readdirSync(dir).filter((f) => !f.startsWith('..'));
     if (present.length === 0) return out;
-    throw new CredentialsError('GitCredentialsDirInvalid', `--git-credentials-dir ${dir}: holds none of the files username, password, bearerToken (found: ${present.join(', ')}); for an ssh URL it should hold identity and known_hosts.`, { path: dir });
+    throw new CredentialsError(
+      'GitCredentialsDirInvalid',
+      `--git-credentials-dir ${dir}: holds none of the files username, password, bearerToken (found: ${present.join(', ')}); for an ssh URL it should hold identity and known_hosts.`,
+      { path: dir },
+    );
   }
   return out;
 }
@@ -83,9 +92,16 @@ export function splitUrlCredentials(url: string): { url: string; credentials?: G
  * Decides the credentials of a remote: explicit ones (a folder) win over the environment, which
  * wins over those embedded in the URL. Returns the clean URL alongside.
  */
-export function resolveCredentials(url: string, opts: { credentialsDir?: string; env?: NodeJS.ProcessEnv; credentials?: GitCredentials } = {}): { url: string; credentials?: GitCredentials } {
+export function resolveCredentials(
+  url: string,
+  opts: { credentialsDir?: string; env?: NodeJS.ProcessEnv; credentials?: GitCredentials } = {},
+): { url: string; credentials?: GitCredentials } {
   const split = splitUrlCredentials(url);
-  const credentials = opts.credentials ?? (opts.credentialsDir ? credentialsFromDir(opts.credentialsDir) : undefined) ?? credentialsFromEnv(opts.env ?? process.env) ?? split.credentials;
+  const credentials =
+    opts.credentials ??
+    (opts.credentialsDir ? credentialsFromDir(opts.credentialsDir) : undefined) ??
+    credentialsFromEnv(opts.env ?? process.env) ??
+    split.credentials;
   return credentials ? { url: split.url, credentials } : { url: split.url };
 }
 

@@ -23,7 +23,12 @@ export async function fetchPack(remote: GitRemote, gitdir: string, wants: string
   const caps = agreedCapabilities(advertised, ['side-band-64k', 'ofs-delta', 'no-progress']);
   const raw = await remote.request('git-upload-pack', uploadPackRequest(wants, haves, caps), what);
   const { pack, error } = parseUploadPackResponse(raw, caps.includes('side-band-64k'));
-  if (error) throw remote.error('GitFetchRefused', what, `the remote refused the fetch: ${remote.redact(error)}; check that the branch or commit asked for still exists on the remote`);
+  if (error)
+    throw remote.error(
+      'GitFetchRefused',
+      what,
+      `the remote refused the fetch: ${remote.redact(error)}; check that the branch or commit asked for still exists on the remote`,
+    );
   if (pack.length < 32) return { objects: 0, bytes: pack.length };
   const reader = new ObjectReader(gitdir);
   let indexed: ReturnType<typeof indexPack>;
@@ -31,7 +36,12 @@ export async function fetchPack(remote: GitRemote, gitdir: string, wants: string
     indexed = indexPack(pack, (oid) => reader.read(oid));
   } catch (e) {
     // A GitError from the indexer, or zlib's own error on a damaged stream.
-    throw remote.error('GitPackInvalid', what, `the pack received is unusable (${errorMessage(e)}); fetch again, and if it persists check the remote's repository with \`git fsck\``, { cause: e });
+    throw remote.error(
+      'GitPackInvalid',
+      what,
+      `the pack received is unusable (${errorMessage(e)}); fetch again, and if it persists check the remote's repository with \`git fsck\``,
+      { cause: e },
+    );
   }
   storePack(gitdir, indexed.sha, pack, indexed.idx);
   return { objects: indexed.count, bytes: pack.length };

@@ -69,7 +69,11 @@ async function request(remote: RemoteEndpoint, what: string, req: Parameters<Htt
   }
   const body = await collect(res.body);
   if (res.statusCode !== 200) {
-    const failure: HttpStatusFailure = { code: 'HttpError', message: `HTTP ${res.statusCode}`, data: { statusCode: res.statusCode, statusMessage: res.statusMessage } };
+    const failure: HttpStatusFailure = {
+      code: 'HttpError',
+      message: `HTTP ${res.statusCode}`,
+      data: { statusCode: res.statusCode, statusMessage: res.statusMessage },
+    };
     throw remote.explain(failure, what);
   }
   return body;
@@ -92,7 +96,12 @@ export function post(remote: RemoteEndpoint, service: Service, body: Buffer, wha
   return request(remote, what, {
     url: `${base(remote)}/${service}`,
     method: 'POST',
-    headers: { ...remote.headers, 'Content-Type': `application/x-${service}-request`, Accept: `application/x-${service}-result`, 'Content-Length': String(body.length) },
+    headers: {
+      ...remote.headers,
+      'Content-Type': `application/x-${service}-request`,
+      Accept: `application/x-${service}-result`,
+      'Content-Length': String(body.length),
+    },
     body: [body] as unknown as AsyncIterableIterator<Uint8Array>,
   });
 }

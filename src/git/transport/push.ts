@@ -23,7 +23,8 @@ export interface RefUpdate {
  */
 export async function pushPack(remote: GitRemote, u: RefUpdate, advertised: Advertisement, what = 'pushing to'): Promise<PushOutcome> {
   const current = advertised.refs.get(u.ref) ?? null;
-  if (current !== u.oldOid) return { ok: false, rejected: true, reason: `the branch is at ${current?.slice(0, 7) ?? 'nothing'}, not ${u.oldOid?.slice(0, 7) ?? 'nothing'}` };
+  if (current !== u.oldOid)
+    return { ok: false, rejected: true, reason: `the branch is at ${current?.slice(0, 7) ?? 'nothing'}, not ${u.oldOid?.slice(0, 7) ?? 'nothing'}` };
   const caps = agreedCapabilities(advertised, ['report-status', 'side-band-64k']);
   const raw = await remote.request('git-receive-pack', receivePackRequest(u.ref, u.oldOid, u.newOid, caps, u.pack), what);
   const outcome = parseReceivePackReport(raw, u.ref, caps);

@@ -81,7 +81,12 @@ export class GitRemote {
 
   /** A GitError about this remote: `message` is prefixed by what was being done and the clean URL. */
   error(code: GitErrorCode, what: string, message: string, options?: { cause?: unknown; ref?: string }): GitError {
-    return new GitError(code, `${what} ${this.url}: ${message}`, { url: this.url, ...(options?.ref ? { ref: options.ref } : {}) }, options?.cause === undefined ? undefined : { cause: options.cause });
+    return new GitError(
+      code,
+      `${what} ${this.url}: ${message}`,
+      { url: this.url, ...(options?.ref ? { ref: options.ref } : {}) },
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
   }
 
   /** Turns an isomorphic-git or network failure during `what` into a GitError that says what to check. */
@@ -98,7 +103,12 @@ export class GitRemote {
       return this.error('GitAuthFailed', what, `HTTP ${status}: ${check}`, opts);
     }
     if (status === 404) {
-      return this.error('GitRepositoryNotFound', what, 'HTTP 404: no repository at this URL; check the URL (and that the credentials may see a private repository)', opts);
+      return this.error(
+        'GitRepositoryNotFound',
+        what,
+        'HTTP 404: no repository at this URL; check the URL (and that the credentials may see a private repository)',
+        opts,
+      );
     }
     if (status !== undefined) {
       return this.error('GitFailed', what, `HTTP ${status} ${this.redact(err.data?.statusMessage ?? '')}`.trimEnd(), opts);
@@ -108,7 +118,12 @@ export class GitRemote {
     }
     if (err?.code === 'NotFoundError' && /Could not find HEAD/.test(raw)) {
       // isomorphic-git 1.x cannot fetch from a remote that advertises no HEAD.
-      return this.error('GitFailed', what, "the remote advertises no HEAD (its default branch does not exist), which isomorphic-git cannot fetch from; push the default branch or point the remote's HEAD at an existing branch", opts);
+      return this.error(
+        'GitFailed',
+        what,
+        "the remote advertises no HEAD (its default branch does not exist), which isomorphic-git cannot fetch from; push the default branch or point the remote's HEAD at an existing branch",
+        opts,
+      );
     }
     if (err?.code === 'NotFoundError' && ref) {
       return this.error('GitRefNotFound', what, `the remote has no ref "${ref}"; check --branch/--ref`, { ...opts, ref });

@@ -36,6 +36,11 @@ export function applyDelta(delta: Buffer, base: Buffer): Buffer {
       pos += op;
     } else throw new GitError('GitObjectInvalid', 'a delta holds the reserved instruction 0; the pack is damaged', {});
   }
-  if (o !== size) throw new GitError('GitObjectInvalid', `a delta produced ${o} bytes where it declares ${size}; the pack is damaged or the base is not the right object`, {});
+  if (o !== size)
+    throw new GitError(
+      'GitObjectInvalid',
+      `a delta produced ${o} bytes where it declares ${size}; the pack is damaged or the base is not the right object`,
+      {},
+    );
   return out;
 }

@@ -4,12 +4,25 @@ import { createHash } from 'node:crypto';
 import { GitError } from '../errors.ts';
 
 export type GitObjectType = 'commit' | 'tree' | 'blob' | 'tag';
-export interface GitObject { type: GitObjectType; data: Buffer }
+export interface GitObject {
+  type: GitObjectType;
+  data: Buffer;
+}
 
 /** A tree entry as read (mode without leading zeros, as git stores it). */
-export interface TreeEntryInfo { mode: string; name: string; oid: string; type: 'tree' | 'blob' | 'commit' }
+export interface TreeEntryInfo {
+  mode: string;
+  name: string;
+  oid: string;
+  type: 'tree' | 'blob' | 'commit';
+}
 /** A tree entry to write (a mode with leading zeros is accepted). */
-export interface TreeItem { mode: string; path: string; oid: string; type: 'blob' | 'tree' | 'commit' }
+export interface TreeItem {
+  mode: string;
+  path: string;
+  oid: string;
+  type: 'blob' | 'tree' | 'commit';
+}
 
 export function objectOid(type: string, content: Uint8Array): string {
   return createHash('sha1').update(`${type} ${content.length}\0`).update(content).digest('hex');

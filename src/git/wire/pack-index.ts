@@ -33,14 +33,23 @@ export function buildIdx(list: IdxEntry[], packSha: Buffer): Buffer {
     idx.writeUInt32BE(total, 8 + i * 4);
   }
   let pos = 8 + 1024;
-  for (const e of entries) { Buffer.from(e.oid, 'hex').copy(idx, pos); pos += 20; }
-  for (const e of entries) { idx.writeUInt32BE(e.crc >>> 0, pos); pos += 4; }
+  for (const e of entries) {
+    Buffer.from(e.oid, 'hex').copy(idx, pos);
+    pos += 20;
+  }
+  for (const e of entries) {
+    idx.writeUInt32BE(e.crc >>> 0, pos);
+    pos += 4;
+  }
   let li = 0;
   for (const e of entries) {
     idx.writeUInt32BE(e.offset >= 0x80000000 ? (0x80000000 | li++) >>> 0 : e.offset, pos);
     pos += 4;
   }
-  for (const e of large) { idx.writeBigUInt64BE(BigInt(e.offset), pos); pos += 8; }
+  for (const e of large) {
+    idx.writeBigUInt64BE(BigInt(e.offset), pos);
+    pos += 8;
+  }
   packSha.copy(idx, pos);
   pos += 20;
   createHash('sha1').update(idx.subarray(0, pos)).digest().copy(idx, pos);
@@ -84,7 +93,12 @@ export function indexPack(pack: Buffer, external: (oid: string) => GitObject): {
   if (pack.length < 32 || pack.toString('latin1', 0, 4) !== 'PACK') throw new GitError('GitPackInvalid', 'not a packfile (no PACK signature)', {});
   const count = pack.readUInt32BE(8);
   const trailer = pack.subarray(pack.length - 20);
-  if (!createHash('sha1').update(pack.subarray(0, pack.length - 20)).digest().equals(trailer)) {
+  if (
+    !createHash('sha1')
+      .update(pack.subarray(0, pack.length - 20))
+      .digest()
+      .equals(trailer)
+  ) {
     throw new GitError('GitPackInvalid', 'packfile checksum mismatch (the pack was cut short or damaged in transit)', {});
   }
   const raws: Raw[] = [];
@@ -93,7 +107,10 @@ export function indexPack(pack: Buffer, external: (oid: string) => GitObject): {
   for (let i = 0; i < count; i++) {
     const offset = pos;
     const h = readEntryHeader(pack, offset);
-    const { buffer, engine } = inflateSync(pack.subarray(h.dataStart), { info: true, chunkSize: Math.max(64, h.size + 1) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    const { buffer, engine } = inflateSync(pack.subarray(h.dataStart), { info: true, chunkSize: Math.max(64, h.size + 1) }) as unknown as {
+      buffer: Buffer;
+      engine: { bytesWritten: number };
+    };
     pos = h.dataStart + engine.bytesWritten;
     const raw: Raw = { offset, typeCode: h.typeCode, data: buffer, crc: crc32(pack.subarray(offset, pos)) };
     if (h.baseOffset !== undefined) raw.baseOffset = h.baseOffset;

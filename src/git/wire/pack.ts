@@ -41,7 +41,7 @@ export function readEntryHeader(pack: Buffer, offset: number): EntryHeader {
     let off = c & 0x7f;
     while (c & 0x80) {
       c = pack[pos++]!;
-      off = ((off + 1) * 128) + (c & 0x7f);
+      off = (off + 1) * 128 + (c & 0x7f);
     }
     return { typeCode, size, baseOffset: offset - off, dataStart: pos };
   }

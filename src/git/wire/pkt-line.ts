@@ -14,8 +14,15 @@ export function* pktLines(buf: Buffer, from = 0): Generator<Buffer | null> {
   while (pos + 4 <= buf.length) {
     const len = parseInt(buf.toString('latin1', pos, pos + 4), 16);
     if (Number.isNaN(len)) return;
-    if (len === 0) { yield null; pos += 4; continue; }
-    if (len < 4) { pos += 4; continue; }
+    if (len === 0) {
+      yield null;
+      pos += 4;
+      continue;
+    }
+    if (len < 4) {
+      pos += 4;
+      continue;
+    }
     yield buf.subarray(pos + 4, pos + len);
     pos += len;
   }

@@ -84,7 +84,10 @@ export class TreeEditor {
       const f = this.folders.get(dir)!;
       const oid = sink(serializeTree([...f.entries.values()]));
       f.dirty = false;
-      if (dir === '') { root = oid; continue; }
+      if (dir === '') {
+        root = oid;
+        continue;
+      }
       const cut = dir.lastIndexOf('/');
       const parent = this.folders.get(cut < 0 ? '' : dir.slice(0, cut))!;
       const name = dir.slice(cut + 1);

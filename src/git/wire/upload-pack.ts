@@ -23,16 +23,31 @@ export function parseUploadPackResponse(raw: Buffer, sideband: boolean): { pack:
   let error = '';
   while (pos + 4 <= raw.length) {
     // Without side-band the pack follows the acknowledgements as it is, not in pkt-lines.
-    if (!sideband && raw.toString('latin1', pos, pos + 4) === 'PACK') { parts.push(raw.subarray(pos)); break; }
+    if (!sideband && raw.toString('latin1', pos, pos + 4) === 'PACK') {
+      parts.push(raw.subarray(pos));
+      break;
+    }
     const len = parseInt(raw.toString('latin1', pos, pos + 4), 16);
     if (Number.isNaN(len)) break;
-    if (len === 0) { pos += 4; continue; }
+    if (len === 0) {
+      pos += 4;
+      continue;
+    }
     const line = raw.subarray(pos + 4, pos + len);
     const text = line.toString('latin1', 0, 4);
-    if (text.startsWith('NAK') || text.startsWith('ACK')) { pos += len; continue; }
-    if (text.startsWith('ERR ')) { error = line.toString('utf8').slice(4).trim(); break; }
+    if (text.startsWith('NAK') || text.startsWith('ACK')) {
+      pos += len;
+      continue;
+    }
+    if (text.startsWith('ERR ')) {
+      error = line.toString('utf8').slice(4).trim();
+      break;
+    }
     if (line[0] === 1) parts.push(line.subarray(1));
-    else if (line[0] === 3) { error = line.subarray(1).toString('utf8').trim(); break; }
+    else if (line[0] === 3) {
+      error = line.subarray(1).toString('utf8').trim();
+      break;
+    }
     pos += len;
   }
   return error ? { pack: Buffer.concat(parts), error } : { pack: Buffer.concat(parts) };

@@ -70,7 +70,10 @@ export const sandboxCommand: Command = {
     const port = intOption('port', values.port, 0) ?? lastPort ?? 0;
     const nodes = intOption('nodes', values.nodes, 1) ?? 1;
     const sandbox = new Sandbox({
-      dir, port, nodes, gracefulPodDeletion: true,
+      dir,
+      port,
+      nodes,
+      gracefulPodDeletion: true,
       ...(values['agent-image'] ? { agentImage: values['agent-image'] } : {}),
       // Problems always; every request too with --verbose.
       log: textLogger(io.stderr, { level: values.verbose ? 'debug' : 'info' }),
@@ -82,7 +85,9 @@ export const sandboxCommand: Command = {
       return 2;
     }
     writeFileSync(memo, JSON.stringify({ port: sandbox.port }) + '\n');
-    io.stdout(`Sandbox API server: ${sandbox.url}\nkubeconfig: ${sandbox.kubeconfigPath}\n  export KUBECONFIG=${sandbox.kubeconfigPath}\nNodes: ${nodes}. Press Ctrl-C to stop.\n`);
+    io.stdout(
+      `Sandbox API server: ${sandbox.url}\nkubeconfig: ${sandbox.kubeconfigPath}\n  export KUBECONFIG=${sandbox.kubeconfigPath}\nNodes: ${nodes}. Press Ctrl-C to stop.\n`,
+    );
     // `on`, not `once`: a Ctrl-C reaches both restorectl and this plugin, which restorectl also
     // passes on; the second must not kill the sandbox while it stops.
     const signal = await new Promise<string>((done) => {
@@ -97,7 +102,11 @@ export const sandboxCommand: Command = {
 };
 
 /** `--engine kube-apiserver`: the real control plane with the simulator as its nodes. */
-async function runKubeEngine(dir: string, values: { port?: string | undefined; nodes?: string | undefined; 'agent-image'?: string | undefined; verbose?: boolean | undefined }, io: Io): Promise<number> {
+async function runKubeEngine(
+  dir: string,
+  values: { port?: string | undefined; nodes?: string | undefined; 'agent-image'?: string | undefined; verbose?: boolean | undefined },
+  io: Io,
+): Promise<number> {
   const port = intOption('port', values.port, 0) ?? 0;
   const nodes = intOption('nodes', values.nodes, 1) ?? 1;
   const why = kubeEngineUnavailable();
@@ -109,7 +118,9 @@ async function runKubeEngine(dir: string, values: { port?: string | undefined; n
   let wake: (signal: string) => void = () => {};
   const stopped = new Promise<string>((done) => (wake = done));
   const engine = new KubeEngine({
-    dir, port, nodes,
+    dir,
+    port,
+    nodes,
     ...(values['agent-image'] ? { agentImage: values['agent-image'] } : {}),
     // The build's progress and the start-up's milestones always; every line with --verbose.
     onProgress: (line) => {
@@ -123,10 +134,13 @@ async function runKubeEngine(dir: string, values: { port?: string | undefined; n
   // `on`, not `once`: a Ctrl-C reaches both restorectl and this plugin (see above).
   process.on('SIGINT', () => wake('SIGINT'));
   process.on('SIGTERM', () => wake('SIGTERM'));
-  const started = engine.start().then(() => 'ready', (e: Error) => {
-    failed = e.message;
-    return 'failed';
-  });
+  const started = engine.start().then(
+    () => 'ready',
+    (e: Error) => {
+      failed = e.message;
+      return 'failed';
+    },
+  );
   const first = await Promise.race([started, stopped]);
   if (first !== 'ready') {
     if (first !== 'failed') io.stdout(`\n${first}: stopping the kube-apiserver engine…\n`);
@@ -137,7 +151,9 @@ async function runKubeEngine(dir: string, values: { port?: string | undefined; n
     if (failed) io.stderr(`restorectl sandbox: cannot start the kube-apiserver engine: ${failed}\n`);
     return failed ? 2 : 0;
   }
-  io.stdout(`Sandbox API server: ${engine.url} (kube-apiserver engine, ready in ${(engine.startupMs / 1000).toFixed(1)}s)\nkubeconfig: ${engine.kubeconfigPath}\n  export KUBECONFIG=${engine.kubeconfigPath}\nNodes: ${nodes}. Logs: ${engine.controlPlane.logDir}. Press Ctrl-C to stop.\n`);
+  io.stdout(
+    `Sandbox API server: ${engine.url} (kube-apiserver engine, ready in ${(engine.startupMs / 1000).toFixed(1)}s)\nkubeconfig: ${engine.kubeconfigPath}\n  export KUBECONFIG=${engine.kubeconfigPath}\nNodes: ${nodes}. Logs: ${engine.controlPlane.logDir}. Press Ctrl-C to stop.\n`,
+  );
   const signal = await stopped;
   io.stdout(`\n${signal}: stopping the kube-apiserver engine…\n`);
   await engine.stop();

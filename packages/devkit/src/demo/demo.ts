@@ -26,8 +26,18 @@ import { planToText } from 'restore-controller/plan/render';
 import { seedRepository } from '../restic/seed.ts';
 import { Sandbox } from '../sandbox/sandbox.ts';
 import {
-  STAYS_UP, STEP_TITLES, allSucceeded, renderCreatedAfterWebhook, renderHeader, renderLookAround, renderOutcome, renderProgress,
-  renderProgressLine, renderSecondCommitTitle, renderVolumes, renderWebhookAnswer,
+  STAYS_UP,
+  STEP_TITLES,
+  allSucceeded,
+  renderCreatedAfterWebhook,
+  renderHeader,
+  renderLookAround,
+  renderOutcome,
+  renderProgress,
+  renderProgressLine,
+  renderSecondCommitTitle,
+  renderVolumes,
+  renderWebhookAnswer,
 } from './render.ts';
 import type { RestoredVolume } from './render.ts';
 import { GitSource } from 'restore-controller/source/index';
@@ -55,8 +65,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Step 1: a real restic repository with one snapshot per host of the examples. */
 function seedBackups(dir: string): Promise<SeedResult> {
-  const files = (host: string) => ({ [`/source/data/${host}.json`]: `{"host":"${host}"}\n`, '/source/data/tmp.json': '{"scratch":true}\n', '/source/data/notes.txt': `notes of ${host}\n` });
-  return seedRepository({ repoPath: join(dir, 'restic-repo'), password: PASSWORD, snapshots: HOSTS.map((host) => ({ host, files: files(host) })), fastKdf: true });
+  const files = (host: string) => ({
+    [`/source/data/${host}.json`]: `{"host":"${host}"}\n`,
+    '/source/data/tmp.json': '{"scratch":true}\n',
+    '/source/data/notes.txt': `notes of ${host}\n`,
+  });
+  return seedRepository({
+    repoPath: join(dir, 'restic-repo'),
+    password: PASSWORD,
+    snapshots: HOSTS.map((host) => ({ host, files: files(host) })),
+    fastKdf: true,
+  });
 }
 
 interface Cluster {
@@ -81,9 +100,11 @@ async function startCluster(dir: string): Promise<Cluster> {
   // CRDs go raw: client-node's typed serializer would drop `x-kubernetes-*` schema keys.
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   for (const k of MANAGED_KINDS) {
-    await custom.createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: crdFor(k) }).catch((e: { code?: number }) => {
-      if (e.code !== 409) throw e;
-    });
+    await custom
+      .createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: crdFor(k) })
+      .catch((e: { code?: number }) => {
+        if (e.code !== 409) throw e;
+      });
   }
   await sleep(300);
   const state = join(DEMO_MANIFESTS, 'cluster-state');
@@ -95,8 +116,18 @@ async function startCluster(dir: string): Promise<Cluster> {
   }
   await create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'local-repo-secret', namespace: 'demo' }, stringData: { RESTIC_PASSWORD: PASSWORD } });
   for (const i of [0, 1, 2]) {
-    await create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `source-data-${i}`, namespace: 'demo' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
-    await create({ apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', metadata: { name: `source-data-${i}-snap`, namespace: 'demo' }, spec: { source: { persistentVolumeClaimName: `source-data-${i}` } } });
+    await create({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: `source-data-${i}`, namespace: 'demo' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
+    await create({
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshot',
+      metadata: { name: `source-data-${i}-snap`, namespace: 'demo' },
+      spec: { source: { persistentVolumeClaimName: `source-data-${i}` } },
+    });
   }
   return { sandbox, kc, custom };
 }
@@ -118,7 +149,17 @@ async function publishManifests(dir: string, repoPath: string): Promise<GitRepo>
   cpSync(join(DEMO_MANIFESTS, 'clusters'), join(work, 'clusters'), { recursive: true });
   const repoFile = join(work, 'clusters/demo/repository.yaml');
   writeFileSync(repoFile, readFileSync(repoFile, 'utf8').replace('/data/stash-test/restic-repo', repoPath));
-  const git = (args: string[]) => run('git', args, { cwd: work, env: { ...process.env, GIT_AUTHOR_NAME: 'Demo', GIT_AUTHOR_EMAIL: 'demo@example.com', GIT_COMMITTER_NAME: 'Demo', GIT_COMMITTER_EMAIL: 'demo@example.com' } });
+  const git = (args: string[]) =>
+    run('git', args, {
+      cwd: work,
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 'Demo',
+        GIT_AUTHOR_EMAIL: 'demo@example.com',
+        GIT_COMMITTER_NAME: 'Demo',
+        GIT_COMMITTER_EMAIL: 'demo@example.com',
+      },
+    });
   const commitAndPush = async (message: string) => {
     await git(['add', '-A']);
     await git(['commit', '--quiet', '-m', message]);
@@ -167,7 +208,7 @@ async function followSessions(custom: k8s.CustomObjectsApi, say: (line: string) 
 /** Step 5: commit the second restore, announce it through the signed webhook, wait for its RestoreSession. */
 async function pushSecondCommit(repo: GitRepo, webhookUrl: string, custom: k8s.CustomObjectsApi, say: (line: string) => void): Promise<void> {
   cpSync(join(DEMO_MANIFESTS, 'second-commit', 'audit-copy.yaml'), join(repo.work, 'clusters/demo/audit-copy.yaml'));
-  const head = await repo.commitAndPush('Copy host-0\'s JSON files into a new PVC');
+  const head = await repo.commitAndPush("Copy host-0's JSON files into a new PVC");
   const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', after: head }));
   const pushedAt = performance.now();
   const hook = await fetch(`${webhookUrl}/`, {
@@ -176,7 +217,13 @@ async function pushSecondCommit(repo: GitRepo, webhookUrl: string, custom: k8s.C
     body,
   });
   say(renderWebhookAnswer(hook.status, await hook.text()));
-  while (!(await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name: 'audit-copy' }).then(() => true, () => false))) await sleep(20);
+  while (
+    !(await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name: 'audit-copy' }).then(
+      () => true,
+      () => false,
+    ))
+  )
+    await sleep(20);
   say(renderCreatedAfterWebhook('demo/audit-copy', performance.now() - pushedAt));
 }
 
@@ -215,11 +262,15 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   say(STEP_TITLES.daemon);
   const { daemon, plan } = await startDaemon(dir, cluster, repo);
   if (plan) say(plan);
-  const webhook = await startHttpServer('demo webhook', { host: '127.0.0.1', port: 0 }, webhookHandler({
-    secret: WEBHOOK_SECRET,
-    follow: { branch: 'main' },
-    onPush: () => void daemon.trigger(),
-  }));
+  const webhook = await startHttpServer(
+    'demo webhook',
+    { host: '127.0.0.1', port: 0 },
+    webhookHandler({
+      secret: WEBHOOK_SECRET,
+      follow: { branch: 'main' },
+      onPush: () => void daemon.trigger(),
+    }),
+  );
   await followSessions(cluster.custom, say);
   await daemon.trigger();
 

@@ -3,11 +3,11 @@
 import type { RestoreSession } from 'restore-controller/api/restoresession';
 
 export const STEP_TITLES = {
-  backups: '1. a restic repository with backups of the examples\' hosts',
+  backups: "1. a restic repository with backups of the examples' hosts",
   cluster: '2. the sandbox cluster (an embedded Kubernetes API whose pods run the agent for real)',
   git: '3. a git server holding a copy of the examples, the Repository pointing at the repository above',
   daemon: '4. the daemon, following main and writing restore-status\n',
-  volumes: '\n6. files restored into the pods\' volumes',
+  volumes: "\n6. files restored into the pods' volumes",
   statusLog: '\n7. the status branch: git log restore-status',
 } as const;
 
@@ -17,10 +17,12 @@ export function renderHeader(dir: string): string {
 
 /** One line for the sessions' progress: `name Phase done/total | …`. */
 export function renderProgress(sessions: RestoreSession[]): string {
-  return sessions.map((s) => {
-    const done = (s.status?.stats ?? []).filter((x) => x.phase === 'Succeeded' || x.phase === 'Failed').length;
-    return `${s.metadata.name} ${s.status?.phase ?? 'New'} ${done}/${s.status?.totalHosts ?? '?'}`;
-  }).join(' | ');
+  return sessions
+    .map((s) => {
+      const done = (s.status?.stats ?? []).filter((x) => x.phase === 'Succeeded' || x.phase === 'Failed').length;
+      return `${s.metadata.name} ${s.status?.phase ?? 'New'} ${done}/${s.status?.totalHosts ?? '?'}`;
+    })
+    .join(' | ');
 }
 
 /** A progress line with its time of day (`HH:MM:SS`, UTC). */

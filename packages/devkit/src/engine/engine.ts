@@ -110,13 +110,22 @@ export class KubeEngine {
   protected async startParts(): Promise<void> {
     this.admin = new Rest(this.adminKubeconfig);
     const problem = (m: string): void => this.progress(`[engine] ${m}`);
-    this.kubeletServers = this.nodeNames.map((node) => new KubeletServer({ node, pki: join(this.controlPlane.options.dir, 'pki'), pods: join(this.dir, 'pods') }));
+    this.kubeletServers = this.nodeNames.map(
+      (node) => new KubeletServer({ node, pki: join(this.controlPlane.options.dir, 'pki'), pods: join(this.dir, 'pods') }),
+    );
     const ports = await Promise.all(this.kubeletServers.map((k) => k.start()));
-    this.nodes = this.nodeNames.map((name, index) => new NodeAgent({
-      name, index, kubeletPort: ports[index]!, kubeconfig: this.controlPlane.nodeKubeconfig(name), onError: problem,
-      ...(this.options.leaseMs ? { leaseMs: this.options.leaseMs } : {}),
-      ...(this.options.statusMs ? { statusMs: this.options.statusMs } : {}),
-    }));
+    this.nodes = this.nodeNames.map(
+      (name, index) =>
+        new NodeAgent({
+          name,
+          index,
+          kubeletPort: ports[index]!,
+          kubeconfig: this.controlPlane.nodeKubeconfig(name),
+          onError: problem,
+          ...(this.options.leaseMs ? { leaseMs: this.options.leaseMs } : {}),
+          ...(this.options.statusMs ? { statusMs: this.options.statusMs } : {}),
+        }),
+    );
     await Promise.all(this.nodes.map((n) => n.start()));
     this.progress(`[engine] nodes registered and Ready: ${this.nodeNames.join(', ')}`);
     await SnapshotController.installCrds(this.admin);
@@ -125,14 +134,19 @@ export class KubeEngine {
     this.snapshots = new SnapshotController({ rest: this.admin, ...dirs, onError: problem });
     await Promise.all([this.provisioner.start(), this.snapshots.start()]);
     const baseEnv = Object.fromEntries(['PATH', 'TMPDIR', 'LANG', 'TZ'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
-    this.kubelets = this.nodes.map((n, nodeIndex) => new KubeKubelet({
-      node: n.name, nodeIndex, rest: n.rest,
-      dirs: { pods: join(this.dir, 'pods'), volumes: join(this.dir, 'volumes') },
-      agent: { image: this.options.agentImage ?? DEFAULT_AGENT_IMAGE, command: this.options.agentCommand ?? [process.execPath, restorectlBin()], baseEnv },
-      pvPath: (pv) => pv.spec?.local?.path ?? pv.spec?.hostPath?.path,
-      ...this.options.timing,
-      onError: problem,
-    }));
+    this.kubelets = this.nodes.map(
+      (n, nodeIndex) =>
+        new KubeKubelet({
+          node: n.name,
+          nodeIndex,
+          rest: n.rest,
+          dirs: { pods: join(this.dir, 'pods'), volumes: join(this.dir, 'volumes') },
+          agent: { image: this.options.agentImage ?? DEFAULT_AGENT_IMAGE, command: this.options.agentCommand ?? [process.execPath, restorectlBin()], baseEnv },
+          pvPath: (pv) => pv.spec?.local?.path ?? pv.spec?.hostPath?.path,
+          ...this.options.timing,
+          onError: problem,
+        }),
+    );
     await Promise.all(this.kubelets.map((k) => k.start()));
   }
 

@@ -47,7 +47,13 @@ export interface KubeKubeletOptions {
 
 type State = 'waiting' | 'running' | 'terminated';
 
-interface Terminated { exitCode: number; reason: string; startedAt: string; finishedAt: string; containerID: string }
+interface Terminated {
+  exitCode: number;
+  reason: string;
+  startedAt: string;
+  finishedAt: string;
+  containerID: string;
+}
 
 interface Ctr {
   name: string;
@@ -110,21 +116,27 @@ export class KubeKubelet {
 
   start(): Promise<void> {
     return new Promise((synced) => {
-      this.stopInformer = this.o.rest.informer('/api/v1/pods', { fieldSelector: `spec.nodeName=${this.o.node}` }, (e) => {
-        const pod = e.object;
-        if (e.type === 'DELETED') {
-          this.latest.delete(pod.metadata.uid);
-          this.forget(pod);
-          return;
-        }
-        this.latest.set(pod.metadata.uid, pod);
-        this.enqueue(pod.metadata.uid);
-      }, (err) => this.error(`watch: ${err.message}`), (items) => {
-        // After a restart: pods this node no longer has are forgotten; the rest start again.
-        const uids = new Set(items.map((p) => p.metadata.uid));
-        for (const uid of [...this.latest.keys()]) if (!uids.has(uid)) this.latest.delete(uid);
-        synced();
-      });
+      this.stopInformer = this.o.rest.informer(
+        '/api/v1/pods',
+        { fieldSelector: `spec.nodeName=${this.o.node}` },
+        (e) => {
+          const pod = e.object;
+          if (e.type === 'DELETED') {
+            this.latest.delete(pod.metadata.uid);
+            this.forget(pod);
+            return;
+          }
+          this.latest.set(pod.metadata.uid, pod);
+          this.enqueue(pod.metadata.uid);
+        },
+        (err) => this.error(`watch: ${err.message}`),
+        (items) => {
+          // After a restart: pods this node no longer has are forgotten; the rest start again.
+          const uids = new Set(items.map((p) => p.metadata.uid));
+          for (const uid of [...this.latest.keys()]) if (!uids.has(uid)) this.latest.delete(uid);
+          synced();
+        },
+      );
     });
   }
 
@@ -156,17 +168,19 @@ export class KubeKubelet {
       while (this.queue.size && !this.stopped) {
         const uids = [...this.queue];
         this.queue.clear();
-        await Promise.all(uids.map(async (uid) => {
-          const pod = this.latest.get(uid);
-          if (!pod) return;
-          try {
-            await this.reconcile(pod);
-          } catch (e) {
-            if (e instanceof ApiError && (e.status === 409 || e.status === 404)) return this.after(200, uid);
-            this.error(`pod ${pod.metadata.namespace}/${pod.metadata.name}: ${(e as Error).stack ?? e}`);
-            this.after(1000, uid);
-          }
-        }));
+        await Promise.all(
+          uids.map(async (uid) => {
+            const pod = this.latest.get(uid);
+            if (!pod) return;
+            try {
+              await this.reconcile(pod);
+            } catch (e) {
+              if (e instanceof ApiError && (e.status === 409 || e.status === 404)) return this.after(200, uid);
+              this.error(`pod ${pod.metadata.namespace}/${pod.metadata.name}: ${(e as Error).stack ?? e}`);
+              this.after(1000, uid);
+            }
+          }),
+        );
       }
     } finally {
       this.running = false;
@@ -195,9 +209,11 @@ export class KubeKubelet {
         this.procs.killPrefix(prefix, () => this.enqueue(uid));
         return;
       }
-      await this.o.rest.req('DELETE', this.podPath(pod), { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid } }).catch((e: unknown) => {
-        if (!(e instanceof ApiError && (e.status === 404 || e.status === 409))) throw e;
-      });
+      await this.o.rest
+        .req('DELETE', this.podPath(pod), { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid } })
+        .catch((e: unknown) => {
+          if (!(e instanceof ApiError && (e.status === 404 || e.status === 409))) throw e;
+        });
       return;
     }
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;
@@ -225,9 +241,23 @@ export class KubeKubelet {
   }
 
   private newRuntime(pod: Obj): PodRt {
-    const mk = (c: any): Ctr => ({ name: c.name, image: c.image ?? '', agent: this.isAgent(c.image ?? ''), state: 'waiting', reason: 'PodInitializing', restartCount: 0, pullFailures: 0 });
+    const mk = (c: any): Ctr => ({
+      name: c.name,
+      image: c.image ?? '',
+      agent: this.isAgent(c.image ?? ''),
+      state: 'waiting',
+      reason: 'PodInitializing',
+      restartCount: 0,
+      pullFailures: 0,
+    });
     const n = this.ipCounter++;
-    return { uid: pod.metadata.uid, init: (pod.spec.initContainers ?? []).map(mk), main: (pod.spec.containers ?? []).map(mk), startTime: now(), podIP: `10.244.${Math.floor(n / 250) % 250}.${(n % 250) + 2}` };
+    return {
+      uid: pod.metadata.uid,
+      init: (pod.spec.initContainers ?? []).map(mk),
+      main: (pod.spec.containers ?? []).map(mk),
+      startTime: now(),
+      podIP: `10.244.${Math.floor(n / 250) % 250}.${(n % 250) + 2}`,
+    };
   }
 
   private policy(pod: Obj): string {
@@ -301,9 +331,10 @@ export class KubeKubelet {
       c.pullFailures++;
       c.state = 'waiting';
       c.reason = c.pullFailures % 2 === 1 ? 'ErrImagePull' : 'ImagePullBackOff';
-      c.message = c.reason === 'ErrImagePull'
-        ? `failed to pull and unpack image "${c.image}": failed to resolve reference "${c.image}": dial tcp: lookup ${c.image.split('/')[0]!.replace(/:\d+$/, '')}: no such host`
-        : `Back-off pulling image "${c.image}"`;
+      c.message =
+        c.reason === 'ErrImagePull'
+          ? `failed to pull and unpack image "${c.image}": failed to resolve reference "${c.image}": dial tcp: lookup ${c.image.split('/')[0]!.replace(/:\d+$/, '')}: no such host`
+          : `Back-off pulling image "${c.image}"`;
       const delay = c.reason === 'ErrImagePull' ? 500 : this.delay(Math.floor(c.pullFailures / 2));
       c.retryAt = Date.now() + delay;
       this.after(delay + 5, rt.uid);
@@ -354,25 +385,36 @@ export class KubeKubelet {
     const key = `${rt.uid}/${c.name}`;
     const id = c.containerID;
     const port = this.o.rest.server.port || '443';
-    this.procs.start(key, {
-      argv,
-      env: {
-        ...this.o.agent.baseEnv, HOME: root,
-        KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: port, KUBERNETES_SERVICE_PORT_HTTPS: port,
-        KUBERNETES_PORT: `tcp://127.0.0.1:${port}`, KUBERNETES_PORT_443_TCP: `tcp://127.0.0.1:${port}`,
-        KUBERNETES_PORT_443_TCP_ADDR: '127.0.0.1', KUBERNETES_PORT_443_TCP_PORT: port, KUBERNETES_PORT_443_TCP_PROTO: 'tcp',
-        HOSTNAME: pod.spec.hostname ?? pod.metadata.name,
-        ...env,
-        ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}),
-        RESTORE_POD_ROOT: root, RESTORE_SANDBOX: '1',
+    this.procs.start(
+      key,
+      {
+        argv,
+        env: {
+          ...this.o.agent.baseEnv,
+          HOME: root,
+          KUBERNETES_SERVICE_HOST: '127.0.0.1',
+          KUBERNETES_SERVICE_PORT: port,
+          KUBERNETES_SERVICE_PORT_HTTPS: port,
+          KUBERNETES_PORT: `tcp://127.0.0.1:${port}`,
+          KUBERNETES_PORT_443_TCP: `tcp://127.0.0.1:${port}`,
+          KUBERNETES_PORT_443_TCP_ADDR: '127.0.0.1',
+          KUBERNETES_PORT_443_TCP_PORT: port,
+          KUBERNETES_PORT_443_TCP_PROTO: 'tcp',
+          HOSTNAME: pod.spec.hostname ?? pod.metadata.name,
+          ...env,
+          ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}),
+          RESTORE_POD_ROOT: root,
+          RESTORE_SANDBOX: '1',
+        },
+        cwd: root,
+        logFile: join(this.podDir(pod), 'containers', c.name, 'log'),
       },
-      cwd: root,
-      logFile: join(this.podDir(pod), 'containers', c.name, 'log'),
-    }, (code) => {
-      if (this.pods.get(rt.uid) !== rt || c.containerID !== id) return;
-      this.finish(c, code);
-      this.enqueue(rt.uid);
-    });
+      (code) => {
+        if (this.pods.get(rt.uid) !== rt || c.containerID !== id) return;
+        this.finish(c, code);
+        this.enqueue(rt.uid);
+      },
+    );
     void this.event(pod, 'Normal', 'Started', `Started container ${c.name}`, c.name);
   }
 
@@ -414,7 +456,11 @@ export class KubeKubelet {
       claimDir: (pvc) => {
         const pv = fetched.get(`persistentvolumes/${pvc.spec.volumeName}`);
         const path = pv ? this.o.pvPath(pv) : undefined;
-        if (!path) throw new ContainerConfigError(`persistentvolume "${pvc.spec.volumeName}" has no local or hostPath path`, { kind: 'persistentvolumeclaim', name: pvc.metadata.name });
+        if (!path)
+          throw new ContainerConfigError(`persistentvolume "${pvc.spec.volumeName}" has no local or hostPath path`, {
+            kind: 'persistentvolumeclaim',
+            name: pvc.metadata.name,
+          });
         mkdirSync(path, { recursive: true });
         return path;
       },
@@ -426,7 +472,8 @@ export class KubeKubelet {
   private async token(pod: Obj, source: Record<string, any>): Promise<string> {
     const sa = pod.spec.serviceAccountName ?? 'default';
     const res = await this.o.rest.post(`/api/v1/namespaces/${pod.metadata.namespace}/serviceaccounts/${sa}/token`, {
-      apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest',
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
       spec: {
         audiences: source.audience ? [source.audience] : [],
         expirationSeconds: source.expirationSeconds ?? 3607,
@@ -447,7 +494,9 @@ export class KubeKubelet {
     const file = join(this.podDir(pod), 'containers', spec.name, 'kubeconfig');
     mkdirSync(join(this.podDir(pod), 'containers', spec.name), { recursive: true });
     const cfg = {
-      apiVersion: 'v1', kind: 'Config', 'current-context': 'in-cluster',
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': 'in-cluster',
       clusters: [{ name: 'in-cluster', cluster: { server: `https://127.0.0.1:${this.o.rest.server.port}`, 'certificate-authority': join(sa, 'ca.crt') } }],
       users: [{ name: 'serviceaccount', user: { tokenFile: join(sa, 'token'), 'token-file': join(sa, 'token') } }],
       contexts: [{ name: 'in-cluster', context: { cluster: 'in-cluster', user: 'serviceaccount', namespace: pod.metadata.namespace } }],
@@ -460,13 +509,24 @@ export class KubeKubelet {
     let state: Record<string, unknown>;
     if (c.state === 'running') state = { running: { startedAt: c.startedAt } };
     else if (c.state === 'terminated') state = { terminated: c.terminated };
-    else state = { waiting: { reason: !init && !initDone && c.reason === 'PodInitializing' ? 'PodInitializing' : c.reason || 'ContainerCreating', ...(c.message ? { message: c.message } : {}) } };
+    else
+      state = {
+        waiting: {
+          reason: !init && !initDone && c.reason === 'PodInitializing' ? 'PodInitializing' : c.reason || 'ContainerCreating',
+          ...(c.message ? { message: c.message } : {}),
+        },
+      };
     const ready = init ? c.state === 'terminated' && c.terminated?.exitCode === 0 : c.state === 'running';
     return {
-      name: c.name, image: c.image, imageID: c.containerID || c.state !== 'waiting' ? `sandbox://${c.image}` : '',
+      name: c.name,
+      image: c.image,
+      imageID: c.containerID || c.state !== 'waiting' ? `sandbox://${c.image}` : '',
       ...(c.containerID && c.state !== 'waiting' ? { containerID: c.containerID } : {}),
-      ready, started: c.state === 'running', restartCount: c.restartCount,
-      state, lastState: c.lastTerminated ? { terminated: c.lastTerminated } : {},
+      ready,
+      started: c.state === 'running',
+      restartCount: c.restartCount,
+      state,
+      lastState: c.lastTerminated ? { terminated: c.lastTerminated } : {},
     };
   }
 
@@ -487,18 +547,35 @@ export class KubeKubelet {
     const cond = (type: string, ok: boolean, reason?: string, message?: string): Record<string, unknown> => {
       const prev = (pod.status?.conditions ?? []).find((x: any) => x.type === type);
       const status = ok ? 'True' : 'False';
-      return { type, status, lastProbeTime: null, lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : t, ...(!ok && reason ? { reason } : {}), ...(!ok && message ? { message } : {}) };
+      return {
+        type,
+        status,
+        lastProbeTime: null,
+        lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : t,
+        ...(!ok && reason ? { reason } : {}),
+        ...(!ok && message ? { message } : {}),
+      };
     };
     const notInit = rt.init.filter((c) => !(c.state === 'terminated' && c.terminated?.exitCode === 0)).map((c) => c.name);
     const notReady = rt.main.filter((c) => c.state !== 'running').map((c) => c.name);
-    const scheduled = (pod.status?.conditions ?? []).find((x: any) => x.type === 'PodScheduled') ?? { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: t };
+    const scheduled = (pod.status?.conditions ?? []).find((x: any) => x.type === 'PodScheduled') ?? {
+      type: 'PodScheduled',
+      status: 'True',
+      lastProbeTime: null,
+      lastTransitionTime: t,
+    };
     const status: Record<string, unknown> = {
       phase,
       conditions: [
         cond('PodReadyToStartContainers', volumesReady),
         cond('Initialized', initDone, 'ContainersNotInitialized', `containers with incomplete status: [${notInit.join(' ')}]`),
         cond('Ready', ready, done ? 'PodCompleted' : 'ContainersNotReady', done ? undefined : `containers with unready status: [${notReady.join(' ')}]`),
-        cond('ContainersReady', ready, done ? 'PodCompleted' : 'ContainersNotReady', done ? undefined : `containers with unready status: [${notReady.join(' ')}]`),
+        cond(
+          'ContainersReady',
+          ready,
+          done ? 'PodCompleted' : 'ContainersNotReady',
+          done ? undefined : `containers with unready status: [${notReady.join(' ')}]`,
+        ),
         scheduled,
       ],
       hostIP: nodeIP(this.o.nodeIndex),
@@ -517,15 +594,31 @@ export class KubeKubelet {
   }
 
   private async event(pod: Obj, type: 'Normal' | 'Warning', reason: string, message: string, container: string): Promise<void> {
-    const t = new Date().toISOString().replace('Z', '000Z').replace(/(\.\d{6})\d*Z$/, '$1Z');
+    const t = new Date()
+      .toISOString()
+      .replace('Z', '000Z')
+      .replace(/(\.\d{6})\d*Z$/, '$1Z');
     try {
       await this.o.rest.post(`/apis/events.k8s.io/v1/namespaces/${pod.metadata.namespace}/events`, {
-        apiVersion: 'events.k8s.io/v1', kind: 'Event',
+        apiVersion: 'events.k8s.io/v1',
+        kind: 'Event',
         // As the kubelet names them: <pod>.<hex> (a generateName may not end in a dot).
         metadata: { name: `${pod.metadata.name}.${randomBytes(8).toString('hex')}`, namespace: pod.metadata.namespace },
-        regarding: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid, fieldPath: `spec.containers{${container}}` },
-        reason, note: message.slice(0, 1000), type, action: reason, eventTime: t,
-        reportingController: 'kubelet', reportingInstance: this.o.node,
+        regarding: {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          name: pod.metadata.name,
+          namespace: pod.metadata.namespace,
+          uid: pod.metadata.uid,
+          fieldPath: `spec.containers{${container}}`,
+        },
+        reason,
+        note: message.slice(0, 1000),
+        type,
+        action: reason,
+        eventTime: t,
+        reportingController: 'kubelet',
+        reportingInstance: this.o.node,
       });
     } catch (e) {
       this.error(`event ${reason}: ${(e as Error).message}`);

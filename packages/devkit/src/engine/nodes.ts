@@ -48,17 +48,33 @@ export class NodeAgent {
       capacity: resources,
       allocatable: resources,
       conditions: [
-        { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available', lastHeartbeatTime: now },
+        {
+          type: 'MemoryPressure',
+          status: 'False',
+          reason: 'KubeletHasSufficientMemory',
+          message: 'kubelet has sufficient memory available',
+          lastHeartbeatTime: now,
+        },
         { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure', lastHeartbeatTime: now },
         { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available', lastHeartbeatTime: now },
         { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now },
       ],
-      addresses: [{ type: 'InternalIP', address: nodeIP(this.options.index) }, { type: 'Hostname', address: this.name }],
+      addresses: [
+        { type: 'InternalIP', address: nodeIP(this.options.index) },
+        { type: 'Hostname', address: this.name },
+      ],
       daemonEndpoints: { kubeletEndpoint: { Port: this.options.kubeletPort || 10250 } },
       nodeInfo: {
-        machineID: '', systemUUID: '', bootID: '', kernelVersion: '', osImage: 'restore-controller simulator',
-        containerRuntimeVersion: 'sandbox://1.0', kubeletVersion: 'v1.37.2-sandbox', kubeProxyVersion: '',
-        operatingSystem: 'linux', architecture: 'amd64',
+        machineID: '',
+        systemUUID: '',
+        bootID: '',
+        kernelVersion: '',
+        osImage: 'restore-controller simulator',
+        containerRuntimeVersion: 'sandbox://1.0',
+        kubeletVersion: 'v1.37.2-sandbox',
+        kubeProxyVersion: '',
+        operatingSystem: 'linux',
+        architecture: 'amd64',
       },
     };
   }
@@ -69,8 +85,18 @@ export class NodeAgent {
     if (!node) {
       try {
         node = await this.rest.post('/api/v1/nodes', {
-          apiVersion: 'v1', kind: 'Node',
-          metadata: { name: this.name, labels: { 'kubernetes.io/hostname': this.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/os': 'linux', 'beta.kubernetes.io/arch': 'amd64' } },
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: {
+            name: this.name,
+            labels: {
+              'kubernetes.io/hostname': this.name,
+              'kubernetes.io/os': 'linux',
+              'kubernetes.io/arch': 'amd64',
+              'beta.kubernetes.io/os': 'linux',
+              'beta.kubernetes.io/arch': 'amd64',
+            },
+          },
           spec: {},
         });
       } catch (e) {
@@ -107,12 +133,16 @@ export class NodeAgent {
 
   async renewLease(): Promise<void> {
     const path = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${this.name}`;
-    const now = new Date().toISOString().replace('Z', '000Z').replace(/(\.\d{6})\d*Z$/, '$1Z');
+    const now = new Date()
+      .toISOString()
+      .replace('Z', '000Z')
+      .replace(/(\.\d{6})\d*Z$/, '$1Z');
     const lease = await this.rest.tryGet(path);
     const spec = { holderIdentity: this.name, leaseDurationSeconds: LEASE_SECONDS, renewTime: now };
     if (!lease) {
       await this.rest.post('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {
-        apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
         metadata: { name: this.name, namespace: 'kube-node-lease', ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: this.name, uid: this.uid }] },
         spec,
       });

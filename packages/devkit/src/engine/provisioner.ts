@@ -58,36 +58,70 @@ export class LocalPathProvisioner {
     for (const sc of STORAGE_CLASSES) {
       try {
         await this.o.rest.post('/apis/storage.k8s.io/v1/storageclasses', {
-          apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass',
+          apiVersion: 'storage.k8s.io/v1',
+          kind: 'StorageClass',
           metadata: { name: sc.name, ...(sc.isDefault ? { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } : {}) },
-          provisioner: PROVISIONER, reclaimPolicy: 'Delete', volumeBindingMode: sc.mode, allowVolumeExpansion: false,
+          provisioner: PROVISIONER,
+          reclaimPolicy: 'Delete',
+          volumeBindingMode: sc.mode,
+          allowVolumeExpansion: false,
         });
       } catch (e) {
         if (!(e instanceof ApiError && e.status === 409)) throw e;
       }
     }
     await Promise.all([
-      new Promise<void>((done) => this.stops.push(this.o.rest.informer('/apis/storage.k8s.io/v1/storageclasses', {}, (e) => {
-        if (e.type === 'DELETED') this.classes.delete(e.object.metadata.name);
-        else this.classes.set(e.object.metadata.name, e.object);
-        for (const c of this.claims.values()) this.kick(c);
-      }, (err) => this.error(`watch storageclasses: ${err.message}`), () => done()))),
-      new Promise<void>((done) => this.stops.push(this.o.rest.informer('/api/v1/persistentvolumes', {}, (e) => {
-        if (e.type === 'DELETED') this.pvs.delete(e.object.metadata.name);
-        else {
-          this.pvs.set(e.object.metadata.name, e.object);
-          void this.reclaim(e.object);
-        }
-      }, (err) => this.error(`watch persistentvolumes: ${err.message}`), () => done()))),
+      new Promise<void>((done) =>
+        this.stops.push(
+          this.o.rest.informer(
+            '/apis/storage.k8s.io/v1/storageclasses',
+            {},
+            (e) => {
+              if (e.type === 'DELETED') this.classes.delete(e.object.metadata.name);
+              else this.classes.set(e.object.metadata.name, e.object);
+              for (const c of this.claims.values()) this.kick(c);
+            },
+            (err) => this.error(`watch storageclasses: ${err.message}`),
+            () => done(),
+          ),
+        ),
+      ),
+      new Promise<void>((done) =>
+        this.stops.push(
+          this.o.rest.informer(
+            '/api/v1/persistentvolumes',
+            {},
+            (e) => {
+              if (e.type === 'DELETED') this.pvs.delete(e.object.metadata.name);
+              else {
+                this.pvs.set(e.object.metadata.name, e.object);
+                void this.reclaim(e.object);
+              }
+            },
+            (err) => this.error(`watch persistentvolumes: ${err.message}`),
+            () => done(),
+          ),
+        ),
+      ),
     ]);
-    await new Promise<void>((done) => this.stops.push(this.o.rest.informer('/api/v1/persistentvolumeclaims', {}, (e) => {
-      const key = `${e.object.metadata.namespace}/${e.object.metadata.name}`;
-      if (e.type === 'DELETED') this.claims.delete(key);
-      else {
-        this.claims.set(key, e.object);
-        this.kick(e.object);
-      }
-    }, (err) => this.error(`watch persistentvolumeclaims: ${err.message}`), () => done())));
+    await new Promise<void>((done) =>
+      this.stops.push(
+        this.o.rest.informer(
+          '/api/v1/persistentvolumeclaims',
+          {},
+          (e) => {
+            const key = `${e.object.metadata.namespace}/${e.object.metadata.name}`;
+            if (e.type === 'DELETED') this.claims.delete(key);
+            else {
+              this.claims.set(key, e.object);
+              this.kick(e.object);
+            }
+          },
+          (err) => this.error(`watch persistentvolumeclaims: ${err.message}`),
+          () => done(),
+        ),
+      ),
+    );
     this.retry = setInterval(() => {
       for (const key of this.waiting) {
         const c = this.claims.get(key);
@@ -135,22 +169,31 @@ export class LocalPathProvisioner {
         cpSync(from, path, { recursive: true });
       }
       mkdirSync(path, { recursive: true });
-      await this.o.rest.post('/api/v1/persistentvolumes', {
-        apiVersion: 'v1', kind: 'PersistentVolume',
-        metadata: { name, annotations: { 'pv.kubernetes.io/provisioned-by': PROVISIONER, ...(node ? { [SELECTED_NODE]: node } : {}) } },
-        spec: {
-          capacity: { storage: pvc.spec?.resources?.requests?.storage ?? '1Gi' },
-          accessModes: pvc.spec?.accessModes ?? ['ReadWriteOnce'],
-          ...(pvc.spec?.volumeMode ? { volumeMode: pvc.spec.volumeMode } : {}),
-          persistentVolumeReclaimPolicy: sc.reclaimPolicy ?? 'Delete',
-          storageClassName: sc.metadata.name,
-          claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: pvc.metadata.namespace, name: pvc.metadata.name, uid: pvc.metadata.uid },
-          hostPath: { path, type: 'DirectoryOrCreate' },
-          ...(node ? { nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] }] } } } : {}),
-        },
-      }).catch((e: unknown) => {
-        if (!(e instanceof ApiError && e.status === 409)) throw e;
-      });
+      await this.o.rest
+        .post('/api/v1/persistentvolumes', {
+          apiVersion: 'v1',
+          kind: 'PersistentVolume',
+          metadata: { name, annotations: { 'pv.kubernetes.io/provisioned-by': PROVISIONER, ...(node ? { [SELECTED_NODE]: node } : {}) } },
+          spec: {
+            capacity: { storage: pvc.spec?.resources?.requests?.storage ?? '1Gi' },
+            accessModes: pvc.spec?.accessModes ?? ['ReadWriteOnce'],
+            ...(pvc.spec?.volumeMode ? { volumeMode: pvc.spec.volumeMode } : {}),
+            persistentVolumeReclaimPolicy: sc.reclaimPolicy ?? 'Delete',
+            storageClassName: sc.metadata.name,
+            claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: pvc.metadata.namespace, name: pvc.metadata.name, uid: pvc.metadata.uid },
+            hostPath: { path, type: 'DirectoryOrCreate' },
+            ...(node
+              ? {
+                  nodeAffinity: {
+                    required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] }] },
+                  },
+                }
+              : {}),
+          },
+        })
+        .catch((e: unknown) => {
+          if (!(e instanceof ApiError && e.status === 409)) throw e;
+        });
     } finally {
       this.busy.delete(name);
     }

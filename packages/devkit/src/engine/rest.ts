@@ -53,26 +53,33 @@ export class Rest {
     const tls = await this.options();
     const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return await new Promise<T>((resolve, reject) => {
-      const r = request({
-        ...tls, method, hostname: this.server.hostname, port: this.server.port, path,
-        headers: { accept: 'application/json', ...(data ? { 'content-type': contentType, 'content-length': data.length } : {}) },
-        timeout: timeoutMs,
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: any = text;
-          try {
-            parsed = text ? JSON.parse(text) : undefined;
-          } catch {
-            // not JSON
-          }
-          if ((res.statusCode ?? 0) >= 300) reject(new ApiError(method, path, res.statusCode ?? 0, parsed));
-          else resolve(parsed as T);
-        });
-        res.on('error', reject);
-      });
+      const r = request(
+        {
+          ...tls,
+          method,
+          hostname: this.server.hostname,
+          port: this.server.port,
+          path,
+          headers: { accept: 'application/json', ...(data ? { 'content-type': contentType, 'content-length': data.length } : {}) },
+          timeout: timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: any = text;
+            try {
+              parsed = text ? JSON.parse(text) : undefined;
+            } catch {
+              // not JSON
+            }
+            if ((res.statusCode ?? 0) >= 300) reject(new ApiError(method, path, res.statusCode ?? 0, parsed));
+            else resolve(parsed as T);
+          });
+          res.on('error', reject);
+        },
+      );
       r.on('timeout', () => r.destroy(new Error(`${method} ${path}: timed out after ${timeoutMs} ms`)));
       r.on('error', reject);
       r.end(data);
@@ -119,7 +126,13 @@ export class Rest {
    * `onSynced`), then a watch from its resourceVersion; on 410, an error or a closed stream, lists
    * again. Runs until the returned function is called.
    */
-  informer(collectionPath: string, query: Record<string, string>, onEvent: (e: WatchEvent) => void, onError: (e: Error) => void, onSynced?: (objects: Obj[]) => void): () => void {
+  informer(
+    collectionPath: string,
+    query: Record<string, string>,
+    onEvent: (e: WatchEvent) => void,
+    onError: (e: Error) => void,
+    onSynced?: (objects: Obj[]) => void,
+  ): () => void {
     let stopped = false;
     let current: { destroy(): void } | undefined;
     const qs = (extra: Record<string, string>): string => new URLSearchParams({ ...query, ...extra }).toString();
@@ -132,10 +145,14 @@ export class Rest {
           onSynced?.(list.items);
           let rv = list.metadata.resourceVersion;
           for (;;) {
-            const next = await this.watchOnce(`${collectionPath}?${qs({ watch: '1', resourceVersion: rv, allowWatchBookmarks: 'true', timeoutSeconds: '300' })}`, (e) => {
-              if (e.object?.metadata?.resourceVersion) rv = e.object.metadata.resourceVersion;
-              if (e.type !== 'BOOKMARK') onEvent(e);
-            }, (h) => (current = h));
+            const next = await this.watchOnce(
+              `${collectionPath}?${qs({ watch: '1', resourceVersion: rv, allowWatchBookmarks: 'true', timeoutSeconds: '300' })}`,
+              (e) => {
+                if (e.object?.metadata?.resourceVersion) rv = e.object.metadata.resourceVersion;
+                if (e.type !== 'BOOKMARK') onEvent(e);
+              },
+              (h) => (current = h),
+            );
             if (stopped) return;
             if (next === 'expired') break;
           }
@@ -157,35 +174,38 @@ export class Rest {
   private async watchOnce(path: string, onEvent: (e: WatchEvent) => void, setHandle: (h: { destroy(): void }) => void): Promise<'expired' | 'closed'> {
     const tls = await this.options();
     return await new Promise((resolve, reject) => {
-      const r = request({ ...tls, method: 'GET', hostname: this.server.hostname, port: this.server.port, path, headers: { accept: 'application/json' } }, (res) => {
-        if ((res.statusCode ?? 0) === 410) return resolve('expired');
-        if ((res.statusCode ?? 0) >= 300) {
-          res.resume();
-          return reject(new Error(`watch ${path}: ${res.statusCode}`));
-        }
-        let buf = '';
-        let expired = false;
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          buf += chunk;
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl).trim();
-            buf = buf.slice(nl + 1);
-            if (!line) continue;
-            const e = JSON.parse(line) as WatchEvent;
-            if (e.type === 'ERROR') {
-              expired = true;
-              r.destroy();
-              return;
-            }
-            onEvent(e);
+      const r = request(
+        { ...tls, method: 'GET', hostname: this.server.hostname, port: this.server.port, path, headers: { accept: 'application/json' } },
+        (res) => {
+          if ((res.statusCode ?? 0) === 410) return resolve('expired');
+          if ((res.statusCode ?? 0) >= 300) {
+            res.resume();
+            return reject(new Error(`watch ${path}: ${res.statusCode}`));
           }
-        });
-        res.on('end', () => resolve(expired ? 'expired' : 'closed'));
-        res.on('close', () => resolve(expired ? 'expired' : 'closed'));
-        res.on('error', () => resolve(expired ? 'expired' : 'closed'));
-      });
+          let buf = '';
+          let expired = false;
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            buf += chunk;
+            let nl: number;
+            while ((nl = buf.indexOf('\n')) >= 0) {
+              const line = buf.slice(0, nl).trim();
+              buf = buf.slice(nl + 1);
+              if (!line) continue;
+              const e = JSON.parse(line) as WatchEvent;
+              if (e.type === 'ERROR') {
+                expired = true;
+                r.destroy();
+                return;
+              }
+              onEvent(e);
+            }
+          });
+          res.on('end', () => resolve(expired ? 'expired' : 'closed'));
+          res.on('close', () => resolve(expired ? 'expired' : 'closed'));
+          res.on('error', () => resolve(expired ? 'expired' : 'closed'));
+        },
+      );
       setHandle(r);
       r.on('error', (e) => (expired(r) ? resolve('closed') : reject(e)));
       r.end();

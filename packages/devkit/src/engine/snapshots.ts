@@ -19,49 +19,112 @@ export const SNAPSHOT_DRIVER = 'sandbox.restore.gitops/local-path';
 
 const open = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
 
-function crd(kind: string, plural: string, scope: 'Namespaced' | 'Cluster', shortNames: string[], spec: Record<string, unknown> | undefined, columns: Array<{ name: string; jsonPath: string; type?: string }>, topLevel: Record<string, unknown> = {}): Obj {
+function crd(
+  kind: string,
+  plural: string,
+  scope: 'Namespaced' | 'Cluster',
+  shortNames: string[],
+  spec: Record<string, unknown> | undefined,
+  columns: Array<{ name: string; jsonPath: string; type?: string }>,
+  topLevel: Record<string, unknown> = {},
+): Obj {
   return {
-    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition',
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
     // *.k8s.io groups need the approval annotation (the upstream CRDs carry it too).
-    metadata: { name: `${plural}.snapshot.storage.k8s.io`, annotations: { 'api-approved.kubernetes.io': 'https://github.com/kubernetes-csi/external-snapshotter/pull/814', 'restore.gitops/simplified-from': 'kubernetes-csi/external-snapshotter client/config/crd' } },
+    metadata: {
+      name: `${plural}.snapshot.storage.k8s.io`,
+      annotations: {
+        'api-approved.kubernetes.io': 'https://github.com/kubernetes-csi/external-snapshotter/pull/814',
+        'restore.gitops/simplified-from': 'kubernetes-csi/external-snapshotter client/config/crd',
+      },
+    },
     spec: {
-      group: 'snapshot.storage.k8s.io', scope,
+      group: 'snapshot.storage.k8s.io',
+      scope,
       names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase(), shortNames },
-      versions: [{
-        name: 'v1', served: true, storage: true,
-        ...(spec ? { subresources: { status: {} } } : {}),
-        additionalPrinterColumns: [...columns.map((c) => ({ type: 'string', ...c })), { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
-        schema: { openAPIV3Schema: { type: 'object', properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, ...(spec ? { spec, status: open } : {}), ...topLevel }, ...(spec ? { required: ['spec'] } : {}) } },
-      }],
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          ...(spec ? { subresources: { status: {} } } : {}),
+          additionalPrinterColumns: [...columns.map((c) => ({ type: 'string', ...c })), { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                ...(spec ? { spec, status: open } : {}),
+                ...topLevel,
+              },
+              ...(spec ? { required: ['spec'] } : {}),
+            },
+          },
+        },
+      ],
     },
   };
 }
 
 export const SNAPSHOT_CRDS: Obj[] = [
-  crd('VolumeSnapshotClass', 'volumesnapshotclasses', 'Cluster', ['vsclass', 'vsclasses'], undefined,
-    [{ name: 'Driver', jsonPath: '.driver' }, { name: 'DeletionPolicy', jsonPath: '.deletionPolicy' }],
-    { driver: { type: 'string' }, deletionPolicy: { type: 'string', enum: ['Delete', 'Retain'] }, parameters: { type: 'object', additionalProperties: { type: 'string' } } }),
-  crd('VolumeSnapshot', 'volumesnapshots', 'Namespaced', ['vs'], {
-    type: 'object', required: ['source'], 'x-kubernetes-preserve-unknown-fields': true,
-    properties: {
-      source: { type: 'object', properties: { persistentVolumeClaimName: { type: 'string' }, volumeSnapshotContentName: { type: 'string' } } },
-      volumeSnapshotClassName: { type: 'string' },
+  crd(
+    'VolumeSnapshotClass',
+    'volumesnapshotclasses',
+    'Cluster',
+    ['vsclass', 'vsclasses'],
+    undefined,
+    [
+      { name: 'Driver', jsonPath: '.driver' },
+      { name: 'DeletionPolicy', jsonPath: '.deletionPolicy' },
+    ],
+    {
+      driver: { type: 'string' },
+      deletionPolicy: { type: 'string', enum: ['Delete', 'Retain'] },
+      parameters: { type: 'object', additionalProperties: { type: 'string' } },
     },
-  }, [
-    { name: 'ReadyToUse', jsonPath: '.status.readyToUse', type: 'boolean' },
-    { name: 'SourcePVC', jsonPath: '.spec.source.persistentVolumeClaimName' },
-    { name: 'RestoreSize', jsonPath: '.status.restoreSize' },
-    { name: 'SnapshotContent', jsonPath: '.status.boundVolumeSnapshotContentName' },
-  ]),
-  crd('VolumeSnapshotContent', 'volumesnapshotcontents', 'Cluster', ['vsc', 'vscs'], {
-    type: 'object', required: ['deletionPolicy', 'driver', 'source', 'volumeSnapshotRef'], 'x-kubernetes-preserve-unknown-fields': true,
-    properties: { deletionPolicy: { type: 'string', enum: ['Delete', 'Retain'] }, driver: { type: 'string' }, source: open, volumeSnapshotRef: open },
-  }, [
-    { name: 'ReadyToUse', jsonPath: '.status.readyToUse', type: 'boolean' },
-    { name: 'DeletionPolicy', jsonPath: '.spec.deletionPolicy' },
-    { name: 'Driver', jsonPath: '.spec.driver' },
-    { name: 'VolumeSnapshot', jsonPath: '.spec.volumeSnapshotRef.name' },
-  ]),
+  ),
+  crd(
+    'VolumeSnapshot',
+    'volumesnapshots',
+    'Namespaced',
+    ['vs'],
+    {
+      type: 'object',
+      required: ['source'],
+      'x-kubernetes-preserve-unknown-fields': true,
+      properties: {
+        source: { type: 'object', properties: { persistentVolumeClaimName: { type: 'string' }, volumeSnapshotContentName: { type: 'string' } } },
+        volumeSnapshotClassName: { type: 'string' },
+      },
+    },
+    [
+      { name: 'ReadyToUse', jsonPath: '.status.readyToUse', type: 'boolean' },
+      { name: 'SourcePVC', jsonPath: '.spec.source.persistentVolumeClaimName' },
+      { name: 'RestoreSize', jsonPath: '.status.restoreSize' },
+      { name: 'SnapshotContent', jsonPath: '.status.boundVolumeSnapshotContentName' },
+    ],
+  ),
+  crd(
+    'VolumeSnapshotContent',
+    'volumesnapshotcontents',
+    'Cluster',
+    ['vsc', 'vscs'],
+    {
+      type: 'object',
+      required: ['deletionPolicy', 'driver', 'source', 'volumeSnapshotRef'],
+      'x-kubernetes-preserve-unknown-fields': true,
+      properties: { deletionPolicy: { type: 'string', enum: ['Delete', 'Retain'] }, driver: { type: 'string' }, source: open, volumeSnapshotRef: open },
+    },
+    [
+      { name: 'ReadyToUse', jsonPath: '.status.readyToUse', type: 'boolean' },
+      { name: 'DeletionPolicy', jsonPath: '.spec.deletionPolicy' },
+      { name: 'Driver', jsonPath: '.spec.driver' },
+      { name: 'VolumeSnapshot', jsonPath: '.spec.volumeSnapshotRef.name' },
+    ],
+  ),
 ];
 
 const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -112,21 +175,31 @@ export class SnapshotController {
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((done) => this.stops.push(this.o.rest.informer('/apis/snapshot.storage.k8s.io/v1/volumesnapshots', {}, (e) => {
-      const vs = e.object;
-      const key = `${vs.metadata.namespace}/${vs.metadata.name}`;
-      if (e.type === 'DELETED') {
-        this.pending.delete(key);
-        void this.release(vs);
-        return;
-      }
-      if (vs.status?.readyToUse === true) {
-        this.pending.delete(key);
-        return;
-      }
-      this.pending.set(key, vs);
-      void this.reconcile(vs);
-    }, (err) => this.error(`watch volumesnapshots: ${err.message}`), () => done())));
+    await new Promise<void>((done) =>
+      this.stops.push(
+        this.o.rest.informer(
+          '/apis/snapshot.storage.k8s.io/v1/volumesnapshots',
+          {},
+          (e) => {
+            const vs = e.object;
+            const key = `${vs.metadata.namespace}/${vs.metadata.name}`;
+            if (e.type === 'DELETED') {
+              this.pending.delete(key);
+              void this.release(vs);
+              return;
+            }
+            if (vs.status?.readyToUse === true) {
+              this.pending.delete(key);
+              return;
+            }
+            this.pending.set(key, vs);
+            void this.reconcile(vs);
+          },
+          (err) => this.error(`watch volumesnapshots: ${err.message}`),
+          () => done(),
+        ),
+      ),
+    );
     // Claims are not watched: snapshots waiting for their claim are looked at again every second.
     this.retry = setInterval(() => {
       for (const vs of this.pending.values()) void this.reconcile(vs);
@@ -165,19 +238,34 @@ export class SnapshotController {
       else mkdirSync(to);
       const content = `snapcontent-${vs.metadata.uid}`;
       const size = pvc.status?.capacity?.storage ?? '1Gi';
-      await this.o.rest.post('/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents', {
-        apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshotContent',
-        metadata: { name: content },
-        spec: {
-          deletionPolicy: 'Delete', driver: SNAPSHOT_DRIVER, source: { volumeHandle: pvc.spec.volumeName },
-          volumeSnapshotRef: { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', namespace: ns, name, uid: vs.metadata.uid },
-          ...(vs.spec?.volumeSnapshotClassName ? { volumeSnapshotClassName: vs.spec.volumeSnapshotClassName } : {}),
-        },
-      }).catch((e: unknown) => {
-        if (!(e instanceof ApiError && e.status === 409)) throw e;
-      });
-      await this.o.rest.patch(`/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/${content}/status`, { status: { readyToUse: true, snapshotHandle: to, creationTime: Date.now() * 1_000_000, restoreSize: 0 } }, true).catch(() => undefined);
-      await this.o.rest.patch(statusPath, { status: { readyToUse: true, creationTime: now(), restoreSize: size, boundVolumeSnapshotContentName: content, error: null } }, true);
+      await this.o.rest
+        .post('/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents', {
+          apiVersion: 'snapshot.storage.k8s.io/v1',
+          kind: 'VolumeSnapshotContent',
+          metadata: { name: content },
+          spec: {
+            deletionPolicy: 'Delete',
+            driver: SNAPSHOT_DRIVER,
+            source: { volumeHandle: pvc.spec.volumeName },
+            volumeSnapshotRef: { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', namespace: ns, name, uid: vs.metadata.uid },
+            ...(vs.spec?.volumeSnapshotClassName ? { volumeSnapshotClassName: vs.spec.volumeSnapshotClassName } : {}),
+          },
+        })
+        .catch((e: unknown) => {
+          if (!(e instanceof ApiError && e.status === 409)) throw e;
+        });
+      await this.o.rest
+        .patch(
+          `/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/${content}/status`,
+          { status: { readyToUse: true, snapshotHandle: to, creationTime: Date.now() * 1_000_000, restoreSize: 0 } },
+          true,
+        )
+        .catch(() => undefined);
+      await this.o.rest.patch(
+        statusPath,
+        { status: { readyToUse: true, creationTime: now(), restoreSize: size, boundVolumeSnapshotContentName: content, error: null } },
+        true,
+      );
     } catch (e) {
       this.error(`${key}: ${(e as Error).message}`);
     } finally {
@@ -188,6 +276,8 @@ export class SnapshotController {
   private async release(vs: Obj): Promise<void> {
     rmSync(join(this.o.snapshots, vs.metadata.namespace, vs.metadata.name), { recursive: true, force: true });
     const content = vs.status?.boundVolumeSnapshotContentName ?? `snapcontent-${vs.metadata.uid}`;
-    await this.o.rest.delete(`/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/${content}`).catch((e: Error) => this.error(`delete ${content}: ${e.message}`));
+    await this.o.rest
+      .delete(`/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/${content}`)
+      .catch((e: Error) => this.error(`delete ${content}: ${e.message}`));
   }
 }

@@ -37,7 +37,8 @@ export async function startKubeEngine(options: Partial<KubeEngineOptions> = {}):
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'kube-engine-test-'));
   const lines: string[] = [];
   const engine = new KubeEngine({
-    ...options, dir,
+    ...options,
+    dir,
     onProgress: (l) => {
       lines.push(l);
       options.onProgress?.(l);
@@ -61,17 +62,25 @@ export async function startKubeEngine(options: Partial<KubeEngineOptions> = {}):
     await engine.stop();
   };
   return {
-    engine, dir, kubeconfigPath, kc,
-    kubectl: (args, input) => new Promise((resolve) => {
-      // From the repository's root, as test/support/sandbox.ts runs it (`-f deploy/crds`).
-      const child = spawn('kubectl', ['--kubeconfig', kubeconfigPath, '--request-timeout', '30s', ...args], { env, cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.stdin.end(input ?? '');
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    }),
+    engine,
+    dir,
+    kubeconfigPath,
+    kc,
+    kubectl: (args, input) =>
+      new Promise((resolve) => {
+        // From the repository's root, as test/support/sandbox.ts runs it (`-f deploy/crds`).
+        const child = spawn('kubectl', ['--kubeconfig', kubeconfigPath, '--request-timeout', '30s', ...args], {
+          env,
+          cwd: REPO_ROOT,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.stdin.end(input ?? '');
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      }),
     stopEngine,
     async stop() {
       await stopEngine();

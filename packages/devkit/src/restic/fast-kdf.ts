@@ -89,7 +89,14 @@ export async function useFastKdf(repoPath: string, password: string, newPassword
     const enc = createCipheriv('aes-256-ctr', fresh.enc, newNonce);
     const newCt = Buffer.concat([enc.update(master), enc.final()]);
     const mac = resticMac(newCt, newNonce, fresh.macK, fresh.macR);
-    const rewrapped: KeyFile = { ...key, N: FAST.N, r: FAST.r, p: FAST.p, salt: salt.toString('base64'), data: Buffer.concat([newNonce, newCt, mac]).toString('base64') };
+    const rewrapped: KeyFile = {
+      ...key,
+      N: FAST.N,
+      r: FAST.r,
+      p: FAST.p,
+      salt: salt.toString('base64'),
+      data: Buffer.concat([newNonce, newCt, mac]).toString('base64'),
+    };
     const body = JSON.stringify(rewrapped);
     const id = createHash('sha256').update(body).digest('hex');
     await writeFile(join(dir, id), body, { mode: 0o400 });

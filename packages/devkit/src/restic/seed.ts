@@ -246,7 +246,12 @@ function fastTemplate(binary: string, confinement: Confinement): Promise<string>
 /** The deepest directory that contains every file path. */
 export function commonDirectory(paths: string[]): string {
   if (paths.length === 0) return '/';
-  const split = paths.map((p) => posix.dirname(p.endsWith('/') ? p.slice(0, -1) + '/x' : p).split('/').filter(Boolean));
+  const split = paths.map((p) =>
+    posix
+      .dirname(p.endsWith('/') ? p.slice(0, -1) + '/x' : p)
+      .split('/')
+      .filter(Boolean),
+  );
   const first = split[0]!;
   let n = first.length;
   for (const s of split) {

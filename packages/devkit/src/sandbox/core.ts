@@ -111,7 +111,11 @@ export class ApiCore {
     const nsObj = this.store.get(NAMESPACES, undefined, ns);
     if (!nsObj) throw notFound({ group: '', plural: 'namespaces', kind: 'Namespace' }, ns);
     if (forCreate && nsObj.metadata.deletionTimestamp) {
-      throw new ApiError(403, 'Forbidden', `${resourceKey(r)} "${''}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`);
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `${resourceKey(r)} "${''}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+      );
     }
   }
 
@@ -141,7 +145,9 @@ export class ApiCore {
         throw badRequest('invalid continue token');
       }
       if (token.rv < this.store.oldestResourceVersion) {
-        throw gone('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+        throw gone(
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+        );
       }
       start = token.start;
       resourceVersion = String(token.rv);
@@ -181,17 +187,31 @@ export class ApiCore {
   private admitServiceAccount(ns: string | undefined, pod: Obj): void {
     const sa = pod.spec?.serviceAccountName;
     if (!sa || sa === 'default' || this.store.get('serviceaccounts', ns, sa)) return;
-    throw new ApiError(403, 'Forbidden', `pods "${pod.metadata?.name ?? ''}" is forbidden: error looking up service account ${ns}/${sa}: serviceaccount "${sa}" not found`, { name: pod.metadata?.name, kind: 'pods' });
+    throw new ApiError(
+      403,
+      'Forbidden',
+      `pods "${pod.metadata?.name ?? ''}" is forbidden: error looking up service account ${ns}/${sa}: serviceaccount "${sa}" not found`,
+      { name: pod.metadata?.name, kind: 'pods' },
+    );
   }
 
   private admitCrd(r: ResourceType, crd: Obj): void {
     const served = resourceFromCrd(crd);
     if (!served) throw invalid(r, crd.metadata.name, [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.names.plural' }]);
     if (crd.metadata.name !== `${served.plural}.${served.group}`) {
-      throw invalid(r, crd.metadata.name, [{ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(crd.metadata.name)}: must be spec.names.plural+"."+spec.group`, field: 'metadata.name' }]);
+      throw invalid(r, crd.metadata.name, [
+        {
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: ${JSON.stringify(crd.metadata.name)}: must be spec.names.plural+"."+spec.group`,
+          field: 'metadata.name',
+        },
+      ]);
     }
     const clash = this.resources.get(served.group, served.plural);
-    if (clash?.builtin) throw invalid(r, crd.metadata.name, [{ reason: 'FieldValueInvalid', message: 'Invalid value: a built-in resource has this name', field: 'spec.names.plural' }]);
+    if (clash?.builtin)
+      throw invalid(r, crd.metadata.name, [
+        { reason: 'FieldValueInvalid', message: 'Invalid value: a built-in resource has this name', field: 'spec.names.plural' },
+      ]);
     const now = timestamp();
     crd.status = {
       acceptedNames: crd.spec.names,
@@ -210,7 +230,8 @@ export class ApiCore {
     if (body.metadata.resourceVersion) throw badRequest('resourceVersion should not be set on objects to be created');
     const obj: Obj = structuredClone(body);
     if (r.namespaced) {
-      if (obj.metadata.namespace && ns && obj.metadata.namespace !== ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      if (obj.metadata.namespace && ns && obj.metadata.namespace !== ns)
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
       ns ??= obj.metadata.namespace;
       obj.metadata.namespace = ns;
     } else delete obj.metadata.namespace;
@@ -231,7 +252,15 @@ export class ApiCore {
     }
     const warnings = this.admit(r, version, obj, true, opts);
     if (r.plural === 'pods' && !r.group) this.admitServiceAccount(ns, obj);
-    if (applied) obj.metadata.managedFields = serverSideApply({ ...obj, metadata: { ...obj.metadata, managedFields: [] } }, applied, opts.fieldManager ?? 'unknown', true, apiVersionOf(r.group, version), now).metadata.managedFields;
+    if (applied)
+      obj.metadata.managedFields = serverSideApply(
+        { ...obj, metadata: { ...obj.metadata, managedFields: [] } },
+        applied,
+        opts.fieldManager ?? 'unknown',
+        true,
+        apiVersionOf(r.group, version),
+        now,
+      ).metadata.managedFields;
     else recordUpdate(undefined, obj, opts.fieldManager ?? 'unknown', apiVersionOf(r.group, version), now);
     if (opts.dryRun) return { object: this.present(r, obj, version), warnings, created: true };
     const stored = this.store.put(resourceKey(r), obj);
@@ -241,7 +270,8 @@ export class ApiCore {
 
   update(r: ResourceType, version: string, ns: string | undefined, name: string, body: Obj, opts: WriteOptions = {}): WriteResult {
     if (!body || typeof body !== 'object' || typeof body.metadata !== 'object') throw badRequest('the object has no metadata');
-    if (body.metadata.name && body.metadata.name !== name) throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+    if (body.metadata.name && body.metadata.name !== name)
+      throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
     checkKind(r, version, body);
     const existing = this.get(r, ns, name);
     const rv = body.metadata.resourceVersion;
@@ -272,7 +302,19 @@ export class ApiCore {
       if (!applied) obj.metadata.managedFields = existing.metadata.managedFields;
       if (existing.metadata.deletionTimestamp) {
         const added = (obj.metadata.finalizers ?? []).filter((f: string) => !(existing.metadata.finalizers ?? []).includes(f));
-        if (added.length) throw new ApiError(422, 'Invalid', `${r.kind} "${existing.metadata.name}" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`, { name: existing.metadata.name, kind: r.kind, causes: [{ reason: 'FieldValueForbidden', message: 'no new finalizers can be added if the object is being deleted', field: 'metadata.finalizers' }] });
+        if (added.length)
+          throw new ApiError(
+            422,
+            'Invalid',
+            `${r.kind} "${existing.metadata.name}" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
+            {
+              name: existing.metadata.name,
+              kind: r.kind,
+              causes: [
+                { reason: 'FieldValueForbidden', message: 'no new finalizers can be added if the object is being deleted', field: 'metadata.finalizers' },
+              ],
+            },
+          );
       }
     }
     obj.apiVersion = apiVersionOf(r.group, r.versions[0]!);
@@ -310,13 +352,23 @@ export class ApiCore {
     let next: Obj;
     const target = this.present(r, existing, version);
     switch (type) {
-      case PATCH_TYPES.merge: next = mergePatch(target, patch); break;
-      case PATCH_TYPES.json: next = jsonPatch(target, patch); break;
+      case PATCH_TYPES.merge:
+        next = mergePatch(target, patch);
+        break;
+      case PATCH_TYPES.json:
+        next = jsonPatch(target, patch);
+        break;
       case PATCH_TYPES.strategic:
-        if (!r.builtin) throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+        if (!r.builtin)
+          throw new ApiError(
+            415,
+            'UnsupportedMediaType',
+            `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+          );
         next = strategicMerge(target, patch);
         break;
-      default: throw unsupportedMediaType(type);
+      default:
+        throw unsupportedMediaType(type);
     }
     if (!next || typeof next.metadata !== 'object') throw badRequest('the patch removed the object metadata');
     const rv = next.metadata.resourceVersion;
@@ -334,7 +386,8 @@ export class ApiCore {
     if (!applied || typeof applied !== 'object') throw badRequest('the applied configuration is not an object');
     applied.metadata ??= { name };
     if (!opts.fieldManager) throw badRequest('PATCH, fieldManager: Required value: is required for apply patch');
-    if (applied.metadata.name && applied.metadata.name !== name) throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`);
+    if (applied.metadata.name && applied.metadata.name !== name)
+      throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`);
     const existing = this.tryGet(r, ns, name);
     const av = apiVersionOf(r.group, version);
     if (!existing) {
@@ -349,8 +402,14 @@ export class ApiCore {
   delete(r: ResourceType, ns: string | undefined, name: string, opts: DeleteOptions = {}): Obj {
     const existing = this.get(r, ns, name);
     const pre = opts.preconditions;
-    if (pre?.uid && pre.uid !== existing.metadata.uid) throw conflict(r, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${existing.metadata.uid}`);
-    if (pre?.resourceVersion && pre.resourceVersion !== existing.metadata.resourceVersion) throw conflict(r, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${existing.metadata.resourceVersion}`);
+    if (pre?.uid && pre.uid !== existing.metadata.uid)
+      throw conflict(r, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${existing.metadata.uid}`);
+    if (pre?.resourceVersion && pre.resourceVersion !== existing.metadata.resourceVersion)
+      throw conflict(
+        r,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${existing.metadata.resourceVersion}`,
+      );
     if (opts.dryRun) return this.present(r, existing);
     const policy = opts.propagationPolicy ?? 'Background';
     if (r.plural === NAMESPACES && !r.group) return this.present(r, this.terminateNamespace(existing));
@@ -473,7 +532,8 @@ function checkKind(r: ResourceType, version: string, body: Obj): void {
   if (body.kind && body.kind !== r.kind) throw badRequest(`the kind in the data (${body.kind}) does not match the expected kind (${r.kind})`);
   if (body.apiVersion) {
     const group = String(body.apiVersion).includes('/') ? String(body.apiVersion).split('/')[0] : '';
-    if (group !== r.group) throw badRequest(`the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(r.group, version)})`);
+    if (group !== r.group)
+      throw badRequest(`the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(r.group, version)})`);
   }
 }
 

@@ -62,7 +62,13 @@ export function applyBuiltinDefaults(r: ResourceType, obj: Obj, creating: boolea
         spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
         spec.template ??= {};
         spec.template.metadata ??= {};
-        spec.template.metadata.labels = { ...spec.template.metadata.labels, 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': obj.metadata.name, 'controller-uid': uid, 'job-name': obj.metadata.name };
+        spec.template.metadata.labels = {
+          ...spec.template.metadata.labels,
+          'batch.kubernetes.io/controller-uid': uid,
+          'batch.kubernetes.io/job-name': obj.metadata.name,
+          'controller-uid': uid,
+          'job-name': obj.metadata.name,
+        };
       }
       podSpecDefaults(spec.template?.spec, 'Never');
       break;
@@ -89,11 +95,16 @@ export function applyBuiltinDefaults(r: ResourceType, obj: Obj, creating: boolea
 /** The status a kind starts with when the server owns it. */
 export function initialStatus(r: ResourceType, _obj: Obj): unknown {
   switch (`${r.group}/${r.plural}`) {
-    case '/pods': return { phase: 'Pending', qosClass: 'BestEffort' };
-    case '/namespaces': return { phase: 'Active' };
-    case '/persistentvolumeclaims': return { phase: 'Pending' };
-    case 'apiextensions.k8s.io/customresourcedefinitions': return undefined;
-    default: return r.builtin && r.statusSubresource ? {} : undefined;
+    case '/pods':
+      return { phase: 'Pending', qosClass: 'BestEffort' };
+    case '/namespaces':
+      return { phase: 'Active' };
+    case '/persistentvolumeclaims':
+      return { phase: 'Pending' };
+    case 'apiextensions.k8s.io/customresourcedefinitions':
+      return undefined;
+    default:
+      return r.builtin && r.statusSubresource ? {} : undefined;
   }
 }
 

@@ -36,19 +36,30 @@ export function apiGroup(registry: ResourceRegistry, group: string): Record<stri
 }
 
 function resourceEntries(r: ResourceType): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [{
-    name: r.plural,
-    singularName: r.singular,
-    namespaced: r.namespaced,
-    kind: r.kind,
-    verbs: VERBS,
-    ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
-    ...(r.categories.length ? { categories: r.categories } : {}),
-  }];
+  const out: Record<string, unknown>[] = [
+    {
+      name: r.plural,
+      singularName: r.singular,
+      namespaced: r.namespaced,
+      kind: r.kind,
+      verbs: VERBS,
+      ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
+      ...(r.categories.length ? { categories: r.categories } : {}),
+    },
+  ];
   if (r.group === 'apps' && (r.plural === 'deployments' || r.plural === 'statefulsets')) {
-    out.push({ name: `${r.plural}/scale`, singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
+    out.push({
+      name: `${r.plural}/scale`,
+      singularName: '',
+      namespaced: true,
+      group: 'autoscaling',
+      version: 'v1',
+      kind: 'Scale',
+      verbs: ['get', 'patch', 'update'],
+    });
   }
-  if (r.statusSubresource) out.push({ name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] });
+  if (r.statusSubresource)
+    out.push({ name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] });
   return out;
 }
 

@@ -19,8 +19,17 @@ export interface StatusDetails {
 }
 
 /** The Status reasons this server answers with. */
-export type ApiErrorReason = 'BadRequest' | 'Forbidden' | 'NotFound' | 'MethodNotAllowed' | 'AlreadyExists' | 'Conflict' | 'Expired'
-  | 'UnsupportedMediaType' | 'Invalid' | 'InternalError';
+export type ApiErrorReason =
+  | 'BadRequest'
+  | 'Forbidden'
+  | 'NotFound'
+  | 'MethodNotAllowed'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'Expired'
+  | 'UnsupportedMediaType'
+  | 'Invalid'
+  | 'InternalError';
 
 export interface ApiErrorData {
   /** The HTTP status code (404, 409…), the Status `code`. */
@@ -80,8 +89,16 @@ export function alreadyExists(r: ResourceName, name: string): ApiError {
   return new ApiError(409, 'AlreadyExists', `${qualified(r)} "${name}" already exists`, { name, group: r.group || undefined, kind: r.plural });
 }
 
-export function conflict(r: ResourceName, name: string, why = 'the object has been modified; please apply your changes to the latest version and try again'): ApiError {
-  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(r)} "${name}": ${why}`, { name, group: r.group || undefined, kind: r.plural });
+export function conflict(
+  r: ResourceName,
+  name: string,
+  why = 'the object has been modified; please apply your changes to the latest version and try again',
+): ApiError {
+  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(r)} "${name}": ${why}`, {
+    name,
+    group: r.group || undefined,
+    kind: r.plural,
+  });
 }
 
 export function invalid(r: ResourceName, name: string, causes: StatusCause[]): ApiError {
@@ -104,7 +121,11 @@ export function methodNotAllowed(message = 'the server does not allow this metho
 }
 
 export function unsupportedMediaType(contentType: string): ApiError {
-  return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got ${contentType})`);
+  return new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got ${contentType})`,
+  );
 }
 
 export function notFoundPath(path: string): ApiError {

@@ -119,7 +119,11 @@ export class ApiHttpServer {
 
   private send(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
     const text = JSON.stringify(body);
-    const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)), 'Cache-Control': 'no-cache, private' };
+    const headers: Record<string, string | string[]> = {
+      'Content-Type': 'application/json',
+      'Content-Length': String(Buffer.byteLength(text)),
+      'Cache-Control': 'no-cache, private',
+    };
     if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
     res.writeHead(code, headers);
     res.end(text);
@@ -163,7 +167,10 @@ export class ApiHttpServer {
     if (!m) throw notFoundPath(path);
     const group = m[1] ? '' : m[2]!;
     const version = m[1] ?? m[3];
-    const rest = (m[4] ?? '').split('/').filter((s) => s !== '').map(decodeURIComponent);
+    const rest = (m[4] ?? '')
+      .split('/')
+      .filter((s) => s !== '')
+      .map(decodeURIComponent);
     if (!version) {
       const doc = apiGroup(this.core.resources, group);
       if (!doc || method !== 'GET') throw notFoundPath(path);
@@ -196,7 +203,12 @@ export class ApiHttpServer {
     const opts = this.writeOptions(q, { ...t, subresource: undefined });
     if (method === 'GET') return this.send(res, 200, getScale(this.core, r, ns, name!));
     if (method === 'PUT') return this.send(res, 200, writeScale(this.core, r, version, ns, name!, { scale: (await this.jsonBody(req)) as Obj }, opts));
-    if (method === 'PATCH') return this.send(res, 200, writeScale(this.core, r, version, ns, name!, { patch: { contentType: req.headers['content-type'] ?? '', raw: await this.body(req) } }, opts));
+    if (method === 'PATCH')
+      return this.send(
+        res,
+        200,
+        writeScale(this.core, r, version, ns, name!, { patch: { contentType: req.headers['content-type'] ?? '', raw: await this.body(req) } }, opts),
+      );
     throw methodNotAllowed();
   }
 
@@ -205,7 +217,10 @@ export class ApiHttpServer {
     const pod = this.core.get(t.resource, t.namespace, t.name!);
     const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c: { name: string }) => c.name);
     const container = q.get('container') ?? (pod.spec?.containers?.length === 1 ? pod.spec.containers[0].name : undefined);
-    if (!container) throw badRequest(`a container name must be specified for pod ${t.name}, choose one of: [${(pod.spec?.containers ?? []).map((c: { name: string }) => c.name).join(' ')}]`);
+    if (!container)
+      throw badRequest(
+        `a container name must be specified for pod ${t.name}, choose one of: [${(pod.spec?.containers ?? []).map((c: { name: string }) => c.name).join(' ')}]`,
+      );
     if (!all.includes(container)) throw badRequest(`container ${container} is not valid for pod ${t.name}`);
     const file = this.options.podLogFile?.(pod, container);
     const read = (from: number): Buffer => {
@@ -215,7 +230,16 @@ export class ApiHttpServer {
     };
     let text = read(0);
     const tail = q.get('tailLines');
-    if (tail) text = Buffer.from(text.toString('utf8').split('\n').filter((l, i, a) => i < a.length - 1 || l !== '').slice(-Number(tail)).map((l) => `${l}\n`).join(''));
+    if (tail)
+      text = Buffer.from(
+        text
+          .toString('utf8')
+          .split('\n')
+          .filter((l, i, a) => i < a.length - 1 || l !== '')
+          .slice(-Number(tail))
+          .map((l) => `${l}\n`)
+          .join(''),
+      );
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
     res.write(text);
     if (q.get('follow') !== 'true') return void res.end();
@@ -251,7 +275,12 @@ export class ApiHttpServer {
     }
     const text = await this.body(req);
     if (!text.trim()) return undefined;
-    if (type.includes('protobuf') || type.includes('cbor')) throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got ${type})`);
+    if (type.includes('protobuf') || type.includes('cbor'))
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got ${type})`,
+      );
     try {
       return type.includes('yaml') ? parseYaml(text) : JSON.parse(text);
     } catch (e) {
@@ -287,18 +316,26 @@ export class ApiHttpServer {
           this.faults.failWatches.count--;
           throw new ApiError(this.faults.failWatches.code, 'InternalError', 'Internal error occurred: injected watch failure');
         }
-        return serveWatch(this.core, res, {
-          resource: r, version, namespace: ns,
-          ...(name !== undefined ? { name } : {}),
-          ...(q.has('resourceVersion') ? { resourceVersion: q.get('resourceVersion')! } : {}),
-          ...(q.get('labelSelector') ? { labelSelector: q.get('labelSelector')! } : {}),
-          ...(q.get('fieldSelector') ? { fieldSelector: q.get('fieldSelector')! } : {}),
-          allowBookmarks: q.get('allowWatchBookmarks') === 'true',
-          sendInitialEvents: q.get('sendInitialEvents') === 'true',
-          ...(q.get('timeoutSeconds') ? { timeoutSeconds: Number(q.get('timeoutSeconds')) } : {}),
-          table: wantsTable(accept),
-          ...(q.get('includeObject') ? { includeObject: q.get('includeObject')! } : {}),
-        }, { bookmarkIntervalMs: this.options.bookmarkIntervalMs, stalled: (w) => this.stalled.has(w) }, this.watches);
+        return serveWatch(
+          this.core,
+          res,
+          {
+            resource: r,
+            version,
+            namespace: ns,
+            ...(name !== undefined ? { name } : {}),
+            ...(q.has('resourceVersion') ? { resourceVersion: q.get('resourceVersion')! } : {}),
+            ...(q.get('labelSelector') ? { labelSelector: q.get('labelSelector')! } : {}),
+            ...(q.get('fieldSelector') ? { fieldSelector: q.get('fieldSelector')! } : {}),
+            allowBookmarks: q.get('allowWatchBookmarks') === 'true',
+            sendInitialEvents: q.get('sendInitialEvents') === 'true',
+            ...(q.get('timeoutSeconds') ? { timeoutSeconds: Number(q.get('timeoutSeconds')) } : {}),
+            table: wantsTable(accept),
+            ...(q.get('includeObject') ? { includeObject: q.get('includeObject')! } : {}),
+          },
+          { bookmarkIntervalMs: this.options.bookmarkIntervalMs, stalled: (w) => this.stalled.has(w) },
+          this.watches,
+        );
       }
       if (r.namespaced && ns) this.core.get(this.core.mustResource('', 'namespaces'), undefined, ns);
       const limit = q.get('limit') ? Number(q.get('limit')) : undefined;
@@ -308,14 +345,18 @@ export class ApiHttpServer {
         ...(limit ? { limit } : {}),
         ...(q.get('continue') ? { continue: q.get('continue')! } : {}),
       });
-      const listMeta = { resourceVersion: list.resourceVersion, ...(list.continue ? { continue: list.continue, remainingItemCount: list.remainingItemCount } : {}) };
+      const listMeta = {
+        resourceVersion: list.resourceVersion,
+        ...(list.continue ? { continue: list.continue, remainingItemCount: list.remainingItemCount } : {}),
+      };
       const items = list.items.map((o) => this.core.present(r, o, version));
       if (wantsTable(accept)) return this.send(res, 200, toTable(r, items, q.get('includeObject') ?? 'Metadata', listMeta));
       return this.send(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r.group, version), metadata: listMeta, items });
     }
     if (method === 'GET') {
       const obj = this.core.present(r, this.core.get(r, ns, name!), version);
-      if (wantsTable(accept)) return this.send(res, 200, toTable(r, [obj], q.get('includeObject') ?? 'Metadata', { resourceVersion: obj.metadata.resourceVersion }));
+      if (wantsTable(accept))
+        return this.send(res, 200, toTable(r, [obj], q.get('includeObject') ?? 'Metadata', { resourceVersion: obj.metadata.resourceVersion }));
       return this.send(res, 200, obj);
     }
     if (method === 'POST' && name === undefined) {
@@ -344,10 +385,15 @@ export class ApiHttpServer {
       const policy = q.get('propagationPolicy') ?? body.propagationPolicy ?? (body.orphanDependents === true ? 'Orphan' : undefined);
       if (policy) opts.propagationPolicy = policy;
       if (name === undefined) {
-        const deleted = this.core.deleteCollection(r, ns, {
-          ...(q.get('labelSelector') ? { labelSelector: q.get('labelSelector')! } : {}),
-          ...(q.get('fieldSelector') ? { fieldSelector: q.get('fieldSelector')! } : {}),
-        }, opts);
+        const deleted = this.core.deleteCollection(
+          r,
+          ns,
+          {
+            ...(q.get('labelSelector') ? { labelSelector: q.get('labelSelector')! } : {}),
+            ...(q.get('fieldSelector') ? { fieldSelector: q.get('fieldSelector')! } : {}),
+          },
+          opts,
+        );
         return this.send(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r.group, version), metadata: {}, items: deleted });
       }
       const obj = this.core.delete(r, ns, name, opts);

@@ -19,10 +19,17 @@ const OBJECT_META: Schema = {
   type: 'object',
   description: 'Standard object metadata.',
   properties: {
-    name: { type: 'string' }, namespace: { type: 'string' }, generateName: { type: 'string' }, uid: { type: 'string' },
-    resourceVersion: { type: 'string' }, generation: { type: 'integer' }, creationTimestamp: { type: 'string', format: 'date-time' },
-    deletionTimestamp: { type: 'string', format: 'date-time' }, labels: { type: 'object', additionalProperties: { type: 'string' } },
-    annotations: { type: 'object', additionalProperties: { type: 'string' } }, finalizers: { type: 'array', items: { type: 'string' } },
+    name: { type: 'string' },
+    namespace: { type: 'string' },
+    generateName: { type: 'string' },
+    uid: { type: 'string' },
+    resourceVersion: { type: 'string' },
+    generation: { type: 'integer' },
+    creationTimestamp: { type: 'string', format: 'date-time' },
+    deletionTimestamp: { type: 'string', format: 'date-time' },
+    labels: { type: 'object', additionalProperties: { type: 'string' } },
+    annotations: { type: 'object', additionalProperties: { type: 'string' } },
+    finalizers: { type: 'array', items: { type: 'string' } },
     ownerReferences: { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
     managedFields: { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
   },
@@ -31,8 +38,19 @@ const OBJECT_META: Schema = {
 function schemaFor(r: ResourceType, version: string): Record<string, unknown> {
   const gvk = [{ group: r.group, version, kind: r.kind }];
   const crd = r.schemas?.[version];
-  const loose = (what: string): Schema => ({ type: 'object', description: `${what} (not described by the sandbox).`, 'x-kubernetes-preserve-unknown-fields': true });
-  const base: Record<string, any> = crd ? structuredClone(crd) : { type: 'object', description: `${r.kind} (built-in; fields not described by the sandbox).`, properties: { spec: loose('Spec'), status: loose('Status') }, 'x-kubernetes-preserve-unknown-fields': true };
+  const loose = (what: string): Schema => ({
+    type: 'object',
+    description: `${what} (not described by the sandbox).`,
+    'x-kubernetes-preserve-unknown-fields': true,
+  });
+  const base: Record<string, any> = crd
+    ? structuredClone(crd)
+    : {
+        type: 'object',
+        description: `${r.kind} (built-in; fields not described by the sandbox).`,
+        properties: { spec: loose('Spec'), status: loose('Status') },
+        'x-kubernetes-preserve-unknown-fields': true,
+      };
   base.properties = { ...(base.properties ?? {}), metadata: OBJECT_META, apiVersion: { type: 'string' }, kind: { type: 'string' } };
   base['x-kubernetes-group-version-kind'] = gvk;
   return base;
@@ -44,8 +62,11 @@ function gvPrefix(group: string, version: string): string {
 
 function operations(r: ResourceType, version: string, ref: string, v3: boolean): Record<string, unknown> {
   const gvk = { group: r.group, version, kind: r.kind };
-  const param = (name: string): Record<string, unknown> => (v3 ? { name, in: 'query', schema: { type: 'string', uniqueItems: true } } : { name, in: 'query', type: 'string', uniqueItems: true });
-  const response = v3 ? { 200: { description: 'OK', content: { 'application/json': { schema: { $ref: ref } } } } } : { 200: { description: 'OK', schema: { $ref: ref } } };
+  const param = (name: string): Record<string, unknown> =>
+    v3 ? { name, in: 'query', schema: { type: 'string', uniqueItems: true } } : { name, in: 'query', type: 'string', uniqueItems: true };
+  const response = v3
+    ? { 200: { description: 'OK', content: { 'application/json': { schema: { $ref: ref } } } } }
+    : { 200: { description: 'OK', schema: { $ref: ref } } };
   const op = (verb: string, action: string, params: string[]): Record<string, unknown> => ({
     operationId: `${verb}${r.kind}`,
     parameters: params.map(param),
@@ -55,10 +76,24 @@ function operations(r: ResourceType, version: string, ref: string, v3: boolean):
   });
   const prefix = `/${gvPrefix(r.group, version)}${r.namespaced ? '/namespaces/{namespace}' : ''}/${r.plural}`;
   const paths: Record<string, unknown> = {
-    [prefix]: { get: op('list', 'list', ['labelSelector', 'fieldSelector', 'limit', 'continue', 'watch', 'resourceVersion']), post: op('create', 'post', WRITE_PARAMS), delete: op('deletecollection', 'deletecollection', ['dryRun']) },
-    [`${prefix}/{name}`]: { get: op('read', 'get', []), put: op('replace', 'put', WRITE_PARAMS), patch: op('patch', 'patch', WRITE_PARAMS), delete: op('delete', 'delete', ['dryRun']) },
+    [prefix]: {
+      get: op('list', 'list', ['labelSelector', 'fieldSelector', 'limit', 'continue', 'watch', 'resourceVersion']),
+      post: op('create', 'post', WRITE_PARAMS),
+      delete: op('deletecollection', 'deletecollection', ['dryRun']),
+    },
+    [`${prefix}/{name}`]: {
+      get: op('read', 'get', []),
+      put: op('replace', 'put', WRITE_PARAMS),
+      patch: op('patch', 'patch', WRITE_PARAMS),
+      delete: op('delete', 'delete', ['dryRun']),
+    },
   };
-  if (r.statusSubresource) paths[`${prefix}/{name}/status`] = { get: op('readStatus', 'get', []), put: op('replaceStatus', 'put', WRITE_PARAMS), patch: op('patchStatus', 'patch', WRITE_PARAMS) };
+  if (r.statusSubresource)
+    paths[`${prefix}/{name}/status`] = {
+      get: op('readStatus', 'get', []),
+      put: op('replaceStatus', 'put', WRITE_PARAMS),
+      patch: op('patchStatus', 'patch', WRITE_PARAMS),
+    };
   return paths;
 }
 
@@ -81,7 +116,11 @@ export function openApiV3Index(registry: ResourceRegistry): Record<string, unkno
   for (const [group, versions] of registry.groups()) {
     for (const v of versions) {
       const p = gvPrefix(group, v);
-      const hash = createHash('sha256').update(JSON.stringify(openApiV3GroupVersion(registry, p))).digest('hex').slice(0, 32).toUpperCase();
+      const hash = createHash('sha256')
+        .update(JSON.stringify(openApiV3GroupVersion(registry, p)))
+        .digest('hex')
+        .slice(0, 32)
+        .toUpperCase();
       paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${hash}` };
     }
   }

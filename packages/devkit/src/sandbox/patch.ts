@@ -87,15 +87,28 @@ export function jsonPatch(target: Json, ops: Json): Json {
   let doc = structuredClone(target);
   for (const op of ops) {
     switch (op.op) {
-      case 'add': doc = addAt(doc, op.path, structuredClone(op.value), false); break;
-      case 'replace': doc = addAt(doc, op.path, structuredClone(op.value), true); break;
-      case 'remove': removeAt(doc, op.path); break;
-      case 'move': { const v = removeAt(doc, op.from); doc = addAt(doc, op.path, v, false); break; }
-      case 'copy': doc = addAt(doc, op.path, structuredClone(getAt(doc, op.from)), false); break;
+      case 'add':
+        doc = addAt(doc, op.path, structuredClone(op.value), false);
+        break;
+      case 'replace':
+        doc = addAt(doc, op.path, structuredClone(op.value), true);
+        break;
+      case 'remove':
+        removeAt(doc, op.path);
+        break;
+      case 'move': {
+        const v = removeAt(doc, op.from);
+        doc = addAt(doc, op.path, v, false);
+        break;
+      }
+      case 'copy':
+        doc = addAt(doc, op.path, structuredClone(getAt(doc, op.from)), false);
+        break;
       case 'test':
         if (JSON.stringify(getAt(doc, op.path)) !== JSON.stringify(op.value)) throw patchError(`testing value ${op.path} failed`);
         break;
-      default: throw badRequest(`unexpected JSON patch operation "${op.op}"`);
+      default:
+        throw badRequest(`unexpected JSON patch operation "${op.op}"`);
     }
   }
   return doc;

@@ -78,18 +78,20 @@ function objectMeta(buf: Buffer): Record<string, unknown> {
   if (labels) meta.labels = labels;
   const annotations = map(fs, 12, false);
   if (annotations) meta.annotations = annotations;
-  const owners = fs.filter((f) => f.no === 13).map((f) => {
-    const o = fields(f.bytes!);
-    const get = (n: number): string | undefined => {
-      const x = o.find((y) => y.no === n);
-      return x ? str(x) : undefined;
-    };
-    const flag = (n: number): boolean | undefined => {
-      const x = o.find((y) => y.no === n);
-      return x ? x.int === 1n : undefined;
-    };
-    return JSON.parse(JSON.stringify({ apiVersion: get(5), kind: get(1), name: get(3), uid: get(4), controller: flag(6), blockOwnerDeletion: flag(7) }));
-  });
+  const owners = fs
+    .filter((f) => f.no === 13)
+    .map((f) => {
+      const o = fields(f.bytes!);
+      const get = (n: number): string | undefined => {
+        const x = o.find((y) => y.no === n);
+        return x ? str(x) : undefined;
+      };
+      const flag = (n: number): boolean | undefined => {
+        const x = o.find((y) => y.no === n);
+        return x ? x.int === 1n : undefined;
+      };
+      return JSON.parse(JSON.stringify({ apiVersion: get(5), kind: get(1), name: get(3), uid: get(4), controller: flag(6), blockOwnerDeletion: flag(7) }));
+    });
   if (owners.length) meta.ownerReferences = owners;
   const finalizers = fs.filter((f) => f.no === 14).map(str);
   if (finalizers.length) meta.finalizers = finalizers;
@@ -109,7 +111,11 @@ function decodeKind(kind: string, raw: Buffer): Obj | undefined {
   switch (kind) {
     case 'Namespace': {
       const spec = fs.find((f) => f.no === 2);
-      const fin = spec ? fields(spec.bytes!).filter((f) => f.no === 1).map(str) : [];
+      const fin = spec
+        ? fields(spec.bytes!)
+            .filter((f) => f.no === 1)
+            .map(str)
+        : [];
       if (fin.length) o.spec = { finalizers: fin };
       break;
     }
@@ -145,7 +151,12 @@ function decodeKind(kind: string, raw: Buffer): Obj | undefined {
 
 /** Decodes a protobuf request body of a supported kind, or throws 415. */
 export function decodeProtobuf(body: Buffer): Obj {
-  const refuse = (what: string): ApiError => new ApiError(415, 'UnsupportedMediaType', `the sandbox reads protobuf only for Namespace, Secret, ConfigMap and ServiceAccount (got ${what}); send JSON or YAML instead, e.g. kubectl apply -f`);
+  const refuse = (what: string): ApiError =>
+    new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the sandbox reads protobuf only for Namespace, Secret, ConfigMap and ServiceAccount (got ${what}); send JSON or YAML instead, e.g. kubectl apply -f`,
+    );
   if (!body.subarray(0, 4).equals(MAGIC)) throw refuse('a body without the k8s protobuf envelope');
   const unknown = fields(body.subarray(4));
   const typeMeta = unknown.find((f) => f.no === 1);

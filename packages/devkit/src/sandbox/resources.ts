@@ -32,8 +32,29 @@ export function apiVersionOf(group: string, version: string): string {
   return group ? `${group}/${version}` : version;
 }
 
-function builtin(group: string, version: string, kind: string, plural: string, namespaced: boolean, shortNames: string[] = [], statusSubresource = false, categories: string[] = []): ResourceType {
-  return { group, versions: [version], kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase(), namespaced, shortNames, categories, statusSubresource, builtin: true };
+function builtin(
+  group: string,
+  version: string,
+  kind: string,
+  plural: string,
+  namespaced: boolean,
+  shortNames: string[] = [],
+  statusSubresource = false,
+  categories: string[] = [],
+): ResourceType {
+  return {
+    group,
+    versions: [version],
+    kind,
+    listKind: `${kind}List`,
+    plural,
+    singular: kind.toLowerCase(),
+    namespaced,
+    shortNames,
+    categories,
+    statusSubresource,
+    builtin: true,
+  };
 }
 
 export const BUILTIN_RESOURCES: readonly ResourceType[] = [
@@ -122,7 +143,7 @@ export class ResourceRegistry {
   }
 
   byKind(apiVersion: string, kind: string): ResourceType | undefined {
-    const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') as [string, string] : ['', apiVersion];
+    const [group, version] = apiVersion.includes('/') ? (apiVersion.split('/') as [string, string]) : ['', apiVersion];
     return this.all().find((r) => r.group === group && r.kind === kind && r.versions.includes(version));
   }
 

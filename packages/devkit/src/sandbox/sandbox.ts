@@ -93,7 +93,12 @@ export class Sandbox {
     if (this.options.simulate !== false) {
       const log = this.options.log ?? textLogger((line) => process.stderr.write(line), { level: 'warn', fields: { component: 'sandbox' } });
       this.simulator = new Simulator(this.core, {
-        dirs: { volumes: join(this.workDir, 'volumes'), snapshots: join(this.workDir, 'snapshots'), pods: join(this.workDir, 'pods'), kubeconfig: this.kubeconfigPath },
+        dirs: {
+          volumes: join(this.workDir, 'volumes'),
+          snapshots: join(this.workDir, 'snapshots'),
+          pods: join(this.workDir, 'pods'),
+          kubeconfig: this.kubeconfigPath,
+        },
         nodes: this.options.nodes ?? 1,
         agent: {
           image: this.options.agentImage ?? Sandbox.DEFAULT_AGENT_IMAGE,

@@ -12,7 +12,9 @@ export function hasScale(r: ResourceType): boolean {
 }
 
 function selectorString(sel: { matchLabels?: Record<string, string> } | undefined): string {
-  return Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  return Object.entries(sel?.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 export function scaleOf(obj: Obj): Obj {
@@ -32,7 +34,15 @@ export function getScale(core: ApiCore, r: ResourceType, ns: string | undefined,
 }
 
 /** Writes `spec.replicas` from a Scale (PUT) or a patch of the Scale (PATCH). */
-export function writeScale(core: ApiCore, r: ResourceType, version: string, ns: string | undefined, name: string, body: { scale?: Obj; patch?: { contentType: string; raw: string } }, opts: WriteOptions): Obj {
+export function writeScale(
+  core: ApiCore,
+  r: ResourceType,
+  version: string,
+  ns: string | undefined,
+  name: string,
+  body: { scale?: Obj; patch?: { contentType: string; raw: string } },
+  opts: WriteOptions,
+): Obj {
   if (!hasScale(r)) throw notFoundPath(`${r.plural}/${name}/scale`);
   const obj = core.get(r, ns, name);
   let scale = scaleOf(obj);

@@ -30,7 +30,15 @@ function splitTerms(s: string): string[] {
 
 function parseLabelRequirement(term: string): Requirement {
   let m = /^([^\s!=(),]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term);
-  if (m) return { key: m[1]!, op: m[2] as 'in' | 'notin', values: m[3]!.split(',').map((v) => v.trim()).filter((v) => v !== '') };
+  if (m)
+    return {
+      key: m[1]!,
+      op: m[2] as 'in' | 'notin',
+      values: m[3]!
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== ''),
+    };
   m = /^([^\s!=]+)\s*(==|=|!=)\s*([^\s]*)$/.exec(term);
   if (m) return { key: m[1]!, op: m[2] === '!=' ? '!=' : '=', values: [m[3]!] };
   m = /^!\s*([^\s!=]+)$/.exec(term);
@@ -49,20 +57,30 @@ export function labelMatcher(selector: string | undefined): Matcher {
       const has = Object.hasOwn(labels, r.key);
       const v = labels[r.key];
       switch (r.op) {
-        case '=': return has && v === r.values[0];
-        case '!=': return !has || v !== r.values[0];
-        case 'in': return has && r.values.includes(v!);
-        case 'notin': return !has || !r.values.includes(v!);
-        case 'exists': return has;
-        case '!': return !has;
-        default: return false;
+        case '=':
+          return has && v === r.values[0];
+        case '!=':
+          return !has || v !== r.values[0];
+        case 'in':
+          return has && r.values.includes(v!);
+        case 'notin':
+          return !has || !r.values.includes(v!);
+        case 'exists':
+          return has;
+        case '!':
+          return !has;
+        default:
+          return false;
       }
     });
   };
 }
 
 /** Matches a label selector object (`matchLabels` + `matchExpressions`) as controllers use it. */
-export function selectorObjectMatches(selector: { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> } | undefined, labels: Record<string, string> | undefined): boolean {
+export function selectorObjectMatches(
+  selector: { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> } | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   if (!selector) return false;
   const l = labels ?? {};
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (l[k] !== v) return false;

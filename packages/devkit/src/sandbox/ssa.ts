@@ -135,7 +135,11 @@ function entries(obj: Obj | undefined): ManagedFieldsEntry[] {
 }
 
 function formatField(path: string): string {
-  return path.split(SEP).filter((s) => s !== '.').map((s) => (s.startsWith('f:') ? `.${s.slice(2)}` : `[${s.slice(2)}]`)).join('');
+  return path
+    .split(SEP)
+    .filter((s) => s !== '.')
+    .map((s) => (s.startsWith('f:') ? `.${s.slice(2)}` : `[${s.slice(2)}]`))
+    .join('');
 }
 
 /** Merges an applied config into the live object for `manager`, returning the new object with managedFields. */
@@ -175,7 +179,15 @@ export function serverSideApply(live: Obj, applied: Obj, manager: string, force:
   for (const p of prevSet) if (!newSet.has(p) && !ownedByOthers.has(p)) removePath(merged, p);
 
   const next: ManagedFieldsEntry[] = others.filter((o) => o.set.size > 0).map((o) => ({ ...o.entry, fieldsV1: toFieldsV1(o.set) }));
-  next.push({ manager, operation: 'Apply', apiVersion, time: now, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(newSet), ...(subresource ? { subresource } : {}) });
+  next.push({
+    manager,
+    operation: 'Apply',
+    apiVersion,
+    time: now,
+    fieldsType: 'FieldsV1',
+    fieldsV1: toFieldsV1(newSet),
+    ...(subresource ? { subresource } : {}),
+  });
   merged.metadata.managedFields = next;
   return merged;
 }
@@ -196,7 +208,10 @@ export function recordUpdate(old: Obj | undefined, updated: Obj, manager: string
   for (const o of all) for (const p of changed) if (o.entry.manager !== manager || o.entry.operation !== 'Update') o.set.delete(p);
   let mine = all.find((o) => o.entry.manager === manager && o.entry.operation === 'Update' && (o.entry.subresource ?? '') === (subresource ?? ''));
   if (!mine) {
-    mine = { entry: { manager, operation: 'Update', apiVersion, time: now, fieldsType: 'FieldsV1', fieldsV1: {}, ...(subresource ? { subresource } : {}) }, set: new Set() };
+    mine = {
+      entry: { manager, operation: 'Update', apiVersion, time: now, fieldsType: 'FieldsV1', fieldsV1: {}, ...(subresource ? { subresource } : {}) },
+      set: new Set(),
+    };
     all.push(mine);
   }
   for (const p of changed) mine.set.add(p);

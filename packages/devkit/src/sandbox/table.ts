@@ -35,7 +35,12 @@ function age(ts: unknown): string {
 }
 
 const NAME: Column = { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', cell: (o) => o.metadata.name };
-const AGE: Column = { name: 'Age', type: 'string', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.', cell: (o) => age(o.metadata.creationTimestamp) };
+const AGE: Column = {
+  name: 'Age',
+  type: 'string',
+  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+  cell: (o) => age(o.metadata.creationTimestamp),
+};
 
 function podStatusReason(p: Obj): string {
   if (p.metadata.deletionTimestamp) return 'Terminating';
@@ -58,7 +63,10 @@ function podStatusReason(p: Obj): string {
 
 function jsonPathValue(o: Obj, path: string): unknown {
   let cur: any = o;
-  for (const seg of path.replace(/^\./, '').split('.').filter((s) => s !== '')) {
+  for (const seg of path
+    .replace(/^\./, '')
+    .split('.')
+    .filter((s) => s !== '')) {
     const m = /^([^[]*)\[(\d+)\]$/.exec(seg);
     if (m) cur = cur?.[m[1]!]?.[Number(m[2])];
     else cur = cur?.[seg];
@@ -68,68 +76,148 @@ function jsonPathValue(o: Obj, path: string): unknown {
 
 function builtinColumns(r: ResourceType): Column[] {
   switch (`${r.group}/${r.plural}`) {
-    case '/pods': return [NAME,
-      { name: 'Ready', type: 'string', cell: (o) => `${(o.status?.containerStatuses ?? []).filter((c: any) => c.ready).length}/${(o.spec?.containers ?? []).length}` },
-      { name: 'Status', type: 'string', cell: podStatusReason },
-      { name: 'Restarts', type: 'string', cell: (o) => String((o.status?.containerStatuses ?? []).reduce((n: number, c: any) => n + (c.restartCount ?? 0), 0) + (o.status?.initContainerStatuses ?? []).reduce((n: number, c: any) => n + (c.restartCount ?? 0), 0)) },
-      AGE,
-      { name: 'IP', type: 'string', priority: 1, cell: (o) => o.status?.podIP ?? '<none>' },
-      { name: 'Node', type: 'string', priority: 1, cell: (o) => o.spec?.nodeName ?? '<none>' }];
-    case '/namespaces': return [NAME, { name: 'Status', type: 'string', cell: (o) => o.status?.phase ?? '' }, AGE];
-    case '/nodes': return [NAME, { name: 'Status', type: 'string', cell: () => 'Ready' }, { name: 'Roles', type: 'string', cell: () => '<none>' }, AGE, { name: 'Version', type: 'string', cell: (o) => o.status?.nodeInfo?.kubeletVersion ?? '' }];
-    case '/persistentvolumeclaims': return [NAME,
-      { name: 'Status', type: 'string', cell: (o) => o.status?.phase ?? '' },
-      { name: 'Volume', type: 'string', cell: (o) => o.spec?.volumeName ?? '' },
-      { name: 'Capacity', type: 'string', cell: (o) => o.status?.capacity?.storage ?? '' },
-      { name: 'Access Modes', type: 'string', cell: (o) => (o.status?.accessModes ?? []).map((m: string) => ({ ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' } as Record<string, string>)[m] ?? m).join(',') },
-      { name: 'StorageClass', type: 'string', cell: (o) => o.spec?.storageClassName ?? '<unset>' },
-      AGE];
-    case 'apps/deployments': return [NAME,
-      { name: 'Ready', type: 'string', cell: (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}` },
-      { name: 'Up-to-date', type: 'integer', cell: (o) => o.status?.updatedReplicas ?? 0 },
-      { name: 'Available', type: 'integer', cell: (o) => o.status?.availableReplicas ?? 0 },
-      AGE];
-    case 'apps/statefulsets': return [NAME, { name: 'Ready', type: 'string', cell: (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}` }, AGE];
-    case 'apps/daemonsets': return [NAME,
-      { name: 'Desired', type: 'integer', cell: (o) => o.status?.desiredNumberScheduled ?? 0 },
-      { name: 'Current', type: 'integer', cell: (o) => o.status?.currentNumberScheduled ?? 0 },
-      { name: 'Ready', type: 'integer', cell: (o) => o.status?.numberReady ?? 0 },
-      { name: 'Up-to-date', type: 'integer', cell: (o) => o.status?.updatedNumberScheduled ?? 0 },
-      { name: 'Available', type: 'integer', cell: (o) => o.status?.numberAvailable ?? 0 },
-      { name: 'Node Selector', type: 'string', cell: (o) => Object.entries(o.spec?.template?.spec?.nodeSelector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>' },
-      AGE];
-    case 'batch/jobs': return [NAME,
-      { name: 'Status', type: 'string', cell: (o) => ((o.status?.conditions ?? []).find((c: any) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')?.type) ?? 'Running' },
-      { name: 'Completions', type: 'string', cell: (o) => `${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1}` },
-      { name: 'Duration', type: 'string', cell: (o) => (o.status?.startTime ? humanDuration((o.status.completionTime ? Date.parse(o.status.completionTime) : Date.now()) - Date.parse(o.status.startTime)) : '') },
-      AGE];
-    case '/secrets': return [NAME, { name: 'Type', type: 'string', cell: (o) => o.type ?? '' }, { name: 'Data', type: 'integer', cell: (o) => Object.keys(o.data ?? {}).length }, AGE];
-    case '/configmaps': return [NAME, { name: 'Data', type: 'integer', cell: (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length }, AGE];
-    case '/events': return [
-      { name: 'Last Seen', type: 'string', cell: (o) => age(o.lastTimestamp ?? o.eventTime ?? o.metadata.creationTimestamp) },
-      { name: 'Type', type: 'string', cell: (o) => o.type ?? '' },
-      { name: 'Reason', type: 'string', cell: (o) => o.reason ?? '' },
-      { name: 'Object', type: 'string', cell: (o) => `${String(o.involvedObject?.kind ?? '').toLowerCase()}/${o.involvedObject?.name ?? ''}` },
-      { name: 'Message', type: 'string', cell: (o) => o.message ?? '' }];
-    case 'coordination.k8s.io/leases': return [NAME, { name: 'Holder', type: 'string', cell: (o) => o.spec?.holderIdentity ?? '' }, AGE];
-    case 'storage.k8s.io/storageclasses': return [NAME, { name: 'Provisioner', type: 'string', cell: (o) => o.provisioner ?? '' }, AGE];
-    case 'apiextensions.k8s.io/customresourcedefinitions': return [NAME, { name: 'Created At', type: 'date', cell: (o) => o.metadata.creationTimestamp }];
-    default: return [NAME, AGE];
+    case '/pods':
+      return [
+        NAME,
+        {
+          name: 'Ready',
+          type: 'string',
+          cell: (o) => `${(o.status?.containerStatuses ?? []).filter((c: any) => c.ready).length}/${(o.spec?.containers ?? []).length}`,
+        },
+        { name: 'Status', type: 'string', cell: podStatusReason },
+        {
+          name: 'Restarts',
+          type: 'string',
+          cell: (o) =>
+            String(
+              (o.status?.containerStatuses ?? []).reduce((n: number, c: any) => n + (c.restartCount ?? 0), 0) +
+                (o.status?.initContainerStatuses ?? []).reduce((n: number, c: any) => n + (c.restartCount ?? 0), 0),
+            ),
+        },
+        AGE,
+        { name: 'IP', type: 'string', priority: 1, cell: (o) => o.status?.podIP ?? '<none>' },
+        { name: 'Node', type: 'string', priority: 1, cell: (o) => o.spec?.nodeName ?? '<none>' },
+      ];
+    case '/namespaces':
+      return [NAME, { name: 'Status', type: 'string', cell: (o) => o.status?.phase ?? '' }, AGE];
+    case '/nodes':
+      return [
+        NAME,
+        { name: 'Status', type: 'string', cell: () => 'Ready' },
+        { name: 'Roles', type: 'string', cell: () => '<none>' },
+        AGE,
+        { name: 'Version', type: 'string', cell: (o) => o.status?.nodeInfo?.kubeletVersion ?? '' },
+      ];
+    case '/persistentvolumeclaims':
+      return [
+        NAME,
+        { name: 'Status', type: 'string', cell: (o) => o.status?.phase ?? '' },
+        { name: 'Volume', type: 'string', cell: (o) => o.spec?.volumeName ?? '' },
+        { name: 'Capacity', type: 'string', cell: (o) => o.status?.capacity?.storage ?? '' },
+        {
+          name: 'Access Modes',
+          type: 'string',
+          cell: (o) =>
+            (o.status?.accessModes ?? [])
+              .map(
+                (m: string) =>
+                  (({ ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' }) as Record<string, string>)[m] ?? m,
+              )
+              .join(','),
+        },
+        { name: 'StorageClass', type: 'string', cell: (o) => o.spec?.storageClassName ?? '<unset>' },
+        AGE,
+      ];
+    case 'apps/deployments':
+      return [
+        NAME,
+        { name: 'Ready', type: 'string', cell: (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}` },
+        { name: 'Up-to-date', type: 'integer', cell: (o) => o.status?.updatedReplicas ?? 0 },
+        { name: 'Available', type: 'integer', cell: (o) => o.status?.availableReplicas ?? 0 },
+        AGE,
+      ];
+    case 'apps/statefulsets':
+      return [NAME, { name: 'Ready', type: 'string', cell: (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}` }, AGE];
+    case 'apps/daemonsets':
+      return [
+        NAME,
+        { name: 'Desired', type: 'integer', cell: (o) => o.status?.desiredNumberScheduled ?? 0 },
+        { name: 'Current', type: 'integer', cell: (o) => o.status?.currentNumberScheduled ?? 0 },
+        { name: 'Ready', type: 'integer', cell: (o) => o.status?.numberReady ?? 0 },
+        { name: 'Up-to-date', type: 'integer', cell: (o) => o.status?.updatedNumberScheduled ?? 0 },
+        { name: 'Available', type: 'integer', cell: (o) => o.status?.numberAvailable ?? 0 },
+        {
+          name: 'Node Selector',
+          type: 'string',
+          cell: (o) =>
+            Object.entries(o.spec?.template?.spec?.nodeSelector ?? {})
+              .map(([k, v]) => `${k}=${v}`)
+              .join(',') || '<none>',
+        },
+        AGE,
+      ];
+    case 'batch/jobs':
+      return [
+        NAME,
+        {
+          name: 'Status',
+          type: 'string',
+          cell: (o) => (o.status?.conditions ?? []).find((c: any) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')?.type ?? 'Running',
+        },
+        { name: 'Completions', type: 'string', cell: (o) => `${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1}` },
+        {
+          name: 'Duration',
+          type: 'string',
+          cell: (o) =>
+            o.status?.startTime
+              ? humanDuration((o.status.completionTime ? Date.parse(o.status.completionTime) : Date.now()) - Date.parse(o.status.startTime))
+              : '',
+        },
+        AGE,
+      ];
+    case '/secrets':
+      return [
+        NAME,
+        { name: 'Type', type: 'string', cell: (o) => o.type ?? '' },
+        { name: 'Data', type: 'integer', cell: (o) => Object.keys(o.data ?? {}).length },
+        AGE,
+      ];
+    case '/configmaps':
+      return [NAME, { name: 'Data', type: 'integer', cell: (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length }, AGE];
+    case '/events':
+      return [
+        { name: 'Last Seen', type: 'string', cell: (o) => age(o.lastTimestamp ?? o.eventTime ?? o.metadata.creationTimestamp) },
+        { name: 'Type', type: 'string', cell: (o) => o.type ?? '' },
+        { name: 'Reason', type: 'string', cell: (o) => o.reason ?? '' },
+        { name: 'Object', type: 'string', cell: (o) => `${String(o.involvedObject?.kind ?? '').toLowerCase()}/${o.involvedObject?.name ?? ''}` },
+        { name: 'Message', type: 'string', cell: (o) => o.message ?? '' },
+      ];
+    case 'coordination.k8s.io/leases':
+      return [NAME, { name: 'Holder', type: 'string', cell: (o) => o.spec?.holderIdentity ?? '' }, AGE];
+    case 'storage.k8s.io/storageclasses':
+      return [NAME, { name: 'Provisioner', type: 'string', cell: (o) => o.provisioner ?? '' }, AGE];
+    case 'apiextensions.k8s.io/customresourcedefinitions':
+      return [NAME, { name: 'Created At', type: 'date', cell: (o) => o.metadata.creationTimestamp }];
+    default:
+      return [NAME, AGE];
   }
 }
 
 function customColumns(cols: PrinterColumn[]): Column[] {
-  return [NAME, ...cols.map((c) => ({
-    name: c.name,
-    type: c.type,
-    priority: c.priority ?? 0,
-    cell: (o: Obj) => {
-      const v = jsonPathValue(o, c.jsonPath);
-      if (v === undefined || v === null) return null;
-      if (c.type === 'date') return age(v);
-      return v;
-    },
-  }))];
+  return [
+    NAME,
+    ...cols.map((c) => ({
+      name: c.name,
+      type: c.type,
+      priority: c.priority ?? 0,
+      cell: (o: Obj) => {
+        const v = jsonPathValue(o, c.jsonPath);
+        if (v === undefined || v === null) return null;
+        if (c.type === 'date') return age(v);
+        return v;
+      },
+    })),
+  ];
 }
 
 export function columnsFor(r: ResourceType): Column[] {
@@ -141,13 +229,21 @@ function partial(o: Obj): Obj {
 }
 
 /** A Table of objects; `includeObject` is `None`, `Metadata` (default) or `Object`. */
-export function toTable(r: ResourceType, objects: Obj[], includeObject = 'Metadata', listMeta: Record<string, unknown> = {}, withHeaders = true): Record<string, unknown> {
+export function toTable(
+  r: ResourceType,
+  objects: Obj[],
+  includeObject = 'Metadata',
+  listMeta: Record<string, unknown> = {},
+  withHeaders = true,
+): Record<string, unknown> {
   const cols = columnsFor(r);
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: listMeta,
-    columnDefinitions: withHeaders ? cols.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description ?? '', priority: c.priority ?? 0 })) : [],
+    columnDefinitions: withHeaders
+      ? cols.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description ?? '', priority: c.priority ?? 0 }))
+      : [],
     rows: objects.map((o) => ({
       cells: cols.map((c) => c.cell(o) ?? null),
       object: includeObject === 'None' ? undefined : includeObject === 'Object' ? o : partial(o),

@@ -27,10 +27,19 @@ export function metadataCauses(r: ResourceType, obj: Obj): StatusCause[] {
   if (!name) causes.push(required('metadata.name'));
   else if (r.plural === 'namespaces' ? !DNS_LABEL.test(name) || name.length > 63 : !DNS_SUBDOMAIN.test(name) || name.length > 253) {
     const what = r.plural === 'namespaces' ? 'a lowercase RFC 1123 label' : 'a lowercase RFC 1123 subdomain';
-    causes.push(invalidValue('metadata.name', name, `${what} must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`));
+    causes.push(
+      invalidValue(
+        'metadata.name',
+        name,
+        `${what} must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+      ),
+    );
   }
   for (const [k, v] of Object.entries(obj.metadata?.labels ?? {})) {
-    if (typeof v !== 'string' || v.length > 63 || !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v)) causes.push(invalidValue(`metadata.labels`, v, `a valid label value must be 63 characters or less and consist of alphanumerics, '-', '_' or '.' (label ${k})`));
+    if (typeof v !== 'string' || v.length > 63 || !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v))
+      causes.push(
+        invalidValue(`metadata.labels`, v, `a valid label value must be 63 characters or less and consist of alphanumerics, '-', '_' or '.' (label ${k})`),
+      );
   }
   return causes;
 }
@@ -42,19 +51,27 @@ function podSpecCauses(spec: any, at: string, claimVolumes: string[] = []): Stat
   const containers = spec.containers;
   if (!Array.isArray(containers) || containers.length === 0) causes.push(required(`${at}.containers`));
   const names = new Set<string>();
-  for (const [list, items] of [['initContainers', spec.initContainers ?? []], ['containers', containers ?? []]] as const) {
+  for (const [list, items] of [
+    ['initContainers', spec.initContainers ?? []],
+    ['containers', containers ?? []],
+  ] as const) {
     (items as any[]).forEach((c, i) => {
       if (!c?.name) causes.push(required(`${at}.${list}[${i}].name`));
-      else if (names.has(c.name)) causes.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: ${JSON.stringify(c.name)}`, field: `${at}.${list}[${i}].name` });
+      else if (names.has(c.name))
+        causes.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: ${JSON.stringify(c.name)}`, field: `${at}.${list}[${i}].name` });
       else names.add(c.name);
       if (!c?.image) causes.push(required(`${at}.${list}[${i}].image`));
     });
   }
   const volumes = new Set([...(spec.volumes ?? []).map((v: any) => v?.name), ...claimVolumes]);
-  for (const [list, items] of [['initContainers', spec.initContainers ?? []], ['containers', containers ?? []]] as const) {
+  for (const [list, items] of [
+    ['initContainers', spec.initContainers ?? []],
+    ['containers', containers ?? []],
+  ] as const) {
     for (const [i, c] of (items as any[]).entries()) {
       for (const [j, m] of ((c?.volumeMounts ?? []) as any[]).entries()) {
-        if (!volumes.has(m?.name)) causes.push({ reason: 'FieldValueNotFound', message: `Not found: ${JSON.stringify(m?.name)}`, field: `${at}.${list}[${i}].volumeMounts[${j}].name` });
+        if (!volumes.has(m?.name))
+          causes.push({ reason: 'FieldValueNotFound', message: `Not found: ${JSON.stringify(m?.name)}`, field: `${at}.${list}[${i}].volumeMounts[${j}].name` });
       }
     }
   }
@@ -78,14 +95,21 @@ const MICRO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/;
 
 export function builtinCauses(r: ResourceType, obj: Obj): StatusCause[] {
   switch (`${r.group}/${r.plural}`) {
-    case '/pods': return podSpecCauses(obj.spec, 'spec');
+    case '/pods':
+      return podSpecCauses(obj.spec, 'spec');
     case 'apps/deployments':
     case 'apps/statefulsets':
-    case 'apps/daemonsets': return workloadCauses(obj);
+    case 'apps/daemonsets':
+      return workloadCauses(obj);
     case 'batch/jobs': {
       const causes = podSpecCauses(obj.spec?.template?.spec, 'spec.template.spec');
       const rp = obj.spec?.template?.spec?.restartPolicy;
-      if (rp !== 'Never' && rp !== 'OnFailure') causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(rp ?? '')}: supported values: "OnFailure", "Never"`, field: 'spec.template.spec.restartPolicy' });
+      if (rp !== 'Never' && rp !== 'OnFailure')
+        causes.push({
+          reason: 'FieldValueNotSupported',
+          message: `Unsupported value: ${JSON.stringify(rp ?? '')}: supported values: "OnFailure", "Never"`,
+          field: 'spec.template.spec.restartPolicy',
+        });
       return causes;
     }
     case '/persistentvolumeclaims':
@@ -93,19 +117,29 @@ export function builtinCauses(r: ResourceType, obj: Obj): StatusCause[] {
     case 'coordination.k8s.io/leases':
       // MicroTime: a real API server parses exactly six fractional digits (RFC3339Micro), so a
       // JavaScript Date's three are refused there; refuse them here too.
-      return ['acquireTime', 'renewTime'].filter((f) => obj.spec?.[f] != null && !MICRO_TIME.test(String(obj.spec[f])))
+      return ['acquireTime', 'renewTime']
+        .filter((f) => obj.spec?.[f] != null && !MICRO_TIME.test(String(obj.spec[f])))
         .map((f) => invalidValue(`spec.${f}`, obj.spec[f], `parsing time as "2006-01-02T15:04:05.000000Z07:00": a MicroTime has six fractional digits`));
-    default: return [];
+    default:
+      return [];
   }
 }
 
 function causeOf(v: SchemaViolation, value: unknown): StatusCause {
   const field = formatPath(v.path);
   switch (v.kind) {
-    case 'required': return required(field);
-    case 'enum': return { reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(value)}: ${v.message.replace(/; got .*$/, '').replace(/^must be one of/, 'supported values:')}`, field };
-    case 'type': return { reason: 'FieldValueTypeInvalid', message: `Invalid value: ${JSON.stringify(value)}: ${field} in body ${v.message}`, field };
-    default: return invalidValue(field, value, `${field} in body ${v.message}`);
+    case 'required':
+      return required(field);
+    case 'enum':
+      return {
+        reason: 'FieldValueNotSupported',
+        message: `Unsupported value: ${JSON.stringify(value)}: ${v.message.replace(/; got .*$/, '').replace(/^must be one of/, 'supported values:')}`,
+        field,
+      };
+    case 'type':
+      return { reason: 'FieldValueTypeInvalid', message: `Invalid value: ${JSON.stringify(value)}: ${field} in body ${v.message}`, field };
+    default:
+      return invalidValue(field, value, `${field} in body ${v.message}`);
   }
 }
 
@@ -128,12 +162,19 @@ export function admitCustom(r: ResourceType, version: string, obj: Obj, fieldVal
   const { metadata, ...body } = obj;
   const unknown = validateSchema(schema, body).filter((v) => v.kind === 'unknown');
   if (unknown.length && fieldValidation === 'Strict') {
-    throw badRequest(`${r.kind} in version "${version}" cannot be handled as a ${r.kind}: strict decoding error: ${unknown.map((u) => `unknown field "${formatPath(u.path)}"`).join(', ')}`);
+    throw badRequest(
+      `${r.kind} in version "${version}" cannot be handled as a ${r.kind}: strict decoding error: ${unknown.map((u) => `unknown field "${formatPath(u.path)}"`).join(', ')}`,
+    );
   }
   if (fieldValidation === 'Warn') for (const u of unknown) warnings.push(`unknown field "${formatPath(u.path)}"`);
   const cleaned = applyDefaults(schema, pruneUnknown(schema, body));
   const violations = validateSchema(schema, cleaned).filter((v) => v.kind !== 'unknown');
-  if (violations.length) throw invalid(r, metadata.name ?? '', violations.map((v) => causeOf(v, valueAt(cleaned, v.path))));
+  if (violations.length)
+    throw invalid(
+      r,
+      metadata.name ?? '',
+      violations.map((v) => causeOf(v, valueAt(cleaned, v.path))),
+    );
   return { object: { ...cleaned, metadata } as Obj, warnings };
 }
 
@@ -152,9 +193,12 @@ export function podUpdateCauses(old: Obj, next: Obj): StatusCause[] {
   };
   const nodeNameSettable = !old.spec?.nodeName;
   if (JSON.stringify(strip(old.spec, !nodeNameSettable)) === JSON.stringify(strip(next.spec, !nodeNameSettable))) return [];
-  return [{
-    reason: 'FieldValueForbidden',
-    message: 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
-    field: 'spec',
-  }];
+  return [
+    {
+      reason: 'FieldValueForbidden',
+      message:
+        'Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+      field: 'spec',
+    },
+  ];
 }

@@ -54,7 +54,11 @@ export function serveWatch(core: ApiCore, res: ServerResponse, w: WatchRequest, 
     res.write(`${JSON.stringify({ type, object: payload })}\n`);
   };
   const bookmark = (annotations?: Record<string, string>): void => {
-    send('BOOKMARK', { kind: w.resource.kind, apiVersion: core.present(w.resource, { metadata: {} } as Obj, w.version).apiVersion, metadata: { resourceVersion: String(core.store.resourceVersion), ...(annotations ? { annotations } : {}) } } as Obj);
+    send('BOOKMARK', {
+      kind: w.resource.kind,
+      apiVersion: core.present(w.resource, { metadata: {} } as Obj, w.version).apiVersion,
+      metadata: { resourceVersion: String(core.store.resourceVersion), ...(annotations ? { annotations } : {}) },
+    } as Obj);
   };
 
   const rv = w.resourceVersion;
@@ -66,7 +70,15 @@ export function serveWatch(core: ApiCore, res: ServerResponse, w: WatchRequest, 
     const replay = Number.isFinite(since) ? core.store.eventsSince(since) : undefined;
     if (!replay) {
       const oldest = core.store.oldestResourceVersion;
-      send('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${rv} (${oldest})`, reason: 'Expired', code: 410 } as unknown as Obj);
+      send('ERROR', {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `too old resource version: ${rv} (${oldest})`,
+        reason: 'Expired',
+        code: 410,
+      } as unknown as Obj);
       res.end();
       return;
     }

@@ -15,7 +15,10 @@ import { REPO_ROOT } from '../../../../test/support/sandbox.ts';
 const PLUGIN = join(REPO_ROOT, 'packages/devkit/bin/restorectl-sandbox.js');
 
 function startCli(dir: string, extra: string[] = []) {
-  const child = spawn(process.execPath, [PLUGIN, '--engine', 'kube-apiserver', '--dir', dir, '--nodes', '2', ...extra], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [PLUGIN, '--engine', 'kube-apiserver', '--dir', dir, '--nodes', '2', ...extra], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -36,17 +39,22 @@ function startCli(dir: string, extra: string[] = []) {
 }
 
 function kubectl(dir: string, args: string[], input = '') {
-  const r = spawnSync('kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), '--request-timeout', '20s', ...args], { input, encoding: 'utf8', env: { ...process.env, HOME: dir, KUBECACHEDIR: join(dir, 'cache') } });
+  const r = spawnSync('kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), '--request-timeout', '20s', ...args], {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, HOME: dir, KUBECACHEDIR: join(dir, 'cache') },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const answers = (port: number) => new Promise<boolean>((resolve) => {
-  const s = createConnection({ host: '127.0.0.1', port }, () => {
-    s.destroy();
-    resolve(true);
+const answers = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
   });
-  s.on('error', () => resolve(false));
-});
 
 describe('restorectl sandbox --engine kube-apiserver', function () {
   this.timeout(240_000);

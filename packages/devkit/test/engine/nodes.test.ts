@@ -31,17 +31,30 @@ describe('kube-apiserver engine: nodes', function () {
     assert.match(table.stdout, /node-1\s+Ready/);
   });
 
-  it('renews each node\'s Lease as the node itself, and the Node authorizer holds a node to its own objects', async () => {
+  it("renews each node's Lease as the node itself, and the Node authorizer holds a node to its own objects", async () => {
     const admin = new Rest(t!.kubeconfigPath);
     const path = '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-0';
     const first = await admin.get(path);
     assert.equal(first.spec.holderIdentity, 'node-0');
     await eventually(async () => (await admin.get(path)).spec.renewTime !== first.spec.renewTime, 10_000, 200);
-    const who = await t!.kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}', '--kubeconfig', t!.engine.controlPlane.nodeKubeconfig('node-0')]);
+    const who = await t!.kubectl([
+      'auth',
+      'whoami',
+      '-o',
+      'jsonpath={.status.userInfo.username}',
+      '--kubeconfig',
+      t!.engine.controlPlane.nodeKubeconfig('node-0'),
+    ]);
     assert.equal(who.stdout, 'system:node:node-0', who.stderr);
     // node-0 may not write node-1's Lease.
     const node0 = t!.engine.nodes[0]!.rest;
-    await assert.rejects(node0.put('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-1', await admin.get('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-1')), /403/);
+    await assert.rejects(
+      node0.put(
+        '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-1',
+        await admin.get('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-1'),
+      ),
+      /403/,
+    );
     // No not-ready taint from the node lifecycle controller.
     const nodes = await admin.get('/api/v1/nodes');
     for (const n of nodes.items) assert.ok(!(n.spec.taints ?? []).some((x: any) => /not-ready|unreachable/.test(x.key)), JSON.stringify(n.spec.taints));

@@ -36,7 +36,9 @@ describe('kube-apiserver engine: local-path provisioner', function () {
   });
 
   it('binds a WaitForFirstConsumer claim when its pod is scheduled, and its pod writes into the folder', async () => {
-    const applied = await t!.kubectl(['apply', '-f', '-'], `
+    const applied = await t!.kubectl(
+      ['apply', '-f', '-'],
+      `
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: wait, namespace: ${NS}}
@@ -51,7 +53,8 @@ apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: nowhere, namespace: ${NS}}
 spec: {storageClassName: no-such-class, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
-`);
+`,
+    );
     assert.equal(applied.code, 0, applied.stderr);
     assert.equal((await claim('wait')).spec.storageClassName, 'standard', 'the default class');
     const now = await eventually(async () => ((await claim('now')).status.phase === 'Bound' ? claim('now') : undefined), 30_000, 200);
@@ -62,14 +65,17 @@ spec: {storageClassName: no-such-class, accessModes: [ReadWriteOnce], resources:
     assert.equal((await claim('wait')).status.phase, 'Pending', 'no consumer yet');
     assert.equal((await claim('nowhere')).status.phase, 'Pending', 'no such class');
 
-    const pod = await t!.kubectl(['apply', '-f', '-'], `
+    const pod = await t!.kubectl(
+      ['apply', '-f', '-'],
+      `
 apiVersion: v1
 kind: Pod
 metadata: {name: consumer, namespace: ${NS}}
 spec:
   containers: [{name: main, image: ${AGENT}, volumeMounts: [{name: data, mountPath: /data}]}]
   volumes: [{name: data, persistentVolumeClaim: {claimName: wait}}]
-`);
+`,
+    );
     assert.equal(pod.code, 0, pod.stderr);
     const bound = await eventually(async () => ((await claim('wait')).status.phase === 'Bound' ? claim('wait') : undefined), 60_000, 200);
     assert.equal(bound.metadata.annotations['volume.kubernetes.io/selected-node'], 'node-0');

@@ -38,18 +38,25 @@ describe('kube-apiserver engine: a restore with the real agent and restic', func
     await tmp?.cleanup();
   });
 
-  it('restores the example Deployment into its claim\'s folder', async () => {
+  it("restores the example Deployment into its claim's folder", async () => {
     const s = exampleManifest('deployment-restore.yaml');
     delete s.spec.hooks; // an exec hook would run on this machine, not in the pod
     const r = await t!.kubectl(['apply', '--server-side', '-f', '-'], stringify(s));
     assert.equal(r.code, 0, r.stderr);
     const custom = t!.kc.makeApiClient(k8s.CustomObjectsApi);
-    const done = await eventually(async () => {
-      const x = (await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name: 'deployment-restore' })) as RestoreSession;
-      return ['Succeeded', 'Failed', 'Unknown'].includes(x.status?.phase ?? '') ? x : undefined;
-    }, 180_000, 500);
+    const done = await eventually(
+      async () => {
+        const x = (await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'demo', name: 'deployment-restore' })) as RestoreSession;
+        return ['Succeeded', 'Failed', 'Unknown'].includes(x.status?.phase ?? '') ? x : undefined;
+      },
+      180_000,
+      500,
+    );
     assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status));
-    assert.deepEqual(done.status?.stats?.map((x) => x.hostname), ['app']);
+    assert.deepEqual(
+      done.status?.stats?.map((x) => x.hostname),
+      ['app'],
+    );
     const files = await listTree(join(t!.dir, 'volumes', 'demo', 'stash-sample-data'));
     assert.ok(files.includes('/app.json'), files.join(' '));
   });

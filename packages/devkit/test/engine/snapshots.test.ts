@@ -23,22 +23,32 @@ describe('kube-apiserver engine: VolumeSnapshots', function () {
   after(async () => t?.stop());
 
   const get = (path: string) => admin.get(`/api/v1/namespaces/${NS}/${path}`);
-  const bound = (claim: string) => eventually(async () => ((await get(`persistentvolumeclaims/${claim}`)).status.phase === 'Bound' ? get(`persistentvolumeclaims/${claim}`) : undefined), 60_000, 200);
+  const bound = (claim: string) =>
+    eventually(
+      async () => ((await get(`persistentvolumeclaims/${claim}`)).status.phase === 'Bound' ? get(`persistentvolumeclaims/${claim}`) : undefined),
+      60_000,
+      200,
+    );
 
   it('snapshots a bound claim and starts new claims from the snapshot and as a clone', async () => {
-    const src = await t!.kubectl(['apply', '-f', '-'], `
+    const src = await t!.kubectl(
+      ['apply', '-f', '-'],
+      `
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: src, namespace: ${NS}}
 spec: {storageClassName: immediate, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
-`);
+`,
+    );
     assert.equal(src.code, 0, src.stderr);
     await bound('src');
     const dir = join(t!.dir, 'volumes', NS, 'src');
     mkdirSync(join(dir, 'sub'), { recursive: true });
     writeFileSync(join(dir, 'sub', 'file'), 'v1\n');
 
-    const snap = await t!.kubectl(['apply', '-f', '-'], `
+    const snap = await t!.kubectl(
+      ['apply', '-f', '-'],
+      `
 apiVersion: snapshot.storage.k8s.io/v1
 kind: VolumeSnapshot
 metadata: {name: snap, namespace: ${NS}}
@@ -48,27 +58,38 @@ apiVersion: snapshot.storage.k8s.io/v1
 kind: VolumeSnapshot
 metadata: {name: orphan, namespace: ${NS}}
 spec: {source: {persistentVolumeClaimName: no-such-claim}}
-`);
+`,
+    );
     assert.equal(snap.code, 0, snap.stderr);
-    const vs = await eventually(async () => {
-      const s = await admin.get(`/apis/snapshot.storage.k8s.io/v1/namespaces/${NS}/volumesnapshots/snap`);
-      return s.status?.readyToUse === true ? s : undefined;
-    }, 30_000, 200);
+    const vs = await eventually(
+      async () => {
+        const s = await admin.get(`/apis/snapshot.storage.k8s.io/v1/namespaces/${NS}/volumesnapshots/snap`);
+        return s.status?.readyToUse === true ? s : undefined;
+      },
+      30_000,
+      200,
+    );
     assert.equal(vs.status.restoreSize, '1Gi');
     const content = await admin.get(`/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/${vs.status.boundVolumeSnapshotContentName}`);
     assert.equal(content.spec.volumeSnapshotRef.uid, vs.metadata.uid);
     writeFileSync(join(dir, 'sub', 'file'), 'v2\n'); // after the snapshot: not in it
 
-    const orphan = await eventually(async () => {
-      const s = await admin.get(`/apis/snapshot.storage.k8s.io/v1/namespaces/${NS}/volumesnapshots/orphan`);
-      return s.status?.error ? s : undefined;
-    }, 30_000, 200);
+    const orphan = await eventually(
+      async () => {
+        const s = await admin.get(`/apis/snapshot.storage.k8s.io/v1/namespaces/${NS}/volumesnapshots/orphan`);
+        return s.status?.error ? s : undefined;
+      },
+      30_000,
+      200,
+    );
     assert.equal(orphan.status.readyToUse, false);
     assert.match(orphan.status.error.message, /no-such-claim/);
     const table = await t!.kubectl(['get', 'vs', '-n', NS]);
     assert.match(table.stdout, /snap\s+true\s+src/);
 
-    const claims = await t!.kubectl(['apply', '-f', '-'], `
+    const claims = await t!.kubectl(
+      ['apply', '-f', '-'],
+      `
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: restored, namespace: ${NS}}
@@ -86,7 +107,8 @@ spec:
   accessModes: [ReadWriteOnce]
   resources: {requests: {storage: 1Gi}}
   dataSource: {kind: PersistentVolumeClaim, name: src}
-`);
+`,
+    );
     assert.equal(claims.code, 0, claims.stderr);
     await bound('restored');
     await bound('clone');

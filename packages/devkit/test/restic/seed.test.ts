@@ -25,23 +25,37 @@ describe('restic seed: repositories with pod-absolute paths', function () {
       dir: work.path,
       password: 'pw-1',
       snapshots: [
-        { host: 'my-sts-0', files: { '/source/data/a.json': '{"a":0}', '/source/data/sub dir/ü.txt': 'x' }, tags: ['t1'], time: new Date('2026-01-01T10:00:00Z') },
+        {
+          host: 'my-sts-0',
+          files: { '/source/data/a.json': '{"a":0}', '/source/data/sub dir/ü.txt': 'x' },
+          tags: ['t1'],
+          time: new Date('2026-01-01T10:00:00Z'),
+        },
         { host: 'my-sts-1', files: { '/source/data/a.json': '{"a":1}' }, time: new Date('2026-01-02T10:00:00Z') },
       ],
     });
     assert.equal(existsSync('/source/data/a.json'), false, 'the real / was not touched');
     assert.equal(snapshotIds.length, 2);
     for (const id of snapshotIds) assert.match(id, /^[0-9a-f]{64}$/);
-    const { stdout } = await run('restic', ['-r', repoPath, '--no-cache', '--no-lock', 'snapshots', '--json'], { env: { ...process.env, RESTIC_PASSWORD: 'pw-1' } });
-    const snaps = (JSON.parse(stdout) as { id: string; hostname: string; paths: string[]; tags?: string[]; time: string }[]).sort((a, b) => a.time.localeCompare(b.time));
-    assert.deepEqual(snaps.map((s) => [s.id, s.hostname, s.paths, s.tags ?? []]), [
-      [snapshotIds[0], 'my-sts-0', ['/source/data'], ['t1']],
-      [snapshotIds[1], 'my-sts-1', ['/source/data'], []],
-    ]);
+    const { stdout } = await run('restic', ['-r', repoPath, '--no-cache', '--no-lock', 'snapshots', '--json'], {
+      env: { ...process.env, RESTIC_PASSWORD: 'pw-1' },
+    });
+    const snaps = (JSON.parse(stdout) as { id: string; hostname: string; paths: string[]; tags?: string[]; time: string }[]).sort((a, b) =>
+      a.time.localeCompare(b.time),
+    );
+    assert.deepEqual(
+      snaps.map((s) => [s.id, s.hostname, s.paths, s.tags ?? []]),
+      [
+        [snapshotIds[0], 'my-sts-0', ['/source/data'], ['t1']],
+        [snapshotIds[1], 'my-sts-1', ['/source/data'], []],
+      ],
+    );
     assert.equal(snaps[0]!.time.slice(0, 19), '2026-01-01T10:00:00');
 
     const target = join(work.path, 'restored');
-    await run('restic', ['-r', repoPath, '--no-cache', '--no-lock', 'restore', snapshotIds[0]!, '--target', target], { env: { ...process.env, RESTIC_PASSWORD: 'pw-1' } });
+    await run('restic', ['-r', repoPath, '--no-cache', '--no-lock', 'restore', snapshotIds[0]!, '--target', target], {
+      env: { ...process.env, RESTIC_PASSWORD: 'pw-1' },
+    });
     assert.deepEqual(await listTree(target), ['/source/', '/source/data/', '/source/data/a.json', '/source/data/sub dir/', '/source/data/sub dir/ü.txt']);
   });
 
@@ -49,7 +63,9 @@ describe('restic seed: repositories with pod-absolute paths', function () {
     const repoPath = join(work.path, 'grow');
     await seedRepository({ repoPath, password: 'pw-2', fastKdf: true, snapshots: [{ host: 'h', files: { '/data/x': '1' } }] });
     const again = await seedRepository({ repoPath, password: 'pw-2', snapshots: [{ host: 'h', files: { '/data/x': '2', '/data/y': '3' } }] });
-    const { stdout } = await run('restic', ['-r', repoPath, '--no-cache', '--no-lock', 'snapshots', '--json'], { env: { ...process.env, RESTIC_PASSWORD: 'pw-2' } });
+    const { stdout } = await run('restic', ['-r', repoPath, '--no-cache', '--no-lock', 'snapshots', '--json'], {
+      env: { ...process.env, RESTIC_PASSWORD: 'pw-2' },
+    });
     assert.equal((JSON.parse(stdout) as unknown[]).length, 2);
     assert.equal(again.snapshotIds.length, 1);
   });
@@ -59,16 +75,25 @@ describe('restic seed: repositories with pod-absolute paths', function () {
       await run('unshare', ['--user', '--map-root-user', 'true']);
     } catch (e) {
       // Some kernels and container runtimes forbid unprivileged user namespaces; the chroot path above still runs.
-      console.warn(`      skipped: this machine allows no unprivileged user namespace (unshare --user --map-root-user: ${(e as Error).message.split('\n')[0]})`);
+      console.warn(
+        `      skipped: this machine allows no unprivileged user namespace (unshare --user --map-root-user: ${(e as Error).message.split('\n')[0]})`,
+      );
       this.skip();
     }
-    const res = await seedRepository({ repoPath: join(work.path, 'userns'), password: 'pw-3', fastKdf: true, confinement: 'unshare', snapshots: [{ host: 'h', files: { '/mnt/v/f': 'f' } }] });
+    const res = await seedRepository({
+      repoPath: join(work.path, 'userns'),
+      password: 'pw-3',
+      fastKdf: true,
+      confinement: 'unshare',
+      snapshots: [{ host: 'h', files: { '/mnt/v/f': 'f' } }],
+    });
     assert.equal(res.confinement, 'unshare');
     assert.equal(res.snapshotIds.length, 1);
   });
 
   it('refuses paths that collide with the chroot itself', async () => {
-    const bad = (snap: { host: string; files: Record<string, string>; paths?: string[] }) => seedRepository({ repoPath: join(work.path, 'bad'), password: 'p', snapshots: [snap] });
+    const bad = (snap: { host: string; files: Record<string, string>; paths?: string[] }) =>
+      seedRepository({ repoPath: join(work.path, 'bad'), password: 'p', snapshots: [snap] });
     await assert.rejects(bad({ host: 'h', files: { '/bin/x': 'x' } }), { code: 'CommandInvalid', message: /\/bin/ });
     await assert.rejects(bad({ host: 'h', files: { '/data/x': 'x' }, paths: ['/'] }), { code: 'CommandInvalid' });
     await assert.rejects(bad({ host: 'h', files: {} }), { code: 'CommandInvalid', message: /no files/ });

@@ -10,7 +10,12 @@ import { parse } from 'yaml';
 const RS = { group: 'stash.appscode.com', version: 'v1beta1', plural: 'restoresessions' };
 
 function session(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { apiVersion: 'stash.appscode.com/v1beta1', kind: 'RestoreSession', metadata: { name, namespace: 'default' }, spec: { repository: { name: 'repo' }, target: { ref: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db' } }, ...extra } };
+  return {
+    apiVersion: 'stash.appscode.com/v1beta1',
+    kind: 'RestoreSession',
+    metadata: { name, namespace: 'default' },
+    spec: { repository: { name: 'repo' }, target: { ref: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db' } }, ...extra },
+  };
 }
 
 async function status(p: Promise<unknown>): Promise<{ code: number; body: any }> {
@@ -35,7 +40,11 @@ describe('sandbox API through client-node', function () {
     co = t.kc.makeApiClient(k8s.CustomObjectsApi);
     // Plain HTTP: client-node's typed CRD model would drop `default` and `enum` from a plain object.
     for (const text of renderCrdFiles().values()) {
-      const res = await fetch(`${t.sandbox.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(parse(text)) });
+      const res = await fetch(`${t.sandbox.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(parse(text)),
+      });
       assert.equal(res.status, 201);
     }
   });
@@ -56,13 +65,24 @@ describe('sandbox API through client-node', function () {
     const created = await co.createNamespacedCustomObject({ ...RS, namespace: 'default', body: session('gen') });
     assert.equal(created.metadata.generation, 1);
     assert.equal(created.spec.driver, 'Restic', 'CRD default applied');
-    const labelled = await co.patchNamespacedCustomObject({ ...RS, namespace: 'default', name: 'gen', body: { metadata: { labels: { a: 'b' } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    const labelled = await co.patchNamespacedCustomObject(
+      { ...RS, namespace: 'default', name: 'gen', body: { metadata: { labels: { a: 'b' } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
     assert.equal(labelled.metadata.generation, 1);
-    const withStatus = await co.patchNamespacedCustomObjectStatus({ ...RS, namespace: 'default', name: 'gen', body: { status: { phase: 'Running' }, spec: { driver: 'VolumeSnapshotter' } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    const withStatus = await co.patchNamespacedCustomObjectStatus(
+      { ...RS, namespace: 'default', name: 'gen', body: { status: { phase: 'Running' }, spec: { driver: 'VolumeSnapshotter' } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
     assert.equal(withStatus.status.phase, 'Running');
     assert.equal(withStatus.spec.driver, 'Restic');
     assert.equal(withStatus.metadata.generation, 1);
-    const specChange = await co.replaceNamespacedCustomObject({ ...RS, namespace: 'default', name: 'gen', body: { ...withStatus, spec: { ...withStatus.spec, timeOut: '1h' }, status: { phase: 'Failed' } } });
+    const specChange = await co.replaceNamespacedCustomObject({
+      ...RS,
+      namespace: 'default',
+      name: 'gen',
+      body: { ...withStatus, spec: { ...withStatus.spec, timeOut: '1h' }, status: { phase: 'Failed' } },
+    });
     assert.equal(specChange.metadata.generation, 2);
     assert.equal(specChange.status.phase, 'Running', 'a main-resource write ignores status');
   });
@@ -89,7 +109,11 @@ describe('sandbox API through client-node', function () {
     const withRv = await status(core.createNamespacedConfigMap({ namespace: 'default', body: { ...cm, metadata: { name: 'copy', resourceVersion: '5' } } }));
     assert.equal(withRv.code, 400);
     assert.match(withRv.body.message, /resourceVersion should not be set on objects to be created/);
-    const wrongKind = await fetch(`${t.sandbox.url}/api/v1/namespaces/default/configmaps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'k' } }) });
+    const wrongKind = await fetch(`${t.sandbox.url}/api/v1/namespaces/default/configmaps`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'k' } }),
+    });
     assert.equal(wrongKind.status, 400);
     const noNs = await status(core.createNamespacedConfigMap({ namespace: 'missing', body: { metadata: { name: 'x' } } }));
     assert.equal(noNs.code, 404);
@@ -98,27 +122,47 @@ describe('sandbox API through client-node', function () {
 
   it('filters lists by label and field selectors and pages with limit/continue', async () => {
     await core.createNamespace({ body: { metadata: { name: 'paging' } } });
-    for (let i = 0; i < 5; i++) await core.createNamespacedConfigMap({ namespace: 'paging', body: { metadata: { name: `cm-${i}`, labels: { parity: i % 2 ? 'odd' : 'even' } } } });
+    for (let i = 0; i < 5; i++)
+      await core.createNamespacedConfigMap({ namespace: 'paging', body: { metadata: { name: `cm-${i}`, labels: { parity: i % 2 ? 'odd' : 'even' } } } });
     const odd = await core.listNamespacedConfigMap({ namespace: 'paging', labelSelector: 'parity=odd' });
-    assert.deepEqual(odd.items.map((c) => c.metadata!.name), ['cm-1', 'cm-3']);
+    assert.deepEqual(
+      odd.items.map((c) => c.metadata!.name),
+      ['cm-1', 'cm-3'],
+    );
     const notIn = await core.listNamespacedConfigMap({ namespace: 'paging', labelSelector: 'parity notin (odd),parity' });
     assert.equal(notIn.items.length, 3);
     const byName = await core.listNamespacedConfigMap({ namespace: 'paging', fieldSelector: 'metadata.name=cm-4' });
-    assert.deepEqual(byName.items.map((c) => c.metadata!.name), ['cm-4']);
+    assert.deepEqual(
+      byName.items.map((c) => c.metadata!.name),
+      ['cm-4'],
+    );
     const page1 = await core.listNamespacedConfigMap({ namespace: 'paging', limit: 2 });
     assert.equal(page1.items.length, 2);
     assert.equal(page1.metadata!.remainingItemCount, 3);
     const page2 = await core.listNamespacedConfigMap({ namespace: 'paging', limit: 2, _continue: page1.metadata!._continue! });
     const page3 = await core.listNamespacedConfigMap({ namespace: 'paging', limit: 2, _continue: page2.metadata!._continue! });
-    assert.deepEqual([...page1.items, ...page2.items, ...page3.items].map((c) => c.metadata!.name), ['cm-0', 'cm-1', 'cm-2', 'cm-3', 'cm-4']);
+    assert.deepEqual(
+      [...page1.items, ...page2.items, ...page3.items].map((c) => c.metadata!.name),
+      ['cm-0', 'cm-1', 'cm-2', 'cm-3', 'cm-4'],
+    );
     assert.equal(page3.metadata!._continue, undefined);
   });
 
   it('applies JSON patches and refuses strategic merge for custom resources', async () => {
     await co.createNamespacedCustomObject({ ...RS, namespace: 'default', body: session('jp') });
-    const patched = await co.patchNamespacedCustomObject({ ...RS, namespace: 'default', name: 'jp', body: [{ op: 'replace', path: '/spec/repository/name', value: 'other' }] });
+    const patched = await co.patchNamespacedCustomObject({
+      ...RS,
+      namespace: 'default',
+      name: 'jp',
+      body: [{ op: 'replace', path: '/spec/repository/name', value: 'other' }],
+    });
     assert.equal(patched.spec.repository.name, 'other');
-    const smp = await status(co.patchNamespacedCustomObject({ ...RS, namespace: 'default', name: 'jp', body: { spec: {} } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch)));
+    const smp = await status(
+      co.patchNamespacedCustomObject(
+        { ...RS, namespace: 'default', name: 'jp', body: { spec: {} } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+      ),
+    );
     assert.equal(smp.code, 415);
   });
 
@@ -126,12 +170,20 @@ describe('sandbox API through client-node', function () {
     const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owned', namespace: 'default' }, data: { a: '1' } };
     const ssa = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply);
     await core.patchNamespacedConfigMap({ namespace: 'default', name: 'owned', body: cm, fieldManager: 'one' }, ssa);
-    const conflict = await status(core.patchNamespacedConfigMap({ namespace: 'default', name: 'owned', body: { ...cm, data: { a: '2' } }, fieldManager: 'two' }, ssa));
+    const conflict = await status(
+      core.patchNamespacedConfigMap({ namespace: 'default', name: 'owned', body: { ...cm, data: { a: '2' } }, fieldManager: 'two' }, ssa),
+    );
     assert.equal(conflict.code, 409);
     assert.match(conflict.body.message, /conflict with "one"/);
-    const forced = await core.patchNamespacedConfigMap({ namespace: 'default', name: 'owned', body: { ...cm, data: { a: '2' } }, fieldManager: 'two', force: true }, ssa);
+    const forced = await core.patchNamespacedConfigMap(
+      { namespace: 'default', name: 'owned', body: { ...cm, data: { a: '2' } }, fieldManager: 'two', force: true },
+      ssa,
+    );
     assert.equal(forced.data!.a, '2');
-    assert.deepEqual(forced.metadata!.managedFields!.map((m) => m.manager), ['two']);
+    assert.deepEqual(
+      forced.metadata!.managedFields!.map((m) => m.manager),
+      ['two'],
+    );
   });
 
   it('dryRun=All validates and answers without storing', async () => {
@@ -148,7 +200,10 @@ describe('sandbox API through client-node', function () {
     await eventually(async () => (await status(core.readNamespacedSecret({ namespace: 'default', name: 'dependent' }))).code === 404);
 
     const owner2 = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'owner2' } } });
-    await core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'orphan', ownerReferences: [{ ...ref, name: 'owner2', uid: owner2.metadata!.uid! }] } } });
+    await core.createNamespacedSecret({
+      namespace: 'default',
+      body: { metadata: { name: 'orphan', ownerReferences: [{ ...ref, name: 'owner2', uid: owner2.metadata!.uid! }] } },
+    });
     await core.deleteNamespacedConfigMap({ namespace: 'default', name: 'owner2', propagationPolicy: 'Orphan' });
     const orphan = await core.readNamespacedSecret({ namespace: 'default', name: 'orphan' });
     assert.equal(orphan.metadata!.ownerReferences, undefined);
@@ -163,10 +218,19 @@ describe('sandbox API through client-node', function () {
   });
 
   describe('watch', () => {
-    async function collect(path: string, query: Record<string, string | boolean>, until: (events: Array<{ type: string; object: any }>) => boolean): Promise<Array<{ type: string; object: any }>> {
+    async function collect(
+      path: string,
+      query: Record<string, string | boolean>,
+      until: (events: Array<{ type: string; object: any }>) => boolean,
+    ): Promise<Array<{ type: string; object: any }>> {
       const events: Array<{ type: string; object: any }> = [];
       let ended: unknown = null;
-      const ctl = await new k8s.Watch(t.kc).watch(path, query, (type, object) => events.push({ type, object }), (err) => (ended = err ?? 'ended'));
+      const ctl = await new k8s.Watch(t.kc).watch(
+        path,
+        query,
+        (type, object) => events.push({ type, object }),
+        (err) => (ended = err ?? 'ended'),
+      );
       try {
         await eventually(() => until(events) || ended !== null);
       } finally {
@@ -178,17 +242,29 @@ describe('sandbox API through client-node', function () {
     it('replays changes after a resourceVersion and follows new ones', async () => {
       const cm = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'watched' } } });
       const rv = cm.metadata!.resourceVersion!;
-      await core.patchNamespacedConfigMap({ namespace: 'default', name: 'watched', body: { data: { a: '1' } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
-      const eventsP = collect('/api/v1/namespaces/default/configmaps', { resourceVersion: rv, fieldSelector: 'metadata.name=watched' }, (e) => e.some((x) => x.type === 'DELETED'));
+      await core.patchNamespacedConfigMap(
+        { namespace: 'default', name: 'watched', body: { data: { a: '1' } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+      const eventsP = collect('/api/v1/namespaces/default/configmaps', { resourceVersion: rv, fieldSelector: 'metadata.name=watched' }, (e) =>
+        e.some((x) => x.type === 'DELETED'),
+      );
       await new Promise((r) => setTimeout(r, 50));
       await core.deleteNamespacedConfigMap({ namespace: 'default', name: 'watched' });
       const events = await eventsP;
-      assert.deepEqual(events.map((e) => e.type), ['MODIFIED', 'DELETED']);
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['MODIFIED', 'DELETED'],
+      );
       assert.equal(events[0]!.object.data.a, '1');
     });
 
     it('sends BOOKMARK events when asked', async () => {
-      const events = await collect('/api/v1/namespaces/default/configmaps', { allowWatchBookmarks: true, resourceVersion: String(t.sandbox.store.resourceVersion) }, (e) => e.some((x) => x.type === 'BOOKMARK'));
+      const events = await collect(
+        '/api/v1/namespaces/default/configmaps',
+        { allowWatchBookmarks: true, resourceVersion: String(t.sandbox.store.resourceVersion) },
+        (e) => e.some((x) => x.type === 'BOOKMARK'),
+      );
       const bm = events.find((e) => e.type === 'BOOKMARK');
       assert.ok(bm, 'a bookmark arrived');
       assert.match(bm.object.metadata.resourceVersion, /^\d+$/);

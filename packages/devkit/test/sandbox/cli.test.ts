@@ -17,7 +17,11 @@ function startCli(dir: string): { child: ReturnType<typeof spawn>; out: () => st
 }
 
 function kubectl(dir: string, args: string[], input = ''): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), ...args], { input, encoding: 'utf8', env: { ...process.env, HOME: dir, KUBECACHEDIR: join(dir, 'cache') } });
+  const r = spawnSync('kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), ...args], {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, HOME: dir, KUBECACHEDIR: join(dir, 'cache') },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -54,7 +58,14 @@ describe('restorectl sandbox', function () {
       const url = await eventually(() => /Sandbox API server: (http:\/\/127\.0\.0\.1:\d+)/.exec(run.out())?.[1], 15_000);
       assert.equal((await fetch(`${url}/version`)).status, 200);
       run.child.kill('SIGKILL');
-      await eventually(() => fetch(`${url}/version`).then(() => false, () => true), 15_000);
+      await eventually(
+        () =>
+          fetch(`${url}/version`).then(
+            () => false,
+            () => true,
+          ),
+        15_000,
+      );
     } finally {
       rmSync(orphanDir, { recursive: true, force: true });
     }

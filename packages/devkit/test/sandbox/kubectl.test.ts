@@ -53,7 +53,17 @@ describe('sandbox through kubectl', function () {
     await t.kubectl(['apply', '--server-side', '-f', '-'], session('rs-watch'));
     const w = t.kubectlStart(['get', 'restoresessions', '-n', 'demo', 'rs-watch', '-w']);
     await eventually(() => /rs-watch/.test(w.output().stdout));
-    const p = await t.kubectl(['patch', 'restoresession', '-n', 'demo', 'rs-watch', '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Running"}}']);
+    const p = await t.kubectl([
+      'patch',
+      'restoresession',
+      '-n',
+      'demo',
+      'rs-watch',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      '{"status":{"phase":"Running"}}',
+    ]);
     assert.equal(p.code, 0, p.stderr);
     await eventually(() => /rs-watch\s+repo1\s+Running/.test(w.output().stdout));
     w.child.kill();
@@ -61,7 +71,17 @@ describe('sandbox through kubectl', function () {
 
   it('patch --subresource=status changes status only, and generation stays', async () => {
     await t.kubectl(['apply', '--server-side', '-f', '-'], session('rs-status'));
-    const p = await t.kubectl(['patch', 'restoresession', '-n', 'demo', 'rs-status', '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Succeeded"},"spec":{"driver":"VolumeSnapshotter"}}']);
+    const p = await t.kubectl([
+      'patch',
+      'restoresession',
+      '-n',
+      'demo',
+      'rs-status',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      '{"status":{"phase":"Succeeded"},"spec":{"driver":"VolumeSnapshotter"}}',
+    ]);
     assert.equal(p.code, 0, p.stderr);
     const got = JSON.parse((await t.kubectl(['get', 'restoresession', '-n', 'demo', 'rs-status', '-o', 'json'])).stdout);
     assert.equal(got.status.phase, 'Succeeded');
@@ -73,7 +93,9 @@ describe('sandbox through kubectl', function () {
     await t.kubectl(['apply', '--server-side', '-f', '-'], session('rs-final'));
     await t.kubectl(['patch', 'restoresession', '-n', 'demo', 'rs-final', '--type=merge', '-p', '{"metadata":{"finalizers":["restore.gitops/cleanup"]}}']);
     const del = t.kubectlStart(['delete', 'restoresession', '-n', 'demo', 'rs-final', '--timeout=20s']);
-    await eventually(async () => (await t.kubectl(['get', 'restoresession', '-n', 'demo', 'rs-final', '-o', 'jsonpath={.metadata.deletionTimestamp}'])).stdout !== '');
+    await eventually(
+      async () => (await t.kubectl(['get', 'restoresession', '-n', 'demo', 'rs-final', '-o', 'jsonpath={.metadata.deletionTimestamp}'])).stdout !== '',
+    );
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(del.output().code, null, 'kubectl delete is still waiting');
     await t.kubectl(['patch', 'restoresession', '-n', 'demo', 'rs-final', '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
@@ -117,12 +139,26 @@ spec:
       - {name: side, image: busybox:1}
 `;
     assert.equal((await t.kubectl(['apply', '--server-side', '-f', '-'], dep)).code, 0);
-    const p = await t.kubectl(['patch', 'deployment', '-n', 'demo', 'web', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"nginx:2","env":[{"name":"B","value":"2"}]}]}}}}']);
+    const p = await t.kubectl([
+      'patch',
+      'deployment',
+      '-n',
+      'demo',
+      'web',
+      '-p',
+      '{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"nginx:2","env":[{"name":"B","value":"2"}]}]}}}}',
+    ]);
     assert.equal(p.code, 0, p.stderr);
     const got = JSON.parse((await t.kubectl(['get', 'deployment', '-n', 'demo', 'web', '-o', 'json'])).stdout);
     const containers = got.spec.template.spec.containers;
-    assert.deepEqual(containers.map((c: { name: string; image: string }) => `${c.name}=${c.image}`), ['app=nginx:2', 'side=busybox:1']);
-    assert.deepEqual(containers[0].env.map((e: { name: string }) => e.name), ['A', 'B']);
+    assert.deepEqual(
+      containers.map((c: { name: string; image: string }) => `${c.name}=${c.image}`),
+      ['app=nginx:2', 'side=busybox:1'],
+    );
+    assert.deepEqual(
+      containers[0].env.map((e: { name: string }) => e.name),
+      ['A', 'B'],
+    );
     assert.equal(got.metadata.generation, 2);
   });
 

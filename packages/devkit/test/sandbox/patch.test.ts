@@ -25,16 +25,39 @@ describe('sandbox patches', () => {
   });
 
   it('strategic merge: containers and env by name, volumeMounts by mountPath, $patch: delete', () => {
-    const base = { spec: { containers: [{ name: 'a', image: 'x:1', env: [{ name: 'A', value: '1' }], volumeMounts: [{ name: 'v', mountPath: '/d' }] }, { name: 'b', image: 'y:1' }] } };
-    const out = strategicMerge(base, { spec: { containers: [
-      { name: 'a', env: [{ name: 'B', value: '2' }], volumeMounts: [{ name: 'w', mountPath: '/d' }] },
-      { name: 'b', $patch: 'delete' },
-      { name: 'c', image: 'z:1' },
-    ] } });
-    assert.deepEqual(out, { spec: { containers: [
-      { name: 'a', image: 'x:1', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }], volumeMounts: [{ name: 'w', mountPath: '/d' }] },
-      { name: 'c', image: 'z:1' },
-    ] } });
+    const base = {
+      spec: {
+        containers: [
+          { name: 'a', image: 'x:1', env: [{ name: 'A', value: '1' }], volumeMounts: [{ name: 'v', mountPath: '/d' }] },
+          { name: 'b', image: 'y:1' },
+        ],
+      },
+    };
+    const out = strategicMerge(base, {
+      spec: {
+        containers: [
+          { name: 'a', env: [{ name: 'B', value: '2' }], volumeMounts: [{ name: 'w', mountPath: '/d' }] },
+          { name: 'b', $patch: 'delete' },
+          { name: 'c', image: 'z:1' },
+        ],
+      },
+    });
+    assert.deepEqual(out, {
+      spec: {
+        containers: [
+          {
+            name: 'a',
+            image: 'x:1',
+            env: [
+              { name: 'A', value: '1' },
+              { name: 'B', value: '2' },
+            ],
+            volumeMounts: [{ name: 'w', mountPath: '/d' }],
+          },
+          { name: 'c', image: 'z:1' },
+        ],
+      },
+    });
     assert.deepEqual(strategicMerge({ metadata: { finalizers: ['a'] } }, { metadata: { finalizers: ['b'] } }), { metadata: { finalizers: ['a', 'b'] } });
     assert.deepEqual(strategicMerge({ args: ['a', 'b'] }, { args: ['c'] }), { args: ['c'] });
   });
@@ -43,7 +66,16 @@ describe('sandbox patches', () => {
 describe('sandbox selectors', () => {
   it('label selectors: =, !=, in, notin, exists, !exists', () => {
     const o = obj({ app: 'web', tier: 'front' });
-    for (const [sel, want] of [['app=web', true], ['app==web,tier=back', false], ['app!=db', true], ['tier in (front,back)', true], ['tier notin (front)', false], ['app', true], ['!legacy', true], ['!app', false]] as const) {
+    for (const [sel, want] of [
+      ['app=web', true],
+      ['app==web,tier=back', false],
+      ['app!=db', true],
+      ['tier in (front,back)', true],
+      ['tier notin (front)', false],
+      ['app', true],
+      ['!legacy', true],
+      ['!app', false],
+    ] as const) {
       assert.equal(labelMatcher(sel)(o), want, sel);
     }
     assert.throws(() => labelMatcher('a in b'), /unable to parse/);

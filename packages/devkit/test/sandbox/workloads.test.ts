@@ -37,7 +37,12 @@ describe('workload simulator', function () {
   const pods = (prefix: string): Obj[] => t.sandbox.store.list('pods', 'demo').filter((p) => p.metadata.name.startsWith(prefix));
   const running = (prefix: string, n: number): boolean => {
     const ps = pods(prefix).filter((p) => !p.metadata.deletionTimestamp);
-    return ps.length === n && ps.every((p) => p.status?.phase === 'Running' && p.status.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'));
+    return (
+      ps.length === n &&
+      ps.every(
+        (p) => p.status?.phase === 'Running' && p.status.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'),
+      )
+    );
   };
   const apply = async (yaml: string): Promise<void> => {
     const r = await t.kubectl(['apply', '--server-side', '-f', '-'], yaml);
@@ -45,8 +50,16 @@ describe('workload simulator', function () {
   };
 
   before(async () => {
-    t = await startSandbox({ nodes: 3, gracefulPodDeletion: true, agentImage: `${AGENT}:test`, agentCommand: [process.execPath, FAKE_AGENT], timing: { crashLoopBaseMs: 100, crashLoopMaxMs: 400, simulatedRunMs: 50 } });
-    await apply('apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: restic, namespace: demo}\nstringData: {RESTIC_PASSWORD: s3cret}\n');
+    t = await startSandbox({
+      nodes: 3,
+      gracefulPodDeletion: true,
+      agentImage: `${AGENT}:test`,
+      agentCommand: [process.execPath, FAKE_AGENT],
+      timing: { crashLoopBaseMs: 100, crashLoopMaxMs: 400, simulatedRunMs: 50 },
+    });
+    await apply(
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: restic, namespace: demo}\nstringData: {RESTIC_PASSWORD: s3cret}\n',
+    );
   });
   after(() => t?.stop());
 
@@ -79,16 +92,28 @@ describe('workload simulator', function () {
       if (e.resource === 'pods' && e.type === 'DELETED') deleted.push(e.object.metadata.name);
     };
     t.sandbox.store.on('event', onEvent);
-    const patch = { spec: { template: { spec: { initContainers: [{
-      name: 'stash-init', image: `${AGENT}:test`, args: ['var/lib/postgresql/data/restored.json', '0'],
-      env: [
-        { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-        { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-        { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-        { name: 'RESTIC_PASSWORD', valueFrom: { secretKeyRef: { name: 'restic', key: 'RESTIC_PASSWORD' } } },
-      ],
-      volumeMounts: [{ name: 'data', mountPath: '/var/lib/postgresql/data' }],
-    }] } } } };
+    const patch = {
+      spec: {
+        template: {
+          spec: {
+            initContainers: [
+              {
+                name: 'stash-init',
+                image: `${AGENT}:test`,
+                args: ['var/lib/postgresql/data/restored.json', '0'],
+                env: [
+                  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                  { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+                  { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                  { name: 'RESTIC_PASSWORD', valueFrom: { secretKeyRef: { name: 'restic', key: 'RESTIC_PASSWORD' } } },
+                ],
+                volumeMounts: [{ name: 'data', mountPath: '/var/lib/postgresql/data' }],
+              },
+            ],
+          },
+        },
+      },
+    };
     const p = await t.kubectl(['patch', 'statefulset', 'db', '-n', 'demo', '--type=strategic', '-p', JSON.stringify(patch)]);
     assert.equal(p.code, 0, p.stderr);
     await eventually(() => running('db-', 3) && pods('db-').every((x) => x.spec.initContainers?.length === 1), 20_000);
@@ -181,7 +206,12 @@ spec:
     assert.equal(ds.code, 0, ds.stderr);
     await eventually(() => get('daemonsets', 'agent', 'apps')!.status.numberReady === 3);
     assert.equal(get('daemonsets', 'agent', 'apps')!.status.desiredNumberScheduled, 3);
-    assert.deepEqual(pods('agent-').map((p) => p.spec.nodeName).sort(), ['node-0', 'node-1', 'node-2']);
+    assert.deepEqual(
+      pods('agent-')
+        .map((p) => p.spec.nodeName)
+        .sort(),
+      ['node-0', 'node-1', 'node-2'],
+    );
   });
 
   it('Jobs complete, or fail after backoffLimit retries', async () => {
@@ -200,9 +230,15 @@ spec:
   template:
     spec: {restartPolicy: Never, containers: [{name: c, image: "${AGENT}:test", args: [tmp/x, "1"]}]}
 `);
-    const ok = (await eventually(() => { const j = get('jobs', 'ok', 'batch'); return j?.status?.succeeded === 1 && j; }, 10_000)) as Obj;
+    const ok = (await eventually(() => {
+      const j = get('jobs', 'ok', 'batch');
+      return j?.status?.succeeded === 1 && j;
+    }, 10_000)) as Obj;
     assert.ok(ok.status.conditions.some((c: { type: string; status: string }) => c.type === 'Complete' && c.status === 'True'));
-    const bad = (await eventually(() => { const j = get('jobs', 'bad', 'batch'); return j?.status?.conditions?.some((c: { type: string }) => c.type === 'Failed') && j; }, 10_000)) as Obj;
+    const bad = (await eventually(() => {
+      const j = get('jobs', 'bad', 'batch');
+      return j?.status?.conditions?.some((c: { type: string }) => c.type === 'Failed') && j;
+    }, 10_000)) as Obj;
     assert.equal(bad.status.failed, 2);
     const failedPod = pods('bad-')[0]!;
     assert.equal(failedPod.status.phase, 'Failed');
@@ -280,7 +316,8 @@ spec:
       const r = await t.kubectl(['apply', '-f', '-'], job('help', ['--help']) + '---\n' + job('unknown', ['no-such-command']));
       assert.equal(r.code, 0, r.stderr);
       const core = t.sandbox.core;
-      const podOf = (j: string): Obj | undefined => t.sandbox.store.list('pods', 'default').find((p) => p.metadata.labels?.['job-name'] === j && ['Succeeded', 'Failed'].includes(p.status?.phase));
+      const podOf = (j: string): Obj | undefined =>
+        t.sandbox.store.list('pods', 'default').find((p) => p.metadata.labels?.['job-name'] === j && ['Succeeded', 'Failed'].includes(p.status?.phase));
       const help = await eventually(() => podOf('help'), 20_000);
       assert.equal(help.status.phase, 'Succeeded');
       const logs = await t.kubectl(['logs', help.metadata.name]);

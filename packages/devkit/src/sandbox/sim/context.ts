@@ -38,7 +38,10 @@ export class SimContext {
 
   /** The nodes pods can go to: every schedulable Node object (the simulator's own, and any created by hand). */
   get nodes(): string[] {
-    const live = this.core.store.list('nodes').filter((n) => !n.metadata.deletionTimestamp && !n.spec?.unschedulable).map((n) => n.metadata.name as string);
+    const live = this.core.store
+      .list('nodes')
+      .filter((n) => !n.metadata.deletionTimestamp && !n.spec?.unschedulable)
+      .map((n) => n.metadata.name as string);
     return live.length ? live : this.baseNodes;
   }
 
@@ -92,7 +95,10 @@ export class SimContext {
     const fresh = this.core.tryGet(r, obj.metadata.namespace, obj.metadata.name);
     if (!fresh || same(fresh.status, status)) return;
     const { resourceVersion: _rv, ...metadata } = fresh.metadata;
-    this.core.update(r, r.versions[0]!, fresh.metadata.namespace, fresh.metadata.name, { ...fresh, metadata, status } as Obj, { subresource: 'status', fieldManager: manager });
+    this.core.update(r, r.versions[0]!, fresh.metadata.namespace, fresh.metadata.name, { ...fresh, metadata, status } as Obj, {
+      subresource: 'status',
+      fieldManager: manager,
+    });
   }
 
   create(r: ResourceType, obj: Obj, manager: string, onError?: (message: string) => void): Obj | undefined {
@@ -100,7 +106,12 @@ export class SimContext {
       return this.core.create(r, r.versions[0]!, obj.metadata.namespace, obj, { fieldManager: manager }).object;
     } catch (e) {
       onError?.((e as Error).message);
-      this.log.warn(`${manager} could not create ${r.kind} ${obj.metadata.namespace}/${obj.metadata.name}: ${(e as Error).message}`, { manager, kind: r.kind, namespace: obj.metadata.namespace, name: obj.metadata.name });
+      this.log.warn(`${manager} could not create ${r.kind} ${obj.metadata.namespace}/${obj.metadata.name}: ${(e as Error).message}`, {
+        manager,
+        kind: r.kind,
+        namespace: obj.metadata.namespace,
+        name: obj.metadata.name,
+      });
       return undefined;
     }
   }
@@ -118,12 +129,32 @@ export class SimContext {
     const now = this.now();
     const ns = obj.metadata.namespace ?? 'default';
     try {
-      this.core.create(this.r('', 'events'), 'v1', ns, {
-        metadata: { name: `${obj.metadata.name}.${randomSuffix(8)}`, namespace: ns },
-        involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion },
-        reason, message, type, count: 1, firstTimestamp: now, lastTimestamp: now, source: { component },
-        reportingComponent: component, reportingInstance: 'sandbox',
-      } as Obj, { fieldManager: component });
+      this.core.create(
+        this.r('', 'events'),
+        'v1',
+        ns,
+        {
+          metadata: { name: `${obj.metadata.name}.${randomSuffix(8)}`, namespace: ns },
+          involvedObject: {
+            apiVersion: obj.apiVersion,
+            kind: obj.kind,
+            name: obj.metadata.name,
+            namespace: obj.metadata.namespace,
+            uid: obj.metadata.uid,
+            resourceVersion: obj.metadata.resourceVersion,
+          },
+          reason,
+          message,
+          type,
+          count: 1,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          source: { component },
+          reportingComponent: component,
+          reportingInstance: 'sandbox',
+        } as Obj,
+        { fieldManager: component },
+      );
     } catch {
       // the namespace may be going away
     }

@@ -9,14 +9,22 @@ function fieldRef(pod: Obj, path: string): string {
   const m = /^metadata\.(labels|annotations)\['(.*)'\]$/.exec(path);
   if (m) return pod.metadata[m[1]!]?.[m[2]!] ?? '';
   switch (path) {
-    case 'metadata.name': return pod.metadata.name;
-    case 'metadata.namespace': return pod.metadata.namespace;
-    case 'metadata.uid': return pod.metadata.uid;
-    case 'spec.nodeName': return pod.spec?.nodeName ?? '';
-    case 'spec.serviceAccountName': return pod.spec?.serviceAccountName ?? 'default';
-    case 'status.podIP': return pod.status?.podIP ?? '';
-    case 'status.hostIP': return pod.status?.hostIP ?? '';
-    default: throw new ContainerConfigError(`unsupported fieldRef "${path}"`, { kind: 'fieldRef', name: path });
+    case 'metadata.name':
+      return pod.metadata.name;
+    case 'metadata.namespace':
+      return pod.metadata.namespace;
+    case 'metadata.uid':
+      return pod.metadata.uid;
+    case 'spec.nodeName':
+      return pod.spec?.nodeName ?? '';
+    case 'spec.serviceAccountName':
+      return pod.spec?.serviceAccountName ?? 'default';
+    case 'status.podIP':
+      return pod.status?.podIP ?? '';
+    case 'status.hostIP':
+      return pod.status?.hostIP ?? '';
+    default:
+      throw new ContainerConfigError(`unsupported fieldRef "${path}"`, { kind: 'fieldRef', name: path });
   }
 }
 
@@ -45,7 +53,11 @@ export function containerEnv(ctx: PodContext, pod: Obj, container: Record<string
   const ns = pod.metadata.namespace;
   const env: Record<string, string> = {};
   for (const from of container.envFrom ?? []) {
-    const data = from.secretRef ? secretData(ctx, ns, from.secretRef.name, Boolean(from.secretRef.optional)) : from.configMapRef ? configMapData(ctx, ns, from.configMapRef.name, Boolean(from.configMapRef.optional)) : undefined;
+    const data = from.secretRef
+      ? secretData(ctx, ns, from.secretRef.name, Boolean(from.secretRef.optional))
+      : from.configMapRef
+        ? configMapData(ctx, ns, from.configMapRef.name, Boolean(from.configMapRef.optional))
+        : undefined;
     for (const [k, v] of Object.entries(data ?? {})) env[`${from.prefix ?? ''}${k}`] = v;
   }
   for (const e of container.env ?? []) {
@@ -54,12 +66,14 @@ export function containerEnv(ctx: PodContext, pod: Obj, container: Record<string
     else if (e.valueFrom?.secretKeyRef) {
       const ref = e.valueFrom.secretKeyRef;
       const data = secretData(ctx, ns, ref.name, Boolean(ref.optional));
-      if (data && data[ref.key] === undefined && !ref.optional) throw new ContainerConfigError(`couldn't find key ${ref.key} in Secret ${ns}/${ref.name}`, { kind: 'secret', name: ref.name, key: ref.key });
+      if (data && data[ref.key] === undefined && !ref.optional)
+        throw new ContainerConfigError(`couldn't find key ${ref.key} in Secret ${ns}/${ref.name}`, { kind: 'secret', name: ref.name, key: ref.key });
       if (data?.[ref.key] !== undefined) env[e.name] = data[ref.key]!;
     } else if (e.valueFrom?.configMapKeyRef) {
       const ref = e.valueFrom.configMapKeyRef;
       const data = configMapData(ctx, ns, ref.name, Boolean(ref.optional));
-      if (data && data[ref.key] === undefined && !ref.optional) throw new ContainerConfigError(`couldn't find key ${ref.key} in ConfigMap ${ns}/${ref.name}`, { kind: 'configmap', name: ref.name, key: ref.key });
+      if (data && data[ref.key] === undefined && !ref.optional)
+        throw new ContainerConfigError(`couldn't find key ${ref.key} in ConfigMap ${ns}/${ref.name}`, { kind: 'configmap', name: ref.name, key: ref.key });
       if (data?.[ref.key] !== undefined) env[e.name] = data[ref.key]!;
     } else env[e.name] = '';
   }

@@ -140,10 +140,12 @@ export class Kubelet {
   }
 
   private claims(pod: Obj): Array<{ claim: string; pvc: Obj | undefined }> {
-    return (pod.spec?.volumes ?? []).filter((v: any) => v.persistentVolumeClaim).map((v: any) => ({
-      claim: v.persistentVolumeClaim.claimName as string,
-      pvc: this.ctx.core.tryGet(this.ctx.r('', 'persistentvolumeclaims'), pod.metadata.namespace, v.persistentVolumeClaim.claimName),
-    }));
+    return (pod.spec?.volumes ?? [])
+      .filter((v: any) => v.persistentVolumeClaim)
+      .map((v: any) => ({
+        claim: v.persistentVolumeClaim.claimName as string,
+        pvc: this.ctx.core.tryGet(this.ctx.r('', 'persistentvolumeclaims'), pod.metadata.namespace, v.persistentVolumeClaim.claimName),
+      }));
   }
 
   private schedule(pod: Obj): void {
@@ -152,7 +154,22 @@ export class Kubelet {
     const missing = claims.find((c) => !c.pvc);
     if (missing) {
       const now = ctx.now();
-      const status = { ...pod.status, phase: 'Pending', conditions: mergeConditions(pod.status?.conditions, [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: `0/${ctx.nodes.length} nodes are available: persistentvolumeclaim "${missing.claim}" not found.` }], now) };
+      const status = {
+        ...pod.status,
+        phase: 'Pending',
+        conditions: mergeConditions(
+          pod.status?.conditions,
+          [
+            {
+              type: 'PodScheduled',
+              status: 'False',
+              reason: 'Unschedulable',
+              message: `0/${ctx.nodes.length} nodes are available: persistentvolumeclaim "${missing.claim}" not found.`,
+            },
+          ],
+          now,
+        ),
+      };
       ctx.writeStatus(ctx.pods, pod, status, 'default-scheduler');
       return;
     }
@@ -160,30 +177,67 @@ export class Kubelet {
     if (wanted && !ctx.nodes.includes(wanted)) {
       // No node matches: the pod stays Pending, Unschedulable, as kube-scheduler leaves it.
       const message = `0/${ctx.nodes.length} nodes are available: ${ctx.nodes.length} node(s) didn't match Pod's node affinity/selector.`;
-      if (pod.status?.conditions?.find((c: any) => c.type === 'PodScheduled')?.message !== message) ctx.event(pod, 'Warning', 'FailedScheduling', message, 'default-scheduler');
-      const status = { ...pod.status, phase: 'Pending', conditions: mergeConditions(pod.status?.conditions, [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }], ctx.now()) };
+      if (pod.status?.conditions?.find((c: any) => c.type === 'PodScheduled')?.message !== message)
+        ctx.event(pod, 'Warning', 'FailedScheduling', message, 'default-scheduler');
+      const status = {
+        ...pod.status,
+        phase: 'Pending',
+        conditions: mergeConditions(pod.status?.conditions, [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }], ctx.now()),
+      };
       ctx.writeStatus(ctx.pods, pod, status, 'default-scheduler');
       return;
     }
     let node = wanted && ctx.nodes.includes(wanted) ? wanted : undefined;
-    node ??= ctx.nodes[[...pod.metadata.name as string].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) >>> 0, 7) % ctx.nodes.length]!;
+    node ??= ctx.nodes[[...(pod.metadata.name as string)].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) >>> 0, 7) % ctx.nodes.length]!;
     for (const c of claims) {
       if (c.pvc && c.pvc.status?.phase !== 'Bound' && !c.pvc.metadata.annotations?.[SELECTED_NODE]) {
         const { resourceVersion: _rv, ...metadata } = c.pvc.metadata;
-        ctx.core.update(ctx.r('', 'persistentvolumeclaims'), 'v1', pod.metadata.namespace, c.claim, { ...c.pvc, metadata: { ...metadata, annotations: { ...metadata.annotations, [SELECTED_NODE]: node } } } as Obj, { fieldManager: 'default-scheduler' });
+        ctx.core.update(
+          ctx.r('', 'persistentvolumeclaims'),
+          'v1',
+          pod.metadata.namespace,
+          c.claim,
+          { ...c.pvc, metadata: { ...metadata, annotations: { ...metadata.annotations, [SELECTED_NODE]: node } } } as Obj,
+          { fieldManager: 'default-scheduler' },
+        );
       }
     }
     const { resourceVersion: _rv, ...metadata } = pod.metadata;
-    const bound = ctx.core.update(ctx.pods, 'v1', pod.metadata.namespace, pod.metadata.name, { ...pod, metadata, spec: { ...pod.spec, nodeName: node } } as Obj, { fieldManager: 'default-scheduler' }).object;
+    const bound = ctx.core.update(
+      ctx.pods,
+      'v1',
+      pod.metadata.namespace,
+      pod.metadata.name,
+      { ...pod, metadata, spec: { ...pod.spec, nodeName: node } } as Obj,
+      { fieldManager: 'default-scheduler' },
+    ).object;
     const now = ctx.now();
-    ctx.writeStatus(ctx.pods, bound, { ...bound.status, phase: 'Pending', conditions: mergeConditions(bound.status?.conditions, [{ type: 'PodScheduled', status: 'True' }], now) }, 'default-scheduler');
+    ctx.writeStatus(
+      ctx.pods,
+      bound,
+      { ...bound.status, phase: 'Pending', conditions: mergeConditions(bound.status?.conditions, [{ type: 'PodScheduled', status: 'True' }], now) },
+      'default-scheduler',
+    );
     ctx.event(bound, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node}`, 'default-scheduler');
   }
 
   private newRuntime(pod: Obj): PodRuntime {
-    const mk = (c: any): ContainerRuntime => ({ name: c.name, image: c.image, agent: this.isAgent(c.image ?? ''), state: 'waiting', reason: 'PodInitializing', restartCount: 0 });
+    const mk = (c: any): ContainerRuntime => ({
+      name: c.name,
+      image: c.image,
+      agent: this.isAgent(c.image ?? ''),
+      state: 'waiting',
+      reason: 'PodInitializing',
+      restartCount: 0,
+    });
     const n = this.ipCounter++;
-    return { uid: pod.metadata.uid, init: (pod.spec.initContainers ?? []).map(mk), main: (pod.spec.containers ?? []).map(mk), startTime: this.ctx.now(), podIP: `10.244.${Math.floor(n / 250)}.${(n % 250) + 2}` };
+    return {
+      uid: pod.metadata.uid,
+      init: (pod.spec.initContainers ?? []).map(mk),
+      main: (pod.spec.containers ?? []).map(mk),
+      startTime: this.ctx.now(),
+      podIP: `10.244.${Math.floor(n / 250)}.${(n % 250) + 2}`,
+    };
   }
 
   private restartPolicy(pod: Obj): string {
@@ -255,7 +309,9 @@ export class Kubelet {
       const first = c.reason !== 'ErrImagePull' && c.reason !== 'ImagePullBackOff';
       c.state = 'waiting';
       c.reason = first ? 'ErrImagePull' : 'ImagePullBackOff';
-      c.message = first ? `failed to pull and unpack image "${c.image}": failed to resolve reference "${c.image}": dial tcp: lookup ${registry.replace(/:\d+$/, '')}: no such host` : `Back-off pulling image "${c.image}"`;
+      c.message = first
+        ? `failed to pull and unpack image "${c.image}": failed to resolve reference "${c.image}": dial tcp: lookup ${registry.replace(/:\d+$/, '')}: no such host`
+        : `Back-off pulling image "${c.image}"`;
       c.retryAt = Date.now() + 1000;
       this.ctx.after(1005, 'pod', pod.metadata.namespace, pod.metadata.name);
       if (first) this.ctx.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": ${c.message}`, MANAGER);
@@ -302,18 +358,22 @@ export class Kubelet {
     const key = `${rt.uid}/${c.name}`;
     const ns = pod.metadata.namespace;
     const name = pod.metadata.name;
-    this.procs.start(key, {
-      argv,
-      env: { ...this.agent.baseEnv, ...env, KUBECONFIG: this.ctx.dirs.kubeconfig, RESTORE_POD_ROOT: root, RESTORE_SANDBOX: '1' },
-      cwd: root,
-      logFile: join(podDir(this.ctx, pod), 'containers', c.name, 'log'),
-    }, (code) => {
-      if (this.pods.get(rt.uid) !== rt || c.containerID !== `sandbox://${rt.uid.slice(0, 8)}-${c.name}-${c.restartCount}`) return;
-      const live = this.ctx.core.tryGet(this.ctx.pods, ns, name);
-      if (!live || live.metadata.uid !== rt.uid) return;
-      this.finish(live, c, code);
-      this.ctx.enqueue('pod', ns, name);
-    });
+    this.procs.start(
+      key,
+      {
+        argv,
+        env: { ...this.agent.baseEnv, ...env, KUBECONFIG: this.ctx.dirs.kubeconfig, RESTORE_POD_ROOT: root, RESTORE_SANDBOX: '1' },
+        cwd: root,
+        logFile: join(podDir(this.ctx, pod), 'containers', c.name, 'log'),
+      },
+      (code) => {
+        if (this.pods.get(rt.uid) !== rt || c.containerID !== `sandbox://${rt.uid.slice(0, 8)}-${c.name}-${c.restartCount}`) return;
+        const live = this.ctx.core.tryGet(this.ctx.pods, ns, name);
+        if (!live || live.metadata.uid !== rt.uid) return;
+        this.finish(live, c, code);
+        this.ctx.enqueue('pod', ns, name);
+      },
+    );
     this.ctx.event(pod, 'Normal', 'Started', `Started container ${c.name}`, MANAGER);
   }
 
@@ -329,13 +389,19 @@ export class Kubelet {
     let state: Record<string, unknown>;
     if (c.state === 'running') state = { running: { startedAt: c.startedAt } };
     else if (c.state === 'terminated') state = { terminated: c.terminated };
-    else state = { waiting: { reason: !init && !initDone ? 'PodInitializing' : c.reason || 'ContainerCreating', ...(c.message ? { message: c.message } : {}) } };
+    else
+      state = { waiting: { reason: !init && !initDone ? 'PodInitializing' : c.reason || 'ContainerCreating', ...(c.message ? { message: c.message } : {}) } };
     const ready = init ? c.state === 'terminated' && c.terminated?.exitCode === 0 : c.state === 'running';
     return {
-      name: c.name, image: c.image, imageID: `sandbox://${c.image}`,
+      name: c.name,
+      image: c.image,
+      imageID: `sandbox://${c.image}`,
       ...(c.containerID && c.state !== 'waiting' ? { containerID: c.containerID } : {}),
-      ready, started: c.state === 'running', restartCount: c.restartCount,
-      state, lastState: c.lastTerminated ? { terminated: c.lastTerminated } : {},
+      ready,
+      started: c.state === 'running',
+      restartCount: c.restartCount,
+      state,
+      lastState: c.lastTerminated ? { terminated: c.lastTerminated } : {},
     };
   }
 
@@ -354,9 +420,39 @@ export class Kubelet {
     const done = phase === 'Succeeded' || phase === 'Failed';
     const conditions = [
       { type: 'PodReadyToStartContainers', status: volumesReady ? 'True' : 'False' },
-      { type: 'Initialized', status: initDone ? 'True' : 'False', ...(initDone ? {} : { reason: 'ContainersNotInitialized', message: `containers with incomplete status: [${rt.init.filter((c) => !(c.state === 'terminated' && c.terminated?.exitCode === 0)).map((c) => c.name).join(' ')}]` }) },
-      { type: 'Ready', status: allRunning && !done ? 'True' : 'False', ...(allRunning && !done ? {} : { reason: done ? 'PodCompleted' : 'ContainersNotReady', message: done ? undefined : `containers with unready status: [${rt.main.filter((c) => c.state !== 'running').map((c) => c.name).join(' ')}]` }) },
-      { type: 'ContainersReady', status: allRunning && !done ? 'True' : 'False', ...(allRunning && !done ? {} : { reason: done ? 'PodCompleted' : 'ContainersNotReady' }) },
+      {
+        type: 'Initialized',
+        status: initDone ? 'True' : 'False',
+        ...(initDone
+          ? {}
+          : {
+              reason: 'ContainersNotInitialized',
+              message: `containers with incomplete status: [${rt.init
+                .filter((c) => !(c.state === 'terminated' && c.terminated?.exitCode === 0))
+                .map((c) => c.name)
+                .join(' ')}]`,
+            }),
+      },
+      {
+        type: 'Ready',
+        status: allRunning && !done ? 'True' : 'False',
+        ...(allRunning && !done
+          ? {}
+          : {
+              reason: done ? 'PodCompleted' : 'ContainersNotReady',
+              message: done
+                ? undefined
+                : `containers with unready status: [${rt.main
+                    .filter((c) => c.state !== 'running')
+                    .map((c) => c.name)
+                    .join(' ')}]`,
+            }),
+      },
+      {
+        type: 'ContainersReady',
+        status: allRunning && !done ? 'True' : 'False',
+        ...(allRunning && !done ? {} : { reason: done ? 'PodCompleted' : 'ContainersNotReady' }),
+      },
       { type: 'PodScheduled', status: 'True' },
     ].map((c) => JSON.parse(JSON.stringify(c)) as Record<string, unknown>);
     const status: Record<string, unknown> = {

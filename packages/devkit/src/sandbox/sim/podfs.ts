@@ -54,7 +54,10 @@ function writeItems(dir: string, data: Record<string, string>, items: Array<{ ke
 function downwardValue(pod: Obj, path: string): string {
   if (path === 'metadata.labels' || path === 'metadata.annotations') {
     const map: Record<string, string> = pod.metadata[path.slice('metadata.'.length)] ?? {};
-    return Object.keys(map).sort().map((k) => `${k}=${JSON.stringify(map[k])}`).join('\n');
+    return Object.keys(map)
+      .sort()
+      .map((k) => `${k}=${JSON.stringify(map[k])}`)
+      .join('\n');
   }
   let cur: any = pod;
   for (const seg of path.split('.')) cur = cur?.[seg];
@@ -68,7 +71,8 @@ export function volumeSource(ctx: PodContext, pod: Obj, volume: Record<string, a
   if (volume.persistentVolumeClaim) {
     const claim = volume.persistentVolumeClaim.claimName;
     const pvc = ctx.lookup('persistentvolumeclaims', ns, claim);
-    if (pvc?.status?.phase !== 'Bound') throw new ContainerConfigError(`persistentvolumeclaim "${claim}" is not bound`, { kind: 'persistentvolumeclaim', name: claim });
+    if (pvc?.status?.phase !== 'Bound')
+      throw new ContainerConfigError(`persistentvolumeclaim "${claim}" is not bound`, { kind: 'persistentvolumeclaim', name: claim });
     return ctx.claimDir ? ctx.claimDir(pvc) : join(ctx.dirs.volumes, ns, claim);
   }
   if (volume.hostPath) {
@@ -77,14 +81,21 @@ export function volumeSource(ctx: PodContext, pod: Obj, volume: Record<string, a
   }
   if (volume.secret) {
     const s = ctx.lookup('secrets', ns, volume.secret.secretName);
-    if (!s && !volume.secret.optional) throw new ContainerConfigError(`secret "${volume.secret.secretName}" not found`, { kind: 'secret', name: volume.secret.secretName });
+    if (!s && !volume.secret.optional)
+      throw new ContainerConfigError(`secret "${volume.secret.secretName}" not found`, { kind: 'secret', name: volume.secret.secretName });
     rmSync(own, { recursive: true, force: true });
-    writeItems(own, { ...(s?.data ?? {}), ...Object.fromEntries(Object.entries(s?.stringData ?? {}).map(([k, v]) => [k, Buffer.from(String(v)).toString('base64')])) }, volume.secret.items, true);
+    writeItems(
+      own,
+      { ...(s?.data ?? {}), ...Object.fromEntries(Object.entries(s?.stringData ?? {}).map(([k, v]) => [k, Buffer.from(String(v)).toString('base64')])) },
+      volume.secret.items,
+      true,
+    );
     return own;
   }
   if (volume.configMap) {
     const cm = ctx.lookup('configmaps', ns, volume.configMap.name);
-    if (!cm && !volume.configMap.optional) throw new ContainerConfigError(`configmap "${volume.configMap.name}" not found`, { kind: 'configmap', name: volume.configMap.name });
+    if (!cm && !volume.configMap.optional)
+      throw new ContainerConfigError(`configmap "${volume.configMap.name}" not found`, { kind: 'configmap', name: volume.configMap.name });
     rmSync(own, { recursive: true, force: true });
     writeItems(own, cm?.data ?? {}, volume.configMap.items, false);
     return own;
@@ -92,7 +103,7 @@ export function volumeSource(ctx: PodContext, pod: Obj, volume: Record<string, a
   if (volume.downwardAPI || volume.projected) {
     rmSync(own, { recursive: true, force: true });
     mkdirSync(own, { recursive: true });
-    const sources: Array<Record<string, any>> = volume.projected ? volume.projected.sources ?? [] : [{ downwardAPI: volume.downwardAPI }];
+    const sources: Array<Record<string, any>> = volume.projected ? (volume.projected.sources ?? []) : [{ downwardAPI: volume.downwardAPI }];
     for (const src of sources) {
       if (src.downwardAPI) {
         for (const item of src.downwardAPI.items ?? []) {
@@ -102,7 +113,10 @@ export function volumeSource(ctx: PodContext, pod: Obj, volume: Record<string, a
           writeFileSync(file, downwardValue(pod, item.fieldRef.fieldPath));
         }
       } else if (src.secret || src.configMap) {
-        const sub = volumeSource(ctx, pod, { name: `${volume.name}-${src.secret ? 'secret' : 'configmap'}-${src.secret?.name ?? src.configMap?.name}`, ...(src.secret ? { secret: { secretName: src.secret.name, items: src.secret.items, optional: src.secret.optional } } : { configMap: src.configMap }) });
+        const sub = volumeSource(ctx, pod, {
+          name: `${volume.name}-${src.secret ? 'secret' : 'configmap'}-${src.secret?.name ?? src.configMap?.name}`,
+          ...(src.secret ? { secret: { secretName: src.secret.name, items: src.secret.items, optional: src.secret.optional } } : { configMap: src.configMap }),
+        });
         cpSync(sub, own, { recursive: true });
       } else if (src.serviceAccountToken && ctx.serviceAccountToken) {
         const token = ctx.serviceAccountToken(pod, src.serviceAccountToken);

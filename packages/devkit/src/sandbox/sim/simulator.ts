@@ -77,14 +77,29 @@ export class Simulator {
     const r = this.core.mustResource('', 'nodes');
     for (const name of this.ctx.ownNodes) {
       if (this.core.tryGet(r, undefined, name)) continue;
-      this.ctx.create(r, { metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } }, spec: {} } as Obj, 'sandbox');
+      this.ctx.create(
+        r,
+        { metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } }, spec: {} } as Obj,
+        'sandbox',
+      );
     }
     for (const node of this.core.store.list('nodes')) this.nodeStatus(node);
     // The default StorageClass a kind cluster has (`standard`, binding at once), so claims that name
     // it find it, as executors that check the StorageClass expect.
     const sc = this.core.mustResource('storage.k8s.io', 'storageclasses');
     if (!this.core.tryGet(sc, undefined, 'standard')) {
-      this.ctx.create(sc, { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } }, provisioner: 'sandbox.restore.gitops', volumeBindingMode: 'Immediate', reclaimPolicy: 'Delete' } as Obj, 'sandbox');
+      this.ctx.create(
+        sc,
+        {
+          apiVersion: 'storage.k8s.io/v1',
+          kind: 'StorageClass',
+          metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+          provisioner: 'sandbox.restore.gitops',
+          volumeBindingMode: 'Immediate',
+          reclaimPolicy: 'Delete',
+        } as Obj,
+        'sandbox',
+      );
     }
   }
 
@@ -93,13 +108,34 @@ export class Simulator {
     if (node.status?.conditions?.length) return;
     const r = this.core.mustResource('', 'nodes');
     const name = node.metadata.name as string;
-    const i = Math.max(0, this.core.store.list('nodes').findIndex((n) => n.metadata.name === name));
-    this.ctx.writeStatus(r, node, {
-      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: this.ctx.now(), lastTransitionTime: this.ctx.now() }],
-      addresses: [{ type: 'InternalIP', address: `172.18.0.${i + 2}` }, { type: 'Hostname', address: name }],
-      nodeInfo: { kubeletVersion: 'v1.32.0-sandbox', operatingSystem: 'linux', architecture: 'amd64', containerRuntimeVersion: 'sandbox://1.0' },
-      capacity: { cpu: '4', memory: '8Gi', pods: '110' }, allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
-    }, 'sandbox');
+    const i = Math.max(
+      0,
+      this.core.store.list('nodes').findIndex((n) => n.metadata.name === name),
+    );
+    this.ctx.writeStatus(
+      r,
+      node,
+      {
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'KubeletReady',
+            message: 'kubelet is posting ready status',
+            lastHeartbeatTime: this.ctx.now(),
+            lastTransitionTime: this.ctx.now(),
+          },
+        ],
+        addresses: [
+          { type: 'InternalIP', address: `172.18.0.${i + 2}` },
+          { type: 'Hostname', address: name },
+        ],
+        nodeInfo: { kubeletVersion: 'v1.32.0-sandbox', operatingSystem: 'linux', architecture: 'amd64', containerRuntimeVersion: 'sandbox://1.0' },
+        capacity: { cpu: '4', memory: '8Gi', pods: '110' },
+        allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
+      },
+      'sandbox',
+    );
   }
 
   enqueue(kind: Kind, ns: string, name: string): void {
@@ -130,10 +166,20 @@ export class Simulator {
       if (owner) this.enqueue(owner, ns, ref.name);
     }
     // Claims and snapshots unblock pods and claims; Secrets/ConfigMaps unblock containers.
-    if (kind === 'pvc' || kind === 'volumesnapshot' || e.resource === 'secrets' || e.resource === 'configmaps' || e.resource === 'storageclasses.storage.k8s.io') {
-      if (kind === 'volumesnapshot' || kind === 'pvc') for (const p of this.core.store.list('persistentvolumeclaims', ns)) if (p.status?.phase !== 'Bound') this.enqueue('pvc', ns, p.metadata.name);
-      if (kind === 'pvc') for (const s of this.core.store.list('volumesnapshots.snapshot.storage.k8s.io', ns)) if (s.status?.readyToUse !== true) this.enqueue('volumesnapshot', ns, s.metadata.name);
-      for (const p of this.core.store.list('pods', ns || undefined)) if (p.status?.phase === 'Pending' || p.status?.phase === undefined) this.enqueue('pod', p.metadata.namespace, p.metadata.name);
+    if (
+      kind === 'pvc' ||
+      kind === 'volumesnapshot' ||
+      e.resource === 'secrets' ||
+      e.resource === 'configmaps' ||
+      e.resource === 'storageclasses.storage.k8s.io'
+    ) {
+      if (kind === 'volumesnapshot' || kind === 'pvc')
+        for (const p of this.core.store.list('persistentvolumeclaims', ns)) if (p.status?.phase !== 'Bound') this.enqueue('pvc', ns, p.metadata.name);
+      if (kind === 'pvc')
+        for (const s of this.core.store.list('volumesnapshots.snapshot.storage.k8s.io', ns))
+          if (s.status?.readyToUse !== true) this.enqueue('volumesnapshot', ns, s.metadata.name);
+      for (const p of this.core.store.list('pods', ns || undefined))
+        if (p.status?.phase === 'Pending' || p.status?.phase === undefined) this.enqueue('pod', p.metadata.namespace, p.metadata.name);
     }
     if (e.resource === 'nodes' && e.type !== 'DELETED') this.later(() => this.nodeStatus(o));
     if (e.resource === 'nodes') for (const ds of this.core.store.list('daemonsets.apps')) this.enqueue('daemonset', ds.metadata.namespace, ds.metadata.name);
@@ -165,13 +211,27 @@ export class Simulator {
       const name = rest.join('/');
       try {
         switch (kind) {
-          case 'pod': this.kubelet.reconcile(ns, name); break;
-          case 'pvc': reconcilePvc(this.ctx, ns, name); break;
-          case 'volumesnapshot': reconcileSnapshot(this.ctx, ns, name); break;
-          case 'statefulset': reconcileStatefulSet(this.ctx, ns, name); break;
-          case 'deployment': reconcileDeployment(this.ctx, ns, name); break;
-          case 'daemonset': reconcileDaemonSet(this.ctx, ns, name); break;
-          case 'job': reconcileJob(this.ctx, ns, name); break;
+          case 'pod':
+            this.kubelet.reconcile(ns, name);
+            break;
+          case 'pvc':
+            reconcilePvc(this.ctx, ns, name);
+            break;
+          case 'volumesnapshot':
+            reconcileSnapshot(this.ctx, ns, name);
+            break;
+          case 'statefulset':
+            reconcileStatefulSet(this.ctx, ns, name);
+            break;
+          case 'deployment':
+            reconcileDeployment(this.ctx, ns, name);
+            break;
+          case 'daemonset':
+            reconcileDaemonSet(this.ctx, ns, name);
+            break;
+          case 'job':
+            reconcileJob(this.ctx, ns, name);
+            break;
         }
       } catch (e) {
         this.ctx.log.error(`reconcile ${key} failed`, { error: (e as Error).stack ?? String(e) });

@@ -13,7 +13,9 @@ export function randomSuffix(n = 5): string {
 
 /** A stable short hash of a pod template, like pod-template-hash / controller-revision-hash. */
 export function templateHash(template: unknown): string {
-  const hex = createHash('sha256').update(JSON.stringify(template ?? {})).digest('hex');
+  const hex = createHash('sha256')
+    .update(JSON.stringify(template ?? {}))
+    .digest('hex');
   let s = '';
   for (let i = 0; i < 10; i++) s += SAFE[parseInt(hex.slice(i * 2, i * 2 + 2), 16) % SAFE.length];
   return s;

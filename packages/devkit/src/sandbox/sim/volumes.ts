@@ -58,22 +58,46 @@ export function reconcilePvc(ctx: SimContext, ns: string, name: string): void {
   }
   const pvName = `pvc-${pvc.metadata.uid}`;
   const storage = pvc.spec?.resources?.requests?.storage ?? '1Gi';
-  ctx.create(ctx.r('', 'persistentvolumes'), {
-    metadata: { name: pvName, annotations: { 'pv.kubernetes.io/provisioned-by': 'sandbox.restore.gitops' } },
-    spec: {
-      capacity: { storage }, accessModes: pvc.spec.accessModes, persistentVolumeReclaimPolicy: 'Delete', storageClassName: pvc.spec.storageClassName,
-      claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name, uid: pvc.metadata.uid },
-      hostPath: { path: dir },
-    },
-  } as Obj, MANAGER);
+  ctx.create(
+    ctx.r('', 'persistentvolumes'),
+    {
+      metadata: { name: pvName, annotations: { 'pv.kubernetes.io/provisioned-by': 'sandbox.restore.gitops' } },
+      spec: {
+        capacity: { storage },
+        accessModes: pvc.spec.accessModes,
+        persistentVolumeReclaimPolicy: 'Delete',
+        storageClassName: pvc.spec.storageClassName,
+        claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name, uid: pvc.metadata.uid },
+        hostPath: { path: dir },
+      },
+    } as Obj,
+    MANAGER,
+  );
   const { resourceVersion: _rv, ...metadata } = pvc.metadata;
-  const bound = ctx.core.update(r, 'v1', ns, name, {
-    ...pvc,
-    metadata: { ...metadata, annotations: { ...metadata.annotations, 'pv.kubernetes.io/bind-completed': 'yes', 'pv.kubernetes.io/bound-by-controller': 'yes' } },
-    spec: { ...pvc.spec, volumeName: pvName },
-  } as Obj, { fieldManager: MANAGER }).object;
+  const bound = ctx.core.update(
+    r,
+    'v1',
+    ns,
+    name,
+    {
+      ...pvc,
+      metadata: {
+        ...metadata,
+        annotations: { ...metadata.annotations, 'pv.kubernetes.io/bind-completed': 'yes', 'pv.kubernetes.io/bound-by-controller': 'yes' },
+      },
+      spec: { ...pvc.spec, volumeName: pvName },
+    } as Obj,
+    { fieldManager: MANAGER },
+  ).object;
   ctx.writeStatus(r, bound, { phase: 'Bound', accessModes: pvc.spec.accessModes, capacity: { storage } }, MANAGER);
-  ctx.core.update(ctx.r('', 'persistentvolumes'), 'v1', undefined, pvName, { ...ctx.core.get(ctx.r('', 'persistentvolumes'), undefined, pvName), status: { phase: 'Bound' } } as Obj, { subresource: 'status', fieldManager: MANAGER });
+  ctx.core.update(
+    ctx.r('', 'persistentvolumes'),
+    'v1',
+    undefined,
+    pvName,
+    { ...ctx.core.get(ctx.r('', 'persistentvolumes'), undefined, pvName), status: { phase: 'Bound' } } as Obj,
+    { subresource: 'status', fieldManager: MANAGER },
+  );
 }
 
 /** A deleted claim's folder and volume go too (reclaim policy Delete). */
@@ -89,7 +113,18 @@ export function reconcileSnapshot(ctx: SimContext, ns: string, name: string): vo
   const claim = vs.spec?.source?.persistentVolumeClaimName;
   const pvc = claim ? ctx.core.tryGet(ctx.r('', 'persistentvolumeclaims'), ns, claim) : undefined;
   if (pvc?.status?.phase !== 'Bound') {
-    ctx.writeStatus(r, vs, { readyToUse: false, error: { time: vs.status?.error?.time ?? ctx.now(), message: claim ? `persistentvolumeclaim "${claim}" is not bound` : 'only snapshots of a persistentVolumeClaimName are simulated' } }, 'snapshot-controller');
+    ctx.writeStatus(
+      r,
+      vs,
+      {
+        readyToUse: false,
+        error: {
+          time: vs.status?.error?.time ?? ctx.now(),
+          message: claim ? `persistentvolumeclaim "${claim}" is not bound` : 'only snapshots of a persistentVolumeClaimName are simulated',
+        },
+      },
+      'snapshot-controller',
+    );
     return;
   }
   const to = snapshotDir(ctx, ns, name);
@@ -98,7 +133,17 @@ export function reconcileSnapshot(ctx: SimContext, ns: string, name: string): vo
   const from = volumeDir(ctx, ns, claim);
   if (existsSync(from)) cpSync(from, to, { recursive: true });
   else mkdirSync(to);
-  ctx.writeStatus(r, vs, { readyToUse: true, creationTime: ctx.now(), restoreSize: pvc.status?.capacity?.storage ?? '1Gi', boundVolumeSnapshotContentName: `snapcontent-${vs.metadata.uid}` }, 'snapshot-controller');
+  ctx.writeStatus(
+    r,
+    vs,
+    {
+      readyToUse: true,
+      creationTime: ctx.now(),
+      restoreSize: pvc.status?.capacity?.storage ?? '1Gi',
+      boundVolumeSnapshotContentName: `snapcontent-${vs.metadata.uid}`,
+    },
+    'snapshot-controller',
+  );
 }
 
 export function releaseSnapshot(ctx: SimContext, vs: Obj): void {

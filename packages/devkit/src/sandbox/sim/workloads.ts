@@ -49,7 +49,16 @@ export function reconcileStatefulSet(ctx: SimContext, ns: string, name: string):
       const claim = `${t.metadata.name}-${name}-${ordinal}`;
       const pvcR = ctx.r('', 'persistentvolumeclaims');
       if (!ctx.core.tryGet(pvcR, ns, claim)) {
-        ctx.create(pvcR, { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: claim, namespace: ns, labels: { ...(sts.spec.selector?.matchLabels ?? {}), ...(t.metadata.labels ?? {}) } }, spec: structuredClone(t.spec ?? {}) } as Obj, manager);
+        ctx.create(
+          pvcR,
+          {
+            apiVersion: 'v1',
+            kind: 'PersistentVolumeClaim',
+            metadata: { name: claim, namespace: ns, labels: { ...(sts.spec.selector?.matchLabels ?? {}), ...(t.metadata.labels ?? {}) } },
+            spec: structuredClone(t.spec ?? {}),
+          } as Obj,
+          manager,
+        );
       }
       vols.push({ name: t.metadata.name, persistentVolumeClaim: { claimName: claim } });
     }
@@ -59,7 +68,12 @@ export function reconcileStatefulSet(ctx: SimContext, ns: string, name: string):
   const makePod = (ordinal: number): void => {
     const claims = ensureClaims(ordinal);
     const podName = `${name}-${ordinal}`;
-    const pod = podFromTemplate(sts, podName, { 'controller-revision-hash': revision, 'statefulset.kubernetes.io/pod-name': podName, 'apps.kubernetes.io/pod-index': String(ordinal) }, { hostname: podName, ...(sts.spec.serviceName ? { subdomain: sts.spec.serviceName } : {}) });
+    const pod = podFromTemplate(
+      sts,
+      podName,
+      { 'controller-revision-hash': revision, 'statefulset.kubernetes.io/pod-name': podName, 'apps.kubernetes.io/pod-index': String(ordinal) },
+      { hostname: podName, ...(sts.spec.serviceName ? { subdomain: sts.spec.serviceName } : {}) },
+    );
     const volumes = ((pod.spec.volumes ?? []) as Array<{ name: string }>).filter((v) => !claims.some((c) => c.name === v.name));
     pod.spec.volumes = [...volumes, ...claims];
     if (ctx.create(ctx.pods, pod, manager)) ctx.event(sts, 'Normal', 'SuccessfulCreate', `create Pod ${podName} in StatefulSet ${name} successful`, manager);
@@ -81,7 +95,9 @@ export function reconcileStatefulSet(ctx: SimContext, ns: string, name: string):
     if (!parallel && !podReady(p)) break;
   }
   // Scale down, highest ordinal first, one at a time.
-  const extra = [...pods.values()].filter((p) => Number(p.metadata.name.slice(name.length + 1)) >= replicas).sort((a, b) => Number(b.metadata.name.slice(name.length + 1)) - Number(a.metadata.name.slice(name.length + 1)));
+  const extra = [...pods.values()]
+    .filter((p) => Number(p.metadata.name.slice(name.length + 1)) >= replicas)
+    .sort((a, b) => Number(b.metadata.name.slice(name.length + 1)) - Number(a.metadata.name.slice(name.length + 1)));
   if (extra.length && !extra[0]!.metadata.deletionTimestamp) ctx.delete(ctx.pods, ns, extra[0]!.metadata.name);
 
   // Rolling update: highest ordinal first, only while every pod is Running and Ready.
@@ -104,17 +120,22 @@ export function reconcileStatefulSet(ctx: SimContext, ns: string, name: string):
   const allUpdated = updated === replicas && live.length === replicas;
   const prev = sts.status ?? {};
   const currentRevision = allUpdated ? revision : (prev.currentRevision ?? revision);
-  ctx.writeStatus(r, sts, {
-    observedGeneration: sts.metadata.generation,
-    replicas: live.length,
-    readyReplicas: ready,
-    currentReplicas: live.filter((p) => p.metadata.labels?.['controller-revision-hash'] === currentRevision).length,
-    updatedReplicas: updated,
-    availableReplicas: ready,
-    currentRevision,
-    updateRevision: revision,
-    collisionCount: 0,
-  }, manager);
+  ctx.writeStatus(
+    r,
+    sts,
+    {
+      observedGeneration: sts.metadata.generation,
+      replicas: live.length,
+      readyReplicas: ready,
+      currentReplicas: live.filter((p) => p.metadata.labels?.['controller-revision-hash'] === currentRevision).length,
+      updatedReplicas: updated,
+      availableReplicas: ready,
+      currentRevision,
+      updateRevision: revision,
+      collisionCount: 0,
+    },
+    manager,
+  );
 }
 
 // ---- Deployment ----
@@ -150,20 +171,42 @@ export function reconcileDeployment(ctx: SimContext, ns: string, name: string): 
   const cond = (type: string, status: string, reason: string, message: string): Record<string, unknown> => {
     const p = prevCond(type);
     const same = p && p.status === status && p.reason === reason;
-    return { type, status, lastUpdateTime: same ? p.lastUpdateTime : now, lastTransitionTime: p && p.status === status ? p.lastTransitionTime : now, reason, message };
+    return {
+      type,
+      status,
+      lastUpdateTime: same ? p.lastUpdateTime : now,
+      lastTransitionTime: p && p.status === status ? p.lastTransitionTime : now,
+      reason,
+      message,
+    };
   };
-  ctx.writeStatus(r, dep, {
-    observedGeneration: dep.metadata.generation,
-    replicas: live.length,
-    updatedReplicas: updated,
-    readyReplicas: ready,
-    availableReplicas: ready,
-    ...(live.length - ready > 0 ? { unavailableReplicas: live.length - ready } : {}),
-    conditions: [
-      cond('Available', available ? 'True' : 'False', available ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', available ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.'),
-      cond('Progressing', 'True', done ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated', done ? `Pods of deployment "${name}" with template hash ${hash} are available.` : `Deployment "${name}" is progressing.`),
-    ],
-  }, manager);
+  ctx.writeStatus(
+    r,
+    dep,
+    {
+      observedGeneration: dep.metadata.generation,
+      replicas: live.length,
+      updatedReplicas: updated,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      ...(live.length - ready > 0 ? { unavailableReplicas: live.length - ready } : {}),
+      conditions: [
+        cond(
+          'Available',
+          available ? 'True' : 'False',
+          available ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+          available ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.',
+        ),
+        cond(
+          'Progressing',
+          'True',
+          done ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
+          done ? `Pods of deployment "${name}" with template hash ${hash} are available.` : `Deployment "${name}" is progressing.`,
+        ),
+      ],
+    },
+    manager,
+  );
 }
 
 // ---- DaemonSet ----
@@ -175,14 +218,25 @@ export function reconcileDaemonSet(ctx: SimContext, ns: string, name: string): v
   const manager = 'daemonset-controller';
   const hash = templateHash(ds.spec.template);
   const selector: Record<string, string> = ds.spec.template?.spec?.nodeSelector ?? {};
-  const nodes = ctx.nodes.filter((n) => Object.entries(selector).every(([k, v]) => k === 'kubernetes.io/hostname' ? v === n : k === 'kubernetes.io/os' ? v === 'linux' : false));
+  const nodes = ctx.nodes.filter((n) =>
+    Object.entries(selector).every(([k, v]) => (k === 'kubernetes.io/hostname' ? v === n : k === 'kubernetes.io/os' ? v === 'linux' : false)),
+  );
   const pods = ownedPods(ctx, ds).filter((p) => !p.metadata.deletionTimestamp);
   let budget = 1; // maxUnavailable 1: one node at a time during a rolling update
   if (!pods.every((p) => podReady(p))) budget = 0;
   for (const node of nodes) {
     const here = pods.filter((p) => p.spec?.nodeName === node);
     if (here.length === 0) {
-      ctx.create(ctx.pods, podFromTemplate(ds, `${name}-${randomSuffix()}`, { 'controller-revision-hash': hash, 'pod-template-generation': String(ds.metadata.generation) }, { nodeName: node }), manager);
+      ctx.create(
+        ctx.pods,
+        podFromTemplate(
+          ds,
+          `${name}-${randomSuffix()}`,
+          { 'controller-revision-hash': hash, 'pod-template-generation': String(ds.metadata.generation) },
+          { nodeName: node },
+        ),
+        manager,
+      );
       continue;
     }
     for (const extra of here.slice(1)) ctx.delete(ctx.pods, ns, extra.metadata.name);
@@ -198,16 +252,21 @@ export function reconcileDaemonSet(ctx: SimContext, ns: string, name: string): v
   const live = ownedPods(ctx, ds).filter((p) => !p.metadata.deletionTimestamp);
   const ready = live.filter(podReady).length;
   const updated = live.filter((p) => p.metadata.labels?.['controller-revision-hash'] === hash).length;
-  ctx.writeStatus(r, ds, {
-    observedGeneration: ds.metadata.generation,
-    desiredNumberScheduled: nodes.length,
-    currentNumberScheduled: live.length,
-    numberMisscheduled: 0,
-    numberReady: ready,
-    updatedNumberScheduled: updated,
-    numberAvailable: ready,
-    ...(nodes.length - ready > 0 ? { numberUnavailable: nodes.length - ready } : {}),
-  }, manager);
+  ctx.writeStatus(
+    r,
+    ds,
+    {
+      observedGeneration: ds.metadata.generation,
+      desiredNumberScheduled: nodes.length,
+      currentNumberScheduled: live.length,
+      numberMisscheduled: 0,
+      numberReady: ready,
+      updatedNumberScheduled: updated,
+      numberAvailable: ready,
+      ...(nodes.length - ready > 0 ? { numberUnavailable: nodes.length - ready } : {}),
+    },
+    manager,
+  );
 }
 
 // ---- Job ----
@@ -221,7 +280,10 @@ export function reconcileJob(ctx: SimContext, ns: string, name: string): void {
   const pods = ownedPods(ctx, job);
   const succeeded = pods.filter((p) => podFinished(p) === 'Succeeded').length;
   const failedPods = pods.filter((p) => podFinished(p) === 'Failed').length;
-  const restarts = pods.reduce((n, p) => n + (p.status?.containerStatuses ?? []).concat(p.status?.initContainerStatuses ?? []).reduce((m: number, c: any) => m + (c.restartCount ?? 0), 0), 0);
+  const restarts = pods.reduce(
+    (n, p) => n + (p.status?.containerStatuses ?? []).concat(p.status?.initContainerStatuses ?? []).reduce((m: number, c: any) => m + (c.restartCount ?? 0), 0),
+    0,
+  );
   const failed = failedPods;
   const active = pods.filter((p) => !podFinished(p) && !p.metadata.deletionTimestamp);
   const completions: number = job.spec.completions ?? 1;
@@ -235,25 +297,58 @@ export function reconcileJob(ctx: SimContext, ns: string, name: string): void {
     if (exceeded) {
       for (const p of active) ctx.delete(ctx.pods, ns, p.metadata.name);
       status.conditions = [
-        { type: 'FailureTarget', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastProbeTime: now, lastTransitionTime: now },
-        { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastProbeTime: now, lastTransitionTime: now },
+        {
+          type: 'FailureTarget',
+          status: 'True',
+          reason: 'BackoffLimitExceeded',
+          message: 'Job has reached the specified backoff limit',
+          lastProbeTime: now,
+          lastTransitionTime: now,
+        },
+        {
+          type: 'Failed',
+          status: 'True',
+          reason: 'BackoffLimitExceeded',
+          message: 'Job has reached the specified backoff limit',
+          lastProbeTime: now,
+          lastTransitionTime: now,
+        },
       ];
       ctx.event(job, 'Warning', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit', manager);
     } else if (succeeded >= completions) {
       status.completionTime = now;
       status.conditions = [
-        { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods', lastProbeTime: now, lastTransitionTime: now },
-        { type: 'Complete', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods', lastProbeTime: now, lastTransitionTime: now },
+        {
+          type: 'SuccessCriteriaMet',
+          status: 'True',
+          reason: 'CompletionsReached',
+          message: 'Reached expected number of succeeded pods',
+          lastProbeTime: now,
+          lastTransitionTime: now,
+        },
+        {
+          type: 'Complete',
+          status: 'True',
+          reason: 'CompletionsReached',
+          message: 'Reached expected number of succeeded pods',
+          lastProbeTime: now,
+          lastTransitionTime: now,
+        },
       ];
       ctx.event(job, 'Normal', 'Completed', 'Job completed', manager);
     } else if (!job.spec.suspend) {
       const want = Math.min(parallelism, completions - succeeded) - active.length;
       for (let i = 0; i < want; i++) {
         // A refused pod is a FailedCreate Warning on the Job, retried later, as the job-controller does.
-        ctx.create(ctx.pods, podFromTemplate(job, `${name}-${randomSuffix()}`, { 'batch.kubernetes.io/job-name': name, 'job-name': name }), manager, (message) => {
-          ctx.event(job, 'Warning', 'FailedCreate', `Error creating: ${message}`, manager);
-          ctx.after(1000, 'job', ns, name);
-        });
+        ctx.create(
+          ctx.pods,
+          podFromTemplate(job, `${name}-${randomSuffix()}`, { 'batch.kubernetes.io/job-name': name, 'job-name': name }),
+          manager,
+          (message) => {
+            ctx.event(job, 'Warning', 'FailedCreate', `Error creating: ${message}`, manager);
+            ctx.after(1000, 'job', ns, name);
+          },
+        );
       }
     }
   }
