@@ -16,7 +16,7 @@ Deployments, StatefulSets, DaemonSets and Jobs make Pods; PVCs are folders; cont
 image is the agent image run for real as \`restorectl\` processes. kubectl works against it.
 
 With --engine kube-apiserver, a real control plane instead (etcd, kube-apiserver,
-kube-controller-manager, kube-scheduler, built from source by scripts/control-plane/build.sh
+kube-controller-manager, kube-scheduler, built from source by packages/devkit/control-plane/build.sh
 the first time, which takes many minutes, then cached): HTTPS with RBAC and admission; the
 simulator is its nodes (their kubelets, over HTTP with each node's credentials) and a
 local-path provisioner (StorageClasses standard, the default, WaitForFirstConsumer, and

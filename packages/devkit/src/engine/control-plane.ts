@@ -1,4 +1,4 @@
-// The real control plane as a child process: scripts/control-plane/start.sh (which builds the
+// The real control plane as a child process: packages/devkit/control-plane/start.sh (which builds the
 // binaries when they are not cached, with progress on stderr, then runs the launcher). Ready when
 // it prints the path of its admin kubeconfig; stopped with SIGTERM (the launcher stops every part).
 import { spawn, spawnSync } from 'node:child_process';
@@ -10,16 +10,9 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-/**
- * scripts/control-plane: CONTROL_PLANE_SCRIPTS, else that of the repository this dev kit sits in
- * (packages/devkit/src/engine → ../../../../scripts), else next to the product package.
- */
+/** The control plane's scripts: CONTROL_PLANE_SCRIPTS, else the dev kit's own control-plane/. */
 export function controlPlaneScripts(): string {
-  if (process.env['CONTROL_PLANE_SCRIPTS']) return process.env['CONTROL_PLANE_SCRIPTS'];
-  const here = fileURLToPath(new URL('../../../../scripts/control-plane', import.meta.url));
-  if (existsSync(join(here, 'start.sh'))) return here;
-  const manifest = createRequire(import.meta.url).resolve('restore-controller/package.json');
-  return join(dirname(manifest), 'scripts', 'control-plane');
+  return process.env['CONTROL_PLANE_SCRIPTS'] ?? fileURLToPath(new URL('../../control-plane', import.meta.url));
 }
 
 function cacheRoot(): string {
@@ -32,7 +25,7 @@ function cacheRoot(): string {
  */
 export function kubeEngineUnavailable(): string | undefined {
   const scripts = controlPlaneScripts();
-  if (!existsSync(join(scripts, 'start.sh'))) return `no ${join(scripts, 'start.sh')} (the real engine needs the repository's scripts/control-plane)`;
+  if (!existsSync(join(scripts, 'start.sh'))) return `no ${join(scripts, 'start.sh')} (the real engine needs the dev kit's control-plane/)`;
   if (process.platform === 'win32') return 'the real engine runs on Linux and macOS only';
   const go = spawnSync('go', ['version'], { encoding: 'utf8' });
   if (go.status === 0) return undefined;

@@ -1,5 +1,5 @@
 // `restorectl sandbox --engine kube-apiserver`: a real control plane (etcd, kube-apiserver,
-// kube-controller-manager, kube-scheduler from scripts/control-plane) with the project's
+// kube-controller-manager, kube-scheduler from packages/devkit/control-plane) with the project's
 // simulator as its nodes. Same interface as the embedded Sandbox: a folder, a port, a number of
 // nodes, DIR/kubeconfig (admin) written when every part is ready and removed on stop; the same
 // folder again keeps the data.

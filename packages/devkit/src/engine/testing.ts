@@ -11,7 +11,7 @@ import { kubeEngineUnavailable } from './control-plane.ts';
 import { KubeEngine } from './engine.ts';
 import type { KubeEngineOptions } from './engine.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const DEVKIT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface TestKubeEngine {
   engine: KubeEngine;
@@ -71,7 +71,7 @@ export async function startKubeEngine(options: Partial<KubeEngineOptions> = {}):
         // From the repository's root, as test/support/sandbox.ts runs it (`-f deploy/crds`).
         const child = spawn('kubectl', ['--kubeconfig', kubeconfigPath, '--request-timeout', '30s', ...args], {
           env,
-          cwd: REPO_ROOT,
+          cwd: DEVKIT_ROOT,
           stdio: ['pipe', 'pipe', 'pipe'],
         });
         let stdout = '';

@@ -1,5 +1,5 @@
 // The kube-apiserver engine, slice 1: it starts the real control plane through
-// scripts/control-plane, writes DIR/kubeconfig (admin) when ready, removes it on stop, and the
+// packages/devkit/control-plane, writes DIR/kubeconfig (admin) when ready, removes it on stop, and the
 // same DIR again keeps the objects.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';

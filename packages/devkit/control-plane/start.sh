@@ -2,7 +2,7 @@
 # Starts a real control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) on
 # 127.0.0.1 with its state in DIR, and runs until SIGINT/SIGTERM, which stop every part.
 #
-#   scripts/control-plane/start.sh DIR [--port N] [--timeout 3m] [--nodes node-0,node-1]
+#   packages/devkit/control-plane/start.sh DIR [--port N] [--timeout 3m] [--nodes node-0,node-1]
 #
 # Builds the binaries first when they are not cached (build.sh; instant when they are), then the
 # launcher (launch/, standard library only: keys and certificates, ports, the processes).

@@ -4,7 +4,7 @@
 # admission, the controllers and the scheduler, the project's CRDs, then stops it, starts it
 # again on the same DIR and checks that the data, the keys and the tokens survived.
 #
-#   scripts/control-plane/smoke.sh [DIR]
+#   packages/devkit/control-plane/smoke.sh [DIR]
 set -euo pipefail
 
 main() {

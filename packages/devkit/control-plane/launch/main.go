@@ -99,7 +99,7 @@ func run(binDir, dir string, wantPort int, serviceCIDR string, timeout time.Dura
 	}
 	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
 		if _, err := os.Stat(filepath.Join(binDir, b)); err != nil {
-			return fmt.Errorf("%s: %w (run scripts/control-plane/build.sh)", b, err)
+			return fmt.Errorf("%s: %w (run packages/devkit/control-plane/build.sh)", b, err)
 		}
 	}
 	for _, d := range []string{"logs", "kubeconfigs"} {

@@ -3,7 +3,7 @@
 # next to this script pins the versions) into a cache outside the repository, and prints the
 # directory holding them on the last line of stdout. A second call is instant (a stamp check).
 #
-#   scripts/control-plane/build.sh            # -> .../control-plane/v1.37.2-v3.7.0/bin
+#   packages/devkit/control-plane/build.sh            # -> .../control-plane/v1.37.2-v3.7.0/bin
 #
 # Environment:
 #   CONTROL_PLANE_CACHE   cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/restore-controller/control-plane)
