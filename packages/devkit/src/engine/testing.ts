@@ -5,13 +5,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { kubeEngineUnavailable } from './control-plane.ts';
 import { KubeEngine } from './engine.ts';
 import type { KubeEngineOptions } from './engine.ts';
-
-const DEVKIT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface TestKubeEngine {
   engine: KubeEngine;
@@ -68,10 +65,10 @@ export async function startKubeEngine(options: Partial<KubeEngineOptions> = {}):
     kc,
     kubectl: (args, input) =>
       new Promise((resolve) => {
-        // From the repository's root, as test/support/sandbox.ts runs it (`-f deploy/crds`).
+        // From where the test runs (the repository's root), as test/support/sandbox.ts runs it (`-f deploy/crds`).
         const child = spawn('kubectl', ['--kubeconfig', kubeconfigPath, '--request-timeout', '30s', ...args], {
           env,
-          cwd: DEVKIT_ROOT,
+          cwd: process.cwd(),
           stdio: ['pipe', 'pipe', 'pipe'],
         });
         let stdout = '';
