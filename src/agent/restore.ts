@@ -32,7 +32,7 @@ import { restoreLeaseName } from '../session/names.ts';
 import { tallyHosts } from '../session/phase.ts';
 import type { AgentCluster } from './cluster.ts';
 import { AgentError } from './errors.ts';
-import { agentFailpoint } from './failpoints.ts';
+import { failpoint } from '../common/failpoints.ts';
 import { runHook } from './hooks.ts';
 import type { HookResult } from './hooks.ts';
 import type { HostFrom } from './host.ts';
@@ -354,7 +354,7 @@ async function recordOutcome(run: HostRun, stat: OutcomeMarker['stat']): Promise
   const { written, failed } = writeMarker(run.markers, outcomeMarker(run.session, run.host, stat, run.now()));
   for (const f of failed) run.log.warn(`could not write the outcome marker in ${f.dir}: ${f.error}`, { dir: f.dir });
   if (written.length) run.log.debug(`outcome marker written: ${written.join(', ')}`, { markers: written });
-  agentFailpoint('agent-after-restore', run.opts.env);
+  failpoint('agent-after-restore', run.opts.env);
   await writeStat(run, stat);
   clearVolumeMarker(run);
 }

@@ -23,7 +23,7 @@ import type { Ledger } from '../status/ledger.ts';
 import type { Execution, ManagedSession, StatusSnapshot } from '../status/types.ts';
 import { attentionOf } from '../status/index.ts';
 import { actionText, appliedOutcome, cycleInputs, planErrorText, sourceMoved, unchanged } from './cycle.ts';
-import { failpoint } from './failpoints.ts';
+import { failpoint } from '../common/failpoints.ts';
 import { LiveObjects } from './live-objects.ts';
 import { executionsFromLedger, followCluster, ledgerView, recordPlan } from './executions.ts';
 import type { Executions } from './executions.ts';
