@@ -14,7 +14,7 @@ const LAYERS = [
   ['source', 'manifests'],
   ['plan'],
   ['apply', 'status', 'agent'],
-  ['controller'],
+  ['controller', 'notify'],
   ['daemon'],
   ['cli'],
 ];

@@ -28,6 +28,8 @@ import { LiveObjects } from './live-objects.ts';
 import { executionsFromLedger, followCluster, ledgerView, recordPlan } from './executions.ts';
 import type { Executions } from './executions.ts';
 import { validateInNamespace } from './namespace.ts';
+import { announce, newlyFinal, phasesOf } from '../notify/events.ts';
+import type { Notification } from '../notify/events.ts';
 
 export interface DaemonOptions {
   source: Source;
@@ -51,6 +53,14 @@ export interface DaemonOptions {
   now?: () => Date;
   /** Told about every cycle and every read of the live objects (metrics, readiness). */
   observer?: DaemonObserver;
+  /** Told, once the status branch records it, when a restore reaches a final phase or is blocked. */
+  notifier?: NotificationSink;
+}
+
+export interface NotificationSink {
+  notify(notifications: Notification[]): void;
+  /** Resolves once what was queued has been sent (or given up). */
+  flush(): Promise<void>;
 }
 
 export interface DaemonObserver {
@@ -99,6 +109,10 @@ export class Daemon {
   private readonly attentionLogged = new Map<string, string>();
   /** The source's error diagnostics last logged: each is logged when it appears, not every cycle. */
   private errorsLogged = new Set<string>();
+  /** Each execution's phase when the last notifications were sent: what finished since is announced next. */
+  private announcedPhases: Map<string, Execution['phase']>;
+  /** Blocked restores announced (`ns/name` → reason): a block is announced again only when its reason changes. */
+  private announcedBlocked = new Map<string, string>();
 
   constructor(opts: DaemonOptions) {
     this.opts = opts;
@@ -107,6 +121,8 @@ export class Daemon {
     this.live = new LiveObjects(opts.kubeConfig, { ...(opts.namespace ? { namespace: opts.namespace } : {}), log: this.log });
     this.controller = new Controller(opts.kubeConfig, opts.controller);
     if (opts.ledger) this.executions = executionsFromLedger(opts.ledger, opts.cluster);
+    // What the status branch already recorded final was announced by whoever recorded it.
+    this.announcedPhases = phasesOf(this.executions.values());
   }
 
   /** Starts the watches and the controller, without cycles: `cycle()` and `trigger()` then run from caches. */
@@ -159,6 +175,7 @@ export class Daemon {
   async drain(): Promise<void> {
     await this.running?.catch(() => undefined);
     await this.pending?.catch(() => undefined);
+    await this.opts.notifier?.flush();
   }
 
   /** One cycle. Never throws: a failure (the API down, a bug) is the report's error, and the next cycle tries again. */
@@ -327,10 +344,14 @@ export class Daemon {
     if (followCluster(this.executions, after, now)) this.executionsVersion++;
     const snapshot = this.snapshot(rev, desired, plan, after);
     this.logAttention(snapshot);
-    if (!this.opts.statusWriter) return true;
+    if (!this.opts.statusWriter) {
+      this.announce(snapshot, now);
+      return true;
+    }
     try {
       const w = await this.opts.statusWriter.writeStatus(snapshot);
       report.statusCommit = w.commit ?? report.statusCommit;
+      this.announce(snapshot, now);
       return true;
     } catch (e) {
       report.ok = false;
@@ -407,6 +428,21 @@ export class Daemon {
       sessions: [...byKey.values()],
       diagnostics: plan.diagnostics,
     };
+  }
+
+  /**
+   * Notifies what finished or was blocked since the last announcement: called once the status
+   * branch holds the snapshot, so no notification runs ahead of git. A crash between the push and
+   * the send loses that notification (at most once, never ahead of the record).
+   */
+  private announce(snapshot: StatusSnapshot, now: Date): void {
+    const notifier = this.opts.notifier;
+    if (!notifier) return;
+    const finished = new Set(newlyFinal(this.announcedPhases, this.executions.values()));
+    const { notifications, blocked } = announce(snapshot, finished, this.announcedBlocked, now);
+    this.announcedPhases = phasesOf(this.executions.values());
+    this.announcedBlocked = blocked;
+    notifier.notify(notifications);
   }
 
   /**

@@ -22,6 +22,7 @@ export class DaemonMetrics {
   private readonly apiErrors: Counter;
   private readonly leader: Gauge;
   private readonly webhooks: Counter;
+  private readonly notifications: Counter;
   private readonly decisions: Gauge;
   private readonly diagnostics: Gauge;
   private readonly phasesSeen = new Set(KNOWN_PHASES);
@@ -74,6 +75,12 @@ export class DaemonMetrics {
       name: `${PREFIX}webhook_requests_total`,
       help: 'Push webhook requests by provider and outcome.',
       labelNames: ['provider', 'outcome'],
+      registers,
+    });
+    this.notifications = new Counter({
+      name: `${PREFIX}notifications_total`,
+      help: 'Notifications sent when a restore is final or blocked, by sink (webhook, commit-status) and result (sent, failed: given up after retries).',
+      labelNames: ['sink', 'result'],
       registers,
     });
     this.decisions = new Gauge({
@@ -131,6 +138,10 @@ export class DaemonMetrics {
 
   setLeader(leading: boolean): void {
     this.leader.set(leading ? 1 : 0);
+  }
+
+  notification(sink: string, sent: boolean): void {
+    this.notifications.inc({ sink, result: sent ? 'sent' : 'failed' });
   }
 
   webhook(provider: string, outcome: string): void {

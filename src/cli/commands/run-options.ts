@@ -11,6 +11,8 @@ import { isRestoreError } from '../../common/errors.ts';
 import { parseDuration } from '../../session/duration.ts';
 import { DEFAULT_STATUS_BRANCH } from '../../status/index.ts';
 import { UsageError, parseCommandArgs } from '../command.ts';
+import { NOTIFY_FLAGS, parseNotifyOptions } from './notify-options.ts';
+import type { NotifyOptions } from './notify-options.ts';
 
 /** The manifests come from a git remote... */
 export interface GitRunSource {
@@ -60,6 +62,8 @@ export interface RunOptions {
   logLevel?: string;
   /** env STATUS_SIGNING_PASSPHRASE: the --signing-key-file key's passphrase. */
   signingPassphrase?: string;
+  /** --notify-*: notices when a restore is final or blocked. */
+  notify?: NotifyOptions;
 }
 
 const FLAGS = {
@@ -91,6 +95,7 @@ const FLAGS = {
   'leader-election-namespace': { type: 'string' },
   'leader-election-id': { type: 'string' },
   'leader-election-lease-duration': { type: 'string' },
+  ...NOTIFY_FLAGS,
 } as const;
 
 type Values = ReturnType<typeof parseCommandArgs<typeof FLAGS>>['values'];
@@ -117,6 +122,7 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = {}, hom
   checkGitOnly(values);
   const webhookAddr = addressFlag(values, 'webhook-addr');
   const metricsAddr = addressFlag(values, 'metrics-addr');
+  const notify = parseNotifyOptions(values, values['git-url']);
   return {
     source: sourceOption(values),
     ...(values.include?.length ? { include: values.include } : {}),
@@ -136,6 +142,7 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = {}, hom
       : {}),
     ...(env['LOG_LEVEL'] !== undefined ? { logLevel: env['LOG_LEVEL'] } : {}),
     ...(env['STATUS_SIGNING_PASSPHRASE'] !== undefined ? { signingPassphrase: env['STATUS_SIGNING_PASSPHRASE'] } : {}),
+    ...(notify ? { notify } : {}),
   };
 }
 

@@ -28,6 +28,8 @@ import { EXIT_ERRORS, EXIT_OK, UsageError } from '../command.ts';
 import { parseRunOptions } from './run-options.ts';
 import type { RunOptions } from './run-options.ts';
 import { errorMessage } from '../../common/errors.ts';
+import { Notifier, webhookSecrets } from '../../notify/notifier.ts';
+import { NOTIFY_HELP } from './notify-options.ts';
 
 export const runCommand: Command = {
   name: 'run',
@@ -82,6 +84,7 @@ Push webhook (a cycle at once on every push to the followed branch):
   --webhook-secret-file PATH the shared secret (else env WEBHOOK_SECRET); the webhook never runs
                             without one. A file absent from an empty folder (an optional Secret
                             not created) leaves the webhook off, with a warning
+${NOTIFY_HELP}
 Metrics and probes:
   --metrics-addr ADDR       HOST:PORT or :PORT serving /metrics (Prometheus), /healthz (alive)
                             and /readyz (503 with the reason while the git remote fails or before
@@ -107,7 +110,8 @@ servers close, exit 0.`,
     const log = jsonLogger(io.stderr, { level: opts.logLevel, redactor: secrets.redactor, fields: { component: 'daemon' } });
     const metrics = new DaemonMetrics();
     const kubeConfig = countApiErrors(loadKubeConfig({ kubeconfig: opts.kubeconfig }), (code) => metrics.apiError(code));
-    const createDaemon = await daemonFactory(opts, kubeConfig, log);
+    const notifier = buildNotifier(opts, secrets, log, metrics);
+    const createDaemon = await daemonFactory(opts, kubeConfig, log, notifier);
     if (opts.once) return runOnce(createDaemon, log);
 
     if (secrets.webhook && 'absent' in secrets.webhook)
@@ -148,8 +152,10 @@ servers close, exit 0.`,
 interface RunSecrets {
   /** The webhook's secret, or why it is off; undefined without --webhook-addr. */
   webhook: ReturnType<typeof loadWebhookSecret> | undefined;
-  /** Knows the webhook secret, the signing passphrase and the git credentials. */
+  /** Knows the webhook secret, the signing passphrase, the git credentials and the notification URLs and token. */
   redactor: Redactor;
+  /** The commit-status API token (--notify-token-file, else env NOTIFY_TOKEN). */
+  notifyToken?: string;
 }
 
 /** Reads the webhook secret and the git credentials, so the log can mask them from its first line. */
@@ -158,6 +164,10 @@ function loadRunSecrets(opts: RunOptions, env: NodeJS.ProcessEnv): RunSecrets {
   const webhook = opts.webhook ? loadWebhookSecret({ file: opts.webhook.secretFile, env }) : undefined;
   if (webhook && 'secret' in webhook) secrets.push(webhook.secret);
   if (opts.signingPassphrase) secrets.push(opts.signingPassphrase);
+  const notifyToken = opts.notify?.commitStatus ? readNotifyToken(opts.notify.commitStatus.tokenFile, env) : undefined;
+  if (notifyToken) secrets.push(notifyToken);
+  // A Slack-style webhook URL is its own credential: its path is masked wherever it would show.
+  for (const url of opts.notify?.webhooks ?? []) secrets.push(...webhookSecrets(url));
   if (opts.source.kind === 'git') {
     const { credentials } = resolveCredentials(opts.source.url, { ...(opts.source.credentialsDir ? { credentialsDir: opts.source.credentialsDir } : {}), env });
     for (const v of [credentials?.password, credentials?.bearerToken]) if (v) secrets.push(v);
@@ -166,7 +176,50 @@ function loadRunSecrets(opts: RunOptions, env: NodeJS.ProcessEnv): RunSecrets {
     const keyFile = opts.source.sshKeyFile ?? credentials?.identityFile;
     if (keyFile && existsSync(keyFile)) secrets.push(readFileSync(keyFile, 'utf8'));
   }
-  return { webhook, redactor: new Redactor(secrets) };
+  return { webhook, redactor: new Redactor(secrets), ...(notifyToken ? { notifyToken } : {}) };
+}
+
+function readNotifyToken(file: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`run: cannot read --notify-token-file ${file}: ${errorMessage(e)}`, { flag: '--notify-token-file' }, { cause: e });
+    }
+    const token = text.trim();
+    if (!token) throw new UsageError(`run: --notify-token-file ${file} is empty: put the API token in it`, { flag: '--notify-token-file' });
+    return token;
+  }
+  const token = env['NOTIFY_TOKEN']?.trim();
+  if (!token)
+    throw new UsageError('run: --notify-commit-status needs an API token: give --notify-token-file FILE or set env NOTIFY_TOKEN', {
+      flag: '--notify-token-file',
+    });
+  return token;
+}
+
+/** The notifier of --notify-*, or undefined when no notification is asked for. */
+function buildNotifier(opts: RunOptions, secrets: RunSecrets, log: Logger, metrics: DaemonMetrics): Notifier | undefined {
+  const n = opts.notify;
+  if (!n) return undefined;
+  const cs = n.commitStatus;
+  return new Notifier({
+    webhooks: n.webhooks,
+    ...(cs && secrets.notifyToken
+      ? {
+          commitStatus: {
+            provider: cs.provider,
+            apiUrl: cs.apiUrl,
+            repo: cs.repo,
+            ...(cs.targetUrl ? { targetUrl: cs.targetUrl } : {}),
+            token: secrets.notifyToken,
+          },
+        }
+      : {}),
+    log: log.child({ component: 'notify' }),
+    sent: (sink, ok) => metrics.notification(sink, ok),
+  });
 }
 
 type CreateDaemon = (hooks?: DaemonHooks) => Promise<Daemon>;
@@ -175,7 +228,7 @@ type CreateDaemon = (hooks?: DaemonHooks) => Promise<Daemon>;
  * Builds the source and the status writer (reading the keyring and the signing key) and returns
  * what builds the Daemon: it reads the ledger as it is then, when this replica starts acting.
  */
-async function daemonFactory(opts: RunOptions, kubeConfig: k8s.KubeConfig, log: Logger): Promise<CreateDaemon> {
+async function daemonFactory(opts: RunOptions, kubeConfig: k8s.KubeConfig, log: Logger, notifier?: Notifier): Promise<CreateDaemon> {
   const { source, remote, statusWriter } = await buildSource(opts, log);
   const controllerLog = log.child({ component: 'controller' });
   return async (hooks) => {
@@ -197,6 +250,7 @@ async function daemonFactory(opts: RunOptions, kubeConfig: k8s.KubeConfig, log: 
       ...(ledger ? { ledger } : {}),
       ...(opts.namespace ? { namespace: opts.namespace } : {}),
       ...(hooks ? { observer: hooks.observer } : {}),
+      ...(notifier ? { notifier } : {}),
       allowEmpty: opts.allowEmpty,
       intervalMs: opts.intervalMs,
       log,
@@ -238,7 +292,9 @@ async function buildSource(
 
 /** `--once`: one cycle, its report logged; 0 if it succeeded, 1 if not. */
 async function runOnce(createDaemon: CreateDaemon, log: Logger): Promise<number> {
-  const report = await (await createDaemon()).cycle();
+  const daemon = await createDaemon();
+  const report = await daemon.cycle();
+  await daemon.drain(); // the notifications the cycle queued
   log[report.ok ? 'info' : 'error']('cycle done', {
     commit: report.commit,
     statusCommit: report.statusCommit,
