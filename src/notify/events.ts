@@ -111,6 +111,6 @@ const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 export function summary(n: Notification): string {
   const where = `${n.namespace}/${n.name} on cluster ${n.cluster}`;
   if (n.event === 'blocked') return `Restore ${where} is blocked: ${n.problem}`;
-  const hosts = n.hosts.total === undefined ? '' : ` (${n.hosts.succeeded}/${n.hosts.total} hosts${n.hosts.failed ? `, ${n.hosts.failed} failed` : ''})`;
-  return `Restore ${where} ${n.phase}${hosts}${n.problem && n.phase !== 'Succeeded' ? `: ${n.problem}` : ''}`;
+  if (n.problem && n.phase !== 'Succeeded') return `Restore ${where} ${n.phase}: ${n.problem}`;
+  return `Restore ${where} ${n.phase}${n.hosts.total === undefined ? '' : ` (${n.hosts.succeeded}/${n.hosts.total} hosts)`}`;
 }

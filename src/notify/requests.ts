@@ -80,8 +80,9 @@ export function commitStatusRequest(target: CommitStatusTarget, n: Notification)
 
 function describe(n: Notification): string {
   if (n.event === 'blocked') return `blocked: ${n.problem ?? 'see STATUS.md'}`;
-  const hosts = n.hosts.total === undefined ? '' : ` ${n.hosts.succeeded}/${n.hosts.total} hosts`;
-  return `${n.phase}${hosts}${n.phase !== 'Succeeded' && n.problem ? `: ${n.problem}` : ''}`;
+  // The problem of a failed restore starts with its hosts' count (`0/1 succeeded, 1 failed: …`).
+  if (n.phase !== 'Succeeded' && n.problem) return `${n.phase}: ${n.problem}`;
+  return `${n.phase}${n.hosts.total === undefined ? '' : ` ${n.hosts.succeeded}/${n.hosts.total} hosts`}`;
 }
 
 function truncate(text: string, limit: number): string {

@@ -148,7 +148,7 @@ describe('notify: commit statuses and webhooks as the providers document them', 
     n.notify([finished('Failed', 'host-1: wrong password')]);
     await n.flush();
     const hook = rx.accepted.find((r) => r.provider === 'webhook')!;
-    assert.equal(hook.body.text, 'Restore demo/sts-restore on cluster prod Failed (2/3 hosts, 1 failed): host-1: wrong password');
+    assert.equal(hook.body.text, 'Restore demo/sts-restore on cluster prod Failed: host-1: wrong password');
     assert.equal(hook.body.event, 'finished');
     assert.equal(hook.body.phase, 'Failed');
     assert.deepEqual(hook.body.hosts, { succeeded: 2, failed: 1, unknown: 0, total: 3 });
