@@ -25,6 +25,16 @@ export interface RestoreJobInput {
   index: number;
 }
 
+/**
+ * The restore Job pod's labels and annotations: runtimeSettings.pod's podAnnotations (as Stash sets
+ * them) and podLabels, under the controller's own labels, which select the pods and always win.
+ */
+export function jobPodMetadata(session: RestoreSession, own: Record<string, string>): { labels: Record<string, string>; annotations?: Record<string, string> } {
+  const pod = session.spec.runtimeSettings?.pod;
+  const annotations = pod?.podAnnotations && Object.keys(pod.podAnnotations).length ? { ...pod.podAnnotations } : undefined;
+  return { labels: { ...pod?.podLabels, ...own }, ...(annotations ? { annotations } : {}) };
+}
+
 export function restoreJob({ session, repository, agent, index }: RestoreJobInput): KubeObject {
   const spec = session.spec;
   const target = spec.target;
@@ -60,7 +70,7 @@ export function restoreJob({ session, repository, agent, index }: RestoreJobInpu
     env: byOrdinal ? [{ name: 'POD_ORDINAL', value: String(index) }] : [],
   });
 
-  const { imagePullSecrets: podSecrets, ...podSettings } = spec.runtimeSettings?.pod ?? {};
+  const { imagePullSecrets: podSecrets, podAnnotations, podLabels, serviceAccountAnnotations: _sa, ...podSettings } = spec.runtimeSettings?.pod ?? {};
   const pullSecrets = [...(podSecrets ?? [])];
   for (const s of agent.imagePullSecrets ?? []) if (!pullSecrets.some((p) => p.name === s.name)) pullSecrets.push(s);
   const labels = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [SESSION_LABEL]: session.metadata.name, [HOST_INDEX_LABEL]: String(index) };
@@ -84,6 +94,6 @@ export function restoreJob({ session, repository, agent, index }: RestoreJobInpu
       labels,
       ownerReferences: [sessionOwner(session)],
     },
-    spec: { backoffLimit: 0, template: { metadata: { labels }, spec: podSpec } },
+    spec: { backoffLimit: 0, template: { metadata: jobPodMetadata(session, labels), spec: podSpec } },
   };
 }
