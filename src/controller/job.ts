@@ -59,7 +59,8 @@ export function restoreJob({ session, repository, agent, index }: RestoreJobInpu
     mounts.push({ name: INTERIM_VOLUME, mountPath: INTERIM_MOUNT_PATH });
   }
 
-  const hostFrom: HostFrom = byOrdinal ? 'pvc-ordinal' : 'alias';
+  // As Stash's GetHostName: the ordinal names the host only when replicas is set.
+  const hostFrom: HostFrom = byOrdinal && target?.replicas !== undefined ? 'pvc-ordinal' : 'alias';
   const container = agentContainer({
     session,
     repository,
