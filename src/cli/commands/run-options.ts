@@ -11,6 +11,8 @@ import { isRestoreError } from '../../common/errors.ts';
 import { parseDuration } from '../../session/duration.ts';
 import { DEFAULT_STATUS_BRANCH } from '../../status/index.ts';
 import { UsageError, parseCommandArgs } from '../command.ts';
+import type { Patience } from './patience-options.ts';
+import { PATIENCE_FLAGS, parsePatience } from './patience-options.ts';
 
 /** The manifests come from a git remote... */
 export interface GitRunSource {
@@ -56,6 +58,8 @@ export interface RunOptions {
   metricsAddr?: ListenAddress;
   /** --leader-elect; `namespace` undefined: the pod's (env POD_NAMESPACE, the service account's, else default). */
   leaderElection?: { namespace?: string; name: string; leaseDurationMs: number };
+  /** --stuck-after, --orphaned-hook-after: the controller's patience (absent: its defaults). */
+  patience?: Patience;
   /** env LOG_LEVEL. */
   logLevel?: string;
   /** env STATUS_SIGNING_PASSPHRASE: the --signing-key-file key's passphrase. */
@@ -91,6 +95,7 @@ const FLAGS = {
   'leader-election-namespace': { type: 'string' },
   'leader-election-id': { type: 'string' },
   'leader-election-lease-duration': { type: 'string' },
+  ...PATIENCE_FLAGS,
 } as const;
 
 type Values = ReturnType<typeof parseCommandArgs<typeof FLAGS>>['values'];
@@ -117,6 +122,7 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = {}, hom
   checkGitOnly(values);
   const webhookAddr = addressFlag(values, 'webhook-addr');
   const metricsAddr = addressFlag(values, 'metrics-addr');
+  const patience = parsePatience('run', values);
   return {
     source: sourceOption(values),
     ...(values.include?.length ? { include: values.include } : {}),
@@ -134,6 +140,7 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = {}, hom
     ...(values['leader-elect']
       ? { leaderElection: { namespace: values['leader-election-namespace'], name: values['leader-election-id'] ?? DEFAULT_LEASE_NAME, leaseDurationMs } }
       : {}),
+    ...(Object.keys(patience).length ? { patience } : {}),
     ...(env['LOG_LEVEL'] !== undefined ? { logLevel: env['LOG_LEVEL'] } : {}),
     ...(env['STATUS_SIGNING_PASSPHRASE'] !== undefined ? { signingPassphrase: env['STATUS_SIGNING_PASSPHRASE'] } : {}),
   };
