@@ -175,37 +175,50 @@ const condition = obj(
   ['type', 'status'],
 );
 
-export const restoreSessionSpecSchema: Schema = obj({
-  driver: str({ enum: ['Restic', 'VolumeSnapshotter', ''], default: 'Restic' }),
-  repository: obj({ name: str({ minLength: 1 }), namespace: str() }, ['name']),
-  task: obj({ name: str(), params: list(param) }),
-  target: obj({
-    alias: str(),
-    ref: obj(
-      {
-        apiVersion: str({ description: 'Defaults by kind when empty (apps/v1 for Deployment, StatefulSet, DaemonSet; v1 for PersistentVolumeClaim…).' }),
-        kind: str({ minLength: 1 }),
-        name: str({ minLength: 1 }),
-        namespace: str(),
-      },
-      ['kind', 'name'],
-    ),
-    volumeMounts: list(volumeMount),
-    replicas: int({ minimum: 0 }),
-    volumeClaimTemplates: list(pvcTemplate('A PVC template; ${POD_ORDINAL} in the name is replaced per replica.')),
-    rules: list(ruleSchema),
-    args: strings(),
-  }),
-  rules: list(ruleSchema, { description: 'Deprecated: use target.rules.' }),
-  hooks: obj({
-    preRestore: obj(handlerProps),
-    postRestore: obj({ ...handlerProps, executionPolicy: str({ enum: ['Always', 'OnSuccess', 'OnFailure'], default: 'Always' }) }),
-  }),
-  runtimeSettings: obj({ container: containerSettings, pod: podSettings }),
-  tempDir: obj({ medium: str(), sizeLimit: intOrString(), disableCaching: bool({ default: false }) }),
-  interimVolumeTemplate: pvcTemplate('A PVC created for the restore Job, owned by the session.'),
-  timeOut: str({ pattern: DURATION_PATTERN, description: 'a duration such as "30m" or "1h30m"' }),
-});
+/**
+ * A RestoreSession's spec never changes after creation (SPEC Rules): the planner blocks a changed
+ * spec without a rerun bump, and this rule makes the API server refuse the change from anyone
+ * (kubectl, another tool). Metadata (annotations such as restore.gitops/rerun, finalizers) and
+ * the status subresource stay writable.
+ */
+export const SPEC_IMMUTABLE_MESSAGE =
+  'spec is immutable: a RestoreSession runs the spec it was created with; to restore again with another spec, delete the session and create it anew (with restorectl run: change the spec in git and bump the restore.gitops/rerun annotation)';
+
+export const restoreSessionSpecSchema: Schema = obj(
+  {
+    driver: str({ enum: ['Restic', 'VolumeSnapshotter', ''], default: 'Restic' }),
+    repository: obj({ name: str({ minLength: 1 }), namespace: str() }, ['name']),
+    task: obj({ name: str(), params: list(param) }),
+    target: obj({
+      alias: str(),
+      ref: obj(
+        {
+          apiVersion: str({ description: 'Defaults by kind when empty (apps/v1 for Deployment, StatefulSet, DaemonSet; v1 for PersistentVolumeClaim…).' }),
+          kind: str({ minLength: 1 }),
+          name: str({ minLength: 1 }),
+          namespace: str(),
+        },
+        ['kind', 'name'],
+      ),
+      volumeMounts: list(volumeMount),
+      replicas: int({ minimum: 0 }),
+      volumeClaimTemplates: list(pvcTemplate('A PVC template; ${POD_ORDINAL} in the name is replaced per replica.')),
+      rules: list(ruleSchema),
+      args: strings(),
+    }),
+    rules: list(ruleSchema, { description: 'Deprecated: use target.rules.' }),
+    hooks: obj({
+      preRestore: obj(handlerProps),
+      postRestore: obj({ ...handlerProps, executionPolicy: str({ enum: ['Always', 'OnSuccess', 'OnFailure'], default: 'Always' }) }),
+    }),
+    runtimeSettings: obj({ container: containerSettings, pod: podSettings }),
+    tempDir: obj({ medium: str(), sizeLimit: intOrString(), disableCaching: bool({ default: false }) }),
+    interimVolumeTemplate: pvcTemplate('A PVC created for the restore Job, owned by the session.'),
+    timeOut: str({ pattern: DURATION_PATTERN, description: 'a duration such as "30m" or "1h30m"' }),
+  },
+  undefined,
+  { 'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: SPEC_IMMUTABLE_MESSAGE }] },
+);
 
 export const restoreSessionStatusSchema: Schema = obj({
   phase: str({ enum: ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown', 'Invalid'] }),
