@@ -7,7 +7,7 @@ import type { Repository } from '../api/repository.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
 import { withOrdinal } from '../hosts/resolve.ts';
 import type { AgentImage, HostFrom } from './agent-container.ts';
-import { JOB_CONTAINER_NAME, agentContainer, agentVolumes } from './agent-container.ts';
+import { JOB_CONTAINER_NAME, agentContainer, agentVolumes, withAgentToken } from './agent-container.ts';
 import { SESSION_LABEL, sessionOwner } from './claims.ts';
 import { interimClaimName, restoreJobName, restoreServiceAccountName } from '../session/names.ts';
 
@@ -69,6 +69,7 @@ export function restoreJob({ session, repository, agent, index }: RestoreJobInpu
     hostFrom,
     dataMounts: mounts,
     env: byOrdinal ? [{ name: 'POD_ORDINAL', value: String(index) }] : [],
+    podSecurityContext: spec.runtimeSettings?.pod?.securityContext,
   });
 
   const { imagePullSecrets: podSecrets, podAnnotations, podLabels, serviceAccountAnnotations: _sa, ...podSettings } = spec.runtimeSettings?.pod ?? {};
@@ -76,16 +77,19 @@ export function restoreJob({ session, repository, agent, index }: RestoreJobInpu
   for (const s of agent.imagePullSecrets ?? []) if (!pullSecrets.some((p) => p.name === s.name)) pullSecrets.push(s);
   const labels = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [SESSION_LABEL]: session.metadata.name, [HOST_INDEX_LABEL]: String(index) };
 
-  const podSpec: PodSpec = {
-    ...podSettings,
-    // A ServiceAccount of the session's own (as Stash), so the agent's grants (the backend Secret)
-    // reach its pods only, not every pod running as the namespace's default.
-    serviceAccountName: podSettings.serviceAccountName || restoreServiceAccountName(session.metadata.name),
-    restartPolicy: 'Never',
-    containers: [container],
-    volumes: [...volumes, ...agentVolumes(session, repository)],
-    ...(pullSecrets.length ? { imagePullSecrets: pullSecrets } : {}),
-  };
+  const podSpec: PodSpec = withAgentToken(
+    {
+      ...podSettings,
+      // A ServiceAccount of the session's own (as Stash), so the agent's grants (the backend Secret)
+      // reach its pods only, not every pod running as the namespace's default.
+      serviceAccountName: podSettings.serviceAccountName || restoreServiceAccountName(session.metadata.name),
+      restartPolicy: 'Never',
+      containers: [container],
+      volumes: [...volumes, ...agentVolumes(session, repository)],
+      ...(pullSecrets.length ? { imagePullSecrets: pullSecrets } : {}),
+    },
+    JOB_CONTAINER_NAME,
+  );
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
