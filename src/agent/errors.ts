@@ -42,7 +42,7 @@ export type HostIdentityErrorCode =
 export class HostIdentityError extends RestoreError<HostIdentityErrorCode, { variable: 'POD_ORDINAL' | 'POD_NAME' | 'NODE_NAME'; value?: string }> {}
 
 export type HookErrorCode =
-  /** An httpGet/httpPost/tcpSocket handler's port is not a number (named ports are not resolved). */
+  /** An httpGet/httpPost/tcpSocket handler's port is neither a number nor a named port of the pod's containers. */
   'HookPortInvalid';
 
 export class HookError extends RestoreError<HookErrorCode, { port: string | number }> {}

@@ -33,7 +33,8 @@ import { tallyHosts } from '../session/phase.ts';
 import type { AgentCluster } from './cluster.ts';
 import { AgentError } from './errors.ts';
 import { failpoint } from '../common/failpoints.ts';
-import { runHook } from './hooks.ts';
+import type { ContainerPorts, HookContext } from './hooks.ts';
+import { hookSummary, runHook } from './hooks.ts';
 import type { HookResult } from './hooks.ts';
 import type { HostFrom } from './host.ts';
 import { hostIdentity } from './host.ts';
@@ -293,7 +294,7 @@ async function restoreHost(run: HostRun, restorer: HostRestorer): Promise<AgentO
   const started = now();
   const elapsed = () => formatDuration(now().getTime() - started.getTime());
   const repo = await openRepository(run);
-  const hookCtx = { defaultHost: run.opts.env.POD_IP || '127.0.0.1', redactor: repo.redactor };
+  const hookCtx = hookContext(run, repo.redactor);
   const fail = async (error: string): Promise<AgentOutcome> => {
     const safe = repo.redactor.text(error);
     await recordOutcome(run, { hostname: host, phase: 'Failed', duration: elapsed(), error: safe });
@@ -305,7 +306,9 @@ async function restoreHost(run: HostRun, restorer: HostRestorer): Promise<AgentO
   // preRestore: once per session, by whichever host claims it first.
   const pre = session.spec.hooks?.preRestore;
   if (pre) {
-    const outcome = await onceForSession(run, CONDITION.PreRestoreHookExecutionSucceeded, () => runHook(pre, hookCtx));
+    const outcome = await onceForSession(run, CONDITION.PreRestoreHookExecutionSucceeded, () =>
+      runHook(pre, { ...hookCtx, summary: hookSummary(session, now()) }),
+    );
     if (outcome === 'failed-elsewhere') return { code: 0, message: 'preRestore hook failed on another host: not restoring' };
     if (outcome !== 'ok') return fail(`preRestore hook failed: ${outcome.message}`);
   }
@@ -387,7 +390,7 @@ async function recordEarlierOutcome(run: HostRun, recorded: NonNullable<MarkerRe
   );
   if (session.spec.hooks?.postRestore) {
     const repo = await openRepository(run);
-    await afterHost(run, { defaultHost: run.opts.env.POD_IP || '127.0.0.1', redactor: repo.redactor });
+    await afterHost(run, hookContext(run, repo.redactor));
   }
   return { code: 0, message };
 }
@@ -447,7 +450,24 @@ export function postRestoreDecision(status: RestoreSessionStatus | undefined, po
 }
 
 /** postRestore, once per session, when this host's stat completed the set. */
-async function afterHost(run: HostRun, hookCtx: { defaultHost: string; redactor: Redactor }): Promise<void> {
+/** What hooks run with: the pod's IP as the default host, its named ports, the agent's container. */
+function hookContext(run: HostRun, redactor: Redactor): HookContext {
+  const env = run.opts.env;
+  let containerPorts: ContainerPorts | undefined;
+  try {
+    containerPorts = env['RESTORE_CONTAINER_PORTS'] ? (JSON.parse(env['RESTORE_CONTAINER_PORTS']) as ContainerPorts) : undefined;
+  } catch {
+    run.log.warn('RESTORE_CONTAINER_PORTS is not JSON: named hook ports cannot be resolved');
+  }
+  return {
+    defaultHost: env['POD_IP'] || '127.0.0.1',
+    redactor,
+    ...(containerPorts ? { containerPorts } : {}),
+    ...(env['RESTORE_CONTAINER_NAME'] ? { agentContainer: env['RESTORE_CONTAINER_NAME'] } : {}),
+  };
+}
+
+async function afterHost(run: HostRun, hookCtx: HookContext): Promise<void> {
   const post = run.session.spec.hooks?.postRestore;
   if (!post) return;
   const latest = await withApiRetry(
@@ -458,7 +478,7 @@ async function afterHost(run: HostRun, hookCtx: { defaultHost: string; redactor:
   const decision = postRestoreDecision(latest.status, post.executionPolicy);
   if (!decision.run) return;
   await onceForSession(run, CONDITION.PostRestoreHookExecutionSucceeded, async () =>
-    decision.skipReason ? { ok: true, message: decision.skipReason, skipped: true } : runHook(post, hookCtx),
+    decision.skipReason ? { ok: true, message: decision.skipReason, skipped: true } : runHook(post, { ...hookCtx, summary: hookSummary(latest, run.now()) }),
   );
 }
 

@@ -3,6 +3,7 @@
 // Service), its credentials Secret, and for KubeDB databases the Stash addon that backs it up
 // and restores it (`spec.parameters.stash.addon`). A database RestoreSession targets one.
 import type { KubeObject, ObjectMeta } from './meta.ts';
+import { targetApiVersion } from './workloads.ts';
 
 export const APPCATALOG_GROUP = 'appcatalog.appscode.com';
 export const APP_BINDING_VERSION = 'v1alpha1';
@@ -54,7 +55,7 @@ export interface AppBinding extends KubeObject {
 }
 
 export function isAppBindingRef(ref: { apiVersion?: string; kind?: string } | undefined): boolean {
-  return ref?.kind === APP_BINDING_KIND && (ref.apiVersion ?? '').split('/')[0] === APPCATALOG_GROUP;
+  return ref?.kind === APP_BINDING_KIND && (targetApiVersion(ref) ?? '').split('/')[0] === APPCATALOG_GROUP;
 }
 
 /**

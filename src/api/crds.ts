@@ -64,7 +64,7 @@ export const MANAGED_KINDS: readonly ManagedKind[] = [
     schema: repositorySchema,
     printerColumns: [
       { name: 'Integrity', type: 'boolean', jsonPath: '.status.integrity' },
-      { name: 'Size', type: 'string', jsonPath: '.status.size' },
+      { name: 'Size', type: 'string', jsonPath: '.status.totalSize' },
       { name: 'Snapshot-Count', type: 'integer', jsonPath: '.status.snapshotCount' },
       { name: 'Last-Successful-Backup', type: 'date', jsonPath: '.status.lastBackupTime', priority: 10 },
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },

@@ -41,6 +41,8 @@ export interface Condition {
   status: 'True' | 'False' | 'Unknown';
   reason?: string;
   message?: string;
+  /** Stash's classification of a False condition's reason (kmodules' `Error`, `Warning`, `Info`). */
+  severity?: string;
   lastTransitionTime?: string;
   observedGeneration?: number;
 }

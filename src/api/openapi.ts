@@ -25,6 +25,8 @@ export interface Schema {
   'x-kubernetes-embedded-resource'?: boolean;
   'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
   'x-kubernetes-list-map-keys'?: string[];
+  /** CEL rules the API server checks (validateSchema does not: they are the cluster's, like `self == oldSelf`). */
+  'x-kubernetes-validations'?: { rule: string; message?: string; reason?: string; fieldPath?: string }[];
 }
 
 /** A path into an object: property names and array indexes. */

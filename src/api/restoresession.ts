@@ -21,7 +21,8 @@ export interface TaskRef {
 }
 
 export interface TargetRef {
-  apiVersion: string;
+  /** Defaulted by kind when empty (`targetApiVersion`). */
+  apiVersion?: string;
   kind: string;
   name: string;
   namespace?: string;
@@ -37,7 +38,17 @@ export interface VolumeMount {
 
 /** A PersistentVolumeClaim template; `metadata.name` may contain `${POD_ORDINAL}`. */
 export interface PvcTemplate {
-  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    generateName?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    finalizers?: string[];
+    ownerReferences?: Record<string, unknown>[];
+  };
   spec: {
     accessModes?: string[];
     storageClassName?: string;
@@ -77,12 +88,12 @@ export interface HttpHeader {
 
 export interface HookHandler {
   exec?: { command: string[] };
-  httpGet?: { host?: string; port: number | string; path?: string; scheme?: 'HTTP' | 'HTTPS'; httpHeaders?: HttpHeader[] };
+  httpGet?: { host?: string; port: number | string; path?: string; scheme?: string; httpHeaders?: HttpHeader[] };
   httpPost?: {
     host?: string;
     port: number | string;
     path?: string;
-    scheme?: 'HTTP' | 'HTTPS';
+    scheme?: string;
     httpHeaders?: HttpHeader[];
     body?: string;
     form?: { key: string; values?: string[] }[];
@@ -135,6 +146,12 @@ export interface PodRuntimeSettings {
   readinessGates?: { conditionType: string }[];
   runtimeClassName?: string;
   enableServiceLinks?: boolean;
+  /** Annotations and labels of the restore Job's pod (Stash sets them on the Job's pod template). */
+  podAnnotations?: Record<string, string>;
+  podLabels?: Record<string, string>;
+  /** Annotations of the ServiceAccount made for the restore Job. */
+  serviceAccountAnnotations?: Record<string, string>;
+  topologySpreadConstraints?: Record<string, unknown>[];
 }
 
 export interface RuntimeSettings {
@@ -153,7 +170,7 @@ export interface RestoreSessionSpec {
   repository?: RepositoryRef;
   task?: TaskRef;
   target?: RestoreTarget;
-  /** Deprecated place for target rules; used when `target.rules` is empty. */
+  /** Deprecated place for target rules; when set, it replaces `target.rules` (as Stash's webhook does). */
   rules?: Rule[];
   hooks?: RestoreHooks;
   runtimeSettings?: RuntimeSettings;
@@ -206,11 +223,13 @@ export function isFinalPhase(phase: RestorePhase | undefined): boolean {
   return phase !== undefined && FINAL_PHASES.includes(phase);
 }
 
-/** The rules that apply: `target.rules`, or the deprecated `spec.rules` when those are empty. */
+/**
+ * The rules that apply: the deprecated `spec.rules` when set (Stash's mutating webhook moves them
+ * into `target.rules`, replacing what was there), else `target.rules`.
+ */
 export function effectiveRules(spec: RestoreSessionSpec): { rules: Rule[]; field: 'spec.target.rules' | 'spec.rules' } {
-  const targetRules = spec.target?.rules ?? [];
-  if (targetRules.length > 0 || !spec.rules?.length) return { rules: targetRules, field: 'spec.target.rules' };
-  return { rules: spec.rules, field: 'spec.rules' };
+  if (spec.rules?.length) return { rules: spec.rules, field: 'spec.rules' };
+  return { rules: spec.target?.rules ?? [], field: 'spec.target.rules' };
 }
 
 /** The Repository a session uses, with its namespace defaulted to the session's. */

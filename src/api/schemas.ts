@@ -21,8 +21,8 @@ const opaque = (description: string): Schema => ({ type: 'object', description, 
 
 const DNS1123_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-/** Go durations as Stash's timeOut takes them: `30m`, `1h30m`, `90s`, `1.5h`. */
-export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$';
+/** Go durations as Stash's timeOut takes them (time.ParseDuration): `30m`, `1h30m`, `90s`, `1.5h`, `.5h`, `0`. */
+export const DURATION_PATTERN = '^[-+]?(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$';
 
 /** What the loader checks in every object's metadata (the API server does it for CRDs too). */
 export const objectMetaSchema: Schema = obj(
@@ -33,6 +33,7 @@ export const objectMetaSchema: Schema = obj(
     labels: strMap(),
     annotations: strMap(),
     uid: str(),
+    selfLink: str(),
     resourceVersion: str(),
     generation: int(),
     creationTimestamp: { type: 'string', nullable: true },
@@ -61,7 +62,20 @@ const volumeMount = obj(
 const pvcTemplate = (what: string): Schema =>
   obj(
     {
-      metadata: obj({ name: str({ minLength: 1 }), labels: strMap(), annotations: strMap() }, ['name']),
+      apiVersion: str(),
+      kind: str(),
+      metadata: obj(
+        {
+          name: str({ minLength: 1 }),
+          generateName: str(),
+          namespace: str(),
+          labels: strMap(),
+          annotations: strMap(),
+          finalizers: strings(),
+          ownerReferences: list(opaque('an owner reference')),
+        },
+        ['name'],
+      ),
       spec: obj({
         accessModes: strings(),
         storageClassName: str(),
@@ -71,6 +85,7 @@ const pvcTemplate = (what: string): Schema =>
         selector: opaque('a label selector'),
         dataSource: obj({ apiGroup: str(), kind: str({ minLength: 1 }), name: str({ minLength: 1 }) }, ['kind', 'name']),
         dataSourceRef: opaque('a typed object reference'),
+        volumeAttributesClassName: str(),
       }),
     },
     ['metadata'],
@@ -87,16 +102,18 @@ export const ruleSchema: Schema = obj({
 });
 
 const port = intOrString();
+/** HTTP or HTTPS, in any case: Stash's prober lower-cases the scheme before using it. */
+const scheme = str({ pattern: '^[Hh][Tt][Tt][Pp][Ss]?$', description: 'HTTP or HTTPS' });
 const httpHeaders = list(obj({ name: str(), value: str() }, ['name', 'value']));
 const handlerProps: Record<string, Schema> = {
   exec: obj({ command: strings({ minItems: 1 }) }, ['command']),
-  httpGet: obj({ host: str(), port, path: str(), scheme: str({ enum: ['HTTP', 'HTTPS'] }), httpHeaders }, ['port']),
+  httpGet: obj({ host: str(), port, path: str(), scheme, httpHeaders }, ['port']),
   httpPost: obj(
     {
       host: str(),
       port,
       path: str(),
-      scheme: str({ enum: ['HTTP', 'HTTPS'] }),
+      scheme,
       httpHeaders,
       body: str(),
       form: list(obj({ key: str(), values: strings() }, ['key'])),
@@ -139,6 +156,10 @@ const podSettings = obj({
   readinessGates: list(obj({ conditionType: str() }, ['conditionType'])),
   runtimeClassName: str(),
   enableServiceLinks: bool(),
+  podAnnotations: strMap(),
+  podLabels: strMap(),
+  serviceAccountAnnotations: strMap(),
+  topologySpreadConstraints: list(opaque('a topology spread constraint')),
 });
 
 const condition = obj(
@@ -147,35 +168,57 @@ const condition = obj(
     status: str({ enum: ['True', 'False', 'Unknown'] }),
     reason: str(),
     message: str(),
+    severity: str(),
     lastTransitionTime: str(),
     observedGeneration: int(),
   },
   ['type', 'status'],
 );
 
-export const restoreSessionSpecSchema: Schema = obj({
-  driver: str({ enum: ['Restic', 'VolumeSnapshotter', ''], default: 'Restic' }),
-  repository: obj({ name: str({ minLength: 1 }), namespace: str() }, ['name']),
-  task: obj({ name: str(), params: list(param) }),
-  target: obj({
-    alias: str(),
-    ref: obj({ apiVersion: str({ minLength: 1 }), kind: str({ minLength: 1 }), name: str({ minLength: 1 }), namespace: str() }, ['apiVersion', 'kind', 'name']),
-    volumeMounts: list(volumeMount),
-    replicas: int({ minimum: 0 }),
-    volumeClaimTemplates: list(pvcTemplate('A PVC template; ${POD_ORDINAL} in the name is replaced per replica.')),
-    rules: list(ruleSchema),
-    args: strings(),
-  }),
-  rules: list(ruleSchema, { description: 'Deprecated: use target.rules.' }),
-  hooks: obj({
-    preRestore: obj(handlerProps),
-    postRestore: obj({ ...handlerProps, executionPolicy: str({ enum: ['Always', 'OnSuccess', 'OnFailure'], default: 'Always' }) }),
-  }),
-  runtimeSettings: obj({ container: containerSettings, pod: podSettings }),
-  tempDir: obj({ medium: str(), sizeLimit: intOrString(), disableCaching: bool({ default: false }) }),
-  interimVolumeTemplate: pvcTemplate('A PVC created for the restore Job, owned by the session.'),
-  timeOut: str({ pattern: DURATION_PATTERN, description: 'a duration such as "30m" or "1h30m"' }),
-});
+/**
+ * A RestoreSession's spec never changes after creation (SPEC Rules): the planner blocks a changed
+ * spec without a rerun bump, and this rule makes the API server refuse the change from anyone
+ * (kubectl, another tool). Metadata (annotations such as restore.gitops/rerun, finalizers) and
+ * the status subresource stay writable.
+ */
+export const SPEC_IMMUTABLE_MESSAGE =
+  'spec is immutable: a RestoreSession runs the spec it was created with; to restore again with another spec, delete the session and create it anew (with restorectl run: change the spec in git and bump the restore.gitops/rerun annotation)';
+
+export const restoreSessionSpecSchema: Schema = obj(
+  {
+    driver: str({ enum: ['Restic', 'VolumeSnapshotter', ''], default: 'Restic' }),
+    repository: obj({ name: str({ minLength: 1 }), namespace: str() }, ['name']),
+    task: obj({ name: str(), params: list(param) }),
+    target: obj({
+      alias: str(),
+      ref: obj(
+        {
+          apiVersion: str({ description: 'Defaults by kind when empty (apps/v1 for Deployment, StatefulSet, DaemonSet; v1 for PersistentVolumeClaim…).' }),
+          kind: str({ minLength: 1 }),
+          name: str({ minLength: 1 }),
+          namespace: str(),
+        },
+        ['kind', 'name'],
+      ),
+      volumeMounts: list(volumeMount),
+      replicas: int({ minimum: 0 }),
+      volumeClaimTemplates: list(pvcTemplate('A PVC template; ${POD_ORDINAL} in the name is replaced per replica.')),
+      rules: list(ruleSchema),
+      args: strings(),
+    }),
+    rules: list(ruleSchema, { description: 'Deprecated: use target.rules.' }),
+    hooks: obj({
+      preRestore: obj(handlerProps),
+      postRestore: obj({ ...handlerProps, executionPolicy: str({ enum: ['Always', 'OnSuccess', 'OnFailure'], default: 'Always' }) }),
+    }),
+    runtimeSettings: obj({ container: containerSettings, pod: podSettings }),
+    tempDir: obj({ medium: str(), sizeLimit: intOrString(), disableCaching: bool({ default: false }) }),
+    interimVolumeTemplate: pvcTemplate('A PVC created for the restore Job, owned by the session.'),
+    timeOut: str({ pattern: DURATION_PATTERN, description: 'a duration such as "30m" or "1h30m"' }),
+  },
+  undefined,
+  { 'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: SPEC_IMMUTABLE_MESSAGE }] },
+);
 
 export const restoreSessionStatusSchema: Schema = obj({
   phase: str({ enum: ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown', 'Invalid'] }),
@@ -209,7 +252,7 @@ export const repositorySpecSchema: Schema = obj(
     backend: obj({
       storageSecretName: str(),
       local,
-      s3: obj({ endpoint: str(), bucket: str({ minLength: 1 }), prefix: str(), region: str(), insecureTLS: bool() }, ['bucket']),
+      s3: obj({ endpoint: str({ minLength: 1 }), bucket: str({ minLength: 1 }), prefix: str(), region: str(), insecureTLS: bool() }, ['bucket', 'endpoint']),
       gcs: obj({ bucket: str({ minLength: 1 }), prefix: str(), maxConnections }, ['bucket']),
       azure: obj({ container: str({ minLength: 1 }), prefix: str(), maxConnections }, ['container']),
       swift: obj({ container: str({ minLength: 1 }), prefix: str() }, ['container']),

@@ -16,4 +16,22 @@ export const WORKLOAD_API_VERSIONS: Record<WorkloadKind, string> = {
   DeploymentConfig: 'apps.openshift.io/v1',
 };
 
+/**
+ * The apiVersion a target kind is read under when `target.ref.apiVersion` is empty (Stash finds a
+ * target by kind and name; its CRD does not require the apiVersion).
+ */
+const TARGET_API_VERSIONS: Record<string, string> = {
+  ...WORKLOAD_API_VERSIONS,
+  PersistentVolumeClaim: 'v1',
+  ReplicaSet: 'apps/v1',
+  ReplicationController: 'v1',
+  AppBinding: 'appcatalog.appscode.com/v1alpha1',
+};
+
+/** `ref.apiVersion`, or the one its kind is served under; undefined for an unknown kind without one. */
+export function targetApiVersion(ref: { apiVersion?: string; kind?: string } | undefined): string | undefined {
+  if (ref?.apiVersion) return ref.apiVersion;
+  return TARGET_API_VERSIONS[ref?.kind ?? ''];
+}
+
 export const POD_ORDINAL = '${POD_ORDINAL}';

@@ -1,7 +1,7 @@
 // Init-container injection into a workload's pod template, and its exact removal (SPEC
 // Executor choice). Pure: template in, template out; the caller writes it with resourceVersion.
 import type { PodTemplateSpec, Volume, Container } from '../api/core.ts';
-import { AGENT_VOLUME_NAMES, INIT_CONTAINER_NAME } from './agent-container.ts';
+import { AGENT_VOLUME_NAMES, INIT_CONTAINER_NAME, withAgentToken } from './agent-container.ts';
 import { SESSION_LABEL } from './claims.ts';
 
 /** On the pod template: the hash of the session spec that was injected (so the same spec never rolls twice). */
@@ -39,9 +39,10 @@ export function injectInitContainer(template: PodTemplateSpec, inj: Injection): 
   // The session's label on its pods, so the controller watches them with a label selector.
   const name = sessionName(inj.session);
   if (isLabelValue(name) && out.metadata.labels?.[SESSION_LABEL] === undefined) out.metadata.labels = { ...out.metadata.labels, [SESSION_LABEL]: name };
-  out.spec.initContainers = [inj.container, ...(out.spec.initContainers ?? [])];
+  out.spec.initContainers = [withContainerPorts(inj.container, out.spec.containers), ...(out.spec.initContainers ?? [])];
   const taken = new Set((out.spec.volumes ?? []).map((v) => v.name));
   out.spec.volumes = [...(out.spec.volumes ?? []), ...inj.volumes.filter((v) => !taken.has(v.name))];
+  out.spec = withAgentToken(out.spec, INIT_CONTAINER_NAME);
   const have = new Set((out.spec.imagePullSecrets ?? []).map((s) => s.name));
   const added = (inj.imagePullSecrets ?? []).filter((s) => !have.has(s.name));
   if (added.length) {
@@ -81,6 +82,24 @@ export function removeInjection(template: PodTemplateSpec): PodTemplateSpec {
     if (out.spec.volumes.length === 0) delete out.spec.volumes;
   }
   return out;
+}
+
+/**
+ * The agent learns the pod's named ports (RESTORE_CONTAINER_PORTS, container → name → number), so
+ * a hook's `port: http` resolves as Stash's prober resolves it, without reading the pod.
+ */
+function withContainerPorts(agent: Container, containers: Container[]): Container {
+  const ports: Record<string, Record<string, number>> = {};
+  for (const c of containers) {
+    for (const p of (c['ports'] ?? []) as { name?: string; containerPort?: number }[]) {
+      if (p.name && p.containerPort) (ports[c.name] ??= {})[p.name] = p.containerPort;
+    }
+  }
+  if (!Object.keys(ports).length) return agent;
+  return {
+    ...agent,
+    env: [...(agent.env ?? []).filter((e) => e.name !== 'RESTORE_CONTAINER_PORTS'), { name: 'RESTORE_CONTAINER_PORTS', value: JSON.stringify(ports) }],
+  };
 }
 
 /** `namespace/name` → name. */

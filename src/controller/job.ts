@@ -7,7 +7,7 @@ import type { Repository } from '../api/repository.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
 import { withOrdinal } from '../hosts/resolve.ts';
 import type { AgentImage, HostFrom } from './agent-container.ts';
-import { JOB_CONTAINER_NAME, agentContainer, agentVolumes } from './agent-container.ts';
+import { JOB_CONTAINER_NAME, agentContainer, agentVolumes, withAgentToken } from './agent-container.ts';
 import { SESSION_LABEL, sessionOwner } from './claims.ts';
 import { interimClaimName, restoreJobName, restoreServiceAccountName } from '../session/names.ts';
 
@@ -23,6 +23,16 @@ export interface RestoreJobInput {
   agent: AgentImage & { imagePullSecrets?: { name: string }[] };
   /** Ordinal for volumeClaimTemplates; 0 for single-host Jobs. */
   index: number;
+}
+
+/**
+ * The restore Job pod's labels and annotations: runtimeSettings.pod's podAnnotations (as Stash sets
+ * them) and podLabels, under the controller's own labels, which select the pods and always win.
+ */
+export function jobPodMetadata(session: RestoreSession, own: Record<string, string>): { labels: Record<string, string>; annotations?: Record<string, string> } {
+  const pod = session.spec.runtimeSettings?.pod;
+  const annotations = pod?.podAnnotations && Object.keys(pod.podAnnotations).length ? { ...pod.podAnnotations } : undefined;
+  return { labels: { ...pod?.podLabels, ...own }, ...(annotations ? { annotations } : {}) };
 }
 
 export function restoreJob({ session, repository, agent, index }: RestoreJobInput): KubeObject {
@@ -49,7 +59,8 @@ export function restoreJob({ session, repository, agent, index }: RestoreJobInpu
     mounts.push({ name: INTERIM_VOLUME, mountPath: INTERIM_MOUNT_PATH });
   }
 
-  const hostFrom: HostFrom = byOrdinal ? 'pvc-ordinal' : 'alias';
+  // As Stash's GetHostName: the ordinal names the host only when replicas is set.
+  const hostFrom: HostFrom = byOrdinal && target?.replicas !== undefined ? 'pvc-ordinal' : 'alias';
   const container = agentContainer({
     session,
     repository,
@@ -58,23 +69,27 @@ export function restoreJob({ session, repository, agent, index }: RestoreJobInpu
     hostFrom,
     dataMounts: mounts,
     env: byOrdinal ? [{ name: 'POD_ORDINAL', value: String(index) }] : [],
+    podSecurityContext: spec.runtimeSettings?.pod?.securityContext,
   });
 
-  const { imagePullSecrets: podSecrets, ...podSettings } = spec.runtimeSettings?.pod ?? {};
+  const { imagePullSecrets: podSecrets, podAnnotations, podLabels, serviceAccountAnnotations: _sa, ...podSettings } = spec.runtimeSettings?.pod ?? {};
   const pullSecrets = [...(podSecrets ?? [])];
   for (const s of agent.imagePullSecrets ?? []) if (!pullSecrets.some((p) => p.name === s.name)) pullSecrets.push(s);
   const labels = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [SESSION_LABEL]: session.metadata.name, [HOST_INDEX_LABEL]: String(index) };
 
-  const podSpec: PodSpec = {
-    ...podSettings,
-    // A ServiceAccount of the session's own (as Stash), so the agent's grants (the backend Secret)
-    // reach its pods only, not every pod running as the namespace's default.
-    serviceAccountName: podSettings.serviceAccountName || restoreServiceAccountName(session.metadata.name),
-    restartPolicy: 'Never',
-    containers: [container],
-    volumes: [...volumes, ...agentVolumes(session, repository)],
-    ...(pullSecrets.length ? { imagePullSecrets: pullSecrets } : {}),
-  };
+  const podSpec: PodSpec = withAgentToken(
+    {
+      ...podSettings,
+      // A ServiceAccount of the session's own (as Stash), so the agent's grants (the backend Secret)
+      // reach its pods only, not every pod running as the namespace's default.
+      serviceAccountName: podSettings.serviceAccountName || restoreServiceAccountName(session.metadata.name),
+      restartPolicy: 'Never',
+      containers: [container],
+      volumes: [...volumes, ...agentVolumes(session, repository)],
+      ...(pullSecrets.length ? { imagePullSecrets: pullSecrets } : {}),
+    },
+    JOB_CONTAINER_NAME,
+  );
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -84,6 +99,6 @@ export function restoreJob({ session, repository, agent, index }: RestoreJobInpu
       labels,
       ownerReferences: [sessionOwner(session)],
     },
-    spec: { backoffLimit: 0, template: { metadata: { labels }, spec: podSpec } },
+    spec: { backoffLimit: 0, template: { metadata: jobPodMetadata(session, labels), spec: podSpec } },
   };
 }

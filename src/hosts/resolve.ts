@@ -92,7 +92,9 @@ export function resolveHosts(session: RestoreSession, target: KubeObject | undef
     return { executor, known: true, totalHosts: hosts.length, hosts };
   }
   if (!t) return known(['host-0']);
-  if (t.volumeClaimTemplates?.length) return known(ordinalHosts(alias, t.replicas ?? 1));
+  // Stash's GetHostName: an ordinal suffix only when replicas is set (a StatefulSet's volumes);
+  // without it, one Job restores the alias or host-0.
+  if (t.volumeClaimTemplates?.length) return t.replicas === undefined ? known([alias || 'host-0']) : known(ordinalHosts(alias, t.replicas));
 
   const kind = t.ref?.kind;
   if (executor === 'init-container' && (kind === 'StatefulSet' || kind === 'DaemonSet')) {

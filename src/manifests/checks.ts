@@ -8,6 +8,7 @@ import { matchesLabelSelector } from '../api/label-selector.ts';
 import { isWorkloadKind, POD_ORDINAL } from '../api/workloads.ts';
 import type { FieldPath } from '../api/openapi.ts';
 import { invalidPatterns } from '../restic/pattern.ts';
+import { parseDuration } from '../session/duration.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import type { DesiredSet } from './desired.ts';
 import type { ClusterState } from './cluster-state.ts';
@@ -75,7 +76,18 @@ export function checkSessionSpec(m: Manifest<RestoreSession>, cluster?: ClusterS
   checkTarget(m.object, cluster, report);
   checkHooks(m.object, report);
   checkEnvPolicy(m.object, report);
+  checkTimeOut(m.object, report);
   return report.out;
+}
+
+/** A timeOut of zero or less is a deadline at creation, as in Stash: the session fails at once. */
+function checkTimeOut(s: RestoreSession, { warn }: Reporter): void {
+  const ms = s.spec.timeOut === undefined ? undefined : parseDuration(s.spec.timeOut);
+  if (ms !== undefined && ms <= 0)
+    warn(
+      ['spec', 'timeOut'],
+      `timeOut ${JSON.stringify(s.spec.timeOut)} puts the deadline at the session's creation: it fails at once (as in Stash); remove timeOut for no deadline`,
+    );
 }
 
 type At = 'key' | 'value';
@@ -103,7 +115,12 @@ function checkRules(s: RestoreSession, { err, warn }: Reporter): void {
   const { rules, field } = effectiveRules(spec);
   const base: FieldPath = field === 'spec.rules' ? ['spec', 'rules'] : ['spec', 'target', 'rules'];
   if (field === 'spec.rules') warn(['spec', 'rules'], 'spec.rules is deprecated: move the rules to spec.target.rules', 'key');
-  else if (spec.rules?.length) warn(['spec', 'rules'], 'spec.rules is ignored because spec.target.rules is set; remove one of them', 'key');
+  if (field === 'spec.rules' && spec.target?.rules?.length)
+    warn(
+      ['spec', 'target', 'rules'],
+      'spec.target.rules is ignored because the deprecated spec.rules is set (Stash replaces them too); remove one of them',
+      'key',
+    );
   if (snapshotter && rules.length) warn(base, 'rules are ignored by the VolumeSnapshotter driver: it restores whole volumes', 'key');
 
   let catchAll: number | undefined;
@@ -132,7 +149,8 @@ function checkRules(s: RestoreSession, { err, warn }: Reporter): void {
     }
     r.targetHosts.forEach((h, j) => {
       const prev = hostRule.get(h);
-      if (prev !== undefined && prev !== i)
+      if (prev === i) err([...base, i, 'targetHosts', j], `host "${h}" is listed twice in rule ${i}: list each host once`);
+      else if (prev !== undefined)
         err([...base, i, 'targetHosts', j], `host "${h}" is listed in rules ${prev} and ${i}: a host may be listed in one rule only`);
       else hostRule.set(h, i);
     });
@@ -301,6 +319,26 @@ export function checkRepository(m: Manifest<Repository>, cluster: ClusterState |
         ['spec', 'backend', 'storageSecretName'],
         'warning',
         `Secret ${m.object.metadata.namespace}/${b.storageSecretName} is not in the cluster state: restores will wait until it exists`,
+      ),
+    );
+  }
+  if (m.object.spec.wipeOut && (b.local || b.b2)) {
+    out.push(
+      diagnosticAt(
+        m,
+        ['spec', 'wipeOut'],
+        'error',
+        `wipeOut is not supported for the ${b.local ? 'local' : 'B2'} backend (Stash refuses it too): remove wipeOut, or delete the backup data yourself`,
+      ),
+    );
+  }
+  if (b.local?.mountPath && b.local.mountPath.split('/')[1] === 'stash') {
+    out.push(
+      diagnosticAt(
+        m,
+        ['spec', 'backend', 'local', 'mountPath'],
+        'error',
+        `mountPath ${b.local.mountPath} is under /stash, where Stash's image keeps its binary (Stash refuses it too): use another path, such as /stash-backup`,
       ),
     );
   }

@@ -3,6 +3,8 @@ import type { KubeObject } from '../../src/api/index.ts';
 import type { RestoreSession, RestoreSessionSpec } from '../../src/api/index.ts';
 import { matchRule, resolveHosts } from '../../src/hosts/index.ts';
 import type { HostResolution } from '../../src/hosts/index.ts';
+import { restoreJob } from '../../src/controller/job.ts';
+import { hostIdentity } from '../../src/agent/host.ts';
 
 const session = (spec: RestoreSessionSpec): RestoreSession => ({
   apiVersion: 'stash.appscode.com/v1beta1',
@@ -136,5 +138,39 @@ describe('rule matching', () => {
       r.hosts.map((h) => h.sourceHost),
       ['h-0', 'h-1', 'h-2', 'h-1'],
     );
+  });
+});
+
+describe('hosts: volumeClaimTemplates without replicas (as Stash)', () => {
+  const tpl = { metadata: { name: 'data-${POD_ORDINAL}' }, spec: {} };
+  const s = (target: RestoreSession['spec']['target']): RestoreSession => ({
+    apiVersion: 'stash.appscode.com/v1beta1',
+    kind: 'RestoreSession',
+    metadata: { name: 'vct', namespace: 'demo' },
+    spec: { repository: { name: 'r' }, target },
+  });
+  const agentHost = (session: RestoreSession, index: number) => {
+    const c = (restoreJob({ session, repository: undefined, agent: { image: 'x' }, index }) as any).spec.template.spec.containers[0];
+    const from = c.args[c.args.indexOf('--host-from') + 1];
+    const env = Object.fromEntries(c.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
+    return hostIdentity(session, from, env);
+  };
+
+  it('is one host named by the alias, not <alias>-0, in the plan and in the agent of its Job', () => {
+    const session = s({ alias: 'db', volumeClaimTemplates: [tpl], rules: [{ paths: ['/d'] }] });
+    const r = resolveHosts(session, undefined);
+    assert.deepEqual(r.known && r.hosts.map((h) => h.host), ['db']);
+    assert.equal(agentHost(session, 0), 'db');
+  });
+
+  it('is host-0 without an alias; with replicas the ordinal names the host', () => {
+    const none = s({ volumeClaimTemplates: [tpl] });
+    const r0 = resolveHosts(none, undefined);
+    assert.deepEqual(r0.known && r0.hosts.map((h) => h.host), ['host-0']);
+    assert.equal(agentHost(none, 0), 'host-0');
+    const two = s({ alias: 'db', replicas: 2, volumeClaimTemplates: [tpl] });
+    const r = resolveHosts(two, undefined);
+    assert.deepEqual(r.known && r.hosts.map((h) => h.host), ['db-0', 'db-1']);
+    assert.equal(agentHost(two, 1), 'db-1');
   });
 });

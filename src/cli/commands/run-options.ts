@@ -13,6 +13,8 @@ import { DEFAULT_STATUS_BRANCH } from '../../status/index.ts';
 import { UsageError, parseCommandArgs } from '../command.ts';
 import { NOTIFY_FLAGS, parseNotifyOptions } from './notify-options.ts';
 import type { NotifyOptions } from './notify-options.ts';
+import type { Patience } from './patience-options.ts';
+import { PATIENCE_FLAGS, parsePatience } from './patience-options.ts';
 
 /** The manifests come from a git remote... */
 export interface GitRunSource {
@@ -58,6 +60,8 @@ export interface RunOptions {
   metricsAddr?: ListenAddress;
   /** --leader-elect; `namespace` undefined: the pod's (env POD_NAMESPACE, the service account's, else default). */
   leaderElection?: { namespace?: string; name: string; leaseDurationMs: number };
+  /** --stuck-after, --orphaned-hook-after: the controller's patience (absent: its defaults). */
+  patience?: Patience;
   /** env LOG_LEVEL. */
   logLevel?: string;
   /** env STATUS_SIGNING_PASSPHRASE: the --signing-key-file key's passphrase. */
@@ -96,6 +100,7 @@ const FLAGS = {
   'leader-election-id': { type: 'string' },
   'leader-election-lease-duration': { type: 'string' },
   ...NOTIFY_FLAGS,
+  ...PATIENCE_FLAGS,
 } as const;
 
 type Values = ReturnType<typeof parseCommandArgs<typeof FLAGS>>['values'];
@@ -123,6 +128,7 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = {}, hom
   const webhookAddr = addressFlag(values, 'webhook-addr');
   const metricsAddr = addressFlag(values, 'metrics-addr');
   const notify = parseNotifyOptions(values, values['git-url']);
+  const patience = parsePatience('run', values);
   return {
     source: sourceOption(values),
     ...(values.include?.length ? { include: values.include } : {}),
@@ -140,6 +146,7 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = {}, hom
     ...(values['leader-elect']
       ? { leaderElection: { namespace: values['leader-election-namespace'], name: values['leader-election-id'] ?? DEFAULT_LEASE_NAME, leaseDurationMs } }
       : {}),
+    ...(Object.keys(patience).length ? { patience } : {}),
     ...(env['LOG_LEVEL'] !== undefined ? { logLevel: env['LOG_LEVEL'] } : {}),
     ...(env['STATUS_SIGNING_PASSPHRASE'] !== undefined ? { signingPassphrase: env['STATUS_SIGNING_PASSPHRASE'] } : {}),
     ...(notify ? { notify } : {}),

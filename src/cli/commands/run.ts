@@ -26,6 +26,7 @@ import type { CommitSigner, Keyring } from '../../source/signatures.ts';
 import type { Command } from '../command.ts';
 import { EXIT_ERRORS, EXIT_OK, UsageError } from '../command.ts';
 import { parseRunOptions } from './run-options.ts';
+import { patienceHelp } from './patience-options.ts';
 import type { RunOptions } from './run-options.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { Notifier, webhookSecrets } from '../../notify/notifier.ts';
@@ -76,6 +77,8 @@ Cycles:
   --once                    run one cycle and exit: 0 if it succeeded, 1 if not
   --allow-empty             let an empty source prune every managed session
   --cache-dir DIR           git caches (default ~/.cache/restore-controller)
+Sessions that cannot progress (the controller):
+${patienceHelp(28)}
 Push webhook (a cycle at once on every push to the followed branch):
   --webhook-addr ADDR       listen on HOST:PORT or :PORT (every interface); accepts POST from
                             GitHub (X-Hub-Signature-256), Gitea (X-Gitea-Signature) and GitLab
@@ -243,6 +246,7 @@ async function daemonFactory(opts: RunOptions, kubeConfig: k8s.KubeConfig, log: 
       cluster: opts.cluster,
       controller: {
         agent: { image: opts.agentImage },
+        ...opts.patience,
         log: controllerLog,
         ...(opts.namespace ? { namespace: opts.namespace } : {}),
       },

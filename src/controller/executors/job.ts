@@ -107,6 +107,7 @@ async function ensureServiceAccount(ctx: ExecutorContext): Promise<string> {
       name,
       namespace: session.metadata.namespace,
       labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [SESSION_LABEL]: session.metadata.name },
+      ...(session.spec.runtimeSettings?.pod?.serviceAccountAnnotations ? { annotations: session.spec.runtimeSettings.pod.serviceAccountAnnotations } : {}),
       ownerReferences: [sessionOwner(session)],
     },
   });

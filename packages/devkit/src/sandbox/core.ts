@@ -11,7 +11,7 @@ import type { ResourceType } from './resources.ts';
 import { fieldMatcher, labelMatcher } from './selectors.ts';
 import { recordUpdate, serverSideApply } from './ssa.ts';
 import type { Obj, Store } from './store.ts';
-import { admitCustom, builtinCauses, metadataCauses, podUpdateCauses } from './validation.ts';
+import { admitCustom, builtinCauses, metadataCauses, podUpdateCauses, transitionCauses } from './validation.ts';
 import type { FieldValidation } from './validation.ts';
 import { parse as parseYaml } from 'yaml';
 
@@ -321,6 +321,10 @@ export class ApiCore {
     obj.kind = r.kind;
     obj.metadata.resourceVersion = existing.metadata.resourceVersion;
     const warnings = this.admit(r, version, obj, false, opts);
+    if (!r.builtin) {
+      const causes = transitionCauses(r, version, this.present(r, existing, version), obj);
+      if (causes.length) throw invalid(r, existing.metadata.name, causes);
+    }
     if (r.plural === 'pods' && !r.group && opts.subresource !== 'status') {
       const causes = podUpdateCauses(existing, obj);
       if (causes.length) throw invalid(r, existing.metadata.name, causes);

@@ -178,6 +178,49 @@ export function admitCustom(r: ResourceType, version: string, obj: Obj, fieldVal
   return { object: { ...cleaned, metadata } as Obj, warnings };
 }
 
+/** The CEL rules the sandbox evaluates; others in a CRD are accepted and not checked (README). */
+const SUPPORTED_RULES = new Set(['self == oldSelf', 'oldSelf == self']);
+
+/**
+ * The CRD's transition rules on an update, as the API server evaluates them: of CEL, only
+ * `self == oldSelf` (an immutable field), checked where both the old and the new object have the
+ * field. The cause reads as kube-apiserver's (`spec: Invalid value: <message>`).
+ */
+export function transitionCauses(r: ResourceType, version: string, old: Obj, next: Obj): StatusCause[] {
+  const schema: Schema | undefined = r.schemas?.[version] ?? r.schemas?.[r.versions[0]!];
+  const causes: StatusCause[] = [];
+  const walk = (s: Schema, before: unknown, after: unknown, path: string[]): void => {
+    if (before === undefined || after === undefined) return;
+    for (const v of s['x-kubernetes-validations'] ?? []) {
+      if (!SUPPORTED_RULES.has(v.rule.replace(/\s+/g, ' ').trim())) continue;
+      if (canonical(before) !== canonical(after)) {
+        const field = path.join('.');
+        causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${v.message ?? `failed rule: ${v.rule}`}`, ...(field ? { field } : {}) });
+      }
+    }
+    if (s.properties && before && after && typeof before === 'object' && typeof after === 'object') {
+      for (const [k, sub] of Object.entries(s.properties)) walk(sub, (before as Obj)[k], (after as Obj)[k], [...path, k]);
+    }
+  };
+  if (schema) {
+    const { metadata: _a, ...b } = old;
+    const { metadata: _b, ...a } = next;
+    walk(schema, b, a, []);
+  }
+  return causes;
+}
+
+/** JSON with object keys sorted: CEL's equality of maps ignores their order, of lists does not. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Obj)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}
+
 /**
  * Pod spec updates the real API server allows: container and init-container images,
  * activeDeadlineSeconds, added tolerations, and setting nodeName once (what a binding does).

@@ -8,6 +8,17 @@ import { renderCrdFiles } from 'restore-controller/api/crd-files';
 import { parse } from 'yaml';
 
 const RS = { group: 'stash.appscode.com', version: 'v1beta1', plural: 'restoresessions' };
+const REPO = { group: 'stash.appscode.com', version: 'v1alpha1', plural: 'repositories' };
+
+/** A Repository: a custom resource whose spec may change (a RestoreSession's may not). */
+function repository(name: string): Record<string, unknown> {
+  return {
+    apiVersion: 'stash.appscode.com/v1alpha1',
+    kind: 'Repository',
+    metadata: { name, namespace: 'default' },
+    spec: { backend: { storageSecretName: 's', gcs: { bucket: 'b' } } },
+  };
+}
 
 function session(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -77,14 +88,23 @@ describe('sandbox API through client-node', function () {
     assert.equal(withStatus.status.phase, 'Running');
     assert.equal(withStatus.spec.driver, 'Restic');
     assert.equal(withStatus.metadata.generation, 1);
+    const refused = await status(
+      co.replaceNamespacedCustomObject({ ...RS, namespace: 'default', name: 'gen', body: { ...withStatus, spec: { ...withStatus.spec, timeOut: '1h' } } }),
+    );
+    assert.equal(refused.code, 422, "a RestoreSession's spec is immutable (deploy/crds' CEL rule)");
+    await co.createNamespacedCustomObject({ ...REPO, namespace: 'default', body: repository('gen') });
+    const repoStatus = await co.patchNamespacedCustomObjectStatus(
+      { ...REPO, namespace: 'default', name: 'gen', body: { status: { integrity: true } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
     const specChange = await co.replaceNamespacedCustomObject({
-      ...RS,
+      ...REPO,
       namespace: 'default',
       name: 'gen',
-      body: { ...withStatus, spec: { ...withStatus.spec, timeOut: '1h' }, status: { phase: 'Failed' } },
+      body: { ...repoStatus, spec: { ...repoStatus.spec, wipeOut: true }, status: { integrity: false } },
     });
     assert.equal(specChange.metadata.generation, 2);
-    assert.equal(specChange.status.phase, 'Running', 'a main-resource write ignores status');
+    assert.equal(specChange.status.integrity, true, 'a main-resource write ignores status');
   });
 
   it('answers with Status errors: NotFound, AlreadyExists, Conflict, Invalid with causes', async () => {
@@ -149,17 +169,17 @@ describe('sandbox API through client-node', function () {
   });
 
   it('applies JSON patches and refuses strategic merge for custom resources', async () => {
-    await co.createNamespacedCustomObject({ ...RS, namespace: 'default', body: session('jp') });
+    await co.createNamespacedCustomObject({ ...REPO, namespace: 'default', body: repository('jp') });
     const patched = await co.patchNamespacedCustomObject({
-      ...RS,
+      ...REPO,
       namespace: 'default',
       name: 'jp',
-      body: [{ op: 'replace', path: '/spec/repository/name', value: 'other' }],
+      body: [{ op: 'replace', path: '/spec/backend/gcs/bucket', value: 'other' }],
     });
-    assert.equal(patched.spec.repository.name, 'other');
+    assert.equal(patched.spec.backend.gcs.bucket, 'other');
     const smp = await status(
       co.patchNamespacedCustomObject(
-        { ...RS, namespace: 'default', name: 'jp', body: { spec: {} } },
+        { ...REPO, namespace: 'default', name: 'jp', body: { spec: {} } },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
       ),
     );
