@@ -59,6 +59,21 @@ describe('plan: task restores', () => {
       ['host-0'],
     );
     assert.match(planToText(plan), /executor job \(task postgres-restore-11\.9\), 1 host\(s\)/);
+    // What the built-in restore does: the dump file, the database and server, the AppBinding.
+    assert.deepEqual(action.database, {
+      database: 'PostgreSQL',
+      dumpFile: 'dumpfile.sql',
+      appBinding: 'demo/sample-postgres',
+      server: 'sample-postgres.demo.svc:5432',
+    });
+    assert.match(
+      planToText(plan),
+      /\n {4}restores dumpfile\.sql of each host's snapshot into PostgreSQL at sample-postgres\.demo\.svc:5432 \(AppBinding demo\/sample-postgres\), built in\n {4}HOST +SNAPSHOT +SOURCE HOST.*\n {4}host-0 +latest +host-0/,
+    );
+    assert.match(
+      planToMarkdown(plan),
+      /restores dumpfile\.sql of each host's snapshot into PostgreSQL at sample-postgres\.demo\.svc:5432 \(AppBinding demo\/sample-postgres\), built in \|/,
+    );
     assert.match(planToMarkdown(plan), /\| job \(task postgres-restore-11\.9\) \| 1 \|/);
   });
 
@@ -77,6 +92,12 @@ describe('plan: task restores', () => {
       { action: a.action, kind: a.kind, executor: a.executor, task: a.task, totalHosts: a.totalHosts },
       { action: 'create', kind: 'RestoreSession', executor: 'job', task: 'postgres-restore-11.9', totalHosts: 1 },
     );
+    assert.deepEqual(a.database, {
+      database: 'PostgreSQL',
+      dumpFile: 'dumpfile.sql',
+      appBinding: 'demo/sample-postgres',
+      server: 'sample-postgres.demo.svc:5432',
+    });
     assert.deepEqual(a.hosts, [{ host: 'host-0', sourceHost: 'host-0', snapshots: ['latest'], restores: true }]);
   });
 
