@@ -24,8 +24,8 @@ command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 echo "install-deps: installing ${missing[*]}" >&2
 if command -v apt-get >/dev/null 2>&1; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get install -y "${missing[@]}" >/dev/null 2>&1 || {
-    $sudo apt-get update >/dev/null && $sudo apt-get install -y "${missing[@]}" >/dev/null; }
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >/dev/null 2>&1 || {
+    $sudo apt-get update >/dev/null && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >/dev/null; }
 elif command -v brew >/dev/null 2>&1; then
   for p in "${missing[@]}"; do
     [ "$p" = kubernetes-client ] && p=kubernetes-cli

@@ -1,19 +1,24 @@
 // Built-in PostgreSQL restores (issue #14) end to end: a real PostgreSQL server, a pg_dumpall
 // backup made as Stash's postgres addon makes it, the AppBinding and RestoreSession of Stash's
-// docs (stashed/docs addons/postgres/standalone), run by the daemon from git on the sandbox with
+// docs (stashed/docs addons/postgres/standalone; the session is examples/databases/postgres), run by the daemon from git on the sandbox with
 // the real agent and restic; afterwards the rows are in the server. Wrong password, missing
 // AppBinding and an unreachable server end with their reason, never Succeeded.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
 import type { RestoreSession } from '../../src/api/index.ts';
 import { freePort, startPostgres } from '../support/databases.ts';
 import type { DatabaseServer } from '../support/databases.ts';
 import { tempDir } from '../support/restic-repo.ts';
+import { REPO_ROOT } from '../support/sandbox.ts';
 import { appBinding, backupDump, databaseSession, initRepository, secret, startDatabaseCluster } from './harness.ts';
 import type { DatabaseCluster } from './harness.ts';
 
 const BACKED_UP_PASSWORD = 'pg password at backup time';
 const PASSWORD = 'pg password of the AppBinding';
 const WRONG = 'not the pg password';
+const example = parse(readFileSync(join(REPO_ROOT, 'examples/databases/postgres/clusters/demo/postgres-restore.yaml'), 'utf8'));
 const condition = (s: RestoreSession, type: string) => s.status?.conditions?.find((c) => c.type === type);
 
 describe('database restores: PostgreSQL, with a real server, from git', function () {
@@ -46,7 +51,8 @@ describe('database restores: PostgreSQL, with a real server, from git', function
     c = await startDatabaseCluster(
       repo,
       {
-        'sample-postgres-restore.yaml': databaseSession('sample-postgres-restore', 'postgres-restore-11.9', 'restored-postgres'),
+        // The example (Stash's docs session), with the Repository of this machine.
+        'sample-postgres-restore.yaml': { ...example, spec: { ...example.spec, repository: { name: 'local-repo' } } },
         'wrong-password.yaml': databaseSession('wrong-password', 'postgres-restore-11.9', 'wrong-password-postgres'),
         'missing-appbinding.yaml': databaseSession('missing-appbinding', 'postgres-restore-11.9', 'no-such-postgres'),
         'unreachable.yaml': databaseSession('unreachable', 'postgres-restore-16.1', 'unreachable-postgres', [{ name: 'waitTimeout', value: '3' }]),

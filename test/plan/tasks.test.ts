@@ -101,6 +101,17 @@ describe('plan: task restores', () => {
     assert.deepEqual(a.hosts, [{ host: 'host-0', sourceHost: 'host-0', snapshots: ['latest'], restores: true }]);
   });
 
+  it('plans the PostgreSQL example (examples/databases/postgres) without error, naming the dump file, database, server and AppBinding', async () => {
+    const ex = 'examples/databases/postgres';
+    const r = await restorectl(['plan', '--source', `${ex}/clusters/demo`, '--cluster-state', `${ex}/cluster-state`]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /\+ create RestoreSession demo\/sample-postgres-restore .*\n.*\n {4}executor job \(task postgres-restore-11\.9\), 1 host\(s\)/);
+    assert.match(
+      r.stdout,
+      /\n {4}restores dumpfile\.sql of each host's snapshot into PostgreSQL at restored-postgres\.demo\.svc:5432 \(AppBinding demo\/restored-postgres\), built in\n/,
+    );
+  });
+
   it('plan refuses an unknown task and says which tasks exist', async () => {
     const { diagnostics } = planOf((s) => (s.spec.task.name = 'postgress-restore-11.9'), [appBinding, ...pvcRestore, ...postgresCatalog()]);
     const d = theOne(diagnostics, /Task "postgress-restore-11\.9"/, 'error');

@@ -66,6 +66,15 @@ function tempDir(prefix: string): string {
 
 /** Resolves once `ready()` succeeds; rejects when the process exits first or after `ms`. */
 async function waitReady(child: ChildProcess, ready: () => boolean, what: string, log: () => string, ms = 60_000): Promise<void> {
+  try {
+    await untilReady(child, ready, what, log, ms);
+  } catch (e) {
+    child.kill('SIGKILL'); // never leave a half-started server behind
+    throw e;
+  }
+}
+
+async function untilReady(child: ChildProcess, ready: () => boolean, what: string, log: () => string, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   let exited: number | null | undefined;
   child.once('exit', (code) => (exited = code));
