@@ -11,7 +11,7 @@ const LAYERS = [
   ['api'],
   ['git', 'session', 'hosts', 'kube'],
   ['restic', 'tasks'],
-  ['source', 'manifests'],
+  ['source', 'manifests', 'databases'],
   ['plan'],
   ['apply', 'status', 'agent'],
   ['controller', 'notify'],

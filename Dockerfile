@@ -16,8 +16,11 @@ RUN npm run build
 FROM node:22-bookworm-slim
 # restic restores the snapshots; ca-certificates for HTTPS to git hosts and object stores;
 # openssh-client for ssh:// git remotes (deploy keys). No git: the daemon speaks git itself.
+# The clients of the built-in database restores (src/databases): psql and pg_isready
+# (postgresql-client), mysql and mysqladmin for the MySQL and MariaDB tasks (mariadb-client),
+# redis-cli (redis-tools).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends restic ca-certificates openssh-client \
+ && apt-get install -y --no-install-recommends restic ca-certificates openssh-client postgresql-client mariadb-client redis-tools \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production

@@ -1,10 +1,11 @@
 // The agent's edge to the Kubernetes API: the session, its Repository and Secret, status writes,
 // events and the restore Lease. Everything else in src/agent is logic over these calls.
 import * as k8s from '@kubernetes/client-node';
+import type { AppBinding } from '../api/appbinding.ts';
 import type { Repository } from '../api/repository.ts';
 import type { RestoreSession, RestoreSessionStatus } from '../api/restoresession.ts';
 import { apiErrorInfo, isAlreadyExists, isConflict, isNotFound } from '../kube/api-error.ts';
-import { REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
+import { APP_BINDINGS, REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
 import { updateSessionStatus } from '../kube/status-update.ts';
 import type { StatusUpdateOptions } from '../kube/status-update.ts';
 import { recordEvent } from '../kube/events.ts';
@@ -49,6 +50,21 @@ export class AgentCluster {
     }
   }
 
+  /** The AppBinding a database session restores into (built-in database restores). */
+  async appBinding(namespace: string, name: string): Promise<AppBinding> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({ ...APP_BINDINGS, namespace, name })) as AppBinding;
+    } catch (e) {
+      const info = apiErrorInfo(e);
+      throw new AgentError(
+        'AppBindingNotFound',
+        `cannot read AppBinding ${namespace}/${name}: ${isNotFound(e) ? "it does not exist (create it, or fix the session's spec.target.ref)" : info.message}`,
+        { kind: 'AppBinding', object: `${namespace}/${name}`, ...(info.code ? { status: info.code } : {}) },
+        { cause: e },
+      );
+    }
+  }
+
   /** The Secret's data, decoded. The values stay in memory; callers must never print them. */
   async secretData(namespace: string, name: string): Promise<Record<string, string>> {
     let secret: k8s.V1Secret;
@@ -58,7 +74,7 @@ export class AgentCluster {
       const info = apiErrorInfo(e);
       throw new AgentError(
         'SecretNotFound',
-        `cannot read Secret ${namespace}/${name}: ${isNotFound(e) ? "it does not exist (create it, or fix the Repository's storageSecretName)" : info.message}`,
+        `cannot read Secret ${namespace}/${name}: ${isNotFound(e) ? "it does not exist (create it, or fix the Repository's storageSecretName or the AppBinding's secret)" : info.message}`,
         { kind: 'Secret', object: `${namespace}/${name}`, ...(info.code ? { status: info.code } : {}) },
         { cause: e },
       );

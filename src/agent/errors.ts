@@ -12,6 +12,8 @@ export type AgentErrorCode =
   | 'RepositoryNotFound'
   /** The Repository has no spec.backend.storageSecretName. */
   | 'StorageSecretNotNamed'
+  /** The AppBinding of a database session cannot be read. */
+  | 'AppBindingNotFound'
   /** The storage Secret cannot be read. */
   | 'SecretNotFound'
   /** Waiting for another host's result (a hook run elsewhere) took longer than allowed. */
@@ -22,7 +24,7 @@ export type AgentErrorCode =
 export interface AgentErrorData {
   /** The object concerned, `namespace/name`. */
   object?: string;
-  kind?: 'RestoreSession' | 'Repository' | 'Secret';
+  kind?: 'RestoreSession' | 'Repository' | 'Secret' | 'AppBinding';
   /** The API server's HTTP status, when it answered. */
   status?: number;
   timeoutMs?: number;

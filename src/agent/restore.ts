@@ -331,8 +331,9 @@ async function restoreHost(run: HostRun, restorer: HostRestorer): Promise<AgentO
       // Outside the try: a write that gives up is not a restore that failed.
       const snapshots = result.snapshots.join(', ');
       await recordOutcome(run, { hostname: host, phase: 'Succeeded', duration: elapsed(), progress: result.progress, snapshot: result.snapshots.join(',') });
-      await cluster.event(session, 'Normal', 'Host Restore Succeeded', `host ${host}: restored snapshot ${snapshots}`, host);
-      log.info(`Succeeded (snapshot ${snapshots})`, { snapshot: result.snapshots });
+      const into = result.into ? ` into ${result.into}` : '';
+      await cluster.event(session, 'Normal', 'Host Restore Succeeded', `host ${host}: restored snapshot ${snapshots}${into}`, host);
+      log.info(`Succeeded (snapshot ${snapshots}${into})`, { snapshot: result.snapshots });
       outcome = { code: 0, message: 'restored' };
     }
   }

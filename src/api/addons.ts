@@ -22,14 +22,14 @@ export const ADDON_FAMILIES: readonly AddonFamily[] = [
   {
     addon: 'mongodb',
     title: 'MongoDB',
-    builtIn: true,
+    builtIn: false,
     versions: ['3.4.17', '3.4.22', '3.6.8', '3.6.13', '4.0.3', '4.0.5', '4.0.11', '4.1.4', '4.1.7', '4.1.13', '4.2.3', '4.4.6', '5.0.3', '5.0.15', '6.0.5'],
   },
   { addon: 'redis', title: 'Redis', builtIn: true, versions: ['5.0.13', '6.2.5', '7.0.5'] },
   {
     addon: 'elasticsearch',
     title: 'Elasticsearch',
-    builtIn: true,
+    builtIn: false,
     versions: ['5.6.4', '6.2.4', '6.3.0', '6.4.0', '6.5.3', '6.8.0', '7.2.0', '7.3.2', '7.14.0', '8.2.0'],
   },
   { addon: 'etcd', title: 'etcd', builtIn: false, versions: ['3.5.0'] },

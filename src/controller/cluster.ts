@@ -1,13 +1,14 @@
 // The controller's edge to the Kubernetes API. Reads and writes only; the decisions are in
 // reconcile.ts and the executors.
 import * as k8s from '@kubernetes/client-node';
+import type { AppBinding } from '../api/appbinding.ts';
 import type { KubeObject } from '../api/meta.ts';
 import type { Repository } from '../api/repository.ts';
 import type { RestoreSession, RestoreSessionStatus } from '../api/restoresession.ts';
 import { WORKLOAD_API_VERSIONS } from '../api/workloads.ts';
 import type { WorkloadKind } from '../api/workloads.ts';
 import { apiErrorInfo, isAlreadyExists, isConflict, isNotFound } from '../kube/api-error.ts';
-import { REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
+import { APP_BINDINGS, REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
 import { SESSION_LABEL } from './claims.ts';
 import { updateSessionStatus } from '../kube/status-update.ts';
 import { recordEvent } from '../kube/events.ts';
@@ -191,6 +192,11 @@ export class ControllerCluster {
   async namespaceLabels(name: string): Promise<Record<string, string> | undefined> {
     const ns = await orUndefined(this.count('GET namespace', this.core.readNamespace({ name })));
     return ns ? (ns.metadata?.labels ?? {}) : undefined;
+  }
+
+  /** The AppBinding a database session restores into, or undefined when it does not exist. */
+  appBinding(namespace: string, name: string): Promise<AppBinding | undefined> {
+    return orUndefined(this.count('GET appbinding', this.custom.getNamespacedCustomObject({ ...APP_BINDINGS, namespace, name }) as Promise<AppBinding>));
   }
 
   async secretExists(namespace: string, name: string): Promise<boolean> {

@@ -1,6 +1,7 @@
 // Host resolution (SPEC Executor choice and Hosts): a pure function of the session, its target
 // object (when known) and the cluster's nodes.
-import { PVC_RESTORE_TASK } from '../api/addons.ts';
+import { PVC_RESTORE_TASK, builtInTaskNames, officialTask } from '../api/addons.ts';
+import { isAppBindingRef } from '../api/appbinding.ts';
 import type { KubeObject } from '../api/meta.ts';
 import type { PvcTemplate, RestoreSession } from '../api/restoresession.ts';
 import { effectiveRules } from '../api/restoresession.ts';
@@ -33,17 +34,25 @@ export function unsupportedTargetKind(session: RestoreSession): string | undefin
 }
 
 /**
- * Why the restore Job cannot carry out the session's `spec.task` yet, or undefined when it can.
- * Only Stash's `pvc-restore` into a PersistentVolumeClaim runs today (the claim is mounted at
- * `/stash-data` when the target names no volumeMounts, as Stash's pvc-restore Function does); a
- * database Task would otherwise end Succeeded having restored nothing (issue #14).
+ * Why the restore Job cannot carry out the session's `spec.task`, or undefined when it can:
+ * Stash's `pvc-restore` into a PersistentVolumeClaim (the claim is mounted at `/stash-data` when
+ * the target names no volumeMounts, as Stash's pvc-restore Function does), and the database tasks
+ * of Stash's catalog the agent runs built in (`postgres-restore-<version>`, mysql, mariadb, redis)
+ * into an AppBinding. Anything else would end Succeeded having restored nothing (issue #14).
  */
 export function unsupportedTask(session: RestoreSession): string | undefined {
   const task = session.spec.task?.name;
   if (!task) return undefined;
-  if (task === PVC_RESTORE_TASK && session.spec.target?.ref?.kind === 'PersistentVolumeClaim') return undefined;
-  const target = session.spec.target?.ref ? `${session.spec.target.ref.kind} ${session.spec.target.ref.name}` : 'no target';
-  return `task ${task} (${target}) is a Stash Task restore, which restore-controller does not run yet: nothing was restored. Only ${PVC_RESTORE_TASK} into a PersistentVolumeClaim runs; restore this one with Stash's operator and its addon, or delete the session`;
+  const ref = session.spec.target?.ref;
+  if (task === PVC_RESTORE_TASK && ref?.kind === 'PersistentVolumeClaim') return undefined;
+  const official = officialTask(task);
+  if (official?.builtIn && official.target === 'AppBinding' && isAppBindingRef(ref)) return undefined;
+  const target = ref ? `${ref.kind} ${ref.name}` : 'no target';
+  return `task ${task} (${target}) is a Stash Task restore, which restore-controller does not run yet: nothing was restored. Built in are ${builtInTaskNames()
+    .filter((n) => n !== PVC_RESTORE_TASK)
+    .join(
+      ', ',
+    )} into an AppBinding and ${PVC_RESTORE_TASK} into a PersistentVolumeClaim; restore this one with Stash's operator and its addon, or delete the session`;
 }
 
 /** `${POD_ORDINAL}` replaced, as for the PVCs and Jobs of ordinal `i`. */

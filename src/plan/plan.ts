@@ -13,8 +13,12 @@ import { formatDiagnostic } from '../manifests/diagnostic.ts';
 import { diagnosticAt } from '../manifests/load.ts';
 import type { Manifest } from '../manifests/load.ts';
 import { sessionTask } from '../manifests/task-checks.ts';
+import type { AppBinding } from '../api/appbinding.ts';
+import { isAppBindingRef } from '../api/appbinding.ts';
+import { builtInDatabaseTask, serverName, serverOf } from '../databases/index.ts';
+import type { BuiltInDatabaseTask } from '../databases/index.ts';
 import { canonical, contentId } from './content-id.ts';
-import type { Action, Plan } from './types.ts';
+import type { Action, DatabasePlan, Plan } from './types.ts';
 
 /** What the planner needs of the ledger (DESIGN §2): the execution recorded for a content id. */
 export interface LedgerEntry {
@@ -128,6 +132,11 @@ function planSession(
   };
   const task = resolution.executor === 'job' ? sessionTask(s, cluster) : undefined;
   if (task) action.task = task.name;
+  const database =
+    task && ref && isAppBindingRef(ref)
+      ? databasePlan(builtInDatabaseTask(task.name), ref.namespace || namespace, ref.name, target as AppBinding | undefined)
+      : undefined;
+  if (database) action.database = database;
   const { rules, field } = effectiveRules(s.spec);
   const rulesPath = field === 'spec.rules' ? ['spec', 'rules'] : ['spec', 'target', 'rules'];
 
@@ -271,4 +280,18 @@ function effectOf(s: RestoreSession, executor: Action['executor'], hosts: number
       return `runs ${count(hosts, 'restore Job', 'restore Jobs')}${into}${claims}; no workload restarts`;
     }
   }
+}
+
+/** What a built-in database restore restores into (the server only when the cluster state has the AppBinding and it names one). */
+export function databasePlan(t: BuiltInDatabaseTask | undefined, namespace: string, name: string, ab: AppBinding | undefined): DatabasePlan | undefined {
+  if (!t) return undefined;
+  const plan: DatabasePlan = { database: t.addon.title, dumpFile: t.addon.dumpFile, appBinding: `${namespace}/${name}` };
+  if (ab?.spec?.clientConfig) {
+    try {
+      plan.server = serverName(serverOf(ab, t.addon.defaultPort));
+    } catch {
+      // an AppBinding without url or service: the agent says so when it runs
+    }
+  }
+  return plan;
 }

@@ -24,6 +24,13 @@ export function planToJson(plan: Plan): string {
   return JSON.stringify({ sourceCommit: plan.sourceCommit, diagnostics: plan.diagnostics, actions }, null, 2) + '\n';
 }
 
+/** `restores dumpfile.sql into PostgreSQL at db:5432 (AppBinding demo/db)` for a built-in database restore. */
+function databaseText(a: Action): string | undefined {
+  const d = a.database;
+  if (!d) return undefined;
+  return `restores ${d.dumpFile} of each host's snapshot into ${d.database}${d.server ? ` at ${d.server}` : ''} (AppBinding ${d.appBinding}), built in`;
+}
+
 /** `job (task postgres-restore-11.9)` for a task restore, else the executor. */
 function executorText(a: Action): string {
   return a.task ? `${a.executor} (task ${a.task})` : (a.executor ?? '');
@@ -180,6 +187,8 @@ export function planToText(plan: Plan): string {
     if (a.effect && a.action !== 'noop') out.push(`    ${a.effect}`);
     if (a.executor)
       out.push(`    executor ${executorText(a)}, ${a.totalHosts === undefined ? 'hosts unknown' : `${a.totalHosts} host(s)`}, content id ${a.contentId}`);
+    const database = databaseText(a);
+    if (database && a.action !== 'noop') out.push(`    ${database}`);
     const shared = sharedReason(a);
     if (shared) out.push(`    latest not resolved: ${shared}`);
     if (a.hosts?.length && a.action !== 'noop') out.push(...table([HOST_HEADER, ...hostRows(a, plain)]).map((l) => `    ${l}`));
@@ -223,7 +232,7 @@ export function planToMarkdown(plan: Plan): string {
       `|---|---|${withChange ? '---|' : ''}---|---|---|---|`,
     );
     for (const a of actions) {
-      const note = [a.reason, a.action !== 'noop' ? a.effect : undefined]
+      const note = [a.reason, a.action !== 'noop' ? a.effect : undefined, a.action !== 'noop' ? databaseText(a) : undefined]
         .filter(Boolean)
         .map((x) => md(x!))
         .join('<br>');

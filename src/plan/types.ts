@@ -17,6 +17,8 @@ export interface Action {
   executor?: Executor;
   /** The Task the restore Job runs (task restores): `spec.task.name`, or the one the AppBinding names. Additive to DESIGN §5's JSON. */
   task?: string;
+  /** A built-in database restore: what it restores, from which dump file, into which AppBinding (and server, when the cluster state lists it). Additive to DESIGN §5's JSON. */
+  database?: DatabasePlan;
   totalHosts?: number;
   hosts?: HostPlan[];
   /** What it does to running things, in a sentence for people ("its 5 pods restart…"); not in JSON. */
@@ -29,6 +31,17 @@ export interface Action {
   rerun?: string;
   /** The snapshots each host would restore, looked up in the repository (by host name); not in JSON. */
   snapshots?: Record<string, SnapshotPin[]>;
+}
+
+export interface DatabasePlan {
+  /** `PostgreSQL`, `MySQL`, `MariaDB`, `Redis`. */
+  database: string;
+  /** The file of the snapshot that is piped into the client (`dumpfile.sql`). */
+  dumpFile: string;
+  /** `namespace/name` of the target AppBinding. */
+  appBinding: string;
+  /** `host:port` from the AppBinding, when the cluster state has it. */
+  server?: string;
 }
 
 /** What a change (head against base) does to one object's manifest. */

@@ -37,6 +37,8 @@ export interface ResticHostJob {
 export interface ResticHostOutcome {
   snapshots: string[];
   progress: HostProgress;
+  /** What the data was restored into, for messages, when not the host's volumes (a database). */
+  into?: string;
 }
 
 export interface ResticHostRestorerOptions {

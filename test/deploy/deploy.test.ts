@@ -65,6 +65,7 @@ const VERBS: Record<string, string> = { read: 'get', get: 'get', list: 'list', c
 const CUSTOM: Record<string, { group: string; plural: string }> = {
   RESTORE_SESSIONS: { group: 'stash.appscode.com', plural: 'restoresessions' },
   REPOSITORIES: { group: 'stash.appscode.com', plural: 'repositories' },
+  APP_BINDINGS: { group: 'appcatalog.appscode.com', plural: 'appbindings' },
 };
 const plural = (kind: string) => (kind.endsWith('y') ? `${kind.slice(0, -1)}ies` : kind.endsWith('s') ? `${kind}es` : `${kind}s`).toLowerCase();
 

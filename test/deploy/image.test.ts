@@ -7,6 +7,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DATABASE_ADDONS, databaseCommands } from '../../src/databases/index.ts';
 import { REPO_ROOT } from '../support/sandbox.ts';
 
 const run = promisify(execFile);
@@ -22,6 +23,27 @@ describe('the image (Dockerfile)', function () {
     assert.match(dockerfile, /npm ci --omit=dev/);
     assert.match(dockerfile, /^USER 65532:65532$/m);
     assert.match(dockerfile, /^ENTRYPOINT \["restorectl"\]$/m);
+  });
+
+  it('carries every program the built-in database restores run (src/databases), from Debian packages', () => {
+    const install = /apt-get install -y --no-install-recommends ([^\\\n]+)/.exec(dockerfile)![1]!.trim().split(/\s+/);
+    // Which Debian bookworm package provides each client (dpkg -S).
+    const PACKAGE: Record<string, string> = {
+      psql: 'postgresql-client',
+      pg_isready: 'postgresql-client',
+      mysql: 'mariadb-client',
+      mysqladmin: 'mariadb-client',
+      'redis-cli': 'redis-tools',
+    };
+    const conn = { host: 'db', port: 1, username: 'u', password: 'p', caCert: 'CA', appBinding: 'demo/db' };
+    for (const addon of Object.values(DATABASE_ADDONS)) {
+      const cmds = databaseCommands(addon, conn, { args: [], waitTimeoutSeconds: 1 }, '/tmp');
+      for (const c of [cmds.ready, cmds.restore, ...(cmds.after ? [cmds.after] : [])]) {
+        const program = c.argv[0]!;
+        assert.ok(PACKAGE[program], `${addon.kind} runs ${program}: which package provides it?`);
+        assert.ok(install.includes(PACKAGE[program]!), `${program} (${PACKAGE[program]}) is not installed: ${install.join(' ')}`);
+      }
+    }
   });
 
   it('copies only what .dockerignore lets into the build context', () => {

@@ -59,17 +59,27 @@ describe('plan: task restores', () => {
       ['host-0'],
     );
     assert.match(planToText(plan), /executor job \(task postgres-restore-11\.9\), 1 host\(s\)/);
+    // What the built-in restore does: the dump file, the database and server, the AppBinding.
+    assert.deepEqual(action.database, {
+      database: 'PostgreSQL',
+      dumpFile: 'dumpfile.sql',
+      appBinding: 'demo/sample-postgres',
+      server: 'sample-postgres.demo.svc:5432',
+    });
+    assert.match(
+      planToText(plan),
+      /\n {4}restores dumpfile\.sql of each host's snapshot into PostgreSQL at sample-postgres\.demo\.svc:5432 \(AppBinding demo\/sample-postgres\), built in\n {4}HOST +SNAPSHOT +SOURCE HOST.*\n {4}host-0 +latest +host-0/,
+    );
+    assert.match(
+      planToMarkdown(plan),
+      /restores dumpfile\.sql of each host's snapshot into PostgreSQL at sample-postgres\.demo\.svc:5432 \(AppBinding demo\/sample-postgres\), built in \|/,
+    );
     assert.match(planToMarkdown(plan), /\| job \(task postgres-restore-11\.9\) \| 1 \|/);
   });
 
-  it('warns before anything runs that a database Task restore is not run yet and the session will end Failed', () => {
+  it("does not warn that the built-in PostgreSQL restore would not run: the agent runs it without Stash's catalog", () => {
     const { diagnostics } = planOf(nothing, [appBinding, ...pvcRestore]);
-    const d = theOne(diagnostics, /does not run yet/, 'warning');
-    assert.equal(d.path, 'spec.task.name');
-    assert.match(
-      d.message,
-      /task postgres-restore-11\.9 \(AppBinding sample-postgres\) is a Stash Task restore, which restore-controller does not run yet: nothing was restored.*the session will end Failed/,
-    );
+    assert.deepEqual(about(diagnostics, /does not run yet|will end Failed/).map(formatDiagnostic), []);
   });
 
   it("plan --output json keeps DESIGN §5's contract and adds the task", async () => {
@@ -82,7 +92,24 @@ describe('plan: task restores', () => {
       { action: a.action, kind: a.kind, executor: a.executor, task: a.task, totalHosts: a.totalHosts },
       { action: 'create', kind: 'RestoreSession', executor: 'job', task: 'postgres-restore-11.9', totalHosts: 1 },
     );
+    assert.deepEqual(a.database, {
+      database: 'PostgreSQL',
+      dumpFile: 'dumpfile.sql',
+      appBinding: 'demo/sample-postgres',
+      server: 'sample-postgres.demo.svc:5432',
+    });
     assert.deepEqual(a.hosts, [{ host: 'host-0', sourceHost: 'host-0', snapshots: ['latest'], restores: true }]);
+  });
+
+  it('plans the PostgreSQL example (examples/databases/postgres) without error, naming the dump file, database, server and AppBinding', async () => {
+    const ex = 'examples/databases/postgres';
+    const r = await restorectl(['plan', '--source', `${ex}/clusters/demo`, '--cluster-state', `${ex}/cluster-state`]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /\+ create RestoreSession demo\/sample-postgres-restore .*\n.*\n {4}executor job \(task postgres-restore-11\.9\), 1 host\(s\)/);
+    assert.match(
+      r.stdout,
+      /\n {4}restores dumpfile\.sql of each host's snapshot into PostgreSQL at restored-postgres\.demo\.svc:5432 \(AppBinding demo\/restored-postgres\), built in\n/,
+    );
   });
 
   it('plan refuses an unknown task and says which tasks exist', async () => {
@@ -94,10 +121,7 @@ describe('plan: task restores', () => {
       /neither in the cluster state nor one of Stash's addon tasks that restore-controller runs built in, so nothing would restore the data/,
     );
     assert.match(d.message, /install the Task and its Functions and list them in --cluster-state/);
-    assert.match(
-      d.message,
-      /postgres-restore-<version>, mysql-restore-<version>, mariadb-restore-<version>, mongodb-restore-<version>, redis-restore-<version>, elasticsearch-restore-<version>, pvc-restore/,
-    );
+    assert.match(d.message, /postgres-restore-<version>, mysql-restore-<version>, mariadb-restore-<version>, redis-restore-<version>, pvc-restore/);
     assert.match(d.message, /Tasks in the cluster state: postgres-restore-11\.9, pvc-restore$/);
     // The command exits 1 and prints it at the task's line.
     const dir = mkdtempSync(join(tmpdir(), 'plan-task-'));

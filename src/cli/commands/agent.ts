@@ -1,6 +1,8 @@
 import { AgentCluster } from '../../agent/cluster.ts';
 import type { HostFrom } from '../../agent/host.ts';
 import { runAgent, scratchDirFor } from '../../agent/restore.ts';
+import { SessionRestorer } from '../../agent/restorer.ts';
+import { DatabaseRestorer } from '../../databases/restorer.ts';
 import { jsonLogger } from '../../common/log.ts';
 import { loadKubeConfig } from '../../kube/kubeconfig.ts';
 import { ResticHostRestorer } from '../../restic/index.ts';
@@ -54,7 +56,8 @@ SIGTERM stops restic and records the host Failed: interrupted.`,
     process.once('SIGINT', onSignal);
     try {
       const cluster = new AgentCluster(loadKubeConfig({ kubeconfig: values.kubeconfig }));
-      const outcome = await runAgent(cluster, new ResticHostRestorer(), {
+      const restorer = new SessionRestorer(new ResticHostRestorer(), new DatabaseRestorer(cluster));
+      const outcome = await runAgent(cluster, restorer, {
         namespace,
         name,
         hostFrom,

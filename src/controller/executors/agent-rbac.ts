@@ -1,6 +1,9 @@
-// The Role the agent needs, bound to the service account its pods run as (a workload's pods or a
+// The Role the agent needs (with a database session's AppBinding and its Secrets), bound to the service account its pods run as (a workload's pods or a
 // restore Job's), owned by the session so it goes with it.
+import type { AppBinding } from '../../api/appbinding.ts';
+import { APPCATALOG_GROUP } from '../../api/appbinding.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/meta.ts';
+import { appBindingSecretNames } from '../../databases/index.ts';
 import type { Repository } from '../../api/repository.ts';
 import type { RestoreSession } from '../../api/restoresession.ts';
 import { dnsLabel } from '../../session/names.ts';
@@ -18,7 +21,16 @@ export interface PolicyRule {
  * What the agent may do (read its session, write its status, read the Repository and its Secret,
  * events, its Lease). The controller must hold all of it to grant it (deploy/rbac/clusterrole.yaml).
  */
-export function agentRoleRules(session: RestoreSession, repository: Repository): PolicyRule[] {
+export function agentRoleRules(session: RestoreSession, repository: Repository, appBinding?: AppBinding): PolicyRule[] {
+  // A built-in database restore reads its AppBinding and the Secrets it names (credentials, TLS).
+  const database: PolicyRule[] = appBinding
+    ? [
+        { apiGroups: [APPCATALOG_GROUP], resources: ['appbindings'], resourceNames: [appBinding.metadata.name], verbs: ['get'] },
+        ...(appBindingSecretNames(appBinding).length
+          ? [{ apiGroups: [''], resources: ['secrets'], resourceNames: appBindingSecretNames(appBinding), verbs: ['get'] }]
+          : []),
+      ]
+    : [];
   return [
     { apiGroups: ['stash.appscode.com'], resources: ['restoresessions'], resourceNames: [session.metadata.name], verbs: ['get'] },
     { apiGroups: ['stash.appscode.com'], resources: ['restoresessions/status'], resourceNames: [session.metadata.name], verbs: ['get', 'update'] },
@@ -26,11 +38,12 @@ export function agentRoleRules(session: RestoreSession, repository: Repository):
     { apiGroups: [''], resources: ['secrets'], resourceNames: [repository.spec.backend.storageSecretName ?? ''], verbs: ['get'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+    ...database,
   ];
 }
 
 /** A Role for the agent ({@link agentRoleRules}), bound to the pods' service account. */
-export async function ensureAgentRbac(ctx: ExecutorContext, serviceAccount: string): Promise<void> {
+export async function ensureAgentRbac(ctx: ExecutorContext, serviceAccount: string, appBinding?: AppBinding): Promise<void> {
   const { session, cluster } = ctx;
   const ns = session.metadata.namespace!;
   const name = dnsLabel('stash-restore', session.metadata.name);
@@ -39,7 +52,7 @@ export async function ensureAgentRbac(ctx: ExecutorContext, serviceAccount: stri
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
     metadata: meta,
-    rules: agentRoleRules(session, ctx.repository),
+    rules: agentRoleRules(session, ctx.repository, appBinding),
   });
   await cluster.createRoleBinding({
     apiVersion: 'rbac.authorization.k8s.io/v1',

@@ -14,6 +14,11 @@ import { ControllerError, isPermanentRefusal } from '../errors.ts';
 import type { AgentTrouble } from '../agent-pods.ts';
 import { JOB_CONTAINER_NAME } from '../agent-container.ts';
 import { ensureAgentRbac } from './agent-rbac.ts';
+import type { AppBinding } from '../../api/appbinding.ts';
+import { isAppBindingRef } from '../../api/appbinding.ts';
+import { errorMessage } from '../../common/errors.ts';
+import { builtInDatabaseTask, serverName, serverOf, versionNote } from '../../databases/index.ts';
+import type { BuiltInDatabaseTask } from '../../databases/index.ts';
 
 function jobFailure(job: k8s.V1Job, host: string): string | undefined {
   const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
@@ -37,7 +42,7 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
       { session: `${ns}/${session.metadata.name}` },
     );
   }
-  const target = await jobTarget(ctx);
+  const { condition: target, appBinding } = await jobTarget(ctx);
   if (target?.status === 'False') return { targetFound: false, conditions: [target] };
   const stats: HostRestoreStats[] = [];
   const troubles: AgentTrouble[] = [];
@@ -53,7 +58,7 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
     if (!existing) {
       try {
         // Once per reconcile that creates Jobs: their pods run as this service account.
-        if (!rbacDone) await ensureAgentRbac(ctx, await ensureServiceAccount(ctx));
+        if (!rbacDone) await ensureAgentRbac(ctx, await ensureServiceAccount(ctx), appBinding);
         rbacDone = true;
         for (const claim of claimsForOrdinal(session, i)) if (!(await cluster.claim(ns, claim.metadata.name))) await cluster.createClaim(claim);
         if (await cluster.createJob(job)) created++;
@@ -138,22 +143,61 @@ async function jobTroubles(ctx: ExecutorContext, job: k8s.V1Job): Promise<AgentT
 }
 
 /**
- * RestoreTargetFound for the object a restore Job mounts (Stash checks every target before its
- * executor: a missing one waits as Pending); undefined when there is nothing to check.
+ * RestoreTargetFound for the object a restore Job mounts or restores into (Stash checks every
+ * target before its executor: a missing one waits as Pending); no condition when there is nothing
+ * to check. A database session's AppBinding is returned too: the agent is granted it and its Secrets.
  */
-async function jobTarget(ctx: ExecutorContext): Promise<ConditionUpdate | undefined> {
+async function jobTarget(ctx: ExecutorContext): Promise<{ condition?: ConditionUpdate; appBinding?: AppBinding }> {
   const { cluster, session } = ctx;
   const ref = session.spec.target?.ref;
-  if (ref?.kind !== 'PersistentVolumeClaim' || session.spec.target?.volumeClaimTemplates?.length) return undefined;
-  const ns = ref.namespace || session.metadata.namespace!;
+  const ns = ref?.namespace || session.metadata.namespace!;
+  const database = builtInDatabaseTask(session.spec.task?.name);
+  if (ref && database && isAppBindingRef(ref)) {
+    const appBinding = await cluster.appBinding(ns, ref.name);
+    if (!appBinding) {
+      return {
+        condition: {
+          type: CONDITION.RestoreTargetFound,
+          status: 'False',
+          reason: REASON.TargetNotAvailable,
+          message: `AppBinding ${ns}/${ref.name} does not exist: create it (it says where the ${database.addon.title} database listens and names its credentials Secret), or fix spec.target.ref`,
+        },
+      };
+    }
+    return {
+      appBinding,
+      condition: { type: CONDITION.RestoreTargetFound, status: 'True', reason: REASON.TargetAvailable, message: databaseTargetMessage(appBinding, database) },
+    };
+  }
+  if (ref?.kind !== 'PersistentVolumeClaim' || session.spec.target?.volumeClaimTemplates?.length) return {};
   if (await cluster.claim(ns, ref.name))
-    return { type: CONDITION.RestoreTargetFound, status: 'True', reason: REASON.TargetAvailable, message: `PersistentVolumeClaim ${ns}/${ref.name} found` };
+    return {
+      condition: {
+        type: CONDITION.RestoreTargetFound,
+        status: 'True',
+        reason: REASON.TargetAvailable,
+        message: `PersistentVolumeClaim ${ns}/${ref.name} found`,
+      },
+    };
   return {
-    type: CONDITION.RestoreTargetFound,
-    status: 'False',
-    reason: REASON.TargetNotAvailable,
-    message: `PersistentVolumeClaim ${ns}/${ref.name} does not exist`,
+    condition: {
+      type: CONDITION.RestoreTargetFound,
+      status: 'False',
+      reason: REASON.TargetNotAvailable,
+      message: `PersistentVolumeClaim ${ns}/${ref.name} does not exist`,
+    },
   };
+}
+
+/** What `kubectl describe` shows of the database a session restores into: the AppBinding, the server, the dump file, the task's version. */
+export function databaseTargetMessage(ab: AppBinding, database: BuiltInDatabaseTask): string {
+  let server: string;
+  try {
+    server = `${database.addon.title} at ${serverName(serverOf(ab, database.addon.defaultPort))}`;
+  } catch (e) {
+    server = `${database.addon.title}, but ${errorMessage(e)}`;
+  }
+  return `AppBinding ${ab.metadata.namespace}/${ab.metadata.name} found: restoring ${database.addon.dumpFile} into ${server} (built-in ${versionNote(database)})`;
 }
 
 /** Deletes the session's Jobs (deadline passed, or the session is going away). */
