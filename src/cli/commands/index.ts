@@ -28,6 +28,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./controller.ts')).controllerCommand,
   },
   {
+    name: 'version',
+    summary: 'Print the version of restorectl (every command also takes --version)',
+    load: async () => (await import('./version.ts')).versionCommand,
+  },
+  {
     name: 'agent restore',
     summary: "Restore this pod's host of a RestoreSession with restic (runs inside stash-init or a restore Job)",
     load: async () => (await import('./agent.ts')).agentRestoreCommand,
