@@ -18,6 +18,21 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./status.ts')).statusCommand,
   },
   {
+    name: 'reconcile',
+    summary: 'Ask the running daemon for a cycle now (signed with its webhook secret)',
+    load: async () => (await import('./reconcile.ts')).reconcileCommand,
+  },
+  {
+    name: 'suspend',
+    summary: "Hold a cluster's daemon (a commit on the status branch): it creates and prunes nothing, and follows running sessions",
+    load: async () => (await import('./suspend.ts')).suspendCommand,
+  },
+  {
+    name: 'resume',
+    summary: "Free a cluster's daemon held by suspend (a commit on the status branch)",
+    load: async () => (await import('./suspend.ts')).resumeCommand,
+  },
+  {
     name: 'run',
     summary: 'The daemon: follow a git branch, create each restore exactly once, drive it, write its history to the status branch',
     load: async () => (await import('./run.ts')).runCommand,
