@@ -23,6 +23,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./reconcile.ts')).reconcileCommand,
   },
   {
+    name: 'rerun',
+    summary: 'Run a restore again: commit the restore.gitops/rerun bump to the source branch (or print it as a patch)',
+    load: async () => (await import('./rerun.ts')).rerunCommand,
+  },
+  {
     name: 'suspend',
     summary: "Hold a cluster's daemon (a commit on the status branch): it creates and prunes nothing, and follows running sessions",
     load: async () => (await import('./suspend.ts')).suspendCommand,

@@ -53,9 +53,13 @@ export async function editBranch(remote: GitRemote, opts: EditBranchOptions): Pr
   mkdirSync(join(opts.gitdir, 'objects', 'pack'), { recursive: true });
   const max = opts.maxAttempts ?? 5;
   let lastReason = '';
+  let refusedOn: string | null | undefined;
   for (let attempt = 1; attempt <= max; attempt++) {
     const advertised = await advertise(remote, 'git-receive-pack', what);
     const tip = advertised.refs.get(ref) ?? null;
+    // Refused although nobody pushed in between: a hook or a protected branch, not a race.
+    if (refusedOn !== undefined && refusedOn === tip)
+      throw remote.error('GitPushRejected', what, `the remote refused the push: ${lastReason} (a protected branch, or a hook said no)`, { ref });
     if (!tip && !opts.create) {
       const heads = [...advertised.refs.keys()].filter((r) => r.startsWith('refs/heads/')).map((r) => r.slice(11));
       throw remote.error(
@@ -105,7 +109,8 @@ export async function editBranch(remote: GitRemote, opts: EditBranchOptions): Pr
       storePack(opts.gitdir, pack.sha, pack.pack, pack.idx);
       return { commit, parent: tip, files: files.sort(), attempts: attempt };
     }
-    lastReason = outcome.reason;
+    lastReason = remote.redact(outcome.reason);
+    refusedOn = tip;
     await new Promise((r) => setTimeout(r, 100 * 2 ** (attempt - 1) * (0.5 + Math.random())));
   }
   throw remote.error(
