@@ -99,7 +99,7 @@ describe('restorectl rerun', function () {
     work.git(['pull', '--quiet', 'origin', 'main']);
     writeFileSync(join(tmp, 'rerun.patch'), r.stdout);
     work.git(['apply', '--check', join(tmp, 'rerun.patch')]);
-    assert.match(r.stdout, /^-    restore\.gitops\/rerun: "2"\n\+    restore\.gitops\/rerun: "3"$/m);
+    assert.match(r.stdout, /^- {4}restore\.gitops\/rerun: "2"\n\+ {4}restore\.gitops\/rerun: "3"$/m);
   });
 
   it('a protected branch (a hook that refuses): exit 1, the patch on stdout and why on stderr', async () => {
@@ -109,7 +109,7 @@ describe('restorectl rerun', function () {
     try {
       const r = await rerun(['demo/sts-restore']);
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stdout, /^\+    restore\.gitops\/rerun: "3"$/m);
+      assert.match(r.stdout, /^\+ {4}restore\.gitops\/rerun: "3"$/m);
       assert.match(r.stderr, /cannot push to main \(.*refused the push: .*\(a protected branch, or a hook said no\)\); the change is printed above as a patch/);
     } finally {
       writeFileSync(hook, '#!/bin/sh\nexit 0\n');
