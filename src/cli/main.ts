@@ -6,6 +6,7 @@ import type { Command, Io } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 import { findPlugin, listPlugins, pluginDirs, runPlugin } from './plugins.ts';
 import type { Plugin, PluginSearch } from './plugins.ts';
+import { versionText } from './version.ts';
 
 export function topLevelHelp(plugins: Plugin[] = []): string {
   const builtIn = new Set(COMMANDS.map((c) => c.name.split(' ')[0]));
@@ -22,14 +23,18 @@ export function topLevelHelp(plugins: Plugin[] = []): string {
       ? ['', 'Plugins (restorectl-<name> executables found in node_modules/.bin or on PATH):', ...extra.map((p) => `  ${p.name.padEnd(width)}  ${p.file}`)]
       : []),
     '',
-    'Run `restorectl <command> --help` for the options of a command.',
+    'Run `restorectl <command> --help` for the options of a command; `--version` (on any command) prints the version.',
   ].join('\n');
 }
 
-/** Runs one command: `--help`, then the command, with usage and other errors turned into exit 2. */
+/** Runs one command: `--help` or `--version`, else the command, with usage and other errors turned into exit 2. */
 export async function runCommand(command: Command, args: string[], io: Io): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout(command.help.trimEnd() + '\n');
+    return 0;
+  }
+  if (args.includes('--version')) {
+    io.stdout(versionText());
     return 0;
   }
   try {
@@ -45,6 +50,10 @@ export async function main(argv: string[], io: Io, search: PluginSearch = {}): P
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.stdout(topLevelHelp(listPlugins(search)) + '\n');
     return name ? 0 : EXIT_CANNOT_RUN;
+  }
+  if (name === '--version' || name === '-V') {
+    io.stdout(versionText());
+    return 0;
   }
   // `restorectl agent restore …` is the command `agent restore`.
   const entry = COMMANDS.find((c) => c.name === name) ?? COMMANDS.find((c) => c.name === `${name} ${rest[0]}`);

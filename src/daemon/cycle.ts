@@ -2,7 +2,8 @@
 // anything changed since the last clean cycle (then nothing is planned), what a plan's errors and
 // an apply's outcome mean for the report. Daemon.cycle does the I/O around them.
 import type { AppliedAction } from '../apply/applier.ts';
-import type { Plan } from '../plan/types.ts';
+import type { Action, Plan } from '../plan/types.ts';
+import type { Suspension } from '../status/types.ts';
 import type { SourceRevision } from '../source/types.ts';
 import { hasChanges } from '../source/types.ts';
 
@@ -15,8 +16,28 @@ export function sourceMoved(rev: Pick<SourceRevision, 'initial' | 'changed' | 'c
  * What a plan is made from, as one key: the source's generation, the live objects' (undefined when
  * they were read by a LIST, which claims no sameness) and the executions' version.
  */
-export function cycleInputs(sourceGeneration: number, liveGeneration: number | undefined, executionsVersion: number): string | undefined {
-  return liveGeneration === undefined ? undefined : `${sourceGeneration}/${liveGeneration}/${executionsVersion}`;
+export function cycleInputs(
+  sourceGeneration: number,
+  liveGeneration: number | undefined,
+  executionsVersion: number,
+  suspension?: Suspension,
+): string | undefined {
+  if (liveGeneration === undefined) return undefined;
+  return `${sourceGeneration}/${liveGeneration}/${executionsVersion}${suspension?.suspended ? `/suspended ${suspension.at}` : ''}`;
+}
+
+/** Actions that change the cluster; a suspended daemon holds them all. */
+const CHANGES: ReadonlySet<Action['action']> = new Set(['create', 'update', 'rerun', 'prune']);
+
+/**
+ * The plan of a suspended daemon (`restorectl suspend`): every create, update, rerun and prune is
+ * blocked with who suspended it, when and why, so nothing is recorded, created or deleted and each
+ * held restore says so; noops stand, so running sessions are still followed. Not suspended: the plan.
+ */
+export function suspendPlan(plan: Plan, suspension: Suspension | undefined, cluster: string): Plan {
+  if (!suspension?.suspended) return plan;
+  const why = `held: the daemon is suspended (by ${suspension.by || '?'} at ${suspension.at || '?'}: ${suspension.reason || 'no reason given'}); it goes ahead after \`restorectl resume --cluster ${cluster}\``;
+  return { ...plan, actions: plan.actions.map((a) => (CHANGES.has(a.action) ? { ...a, action: 'blocked', reason: `${a.action} ${why}` } : a)) };
 }
 
 export interface CycleMemory {

@@ -22,7 +22,8 @@ import type { StatusWriter } from '../status/writer.ts';
 import type { Ledger } from '../status/ledger.ts';
 import type { Execution, ManagedSession, StatusSnapshot } from '../status/types.ts';
 import { attentionOf } from '../status/index.ts';
-import { actionText, appliedOutcome, cycleInputs, planErrorText, sourceMoved, unchanged } from './cycle.ts';
+import type { Suspension } from '../status/types.ts';
+import { actionText, appliedOutcome, cycleInputs, planErrorText, sourceMoved, suspendPlan, unchanged } from './cycle.ts';
 import { failpoint } from '../common/failpoints.ts';
 import { LiveObjects } from './live-objects.ts';
 import { executionsFromLedger, followCluster, ledgerView, recordPlan } from './executions.ts';
@@ -113,6 +114,8 @@ export class Daemon {
   private announcedPhases: Map<string, Execution['phase']>;
   /** Blocked restores announced (`ns/name` → reason): a block is announced again only when its reason changes. */
   private announcedBlocked = new Map<string, string>();
+  /** The cluster's suspension record as last read from the status branch (`restorectl suspend`). */
+  private suspension: Suspension | undefined;
 
   constructor(opts: DaemonOptions) {
     this.opts = opts;
@@ -212,10 +215,11 @@ export class Daemon {
     const rev = await this.syncSource(report);
     if (!rev) return report;
     lap('sync');
+    await this.readSuspension();
     const live = await this.live.read();
     this.opts.observer?.sessionsListed?.(live.sessions);
     lap('list');
-    const inputs = cycleInputs(this.sourceGeneration, live.generation, this.executionsVersion);
+    const inputs = cycleInputs(this.sourceGeneration, live.generation, this.executionsVersion, this.suspension);
     if (unchanged(inputs, { lastInputs: this.lastInputs, ledgerDirty: this.ledgerDirty, hasLastPlan: !!this.lastPlan }))
       return this.unchangedReport(report, this.lastPlan!);
     let clean = report.ok;
@@ -256,6 +260,29 @@ export class Daemon {
     return rev;
   }
 
+  /**
+   * Whether `restorectl suspend` holds this cluster, from the status branch; logged once per change.
+   * A branch that cannot be read leaves the last record in force (nothing is pushed then anyway).
+   */
+  private async readSuspension(): Promise<void> {
+    const writer = this.opts.statusWriter;
+    if (!writer) return;
+    let s: Suspension | undefined;
+    try {
+      s = await writer.readSuspension(this.opts.cluster);
+    } catch (e) {
+      this.log.warn('cannot read the suspension record from the status branch; the last one read stays in force', { error: errorMessage(e) });
+      return;
+    }
+    const was = this.suspension?.suspended ? this.suspension.at : undefined;
+    this.suspension = s;
+    if (s?.suspended && was !== s.at)
+      this.log.warn(
+        `suspended by ${s.by} at ${s.at}: ${s.reason}; nothing is created, rerun, updated or pruned until \`restorectl resume --cluster ${this.opts.cluster}\``,
+      );
+    else if (!s?.suspended && was !== undefined) this.log.info(`resumed${s ? ` by ${s.by} at ${s.at}: ${s.reason}` : ''}`);
+  }
+
   /** Nothing changed since the last clean cycle: its plan stands, and so do its errors. */
   private unchangedReport(report: CycleReport, plan: Plan): CycleReport {
     report.unchanged = true;
@@ -281,7 +308,8 @@ export class Daemon {
 
   /** Plans against the cluster and the ledger, and records the plan's new and vanished executions. */
   private plan(report: CycleReport, rev: SourceRevision, desired: DesiredSet, cluster: ClusterState, now: Date): Plan {
-    const plan = planRestores({ desired, cluster, ledger: ledgerView(this.executions), allowEmpty: this.opts.allowEmpty, sourceCommit: rev.commit });
+    const planned = planRestores({ desired, cluster, ledger: ledgerView(this.executions), allowEmpty: this.opts.allowEmpty, sourceCommit: rev.commit });
+    const plan = suspendPlan(planned, this.suspension, this.opts.cluster);
     report.plan = plan;
     this.reportPlanErrors(report, plan);
     if (recordPlan(this.executions, plan, rev.commit, now)) {
@@ -427,6 +455,7 @@ export class Daemon {
       source: { url: rev.url, branch: rev.branch, commit: rev.commit },
       sessions: [...byKey.values()],
       diagnostics: plan.diagnostics,
+      ...(this.suspension?.suspended ? { suspension: this.suspension } : {}),
     };
   }
 

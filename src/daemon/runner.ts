@@ -226,6 +226,7 @@ export class DaemonRunner {
         const fields = { provider, status: o.status, ...('delivery' in o && o.delivery ? { delivery: o.delivery } : {}) };
         if (o.outcome === 'unauthorized')
           this.log.warn('webhook: refused a request whose signature or token did not verify', { ...fields, remote: req.socket.remoteAddress });
+        else if (o.outcome === 'triggered' && o.provider === 'restorectl') this.log.info(`reconcile requested${o.by ? ` by ${o.by}` : ''}`, fields);
         else if (o.outcome === 'triggered') this.log.info(`webhook: push to ${o.ref}${o.after ? ` (${o.after.slice(0, 12)})` : ''}`, fields);
         else this.log.info(`webhook: ${'message' in o ? o.message : o.outcome}`, fields);
       },

@@ -5,6 +5,8 @@
 //   GitHub  X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>   (Gitea and Forgejo send it too)
 //   Gitea   X-Gitea-Signature: <hex HMAC-SHA256 of the body>
 //   GitLab  X-Gitlab-Token: <the secret itself>
+//   restorectl reconcile  X-Restorectl-Signature-256: sha256=<hex HMAC-SHA256 of the body>, a body
+//           {"action":"reconcile","requestedAt","by"} no older than 5 minutes (a replay is refused)
 //
 // Comparisons are constant-time; an unauthenticated caller learns nothing but 401.
 import { createHmac, createHash, timingSafeEqual } from 'node:crypto';
@@ -14,7 +16,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RestoreError } from '../common/errors.ts';
 import { reply } from './http-server.ts';
 
-export type WebhookProvider = 'github' | 'gitea' | 'gitlab';
+export type WebhookProvider = 'github' | 'gitea' | 'gitlab' | 'restorectl';
+
+/** The header `restorectl reconcile` signs its request with. */
+export const RECONCILE_SIGNATURE_HEADER = 'x-restorectl-signature-256';
+/** How far a reconcile request's `requestedAt` may be from the daemon's clock. */
+export const RECONCILE_MAX_SKEW_MS = 5 * 60_000;
+
+/** The body and headers of a `restorectl reconcile` request, signed with the webhook's secret. */
+export function reconcileRequest(secret: string, by: string, now: Date = new Date()): { body: string; headers: Record<string, string> } {
+  const body = JSON.stringify({ action: 'reconcile', requestedAt: now.toISOString(), by });
+  return { body, headers: { 'content-type': 'application/json', [RECONCILE_SIGNATURE_HEADER]: `sha256=${hmacSha256Hex(secret, Buffer.from(body))}` } };
+}
 
 /** What the daemon follows: a branch, or a pinned tag/commit (`--ref`). */
 export interface FollowedRef {
@@ -23,7 +36,7 @@ export interface FollowedRef {
 }
 
 export type WebhookOutcome =
-  | { status: 202; outcome: 'triggered'; provider: WebhookProvider; ref: string; after?: string; delivery?: string }
+  | { status: 202; outcome: 'triggered'; provider: WebhookProvider; ref: string; after?: string; delivery?: string; by?: string }
   | { status: 200; outcome: 'ignored'; provider: WebhookProvider; message: string; delivery?: string }
   | { status: 200; outcome: 'ping'; provider: WebhookProvider; delivery?: string }
   | { status: 400; outcome: 'bad-request'; provider: WebhookProvider; message: string; delivery?: string }
@@ -72,6 +85,7 @@ const header = (h: Headers, name: string): string | undefined => {
 
 /** Which provider signed the request, by its signature header (Gitea's own wins over its GitHub-style copy). */
 export function detectProvider(h: Headers): WebhookProvider | undefined {
+  if (header(h, RECONCILE_SIGNATURE_HEADER) !== undefined) return 'restorectl';
   if (header(h, 'x-gitea-signature') !== undefined) return 'gitea';
   if (header(h, 'x-hub-signature-256') !== undefined) return 'github';
   if (header(h, 'x-gitlab-token') !== undefined) return 'gitlab';
@@ -87,6 +101,8 @@ export function verifyWebhook(h: Headers, body: Buffer, secret: string): Webhook
       return verifyGitHubSignature(body, header(h, 'x-hub-signature-256'), secret) ? provider : undefined;
     case 'gitlab':
       return verifyGitLabToken(header(h, 'x-gitlab-token'), secret) ? provider : undefined;
+    case 'restorectl':
+      return verifyGitHubSignature(body, header(h, RECONCILE_SIGNATURE_HEADER), secret) ? provider : undefined;
     default:
       return undefined;
   }
@@ -116,10 +132,28 @@ function parsePayload(h: Headers, body: Buffer): { ref?: unknown; after?: unknow
   }
 }
 
+/** A verified `restorectl reconcile`: a cycle now, unless the request is stale (a replay). */
+function handleReconcile(body: Buffer, now: Date): WebhookOutcome {
+  const payload = parsePayload({}, body) as { action?: unknown; requestedAt?: unknown; by?: unknown } | undefined;
+  if (payload?.action !== 'reconcile' || typeof payload.requestedAt !== 'string')
+    return { status: 400, outcome: 'bad-request', provider: 'restorectl', message: 'the reconcile request is not JSON {"action":"reconcile","requestedAt"}' };
+  const skew = Math.abs(now.getTime() - Date.parse(payload.requestedAt));
+  // Signed but old (or from a clock far off): a recorded request played again is refused like a bad signature.
+  if (!(skew <= RECONCILE_MAX_SKEW_MS)) return { status: 401, outcome: 'unauthorized' };
+  return {
+    status: 202,
+    outcome: 'triggered',
+    provider: 'restorectl',
+    ref: 'reconcile',
+    ...(typeof payload.by === 'string' ? { by: payload.by.slice(0, 200) } : {}),
+  };
+}
+
 /** The whole decision for one request whose body was read: verify, then route by event and ref. */
-export function handleWebhook(h: Headers, body: Buffer, secret: string, follow: FollowedRef): WebhookOutcome {
+export function handleWebhook(h: Headers, body: Buffer, secret: string, follow: FollowedRef, now: Date = new Date()): WebhookOutcome {
   const provider = verifyWebhook(h, body, secret);
   if (!provider) return { status: 401, outcome: 'unauthorized' };
+  if (provider === 'restorectl') return handleReconcile(body, now);
   const delivery = header(h, 'x-github-delivery') ?? header(h, 'x-gitea-delivery') ?? header(h, 'x-gitlab-event-uuid');
   const d = delivery ? { delivery } : {};
   const event = (provider === 'gitlab' ? header(h, 'x-gitlab-event') : (header(h, 'x-gitea-event') ?? header(h, 'x-github-event'))) ?? '';
@@ -186,7 +220,7 @@ export function webhookHandler(opts: WebhookHandlerOptions) {
         return reply(res, 200, 'pong');
       case 'triggered':
         opts.onPush(outcome);
-        return reply(res, 202, `cycle triggered by the push to ${outcome.ref}`);
+        return reply(res, 202, outcome.provider === 'restorectl' ? 'cycle triggered (restorectl reconcile)' : `cycle triggered by the push to ${outcome.ref}`);
     }
   };
 }

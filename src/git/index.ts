@@ -36,3 +36,5 @@ export type { RefUpdate } from './transport/push.ts';
 export { ObjectReader } from './store/object-reader.ts';
 export { storePack } from './store/packs.ts';
 export { syncFs } from './store/sync-fs.ts';
+export { editBranch } from './transport/edit-branch.ts';
+export type { BranchEdit, EditBranchOptions, EditBranchResult } from './transport/edit-branch.ts';

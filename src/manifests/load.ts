@@ -17,16 +17,22 @@ export interface Manifest<T extends KubeObject = KubeObject> {
   text: string;
   /** Positions of the document's fields, from the file's one parse (absent: parsed from `text` when asked). */
   positions?: DocumentPositions;
+  /** Where the object sits in its document: `['items', 3]` for an item of a `List`; absent for the document itself. */
+  at?: FieldPath;
 }
 
 function positionIn(m: Manifest, path: FieldPath, at: 'key' | 'value'): { line: number; column: number } {
-  return m.positions ? m.positions.locate(path, at) : locate(m.text, m.doc, path, at);
+  const full = m.at ? [...m.at, ...path] : path;
+  return m.positions ? m.positions.locate(full, at) : locate(m.text, m.doc, full, at);
 }
 
-/** A diagnostic pointing at a field of a manifest (or at its key, for a field that should not be there). */
+/**
+ * A diagnostic pointing at a field of a manifest (or at its key, for a field that should not be
+ * there). The path shown is the field's path in its document (`items[1].spec…` in a `List`).
+ */
 export function diagnosticAt(m: Manifest, path: FieldPath, severity: Severity, message: string, at: 'key' | 'value' = 'value'): Diagnostic {
   const pos = positionIn(m, path, at);
-  return { file: m.file, line: pos.line, column: pos.column, path: formatPath(path), severity, message };
+  return { file: m.file, line: pos.line, column: pos.column, path: formatPath(m.at ? [...m.at, ...path] : path), severity, message };
 }
 
 /** `file:line` where the manifest's object starts, for messages that point at another manifest. */
@@ -60,25 +66,43 @@ export function loadObjects(files: SourceFile[]): LoadedObjects {
     for (const d of parsed.documents) {
       if (d.value === null || d.value === undefined) continue; // an empty document (`---` alone)
       const m: Manifest = { object: d.value as KubeObject, file: f.path, doc: d.index, text: f.text, positions: d.positions };
+      // A List (what `kubectl get … -o yaml` prints) has no name of its own: its items are the objects.
+      const list = listItems(d.value);
+      if (list) {
+        if (list.problem) diagnostics.push(diagnosticAt(m, ['items'], 'error', list.problem));
+        list.items.forEach((item, i) => {
+          const at: FieldPath = ['items', i];
+          const p = notAnObject(item);
+          if (p) diagnostics.push(diagnosticAt({ ...m, at }, p.path, 'error', p.message));
+          else manifests.push({ ...m, object: item as KubeObject, at });
+        });
+        continue;
+      }
       const problem = notAnObject(d.value);
       if (problem) {
         diagnostics.push(diagnosticAt(m, problem.path, 'error', problem.message));
-        continue;
-      }
-      const obj = d.value as KubeObject;
-      if (obj.kind === 'List' || (obj.kind.endsWith('List') && Array.isArray(obj['items']))) {
-        const items = (obj['items'] ?? []) as unknown[];
-        items.forEach((item, i) => {
-          const p = notAnObject(item);
-          if (p) diagnostics.push(diagnosticAt(m, ['items', i, ...p.path], 'error', p.message));
-          else manifests.push({ ...m, object: item as KubeObject });
-        });
         continue;
       }
       manifests.push(m);
     }
   }
   return { manifests, diagnostics };
+}
+
+/**
+ * The items of a `List` (`kind: List`, or a typed list such as `PodList`, with `items`), or
+ * undefined for any other document. `problem`: `items` is there but not a list.
+ */
+function listItems(value: unknown): { items: unknown[]; problem?: string } | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const o = value as Record<string, unknown>;
+  if (typeof o['kind'] !== 'string' || typeof o['apiVersion'] !== 'string') return undefined;
+  const isList = o['kind'] === 'List' || (o['kind'].endsWith('List') && 'items' in o);
+  if (!isList) return undefined;
+  const items = o['items'];
+  if (items === undefined || items === null) return { items: [] };
+  if (!Array.isArray(items)) return { items: [], problem: `${o['kind']} items must be a list of objects, not ${describe(items)}` };
+  return { items };
 }
 
 function notAnObject(value: unknown): { path: FieldPath; message: string } | undefined {

@@ -5,7 +5,7 @@ import { CONTENT_ID_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, RERUN_ANNOTA
 import type { Repository } from '../api/repository.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
 import { effectiveRules, isFinalPhase, repositoryOf } from '../api/restoresession.ts';
-import { resolveHosts } from '../hosts/resolve.ts';
+import { chooseExecutor, resolveHosts } from '../hosts/resolve.ts';
 import type { ClusterState } from '../manifests/cluster-state.ts';
 import type { DesiredSet } from '../manifests/desired.ts';
 import type { Diagnostic } from '../manifests/diagnostic.ts';
@@ -118,7 +118,7 @@ function planSession(
   const id = contentId(s);
   const ref = s.spec.target?.ref;
   const target = ref ? cluster?.get(ref.kind, ref.namespace || namespace, ref.name) : undefined;
-  const resolution = resolveHosts(s, target, cluster?.nodes() ?? []);
+  const resolution = noNodesFor(s, target, cluster) ?? resolveHosts(s, target, cluster?.nodes() ?? []);
   const rerun = s.metadata.annotations?.[RERUN_ANNOTATION];
   const action: Action = {
     action: 'create',
@@ -257,6 +257,29 @@ function planPrunes(desired: DesiredSet, cluster: ClusterState): Action[] {
     );
   }
   return out;
+}
+
+/**
+ * A DaemonSet's hosts are its nodes: a cluster state that holds the DaemonSet but no Node (an
+ * export without `nodes`) cannot tell them, and an empty host list would read as "restores nothing".
+ */
+function noNodesFor(s: RestoreSession, target: KubeObject | undefined, cluster: ClusterState | undefined): ReturnType<typeof resolveHosts> | undefined {
+  if (
+    target?.kind !== 'DaemonSet' ||
+    !cluster ||
+    cluster.nodes().length ||
+    chooseExecutor(s) !== 'init-container' ||
+    s.spec.target?.volumeClaimTemplates?.length
+  )
+    return undefined;
+  const desired = (target['status'] as { desiredNumberScheduled?: number } | undefined)?.desiredNumberScheduled;
+  return {
+    executor: 'init-container',
+    known: false,
+    reason:
+      `DaemonSet ${target.metadata.name} has one host per node it runs on${desired !== undefined ? ` (${desired} by its status)` : ''}, and the cluster state lists no Nodes; ` +
+      'add them to the export (`kubectl get nodes -o yaml`, or "nodes" in the `kubectl get` list) to see its hosts and what each restores',
+  };
 }
 
 /** The number of pods a workload runs, when the live object tells. */

@@ -41,19 +41,23 @@ export async function readGitRevisions(opts: GitRevisionsOptions, refs: readonly
   try {
     mkdirSync(join(gitdir, 'objects', 'pack'), { recursive: true });
     const advertised = await advertise(remote, 'git-upload-pack', 'fetching from');
-    const wanted = refs.map((ref) => ({ ref, ...resolveRef(remote, advertised, ref) }));
+    const resolved = refs.map((ref) => ({ ref, ...resolveRef(remote, advertised, ref) }));
     let reader = new ObjectReader(gitdir);
-    const missing = [...new Set(wanted.map((w) => w.oid))].filter((oid) => !reader.has(oid));
-    if (missing.length) {
+    const missing = [...new Set(resolved.flatMap((w) => (w.oid ? [w.oid] : [])))].filter((oid) => !reader.has(oid));
+    // A commit prefix that is no tip (`--base 1a2b3c4`, an older commit) is looked for in the history of every branch and tag.
+    const prefixes = resolved.filter((w) => !w.oid);
+    if (missing.length || prefixes.length) {
       await fetchWanted(
         remote,
         gitdir,
         missing,
         advertised,
-        wanted.filter((w) => !w.advertised).map((w) => w.ref),
+        resolved.filter((w) => !w.advertised).map((w) => w.ref),
+        prefixes.length > 0,
       );
       reader = new ObjectReader(gitdir);
     }
+    const wanted = resolved.map((w) => ({ ref: w.ref, oid: w.oid ?? commitWithPrefix(remote, reader, w.ref) }));
     const selector = new PathSelector(opts.path, opts.globs);
     return wanted.map((w) => {
       if (!reader.has(w.oid)) {
@@ -73,10 +77,50 @@ export async function readGitRevisions(opts: GitRevisionsOptions, refs: readonly
   }
 }
 
-/** The oid a ref names, and whether the remote advertised it (a server hands out advertised tips). */
-function resolveRef(remote: GitRemote, adv: Advertisement, ref: string): { oid: string; advertised: boolean } {
+/**
+ * The full ref names `ref` may mean, most literal first: `main` is a branch or a tag; `heads/main`,
+ * `tags/v1` and `pull/7/head` sit under refs/; `origin/main` and `refs/remotes/origin/main` (what a
+ * CI checkout calls the base) are the remote's branch `main`.
+ */
+export function refCandidates(ref: string): string[] {
+  if (ref === 'HEAD') return ['HEAD'];
+  const remoteBranch = /^refs\/remotes\/[^/]+\/(.+)$/.exec(ref);
+  if (remoteBranch) return [`refs/heads/${remoteBranch[1]}`];
+  if (ref.startsWith('refs/')) return [ref];
+  const out = [`refs/heads/${ref}`, `refs/tags/${ref}`, `refs/${ref}`];
+  const slash = ref.indexOf('/');
+  if (slash > 0) out.push(`refs/heads/${ref.slice(slash + 1)}`);
+  return out;
+}
+
+/** A commit prefix that is no tip, after every branch and tag was fetched: the one commit it names, or GitRefNotFound. */
+function commitWithPrefix(remote: GitRemote, reader: ObjectReader, prefix: string): string {
+  const commits = reader.idsWithPrefix(prefix.toLowerCase()).filter((oid) => reader.read(oid).type === 'commit');
+  if (commits.length === 1) return commits[0]!;
+  if (commits.length > 1)
+    throw remote.error(
+      'GitRefNotFound',
+      'reading',
+      `the commit prefix ${prefix} is ambiguous (${commits.map((c) => c.slice(0, 12)).join(', ')}); give more characters`,
+      {
+        ref: prefix,
+      },
+    );
+  throw remote.error(
+    'GitRefNotFound',
+    'reading',
+    `${prefix} is no branch or tag, and no commit of the remote's branches and tags starts with it; check the id (\`git rev-parse ${prefix}\`) and that it was pushed`,
+    { ref: prefix },
+  );
+}
+
+/**
+ * The oid a ref names, and whether the remote advertised it (a server hands out advertised tips);
+ * no oid for a commit prefix that is no tip (looked for once the history is fetched).
+ */
+function resolveRef(remote: GitRemote, adv: Advertisement, ref: string): { oid?: string; advertised: boolean } {
   const refs = adv.refs;
-  const named = ref === 'HEAD' ? ['HEAD'] : ref.startsWith('refs/') ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`];
+  const named = refCandidates(ref);
   for (const name of named) {
     // The ref's own oid (a tag object for an annotated tag): servers refuse wants of peeled ids.
     const oid = refs.get(name);
@@ -90,12 +134,7 @@ function resolveRef(remote: GitRemote, adv: Advertisement, ref: string): { oid: 
     const matches = [...new Set([...refs.values()].filter((oid) => oid.startsWith(ref.toLowerCase())))];
     if (matches.length === 1) return { oid: matches[0]!, advertised: true };
     if (matches.length > 1) throw remote.error('GitRefNotFound', 'reading', `the commit prefix ${ref} is ambiguous; give the full commit id`, { ref });
-    throw remote.error(
-      'GitRefNotFound',
-      'reading',
-      `${ref} is no branch or tag, and no tip starts with it; give a branch, a tag or the full 40-character commit id`,
-      { ref },
-    );
+    return { advertised: false };
   }
   const heads = [...refs.keys()].filter((r) => r.startsWith('refs/heads/')).map((r) => r.slice('refs/heads/'.length));
   throw remote.error(
@@ -108,12 +147,12 @@ function resolveRef(remote: GitRemote, adv: Advertisement, ref: string): { oid: 
 
 /**
  * Fetches the wanted commits. Advertised tips are always allowed; a commit id that is not a tip is
- * asked for directly when the server says it allows that, else every branch and tag is fetched
- * and the commit looked for among them.
+ * asked for directly when the server says it allows that, else (and for `allTips`: a commit prefix
+ * to look for) every branch and tag is fetched and the commit looked for among them.
  */
-async function fetchWanted(remote: GitRemote, gitdir: string, oids: string[], adv: Advertisement, unadvertised: string[]): Promise<void> {
+async function fetchWanted(remote: GitRemote, gitdir: string, oids: string[], adv: Advertisement, unadvertised: string[], allTips = false): Promise<void> {
   const caps = adv.capabilities;
-  const direct = unadvertised.length === 0 || caps.has('allow-reachable-sha1-in-want') || caps.has('allow-any-sha1-in-want');
+  const direct = !allTips && (unadvertised.length === 0 || caps.has('allow-reachable-sha1-in-want') || caps.has('allow-any-sha1-in-want'));
   if (direct) {
     await fetchPack(remote, gitdir, oids, [], adv);
     return;

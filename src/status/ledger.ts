@@ -127,6 +127,7 @@ export function parseLedgerFile(path: string, text: string): { session?: LedgerS
       ...(status ? { status } : {}),
       ...(decision ? { decision } : {}),
       ...(repo ? { repository: repo } : {}),
+      ...(spec ? { spec } : {}),
     },
     diagnostics,
   };

@@ -7,7 +7,7 @@ import { formatDiagnostic, sortDiagnostics } from '../manifests/diagnostic.ts';
 import { Redactor, stripUrlCredentials } from '../common/redact.ts';
 import { StatusError } from './errors.ts';
 import { toYaml } from './yaml-emit.ts';
-import type { Execution, LedgerSession, ManagedSession, SessionSource, StatusSnapshot } from './types.ts';
+import type { Execution, LedgerSession, ManagedSession, SessionSource, StatusSnapshot, Suspension } from './types.ts';
 
 /** Version of the per-session file layout; the reader accepts files without it (older writers). */
 export const STATUS_FORMAT_VERSION = 1;
@@ -127,6 +127,7 @@ export function attentionOf(s: AttentionInput): Attention | undefined {
 }
 
 function todoOfDecision(reason: string): string {
+  if (reason.includes('the daemon is suspended')) return 'nothing: it goes ahead once the cluster is resumed (`restorectl resume`)';
   if (reason.startsWith('not applied:')) return 'fix the manifest in git (`restorectl validate` shows every error); the next cycle applies it';
   if (reason.includes('restore.gitops/rerun did not'))
     return 'rename the session to run the new spec as a new restore, or bump metadata.annotations["restore.gitops/rerun"] to run the new spec in its place';
@@ -222,11 +223,24 @@ const ICON: Record<string, string> = {
   Accepted: '📝',
 };
 
+export const BANNER = '> ⏸️ **Suspended**';
+
+/** STATUS.md's first lines while suspended: who, when, why, and how to resume. */
+export function suspensionBanner(cluster: string, s: Suspension | undefined): string[] {
+  if (!s?.suspended) return [];
+  return [
+    `${BANNER} by ${redactor.text(s.by) || 'someone'} at ${s.at || '?'}: ${redactor.text(s.reason.replace(/\s*\n\s*/g, ' ')) || '(no reason given)'}.`,
+    `> The daemon creates, reruns, updates and prunes nothing until \`restorectl resume --cluster ${cluster}\`; running sessions are still followed.`,
+    '',
+  ];
+}
+
 export function renderStatusMd(
   cluster: string,
   source: StatusSnapshot['source'] | undefined,
   rows: StatusRow[],
   diagnostics: readonly Diagnostic[] = [],
+  suspension?: Suspension,
 ): string {
   const sorted = [...rows].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   const counts = new Map<string, number>();
@@ -234,6 +248,7 @@ export function renderStatusMd(
   const lines = [
     `# Restores in cluster \`${cluster}\``,
     '',
+    ...suspensionBanner(cluster, suspension),
     // No commit and no clock here: the file changes only when a session does.
     source ? `Source: ${redactor.text(stripUrlCredentials(source.url))}${source.branch ? ` branch \`${source.branch}\`` : ''}` : '',
     `Sessions: ${sorted.length}${counts.size ? ' (' + [...counts.entries()].map(([p, n]) => `${n} ${p}`).join(', ') + ')' : ''}`,

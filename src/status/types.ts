@@ -68,6 +68,16 @@ export interface Decision {
   reason: string;
 }
 
+/** A cluster's suspension record (`restorectl suspend|resume`, `clusters/<cluster>/suspension.yaml`). */
+export interface Suspension {
+  suspended: boolean;
+  /** Who suspended (or resumed) it: `--by`, else the user and host that ran the command. */
+  by: string;
+  /** RFC 3339. */
+  at: string;
+  reason: string;
+}
+
 export interface StatusSnapshot {
   /** Cluster name: the folder `clusters/<cluster>/` and the `Cluster:` trailer. */
   cluster: string;
@@ -79,6 +89,8 @@ export interface StatusSnapshot {
    * STATUS.md so whoever merged the change sees why a file was not applied.
    */
   diagnostics?: Diagnostic[];
+  /** The cluster's suspension record as the daemon read it this cycle; STATUS.md says so at the top while suspended. */
+  suspension?: Suspension;
 }
 
 /** A session as read back from the status branch. */
@@ -95,4 +107,6 @@ export interface LedgerSession {
   decision?: Decision;
   /** The Repository the session names (from the spec written with it), to point at what to fix. */
   repository?: { namespace: string; name: string };
+  /** The declared spec as written with the status (secrets redacted), for `restorectl status NS/NAME`. */
+  spec?: Record<string, unknown>;
 }

@@ -29,7 +29,8 @@ import {
   statusMdPath,
 } from './render.ts';
 import type { StatusChange, StatusRow } from './render.ts';
-import type { Execution, ManagedSession, StatusSnapshot } from './types.ts';
+import { readSuspension } from './suspend.ts';
+import type { Execution, ManagedSession, StatusSnapshot, Suspension } from './types.ts';
 
 export interface StatusWriterOptions extends GitRemoteOptions {
   /** Default `restore-status`. */
@@ -113,6 +114,13 @@ export class StatusWriter {
     this.remote = new GitRemote(opts);
     this.branch = new StatusBranch(this.remote, opts.branch ?? DEFAULT_STATUS_BRANCH, opts.cacheDir);
     this.log = opts.log ?? silentLog;
+  }
+
+  /** The cluster's suspension record at the branch's tip (`restorectl suspend`), read before a cycle plans. */
+  readSuspension(cluster: string): Promise<Suspension | undefined> {
+    const run = this.queue.then(() => readSuspension(this.branch, cluster));
+    this.queue = run.catch(() => {});
+    return run;
   }
 
   /** Writes one cycle's snapshot. Calls on one writer run one after another. */
@@ -203,7 +211,7 @@ export class StatusWriter {
       rows.push(rendered.row);
     }
     rows.push(...this.otherRows(cluster, editor, present, base.readText));
-    const md = renderStatusMd(cluster, snapshot.source, rows, snapshot.diagnostics);
+    const md = renderStatusMd(cluster, snapshot.source, rows, snapshot.diagnostics, snapshot.suspension);
     const mdOid = blobOid(encoder.encode(md));
     if (editor.get(statusMdPath(cluster)) !== mdOid) put(statusMdPath(cluster), md, mdOid);
     return out;

@@ -25,7 +25,13 @@ describe('restorectl status: options and text', () => {
       );
     refused([], '--git-url', /^status: --git-url URL is required$/);
     refused(['--git-url', 'u', '--output', 'yaml'], '--output', /^status: --output must be one of text, json, not "yaml"$/);
-    refused(['--git-url', 'u', 'extra'], 'extra', /^status: unexpected argument "extra"$/);
+    refused(['--git-url', 'u', 'extra'], 'extra', /^status: "extra" is not NAMESPACE\/NAME of a RestoreSession \(e\.g\. demo\/sts-restore/);
+    refused(['--git-url', 'u', 'demo/a', 'demo/b'], 'demo/b', /^status: unexpected argument "demo\/b": give one NAMESPACE\/NAME$/);
+    assert.deepEqual(parseStatusOptions(['demo/sts-restore', '--git-url', 'u']), {
+      session: { namespace: 'demo', name: 'sts-restore' },
+      url: 'u',
+      output: 'text',
+    });
   });
 
   it('a remote without the branch yet, and a branch without sessions', () => {

@@ -18,6 +18,26 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./status.ts')).statusCommand,
   },
   {
+    name: 'reconcile',
+    summary: 'Ask the running daemon for a cycle now (signed with its webhook secret)',
+    load: async () => (await import('./reconcile.ts')).reconcileCommand,
+  },
+  {
+    name: 'rerun',
+    summary: 'Run a restore again: commit the restore.gitops/rerun bump to the source branch (or print it as a patch)',
+    load: async () => (await import('./rerun.ts')).rerunCommand,
+  },
+  {
+    name: 'suspend',
+    summary: "Hold a cluster's daemon (a commit on the status branch): it creates and prunes nothing, and follows running sessions",
+    load: async () => (await import('./suspend.ts')).suspendCommand,
+  },
+  {
+    name: 'resume',
+    summary: "Free a cluster's daemon held by suspend (a commit on the status branch)",
+    load: async () => (await import('./suspend.ts')).resumeCommand,
+  },
+  {
     name: 'run',
     summary: 'The daemon: follow a git branch, create each restore exactly once, drive it, write its history to the status branch',
     load: async () => (await import('./run.ts')).runCommand,
@@ -26,6 +46,11 @@ export const COMMANDS: CommandEntry[] = [
     name: 'controller',
     summary: 'Only the RestoreSession controller: drive sessions created by any means (kubectl, Helm) to a final phase',
     load: async () => (await import('./controller.ts')).controllerCommand,
+  },
+  {
+    name: 'version',
+    summary: 'Print the version of restorectl (every command also takes --version)',
+    load: async () => (await import('./version.ts')).versionCommand,
   },
   {
     name: 'agent restore',

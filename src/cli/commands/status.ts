@@ -5,19 +5,27 @@ import { CredentialsError, GitError } from '../../source/index.ts';
 import { DEFAULT_STATUS_BRANCH, readLedger } from '../../status/index.ts';
 import { attentionOf, displayPhase, hostsOf, hostsText } from '../../status/index.ts';
 import type { Command } from '../command.ts';
-import { EXIT_CANNOT_RUN, EXIT_OK, UsageError, parseCommandArgs } from '../command.ts';
+import { EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK, UsageError, parseCommandArgs } from '../command.ts';
+import { sessionDetailJson, sessionDetailText } from './status-detail.ts';
 
 const OUTPUTS = ['text', 'json'] as const;
 
 export const statusCommand: Command = {
   name: 'status',
   help: `Usage: restorectl status --git-url URL [--status-branch B] [--cluster C] [--output text|json]
+       restorectl status NAMESPACE/NAME --git-url URL [--cluster C] [--output text|json]
 
 Reads the status branch (DESIGN §4) of the remote and prints one line per RestoreSession: its
 phase, hosts succeeded/total (and how many failed), the content id and source commit of its
 latest execution, and when it was accepted and finished; then the sessions that need attention
 (blocked, failed, invalid, interrupted, waiting), each with the reason, the errors of its failed
 hosts and what to do. No cluster access is needed.
+
+With NAMESPACE/NAME it prints that one session in full: every execution (content id, phase,
+source commit, accepted/started/finished, the rerun annotation it ran with), each host's phase,
+duration, snapshot restored, progress and error, the conditions, the source repository, commit
+and file, and the daemon's last decision with its reason. Exit 1 when no cluster on the branch
+has the session. In a daemon cluster with a suspension, the text says who suspended it.
 
 Options:
   --git-url URL               the remote (https://…, ssh://… or user@host:path); credentials in
@@ -34,7 +42,10 @@ Options:
                               GIT_SSH_KNOWN_HOSTS_FILE)
   -h, --help                  show this help
 
-JSON output: {"url", "branch", "commit", "sessions": [{"cluster", "namespace", "name", "file",
+JSON output for one session: {"url", "branch", "commit", "sessions": [{"cluster", "namespace",
+"name", "file", "phase", "hosts", "source", "contentId", "repository", "executions", "status",
+"decision": {"action", "reason"}, "attention"}]}.
+JSON output of the list: {"url", "branch", "commit", "sessions": [{"cluster", "namespace", "name", "file",
 "phase", "hosts", "hostsSucceeded", "hostsFailed", "contentId", "source", "executions", "status",
 "decision", "attention": null | {"phase", "problem", "hosts": ["host: error"], "todo"}}],
 "diagnostics": [...]}.
@@ -58,6 +69,7 @@ Exit status: 0 read (problems in single files are reported, not fatal), 2 could 
       }
       throw e;
     }
+    if (opts.session) return showSession(ledger, opts, io);
     if (opts.output === 'json') {
       io.stdout(statusJson(ledger));
       return EXIT_OK;
@@ -70,7 +82,31 @@ Exit status: 0 read (problems in single files are reported, not fatal), 2 could 
 
 type Ledger = Awaited<ReturnType<typeof readLedger>>;
 
+/** `restorectl status NS/NAME`: the session in each cluster that has it, or exit 1 saying which sessions there are. */
+function showSession(ledger: Ledger, opts: StatusOptions, io: { stdout(t: string): void; stderr(t: string): void }): number {
+  const { namespace, name } = opts.session!;
+  const found = ledger.sessions.filter((s) => s.namespace === namespace && s.name === name);
+  if (!found.length) {
+    const where = `${ledger.url} ${ledger.branch}${opts.cluster ? ` (cluster ${opts.cluster})` : ''}`;
+    const inNs = ledger.sessions.filter((s) => s.namespace === namespace).map((s) => s.name);
+    const known = inNs.length ? `sessions in ${namespace}: ${[...new Set(inNs)].slice(0, 10).join(', ')}` : `no session in namespace ${namespace}`;
+    io.stderr(
+      ledger.commit
+        ? `restorectl status: no RestoreSession ${namespace}/${name} on ${where} (${known}); check the name, the namespace and --cluster\n`
+        : `restorectl status: ${where}: the branch does not exist yet, so nothing has been recorded; check --status-branch, or wait for the daemon's first cycle\n`,
+    );
+    return EXIT_ERRORS;
+  }
+  const where = { url: ledger.url, branch: ledger.branch, commit: ledger.commit };
+  if (opts.output === 'json') io.stdout(JSON.stringify({ ...where, sessions: found.map(sessionDetailJson) }, null, 2) + '\n');
+  else io.stdout(found.map((s) => sessionDetailText(s, where)).join('\n'));
+  for (const d of ledger.diagnostics.filter((d) => found.some((s) => s.file === d.file))) io.stderr(formatDiagnostic(d) + '\n');
+  return EXIT_OK;
+}
+
 export interface StatusOptions {
+  /** `NAMESPACE/NAME`: show that one session in full. */
+  session?: { namespace: string; name: string };
   url: string;
   statusBranch?: string;
   cluster?: string;
@@ -91,11 +127,13 @@ export function parseStatusOptions(argv: string[]): StatusOptions {
     'git-ssh-key-file': { type: 'string' },
     'git-ssh-known-hosts-file': { type: 'string' },
   });
-  if (positionals.length) throw new UsageError(`status: unexpected argument "${positionals[0]}"`, { flag: positionals[0] });
+  if (positionals.length > 1) throw new UsageError(`status: unexpected argument "${positionals[1]}": give one NAMESPACE/NAME`, { flag: positionals[1] });
+  const session = positionals[0] !== undefined ? parseSessionName('status', positionals[0]) : undefined;
   if (!values['git-url']) throw new UsageError('status: --git-url URL is required', { flag: '--git-url' });
   const output = values.output as StatusOptions['output'];
   if (!OUTPUTS.includes(output)) throw new UsageError(`status: --output must be one of ${OUTPUTS.join(', ')}, not "${values.output}"`, { flag: '--output' });
   return {
+    ...(session ? { session } : {}),
     url: values['git-url'],
     ...(values['status-branch'] ? { statusBranch: values['status-branch'] } : {}),
     ...(values.cluster ? { cluster: values.cluster } : {}),
@@ -104,6 +142,19 @@ export function parseStatusOptions(argv: string[]): StatusOptions {
     ...(values['git-ssh-known-hosts-file'] ? { knownHostsFile: values['git-ssh-known-hosts-file'] } : {}),
     output,
   };
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/** `NAMESPACE/NAME` of a RestoreSession, or a UsageError saying what the argument should look like. */
+export function parseSessionName(command: string, text: string): { namespace: string; name: string } {
+  const m = /^([^/]+)\/([^/]+)$/.exec(text);
+  if (!m || !DNS_LABEL.test(m[1]!) || m[1]!.length > 63 || !DNS_SUBDOMAIN.test(m[2]!) || m[2]!.length > 253)
+    throw new UsageError(`${command}: "${text}" is not NAMESPACE/NAME of a RestoreSession (e.g. demo/sts-restore; lower-case letters, digits and "-")`, {
+      flag: text,
+    });
+  return { namespace: m[1]!, name: m[2]! };
 }
 
 /** `--output json`: the ledger's sessions with their display phase and hosts. */

@@ -62,6 +62,16 @@ export class ObjectReader {
     return obj;
   }
 
+  /** Every object id in the repository's packs and loose objects that starts with `prefix` (hex, lower case). */
+  idsWithPrefix(prefix: string): string[] {
+    const out = new Set<string>();
+    for (const p of this.loadPacks()) for (const oid of p.offsets.keys()) if (oid.startsWith(prefix)) out.add(oid);
+    const dir = join(this.gitdir, 'objects', prefix.slice(0, 2));
+    if (prefix.length >= 2 && existsSync(dir))
+      for (const f of readdirSync(dir)) if ((prefix.slice(0, 2) + f).startsWith(prefix)) out.add(prefix.slice(0, 2) + f);
+    return [...out].sort();
+  }
+
   readTree(oid: string): TreeEntryInfo[] {
     const { type, data } = this.read(oid);
     if (type !== 'tree')
