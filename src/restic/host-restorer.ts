@@ -65,7 +65,7 @@ export interface ResticHostJob {
 export interface ResticHostOutcome {
   snapshots: string[];
   /** Each step's pin, with the snapshot time filled in once restic listed it. */
-  pins: SnapshotPinned[];
+  pins?: SnapshotPinned[];
   progress: HostProgress;
   /** Steps the daemon pinned to `latest` for which restic now has a newer snapshot: what it is, in a sentence each. */
   latestMoved?: string[];
