@@ -132,7 +132,7 @@ export class ResticSnapshotSource implements SnapshotSource {
     } catch (e) {
       if (isResticError(e, 'SecretKeyMissing'))
         throw new SnapshotsUnavailable(
-          `${name} (${backendKinds(repo.repository.spec.backend).join()}) needs ${String(e.data.key)}: set it in the environment`,
+          `${name} (${backendKinds(repo.repository.spec.backend).join()}) needs ${String(e.data.key)}: set it in ${this.opts.secretData ? `Secret ${secretName}` : 'the environment'}`,
           { repository: name },
           { cause: e },
         );

@@ -1,6 +1,6 @@
 // StatusWriter and ledger (DESIGN §2, §4): what the cluster did, as commits on a status branch,
 // and those files read back as the ledger of executions.
-export type { Decision, Execution, ExecutionPhase, LedgerSession, ManagedSession, SessionSource, StatusSnapshot } from './types.ts';
+export type { Decision, Execution, ExecutionPhase, LedgerSession, ManagedSession, PinnedStep, SessionSource, StatusSnapshot } from './types.ts';
 export { EXECUTION_PHASES, FINAL_EXECUTION_PHASES } from './types.ts';
 export { StatusWriter } from './writer.ts';
 export type { StatusWriterOptions, WriteResult } from './writer.ts';
@@ -20,6 +20,7 @@ export {
   mergeExecutions,
   renderSessionFile,
   renderStatusMd,
+  snapshotsText,
   rowOf,
   sessionPath,
   statusMdPath,

@@ -199,6 +199,7 @@ async function daemonFactory(opts: RunOptions, kubeConfig: k8s.KubeConfig, log: 
       ...(hooks ? { observer: hooks.observer } : {}),
       allowEmpty: opts.allowEmpty,
       intervalMs: opts.intervalMs,
+      pinSnapshots: {},
       log,
     });
   };

@@ -3,7 +3,7 @@
 import { formatDiagnostic } from '../../manifests/diagnostic.ts';
 import { CredentialsError, GitError } from '../../source/index.ts';
 import { DEFAULT_STATUS_BRANCH, readLedger } from '../../status/index.ts';
-import { attentionOf, displayPhase, hostsOf, hostsText } from '../../status/index.ts';
+import { attentionOf, displayPhase, hostsOf, hostsText, snapshotsText } from '../../status/index.ts';
 import type { Command } from '../command.ts';
 import { EXIT_CANNOT_RUN, EXIT_OK, UsageError, parseCommandArgs } from '../command.ts';
 
@@ -160,7 +160,16 @@ export function statusText(ledger: Ledger): string {
   if (!rows.length) return out;
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [header, ...rows]) out += r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ') + '\n';
-  return out + attentionText(ledger);
+  return out + snapshotsLines(ledger) + attentionText(ledger);
+}
+
+/** The snapshot each host restores and its time (the effective RPO), per session that has one. */
+function snapshotsLines(ledger: Ledger): string {
+  const lines = ledger.sessions.flatMap((s) => {
+    const text = snapshotsText(s);
+    return text ? [`  ${s.cluster} ${s.namespace}/${s.name}: ${text}\n`] : [];
+  });
+  return lines.length ? `\nSnapshots:\n${lines.join('')}` : '';
 }
 
 /** The sessions that need people, after the table: why, each failed host's error, and what to do. */
