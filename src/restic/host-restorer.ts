@@ -174,7 +174,7 @@ export class ResticHostRestorer {
         const pin = pins[i]!;
         if (step.snapshot !== 'latest' || pin.by !== 'daemon') return undefined;
         try {
-          const now = await runner.resolveLatest({ host: step.host, path: step.path }, job.signal);
+          const now = await runner.resolveLatest({ host: step.host, path: step.path }, job.signal, { background: true });
           if (now.id === pin.id) return undefined;
           const of = `host ${step.host}${step.path ? ` path ${step.path}` : ''}`;
           return `latest of ${of} moved after the pin: it is now ${now.shortId} (${snapshotTimeUtc(now.time)}); the pinned ${pin.id.slice(0, 8)}${pin.time ? ` (${pin.time})` : ''} was restored`;

@@ -133,6 +133,15 @@ function snapshotInfo(s: Pick<LsLine, 'id' | 'short_id' | 'time' | 'hostname' | 
   return { id, shortId: s.short_id ?? id.slice(0, 8), time: s.time ?? '', hostname: s.hostname ?? '', paths: s.paths ?? [], tags: s.tags ?? [] };
 }
 
+/** Puts a process at the lowest CPU priority (best effort: it may be gone already). */
+function lowerPriority(pid: number): void {
+  try {
+    setPriority(pid, BACKGROUND_NICE);
+  } catch {
+    // gone, or not allowed: it runs at normal priority
+  }
+}
+
 /** SnapshotNotFound for a step: `latest` of its host (and path), or its id. */
 function notFound(sel: { snapshot: string; host?: string; path?: string }): ResticError {
   if (sel.snapshot !== 'latest') return new ResticError('SnapshotNotFound', `snapshot ${sel.snapshot} not found`, { snapshot: sel.snapshot });
@@ -291,9 +300,12 @@ export class ResticRunner {
     return new ResticError('ResticFailed', `${what} failed (${how}): ${msg}`, { exitCode: r.code, signal: r.signal });
   }
 
-  /** The snapshot `latest` means for host/path (restic's own choice: newest by time). */
-  async resolveLatest(sel: { host?: string; path?: string }, signal?: AbortSignal): Promise<SnapshotInfo> {
-    const r = await this.run(latestSnapshotArgv(this.ctx, sel), { signal });
+  /**
+   * The snapshot `latest` means for host/path (restic's own choice: newest by time). `background`
+   * runs it at the lowest CPU priority (a check beside a restore).
+   */
+  async resolveLatest(sel: { host?: string; path?: string }, signal?: AbortSignal, opts: { background?: boolean } = {}): Promise<SnapshotInfo> {
+    const r = await this.run(latestSnapshotArgv(this.ctx, sel), { signal, ...(opts.background ? { onSpawn: lowerPriority } : {}) });
     if (r.code !== 0 || r.aborted) throw this.#failure('restic snapshots', r);
     const list = JSON.parse(r.stdout || '[]') as { id: string; short_id: string; time: string; hostname: string; paths?: string[]; tags?: string[] }[];
     const s = list[0];
@@ -339,13 +351,7 @@ export class ResticRunner {
     let snapshot: SnapshotInfo | undefined;
     let pid: number | undefined;
     const lower = () => {
-      if (opts.background && pid !== undefined) {
-        try {
-          setPriority(pid, BACKGROUND_NICE);
-        } catch {
-          // gone already, or not allowed: the total is measured at normal priority
-        }
-      }
+      if (opts.background && pid !== undefined) lowerPriority(pid);
     };
     const r = await this.run(lsArgv(this.ctx, step.snapshot, { host: step.host, path: step.path }), {
       signal: opts.signal,

@@ -210,9 +210,9 @@ export function snapshotsText(s: { status?: RestoreSessionStatus; executions: Ex
     const steps = pinned[host] ?? [];
     if (!steps.length) continue;
     const each = steps.map((p) =>
-      p.id ? `${p.id.slice(0, 8)}${p.time ? ` of ${p.time}` : ''}` : `${p.requested} not pinned (${p.unresolved ?? 'not found'})`,
+      p.id ? `${p.id.slice(0, 8)}${p.time ? ` of ${p.time}` : ''}` : `${p.requested} not pinned at accept (${p.unresolved ?? 'not found'}): the agent pins it`,
     );
-    parts.push(`${host} ${each.join(', ')} pinned`);
+    parts.push(`${host} ${each.join(', ')}${steps.every((p) => p.id) ? ' pinned' : ''}`);
   }
   return parts.length ? parts.join('; ') : undefined;
 }

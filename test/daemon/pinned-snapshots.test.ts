@@ -13,6 +13,11 @@ import { SNAPSHOTS_ANNOTATION } from '../../src/api/meta.ts';
 import { parseSnapshotPins } from '../../src/api/snapshot-pins.ts';
 import { sinkLogger } from '../../src/common/log.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
+import { pinAnnotation, recordPins, toPin, withPinAnnotations } from '../../src/daemon/executions.ts';
+import type { Executions } from '../../src/daemon/executions.ts';
+import type { DesiredSet } from '../../src/manifests/desired.ts';
+import type { Plan } from '../../src/plan/types.ts';
+import { snapshotsText } from '../../src/status/index.ts';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
 import { GitSource } from '../../src/source/index.ts';
 import { StatusWriter, readLedger } from '../../src/status/index.ts';
@@ -36,6 +41,77 @@ function findFiles(dir: string, name: string): string[] {
   }
   return out;
 }
+
+describe('daemon: pins at accept time, as pure steps', () => {
+  const A = 'a'.repeat(64);
+  const create = (name: string, contentId: string): Plan['actions'][number] => ({
+    action: 'create',
+    kind: 'RestoreSession',
+    namespace: 'demo',
+    name,
+    file: `${name}.yaml`,
+    contentId,
+  });
+  const accepted = (): Executions =>
+    new Map([
+      ['c1', { namespace: 'demo', name: 's1', execution: { contentId: 'c1', phase: 'Accepted', acceptedAt: 't' } }],
+      ['c2', { namespace: 'demo', name: 's2', execution: { contentId: 'c2', phase: 'Accepted', acceptedAt: 't' } }],
+    ]);
+  const plan: Plan = { sourceCommit: null, diagnostics: [], actions: [create('s1', 'c1'), create('s2', 'c2')] };
+  const looked: Plan = {
+    ...plan,
+    actions: [
+      { ...create('s1', 'c1'), snapshots: { app: [{ requested: 'latest', path: '/data', snapshot: { id: A, shortId: 'aaaaaaaa', time: 't1' } }] } },
+      { ...create('s2', 'c2'), snapshots: { 'my-sts-0': [{ requested: 'latest', path: '/data', unresolved: 'no restic repository at /safe/data' }] } },
+    ],
+  };
+
+  it('records each accepted execution once, resolved or with the reason it was not', () => {
+    const executions = accepted();
+    const ids = toPin(executions, plan);
+    assert.deepEqual([...ids], ['c1', 'c2']);
+    assert.equal(recordPins(executions, looked, ids), true);
+    assert.deepEqual(executions.get('c1')!.execution.snapshots, { app: [{ requested: 'latest', path: '/data', id: A, time: 't1' }] });
+    assert.deepEqual(executions.get('c2')!.execution.snapshots, {
+      'my-sts-0': [{ requested: 'latest', path: '/data', unresolved: 'no restic repository at /safe/data' }],
+    });
+    assert.deepEqual([...toPin(executions, plan)], [], 'never looked up again');
+  });
+
+  it('annotates only the sessions with resolved pins, leaving the manifest as written', () => {
+    const executions = accepted();
+    recordPins(executions, looked, toPin(executions, plan));
+    assert.equal(pinAnnotation(executions.get('c2')!.execution), undefined, 'the agent pins an unresolved host');
+    const manifest = (name: string) => ({
+      file: `${name}.yaml`,
+      object: {
+        apiVersion: 'stash.appscode.com/v1beta1',
+        kind: 'RestoreSession',
+        metadata: { name, namespace: 'demo' },
+        spec: { target: { rules: [{ paths: ['/data'] }] } },
+      },
+    });
+    const desired = { sessions: [manifest('s1'), manifest('s2')], repositories: [], diagnostics: [] } as unknown as DesiredSet;
+    const out = withPinAnnotations(desired, plan, executions);
+    assert.deepEqual(out.sessions[0]!.object.metadata.annotations, {
+      [SNAPSHOTS_ANNOTATION]: `{"app":[{"requested":"latest","path":"/data","id":"${A}","time":"t1"}]}`,
+    });
+    assert.equal(out.sessions[1], desired.sessions[1]);
+    assert.deepEqual(out.sessions[0]!.object.spec, desired.sessions[0]!.object.spec);
+    assert.equal(desired.sessions[0]!.object.metadata.annotations, undefined, 'the desired set itself is not changed');
+  });
+
+  it("the status text: each host's snapshot and time from its stat, else its execution's pin or why there is none", () => {
+    const executions = [
+      { contentId: 'c', phase: 'Running' as const, acceptedAt: 't', snapshots: { 'my-sts-1': [{ requested: 'latest', unresolved: 'no password' }] } },
+    ];
+    assert.equal(
+      snapshotsText({ executions, status: { stats: [{ hostname: 'my-sts-0', phase: 'Running', snapshot: A, snapshotTime: '2024-01-01T00:00:00Z' }] } }),
+      'my-sts-0 aaaaaaaa of 2024-01-01T00:00:00Z; my-sts-1 latest not pinned at accept (no password): the agent pins it',
+    );
+    assert.equal(snapshotsText({ executions: [] }), undefined);
+  });
+});
 
 describe('daemon: the snapshot pinned at accept time is the one restored (issue #15)', function () {
   this.timeout(300_000);
