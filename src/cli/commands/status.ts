@@ -15,7 +15,9 @@ export const statusCommand: Command = {
 
 Reads the status branch (DESIGN §4) of the remote and prints one line per RestoreSession: its
 phase, hosts succeeded/total (and how many failed), the content id and source commit of its
-latest execution, and when it was accepted and finished; then the sessions that need attention
+latest execution, and when it was accepted and finished; then the snapshot each host restores
+and its time (pinned when the daemon accepted the restore, or by the agent before it restored;
+with a note when latest moved after the pin); then the sessions that need attention
 (blocked, failed, invalid, interrupted, waiting), each with the reason, the errors of its failed
 hosts and what to do. No cluster access is needed.
 
