@@ -19,7 +19,9 @@ export type AgentErrorCode =
   /** Waiting for another host's result (a hook run elsewhere) took longer than allowed. */
   | 'WaitTimedOut'
   /** The agent was stopped (SIGTERM) while it waited. */
-  | 'Interrupted';
+  | 'Interrupted'
+  /** The session's restore.gitops/snapshots annotation cannot be read, or does not fit the host's rule. */
+  | 'SnapshotPinInvalid';
 
 export interface AgentErrorData {
   /** The object concerned, `namespace/name`. */

@@ -40,6 +40,7 @@ import type { HostFrom } from './host.ts';
 import { hostIdentity } from './host.ts';
 import { clearMarker, markerDirs, outcomeMarker, readMarker, writeMarker } from './marker.ts';
 import type { MarkerRead, OutcomeMarker } from './marker.ts';
+import { pinsForHost } from './pins.ts';
 import type { HostRestoreOutcome, HostRestorer } from './restorer.ts';
 
 export interface AgentOptions {
@@ -330,10 +331,18 @@ async function restoreHost(run: HostRun, restorer: HostRestorer): Promise<AgentO
     if (result) {
       // Outside the try: a write that gives up is not a restore that failed.
       const snapshots = result.snapshots.join(', ');
-      await recordOutcome(run, { hostname: host, phase: 'Succeeded', duration: elapsed(), progress: result.progress, snapshot: result.snapshots.join(',') });
+      await recordOutcome(run, {
+        hostname: host,
+        phase: 'Succeeded',
+        duration: elapsed(),
+        progress: result.progress,
+        ...snapshotFields(result.pins ?? result.snapshots.map((id) => ({ id }))),
+        ...(result.latestMoved?.length ? { latestMoved: result.latestMoved.join('; ') } : {}),
+      });
       const into = result.into ? ` into ${result.into}` : '';
       await cluster.event(session, 'Normal', 'Host Restore Succeeded', `host ${host}: restored snapshot ${snapshots}${into}`, host);
-      log.info(`Succeeded (snapshot ${snapshots}${into})`, { snapshot: result.snapshots });
+      if (result.latestMoved?.length) await cluster.event(session, 'Normal', 'Latest Snapshot Moved', `host ${host}: ${result.latestMoved.join('; ')}`, host);
+      log.info(`Succeeded (snapshot ${snapshots}${into})`, { snapshot: result.snapshots, ...(result.latestMoved ? { latestMoved: result.latestMoved } : {}) });
       outcome = { code: 0, message: 'restored' };
     }
   }
@@ -396,12 +405,42 @@ async function recordEarlierOutcome(run: HostRun, recorded: NonNullable<MarkerRe
   return { code: 0, message };
 }
 
-/** restic for this host's plan, its progress written every progressIntervalMs. Throws when the restore fails. */
+/** The stat fields naming what a host restores: ids and snapshot times, each joined by `,` in step order. */
+export function snapshotFields(pins: readonly { id: string; time?: string }[]): Pick<HostRestoreStats, 'snapshot' | 'snapshotTime'> {
+  if (!pins.length) return {};
+  const times = pins.map((p) => p.time ?? '');
+  return { snapshot: pins.map((p) => p.id).join(','), ...(times.some(Boolean) ? { snapshotTime: times.join(',') } : {}) };
+}
+
+/**
+ * restic for this host's plan, its progress written every progressIntervalMs. Throws when the
+ * restore fails. The snapshots are pinned before restic restores: by the daemon (the session's
+ * annotation), by an earlier run of this agent (its Running stat), or now by the restorer, and
+ * recorded in the host's Running stat before the first `restic restore` starts.
+ */
 async function runRestore(run: HostRun, restorer: HostRestorer, repo: OpenRepository, plan: HostPlan, started: Date): Promise<HostRestoreOutcome> {
   const { cluster, opts, session, host, log, now } = run;
   const elapsed = () => formatDuration(now().getTime() - started.getTime());
-  await writeStat(run, { hostname: host, phase: 'Running' });
-  await cluster.event(session, 'Normal', 'Host Restore Started', restoreStartedMessage(host, plan), host);
+  const given = pinsForHost(session, host, plan);
+  let pinned: Pick<HostRestoreStats, 'snapshot' | 'snapshotTime'> = given ? snapshotFields(given) : {};
+  // The first Running stat and the event overlap restic's start (its key derivation); the pins
+  // are written once known, before any restore runs.
+  const announced = (async () => {
+    await writeStat(run, { hostname: host, phase: 'Running', ...pinned });
+    await cluster.event(session, 'Normal', 'Host Restore Started', restoreStartedMessage(host, plan), host);
+  })();
+  announced.catch(() => undefined); // awaited below
+  const onPinned = async (pins: readonly { id: string; time?: string; by: string }[]) => {
+    await announced;
+    const fields = snapshotFields(pins);
+    if (fields.snapshot === pinned.snapshot && fields.snapshotTime === pinned.snapshotTime) return;
+    pinned = fields;
+    await writeStat(run, { hostname: host, phase: 'Running', ...pinned });
+    log.info(`pinned snapshot ${fields.snapshot}${fields.snapshotTime ? ` (${fields.snapshotTime})` : ''}`, {
+      snapshot: fields.snapshot,
+      by: [...new Set(pins.map((p) => p.by))].join(','),
+    });
+  };
 
   let latest: HostProgress = {};
   let dirty = false;
@@ -409,7 +448,7 @@ async function runRestore(run: HostRun, restorer: HostRestorer, repo: OpenReposi
     if (!dirty) return;
     dirty = false;
     // best effort, never retried, and never over a final stat (a tick may be in flight as the host finishes)
-    const progress: HostRestoreStats = { hostname: host, phase: 'Running', progress: latest, duration: elapsed() };
+    const progress: HostRestoreStats = { hostname: host, phase: 'Running', progress: latest, duration: elapsed(), ...pinned };
     void cluster.updateStatus(opts.namespace, opts.name, (s) => (hostFinished(s, host) ? undefined : withHostStat(s.status, progress))).catch(() => undefined);
   }, opts.progressIntervalMs ?? 5000);
   let result: HostRestoreOutcome;
@@ -423,13 +462,17 @@ async function runRestore(run: HostRun, restorer: HostRestorer, repo: OpenReposi
       scratchDir: opts.scratchDir,
       signal: opts.signal,
       log,
+      ...(given ? { pins: given } : {}),
+      onPinned,
       onProgress: (p) => {
         latest = p;
         dirty = true;
       },
     });
+    await announced;
   } finally {
     clearInterval(ticker);
+    await announced.catch(() => undefined); // never let the Running stat land after the outcome
   }
   return result;
 }

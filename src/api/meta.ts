@@ -53,3 +53,5 @@ export const MANAGED_BY_VALUE = 'restore-controller';
 export const SOURCE_ANNOTATION = 'restore.gitops/source';
 export const CONTENT_ID_ANNOTATION = 'restore.gitops/content-id';
 export const RERUN_ANNOTATION = 'restore.gitops/rerun';
+/** The snapshot each host restores, pinned when the daemon accepted the execution (snapshot-pins.ts). */
+export const SNAPSHOTS_ANNOTATION = 'restore.gitops/snapshots';

@@ -196,8 +196,12 @@ export interface HostRestoreStats {
   duration?: string;
   error?: string;
   progress?: HostProgress;
-  /** The snapshot id actually restored (`latest` resolved). */
+  /** The snapshot id actually restored (`latest` resolved); ids joined by `,` when the host restores several. */
   snapshot?: string;
+  /** The time of that snapshot (RFC 3339 UTC): the point the data is restored to; joined by `,` like `snapshot`. */
+  snapshotTime?: string;
+  /** Set when `latest` was pinned at accept time and a newer snapshot appeared before the restore ran: what it is. */
+  latestMoved?: string;
 }
 
 export interface RestoreSessionStatus {

@@ -234,6 +234,8 @@ export const restoreSessionStatusSchema: Schema = obj({
         duration: str(),
         error: str(),
         snapshot: str(),
+        snapshotTime: str(),
+        latestMoved: str(),
         progress: obj({ bytesDone: int(), bytesTotal: int(), filesDone: int(), filesTotal: int() }),
       },
       ['hostname'],

@@ -2,7 +2,7 @@
 // StatusWriter, running a cycle every interval. A cycle: sync the source, plan against the
 // cluster and the ledger, push the ledger's new `Accepted` entries, apply, follow the sessions,
 // push their status. Nothing is created before its ledger entry is pushed.
-import type * as k8s from '@kubernetes/client-node';
+import * as k8s from '@kubernetes/client-node';
 import type { RestoreSession } from '../api/restoresession.ts';
 import { CONTENT_ID_ANNOTATION } from '../api/meta.ts';
 import { Applier } from '../apply/applier.ts';
@@ -14,6 +14,9 @@ import type { Logger } from '../common/index.ts';
 import { ClusterState, validateSource } from '../manifests/index.ts';
 import type { DesiredSet } from '../manifests/desired.ts';
 import { planRestores } from '../plan/plan.ts';
+import { SnapshotsUnavailable, pinSnapshots } from '../plan/pin-snapshots.ts';
+import { ResticSnapshotSource } from '../plan/restic-snapshots.ts';
+import { apiErrorInfo } from '../kube/api-error.ts';
 import { contentId } from '../plan/content-id.ts';
 import type { Plan } from '../plan/types.ts';
 import type { Source, SourceRevision } from '../source/types.ts';
@@ -26,7 +29,7 @@ import type { Suspension } from '../status/types.ts';
 import { actionText, appliedOutcome, cycleInputs, planErrorText, sourceMoved, suspendPlan, unchanged } from './cycle.ts';
 import { failpoint } from '../common/failpoints.ts';
 import { LiveObjects } from './live-objects.ts';
-import { executionsFromLedger, followCluster, ledgerView, recordPlan } from './executions.ts';
+import { executionsFromLedger, followCluster, ledgerView, recordPins, recordPlan, toPin, withPinAnnotations } from './executions.ts';
 import type { Executions } from './executions.ts';
 import { validateInNamespace } from './namespace.ts';
 import { announce, newlyFinal, phasesOf } from '../notify/events.ts';
@@ -54,6 +57,15 @@ export interface DaemonOptions {
   now?: () => Date;
   /** Told about every cycle and every read of the live objects (metrics, readiness). */
   observer?: DaemonObserver;
+  /**
+   * Pin each restore's snapshots when it is accepted (issue 15, what was reviewed is what runs):
+   * `latest` resolved once, recorded in the ledger before the RestoreSession exists and handed to
+   * the agents as its `restore.gitops/snapshots` annotation. Where the daemon cannot read the
+   * repository (a local backend whose hostPath is not on its machine, an unreachable bucket) the
+   * ledger says why and the agents pin before they restore. Credentials come from the
+   * Repository's storage Secret in the cluster. Off unless set (`restorectl run` sets it).
+   */
+  pinSnapshots?: { timeoutMs?: number; restic?: string };
   /** Told, once the status branch records it, when a restore reaches a final phase or is blocked. */
   notifier?: NotificationSink;
 }
@@ -84,7 +96,7 @@ export interface CycleReport {
   timings: CycleTimings;
 }
 
-export type CycleTimings = Partial<Record<'sync' | 'list' | 'validate' | 'plan' | 'ledger' | 'apply' | 'status', number>>;
+export type CycleTimings = Partial<Record<'sync' | 'list' | 'validate' | 'plan' | 'pin' | 'ledger' | 'apply' | 'status', number>>;
 
 export class Daemon {
   readonly controller: Controller;
@@ -92,6 +104,7 @@ export class Daemon {
   private readonly log: Logger;
   private readonly applier: Applier;
   private readonly live: LiveObjects;
+  private readonly core: k8s.CoreV1Api;
   /** What the last clean cycle planned from; a cycle with the same inputs has nothing to do. */
   private lastInputs: string | undefined;
   private lastPlan: Plan | undefined;
@@ -123,6 +136,7 @@ export class Daemon {
     this.applier = new Applier(opts.kubeConfig);
     this.live = new LiveObjects(opts.kubeConfig, { ...(opts.namespace ? { namespace: opts.namespace } : {}), log: this.log });
     this.controller = new Controller(opts.kubeConfig, opts.controller);
+    this.core = opts.kubeConfig.makeApiClient(k8s.CoreV1Api);
     if (opts.ledger) this.executions = executionsFromLedger(opts.ledger, opts.cluster);
     // What the status branch already recorded final was announced by whoever recorded it.
     this.announcedPhases = phasesOf(this.executions.values());
@@ -228,6 +242,8 @@ export class Daemon {
     lap('validate');
     const plan = this.plan(report, rev, desired, cluster, now);
     lap('plan');
+    await this.pin(desired, cluster, plan);
+    lap('pin');
     if (!(await this.pushLedger(report, rev, desired, plan, live.sessions))) return report;
     lap('ledger');
     clean = (await this.apply(report, rev, desired, plan)) && clean;
@@ -320,6 +336,60 @@ export class Daemon {
   }
 
   /**
+   * Pins the snapshots of the executions this cycle accepted, once each: they go to the ledger
+   * with the `Accepted` entry, before anything is created. Never fails the cycle: a repository the
+   * daemon cannot read leaves its steps unresolved, with the reason, for the agents to pin.
+   */
+  private async pin(desired: DesiredSet, cluster: ClusterState, plan: Plan): Promise<void> {
+    const opts = this.opts.pinSnapshots;
+    const ids = opts ? toPin(this.executions, plan) : undefined;
+    if (!opts || !ids?.size) return;
+    const source = new ResticSnapshotSource({
+      password: undefined,
+      secretData: (repo) => this.storageSecret(repo.namespace, repo.repository.spec.backend.storageSecretName),
+      timeoutMs: opts.timeoutMs ?? 15_000,
+      ...(opts.restic ? { restic: opts.restic } : {}),
+    });
+    try {
+      const pinned = await pinSnapshots(plan, desired, cluster, source, (a) => ids.has(a.contentId));
+      for (const a of pinned.actions) {
+        if (!ids.has(a.contentId) || !a.snapshots) continue;
+        const steps = Object.values(a.snapshots).flat();
+        const unresolved = [...new Set(steps.filter((p) => !p.snapshot).map((p) => p.unresolved ?? 'not found'))];
+        this.log.info(`pinned ${steps.length - steps.filter((p) => !p.snapshot).length} of ${steps.length} snapshot(s) of ${a.namespace}/${a.name}`, {
+          namespace: a.namespace,
+          name: a.name,
+          contentId: a.contentId,
+          ...(unresolved.length ? { unresolved: unresolved.join('; ') } : {}),
+        });
+      }
+      if (recordPins(this.executions, pinned, ids)) {
+        this.ledgerDirty = true;
+        this.executionsVersion++;
+      }
+    } catch (e) {
+      this.log.warn('cannot pin snapshots this cycle; the agents pin them before they restore', { error: errorMessage(e) });
+    } finally {
+      await source.close().catch(() => undefined);
+    }
+  }
+
+  /** A Repository's storage Secret, decoded: the daemon opens the repository as the agent would. */
+  private async storageSecret(namespace: string, name: string | undefined): Promise<Record<string, string>> {
+    if (!name) throw new SnapshotsUnavailable(`the Repository names no storageSecretName`);
+    let secret: k8s.V1Secret;
+    try {
+      secret = await this.core.readNamespacedSecret({ namespace, name });
+    } catch (e) {
+      throw new SnapshotsUnavailable(`cannot read Secret ${namespace}/${name}: ${apiErrorInfo(e).message}`, {}, { cause: e });
+    }
+    const data: Record<string, string> = {};
+    for (const [k, v] of Object.entries(secret.data ?? {})) data[k] = Buffer.from(v, 'base64').toString('utf8');
+    for (const [k, v] of Object.entries(secret.stringData ?? {})) data[k] = v;
+    return data;
+  }
+
+  /**
    * The ledger first: a restore is created only once its `Accepted` entry is pushed. Returns false
    * when the push failed: then nothing is applied this cycle, and the next one plans and pushes again.
    */
@@ -346,7 +416,7 @@ export class Daemon {
 
   /** Carries the plan out; each action is logged, created sessions are followed at once. Returns whether every action succeeded. */
   private async apply(report: CycleReport, rev: SourceRevision, desired: DesiredSet, plan: Plan): Promise<boolean> {
-    report.applied = await this.applier.apply(plan, desired, { url: rev.url, commit: rev.commit });
+    report.applied = await this.applier.apply(plan, withPinAnnotations(desired, plan, this.executions), { url: rev.url, commit: rev.commit });
     const { failed, createdSessions } = appliedOutcome(report.applied);
     if (createdSessions.length) failpoint('after-create');
     for (const a of report.applied) {

@@ -1,12 +1,16 @@
 // The daemon's view of the ledger (DESIGN §2), pure: executions by content id, what a Plan adds
-// to them (Accepted, Interrupted) and what the cluster reports (phases, start and end times).
+// to them (Accepted, Interrupted, the snapshots pinned at accept time) and what the cluster
+// reports (phases, start and end times).
 import type { RestoreSession } from '../api/restoresession.ts';
-import { CONTENT_ID_ANNOTATION, RERUN_ANNOTATION } from '../api/meta.ts';
+import { CONTENT_ID_ANNOTATION, RERUN_ANNOTATION, SNAPSHOTS_ANNOTATION } from '../api/meta.ts';
+import { formatSnapshotPins } from '../api/snapshot-pins.ts';
+import type { SnapshotPins } from '../api/snapshot-pins.ts';
+import type { DesiredSet } from '../manifests/desired.ts';
 import { isFinalPhase } from '../api/restoresession.ts';
-import type { Plan } from '../plan/types.ts';
+import type { Action, Plan } from '../plan/types.ts';
 import type { LedgerView } from '../plan/plan.ts';
 import type { Ledger } from '../status/ledger.ts';
-import type { Execution } from '../status/types.ts';
+import type { Execution, PinnedStep } from '../status/types.ts';
 import { FINAL_EXECUTION_PHASES } from '../status/types.ts';
 
 export interface TrackedExecution {
@@ -76,4 +80,84 @@ export function followCluster(executions: Executions, live: RestoreSession[], no
     changed = true;
   }
   return changed;
+}
+
+/** An action's looked-up snapshots (plan) as the execution records them: host → steps. */
+export function pinnedSteps(snapshots: NonNullable<Action['snapshots']>): Record<string, PinnedStep[]> {
+  const out: Record<string, PinnedStep[]> = {};
+  for (const [host, pins] of Object.entries(snapshots)) {
+    out[host] = pins.map((p) => ({
+      requested: p.requested,
+      ...(p.path !== undefined ? { path: p.path } : {}),
+      ...(p.snapshot ? { id: p.snapshot.id, time: p.snapshot.time } : {}),
+      ...(!p.snapshot && p.unresolved ? { unresolved: p.unresolved } : {}),
+    }));
+  }
+  return out;
+}
+
+/** Content ids of the executions accepted but not pinned yet, that this plan creates: the ones to pin now. */
+export function toPin(executions: Executions, plan: Plan): Set<string> {
+  const ids = new Set<string>();
+  for (const a of plan.actions) {
+    const t = a.kind === 'RestoreSession' && a.action === 'create' ? executions.get(a.contentId) : undefined;
+    if (t && t.execution.phase === 'Accepted' && !t.execution.snapshots) ids.add(a.contentId);
+  }
+  return ids;
+}
+
+/**
+ * Records on each execution accepted this cycle the snapshots its hosts restore (issue 15: before
+ * any host restores), from a plan whose actions were looked up (pinSnapshots). Once recorded, a
+ * pin is never looked up again. Returns whether anything changed.
+ */
+export function recordPins(executions: Executions, pinned: Plan, ids: ReadonlySet<string>): boolean {
+  let changed = false;
+  for (const a of pinned.actions) {
+    const t = ids.has(a.contentId) ? executions.get(a.contentId) : undefined;
+    if (!t || !a.snapshots || t.execution.snapshots) continue;
+    t.execution = { ...t.execution, snapshots: pinnedSteps(a.snapshots) };
+    changed = true;
+  }
+  return changed;
+}
+
+/** The `restore.gitops/snapshots` value of an execution: its resolved pins, or undefined when none is. */
+export function pinAnnotation(execution: Execution): string | undefined {
+  const pins: SnapshotPins = {};
+  for (const [host, steps] of Object.entries(execution.snapshots ?? {})) {
+    // a host is pinned whole or not at all: the agent pins the rest itself
+    if (!steps.length || steps.some((s) => !s.id)) continue;
+    pins[host] = steps.map((s) => ({
+      requested: s.requested,
+      ...(s.path !== undefined ? { path: s.path } : {}),
+      id: s.id!,
+      ...(s.time ? { time: s.time } : {}),
+    }));
+  }
+  return Object.keys(pins).length ? formatSnapshotPins(pins) : undefined;
+}
+
+/**
+ * The desired set with each session the plan creates carrying its execution's pins as the
+ * `restore.gitops/snapshots` annotation (the agent restores exactly those). The manifest's own
+ * fields, Stash's `rules[].snapshots` included, stay as written.
+ */
+export function withPinAnnotations(desired: DesiredSet, plan: Plan, executions: Executions): DesiredSet {
+  const annotation = new Map<string, string>();
+  for (const a of plan.actions) {
+    const e = a.kind === 'RestoreSession' && a.action === 'create' ? executions.get(a.contentId)?.execution : undefined;
+    const value = e ? pinAnnotation(e) : undefined;
+    if (value) annotation.set(`${a.namespace}/${a.name}`, value);
+  }
+  if (!annotation.size) return desired;
+  return {
+    ...desired,
+    sessions: desired.sessions.map((m) => {
+      const value = annotation.get(`${m.object.metadata.namespace ?? 'default'}/${m.object.metadata.name}`);
+      if (!value) return m;
+      const metadata = { ...m.object.metadata, annotations: { ...m.object.metadata.annotations, [SNAPSHOTS_ANNOTATION]: value } };
+      return { ...m, object: { ...m.object, metadata } };
+    }),
+  };
 }

@@ -15,6 +15,7 @@ import { diagnosticAt } from '../manifests/load.ts';
 import type { Manifest } from '../manifests/load.ts';
 import type { Repository } from '../api/repository.ts';
 import { RestoreError } from '../common/errors.ts';
+import { snapshotTimeMs, snapshotTimeUtc } from '../restic/snapshot-time.ts';
 import type { Action, Plan, SnapshotPin } from './types.ts';
 
 /** One element of `restic snapshots --json`. */
@@ -55,17 +56,10 @@ export function findSnapshot(list: readonly SnapshotRecord[], id: string): Snaps
   return hits.length === 1 ? hits[0] : undefined;
 }
 
-/** restic prints nanoseconds and the local offset (`2024-02-01T10:11:12.123456789+01:00`). */
-function timeOf(t: string): number {
-  const ms = Date.parse(t.replace(/(\.\d{3})\d+/, '$1'));
-  return Number.isNaN(ms) ? 0 : ms;
-}
+const timeOf = snapshotTimeMs;
 
 /** `2024-02-01T09:11:12Z`: the snapshot time in UTC, to the second. */
-export function snapshotTime(t: string): string {
-  const ms = timeOf(t);
-  return ms ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z') : t;
-}
+export const snapshotTime = snapshotTimeUtc;
 
 /** A restic repository as the plan names it: the Repository object a session references. */
 export interface RepositoryRef {

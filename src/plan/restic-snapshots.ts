@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
+import type { Repository } from '../api/repository.ts';
 import { backendKinds } from '../api/repository.ts';
 import { resticBackend, writeBackendFiles } from '../restic/backend.ts';
 import type { ResticBackend, SecretData } from '../restic/backend.ts';
@@ -15,12 +16,17 @@ import { resticArgv } from '../restic/commands.ts';
 import type { CommandContext } from '../restic/commands.ts';
 import { isResticError } from '../restic/errors.ts';
 import { ResticRunner } from '../restic/runner.ts';
-import { SnapshotsUnavailable } from './pin-snapshots.ts';
+import { SnapshotsUnavailable, cleanSnapshotPath } from './pin-snapshots.ts';
 import type { RepositoryRef, SnapshotQuery, SnapshotRecord, SnapshotSource } from './pin-snapshots.ts';
 
 export interface ResticSnapshotSourceOptions {
-  /** The repositories' password; without it nothing is looked up (each step says why). */
+  /** The repositories' password; without it (and without `secretData`) nothing is looked up (each step says why). */
   password: string | undefined;
+  /**
+   * The Repository's storage Secret, read where it lives (the daemon reads it from the cluster);
+   * when given, the credentials come from it instead of `password` and `env`.
+   */
+  secretData?: (repo: RepositoryRef & { repository: NonNullable<RepositoryRef['repository']> }) => Promise<SecretData>;
   /** Where backend credentials are read from, under the Secret's key names; default process.env. */
   env?: NodeJS.ProcessEnv;
   /** restic binary; default `restic` from PATH. */
@@ -41,18 +47,33 @@ interface Prepared {
 export class ResticSnapshotSource implements SnapshotSource {
   private readonly opts: ResticSnapshotSourceOptions;
   private readonly prepared = new Map<string, Promise<Prepared>>();
+  private readonly listed = new Map<string, Promise<SnapshotRecord[]>>();
   private scratch: Promise<string> | undefined;
 
   constructor(opts: ResticSnapshotSourceOptions) {
     this.opts = opts;
   }
 
+  /**
+   * The snapshots the query selects. The repository is listed once per source (one `restic
+   * snapshots --json`, one key derivation) and every query of it is answered from that list.
+   */
   async list(repo: RepositoryRef, query: SnapshotQuery): Promise<SnapshotRecord[]> {
+    const key = `${repo.namespace}/${repo.name}`;
+    let all = this.listed.get(key);
+    if (!all) this.listed.set(key, (all = this.listAll(repo)));
+    const list = await all;
+    if ('id' in query) return list.filter((s) => s.id.startsWith(query.id.toLowerCase()));
+    const path = query.path !== undefined ? cleanSnapshotPath(query.path) : undefined;
+    return list.filter((s) => s.hostname === query.host && (path === undefined || (s.paths ?? []).map(cleanSnapshotPath).includes(path)));
+  }
+
+  private async listAll(repo: RepositoryRef): Promise<SnapshotRecord[]> {
     const key = `${repo.namespace}/${repo.name}`;
     let p = this.prepared.get(key);
     if (!p) this.prepared.set(key, (p = this.prepare(repo)));
     const { runner, backend, ctx } = await p;
-    const filter = 'id' in query ? [query.id] : ['--host', query.host, ...(query.path ? ['--path', query.path] : [])];
+    const filter: string[] = [];
     const timeoutMs = this.opts.timeoutMs ?? 30_000;
     let r: Awaited<ReturnType<typeof runner.run>>;
     try {
@@ -89,20 +110,29 @@ export class ResticSnapshotSource implements SnapshotSource {
   private async prepare(repo: RepositoryRef): Promise<Prepared> {
     const name = `Repository ${repo.namespace}/${repo.name}`;
     if (!repo.repository) throw new SnapshotsUnavailable(`${name} is neither in the source nor in the cluster state`, { repository: name });
-    if (this.opts.password === undefined)
-      throw new SnapshotsUnavailable('no restic password: set RESTIC_PASSWORD or pass --restic-password-file', { repository: name });
     const env = this.opts.env ?? process.env;
-    const data: Record<string, string> = {};
-    for (const [k, v] of Object.entries(env)) if (v && BACKEND_KEY.test(k)) data[k] = v;
-    data.RESTIC_PASSWORD = this.opts.password;
+    let data: SecretData;
+    let secretName = 'the environment';
+    if (this.opts.secretData) {
+      data = await this.opts.secretData({ ...repo, repository: repo.repository });
+      secretName = `${repo.namespace}/${repo.repository.spec.backend.storageSecretName ?? ''}`;
+    } else {
+      if (this.opts.password === undefined)
+        throw new SnapshotsUnavailable('no restic password: set RESTIC_PASSWORD or pass --restic-password-file', { repository: name });
+      const fromEnv: Record<string, string> = {};
+      for (const [k, v] of Object.entries(env)) if (v && BACKEND_KEY.test(k)) fromEnv[k] = v;
+      fromEnv.RESTIC_PASSWORD = this.opts.password;
+      data = fromEnv;
+    }
     const scratchDir = await (this.scratch ??= mkdtemp(join(tmpdir(), 'restorectl-plan-restic-')));
+    const local = repo.repository.spec.backend.local;
     let backend: ResticBackend;
     try {
-      backend = resticBackend(repo.repository.spec.backend, data as SecretData, { scratchDir, secretName: 'the environment' });
+      backend = resticBackend(repo.repository.spec.backend, data, { scratchDir, secretName, mapLocalPath: (p) => readableLocalPath(p, local) });
     } catch (e) {
       if (isResticError(e, 'SecretKeyMissing'))
         throw new SnapshotsUnavailable(
-          `${name} (${backendKinds(repo.repository.spec.backend).join()}) needs ${String(e.data.key)}: set it in the environment`,
+          `${name} (${backendKinds(repo.repository.spec.backend).join()}) needs ${String(e.data.key)}: set it in ${this.opts.secretData ? `Secret ${secretName}` : 'the environment'}`,
           { repository: name },
           { cause: e },
         );
@@ -110,9 +140,12 @@ export class ResticSnapshotSource implements SnapshotSource {
       throw e;
     }
     if (backend.kind === 'local' && !existsSync(join(backend.repository, 'config'))) {
-      throw new SnapshotsUnavailable(`no restic repository at ${backend.repository} on this machine (a local backend is read where the plan runs)`, {
-        repository: backend.repository,
-      });
+      const onNode = local ? hostPathRepository(local) : undefined;
+      const host = onNode ? ` nor at its hostPath ${onNode}` : '';
+      throw new SnapshotsUnavailable(
+        `no restic repository at ${backend.repository}${host} on this machine (a local backend is read where the plan runs; the agent pins its snapshots)`,
+        { repository: backend.repository },
+      );
     }
     await writeBackendFiles(backend);
     const ctx: CommandContext = {
@@ -123,6 +156,26 @@ export class ResticSnapshotSource implements SnapshotSource {
     };
     return { runner: new ResticRunner({ ctx, env: backend.env, secrets: backend.secrets, baseEnv: env }), backend, ctx };
   }
+}
+
+type LocalBackend = NonNullable<Repository['spec']['backend']['local']>;
+
+/** Where a hostPath local backend's repository is on its node: `<hostPath.path>[/<subPath>]`. */
+function hostPathRepository(local: LocalBackend): string | undefined {
+  const host = (local.hostPath as { path?: unknown } | undefined)?.path;
+  if (typeof host !== 'string' || !host) return undefined;
+  return local.subPath ? posix.join(host, local.subPath) : host;
+}
+
+/**
+ * A local backend's repository as readable here: its mountPath (the plan runs where the volume is
+ * mounted), else, for a hostPath volume, the node's folder (the plan or daemon runs on the node,
+ * or on a machine that shares it).
+ */
+function readableLocalPath(mounted: string, local: LocalBackend | undefined): string {
+  if (existsSync(join(mounted, 'config'))) return mounted;
+  const host = local ? hostPathRepository(local) : undefined;
+  return host && existsSync(join(host, 'config')) ? host : mounted;
 }
 
 /** restic's `Fatal: …` line (what went wrong) without the hints after it; else the last line. */

@@ -171,7 +171,12 @@ export function statsArgv(ctx: CommandContext, id: string): string[] {
   return resticArgv(ctx, ['stats', '--json', '--mode', 'restore-size', id], ['--no-lock']);
 }
 
-/** `restic ls --json <id> --no-lock`: every node of the snapshot (for include/exclude-aware totals). */
-export function lsArgv(ctx: CommandContext, id: string): string[] {
-  return resticArgv(ctx, ['ls', '--json', id], ['--no-lock']);
+/**
+ * `restic ls --json <id> --no-lock`: every node of the snapshot (for include/exclude-aware totals).
+ * For `latest`, `--host H [--path P]` select the snapshot as `restic restore latest` does, and
+ * the stream's first line (the snapshot) pins it: one command resolves and measures.
+ */
+export function lsArgv(ctx: CommandContext, id: string, sel: { host?: string; path?: string } = {}): string[] {
+  const filter = id === 'latest' ? [...(sel.host !== undefined ? ['--host', sel.host] : []), ...(sel.path !== undefined ? ['--path', sel.path] : [])] : [];
+  return resticArgv(ctx, ['ls', '--json', id, ...filter], ['--no-lock']);
 }

@@ -2,23 +2,44 @@
 // (src/agent/restorer.ts), built from backend.ts, commands.ts and runner.ts.
 //
 // Order: the Repository + Secret become the restic environment (files written to scratch);
-// the host plan becomes restore steps; every step is pinned first (`latest` resolved for the
-// source host, so the reported id is the one restored); the restores run one after another and
-// the first failure stops the host. The total (include/exclude applied, from `restic ls`) is
-// measured alongside the restores by default, so it costs no wall time; progress is the sum
-// over steps and carries the total once it is known.
+// the host plan becomes restore steps; every step is pinned to a concrete snapshot before any
+// restore runs, and the pins are handed to the caller (`onPinned`, which records them) before
+// the first `restic restore` starts. A step pinned already (by the daemon at accept time, or by
+// an earlier run of this agent) is never resolved again. An unpinned `latest` is pinned by the
+// first line of one `restic ls --json latest --host H [--path P]` stream, whose rest counts the
+// total (include/exclude applied): one restic command resolves and measures. Totals of pinned
+// steps are measured beside the restores at the lowest CPU priority, so they cost no wall time;
+// progress is the sum over steps and carries the total once it is known. The restores run one
+// after another and the first failure stops the host. When the daemon pinned `latest` and a
+// newer snapshot has appeared since, the outcome says so (`latestMoved`).
 import { join } from 'node:path';
 import type { Repository } from '../api/repository.ts';
 import type { HostProgress, RestoreSession } from '../api/restoresession.ts';
+import { errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
 import type { HostPlan } from '../hosts/types.ts';
 import { resticBackend, writeBackendFiles } from './backend.ts';
 import type { ResticBackend } from './backend.ts';
-import { restoreSteps } from './commands.ts';
+import { restoreSteps, withSnapshot } from './commands.ts';
 import type { CommandContext, RestoreInput, RestoreStep } from './commands.ts';
 import { ResticError } from './errors.ts';
 import { ResticRunner } from './runner.ts';
-import type { RestoreOptions, RestoreResult } from './runner.ts';
+import type { RestoreOptions, RestoreResult, SnapshotInfo } from './runner.ts';
+import { snapshotTimeUtc } from './snapshot-time.ts';
+
+/** The snapshot one restore step is pinned to. */
+export interface SnapshotPinned {
+  /** What the rule asks for: `latest`, or the id it names. */
+  requested: string;
+  /** The snapshot path `latest` is chosen for (paths rules). */
+  path?: string;
+  /** The concrete snapshot id restored. */
+  id: string;
+  /** The snapshot's time, RFC 3339 UTC to the second (the restore's point in time), when known. */
+  time?: string;
+  /** Who pinned it: the daemon at accept time (an annotation), or this agent. */
+  by: 'daemon' | 'agent';
+}
 
 /** The shape of the agent's HostRestoreJob (structurally identical; no import of src/agent). */
 export interface ResticHostJob {
@@ -32,13 +53,24 @@ export interface ResticHostJob {
   onProgress: (p: HostProgress) => void;
   /** The agent's logger for this host: restic's command lines go to it at debug level. */
   log?: Logger;
+  /**
+   * Per restore step, in order: the snapshot it is already pinned to (by the daemon, or recorded
+   * by an earlier run of this agent). Such a step restores exactly that id.
+   */
+  pins?: readonly (Pick<SnapshotPinned, 'id' | 'time' | 'by'> | undefined)[];
+  /** Called once with every step's pin, before the first restore runs (the agent records them). */
+  onPinned?: (pins: SnapshotPinned[]) => Promise<void>;
 }
 
 export interface ResticHostOutcome {
   snapshots: string[];
+  /** Each step's pin, with the snapshot time filled in once restic listed it. */
+  pins?: SnapshotPinned[];
   progress: HostProgress;
   /** What the data was restored into, for messages, when not the host's volumes (a database). */
   into?: string;
+  /** Steps the daemon pinned to `latest` for which restic now has a newer snapshot: what it is, in a sentence each. */
+  latestMoved?: string[];
 }
 
 export interface ResticHostRestorerOptions {
@@ -54,7 +86,7 @@ export interface ResticHostRestorerOptions {
   /** How the total is measured (default 'filtered': include/exclude applied; see RestoreOptions). */
   total?: RestoreOptions['total'];
   /**
-   * 'parallel' (default): restores start right after `latest` is resolved and the total is
+   * 'parallel' (default): restores start right after every step is pinned and the total is
    * measured alongside (reported as soon as known); 'before': totals first, then restores.
    */
   totals?: 'parallel' | 'before';
@@ -89,35 +121,79 @@ export class ResticHostRestorer {
     const safe = (e: unknown): never => {
       throw redactedError(runner, e);
     };
-
-    // 1. pin every step (`latest` → id) before anything is written
-    const pinned: RestoreStep[] = [];
-    try {
-      for (const step of steps) pinned.push(await runner.pin(step, job.signal));
-    } catch (e) {
-      safe(e);
+    if (job.pins && job.pins.length !== steps.length) {
+      throw new ResticError(
+        'CommandInvalid',
+        `host ${job.plan.host} has ${steps.length} restore step(s) but ${job.pins.length} pinned snapshot(s): the pins do not belong to this rule`,
+        { host: job.plan.host },
+      );
     }
 
-    // 2. totals: measured before the first restore ('before'), or alongside the restores
-    //    ('parallel', default: `restic ls` of a big snapshot then costs no wall time); in
-    //    'parallel' mode a failed or interrupted measurement only leaves the total unknown
-    const totals = new StepTotals(runner, pinned, this.#opts.total ?? 'filtered', job.signal);
+    // 1. pin every step before anything is written; the listings go on to measure the totals
+    const listings = new StepListings(runner, steps, job.pins ?? [], this.#opts.total ?? 'filtered', job.signal);
     try {
-      if (this.#opts.totals === 'before') await totals.all();
-    } catch (e) {
-      totals.dispose();
-      safe(e);
-    }
+      let pins: SnapshotPinned[];
+      try {
+        pins = await listings.pins();
+      } catch (e) {
+        listings.stop();
+        await listings.allSettled();
+        return safe(e);
+      }
+      if (job.onPinned) await job.onPinned(pins);
+      const pinned = steps.map((step, i) => withSnapshot(step, pins[i]!.id));
+      const moved = this.#latestMoved(runner, steps, pins, job);
 
-    // 3. restore in order; the first failure stops the host
-    try {
-      return await this.#restoreInOrder(job, runner, pinned, totals);
+      // 2. totals: measured before the first restore ('before'), or alongside the restores
+      //    ('parallel', default); in 'parallel' mode a failed or interrupted measurement only
+      //    leaves the total unknown
+      if (this.#opts.totals === 'before') {
+        try {
+          await listings.allSizes();
+        } catch (e) {
+          return safe(e);
+        }
+      }
+
+      // 3. restore in order; the first failure stops the host
+      const out = await this.#restoreInOrder(job, runner, pinned, listings);
+      const latestMoved = (await moved).filter((m): m is string => m !== undefined);
+      return { ...out, pins: listings.finalPins(pins), ...(latestMoved.length ? { latestMoved } : {}) };
     } finally {
-      totals.dispose();
+      listings.stop();
+      listings.dispose();
     }
   }
 
-  async #restoreInOrder(job: ResticHostJob, runner: ResticRunner, pinned: RestoreStep[], totals: StepTotals): Promise<ResticHostOutcome> {
+  /**
+   * For each step the daemon pinned to `latest`: whether restic's `latest` is now another
+   * snapshot, as a sentence (undefined when it is not, or when that cannot be told). Runs beside
+   * the restores; a failure is logged, never the host's.
+   */
+  #latestMoved(runner: ResticRunner, steps: readonly RestoreStep[], pins: readonly SnapshotPinned[], job: ResticHostJob): Promise<(string | undefined)[]> {
+    return Promise.all(
+      steps.map(async (step, i) => {
+        const pin = pins[i]!;
+        if (step.snapshot !== 'latest' || pin.by !== 'daemon') return undefined;
+        try {
+          const now = await runner.resolveLatest({ host: step.host, path: step.path }, job.signal, { background: true });
+          if (now.id === pin.id) return undefined;
+          const of = `host ${step.host}${step.path ? ` path ${step.path}` : ''}`;
+          return `latest of ${of} moved after the pin: it is now ${now.shortId} (${snapshotTimeUtc(now.time)}); the pinned ${pin.id.slice(0, 8)}${pin.time ? ` (${pin.time})` : ''} was restored`;
+        } catch (e) {
+          job.log?.warn(`could not tell whether latest moved since the pin: ${runner.redact(errorMessage(e))}`, { snapshot: pin.id });
+          return undefined;
+        }
+      }),
+    );
+  }
+
+  async #restoreInOrder(
+    job: ResticHostJob,
+    runner: ResticRunner,
+    pinned: RestoreStep[],
+    listings: StepListings,
+  ): Promise<Omit<ResticHostOutcome, 'pins' | 'latestMoved'>> {
     let doneBytes = 0;
     let doneFiles = 0;
     let reported = 0;
@@ -125,7 +201,7 @@ export class ResticHostRestorer {
       reported = Math.max(reported, p.bytesDone ?? 0);
       job.onProgress({ ...p, bytesDone: reported });
     };
-    report(hostProgress(totals.values, totals.mode, 0, 0));
+    report(hostProgress(listings.values, listings.mode, 0, 0));
     const snapshots: string[] = [];
     for (const [i, step] of pinned.entries()) {
       const r = await runner.restore(
@@ -135,22 +211,22 @@ export class ResticHostRestorer {
           progressIntervalMs: this.#opts.progressIntervalMs,
           // restic's written bytes count only once this step's total can bound them, so
           // bytesDone never runs past the total and never goes back
-          onProgress: (sp) => report(hostProgress(totals.values, totals.mode, doneBytes + boundedStepBytes(sp.bytesDone, totals.values[i]), doneFiles)),
+          onProgress: (sp) => report(hostProgress(listings.values, listings.mode, doneBytes + boundedStepBytes(sp.bytesDone, listings.values[i]), doneFiles)),
         },
       );
       const failure = stepFailure(r, step);
       if (failure) {
-        totals.stop();
-        await totals.allSettled();
+        listings.stop();
+        await listings.allSettled();
         throw failure;
       }
       snapshots.push(step.snapshot);
-      await totals.settled(i); // this step's total, to count it exactly
-      doneBytes += totals.values[i]?.bytes ?? r.progress.bytesDone ?? 0;
-      doneFiles += totals.values[i]?.files ?? 0;
+      await listings.settled(i); // this step's total, to count it exactly
+      doneBytes += listings.values[i]?.bytes ?? r.progress.bytesDone ?? 0;
+      doneFiles += listings.values[i]?.files ?? 0;
     }
-    await totals.allSettled();
-    const final = hostProgress(totals.values, totals.mode, doneBytes, doneFiles);
+    await listings.allSettled();
+    const final = hostProgress(listings.values, listings.mode, doneBytes, doneFiles);
     report(final);
     return { snapshots, progress: final };
   }
@@ -160,34 +236,102 @@ type Size = { bytes: number; files: number };
 type TotalMode = NonNullable<RestoreOptions['total']>;
 
 /**
- * The totals of pinned steps, measured one after the other (restic ls is CPU-bound), each
- * awaitable alone. Aborting the job, or `stop()` (the host failed), stops the measurement.
+ * Each step's snapshot and total. An unpinned `latest` (total mode 'filtered') is listed at once
+ * at normal priority: its first line is the pin. The totals of steps pinned already are listed one
+ * after the other (restic ls is CPU-bound) in the background. With mode 'stats' or 'none', an
+ * unpinned `latest` is resolved with `restic snapshots`. Aborting the job, or `stop()` (the host
+ * failed), stops every listing.
  */
-class StepTotals {
+class StepListings {
   readonly values: (Size | undefined)[];
   readonly mode: TotalMode;
+  readonly #snapshots: Promise<SnapshotInfo | undefined>[] = [];
+  readonly #pins: Promise<SnapshotPinned>[] = [];
   readonly #measured: Promise<void>[] = [];
+  /** What each step's listing saw: the snapshot's full id and time. */
+  readonly #listed: { id?: string; time?: string }[] = [];
   readonly #ac = new AbortController();
   readonly #signal: AbortSignal;
   readonly stop = () => this.#ac.abort();
 
-  constructor(runner: ResticRunner, pinned: readonly RestoreStep[], mode: TotalMode, signal: AbortSignal) {
+  constructor(
+    runner: ResticRunner,
+    steps: readonly RestoreStep[],
+    given: readonly (Pick<SnapshotPinned, 'id' | 'time' | 'by'> | undefined)[],
+    mode: TotalMode,
+    signal: AbortSignal,
+  ) {
     this.mode = mode;
-    this.values = pinned.map(() => undefined);
+    this.values = steps.map(() => undefined);
     this.#signal = signal;
     signal.addEventListener('abort', this.stop, { once: true });
-    let chain: Promise<unknown> = Promise.resolve();
-    for (const [i, step] of pinned.entries()) {
-      const p = chain.then(async () => {
-        if (mode !== 'none') this.values[i] = await runner.total(step, mode, this.#ac.signal);
+    if (signal.aborted) this.stop();
+    const inner = this.#ac.signal;
+    let background: Promise<unknown> = Promise.resolve();
+    for (const [i, step] of steps.entries()) {
+      const pin = given[i];
+      const base = { requested: step.snapshot, ...(step.path !== undefined ? { path: step.path } : {}) };
+      if (pin) {
+        this.#pins.push(Promise.resolve({ ...base, id: pin.id, ...(pin.time ? { time: pin.time } : {}), by: pin.by }));
+      } else if (step.snapshot !== 'latest') {
+        this.#pins.push(Promise.resolve({ ...base, id: step.snapshot, by: 'agent' as const }));
+      }
+      if (mode === 'filtered' && !pin && step.snapshot === 'latest') {
+        // the pin and the total from one stream
+        let pinned!: (s: SnapshotInfo) => void;
+        const first = new Promise<SnapshotInfo>((r) => (pinned = r));
+        const listed = runner.listSnapshot(step, { signal: inner, onSnapshot: pinned, background: true });
+        this.#pins.push(
+          Promise.race([first, listed.then((l) => l.snapshot)]).then((s) => ({ ...base, id: s.id, time: snapshotTimeUtc(s.time), by: 'agent' as const })),
+        );
+        this.#snapshots.push(listed.then((l) => l.snapshot));
+        this.#measured.push(listed.then((l) => void (this.values[i] = { bytes: l.bytes, files: l.files })));
+        continue;
+      }
+      if (!pin && step.snapshot === 'latest') {
+        const resolved = runner.resolveLatest({ host: step.host, path: step.path }, inner);
+        this.#pins.push(resolved.then((s) => ({ ...base, id: s.id, time: snapshotTimeUtc(s.time), by: 'agent' as const })));
+      }
+      const stepPin = this.#pins[i]!;
+      if (mode === 'none') {
+        this.#snapshots.push(Promise.resolve(undefined));
+        this.#measured.push(stepPin.then(() => undefined));
+        continue;
+      }
+      const measured = background.then(async () => {
+        const p = await stepPin;
+        const concrete = withSnapshot(step, p.id);
+        if (mode === 'stats') {
+          this.values[i] = await runner.snapshotSize(p.id, inner);
+          return undefined;
+        }
+        const l = await runner.listSnapshot(concrete, { signal: inner, background: true });
+        this.values[i] = { bytes: l.bytes, files: l.files };
+        return l.snapshot;
       });
-      chain = p.catch(() => undefined);
-      this.#measured.push(p);
+      background = measured.catch(() => undefined);
+      this.#snapshots.push(measured);
+      this.#measured.push(measured.then(() => undefined));
+    }
+    // Each is awaited later (or never, when the host stops early): none may reject unobserved.
+    for (const p of [...this.#pins, ...this.#snapshots, ...this.#measured]) p.catch(() => undefined);
+    for (const [i, s] of this.#snapshots.entries()) {
+      void s.then(
+        (info) => {
+          if (info) this.#listed[i] = { id: info.id, time: snapshotTimeUtc(info.time) };
+        },
+        () => undefined,
+      );
     }
   }
 
+  /** Every step's pin; rejects with the first failure to pin. */
+  pins(): Promise<SnapshotPinned[]> {
+    return Promise.all(this.#pins);
+  }
+
   /** Every measurement; rejects with the first failure. */
-  async all(): Promise<void> {
+  async allSizes(): Promise<void> {
     await Promise.all(this.#measured);
   }
 
@@ -196,7 +340,12 @@ class StepTotals {
   }
 
   async allSettled(): Promise<void> {
-    await Promise.all(this.#measured.map((_, i) => this.settled(i)));
+    await Promise.all([...this.#measured, ...this.#pins, ...this.#snapshots].map((p) => p.catch(() => undefined)));
+  }
+
+  /** The pins with what the listings learnt (once settled): the full id of a short one the rule named, and the snapshot time. */
+  finalPins(pins: readonly SnapshotPinned[]): SnapshotPinned[] {
+    return pins.map((p, i) => ({ ...p, ...this.#listed[i] }));
   }
 
   dispose(): void {

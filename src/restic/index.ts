@@ -15,7 +15,8 @@ export { CACHE_DIR_NAME, cacheArgs, latestSnapshotArgv, lsArgv, restoreSteps, re
 export type { CommandContext, RestoreInput, RestoreStep } from './commands.ts';
 export { ResticRunner, processWrittenBytes, tail } from './runner.ts';
 export { ResticHostRestorer } from './host-restorer.ts';
-export type { ResticHostJob, ResticHostOutcome, ResticHostRestorerOptions } from './host-restorer.ts';
+export type { ResticHostJob, ResticHostOutcome, ResticHostRestorerOptions, SnapshotPinned } from './host-restorer.ts';
+export { snapshotTimeMs, snapshotTimeUtc } from './snapshot-time.ts';
 export type {
   PreparedRestore,
   RestoreOptions,

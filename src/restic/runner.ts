@@ -16,6 +16,7 @@
 //   found: "latest snapshot for criteria not found"); restore exits 1 on "There were N errors"
 //   after writing what it could.
 import { spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import type { CommandContext, RestoreStep } from './commands.ts';
 import { latestSnapshotArgv, lsArgv, resticArgv, statsArgv, withSnapshot } from './commands.ts';
@@ -110,6 +111,43 @@ export interface RestoreOptions {
 }
 
 const STDERR_KEEP = 64 * 1024;
+/** The niceness of a total measured beside a restore (the lowest priority). */
+const BACKGROUND_NICE = 19;
+
+/** A line of `restic ls --json`: the snapshot first, then one node per line. */
+interface LsLine {
+  struct_type?: string;
+  path?: string;
+  type?: string;
+  size?: number;
+  id?: string;
+  short_id?: string;
+  time?: string;
+  hostname?: string;
+  paths?: string[];
+  tags?: string[] | null;
+}
+
+function snapshotInfo(s: Pick<LsLine, 'id' | 'short_id' | 'time' | 'hostname' | 'paths' | 'tags'>): SnapshotInfo {
+  const id = s.id ?? '';
+  return { id, shortId: s.short_id ?? id.slice(0, 8), time: s.time ?? '', hostname: s.hostname ?? '', paths: s.paths ?? [], tags: s.tags ?? [] };
+}
+
+/** Puts a process at the lowest CPU priority (best effort: it may be gone already). */
+function lowerPriority(pid: number): void {
+  try {
+    setPriority(pid, BACKGROUND_NICE);
+  } catch {
+    // gone, or not allowed: it runs at normal priority
+  }
+}
+
+/** SnapshotNotFound for a step: `latest` of its host (and path), or its id. */
+function notFound(sel: { snapshot: string; host?: string; path?: string }): ResticError {
+  if (sel.snapshot !== 'latest') return new ResticError('SnapshotNotFound', `snapshot ${sel.snapshot} not found`, { snapshot: sel.snapshot });
+  const what = [sel.host !== undefined ? `host ${sel.host}` : '', sel.path !== undefined ? `path ${sel.path}` : ''].filter(Boolean).join(' and ');
+  return new ResticError('SnapshotNotFound', `no snapshot${what ? ` for ${what}` : ''} in the repository`, { host: sel.host, path: sel.path });
+}
 
 /** The last `maxLines` non-empty lines of `text` (at most `maxChars`): what a restic failure's message quotes of its stderr. */
 export function tail(text: string, maxLines = 10, maxChars = 2000): string {
@@ -262,17 +300,17 @@ export class ResticRunner {
     return new ResticError('ResticFailed', `${what} failed (${how}): ${msg}`, { exitCode: r.code, signal: r.signal });
   }
 
-  /** The snapshot `latest` means for host/path (restic's own choice: newest by time). */
-  async resolveLatest(sel: { host?: string; path?: string }, signal?: AbortSignal): Promise<SnapshotInfo> {
-    const r = await this.run(latestSnapshotArgv(this.ctx, sel), { signal });
+  /**
+   * The snapshot `latest` means for host/path (restic's own choice: newest by time). `background`
+   * runs it at the lowest CPU priority (a check beside a restore).
+   */
+  async resolveLatest(sel: { host?: string; path?: string }, signal?: AbortSignal, opts: { background?: boolean } = {}): Promise<SnapshotInfo> {
+    const r = await this.run(latestSnapshotArgv(this.ctx, sel), { signal, ...(opts.background ? { onSpawn: lowerPriority } : {}) });
     if (r.code !== 0 || r.aborted) throw this.#failure('restic snapshots', r);
     const list = JSON.parse(r.stdout || '[]') as { id: string; short_id: string; time: string; hostname: string; paths?: string[]; tags?: string[] }[];
     const s = list[0];
-    if (!s) {
-      const what = [sel.host !== undefined ? `host ${sel.host}` : '', sel.path !== undefined ? `path ${sel.path}` : ''].filter(Boolean).join(' and ');
-      throw new ResticError('SnapshotNotFound', `no snapshot${what ? ` for ${what}` : ''} in the repository`, { host: sel.host, path: sel.path });
-    }
-    return { id: s.id, shortId: s.short_id, time: s.time, hostname: s.hostname, paths: s.paths ?? [], tags: s.tags ?? [] };
+    if (!s) throw notFound({ snapshot: 'latest', ...sel });
+    return snapshotInfo(s);
   }
 
   /** `restic stats --mode restore-size`: bytes and nodes (files and directories) of the whole snapshot. */
@@ -289,18 +327,48 @@ export class ResticRunner {
    * `restic ls --json` and restic's own selection rules (pattern.ts).
    */
   async plannedSize(id: string, filter: RestoreFilter, signal?: AbortSignal): Promise<{ bytes: number; files: number }> {
-    const selector = makeSelector(filter);
+    const { bytes, files } = await this.listSnapshot({ snapshot: id, include: [...(filter.include ?? [])], exclude: [...(filter.exclude ?? [])] }, { signal });
+    return { bytes, files };
+  }
+
+  /**
+   * One `restic ls --json` stream of a step's snapshot (`latest` selected by the step's host and
+   * path, as `restic restore latest` would): its first line is the snapshot, reported through
+   * `onSnapshot` as soon as restic prints it (the pin, before the listing goes on); the rest is
+   * counted as the restore's total under include/exclude. `background` lowers the listing's CPU
+   * priority once the snapshot is known (or at once for a concrete id), so a total measured beside
+   * a restore takes only what the restore leaves. Throws SnapshotNotFound when nothing matches.
+   */
+  async listSnapshot(
+    step: Pick<RestoreStep, 'snapshot' | 'host' | 'path' | 'include' | 'exclude'>,
+    opts: { signal?: AbortSignal; onSnapshot?: (s: SnapshotInfo) => void; background?: boolean } = {},
+  ): Promise<{ snapshot: SnapshotInfo; bytes: number; files: number }> {
+    const selector = makeSelector({ include: step.include, exclude: step.exclude });
     if (selector.error) throw selector.error;
     const descend = new Map<string, boolean>([['/', true]]);
     let bytes = 0;
     let files = 0;
-    let snapshots = 0;
-    const r = await this.run(lsArgv(this.ctx, id), {
-      signal,
+    let snapshot: SnapshotInfo | undefined;
+    let pid: number | undefined;
+    const lower = () => {
+      if (opts.background && pid !== undefined) lowerPriority(pid);
+    };
+    const r = await this.run(lsArgv(this.ctx, step.snapshot, { host: step.host, path: step.path }), {
+      signal: opts.signal,
+      onSpawn: (p) => {
+        pid = p;
+        if (step.snapshot !== 'latest') lower();
+      },
       onStdoutLine: (line) => {
         if (!line.startsWith('{')) return;
-        const n = JSON.parse(line) as { struct_type?: string; path?: string; type?: string; size?: number };
-        if (n.struct_type === 'snapshot') snapshots++;
+        const n = JSON.parse(line) as LsLine;
+        if (n.struct_type === 'snapshot') {
+          if (snapshot) return; // restic lists one snapshot per argument: there is one
+          snapshot = snapshotInfo(n);
+          if (step.snapshot === 'latest') lower();
+          opts.onSnapshot?.(snapshot);
+          return;
+        }
         if (n.struct_type !== 'node' || !n.path) return;
         const parent = n.path.slice(0, n.path.lastIndexOf('/')) || '/';
         // `ls` lists parents before children, so the parent's decision is known
@@ -314,8 +382,8 @@ export class ResticRunner {
       },
     });
     if (r.code !== 0 || r.aborted) throw this.#failure('restic ls', r);
-    if (snapshots === 0) throw new ResticError('SnapshotNotFound', `snapshot ${id} not found`, { snapshot: id });
-    return { bytes, files };
+    if (!snapshot) throw notFound(step);
+    return { snapshot, bytes, files };
   }
 
   /** The step with `latest` resolved to a concrete snapshot id (its command line pinned to it). */

@@ -1,6 +1,6 @@
 // StatusWriter and ledger (DESIGN §2, §4): what the cluster did, as commits on a status branch,
 // and those files read back as the ledger of executions.
-export type { Decision, Execution, ExecutionPhase, LedgerSession, ManagedSession, SessionSource, StatusSnapshot, Suspension } from './types.ts';
+export type { Decision, Execution, ExecutionPhase, LedgerSession, ManagedSession, PinnedStep, SessionSource, StatusSnapshot, Suspension } from './types.ts';
 export { parseSuspension, readSuspension, renderSuspension, setSuspension, suspensionPath, withSuspensionBanner } from './suspend.ts';
 export type { SetSuspensionOptions, SetSuspensionResult } from './suspend.ts';
 export { EXECUTION_PHASES, FINAL_EXECUTION_PHASES } from './types.ts';
@@ -22,6 +22,7 @@ export {
   mergeExecutions,
   renderSessionFile,
   renderStatusMd,
+  snapshotsText,
   rowOf,
   sessionPath,
   statusMdPath,

@@ -4,7 +4,7 @@
 import { parseDocument } from 'yaml';
 import type { Diagnostic } from '../manifests/diagnostic.ts';
 import { EXECUTION_PHASES, FINAL_EXECUTION_PHASES } from './types.ts';
-import type { Execution, ExecutionPhase, LedgerSession, SessionSource } from './types.ts';
+import type { Execution, ExecutionPhase, LedgerSession, PinnedStep, SessionSource } from './types.ts';
 
 export interface Ledger {
   /** The status branch commit read; null when the branch does not exist yet. */
@@ -99,6 +99,8 @@ export function parseLedgerFile(path: string, text: string): { session?: LedgerS
       }
       if (isObj(raw.annotations))
         e.annotations = Object.fromEntries(Object.entries(raw.annotations).filter((x): x is [string, string] => typeof x[1] === 'string'));
+      const snapshots = isObj(raw.snapshots) ? pinnedSteps(raw.snapshots) : undefined;
+      if (snapshots) e.snapshots = snapshots;
       executions.push(e);
     }
   } else if (data.executions !== undefined) {
@@ -170,4 +172,23 @@ export function executionsById(ledger: Ledger): Map<string, Execution> {
 
 export function isFinalExecution(e: Execution): boolean {
   return FINAL_EXECUTION_PHASES.includes(e.phase);
+}
+
+/** An execution's `snapshots` as written (host → steps); steps without `requested` are dropped. */
+function pinnedSteps(raw: Record<string, unknown>): Record<string, PinnedStep[]> | undefined {
+  const out: Record<string, PinnedStep[]> = {};
+  for (const [host, steps] of Object.entries(raw)) {
+    if (!Array.isArray(steps)) continue;
+    out[host] = steps.filter(isObj).flatMap((st) => {
+      const requested = str(st.requested);
+      if (!requested) return [];
+      const step: PinnedStep = { requested };
+      for (const k of ['path', 'id', 'time', 'unresolved'] as const) {
+        const v = str(st[k]);
+        if (v) step[k] = v;
+      }
+      return [step];
+    });
+  }
+  return Object.keys(out).length ? out : undefined;
 }

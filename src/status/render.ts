@@ -166,6 +166,7 @@ export function renderSessionFile(cluster: string, s: ManagedSession): string {
         finishedAt: e.finishedAt,
         sourceCommit: e.sourceCommit,
         annotations: e.annotations,
+        snapshots: e.snapshots,
       }),
     ),
   };
@@ -185,6 +186,36 @@ export interface StatusRow {
   lastChange: string;
   /** Set when the session needs people. */
   attention?: Attention;
+  /** What each host restores (or was pinned to), when known: `snapshotsText`. */
+  snapshots?: string;
+}
+
+/**
+ * `app 1a2b3c4d of 2024-02-01T00:00:00Z`, per host (joined by `; `): the snapshot each host
+ * restored or is restoring, and its time (the restore's point in time), from the live stats; for a
+ * host without one yet, what its execution pinned at accept time (`pinned`), or why it was not
+ * (then the agent pins it). When `latest` moved after the pin, the stat's sentence follows.
+ */
+export function snapshotsText(s: { status?: RestoreSessionStatus; executions: Execution[] }): string | undefined {
+  const pinned = s.executions[s.executions.length - 1]?.snapshots ?? {};
+  const hosts = new Set([...(s.status?.stats ?? []).map((h) => h.hostname), ...Object.keys(pinned)]);
+  const parts: string[] = [];
+  for (const host of [...hosts].sort()) {
+    const stat = s.status?.stats?.find((h) => h.hostname === host);
+    if (stat?.snapshot) {
+      const times = stat.snapshotTime?.split(',') ?? [];
+      const each = stat.snapshot.split(',').map((id, i) => `${id.slice(0, 8)}${times[i] ? ` of ${times[i]}` : ''}`);
+      parts.push(`${host} ${each.join(', ')}${stat.latestMoved ? ` (${stat.latestMoved})` : ''}`);
+      continue;
+    }
+    const steps = pinned[host] ?? [];
+    if (!steps.length) continue;
+    const each = steps.map((p) =>
+      p.id ? `${p.id.slice(0, 8)}${p.time ? ` of ${p.time}` : ''}` : `${p.requested} not pinned at accept (${p.unresolved ?? 'not found'}): the agent pins it`,
+    );
+    parts.push(`${host} ${each.join(', ')}${steps.every((p) => p.id) ? ' pinned' : ''}`);
+  }
+  return parts.length ? parts.join('; ') : undefined;
 }
 
 export function rowOf(s: ManagedSession | LedgerSession): StatusRow {
@@ -201,6 +232,7 @@ export function rowOf(s: ManagedSession | LedgerSession): StatusRow {
     duration: s.status?.sessionDuration ?? durationBetween(last?.startedAt ?? last?.acceptedAt, last?.finishedAt) ?? '',
     sourceCommit: commit ? commit.slice(0, 7) : '',
     lastChange: times.length ? times[times.length - 1]!.replace(/\.\d+Z$/, 'Z') : '',
+    ...(snapshotsText(s) ? { snapshots: snapshotsText(s)! } : {}),
     ...attentionField(s),
   };
 }
@@ -261,6 +293,7 @@ export function renderStatusMd(
         `| ${r.namespace}/${r.name} | ${ICON[r.phase] ?? ''} ${r.phase} | ${r.hosts} | ${r.duration} | ${r.sourceCommit ? '`' + r.sourceCommit + '`' : ''} | ${r.lastChange} |`,
     ),
     '',
+    ...snapshotsSection(sorted),
     ...problemsSection(diagnostics),
     `One file per session under \`${clusterDir(cluster)}/<namespace>/<name>.yaml\`: source, content id, executions, status.`,
     '',
@@ -288,6 +321,13 @@ function attentionSection(rows: readonly StatusRow[]): string[] {
 }
 
 const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ');
+
+/** "Snapshots": per session, the snapshot each host restores and its time (the effective RPO). */
+function snapshotsSection(rows: readonly StatusRow[]): string[] {
+  const withSnapshots = rows.filter((r) => r.snapshots);
+  if (!withSnapshots.length) return [];
+  return ['## Snapshots', '', ...withSnapshots.map((r) => `- ${r.namespace}/${r.name}: ${redactor.text(oneLine(r.snapshots!))}`), ''];
+}
 
 /** Error and warning diagnostics of the source, errors first: a file listed here was not applied. */
 function problemsSection(diagnostics: readonly Diagnostic[]): string[] {

@@ -33,6 +33,26 @@ export interface Execution {
    * in executions recorded by older writers.
    */
   annotations?: Record<string, string>;
+  /**
+   * The snapshot each host restores, by host name, one entry per restore step in rule order:
+   * pinned when the execution was accepted (before the RestoreSession exists), or why it could
+   * not be (then the agent pins it before it restores). Absent when nothing was looked up.
+   */
+  snapshots?: Record<string, PinnedStep[]>;
+}
+
+/** One restore step of a host as the execution pinned it. */
+export interface PinnedStep {
+  /** `latest`, or the id the rule names. */
+  requested: string;
+  /** The snapshot path `latest` is chosen for (paths rules). */
+  path?: string;
+  /** The concrete snapshot id. */
+  id?: string;
+  /** The snapshot's time, RFC 3339 UTC: the point in time the host is restored to. */
+  time?: string;
+  /** Why the step was not pinned at accept time. */
+  unresolved?: string;
 }
 
 /** Where a session is declared. */

@@ -130,6 +130,23 @@ describe('pinning latest against a real restic repository', function () {
     assert.ok(plan.diagnostics.every((d) => d.severity !== 'error'));
   });
 
+  it("pins a hostPath local backend from the node's folder when the pod's mountPath is not here", async () => {
+    // The demo's Repository: mounted at /safe/data in pods, at hostPath.path on the node (here).
+    const backend = { local: { mountPath: '/safe/data-not-on-this-machine', hostPath: { path: repoPath } }, storageSecretName: 's' };
+    const source = new ResticSnapshotSource({ password });
+    try {
+      const listed = await source.list(ref('', backend), { host: 'my-sts-0', path: '/source/data' });
+      assert.equal(chooseLatest(listed, { host: 'my-sts-0', paths: ['/source/data'] })?.id, ids[1]);
+      assert.deepEqual(
+        (await source.list(ref('', backend), { id: ids[2]!.slice(0, 8) })).map((s) => s.id),
+        [ids[2]],
+        'answered from the same listing',
+      );
+    } finally {
+      await source.close();
+    }
+  });
+
   it('says why a repository cannot be read, and never prints a credential', async () => {
     const unavailable = async (r: RepositoryRef, pw: string | undefined, env: NodeJS.ProcessEnv = {}) => {
       const source = new ResticSnapshotSource({ password: pw, env });
@@ -146,7 +163,14 @@ describe('pinning latest against a real restic repository', function () {
     assert.equal(await unavailable(ref(repoPath), undefined), 'no restic password: set RESTIC_PASSWORD or pass --restic-password-file');
     assert.equal(
       await unavailable(ref(join(dir.path, 'nowhere')), password),
-      `no restic repository at ${join(dir.path, 'nowhere')} on this machine (a local backend is read where the plan runs)`,
+      `no restic repository at ${join(dir.path, 'nowhere')} on this machine (a local backend is read where the plan runs; the agent pins its snapshots)`,
+    );
+    assert.equal(
+      await unavailable(
+        ref('', { local: { mountPath: join(dir.path, 'nowhere'), hostPath: { path: join(dir.path, 'nor-here') } }, storageSecretName: 's' }),
+        password,
+      ),
+      `no restic repository at ${join(dir.path, 'nowhere')} nor at its hostPath ${join(dir.path, 'nor-here')} on this machine (a local backend is read where the plan runs; the agent pins its snapshots)`,
     );
     assert.match(await unavailable(ref(repoPath), 'not-the-password'), /^restic cannot read .*: wrong password or no key found/);
     const rest = await unavailable(ref('', { rest: { url: 'http://127.0.0.1:9/repo' }, storageSecretName: 's' }), password, {

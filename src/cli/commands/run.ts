@@ -257,6 +257,7 @@ async function daemonFactory(opts: RunOptions, kubeConfig: k8s.KubeConfig, log: 
       ...(notifier ? { notifier } : {}),
       allowEmpty: opts.allowEmpty,
       intervalMs: opts.intervalMs,
+      pinSnapshots: {},
       log,
     });
   };

@@ -3,7 +3,7 @@
 import { formatDiagnostic } from '../../manifests/diagnostic.ts';
 import { CredentialsError, GitError } from '../../source/index.ts';
 import { DEFAULT_STATUS_BRANCH, readLedger } from '../../status/index.ts';
-import { attentionOf, displayPhase, hostsOf, hostsText } from '../../status/index.ts';
+import { attentionOf, displayPhase, hostsOf, hostsText, snapshotsText } from '../../status/index.ts';
 import type { Command } from '../command.ts';
 import { EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK, UsageError, parseCommandArgs } from '../command.ts';
 import { sessionDetailJson, sessionDetailText } from './status-detail.ts';
@@ -17,7 +17,9 @@ export const statusCommand: Command = {
 
 Reads the status branch (DESIGN §4) of the remote and prints one line per RestoreSession: its
 phase, hosts succeeded/total (and how many failed), the content id and source commit of its
-latest execution, and when it was accepted and finished; then the sessions that need attention
+latest execution, and when it was accepted and finished; then the snapshot each host restores
+and its time (pinned when the daemon accepted the restore, or by the agent before it restored;
+with a note when latest moved after the pin); then the sessions that need attention
 (blocked, failed, invalid, interrupted, waiting), each with the reason, the errors of its failed
 hosts and what to do. No cluster access is needed.
 
@@ -211,7 +213,16 @@ export function statusText(ledger: Ledger): string {
   if (!rows.length) return out;
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [header, ...rows]) out += r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ') + '\n';
-  return out + attentionText(ledger);
+  return out + snapshotsLines(ledger) + attentionText(ledger);
+}
+
+/** The snapshot each host restores and its time (the effective RPO), per session that has one. */
+function snapshotsLines(ledger: Ledger): string {
+  const lines = ledger.sessions.flatMap((s) => {
+    const text = snapshotsText(s);
+    return text ? [`  ${s.cluster} ${s.namespace}/${s.name}: ${text}\n`] : [];
+  });
+  return lines.length ? `\nSnapshots:\n${lines.join('')}` : '';
 }
 
 /** The sessions that need people, after the table: why, each failed host's error, and what to do. */
