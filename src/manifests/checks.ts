@@ -7,6 +7,7 @@ import { effectiveRules, repositoryOf } from '../api/restoresession.ts';
 import { matchesLabelSelector } from '../api/label-selector.ts';
 import { isWorkloadKind, POD_ORDINAL } from '../api/workloads.ts';
 import type { FieldPath } from '../api/openapi.ts';
+import { chooseExecutor } from '../hosts/resolve.ts';
 import { invalidPatterns } from '../restic/pattern.ts';
 import { parseDuration } from '../session/duration.ts';
 import type { Diagnostic } from './diagnostic.ts';
@@ -225,10 +226,13 @@ function checkHooks(s: RestoreSession, { err, warn }: Reporter): void {
         'key',
       );
     }
-    if (h.exec && ref && isWorkloadKind(ref.kind) && h.containerName && h.containerName !== 'stash-init') {
+    // The agent runs exec hooks in its own container, and refuses a containerName naming another.
+    const init = chooseExecutor(s) === 'init-container';
+    const agent = init ? 'stash-init' : 'stash-restore';
+    if (h.exec && h.containerName && h.containerName !== agent) {
       warn(
         ['spec', 'hooks', hook, 'containerName'],
-        `in the init-container model an exec hook can only run in stash-init (no other container has started), not in "${h.containerName}"`,
+        `an exec hook runs in the restore agent's container ${agent}, so containerName "${h.containerName}" makes the hook fail (${init ? 'in the init-container model no other container of the pod has started' : 'a restore Job has no other container'}): remove containerName`,
       );
     }
   }

@@ -81,6 +81,25 @@ describe("Stash's manifests validate unchanged", () => {
 });
 
 describe("Stash's checks", () => {
+  it("warns that an exec hook's containerName naming another container than the agent's makes it fail", () => {
+    const job = validate(session(`${PVC_TARGET}\nhooks:\n  preRestore: {exec: {command: [sync]}, containerName: app}`));
+    assert.match(
+      show(job),
+      /warning: an exec hook runs in the restore agent's container stash-restore, so containerName "app" makes the hook fail \(a restore Job has no other container\)/,
+    );
+    const ok = validate(session(`${PVC_TARGET}\nhooks:\n  preRestore: {exec: {command: [sync]}, containerName: stash-restore}`));
+    assert.deepEqual(ok, [], show(ok));
+    const init = validate(
+      session(
+        'target:\n  ref: {apiVersion: apps/v1, kind: Deployment, name: web}\n  rules: [{paths: [/d]}]\nhooks:\n  postRestore: {exec: {command: [sync]}, containerName: web}',
+      ),
+    );
+    assert.match(
+      show(init),
+      /container stash-init, so containerName "web" makes the hook fail \(in the init-container model no other container of the pod has started\)/,
+    );
+  });
+
   it('refuses the same host twice in one rule', () => {
     const ds = validate(session('target:\n  ref: {apiVersion: v1, kind: PersistentVolumeClaim, name: data}\n  rules: [{targetHosts: [a, b, a], paths: [/d]}]'));
     const e = errors(ds);
