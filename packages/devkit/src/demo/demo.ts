@@ -6,9 +6,9 @@
 // facts; render.ts words them.
 // The demo reads only files this package ships (demo/) and CRDs compiled into the product.
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -22,7 +22,11 @@ import { Daemon } from 'restore-controller/daemon/daemon';
 import { startHttpServer } from 'restore-controller/daemon/http-server';
 import { hmacSha256Hex, webhookHandler } from 'restore-controller/daemon/webhook';
 import { RESTORE_SESSIONS } from 'restore-controller/kube/resources';
-import { planToText } from 'restore-controller/plan/render';
+import { jsonLogger } from 'restore-controller/common/log';
+import type { Logger } from 'restore-controller/common/log';
+import { ClusterState, loadObjects, readManifestPaths, validateSource } from 'restore-controller/manifests/index';
+import { pinSnapshots, planRestores, planToText, ResticSnapshotSource } from 'restore-controller/plan/index';
+import type { RepositoryRef, SnapshotSource } from 'restore-controller/plan/index';
 import { seedRepository } from '../restic/seed.ts';
 import { Sandbox } from '../sandbox/sandbox.ts';
 import {
@@ -30,7 +34,10 @@ import {
   STEP_TITLES,
   allSucceeded,
   renderCreatedAfterWebhook,
+  renderDaemonLog,
+  renderGitUrl,
   renderHeader,
+  renderStopped,
   renderLookAround,
   renderOutcome,
   renderProgress,
@@ -171,19 +178,52 @@ async function publishManifests(dir: string, repoPath: string): Promise<GitRepo>
   return { server, url, work, git, commitAndPush };
 }
 
-/** Step 4: the daemon on the sandbox, following main; its first cycle's plan is returned to show. */
-async function startDaemon(dir: string, cluster: Cluster, repo: GitRepo): Promise<{ daemon: Daemon; plan: string | undefined }> {
+/**
+ * Step 3b: the plan a pull request of these manifests shows (`restorectl plan --cluster-state …`
+ * with the restic password): every host, what it restores, and `latest` pinned to a snapshot id.
+ */
+async function reviewPlan(repo: GitRepo, commit: string): Promise<string> {
+  const source = await readManifestPaths([join(repo.work, 'clusters/demo')]);
+  const state = await readManifestPaths([join(DEMO_MANIFESTS, 'cluster-state')]);
+  const cluster = new ClusterState(loadObjects(state.files).manifests.map((m) => m.object));
+  const desired = validateSource(
+    source.files.map((f) => ({ ...f, path: relative(repo.work, f.path) })),
+    cluster,
+  );
+  const restic = new ResticSnapshotSource({ password: PASSWORD });
+  // A local backend is read at its mountPath where the plan runs; here the sandbox's hostPath
+  // volume is a folder of this machine, so the repository is read there.
+  const snapshots: SnapshotSource = {
+    list: (repo, query) => restic.list(onThisMachine(repo), query),
+  };
+  try {
+    return planToText(await pinSnapshots(planRestores({ desired, cluster, sourceCommit: commit }), desired, cluster, snapshots));
+  } finally {
+    await restic.close();
+  }
+}
+
+function onThisMachine(repo: RepositoryRef): RepositoryRef {
+  const local = repo.repository?.spec.backend.local as { mountPath?: string; hostPath?: { path?: string } } | undefined;
+  if (!repo.repository || !local?.hostPath?.path) return repo;
+  const backend = { ...repo.repository.spec.backend, local: { ...local, mountPath: local.hostPath.path } };
+  return { ...repo, repository: { ...repo.repository, spec: { ...repo.repository.spec, backend } } as typeof repo.repository };
+}
+
+/** Step 4: the daemon on the sandbox, following main, logging to `logFile`. */
+async function startDaemon(dir: string, cluster: Cluster, repo: GitRepo, log: Logger): Promise<Daemon> {
   const daemon = new Daemon({
-    source: new GitSource({ url: repo.url, branch: 'main', path: 'clusters/demo', cacheDir: join(dir, 'cache/source') }),
-    statusWriter: new StatusWriter({ url: repo.url, cacheDir: join(dir, 'cache/status') }),
+    source: new GitSource({ url: repo.url, branch: 'main', path: 'clusters/demo', cacheDir: join(dir, 'cache/source'), log }),
+    statusWriter: new StatusWriter({ url: repo.url, cacheDir: join(dir, 'cache/status'), log }),
     kubeConfig: cluster.kc,
     cluster: 'demo',
     intervalMs: 3000,
-    controller: { agent: { image: Sandbox.DEFAULT_AGENT_IMAGE }, resyncMs: 1000, pollMs: 500 },
+    log,
+    controller: { agent: { image: Sandbox.DEFAULT_AGENT_IMAGE }, resyncMs: 1000, pollMs: 500, log: log.child({ component: 'controller' }) },
   });
-  const first = await daemon.cycle();
+  await daemon.cycle();
   await daemon.start();
-  return { daemon, plan: first.plan ? planToText(first.plan) : undefined };
+  return daemon;
 }
 
 function listSessions(custom: k8s.CustomObjectsApi): Promise<RestoreSession[]> {
@@ -238,39 +278,103 @@ async function restoredVolumes(sandbox: Sandbox): Promise<RestoredVolume[]> {
   return out;
 }
 
-function waitForSignal(): Promise<void> {
+/** Resolves with the first SIGINT or SIGTERM from now on. */
+function nextSignal(): Promise<NodeJS.Signals> {
   // `on`, not `once`: a Ctrl-C reaches both restorectl and this plugin, which restorectl also
   // passes on; a second one must not kill the demo while it stops.
-  return new Promise<void>((resolve) => {
-    process.on('SIGINT', () => resolve());
-    process.on('SIGTERM', () => resolve());
+  return new Promise<NodeJS.Signals>((resolve) => {
+    process.on('SIGINT', () => resolve('SIGINT'));
+    process.on('SIGTERM', () => resolve('SIGTERM'));
   });
+}
+
+/** What has been started so far, stopped in reverse order (each once, failures ignored). */
+class Running {
+  private readonly stops: (() => Promise<void> | void)[] = [];
+  add(stop: () => Promise<void> | void): void {
+    this.stops.push(stop);
+  }
+  async stopAll(): Promise<void> {
+    for (const stop of this.stops.splice(0).reverse())
+      await Promise.resolve()
+        .then(stop)
+        .catch(() => undefined);
+  }
+}
+
+/** Thrown out of the steps when a signal arrives mid-way. */
+class Stopped extends Error {
+  readonly signal: NodeJS.Signals;
+  constructor(signal: NodeJS.Signals) {
+    super(signal);
+    this.signal = signal;
+  }
 }
 
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const say = (t: string) => opts.out(t + '\n');
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'restorectl-demo-'));
   mkdirSync(dir, { recursive: true });
+  const running = new Running();
+  // Ctrl-C at any step: stop what runs, remove the folder the demo made (a --dir is left, and said so).
+  const signal = nextSignal();
+  const interrupted = signal.then((s) => Promise.reject(new Stopped(s)));
+  interrupted.catch(() => undefined);
+  const finish = async (code: number, sig?: NodeJS.Signals) => {
+    await running.stopAll();
+    if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    say(renderStopped(dir, !opts.dir, sig));
+    return code;
+  };
+  let up = false;
+  try {
+    const code = await Promise.race([steps(opts, dir, running, say), interrupted]);
+    if (code !== 'stay up') return await finish(code);
+    up = true;
+    say(STAYS_UP);
+    return await finish(0, await signal);
+  } catch (e) {
+    if (e instanceof Stopped) return finish(up ? 0 : 130, e.signal);
+    await running.stopAll();
+    throw e;
+  }
+}
+
+async function steps(opts: DemoOptions, dir: string, running: Running, say: (t: string) => void): Promise<number | 'stay up'> {
   say(renderHeader(dir));
 
   say(STEP_TITLES.backups);
   const backups = await seedBackups(dir);
   say(STEP_TITLES.cluster);
   const cluster = await startCluster(dir);
+  running.add(() => cluster.sandbox.stop());
   say(STEP_TITLES.git);
   const repo = await publishManifests(dir, backups.repoPath);
+  running.add(() => repo.server.close());
+  say(renderGitUrl(repo.url));
+  say(STEP_TITLES.plan);
+  say(await reviewPlan(repo, (await repo.git(['rev-parse', 'HEAD'])).stdout.trim()));
   say(STEP_TITLES.daemon);
-  const { daemon, plan } = await startDaemon(dir, cluster, repo);
-  if (plan) say(plan);
+  const daemonLog = join(dir, 'daemon.log');
+  say(renderDaemonLog(daemonLog));
+  const log = jsonLogger((line) => appendFileSync(daemonLog, line), { fields: { component: 'daemon' } });
+  const daemon = await startDaemon(dir, cluster, repo, log);
+  running.add(() => daemon.stop());
   const webhook = await startHttpServer(
     'demo webhook',
     { host: '127.0.0.1', port: 0 },
     webhookHandler({
       secret: WEBHOOK_SECRET,
       follow: { branch: 'main' },
-      onPush: () => void daemon.trigger(),
+      onPush: (o) => {
+        if (o.provider === 'restorectl') log.info(`reconcile requested${o.by ? ` by ${o.by}` : ''}`);
+        void daemon.trigger();
+      },
     }),
   );
+  running.add(() => webhook.close());
+  const webhookSecretFile = join(dir, 'webhook-secret');
+  writeFileSync(webhookSecretFile, WEBHOOK_SECRET + '\n', { mode: 0o600 });
   await followSessions(cluster.custom, say);
   await daemon.trigger();
 
@@ -284,21 +388,16 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   say(STEP_TITLES.statusLog);
   say((await run('git', ['log', '--format=  %h %s', 'restore-status'], { cwd: repo.server.repoPath('restores') })).stdout);
   say(renderOutcome(sessions));
-  say(renderLookAround({ kubeconfig: cluster.sandbox.kubeconfigPath, gitRepo: repo.server.repoPath('restores') }));
-
-  const stop = async () => {
-    daemon.stop();
-    await webhook.close();
-    await repo.server.close();
-    await cluster.sandbox.stop();
-  };
-  if (opts.exit) {
-    await stop();
-    if (!opts.dir) rmSync(dir, { recursive: true, force: true });
-    return allSucceeded(sessions) ? 0 : 1;
-  }
-  say(STAYS_UP);
-  await waitForSignal();
-  await stop();
-  return 0;
+  say(
+    renderLookAround({
+      kubeconfig: cluster.sandbox.kubeconfigPath,
+      gitRepo: repo.server.repoPath('restores'),
+      gitUrl: repo.url,
+      daemonLog,
+      webhookUrl: webhook.url,
+      webhookSecretFile,
+    }),
+  );
+  if (opts.exit) return allSucceeded(sessions) ? 0 : 1;
+  return 'stay up';
 }

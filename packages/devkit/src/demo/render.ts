@@ -6,13 +6,23 @@ export const STEP_TITLES = {
   backups: "1. a restic repository with backups of the examples' hosts",
   cluster: '2. the sandbox cluster (an embedded Kubernetes API whose pods run the agent for real)',
   git: '3. a git server holding a copy of the examples, the Repository pointing at the repository above',
-  daemon: '4. the daemon, following main and writing restore-status\n',
+  plan: '\n   the plan, as `restorectl plan` shows it in a pull request: each host and the snapshot it restores (latest pinned)\n',
+  daemon: '4. the daemon, following main and writing restore-status',
   volumes: "\n6. files restored into the pods' volumes",
   statusLog: '\n7. the status branch: git log restore-status',
 } as const;
 
 export function renderHeader(dir: string): string {
   return `restore-controller demo in ${dir}`;
+}
+
+/** Where the git server serves the manifests: the URL every restorectl command takes. */
+export function renderGitUrl(url: string): string {
+  return `   git URL: ${url} (branch main: the restores; branch restore-status: what ran)`;
+}
+
+export function renderDaemonLog(file: string): string {
+  return `   daemon log: ${file} (JSON lines; \`tail -f\` it)\n`;
 }
 
 /** One line for the sessions' progress: `name Phase done/total | …`. */
@@ -63,14 +73,36 @@ export function renderOutcome(sessions: RestoreSession[]): string {
     : `Not every restore succeeded: ${sessions.map((s) => `${s.metadata.name}=${s.status?.phase}`).join(', ')}`;
 }
 
-export function renderLookAround(where: { kubeconfig: string; gitRepo: string }): string {
+export interface WayOn {
+  kubeconfig: string;
+  gitRepo: string;
+  gitUrl: string;
+  daemonLog: string;
+  webhookUrl: string;
+  webhookSecretFile: string;
+}
+
+export function renderLookAround(w: WayOn): string {
   return [
-    '\nLook around:',
-    `  kubectl --kubeconfig ${where.kubeconfig} get restoresessions -A`,
-    `  kubectl --kubeconfig ${where.kubeconfig} describe restoresession -n demo sts-restore`,
-    `  git -C ${where.gitRepo} log restore-status`,
-    `  git -C ${where.gitRepo} show restore-status:clusters/demo/STATUS.md`,
+    '\nLook around (while the demo is up):',
+    `  restorectl status --git-url ${w.gitUrl}                      every session, from the status branch`,
+    `  restorectl status demo/sts-restore --git-url ${w.gitUrl}     one session: hosts, snapshots, decision`,
+    `  restorectl reconcile --webhook-url ${w.webhookUrl} --webhook-secret-file ${w.webhookSecretFile}`,
+    `  restorectl suspend --cluster demo --reason "trying it" --git-url ${w.gitUrl}`,
+    `  git clone ${w.gitUrl}                                        change a restore, push, watch it run`,
+    `  kubectl --kubeconfig ${w.kubeconfig} get restoresessions -A`,
+    `  kubectl --kubeconfig ${w.kubeconfig} describe restoresession -n demo sts-restore`,
+    `  git -C ${w.gitRepo} show restore-status:clusters/demo/STATUS.md`,
+    `  tail -f ${w.daemonLog}                                        the daemon's log`,
   ].join('\n');
 }
 
 export const STAYS_UP = '\nThe demo stays up; Ctrl-C stops it.';
+
+/** What stopping leaves behind: nothing (a folder it made), or the folder given with --dir. */
+export function renderStopped(dir: string, removed: boolean, signal?: string): string {
+  const why = signal ? `${signal}: ` : '';
+  return removed
+    ? `${why}stopped the daemon, the git server and the sandbox; removed ${dir}`
+    : `${why}stopped the daemon, the git server and the sandbox; left ${dir} (given with --dir: the restic repository, the git repositories, the cluster's volumes and the daemon log); remove it when done`;
+}
