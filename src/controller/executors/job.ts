@@ -1,14 +1,22 @@
-// The restore-Job executor: PVCs from the templates (and the interim PVC), then one Job per host.
-// A Job whose pod died without the agent writing a final stat is reported Failed here.
+// The restore-Job executor: PVCs from the templates (and the interim PVC), then one Job per host:
+// the agent's own Job, or the steps of the installed Task the session names (hosts/resolve.ts
+// taskDispatch). A Job whose pod died without the agent writing a final stat is reported Failed here.
 import type * as k8s from '@kubernetes/client-node';
 import type { HostRestoreStats } from '../../api/restoresession.ts';
-import { resolveHosts } from '../../hosts/resolve.ts';
+import type { KubeObject } from '../../api/meta.ts';
+import type { StashFunction, Task } from '../../api/task.ts';
+import { isAppBindingRef } from '../../api/appbinding.ts';
+import { isRestoreError } from '../../common/errors.ts';
+import { resolveHosts, taskDispatch } from '../../hosts/resolve.ts';
+import type { HostPlan } from '../../hosts/types.ts';
+import { UPDATE_STATUS_FUNCTION } from '../../tasks/update-status.ts';
+import type { PolicyRule } from './agent-rbac.ts';
 import { hostStat } from '../../session/host-stats.ts';
 import { SESSION_LABEL, claimsForOrdinal, interimClaim, sessionOwner } from '../claims.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/meta.ts';
 import { restoreServiceAccountName } from '../../session/names.ts';
 import { CONDITION, REASON } from '../../session/conditions.ts';
-import { restoreJob } from '../job.ts';
+import { restoreJob, taskRestoreJob } from '../job.ts';
 import type { ConditionUpdate, ExecutorContext, ExecutorState } from './types.ts';
 import { ControllerError, isPermanentRefusal } from '../errors.ts';
 import type { AgentTrouble } from '../agent-pods.ts';
@@ -27,7 +35,7 @@ function jobFailure(job: k8s.V1Job, host: string): string | undefined {
 }
 
 export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
-  const { cluster, session, repository } = ctx;
+  const { cluster, session } = ctx;
   const ns = session.metadata.namespace!;
   const resolution = resolveHosts(session, undefined);
   if (!resolution.known) {
@@ -43,17 +51,36 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
   const troubles: AgentTrouble[] = [];
   let created = 0;
 
+  const steps = await taskSteps(ctx);
+  const jobs: KubeObject[] = [];
+  try {
+    for (let i = 0; i < resolution.hosts.length; i++) jobs.push(jobOf(ctx, steps, resolution.hosts[i]!, i));
+  } catch (e) {
+    if (!isRestoreError(e)) throw e;
+    // A missing Function, a variable nothing sets: no Job (Stash's condition), and the session fails.
+    const message = `failed to ensure restore executor. Reason: ${e.message}`;
+    await cluster.event(session, 'Warning', 'Restore Job Creation Failed', message);
+    return {
+      targetFound: true,
+      totalHosts: resolution.totalHosts,
+      conditions: [
+        ...(target ? [target] : []),
+        { type: CONDITION.RestoreExecutorEnsured, status: 'False', reason: REASON.FailedToEnsureRestoreExecutor, message },
+      ],
+    };
+  }
+
   const interim = interimClaim(session);
   if (interim) await cluster.createClaim(interim);
   let rbacDone = false;
   for (let i = 0; i < resolution.hosts.length; i++) {
     const host = resolution.hosts[i]!.host;
-    const job = restoreJob({ session, repository, agent: ctx.config.agent, index: i });
+    const job = jobs[i]!;
     const existing = await cluster.job(ns, job.metadata.name);
     if (!existing) {
       try {
         // Once per reconcile that creates Jobs: their pods run as this service account.
-        if (!rbacDone) await ensureAgentRbac(ctx, await ensureServiceAccount(ctx));
+        if (!rbacDone) await ensureAgentRbac(ctx, await ensureServiceAccount(ctx), steps ? await stepRules(ctx) : []);
         rbacDone = true;
         for (const claim of claimsForOrdinal(session, i)) if (!(await cluster.claim(ns, claim.metadata.name))) await cluster.createClaim(claim);
         if (await cluster.createJob(job)) created++;
@@ -92,6 +119,49 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
       },
     ],
   };
+}
+
+/** The installed Task the session names and its steps' Functions, when its Job runs them; undefined for the agent's own Job. */
+interface TaskSteps {
+  task: Task;
+  functions: Map<string, StashFunction>;
+}
+
+async function taskSteps(ctx: ExecutorContext): Promise<TaskSteps | undefined> {
+  const name = ctx.session.spec.task?.name;
+  const task = name ? await ctx.cluster.task(name) : undefined;
+  if (taskDispatch(ctx.session, task !== undefined)?.run !== 'steps' || !task) return undefined;
+  const functions = new Map<string, StashFunction>();
+  // update-status is the agent's own (tasks/update-status.ts); the others must be installed.
+  for (const fn of new Set((task.spec?.steps ?? []).map((s) => s.name ?? ''))) {
+    if (!fn || fn === UPDATE_STATUS_FUNCTION) continue;
+    const found = await ctx.cluster.stashFunction(fn);
+    if (found) functions.set(fn, found);
+  }
+  return { task, functions };
+}
+
+function jobOf(ctx: ExecutorContext, steps: TaskSteps | undefined, host: HostPlan, index: number): KubeObject {
+  const { session, repository } = ctx;
+  const agent = ctx.config.agent;
+  if (!steps) return restoreJob({ session, repository, agent, index });
+  return taskRestoreJob({ session, repository, agent, index, host, task: steps.task, functionOf: (n) => steps.functions.get(n) });
+}
+
+/**
+ * What a Task's steps read beside what the agent reads (Stash's addons: the AppBinding the session
+ * targets and its Secrets), granted on those objects only (Stash grants every Secret of the namespace).
+ */
+async function stepRules(ctx: ExecutorContext): Promise<PolicyRule[]> {
+  const ref = ctx.session.spec.target?.ref;
+  if (!ref || !isAppBindingRef(ref)) return [];
+  const ns = ref.namespace || ctx.session.metadata.namespace!;
+  const binding = await ctx.cluster.appBinding(ns, ref.name);
+  const secrets = [binding?.spec.secret?.name, binding?.spec.tlsSecret?.name].filter((n): n is string => Boolean(n));
+  return [
+    { apiGroups: ['appcatalog.appscode.com'], resources: ['appbindings'], resourceNames: [ref.name], verbs: ['get'] },
+    ...(secrets.length ? [{ apiGroups: [''], resources: ['secrets'], resourceNames: secrets, verbs: ['get'] }] : []),
+  ];
 }
 
 /** The service account the session's Jobs run as: runtimeSettings.pod's, or one made for the session (owned by it). */
@@ -143,15 +213,19 @@ async function jobTroubles(ctx: ExecutorContext, job: k8s.V1Job): Promise<AgentT
 async function jobTarget(ctx: ExecutorContext): Promise<ConditionUpdate | undefined> {
   const { cluster, session } = ctx;
   const ref = session.spec.target?.ref;
-  if (ref?.kind !== 'PersistentVolumeClaim' || session.spec.target?.volumeClaimTemplates?.length) return undefined;
+  if (!ref || session.spec.target?.volumeClaimTemplates?.length) return undefined;
   const ns = ref.namespace || session.metadata.namespace!;
-  if (await cluster.claim(ns, ref.name))
-    return { type: CONDITION.RestoreTargetFound, status: 'True', reason: REASON.TargetAvailable, message: `PersistentVolumeClaim ${ns}/${ref.name} found` };
+  let found: boolean;
+  if (ref.kind === 'PersistentVolumeClaim') found = (await cluster.claim(ns, ref.name)) !== undefined;
+  else if (isAppBindingRef(ref)) found = (await cluster.appBinding(ns, ref.name)) !== undefined;
+  else return undefined;
+  const what = `${ref.kind} ${ns}/${ref.name}`;
+  if (found) return { type: CONDITION.RestoreTargetFound, status: 'True', reason: REASON.TargetAvailable, message: `${what} found` };
   return {
     type: CONDITION.RestoreTargetFound,
     status: 'False',
     reason: REASON.TargetNotAvailable,
-    message: `PersistentVolumeClaim ${ns}/${ref.name} does not exist`,
+    message: `${what} does not exist`,
   };
 }
 
