@@ -137,9 +137,9 @@ const NOT_SCANNED: Record<Grant, string> = {
       ['stash.appscode.com', 'tasks'],
       ['stash.appscode.com', 'functions'],
     ].flatMap(([g, r]) =>
-      ['list', 'watch'].map((v) => [
+      ['watch'].map((v) => [
         grant(g!, r!, v),
-        'Task restores (issue 14): the controller reads the Task a session names, its Functions and the AppBinding target (get); the planner reads them from --cluster-state today',
+        "Task restores (issue 14): the daemon's watch-fed caches of Tasks, Functions and AppBindings, which the plan's task checks read (src/daemon/live-objects.ts)",
       ]),
     ),
   ),
