@@ -11,7 +11,7 @@ import type { RestoreSession } from '../api/restoresession.ts';
 import type { StashFunction, Task } from '../api/task.ts';
 import { withOrdinal } from '../hosts/resolve.ts';
 import type { HostPlan } from '../hosts/types.ts';
-import { resolveTask, stashVariables } from '../tasks/index.ts';
+import { TaskError, resolveTask, stashVariables } from '../tasks/index.ts';
 import { UPDATE_STATUS_FUNCTION, updateStatusFunction } from '../tasks/update-status.ts';
 import type { AgentImage, HostFrom } from './agent-container.ts';
 import { JOB_CONTAINER_NAME, LOCAL_BACKEND_VOLUME, agentContainer, agentVolumes } from './agent-container.ts';
@@ -125,10 +125,19 @@ const upsertByName = <T extends { name: string }>(list: readonly T[], add: reado
  * `target.volumeMounts` and POD_ORDINAL in every container (volumeClaimTemplates). One addition of
  * this project: a local backend's volume is mounted in every step at its mountPath, as the agent's
  * own Job mounts it, or no step could read a local Repository. Throws a TaskError (a missing
- * Function, a variable nothing sets). Pure.
+ * Function, a variable nothing sets, hooks it would not run). Pure.
  */
 export function taskRestoreJob(input: TaskJobInput): KubeObject {
   const { session, repository, agent, index, task, host } = input;
+  // Stash runs a Task's hooks in hook-executor containers of its own image (run-hook); nothing here
+  // would run them, and a restore must not end Succeeded having skipped a hook.
+  const hooks = (['preRestore', 'postRestore'] as const).filter((h) => session.spec.hooks?.[h]);
+  if (hooks.length)
+    throw new TaskError(
+      'TaskHooksNotRun',
+      `the session's ${hooks.join(' and ')} hook${hooks.length > 1 ? 's' : ''} would not run: restore-controller does not run hooks in the Job of an installed Task (${task.metadata.name}) yet; drop spec.hooks and run them yourself, or restore without the Task`,
+      { task: task.metadata.name },
+    );
   const variables = stashVariables({
     session,
     repository,

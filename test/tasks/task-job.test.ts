@@ -277,6 +277,15 @@ describe("tasks: the restore Job of an installed Task, as Stash's restore Job", 
     assert.doesNotThrow(() => jobFor(docsSession(), taskNamed('postgres-restore-11.9')));
   });
 
+  it('refuses hooks it would not run (Stash runs them in hook-executor containers of its image), rather than skip them', () => {
+    const s = docsSession();
+    s.spec.hooks = { preRestore: { exec: { command: ['/bin/true'] } } };
+    assert.throws(
+      () => jobFor(s, taskNamed('postgres-restore-11.9')),
+      (e: unknown) => isRestoreError(e, 'TaskHooksNotRun') && /the session's preRestore hook would not run/.test((e as Error).message),
+    );
+  });
+
   it("names the interim claim as Stash (ValidNameWithPrefix), keeping a hash past 63 characters; the agent's own Job mounts the same claim", () => {
     const s = docsSession();
     assert.equal(interimClaimNameOf(s), undefined);

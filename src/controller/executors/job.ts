@@ -6,15 +6,15 @@ import type { HostRestoreStats } from '../../api/restoresession.ts';
 import type { KubeObject } from '../../api/meta.ts';
 import type { StashFunction, Task } from '../../api/task.ts';
 import { isAppBindingRef } from '../../api/appbinding.ts';
-import { isRestoreError } from '../../common/errors.ts';
 import { resolveHosts, taskDispatch } from '../../hosts/resolve.ts';
 import type { HostPlan } from '../../hosts/types.ts';
+import { TaskError } from '../../tasks/errors.ts';
 import { UPDATE_STATUS_FUNCTION } from '../../tasks/update-status.ts';
 import type { PolicyRule } from './agent-rbac.ts';
 import { hostStat } from '../../session/host-stats.ts';
 import { SESSION_LABEL, claimsForOrdinal, interimClaim, sessionOwner } from '../claims.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/meta.ts';
-import { restoreServiceAccountName } from '../../session/names.ts';
+import { restoreJobName, restoreServiceAccountName } from '../../session/names.ts';
 import { CONDITION, REASON } from '../../session/conditions.ts';
 import { restoreJob, taskRestoreJob } from '../job.ts';
 import type { ConditionUpdate, ExecutorContext, ExecutorState } from './types.ts';
@@ -51,23 +51,29 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
   const troubles: AgentTrouble[] = [];
   let created = 0;
 
-  const steps = await taskSteps(ctx);
-  const jobs: KubeObject[] = [];
-  try {
-    for (let i = 0; i < resolution.hosts.length; i++) jobs.push(jobOf(ctx, steps, resolution.hosts[i]!, i));
-  } catch (e) {
-    if (!isRestoreError(e)) throw e;
-    // A missing Function, a variable nothing sets: no Job (Stash's condition), and the session fails.
-    const message = `failed to ensure restore executor. Reason: ${e.message}`;
-    await cluster.event(session, 'Warning', 'Restore Job Creation Failed', message);
-    return {
-      targetFound: true,
-      totalHosts: resolution.totalHosts,
-      conditions: [
-        ...(target ? [target] : []),
-        { type: CONDITION.RestoreExecutorEnsured, status: 'False', reason: REASON.FailedToEnsureRestoreExecutor, message },
-      ],
-    };
+  // The Jobs that exist; the Task and its Functions are read (and every Job built) only when one is missing.
+  const names = resolution.hosts.map((_, i) => restoreJobName(session.metadata.name, i));
+  const existing = await Promise.all(names.map((n) => cluster.job(ns, n)));
+  let steps: TaskSteps | undefined;
+  let jobs: KubeObject[] = [];
+  if (existing.some((j) => !j)) {
+    steps = await taskSteps(ctx);
+    try {
+      jobs = resolution.hosts.map((host, i) => jobOf(ctx, steps, host, i));
+    } catch (e) {
+      if (!(e instanceof TaskError)) throw e;
+      // A missing Function, a variable nothing sets: no Job (Stash's condition), and the session fails.
+      const message = `failed to ensure restore executor. Reason: ${e.message}`;
+      await cluster.event(session, 'Warning', 'Restore Job Creation Failed', message);
+      return {
+        targetFound: true,
+        totalHosts: resolution.totalHosts,
+        conditions: [
+          ...(target ? [target] : []),
+          { type: CONDITION.RestoreExecutorEnsured, status: 'False', reason: REASON.FailedToEnsureRestoreExecutor, message },
+        ],
+      };
+    }
   }
 
   const interim = interimClaim(session);
@@ -75,9 +81,9 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
   let rbacDone = false;
   for (let i = 0; i < resolution.hosts.length; i++) {
     const host = resolution.hosts[i]!.host;
-    const job = jobs[i]!;
-    const existing = await cluster.job(ns, job.metadata.name);
-    if (!existing) {
+    const found = existing[i];
+    if (!found) {
+      const job = jobs[i]!;
       try {
         // Once per reconcile that creates Jobs: their pods run as this service account.
         if (!rbacDone) await ensureAgentRbac(ctx, await ensureServiceAccount(ctx), steps ? await stepRules(ctx) : []);
@@ -98,8 +104,8 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
       }
       continue;
     }
-    troubles.push(...(await jobTroubles(ctx, existing)));
-    const failure = jobFailure(existing, host);
+    troubles.push(...(await jobTroubles(ctx, found)));
+    const failure = jobFailure(found, host);
     const phase = hostStat(session.status, host)?.phase;
     if (failure && phase !== 'Succeeded' && phase !== 'Failed') stats.push({ hostname: host, phase: 'Failed', error: failure });
   }
@@ -235,7 +241,6 @@ export async function deleteJobs(ctx: Omit<ExecutorContext, 'repository'>): Prom
   const resolution = resolveHosts(session, undefined);
   if (!resolution.known) return;
   for (let i = 0; i < resolution.hosts.length; i++) {
-    const name = restoreJob({ session, repository: undefined, agent: ctx.config.agent, index: i }).metadata.name;
-    await cluster.deleteJob(session.metadata.namespace!, name);
+    await cluster.deleteJob(session.metadata.namespace!, restoreJobName(session.metadata.name, i));
   }
 }
