@@ -4,7 +4,7 @@ import type { KubeObject, OwnerReference } from '../api/meta.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/meta.ts';
 import type { PvcTemplate, RestoreSession } from '../api/restoresession.ts';
 import { withOrdinal } from '../hosts/resolve.ts';
-import { interimClaimName } from '../session/names.ts';
+import { DNS_LABEL_MAX, dnsLabel } from '../session/names.ts';
 
 export const SESSION_LABEL = 'restore.gitops/session';
 
@@ -39,8 +39,22 @@ export function claimsForOrdinal(session: RestoreSession, ordinal: number): Kube
   return (session.spec.target?.volumeClaimTemplates ?? []).map((t) => claimFromTemplate(session, t, ordinal));
 }
 
-export function interimClaim(session: RestoreSession): KubeObject | undefined {
+/**
+ * The interim PVC's name, as Stash names it (pkg/util UpsertInterimVolume: kmodules
+ * ValidNameWithPrefix(session, template name), `<session>-<template>`), or undefined without an
+ * interimVolumeTemplate. Past 63 characters Stash cuts the name short, so two long sessions could
+ * share a claim: here it keeps a hash of the whole name instead (session/names.ts dnsLabel).
+ */
+export function interimClaimNameOf(session: RestoreSession): string | undefined {
   const t = session.spec.interimVolumeTemplate;
   if (!t) return undefined;
-  return claimFromTemplate(session, { ...t, metadata: { ...t.metadata, name: interimClaimName(session.metadata.name) } }, 0, true);
+  const name = `${session.metadata.name}-${t.metadata?.name ?? ''}`.replace(/^-+|-+$/g, '');
+  return name.length <= DNS_LABEL_MAX ? name : dnsLabel(name);
+}
+
+export function interimClaim(session: RestoreSession): KubeObject | undefined {
+  const t = session.spec.interimVolumeTemplate;
+  const name = interimClaimNameOf(session);
+  if (!t || !name) return undefined;
+  return claimFromTemplate(session, { ...t, metadata: { ...t.metadata, name } }, 0, true);
 }

@@ -8,7 +8,8 @@ import type { RestoreSession, RestoreSessionStatus } from '../api/restoresession
 import { WORKLOAD_API_VERSIONS } from '../api/workloads.ts';
 import type { WorkloadKind } from '../api/workloads.ts';
 import { apiErrorInfo, isAlreadyExists, isConflict, isNotFound } from '../kube/api-error.ts';
-import { APP_BINDINGS, REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
+import { APP_BINDINGS, FUNCTIONS, REPOSITORIES, RESTORE_SESSIONS, TASKS } from '../kube/resources.ts';
+import type { StashFunction, Task } from '../api/task.ts';
 import { SESSION_LABEL } from './claims.ts';
 import { updateSessionStatus } from '../kube/status-update.ts';
 import { recordEvent } from '../kube/events.ts';
@@ -188,15 +189,28 @@ export class ControllerCluster {
     return orUndefined(this.count('GET repository', this.custom.getNamespacedCustomObject({ ...REPOSITORIES, namespace, name }) as Promise<Repository>));
   }
 
+  /**
+   * An installed Stash Task (cluster-scoped), or undefined when the cluster has none of that name.
+   * A cluster without the Task CRD has none either: its 404 names no object.
+   */
+  task(name: string): Promise<Task | undefined> {
+    return orUndefined(this.count('GET task', this.custom.getClusterCustomObject({ ...TASKS, name }) as Promise<Task>));
+  }
+
+  /** An installed Stash Function (cluster-scoped), or undefined. */
+  stashFunction(name: string): Promise<StashFunction | undefined> {
+    return orUndefined(this.count('GET function', this.custom.getClusterCustomObject({ ...FUNCTIONS, name }) as Promise<StashFunction>));
+  }
+
+  /** The AppBinding a database session targets, or undefined (also when the cluster does not serve AppBindings). */
+  appBinding(namespace: string, name: string): Promise<AppBinding | undefined> {
+    return orUndefined(this.count('GET appbinding', this.custom.getNamespacedCustomObject({ ...APP_BINDINGS, namespace, name }) as Promise<AppBinding>));
+  }
+
   /** A namespace's labels, or undefined when it does not exist (a Repository's usagePolicy selector). */
   async namespaceLabels(name: string): Promise<Record<string, string> | undefined> {
     const ns = await orUndefined(this.count('GET namespace', this.core.readNamespace({ name })));
     return ns ? (ns.metadata?.labels ?? {}) : undefined;
-  }
-
-  /** The AppBinding a database session restores into, or undefined when it does not exist. */
-  appBinding(namespace: string, name: string): Promise<AppBinding | undefined> {
-    return orUndefined(this.count('GET appbinding', this.custom.getNamespacedCustomObject({ ...APP_BINDINGS, namespace, name }) as Promise<AppBinding>));
   }
 
   async secretExists(namespace: string, name: string): Promise<boolean> {

@@ -97,7 +97,8 @@ export async function reconcileSession(cluster: ControllerCluster, cfg: Reconcil
   }
 
   // A Task the restore Job cannot carry out fails at once: never a Job that "succeeds" restoring nothing.
-  const task = unsupportedTask(r.session);
+  const taskName = r.session.spec.task?.name;
+  const task = unsupportedTask(r.session, Boolean(taskName && (await cluster.task(taskName))));
   if (task)
     return write(
       r,

@@ -237,7 +237,7 @@ export class Daemon {
     if (unchanged(inputs, { lastInputs: this.lastInputs, ledgerDirty: this.ledgerDirty, hasLastPlan: !!this.lastPlan }))
       return this.unchangedReport(report, this.lastPlan!);
     let clean = report.ok;
-    const cluster = new ClusterState([...live.sessions, ...live.repositories], { completeKinds: ['RestoreSession', 'Repository'] });
+    const cluster = new ClusterState([...live.sessions, ...live.repositories, ...live.catalog], { completeKinds: live.completeKinds });
     const desired = this.validate(rev, cluster);
     lap('validate');
     const plan = this.plan(report, rev, desired, cluster, now);

@@ -34,25 +34,39 @@ export function unsupportedTargetKind(session: RestoreSession): string | undefin
 }
 
 /**
- * Why the restore Job cannot carry out the session's `spec.task`, or undefined when it can:
- * Stash's `pvc-restore` into a PersistentVolumeClaim (the claim is mounted at `/stash-data` when
- * the target names no volumeMounts, as Stash's pvc-restore Function does), and the database tasks
- * of Stash's catalog the agent runs built in (`postgres-restore-<version>`, mysql, mariadb, redis)
- * into an AppBinding. Anything else would end Succeeded having restored nothing (issue #14).
+ * Who carries out a session's `spec.task` (SPEC "Task restores"); the one dispatch of Task restores:
+ * - `steps`: the cluster has the Task (`installed`): the restore Job runs its steps as Stash
+ *   resolves them (controller/job.ts taskRestoreJob), the agent playing the final update-status;
+ * - `built-in`: no such Task, and one the agent restores itself: Stash's `pvc-restore` into a
+ *   PersistentVolumeClaim (the claim at `/stash-data` when the target names no volumeMounts), or a
+ *   database task of Stash's catalog (`postgres-restore-<version>`, mysql, mariadb, redis) into an
+ *   AppBinding (src/databases);
+ * - `none`: nothing would restore the data (another Task not installed, an unknown name), with
+ *   why: the session fails, never Succeeded having restored nothing (issue #14).
+ * Undefined when the session names no task.
  */
-export function unsupportedTask(session: RestoreSession): string | undefined {
+export type TaskDispatch = { run: 'steps' } | { run: 'built-in' } | { run: 'none'; reason: string };
+
+export function taskDispatch(session: RestoreSession, installed: boolean): TaskDispatch | undefined {
   const task = session.spec.task?.name;
   if (!task) return undefined;
+  if (installed) return { run: 'steps' };
   const ref = session.spec.target?.ref;
-  if (task === PVC_RESTORE_TASK && ref?.kind === 'PersistentVolumeClaim') return undefined;
+  if (task === PVC_RESTORE_TASK && ref?.kind === 'PersistentVolumeClaim') return { run: 'built-in' };
   const official = officialTask(task);
-  if (official?.builtIn && official.target === 'AppBinding' && isAppBindingRef(ref)) return undefined;
+  if (official?.builtIn && official.target === 'AppBinding' && isAppBindingRef(ref)) return { run: 'built-in' };
   const target = ref ? `${ref.kind} ${ref.name}` : 'no target';
-  return `task ${task} (${target}) is a Stash Task restore, which restore-controller does not run yet: nothing was restored. Built in are ${builtInTaskNames()
-    .filter((n) => n !== PVC_RESTORE_TASK)
-    .join(
-      ', ',
-    )} into an AppBinding and ${PVC_RESTORE_TASK} into a PersistentVolumeClaim; restore this one with Stash's operator and its addon, or delete the session`;
+  const builtIn = builtInTaskNames().filter((n) => n !== PVC_RESTORE_TASK);
+  return {
+    run: 'none',
+    reason: `task ${task} (${target}) is a Stash Task restore, which restore-controller does not run yet: nothing was restored. The cluster has no Task ${task}; built in are ${builtIn.join(', ')} into an AppBinding and ${PVC_RESTORE_TASK} into a PersistentVolumeClaim. Install the Task and its Functions (Stash's addon catalog), restore this one with Stash's operator, or delete the session`,
+  };
+}
+
+/** Why the restore Job cannot carry out the session's `spec.task`, or undefined when it can ({@link taskDispatch}). */
+export function unsupportedTask(session: RestoreSession, installed = false): string | undefined {
+  const d = taskDispatch(session, installed);
+  return d?.run === 'none' ? d.reason : undefined;
 }
 
 /** `${POD_ORDINAL}` replaced, as for the PVCs and Jobs of ordinal `i`. */

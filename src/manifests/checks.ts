@@ -212,7 +212,6 @@ function checkTarget(s: RestoreSession, cluster: ClusterState | undefined, { err
 
 /** Hooks: exactly one handler each; an exec hook of a workload runs in stash-init. */
 function checkHooks(s: RestoreSession, { err, warn }: Reporter): void {
-  const ref = s.spec.target?.ref;
   for (const hook of ['preRestore', 'postRestore'] as const) {
     const h = s.spec.hooks?.[hook] as HookHandler | undefined;
     if (!h) continue;

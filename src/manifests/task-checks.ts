@@ -53,7 +53,7 @@ export function checkTask(s: RestoreSession, cluster: ClusterState | undefined, 
   const named = task.from === 'session' ? `Task "${task.name}"` : `Task "${task.name}" (named by AppBinding ${ref!.namespace || ns}/${ref!.name})`;
   const installed = cluster?.get<Task>(TASK_KIND, undefined, task.name);
   // A task that passes the checks below still may not run yet (src/hosts unsupportedTask): said before anything runs.
-  const notYet = unsupportedTask(s);
+  const notYet = unsupportedTask(s, installed !== undefined);
   const sayNotYet = () => notYet && warn(path, `${notYet}; the session will end Failed with this reason`);
   if (installed) {
     if (checkSteps(installed, named, cluster!, path, err)) sayNotYet();

@@ -36,7 +36,3 @@ export function restoreServiceAccountName(session: string, index = 0): string {
 export function restoreLeaseName(kind: string, name: string): string {
   return dnsLabel('lock', kind, name, 'restore');
 }
-
-export function interimClaimName(session: string): string {
-  return dnsLabel(session, 'interim');
-}

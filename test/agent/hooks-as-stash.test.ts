@@ -89,7 +89,13 @@ describe('hooks as Stash: running', () => {
       res.writeHead(200).end('ok');
     });
   });
-  before((done) => void server.listen(0, '127.0.0.1', () => ((port = (server.address() as AddressInfo).port), done())));
+  before(
+    (done) =>
+      void server.listen(0, '127.0.0.1', () => {
+        port = (server.address() as AddressInfo).port;
+        done();
+      }),
+  );
   after((done) => void server.close(done));
 
   it('renders the httpPost body and exec command with the summary before running them', async () => {

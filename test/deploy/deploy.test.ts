@@ -65,6 +65,8 @@ const VERBS: Record<string, string> = { read: 'get', get: 'get', list: 'list', c
 const CUSTOM: Record<string, { group: string; plural: string }> = {
   RESTORE_SESSIONS: { group: 'stash.appscode.com', plural: 'restoresessions' },
   REPOSITORIES: { group: 'stash.appscode.com', plural: 'repositories' },
+  TASKS: { group: 'stash.appscode.com', plural: 'tasks' },
+  FUNCTIONS: { group: 'stash.appscode.com', plural: 'functions' },
   APP_BINDINGS: { group: 'appcatalog.appscode.com', plural: 'appbindings' },
 };
 const plural = (kind: string) => (kind.endsWith('y') ? `${kind.slice(0, -1)}ies` : kind.endsWith('s') ? `${kind}es` : `${kind}s`).toLowerCase();
@@ -135,9 +137,9 @@ const NOT_SCANNED: Record<Grant, string> = {
       ['stash.appscode.com', 'tasks'],
       ['stash.appscode.com', 'functions'],
     ].flatMap(([g, r]) =>
-      ['get', 'list', 'watch'].map((v) => [
+      ['watch'].map((v) => [
         grant(g!, r!, v),
-        'Task restores (issue 14): the controller reads the Task a session names, its Functions and the AppBinding target to build the restore Job (the planner reads them from --cluster-state today)',
+        "Task restores (issue 14): the daemon's watch-fed caches of Tasks, Functions and AppBindings, which the plan's task checks read (src/daemon/live-objects.ts)",
       ]),
     ),
   ),

@@ -57,4 +57,9 @@ export const COMMANDS: CommandEntry[] = [
     summary: "Restore this pod's host of a RestoreSession with restic (runs inside stash-init or a restore Job)",
     load: async () => (await import('./agent.ts')).agentRestoreCommand,
   },
+  {
+    name: 'agent update-status',
+    summary: "Record the host stats a Stash Task's steps wrote (output.json) in the RestoreSession: the last step of a Task's restore Job",
+    load: async () => (await import('./agent-update-status.ts')).agentUpdateStatusCommand,
+  },
 ];

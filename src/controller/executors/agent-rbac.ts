@@ -42,8 +42,8 @@ export function agentRoleRules(session: RestoreSession, repository: Repository, 
   ];
 }
 
-/** A Role for the agent ({@link agentRoleRules}), bound to the pods' service account. */
-export async function ensureAgentRbac(ctx: ExecutorContext, serviceAccount: string, appBinding?: AppBinding): Promise<void> {
+/** A Role for the agent ({@link agentRoleRules}, a database session's AppBinding among them) and `extra` (what a Task's steps read), bound to the pods' service account. */
+export async function ensureAgentRbac(ctx: ExecutorContext, serviceAccount: string, appBinding?: AppBinding, extra: PolicyRule[] = []): Promise<void> {
   const { session, cluster } = ctx;
   const ns = session.metadata.namespace!;
   const name = dnsLabel('stash-restore', session.metadata.name);
@@ -52,7 +52,7 @@ export async function ensureAgentRbac(ctx: ExecutorContext, serviceAccount: stri
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
     metadata: meta,
-    rules: agentRoleRules(session, ctx.repository, appBinding),
+    rules: [...agentRoleRules(session, ctx.repository, appBinding), ...extra],
   });
   await cluster.createRoleBinding({
     apiVersion: 'rbac.authorization.k8s.io/v1',

@@ -1,21 +1,28 @@
-// The restore-Job executor: PVCs from the templates (and the interim PVC), then one Job per host.
-// A Job whose pod died without the agent writing a final stat is reported Failed here.
+// The restore-Job executor: PVCs from the templates (and the interim PVC), then one Job per host:
+// the agent's own Job, or the steps of the installed Task the session names (hosts/resolve.ts
+// taskDispatch). A Job whose pod died without the agent writing a final stat is reported Failed here.
 import type * as k8s from '@kubernetes/client-node';
 import type { HostRestoreStats } from '../../api/restoresession.ts';
-import { resolveHosts } from '../../hosts/resolve.ts';
+import type { KubeObject } from '../../api/meta.ts';
+import type { StashFunction, Task } from '../../api/task.ts';
+import { isAppBindingRef } from '../../api/appbinding.ts';
+import { resolveHosts, taskDispatch } from '../../hosts/resolve.ts';
+import type { HostPlan } from '../../hosts/types.ts';
+import { TaskError } from '../../tasks/errors.ts';
+import { UPDATE_STATUS_FUNCTION } from '../../tasks/update-status.ts';
+import type { PolicyRule } from './agent-rbac.ts';
 import { hostStat } from '../../session/host-stats.ts';
 import { SESSION_LABEL, claimsForOrdinal, interimClaim, sessionOwner } from '../claims.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/meta.ts';
-import { restoreServiceAccountName } from '../../session/names.ts';
+import { restoreJobName, restoreServiceAccountName } from '../../session/names.ts';
 import { CONDITION, REASON } from '../../session/conditions.ts';
-import { restoreJob } from '../job.ts';
+import { restoreJob, taskRestoreJob } from '../job.ts';
 import type { ConditionUpdate, ExecutorContext, ExecutorState } from './types.ts';
 import { ControllerError, isPermanentRefusal } from '../errors.ts';
 import type { AgentTrouble } from '../agent-pods.ts';
 import { JOB_CONTAINER_NAME } from '../agent-container.ts';
 import { ensureAgentRbac } from './agent-rbac.ts';
 import type { AppBinding } from '../../api/appbinding.ts';
-import { isAppBindingRef } from '../../api/appbinding.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { builtInDatabaseTask, serverName, serverOf, versionNote } from '../../databases/index.ts';
 import type { BuiltInDatabaseTask } from '../../databases/index.ts';
@@ -32,7 +39,7 @@ function jobFailure(job: k8s.V1Job, host: string): string | undefined {
 }
 
 export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
-  const { cluster, session, repository } = ctx;
+  const { cluster, session } = ctx;
   const ns = session.metadata.namespace!;
   const resolution = resolveHosts(session, undefined);
   if (!resolution.known) {
@@ -48,17 +55,42 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
   const troubles: AgentTrouble[] = [];
   let created = 0;
 
+  // The Jobs that exist; the Task and its Functions are read (and every Job built) only when one is missing.
+  const names = resolution.hosts.map((_, i) => restoreJobName(session.metadata.name, i));
+  const existing = await Promise.all(names.map((n) => cluster.job(ns, n)));
+  let steps: TaskSteps | undefined;
+  let jobs: KubeObject[] = [];
+  if (existing.some((j) => !j)) {
+    steps = await taskSteps(ctx);
+    try {
+      jobs = resolution.hosts.map((host, i) => jobOf(ctx, steps, host, i));
+    } catch (e) {
+      if (!(e instanceof TaskError)) throw e;
+      // A missing Function, a variable nothing sets: no Job (Stash's condition), and the session fails.
+      const message = `failed to ensure restore executor. Reason: ${e.message}`;
+      await cluster.event(session, 'Warning', 'Restore Job Creation Failed', message);
+      return {
+        targetFound: true,
+        totalHosts: resolution.totalHosts,
+        conditions: [
+          ...(target ? [target] : []),
+          { type: CONDITION.RestoreExecutorEnsured, status: 'False', reason: REASON.FailedToEnsureRestoreExecutor, message },
+        ],
+      };
+    }
+  }
+
   const interim = interimClaim(session);
   if (interim) await cluster.createClaim(interim);
   let rbacDone = false;
   for (let i = 0; i < resolution.hosts.length; i++) {
     const host = resolution.hosts[i]!.host;
-    const job = restoreJob({ session, repository, agent: ctx.config.agent, index: i });
-    const existing = await cluster.job(ns, job.metadata.name);
-    if (!existing) {
+    const found = existing[i];
+    if (!found) {
+      const job = jobs[i]!;
       try {
         // Once per reconcile that creates Jobs: their pods run as this service account.
-        if (!rbacDone) await ensureAgentRbac(ctx, await ensureServiceAccount(ctx), appBinding);
+        if (!rbacDone) await ensureAgentRbac(ctx, await ensureServiceAccount(ctx), appBinding, steps ? await stepRules(ctx) : []);
         rbacDone = true;
         for (const claim of claimsForOrdinal(session, i)) if (!(await cluster.claim(ns, claim.metadata.name))) await cluster.createClaim(claim);
         if (await cluster.createJob(job)) created++;
@@ -76,8 +108,8 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
       }
       continue;
     }
-    troubles.push(...(await jobTroubles(ctx, existing)));
-    const failure = jobFailure(existing, host);
+    troubles.push(...(await jobTroubles(ctx, found)));
+    const failure = jobFailure(found, host);
     const phase = hostStat(session.status, host)?.phase;
     if (failure && phase !== 'Succeeded' && phase !== 'Failed') stats.push({ hostname: host, phase: 'Failed', error: failure });
   }
@@ -97,6 +129,49 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
       },
     ],
   };
+}
+
+/** The installed Task the session names and its steps' Functions, when its Job runs them; undefined for the agent's own Job. */
+interface TaskSteps {
+  task: Task;
+  functions: Map<string, StashFunction>;
+}
+
+async function taskSteps(ctx: ExecutorContext): Promise<TaskSteps | undefined> {
+  const name = ctx.session.spec.task?.name;
+  const task = name ? await ctx.cluster.task(name) : undefined;
+  if (taskDispatch(ctx.session, task !== undefined)?.run !== 'steps' || !task) return undefined;
+  const functions = new Map<string, StashFunction>();
+  // update-status is the agent's own (tasks/update-status.ts); the others must be installed.
+  for (const fn of new Set((task.spec?.steps ?? []).map((s) => s.name ?? ''))) {
+    if (!fn || fn === UPDATE_STATUS_FUNCTION) continue;
+    const found = await ctx.cluster.stashFunction(fn);
+    if (found) functions.set(fn, found);
+  }
+  return { task, functions };
+}
+
+function jobOf(ctx: ExecutorContext, steps: TaskSteps | undefined, host: HostPlan, index: number): KubeObject {
+  const { session, repository } = ctx;
+  const agent = ctx.config.agent;
+  if (!steps) return restoreJob({ session, repository, agent, index });
+  return taskRestoreJob({ session, repository, agent, index, host, task: steps.task, functionOf: (n) => steps.functions.get(n) });
+}
+
+/**
+ * What a Task's steps read beside what the agent reads (Stash's addons: the AppBinding the session
+ * targets and its Secrets), granted on those objects only (Stash grants every Secret of the namespace).
+ */
+async function stepRules(ctx: ExecutorContext): Promise<PolicyRule[]> {
+  const ref = ctx.session.spec.target?.ref;
+  if (!ref || !isAppBindingRef(ref)) return [];
+  const ns = ref.namespace || ctx.session.metadata.namespace!;
+  const binding = await ctx.cluster.appBinding(ns, ref.name);
+  const secrets = [binding?.spec.secret?.name, binding?.spec.tlsSecret?.name].filter((n): n is string => Boolean(n));
+  return [
+    { apiGroups: ['appcatalog.appscode.com'], resources: ['appbindings'], resourceNames: [ref.name], verbs: ['get'] },
+    ...(secrets.length ? [{ apiGroups: [''], resources: ['secrets'], resourceNames: secrets, verbs: ['get'] }] : []),
+  ];
 }
 
 /** The service account the session's Jobs run as: runtimeSettings.pod's, or one made for the session (owned by it). */
@@ -169,6 +244,14 @@ async function jobTarget(ctx: ExecutorContext): Promise<{ condition?: ConditionU
       condition: { type: CONDITION.RestoreTargetFound, status: 'True', reason: REASON.TargetAvailable, message: databaseTargetMessage(appBinding, database) },
     };
   }
+  if (ref && isAppBindingRef(ref)) {
+    // The AppBinding of an installed Task's restore (its steps read it themselves).
+    const appBinding = await cluster.appBinding(ns, ref.name);
+    const what = `AppBinding ${ns}/${ref.name}`;
+    if (appBinding)
+      return { appBinding, condition: { type: CONDITION.RestoreTargetFound, status: 'True', reason: REASON.TargetAvailable, message: `${what} found` } };
+    return { condition: { type: CONDITION.RestoreTargetFound, status: 'False', reason: REASON.TargetNotAvailable, message: `${what} does not exist` } };
+  }
   if (ref?.kind !== 'PersistentVolumeClaim' || session.spec.target?.volumeClaimTemplates?.length) return {};
   if (await cluster.claim(ns, ref.name))
     return {
@@ -206,7 +289,6 @@ export async function deleteJobs(ctx: Omit<ExecutorContext, 'repository'>): Prom
   const resolution = resolveHosts(session, undefined);
   if (!resolution.known) return;
   for (let i = 0; i < resolution.hosts.length; i++) {
-    const name = restoreJob({ session, repository: undefined, agent: ctx.config.agent, index: i }).metadata.name;
-    await cluster.deleteJob(session.metadata.namespace!, name);
+    await cluster.deleteJob(session.metadata.namespace!, restoreJobName(session.metadata.name, i));
   }
 }
