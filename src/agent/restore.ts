@@ -21,6 +21,7 @@ import { errorMessage } from '../common/errors.ts';
 import { nullLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
 import { Redactor } from '../common/redact.ts';
+import { builtInDatabaseTask, databaseHostPlan } from '../databases/addons.ts';
 import { planHost } from '../hosts/rules.ts';
 import { ApiRetryError, apiErrorCode, isTransient, withApiRetry } from '../kube/retry.ts';
 import type { ApiRetryPolicy } from '../kube/retry.ts';
@@ -314,7 +315,8 @@ async function restoreHost(run: HostRun, restorer: HostRestorer): Promise<AgentO
     if (outcome !== 'ok') return fail(`preRestore hook failed: ${outcome.message}`);
   }
 
-  const plan = planHost(effectiveRules(session.spec).rules, host);
+  const matched = planHost(effectiveRules(session.spec).rules, host);
+  const plan = builtInDatabaseTask(session.spec.task?.name) ? databaseHostPlan(matched) : matched;
   let outcome: AgentOutcome | undefined;
   if (!plan.restores) {
     await writeStat(run, unmatchedHostStat(host, plan));

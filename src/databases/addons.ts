@@ -4,6 +4,7 @@
 // takes. Pure data.
 import { officialTask } from '../api/addons.ts';
 import type { OfficialTask } from '../api/addons.ts';
+import type { HostPlan } from '../hosts/types.ts';
 
 export type DatabaseKind = 'postgres' | 'mysql' | 'mariadb' | 'redis';
 
@@ -54,4 +55,15 @@ export function versionNote(t: BuiltInDatabaseTask): string {
   if (t.task.knownVersion)
     return `${t.task.name}: ${t.addon.title} ${v} of Stash's catalog, restored with the ${t.addon.client} client of restore-controller's image`;
   return `${t.task.name}: Stash's catalog has no ${t.addon.title} ${v} (it has ${t.task.versions.join(', ')}); restored with the ${t.addon.client} client of restore-controller's image`;
+}
+
+/**
+ * What a database host restores. Stash's addons dump `latest` of the source host when the
+ * session's rules give no snapshot (stashed/apimachinery DumpOnce; their Functions take no
+ * paths), also when no rule matches: a database session never "restores nothing".
+ */
+export function databaseHostPlan(plan: HostPlan): HostPlan {
+  if (plan.restores && plan.snapshots?.length) return plan;
+  const { paths: _paths, ...rest } = plan;
+  return { ...rest, restores: true, sourceHost: plan.sourceHost || plan.host, snapshots: ['latest'] };
 }

@@ -1,7 +1,7 @@
 // Built-in database restores (issue #14): Stash's PostgreSQL, MySQL, MariaDB and Redis addons'
 // restores run by the agent itself when Stash's catalog Task is not installed. The pure parts
 // (addons, connection, params, commands, filter) and the I/O edge (restorer).
-export { DATABASE_ADDONS, DEFAULT_WAIT_TIMEOUT_SECONDS, builtInDatabaseTask, versionNote } from './addons.ts';
+export { DATABASE_ADDONS, DEFAULT_WAIT_TIMEOUT_SECONDS, builtInDatabaseTask, databaseHostPlan, versionNote } from './addons.ts';
 export type { BuiltInDatabaseTask, DatabaseAddon, DatabaseKind } from './addons.ts';
 export { appBindingSecretNames, connectionOf, serverName, serverOf, sslmodeOf, transformSecret } from './connection.ts';
 export type { Connection } from './connection.ts';

@@ -15,7 +15,7 @@ import type { Manifest } from '../manifests/load.ts';
 import { sessionTask } from '../manifests/task-checks.ts';
 import type { AppBinding } from '../api/appbinding.ts';
 import { isAppBindingRef } from '../api/appbinding.ts';
-import { builtInDatabaseTask, serverName, serverOf } from '../databases/index.ts';
+import { builtInDatabaseTask, databaseHostPlan, serverName, serverOf } from '../databases/index.ts';
 import type { BuiltInDatabaseTask } from '../databases/index.ts';
 import { canonical, contentId } from './content-id.ts';
 import type { Action, DatabasePlan, Plan } from './types.ts';
@@ -143,9 +143,10 @@ function planSession(
   action.effect = effectOf(s, resolution.executor, resolution.known ? resolution.totalHosts : undefined, target);
   if (resolution.known) {
     action.totalHosts = resolution.totalHosts;
-    action.hosts = resolution.hosts;
+    // A database host restores latest when no rule gives a snapshot, as Stash's addons do.
+    action.hosts = database ? resolution.hosts.map(databaseHostPlan) : resolution.hosts;
     if (resolution.executor !== 'volume-snapshot') {
-      for (const h of resolution.hosts) {
+      for (const h of action.hosts) {
         if (!h.restores) {
           diagnostics.push(
             diagnosticAt(

@@ -11,6 +11,7 @@ import {
   appBindingSecretNames,
   builtInDatabaseTask,
   connectionOf,
+  databaseHostPlan,
   databaseCommands,
   databaseParams,
   isDatabaseError,
@@ -169,6 +170,24 @@ describe('databases: task names, params and the dump filter', () => {
       /PostgreSQL 11\.9 of Stash's catalog, restored with the psql client of restore-controller's image/,
     );
     assert.match(versionNote(builtInDatabaseTask('mariadb-restore-10.5.8')!), /Stash's catalog has no MariaDB 10\.5\.8 \(it has 10\.6\.23\)/);
+  });
+
+  it("restores latest of the host when the rules give no snapshot or none matches, as Stash's addons dump latest; snapshots given are kept", () => {
+    assert.deepEqual(databaseHostPlan({ host: 'host-0', sourceHost: '', restores: false }), {
+      host: 'host-0',
+      sourceHost: 'host-0',
+      restores: true,
+      snapshots: ['latest'],
+    });
+    assert.deepEqual(databaseHostPlan({ host: 'host-0', sourceHost: 'host-1', restores: true, paths: ['/data'], rule: 0 }), {
+      host: 'host-0',
+      sourceHost: 'host-1',
+      restores: true,
+      snapshots: ['latest'],
+      rule: 0,
+    });
+    const pinned = { host: 'host-0', sourceHost: 'host-0', restores: true, snapshots: ['4bba3011'], rule: 0 };
+    assert.equal(databaseHostPlan(pinned), pinned);
   });
 
   const session = (params?: { name: string; value: string }[]) =>

@@ -112,6 +112,18 @@ describe('plan: task restores', () => {
     );
   });
 
+  it("plans latest of host-0 for a database session whose rules match no host, as Stash's addons dump it, with no 'nothing will be restored' warning", () => {
+    const { action, diagnostics } = planOf(
+      (s) => {
+        delete s.spec.rules;
+        s.spec.target.rules = [{ targetHosts: ['host-1'], snapshots: ['4bba3011'] }];
+      },
+      [appBinding, ...pvcRestore],
+    );
+    assert.deepEqual(action.hosts, [{ host: 'host-0', sourceHost: 'host-0', restores: true, snapshots: ['latest'] }]);
+    assert.deepEqual(about(diagnostics, /nothing will be restored/).map(formatDiagnostic), []);
+  });
+
   it('plan refuses an unknown task and says which tasks exist', async () => {
     const { diagnostics } = planOf((s) => (s.spec.task.name = 'postgress-restore-11.9'), [appBinding, ...pvcRestore, ...postgresCatalog()]);
     const d = theOne(diagnostics, /Task "postgress-restore-11\.9"/, 'error');

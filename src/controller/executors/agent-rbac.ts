@@ -1,5 +1,6 @@
-// The Role the agent needs (with a database session's AppBinding and its Secrets), bound to the service account its pods run as (a workload's pods or a
-// restore Job's), owned by the session so it goes with it.
+// The Role the agent needs (for a database session also its AppBinding and that one's Secrets),
+// bound to the service account its pods run as (a workload's pods or a restore Job's), owned by
+// the session so it goes with it.
 import type { AppBinding } from '../../api/appbinding.ts';
 import { APPCATALOG_GROUP } from '../../api/appbinding.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/meta.ts';
