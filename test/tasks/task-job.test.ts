@@ -321,7 +321,7 @@ describe('hosts: who carries out a task (taskDispatch)', () => {
     assert.deepEqual(taskDispatch(withTask('pvc-restore', 'PersistentVolumeClaim'), false), { run: 'built-in' });
     const none = taskDispatch(withTask('my-own-task'), false);
     assert.equal(none?.run, 'none');
-    assert.match((none as { reason: string }).reason, /The cluster has no Task my-own-task/);
+    assert.match((none as { reason: string }).reason, /the cluster has no Task my-own-task/);
     const plain = docsSession();
     delete plain.spec.task;
     assert.equal(taskDispatch(plain, false), undefined);
