@@ -10,7 +10,9 @@ import type { FollowedRef } from '../../daemon/webhook.ts';
 import { isRestoreError } from '../../common/errors.ts';
 import { parseDuration } from '../../session/duration.ts';
 import { DEFAULT_STATUS_BRANCH } from '../../status/index.ts';
+import type { ClientLimits } from '../../kube/client.ts';
 import { UsageError, parseCommandArgs } from '../command.ts';
+import { CLIENT_LIMIT_FLAGS, parseClientLimits } from './client-limits.ts';
 
 /** The manifests come from a git remote... */
 export interface GitRunSource {
@@ -60,6 +62,8 @@ export interface RunOptions {
   logLevel?: string;
   /** env STATUS_SIGNING_PASSPHRASE: the --signing-key-file key's passphrase. */
   signingPassphrase?: string;
+  /** --kube-api-qps and --kube-api-burst: the controller's client-side rate limit. */
+  clientLimits: ClientLimits;
 }
 
 const FLAGS = {
@@ -91,6 +95,7 @@ const FLAGS = {
   'leader-election-namespace': { type: 'string' },
   'leader-election-id': { type: 'string' },
   'leader-election-lease-duration': { type: 'string' },
+  ...CLIENT_LIMIT_FLAGS,
 } as const;
 
 type Values = ReturnType<typeof parseCommandArgs<typeof FLAGS>>['values'];
@@ -117,7 +122,9 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = {}, hom
   checkGitOnly(values);
   const webhookAddr = addressFlag(values, 'webhook-addr');
   const metricsAddr = addressFlag(values, 'metrics-addr');
+  const clientLimits = parseClientLimits('run', values);
   return {
+    clientLimits,
     source: sourceOption(values),
     ...(values.include?.length ? { include: values.include } : {}),
     ...(values['git-url'] && !values['no-status'] ? { status: { branch: values['status-branch']! } } : {}),
