@@ -62,7 +62,6 @@ export class ControllerWatches implements ControllerCache {
     this.opts = opts;
     const ns = opts.namespace;
     const custom = opts.kc.makeApiClient(k8s.CustomObjectsApi);
-    const apps = opts.kc.makeApiClient(k8s.AppsV1Api);
     const batch = opts.kc.makeApiClient(k8s.BatchV1Api);
     const core = opts.kc.makeApiClient(k8s.CoreV1Api);
     const managed = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
@@ -101,10 +100,21 @@ export class ControllerWatches implements ControllerCache {
     };
     this.secrets.on('add', wakeForSecret).on('delete', wakeForSecret);
 
+    // Listed as plain JSON (CustomObjectsApi), as the watch delivers them: the typed clients drop
+    // fields their models do not know, and the init-container executor writes the cached object back.
     const workloadLists: Record<(typeof WORKLOAD_KINDS)[number], () => Promise<unknown>> = {
-      StatefulSet: () => (ns ? apps.listNamespacedStatefulSet({ namespace: ns }) : apps.listStatefulSetForAllNamespaces()),
-      Deployment: () => (ns ? apps.listNamespacedDeployment({ namespace: ns }) : apps.listDeploymentForAllNamespaces()),
-      DaemonSet: () => (ns ? apps.listNamespacedDaemonSet({ namespace: ns }) : apps.listDaemonSetForAllNamespaces()),
+      StatefulSet: () =>
+        ns
+          ? custom.listNamespacedCustomObject({ group: 'apps', version: 'v1', plural: 'statefulsets', namespace: ns })
+          : custom.listClusterCustomObject({ group: 'apps', version: 'v1', plural: 'statefulsets' }),
+      Deployment: () =>
+        ns
+          ? custom.listNamespacedCustomObject({ group: 'apps', version: 'v1', plural: 'deployments', namespace: ns })
+          : custom.listClusterCustomObject({ group: 'apps', version: 'v1', plural: 'deployments' }),
+      DaemonSet: () =>
+        ns
+          ? custom.listNamespacedCustomObject({ group: 'apps', version: 'v1', plural: 'daemonsets', namespace: ns })
+          : custom.listClusterCustomObject({ group: 'apps', version: 'v1', plural: 'daemonsets' }),
     };
     for (const kind of WORKLOAD_KINDS) {
       const informer = this.informer('apps/v1', `${kind.toLowerCase()}s`, undefined, workloadLists[kind]);
