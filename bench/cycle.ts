@@ -285,7 +285,7 @@ async function benchSize(n: number): Promise<void> {
     };
     const n_ = n;
 
-    const first = await measure('first', (r) => `${r.applied.length} applied`);
+    const first = await measure('first', (r) => `${r.applied.length} applied; by step: ${steps([{ timings: r.timings }])}`);
     rows.push({
       size: n,
       phase: 'first cycle',
