@@ -6,7 +6,8 @@
 // VolumeSnapshot and waits for it to bind), restore-Job sessions and Deployment (init-container)
 // sessions whose agent runs as a real `restorectl agent restore` process with real restic.
 //
-// Prints time to all-final, API requests per session (the controller's own count: every request
+// Prints time to all-final, API requests per session (and the ratio to before the watch caches),
+// requests per second in the steady state once every session is final (aim 0), (the controller's own count: every request
 // it makes, informer LISTs included; watch streams counted apart), peak RSS and heap, CPU time.
 // Figures only: nothing is asserted about timing.
 // Run: npm run bench:controller [-- --snapshots 450 --jobs 40 --deployments 10 --namespaces 10 --concurrency 4]
@@ -43,6 +44,9 @@ const N = { snapshot: Number(values.snapshots), job: Number(values.jobs), deploy
 const CONCURRENCY = Number(values.concurrency);
 const NAMESPACES = Array.from({ length: Math.max(1, Number(values.namespaces)) }, (_, i) => `bench-${i}`);
 const TOTAL = N.snapshot + N.job + N.deployment;
+/** Requests per session before the controller read from its watch caches (the note's figure for 114 sessions, at a7f16f4). */
+const BASELINE_PER_SESSION = 12.0;
+const STEADY_MS = Number(process.env['BENCH_STEADY_MS'] ?? 10_000);
 if (![N.snapshot, N.job, N.deployment].every((n) => Number.isInteger(n) && n >= 0) || TOTAL === 0)
   throw new Error('--snapshots, --jobs and --deployments must be integers ≥ 0, not all 0');
 
@@ -262,9 +266,22 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     clearInterval(sampler);
     const requests = controller.cluster.counter.requests;
+    // Steady state: every session final, nothing changes; the controller should send nothing.
+    await controller.idle();
+    const steadyFrom = { requests: controller.cluster.counter.requests, reconciles: controller.stats.reconciles };
+    await new Promise((r) => setTimeout(r, STEADY_MS));
+    const steady = {
+      perSecond: (controller.cluster.counter.requests - steadyFrom.requests) / (STEADY_MS / 1000),
+      requests: controller.cluster.counter.requests - steadyFrom.requests,
+      reconciles: controller.stats.reconciles - steadyFrom.reconciles,
+    };
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const settledHeap = process.memoryUsage().heapUsed;
     const { waitedMs, timed } = controller.cluster.counter;
     const byCall = Object.entries(controller.cluster.counter.byCall).sort((a, b) => b[1] - a[1]);
     const watch = controller.watchStats();
+    const limiter = controller.limiter.stats;
     await controller.stop();
     controller = undefined;
 
@@ -289,18 +306,28 @@ async function main(): Promise<void> {
         out(`  ${kind.padEnd(10)} ${String(f.length).padStart(3)}/${N[kind]} final, the last at ${f.length ? secs(Math.max(...f.map((x) => x.ms))) : 'n/a'}`);
     }
     out(
-      `API requests by the controller: ${requests} = ${(requests / TOTAL).toFixed(1)} per session (informer LISTs included: ${watch?.lists ?? 0}); ${watch?.informers ?? 0} watch streams, restarted ${watch?.restarts ?? 0} times`,
+      `API requests by the controller: ${requests} = ${(requests / TOTAL).toFixed(1)} per session, ${(requests / TOTAL / BASELINE_PER_SESSION).toFixed(2)}× the ${BASELINE_PER_SESSION} of before the watch caches (informer LISTs included: ${watch?.lists ?? 0}); ${watch?.informers ?? 0} watch streams, restarted ${watch?.restarts ?? 0} times`,
     );
+    out(
+      `steady state (all final, ${(STEADY_MS / 1000).toFixed(0)} s window): ${steady.perSecond.toFixed(1)} requests/s (${steady.requests} requests, ${steady.reconciles} reconciles; aim 0)`,
+    );
+    out(`  rate limit: ${limiter.waited} of ${limiter.taken} requests waited for a token (default 50 QPS, burst 300)`);
     out(`  mean latency of the controller's requests: ${(waitedMs / Math.max(1, timed)).toFixed(0)} ms (over ${timed} timed)`);
     out(`  per session: ${byCall.map(([call, n]) => `${call} ${(n / TOTAL).toFixed(2)}`).join(', ')}`);
     out(
-      `controller process memory: peak RSS ${mib(sample.rss)} (${mib(base.rss)} before the controller started), peak heap used ${mib(sample.heap)} (${mib(base.heapUsed)} before)`,
+      `controller process memory: peak RSS ${mib(sample.rss)} (${mib(base.rss)} before the controller started), peak heap used ${mib(sample.heap)} (${mib(base.heapUsed)} before); heap in the steady state${gc ? ' after a full GC' : ''} ${mib(settledHeap)}`,
     );
     out(
       `  (this process holds the controller, its watch caches and this script's own polling LIST every second; the sandbox and the agents run in other processes)`,
     );
     out(
       `controller process CPU: ${secs((cpu.user + cpu.system) / 1000)} (user ${secs(cpu.user / 1000)}, system ${secs(cpu.system / 1000)}) over ${secs(allFinal)}`,
+    );
+    out(
+      `load average at the end: ${(await import('node:os'))
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} (a shared machine: figures vary with it)`,
     );
   } finally {
     await controller?.stop();

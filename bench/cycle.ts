@@ -1,31 +1,49 @@
 // bench/cycle.ts (`npm run bench:cycle`): the daemon's cycle at 10, 100 and 1,000 declared
 // sessions, against a sandbox API server in its own process (so the memory figures are the
 // daemon's) and a real smart-HTTP git server.
-//  - first cycle: N sessions created, N ledger entries pushed;
+//  - first cycle: N sessions created, N ledger entries pushed; then how long the controller
+//    takes to bring every new session to Pending (its targets do not exist), under its
+//    client-side rate limit (default 50 QPS, burst 300);
+//  - steady state while the N sessions wait for their targets, and again once they are final:
+//    API requests per second over a quiet window (aim 0: waiting sessions are woken by watches);
 //  - no-op cycle (nothing changed anywhere): aim 0 API writes, 0 commits, < 100 ms at 1,000;
 //  - one-file change: aim work proportional to the change (1 create, 1 status file);
 //  - push → RestoreSession latency: a push, then a signed GitHub push webhook to the daemon's
-//    webhook server, until the new session is visible through the API. Aim p50 < 1 s.
+//    webhook server, until the new session is visible through the API. Aim p50 < 1 s;
+//  - memory: heap after a full GC and peak RSS once the first cycle has settled, and the cost of
+//    one session (the heap's growth from the smallest size, per session). Aim ≤ 150 MiB + 20 KiB
+//    per session.
 // API requests are counted by the sandbox (its --verbose request log), writes are the non-GET ones;
 // a cycle's count includes the controller's reaction to what the cycle created.
+// BENCH_BUILT=1 runs the product's built JavaScript (`npm run build` → dist/) instead of its
+// TypeScript through tsx: the memory figures that matter. Run with --expose-gc (the npm script does).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
-import { crdFor, MANAGED_KINDS } from '../src/api/crds.ts';
-import { Daemon } from '../src/daemon/daemon.ts';
-import { RESTORE_SESSIONS } from '../src/kube/resources.ts';
-import { startHttpServer } from '../src/daemon/http-server.ts';
-import { hmacSha256Hex, webhookHandler } from '../src/daemon/webhook.ts';
 import { GitHttpServer } from '@restore-controller/devkit/git-http-server';
-import { GitSource } from '../src/source/index.ts';
-import { StatusWriter } from '../src/status/index.ts';
 import { restoreSessionYaml } from './manifests.ts';
+
+const BUILT = process.env.BENCH_BUILT === '1';
+if (BUILT && !existsSync(fileURLToPath(new URL('../dist/daemon/daemon.js', import.meta.url))))
+  throw new Error('BENCH_BUILT=1: run `npm run build` first (dist/ is missing)');
+/** A module of the product: built (dist/*.js) or its source (src/*.ts). */
+const product = (path: string) => import(BUILT ? `../dist/${path}.js` : `../src/${path}.ts`);
+const { crdFor, MANAGED_KINDS } = (await product('api/crds')) as typeof import('../src/api/crds.ts');
+const { Daemon } = (await product('daemon/daemon')) as typeof import('../src/daemon/daemon.ts');
+const { RESTORE_SESSIONS } = (await product('kube/resources')) as typeof import('../src/kube/resources.ts');
+const { startHttpServer } = (await product('daemon/http-server')) as typeof import('../src/daemon/http-server.ts');
+const { hmacSha256Hex, webhookHandler } = (await product('daemon/webhook')) as typeof import('../src/daemon/webhook.ts');
+const { GitSource } = (await product('source/index')) as typeof import('../src/source/index.ts');
+const { StatusWriter } = (await product('status/index')) as typeof import('../src/status/index.ts');
+type DaemonT = InstanceType<typeof Daemon>;
 
 const SIZES = (process.env.BENCH_SIZES ?? '10,100,1000').split(',').map(Number);
 const NOOP_RUNS = Number(process.env.BENCH_RUNS ?? 7);
+/** How long the steady state is watched for requests (ms). */
+const STEADY_MS = Number(process.env.BENCH_STEADY_MS ?? 10_000);
 const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 9);
 const SECRET = 'bench-webhook-secret';
 const BIN = fileURLToPath(new URL('../bin/restorectl.js', import.meta.url));
@@ -138,6 +156,17 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((s.length - 1) * p))]!;
 }
 
+const QPS = 'default 50 QPS, burst 300';
+/** Heap after a full GC (when run with --expose-gc) and RSS now. */
+function heapNow(): { heap: number; rss: number; gc: boolean } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  const m = process.memoryUsage();
+  return { heap: m.heapUsed, rss: m.rss, gc: Boolean(gc) };
+}
+const memory: { size: number; heap: number; rss: number; gc: boolean }[] = [];
+
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
@@ -210,7 +239,7 @@ async function benchSize(n: number): Promise<void> {
         await new Promise((r) => setTimeout(r, 300));
       }
     };
-    const measure = async (phase: string, note: (r: Awaited<ReturnType<Daemon['cycle']>>) => string) => {
+    const measure = async (phase: string, note: (r: Awaited<ReturnType<DaemonT['cycle']>>) => string) => {
       await daemon.controller.idle();
       await settled();
       const before = sandbox.requests();
@@ -218,6 +247,8 @@ async function benchSize(n: number): Promise<void> {
       const t = performance.now();
       const report = await daemon.cycle();
       const took = performance.now() - t;
+      await daemon.controller.idle(); // the controller reacting to what the cycle created, at its rate limit
+      const caughtUp = performance.now() - t;
       await settled(); // the cycle's requests, and those of the controller reacting to its writes
       const after = sandbox.requests();
       const commits = statusCommits() - commitsBefore;
@@ -230,10 +261,31 @@ async function benchSize(n: number): Promise<void> {
         commits,
         note: note(report),
         lines: after.lines.slice(before.total),
+        caughtUp,
       };
     };
+    /** Requests per second reaching the API server over a quiet window, and the controller's reconciles in it. */
+    const steady = async (phase: string) => {
+      await daemon.controller.idle();
+      await settled();
+      const before = sandbox.requests().total;
+      const reconciles = daemon.controller.stats.reconciles;
+      await new Promise((r) => setTimeout(r, STEADY_MS));
+      await settled();
+      const n = sandbox.requests().total - before;
+      rows.push({
+        size: n_,
+        phase,
+        time: `${(STEADY_MS / 1000).toFixed(0)} s window`,
+        requests: `${(n / (STEADY_MS / 1000)).toFixed(1)}/s`,
+        writes: '',
+        commits: '',
+        note: `${n} requests, ${daemon.controller.stats.reconciles - reconciles} reconciles in the window (aim 0 requests/s)`,
+      });
+    };
+    const n_ = n;
 
-    const first = await measure('first', (r) => `${r.applied.length} applied`);
+    const first = await measure('first', (r) => `${r.applied.length} applied; by step: ${steps([{ timings: r.timings }])}`);
     rows.push({
       size: n,
       phase: 'first cycle',
@@ -241,8 +293,10 @@ async function benchSize(n: number): Promise<void> {
       requests: String(first.requests),
       writes: String(first.writes),
       commits: String(first.commits),
-      note: first.note,
+      note: `${first.note}${n >= 1000 ? ` (${(first.took / 2000).toFixed(2)}× the 2 s aim)` : ''}; ${(first.requests / n).toFixed(1)} requests/session; controller caught up after ${ms(first.caughtUp)} (${QPS})`,
     });
+    memory.push({ size: n, ...heapNow() });
+    await steady('steady: sessions waiting');
     // Steady state: the restores are done. Stand-in agents report every host Succeeded (the
     // controller then leaves the sessions alone), and one cycle records it on the status branch.
     await daemon.controller.idle();
@@ -250,6 +304,7 @@ async function benchSize(n: number): Promise<void> {
     await daemon.controller.idle();
     await daemon.cycle();
 
+    await steady('steady: sessions final');
     const noop: { timings: Record<string, number | undefined>; took: number; requests: number; writes: number; commits: number; lines: string[] }[] = [];
     for (let r = 0; r < NOOP_RUNS; r++) noop.push(await measure('no-op', () => ''));
     const warm = noop.slice(1);
@@ -346,8 +401,7 @@ async function benchSize(n: number): Promise<void> {
 }
 
 console.log(
-  `bench:cycle — sizes ${SIZES.join(', ')}; node ${process.version}; load ${(await import('node:os'))
-    .loadavg()
+  `bench:cycle — sizes ${SIZES.join(', ')}; ${BUILT ? 'built dist/' : 'sources through tsx'}; node ${process.version}; load ${loadavg()
     .map((x) => x.toFixed(1))
     .join(' ')}`,
 );
@@ -361,7 +415,27 @@ const widths = [8, 24, 26, 9, 7, 8];
 const line = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' ');
 console.log('\n' + line(['sessions', 'phase', 'time', 'requests', 'writes', 'commits', 'note']));
 for (const r of rows) console.log(line([String(r.size), r.phase, r.time, r.requests, r.writes, r.commits, r.note]));
+if (memory.length) {
+  const base = memory.reduce((a, b) => (b.size < a.size ? b : a));
+  console.log(
+    `\nmemory once the first cycle settled (${memory[0]!.gc ? 'heap after a full GC' : 'heap without a GC: run with --expose-gc'}; ${BUILT ? 'built dist/' : 'sources through tsx'}):`,
+  );
+  for (const m of memory) {
+    const perSession = m.size > base.size ? ` = ${((m.heap - base.heap) / (m.size - base.size) / 1024).toFixed(1)} KiB heap per session over ${base.size}` : '';
+    const aim = 150 + (m.size * 20) / 1024;
+    console.log(
+      `  ${String(m.size).padStart(5)} sessions: heap ${mib(m.heap)}, RSS ${mib(m.rss)} = ${(m.rss / 2 ** 20 / aim).toFixed(2)}× the aim of ${aim.toFixed(0)} MiB${perSession}`,
+    );
+  }
+}
 console.log(
   `\npeak RSS of the daemon process (git server in it too; the sandbox is a separate process): ${mib(peakRss)}; maxRSS ${mib(process.resourceUsage().maxRSS * 1024)}`,
 );
-console.log('aims: no-op 0 writes, 0 commits, < 100 ms at 1,000 sessions; one-file change proportional to the change; push → session p50 < 1 s');
+console.log(
+  `load average at the end: ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} (2 cores, shared with other work)`,
+);
+console.log(
+  'aims: steady 0 requests/s; no-op 0 writes, 0 commits, < 100 ms at 1,000 sessions; one-file change proportional to the change; push → session p50 < 1 s',
+);

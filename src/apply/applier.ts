@@ -44,19 +44,45 @@ export function managedObject<T extends KubeObject>(o: T, source: SourceInfo, fi
   };
 }
 
+export interface ApplierOptions {
+  /** Requests in flight at once (default 16): the first cycle of 1,000 sessions waits on the API server, not on 1,000 round trips in a row. */
+  concurrency?: number;
+}
+
+/** Runs `fn` over `items` with at most `limit` at once; results in the order of `items`. */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  return out;
+}
+
+export const DEFAULT_APPLY_CONCURRENCY = 16;
+
 export class Applier {
   private readonly api: k8s.CustomObjectsApi;
+  private readonly concurrency: number;
 
-  constructor(kc: k8s.KubeConfig) {
+  constructor(kc: k8s.KubeConfig, opts: ApplierOptions = {}) {
     this.api = kc.makeApiClient(k8s.CustomObjectsApi);
+    this.concurrency = opts.concurrency ?? DEFAULT_APPLY_CONCURRENCY;
   }
 
-  /** Carries out every action that changes something; one failure never stops the others. */
+  /**
+   * Carries out every action that changes something; one failure never stops the others.
+   * Repositories go first (a session created before its Repository would wait for it), then
+   * the sessions; within each, `concurrency` requests at a time. Results follow the plan's order.
+   */
   async apply(plan: Plan, desired: DesiredSet, source: SourceInfo): Promise<AppliedAction[]> {
     const sessions = new Map(desired.sessions.map((m) => [`${m.object.metadata.namespace}/${m.object.metadata.name}`, m]));
     const repos = new Map(desired.repositories.map((m) => [`${m.object.metadata.namespace}/${m.object.metadata.name}`, m]));
-    const out: AppliedAction[] = [];
-    for (const action of plan.actions) {
+    const run = async (action: Action): Promise<AppliedAction | undefined> => {
       const key = `${action.namespace}/${action.name}`;
       try {
         if (action.kind === 'Repository' && (action.action === 'create' || action.action === 'update')) {
@@ -68,14 +94,20 @@ export class Applier {
         } else if (action.kind === 'RestoreSession' && (action.action === 'rerun' || action.action === 'prune')) {
           await this.deleteSession(action.namespace, action.name);
         } else {
-          continue;
+          return undefined;
         }
-        out.push({ action, ok: true });
+        return { action, ok: true };
       } catch (e) {
-        out.push({ action, ok: false, error: `${action.action} ${action.kind} ${key}: ${apiErrorInfo(e).message}` });
+        return { action, ok: false, error: `${action.action} ${action.kind} ${key}: ${apiErrorInfo(e).message}` };
       }
+    };
+    const done = new Map<Action, AppliedAction | undefined>();
+    for (const kind of ['Repository', 'RestoreSession'] as const) {
+      const batch = plan.actions.filter((a) => a.kind === kind);
+      const results = await mapBounded(batch, this.concurrency, run);
+      for (let i = 0; i < batch.length; i++) done.set(batch[i]!, results[i]);
     }
-    return out;
+    return plan.actions.map((a) => done.get(a)).filter((a): a is AppliedAction => a !== undefined);
   }
 
   private async createSession(s: RestoreSession): Promise<void> {

@@ -8,6 +8,7 @@ import type { RestoreSession, RestoreSessionStatus } from '../api/restoresession
 import { WORKLOAD_API_VERSIONS } from '../api/workloads.ts';
 import type { WorkloadKind } from '../api/workloads.ts';
 import { apiErrorInfo, isAlreadyExists, isConflict, isNotFound } from '../kube/api-error.ts';
+import { getMetadata } from '../kube/metadata.ts';
 import { APP_BINDINGS, FUNCTIONS, REPOSITORIES, RESTORE_SESSIONS, TASKS } from '../kube/resources.ts';
 import type { StashFunction, Task } from '../api/task.ts';
 import { SESSION_LABEL } from './claims.ts';
@@ -56,6 +57,25 @@ export function countRequest(counter: RequestCounter, call: string, n = 1): void
   counter.byCall[call] = (counter.byCall[call] ?? 0) + n;
 }
 
+/**
+ * What the controller's watches hold (watches.ts), read instead of the API. Each answer is
+ * undefined when the cache cannot say (not listed yet, failing, a kind or namespace it does not
+ * watch): the API is asked then. `{ object: undefined }` is a cache that knows the object is not
+ * there; the watch wakes the session when it appears.
+ */
+export interface ControllerCache {
+  session(namespace: string, name: string): { object: RestoreSession | undefined } | undefined;
+  repository(namespace: string, name: string): { object: Repository | undefined } | undefined;
+  secretExists(namespace: string, name: string): boolean | undefined;
+  workload(kind: WorkloadKind, namespace: string, name: string): { object: KubeObject | undefined } | undefined;
+  sessionPods(namespace: string, session: string): k8s.V1Pod[] | undefined;
+}
+
+/** Whether resourceVersion `a` is older than `b`, when both are the numbers etcd makes them (opaque otherwise: not older). */
+function olderVersion(a: string | undefined, b: string | undefined): boolean {
+  return a !== undefined && b !== undefined && /^\d+$/.test(a) && /^\d+$/.test(b) && Number(a) < Number(b);
+}
+
 export interface ControllerClusterOptions {
   /** List sessions in this namespace only (the controller's `namespace` option). */
   namespace?: string;
@@ -68,15 +88,20 @@ export class ControllerCluster {
   private readonly batch: k8s.BatchV1Api;
   private readonly rbac: k8s.RbacAuthorizationV1Api;
   private readonly storage: k8s.StorageV1Api;
+  private readonly kc: k8s.KubeConfig;
   readonly counter: RequestCounter = { requests: 0, byCall: {}, waitedMs: 0, timed: 0 };
   /**
    * The resourceVersion of each session as this controller last wrote it (`namespace/name` →
    * rv), so the watch event our own write causes does not queue a reconcile that has nothing to do.
    */
   readonly ownWrites = new Map<string, string>();
+  /** The session as this controller last wrote it, until the watch has caught up with that write (a reconcile right after reads it). */
+  private readonly written = new Map<string, RestoreSession>();
+  private cache: ControllerCache | undefined;
 
   constructor(kc: k8s.KubeConfig, opts: ControllerClusterOptions = {}) {
     this.namespace = opts.namespace;
+    this.kc = kc;
     this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
     this.core = kc.makeApiClient(k8s.CoreV1Api);
     this.batch = kc.makeApiClient(k8s.BatchV1Api);
@@ -103,7 +128,22 @@ export class ControllerCluster {
     return this.count('LIST restoresessions', list).then((l) => (l as { items: RestoreSession[] }).items);
   }
 
+  /** Reads from the watches' caches while they can be trusted (set while watching). */
+  useCache(cache: ControllerCache | undefined): void {
+    this.cache = cache;
+  }
+
   session(namespace: string, name: string): Promise<RestoreSession | undefined> {
+    const cached = this.cache?.session(namespace, name);
+    if (cached) {
+      const key = `${namespace}/${name}`;
+      const mine = this.written.get(key);
+      if (!mine) return Promise.resolve(cached.object);
+      // Our own write is newer than what the watch has delivered so far: read that.
+      if (cached.object && olderVersion(cached.object.metadata.resourceVersion, mine.metadata.resourceVersion)) return Promise.resolve(structuredClone(mine));
+      this.written.delete(key);
+      return Promise.resolve(cached.object);
+    }
     return orUndefined(
       this.count('GET restoresession', this.custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, name }) as Promise<RestoreSession>),
     );
@@ -158,34 +198,39 @@ export class ControllerCluster {
   readonly reported = new Set<string>();
   /** When this controller first saw each agent trouble (AgentTrouble.since → epoch ms). */
   readonly troubleSince = new Map<string, number>();
-  private podCache: ((namespace: string, session: string) => k8s.V1Pod[]) | undefined;
-
-  /** Pods read from the controller's pod watch instead of the API (set while watching). */
-  usePodCache(read: ((namespace: string, session: string) => k8s.V1Pod[]) | undefined): void {
-    this.podCache = read;
-  }
 
   /** The pods of a session's restore: its Job pods and the pods of the workload it injected into. */
   async sessionPods(namespace: string, session: string): Promise<k8s.V1Pod[]> {
-    if (this.podCache) return this.podCache(namespace, session);
+    const cached = this.cache?.sessionPods(namespace, session);
+    if (cached) return cached;
     const list = await this.count('LIST pods', this.core.listNamespacedPod({ namespace, labelSelector: `${SESSION_LABEL}=${session}` }));
     return list.items;
   }
 
   /** Whether this is the session exactly as this controller last wrote it. */
   isOwnWrite(s: RestoreSession): boolean {
+    const key = `${s.metadata.namespace}/${s.metadata.name}`;
+    // The watch has caught up with our last write: the cache is as new as what we keep.
+    const mine = this.written.get(key);
+    if (mine && !olderVersion(s.metadata.resourceVersion, mine.metadata.resourceVersion)) this.written.delete(key);
     return s.metadata.resourceVersion !== undefined && this.ownWrites.get(`${s.metadata.namespace}/${s.metadata.name}`) === s.metadata.resourceVersion;
   }
 
   forgetSession(namespace: string, name: string): void {
     this.ownWrites.delete(`${namespace}/${name}`);
+    this.written.delete(`${namespace}/${name}`);
   }
 
   private wrote(s: RestoreSession): void {
-    if (s.metadata.resourceVersion) this.ownWrites.set(`${s.metadata.namespace}/${s.metadata.name}`, s.metadata.resourceVersion);
+    if (!s.metadata.resourceVersion) return;
+    const key = `${s.metadata.namespace}/${s.metadata.name}`;
+    this.ownWrites.set(key, s.metadata.resourceVersion);
+    if (this.cache) this.written.set(key, s);
   }
 
   repository(namespace: string, name: string): Promise<Repository | undefined> {
+    const cached = this.cache?.repository(namespace, name);
+    if (cached) return Promise.resolve(cached.object);
     return orUndefined(this.count('GET repository', this.custom.getNamespacedCustomObject({ ...REPOSITORIES, namespace, name }) as Promise<Repository>));
   }
 
@@ -213,8 +258,12 @@ export class ControllerCluster {
     return ns ? (ns.metadata?.labels ?? {}) : undefined;
   }
 
+  /** Whether the Secret exists; its data is never read (a metadata watch, else a metadata-only GET). */
   async secretExists(namespace: string, name: string): Promise<boolean> {
-    return (await orUndefined(this.count('GET secret', this.core.readNamespacedSecret({ namespace, name })))) !== undefined;
+    const cached = this.cache?.secretExists(namespace, name);
+    if (cached !== undefined) return cached;
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`;
+    return (await orUndefined(this.count('GET secret (metadata)', getMetadata(this.kc, path)))) !== undefined;
   }
 
   /**
@@ -223,6 +272,8 @@ export class ControllerCluster {
    * then names no object.
    */
   async workload(kind: WorkloadKind, namespace: string, name: string): Promise<KubeObject | undefined> {
+    const cached = this.cache?.workload(kind, namespace, name);
+    if (cached) return cached.object;
     const [group, version] = WORKLOAD_API_VERSIONS[kind].split('/') as [string, string];
     try {
       return (await this.count(`GET ${kind}`, this.custom.getNamespacedCustomObject({ group, version, namespace, plural: PLURALS[kind], name }))) as KubeObject;

@@ -3,11 +3,15 @@
 // a periodic resync queues every session that still needs work, so nothing depends on an event
 // arriving. Final sessions cost nothing until they are deleted.
 import type * as k8s from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { ResilientInformer } from '../kube/informer.ts';
 import { isFinalPhase } from '../api/restoresession.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
 import { errorMessage, isRestoreError } from '../common/errors.ts';
 import { nullLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
+import { DEFAULT_CLIENT_LIMITS, TokenBucket, limitedKubeConfig } from '../kube/client.ts';
+import type { ClientLimits } from '../kube/client.ts';
 import { ControllerCluster } from './cluster.ts';
 import { WorkQueue } from './queue.ts';
 import { FINALIZER, reconcileSession } from './reconcile.ts';
@@ -29,6 +33,11 @@ export interface ControllerOptions extends ReconcileConfig {
   concurrency?: number;
   /** Only sessions of this namespace, and only lists and watches in it (default: the whole cluster). */
   namespace?: string;
+  /**
+   * The client-side rate limit on every request of the controller (reconciles, lists, watches),
+   * default {@link DEFAULT_CLIENT_LIMITS}; qps 0 turns it off.
+   */
+  clientLimits?: ClientLimits;
 }
 
 /**
@@ -39,7 +48,14 @@ export interface ControllerOptions extends ReconcileConfig {
 const POLL_WITH_WATCHES_MS = 300_000;
 const POLL_WITHOUT_WATCHES_MS = 2000;
 const RESYNC_WITH_WATCHES_MS = 300_000;
+const WAIT_WITH_WATCHES_MS = 300_000;
 const RESYNC_WITHOUT_WATCHES_MS = 30_000;
+
+export interface SharedWatchCaches {
+  sessions: ResilientInformer<KubernetesObject>;
+  repositories: ResilientInformer<KubernetesObject>;
+  namespace: string | undefined;
+}
 
 export class Controller {
   readonly cluster: ControllerCluster;
@@ -51,15 +67,30 @@ export class Controller {
   private stopped = false;
   private watches: ControllerWatches | undefined;
 
-  constructor(kc: k8s.KubeConfig, opts: ControllerOptions) {
+  /** Reconciles started (a cache read costs no request, so the request count alone does not show them). */
+  readonly stats = { reconciles: 0 };
+  /** The rate limiter of the controller's requests (its counts: how many waited, and how long). */
+  readonly limiter: TokenBucket;
+
+  constructor(kubeConfig: k8s.KubeConfig, opts: ControllerOptions) {
     this.opts = opts;
+    this.limiter = new TokenBucket(opts.clientLimits ?? DEFAULT_CLIENT_LIMITS);
+    const kc = limitedKubeConfig(kubeConfig, this.limiter);
     this.kc = kc;
     const log = (this.log = opts.log ?? nullLogger);
     this.cluster = new ControllerCluster(kc, opts.namespace ? { namespace: opts.namespace } : {});
-    const config: ReconcileConfig = { ...opts, log, pollMs: opts.pollMs ?? ((opts.watch ?? true) ? POLL_WITH_WATCHES_MS : POLL_WITHOUT_WATCHES_MS) };
+    const watching = opts.watch ?? true;
+    const config: ReconcileConfig = {
+      ...opts,
+      log,
+      pollMs: opts.pollMs ?? (watching ? POLL_WITH_WATCHES_MS : POLL_WITHOUT_WATCHES_MS),
+      // What the watches see wakes its sessions: the wait is only the safety net then.
+      ...(watching ? { watchedWaitMs: opts.watchedWaitMs ?? opts.waitMs ?? WAIT_WITH_WATCHES_MS } : {}),
+    };
     this.queue = new WorkQueue(
       (key) => {
         const [namespace, name] = key.split('/') as [string, string];
+        this.stats.reconciles++;
         return reconcileSession(this.cluster, config, namespace, name);
       },
       {
@@ -85,8 +116,7 @@ export class Controller {
         log: this.log,
       });
       await this.watches.start();
-      const watches = this.watches;
-      this.cluster.usePodCache((ns, session) => watches.podsOf(ns, session));
+      this.cluster.useCache(this.watches);
     }
     await this.resync();
     const loop = () => {
@@ -121,6 +151,12 @@ export class Controller {
     return this.queue.idle();
   }
 
+  /** The session and Repository caches, while watching (the daemon's live objects read them instead of watching again). */
+  sharedInformers(): SharedWatchCaches | undefined {
+    const w = this.watches;
+    return w ? { sessions: w.sessions, repositories: w.repositories, namespace: this.opts.namespace } : undefined;
+  }
+
   /** The informers' counts (how many, restarts, LISTs), when watching. */
   watchStats(): { informers: number; restarts: number; lists: number } | undefined {
     return this.watches?.stats;
@@ -132,7 +168,7 @@ export class Controller {
     if (this.timer) clearTimeout(this.timer);
     const watches = this.watches;
     this.watches = undefined;
-    this.cluster.usePodCache(undefined);
+    this.cluster.useCache(undefined);
     await Promise.all([this.queue.stop(), watches?.stop()]);
   }
 }

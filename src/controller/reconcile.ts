@@ -37,6 +37,11 @@ export interface ReconcileConfig extends ExecutorConfig {
   /** How soon to look again at a session waiting for its Repository, Secret or target (default 5 s). */
   waitMs?: number;
   /**
+   * Instead of waitMs, for what the controller's watches see and wake the session for (its
+   * Repository, Secret, a target Deployment, StatefulSet or DaemonSet): the safety net only.
+   */
+  watchedWaitMs?: number;
+  /**
    * How long a restore agent may stay unable to run (unschedulable, image not pulled, crash loop,
    * refused pods) before its session fails with the reason (default 10 min; timeOut, when sooner, wins).
    */
@@ -50,6 +55,8 @@ export interface ReconcileConfig extends ExecutorConfig {
 export interface ReconcileResult {
   /** Look again after this long (a running session, a missing dependency). */
   requeueAfterMs?: number;
+  /** Waiting for something: each requeue in a row with nothing new may wait twice as long, up to this (the queue's backoff). */
+  backoffUpToMs?: number;
   phase?: RestorePhase;
 }
 
@@ -109,7 +116,7 @@ export async function reconcileSession(cluster: ControllerCluster, cfg: Reconcil
   const executor = chooseExecutor(r.session);
   const ensured = await ensureExecutor(r, executor);
   conditions.push(...ensured.conditions);
-  if (!ensured.state) return { ...(await write(r, conditions, {})), requeueAfterMs: cfg.waitMs ?? WAIT_MS };
+  if (!ensured.state) return { ...(await write(r, conditions, {})), ...waiting(cfg.watchedWaitMs ?? cfg.waitMs ?? WAIT_MS, deadline, r.now()) };
   const state = ensured.state;
   conditions.push(...state.conditions);
   const trouble = state.targetFound && executor !== 'volume-snapshot' ? await agentTroubles(r, state.troubles ?? []) : {};
@@ -121,9 +128,25 @@ export async function reconcileSession(cluster: ControllerCluster, cfg: Reconcil
   if (trouble.stuck && isFinalPhase(result.phase) && executor === 'job') await deleteJobs({ cluster, config: cfg, session: r.session });
   if (isFinalPhase(result.phase) && executor === 'init-container') await restoreUpdateStrategy({ cluster, config: cfg, session: r.session });
   if (isFinalPhase(result.phase)) return result;
+  if (!state.targetFound) return { ...result, ...waiting(targetWaitMs(r.session, cfg), deadline, r.now()) };
   const requeue = requeueAfter(state.targetFound, cfg, deadline, r.now());
   const soonest = Math.min(requeue, trouble.untilStuckMs ?? Infinity, hook.untilNotRunMs ?? Infinity);
   return { ...result, requeueAfterMs: soonest };
+}
+
+const MAX_WAIT_MS = 300_000;
+const WATCHED_TARGET_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
+
+/** How soon a session whose target is missing is looked at again: the watched wait when a watch sees that kind appear. */
+export function targetWaitMs(s: RestoreSession, cfg: Pick<ReconcileConfig, 'waitMs' | 'watchedWaitMs'>): number {
+  const watched = chooseExecutor(s) === 'init-container' && WATCHED_TARGET_KINDS.has(s.spec.target?.ref?.kind ?? '');
+  return (watched ? cfg.watchedWaitMs : undefined) ?? cfg.waitMs ?? WAIT_MS;
+}
+
+/** A wait's requeue: after `waitMs` (or right after the deadline), backing off while nothing changes, never past the deadline. */
+export function waiting(waitMs: number, deadline: Date | undefined, now: Date): Pick<ReconcileResult, 'requeueAfterMs' | 'backoffUpToMs'> {
+  const requeueAfterMs = requeueAfter(false, { waitMs }, deadline, now);
+  return { requeueAfterMs, backoffUpToMs: Math.max(requeueAfterMs, requeueAfter(false, { waitMs: MAX_WAIT_MS }, deadline, now)) };
 }
 
 /** A deleted session: its executor's objects go (cleanup), then the finalizer, so the API server lets it go. */

@@ -5,16 +5,25 @@
 // through a label selector; Repositories and workloads are the user's, so all of them in scope
 // are watched (a Repository or workload appearing must wake the session that waits for it).
 // With `namespace`, every list and watch stays in that namespace.
+//
+// The caches are also what the reconciles read (ControllerCache): a session, its Repository, its
+// target workload and its pods cost no request. Secrets are watched as metadata only
+// (PartialObjectMetadata): the controller learns that a Secret exists, never its data. Every
+// object is cached without `metadata.managedFields`, which nothing here reads.
 import * as k8s from '@kubernetes/client-node';
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeObject } from '../api/meta.ts';
+import type { Repository } from '../api/repository.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
+import type { WorkloadKind } from '../api/workloads.ts';
 import type { Logger } from '../common/log.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/meta.ts';
-import { ResilientInformer } from '../kube/informer.ts';
+import { ResilientInformer, withoutManagedFields } from '../kube/informer.ts';
+import { listMetadata, metadataWatch } from '../kube/metadata.ts';
 import { REPOSITORIES, RESTORE_SESSIONS, collectionPath } from '../kube/resources.ts';
 import { SESSION_LABEL } from './claims.ts';
 import { countRequest } from './cluster.ts';
-import type { ControllerCluster } from './cluster.ts';
+import type { ControllerCache, ControllerCluster } from './cluster.ts';
 import { SessionIndex, sessionKey } from './session-index.ts';
 import { ChangeFilter, SIGNATURES } from './watch-filter.ts';
 
@@ -37,10 +46,14 @@ export interface ControllerWatchesOptions {
 type List = KubernetesListObject<KubernetesObject>;
 
 const WORKLOAD_KINDS = ['StatefulSet', 'Deployment', 'DaemonSet'] as const;
+type WatchedKind = (typeof WORKLOAD_KINDS)[number];
 
-export class ControllerWatches {
+export class ControllerWatches implements ControllerCache {
   readonly sessions: ResilientInformer<KubernetesObject>;
-  private readonly pods: ResilientInformer<KubernetesObject>;
+  private readonly podInformer: ResilientInformer<KubernetesObject>;
+  readonly repositories: ResilientInformer<KubernetesObject>;
+  private readonly secrets: ResilientInformer<KubernetesObject>;
+  private readonly workloads = new Map<WatchedKind, ResilientInformer<KubernetesObject>>();
   private readonly informers: ResilientInformer<KubernetesObject>[] = [];
   private readonly index = new SessionIndex();
   private readonly opts: ControllerWatchesOptions;
@@ -49,7 +62,6 @@ export class ControllerWatches {
     this.opts = opts;
     const ns = opts.namespace;
     const custom = opts.kc.makeApiClient(k8s.CustomObjectsApi);
-    const apps = opts.kc.makeApiClient(k8s.AppsV1Api);
     const batch = opts.kc.makeApiClient(k8s.BatchV1Api);
     const core = opts.kc.makeApiClient(k8s.CoreV1Api);
     const managed = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
@@ -76,15 +88,38 @@ export class ControllerWatches {
       ns ? custom.listNamespacedCustomObject({ ...REPOSITORIES, namespace: ns }) : custom.listClusterCustomObject({ ...REPOSITORIES }),
     );
     this.wakeDependents(repositories, 'Repository', new ChangeFilter(SIGNATURES.repository));
+    this.repositories = repositories;
 
+    // A Secret appearing or going wakes the sessions of the Repositories that name it; metadata only.
+    const secretsPath = collectionPath('v1', 'secrets', ns);
+    this.secrets = this.informer('v1', 'secrets', undefined, () => listMetadata(opts.kc, secretsPath), metadataWatch(opts.kc));
+    const wakeForSecret = (o: KubernetesObject) => {
+      const namespace = o.metadata!.namespace ?? '';
+      for (const r of this.repositories.list(namespace) as Repository[])
+        if (r.spec?.backend?.storageSecretName === o.metadata!.name) this.wake('Repository', namespace, r.metadata.name);
+    };
+    this.secrets.on('add', wakeForSecret).on('delete', wakeForSecret);
+
+    // Listed as plain JSON (CustomObjectsApi), as the watch delivers them: the typed clients drop
+    // fields their models do not know, and the init-container executor writes the cached object back.
     const workloadLists: Record<(typeof WORKLOAD_KINDS)[number], () => Promise<unknown>> = {
-      StatefulSet: () => (ns ? apps.listNamespacedStatefulSet({ namespace: ns }) : apps.listStatefulSetForAllNamespaces()),
-      Deployment: () => (ns ? apps.listNamespacedDeployment({ namespace: ns }) : apps.listDeploymentForAllNamespaces()),
-      DaemonSet: () => (ns ? apps.listNamespacedDaemonSet({ namespace: ns }) : apps.listDaemonSetForAllNamespaces()),
+      StatefulSet: () =>
+        ns
+          ? custom.listNamespacedCustomObject({ group: 'apps', version: 'v1', plural: 'statefulsets', namespace: ns })
+          : custom.listClusterCustomObject({ group: 'apps', version: 'v1', plural: 'statefulsets' }),
+      Deployment: () =>
+        ns
+          ? custom.listNamespacedCustomObject({ group: 'apps', version: 'v1', plural: 'deployments', namespace: ns })
+          : custom.listClusterCustomObject({ group: 'apps', version: 'v1', plural: 'deployments' }),
+      DaemonSet: () =>
+        ns
+          ? custom.listNamespacedCustomObject({ group: 'apps', version: 'v1', plural: 'daemonsets', namespace: ns })
+          : custom.listClusterCustomObject({ group: 'apps', version: 'v1', plural: 'daemonsets' }),
     };
     for (const kind of WORKLOAD_KINDS) {
       const informer = this.informer('apps/v1', `${kind.toLowerCase()}s`, undefined, workloadLists[kind]);
       this.wakeDependents(informer, kind, new ChangeFilter(SIGNATURES.workload));
+      this.workloads.set(kind, informer);
     }
 
     const jobs = this.informer('batch/v1', 'jobs', managed, () =>
@@ -95,7 +130,7 @@ export class ControllerWatches {
       ns ? core.listNamespacedPod({ namespace: ns, labelSelector: ofSession }) : core.listPodForAllNamespaces({ labelSelector: ofSession }),
     );
     this.wakeLabelled(pods, new ChangeFilter(SIGNATURES.pod));
-    this.pods = pods;
+    this.podInformer = pods;
     const claims = this.informer('v1', 'persistentvolumeclaims', managed, () =>
       ns
         ? core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: managed })
@@ -123,9 +158,43 @@ export class ControllerWatches {
     return this.sessions.synced ? (this.sessions.list() as RestoreSession[]) : undefined;
   }
 
+  // ControllerCache: each answer is undefined when the watch cannot be trusted now (not listed
+  // yet, failing since) or the object is outside what it watches; the caller then asks the API.
+
+  session(namespace: string, name: string): { object: RestoreSession | undefined } | undefined {
+    return this.read(this.sessions, namespace, name) as { object: RestoreSession | undefined } | undefined;
+  }
+
+  repository(namespace: string, name: string): { object: Repository | undefined } | undefined {
+    return this.read(this.repositories, namespace, name) as { object: Repository | undefined } | undefined;
+  }
+
+  secretExists(namespace: string, name: string): boolean | undefined {
+    if (!this.inScope(namespace) || !this.secrets.synced) return undefined;
+    return this.secrets.get(name, namespace) !== undefined;
+  }
+
+  workload(kind: WorkloadKind, namespace: string, name: string): { object: KubeObject | undefined } | undefined {
+    const informer = this.workloads.get(kind as WatchedKind);
+    return informer ? (this.read(informer, namespace, name) as { object: KubeObject | undefined } | undefined) : undefined;
+  }
+
   /** The pods of a session's restore as last seen by the watch (no API request). */
-  podsOf(namespace: string, session: string): k8s.V1Pod[] {
-    return this.pods.list(namespace).filter((p) => p.metadata?.labels?.[SESSION_LABEL] === session) as k8s.V1Pod[];
+  sessionPods(namespace: string, session: string): k8s.V1Pod[] | undefined {
+    if (!this.inScope(namespace)) return undefined;
+    if (!this.podInformer.synced) return undefined;
+    return this.podInformer.list(namespace).filter((p) => p.metadata?.labels?.[SESSION_LABEL] === session) as k8s.V1Pod[];
+  }
+
+  private inScope(namespace: string): boolean {
+    return !this.opts.namespace || namespace === this.opts.namespace;
+  }
+
+  /** A copy of the cached object (the reconcile may change what it reads), or the word that it is not there. */
+  private read(informer: ResilientInformer<KubernetesObject>, namespace: string, name: string): { object: KubernetesObject | undefined } | undefined {
+    if (!this.inScope(namespace) || !informer.synced) return undefined;
+    const o = informer.get(name, namespace);
+    return { object: o ? structuredClone(o) : undefined };
   }
 
   /** How many watches there are, and how often they were restarted after a failure or silence. */
@@ -137,8 +206,16 @@ export class ControllerWatches {
     };
   }
 
-  private informer(apiVersion: string, plural: string, labelSelector: string | undefined, list: () => Promise<unknown>): ResilientInformer<KubernetesObject> {
+  private informer(
+    apiVersion: string,
+    plural: string,
+    labelSelector: string | undefined,
+    list: () => Promise<unknown>,
+    watch?: k8s.Watch,
+  ): ResilientInformer<KubernetesObject> {
     const informer = new ResilientInformer<KubernetesObject>({
+      keep: withoutManagedFields,
+      ...(watch ? { watch } : {}),
       kc: this.opts.kc,
       path: collectionPath(apiVersion, plural, this.opts.namespace),
       ...(labelSelector ? { labelSelector } : {}),
@@ -155,19 +232,22 @@ export class ControllerWatches {
 
   /** Repository or workload events wake the sessions that reference the object. */
   private wakeDependents(informer: ResilientInformer<KubernetesObject>, kind: string, filter: ChangeFilter): void {
-    const wake = (o: KubernetesObject) => {
-      for (const key of this.index.sessionsFor(kind, o.metadata!.namespace ?? '', o.metadata!.name!)) {
-        const [namespace, name] = key.split('/') as [string, string];
-        const s = this.sessions.get(name, namespace) as RestoreSession | undefined;
-        if (s && this.opts.needsWork(s)) this.opts.enqueue(namespace, name);
-      }
-    };
+    const wake = (o: KubernetesObject) => this.wake(kind, o.metadata!.namespace ?? '', o.metadata!.name!);
     informer.on('add', (o) => filter.changed(o) && wake(o));
     informer.on('update', (o) => filter.changed(o) && wake(o));
     informer.on('delete', (o) => {
       filter.forget(o);
       wake(o);
     });
+  }
+
+  /** Queues the sessions that reference `kind namespace/name` and still need work. */
+  private wake(kind: string, namespace: string, name: string): void {
+    for (const key of this.index.sessionsFor(kind, namespace, name)) {
+      const [ns, n] = key.split('/') as [string, string];
+      const s = this.sessions.get(n, ns) as RestoreSession | undefined;
+      if (s && this.opts.needsWork(s)) this.opts.enqueue(ns, n);
+    }
   }
 
   /** Objects carrying the session label (Jobs, claims, pods) wake that session. */

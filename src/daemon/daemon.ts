@@ -144,8 +144,9 @@ export class Daemon {
 
   /** Starts the watches and the controller, without cycles: `cycle()` and `trigger()` then run from caches. */
   async watch(): Promise<void> {
-    await this.live.start();
+    // The controller first: the live objects read its session and Repository caches (one copy of each session).
     await this.controller.start();
+    await this.live.start(this.controller.sharedInformers());
   }
 
   /** Cycles every interval (jittered) until stop(); the controller runs alongside. */

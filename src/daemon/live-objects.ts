@@ -5,7 +5,8 @@
 // `read()` lists instead: a plan is never made from a cache known to be stale. A cluster that does
 // not serve Tasks, Functions or AppBindings (their CRDs not installed) has none of them; one whose
 // answer cannot be read (a 403) leaves that kind out of `completeKinds`, so the checks do not take
-// a missing one for absent.
+// a missing one for absent. In the daemon the session and Repository caches are the controller's
+// own (SharedInformers): each session is kept once.
 import * as k8s from '@kubernetes/client-node';
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import type { KubeObject } from '../api/meta.ts';
@@ -15,7 +16,7 @@ import { FUNCTION_KIND, TASK_KIND } from '../api/task.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/meta.ts';
 import type { Logger } from '../common/log.ts';
-import { ResilientInformer } from '../kube/informer.ts';
+import { ResilientInformer, withoutManagedFields } from '../kube/informer.ts';
 import { isNotFound } from '../kube/api-error.ts';
 import { APP_BINDINGS, FUNCTIONS, REPOSITORIES, RESTORE_SESSIONS, TASKS, collectionPath } from '../kube/resources.ts';
 
@@ -34,76 +35,112 @@ const MANAGED = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
 
 type List = KubernetesListObject<KubernetesObject>;
 
+/** Watch caches another part of the process already keeps (the controller's), to read instead of watching twice. */
+export interface SharedInformers {
+  sessions: ResilientInformer<KubernetesObject>;
+  repositories: ResilientInformer<KubernetesObject>;
+  /** The namespace they are confined to (undefined: the whole cluster). */
+  namespace: string | undefined;
+}
+
+const managed = (o: KubernetesObject) => o.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+
 export class LiveObjects {
   private readonly custom: k8s.CustomObjectsApi;
+  private readonly kc: k8s.KubeConfig;
   private readonly namespace: string | undefined;
-  private readonly sessions: ResilientInformer<KubernetesObject>;
-  private readonly repositories: ResilientInformer<KubernetesObject>;
-  private readonly catalog: { kind: string; informer: ResilientInformer<KubernetesObject>; list: () => Promise<List>; notServed?: boolean }[];
   private readonly log: Logger | undefined;
+  private catalog: { kind: string; informer: ResilientInformer<KubernetesObject>; list: () => Promise<List>; notServed?: boolean }[] = [];
+  private sessions: ResilientInformer<KubernetesObject> | undefined;
+  private repositories: ResilientInformer<KubernetesObject> | undefined;
+  /** Whether the informers are ours to start and stop (not shared). */
+  private own = false;
   private gen = 0;
   private started = false;
 
   constructor(kc: k8s.KubeConfig, opts: { namespace?: string; log?: Logger } = {}) {
     this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    this.kc = kc;
     this.namespace = opts.namespace;
     this.log = opts.log;
-    const informer = (r: { group: string; version: string; plural: string }, list: () => Promise<List>, labelSelector?: string, clusterScoped = false) => {
-      const bump = () => void this.gen++;
-      return new ResilientInformer<KubernetesObject>({
-        kc,
-        path: collectionPath(`${r.group}/${r.version}`, r.plural, clusterScoped ? undefined : opts.namespace),
+  }
+
+  /**
+   * Starts watching; with `shared` (the controller's caches of the same scope), reads those
+   * instead: every session is then cached once in the process, not twice.
+   */
+  async start(shared?: SharedInformers): Promise<void> {
+    this.started = true;
+    const bump = () => void this.gen++;
+    this.startCatalog(bump);
+    if (shared && shared.namespace === this.namespace) {
+      this.own = false;
+      // Every session event counts (a session that loses the managed label leaves the set).
+      this.sessions = shared.sessions.on('add', bump).on('update', bump).on('delete', bump);
+      this.repositories = shared.repositories.on('add', bump).on('update', bump).on('delete', bump);
+      await Promise.all([this.sessions.ready, this.repositories.ready]);
+      return;
+    }
+    const informer = (r: { group: string; version: string; plural: string }, list: () => Promise<List>, labelSelector?: string) =>
+      new ResilientInformer<KubernetesObject>({
+        kc: this.kc,
+        path: collectionPath(`${r.group}/${r.version}`, r.plural, this.namespace),
         ...(labelSelector ? { labelSelector } : {}),
         list,
-        ...(opts.log ? { log: opts.log } : {}),
+        keep: withoutManagedFields,
+        ...(this.log ? { log: this.log } : {}),
       })
         .on('add', bump)
         .on('update', bump)
         .on('delete', bump);
-    };
+    this.own = true;
     this.sessions = informer(RESTORE_SESSIONS, () => this.listSessions(), MANAGED);
     this.repositories = informer(REPOSITORIES, () => this.listRepositories());
-    const catalog = (kind: string, r: { group: string; version: string; plural: string }, list: () => Promise<List>, clusterScoped: boolean) => ({
-      kind,
-      informer: informer(r, list, undefined, clusterScoped),
-      list,
-    });
-    const ns = opts.namespace;
-    this.catalog = [
-      catalog(TASK_KIND, TASKS, () => this.custom.listClusterCustomObject({ ...TASKS }) as Promise<List>, true),
-      catalog(FUNCTION_KIND, FUNCTIONS, () => this.custom.listClusterCustomObject({ ...FUNCTIONS }) as Promise<List>, true),
-      catalog(
-        APP_BINDING_KIND,
-        APP_BINDINGS,
-        () =>
-          (ns
-            ? this.custom.listNamespacedCustomObject({ ...APP_BINDINGS, namespace: ns })
-            : this.custom.listClusterCustomObject({ ...APP_BINDINGS })) as Promise<List>,
-        false,
-      ),
-    ];
-  }
-
-  async start(): Promise<void> {
-    this.started = true;
-    // The catalog's watches may fail for good (no CRD, no grant): the daemon starts without them.
-    for (const c of this.catalog) void c.informer.start().catch(() => undefined);
     await Promise.all([this.sessions.start(), this.repositories.start()]);
     await Promise.all([this.sessions.ready, this.repositories.ready]);
   }
 
+  /** Watches of Stash's Tasks and Functions and the AppBindings; they may fail for good (no CRD, no grant): the daemon runs without them. */
+  private startCatalog(bump: () => void): void {
+    const informer = (r: { group: string; version: string; plural: string }, list: () => Promise<List>, clusterScoped: boolean) =>
+      new ResilientInformer<KubernetesObject>({
+        kc: this.kc,
+        path: collectionPath(`${r.group}/${r.version}`, r.plural, clusterScoped ? undefined : this.namespace),
+        list,
+        keep: withoutManagedFields,
+        ...(this.log ? { log: this.log } : {}),
+      })
+        .on('add', bump)
+        .on('update', bump)
+        .on('delete', bump);
+    const ns = this.namespace;
+    const listTasks = () => this.custom.listClusterCustomObject({ ...TASKS }) as Promise<List>;
+    const listFunctions = () => this.custom.listClusterCustomObject({ ...FUNCTIONS }) as Promise<List>;
+    const listAppBindings = () =>
+      (ns
+        ? this.custom.listNamespacedCustomObject({ ...APP_BINDINGS, namespace: ns })
+        : this.custom.listClusterCustomObject({ ...APP_BINDINGS })) as Promise<List>;
+    this.catalog = [
+      { kind: TASK_KIND, informer: informer(TASKS, listTasks, true), list: listTasks },
+      { kind: FUNCTION_KIND, informer: informer(FUNCTIONS, listFunctions, true), list: listFunctions },
+      { kind: APP_BINDING_KIND, informer: informer(APP_BINDINGS, listAppBindings, false), list: listAppBindings },
+    ];
+    for (const c of this.catalog) void c.informer.start().catch(() => undefined);
+  }
+
   async stop(): Promise<void> {
     this.started = false;
-    await Promise.all([this.sessions.stop(), this.repositories.stop(), ...this.catalog.map((c) => c.informer.stop())]);
+    await Promise.all([...(this.own ? [this.sessions?.stop(), this.repositories?.stop()] : []), ...this.catalog.map((c) => c.informer.stop())]);
   }
 
   /** From the watches when they are in sync; else by LIST. */
   async read(): Promise<LiveSnapshot> {
     const catalog = await this.readCatalog();
-    if (this.started && this.sessions.synced && this.repositories.synced) {
+    const { sessions, repositories } = this;
+    if (this.started && sessions?.synced && repositories?.synced) {
       return {
-        sessions: [...this.sessions.list()] as RestoreSession[],
-        repositories: [...this.repositories.list()] as Repository[],
+        sessions: sessions.list().filter(managed) as RestoreSession[],
+        repositories: [...repositories.list()] as Repository[],
         catalog: catalog.catalog,
         completeKinds: catalog.completeKinds,
         generation: catalog.cached ? this.gen : undefined,

@@ -12,6 +12,13 @@ import type { Logger } from '../common/log.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
+/** An object as a cache keeps it: without managedFields (often half of a workload's bytes; no reader here needs them). */
+export function withoutManagedFields<T extends KubernetesObject>(o: T): T {
+  if (!o.metadata?.managedFields) return o;
+  const { managedFields: _, ...metadata } = o.metadata;
+  return { ...o, metadata };
+}
+
 export interface ResilientInformerOptions<T extends KubernetesObject> {
   kc: KubeConfig;
   /** The collection path, e.g. `/apis/stash.appscode.com/v1beta1/restoresessions`. */
@@ -28,6 +35,13 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   jitter?: number;
   /** Where restarts are reported (warn), with the watched `path` (default: nowhere). */
   log?: Logger;
+  /** The Watch to stream with (default client-node's, on `kc`); e.g. metadataWatch() for PartialObjectMetadata events. */
+  watch?: Watch;
+  /**
+   * What the cache keeps of each listed or watched object (default: all of it), e.g. without
+   * `metadata.managedFields`. Handlers and get()/list() see the kept form.
+   */
+  keep?: (obj: T) => T;
 }
 
 export interface InformerStats {
@@ -67,13 +81,33 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.ready = new Promise((r) => (this.readyResolve = r));
     const list = async (): Promise<KubernetesListObject<T>> => {
       const result = await options.list();
+      if (options.keep) result.items = result.items.map(options.keep);
       this.stats.lists++;
       this.failing = false;
       this.heard();
       this.attempt = 0;
       return result;
     };
-    this.lw = new ListWatch<T>(options.path, new Watch(options.kc), list, false, options.labelSelector, options.fieldSelector);
+    const watch = options.watch ?? new Watch(options.kc);
+    const keep = options.keep;
+    // The objects of events are trimmed before the ListWatch caches them.
+    const trimmed = keep
+      ? ({
+          watch: (
+            path: string,
+            query: Record<string, string | number | boolean | undefined>,
+            callback: (phase: string, obj: any, watchObj?: any) => void,
+            done: (err: any) => void,
+          ) =>
+            watch.watch(
+              path,
+              query,
+              (phase, obj, watchObj) => callback(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? keep(obj) : obj, watchObj),
+              done,
+            ),
+        } as Watch)
+      : watch;
+    this.lw = new ListWatch<T>(options.path, trimmed, list, false, options.labelSelector, options.fieldSelector);
     this.lw.on('add', (o) => this.emit('add', o));
     this.lw.on('update', (o) => this.emit('update', o));
     this.lw.on('delete', (o) => this.emit('delete', o));

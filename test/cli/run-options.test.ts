@@ -37,7 +37,15 @@ describe('restorectl run: options', () => {
         once: false,
         allowEmpty: false,
         cacheDir: '/home/op/.cache/restore-controller',
+        clientLimits: { qps: 50, burst: 300 },
       });
+    });
+
+    it("--kube-api-qps and --kube-api-burst set the controller's rate limit; 0 QPS turns it off; nonsense is refused", () => {
+      assert.deepEqual(parseRunOptions([...GIT, '--kube-api-qps', '0', '--kube-api-burst', '5']).clientLimits, { qps: 0, burst: 5 });
+      assert.deepEqual(parseRunOptions([...GIT, '--kube-api-qps', '2.5']).clientLimits, { qps: 2.5, burst: 300 });
+      assert.throws(() => parseRunOptions([...GIT, '--kube-api-qps=-1']), /--kube-api-qps must be a number ≥ 0/);
+      assert.throws(() => parseRunOptions([...GIT, '--kube-api-burst', '0']), /--kube-api-burst must be an integer ≥ 1/);
     });
 
     it('a --source-dir folder with --no-status: no status branch', () => {
@@ -105,6 +113,10 @@ describe('restorectl run: options', () => {
         'restores',
         '--leader-election-lease-duration',
         '30s',
+        '--kube-api-qps',
+        '20',
+        '--kube-api-burst',
+        '30',
       ]);
       assert.deepEqual(o, {
         source: {
@@ -126,6 +138,7 @@ describe('restorectl run: options', () => {
         once: false,
         allowEmpty: true,
         cacheDir: '/cache',
+        clientLimits: { qps: 20, burst: 30 },
         webhook: { addr: { host: undefined, port: 9292 }, secretFile: '/secret/token' },
         metricsAddr: { host: '127.0.0.1', port: 8080 },
         leaderElection: { namespace: 'ops', name: 'restores', leaseDurationMs: 30_000 },

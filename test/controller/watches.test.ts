@@ -187,6 +187,7 @@ describe('controller namespace option', function () {
     assert.deepEqual([...watched].sort(), [
       '/api/v1/namespaces/mine/persistentvolumeclaims',
       '/api/v1/namespaces/mine/pods',
+      '/api/v1/namespaces/mine/secrets',
       '/apis/apps/v1/namespaces/mine/daemonsets',
       '/apis/apps/v1/namespaces/mine/deployments',
       '/apis/apps/v1/namespaces/mine/statefulsets',

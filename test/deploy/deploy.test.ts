@@ -122,6 +122,11 @@ const NOT_SCANNED: Record<Grant, string> = {
   [grant('apps', 'statefulsets', 'watch')]: 'the controller watches target workloads (src/controller/watches.ts)',
   [grant('apps', 'daemonsets', 'watch')]: 'the controller watches target workloads (src/controller/watches.ts)',
   [grant('', 'pods', 'watch')]: 'the controller watches the pods of its restores, by label (src/controller/watches.ts)',
+  [grant('', 'secrets', 'list')]:
+    "the controller watches Secrets as metadata only, to know a Repository's Secret exists (src/controller/watches.ts, src/kube/metadata.ts)",
+  [grant('', 'secrets', 'watch')]: 'the controller watches Secrets as metadata only (src/controller/watches.ts)',
+  [grant('', 'secrets', 'get')]:
+    'the controller checks a Secret exists by a metadata-only GET when its watch cannot be trusted (src/kube/metadata.ts); the agent reads its own',
   [grant('', 'persistentvolumeclaims', 'watch')]: 'the controller watches the claims it made, by label (src/controller/watches.ts)',
   [grant('stash.appscode.com', 'repositories', 'list')]: "the daemon's watch-fed caches (live Repositories for the Planner)",
   [grant('stash.appscode.com', 'restoresessions', 'create')]: 'the Applier creates declared sessions (issue 8)',

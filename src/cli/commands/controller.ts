@@ -6,12 +6,14 @@ import { Controller } from '../../controller/controller.ts';
 import { loadKubeConfig } from '../../kube/kubeconfig.ts';
 import { parseDuration } from '../../session/duration.ts';
 import type { Command } from '../command.ts';
+import { CLIENT_LIMIT_FLAGS, CLIENT_LIMIT_HELP, parseClientLimits } from './client-limits.ts';
 import { EXIT_OK, UsageError, parseCommandArgs } from '../command.ts';
 import { PATIENCE_FLAGS, parsePatience, patienceHelp } from './patience-options.ts';
 
 const HELP = `Usage: restorectl controller [--kubeconfig PATH] [--context NAME] [--namespace NS]
                            [--agent-image IMAGE] [--resync DURATION] [--concurrency N]
                            [--stuck-after DURATION] [--orphaned-hook-after DURATION]
+                           [--kube-api-qps N] [--kube-api-burst N]
 
 Runs only the RestoreSession controller: every RestoreSession in the cluster (or in one namespace)
 is driven to a final phase, as Stash's operator does. The agent is injected as the stash-init
@@ -36,6 +38,7 @@ Options:
                         and claims make changes act at once; this is the safety net under them
   --concurrency N       sessions reconciled at once (default 4)
 ${patienceHelp(24)}
+${CLIENT_LIMIT_HELP}
 
 Logs are JSON lines on stderr (LOG_LEVEL=debug|info|warn|error); no secret value is ever read by
 the controller. SIGTERM or Ctrl-C stops it cleanly: the reconciles under way finish, then it exits 0.`;
@@ -52,6 +55,7 @@ export const controllerCommand: Command = {
       resync: { type: 'string', default: '5m' },
       concurrency: { type: 'string', default: '4' },
       ...PATIENCE_FLAGS,
+      ...CLIENT_LIMIT_FLAGS,
     });
     if (positionals.length) throw new UsageError(`controller: unexpected argument "${positionals[0]}"`);
     const resyncMs = parseDuration(values.resync!);
@@ -65,6 +69,7 @@ export const controllerCommand: Command = {
     }
 
     const patience = parsePatience('controller', values);
+    const clientLimits = parseClientLimits('controller', values);
 
     const log = jsonLogger(io.stderr, { level: process.env['LOG_LEVEL'], fields: { component: 'controller' } });
     const kubeConfig = loadKubeConfig({ kubeconfig: values.kubeconfig, context: values.context });
@@ -74,12 +79,13 @@ export const controllerCommand: Command = {
       resyncMs,
       concurrency,
       ...patience,
+      clientLimits,
       ...(values.namespace ? { namespace: values.namespace } : {}),
       log,
     });
 
     const scope = values.namespace ? `namespace ${values.namespace}` : 'all namespaces';
-    log.info('starting', { server: kubeConfig.getCurrentCluster()?.server, scope, agentImage, resyncMs });
+    log.info('starting', { server: kubeConfig.getCurrentCluster()?.server, scope, agentImage, resyncMs, ...clientLimits });
     let signalled: string | undefined;
     const stopped = new Promise<void>((resolve) => {
       const stop = (signal: string) => {

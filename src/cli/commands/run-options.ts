@@ -10,11 +10,13 @@ import type { FollowedRef } from '../../daemon/webhook.ts';
 import { isRestoreError } from '../../common/errors.ts';
 import { parseDuration } from '../../session/duration.ts';
 import { DEFAULT_STATUS_BRANCH } from '../../status/index.ts';
+import type { ClientLimits } from '../../kube/client.ts';
 import { UsageError, parseCommandArgs } from '../command.ts';
 import { NOTIFY_FLAGS, parseNotifyOptions } from './notify-options.ts';
 import type { NotifyOptions } from './notify-options.ts';
 import type { Patience } from './patience-options.ts';
 import { PATIENCE_FLAGS, parsePatience } from './patience-options.ts';
+import { CLIENT_LIMIT_FLAGS, parseClientLimits } from './client-limits.ts';
 
 /** The manifests come from a git remote... */
 export interface GitRunSource {
@@ -68,6 +70,8 @@ export interface RunOptions {
   signingPassphrase?: string;
   /** --notify-*: notices when a restore is final or blocked. */
   notify?: NotifyOptions;
+  /** --kube-api-qps and --kube-api-burst: the controller's client-side rate limit. */
+  clientLimits: ClientLimits;
 }
 
 const FLAGS = {
@@ -101,6 +105,7 @@ const FLAGS = {
   'leader-election-lease-duration': { type: 'string' },
   ...NOTIFY_FLAGS,
   ...PATIENCE_FLAGS,
+  ...CLIENT_LIMIT_FLAGS,
 } as const;
 
 type Values = ReturnType<typeof parseCommandArgs<typeof FLAGS>>['values'];
@@ -129,7 +134,9 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv = {}, hom
   const metricsAddr = addressFlag(values, 'metrics-addr');
   const notify = parseNotifyOptions(values, values['git-url']);
   const patience = parsePatience('run', values);
+  const clientLimits = parseClientLimits('run', values);
   return {
+    clientLimits,
     source: sourceOption(values),
     ...(values.include?.length ? { include: values.include } : {}),
     ...(values['git-url'] && !values['no-status'] ? { status: { branch: values['status-branch']! } } : {}),

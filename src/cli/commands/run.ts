@@ -16,6 +16,7 @@ import { DaemonMetrics } from '../../daemon/metrics.ts';
 import { DaemonRunner } from '../../daemon/runner.ts';
 import type { DaemonHooks, RunnerExit } from '../../daemon/runner.ts';
 import { loadWebhookSecret } from '../../daemon/webhook.ts';
+import { DEFAULT_CLIENT_LIMITS } from '../../kube/client.ts';
 import { loadKubeConfig } from '../../kube/kubeconfig.ts';
 import { stripUrlCredentials as redactUrl } from '../../common/index.ts';
 import { GitSource, LocalSource, resolveCredentials } from '../../source/index.ts';
@@ -72,6 +73,9 @@ Cluster:
                             that name no namespace go there; manifests for another namespace
                             are refused (an error diagnostic, never applied). Default: all
   --agent-image IMAGE       image of the restore agent (default ${DEFAULT_AGENT_IMAGE}, env RESTORE_AGENT_IMAGE)
+  --kube-api-qps N          the controller's sustained API requests per second (default ${DEFAULT_CLIENT_LIMITS.qps}; 0: no
+                            limit); the Applier is bounded by its concurrency instead (16 in flight)
+  --kube-api-burst N        requests the controller may send at once above that (default ${DEFAULT_CLIENT_LIMITS.burst})
 Cycles:
   --interval DURATION       time between cycles, jittered ±10 % (default 1m)
   --once                    run one cycle and exit: 0 if it succeeded, 1 if not
@@ -248,6 +252,7 @@ async function daemonFactory(opts: RunOptions, kubeConfig: k8s.KubeConfig, log: 
         agent: { image: opts.agentImage },
         ...opts.patience,
         log: controllerLog,
+        clientLimits: opts.clientLimits,
         ...(opts.namespace ? { namespace: opts.namespace } : {}),
       },
       ...(statusWriter ? { statusWriter } : {}),

@@ -28,6 +28,7 @@ export type ApiErrorReason =
   | 'Conflict'
   | 'Expired'
   | 'UnsupportedMediaType'
+  | 'NotAcceptable'
   | 'Invalid'
   | 'InternalError';
 

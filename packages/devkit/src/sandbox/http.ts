@@ -14,6 +14,7 @@ import { openApiV2, openApiV3Index, openApiV3GroupVersion } from './openapi-docs
 import type { ResourceType } from './resources.ts';
 import { apiVersionOf } from './resources.ts';
 import type { Obj } from './store.ts';
+import { notAcceptable, partialList, partialObject, wantsMetadata } from './metadata.ts';
 import { toTable, wantsTable } from './table.ts';
 import type { FieldValidation } from './validation.ts';
 import { serveWatch } from './watch.ts';
@@ -44,6 +45,13 @@ interface Target {
 export class ApiHttpServer {
   readonly server: Server;
   readonly faults: Faults = { failWatches: { count: 0, code: 500 } };
+  /** Requests served so far (a watch counts once, when it starts), for tests and benches that count them. */
+  requestsServed = 0;
+  /**
+   * Told of each request as `METHOD /path?query`, with the request and its response (a test's tap;
+   * one at a time). A promise returned holds the request until it settles, as a slow server would.
+   */
+  onRequest: ((line: string, req: IncomingMessage, res: ServerResponse) => void | Promise<void>) | undefined;
   private readonly watches = new Set<ServerResponse>();
   private readonly stalled = new WeakSet<ServerResponse>();
   private readonly core: ApiCore;
@@ -145,6 +153,8 @@ export class ApiHttpServer {
     const q = url.searchParams;
     const method = req.method ?? 'GET';
     this.options.log?.debug(`${method} ${req.url}`);
+    this.requestsServed++;
+    await this.onRequest?.(`${method} ${req.url}`, req, res);
 
     if (method === 'GET') {
       if (path === '/version') return this.send(res, 200, SERVER_VERSION);
@@ -309,6 +319,9 @@ export class ApiHttpServer {
     if (t.subresource && t.subresource !== 'status') throw notFoundPath(req.url ?? '');
     const accept = req.headers.accept;
     const isWatch = q.get('watch') === 'true' || q.get('watch') === '1';
+    // A watch or a GET of one object takes PartialObjectMetadata, a list PartialObjectMetadataList.
+    const metadata = method === 'GET' ? wantsMetadata(accept) : undefined;
+    if (metadata && metadata !== (name === undefined && !isWatch ? 'list' : 'object')) throw notAcceptable();
 
     if (method === 'GET' && (name === undefined || isWatch)) {
       if (isWatch) {
@@ -331,6 +344,7 @@ export class ApiHttpServer {
             sendInitialEvents: q.get('sendInitialEvents') === 'true',
             ...(q.get('timeoutSeconds') ? { timeoutSeconds: Number(q.get('timeoutSeconds')) } : {}),
             table: wantsTable(accept),
+            metadataOnly: metadata === 'object',
             ...(q.get('includeObject') ? { includeObject: q.get('includeObject')! } : {}),
           },
           { bookmarkIntervalMs: this.options.bookmarkIntervalMs, stalled: (w) => this.stalled.has(w) },
@@ -350,11 +364,13 @@ export class ApiHttpServer {
         ...(list.continue ? { continue: list.continue, remainingItemCount: list.remainingItemCount } : {}),
       };
       const items = list.items.map((o) => this.core.present(r, o, version));
+      if (metadata === 'list') return this.send(res, 200, partialList(items, listMeta));
       if (wantsTable(accept)) return this.send(res, 200, toTable(r, items, q.get('includeObject') ?? 'Metadata', listMeta));
       return this.send(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r.group, version), metadata: listMeta, items });
     }
     if (method === 'GET') {
       const obj = this.core.present(r, this.core.get(r, ns, name!), version);
+      if (metadata === 'object') return this.send(res, 200, partialObject(obj));
       if (wantsTable(accept))
         return this.send(res, 200, toTable(r, [obj], q.get('includeObject') ?? 'Metadata', { resourceVersion: obj.metadata.resourceVersion }));
       return this.send(res, 200, obj);

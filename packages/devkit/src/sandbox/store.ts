@@ -37,6 +37,8 @@ export class Store extends EventEmitter {
   private readonly historySize: number;
   private readonly file: string | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
+  /** How long the last save took (ms). */
+  private lastSaveMs = 0;
   private rv = 0;
   /** Watches may start from any resourceVersion ≥ this. */
   private oldestWatchable = 0;
@@ -121,10 +123,15 @@ export class Store extends EventEmitter {
 
   private scheduleSave(): void {
     if (!this.file || this.saveTimer) return;
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = undefined;
-      this.save();
-    }, 50);
+    // Saving the whole state costs more as it grows (thousands of objects: tens of ms): between
+    // saves wait ten times the last one took, so saving stays under a tenth of the server's time.
+    this.saveTimer = setTimeout(
+      () => {
+        this.saveTimer = undefined;
+        this.save();
+      },
+      Math.max(50, this.lastSaveMs * 10),
+    );
     this.saveTimer.unref();
   }
 
@@ -136,8 +143,10 @@ export class Store extends EventEmitter {
     const data = { resourceVersion: this.rv, objects: Object.fromEntries([...this.objects].map(([r, m]) => [r, [...m.values()]])) };
     mkdirSync(dirname(this.file), { recursive: true });
     const tmp = `${this.file}.tmp`;
+    const started = performance.now();
     writeFileSync(tmp, JSON.stringify(data));
     renameSync(tmp, this.file);
+    this.lastSaveMs = performance.now() - started;
   }
 
   private load(file: string): void {

@@ -7,6 +7,7 @@ import { resourceKey } from './resources.ts';
 import type { ResourceType } from './resources.ts';
 import { fieldMatcher, labelMatcher } from './selectors.ts';
 import type { Obj, StoreEvent } from './store.ts';
+import { partialObject } from './metadata.ts';
 import { toTable } from './table.ts';
 
 export interface WatchRequest {
@@ -21,6 +22,8 @@ export interface WatchRequest {
   sendInitialEvents: boolean;
   timeoutSeconds?: number;
   table: boolean;
+  /** Events carry PartialObjectMetadata (metadata only), as `Accept: …;as=PartialObjectMetadata` asks. */
+  metadataOnly?: boolean;
   includeObject?: string;
 }
 
@@ -47,6 +50,7 @@ export function serveWatch(core: ApiCore, res: ServerResponse, w: WatchRequest, 
   const send = (type: WireType, object: Obj): void => {
     if (opts.stalled?.(res)) return;
     let payload: unknown = type === 'BOOKMARK' || type === 'ERROR' ? object : core.present(w.resource, object, w.version);
+    if (w.metadataOnly && type !== 'ERROR') payload = partialObject(payload as Obj);
     if (w.table && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED')) {
       payload = toTable(w.resource, [payload as Obj], w.includeObject ?? 'Metadata', { resourceVersion: object.metadata.resourceVersion }, first);
       first = false;
