@@ -84,16 +84,21 @@ export class Simulator {
       );
     }
     for (const node of this.core.store.list('nodes')) this.nodeStatus(node);
-    // The default StorageClass a kind cluster has (`standard`, binding at once), so claims that name
-    // it find it, as executors that check the StorageClass expect.
+    // The default StorageClass `standard` (binding at once here; WaitForFirstConsumer on kind and on
+    // the kube-apiserver engine: README.md lists the difference) and `immediate`, as the
+    // kube-apiserver engine serves it, so claims that name either find it.
     const sc = this.core.mustResource('storage.k8s.io', 'storageclasses');
-    if (!this.core.tryGet(sc, undefined, 'standard')) {
+    for (const [name, annotations] of [
+      ['standard', { 'storageclass.kubernetes.io/is-default-class': 'true' }],
+      ['immediate', {}],
+    ] as const) {
+      if (this.core.tryGet(sc, undefined, name)) continue;
       this.ctx.create(
         sc,
         {
           apiVersion: 'storage.k8s.io/v1',
           kind: 'StorageClass',
-          metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+          metadata: { name, annotations },
           provisioner: 'sandbox.restore.gitops',
           volumeBindingMode: 'Immediate',
           reclaimPolicy: 'Delete',
