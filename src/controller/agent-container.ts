@@ -93,4 +93,7 @@ export function agentVolumes(session: RestoreSession, repository: Repository | u
   return volumes;
 }
 
-export const AGENT_VOLUME_NAMES = [SCRATCH_VOLUME, PODINFO_VOLUME, LOCAL_BACKEND_VOLUME];
+/** stash-init's own ServiceAccount token when the pods have none (executors/api-access.ts). */
+export const API_ACCESS_VOLUME = 'stash-api-access';
+
+export const AGENT_VOLUME_NAMES = [SCRATCH_VOLUME, PODINFO_VOLUME, LOCAL_BACKEND_VOLUME, API_ACCESS_VOLUME];

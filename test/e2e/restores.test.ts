@@ -105,6 +105,44 @@ describe('end to end: restores on the sandbox, with the real agent and restic', 
     assert.ok(!JSON.stringify(done).includes(PASSWORD));
   });
 
+  it('restores a Deployment whose pods have no ServiceAccount token (automountServiceAccountToken: false): the agent gets its own', async () => {
+    await applySession({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'no-token-data', namespace: 'demo' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
+    await applySession({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'no-token', namespace: 'demo' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'no-token' } },
+        template: {
+          metadata: { labels: { app: 'no-token' } },
+          spec: {
+            automountServiceAccountToken: false,
+            containers: [{ name: 'app', image: 'busybox', command: ['sleep', '3600'], volumeMounts: [{ name: 'source-data', mountPath: '/source/data' }] }],
+            volumes: [{ name: 'source-data', persistentVolumeClaim: { claimName: 'no-token-data' } }],
+          },
+        },
+      },
+    });
+    const s = example('deployment-restore.yaml');
+    delete s.spec.hooks;
+    s.metadata.name = 'no-token';
+    s.spec.target.ref.name = 'no-token';
+    await applySession(s);
+    const done = await finalPhase('no-token');
+    assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status));
+    assert.deepEqual(await files('no-token-data'), ['/app.json', '/notes.txt', '/tmp.json']);
+    // Only the agent has the token: the workload's own containers still have none.
+    const template = (await t.kc.makeApiClient(k8s.AppsV1Api).readNamespacedDeployment({ namespace: 'demo', name: 'no-token' })).spec!.template.spec!;
+    assert.equal(template.automountServiceAccountToken, false);
+    assert.ok(!template.containers.some((c) => c.volumeMounts?.some((m) => m.mountPath.startsWith('/var/run/secrets/kubernetes.io'))));
+  });
+
   it('restores from a Repository in another namespace (usagePolicy All), and takes its access there back once final', async () => {
     // The agent reads the Repository and its Secret where they are: under real RBAC the grant must be there too.
     await applySession({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'backups' } });

@@ -9,6 +9,7 @@ import { contentId } from '../../plan/content-id.ts';
 import { INIT_CONTAINER_NAME, agentContainer, agentVolumes } from '../agent-container.ts';
 import { CONDITION, REASON } from '../../session/conditions.ts';
 import { ensureAgentRbac } from './agent-rbac.ts';
+import { withAgentApiAccess } from './api-access.ts';
 import { workloadRefusal } from '../agent-pods.ts';
 import type { AgentTrouble } from '../agent-pods.ts';
 export { agentRoleRules } from './agent-rbac.ts';
@@ -71,20 +72,22 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
   if (injectedHash(template) !== hash) {
     const sessionKey = `${session.metadata.namespace}/${session.metadata.name}`;
     const other = template.metadata?.annotations?.[INJECTED_BY_ANNOTATION];
-    const injected = injectInitContainer(template, {
-      container: agentContainer({
-        session,
-        repository,
-        agent: ctx.config.agent,
-        name: INIT_CONTAINER_NAME,
-        hostFrom: 'pod',
-        dataMounts: session.spec.target?.volumeMounts ?? [],
+    const injected = withAgentApiAccess(
+      injectInitContainer(template, {
+        container: agentContainer({
+          session,
+          repository,
+          agent: ctx.config.agent,
+          name: INIT_CONTAINER_NAME,
+          hostFrom: 'pod',
+          dataMounts: session.spec.target?.volumeMounts ?? [],
+        }),
+        volumes: agentVolumes(session, repository),
+        specHash: hash,
+        session: sessionKey,
+        imagePullSecrets: ctx.config.agent.imagePullSecrets,
       }),
-      volumes: agentVolumes(session, repository),
-      specHash: hash,
-      session: sessionKey,
-      imagePullSecrets: ctx.config.agent.imagePullSecrets,
-    });
+    );
     const rolling = rollingForRestore(workload, sessionKey);
     try {
       // RBAC first: once the template carries the hash, this block does not run again.

@@ -84,6 +84,7 @@ export class Simulator {
       );
     }
     for (const node of this.core.store.list('nodes')) this.nodeStatus(node);
+    for (const ns of this.core.store.list('namespaces')) this.publishRootCa(ns.metadata.name);
     // The default StorageClass `standard` (binding at once here; WaitForFirstConsumer on kind and on
     // the kube-apiserver engine: README.md lists the difference) and `immediate`, as the
     // kube-apiserver engine serves it, so claims that name either find it.
@@ -106,6 +107,17 @@ export class Simulator {
         'sandbox',
       );
     }
+  }
+
+  /**
+   * The ConfigMap kube-controller-manager's root-ca-cert-publisher puts in every namespace, which
+   * projected ServiceAccount volumes read `ca.crt` from. This server speaks plain HTTP: no CA.
+   */
+  private publishRootCa(namespace: string): void {
+    const r = this.core.mustResource('', 'configmaps');
+    const ns = this.core.store.get('namespaces', undefined, namespace);
+    if (!ns || ns.metadata.deletionTimestamp || this.core.tryGet(r, namespace, 'kube-root-ca.crt')) return;
+    this.ctx.create(r, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt', namespace }, data: { 'ca.crt': '' } } as Obj, 'sandbox');
   }
 
   /** Every node reports Ready, as its kubelet would (also nodes created by hand). */
@@ -186,6 +198,7 @@ export class Simulator {
       for (const p of this.core.store.list('pods', ns || undefined))
         if (p.status?.phase === 'Pending' || p.status?.phase === undefined) this.enqueue('pod', p.metadata.namespace, p.metadata.name);
     }
+    if (e.resource === 'namespaces' && e.type === 'ADDED') this.later(() => this.publishRootCa(o.metadata.name));
     if (e.resource === 'nodes' && e.type !== 'DELETED') this.later(() => this.nodeStatus(o));
     if (e.resource === 'nodes') for (const ds of this.core.store.list('daemonsets.apps')) this.enqueue('daemonset', ds.metadata.namespace, ds.metadata.name);
   }
