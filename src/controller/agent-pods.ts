@@ -89,3 +89,52 @@ export function agentMayRun(pod: PodLike): boolean {
   const agent = statuses.find((c) => c.name === INIT_CONTAINER_NAME || c.name === JOB_CONTAINER_NAME);
   return !agent?.state?.terminated;
 }
+
+interface WorkloadLike {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; uid?: string };
+  status?: { conditions?: { type: string; status: string; reason?: string; message?: string; lastUpdateTime?: unknown; lastTransitionTime?: unknown }[] };
+}
+
+interface EventLike {
+  type?: string;
+  reason?: string;
+  message?: string;
+  lastTimestamp?: unknown;
+  eventTime?: unknown;
+  firstTimestamp?: unknown;
+}
+
+const time = (...values: unknown[]): number => {
+  for (const v of values) if (v) return new Date(v as string | Date).getTime();
+  return Number.NaN;
+};
+
+/**
+ * A workload whose controller cannot create the restore's pods (FailedCreate: admission such as
+ * Pod Security refusing the local backend's hostPath, a quota, a missing ServiceAccount) has no
+ * pod to look at: a Deployment says so in its ReplicaFailure condition, a StatefulSet or DaemonSet
+ * in Warning events on itself. Only what happened since `since` (the session's creation) counts.
+ */
+export function workloadRefusal(workload: WorkloadLike, events: EventLike[], since: Date): AgentTrouble | undefined {
+  const kind = workload.kind ?? 'workload';
+  const name = workload.metadata?.name ?? '';
+  const recent = (t: number) => !(t < since.getTime());
+  const failure = workload.status?.conditions?.find(
+    (c) => c.type === 'ReplicaFailure' && c.status === 'True' && recent(time(c.lastUpdateTime, c.lastTransitionTime)),
+  );
+  const event = events
+    .filter((e) => e.type === 'Warning' && e.reason === 'FailedCreate' && recent(time(e.lastTimestamp, e.eventTime, e.firstTimestamp)))
+    .at(-1);
+  const said = failure ? `${failure.reason ?? 'FailedCreate'} (${failure.message ?? ''})` : event ? `FailedCreate (${event.message ?? ''})` : undefined;
+  if (!said) return undefined;
+  const key = `${workload.metadata?.uid ?? name}/FailedCreate`;
+  return {
+    pod: '',
+    container: INIT_CONTAINER_NAME,
+    reason: 'FailedCreate',
+    message: `${kind} ${workload.metadata?.namespace ?? ''}/${name} cannot create its pods: ${said}; check the namespace's Pod Security level (pod-security.kubernetes.io/enforce), quotas and policies, and runtimeSettings`,
+    occurrence: key,
+    since: key,
+  };
+}

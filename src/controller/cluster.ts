@@ -364,6 +364,14 @@ export class ControllerCluster {
     );
   }
 
+  deleteRole(namespace: string, name: string): Promise<unknown> {
+    return orUndefined(this.count('DELETE role', this.rbac.deleteNamespacedRole({ namespace, name })));
+  }
+
+  deleteRoleBinding(namespace: string, name: string): Promise<unknown> {
+    return orUndefined(this.count('DELETE rolebinding', this.rbac.deleteNamespacedRoleBinding({ namespace, name })));
+  }
+
   private async created(call: string, p: Promise<unknown>): Promise<boolean> {
     try {
       await this.count(call, p);

@@ -24,6 +24,7 @@ import { ensureInitContainer, removeInitContainer, restoreUpdateStrategy } from 
 import { deleteJobs, ensureJobs } from './executors/job.ts';
 import type { ConditionUpdate, ExecutorConfig, ExecutorState } from './executors/types.ts';
 import { ensureSnapshotClaims } from './executors/volume-snapshot.ts';
+import { removeRepositoryAccess } from './executors/agent-rbac.ts';
 import { interimClaim } from './claims.ts';
 import { agentMayRun, agentTrouble } from './agent-pods.ts';
 import type { AgentTrouble } from './agent-pods.ts';
@@ -127,6 +128,7 @@ export async function reconcileSession(cluster: ControllerCluster, cfg: Reconcil
   // Jobs stuck for good are stopped, as at the deadline (a failed pod's Job stays, for its logs).
   if (trouble.stuck && isFinalPhase(result.phase) && executor === 'job') await deleteJobs({ cluster, config: cfg, session: r.session });
   if (isFinalPhase(result.phase) && executor === 'init-container') await restoreUpdateStrategy({ cluster, config: cfg, session: r.session });
+  if (isFinalPhase(result.phase) && executor !== 'volume-snapshot') await removeRepositoryAccess(cluster, r.session);
   if (isFinalPhase(result.phase)) return result;
   if (!state.targetFound) return { ...result, ...waiting(targetWaitMs(r.session, cfg), deadline, r.now()) };
   const requeue = requeueAfter(state.targetFound, cfg, deadline, r.now());
@@ -445,4 +447,5 @@ async function cleanup(cluster: ControllerCluster, cfg: ReconcileConfig, session
   if (executor === 'job') await deleteJobs(ctx);
   const interim = interimClaim(session);
   if (interim) await cluster.deleteClaim(session.metadata.namespace!, interim.metadata.name);
+  await removeRepositoryAccess(cluster, session);
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { PodTemplateSpec } from '../../src/api/core.ts';
 import type { Repository, RestoreSession } from '../../src/api/index.ts';
-import { INIT_CONTAINER_NAME, agentContainer, agentVolumes } from '../../src/controller/agent-container.ts';
+import { INIT_CONTAINER_NAME, TOKEN_VOLUME, agentContainer, agentVolumes } from '../../src/controller/agent-container.ts';
 import { claimsForOrdinal } from '../../src/controller/claims.ts';
 import { injectInitContainer, removeInjection } from '../../src/controller/injection.ts';
 import { restoreJob } from '../../src/controller/job.ts';
@@ -131,5 +131,32 @@ describe('restore Jobs', () => {
     assert.notEqual(a, b);
     assert.match(a, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
     assert.equal(dnsLabel('Stash', 'Restore_X'), 'stash-restore-x');
+  });
+});
+
+describe("stash-init's own ServiceAccount token (pods with automountServiceAccountToken: false)", () => {
+  const noToken = (): PodTemplateSpec => ({ ...template(), spec: { ...template().spec, automountServiceAccountToken: false } });
+  const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+  it('mounts a projected token on stash-init only, and removal takes it away with the rest', () => {
+    const out = injectInitContainer(noToken(), injection(sts));
+    const mounts = (name: string) => [...(out.spec.initContainers ?? []), ...out.spec.containers].find((c) => c.name === name)!.volumeMounts ?? [];
+    assert.deepEqual(
+      mounts('stash-init').filter((m) => m.mountPath === SA_PATH),
+      [{ name: TOKEN_VOLUME, mountPath: SA_PATH, readOnly: true }],
+    );
+    assert.ok(!mounts('app').some((m) => m.mountPath === SA_PATH) && !mounts('migrate').some((m) => m.mountPath === SA_PATH));
+    const projected = out.spec.volumes!.find((v) => v.name === TOKEN_VOLUME)!['projected'] as { sources: object[] };
+    assert.deepEqual(
+      projected.sources.map((s) => Object.keys(s)[0]),
+      ['serviceAccountToken', 'configMap', 'downwardAPI'],
+    );
+    assert.equal(out.spec.automountServiceAccountToken, false);
+    assert.deepEqual(removeInjection(out), noToken());
+  });
+
+  it('leaves pods that get the token alone', () => {
+    const injected = injectInitContainer(template(), injection(sts));
+    assert.ok(!(injected.spec.volumes ?? []).some((v) => v.name === TOKEN_VOLUME), 'no token volume of its own');
   });
 });

@@ -8,8 +8,8 @@ import { Controller, ControllerCluster, reconcileSession } from '../../src/contr
 import { sinkLogger } from '../../src/common/log.ts';
 import type { Fields } from '../../src/common/log.ts';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
-import { eventually, startSandbox } from '../support/sandbox.ts';
-import type { TestSandbox } from '../support/sandbox.ts';
+import { eventually, startEngine } from '../support/sandbox.ts';
+import type { EngineSandbox } from '../support/sandbox.ts';
 
 const example = (name: string) => readFileSync(new URL(`../../examples/clusters/demo/${name}`, import.meta.url), 'utf8');
 const config = { agent: { image: 'restorectl:test' }, pollMs: 50 };
@@ -22,7 +22,7 @@ const inNamespace = <T extends KubeObject>(obj: T, ns: string, name?: string): T
 
 describe('controller: reconciling RestoreSessions on the sandbox', function () {
   this.timeout(60_000);
-  let t: TestSandbox;
+  let t: EngineSandbox;
   let cluster: ControllerCluster;
   let custom: k8s.CustomObjectsApi;
   let apps: k8s.AppsV1Api;
@@ -42,8 +42,8 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
   const sts = () => apps.readNamespacedStatefulSet({ namespace: ns, name: 'recovered-statefulset' });
 
   before(async () => {
-    t = await startSandbox();
-    cluster = new ControllerCluster(t.kc);
+    t = await startEngine();
+    cluster = new ControllerCluster(t.controllerKc);
     custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
     apps = t.kc.makeApiClient(k8s.AppsV1Api);
     assert.equal((await t.kubectl(['apply', '--server-side', '-f', 'deploy/crds'])).code, 0);
@@ -210,7 +210,7 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
   });
 
   it('the Controller loop finds new sessions by itself', async () => {
-    const c = new Controller(t.kc, { ...config, resyncMs: 100 });
+    const c = new Controller(t.controllerKc, { ...config, resyncMs: 100 });
     await c.start();
     try {
       await applyObject(session('deployment-restore.yaml', 'found-by-loop'));

@@ -9,8 +9,8 @@ import type { KubeObject, RestoreSession } from '../../src/api/index.ts';
 import { ControllerCluster, reconcileSession } from '../../src/controller/index.ts';
 import type { ReconcileConfig, ReconcileResult } from '../../src/controller/index.ts';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
-import { startSandbox } from '../support/sandbox.ts';
-import type { TestSandbox } from '../support/sandbox.ts';
+import { startEngine } from '../support/sandbox.ts';
+import type { EngineSandbox } from '../support/sandbox.ts';
 import type { SandboxOptions } from '@restore-controller/devkit/sandbox';
 
 const example = (name: string) => readFileSync(new URL(`../../examples/clusters/demo/${name}`, import.meta.url), 'utf8');
@@ -21,7 +21,7 @@ const inNamespace = <T extends KubeObject>(obj: T, ns: string, name?: string): T
 });
 
 export interface SessionSandbox {
-  t: TestSandbox;
+  t: EngineSandbox;
   cluster: ControllerCluster;
   core: k8s.CoreV1Api;
   apps: k8s.AppsV1Api;
@@ -62,8 +62,8 @@ export function useSessionSandbox(prefix: string, config: Partial<ReconcileConfi
 
   before(async function () {
     this.timeout(60_000);
-    h.t = await startSandbox(sandbox);
-    h.cluster = new ControllerCluster(h.t.kc);
+    h.t = await startEngine(sandbox);
+    h.cluster = new ControllerCluster(h.t.controllerKc);
     h.core = h.t.kc.makeApiClient(k8s.CoreV1Api);
     h.apps = h.t.kc.makeApiClient(k8s.AppsV1Api);
     h.batch = h.t.kc.makeApiClient(k8s.BatchV1Api);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import type * as k8s from '@kubernetes/client-node';
 import { DEFAULT_AGENT_IMAGE } from '../../src/controller/agent-container.ts';
-import { eventually } from '../support/sandbox.ts';
+import { ENGINE, eventually } from '../support/sandbox.ts';
 import { useSessionSandbox } from './session-sandbox.ts';
 
 const PATIENCE_MS = 60_000;
@@ -53,6 +53,25 @@ describe('controller: restore agents that cannot run', function () {
     await h.reconcile('no-sa');
     await eventually(async () => (await h.events('stash-restore-no-sa-0')).some((e: k8s.CoreV1Event) => e.reason === 'FailedCreate'));
     await failsOnceStuck('no-sa', /FailedCreate.*serviceaccount "no-such-account" not found/);
+  });
+
+  // Admission runs on the real engine only (packages/devkit/src/sandbox/README.md, Known gaps).
+  it("fails a Deployment restore whose pods admission refuses (PodSecurity baseline forbids the local backend's hostPath), with the API's reason", async function () {
+    if (ENGINE === 'embedded') this.skip();
+    await h.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: h.ns, labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } } });
+    const s = h.session('deployment-restore.yaml', 'baseline');
+    delete s.spec.hooks;
+    await h.apply(s);
+    await h.reconcile('baseline');
+    await eventually(
+      async () =>
+        (await h.apps.readNamespacedDeployment({ namespace: h.ns, name: 'stash-demo' })).status?.conditions?.some(
+          (c) => c.type === 'ReplicaFailure' && c.status === 'True',
+        ),
+      30_000,
+      200,
+    );
+    await failsOnceStuck('baseline', /cannot create its pods: FailedCreate .*violates PodSecurity "baseline:latest": hostPath volumes/);
   });
 
   it("fails an injected stash-init that cannot start (CreateContainerConfigError), with the kubelet's reason", async () => {

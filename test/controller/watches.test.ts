@@ -140,9 +140,9 @@ describe('controller namespace option', function () {
   let controller: Controller | undefined;
   const requests: string[] = [];
   let capture = false;
-  const sessions = () => t.sandbox.core.mustResource('stash.appscode.com', 'restoresessions');
+  const sessions = () => t.sandbox!.core.mustResource('stash.appscode.com', 'restoresessions');
   /** Read straight from the sandbox's store: no HTTP request that could be taken for the controller's. */
-  const peek = (ns: string, name: string) => t.sandbox.core.tryGet(sessions(), ns, name) as RestoreSession | undefined;
+  const peek = (ns: string, name: string) => t.sandbox!.core.tryGet(sessions(), ns, name) as RestoreSession | undefined;
 
   before(async () => {
     t = await startSandbox({ log: sinkLogger((r) => void (capture && r.level === 'debug' && requests.push(r.msg)), { level: 'debug' }) });

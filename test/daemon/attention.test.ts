@@ -111,7 +111,7 @@ describe('daemon: every decision reaches people (issue #15)', function () {
       ledger: await ledger(),
       kubeConfig: t.kc,
       cluster: 'demo',
-      controller: { agent: { image: t.sandbox.options.agentImage ?? 'ghcr.io/restore-controller/restorectl:0.1.0' }, resyncMs: 500, pollMs: 100 },
+      controller: { agent: { image: t.agentImage }, resyncMs: 500, pollMs: 100 },
       log: sinkLogger(({ level, msg }) => logs.push(`${level} ${msg}`)),
     });
     await d.watch();

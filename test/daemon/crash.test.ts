@@ -19,8 +19,8 @@ import { applyExampleCluster } from '../support/example-cluster.ts';
 import { countResticRuns } from '../support/restic-counter.ts';
 import type { ResticCounter } from '../support/restic-counter.ts';
 import { listTree, makeRepo, requireSeeding, tempDir } from '../support/restic-repo.ts';
-import { eventually, startSandbox } from '../support/sandbox.ts';
-import type { TestSandbox } from '../support/sandbox.ts';
+import { eventually, startEngine } from '../support/sandbox.ts';
+import type { EngineSandbox } from '../support/sandbox.ts';
 
 const PASSWORD = 'crash-test password, never printed';
 const BIN = join(REPO_ROOT, 'bin', 'restorectl.js');
@@ -29,7 +29,7 @@ const example = (name: string) => readFileSync(join(REPO_ROOT, 'examples', 'clus
 describe('daemon: killed at any instant, each restore still runs exactly once', function () {
   this.timeout(300_000);
   let tmp: { path: string; cleanup: () => Promise<void> };
-  let t: TestSandbox;
+  let t: EngineSandbox;
   let git: Awaited<ReturnType<typeof startGitServer>>;
   let work: WorkTree;
   let url: string;
@@ -50,7 +50,7 @@ describe('daemon: killed at any instant, each restore still runs exactly once', 
         '--cluster',
         'demo',
         '--kubeconfig',
-        t.kubeconfigPath,
+        t.controllerKubeconfigPath,
         '--interval',
         '1s',
         '--cache-dir',
@@ -110,7 +110,7 @@ describe('daemon: killed at any instant, each restore still runs exactly once', 
     restic = await countResticRuns(tmp.path);
 
     const repo = await makeRepo({ dir: tmp.path, password: PASSWORD, snapshots: [{ host: 'app', files: { '/source/data/app.json': '{"host":"app"}' } }] });
-    t = await startSandbox({ agentCommand: restic.agentCommand });
+    t = await startEngine({ agentCommand: restic.agentCommand });
     await applyExampleCluster(t, { password: PASSWORD }); // the Repository comes from git
 
     git = await startGitServer();

@@ -13,15 +13,15 @@ import { GitSource } from '../../src/source/index.ts';
 import { StatusWriter, readLedger } from '../../src/status/index.ts';
 import { applyExampleCluster } from '../support/example-cluster.ts';
 import { WorkTree, startGitServer } from '../support/git-server.ts';
-import { startSandbox } from '../support/sandbox.ts';
-import type { TestSandbox } from '../support/sandbox.ts';
+import { startEngine } from '../support/sandbox.ts';
+import type { EngineSandbox } from '../support/sandbox.ts';
 
 const example = (name: string) => readFileSync(new URL(`../../examples/clusters/demo/${name}`, import.meta.url), 'utf8');
 const HOSTS = ['my-sts-0', 'my-sts-1', 'my-sts-2', 'my-sts-3', 'my-sts-4'];
 
 describe('daemon: exactly-once restores from git', function () {
   this.timeout(120_000);
-  let t: TestSandbox;
+  let t: EngineSandbox;
   let git: Awaited<ReturnType<typeof startGitServer>>;
   let work: WorkTree;
   let url: string;
@@ -36,7 +36,7 @@ describe('daemon: exactly-once restores from git', function () {
       source: new GitSource({ url, branch: 'main', path: 'clusters/demo', cacheDir: join(cacheDir, 'source') }),
       statusWriter: new StatusWriter({ url, cacheDir: join(cacheDir, 'status') }),
       ledger,
-      kubeConfig: t.kc,
+      kubeConfig: t.controllerKc,
       cluster: 'demo',
       controller: { agent: { image: 'restorectl:test' }, pollMs: 50 },
       log: sinkLogger(({ level, msg }) => logs.push(`${level} ${msg}`)),
@@ -67,7 +67,7 @@ describe('daemon: exactly-once restores from git', function () {
   };
 
   before(async () => {
-    t = await startSandbox();
+    t = await startEngine();
     custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
     await applyExampleCluster(t, { password: 'x-not-used' }); // the Repository comes from git
     git = await startGitServer();

@@ -16,8 +16,8 @@ import { applyExampleCluster } from '../support/example-cluster.ts';
 import { countResticRuns } from '../support/restic-counter.ts';
 import type { ResticCounter } from '../support/restic-counter.ts';
 import { listTree, makeRepo, requireSeeding, tempDir } from '../support/restic-repo.ts';
-import { eventually, startSandbox } from '../support/sandbox.ts';
-import type { TestSandbox } from '../support/sandbox.ts';
+import { eventually, startEngine } from '../support/sandbox.ts';
+import type { EngineSandbox } from '../support/sandbox.ts';
 
 const PASSWORD = 'restart test password, never printed';
 const AGENT = Sandbox.DEFAULT_AGENT_IMAGE;
@@ -26,7 +26,7 @@ const HELD_POD = `${STS}-1`;
 
 describe('end to end: the controller process killed mid-restore and started again', function () {
   this.timeout(300_000);
-  let t: TestSandbox;
+  let t: EngineSandbox;
   let tmp: { path: string; cleanup: () => Promise<void> };
   let controller: ControllerProcess | undefined;
   let custom: k8s.CustomObjectsApi;
@@ -37,7 +37,7 @@ describe('end to end: the controller process killed mid-restore and started agai
   const statefulSet = () => apps.readNamespacedStatefulSet({ namespace: 'demo', name: STS });
   /** restic restore runs so far, per pod. */
   const restoreRuns = () => restic!.restoresByPod();
-  const startController = () => startControllerProcess(['--kubeconfig', t.kubeconfigPath, '--agent-image', AGENT, '--resync', '5s']);
+  const startController = () => startControllerProcess(['--kubeconfig', t.controllerKubeconfigPath, '--agent-image', AGENT, '--resync', '5s']);
 
   before(async function () {
     await requireSeeding(this);
@@ -55,7 +55,7 @@ describe('end to end: the controller process killed mid-restore and started agai
       password: PASSWORD,
       snapshots: ['my-sts-0', 'my-sts-1', 'my-sts-2'].map((host) => ({ host, files: files(host) })),
     });
-    t = await startSandbox({ agentCommand: restic.agentCommand });
+    t = await startEngine({ agentCommand: restic.agentCommand });
     custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
     apps = t.kc.makeApiClient(k8s.AppsV1Api);
     await applyExampleCluster(t, { password: PASSWORD, repoPath: repo.repoPath });

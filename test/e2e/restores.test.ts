@@ -11,17 +11,18 @@ import { Controller } from '../../src/controller/index.ts';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
 import { applyExampleCluster, exampleManifest } from '../support/example-cluster.ts';
 import { listTree, makeRepo, requireSeeding, tempDir } from '../support/restic-repo.ts';
-import { eventually, startSandbox } from '../support/sandbox.ts';
-import type { TestSandbox } from '../support/sandbox.ts';
+import { eventually, startEngine } from '../support/sandbox.ts';
+import type { EngineSandbox } from '../support/sandbox.ts';
 
 const PASSWORD = 'e2e password, never printed';
 const example = exampleManifest;
 
 describe('end to end: restores on the sandbox, with the real agent and restic', function () {
   this.timeout(300_000);
-  let t: TestSandbox;
+  let t: EngineSandbox;
   let tmp: { path: string; cleanup: () => Promise<void> };
   let controller: Controller;
+  let repoPath: string;
 
   before(async function () {
     await requireSeeding(this);
@@ -33,10 +34,11 @@ describe('end to end: restores on the sandbox, with the real agent and restic', 
     });
     const hosts = ['my-sts-0', 'my-sts-1', 'my-sts-2', 'app', 'host-0', 'host-1', 'host-2'];
     const repo = await makeRepo({ dir: tmp.path, password: PASSWORD, snapshots: hosts.map((host) => ({ host, files: files(host) })) });
-    t = await startSandbox();
+    repoPath = repo.repoPath;
+    t = await startEngine();
     await applyExampleCluster(t, { password: PASSWORD, repoPath: repo.repoPath });
-    controller = new Controller(t.kc, {
-      agent: { image: t.sandbox.options.agentImage ?? 'ghcr.io/restore-controller/restorectl:0.1.0' },
+    controller = new Controller(t.controllerKc, {
+      agent: { image: t.agentImage },
       resyncMs: 500,
       pollMs: 200,
     });
@@ -103,15 +105,88 @@ describe('end to end: restores on the sandbox, with the real agent and restic', 
     assert.ok(!JSON.stringify(done).includes(PASSWORD));
   });
 
+  it('restores a Deployment whose pods have no ServiceAccount token (automountServiceAccountToken: false): the agent gets its own', async () => {
+    await applySession({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'no-token-data', namespace: 'demo' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
+    await applySession({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'no-token', namespace: 'demo' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'no-token' } },
+        template: {
+          metadata: { labels: { app: 'no-token' } },
+          spec: {
+            automountServiceAccountToken: false,
+            containers: [{ name: 'app', image: 'busybox', command: ['sleep', '3600'], volumeMounts: [{ name: 'source-data', mountPath: '/source/data' }] }],
+            volumes: [{ name: 'source-data', persistentVolumeClaim: { claimName: 'no-token-data' } }],
+          },
+        },
+      },
+    });
+    const s = example('deployment-restore.yaml');
+    delete s.spec.hooks;
+    s.metadata.name = 'no-token';
+    s.spec.target.ref.name = 'no-token';
+    await applySession(s);
+    const done = await finalPhase('no-token');
+    assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status));
+    assert.deepEqual(await files('no-token-data'), ['/app.json', '/notes.txt', '/tmp.json']);
+    // Only the agent has the token: the workload's own containers still have none.
+    const template = (await t.kc.makeApiClient(k8s.AppsV1Api).readNamespacedDeployment({ namespace: 'demo', name: 'no-token' })).spec!.template.spec!;
+    assert.equal(template.automountServiceAccountToken, false);
+    assert.ok(!template.containers.some((c) => c.volumeMounts?.some((m) => m.mountPath.startsWith('/var/run/secrets/kubernetes.io'))));
+  });
+
+  it('restores from a Repository in another namespace (usagePolicy All), and takes its access there back once final', async () => {
+    // The agent reads the Repository and its Secret where they are: under real RBAC the grant must be there too.
+    await applySession({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'backups' } });
+    await applySession({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'local-repo-secret', namespace: 'backups' },
+      stringData: { RESTIC_PASSWORD: PASSWORD },
+    });
+    const repository = example('repository.yaml');
+    repository.metadata.namespace = 'backups';
+    repository.spec.backend.local.hostPath.path = repoPath;
+    repository.spec.usagePolicy = { allowedNamespaces: { from: 'All' } };
+    await applySession(repository);
+    const s = example('pvc-restore.yaml');
+    s.metadata.name = 'cross-namespace';
+    s.spec.repository = { name: 'local-repo', namespace: 'backups' };
+    s.spec.target.replicas = 1;
+    s.spec.target.volumeClaimTemplates[0].metadata.name = 'cross-${POD_ORDINAL}';
+    s.spec.target.volumeMounts[0].name = 'cross-${POD_ORDINAL}';
+    await applySession(s);
+    const done = await finalPhase('cross-namespace');
+    assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status));
+    assert.deepEqual(await files('cross-0'), ['/host-0.json', '/notes.txt', '/tmp.json']);
+    const rbac = t.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+    const granted = async () =>
+      [...(await rbac.listNamespacedRole({ namespace: 'backups' })).items, ...(await rbac.listNamespacedRoleBinding({ namespace: 'backups' })).items].map(
+        (o) => o.metadata?.name,
+      );
+    await eventually(async () => (await granted()).length === 0, 30_000, 200).catch(async () => assert.deepEqual(await granted(), []));
+  });
+
   it('the VolumeSnapshotter driver makes one PVC per ordinal from its VolumeSnapshot', async () => {
-    // Source volumes of its own (a claim is a folder in the sandbox), snapshotted once they hold the data.
+    // Source volumes of its own (a claim is a folder in the sandbox), snapshotted once they hold the
+    // data. Both the sources and the restored claims use the Immediate class: a claim of a
+    // WaitForFirstConsumer class (the real engine's `standard`, as kind's) binds only when a pod uses
+    // it, which no pod here does (test/controller/volume-snapshot-outcomes.test.ts: such a host ends Unknown).
     const core = t.kc.makeApiClient(k8s.CoreV1Api);
     for (const i of [0, 1, 2]) {
       await applySession({
         apiVersion: 'v1',
         kind: 'PersistentVolumeClaim',
         metadata: { name: `snapshot-source-${i}`, namespace: 'demo' },
-        spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'standard', resources: { requests: { storage: '1Gi' } } },
+        spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'immediate', resources: { requests: { storage: '1Gi' } } },
       });
     }
     for (const i of [0, 1, 2]) {
@@ -134,7 +209,9 @@ describe('end to end: restores on the sandbox, with the real agent and restic', 
         spec: { source: { persistentVolumeClaimName: `snapshot-source-${i}` } },
       });
     }
-    await applySession(example('snapshot-restore.yaml'));
+    const session = example('snapshot-restore.yaml');
+    session.spec.target.volumeClaimTemplates[0].spec.storageClassName = 'immediate';
+    await applySession(session);
     const done = await finalPhase('snapshot-restore');
     assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status));
     assert.deepEqual(done.status?.stats?.map((x) => x.hostname).sort(), ['restore-data-0', 'restore-data-1', 'restore-data-2']);

@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import type { TestSandbox } from './sandbox.ts';
+import type { EngineSandbox } from './sandbox.ts';
 import { REPO_ROOT } from './sandbox.ts';
 
 /** Parsed `examples/clusters/demo/<name>`. */
 export const exampleManifest = (name: string) => parse(readFileSync(join(REPO_ROOT, 'examples', 'clusters', 'demo', name), 'utf8'));
 
-export async function applyExampleCluster(t: TestSandbox, opts: { password: string; repoPath?: string }): Promise<void> {
+export async function applyExampleCluster(t: EngineSandbox, opts: { password: string; repoPath?: string }): Promise<void> {
   const apply = async (yaml: string) => {
     const r = await t.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], yaml);
     assert.equal(r.code, 0, r.stderr);

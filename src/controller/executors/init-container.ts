@@ -9,6 +9,8 @@ import { contentId } from '../../plan/content-id.ts';
 import { INIT_CONTAINER_NAME, agentContainer, agentVolumes } from '../agent-container.ts';
 import { CONDITION, REASON } from '../../session/conditions.ts';
 import { ensureAgentRbac } from './agent-rbac.ts';
+import { workloadRefusal } from '../agent-pods.ts';
+import type { AgentTrouble } from '../agent-pods.ts';
 export { agentRoleRules } from './agent-rbac.ts';
 export type { PolicyRule } from './agent-rbac.ts';
 import { INJECTED_BY_ANNOTATION, injectInitContainer, injectedHash, removeInjection } from '../injection.ts';
@@ -128,7 +130,24 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
     reason: REASON.InitContainerInjectionSucceeded,
     message: `stash-init is in ${ref.kind} ${ref.name}'s pod template`,
   });
-  return { targetFound: true, conditions, ...(resolution.known ? { totalHosts: resolution.totalHosts } : {}) };
+  const troubles = await refusedPods(ctx, workload);
+  return { targetFound: true, conditions, ...(resolution.known ? { totalHosts: resolution.totalHosts } : {}), ...(troubles.length ? { troubles } : {}) };
+}
+
+/**
+ * Pods the workload's controller cannot create ({@link workloadRefusal}). A StatefulSet's or
+ * DaemonSet's events are read only while it has fewer pods than it wants.
+ */
+async function refusedPods(ctx: ExecutorContext, workload: KubeObject): Promise<AgentTrouble[]> {
+  const w = workload as KubeObject & { spec?: { replicas?: number }; status?: Record<string, number | undefined> };
+  const st = w.status ?? {};
+  const short =
+    (w.kind === 'StatefulSet' && (st['replicas'] ?? 0) < (w.spec?.replicas ?? 1)) ||
+    (w.kind === 'DaemonSet' && (st['currentNumberScheduled'] ?? 0) < (st['desiredNumberScheduled'] ?? 0));
+  const events = short ? await ctx.cluster.eventsOn(w.metadata.namespace!, w.kind, w.metadata.name) : [];
+  const since = new Date(ctx.session.metadata.creationTimestamp ?? 0);
+  const trouble = workloadRefusal(w as Parameters<typeof workloadRefusal>[0], events, since);
+  return trouble ? [trouble] : [];
 }
 
 /** Removes exactly what the injection added, when this session made it. */

@@ -1,10 +1,10 @@
 import { runDemo } from '../demo/demo.ts';
 import type { Command } from 'restore-controller/cli/command';
-import { parseCommandArgs } from 'restore-controller/cli/command';
+import { UsageError, parseCommandArgs } from 'restore-controller/cli/command';
 
 export const demoCommand: Command = {
   name: 'demo',
-  help: `Usage: restorectl demo [--dir DIR] [--exit]
+  help: `Usage: restorectl demo [--dir DIR] [--engine embedded|kube-apiserver] [--exit]
 
 Runs the whole loop on this machine, with nothing to install beyond restic and git: the sandbox
 cluster, a git server holding a copy of the examples (shipped with the dev kit), a restic
@@ -19,11 +19,19 @@ temporary folder is removed; a folder given with --dir is left, and the demo say
 
 Options:
   --dir DIR   keep everything in DIR (default: a temporary folder, removed with --exit)
+  --engine E  the sandbox's engine: embedded (default) or kube-apiserver (a real control plane
+              with the simulator as its nodes; see restorectl sandbox --help)
   --exit      stop once every restore is final (exit 0 if all succeeded); otherwise the demo
               stays up until Ctrl-C`,
   async run(argv, io) {
-    const { values } = parseCommandArgs('demo', argv, { dir: { type: 'string' }, exit: { type: 'boolean', default: false } });
-    const code = await runDemo({ dir: values.dir, exit: values.exit ?? false, out: io.stdout });
+    const { values } = parseCommandArgs('demo', argv, {
+      dir: { type: 'string' },
+      engine: { type: 'string', default: 'embedded' },
+      exit: { type: 'boolean', default: false },
+    });
+    if (values.engine !== 'embedded' && values.engine !== 'kube-apiserver')
+      throw new UsageError(`demo: --engine must be embedded or kube-apiserver; got "${values.engine}"`);
+    const code = await runDemo({ dir: values.dir, engine: values.engine, exit: values.exit ?? false, out: io.stdout });
     // Interrupted mid-way, a step may still be waiting on a timer: do not let it hold the process.
     if (code === 130) setTimeout(() => process.exit(code), 500).unref();
     return code;

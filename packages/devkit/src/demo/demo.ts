@@ -29,6 +29,8 @@ import { pinSnapshots, planRestores, planToText, ResticSnapshotSource } from 're
 import type { RepositoryRef, SnapshotSource } from 'restore-controller/plan/index';
 import { seedRepository } from '../restic/seed.ts';
 import { Sandbox } from '../sandbox/sandbox.ts';
+import { KubeEngine } from '../engine/engine.ts';
+import { kubeEngineUnavailable } from '../engine/control-plane.ts';
 import {
   STAYS_UP,
   STEP_TITLES,
@@ -61,8 +63,12 @@ const PASSWORD = 'demo-only-password';
 const WEBHOOK_SECRET = 'demo-only-webhook-secret';
 const HOSTS = ['my-sts-0', 'my-sts-1', 'my-sts-2', 'app', 'host-0', 'host-1', 'host-2'];
 
+export type DemoEngine = 'embedded' | 'kube-apiserver';
+
 export interface DemoOptions {
   dir?: string;
+  /** The sandbox's engine (default embedded). */
+  engine?: DemoEngine;
   /** Stop once every restore is final (tests); else stay up until Ctrl-C. */
   exit: boolean;
   out: (text: string) => void;
@@ -86,16 +92,38 @@ function seedBackups(dir: string): Promise<SeedResult> {
 }
 
 interface Cluster {
-  sandbox: Sandbox;
+  engine: DemoEngine;
+  kubeconfigPath: string;
+  /** Where volumes/<namespace>/<claim> are (both engines' layout). */
+  workDir: string;
+  stop(): Promise<void>;
   kc: k8s.KubeConfig;
   custom: k8s.CustomObjectsApi;
 }
 
+/**
+ * The class the demo's snapshot sources and VolumeSnapshotter claims use. The real engine's
+ * `standard` binds on first use (WaitForFirstConsumer, as kind's): no pod ever uses those claims,
+ * so its snapshots would never be ready and that restore would end Unknown, as Stash's does.
+ */
+const immediateClass = (engine: DemoEngine) => (engine === 'kube-apiserver' ? 'immediate' : 'standard');
+
+async function startEngine(dir: string, engine: DemoEngine): Promise<Omit<Cluster, 'kc' | 'custom'>> {
+  if (engine === 'embedded') {
+    const sandbox = await new Sandbox({ dir: join(dir, 'cluster'), nodes: 2 }).start();
+    return { engine, kubeconfigPath: sandbox.kubeconfigPath!, workDir: sandbox.workDir, stop: () => sandbox.stop() };
+  }
+  const why = kubeEngineUnavailable();
+  if (why) throw new Error(`demo: the kube-apiserver engine cannot run here: ${why}`);
+  const kube = await new KubeEngine({ dir: join(dir, 'cluster'), nodes: 2 }).start();
+  return { engine, kubeconfigPath: kube.kubeconfigPath, workDir: kube.dir, stop: () => kube.stop() };
+}
+
 /** Step 2: the sandbox with the CRDs, the examples' workloads, the repository Secret, claims and snapshots. */
-async function startCluster(dir: string): Promise<Cluster> {
-  const sandbox = await new Sandbox({ dir: join(dir, 'cluster'), nodes: 2 }).start();
+async function startCluster(dir: string, engine: DemoEngine): Promise<Cluster> {
+  const started = await startEngine(dir, engine);
   const kc = new k8s.KubeConfig();
-  kc.loadFromFile(sandbox.kubeconfigPath);
+  kc.loadFromFile(started.kubeconfigPath);
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
   const create = async (o: KubeObject) => {
     try {
@@ -113,7 +141,7 @@ async function startCluster(dir: string): Promise<Cluster> {
         if (e.code !== 409) throw e;
       });
   }
-  await sleep(300);
+  await waitForCrds(custom);
   const state = join(DEMO_MANIFESTS, 'cluster-state');
   for (const f of readdirSync(state)) {
     for (const doc of readFileSync(join(state, f), 'utf8').split(/^---$/m)) {
@@ -127,7 +155,7 @@ async function startCluster(dir: string): Promise<Cluster> {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       metadata: { name: `source-data-${i}`, namespace: 'demo' },
-      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: immediateClass(engine), resources: { requests: { storage: '1Gi' } } },
     });
     await create({
       apiVersion: 'snapshot.storage.k8s.io/v1',
@@ -136,7 +164,23 @@ async function startCluster(dir: string): Promise<Cluster> {
       spec: { source: { persistentVolumeClaimName: `source-data-${i}` } },
     });
   }
-  return { sandbox, kc, custom };
+  return { ...started, kc, custom };
+}
+
+/** Until the API serves every CRD the demo created (a real API server takes a moment). */
+async function waitForCrds(custom: k8s.CustomObjectsApi): Promise<void> {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(100)) {
+    const served = await Promise.all(
+      MANAGED_KINDS.map((k) => {
+        const crd = crdFor(k) as unknown as { spec: { group: string; names: { plural: string }; versions: Array<{ name: string }> } };
+        return custom.listClusterCustomObject({ group: crd.spec.group, version: crd.spec.versions[0]!.name, plural: crd.spec.names.plural, limit: 1 }).then(
+          () => true,
+          () => false,
+        );
+      }),
+    );
+    if (served.every(Boolean)) return;
+  }
 }
 
 interface GitRepo {
@@ -149,13 +193,15 @@ interface GitRepo {
 }
 
 /** Step 3: a git server with the demo's restores committed on main, the Repository pointing at `repoPath`. */
-async function publishManifests(dir: string, repoPath: string): Promise<GitRepo> {
+async function publishManifests(dir: string, repoPath: string, engine: DemoEngine): Promise<GitRepo> {
   const server = await GitHttpServer.start({ root: join(dir, 'git') });
   const url = server.createRepo('restores');
   const work = join(dir, 'work');
   cpSync(join(DEMO_MANIFESTS, 'clusters'), join(work, 'clusters'), { recursive: true });
   const repoFile = join(work, 'clusters/demo/repository.yaml');
   writeFileSync(repoFile, readFileSync(repoFile, 'utf8').replace('/data/stash-test/restic-repo', repoPath));
+  const snapshotFile = join(work, 'clusters/demo/snapshot-restore.yaml');
+  writeFileSync(snapshotFile, readFileSync(snapshotFile, 'utf8').replace('storageClassName: standard', `storageClassName: ${immediateClass(engine)}`));
   const git = (args: string[]) =>
     run('git', args, {
       cwd: work,
@@ -268,8 +314,8 @@ async function pushSecondCommit(repo: GitRepo, webhookUrl: string, custom: k8s.C
 }
 
 /** Step 6: what is in each volume of the demo namespace. */
-async function restoredVolumes(sandbox: Sandbox): Promise<RestoredVolume[]> {
-  const volumes = join(sandbox.workDir, 'volumes', 'demo');
+async function restoredVolumes(cluster: Cluster): Promise<RestoredVolume[]> {
+  const volumes = join(cluster.workDir, 'volumes', 'demo');
   const out: RestoredVolume[] = [];
   for (const claim of readdirSync(volumes).sort()) {
     const files = (await run('find', ['.', '-type', 'f'], { cwd: join(volumes, claim) })).stdout.split('\n').filter(Boolean).sort();
@@ -346,10 +392,15 @@ async function steps(opts: DemoOptions, dir: string, running: Running, say: (t: 
   say(STEP_TITLES.backups);
   const backups = await seedBackups(dir);
   say(STEP_TITLES.cluster);
-  const cluster = await startCluster(dir);
-  running.add(() => cluster.sandbox.stop());
+  const engine = opts.engine ?? 'embedded';
+  const cluster = await startCluster(dir, engine);
+  running.add(() => cluster.stop());
+  if (engine === 'kube-apiserver')
+    say(
+      '  (kube-apiserver engine: a real control plane; snapshot-restore.yaml uses its Immediate class `immediate`, since `standard` binds only when a pod uses the claim)',
+    );
   say(STEP_TITLES.git);
-  const repo = await publishManifests(dir, backups.repoPath);
+  const repo = await publishManifests(dir, backups.repoPath, engine);
   running.add(() => repo.server.close());
   say(renderGitUrl(repo.url));
   say(STEP_TITLES.plan);
@@ -384,13 +435,13 @@ async function steps(opts: DemoOptions, dir: string, running: Running, say: (t: 
   await daemon.trigger();
 
   say(STEP_TITLES.volumes);
-  say(renderVolumes(await restoredVolumes(cluster.sandbox)));
+  say(renderVolumes(await restoredVolumes(cluster)));
   say(STEP_TITLES.statusLog);
   say((await run('git', ['log', '--format=  %h %s', 'restore-status'], { cwd: repo.server.repoPath('restores') })).stdout);
   say(renderOutcome(sessions));
   say(
     renderLookAround({
-      kubeconfig: cluster.sandbox.kubeconfigPath,
+      kubeconfig: cluster.kubeconfigPath,
       gitRepo: repo.server.repoPath('restores'),
       gitUrl: repo.url,
       daemonLog,

@@ -150,6 +150,11 @@ export class KubeEngine {
     await Promise.all(this.kubelets.map((k) => k.start()));
   }
 
+  /** The program agent containers started from now on run; none: the default (`agentCommand`, else restorectl). */
+  setAgentCommand(command?: string[]): void {
+    for (const k of this.kubelets) k.setAgentCommand(command ?? this.options.agentCommand ?? [process.execPath, restorectlBin()]);
+  }
+
   protected async stopParts(): Promise<void> {
     await Promise.all(this.kubelets.map((k) => k.stop()));
     for (const n of this.nodes) n.stop();

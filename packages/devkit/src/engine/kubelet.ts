@@ -106,6 +106,11 @@ export class KubeKubelet {
     this.ipCounter = options.nodeIndex * 1000 + 1;
   }
 
+  /** The program agent containers started from now on run (a shared test engine switches it per suite). */
+  setAgentCommand(command: string[]): void {
+    this.o.agent = { ...this.o.agent, command };
+  }
+
   private isAgent(image: string): boolean {
     return imageRepository(image) === imageRepository(this.o.agent.image);
   }

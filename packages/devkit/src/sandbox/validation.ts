@@ -41,6 +41,12 @@ export function metadataCauses(r: ResourceType, obj: Obj): StatusCause[] {
         invalidValue(`metadata.labels`, v, `a valid label value must be 63 characters or less and consist of alphanumerics, '-', '_' or '.' (label ${k})`),
       );
   }
+  // As ValidateOwnerReferences: each reference names its owner fully (the garbage collector finds it by uid).
+  for (const [i, ref] of ((obj.metadata?.ownerReferences ?? []) as Array<Record<string, unknown>>).entries()) {
+    for (const field of ['apiVersion', 'kind', 'name', 'uid'])
+      if (!ref?.[field])
+        causes.push({ reason: 'FieldValueRequired', message: 'Required value: must not be empty', field: `metadata.ownerReferences[${i}].${field}` });
+  }
   return causes;
 }
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { restorectl } from '../../../../test/support/cli.ts';
+import { ENGINE, skipUnlessEngine } from '../../../../test/support/sandbox.ts';
 
 const BIN = fileURLToPath(new URL('../../../../bin/restorectl.js', import.meta.url));
 
@@ -24,11 +25,15 @@ function startDemo(args: string[]) {
   return { child, out: () => out, exited, until };
 }
 
-describe('restorectl demo (what `npm start` runs)', function () {
+// On both engines: `npm start` (embedded) and `npm start -- --engine kube-apiserver` (npm run test:kube).
+describe(`restorectl demo (what \`npm start\` runs), on the ${ENGINE} engine`, function () {
   this.timeout(400_000);
+  before(function () {
+    skipUnlessEngine(this);
+  });
 
   it('runs every example restore to Succeeded, shows a plan with hosts and pinned snapshots, the files, the status branch and the way on', async () => {
-    const r = await restorectl(['demo', '--exit']);
+    const r = await restorectl(['demo', '--exit', '--engine', ENGINE]);
     assert.equal(r.code, 0, r.stdout.slice(-3000) + r.stderr.slice(-2000));
     assert.match(r.stdout, /\+ create RestoreSession demo\/sts-restore/);
     assert.match(r.stdout, /source-data-recovered-statefulset-3\s+\.\/my-sts-1\.json {2}\.\/tmp\.json/);

@@ -84,16 +84,22 @@ export class Simulator {
       );
     }
     for (const node of this.core.store.list('nodes')) this.nodeStatus(node);
-    // The default StorageClass a kind cluster has (`standard`, binding at once), so claims that name
-    // it find it, as executors that check the StorageClass expect.
+    for (const ns of this.core.store.list('namespaces')) this.publishRootCa(ns.metadata.name);
+    // The default StorageClass `standard` (binding at once here; WaitForFirstConsumer on kind and on
+    // the kube-apiserver engine: README.md lists the difference) and `immediate`, as the
+    // kube-apiserver engine serves it, so claims that name either find it.
     const sc = this.core.mustResource('storage.k8s.io', 'storageclasses');
-    if (!this.core.tryGet(sc, undefined, 'standard')) {
+    for (const [name, annotations] of [
+      ['standard', { 'storageclass.kubernetes.io/is-default-class': 'true' }],
+      ['immediate', {}],
+    ] as const) {
+      if (this.core.tryGet(sc, undefined, name)) continue;
       this.ctx.create(
         sc,
         {
           apiVersion: 'storage.k8s.io/v1',
           kind: 'StorageClass',
-          metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+          metadata: { name, annotations },
           provisioner: 'sandbox.restore.gitops',
           volumeBindingMode: 'Immediate',
           reclaimPolicy: 'Delete',
@@ -101,6 +107,17 @@ export class Simulator {
         'sandbox',
       );
     }
+  }
+
+  /**
+   * The ConfigMap kube-controller-manager's root-ca-cert-publisher puts in every namespace, which
+   * projected ServiceAccount volumes read `ca.crt` from. This server speaks plain HTTP: no CA.
+   */
+  private publishRootCa(namespace: string): void {
+    const r = this.core.mustResource('', 'configmaps');
+    const ns = this.core.store.get('namespaces', undefined, namespace);
+    if (!ns || ns.metadata.deletionTimestamp || this.core.tryGet(r, namespace, 'kube-root-ca.crt')) return;
+    this.ctx.create(r, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt', namespace }, data: { 'ca.crt': '' } } as Obj, 'sandbox');
   }
 
   /** Every node reports Ready, as its kubelet would (also nodes created by hand). */
@@ -181,6 +198,7 @@ export class Simulator {
       for (const p of this.core.store.list('pods', ns || undefined))
         if (p.status?.phase === 'Pending' || p.status?.phase === undefined) this.enqueue('pod', p.metadata.namespace, p.metadata.name);
     }
+    if (e.resource === 'namespaces' && e.type === 'ADDED') this.later(() => this.publishRootCa(o.metadata.name));
     if (e.resource === 'nodes' && e.type !== 'DELETED') this.later(() => this.nodeStatus(o));
     if (e.resource === 'nodes') for (const ds of this.core.store.list('daemonsets.apps')) this.enqueue('daemonset', ds.metadata.namespace, ds.metadata.name);
   }

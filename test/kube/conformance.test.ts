@@ -1,0 +1,185 @@
+// The API behaviour the product relies on, checked the same way on both engines (npm test runs this
+// file on the embedded sandbox, npm run test:kube on the real kube-apiserver). Where the embedded
+// engine differs on purpose, the test asserts each engine's documented behaviour, so
+// packages/devkit/src/sandbox/README.md ("Known gaps") stays true: a change on either side fails here.
+import assert from 'node:assert/strict';
+import * as k8s from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
+import { ENGINE, eventually, startEngine } from '../support/sandbox.ts';
+import type { EngineSandbox } from '../support/sandbox.ts';
+
+const NS = 'conformance';
+
+/** The HTTP status and the Status body of a refused request. */
+async function refusal(
+  p: Promise<unknown>,
+): Promise<{ code: number; body: { reason?: string; message?: string; details?: { name?: string; causes?: Array<{ field?: string }> } } }> {
+  try {
+    await p;
+  } catch (e) {
+    const err = e as { code: number; body: unknown };
+    return { code: err.code, body: typeof err.body === 'string' ? JSON.parse(err.body) : (err.body as object) };
+  }
+  assert.fail('the request was accepted');
+}
+
+describe(`API conformance, on the ${ENGINE} engine`, function () {
+  this.timeout(60_000);
+  let t: EngineSandbox;
+  let core: k8s.CoreV1Api;
+  let custom: k8s.CustomObjectsApi;
+  const apply = async (o: object) => {
+    const r = await t.kubectl(['apply', '--server-side', '-f', '-'], stringify(o));
+    assert.equal(r.code, 0, r.stderr);
+  };
+  const session = (name: string, extra: object = {}) => ({
+    apiVersion: 'stash.appscode.com/v1beta1',
+    kind: 'RestoreSession',
+    metadata: { name, namespace: NS, ...extra },
+    spec: { repository: { name: 'r' }, target: { ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' } } },
+  });
+
+  before(async () => {
+    t = await startEngine();
+    core = t.kc.makeApiClient(k8s.CoreV1Api);
+    custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
+    assert.equal((await t.kubectl(['apply', '--server-side', '-f', 'deploy/crds'])).code, 0);
+    await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    await eventually(() => custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: NS }).then(() => true), 30_000, 100);
+  });
+  after(() => t?.stop());
+
+  it('answers 404 with a Status naming the object (the controller tells a missing object from an unserved kind by it)', async () => {
+    const r = await refusal(core.readNamespacedConfigMap({ namespace: NS, name: 'absent' }));
+    assert.equal(r.code, 404);
+    assert.equal(r.body.reason, 'NotFound');
+    assert.equal(r.body.details?.name, 'absent');
+  });
+
+  it('refuses an update from a stale resourceVersion with 409 Conflict', async () => {
+    const cm = await core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'rv' }, data: { a: '1' } } });
+    await core.replaceNamespacedConfigMap({ namespace: NS, name: 'rv', body: { ...cm, data: { a: '2' } } });
+    const r = await refusal(core.replaceNamespacedConfigMap({ namespace: NS, name: 'rv', body: { ...cm, data: { a: '3' } } }));
+    assert.equal(r.code, 409);
+    assert.equal(r.body.reason, 'Conflict');
+  });
+
+  it('refuses an ownerReference with an empty uid (422, naming the field)', async () => {
+    const r = await refusal(
+      core.createNamespacedConfigMap({
+        namespace: NS,
+        body: { metadata: { name: 'orphan', ownerReferences: [{ apiVersion: 'stash.appscode.com/v1beta1', kind: 'RestoreSession', name: 's', uid: '' }] } },
+      }),
+    );
+    assert.equal(r.code, 422);
+    assert.deepEqual(
+      r.body.details?.causes?.map((c) => c.field),
+      ['metadata.ownerReferences[0].uid'],
+      JSON.stringify(r.body),
+    );
+    assert.match(r.body.message ?? '', /metadata\.ownerReferences\[0\]\.uid: Required value: must not be empty/);
+  });
+
+  it("keeps a RestoreSession's status out of writes to the object and its spec out of writes to /status", async () => {
+    const created = (await custom.createNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: NS, body: session('status-split') })) as {
+      metadata: object;
+      spec: object;
+    };
+    const replaced = (await custom.replaceNamespacedCustomObject({
+      ...RESTORE_SESSIONS,
+      namespace: NS,
+      name: 'status-split',
+      body: { ...created, status: { phase: 'Succeeded' } },
+    })) as { status?: { phase?: string } };
+    assert.equal(replaced.status?.phase, undefined);
+    const withStatus = (await custom.replaceNamespacedCustomObjectStatus({
+      ...RESTORE_SESSIONS,
+      namespace: NS,
+      name: 'status-split',
+      body: { ...replaced, spec: { ...created.spec, timeOut: '1h' }, status: { phase: 'Running' } },
+    })) as { spec: { timeOut?: string }; status?: { phase?: string } };
+    assert.equal(withStatus.status?.phase, 'Running');
+    assert.equal(withStatus.spec.timeOut, undefined);
+  });
+
+  it('keeps a deleted object with a finalizer (deletionTimestamp set) until the finalizer goes', async () => {
+    await custom.createNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: NS, body: session('finalized', { finalizers: ['restore.gitops/cleanup'] }) });
+    await custom.deleteNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: NS, name: 'finalized' });
+    const terminating = (await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: NS, name: 'finalized' })) as {
+      metadata: { deletionTimestamp?: string; finalizers?: string[] };
+    };
+    assert.ok(terminating.metadata.deletionTimestamp);
+    await custom.replaceNamespacedCustomObject({
+      ...RESTORE_SESSIONS,
+      namespace: NS,
+      name: 'finalized',
+      body: { ...terminating, metadata: { ...terminating.metadata, finalizers: [] } },
+    });
+    await eventually(async () => (await refusal(custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: NS, name: 'finalized' }))).code === 404);
+  });
+
+  it('refuses a server-side apply of a field another manager owns (409) unless forced', async () => {
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owned', namespace: NS }, data: { k: 'one' } };
+    assert.equal((await t.kubectl(['apply', '--server-side', '--field-manager', 'first', '-f', '-'], stringify(cm))).code, 0);
+    const other = stringify({ ...cm, data: { k: 'two' } });
+    const refused = await t.kubectl(['apply', '--server-side', '--field-manager', 'second', '-f', '-'], other);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /conflict/i);
+    assert.equal((await t.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'second', '-f', '-'], other)).code, 0);
+    assert.equal((await core.readNamespacedConfigMap({ namespace: NS, name: 'owned' })).data?.['k'], 'two');
+  });
+
+  it('a watch from a resourceVersion sends what changed after it, in order', async () => {
+    const list = await core.listNamespacedConfigMap({ namespace: NS });
+    const seen: string[] = [];
+    const req = await new k8s.Watch(t.kc).watch(
+      `/api/v1/namespaces/${NS}/configmaps`,
+      { resourceVersion: list.metadata!.resourceVersion! },
+      (type: string, o: k8s.V1ConfigMap) => seen.push(`${type} ${o.metadata?.name}`),
+      () => undefined,
+    );
+    try {
+      await core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'watched' } } });
+      await core.deleteNamespacedConfigMap({ namespace: NS, name: 'watched' });
+      await eventually(() => seen.includes('DELETED watched'));
+      const mine = seen.filter((s) => s.endsWith(' watched'));
+      assert.equal(mine[0], 'ADDED watched', seen.join(', '));
+      assert.equal(mine.at(-1), 'DELETED watched', seen.join(', '));
+    } finally {
+      req.abort();
+    }
+  });
+
+  // The documented differences (README "Known gaps"): each engine's own behaviour.
+
+  it('authorizes requests: a ServiceAccount without a grant is forbidden (the embedded engine has no RBAC)', async () => {
+    const r = await t.kubectl(['get', 'secrets', '-n', NS, '--as', `system:serviceaccount:${NS}:default`]);
+    if (ENGINE === 'kube-apiserver') {
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /forbidden/i);
+    } else assert.equal(r.code, 0, r.stderr);
+  });
+
+  it('applies Pod Security: a baseline namespace refuses a hostPath pod (the embedded engine has no admission)', async () => {
+    await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `${NS}-baseline`, labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } } });
+    const pod = {
+      metadata: { name: 'host-path' },
+      spec: { containers: [{ name: 'c', image: 'busybox' }], volumes: [{ name: 'v', hostPath: { path: '/data' } }] },
+    };
+    const created = core.createNamespacedPod({ namespace: `${NS}-baseline`, body: pod, dryRun: 'All' });
+    if (ENGINE === 'kube-apiserver') {
+      const r = await refusal(created);
+      assert.equal(r.code, 403);
+      assert.match(r.body.message ?? '', /violates PodSecurity "baseline:latest": hostPath volumes/);
+    } else await created;
+  });
+
+  it('the default StorageClass `standard` binds on first use on the real engine (as kind), at once on the embedded one; `immediate` at once on both', async () => {
+    const sc = t.kc.makeApiClient(k8s.StorageV1Api);
+    const standard = await sc.readStorageClass({ name: 'standard' });
+    assert.equal(standard.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'], 'true');
+    assert.equal(standard.volumeBindingMode, ENGINE === 'kube-apiserver' ? 'WaitForFirstConsumer' : 'Immediate');
+    assert.equal((await sc.readStorageClass({ name: 'immediate' })).volumeBindingMode, 'Immediate');
+  });
+});
