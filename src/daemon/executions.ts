@@ -4,6 +4,7 @@ import type { RestoreSession } from '../api/restoresession.ts';
 import { CONTENT_ID_ANNOTATION, RERUN_ANNOTATION } from '../api/meta.ts';
 import { isFinalPhase } from '../api/restoresession.ts';
 import type { Plan } from '../plan/types.ts';
+import { trustedPhase } from '../session/record.ts';
 import type { LedgerView } from '../plan/plan.ts';
 import type { Ledger } from '../status/ledger.ts';
 import type { Execution } from '../status/types.ts';
@@ -59,14 +60,15 @@ export function recordPlan(executions: Executions, plan: Plan, sourceCommit: str
   return changed;
 }
 
-/** Follows the live sessions: each execution takes its CR's phase, with start and finish times. */
+/** Follows the live sessions: each execution takes its CR's trusted phase (session/record.ts), with start and finish times. */
 export function followCluster(executions: Executions, live: RestoreSession[], now: Date): boolean {
   let changed = false;
   for (const s of live) {
     const id = s.metadata.annotations?.[CONTENT_ID_ANNOTATION];
     const t = id ? executions.get(id) : undefined;
     if (!t || FINAL_EXECUTION_PHASES.includes(t.execution.phase)) continue;
-    const phase = s.status?.phase ?? 'Pending';
+    // The phase the controller's record supports: a final phase set by hand is not copied (issue 17).
+    const phase = trustedPhase(s) ?? 'Pending';
     const e = { ...t.execution };
     if (e.phase === phase) continue;
     e.phase = phase;
