@@ -28,7 +28,8 @@ import type { ApiRetryPolicy } from '../kube/retry.ts';
 import type { HostPlan } from '../hosts/types.ts';
 import { CONDITION, REASON, findCondition, setCondition } from '../session/conditions.ts';
 import { formatDuration, parseDuration } from '../session/duration.ts';
-import { hostFinished, hostStat, withHostStat } from '../session/host-stats.ts';
+import { finishedHostStat, hostFinished, withHostStat } from '../session/host-stats.ts';
+import { trustedPhase } from '../session/record.ts';
 import { restoreLeaseName } from '../session/names.ts';
 import { tallyHosts } from '../session/phase.ts';
 import type { AgentCluster } from './cluster.ts';
@@ -128,9 +129,11 @@ function deadlinePassed(s: RestoreSession, now: Date): boolean {
 
 /** Why this host has nothing to do (final session, deadline passed, host already reported), or undefined. */
 export function skipReason(session: RestoreSession, host: string, now: Date): string | undefined {
-  if (isFinalPhase(session.status?.phase)) return `session is ${session.status!.phase}: nothing to do`;
+  const phase = trustedPhase(session);
+  if (isFinalPhase(phase)) return `session is ${phase}: nothing to do`;
   if (deadlinePassed(session, now)) return 'session is past its deadline: not restoring';
-  if (hostFinished(session, host)) return `already ${hostStat(session.status, host)!.phase}: a restarted pod does not restore again`;
+  const done = finishedHostStat(session, host);
+  if (done) return `already ${done.phase}: a restarted pod does not restore again`;
   return undefined;
 }
 
@@ -169,7 +172,7 @@ export async function runAgent(cluster: AgentCluster, restorer: HostRestorer, op
 async function runHost(run: HostRun, restorer: HostRestorer): Promise<AgentOutcome> {
   const { session, host, now, log } = run;
   // Final session or final host stat: nothing to do, whatever is on disk.
-  const final = isFinalPhase(session.status?.phase) || hostFinished(session, host) ? skipReason(session, host, now()) : undefined;
+  const final = isFinalPhase(trustedPhase(session)) || hostFinished(session, host) ? skipReason(session, host, now()) : undefined;
   if (final) {
     clearVolumeMarker(run); // left by a run killed right after its stat landed
     return skip(run, final);
@@ -218,8 +221,8 @@ async function holdRestoreLease(run: HostRun, kind: string, workload: string): P
   for (let announced = false; !(await acquire()); announced = true) {
     if (!announced) log.info(`another pod holds Lease ${lease}; waiting for it`, { lease });
     const session = await withApiRetry(`read RestoreSession ${namespace}/${name}`, () => cluster.session(namespace, name), run.retry());
-    if (hostFinished(session, host) || isFinalPhase(session.status?.phase)) {
-      return { outcome: skip(run, `restored by another pod of ${kind} ${workload}: ${hostStat(session.status, host)?.phase ?? session.status?.phase}`) };
+    if (hostFinished(session, host) || isFinalPhase(trustedPhase(session))) {
+      return { outcome: skip(run, `restored by another pod of ${kind} ${workload}: ${finishedHostStat(session, host)?.phase ?? trustedPhase(session)}`) };
     }
     if (Date.now() > deadline || opts.signal.aborted) return { outcome: { code: 1, message: `gave up waiting for Lease ${lease}` } };
     await new Promise((r) => setTimeout(r, 1000 + Math.random() * 1000));
@@ -232,7 +235,7 @@ async function holdRestoreLease(run: HostRun, kind: string, workload: string): P
   const session = await withApiRetry(`read RestoreSession ${namespace}/${name}`, () => cluster.session(namespace, name), run.retry());
   if (hostFinished(session, host)) {
     await releaseLease();
-    return { outcome: skip(run, `already ${hostStat(session.status, host)!.phase}: restored by another pod`) };
+    return { outcome: skip(run, `already ${finishedHostStat(session, host)!.phase}: restored by another pod`) };
   }
   let renewing = false;
   const renew = setInterval(

@@ -14,6 +14,7 @@ import { DEFAULT_CLIENT_LIMITS, TokenBucket, limitedKubeConfig } from '../kube/c
 import type { ClientLimits } from '../kube/client.ts';
 import { ControllerCluster } from './cluster.ts';
 import { WorkQueue } from './queue.ts';
+import { readRecord, statusMatchesRecord, trustedPhase } from '../session/record.ts';
 import { FINALIZER, reconcileSession } from './reconcile.ts';
 import type { ReconcileConfig } from './reconcile.ts';
 import { ControllerWatches } from './watches.ts';
@@ -173,7 +174,13 @@ export class Controller {
   }
 }
 
-/** Final sessions need nothing until they are deleted. */
+/** Final sessions need nothing until they are deleted, unless their status was edited by hand (then it is corrected from their record). */
 export function needsWork(s: RestoreSession): boolean {
-  return Boolean(s.metadata.deletionTimestamp) || !isFinalPhase(s.status?.phase) || !s.metadata.finalizers?.includes(FINALIZER);
+  return (
+    Boolean(s.metadata.deletionTimestamp) ||
+    !isFinalPhase(trustedPhase(s)) ||
+    !readRecord(s).final ||
+    !statusMatchesRecord(s) ||
+    !s.metadata.finalizers?.includes(FINALIZER)
+  );
 }

@@ -18,8 +18,10 @@ import { validateLiveSession } from '../manifests/index.ts';
 import { CONDITION, REASON, findCondition, setCondition } from '../session/conditions.ts';
 import { formatDuration, parseDuration } from '../session/duration.ts';
 import { withHostStat } from '../session/host-stats.ts';
-import { computePhase, tallyHosts } from '../session/phase.ts';
+import { sessionPhase, tallyHosts } from '../session/phase.ts';
+import { RECORD_ANNOTATION, correctedStatus, phaseFollows, readRecord, recordText, recordWith, statusMatchesRecord } from '../session/record.ts';
 import type { ControllerCluster } from './cluster.ts';
+import { isConflict } from '../kube/api-error.ts';
 import { ensureInitContainer, removeInitContainer, restoreUpdateStrategy } from './executors/init-container.ts';
 import { deleteJobs, ensureJobs } from './executors/job.ts';
 import type { ConditionUpdate, ExecutorConfig, ExecutorState } from './executors/types.ts';
@@ -30,6 +32,7 @@ import { agentMayRun, agentTrouble } from './agent-pods.ts';
 import type { AgentTrouble } from './agent-pods.ts';
 
 export const FINALIZER = 'restore.gitops/cleanup';
+const EMPTY_RECORD = recordText({ stats: [], conditions: [] });
 
 export interface ReconcileConfig extends ExecutorConfig {
   now?: () => Date;
@@ -85,7 +88,8 @@ export async function reconcileSession(cluster: ControllerCluster, cfg: Reconcil
     return {};
   }
   r.session = await ensureFinalizer(r);
-  if (isFinalPhase(r.session.status?.phase)) return { phase: r.session.status!.phase };
+  const settled = await settledStatus(r);
+  if (settled) return settled;
 
   const validation = validationCondition(r.session);
   if (validation.status === 'False') return write(r, [validation], {});
@@ -292,7 +296,8 @@ export function sessionDeadline(s: RestoreSession): Date | undefined {
 
 /** The status the controller owns, merged into the latest one (agents own their stats and hook conditions). */
 export function nextStatus(latest: RestoreSession, conditions: ConditionUpdate[], state: Partial<ExecutorState>, now: Date): RestoreSessionStatus {
-  let status: RestoreSessionStatus = { ...latest.status };
+  // What the agents and this controller wrote stands over an edit by hand (record.ts).
+  let status: RestoreSessionStatus = correctedStatus(latest.status, readRecord(latest), latest.spec);
   let conds = status.conditions;
   for (const c of conditions) conds = setCondition(conds, c, now);
   status.conditions = conds;
@@ -301,19 +306,14 @@ export function nextStatus(latest: RestoreSession, conditions: ConditionUpdate[]
   if (state.totalHosts !== undefined) status.totalHosts = state.totalHosts;
   const deadline = sessionDeadline(latest);
   if (deadline) status.sessionDeadline = deadline.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  let phase = computePhase({ conditions: status.conditions, stats: status.stats, totalHosts: status.totalHosts });
   // The postRestore hook runs once every host reported, and its failure fails the session:
-  // the session is not final until the hook's condition says how it went.
-  const post = findCondition(status.conditions, CONDITION.PostRestoreHookExecutionSucceeded)?.status;
-  if (
-    latest.spec.hooks?.postRestore &&
-    (phase === 'Succeeded' || phase === 'Failed' || phase === 'Unknown') &&
-    post !== 'True' &&
-    post !== 'False' &&
-    !findCondition(status.conditions, CONDITION.DeadlineExceeded)
-  ) {
-    phase = 'Running';
-  }
+  // the session is not final until the hook's condition says how it went (sessionPhase).
+  const phase = sessionPhase({
+    conditions: status.conditions,
+    stats: status.stats,
+    totalHosts: status.totalHosts,
+    postRestore: !!latest.spec.hooks?.postRestore,
+  });
   status.phase = phase;
   if (isFinalPhase(phase)) {
     const created = latest.metadata.creationTimestamp ? new Date(latest.metadata.creationTimestamp).getTime() : now.getTime();
@@ -329,6 +329,62 @@ export function nextStatus(latest: RestoreSession, conditions: ConditionUpdate[]
 function hostFinal(status: RestoreSessionStatus, host: string): boolean {
   const phase = status.stats?.find((s) => s.hostname === host)?.phase;
   return phase === 'Succeeded' || phase === 'Failed' || phase === 'Unknown';
+}
+
+/**
+ * A session the controller is done with, or whose status was edited by hand: with a final status
+ * in its record, the status is that (restored when it differs: a phase, a stat or the whole status
+ * changed by hand); a final status that follows from itself (written before the record existed, or
+ * just before a crash) is recorded. Undefined: the session is still to be driven (a final phase set
+ * by hand is not final: nextStatus computes it again from the record and the stats).
+ */
+async function settledStatus(r: Reconcile): Promise<ReconcileResult | undefined> {
+  const { cluster, session } = r;
+  const record = readRecord(session);
+  if (record.final) {
+    if (statusMatchesRecord(session)) return { phase: record.final.phase };
+    const restored = await cluster.updateStatus(session, (latest) => (statusMatchesRecord(latest) ? undefined : readRecord(latest).final));
+    r.log.warn(`the status was changed by hand; restored the ${record.final.phase} status the agents and the controller wrote`, {
+      phase: record.final.phase,
+      ...(session.status?.phase ? { edited: session.status.phase } : {}),
+    });
+    return { phase: restored.status?.phase ?? record.final.phase };
+  }
+  if (!isFinalPhase(session.status?.phase) || !phaseFollows(session.status, session.spec) || !statusMatchesRecord(session)) {
+    if (session.status && !statusMatchesRecord(session))
+      r.log.warn("the status was changed by hand; correcting it from the hosts' recorded results", {
+        ...(session.status.phase ? { edited: session.status.phase } : {}),
+      });
+    return undefined;
+  }
+  await keepRecord(r, session);
+  return { phase: session.status!.phase };
+}
+
+/**
+ * Records what the status as written holds (final host stats, decided hook conditions, the final
+ * status) in the session's record annotation, where an edit of the status does not reach. After
+ * the status write: a crash in between leaves a status the next reconcile records.
+ */
+async function keepRecord(r: Reconcile, written: RestoreSession): Promise<void> {
+  let current = written;
+  for (let attempt = 1; ; attempt++) {
+    const before = current.metadata.annotations?.[RECORD_ANNOTATION];
+    const next = recordText(recordWith(readRecord(current), current.status, current.spec));
+    if (next === before || (!before && next === EMPTY_RECORD)) return;
+    try {
+      const replaced = await r.cluster.replaceSession({
+        ...current,
+        metadata: { ...current.metadata, annotations: { ...current.metadata.annotations, [RECORD_ANNOTATION]: next } },
+      });
+      r.session = replaced;
+      return;
+    } catch (e) {
+      const fresh = attempt < 3 && isConflict(e) ? await r.cluster.session(current.metadata.namespace!, current.metadata.name) : undefined;
+      if (!fresh) throw e;
+      current = fresh;
+    }
+  }
 }
 
 /** The event and log line of a phase change, or undefined when the phase did not change. */
@@ -357,10 +413,11 @@ async function write(r: Reconcile, conditions: ConditionUpdate[], state: Partial
   const now = r.now();
   const before = session.status?.phase;
   const written = await cluster.updateStatus(session, (latest) => {
-    if (isFinalPhase(latest.status?.phase)) return undefined;
+    if (readRecord(latest).final || (isFinalPhase(latest.status?.phase) && phaseFollows(latest.status, latest.spec))) return undefined;
     const next = nextStatus(latest, conditions, state, now);
     return JSON.stringify(next) === JSON.stringify(latest.status ?? {}) ? undefined : next;
   });
+  await keepRecord(r, written);
   const change = phaseChange(before, written);
   if (change) {
     await cluster.event(written, change.type, change.reason, change.message);

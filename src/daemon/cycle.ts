@@ -71,3 +71,17 @@ export function appliedOutcome(applied: AppliedAction[]): { failed: AppliedActio
 export function actionText(a: AppliedAction): string {
   return `${a.action.action} ${a.action.kind} ${a.action.namespace}/${a.action.name}`;
 }
+
+/** The first retry after a cycle that could not reach the git remote, doubled per such cycle up to OUTAGE_RETRY_MAX_MS. */
+export const OUTAGE_RETRY_MS = 1000;
+export const OUTAGE_RETRY_MAX_MS = 8000;
+
+/**
+ * How long until the next cycle (before jitter): the interval; while the git remote is unreachable
+ * (`outages` cycles in a row), sooner: 1 s doubling up to 8 s, so the daemon notices a remote that
+ * came back within seconds, not a full interval later.
+ */
+export function nextCycleDelayMs(intervalMs: number, outages: number): number {
+  if (outages <= 0) return intervalMs;
+  return Math.min(intervalMs, OUTAGE_RETRY_MS * 2 ** Math.min(outages - 1, 10), OUTAGE_RETRY_MAX_MS);
+}

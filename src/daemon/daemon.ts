@@ -4,14 +4,14 @@
 // push their status. Nothing is created before its ledger entry is pushed.
 import * as k8s from '@kubernetes/client-node';
 import type { RestoreSession } from '../api/restoresession.ts';
-import { CONTENT_ID_ANNOTATION } from '../api/meta.ts';
+import { CONTENT_ID_ANNOTATION, SOURCE_ANNOTATION } from '../api/meta.ts';
 import { Applier } from '../apply/applier.ts';
 import type { AppliedAction } from '../apply/applier.ts';
 import { Controller } from '../controller/controller.ts';
 import type { ControllerOptions } from '../controller/controller.ts';
 import { errorMessage, nullLogger } from '../common/index.ts';
 import type { Logger } from '../common/index.ts';
-import { ClusterState, validateSource } from '../manifests/index.ts';
+import { ClusterState, loadObjectsYielding } from '../manifests/index.ts';
 import type { DesiredSet } from '../manifests/desired.ts';
 import { planRestores } from '../plan/plan.ts';
 import { SnapshotsUnavailable, pinSnapshots } from '../plan/pin-snapshots.ts';
@@ -20,18 +20,19 @@ import { apiErrorInfo } from '../kube/api-error.ts';
 import { contentId } from '../plan/content-id.ts';
 import type { Plan } from '../plan/types.ts';
 import type { Source, SourceRevision } from '../source/types.ts';
-import { revisionFiles } from '../source/types.ts';
+import { revisionFiles, revisionProblems } from '../source/types.ts';
 import type { StatusWriter } from '../status/writer.ts';
 import type { Ledger } from '../status/ledger.ts';
 import type { Execution, ManagedSession, StatusSnapshot } from '../status/types.ts';
 import { attentionOf } from '../status/index.ts';
 import type { Suspension } from '../status/types.ts';
-import { actionText, appliedOutcome, cycleInputs, planErrorText, sourceMoved, suspendPlan, unchanged } from './cycle.ts';
+import { withTrustedStatus } from '../session/record.ts';
+import { actionText, appliedOutcome, cycleInputs, nextCycleDelayMs, planErrorText, sourceMoved, suspendPlan, unchanged } from './cycle.ts';
 import { failpoint } from '../common/failpoints.ts';
 import { LiveObjects } from './live-objects.ts';
 import { executionsFromLedger, followCluster, ledgerView, recordPins, recordPlan, toPin, withPinAnnotations } from './executions.ts';
 import type { Executions } from './executions.ts';
-import { validateInNamespace } from './namespace.ts';
+import { validateLoaded } from './namespace.ts';
 import { announce, newlyFinal, phasesOf } from '../notify/events.ts';
 import type { Notification } from '../notify/events.ts';
 
@@ -44,6 +45,12 @@ export interface DaemonOptions {
   statusWriter?: StatusWriter;
   /** The status branch as read at start-up. */
   ledger?: Ledger;
+  /**
+   * Reads the status branch (instead of `ledger`): the first cycles call it until it succeeds. Until
+   * then the controller drives the sessions already in the cluster, and nothing new is created or
+   * pruned (a git outage at start-up stops no restore under way).
+   */
+  loadLedger?: () => Promise<Ledger>;
   allowEmpty?: boolean;
   /**
    * Manage RestoreSessions in this namespace only (default: every namespace): lists and watches
@@ -81,6 +88,8 @@ export interface DaemonObserver {
   cycleDone?(report: CycleReport, seconds: number): void;
   /** The managed RestoreSessions a cycle read (the last read of a cycle is its end state). */
   sessionsListed?(sessions: RestoreSession[]): void;
+  /** A cycle step starts or ends (so far: `validate`). */
+  step?(step: keyof CycleTimings, state: 'start' | 'end'): void;
 }
 
 export interface CycleReport {
@@ -92,6 +101,8 @@ export interface CycleReport {
   error?: string;
   /** Nothing changed since the last clean cycle (same source, same live objects, same ledger): nothing was planned. */
   unchanged?: boolean;
+  /** The git remote could not be reached (the source or the status branch): the next cycle comes sooner than the interval. */
+  unreachable?: boolean;
   /** Milliseconds spent in each step (for metrics, debug logs and the benchmark). */
   timings: CycleTimings;
 }
@@ -115,10 +126,16 @@ export class Daemon {
   private executions: Executions = new Map();
   private lastGood: SourceRevision | undefined;
   private ledgerDirty = false;
+  /** Whether the executions come from the status branch yet (loadLedger). */
+  private ledgerRead: boolean;
+  /** Cycles in a row that could not reach the git remote. */
+  private outages = 0;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<CycleReport> | undefined;
   private pending: Promise<CycleReport> | undefined;
   private stopped = false;
+  /** Aborted by stop(): a validation under way ends at its next turn. */
+  private readonly stopping = new AbortController();
   /** What was last logged about each session needing attention (`ns/name` → text): logged once per change. */
   private readonly attentionLogged = new Map<string, string>();
   /** The source's error diagnostics last logged: each is logged when it appears, not every cycle. */
@@ -140,6 +157,7 @@ export class Daemon {
     if (opts.ledger) this.executions = executionsFromLedger(opts.ledger, opts.cluster);
     // What the status branch already recorded final was announced by whoever recorded it.
     this.announcedPhases = phasesOf(this.executions.values());
+    this.ledgerRead = !opts.loadLedger || !!opts.ledger;
   }
 
   /** Starts the watches and the controller, without cycles: `cycle()` and `trigger()` then run from caches. */
@@ -152,13 +170,13 @@ export class Daemon {
   /** Cycles every interval (jittered) until stop(); the controller runs alongside. */
   async start(): Promise<void> {
     await this.watch();
-    const loop = () => {
+    const loop = (report: CycleReport | undefined) => {
       if (this.stopped) return;
-      const interval = this.opts.intervalMs ?? 60_000;
-      this.timer = setTimeout(() => void this.trigger().finally(loop), interval * (0.9 + Math.random() * 0.2));
+      this.outages = report?.unreachable ? this.outages + 1 : 0;
+      const delay = nextCycleDelayMs(this.opts.intervalMs ?? 60_000, this.outages);
+      this.timer = setTimeout(() => void this.trigger().then(loop, () => loop(undefined)), delay * (0.9 + Math.random() * 0.2));
     };
-    await this.trigger();
-    loop();
+    loop(await this.trigger());
   }
 
   /**
@@ -182,6 +200,7 @@ export class Daemon {
 
   stop(): void {
     this.stopped = true;
+    this.stopping.abort(new Error('the daemon is stopping'));
     if (this.timer) clearTimeout(this.timer);
     // Stopping is best effort: a watch that fails to close must not bring the process down.
     const quiet = (e: unknown) => this.log.warn('stopping', { error: errorMessage(e) });
@@ -230,8 +249,9 @@ export class Daemon {
     const rev = await this.syncSource(report);
     if (!rev) return report;
     lap('sync');
+    if (!(await this.readLedger(report))) return report;
     await this.readSuspension();
-    const live = await this.live.read();
+    const live = await this.readLive();
     this.opts.observer?.sessionsListed?.(live.sessions);
     lap('list');
     const inputs = cycleInputs(this.sourceGeneration, live.generation, this.executionsVersion, this.suspension);
@@ -239,7 +259,7 @@ export class Daemon {
       return this.unchangedReport(report, this.lastPlan!);
     let clean = report.ok;
     const cluster = new ClusterState([...live.sessions, ...live.repositories, ...live.catalog], { completeKinds: live.completeKinds });
-    const desired = this.validate(rev, cluster);
+    const desired = await this.validate(rev, cluster);
     lap('validate');
     const plan = this.plan(report, rev, desired, cluster, now);
     lap('plan');
@@ -266,6 +286,7 @@ export class Daemon {
       this.lastGood = rev;
     } catch (e) {
       report.ok = false;
+      report.unreachable = true;
       report.error = `source: ${errorMessage(e)}`;
       this.log.warn('cannot sync the source; the last good revision stays in force', { error: errorMessage(e) });
       if (!this.lastGood) return undefined;
@@ -300,6 +321,44 @@ export class Daemon {
     else if (!s?.suspended && was !== undefined) this.log.info(`resumed${s ? ` by ${s.by} at ${s.at}: ${s.reason}` : ''}`);
   }
 
+  /**
+   * The live objects, each session as the controller's record says (issue 17): a status edited by
+   * hand is neither planned from nor copied into the ledger or the status branch.
+   */
+  private async readLive(): Promise<Awaited<ReturnType<LiveObjects['read']>>> {
+    const live = await this.live.read();
+    const sessions = live.sessions.map(withTrustedStatus);
+    return sessions.every((s, i) => s === live.sessions[i]) ? live : { ...live, sessions };
+  }
+
+  /**
+   * The executions from the status branch, once (loadLedger). Until it can be read nothing is
+   * planned (a restore created without its ledger could run twice); the controller goes on driving
+   * the sessions in the cluster meanwhile. Returns whether the ledger is in hand.
+   */
+  private async readLedger(report: CycleReport): Promise<boolean> {
+    if (this.ledgerRead) return true;
+    try {
+      const ledger = await this.opts.loadLedger!();
+      for (const d of ledger.diagnostics) this.log.warn(`status branch ${d.file}: ${d.message}`);
+      this.executions = executionsFromLedger(ledger, this.opts.cluster);
+      this.announcedPhases = phasesOf(this.executions.values());
+      this.executionsVersion++;
+      this.ledgerRead = true;
+      this.log.info('read the ledger from the status branch', { executions: this.executions.size });
+      return true;
+    } catch (e) {
+      report.ok = false;
+      report.unreachable = true;
+      report.error = `status branch: ${errorMessage(e)}`;
+      this.log.warn(
+        'cannot read the ledger from the status branch; the sessions in the cluster are still driven, nothing is created or pruned until it is read',
+        { error: errorMessage(e) },
+      );
+      return false;
+    }
+  }
+
   /** Nothing changed since the last clean cycle: its plan stands, and so do its errors. */
   private unchangedReport(report: CycleReport, plan: Plan): CycleReport {
     report.unchanged = true;
@@ -309,9 +368,20 @@ export class Daemon {
   }
 
   /** Loads and validates the revision against the live objects; each error diagnostic is logged once, when it appears. */
-  private validate(rev: SourceRevision, cluster: ClusterState): DesiredSet {
-    const ns = this.opts.namespace;
-    const desired = ns ? validateInNamespace(revisionFiles(rev), cluster, ns) : validateSource(revisionFiles(rev), cluster);
+  private async validate(rev: SourceRevision, cluster: ClusterState): Promise<DesiredSet> {
+    // Parsing gives the event loop a turn every few milliseconds: probes answer and SIGTERM is
+    // handled while a big (or hostile) source is read; stop() ends it.
+    this.opts.observer?.step?.('validate', 'start');
+    const loaded = await loadObjectsYielding(revisionFiles(rev), { signal: this.stopping.signal });
+    const desired = validateLoaded(loaded, cluster, this.opts.namespace);
+    this.opts.observer?.step?.('validate', 'end');
+    // Files that are not manifests' text (not UTF-8, a link that leads nowhere): errors of their own
+    // file, and the sessions they declared stay (never pruned for a file that cannot be read).
+    desired.diagnostics.unshift(...revisionProblems(rev));
+    for (const s of rev.problems?.size ? cluster.list<RestoreSession>('RestoreSession') : []) {
+      const source = s.metadata.annotations?.[SOURCE_ANNOTATION] ?? '';
+      if (rev.problems!.has(source.slice(source.lastIndexOf(':') + 1))) desired.refused.add(`RestoreSession/${s.metadata.namespace}/${s.metadata.name}`);
+    }
     const now = new Set<string>();
     for (const d of desired.diagnostics) {
       if (d.severity !== 'error') continue;
@@ -438,7 +508,7 @@ export class Daemon {
     sessions: RestoreSession[],
     now: Date,
   ): Promise<boolean> {
-    const after = report.applied.length ? (await this.live.read()).sessions : sessions;
+    const after = report.applied.length ? (await this.readLive()).sessions : sessions;
     if (after !== sessions) this.opts.observer?.sessionsListed?.(after);
     if (followCluster(this.executions, after, now)) this.executionsVersion++;
     const snapshot = this.snapshot(rev, desired, plan, after);

@@ -8,6 +8,7 @@ import type { SnapshotPins } from '../api/snapshot-pins.ts';
 import type { DesiredSet } from '../manifests/desired.ts';
 import { isFinalPhase } from '../api/restoresession.ts';
 import type { Action, Plan } from '../plan/types.ts';
+import { trustedPhase } from '../session/record.ts';
 import type { LedgerView } from '../plan/plan.ts';
 import type { Ledger } from '../status/ledger.ts';
 import type { Execution, PinnedStep } from '../status/types.ts';
@@ -63,14 +64,15 @@ export function recordPlan(executions: Executions, plan: Plan, sourceCommit: str
   return changed;
 }
 
-/** Follows the live sessions: each execution takes its CR's phase, with start and finish times. */
+/** Follows the live sessions: each execution takes its CR's trusted phase (session/record.ts), with start and finish times. */
 export function followCluster(executions: Executions, live: RestoreSession[], now: Date): boolean {
   let changed = false;
   for (const s of live) {
     const id = s.metadata.annotations?.[CONTENT_ID_ANNOTATION];
     const t = id ? executions.get(id) : undefined;
     if (!t || FINAL_EXECUTION_PHASES.includes(t.execution.phase)) continue;
-    const phase = s.status?.phase ?? 'Pending';
+    // The phase the controller's record supports: a final phase set by hand is not copied (issue 17).
+    const phase = trustedPhase(s) ?? 'Pending';
     const e = { ...t.execution };
     if (e.phase === phase) continue;
     e.phase = phase;

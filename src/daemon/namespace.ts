@@ -4,12 +4,13 @@
 // that name no namespace go into NS, as with `kubectl apply -n NS`.
 import { objectKey } from '../api/meta.ts';
 import { repositoryOf } from '../api/restoresession.ts';
-import type { ClusterState, DesiredSet, Manifest, SourceFile } from '../manifests/index.ts';
-import { checkDesiredObjects, diagnosticAt, loadDesired } from '../manifests/index.ts';
+import type { ClusterState, DesiredSet, LoadedObjects, Manifest } from '../manifests/index.ts';
+import { checkDesiredObjects, desiredFromObjects, diagnosticAt } from '../manifests/index.ts';
 
-/** validateSource for a daemon confined to `namespace`: refused objects are not checked further. */
-export function validateInNamespace(files: SourceFile[], cluster: ClusterState | undefined, namespace: string): DesiredSet {
-  return checkDesiredObjects(confineToNamespace(loadDesired(files, { defaultNamespace: namespace }), namespace), cluster);
+/** The daemon's validation of parsed objects (loadObjectsYielding), confined to `namespace` when given: refused objects are not checked further. */
+export function validateLoaded(loaded: LoadedObjects, cluster: ClusterState, namespace: string | undefined): DesiredSet {
+  if (!namespace) return checkDesiredObjects(desiredFromObjects(loaded), cluster);
+  return checkDesiredObjects(confineToNamespace(desiredFromObjects(loaded, { defaultNamespace: namespace }), namespace), cluster);
 }
 
 export function confineToNamespace(desired: DesiredSet, namespace: string): DesiredSet {

@@ -21,6 +21,9 @@ import { DEFAULT_MAX_BODY_BYTES, webhookHandler } from './webhook.ts';
 import type { FollowedRef } from './webhook.ts';
 import { errorMessage } from '../common/errors.ts';
 
+/** The longest wait between attempts to start acting. */
+const START_RETRY_MAX_MS = 15_000;
+
 export interface DaemonHooks {
   /** Pass to the Daemon: cycle metrics and readiness. */
   observer: DaemonObserver;
@@ -37,7 +40,7 @@ export interface RunnerOptions {
   elector?: LeaderElector;
   /** Builds the Daemon once this replica may act (reads the ledger then). */
   createDaemon(hooks: DaemonHooks): Promise<Daemon>;
-  /** First wait before building the Daemon again after a failure, doubled up to 60 s (default 5 s). */
+  /** First wait before building the Daemon again after a failure, doubled up to 15 s (default 2 s). */
   startRetryMs?: number;
   /** How long stop() waits for the cycle under way (default 20 s; Kubernetes allows 30 s). */
   drainTimeoutMs?: number;
@@ -111,9 +114,10 @@ export class DaemonRunner {
   }
 
   /**
-   * Builds and starts the Daemon. Reading the ledger or starting the controller can fail for a
-   * while (the git remote or the API down): it is retried with backoff, keeping the Lease, and
-   * /readyz says not ready meanwhile. Nothing acts without the ledger.
+   * Builds and starts the Daemon. Starting the controller can fail for a while (the API down): it
+   * is retried with backoff (capped at 15 s), keeping the Lease, and /readyz says not ready
+   * meanwhile. The ledger is read by the Daemon's cycles: a git outage does not keep the controller
+   * from driving the sessions in the cluster, and nothing is created until the ledger is read.
    */
   private async lead(): Promise<void> {
     if (this.ending) return;
@@ -133,7 +137,7 @@ export class DaemonRunner {
         this.acting = false;
         this.daemon = undefined;
         daemon?.stop();
-        const waitMs = Math.min(60_000, (this.opts.startRetryMs ?? 5_000) * 2 ** attempt);
+        const waitMs = Math.min(START_RETRY_MAX_MS, (this.opts.startRetryMs ?? 2_000) * 2 ** attempt);
         this.health.startFailed(new Date());
         this.log.error(
           `cannot start acting (reading the status branch or starting the controller): ${errorMessage(e)}; retrying in ${Math.round(waitMs / 1000)}s`,

@@ -9,7 +9,7 @@ import { applyDefaults, validateSchema } from '../api/openapi.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import type { SourceFile } from './files.ts';
 import { diagnosticAt, loadObjects, whereIs } from './load.ts';
-import type { Manifest } from './load.ts';
+import type { LoadedObjects, Manifest } from './load.ts';
 
 export interface DesiredSet {
   sessions: Manifest<RestoreSession>[];
@@ -35,8 +35,12 @@ const SECRET_MESSAGE =
   "Create it in the cluster (or through Sealed Secrets, SOPS or External Secrets) and name it in the Repository's spec.backend.storageSecretName";
 
 export function loadDesired(files: SourceFile[], opts: LoadOptions = {}): DesiredSet {
+  return desiredFromObjects(loadObjects(files), opts);
+}
+
+/** The desired set of objects already parsed (loadObjects, or loadObjectsYielding in the daemon). */
+export function desiredFromObjects(loaded: LoadedObjects, opts: LoadOptions = {}): DesiredSet {
   const defaultNamespace = opts.defaultNamespace ?? 'default';
-  const loaded = loadObjects(files);
   const diagnostics = [...loaded.diagnostics];
   const sessions: Manifest<RestoreSession>[] = [];
   const repositories: Manifest<Repository>[] = [];

@@ -4,6 +4,7 @@ import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Diagnostic } from './diagnostic.ts';
 import { errorMessage } from '../common/errors.ts';
+import { decodeManifestText } from '../common/text.ts';
 
 export interface SourceFile {
   /** As shown in diagnostics: relative to where the user pointed, or as given. */
@@ -88,60 +89,13 @@ export async function readManifestPaths(paths: string[], opts: { relativeTo?: st
   return { files, diagnostics };
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
- * A manifest file's text from its bytes, as kubectl reads files: UTF-8 (a byte order mark
- * dropped), or UTF-16 when it starts with a UTF-16 byte order mark. Bytes that are not valid
- * UTF-8 are an error naming the line and byte offset, never replaced silently (the replacement
- * character would then be applied as part of a value).
+ * A manifest file's text from its bytes, as kubectl reads files (src/common/text.ts): UTF-8 or
+ * UTF-16 with a byte order mark; bytes that are not valid UTF-8 are an error diagnostic naming
+ * the line and byte offset, never replaced silently.
  */
 export function decodeManifest(path: string, bytes: Uint8Array): SourceFile | Diagnostic {
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return { path, text: new TextDecoder('utf-16le').decode(bytes.subarray(2)) };
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return { path, text: new TextDecoder('utf-16be').decode(bytes.subarray(2)) };
-  try {
-    return { path, text: utf8.decode(bytes) }; // TextDecoder drops a leading UTF-8 BOM
-  } catch {
-    const at = firstInvalidUtf8(bytes);
-    let line = 1;
-    let lineStart = 0;
-    for (let i = 0; i < at; i++) {
-      if (bytes[i] !== 0x0a) continue;
-      line++;
-      lineStart = i + 1;
-    }
-    const column = Buffer.from(bytes.subarray(lineStart, at)).toString('utf8').length + 1;
-    const hex = bytes[at]!.toString(16).padStart(2, '0');
-    return {
-      file: path,
-      line,
-      column,
-      path: '',
-      severity: 'error',
-      message: `not valid UTF-8 at byte ${at} (0x${hex}): save the file as UTF-8 (kubectl reads UTF-8 or UTF-16 with a byte order mark)`,
-    };
-  }
-}
-
-/** The offset of the first byte that does not belong to a well-formed UTF-8 sequence. */
-function firstInvalidUtf8(b: Uint8Array): number {
-  for (let i = 0; i < b.length; ) {
-    const c = b[i]!;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    // The continuation bytes a lead byte announces, and the smallest code point it may encode.
-    const [n, min] = c >= 0xc2 && c <= 0xdf ? [1, 0x80] : c >= 0xe0 && c <= 0xef ? [2, 0x800] : c >= 0xf0 && c <= 0xf4 ? [3, 0x10000] : [0, 0];
-    if (n === 0) return i;
-    let cp = c & (0x3f >> n);
-    for (let k = 1; k <= n; k++) {
-      const x = b[i + k];
-      if (x === undefined || (x & 0xc0) !== 0x80) return i;
-      cp = (cp << 6) | (x & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
-    i += n + 1;
-  }
-  return b.length;
+  const decoded = decodeManifestText(bytes);
+  if ('text' in decoded) return { path, text: decoded.text };
+  return { file: path, line: decoded.line, column: decoded.column, path: '', severity: 'error', message: decoded.message };
 }

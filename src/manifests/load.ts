@@ -50,43 +50,66 @@ export interface LoadedObjects {
  * `List` objects are expanded into their items. One broken file never hides the others.
  */
 export function loadObjects(files: SourceFile[]): LoadedObjects {
-  const manifests: Manifest[] = [];
-  const diagnostics: Diagnostic[] = [];
+  const out: LoadedObjects = { manifests: [], diagnostics: [] };
+  for (const f of files) loadFile(f, out);
+  return out;
+}
+
+/**
+ * loadObjects, giving the event loop a turn between files once `sliceMs` of work went by, so a
+ * process that validates a big (or hostile) source stays responsive: its probes answer and a
+ * signal is handled. Stops with the signal's reason when `signal` is aborted.
+ */
+export async function loadObjectsYielding(files: SourceFile[], opts: { sliceMs?: number; signal?: AbortSignal } = {}): Promise<LoadedObjects> {
+  const out: LoadedObjects = { manifests: [], diagnostics: [] };
+  const sliceMs = opts.sliceMs ?? 10;
+  let sliceStart = performance.now();
   for (const f of files) {
-    let parsed: ReturnType<typeof parseYamlFile>;
-    try {
-      parsed = parseYamlFile(f.path, f.text);
-    } catch (e) {
-      // parseYamlFile reports what it knows as diagnostics; this is the net under it, so that
-      // one file can never stop the others.
-      diagnostics.push({ file: f.path, line: 1, column: 1, path: '', severity: 'error', message: `YAML: cannot be read: ${(e as Error).message}` });
+    if (performance.now() - sliceStart >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      opts.signal?.throwIfAborted();
+      sliceStart = performance.now();
+    }
+    loadFile(f, out);
+  }
+  return out;
+}
+
+/** Parses one file's documents into `out`. Nothing a file holds throws. */
+function loadFile(f: SourceFile, out: LoadedObjects): void {
+  const { manifests, diagnostics } = out;
+  let parsed: ReturnType<typeof parseYamlFile>;
+  try {
+    parsed = parseYamlFile(f.path, f.text);
+  } catch (e) {
+    // parseYamlFile reports what it knows as diagnostics; this is the net under it, so that
+    // one file can never stop the others.
+    diagnostics.push({ file: f.path, line: 1, column: 1, path: '', severity: 'error', message: `YAML: cannot be read: ${(e as Error).message}` });
+    return;
+  }
+  diagnostics.push(...parsed.diagnostics);
+  for (const d of parsed.documents) {
+    if (d.value === null || d.value === undefined) continue; // an empty document (`---` alone)
+    const m: Manifest = { object: d.value as KubeObject, file: f.path, doc: d.index, text: f.text, positions: d.positions };
+    // A List (what `kubectl get … -o yaml` prints) has no name of its own: its items are the objects.
+    const list = listItems(d.value);
+    if (list) {
+      if (list.problem) diagnostics.push(diagnosticAt(m, ['items'], 'error', list.problem));
+      list.items.forEach((item, i) => {
+        const at: FieldPath = ['items', i];
+        const p = notAnObject(item);
+        if (p) diagnostics.push(diagnosticAt({ ...m, at }, p.path, 'error', p.message));
+        else manifests.push({ ...m, object: item as KubeObject, at });
+      });
       continue;
     }
-    diagnostics.push(...parsed.diagnostics);
-    for (const d of parsed.documents) {
-      if (d.value === null || d.value === undefined) continue; // an empty document (`---` alone)
-      const m: Manifest = { object: d.value as KubeObject, file: f.path, doc: d.index, text: f.text, positions: d.positions };
-      // A List (what `kubectl get … -o yaml` prints) has no name of its own: its items are the objects.
-      const list = listItems(d.value);
-      if (list) {
-        if (list.problem) diagnostics.push(diagnosticAt(m, ['items'], 'error', list.problem));
-        list.items.forEach((item, i) => {
-          const at: FieldPath = ['items', i];
-          const p = notAnObject(item);
-          if (p) diagnostics.push(diagnosticAt({ ...m, at }, p.path, 'error', p.message));
-          else manifests.push({ ...m, object: item as KubeObject, at });
-        });
-        continue;
-      }
-      const problem = notAnObject(d.value);
-      if (problem) {
-        diagnostics.push(diagnosticAt(m, problem.path, 'error', problem.message));
-        continue;
-      }
-      manifests.push(m);
+    const problem = notAnObject(d.value);
+    if (problem) {
+      diagnostics.push(diagnosticAt(m, problem.path, 'error', problem.message));
+      continue;
     }
+    manifests.push(m);
   }
-  return { manifests, diagnostics };
 }
 
 /**

@@ -5,3 +5,4 @@ export * from './phase.ts';
 export * from './duration.ts';
 export * from './host-stats.ts';
 export * from './names.ts';
+export * from './record.ts';

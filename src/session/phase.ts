@@ -53,3 +53,20 @@ export function computePhase({ conditions, stats, totalHosts }: PhaseInput): Res
   }
   return started ? 'Running' : 'Pending';
 }
+
+/**
+ * The phase a status says, as the controller writes it: computePhase, held Running while a
+ * postRestore hook (`postRestore`: the spec has one) has not said how it went, unless the deadline
+ * passed. A status whose final phase differs from this was not written by the controller.
+ */
+export function sessionPhase(input: PhaseInput & { postRestore: boolean }): RestorePhase {
+  const phase = computePhase(input);
+  const post = input.conditions?.find((c) => c.type === CONDITION.PostRestoreHookExecutionSucceeded)?.status;
+  const held =
+    input.postRestore &&
+    (phase === 'Succeeded' || phase === 'Failed' || phase === 'Unknown') &&
+    post !== 'True' &&
+    post !== 'False' &&
+    !isTrue(input.conditions, CONDITION.DeadlineExceeded);
+  return held ? 'Running' : phase;
+}

@@ -7,6 +7,8 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import git from 'isomorphic-git';
 import { advertise, fetchPack, GitError, GitRemote, ObjectReader, syncFs as fs } from '../git/index.ts';
 import type { GitRemoteOptions, TreeEntryInfo } from '../git/index.ts';
+import { decodeManifestText } from '../common/text.ts';
+import type { TextProblem } from '../common/text.ts';
 import { PathSelector, readSelectedFiles } from './select.ts';
 import { verifyDetached } from './signatures.ts';
 import type { Keyring } from './signatures.ts';
@@ -32,7 +34,6 @@ export interface GitSourceOptions extends GitRemoteOptions {
 }
 
 const HEX_OID = /^[0-9a-f]{7,40}$/i;
-const decoder = new TextDecoder('utf-8');
 
 export class GitSource implements Source {
   readonly remote: GitRemote;
@@ -42,6 +43,8 @@ export class GitSource implements Source {
   private readonly log: SourceLog;
   private branch: string | undefined;
   private rev: SourceRevision | undefined;
+  /** The last full read followed a symbolic link: reads are not incremental then. */
+  private followedLinks = false;
 
   constructor(opts: GitSourceOptions) {
     this.opts = opts;
@@ -86,12 +89,19 @@ export class GitSource implements Source {
       );
     }
     let files: Map<string, string>;
+    let problems: Map<string, TextProblem>;
     let changed: ChangedPaths;
-    if (prev?.commit && this.reader().has(prev.commit)) {
-      ({ files, changed } = this.readChanged(prev, target));
+    // An incremental read cannot tell when a followed link's target changed: then the whole tree is read.
+    const incremental = prev?.commit && this.reader().has(prev.commit) && !this.followedLinks ? this.readChanged(prev, target) : undefined;
+    if (incremental) {
+      ({ files, problems, changed } = incremental);
     } else {
-      files = readSelectedFiles(this.reader(), target, this.selector);
+      const selected = readSelectedFiles(this.reader(), target, this.selector);
+      ({ files, problems } = selected);
+      this.followedLinks = selected.followedLinks;
       changed = diffFileMaps(prev?.files, files);
+      for (const p of problems.keys()) if (!prev?.problems?.has(p) && !changed.added.includes(p)) changed.added.push(p);
+      for (const p of prev?.problems?.keys() ?? []) if (!problems.has(p) && !files.has(p)) changed.deleted.push(p);
     }
     this.rev = {
       commit: target,
@@ -99,6 +109,7 @@ export class GitSource implements Source {
       ref: this.opts.ref ?? null,
       url: this.remote.url,
       files,
+      problems,
       changed,
       previousCommit: prev?.commit ?? null,
       initial: !prev,
@@ -235,20 +246,34 @@ export class GitSource implements Source {
 
   // ---- reading manifests out of trees ----
 
-  /** Diffs the two commits' trees, skipping equal subtrees, and reads only the changed blobs. */
-  private readChanged(prev: SourceRevision, commit: string): { files: Map<string, string>; changed: ChangedPaths } {
+  /**
+   * Diffs the two commits' trees, skipping equal subtrees, and reads only the changed blobs; or
+   * undefined when a symbolic link changed (the whole tree is read then, links followed).
+   */
+  private readChanged(
+    prev: SourceRevision,
+    commit: string,
+  ): { files: Map<string, string>; problems: Map<string, TextProblem>; changed: ChangedPaths } | undefined {
     const files = new Map(prev.files);
+    const problems = new Map(prev.problems ?? []);
     const changed = noChanges();
     const sel = this.selector;
     const reader = this.reader();
     const isFile = (e: TreeEntryInfo | undefined) => e?.type === 'blob' && e.mode !== '120000';
+    const isLink = (e: TreeEntryInfo | undefined) => e?.type === 'blob' && e.mode === '120000';
+    let linkChanged = false;
     const readInto = (path: string, e: TreeEntryInfo) => {
-      const existed = files.has(path);
-      files.set(path, decoder.decode(reader.read(e.oid).data));
+      const existed = files.has(path) || problems.has(path);
+      const decoded = decodeManifestText(reader.read(e.oid).data);
+      files.delete(path);
+      problems.delete(path);
+      if ('text' in decoded) files.set(path, decoded.text);
+      else problems.set(path, decoded);
       (existed ? changed.modified : changed.added).push(path);
     };
     const drop = (path: string) => {
-      if (files.delete(path)) changed.deleted.push(path);
+      const had = problems.delete(path);
+      if (files.delete(path) || had) changed.deleted.push(path);
     };
     const diff = (a: string | undefined, b: string | undefined, prefix: string) => {
       const left = new Map((a ? reader.readTree(a) : []).map((e) => [e.name, e]));
@@ -258,6 +283,7 @@ export class GitSource implements Source {
         const y = right.get(name);
         if (x && y && x.oid === y.oid && x.mode === y.mode) continue; // unchanged: prune
         const path = prefix ? `${prefix}/${name}` : name;
+        if ((isLink(x) || isLink(y)) && (sel.selects(path) || sel.descends(path))) linkChanged = true;
         if (x?.type === 'tree' || y?.type === 'tree') {
           if (!sel.descends(path)) continue;
           diff(x?.type === 'tree' ? x.oid : undefined, y?.type === 'tree' ? y.oid : undefined, path);
@@ -272,7 +298,9 @@ export class GitSource implements Source {
       }
     };
     diff(reader.treeOf(prev.commit!), reader.treeOf(commit), '');
+    if (linkChanged) return undefined;
     for (const list of [changed.added, changed.modified, changed.deleted]) list.sort();
-    return { files: new Map([...files.entries()].sort(([x], [y]) => (x < y ? -1 : 1))), changed };
+    const sorted = <T>(m: Map<string, T>) => new Map([...m.entries()].sort(([x], [y]) => (x < y ? -1 : 1)));
+    return { files: sorted(files), problems: sorted(problems), changed };
   }
 }

@@ -1,7 +1,7 @@
 // Source (DESIGN §1): "a branch on a git remote" (or a local folder) in, manifest files at a
 // commit out, plus which of them changed. The loader parses them; nothing here reads YAML.
 export type { ChangedPaths, Source, SourceLog, SourceRevision } from './types.ts';
-export { DEFAULT_GLOBS, diffFileMaps, hasChanges, noChanges, revisionFiles, silentLog } from './types.ts';
+export { DEFAULT_GLOBS, diffFileMaps, hasChanges, noChanges, revisionFiles, revisionProblems, silentLog } from './types.ts';
 export { GitSource } from './git-source.ts';
 export type { GitSourceOptions } from './git-source.ts';
 export { LocalSource } from './local-source.ts';

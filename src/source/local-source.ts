@@ -2,10 +2,12 @@
 // and the demo. `watch()` re-emits a revision when files change (chokidar, debounced). When the
 // folder is inside a git work tree, its HEAD commit and branch are reported.
 import * as fs from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import git from 'isomorphic-git';
 import { watch as chokidarWatch } from 'chokidar';
+import { decodeManifestText } from '../common/text.ts';
+import type { TextProblem } from '../common/text.ts';
 import { SourceError } from './errors.ts';
 import { PathSelector } from './select.ts';
 import { diffFileMaps, hasChanges, noChanges } from './types.ts';
@@ -37,15 +39,18 @@ export class LocalSource implements Source {
       throw new SourceError('SourceDirNotFound', `--source-dir ${this.dir}: not a folder; point it at the folder holding the manifests (or mount it there)`, {
         path: this.dir,
       });
-    const files = await this.readAll();
+    const { files, problems } = await this.readAll();
     const { commit, branch } = await this.gitHead();
     const prev = this.rev;
     const changed = diffFileMaps(prev?.files, files);
-    if (prev && !hasChanges(changed) && prev.commit === commit) {
+    const sameProblems = JSON.stringify([...problems]) === JSON.stringify([...(prev?.problems ?? [])]);
+    for (const p of problems.keys()) if (!prev?.problems?.has(p) && !changed.added.includes(p)) changed.added.push(p);
+    for (const p of prev?.problems?.keys() ?? []) if (!problems.has(p) && !files.has(p)) changed.deleted.push(p);
+    if (prev && !hasChanges(changed) && sameProblems && prev.commit === commit) {
       if (!hasChanges(prev.changed) && !prev.initial) return prev;
       return (this.rev = { ...prev, changed: noChanges(), previousCommit: prev.commit, initial: false });
     }
-    this.rev = { commit, branch, ref: null, url: this.dir, files, changed, previousCommit: prev?.commit ?? null, initial: !prev };
+    this.rev = { commit, branch, ref: null, url: this.dir, files, problems, changed, previousCommit: prev?.commit ?? null, initial: !prev };
     return this.rev;
   }
 
@@ -94,19 +99,44 @@ export class LocalSource implements Source {
     };
   }
 
-  private async readAll(): Promise<Map<string, string>> {
+  /**
+   * The selected files, read as `restorectl validate` reads a folder (src/common/text.ts): not
+   * UTF-8 is a problem, never replaced; symbolic links followed (each real folder walked once),
+   * one that leads nowhere is a problem naming its target.
+   */
+  private async readAll(): Promise<{ files: Map<string, string>; problems: Map<string, TextProblem> }> {
     const out: [string, string][] = [];
+    const problems = new Map<string, TextProblem>();
+    const walked = new Set<string>();
     const walk = async (d: string): Promise<void> => {
+      const real = await realpath(d).catch(() => d);
+      if (walked.has(real)) return;
+      walked.add(real);
       for (const e of await readdir(d, { withFileTypes: true })) {
         if (e.name.startsWith('.') || e.name === 'node_modules') continue;
         const p = join(d, e.name);
         const rel = relative(this.dir, p).split(sep).join('/');
-        if (e.isDirectory()) await walk(p);
-        else if (e.isFile() && this.selector.selects(rel)) out.push([rel, await readFile(p, 'utf8')]);
+        let isDir = e.isDirectory();
+        let isFile = e.isFile();
+        if (e.isSymbolicLink()) {
+          const target = await stat(p).catch(() => undefined);
+          isDir = !!target?.isDirectory();
+          isFile = !!target?.isFile();
+          if (!target && this.selector.selects(rel)) {
+            const link = await readlink(p).catch(() => '?');
+            problems.set(rel, { line: 0, column: 0, message: `cannot read: a symbolic link to ${link}, which does not exist` });
+          }
+        }
+        if (isDir) await walk(p);
+        else if (isFile && this.selector.selects(rel)) {
+          const decoded = decodeManifestText(await readFile(p));
+          if ('text' in decoded) out.push([rel, decoded.text]);
+          else problems.set(rel, decoded);
+        }
       }
     };
     await walk(this.dir);
-    return new Map(out.sort(([a], [b]) => (a < b ? -1 : 1)));
+    return { files: new Map(out.sort(([a], [b]) => (a < b ? -1 : 1))), problems };
   }
 
   private async gitHead(): Promise<{ commit: string | null; branch: string | null }> {

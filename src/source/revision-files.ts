@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { advertise, fetchPack, GitRemote, ObjectReader } from '../git/index.ts';
 import type { Advertisement, GitRemoteOptions } from '../git/index.ts';
+import type { TextProblem } from '../common/text.ts';
 import { PathSelector, readSelectedFiles } from './select.ts';
 
 export interface GitRevisionsOptions extends GitRemoteOptions {
@@ -25,6 +26,8 @@ export interface GitRevision {
   commit: string;
   /** Manifest files under the path, repository-relative path → UTF-8 text, sorted by path. */
   files: Map<string, string>;
+  /** Selected files that could not be read as manifests (not UTF-8, a link that leads nowhere). */
+  problems: Map<string, TextProblem>;
 }
 
 const FULL_OID = /^[0-9a-f]{40}$/i;
@@ -70,7 +73,8 @@ export async function readGitRevisions(opts: GitRevisionsOptions, refs: readonly
       }
       const { oid: commit, object } = reader.peel(w.oid);
       if (object.type !== 'commit') throw remote.error('GitRefNotFound', 'reading', `${w.ref} is a ${object.type}, not a commit`, { ref: w.ref });
-      return { ref: w.ref, commit, files: readSelectedFiles(reader, commit, selector) };
+      const { files, problems } = readSelectedFiles(reader, commit, selector);
+      return { ref: w.ref, commit, files, problems };
     });
   } finally {
     if (!opts.cacheDir) rmSync(gitdir, { recursive: true, force: true });

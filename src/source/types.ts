@@ -1,5 +1,6 @@
 // What every Source hands to the loader (DESIGN §1): the manifest files of one revision, and which
 // of them changed since the revision handed out before, so only those are parsed again.
+import type { TextProblem } from '../common/text.ts';
 
 export interface ChangedPaths {
   added: string[];
@@ -18,6 +19,11 @@ export interface SourceRevision {
   url: string;
   /** Manifest files selected by the path and globs, repository-relative path → UTF-8 text. */
   files: Map<string, string>;
+  /**
+   * Selected files that could not be read as manifests (bytes that are not UTF-8, a symbolic link
+   * that leads nowhere), path → why: each is an error diagnostic of its file (revisionProblems).
+   */
+  problems?: Map<string, TextProblem>;
   /** What changed since `previousCommit` (the revision this source handed out before). */
   changed: ChangedPaths;
   /** The commit of the revision handed out before; null on the first. */
@@ -55,6 +61,20 @@ export function hasChanges(c: ChangedPaths): boolean {
 /** The revision's files in the loader's shape (`{path, text}`), sorted by path. */
 export function revisionFiles(rev: SourceRevision): { path: string; text: string }[] {
   return [...rev.files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([path, text]) => ({ path, text }));
+}
+
+/** The revision's unreadable files as error diagnostics (the loader's `Diagnostic` shape), sorted by path. */
+export function revisionProblems(rev: Pick<SourceRevision, 'problems'>): {
+  file: string;
+  line: number;
+  column: number;
+  path: string;
+  severity: 'error';
+  message: string;
+}[] {
+  return [...(rev.problems ?? new Map<string, TextProblem>()).entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([file, p]) => ({ file, line: p.line, column: p.column, path: '', severity: 'error' as const, message: p.message }));
 }
 
 /** Computes what changed between two file maps (used when no tree diff is possible). */

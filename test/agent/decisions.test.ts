@@ -17,7 +17,15 @@ const NOW = new Date('2026-01-01T12:00:00Z');
 
 describe('agent: when a host has nothing to do', () => {
   it('a final session, a passed deadline or a host that already reported skips; anything else runs', () => {
-    assert.equal(skipReason(session({ phase: 'Succeeded' }), 'h-0', NOW), 'session is Succeeded: nothing to do');
+    const succeeded: RestoreSessionStatus = {
+      phase: 'Succeeded',
+      totalHosts: 1,
+      conditions: [{ type: 'StashInitContainerInjected', status: 'True' }],
+      stats: [{ hostname: 'h-1', phase: 'Succeeded' }],
+    };
+    assert.equal(skipReason(session(succeeded), 'h-0', NOW), 'session is Succeeded: nothing to do');
+    // A final phase that does not follow from the status was set by hand (issue 17): the host still restores.
+    assert.equal(skipReason(session({ phase: 'Succeeded', totalHosts: 2 }), 'h-0', NOW), undefined);
     assert.equal(skipReason(session({ phase: 'Running', sessionDeadline: '2026-01-01T11:59:59Z' }), 'h-0', NOW), 'session is past its deadline: not restoring');
     assert.equal(
       skipReason(session({ phase: 'Running', conditions: [{ type: 'DeadlineExceeded', status: 'True' }] }), 'h-0', NOW),

@@ -4,8 +4,6 @@
 // restore, and restic ran exactly once per execution: every `restic restore` the agents start
 // goes through a wrapper that counts it.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -14,6 +12,7 @@ import type { RestoreSession } from '../../src/api/index.ts';
 import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
 import { readLedger } from '../../src/status/index.ts';
 import { REPO_ROOT } from '../support/cli.ts';
+import { killAllDaemonProcesses, startDaemonProcess } from '../support/daemon-process.ts';
 import { WorkTree, startGitServer } from '../support/git-server.ts';
 import { applyExampleCluster } from '../support/example-cluster.ts';
 import { countResticRuns } from '../support/restic-counter.ts';
@@ -23,7 +22,6 @@ import { eventually, startEngine } from '../support/sandbox.ts';
 import type { EngineSandbox } from '../support/sandbox.ts';
 
 const PASSWORD = 'crash-test password, never printed';
-const BIN = join(REPO_ROOT, 'bin', 'restorectl.js');
 const example = (name: string) => readFileSync(join(REPO_ROOT, 'examples', 'clusters', 'demo', name), 'utf8');
 
 describe('daemon: killed at any instant, each restore still runs exactly once', function () {
@@ -34,45 +32,10 @@ describe('daemon: killed at any instant, each restore still runs exactly once', 
   let work: WorkTree;
   let url: string;
   let restic: ResticCounter;
-  const children = new Set<ChildProcess>();
 
-  /** `restorectl run` as its own process; resolves with how it ended once it exits. */
-  const daemon = (env: Record<string, string> = {}) => {
-    const child = spawn(
-      process.execPath,
-      [
-        BIN,
-        'run',
-        '--git-url',
-        url,
-        '--path',
-        'clusters/demo',
-        '--cluster',
-        'demo',
-        '--kubeconfig',
-        t.controllerKubeconfigPath,
-        '--interval',
-        '1s',
-        '--cache-dir',
-        join(tmp.path, 'cache'),
-      ],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, LOG_LEVEL: 'info', ...env },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    children.add(child);
-    let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
-      child.on('exit', (code, signal) => {
-        children.delete(child);
-        resolve({ code, signal, stderr });
-      }),
-    );
-    return { child, exited, stderr: () => stderr };
-  };
+  /** `restorectl run` as its own process (test/support/daemon-process.ts). */
+  const daemon = (env: Record<string, string> = {}) =>
+    startDaemonProcess({ url, kubeconfig: t.controllerKubeconfigPath, cacheDir: join(tmp.path, 'cache'), env });
   const session = async (name: string) =>
     (await t.kc
       .makeApiClient(k8s.CustomObjectsApi)
@@ -124,7 +87,7 @@ describe('daemon: killed at any instant, each restore still runs exactly once', 
     work.push();
   });
   after(async () => {
-    for (const c of children) c.kill('SIGKILL');
+    killAllDaemonProcesses();
     await t?.stop();
     await git?.close();
     await tmp?.cleanup();

@@ -8,7 +8,7 @@ import { ClusterState, hasErrors, sortDiagnostics, validateSource } from '../../
 import type { DesiredSet, Diagnostic, SourceFile } from '../../manifests/index.ts';
 import { ResticSnapshotSource, ledgerSessions, pinSnapshots, planRestores, planToJson, planToMarkdown, planToText, reviewChange } from '../../plan/index.ts';
 import type { Action, Plan } from '../../plan/index.ts';
-import { CredentialsError, GitError, readGitRevisions } from '../../source/index.ts';
+import { CredentialsError, GitError, readGitRevisions, revisionProblems } from '../../source/index.ts';
 import { DEFAULT_STATUS_BRANCH, readLedger } from '../../status/index.ts';
 import type { Command, Io } from '../command.ts';
 import { EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK, UsageError, parseCommandArgs } from '../command.ts';
@@ -217,7 +217,7 @@ async function readRevisions(
   const refs = input.base !== undefined ? [input.head, input.base] : [input.head];
   const [h, b] = await readGitRevisions({ ...remote, ...(input.path ? { path: input.path } : {}) }, refs);
   const files = (m: Map<string, string>) => [...m].map(([path, text]) => ({ path, text }));
-  const head = { files: files(h!.files), diagnostics: [], commit: h!.commit };
+  const head = { files: files(h!.files), diagnostics: revisionProblems(h!), commit: h!.commit };
   return b ? { head, base: { files: files(b.files), commit: b.commit, label: input.base! } } : { head };
 }
 

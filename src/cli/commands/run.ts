@@ -233,17 +233,18 @@ type CreateDaemon = (hooks?: DaemonHooks) => Promise<Daemon>;
 
 /**
  * Builds the source and the status writer (reading the keyring and the signing key) and returns
- * what builds the Daemon: it reads the ledger as it is then, when this replica starts acting.
+ * what builds the Daemon: its first cycles read the ledger as it is then, once this replica acts.
  */
 async function daemonFactory(opts: RunOptions, kubeConfig: k8s.KubeConfig, log: Logger, notifier?: Notifier): Promise<CreateDaemon> {
   const { source, remote, statusWriter } = await buildSource(opts, log);
   const controllerLog = log.child({ component: 'controller' });
+  // The ledger is read by the daemon's first cycles, not here: a git outage at start-up must not
+  // stop the controller from driving the sessions already in the cluster (issue 17).
+  const loadLedger =
+    remote && statusWriter
+      ? () => readLedger({ ...remote, branch: opts.status!.branch, cluster: opts.cluster, cacheDir: join(opts.cacheDir, 'ledger') })
+      : undefined;
   return async (hooks) => {
-    const ledger =
-      remote && statusWriter
-        ? await readLedger({ ...remote, branch: opts.status!.branch, cluster: opts.cluster, cacheDir: join(opts.cacheDir, 'ledger') })
-        : undefined;
-    for (const d of ledger?.diagnostics ?? []) log.warn(`status branch ${d.file}: ${d.message}`);
     return new Daemon({
       source: hooks ? hooks.observeSource(source) : source,
       kubeConfig,
@@ -256,7 +257,7 @@ async function daemonFactory(opts: RunOptions, kubeConfig: k8s.KubeConfig, log: 
         ...(opts.namespace ? { namespace: opts.namespace } : {}),
       },
       ...(statusWriter ? { statusWriter } : {}),
-      ...(ledger ? { ledger } : {}),
+      ...(loadLedger ? { loadLedger } : {}),
       ...(opts.namespace ? { namespace: opts.namespace } : {}),
       ...(hooks ? { observer: hooks.observer } : {}),
       ...(notifier ? { notifier } : {}),
