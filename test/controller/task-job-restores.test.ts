@@ -251,11 +251,9 @@ spec:
       return condition(got, 'RestoreTargetFound') ? got : undefined;
     }, 30_000);
     assert.equal(s.status?.phase, 'Pending');
-    assert.deepEqual((({ status, reason, message }) => ({ status, reason, message }))(condition(s, 'RestoreTargetFound')!), {
-      status: 'False',
-      reason: 'TargetNotAvailable',
-      message: 'AppBinding demo/not-there does not exist',
-    });
+    const c = condition(s, 'RestoreTargetFound')!;
+    assert.deepEqual({ status: c.status, reason: c.reason }, { status: 'False', reason: 'TargetNotAvailable' });
+    assert.match(c.message ?? '', /^AppBinding demo\/not-there does not exist/);
   });
 
   it("update-status records the host stats a step wrote in Stash's output.json, masking the storage Secret", async () => {
