@@ -140,27 +140,28 @@ describe('sandbox API through client-node', function () {
     assert.equal(noNs.body.message, 'namespaces "missing" not found');
   });
 
+  // Secrets: every namespace also holds a ConfigMap of its own (kube-root-ca.crt), as on a cluster.
   it('filters lists by label and field selectors and pages with limit/continue', async () => {
     await core.createNamespace({ body: { metadata: { name: 'paging' } } });
     for (let i = 0; i < 5; i++)
-      await core.createNamespacedConfigMap({ namespace: 'paging', body: { metadata: { name: `cm-${i}`, labels: { parity: i % 2 ? 'odd' : 'even' } } } });
-    const odd = await core.listNamespacedConfigMap({ namespace: 'paging', labelSelector: 'parity=odd' });
+      await core.createNamespacedSecret({ namespace: 'paging', body: { metadata: { name: `cm-${i}`, labels: { parity: i % 2 ? 'odd' : 'even' } } } });
+    const odd = await core.listNamespacedSecret({ namespace: 'paging', labelSelector: 'parity=odd' });
     assert.deepEqual(
       odd.items.map((c) => c.metadata!.name),
       ['cm-1', 'cm-3'],
     );
-    const notIn = await core.listNamespacedConfigMap({ namespace: 'paging', labelSelector: 'parity notin (odd),parity' });
+    const notIn = await core.listNamespacedSecret({ namespace: 'paging', labelSelector: 'parity notin (odd),parity' });
     assert.equal(notIn.items.length, 3);
-    const byName = await core.listNamespacedConfigMap({ namespace: 'paging', fieldSelector: 'metadata.name=cm-4' });
+    const byName = await core.listNamespacedSecret({ namespace: 'paging', fieldSelector: 'metadata.name=cm-4' });
     assert.deepEqual(
       byName.items.map((c) => c.metadata!.name),
       ['cm-4'],
     );
-    const page1 = await core.listNamespacedConfigMap({ namespace: 'paging', limit: 2 });
+    const page1 = await core.listNamespacedSecret({ namespace: 'paging', limit: 2 });
     assert.equal(page1.items.length, 2);
     assert.equal(page1.metadata!.remainingItemCount, 3);
-    const page2 = await core.listNamespacedConfigMap({ namespace: 'paging', limit: 2, _continue: page1.metadata!._continue! });
-    const page3 = await core.listNamespacedConfigMap({ namespace: 'paging', limit: 2, _continue: page2.metadata!._continue! });
+    const page2 = await core.listNamespacedSecret({ namespace: 'paging', limit: 2, _continue: page1.metadata!._continue! });
+    const page3 = await core.listNamespacedSecret({ namespace: 'paging', limit: 2, _continue: page2.metadata!._continue! });
     assert.deepEqual(
       [...page1.items, ...page2.items, ...page3.items].map((c) => c.metadata!.name),
       ['cm-0', 'cm-1', 'cm-2', 'cm-3', 'cm-4'],
