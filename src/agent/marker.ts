@@ -16,6 +16,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, st
 import { join } from 'node:path';
 import type { HostRestoreStats, RestoreSession } from '../api/restoresession.ts';
 import { errorMessage } from '../common/errors.ts';
+import { canonicalJson } from '../common/canonical-json.ts';
 
 export const MARKER_FILE = '.restorectl-outcome.json';
 const MARKER_VERSION = 1;
@@ -33,21 +34,8 @@ export interface OutcomeMarker {
   recordedAt: string;
 }
 
-/** JSON with object keys sorted, so equal specs hash equally whatever order the API returns. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
-}
-
 export function specHash(session: RestoreSession): string {
-  return createHash('sha256').update(canonical(session.spec)).digest('hex');
+  return createHash('sha256').update(canonicalJson(session.spec)).digest('hex');
 }
 
 /**

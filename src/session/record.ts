@@ -11,6 +11,7 @@ import type { HostRestoreStats, RestorePhase, RestoreSession, RestoreSessionStat
 import { isFinalPhase } from '../api/restoresession.ts';
 import { CONDITION } from './conditions.ts';
 import { sessionPhase } from './phase.ts';
+import { canonicalJson } from '../common/canonical-json.ts';
 
 export const RECORD_ANNOTATION = 'restore.gitops/record';
 
@@ -116,7 +117,7 @@ export function correctedStatus(
 /** Whether the session's status is what its record says (a record without a final status: only its stats and hook conditions are compared). */
 export function statusMatchesRecord(session: Pick<RestoreSession, 'metadata' | 'status' | 'spec'>): boolean {
   const record = readRecord(session);
-  return canonical(correctedStatus(session.status, record, session.spec)) === canonical(session.status ?? {});
+  return canonicalJson(correctedStatus(session.status, record, session.spec)) === canonicalJson(session.status ?? {});
 }
 
 /**
@@ -137,19 +138,6 @@ export function trustedPhase(session: Pick<RestoreSession, 'metadata' | 'status'
 export function recordedHostStat(session: Pick<RestoreSession, 'metadata'>, host: string): HostRestoreStats | undefined {
   const record = readRecord(session);
   return (record.final?.stats ?? record.stats).find((s) => s.hostname === host);
-}
-
-/** JSON with object keys sorted: equal statuses compare equal whatever order the API returns keys in. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
 }
 
 /**
