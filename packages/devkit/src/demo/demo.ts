@@ -334,19 +334,37 @@ function nextSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-/** What has been started so far, stopped in reverse order (each once, failures ignored). */
+/**
+ * What has been started so far, stopped in reverse order (each once, failures ignored). A step
+ * still under way when a signal came (the race does not cancel it) may start something after
+ * stopAll: that is stopped at once, the clean-up runs again, and the step ends there.
+ */
 class Running {
   private readonly stops: (() => Promise<void> | void)[] = [];
+  private stopped: { cleanUp: () => void } | undefined;
   add(stop: () => Promise<void> | void): void {
+    if (this.stopped) {
+      const { cleanUp } = this.stopped;
+      void Promise.resolve()
+        .then(stop)
+        .catch(() => undefined)
+        .then(cleanUp);
+      throw new Abandoned();
+    }
     this.stops.push(stop);
   }
-  async stopAll(): Promise<void> {
+  async stopAll(cleanUp: () => void = () => undefined): Promise<void> {
+    this.stopped = { cleanUp };
     for (const stop of this.stops.splice(0).reverse())
       await Promise.resolve()
         .then(stop)
         .catch(() => undefined);
+    cleanUp();
   }
 }
+
+/** Ends a step that outlived the demo (see Running). */
+class Abandoned extends Error {}
 
 /** Thrown out of the steps when a signal arrives mid-way. */
 class Stopped extends Error {
@@ -366,15 +384,19 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const signal = nextSignal();
   const interrupted = signal.then((s) => Promise.reject(new Stopped(s)));
   interrupted.catch(() => undefined);
-  const finish = async (code: number, sig?: NodeJS.Signals) => {
-    await running.stopAll();
+  const cleanUp = () => {
     if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+  };
+  const finish = async (code: number, sig?: NodeJS.Signals) => {
+    await running.stopAll(cleanUp);
     say(renderStopped(dir, !opts.dir, sig));
     return code;
   };
   let up = false;
   try {
-    const code = await Promise.race([steps(opts, dir, running, say), interrupted]);
+    const work = steps(opts, dir, running, say);
+    work.catch(() => undefined); // after a signal its end is nobody's business (Running stops what it starts)
+    const code = await Promise.race([work, interrupted]);
     if (code !== 'stay up') return await finish(code);
     up = true;
     say(STAYS_UP);

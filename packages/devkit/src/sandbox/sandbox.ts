@@ -121,7 +121,7 @@ export class Sandbox {
   async stop(): Promise<void> {
     await this.simulator?.stop();
     await this.http?.close();
-    this.store?.save();
+    this.store?.close();
     if (this.tempWorkDir) rmSync(this.workDir, { recursive: true, force: true });
   }
 }

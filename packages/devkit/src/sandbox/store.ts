@@ -37,6 +37,8 @@ export class Store extends EventEmitter {
   private readonly historySize: number;
   private readonly file: string | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
+  /** After close(): the state file is final (its folder may be gone), changes stay in memory. */
+  private closed = false;
   /** How long the last save took (ms). */
   private lastSaveMs = 0;
   private rv = 0;
@@ -122,7 +124,7 @@ export class Store extends EventEmitter {
   }
 
   private scheduleSave(): void {
-    if (!this.file || this.saveTimer) return;
+    if (!this.file || this.saveTimer || this.closed) return;
     // Saving the whole state costs more as it grows (thousands of objects: tens of ms): between
     // saves wait ten times the last one took, so saving stays under a tenth of the server's time.
     this.saveTimer = setTimeout(
@@ -135,11 +137,20 @@ export class Store extends EventEmitter {
     this.saveTimer.unref();
   }
 
+  /**
+   * Saves one last time and writes no more: a late change (a simulator finishing as the sandbox
+   * stops) must not bring back a folder its owner has removed.
+   */
+  close(): void {
+    this.save();
+    this.closed = true;
+  }
+
   /** Writes the state file now (atomically: temp file + rename). */
   save(): void {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
-    if (!this.file) return;
+    if (!this.file || this.closed) return;
     const data = { resourceVersion: this.rv, objects: Object.fromEntries([...this.objects].map(([r, m]) => [r, [...m.values()]])) };
     mkdirSync(dirname(this.file), { recursive: true });
     const tmp = `${this.file}.tmp`;
