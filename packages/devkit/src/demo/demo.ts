@@ -75,6 +75,8 @@ export interface DemoOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A bound on a wait during the clean-up, which does not keep the process up by itself. */
+const unrefSleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
 /** Step 1: a real restic repository with one snapshot per host of the examples. */
 function seedBackups(dir: string): Promise<SeedResult> {
@@ -257,7 +259,7 @@ function onThisMachine(repo: RepositoryRef): RepositoryRef {
 }
 
 /** Step 4: the daemon on the sandbox, following main, logging to `logFile`. */
-async function startDaemon(dir: string, cluster: Cluster, repo: GitRepo, log: Logger): Promise<Daemon> {
+async function startDaemon(dir: string, cluster: Cluster, repo: GitRepo, log: Logger, running: Running): Promise<Daemon> {
   const daemon = new Daemon({
     source: new GitSource({ url: repo.url, branch: 'main', path: 'clusters/demo', cacheDir: join(dir, 'cache/source'), log }),
     statusWriter: new StatusWriter({ url: repo.url, cacheDir: join(dir, 'cache/status'), log }),
@@ -266,6 +268,12 @@ async function startDaemon(dir: string, cluster: Cluster, repo: GitRepo, log: Lo
     intervalMs: 3000,
     log,
     controller: { agent: { image: Sandbox.DEFAULT_AGENT_IMAGE }, resyncMs: 1000, pollMs: 500, log: log.child({ component: 'controller' }) },
+  });
+  // Stopped with the rest from now on, even while its first cycle runs (it writes under `dir`):
+  // the clean-up comes after that cycle has ended.
+  running.add(async () => {
+    daemon.stop();
+    await Promise.race([daemon.drain(), unrefSleep(10_000)]);
   });
   await daemon.cycle();
   await daemon.start();
@@ -363,6 +371,15 @@ class Running {
   }
 }
 
+/** Appends to the daemon's log; a line that comes after the clean-up removed the folder is dropped. */
+function appendLine(path: string, line: string): void {
+  try {
+    appendFileSync(path, line);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
 /** Ends a step that outlived the demo (see Running). */
 class Abandoned extends Error {}
 
@@ -387,14 +404,19 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const cleanUp = () => {
     if (!opts.dir) rmSync(dir, { recursive: true, force: true });
   };
+  let underWay: Promise<unknown> = Promise.resolve();
   const finish = async (code: number, sig?: NodeJS.Signals) => {
     await running.stopAll(cleanUp);
+    // A step still under way may write under `dir` before it fails on what was stopped: clean up again once it has ended.
+    await Promise.race([underWay.catch(() => undefined), unrefSleep(15_000)]);
+    cleanUp();
     say(renderStopped(dir, !opts.dir, sig));
     return code;
   };
   let up = false;
   try {
     const work = steps(opts, dir, running, say);
+    underWay = work;
     work.catch(() => undefined); // after a signal its end is nobody's business (Running stops what it starts)
     const code = await Promise.race([work, interrupted]);
     if (code !== 'stay up') return await finish(code);
@@ -430,9 +452,8 @@ async function steps(opts: DemoOptions, dir: string, running: Running, say: (t: 
   say(STEP_TITLES.daemon);
   const daemonLog = join(dir, 'daemon.log');
   say(renderDaemonLog(daemonLog));
-  const log = jsonLogger((line) => appendFileSync(daemonLog, line), { fields: { component: 'daemon' } });
-  const daemon = await startDaemon(dir, cluster, repo, log);
-  running.add(() => daemon.stop());
+  const log = jsonLogger((line) => appendLine(daemonLog, line), { fields: { component: 'daemon' } });
+  const daemon = await startDaemon(dir, cluster, repo, log, running);
   const webhook = await startHttpServer(
     'demo webhook',
     { host: '127.0.0.1', port: 0 },

@@ -65,7 +65,7 @@ describe(`restorectl demo (what \`npm start\` runs), on the ${ENGINE} engine`, f
   it('Ctrl-C while it stays up: everything stops, a --dir is left with the daemon log and said so; mid-way, a temporary folder is removed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'demo-dir-'));
     try {
-      const d = startDemo(['--dir', dir]);
+      const d = startDemo(['--dir', dir, '--engine', ENGINE]);
       await d.until(/The demo stays up; Ctrl-C stops it\./);
       d.child.kill('SIGINT');
       assert.equal(await d.exited, 0, d.out().slice(-2000));
@@ -74,7 +74,7 @@ describe(`restorectl demo (what \`npm start\` runs), on the ${ENGINE} engine`, f
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    const mid = startDemo([]);
+    const mid = startDemo(['--engine', ENGINE]);
     await mid.until(/4\. the daemon/);
     const made = /restore-controller demo in (\S+)/.exec(mid.out())![1]!;
     mid.child.kill('SIGINT');
