@@ -8,8 +8,7 @@ import { advertise, credentialsFromDir, credentialsFromEnv, fetchPack, GitError,
 import { advertisementLength } from '../../src/git/wire/advertisement.ts';
 import { shellQuote } from '../../src/git/transport/url.ts';
 import { StatusWriter } from '../../src/status/index.ts';
-import { WorkTree, tempDir } from '../support/git-server.ts';
-import { Sshd, makeSshKey, sshFingerprint } from '../support/sshd.ts';
+import { makeSshKey, sshFingerprint, useSshd } from '../support/sshd.ts';
 import { session, snapshot } from '../status/fixtures.ts';
 
 describe('SSH git URLs', () => {
@@ -45,35 +44,17 @@ describe('SSH git URLs', () => {
 });
 
 describe('git over SSH against a real OpenSSH server', function () {
-  let sshd: Sshd;
-  let tmp: string;
-  let n = 0;
-  before(async function () {
-    const started = await Sshd.start();
-    if ('skip' in started) {
-      console.log(`    skipped: ${started.skip}`);
-      this.skip();
-    }
-    sshd = started as Sshd;
-    tmp = tempDir('rc-ssh-test-');
-  });
-  after(async () => sshd?.close());
-
-  function repo(): { name: string; url: string; work: WorkTree } {
-    const name = `r${++n}`;
-    const path = sshd.createRepo(name);
-    return { name, url: sshd.url(name), work: new WorkTree(join(tmp, `work-${name}`), path) };
-  }
-  const env = (extra: NodeJS.ProcessEnv = {}) => ({ GIT_SSH_KEY_FILE: sshd.clientKey.key, GIT_SSH_KNOWN_HOSTS_FILE: sshd.knownHosts, ...extra });
+  const ssh = useSshd('rc-ssh-test-');
+  const env = (extra: NodeJS.ProcessEnv = {}) => ({ GIT_SSH_KEY_FILE: ssh.sshd.clientKey.key, GIT_SSH_KNOWN_HOSTS_FILE: ssh.sshd.knownHosts, ...extra });
   const packsIn = (gitdir: string) => readdirSync(join(gitdir, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length;
 
   it('fetches a branch, then only the new objects (haves) on the next fetch', async () => {
-    const { url, work } = repo();
+    const { url, work } = ssh.repo();
     work.write({ 'a.yaml': 'a: 1\n', 'dir/b.yaml': 'b: 1\n' });
     const first = work.commit('first');
     work.push();
     const remote = new GitRemote({ url, env: env() });
-    const gitdir = join(tmp, `cache-${n}`);
+    const gitdir = join(ssh.tmp, `cache-${ssh.count}`);
     mkdirSync(join(gitdir, 'objects', 'pack'), { recursive: true });
     const adv = await advertise(remote, 'git-upload-pack', 'fetching from');
     assert.equal(adv.refs.get('refs/heads/main'), first);
@@ -92,27 +73,27 @@ describe('git over SSH against a real OpenSSH server', function () {
   });
 
   it("reads an advertisement that spans many reads of ssh's output (20,000 refs)", async () => {
-    const { name, work } = repo();
+    const { name, work } = ssh.repo();
     const tip = work.commit('first');
     work.push();
-    sshd.git(name, ['update-ref', '--stdin'], Array.from({ length: 20_000 }, (_, i) => `create refs/tags/t${i} ${tip}\n`).join(''));
-    const adv = await advertise(new GitRemote({ url: sshd.url(name), env: env() }), 'git-upload-pack', 'fetching from');
+    ssh.sshd.git(name, ['update-ref', '--stdin'], Array.from({ length: 20_000 }, (_, i) => `create refs/tags/t${i} ${tip}\n`).join(''));
+    const adv = await advertise(new GitRemote({ url: ssh.sshd.url(name), env: env() }), 'git-upload-pack', 'fetching from');
     assert.equal(adv.refs.size, 20_002, 'HEAD, main and the tags');
     assert.equal(adv.refs.get('refs/tags/t19999'), tip);
   });
 
   it('pushes the status branch, and a push built on a stale tip is refused by the server', async () => {
-    const { name, url } = repo();
-    sshd.git(name, ['config', 'receive.denyNonFastForwards', 'true']);
-    const writer = new StatusWriter({ url, cacheDir: join(tmp, `status-${n}`), env: env(), backoffMs: 20 });
+    const { name, url } = ssh.repo();
+    ssh.sshd.git(name, ['config', 'receive.denyNonFastForwards', 'true']);
+    const writer = new StatusWriter({ url, cacheDir: join(ssh.tmp, `status-${ssh.count}`), env: env(), backoffMs: 20 });
     const first = await writer.writeStatus(snapshot('prod', [session('sts-restore', 'Running', { done: 2 })]));
     assert.ok(first.commit);
-    assert.equal(sshd.git(name, ['rev-parse', 'restore-status']).trim(), first.commit);
-    assert.match(sshd.git(name, ['show', 'restore-status:clusters/prod/STATUS.md']), /demo\/sts-restore \| ⏳ Running \| 2\/5/);
+    assert.equal(ssh.sshd.git(name, ['rev-parse', 'restore-status']).trim(), first.commit);
+    assert.match(ssh.sshd.git(name, ['show', 'restore-status:clusters/prod/STATUS.md']), /demo\/sts-restore \| ⏳ Running \| 2\/5/);
     const done = await writer.writeStatus(snapshot('prod', [session('sts-restore', 'Succeeded')]));
     assert.equal(done.parent, first.commit);
-    assert.equal(sshd.git(name, ['rev-parse', 'restore-status']).trim(), done.commit);
-    sshd.git(name, ['fsck', '--strict']);
+    assert.equal(ssh.sshd.git(name, ['rev-parse', 'restore-status']).trim(), done.commit);
+    ssh.sshd.git(name, ['fsck', '--strict']);
 
     // A second writer advertises, then the first one pushes: the second's push names a tip that is
     // no longer the branch's and crosses the wire (the advertisement it holds still agrees).
@@ -123,14 +104,14 @@ describe('git over SSH against a real OpenSSH server', function () {
     assert.equal(third.parent, done.commit);
     const outcome = await pushPack(remote, { ref: 'refs/heads/restore-status', oldOid: done.commit, newOid: first.commit!, pack: emptyPack() }, stale);
     assert.equal(outcome.ok, false);
-    assert.equal(sshd.git(name, ['rev-parse', 'restore-status']).trim(), third.commit, 'the branch is untouched');
+    assert.equal(ssh.sshd.git(name, ['rev-parse', 'restore-status']).trim(), third.commit, 'the branch is untouched');
   });
 
   it('refuses an unknown host key, naming the server key fingerprint and how to add it', async () => {
-    const { url, work } = repo();
+    const { url, work } = ssh.repo();
     work.commit('first');
     work.push();
-    const empty = join(tmp, 'known_hosts-empty');
+    const empty = join(ssh.tmp, 'known_hosts-empty');
     writeFileSync(empty, '');
     const remote = new GitRemote({ url, env: env({ GIT_SSH_KNOWN_HOSTS_FILE: empty }) });
     const e = await advertise(remote, 'git-upload-pack', 'fetching from').then(
@@ -139,13 +120,13 @@ describe('git over SSH against a real OpenSSH server', function () {
     );
     assert.ok(e instanceof GitError);
     assert.equal(e.code, 'GitHostKeyUnknown');
-    const fp = sshFingerprint(`${sshd.hostKey.key}.pub`);
+    const fp = sshFingerprint(`${ssh.sshd.hostKey.key}.pub`);
     assert.ok(e.message.includes(`ED25519 ${fp}`), e.message);
-    assert.ok(e.message.includes(`known_hosts file ${empty} holds no key for [127.0.0.1]:${sshd.port}`), e.message);
-    assert.ok(e.message.includes(`ssh-keyscan -p ${sshd.port} 127.0.0.1`), e.message);
+    assert.ok(e.message.includes(`known_hosts file ${empty} holds no key for [127.0.0.1]:${ssh.sshd.port}`), e.message);
+    assert.ok(e.message.includes(`ssh-keyscan -p ${ssh.sshd.port} 127.0.0.1`), e.message);
 
     // Without any known_hosts: the same refusal, saying where known_hosts is looked for.
-    const none = await advertise(new GitRemote({ url, env: { GIT_SSH_KEY_FILE: sshd.clientKey.key } }), 'git-upload-pack', 'fetching from').then(
+    const none = await advertise(new GitRemote({ url, env: { GIT_SSH_KEY_FILE: ssh.sshd.clientKey.key } }), 'git-upload-pack', 'fetching from').then(
       () => undefined,
       (x: unknown) => x,
     );
@@ -158,22 +139,22 @@ describe('git over SSH against a real OpenSSH server', function () {
   });
 
   it('refuses a changed host key, naming the key the server offers', async () => {
-    const { url } = repo();
-    const other = makeSshKey(tmp, `other-host-${n}`);
-    const known = join(tmp, `known_hosts-changed-${n}`);
-    writeFileSync(known, `[127.0.0.1]:${sshd.port} ${other.publicKey.split(' ').slice(0, 2).join(' ')}\n`);
+    const { url } = ssh.repo();
+    const other = makeSshKey(ssh.tmp, `other-host-${ssh.count}`);
+    const known = join(ssh.tmp, `known_hosts-changed-${ssh.count}`);
+    writeFileSync(known, `[127.0.0.1]:${ssh.sshd.port} ${other.publicKey.split(' ').slice(0, 2).join(' ')}\n`);
     const e = await advertise(new GitRemote({ url, env: env({ GIT_SSH_KNOWN_HOSTS_FILE: known }) }), 'git-upload-pack', 'fetching from').then(
       () => undefined,
       (x: unknown) => x,
     );
     assert.ok(e instanceof GitError);
     assert.equal(e.code, 'GitHostKeyChanged');
-    assert.ok(e.message.includes(sshFingerprint(`${sshd.hostKey.key}.pub`)), e.message);
+    assert.ok(e.message.includes(sshFingerprint(`${ssh.sshd.hostKey.key}.pub`)), e.message);
   });
 
   it('refuses a key the server does not know with GitAuthFailed, naming the key and its fingerprint, never its text', async () => {
-    const { url } = repo();
-    const stranger = makeSshKey(tmp, `stranger-${n}`);
+    const { url } = ssh.repo();
+    const stranger = makeSshKey(ssh.tmp, `stranger-${ssh.count}`);
     const e = await advertise(new GitRemote({ url, env: env({ GIT_SSH_KEY_FILE: stranger.key }) }), 'git-upload-pack', 'fetching from').then(
       () => undefined,
       (x: unknown) => x,
@@ -186,8 +167,8 @@ describe('git over SSH against a real OpenSSH server', function () {
   });
 
   it('without a key names where keys are looked for; a missing repository is GitRepositoryNotFound', async () => {
-    const { url } = repo();
-    const e = await advertise(new GitRemote({ url, env: { GIT_SSH_KNOWN_HOSTS_FILE: sshd.knownHosts } }), 'git-upload-pack', 'fetching from').then(
+    const { url } = ssh.repo();
+    const e = await advertise(new GitRemote({ url, env: { GIT_SSH_KNOWN_HOSTS_FILE: ssh.sshd.knownHosts } }), 'git-upload-pack', 'fetching from').then(
       () => undefined,
       (x: unknown) => x,
     );
@@ -203,10 +184,10 @@ describe('git over SSH against a real OpenSSH server', function () {
   });
 
   it('uses a Secret folder whose key is readable by others (as Kubernetes mounts it) through a private copy it removes', async () => {
-    const { url, work } = repo();
+    const { url, work } = ssh.repo();
     const head = work.commit('first');
     work.push();
-    const dir = sshd.credentialsDir(`secret-${n}`);
+    const dir = ssh.sshd.credentialsDir(`secret-${ssh.count}`);
     assert.equal(statSync(join(dir, 'identity')).mode & 0o777, 0o644);
     const before = readdirSync(tmpdir()).filter((f) => f.startsWith('restorectl-ssh-'));
     const adv = await advertise(new GitRemote({ url, credentialsDir: dir, env: {} }), 'git-upload-pack', 'fetching from');
@@ -226,22 +207,11 @@ function emptyPack(): Buffer {
 }
 
 describe('SSH keys that ssh cannot use, against a real OpenSSH server', function () {
-  let sshd: Sshd;
-  let tmp: string;
-  before(async function () {
-    const started = await Sshd.start();
-    if ('skip' in started) {
-      console.log(`    skipped: ${started.skip}`);
-      this.skip();
-    }
-    sshd = started as Sshd;
-    tmp = tempDir('rc-ssh-keys-');
-    sshd.createRepo('k');
-  });
-  after(async () => sshd?.close());
+  const ssh = useSshd('rc-ssh-keys-');
+  before(() => ssh.sshd.createRepo('k'));
   const attempt = (keyFile: string) =>
     advertise(
-      new GitRemote({ url: sshd.url('k'), env: { GIT_SSH_KEY_FILE: keyFile, GIT_SSH_KNOWN_HOSTS_FILE: sshd.knownHosts } }),
+      new GitRemote({ url: ssh.sshd.url('k'), env: { GIT_SSH_KEY_FILE: keyFile, GIT_SSH_KNOWN_HOSTS_FILE: ssh.sshd.knownHosts } }),
       'git-upload-pack',
       'fetching from',
     ).then(
@@ -250,14 +220,14 @@ describe('SSH keys that ssh cannot use, against a real OpenSSH server', function
     );
 
   it('a file that is no private key, and a key with a passphrase, are GitSshKeyInvalid naming the file', async () => {
-    const garbage = join(tmp, 'not-a-key');
+    const garbage = join(ssh.tmp, 'not-a-key');
     writeFileSync(garbage, 'this is not a key\n', { mode: 0o600 });
     const e = await attempt(garbage);
     assert.ok(e instanceof GitError);
     assert.equal(e.code, 'GitSshKeyInvalid', e.message);
     assert.ok(e.message.includes(garbage));
 
-    const locked = join(tmp, 'locked');
+    const locked = join(ssh.tmp, 'locked');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'a-passphrase', '-f', locked]);
     const l = await attempt(locked);
     assert.ok(l instanceof GitError);
@@ -266,16 +236,16 @@ describe('SSH keys that ssh cannot use, against a real OpenSSH server', function
   });
 
   it('reads the key and known_hosts paths of a Secret folder and of the environment; a flag wins', async () => {
-    const dir = sshd.credentialsDir('paths');
+    const dir = ssh.sshd.credentialsDir('paths');
     assert.deepEqual(credentialsFromDir(dir), { identityFile: join(dir, 'identity'), knownHostsFile: join(dir, 'known_hosts') });
     assert.deepEqual(credentialsFromEnv({ GIT_SSH_KEY_FILE: '/k', GIT_SSH_KNOWN_HOSTS_FILE: '/h' }), { identityFile: '/k', knownHostsFile: '/h' });
     // The folder names a key the server refuses; the flag's key is accepted.
-    const stranger = makeSshKey(tmp, 'stranger');
-    const refusedDir = sshd.credentialsDir('refused', { key: stranger });
-    const tip = sshd.git('k', ['commit-tree', '-m', 'init', sshd.git('k', ['mktree'], '').trim()]).trim();
-    sshd.git('k', ['update-ref', 'refs/heads/main', tip]);
+    const stranger = makeSshKey(ssh.tmp, 'stranger');
+    const refusedDir = ssh.sshd.credentialsDir('refused', { key: stranger });
+    const tip = ssh.sshd.git('k', ['commit-tree', '-m', 'init', ssh.sshd.git('k', ['mktree'], '').trim()]).trim();
+    ssh.sshd.git('k', ['update-ref', 'refs/heads/main', tip]);
     const byFlag = await advertise(
-      new GitRemote({ url: sshd.url('k'), credentialsDir: refusedDir, sshKeyFile: sshd.clientKey.key, env: {} }),
+      new GitRemote({ url: ssh.sshd.url('k'), credentialsDir: refusedDir, sshKeyFile: ssh.sshd.clientKey.key, env: {} }),
       'git-upload-pack',
       'fetching from',
     );

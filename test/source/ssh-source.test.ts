@@ -7,41 +7,22 @@ import { GitSource } from '../../src/source/index.ts';
 import { StatusWriter } from '../../src/status/index.ts';
 import { restorectl, REPO_ROOT } from '../support/cli.ts';
 import { startSandbox } from '../support/sandbox.ts';
-import { WorkTree, tempDir } from '../support/git-server.ts';
-import { Sshd, sshFingerprint } from '../support/sshd.ts';
+import { sshFingerprint, useSshd } from '../support/sshd.ts';
 import { session, snapshot } from '../status/fixtures.ts';
 
 const rs = (name: string) => `apiVersion: stash.appscode.com/v1beta1\nkind: RestoreSession\nmetadata:\n  name: ${name}\n  namespace: demo\nspec: {}\n`;
 const example = (file: string) => readFileSync(join(REPO_ROOT, 'examples/clusters/demo', file), 'utf8');
 
 describe('the Source and the CLI over SSH against a real OpenSSH server', function () {
-  let sshd: Sshd;
-  let tmp: string;
-  let n = 0;
-  before(async function () {
-    const started = await Sshd.start();
-    if ('skip' in started) {
-      console.log(`    skipped: ${started.skip}`);
-      this.skip();
-    }
-    sshd = started as Sshd;
-    tmp = tempDir('rc-ssh-source-');
-  });
-  after(async () => sshd?.close());
-
-  function repo(): { name: string; url: string; work: WorkTree } {
-    const name = `s${++n}`;
-    const path = sshd.createRepo(name);
-    return { name, url: sshd.url(name), work: new WorkTree(join(tmp, `work-${name}`), path) };
-  }
+  const ssh = useSshd('rc-ssh-source-', 's');
 
   it('follows a branch with a Flux Secret folder: the first sync, then only what changed, and a pinned older commit', async () => {
-    const { url, work } = repo();
+    const { url, work } = ssh.repo();
     work.write({ 'clusters/prod/a.yaml': rs('a'), 'clusters/prod/b.yaml': rs('b'), 'README.md': '# x' });
     const first = work.commit('first');
     work.push();
-    const credentialsDir = sshd.credentialsDir(`flux-${n}`);
-    const source = new GitSource({ url, credentialsDir, path: 'clusters/prod', cacheDir: join(tmp, `cache-${n}`), env: {} });
+    const credentialsDir = ssh.sshd.credentialsDir(`flux-${ssh.count}`);
+    const source = new GitSource({ url, credentialsDir, path: 'clusters/prod', cacheDir: join(ssh.tmp, `cache-${ssh.count}`), env: {} });
     const rev = await source.sync();
     assert.equal(rev.commit, first);
     assert.equal(rev.branch, 'main');
@@ -58,14 +39,21 @@ describe('the Source and the CLI over SSH against a real OpenSSH server', functi
     assert.equal(next.files.get('clusters/prod/b.yaml'), rs('b2'));
 
     // A commit that is no tip, pinned: fetched with every branch and tag, over SSH too.
-    const pinned = new GitSource({ url, credentialsDir, ref: first.slice(0, 10), path: 'clusters/prod', cacheDir: join(tmp, `cache-pinned-${n}`), env: {} });
+    const pinned = new GitSource({
+      url,
+      credentialsDir,
+      ref: first.slice(0, 10),
+      path: 'clusters/prod',
+      cacheDir: join(ssh.tmp, `cache-pinned-${ssh.count}`),
+      env: {},
+    });
     const old = await pinned.sync();
     assert.equal(old.commit, first);
     assert.equal(old.files.get('clusters/prod/b.yaml'), rs('b'));
   });
 
   it('`restorectl plan --git-url ssh://…` reads the head with --git-ssh-key-file and --git-ssh-known-hosts-file', async () => {
-    const { url, work } = repo();
+    const { url, work } = ssh.repo();
     work.write({ 'clusters/demo/sts-restore.yaml': example('sts-restore.yaml'), 'clusters/demo/repository.yaml': example('repository.yaml') });
     const head = work.commit('the examples');
     work.push();
@@ -82,9 +70,9 @@ describe('the Source and the CLI over SSH against a real OpenSSH server', functi
         '-o',
         'json',
         '--git-ssh-key-file',
-        sshd.clientKey.key,
+        ssh.sshd.clientKey.key,
         '--git-ssh-known-hosts-file',
-        sshd.knownHosts,
+        ssh.sshd.knownHosts,
       ],
       { env: { GIT_SSH_KEY_FILE: '', GIT_SSH_KNOWN_HOSTS_FILE: '' } },
     );
@@ -98,9 +86,9 @@ describe('the Source and the CLI over SSH against a real OpenSSH server', functi
   });
 
   it('`restorectl status --git-url ssh://…` reads what the StatusWriter pushed over SSH; an unknown host exits 2 with the fingerprint', async () => {
-    const { url } = repo();
-    const credentialsDir = sshd.credentialsDir(`status-${n}`);
-    const writer = new StatusWriter({ url, credentialsDir, cacheDir: join(tmp, `status-${n}`), env: {} });
+    const { url } = ssh.repo();
+    const credentialsDir = ssh.sshd.credentialsDir(`status-${ssh.count}`);
+    const writer = new StatusWriter({ url, credentialsDir, cacheDir: join(ssh.tmp, `status-${ssh.count}`), env: {} });
     const pushed = await writer.writeStatus(snapshot('prod', [session('sts-restore', 'Succeeded')]));
     assert.ok(pushed.commit);
     const r = await restorectl(['status', '--git-url', url, '--git-credentials-dir', credentialsDir, '-o', 'json'], {
@@ -115,21 +103,21 @@ describe('the Source and the CLI over SSH against a real OpenSSH server', functi
       ['sts-restore Succeeded'],
     );
 
-    const stranger = sshd.credentialsDir(`no-known-host-${n}`, { knownHosts: '' });
+    const stranger = ssh.sshd.credentialsDir(`no-known-host-${ssh.count}`, { knownHosts: '' });
     const refused = await restorectl(['status', '--git-url', url, '--git-credentials-dir', stranger], {
       env: { GIT_SSH_KEY_FILE: '', GIT_SSH_KNOWN_HOSTS_FILE: '' },
     });
     assert.equal(refused.code, 2, refused.stderr);
-    assert.ok(refused.stderr.includes(sshFingerprint(`${sshd.hostKey.key}.pub`)), refused.stderr);
+    assert.ok(refused.stderr.includes(sshFingerprint(`${ssh.sshd.hostKey.key}.pub`)), refused.stderr);
     assert.match(refused.stderr, /host key refused/);
     assert.doesNotMatch(refused.stderr + refused.stdout, /PRIVATE KEY|b3BlbnNzaC1rZXktdjE/);
   });
   it('`restorectl run --once` follows an ssh:// remote with a Flux Secret folder and pushes its status branch there', async () => {
-    const { name, url, work } = repo();
+    const { name, url, work } = ssh.repo();
     work.write({ 'clusters/demo/repository.yaml': example('repository.yaml'), 'clusters/demo/sts-restore.yaml': example('sts-restore.yaml') });
     const head = work.commit('Add restores');
     work.push();
-    const credentialsDir = sshd.credentialsDir(`run-${n}`);
+    const credentialsDir = ssh.sshd.credentialsDir(`run-${ssh.count}`);
     const t = await startSandbox();
     try {
       for (const args of [
@@ -155,16 +143,16 @@ describe('the Source and the CLI over SSH against a real OpenSSH server', functi
           '--kubeconfig',
           t.kubeconfigPath,
           '--cache-dir',
-          join(tmp, `run-cache-${n}`),
+          join(ssh.tmp, `run-cache-${ssh.count}`),
         ],
         { env: { LOG_LEVEL: 'info', GIT_SSH_KEY_FILE: '', GIT_SSH_KNOWN_HOSTS_FILE: '' } },
       );
       assert.equal(r.code, 0, r.stderr);
       const k = await t.kubectl(['get', 'restoresessions.stash.appscode.com', '-n', 'demo', '-o', 'name']);
       assert.match(k.stdout, /sts-restore/);
-      assert.match(sshd.git(name, ['show', 'restore-status:clusters/demo/STATUS.md']), /demo\/sts-restore/);
-      assert.match(sshd.git(name, ['log', '-1', '--format=%(trailers:key=Source-Commit,valueonly)', 'restore-status']), new RegExp(head));
-      const key = readFileSync(sshd.clientKey.key, 'utf8')
+      assert.match(ssh.sshd.git(name, ['show', 'restore-status:clusters/demo/STATUS.md']), /demo\/sts-restore/);
+      assert.match(ssh.sshd.git(name, ['log', '-1', '--format=%(trailers:key=Source-Commit,valueonly)', 'restore-status']), new RegExp(head));
+      const key = readFileSync(ssh.sshd.clientKey.key, 'utf8')
         .split('\n')
         .filter((l) => l.length > 20);
       for (const line of key) assert.ok(!(r.stderr + r.stdout).includes(line), 'no line of the deploy key is logged');

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './cli.ts';
-import { tempDir } from './git-server.ts';
+import { WorkTree, tempDir } from './git-server.ts';
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -168,4 +168,51 @@ function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+export interface SshdFixture {
+  readonly sshd: Sshd;
+  /** A temp folder of the suite's own (keys, caches, work trees). */
+  readonly tmp: string;
+  /** How many repositories repo() has made: a suffix that names this test's files. */
+  readonly count: number;
+  /** A new bare repository on the server, its URL and a work tree that pushes to it. */
+  repo(): { name: string; url: string; work: WorkTree };
+}
+
+/**
+ * A real sshd for the calling mocha suite (started in before, stopped in after): the suite skips,
+ * saying why, only when sshd cannot be installed here.
+ */
+export function useSshd(tmpPrefix: string, repoPrefix = 'r'): SshdFixture {
+  let sshd: Sshd | undefined;
+  let tmp = '';
+  let count = 0;
+  before(async function () {
+    const started = await Sshd.start();
+    if ('skip' in started) {
+      console.log(`    skipped: ${started.skip}`);
+      this.skip();
+    }
+    sshd = started;
+    tmp = tempDir(tmpPrefix);
+  });
+  after(async () => sshd?.close());
+  return {
+    get sshd() {
+      if (!sshd) throw new Error('useSshd: the server is not started (used outside a test?)');
+      return sshd;
+    },
+    get tmp() {
+      return tmp;
+    },
+    get count() {
+      return count;
+    },
+    repo() {
+      const name = `${repoPrefix}${++count}`;
+      const path = this.sshd.createRepo(name);
+      return { name, url: this.sshd.url(name), work: new WorkTree(join(tmp, `work-${name}`), path) };
+    },
+  };
 }
