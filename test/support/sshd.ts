@@ -197,7 +197,10 @@ export function useSshd(tmpPrefix: string, repoPrefix = 'r'): SshdFixture {
     sshd = started;
     tmp = tempDir(tmpPrefix);
   });
-  after(async () => sshd?.close());
+  after(async () => {
+    await sshd?.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
   return {
     get sshd() {
       if (!sshd) throw new Error('useSshd: the server is not started (used outside a test?)');
