@@ -11,9 +11,9 @@ import { Controller } from '../controller/controller.ts';
 import type { ControllerOptions } from '../controller/controller.ts';
 import { errorMessage, nullLogger } from '../common/index.ts';
 import type { Logger } from '../common/index.ts';
-import { ClusterState, loadObjectsYielding } from '../manifests/index.ts';
+import { ClusterState, loadObjectsYielding, ValidationCache } from '../manifests/index.ts';
 import type { DesiredSet } from '../manifests/desired.ts';
-import { planRestores } from '../plan/plan.ts';
+import { PlanCache, planRestores } from '../plan/plan.ts';
 import { SnapshotsUnavailable, pinSnapshots } from '../plan/pin-snapshots.ts';
 import { ResticSnapshotSource } from '../plan/restic-snapshots.ts';
 import { apiErrorInfo } from '../kube/api-error.ts';
@@ -146,6 +146,9 @@ export class Daemon {
   private announcedBlocked = new Map<string, string>();
   /** The cluster's suspension record as last read from the status branch (`restorectl suspend`). */
   private suspension: Suspension | undefined;
+  /** Validation and planning kept from cycle to cycle: a cycle does again only what its changes touch (issue 16). */
+  private readonly validation = new ValidationCache();
+  private readonly planning = new PlanCache();
 
   constructor(opts: DaemonOptions) {
     this.opts = opts;
@@ -372,8 +375,8 @@ export class Daemon {
     // Parsing gives the event loop a turn every few milliseconds: probes answer and SIGTERM is
     // handled while a big (or hostile) source is read; stop() ends it.
     this.opts.observer?.step?.('validate', 'start');
-    const loaded = await loadObjectsYielding(revisionFiles(rev), { signal: this.stopping.signal });
-    const desired = validateLoaded(loaded, cluster, this.opts.namespace);
+    const loaded = await loadObjectsYielding(revisionFiles(rev), { signal: this.stopping.signal, cache: this.validation.files });
+    const desired = validateLoaded(loaded, cluster, this.opts.namespace, this.validation);
     this.opts.observer?.step?.('validate', 'end');
     // Files that are not manifests' text (not UTF-8, a link that leads nowhere): errors of their own
     // file, and the sessions they declared stay (never pruned for a file that cannot be read).
@@ -395,7 +398,14 @@ export class Daemon {
 
   /** Plans against the cluster and the ledger, and records the plan's new and vanished executions. */
   private plan(report: CycleReport, rev: SourceRevision, desired: DesiredSet, cluster: ClusterState, now: Date): Plan {
-    const planned = planRestores({ desired, cluster, ledger: ledgerView(this.executions), allowEmpty: this.opts.allowEmpty, sourceCommit: rev.commit });
+    const planned = planRestores({
+      desired,
+      cluster,
+      ledger: ledgerView(this.executions),
+      allowEmpty: this.opts.allowEmpty,
+      sourceCommit: rev.commit,
+      cache: this.planning,
+    });
     const plan = suspendPlan(planned, this.suspension, this.opts.cluster);
     report.plan = plan;
     this.reportPlanErrors(report, plan);

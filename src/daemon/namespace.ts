@@ -4,13 +4,20 @@
 // that name no namespace go into NS, as with `kubectl apply -n NS`.
 import { objectKey } from '../api/meta.ts';
 import { repositoryOf } from '../api/restoresession.ts';
-import type { ClusterState, DesiredSet, LoadedObjects, Manifest } from '../manifests/index.ts';
+import type { ClusterView, DesiredSet, LoadedObjects, Manifest, ValidationCache } from '../manifests/index.ts';
 import { checkDesiredObjects, desiredFromObjects, diagnosticAt } from '../manifests/index.ts';
 
-/** The daemon's validation of parsed objects (loadObjectsYielding), confined to `namespace` when given: refused objects are not checked further. */
-export function validateLoaded(loaded: LoadedObjects, cluster: ClusterState, namespace: string | undefined): DesiredSet {
-  if (!namespace) return checkDesiredObjects(desiredFromObjects(loaded), cluster);
-  return checkDesiredObjects(confineToNamespace(desiredFromObjects(loaded, { defaultNamespace: namespace }), namespace), cluster);
+/**
+ * The daemon's validation of parsed objects (loadObjectsYielding), confined to `namespace` when
+ * given: refused objects are not checked further. With the daemon's cache, only what changed is checked again.
+ */
+export function validateLoaded(loaded: LoadedObjects, cluster: ClusterView, namespace: string | undefined, cache?: ValidationCache): DesiredSet {
+  if (!namespace) return checkDesiredObjects(desiredFromObjects(loaded, {}, cache?.admissions), cluster, cache?.checks);
+  return checkDesiredObjects(
+    confineToNamespace(desiredFromObjects(loaded, { defaultNamespace: namespace }, cache?.admissions), namespace),
+    cluster,
+    cache?.checks,
+  );
 }
 
 export function confineToNamespace(desired: DesiredSet, namespace: string): DesiredSet {

@@ -12,7 +12,10 @@ import { invalidPatterns } from '../restic/pattern.ts';
 import { parseDuration } from '../session/duration.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import type { DesiredSet } from './desired.ts';
-import type { ClusterState } from './cluster-state.ts';
+import type { ClusterView } from './cluster-state.ts';
+import { recordedCluster } from './cluster-state.ts';
+import { fingerprint, ReadCache } from '../common/read-cache.ts';
+import type { Reads } from '../common/read-cache.ts';
 import { diagnosticAt } from './load.ts';
 import type { Manifest } from './load.ts';
 import { checkTask } from './task-checks.ts';
@@ -21,7 +24,7 @@ const HANDLER_KINDS = ['exec', 'httpGet', 'httpPost', 'tcpSocket'] as const;
 const SECRETISH_ENV = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL)/i;
 
 /** Runs every semantic check over a desired set; `cluster` stands for the live cluster when known. */
-export function checkDesired(desired: DesiredSet, cluster: ClusterState | undefined): Diagnostic[] {
+export function checkDesired(desired: DesiredSet, cluster: ClusterView | undefined): Diagnostic[] {
   const out: Diagnostic[] = [];
   const repos = new Map(desired.repositories.map((m) => [`${m.object.metadata.namespace}/${m.object.metadata.name}`, m.object]));
   for (const m of desired.repositories) out.push(...checkRepository(m, cluster));
@@ -32,9 +35,11 @@ export function checkDesired(desired: DesiredSet, cluster: ClusterState | undefi
 /**
  * checkDesired, object by object: the diagnostics go into the set, and each object's errors into
  * `desired.errors`, so the planner refuses exactly the objects that have one (DESIGN §1: a
- * manifest with an error is never applied).
+ * manifest with an error is never applied). With a `cache`, an object's diagnostics are reused
+ * while its manifest is the same and everything its checks read (the cluster state, the
+ * Repository it names, whether that one is refused) answers the same.
  */
-export function checkDesiredObjects(desired: DesiredSet, cluster: ClusterState | undefined): DesiredSet {
+export function checkDesiredObjects(desired: DesiredSet, cluster: ClusterView | undefined, cache?: CheckCache): DesiredSet {
   const errors = new Map(desired.errors);
   const repos = new Map(desired.repositories.map((m) => [`${m.object.metadata.namespace}/${m.object.metadata.name}`, m.object]));
   const record = (m: Manifest, ds: Diagnostic[]) => {
@@ -42,17 +47,33 @@ export function checkDesiredObjects(desired: DesiredSet, cluster: ClusterState |
     const errs = ds.filter((d) => d.severity === 'error');
     if (errs.length) errors.set(objectKey(m.object), [...(errors.get(objectKey(m.object)) ?? []), ...errs]);
   };
-  for (const m of desired.repositories) record(m, checkRepository(m, cluster));
-  for (const m of desired.sessions) record(m, checkSession(m, { repos, refused: desired.refused, cluster }));
+  const ctx: SessionContext = { repos, refused: desired.refused, cluster };
+  for (const m of desired.repositories)
+    record(m, cache ? cache.get(m, ctx, (read) => checkRepository(m, recordedCluster(read, clusterOf))) : checkRepository(m, cluster));
+  for (const m of desired.sessions) record(m, cache ? cache.get(m, ctx, (read) => checkSession(m, recordedContext(read))) : checkSession(m, ctx));
+  cache?.endRun();
   desired.errors = errors;
   return desired;
 }
 
+/** The checks' diagnostics of each object (checkDesiredObjects). */
+export class CheckCache extends ReadCache<SessionContext, Diagnostic[]> {}
+
+const clusterOf = (c: SessionContext) => c.cluster;
+
+function recordedContext(read: Reads<SessionContext>): SessionContext {
+  return {
+    repos: { get: (key) => read((c) => c.repos.get(key), fingerprint) },
+    refused: { has: (key) => read((c) => c.refused.has(key), String) },
+    cluster: recordedCluster(read, clusterOf),
+  };
+}
+
 export interface SessionContext {
   /** Repositories of the desired set by `namespace/name`. */
-  repos: Map<string, Repository>;
-  refused: Set<string>;
-  cluster: ClusterState | undefined;
+  repos: { get(key: string): Repository | undefined };
+  refused: { has(key: string): boolean };
+  cluster: ClusterView | undefined;
 }
 
 export function checkSession(m: Manifest<RestoreSession>, ctx: SessionContext): Diagnostic[] {
@@ -64,14 +85,14 @@ export function checkSession(m: Manifest<RestoreSession>, ctx: SessionContext): 
  * checkSessionSpec (the controller's admission check, which has no cluster state): which Tasks
  * exist is the cluster's to say.
  */
-export function checkSessionTask(m: Manifest<RestoreSession>, cluster: ClusterState | undefined): Diagnostic[] {
+export function checkSessionTask(m: Manifest<RestoreSession>, cluster: ClusterView | undefined): Diagnostic[] {
   const report = reporter(m);
   checkTask(m.object, cluster, report);
   return report.out;
 }
 
 /** The checks that need nothing but the session itself (and, for a warning, the cluster state). */
-export function checkSessionSpec(m: Manifest<RestoreSession>, cluster?: ClusterState): Diagnostic[] {
+export function checkSessionSpec(m: Manifest<RestoreSession>, cluster?: ClusterView): Diagnostic[] {
   const report = reporter(m);
   checkRules(m.object, report);
   checkTarget(m.object, cluster, report);
@@ -159,7 +180,7 @@ function checkRules(s: RestoreSession, { err, warn }: Reporter): void {
 }
 
 /** The target: present, in the session's namespace, what the driver needs, and (a warning) in the cluster state. */
-function checkTarget(s: RestoreSession, cluster: ClusterState | undefined, { err, warn }: Reporter): void {
+function checkTarget(s: RestoreSession, cluster: ClusterView | undefined, { err, warn }: Reporter): void {
   const spec = s.spec;
   const ns = s.metadata.namespace!;
   const target = spec.target;
@@ -295,7 +316,7 @@ export function checkSessionReferences(m: Manifest<RestoreSession>, ctx: Session
   return out;
 }
 
-export function checkRepository(m: Manifest<Repository>, cluster: ClusterState | undefined): Diagnostic[] {
+export function checkRepository(m: Manifest<Repository>, cluster: ClusterView | undefined): Diagnostic[] {
   const out: Diagnostic[] = [];
   const b = m.object.spec.backend;
   const kinds = backendKinds(b);

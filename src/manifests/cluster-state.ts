@@ -1,6 +1,16 @@
 // What the planner and validator know of the live cluster: read from files (`--cluster-state`,
 // for CI without credentials) or filled from the API by the daemon.
 import type { KubeObject } from '../api/meta.ts';
+import { fingerprint, fingerprintList } from '../common/read-cache.ts';
+import type { Reads } from '../common/read-cache.ts';
+
+/** What the checks and the planner read of a cluster state (a ClusterState, or one whose reads are recorded). */
+export interface ClusterView {
+  get<T extends KubeObject = KubeObject>(kind: string, namespace: string | undefined, name: string): T | undefined;
+  list<T extends KubeObject = KubeObject>(kind: string, namespace?: string): T[];
+  covers(kind: string): boolean;
+  nodes(): { name: string; labels: Record<string, string> }[];
+}
 
 /** Secret values never enter the program's memory from a cluster-state file: only names and keys. */
 function withoutSecretValues(o: KubeObject): KubeObject {
@@ -10,7 +20,7 @@ function withoutSecretValues(o: KubeObject): KubeObject {
   return { ...rest, keys } as KubeObject;
 }
 
-export class ClusterState {
+export class ClusterState implements ClusterView {
   private readonly byKey = new Map<string, KubeObject>();
   private readonly byKind = new Map<string, KubeObject[]>();
   private readonly complete: ReadonlySet<string> | undefined;
@@ -65,4 +75,23 @@ export class ClusterState {
   nodes(): { name: string; labels: Record<string, string> }[] {
     return this.list('Node').map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {} }));
   }
+}
+
+/**
+ * The cluster state `of(ctx)` with every read recorded in `read` (src/common/read-cache.ts), so a
+ * cached check or plan holds only while the cluster answers it the same.
+ */
+export function recordedCluster<C>(read: Reads<C>, of: (ctx: C) => ClusterView | undefined): ClusterView | undefined {
+  if (!read((c) => of(c) !== undefined, String)) return undefined;
+  return {
+    get: <T extends KubeObject = KubeObject>(kind: string, namespace: string | undefined, name: string) =>
+      read((c) => of(c)!.get<T>(kind, namespace, name), fingerprint),
+    list: <T extends KubeObject = KubeObject>(kind: string, namespace?: string) => read((c) => of(c)!.list<T>(kind, namespace), fingerprintList),
+    covers: (kind: string) => read((c) => of(c)!.covers(kind), String),
+    nodes: () =>
+      read(
+        (c) => of(c)!.nodes(),
+        (n) => JSON.stringify(n),
+      ),
+  };
 }

@@ -5,24 +5,47 @@ export type { SourceFile } from './files.ts';
 export { decodeManifest, listManifestFiles, readManifestPaths } from './files.ts';
 export { YAML_LIMITS } from './yaml-source.ts';
 export type { Manifest, LoadedObjects } from './load.ts';
-export { diagnosticAt, loadObjects, loadObjectsYielding } from './load.ts';
+export { diagnosticAt, FileCache, loadObjects, loadObjectsYielding } from './load.ts';
 export type { DesiredSet, LoadOptions } from './desired.ts';
-export { desiredFromObjects, loadDesired } from './desired.ts';
-export { checkDesired, checkDesiredObjects, checkRepository, checkSession, checkSessionSpec, checkSessionReferences, checkSessionTask } from './checks.ts';
-export { ClusterState } from './cluster-state.ts';
+export { AdmissionCache, desiredFromObjects, loadDesired } from './desired.ts';
+export {
+  CheckCache,
+  checkDesired,
+  checkDesiredObjects,
+  checkRepository,
+  checkSession,
+  checkSessionSpec,
+  checkSessionReferences,
+  checkSessionTask,
+} from './checks.ts';
+export { ClusterState, recordedCluster } from './cluster-state.ts';
+export type { ClusterView } from './cluster-state.ts';
 export { checkTask, sessionTask } from './task-checks.ts';
 export type { SessionTask } from './task-checks.ts';
 
 import type { SourceFile } from './files.ts';
 import type { DesiredSet, LoadOptions } from './desired.ts';
-import { loadDesired } from './desired.ts';
-import { checkDesiredObjects } from './checks.ts';
-import type { ClusterState } from './cluster-state.ts';
+import { AdmissionCache, desiredFromObjects } from './desired.ts';
+import { CheckCache, checkDesiredObjects } from './checks.ts';
+import type { ClusterView } from './cluster-state.ts';
+import { FileCache, loadObjects } from './load.ts';
 
-/** Load, schema-check and semantically check a source revision's files in one go. */
-export function validateSource(files: SourceFile[], cluster: ClusterState | undefined, opts: LoadOptions = {}): DesiredSet {
-  const desired = loadDesired(files, opts);
-  return checkDesiredObjects(desired, cluster);
+/**
+ * What validation keeps from one run to the next (issue 16: work follows the change): each file's
+ * parse while its text is the same, each object's schema check and defaults while its manifest
+ * is, and each object's checks while everything they read (other files' objects, the cluster
+ * state) answers the same. Each run keeps only what is still present.
+ */
+export class ValidationCache {
+  readonly files = new FileCache();
+  readonly admissions = new AdmissionCache();
+  readonly checks = new CheckCache();
+}
+
+/** Load, schema-check and semantically check a source revision's files in one go (with a cache: what changed). */
+export function validateSource(files: SourceFile[], cluster: ClusterView | undefined, opts: LoadOptions = {}, cache?: ValidationCache): DesiredSet {
+  const desired = desiredFromObjects(loadObjects(files, cache?.files), opts, cache?.admissions);
+  return checkDesiredObjects(desired, cluster, cache?.checks);
 }
 
 import type { RestoreSession } from '../api/restoresession.ts';

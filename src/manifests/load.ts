@@ -47,11 +47,13 @@ export interface LoadedObjects {
 
 /**
  * Parses every document of every file. Documents that are not Kubernetes objects are reported;
- * `List` objects are expanded into their items. One broken file never hides the others.
+ * `List` objects are expanded into their items. One broken file never hides the others. With a
+ * `cache`, a file whose text is unchanged since the cache's last run is not parsed again.
  */
-export function loadObjects(files: SourceFile[]): LoadedObjects {
+export function loadObjects(files: SourceFile[], cache?: FileCache): LoadedObjects {
   const out: LoadedObjects = { manifests: [], diagnostics: [] };
-  for (const f of files) loadFile(f, out);
+  for (const f of files) add(out, cache ? cache.parsed(f) : parseFile(f));
+  cache?.endRun();
   return out;
 }
 
@@ -60,7 +62,10 @@ export function loadObjects(files: SourceFile[]): LoadedObjects {
  * process that validates a big (or hostile) source stays responsive: its probes answer and a
  * signal is handled. Stops with the signal's reason when `signal` is aborted.
  */
-export async function loadObjectsYielding(files: SourceFile[], opts: { sliceMs?: number; signal?: AbortSignal } = {}): Promise<LoadedObjects> {
+export async function loadObjectsYielding(
+  files: SourceFile[],
+  opts: { sliceMs?: number; signal?: AbortSignal; cache?: FileCache } = {},
+): Promise<LoadedObjects> {
   const out: LoadedObjects = { manifests: [], diagnostics: [] };
   const sliceMs = opts.sliceMs ?? 10;
   let sliceStart = performance.now();
@@ -70,13 +75,57 @@ export async function loadObjectsYielding(files: SourceFile[], opts: { sliceMs?:
       opts.signal?.throwIfAborted();
       sliceStart = performance.now();
     }
-    loadFile(f, out);
+    add(out, opts.cache ? opts.cache.parsed(f) : parseFile(f));
   }
+  opts.cache?.endRun();
   return out;
 }
 
-/** Parses one file's documents into `out`. Nothing a file holds throws. */
-function loadFile(f: SourceFile, out: LoadedObjects): void {
+function add(out: LoadedObjects, parsed: LoadedObjects): void {
+  for (const d of parsed.diagnostics) out.diagnostics.push(d);
+  for (const m of parsed.manifests) out.manifests.push(m);
+}
+
+/**
+ * Each file's objects and diagnostics, kept while its text is the same (issue 16: work follows the
+ * change). The text itself is the key: an unchanged file of a git source is the same string from
+ * one revision to the next (its blob is not even read), and a folder's file is compared with what
+ * was parsed, which costs less than hashing it. A run keeps only the files it was given.
+ */
+export class FileCache {
+  private files = new Map<string, LoadedObjects & { text: string }>();
+  private used = new Map<string, LoadedObjects & { text: string }>();
+  /** Files parsed and reused since the cache was made (for tests and benches). */
+  misses = 0;
+  hits = 0;
+
+  parsed(f: SourceFile): LoadedObjects {
+    const cached = this.files.get(f.path) ?? this.used.get(f.path);
+    if (cached && cached.text === f.text) {
+      this.hits++;
+      this.used.set(f.path, cached);
+      return cached;
+    }
+    this.misses++;
+    const entry = { ...parseFile(f), text: f.text };
+    this.used.set(f.path, entry);
+    return entry;
+  }
+
+  /** Ends a run: the files not given since the last call are dropped. */
+  endRun(): void {
+    this.files = this.used;
+    this.used = new Map();
+  }
+
+  get size(): number {
+    return this.files.size;
+  }
+}
+
+/** Parses one file's documents. Nothing a file holds throws. */
+function parseFile(f: SourceFile): LoadedObjects {
+  const out: LoadedObjects = { manifests: [], diagnostics: [] };
   const { manifests, diagnostics } = out;
   let parsed: ReturnType<typeof parseYamlFile>;
   try {
@@ -85,7 +134,7 @@ function loadFile(f: SourceFile, out: LoadedObjects): void {
     // parseYamlFile reports what it knows as diagnostics; this is the net under it, so that
     // one file can never stop the others.
     diagnostics.push({ file: f.path, line: 1, column: 1, path: '', severity: 'error', message: `YAML: cannot be read: ${(e as Error).message}` });
-    return;
+    return out;
   }
   diagnostics.push(...parsed.diagnostics);
   for (const d of parsed.documents) {
@@ -110,6 +159,7 @@ function loadFile(f: SourceFile, out: LoadedObjects): void {
     }
     manifests.push(m);
   }
+  return out;
 }
 
 /**

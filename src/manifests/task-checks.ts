@@ -9,7 +9,7 @@ import type { RestoreSession } from '../api/restoresession.ts';
 import type { StashFunction, Task } from '../api/task.ts';
 import { FUNCTION_KIND, TASK_KIND } from '../api/task.ts';
 import { unsupportedTask } from '../hosts/resolve.ts';
-import type { ClusterState } from './cluster-state.ts';
+import type { ClusterView } from './cluster-state.ts';
 
 /** The task a session runs: its own `spec.task.name`, or the one its AppBinding names (KubeDB). */
 export interface SessionTask {
@@ -18,7 +18,7 @@ export interface SessionTask {
   from: 'session' | 'appbinding';
 }
 
-export function sessionTask(s: RestoreSession, cluster: ClusterState | undefined): SessionTask | undefined {
+export function sessionTask(s: RestoreSession, cluster: ClusterView | undefined): SessionTask | undefined {
   if (s.spec.task?.name) return { name: s.spec.task.name, from: 'session' };
   const ref = s.spec.target?.ref;
   if (!ref || !isAppBindingRef(ref)) return undefined;
@@ -34,7 +34,7 @@ interface Report {
 const EXAMPLE_TASKS = 'postgres-restore-11.9 for PostgreSQL 11.9, mysql-restore-8.0.21, pvc-restore for a PVC';
 
 /** Checks the session's task against the cluster state and Stash's catalog. */
-export function checkTask(s: RestoreSession, cluster: ClusterState | undefined, { err, warn }: Report): void {
+export function checkTask(s: RestoreSession, cluster: ClusterView | undefined, { err, warn }: Report): void {
   if (s.spec.driver === 'VolumeSnapshotter') return;
   const ref = s.spec.target?.ref;
   const ns = s.metadata.namespace!;
@@ -108,7 +108,7 @@ export function checkTask(s: RestoreSession, cluster: ClusterState | undefined, 
 }
 
 /** Reports a Task without steps or with steps whose Function is missing; true when it found nothing wrong. */
-function checkSteps(task: Task, named: string, cluster: ClusterState, path: FieldPath, err: Report['err']): boolean {
+function checkSteps(task: Task, named: string, cluster: ClusterView, path: FieldPath, err: Report['err']): boolean {
   const steps = task.spec?.steps ?? [];
   if (!steps.length) {
     err(path, `${named} in the cluster state has no steps: Stash refuses a Task without steps (its restore Job would have no container)`);

@@ -9,7 +9,7 @@
 // session; it prunes only removed ones.)
 import { CONTENT_ID_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, RERUN_ANNOTATION, SOURCE_ANNOTATION } from '../api/meta.ts';
 import type { RestorePhase, RestoreSession } from '../api/restoresession.ts';
-import type { ClusterState } from '../manifests/cluster-state.ts';
+import type { ClusterView } from '../manifests/cluster-state.ts';
 import type { DesiredSet } from '../manifests/desired.ts';
 import type { Diagnostic } from '../manifests/diagnostic.ts';
 import { diagnosticAt } from '../manifests/load.ts';
@@ -42,7 +42,7 @@ export function ledgerSessions(
   records: readonly LedgerRecord[],
   base: DesiredSet | undefined,
   head: DesiredSet,
-  cluster: ClusterState | undefined,
+  cluster: ClusterView | undefined,
 ): { sessions: RestoreSession[]; diagnostics: Diagnostic[] } {
   const byKey = new Map(records.map((r) => [`${r.namespace}/${r.name}`, r]));
   const sessions: RestoreSession[] = [];

@@ -8,7 +8,7 @@
 // test/plan/pin-snapshots.test.ts checks this against restic's own `latest` on a real repository.
 import { posix } from 'node:path';
 import type { RestoreSession } from '../api/restoresession.ts';
-import type { ClusterState } from '../manifests/cluster-state.ts';
+import type { ClusterView } from '../manifests/cluster-state.ts';
 import type { DesiredSet } from '../manifests/desired.ts';
 import type { Diagnostic } from '../manifests/diagnostic.ts';
 import { diagnosticAt } from '../manifests/load.ts';
@@ -108,7 +108,7 @@ const willRestore = (a: Action) =>
 export async function pinSnapshots(
   plan: Plan,
   desired: DesiredSet,
-  cluster: ClusterState | undefined,
+  cluster: ClusterView | undefined,
   source: SnapshotSource,
   which: (a: Action) => boolean = () => true,
 ): Promise<Plan> {

@@ -6,7 +6,10 @@ import type { Repository } from '../api/repository.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
 import { effectiveRules, isFinalPhase, repositoryOf } from '../api/restoresession.ts';
 import { chooseExecutor, resolveHosts } from '../hosts/resolve.ts';
-import type { ClusterState } from '../manifests/cluster-state.ts';
+import type { ClusterView } from '../manifests/cluster-state.ts';
+import { recordedCluster } from '../manifests/cluster-state.ts';
+import { ReadCache } from '../common/read-cache.ts';
+import type { Reads } from '../common/read-cache.ts';
 import type { DesiredSet } from '../manifests/desired.ts';
 import type { Diagnostic } from '../manifests/diagnostic.ts';
 import { formatDiagnostic } from '../manifests/diagnostic.ts';
@@ -33,21 +36,86 @@ const FINAL_LEDGER_PHASES = new Set(['Succeeded', 'Failed', 'Unknown', 'Invalid'
 export interface PlanInput {
   desired: DesiredSet;
   /** What the cluster holds; `undefined` when unknown (CI without --cluster-state). */
-  cluster: ClusterState | undefined;
+  cluster: ClusterView | undefined;
   /** Executions recorded on the status branch, by content id; absent when unknown. */
   ledger?: LedgerView;
   /** Allow an empty desired set to prune everything (refused by default). */
   allowEmpty?: boolean;
   sourceCommit?: string | null;
+  /**
+   * Reuses each declared object's action while its manifest is the same and everything its
+   * planning read (the cluster state, the ledger, the errors of it and of its Repository) answers
+   * the same (issue 16). The daemon keeps one across cycles; without it everything is planned.
+   */
+  cache?: PlanCache;
+}
+
+/** What planning one declared object reads besides its manifest. */
+interface PlanContext {
+  cluster: ClusterView | undefined;
+  ledger: LedgerView | undefined;
+  /** Error diagnostics of a declared object (`desired.errors`), by `kind/namespace/name`. */
+  errors: { get(key: string): Diagnostic[] | undefined };
+  refused: { has(key: string): boolean };
+}
+
+/** One declared object's action, and the warnings planning it found. */
+interface Planned {
+  action: Action;
+  diagnostics: Diagnostic[];
+}
+
+/** The planner's results per declared object, across plans (PlanInput.cache). */
+export class PlanCache extends ReadCache<PlanContext, Planned> {}
+
+const NO_ERRORS: ReadonlyMap<string, Diagnostic[]> = new Map();
+
+function recordedPlanContext(read: Reads<PlanContext>): PlanContext {
+  return {
+    cluster: recordedCluster(read, (c) => c.cluster),
+    ledger: read((c) => c.ledger !== undefined, String)
+      ? ({
+          get: (id: string) =>
+            read(
+              (c) => c.ledger!.get(id),
+              (e) => (e ? `${e.phase}|${e.finishedAt ?? ''}` : 'u'),
+            ),
+        } as LedgerView)
+      : undefined,
+    errors: {
+      get: (key) =>
+        read(
+          (c) => c.errors.get(key),
+          (ds) => (ds ? JSON.stringify(ds) : 'u'),
+        ),
+    },
+    refused: { has: (key) => read((c) => c.refused.has(key), String) },
+  };
+}
+
+/** Plans one declared object, through the cache when there is one. */
+function planned(m: Manifest, ctx: PlanContext, cache: PlanCache | undefined, plan: (ctx: PlanContext) => Planned): Planned {
+  return cache ? cache.get(m, ctx, (read) => plan(recordedPlanContext(read))) : plan(ctx);
 }
 
 const byName = (a: Action, b: Action) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
 
 export function planRestores(input: PlanInput): Plan {
-  const { desired, cluster } = input;
+  const { desired, cluster, cache } = input;
   const diagnostics: Diagnostic[] = [...desired.diagnostics];
-  const repoActions = desired.repositories.map((m) => planRepository(m, cluster, desired)).sort(byName);
-  const sessionActions = desired.sessions.map((m) => planSession(m, cluster, diagnostics, input.ledger, desired)).sort(byName);
+  const ctx: PlanContext = { cluster, ledger: input.ledger, errors: desired.errors ?? NO_ERRORS, refused: desired.refused };
+  const repoActions = desired.repositories.map((m) => planned(m, ctx, cache, (c) => ({ action: planRepository(m, c), diagnostics: [] })).action).sort(byName);
+  const sessionActions = desired.sessions
+    .map((m) => {
+      const p = planned(m, ctx, cache, (c) => {
+        const found: Diagnostic[] = [];
+        return { action: planSession(m, c, found), diagnostics: found };
+      });
+      diagnostics.push(...p.diagnostics);
+      return p.action;
+    })
+    .sort(byName);
+  cache?.endRun();
   let prunes = cluster ? planPrunes(desired, cluster).sort(byName) : [];
   // An empty source where restores are managed is more likely a broken path or branch than an intent.
   const active = [...(input.ledger?.values() ?? [])].some((e) => !FINAL_LEDGER_PHASES.has(e.phase));
@@ -71,23 +139,24 @@ export function planRestores(input: PlanInput): Plan {
  * altogether, and the checks' errors (rules, references, policy) are recorded against it in
  * `desired.errors`, so a bad document never holds back the good ones next to it.
  */
-function errorsReason(m: Manifest, desired: DesiredSet): string | undefined {
-  const errors = desired.errors?.get(objectKey(m.object));
+function errorsReason(m: Manifest, ctx: PlanContext): string | undefined {
+  const errors = ctx.errors.get(objectKey(m.object));
   if (!errors?.length) return undefined;
   const first = formatDiagnostic(errors[0]!);
   return `not applied: the manifest has ${errors.length} error${errors.length === 1 ? '' : 's'} (${first}${errors.length > 1 ? '; `restorectl validate` lists all' : ''}); fix it in git and the next cycle applies it`;
 }
 
 /** Why a session cannot run because the Repository it names, declared in this source, is not applied. */
-function repositoryReason(s: RestoreSession, desired: DesiredSet): string | undefined {
+function repositoryReason(s: RestoreSession, ctx: PlanContext): string | undefined {
   const repo = repositoryOf(s);
   if (!repo) return undefined;
   const key = `Repository/${repo.namespace}/${repo.name}`;
-  if (!desired.refused.has(key) && !desired.errors?.get(key)?.length) return undefined;
+  if (!ctx.refused.has(key) && !ctx.errors.get(key)?.length) return undefined;
   return `not applied: its Repository ${repo.namespace}/${repo.name} has errors and is not applied; fix the Repository in git and the next cycle applies both`;
 }
 
-function planRepository(m: Manifest<Repository>, cluster: ClusterState | undefined, desired: DesiredSet): Action {
+function planRepository(m: Manifest<Repository>, ctx: PlanContext): Action {
+  const { cluster } = ctx;
   const { namespace = 'default', name } = m.object.metadata;
   const action = (type: Action['action'], reason?: string): Action => ({
     action: type,
@@ -98,7 +167,7 @@ function planRepository(m: Manifest<Repository>, cluster: ClusterState | undefin
     contentId: '',
     ...(reason ? { reason } : {}),
   });
-  const refused = errorsReason(m, desired);
+  const refused = errorsReason(m, ctx);
   if (refused) return action('blocked', refused);
   const live = cluster?.get<Repository>('Repository', namespace, name);
   if (!live) return action('create');
@@ -106,13 +175,9 @@ function planRepository(m: Manifest<Repository>, cluster: ClusterState | undefin
   return same ? action('noop', 'unchanged') : action('update', 'spec differs from the cluster');
 }
 
-function planSession(
-  m: Manifest<RestoreSession>,
-  cluster: ClusterState | undefined,
-  diagnostics: Diagnostic[],
-  ledger: LedgerView | undefined,
-  desired: DesiredSet,
-): Action {
+/** A declared session's action; its warnings (hosts that restore nothing, hosts unknown) go into `diagnostics`. */
+function planSession(m: Manifest<RestoreSession>, ctx: PlanContext, diagnostics: Diagnostic[]): Action {
+  const { cluster, ledger } = ctx;
   const s = m.object;
   const namespace = s.metadata.namespace ?? 'default';
   const id = contentId(s);
@@ -182,7 +247,7 @@ function planSession(
   }
 
   // A manifest with an error is never applied: no CR, no ledger entry, whatever the cluster holds.
-  const refused = errorsReason(m, desired) ?? repositoryReason(s, desired);
+  const refused = errorsReason(m, ctx) ?? repositoryReason(s, ctx);
   if (refused) return { ...action, action: 'blocked', reason: refused };
   const live = cluster?.get<RestoreSession>('RestoreSession', namespace, s.metadata.name);
   // The ledger wins over the cluster: a final execution never runs again, even if its CR is gone.
@@ -232,7 +297,7 @@ export function decideAgainstLive(s: RestoreSession, id: string, live: RestoreSe
   };
 }
 
-function planPrunes(desired: DesiredSet, cluster: ClusterState): Action[] {
+function planPrunes(desired: DesiredSet, cluster: ClusterView): Action[] {
   const declared = new Set(desired.sessions.map((m) => `${m.object.metadata.namespace}/${m.object.metadata.name}`));
   const out: Action[] = [];
   for (const live of cluster.list<RestoreSession>('RestoreSession')) {
@@ -264,7 +329,7 @@ function planPrunes(desired: DesiredSet, cluster: ClusterState): Action[] {
  * A DaemonSet's hosts are its nodes: a cluster state that holds the DaemonSet but no Node (an
  * export without `nodes`) cannot tell them, and an empty host list would read as "restores nothing".
  */
-function noNodesFor(s: RestoreSession, target: KubeObject | undefined, cluster: ClusterState | undefined): ReturnType<typeof resolveHosts> | undefined {
+function noNodesFor(s: RestoreSession, target: KubeObject | undefined, cluster: ClusterView | undefined): ReturnType<typeof resolveHosts> | undefined {
   if (
     target?.kind !== 'DaemonSet' ||
     !cluster ||

@@ -59,7 +59,7 @@ export function hasChanges(c: ChangedPaths): boolean {
 }
 
 /** The revision's files in the loader's shape (`{path, text}`), sorted by path. */
-export function revisionFiles(rev: SourceRevision): { path: string; text: string }[] {
+export function revisionFiles(rev: Pick<SourceRevision, 'files'>): { path: string; text: string }[] {
   return [...rev.files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([path, text]) => ({ path, text }));
 }
 
