@@ -38,6 +38,8 @@ const { values } = parseArgs({
     'daemon-sessions': { type: 'string', default: '1,1000' },
     qps: { type: 'string', default: '50' },
     burst: { type: 'string', default: '300' },
+    /** NODE_OPTIONS for the daemon alone (e.g. --max-semi-space-size=2), to compare V8 settings. */
+    'daemon-node-options': { type: 'string', default: '' },
     /** How long the daemon alone may take to catch up before its figures are taken anyway (s). */
     'catch-up-timeout': { type: 'string', default: '300' },
   },
@@ -419,26 +421,29 @@ async function daemonAlone(engineName: EngineName, n: number): Promise<void> {
   const { engine, server, url } = await setUp(engineName, n, tmp);
   const custom = engine.kc.makeApiClient(k8s.CustomObjectsApi);
   const t0 = performance.now();
-  const daemon = startDaemonProcess([
-    '--git-url',
-    url,
-    '--path',
-    'clusters/bench',
-    '--cluster',
-    'bench',
-    '--kubeconfig',
-    engine.kubeconfig,
-    '--cache-dir',
-    join(tmp, 'cache'),
-    '--interval',
-    '1h',
-    '--agent-image',
-    'restorectl:bench',
-    '--kube-api-qps',
-    String(LIMITS.qps),
-    '--kube-api-burst',
-    String(LIMITS.burst),
-  ]);
+  const daemon = startDaemonProcess(
+    [
+      '--git-url',
+      url,
+      '--path',
+      'clusters/bench',
+      '--cluster',
+      'bench',
+      '--kubeconfig',
+      engine.kubeconfig,
+      '--cache-dir',
+      join(tmp, 'cache'),
+      '--interval',
+      '1h',
+      '--agent-image',
+      'restorectl:bench',
+      '--kube-api-qps',
+      String(LIMITS.qps),
+      '--kube-api-burst',
+      String(LIMITS.burst),
+    ],
+    values['daemon-node-options'] ? { NODE_OPTIONS: values['daemon-node-options'] } : {},
+  );
   const figures: DaemonFigures = { engine: engineName, size: n, pending: 0, hwm: 0, rssEnd: 0, startupMs: 0 };
   try {
     const deadline = Date.now() + Number(values['catch-up-timeout']) * 1000;
@@ -520,7 +525,9 @@ if (memory.length) {
   console.log(`  peak RSS of the bench process: ${mib(peakRss)}`);
 }
 if (daemonFigures.length) {
-  console.log(`\nthe daemon alone: \`restorectl run\` from dist/ in its own process (${QPS}), peak RSS = VmHWM from /proc until every session was Pending:`);
+  console.log(
+    `\nthe daemon alone: \`restorectl run\` from dist/ in its own process (${QPS}${values['daemon-node-options'] ? `; NODE_OPTIONS=${values['daemon-node-options']}` : ''}), peak RSS = VmHWM from /proc until every session was Pending:`,
+  );
   for (const e of ENGINES) {
     const mine = daemonFigures.filter((d) => d.engine === e);
     const base = mine.reduce((a, b) => (b.size < a.size ? b : a), mine[0]!);
