@@ -1,37 +1,65 @@
 // bench/cycle.ts (`npm run bench:cycle`): the daemon's cycle at 10, 100 and 1,000 declared
-// sessions, against a sandbox API server in its own process (so the memory figures are the
-// daemon's) and a real smart-HTTP git server.
-//  - first cycle: N sessions created, N ledger entries pushed; then how long the controller
-//    takes to bring every new session to Pending (its targets do not exist), under its
-//    client-side rate limit (default 50 QPS, burst 300);
+// sessions, on the embedded sandbox and on the real kube-apiserver engine side by side (each in
+// its own process), with a real smart-HTTP git server.
+//  - first cycle: N sessions created, N ledger entries pushed, by step; then how long the controller
+//    takes to bring every new session to Pending (its targets do not exist), under its client-side
+//    rate limit (default 50 QPS, burst 300; --qps/--burst change it);
 //  - steady state while the N sessions wait for their targets, and again once they are final:
 //    API requests per second over a quiet window (aim 0: waiting sessions are woken by watches);
 //  - no-op cycle (nothing changed anywhere): aim 0 API writes, 0 commits, < 100 ms at 1,000;
 //  - one-file change: aim work proportional to the change (1 create, 1 status file);
 //  - push → RestoreSession latency: a push, then a signed GitHub push webhook to the daemon's
 //    webhook server, until the new session is visible through the API. Aim p50 < 1 s;
-//  - memory: heap after a full GC and peak RSS once the first cycle has settled, and the cost of
-//    one session (the heap's growth from the smallest size, per session). Aim ≤ 150 MiB + 20 KiB
-//    per session.
-// API requests are counted by the sandbox (its --verbose request log), writes are the non-GET ones;
-// a cycle's count includes the controller's reaction to what the cycle created.
-// BENCH_BUILT=1 runs the product's built JavaScript (`npm run build` → dist/) instead of its
-// TypeScript through tsx: the memory figures that matter. Run with --expose-gc (the npm script does).
-import { execFileSync, spawn } from 'node:child_process';
+//  - the daemon alone (--daemon-sessions, default 1 and 1,000): `restorectl run` from the built
+//    JavaScript as a process of its own, its first cycle from its own log, and its peak RSS from
+//    /proc (VmHWM) until the controller has caught up. Aim ≤ 150 MiB + 20 KiB per session.
+// Requests: `client` is every request the daemon's client sent (counted on its KubeConfig: the
+// same measure on both engines); `server` is what the API server counted (bench/engines.ts says
+// how, per engine); a cycle's count includes the controller's reaction to what the cycle created.
+// BENCH_BUILT=1 runs the in-process daemon from dist/ too. Run with --expose-gc (the npm script does).
+// Run: npm run bench:cycle [-- --engine both|embedded|kube-apiserver --sessions 10,100,1000
+//        --daemon-sessions 1,1000 --qps 50 --burst 300]
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { GitHttpServer } from '@restore-controller/devkit/git-http-server';
+import { REPO_ROOT, countedKubeConfig, enginesFrom, load, staleBuild, startDaemonProcess, startEngine } from './engines.ts';
+import type { EngineName, RequestCount } from './engines.ts';
 import { restoreSessionYaml } from './manifests.ts';
 
-const BUILT = process.env.BENCH_BUILT === '1';
+const { values } = parseArgs({
+  options: {
+    engine: { type: 'string' },
+    sessions: { type: 'string', default: process.env['BENCH_SIZES'] ?? '10,100,1000' },
+    'daemon-sessions': { type: 'string', default: '1,1000' },
+    qps: { type: 'string', default: '50' },
+    burst: { type: 'string', default: '300' },
+    /** NODE_OPTIONS for the daemon alone (e.g. --max-semi-space-size=2), to compare V8 settings. */
+    'daemon-node-options': { type: 'string', default: '' },
+    /** How long the daemon alone may take to catch up before its figures are taken anyway (s). */
+    'catch-up-timeout': { type: 'string', default: '300' },
+  },
+});
+const { engines: ENGINES, note: ENGINE_NOTE } = enginesFrom(values.engine);
+const list = (s: string) => s.split(',').filter(Boolean).map(Number);
+const SIZES = list(values.sessions);
+const DAEMON_SIZES = list(values['daemon-sessions']);
+const LIMITS = { qps: Number(values.qps), burst: Number(values.burst) };
+const QPS = `${LIMITS.qps ? `${LIMITS.qps} QPS, burst ${LIMITS.burst}` : 'no rate limit'}`;
+if ([...SIZES, ...DAEMON_SIZES].some((n) => !Number.isInteger(n) || n < 1))
+  throw new Error('--sessions and --daemon-sessions take counts ≥ 1, comma-separated');
+
+const BUILT = process.env['BENCH_BUILT'] === '1';
 if (BUILT && !existsSync(fileURLToPath(new URL('../dist/daemon/daemon.js', import.meta.url))))
   throw new Error('BENCH_BUILT=1: run `npm run build` first (dist/ is missing)');
+const stale = DAEMON_SIZES.length || BUILT ? staleBuild() : undefined;
+if (stale) throw new Error(`the daemon-alone figures run the built JavaScript, but ${stale} (or pass --daemon-sessions '')`);
 /** A module of the product: built (dist/*.js) or its source (src/*.ts). */
 const product = (path: string) => import(BUILT ? `../dist/${path}.js` : `../src/${path}.ts`);
-const { crdFor, MANAGED_KINDS } = (await product('api/crds')) as typeof import('../src/api/crds.ts');
 const { Daemon } = (await product('daemon/daemon')) as typeof import('../src/daemon/daemon.ts');
 const { RESTORE_SESSIONS } = (await product('kube/resources')) as typeof import('../src/kube/resources.ts');
 const { startHttpServer } = (await product('daemon/http-server')) as typeof import('../src/daemon/http-server.ts');
@@ -40,13 +68,11 @@ const { GitSource } = (await product('source/index')) as typeof import('../src/s
 const { StatusWriter } = (await product('status/index')) as typeof import('../src/status/index.ts');
 type DaemonT = InstanceType<typeof Daemon>;
 
-const SIZES = (process.env.BENCH_SIZES ?? '10,100,1000').split(',').map(Number);
-const NOOP_RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const NOOP_RUNS = Number(process.env['BENCH_RUNS'] ?? 7);
 /** How long the steady state is watched for requests (ms). */
-const STEADY_MS = Number(process.env.BENCH_STEADY_MS ?? 10_000);
-const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 9);
+const STEADY_MS = Number(process.env['BENCH_STEADY_MS'] ?? 10_000);
+const LATENCY_RUNS = Number(process.env['BENCH_LATENCY_RUNS'] ?? 9);
 const SECRET = 'bench-webhook-secret';
-const BIN = fileURLToPath(new URL('../bin/restorectl.js', import.meta.url));
 const GIT_ENV = {
   ...process.env,
   GIT_AUTHOR_NAME: 'Bench',
@@ -70,41 +96,49 @@ spec:
     storageSecretName: repo-secret
 `;
 
-/** The sandbox as a child process, counting the requests it serves. */
-async function startSandbox(
-  dir: string,
-): Promise<{ kubeconfig: string; requests: () => { total: number; writes: number; lines: string[] }; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [BIN, 'sandbox', '--dir', dir, '--verbose'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  let buf = '';
-  child.stderr.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    // --verbose logs each request at debug: `debug: GET /api/v1/pods`.
-    for (const l of parts) {
-      const request = /^debug: ([A-Z]+ \/.*)$/.exec(l)?.[1];
-      if (request) lines.push(request);
-    }
+function git(cwd: string, args: string[]): string {
+  return execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+function kubectl(kubeconfig: string, home: string, args: string[]): string {
+  return execFileSync('kubectl', ['--kubeconfig', kubeconfig, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, HOME: home, KUBECACHEDIR: join(home, 'kubectl-cache') },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('kubeconfig:')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`sandbox exited with ${code}`)));
-  });
-  return {
-    kubeconfig: join(dir, 'kubeconfig'),
-    requests: () => ({ total: lines.length, writes: lines.filter((l) => !l.startsWith('GET ')).length, lines: [...lines] }),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+}
+
+/** An engine with the CRDs (Established), the namespace and the Repository's Secret; a git server with N sessions pushed. */
+async function setUp(engineName: EngineName, n: number, tmp: string) {
+  const engine = await startEngine(engineName, join(tmp, 'cluster'));
+  const server = await GitHttpServer.start({ root: join(tmp, 'repos') });
+  kubectl(engine.kubeconfig, tmp, ['apply', '--server-side', '-f', 'deploy/crds']);
+  kubectl(engine.kubeconfig, tmp, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+  const core = engine.kc.makeApiClient(k8s.CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name: 'bench' } } });
+  await core.createNamespacedSecret({ namespace: 'bench', body: { metadata: { name: 'repo-secret' }, stringData: { RESTIC_PASSWORD: 'bench' } } });
+  const url = server.createRepo('restores');
+  const work = join(tmp, 'work');
+  mkdirSync(join(work, 'clusters', 'bench'), { recursive: true });
+  git(work, ['init', '--quiet', '--initial-branch=main']);
+  git(work, ['remote', 'add', 'origin', server.repoPath('restores')]);
+  writeFileSync(join(work, 'clusters', 'bench', 'repository.yaml'), REPOSITORY);
+  for (let i = 0; i < n; i++) writeFileSync(join(work, 'clusters', 'bench', `restore-${i}.yaml`), session(i));
+  const push = (message: string) => {
+    git(work, ['add', '-A']);
+    git(work, ['commit', '--quiet', '-m', message]);
+    git(work, ['push', '--quiet', 'origin', 'HEAD']); // by path: a sync push over HTTP to this process would deadlock
   };
+  push(`${n} restores`);
+  const statusCommits = () => {
+    try {
+      return Number(server.git('restores', ['rev-list', '--count', 'restore-status']).trim());
+    } catch {
+      return 0; // no status branch yet
+    }
+  };
+  return { engine, server, url, work, push, statusCommits };
 }
 
 async function markSucceeded(custom: k8s.CustomObjectsApi, n: number): Promise<void> {
@@ -134,10 +168,6 @@ async function markSucceeded(custom: k8s.CustomObjectsApi, n: number): Promise<v
   }
 }
 
-function git(cwd: string, args: string[]): string {
-  return execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
-
 function steps(runs: { timings: Record<string, number | undefined> }[]): string {
   const keys = Object.keys(runs[0]?.timings ?? {});
   return keys
@@ -156,7 +186,6 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((s.length - 1) * p))]!;
 }
 
-const QPS = 'default 50 QPS, burst 300';
 /** Heap after a full GC (when run with --expose-gc) and RSS now. */
 function heapNow(): { heap: number; rss: number; gc: boolean } {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -165,137 +194,114 @@ function heapNow(): { heap: number; rss: number; gc: boolean } {
   const m = process.memoryUsage();
   return { heap: m.heapUsed, rss: m.rss, gc: Boolean(gc) };
 }
-const memory: { size: number; heap: number; rss: number; gc: boolean }[] = [];
+const memory: { engine: EngineName; size: number; heap: number; rss: number; gc: boolean }[] = [];
 
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
+const aimMiB = (n: number) => 150 + (n * 20) / 1024;
 
 interface Row {
+  engine: EngineName;
   size: number;
   phase: string;
   time: string;
-  requests: string;
+  client: string;
   writes: string;
+  server: string;
   commits: string;
   note: string;
 }
 const rows: Row[] = [];
+const notes: string[] = [];
 
-async function benchSize(n: number): Promise<void> {
+async function benchSize(engineName: EngineName, n: number): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), `bench-cycle-${n}-`));
-  const sandbox = await startSandbox(join(tmp, 'cluster'));
-  const server = await GitHttpServer.start({ root: join(tmp, 'repos') });
+  const { engine, server, url, work, push, statusCommits } = await setUp(engineName, n, tmp);
+  const row = (r: Omit<Row, 'engine' | 'size'>) => rows.push({ engine: engineName, size: n, ...r });
   try {
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(sandbox.kubeconfig);
-    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    for (const k of MANAGED_KINDS)
-      await custom.createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: crdFor(k) });
-    const core = kc.makeApiClient(k8s.CoreV1Api);
-    await core.createNamespace({ body: { metadata: { name: 'bench' } } });
-    await core.createNamespacedSecret({ namespace: 'bench', body: { metadata: { name: 'repo-secret' }, stringData: { RESTIC_PASSWORD: 'bench' } } });
-
-    const url = server.createRepo('restores');
-    const work = join(tmp, 'work');
-    mkdirSync(join(work, 'clusters', 'bench'), { recursive: true });
-    git(work, ['init', '--quiet', '--initial-branch=main']);
-    git(work, ['remote', 'add', 'origin', server.repoPath('restores')]);
-    writeFileSync(join(work, 'clusters', 'bench', 'repository.yaml'), REPOSITORY);
-    for (let i = 0; i < n; i++) writeFileSync(join(work, 'clusters', 'bench', `restore-${i}.yaml`), session(i));
-    const push = (message: string) => {
-      git(work, ['add', '-A']);
-      git(work, ['commit', '--quiet', '-m', message]);
-      git(work, ['push', '--quiet', 'origin', 'HEAD']); // by path: a sync push over HTTP to this process would deadlock
-    };
-    push(`${n} restores`);
-    const statusCommits = () => {
-      try {
-        return Number(server.git('restores', ['rev-list', '--count', 'restore-status']).trim());
-      } catch {
-        return 0; // no status branch yet
-      }
-    };
-
+    const counted = countedKubeConfig(engine.kc);
+    const custom = engine.kc.makeApiClient(k8s.CustomObjectsApi);
     const cacheDir = join(tmp, 'cache');
     const daemon = new Daemon({
       source: new GitSource({ url, branch: 'main', path: 'clusters/bench', cacheDir: join(cacheDir, 'source') }),
       statusWriter: new StatusWriter({ url, cacheDir: join(cacheDir, 'status') }),
-      kubeConfig: kc,
+      kubeConfig: counted.kc,
       cluster: 'bench',
       // The controller runs alongside as in production; its targets do not exist, so every session
       // waits Pending after one reconcile.
-      controller: { agent: { image: 'restorectl:bench' }, resyncMs: 3_600_000 },
+      controller: { agent: { image: 'restorectl:bench' }, resyncMs: 3_600_000, clientLimits: LIMITS },
     });
 
     await daemon.watch(); // as `restorectl run` does; cycles then run only when the bench calls them
 
-    // The sandbox's request log arrives through a pipe: wait until it has been quiet for a while.
-    const settled = async () => {
-      const until = Date.now() + 3000; // a session polled by the controller keeps it from ever being silent
-      for (let seen = -1; seen !== sandbox.requests().total && Date.now() < until; ) {
-        seen = sandbox.requests().total;
-        await new Promise((r) => setTimeout(r, 300));
-      }
-    };
-    const measure = async (phase: string, note: (r: Awaited<ReturnType<DaemonT['cycle']>>) => string) => {
+    const counts = async (): Promise<{ client: RequestCount; server: RequestCount }> => ({ client: counted.count(), server: await engine.served() });
+    const measure = async (note: (r: Awaited<ReturnType<DaemonT['cycle']>>) => string) => {
       await daemon.controller.idle();
-      await settled();
-      const before = sandbox.requests();
+      await engine.settled();
+      const before = await counts();
+      const linesBefore = engine.lines().length;
       const commitsBefore = statusCommits();
       const t = performance.now();
       const report = await daemon.cycle();
       const took = performance.now() - t;
       await daemon.controller.idle(); // the controller reacting to what the cycle created, at its rate limit
       const caughtUp = performance.now() - t;
-      await settled(); // the cycle's requests, and those of the controller reacting to its writes
-      const after = sandbox.requests();
-      const commits = statusCommits() - commitsBefore;
-      if (!report.ok) throw new Error(`${phase}: ${report.error}`);
+      await engine.settled(); // the cycle's requests, and those of the controller reacting to its writes
+      const after = await counts();
+      if (!report.ok) throw new Error(`${engineName}, ${n} sessions: ${report.error}`);
       return {
         timings: report.timings,
         took,
-        requests: after.total - before.total,
-        writes: after.writes - before.writes,
-        commits,
+        requests: after.client.total - before.client.total,
+        writes: after.client.writes - before.client.writes,
+        served: after.server.total - before.server.total,
+        commits: statusCommits() - commitsBefore,
         note: note(report),
-        lines: after.lines.slice(before.total),
+        lines: engine.lines().slice(linesBefore),
         caughtUp,
       };
     };
-    /** Requests per second reaching the API server over a quiet window, and the controller's reconciles in it. */
+    /** Requests per second over a quiet window: the daemon's client, and the server (every client there). */
     const steady = async (phase: string) => {
       await daemon.controller.idle();
-      await settled();
-      const before = sandbox.requests().total;
+      await engine.settled();
+      const before = await counts();
       const reconciles = daemon.controller.stats.reconciles;
       await new Promise((r) => setTimeout(r, STEADY_MS));
-      await settled();
-      const n = sandbox.requests().total - before;
-      rows.push({
-        size: n_,
+      await engine.settled();
+      const after = await counts();
+      const s = STEADY_MS / 1000;
+      const client = after.client.total - before.client.total;
+      row({
         phase,
-        time: `${(STEADY_MS / 1000).toFixed(0)} s window`,
-        requests: `${(n / (STEADY_MS / 1000)).toFixed(1)}/s`,
+        time: `${s.toFixed(0)} s window`,
+        client: `${(client / s).toFixed(1)}/s`,
         writes: '',
+        server: `${((after.server.total - before.server.total) / s).toFixed(1)}/s`,
         commits: '',
-        note: `${n} requests, ${daemon.controller.stats.reconciles - reconciles} reconciles in the window (aim 0 requests/s)`,
+        note: `${client} client requests, ${daemon.controller.stats.reconciles - reconciles} reconciles in the window (aim 0 requests/s)`,
       });
     };
-    const n_ = n;
 
-    const first = await measure('first', (r) => `${r.applied.length} applied; by step: ${steps([{ timings: r.timings }])}`);
-    rows.push({
-      size: n,
+    const calls0 = { ...daemon.controller.cluster.counter.byCall };
+    const first = await measure((r) => `${r.applied.length} applied; by step: ${steps([{ timings: r.timings }])}`);
+    const controllerCalls = Object.entries(daemon.controller.cluster.counter.byCall)
+      .map(([call, k]) => [call, k - (calls0[call] ?? 0)] as const)
+      .filter(([, k]) => k > 0 && k >= n / 20)
+      .map(([call, k]) => `${call} ${(k / n).toFixed(2)}`)
+      .join(', ');
+    row({
       phase: 'first cycle',
       time: ms(first.took),
-      requests: String(first.requests),
+      client: String(first.requests),
       writes: String(first.writes),
+      server: String(first.served),
       commits: String(first.commits),
-      note: `${first.note}${n >= 1000 ? ` (${(first.took / 2000).toFixed(2)}× the 2 s aim)` : ''}; ${(first.requests / n).toFixed(1)} requests/session; controller caught up after ${ms(first.caughtUp)} (${QPS})`,
+      note: `${first.note}${n >= 1000 ? ` (${(first.took / 2000).toFixed(2)}× the 2 s aim)` : ''}; ${(first.requests / n).toFixed(1)} client requests/session (the controller's per session: ${controllerCalls}); controller caught up after ${ms(first.caughtUp)} (${QPS}; ${daemon.controller.limiter.stats.waited} requests waited for a token)`,
     });
-    memory.push({ size: n, ...heapNow() });
+    memory.push({ engine: engineName, size: n, ...heapNow() });
     await steady('steady: sessions waiting');
     // Steady state: the restores are done. Stand-in agents report every host Succeeded (the
     // controller then leaves the sessions alone), and one cycle records it on the status branch.
@@ -305,12 +311,11 @@ async function benchSize(n: number): Promise<void> {
     await daemon.cycle();
 
     await steady('steady: sessions final');
-    const noop: { timings: Record<string, number | undefined>; took: number; requests: number; writes: number; commits: number; lines: string[] }[] = [];
-    for (let r = 0; r < NOOP_RUNS; r++) noop.push(await measure('no-op', () => ''));
+    const noop: Awaited<ReturnType<typeof measure>>[] = [];
+    for (let r = 0; r < NOOP_RUNS; r++) noop.push(await measure(() => ''));
     const warm = noop.slice(1);
     const worst = warm.reduce((a, b) => (b.writes + b.commits > a.writes + a.commits ? b : a));
-    rows.push({
-      size: n,
+    row({
       phase: 'no-op cycle (warm)',
       time: `p50 ${ms(
         percentile(
@@ -318,35 +323,39 @@ async function benchSize(n: number): Promise<void> {
           0.5,
         ),
       )}, max ${ms(Math.max(...warm.map((x) => x.took)))}`,
-      requests: String(
+      client: String(
         percentile(
           warm.map((x) => x.requests),
           0.5,
         ),
       ),
       writes: String(Math.max(...warm.map((x) => x.writes))),
+      server: String(
+        percentile(
+          warm.map((x) => x.served),
+          0.5,
+        ),
+      ),
       commits: String(Math.max(...warm.map((x) => x.commits))),
-      note: worst.writes
-        ? `writes: ${worst.lines
-            .filter((l) => !l.startsWith('GET '))
-            .slice(0, 3)
-            .join('; ')}`
-        : `cold ${ms(noop[0]!.took)}; p50 by step: ${steps(warm)}`,
+      note:
+        worst.writes && worst.lines.length
+          ? `writes: ${worst.lines
+              .filter((l) => !l.startsWith('GET '))
+              .slice(0, 3)
+              .join('; ')}`
+          : `cold ${ms(noop[0]!.took)}; p50 by step: ${steps(warm)}`,
     });
 
     writeFileSync(join(work, 'clusters', 'bench', `restore-${n}.yaml`), session(n));
     push('one more restore');
-    const one = await measure(
-      'one-file',
-      (r) => `${r.applied.map((a) => `${a.action.action} ${a.action.kind}`).join(', ')}; by step: ${steps([{ timings: r.timings }])}`,
-    );
-    if (process.env.BENCH_DEBUG) console.log(one.lines.join('\n'));
-    rows.push({
-      size: n,
+    const one = await measure((r) => `${r.applied.map((a) => `${a.action.action} ${a.action.kind}`).join(', ')}; by step: ${steps([{ timings: r.timings }])}`);
+    if (process.env['BENCH_DEBUG']) console.log(one.lines.join('\n'));
+    row({
       phase: 'one-file change',
       time: ms(one.took),
-      requests: String(one.requests),
+      client: String(one.requests),
       writes: String(one.writes),
+      server: String(one.served),
       commits: String(one.commits),
       note: one.note,
     });
@@ -382,60 +391,170 @@ async function benchSize(n: number): Promise<void> {
       latencies.push(performance.now() - t);
       await daemon.trigger();
     }
-    rows.push({
-      size: n,
+    row({
       phase: 'push → RestoreSession',
       time: `p50 ${ms(percentile(latencies, 0.5))}, p90 ${ms(percentile(latencies, 0.9))}`,
-      requests: '',
+      client: '',
       writes: '',
+      server: '',
       commits: '',
       note: `${LATENCY_RUNS} pushes, each announced by a signed webhook`,
     });
     await webhook.close();
     daemon.stop();
   } finally {
-    await sandbox.stop();
+    await engine.stop();
+    await server.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+interface DaemonFigures {
+  engine: EngineName;
+  size: number;
+  firstCycle?: { seconds: number; timings: Record<string, number> };
+  caughtUpMs?: number;
+  pending: number;
+  hwm: number;
+  rssEnd: number;
+  startupMs: number;
+}
+const daemonFigures: DaemonFigures[] = [];
+
+/** `restorectl run` (dist/) as its own process against a fresh cluster and N declared sessions: its first cycle and its memory. */
+async function daemonAlone(engineName: EngineName, n: number): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), `bench-daemon-${n}-`));
+  const { engine, server, url } = await setUp(engineName, n, tmp);
+  const custom = engine.kc.makeApiClient(k8s.CustomObjectsApi);
+  const t0 = performance.now();
+  const daemon = startDaemonProcess(
+    [
+      '--git-url',
+      url,
+      '--path',
+      'clusters/bench',
+      '--cluster',
+      'bench',
+      '--kubeconfig',
+      engine.kubeconfig,
+      '--cache-dir',
+      join(tmp, 'cache'),
+      '--interval',
+      '1h',
+      '--agent-image',
+      'restorectl:bench',
+      '--kube-api-qps',
+      String(LIMITS.qps),
+      '--kube-api-burst',
+      String(LIMITS.burst),
+    ],
+    values['daemon-node-options'] ? { NODE_OPTIONS: values['daemon-node-options'] } : {},
+  );
+  const figures: DaemonFigures = { engine: engineName, size: n, pending: 0, hwm: 0, rssEnd: 0, startupMs: 0 };
+  try {
+    const deadline = Date.now() + Number(values['catch-up-timeout']) * 1000;
+    const exited = () => daemon.child.exitCode !== null || daemon.child.signalCode !== null;
+    while (Date.now() < deadline && !exited()) {
+      await new Promise((r) => setTimeout(r, 1000));
+      if (!figures.startupMs && daemon.logs.some((l) => l['msg'] === 'running')) figures.startupMs = performance.now() - t0;
+      const cycle = daemon.logs.find((l) => l['msg'] === 'cycle timings');
+      if (!cycle) continue;
+      figures.firstCycle ??= { seconds: cycle['seconds'] as number, timings: cycle['timings'] as Record<string, number> };
+      if (cycle['ok'] === false)
+        throw new Error(`the daemon's first cycle failed: ${JSON.stringify(daemon.logs.filter((l) => l['level'] === 'error').slice(0, 3))}`);
+      const sessions = (await custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'bench' })) as {
+        items: Array<{ status?: { phase?: string } }>;
+      };
+      figures.pending = sessions.items.filter((s) => s.status?.phase === 'Pending').length;
+      if (figures.pending >= n) {
+        figures.caughtUpMs = performance.now() - t0;
+        await new Promise((r) => setTimeout(r, 3000)); // what the last reconciles leave behind
+        break;
+      }
+    }
+    if (exited()) throw new Error(`restorectl run exited (${daemon.child.exitCode}): ${JSON.stringify(daemon.logs.slice(-5))}`);
+    const m = daemon.memory();
+    figures.hwm = m.hwm;
+    figures.rssEnd = m.rss;
+    daemonFigures.push(figures);
+  } finally {
+    await daemon.stop();
+    await engine.stop();
     await server.close();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
 
 console.log(
-  `bench:cycle — sizes ${SIZES.join(', ')}; ${BUILT ? 'built dist/' : 'sources through tsx'}; node ${process.version}; load ${loadavg()
-    .map((x) => x.toFixed(1))
-    .join(' ')}`,
+  `bench:cycle — ${ENGINE_NOTE}; sessions ${SIZES.join(', ')}; daemon alone at ${DAEMON_SIZES.join(', ') || 'none'}; ${QPS}; in-process daemon ${BUILT ? 'built dist/' : 'sources through tsx'}; node ${process.version}; load ${load()}`,
 );
-for (const n of SIZES) {
-  const rssBefore = process.memoryUsage().rss;
-  await benchSize(n);
-  console.log(`  ${n} sessions done (peak RSS so far ${mib(peakRss)}, was ${mib(rssBefore)} before this size)`);
-}
-clearInterval(sampler);
-const widths = [8, 24, 26, 9, 7, 8];
-const line = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' ');
-console.log('\n' + line(['sessions', 'phase', 'time', 'requests', 'writes', 'commits', 'note']));
-for (const r of rows) console.log(line([String(r.size), r.phase, r.time, r.requests, r.writes, r.commits, r.note]));
-if (memory.length) {
-  const base = memory.reduce((a, b) => (b.size < a.size ? b : a));
-  console.log(
-    `\nmemory once the first cycle settled (${memory[0]!.gc ? 'heap after a full GC' : 'heap without a GC: run with --expose-gc'}; ${BUILT ? 'built dist/' : 'sources through tsx'}):`,
-  );
-  for (const m of memory) {
-    const perSession = m.size > base.size ? ` = ${((m.heap - base.heap) / (m.size - base.size) / 1024).toFixed(1)} KiB heap per session over ${base.size}` : '';
-    const aim = 150 + (m.size * 20) / 1024;
-    console.log(
-      `  ${String(m.size).padStart(5)} sessions: heap ${mib(m.heap)}, RSS ${mib(m.rss)} = ${(m.rss / 2 ** 20 / aim).toFixed(2)}× the aim of ${aim.toFixed(0)} MiB${perSession}`,
-    );
+for (const engineName of ENGINES) {
+  for (const n of SIZES) {
+    const rssBefore = process.memoryUsage().rss;
+    await benchSize(engineName, n);
+    console.log(`  ${engineName}: ${n} sessions done (peak RSS of the bench so far ${mib(peakRss)}, was ${mib(rssBefore)} before this size); load ${load()}`);
+  }
+  for (const n of DAEMON_SIZES) {
+    await daemonAlone(engineName, n);
+    console.log(`  ${engineName}: the daemon alone with ${n} sessions done; load ${load()}`);
   }
 }
+clearInterval(sampler);
+
+const widths = [15, 8, 24, 26, 8, 7, 9, 8];
+const line = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' ');
+console.log(`\n${line(['engine', 'sessions', 'phase', 'time', 'client', 'writes', 'server', 'commits', 'note'])}`);
+for (const size of SIZES)
+  for (const phase of [...new Set(rows.map((r) => r.phase))])
+    for (const r of rows.filter((x) => x.size === size && x.phase === phase))
+      console.log(line([r.engine, String(r.size), r.phase, r.time, r.client, r.writes, r.server, r.commits, r.note]));
+console.log("\nrequests: client = the daemon's own client (counted on its KubeConfig: API calls and watch starts, the same on both engines)");
+for (const e of ENGINES)
+  console.log(
+    `          server (${e}) = ${e === 'embedded' ? "the sandbox's request log (every request it served, watches included; the bench's own reads excluded by the windows)" : "kube-apiserver's apiserver_request_total (every client: kube-controller-manager, the scheduler, the simulated nodes; a watch counts when it ends)"}`,
+  );
+for (const n of notes) console.log(n);
+
+if (memory.length) {
+  console.log(
+    `\nmemory of the in-process daemon once the first cycle settled (${memory[0]!.gc ? 'heap after a full GC' : 'heap without a GC: run with --expose-gc'}; this process also holds the git server and the bench):`,
+  );
+  for (const e of ENGINES) {
+    const mine = memory.filter((m) => m.engine === e);
+    const base = mine.reduce((a, b) => (b.size < a.size ? b : a), mine[0]!);
+    for (const m of mine) {
+      const perSession =
+        m.size > base.size ? ` = ${((m.heap - base.heap) / (m.size - base.size) / 1024).toFixed(1)} KiB heap per session over ${base.size}` : '';
+      console.log(`  ${e.padEnd(15)} ${String(m.size).padStart(5)} sessions: heap ${mib(m.heap)}, RSS ${mib(m.rss)}${perSession}`);
+    }
+  }
+  console.log(`  peak RSS of the bench process: ${mib(peakRss)}`);
+}
+if (daemonFigures.length) {
+  console.log(
+    `\nthe daemon alone: \`restorectl run\` from dist/ in its own process (${QPS}${values['daemon-node-options'] ? `; NODE_OPTIONS=${values['daemon-node-options']}` : ''}), peak RSS = VmHWM from /proc until every session was Pending:`,
+  );
+  for (const e of ENGINES) {
+    const mine = daemonFigures.filter((d) => d.engine === e);
+    const base = mine.reduce((a, b) => (b.size < a.size ? b : a), mine[0]!);
+    for (const d of mine) {
+      const aim = aimMiB(d.size);
+      const per = d.size > base.size ? `, ${((d.hwm - base.hwm) / (d.size - base.size) / 1024).toFixed(1)} KiB per session over ${base.size}` : '';
+      const first = d.firstCycle
+        ? `first cycle ${(d.firstCycle.seconds * 1000).toFixed(0)} ms${d.size >= 1000 ? ` (${(d.firstCycle.seconds / 2).toFixed(2)}× the 2 s aim)` : ''} (${Object.entries(
+            d.firstCycle.timings,
+          )
+            .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+            .join(', ')})`
+        : 'no cycle logged';
+      const caught = d.caughtUpMs ? `all Pending ${ms(d.caughtUpMs)} after start` : `NOT caught up: ${d.pending}/${d.size} Pending at the timeout`;
+      console.log(
+        `  ${e.padEnd(15)} ${String(d.size).padStart(5)} sessions: peak RSS ${mib(d.hwm)} = ${(d.hwm / 2 ** 20 / aim).toFixed(2)}× the aim of ${aim.toFixed(0)} MiB${per}; RSS at the end ${mib(d.rssEnd)}; ${first}; ${caught}`,
+      );
+    }
+  }
+}
+console.log(`\nload average at the end: ${load()} (2 cores, shared with other work)`);
 console.log(
-  `\npeak RSS of the daemon process (git server in it too; the sandbox is a separate process): ${mib(peakRss)}; maxRSS ${mib(process.resourceUsage().maxRSS * 1024)}`,
-);
-console.log(
-  `load average at the end: ${loadavg()
-    .map((x) => x.toFixed(1))
-    .join(' ')} (2 cores, shared with other work)`,
-);
-console.log(
-  'aims: steady 0 requests/s; no-op 0 writes, 0 commits, < 100 ms at 1,000 sessions; one-file change proportional to the change; push → session p50 < 1 s',
+  'aims: steady 0 requests/s; first cycle < 2 s at 1,000; no-op 0 writes, 0 commits, < 100 ms at 1,000 sessions; one-file change proportional to the change; push → session p50 < 1 s; daemon ≤ 150 MiB + 20 KiB per session',
 );

@@ -53,5 +53,11 @@ export const MANAGED_BY_VALUE = 'restore-controller';
 export const SOURCE_ANNOTATION = 'restore.gitops/source';
 export const CONTENT_ID_ANNOTATION = 'restore.gitops/content-id';
 export const RERUN_ANNOTATION = 'restore.gitops/rerun';
+/**
+ * The controller's finalizer on every session it drives: deleting a session waits until its agents,
+ * Jobs and grants are cleaned up. The daemon creates its sessions with it already set, which saves
+ * the controller a PUT of each new session (a quarter of what a new session costs the API server).
+ */
+export const CLEANUP_FINALIZER = 'restore.gitops/cleanup';
 /** The snapshot each host restores, pinned when the daemon accepted the execution (snapshot-pins.ts). */
 export const SNAPSHOTS_ANNOTATION = 'restore.gitops/snapshots';

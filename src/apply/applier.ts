@@ -3,7 +3,7 @@
 // next cycle creates it anew, after the ledger records it); prunes delete final sessions.
 import * as k8s from '@kubernetes/client-node';
 import type { KubeObject } from '../api/meta.ts';
-import { CONTENT_ID_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SOURCE_ANNOTATION } from '../api/meta.ts';
+import { CLEANUP_FINALIZER, CONTENT_ID_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SOURCE_ANNOTATION } from '../api/meta.ts';
 import type { Repository } from '../api/repository.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
 import { apiErrorInfo, isAlreadyExists, isNotFound } from '../kube/api-error.ts';
@@ -42,6 +42,12 @@ export function managedObject<T extends KubeObject>(o: T, source: SourceInfo, fi
       },
     },
   };
+}
+
+/** The session with the controller's finalizer already set, as its first reconcile would set it (one PUT less per new session). */
+export function withCleanupFinalizer(s: RestoreSession): RestoreSession {
+  const finalizers = s.metadata.finalizers ?? [];
+  return finalizers.includes(CLEANUP_FINALIZER) ? s : { ...s, metadata: { ...s.metadata, finalizers: [...finalizers, CLEANUP_FINALIZER] } };
 }
 
 export interface ApplierOptions {
@@ -90,7 +96,7 @@ export class Applier {
           await this.upsertRepository(managedObject(m.object, source, m.file));
         } else if (action.kind === 'RestoreSession' && action.action === 'create') {
           const m = sessions.get(key)!;
-          await this.createSession(managedObject(m.object, source, m.file, action.contentId));
+          await this.createSession(withCleanupFinalizer(managedObject(m.object, source, m.file, action.contentId)));
         } else if (action.kind === 'RestoreSession' && (action.action === 'rerun' || action.action === 'prune')) {
           await this.deleteSession(action.namespace, action.name);
         } else {

@@ -6,6 +6,7 @@
 // then validation, the deadline, the executor's dependencies (the Repository and its Secret, for
 // Restic sessions), the executor itself, and one status write. What decides (validationCondition,
 // dependencyConditions, requeueAfter, phaseChange) is pure; the rest is the I/O around it.
+import { CLEANUP_FINALIZER } from '../api/meta.ts';
 import type { Repository } from '../api/repository.ts';
 import type { HostRestoreStats, RestorePhase, RestoreSession, RestoreSessionStatus } from '../api/restoresession.ts';
 import { isFinalPhase, repositoryOf } from '../api/restoresession.ts';
@@ -31,7 +32,7 @@ import { interimClaim } from './claims.ts';
 import { agentMayRun, agentTrouble } from './agent-pods.ts';
 import type { AgentTrouble } from './agent-pods.ts';
 
-export const FINALIZER = 'restore.gitops/cleanup';
+export const FINALIZER = CLEANUP_FINALIZER;
 const EMPTY_RECORD = recordText({ stats: [], conditions: [] });
 
 export interface ReconcileConfig extends ExecutorConfig {

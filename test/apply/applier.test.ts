@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
 import type { Repository, RestoreSession } from '../../src/api/index.ts';
 import { Applier } from '../../src/apply/index.ts';
+import { Controller } from '../../src/controller/index.ts';
 import type { DesiredSet } from '../../src/manifests/desired.ts';
 import type { Action, Plan } from '../../src/plan/types.ts';
 import { startSandbox } from '../support/sandbox.ts';
@@ -91,6 +92,47 @@ describe('Applier', function () {
       namespace: NS,
     })) as { items: RestoreSession[] };
     assert.equal(live.items.length, 60);
+  });
+
+  it("creates sessions with the controller's cleanup finalizer: its first reconcile need not PUT it", async () => {
+    // A namespace of their own: the controller below drives only these.
+    const ns = 'apply-finalizer';
+    await t.kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: ns } } });
+    const names = ['fin-1', 'fin-2', 'fin-3'];
+    const desired: DesiredSet = {
+      sessions: names.map((n) => ({ object: { ...sessionObject(n), metadata: { name: n, namespace: ns } }, file: `${n}.yaml`, doc: 0, text: '' })),
+      repositories: [],
+      refused: new Set(),
+      diagnostics: [],
+    };
+    const plan: Plan = { sourceCommit: 'abc123', diagnostics: [], actions: names.map((n) => ({ ...action('RestoreSession', n), namespace: ns })) };
+    const applied = await new Applier(t.kc).apply(plan, desired, source);
+    assert.ok(
+      applied.every((a) => a.ok),
+      applied.find((a) => !a.ok)?.error,
+    );
+    const custom = t.kc.makeApiClient(k8s.CustomObjectsApi);
+    const get = (name: string) =>
+      custom.getNamespacedCustomObject({
+        group: 'stash.appscode.com',
+        version: 'v1beta1',
+        plural: 'restoresessions',
+        namespace: ns,
+        name,
+      }) as Promise<RestoreSession>;
+    for (const n of names) assert.deepEqual((await get(n)).metadata.finalizers, ['restore.gitops/cleanup'], `${n} is created with the finalizer`);
+
+    const HOUR = 3_600_000;
+    const controller = new Controller(t.kc, { agent: { image: 'restorectl:test' }, resyncMs: HOUR, pollMs: HOUR, waitMs: HOUR, namespace: ns });
+    try {
+      await controller.start();
+      await controller.idle();
+      for (const n of names) assert.equal((await get(n)).status?.phase, 'Pending', `${n} was reconciled (its Repository is missing)`);
+      const calls = controller.cluster.counter.byCall;
+      assert.equal(calls['PUT restoresession'] ?? 0, 0, `no PUT of the sessions themselves: ${JSON.stringify(calls)}`);
+    } finally {
+      await controller.stop();
+    }
   });
 
   it('one failed create does not stop the others', async () => {
