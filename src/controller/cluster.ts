@@ -349,6 +349,10 @@ export class ControllerCluster {
     return orUndefined(this.count('DELETE job', this.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' })));
   }
 
+  serviceAccount(namespace: string, name: string): Promise<k8s.V1ServiceAccount | undefined> {
+    return orUndefined(this.count('GET serviceaccount', this.core.readNamespacedServiceAccount({ namespace, name })));
+  }
+
   createServiceAccount(o: KubeObject): Promise<boolean> {
     return this.created('POST serviceaccount', this.core.createNamespacedServiceAccount({ namespace: o.metadata.namespace!, body: o as k8s.V1ServiceAccount }));
   }

@@ -9,6 +9,7 @@ import { contentId } from '../../plan/content-id.ts';
 import { INIT_CONTAINER_NAME, agentContainer, agentVolumes } from '../agent-container.ts';
 import { CONDITION, REASON } from '../../session/conditions.ts';
 import { ensureAgentRbac } from './agent-rbac.ts';
+import { serviceAccountTokenSetting } from './service-account-token.ts';
 import { workloadRefusal } from '../agent-pods.ts';
 import type { AgentTrouble } from '../agent-pods.ts';
 export { agentRoleRules } from './agent-rbac.ts';
@@ -84,6 +85,7 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
       specHash: hash,
       session: sessionKey,
       imagePullSecrets: ctx.config.agent.imagePullSecrets,
+      serviceAccount: await serviceAccountTokenSetting(ctx, ns, template.spec),
     });
     const rolling = rollingForRestore(workload, sessionKey);
     try {
