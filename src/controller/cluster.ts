@@ -271,8 +271,9 @@ export class ControllerCluster {
    * DeploymentConfig without OpenShift) is an error, not a missing object: the API server's 404
    * then names no object.
    */
-  async workload(kind: WorkloadKind, namespace: string, name: string): Promise<KubeObject | undefined> {
-    const cached = this.cache?.workload(kind, namespace, name);
+  /** The workload, from the watch's cache when it can say (`fresh`: from the API, e.g. after a conflict). */
+  async workload(kind: WorkloadKind, namespace: string, name: string, opts: { fresh?: boolean } = {}): Promise<KubeObject | undefined> {
+    const cached = opts.fresh ? undefined : this.cache?.workload(kind, namespace, name);
     if (cached) return cached.object;
     const [group, version] = WORKLOAD_API_VERSIONS[kind].split('/') as [string, string];
     try {
