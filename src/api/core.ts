@@ -47,6 +47,7 @@ export interface PodSpec {
   imagePullSecrets?: { name: string }[];
   restartPolicy?: string;
   serviceAccountName?: string;
+  automountServiceAccountToken?: boolean;
   [field: string]: unknown;
 }
 

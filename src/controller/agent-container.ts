@@ -96,14 +96,29 @@ export function agentSecurityContext(container: Record<string, unknown> | undefi
   };
 }
 
+/** What of a ServiceAccount decides whether its pods get a token: its `automountServiceAccountToken`. */
+export interface ServiceAccountTokenSetting {
+  automountServiceAccountToken?: boolean;
+}
+
 /**
- * A pod with `automountServiceAccountToken: false` has no token, and the agent needs one to read its
- * session and write its host's stats. The agent container then mounts a projected token of the
- * pod's ServiceAccount (what the kubelet would have mounted: token, ca.crt, namespace) of its own;
- * the pod's other containers stay without one.
+ * Whether Kubernetes mounts the ServiceAccount token into the pod's containers, as its
+ * ServiceAccount admission decides: the pod's `automountServiceAccountToken` wins; when the pod
+ * says nothing, its ServiceAccount's does; when neither does, the token is mounted.
  */
-export function withAgentToken(spec: PodSpec, agentName: string): PodSpec {
-  if (spec.automountServiceAccountToken !== false) return spec;
+export function tokenAutomounted(spec: PodSpec, serviceAccount: ServiceAccountTokenSetting | undefined): boolean {
+  return spec.automountServiceAccountToken ?? serviceAccount?.automountServiceAccountToken ?? true;
+}
+
+/**
+ * A pod that gets no token (`automountServiceAccountToken: false` on the pod, or on its
+ * ServiceAccount when the pod says nothing) leaves the agent without one, and the agent needs one
+ * to read its session and write its host's stats. The agent container then mounts a projected
+ * token of the pod's ServiceAccount (what the kubelet would have mounted: token, ca.crt,
+ * namespace) of its own; the pod's other containers stay without one.
+ */
+export function withAgentToken(spec: PodSpec, agentName: string, serviceAccount?: ServiceAccountTokenSetting): PodSpec {
+  if (tokenAutomounted(spec, serviceAccount)) return spec;
   const mount = (c: Container): Container =>
     c.name !== agentName || c.volumeMounts?.some((m) => m.mountPath === TOKEN_MOUNT_PATH)
       ? c

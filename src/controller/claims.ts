@@ -5,15 +5,30 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/meta.ts';
 import type { PvcTemplate, RestoreSession } from '../api/restoresession.ts';
 import { withOrdinal } from '../hosts/resolve.ts';
 import { DNS_LABEL_MAX, dnsLabel } from '../session/names.ts';
+import { ControllerError } from './errors.ts';
 
 export const SESSION_LABEL = 'restore.gitops/session';
 
+/**
+ * The ownerReference to the session on what the controller creates for it. Only a session read
+ * from the API has a uid; an owner without one would be refused (422) by the API server, or, where
+ * it is not checked, owned by nothing, so a session without one is a bug, said so here.
+ */
 export function sessionOwner(session: RestoreSession): OwnerReference {
+  const uid = session.metadata.uid;
+  if (!uid) {
+    const key = `${session.metadata.namespace}/${session.metadata.name}`;
+    throw new ControllerError(
+      'SessionWithoutUid',
+      `RestoreSession ${key} has no metadata.uid, so nothing can be owned by it: the controller was handed a session that was not read from the API (a controller bug: please report it)`,
+      { session: key },
+    );
+  }
   return {
     apiVersion: session.apiVersion,
     kind: session.kind,
     name: session.metadata.name,
-    uid: session.metadata.uid ?? '',
+    uid,
     controller: true,
     blockOwnerDeletion: true,
   };

@@ -271,8 +271,9 @@ export class ControllerCluster {
    * DeploymentConfig without OpenShift) is an error, not a missing object: the API server's 404
    * then names no object.
    */
-  async workload(kind: WorkloadKind, namespace: string, name: string): Promise<KubeObject | undefined> {
-    const cached = this.cache?.workload(kind, namespace, name);
+  /** The workload, from the watch's cache when it can say (`fresh`: from the API, e.g. after a conflict). */
+  async workload(kind: WorkloadKind, namespace: string, name: string, opts: { fresh?: boolean } = {}): Promise<KubeObject | undefined> {
+    const cached = opts.fresh ? undefined : this.cache?.workload(kind, namespace, name);
     if (cached) return cached.object;
     const [group, version] = WORKLOAD_API_VERSIONS[kind].split('/') as [string, string];
     try {
@@ -347,6 +348,10 @@ export class ControllerCluster {
 
   deleteJob(namespace: string, name: string): Promise<unknown> {
     return orUndefined(this.count('DELETE job', this.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' })));
+  }
+
+  serviceAccount(namespace: string, name: string): Promise<k8s.V1ServiceAccount | undefined> {
+    return orUndefined(this.count('GET serviceaccount', this.core.readNamespacedServiceAccount({ namespace, name })));
   }
 
   createServiceAccount(o: KubeObject): Promise<boolean> {

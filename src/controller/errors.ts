@@ -7,8 +7,12 @@ import { apiErrorInfo } from '../kube/api-error.ts';
 export type ControllerErrorCode =
   /** Patching the target workload's pod template with stash-init was refused by the API server. */
   | 'InjectionFailed'
+  /** The ServiceAccount the agent's pods run as could not be read (whether they get a token decides whether the agent mounts its own). */
+  | 'ServiceAccountUnreadable'
   /** A restore Job executor got a session whose hosts cannot be counted before pods exist (a bug: chooseExecutor and resolveHosts disagree). */
-  | 'HostsUnknown';
+  | 'HostsUnknown'
+  /** An object was to be owned by a session that has no uid (one not read from the API: a bug). */
+  | 'SessionWithoutUid';
 
 export interface ControllerErrorData {
   /** The RestoreSession, `namespace/name`. */

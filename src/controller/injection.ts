@@ -2,6 +2,7 @@
 // Executor choice). Pure: template in, template out; the caller writes it with resourceVersion.
 import type { PodTemplateSpec, Volume, Container } from '../api/core.ts';
 import { AGENT_VOLUME_NAMES, INIT_CONTAINER_NAME, withAgentToken } from './agent-container.ts';
+import type { ServiceAccountTokenSetting } from './agent-container.ts';
 import { SESSION_LABEL } from './claims.ts';
 
 /** On the pod template: the hash of the session spec that was injected (so the same spec never rolls twice). */
@@ -19,6 +20,8 @@ export interface Injection {
   session: string;
   /** The agent image's pull secrets: merged into the template's, never replacing them. */
   imagePullSecrets?: { name: string }[];
+  /** The pods' ServiceAccount, when it exists: its `automountServiceAccountToken: false` (the pod saying nothing) leaves the agent to mount a token of its own. */
+  serviceAccount?: ServiceAccountTokenSetting;
 }
 
 export function injectedHash(template: PodTemplateSpec): string | undefined {
@@ -42,7 +45,7 @@ export function injectInitContainer(template: PodTemplateSpec, inj: Injection): 
   out.spec.initContainers = [withContainerPorts(inj.container, out.spec.containers), ...(out.spec.initContainers ?? [])];
   const taken = new Set((out.spec.volumes ?? []).map((v) => v.name));
   out.spec.volumes = [...(out.spec.volumes ?? []), ...inj.volumes.filter((v) => !taken.has(v.name))];
-  out.spec = withAgentToken(out.spec, INIT_CONTAINER_NAME);
+  out.spec = withAgentToken(out.spec, INIT_CONTAINER_NAME, inj.serviceAccount);
   const have = new Set((out.spec.imagePullSecrets ?? []).map((s) => s.name));
   const added = (inj.imagePullSecrets ?? []).filter((s) => !have.has(s.name));
   if (added.length) {

@@ -13,7 +13,7 @@ import { withOrdinal } from '../hosts/resolve.ts';
 import type { HostPlan } from '../hosts/types.ts';
 import { TaskError, resolveTask, stashVariables } from '../tasks/index.ts';
 import { UPDATE_STATUS_FUNCTION, updateStatusFunction } from '../tasks/update-status.ts';
-import type { AgentImage, HostFrom } from './agent-container.ts';
+import type { AgentImage, HostFrom, ServiceAccountTokenSetting } from './agent-container.ts';
 import { JOB_CONTAINER_NAME, LOCAL_BACKEND_VOLUME, agentContainer, agentVolumes, withAgentToken } from './agent-container.ts';
 import { SESSION_LABEL, interimClaimNameOf, sessionOwner } from './claims.ts';
 import { restoreJobName, restoreServiceAccountName } from '../session/names.ts';
@@ -30,6 +30,8 @@ export interface RestoreJobInput {
   agent: AgentImage & { imagePullSecrets?: { name: string }[] };
   /** Ordinal for volumeClaimTemplates; 0 for single-host Jobs. */
   index: number;
+  /** The ServiceAccount the pod runs as, when it exists: its `automountServiceAccountToken: false` leaves the agent to mount a token of its own. */
+  serviceAccount?: ServiceAccountTokenSetting;
 }
 
 /**
@@ -53,7 +55,8 @@ function ordinalClaimVolumes(session: RestoreSession, index: number): Volume[] {
 const ordinalMounts = (session: RestoreSession, index: number): ContainerVolumeMount[] =>
   (session.spec.target?.volumeMounts ?? []).map((m) => ({ ...m, name: withOrdinal(m.name, index) }));
 
-export function restoreJob({ session, repository, agent, index }: RestoreJobInput): KubeObject {
+export function restoreJob(input: RestoreJobInput): KubeObject {
+  const { session, repository, agent, index } = input;
   const spec = session.spec;
   const target = spec.target;
   const byOrdinal = (target?.volumeClaimTemplates ?? []).length > 0;
@@ -85,7 +88,7 @@ export function restoreJob({ session, repository, agent, index }: RestoreJobInpu
     env: byOrdinal ? [{ name: 'POD_ORDINAL', value: String(index) }] : [],
     podSecurityContext: spec.runtimeSettings?.pod?.securityContext,
   });
-  return jobAround(session, agent, index, { containers: [container], volumes: [...volumes, ...agentVolumes(session, repository)] }, [JOB_CONTAINER_NAME]);
+  return jobAround(input, { containers: [container], volumes: [...volumes, ...agentVolumes(session, repository)] }, [JOB_CONTAINER_NAME]);
 }
 
 export interface TaskJobInput extends RestoreJobInput {
@@ -186,16 +189,15 @@ export function taskRestoreJob(input: TaskJobInput): KubeObject {
   };
   // Every step of a Task talks to the API as Stash's tooling does, the update-status one as the agent.
   return jobAround(
-    session,
-    agent,
-    index,
+    input,
     pod,
     [...(pod.initContainers ?? []), ...pod.containers].map((c) => c.name),
   );
 }
 
 /** The Job around a pod: labels, owner, the session's ServiceAccount, pod runtimeSettings, merged imagePullSecrets. */
-function jobAround(session: RestoreSession, agent: RestoreJobInput['agent'], index: number, pod: PodSpec, agentContainers: readonly string[]): KubeObject {
+function jobAround(input: RestoreJobInput, pod: PodSpec, agentContainers: readonly string[]): KubeObject {
+  const { session, agent, index } = input;
   // podAnnotations and podLabels go on the pod's metadata (jobPodMetadata), serviceAccountAnnotations on its ServiceAccount.
   const {
     imagePullSecrets: podSecrets,
@@ -216,8 +218,8 @@ function jobAround(session: RestoreSession, agent: RestoreJobInput['agent'], ind
     restartPolicy: 'Never',
     ...(pullSecrets.length ? { imagePullSecrets: pullSecrets } : {}),
   };
-  // automountServiceAccountToken: false still leaves the containers that talk to the API a token of their own.
-  for (const name of agentContainers) podSpec = withAgentToken(podSpec, name);
+  // No token (automountServiceAccountToken: false on the pod or its ServiceAccount) still leaves the containers that talk to the API a token of their own.
+  for (const name of agentContainers) podSpec = withAgentToken(podSpec, name, input.serviceAccount);
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',

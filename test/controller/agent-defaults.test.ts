@@ -6,14 +6,15 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { PodTemplateSpec } from '../../src/api/core.ts';
 import type { Repository, RestoreSession } from '../../src/api/index.ts';
-import { INIT_CONTAINER_NAME, TOKEN_MOUNT_PATH, TOKEN_VOLUME, agentContainer, agentVolumes } from '../../src/controller/agent-container.ts';
+import { INIT_CONTAINER_NAME, TOKEN_MOUNT_PATH, TOKEN_VOLUME, agentContainer, agentVolumes, tokenAutomounted } from '../../src/controller/agent-container.ts';
 import { injectInitContainer, removeInjection } from '../../src/controller/injection.ts';
 import { restoreJob } from '../../src/controller/job.ts';
 
 const example = (name: string) => parse(readFileSync(new URL(`../../examples/clusters/demo/${name}`, import.meta.url), 'utf8'));
 const repo = example('repository.yaml') as Repository;
 const sts = example('sts-restore.yaml') as RestoreSession;
-const pvc = example('pvc-restore.yaml') as RestoreSession;
+// As read from the API: a restore Job is owned by its session's uid.
+const pvc = { ...example('pvc-restore.yaml'), metadata: { ...example('pvc-restore.yaml').metadata, uid: 'uid-pvc' } } as RestoreSession;
 const agent = { image: 'restorectl:test' };
 
 const initContainer = (s: RestoreSession) =>
@@ -49,8 +50,44 @@ describe('agent defaults: a token for the agent when the pod automounts none', (
     metadata: { labels: { app: 'db' } },
     spec: { ...(automount === undefined ? {} : { automountServiceAccountToken: automount }), containers: [{ name: 'app', image: 'busybox' }] },
   });
-  const inject = (t: PodTemplateSpec) =>
-    injectInitContainer(t, { container: initContainer(sts), volumes: agentVolumes(sts, repo), specHash: 'h', session: 'demo/sts-restore' });
+  const inject = (t: PodTemplateSpec, serviceAccount?: { automountServiceAccountToken?: boolean }) =>
+    injectInitContainer(t, {
+      container: initContainer(sts),
+      volumes: agentVolumes(sts, repo),
+      specHash: 'h',
+      session: 'demo/sts-restore',
+      ...(serviceAccount ? { serviceAccount } : {}),
+    });
+  const hasOwnToken = (t: PodTemplateSpec) => (t.spec.volumes ?? []).some((v) => v.name === TOKEN_VOLUME);
+
+  it("decides as Kubernetes' ServiceAccount admission: the pod's setting wins, else its ServiceAccount's, else a token", () => {
+    const cases: [boolean | undefined, boolean | undefined, boolean][] = [
+      [undefined, undefined, true],
+      [undefined, true, true],
+      [undefined, false, false],
+      [true, false, true],
+      [false, true, false],
+      [false, undefined, false],
+    ];
+    for (const [pod, sa, want] of cases) {
+      const spec = template(pod).spec;
+      assert.equal(tokenAutomounted(spec, sa === undefined ? undefined : { automountServiceAccountToken: sa }), want, `pod ${pod}, ServiceAccount ${sa}`);
+      assert.equal(
+        hasOwnToken(inject(template(pod), sa === undefined ? undefined : { automountServiceAccountToken: sa })),
+        !want,
+        `pod ${pod}, ServiceAccount ${sa}`,
+      );
+    }
+  });
+
+  it('mounts one on stash-init when the pod says nothing and its ServiceAccount turns the token off, and removal takes it away', () => {
+    const out = inject(template(), { automountServiceAccountToken: false });
+    const init = out.spec.initContainers!.find((c) => c.name === INIT_CONTAINER_NAME)!;
+    assert.ok(init.volumeMounts!.some((m) => m.name === TOKEN_VOLUME && m.mountPath === TOKEN_MOUNT_PATH && m.readOnly));
+    assert.ok(!out.spec.containers[0]!.volumeMounts, 'the app container stays without a token');
+    assert.equal(out.spec.automountServiceAccountToken, undefined, "the pod's own setting is left alone");
+    assert.deepEqual(removeInjection(out), template());
+  });
 
   it('mounts a projected ServiceAccount token (token, ca.crt, namespace) on stash-init only, and removal takes it away', () => {
     const out = inject(template(false));
@@ -68,6 +105,17 @@ describe('agent defaults: a token for the agent when the pod automounts none', (
 
   it('adds nothing when the pod automounts its token (the default)', () => {
     for (const t of [template(), template(true)]) assert.ok(!inject(t).spec.volumes!.some((v) => v.name === TOKEN_VOLUME));
+  });
+
+  it('does the same for a restore Job whose ServiceAccount turns the token off, unless runtimeSettings.pod turns it on', () => {
+    const j = structuredClone(pvc);
+    j.spec.runtimeSettings = { pod: { serviceAccountName: 'restorer' } };
+    const pod = (s: RestoreSession, automount: boolean) =>
+      (restoreJob({ session: s, repository: repo, agent, index: 0, serviceAccount: { automountServiceAccountToken: automount } }) as any).spec.template.spec;
+    assert.ok(pod(j, false).containers[0].volumeMounts.some((m: any) => m.mountPath === TOKEN_MOUNT_PATH));
+    assert.ok(!pod(j, true).volumes.some((v: any) => v.name === TOKEN_VOLUME));
+    j.spec.runtimeSettings.pod!.automountServiceAccountToken = true;
+    assert.ok(!pod(j, false).volumes.some((v: any) => v.name === TOKEN_VOLUME), "the pod's true wins over its ServiceAccount's false");
   });
 
   it('does the same for a restore Job whose runtimeSettings.pod turns the token off', () => {

@@ -98,6 +98,40 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     assert.notEqual(injected.metadata!.generation, before.metadata!.generation);
   });
 
+  it('injects into a workload that changed since it was read (a conflict): reads it again and injects there', async () => {
+    // A real StatefulSet controller writes status while it makes the pods; here the controller's
+    // cache holds the StatefulSet as it was before a label changed, so its first write conflicts.
+    const stale = (await custom.getNamespacedCustomObject({
+      group: 'apps',
+      version: 'v1',
+      namespace: ns,
+      plural: 'statefulsets',
+      name: 'recovered-statefulset',
+    })) as KubeObject;
+    await apps.patchNamespacedStatefulSet(
+      { namespace: ns, name: 'recovered-statefulset', body: { metadata: { labels: { changed: 'meanwhile' } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    cluster.useCache({
+      session: () => undefined,
+      repository: () => undefined,
+      secretExists: () => undefined,
+      workload: (kind, namespace, name) =>
+        kind === 'StatefulSet' && namespace === ns && name === 'recovered-statefulset' ? { object: structuredClone(stale) } : undefined,
+      sessionPods: () => undefined,
+    });
+    try {
+      await applyObject(session('sts-restore.yaml'));
+      await reconcile('sts-restore');
+    } finally {
+      cluster.useCache(undefined);
+    }
+    const injected = await sts();
+    assert.equal(injected.spec!.template.spec!.initContainers![0]!.name, 'stash-init');
+    assert.equal(injected.metadata!.labels!['changed'], 'meanwhile', 'the change made meanwhile is kept');
+    assert.equal((await get('sts-restore')).status?.phase, 'Running');
+  });
+
   it('finishes when every host reports, with sessionDuration and a RestoreCompleted condition', async () => {
     await injectedSession();
     const s = await get('sts-restore');

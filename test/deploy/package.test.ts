@@ -47,13 +47,16 @@ describe('the npm package (npm pack)', function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('holds the program (bin, dist) and the CRDs', () => {
+  it("holds the program (bin, dist), the CRDs and the daemon's ServiceAccount and RBAC", () => {
     for (const f of ['package.json', 'bin/restorectl.js', 'dist/cli/main.js', 'dist/agent/restore.js', 'dist/daemon/daemon.js'])
       assert.ok(files.includes(f), `${f} is packed`);
     assert.ok(
       files.some((f) => f.startsWith('deploy/crds/')),
       'the CRDs are packed',
     );
+    // The demo's daemon runs as this ServiceAccount with this ClusterRole on the real engine (packages/devkit/src/demo).
+    for (const f of ['deploy/rbac/clusterrole.yaml', 'deploy/rbac/clusterrolebinding.yaml', 'deploy/base/namespace.yaml', 'deploy/base/serviceaccount.yaml'])
+      assert.ok(files.includes(f), `${f} is packed`);
   });
 
   it('holds none of the dev kit: sandbox, demo, seeding, fast KDF, test git server, packages/', () => {

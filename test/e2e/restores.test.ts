@@ -143,6 +143,71 @@ describe('end to end: restores on the sandbox, with the real agent and restic', 
     assert.ok(!template.containers.some((c) => c.volumeMounts?.some((m) => m.mountPath.startsWith('/var/run/secrets/kubernetes.io'))));
   });
 
+  it('restores a Deployment whose ServiceAccount turns the token off (the pod says nothing): the agent gets its own', async () => {
+    // Kubernetes' ServiceAccount admission: the pod's automountServiceAccountToken wins; when the pod
+    // says nothing, its ServiceAccount's false means no token in any container.
+    await applySession({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'no-token-sa', namespace: 'demo' }, automountServiceAccountToken: false });
+    await applySession({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'sa-no-token-data', namespace: 'demo' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
+    await applySession({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'sa-no-token', namespace: 'demo' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'sa-no-token' } },
+        template: {
+          metadata: { labels: { app: 'sa-no-token' } },
+          spec: {
+            serviceAccountName: 'no-token-sa',
+            containers: [{ name: 'app', image: 'busybox', command: ['sleep', '3600'], volumeMounts: [{ name: 'source-data', mountPath: '/source/data' }] }],
+            volumes: [{ name: 'source-data', persistentVolumeClaim: { claimName: 'sa-no-token-data' } }],
+          },
+        },
+      },
+    });
+    const s = example('deployment-restore.yaml');
+    delete s.spec.hooks;
+    s.metadata.name = 'sa-no-token';
+    s.spec.target.ref.name = 'sa-no-token';
+    await applySession(s);
+    const done = await finalPhase('sa-no-token');
+    assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status));
+    assert.deepEqual(await files('sa-no-token-data'), ['/app.json', '/notes.txt', '/tmp.json']);
+    const template = (await t.kc.makeApiClient(k8s.AppsV1Api).readNamespacedDeployment({ namespace: 'demo', name: 'sa-no-token' })).spec!.template.spec!;
+    assert.equal(template.automountServiceAccountToken, undefined, "the workload's own setting is left as it was");
+    const agent = template.initContainers!.find((c) => c.name === 'stash-init')!;
+    assert.ok(agent.volumeMounts!.some((m) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount' && m.readOnly));
+    assert.ok(!template.containers.some((c) => c.volumeMounts?.some((m) => m.mountPath.startsWith('/var/run/secrets/kubernetes.io'))));
+  });
+
+  it('restores through a Job whose runtimeSettings ServiceAccount turns the token off: the agent gets its own', async () => {
+    await applySession({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'restorer-no-token', namespace: 'demo' },
+      automountServiceAccountToken: false,
+    });
+    const s = example('pvc-restore.yaml');
+    s.metadata.name = 'job-sa-no-token';
+    s.spec.target.replicas = 1;
+    s.spec.target.volumeClaimTemplates[0].metadata.name = 'job-no-token-${POD_ORDINAL}';
+    s.spec.target.volumeMounts[0].name = 'job-no-token-${POD_ORDINAL}';
+    s.spec.runtimeSettings = { pod: { serviceAccountName: 'restorer-no-token' } };
+    await applySession(s);
+    const done = await finalPhase('job-sa-no-token');
+    assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status));
+    assert.deepEqual(await files('job-no-token-0'), ['/host-0.json', '/notes.txt', '/tmp.json']);
+    const job = await t.kc.makeApiClient(k8s.BatchV1Api).readNamespacedJob({ namespace: 'demo', name: 'stash-restore-job-sa-no-token-0' });
+    const pod = job.spec!.template.spec!;
+    assert.equal(pod.serviceAccountName, 'restorer-no-token');
+    assert.ok(pod.containers[0]!.volumeMounts!.some((m) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount' && m.readOnly));
+  });
+
   it('restores from a Repository in another namespace (usagePolicy All), and takes its access there back once final', async () => {
     // The agent reads the Repository and its Secret where they are: under real RBAC the grant must be there too.
     await applySession({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'backups' } });

@@ -146,7 +146,7 @@ describe('hosts: volumeClaimTemplates without replicas (as Stash)', () => {
   const s = (target: RestoreSession['spec']['target']): RestoreSession => ({
     apiVersion: 'stash.appscode.com/v1beta1',
     kind: 'RestoreSession',
-    metadata: { name: 'vct', namespace: 'demo' },
+    metadata: { name: 'vct', namespace: 'demo', uid: 'uid-vct' },
     spec: { repository: { name: 'r' }, target },
   });
   const agentHost = (session: RestoreSession, index: number) => {

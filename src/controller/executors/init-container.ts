@@ -9,6 +9,7 @@ import { contentId } from '../../plan/content-id.ts';
 import { INIT_CONTAINER_NAME, agentContainer, agentVolumes } from '../agent-container.ts';
 import { CONDITION, REASON } from '../../session/conditions.ts';
 import { ensureAgentRbac } from './agent-rbac.ts';
+import { serviceAccountTokenSetting } from './service-account-token.ts';
 import { workloadRefusal } from '../agent-pods.ts';
 import type { AgentTrouble } from '../agent-pods.ts';
 export { agentRoleRules } from './agent-rbac.ts';
@@ -71,7 +72,7 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
   if (injectedHash(template) !== hash) {
     const sessionKey = `${session.metadata.namespace}/${session.metadata.name}`;
     const other = template.metadata?.annotations?.[INJECTED_BY_ANNOTATION];
-    const injected = injectInitContainer(template, {
+    const injection = {
       container: agentContainer({
         session,
         repository,
@@ -84,12 +85,17 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
       specHash: hash,
       session: sessionKey,
       imagePullSecrets: ctx.config.agent.imagePullSecrets,
-    });
+      serviceAccount: await serviceAccountTokenSetting(ctx, ns, template.spec),
+    };
+    const inject = (w: KubeObject): KubeObject => {
+      const r = rollingForRestore(w, sessionKey);
+      return { ...r, spec: { ...(r['spec'] as object), template: injectInitContainer(templateOf(w), injection) } };
+    };
     const rolling = rollingForRestore(workload, sessionKey);
     try {
       // RBAC first: once the template carries the hash, this block does not run again.
       await ensureAgentRbac(ctx, template.spec.serviceAccountName || 'default');
-      await cluster.replaceWorkload({ ...rolling, spec: { ...(rolling['spec'] as object), template: injected } });
+      await replaceInjected(ctx, inject(workload), (fresh) => (injectedHash(templateOf(fresh)) === hash ? undefined : inject(fresh)));
     } catch (e) {
       const message = `cannot inject into ${ref.kind} ${ns}/${ref.name}: ${cluster.describeError(e)}`;
       await cluster.event(workload, 'Warning', 'Init-Container Injection Failed', message);
@@ -132,6 +138,26 @@ export async function ensureInitContainer(ctx: ExecutorContext): Promise<Executo
   });
   const troubles = await refusedPods(ctx, workload);
   return { targetFound: true, conditions, ...(resolution.known ? { totalHosts: resolution.totalHosts } : {}), ...(troubles.length ? { troubles } : {}) };
+}
+
+/**
+ * Writes the injected workload. The workload's own controller writes its status all the time (a
+ * real StatefulSet controller does while it makes the pods), so a conflict is answered by reading
+ * it again from the API and injecting into that (`rebuild`; undefined: already injected), a few times.
+ */
+async function replaceInjected(ctx: ExecutorContext, injected: KubeObject, rebuild: (fresh: KubeObject) => KubeObject | undefined): Promise<void> {
+  let next: KubeObject | undefined = injected;
+  for (let attempt = 1; next; attempt++) {
+    try {
+      await ctx.cluster.replaceWorkload(next);
+      return;
+    } catch (e) {
+      if (!isConflict(e) || attempt >= 5) throw e;
+      const fresh = await ctx.cluster.workload(next.kind as WorkloadKind, next.metadata.namespace!, next.metadata.name, { fresh: true });
+      if (!fresh) throw e; // deleted meanwhile: the next reconcile finds no target
+      next = rebuild(fresh);
+    }
+  }
 }
 
 /**

@@ -21,6 +21,9 @@ import type { ConditionUpdate, ExecutorContext, ExecutorState } from './types.ts
 import { ControllerError, isPermanentRefusal } from '../errors.ts';
 import type { AgentTrouble } from '../agent-pods.ts';
 import { JOB_CONTAINER_NAME } from '../agent-container.ts';
+import type { ServiceAccountTokenSetting } from '../agent-container.ts';
+import type { PodSpec } from '../../api/core.ts';
+import { serviceAccountTokenSetting } from './service-account-token.ts';
 import { ensureAgentRbac } from './agent-rbac.ts';
 import type { AppBinding } from '../../api/appbinding.ts';
 import { errorMessage } from '../../common/errors.ts';
@@ -62,8 +65,9 @@ export async function ensureJobs(ctx: ExecutorContext): Promise<ExecutorState> {
   let jobs: KubeObject[] = [];
   if (existing.some((j) => !j)) {
     steps = await taskSteps(ctx);
+    const serviceAccount = await serviceAccountTokenSetting(ctx, ns, jobServiceAccount(session));
     try {
-      jobs = resolution.hosts.map((host, i) => jobOf(ctx, steps, host, i));
+      jobs = resolution.hosts.map((host, i) => jobOf(ctx, steps, host, i, serviceAccount));
     } catch (e) {
       if (!(e instanceof TaskError)) throw e;
       // A missing Function, a variable nothing sets: no Job (Stash's condition), and the session fails.
@@ -151,11 +155,27 @@ async function taskSteps(ctx: ExecutorContext): Promise<TaskSteps | undefined> {
   return { task, functions };
 }
 
-function jobOf(ctx: ExecutorContext, steps: TaskSteps | undefined, host: HostPlan, index: number): KubeObject {
+function jobOf(
+  ctx: ExecutorContext,
+  steps: TaskSteps | undefined,
+  host: HostPlan,
+  index: number,
+  serviceAccount: ServiceAccountTokenSetting | undefined,
+): KubeObject {
   const { session, repository } = ctx;
   const agent = ctx.config.agent;
-  if (!steps) return restoreJob({ session, repository, agent, index });
-  return taskRestoreJob({ session, repository, agent, index, host, task: steps.task, functionOf: (n) => steps.functions.get(n) });
+  const sa = serviceAccount ? { serviceAccount } : {};
+  if (!steps) return restoreJob({ session, repository, agent, index, ...sa });
+  return taskRestoreJob({ session, repository, agent, index, host, task: steps.task, functionOf: (n) => steps.functions.get(n), ...sa });
+}
+
+/** What of a Job's pod decides its token: runtimeSettings.pod's setting and the ServiceAccount it runs as ({@link ensureServiceAccount}). */
+function jobServiceAccount(session: ExecutorContext['session']): Pick<PodSpec, 'serviceAccountName' | 'automountServiceAccountToken'> {
+  const pod = session.spec.runtimeSettings?.pod;
+  return {
+    serviceAccountName: pod?.serviceAccountName || restoreServiceAccountName(session.metadata.name),
+    ...(pod?.automountServiceAccountToken === undefined ? {} : { automountServiceAccountToken: pod.automountServiceAccountToken }),
+  };
 }
 
 /**

@@ -4,11 +4,13 @@
 // hosts, and the daemon. It shows the plan, the restores running, a second commit picked up
 // through the push webhook, the files restored and the status branch. Each step below gathers
 // facts; render.ts words them.
-// The demo reads only files this package ships (demo/) and CRDs compiled into the product.
+// The demo reads only files this package ships (demo/), CRDs compiled into the product and, on the
+// real engine, the daemon's ServiceAccount and RBAC from the product package's deploy/.
 import { execFile } from 'node:child_process';
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -36,6 +38,7 @@ import {
   STEP_TITLES,
   allSucceeded,
   renderCreatedAfterWebhook,
+  renderDaemonIdentity,
   renderDaemonLog,
   renderGitUrl,
   renderHeader,
@@ -101,6 +104,8 @@ interface Cluster {
   stop(): Promise<void>;
   kc: k8s.KubeConfig;
   custom: k8s.CustomObjectsApi;
+  /** What the daemon (and its controller) authenticate as: deploy/'s ServiceAccount on the real engine, admin on the embedded one (no authorization there). */
+  daemon: { kc: k8s.KubeConfig; user?: string; kubeconfigPath?: string };
 }
 
 /**
@@ -110,7 +115,7 @@ interface Cluster {
  */
 const immediateClass = (engine: DemoEngine) => (engine === 'kube-apiserver' ? 'immediate' : 'standard');
 
-async function startEngine(dir: string, engine: DemoEngine): Promise<Omit<Cluster, 'kc' | 'custom'>> {
+async function startEngine(dir: string, engine: DemoEngine): Promise<Omit<Cluster, 'kc' | 'custom' | 'daemon'>> {
   if (engine === 'embedded') {
     const sandbox = await new Sandbox({ dir: join(dir, 'cluster'), nodes: 2 }).start();
     return { engine, kubeconfigPath: sandbox.kubeconfigPath!, workDir: sandbox.workDir, stop: () => sandbox.stop() };
@@ -166,7 +171,52 @@ async function startCluster(dir: string, engine: DemoEngine): Promise<Cluster> {
       spec: { source: { persistentVolumeClaimName: `source-data-${i}` } },
     });
   }
-  return { ...started, kc, custom };
+  const daemon = engine === 'kube-apiserver' ? await daemonIdentity(kc, create, started.workDir) : { kc };
+  return { ...started, kc, custom, daemon };
+}
+
+const DAEMON_NAMESPACE = 'restore-controller';
+const DAEMON_SERVICE_ACCOUNT = 'restore-controller';
+
+/** A file of deploy/ in the installed product package (its package.json "files" ships these). */
+function productDeployFile(file: string): string {
+  return join(dirname(createRequire(import.meta.url).resolve('restore-controller/package.json')), 'deploy', file);
+}
+
+/**
+ * On the real engine the daemon runs as it does in a cluster installed from deploy/: its
+ * ServiceAccount, bound to deploy/rbac's least-privilege ClusterRole, with a token from the
+ * TokenRequest API (as its pod's would be), so a grant the daemon lacks fails the demo. The
+ * kubeconfig is also written next to the admin one, for `kubectl auth can-i --list`.
+ */
+async function daemonIdentity(admin: k8s.KubeConfig, create: (o: KubeObject) => Promise<void>, workDir: string): Promise<Cluster['daemon']> {
+  const docs = ['base/namespace.yaml', 'base/serviceaccount.yaml', 'rbac/clusterrole.yaml', 'rbac/clusterrolebinding.yaml'].flatMap((f) =>
+    readFileSync(productDeployFile(f), 'utf8').split(/^---$/m),
+  );
+  for (const doc of docs) {
+    const o = parse(doc) as KubeObject | null;
+    if (!o) continue;
+    if (o.kind === 'ServiceAccount') o.metadata.namespace = DAEMON_NAMESPACE;
+    await create(o);
+  }
+  const core = admin.makeApiClient(k8s.CoreV1Api);
+  const request = await core.createNamespacedServiceAccountToken({
+    name: DAEMON_SERVICE_ACCOUNT,
+    namespace: DAEMON_NAMESPACE,
+    body: { spec: { audiences: [], expirationSeconds: 24 * 3600 } },
+  });
+  const cluster = admin.getCurrentCluster()!;
+  const user = `system:serviceaccount:${DAEMON_NAMESPACE}:${DAEMON_SERVICE_ACCOUNT}`;
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name: user, token: request.status!.token }],
+    contexts: [{ name: DAEMON_SERVICE_ACCOUNT, cluster: cluster.name, user, namespace: DAEMON_NAMESPACE }],
+    currentContext: DAEMON_SERVICE_ACCOUNT,
+  });
+  const kubeconfigPath = join(workDir, 'daemon.kubeconfig');
+  writeFileSync(kubeconfigPath, kc.exportConfig(), { mode: 0o600 });
+  return { kc, user, kubeconfigPath };
 }
 
 /** Until the API serves every CRD the demo created (a real API server takes a moment). */
@@ -263,7 +313,7 @@ async function startDaemon(dir: string, cluster: Cluster, repo: GitRepo, log: Lo
   const daemon = new Daemon({
     source: new GitSource({ url: repo.url, branch: 'main', path: 'clusters/demo', cacheDir: join(dir, 'cache/source'), log }),
     statusWriter: new StatusWriter({ url: repo.url, cacheDir: join(dir, 'cache/status'), log }),
-    kubeConfig: cluster.kc,
+    kubeConfig: cluster.daemon.kc,
     cluster: 'demo',
     intervalMs: 3000,
     log,
@@ -451,6 +501,7 @@ async function steps(opts: DemoOptions, dir: string, running: Running, say: (t: 
   say(await reviewPlan(repo, (await repo.git(['rev-parse', 'HEAD'])).stdout.trim()));
   say(STEP_TITLES.daemon);
   const daemonLog = join(dir, 'daemon.log');
+  if (cluster.daemon.user) say(renderDaemonIdentity(cluster.daemon.user, cluster.daemon.kubeconfigPath!));
   say(renderDaemonLog(daemonLog));
   const log = jsonLogger((line) => appendLine(daemonLog, line), { fields: { component: 'daemon' } });
   const daemon = await startDaemon(dir, cluster, repo, log, running);

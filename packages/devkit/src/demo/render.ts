@@ -21,6 +21,11 @@ export function renderGitUrl(url: string): string {
   return `   git URL: ${url} (branch main: the restores; branch restore-status: what ran)`;
 }
 
+/** The real engine's daemon identity: deploy/'s ServiceAccount, and where to ask what it may do. */
+export function renderDaemonIdentity(user: string, kubeconfig: string): string {
+  return `   runs as ${user} with deploy/rbac's ClusterRole (kubectl --kubeconfig ${kubeconfig} auth can-i --list)`;
+}
+
 export function renderDaemonLog(file: string): string {
   return `   daemon log: ${file} (JSON lines; \`tail -f\` it)\n`;
 }

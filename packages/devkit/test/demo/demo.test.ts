@@ -44,6 +44,10 @@ describe(`restorectl demo (what \`npm start\` runs), on the ${ENGINE} engine`, f
     assert.match(r.stdout, /audit-copy-0\s+\.\/host-0\.json {2}\.\/tmp\.json\n/);
     assert.match(r.stdout, /status\(demo\): demo\/audit-copy .*Succeeded \(1\/1 hosts\)/);
     assert.match(r.stdout, /Every restore Succeeded\./);
+    // On the real engine the daemon is deploy/'s ServiceAccount under deploy/rbac (a missing grant fails the restores above).
+    if (ENGINE === 'kube-apiserver')
+      assert.match(r.stdout, /runs as system:serviceaccount:restore-controller:restore-controller with deploy\/rbac's ClusterRole/);
+    else assert.doesNotMatch(r.stdout, /runs as system:serviceaccount/);
     assert.doesNotMatch(r.stdout + r.stderr, /demo-only-password|demo-only-webhook-secret/);
     // The way on: the git URL, the commands for it, the daemon's log; and a temporary folder removed.
     const url = /git URL: (http:\/\/127\.0\.0\.1:\d+\/restores\.git)/.exec(r.stdout)?.[1];
