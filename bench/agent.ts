@@ -417,6 +417,14 @@ async function main(tmp: string, cleanups: (() => Promise<void>)[]): Promise<voi
     log(
       `  before restic restore ${before === undefined ? 'n/a' : fmtS(before)}; restic restore itself ${restore.length ? fmtS(median(restore)) : 'n/a'} (plain: ${fmtS(mp)}); after it ${after.length ? fmtS(median(after)) : 'n/a'}; node peak RSS ${fmtMiB(Math.max(...rs.map((r) => r.m.peakKiB ?? 0)))}`,
     );
+    // What the agent adds around restic restore, which load noise on restic's own run does not blur.
+    const overhead = phases.map((p) => p.exit - ((p.resticDone ?? NaN) - (p.resticStart ?? NaN))).filter(Number.isFinite);
+    if (overhead.length) {
+      const o = median(overhead);
+      log(
+        `  agent's own time (wall minus restic restore): median ${fmtS(o)} = ${((o / mp) * 100).toFixed(1)}% of the plain median: ${((mp + o) / mp).toFixed(3)}x were restic's restore as fast in the agent as alone`,
+      );
+    }
   }
   log(
     `load average (1 min) at the runs' starts: median ${median(loads).toFixed(1)}, ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}; at the end ${await loadavg()}`,
