@@ -56,9 +56,12 @@ export class ApiStatusError extends RestoreError<'ApiStatus', ApiStatusErrorData
 export interface KubeRestOptions {
   /** A request that has not completed in this long fails with a TimeoutError (default 30 s). */
   timeoutMs?: number;
+  /** An idle kept-alive connection is closed after this long (default 4 s). */
+  idleSocketMs?: number;
 }
 
 const JSON_TYPE = 'application/json';
+const REUSED = Symbol('reusedSocket');
 
 /** JSON requests to one API server; `close()` frees its idle connections. */
 export class KubeRest {
@@ -75,12 +78,13 @@ export class KubeRest {
       throw new TypeError(`API server ${connection.server} (${connection.source}): only http:// and https:// servers are supported`);
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
     this.#own = !connection.agent;
-    // Idle sockets close after 5 s (as Node's global agent does) before a server's idle timeout can race a reuse.
+    // Idle sockets close after 4 s, before a Node server's 5 s keep-alive timeout can race a reuse.
+    const idle = opts.idleSocketMs ?? 4000;
     this.#agent =
       connection.agent ??
       (this.#url.protocol === 'https:'
-        ? new HttpsAgent({ keepAlive: true, timeout: 5000, ...connection.tls })
-        : new HttpAgent({ keepAlive: true, timeout: 5000 }));
+        ? new HttpsAgent({ keepAlive: true, timeout: idle, ...connection.tls })
+        : new HttpAgent({ keepAlive: true, timeout: idle }));
   }
 
   get<T>(path: string): Promise<T> {
@@ -106,31 +110,40 @@ export class KubeRest {
       ...(payload ? { 'Content-Type': JSON_TYPE, 'Content-Length': payload.length } : {}),
     };
     const send = this.#url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = send(
-        {
-          protocol: this.#url.protocol,
-          hostname: this.#url.hostname.replace(/^\[(.*)\]$/, '$1'),
-          port: this.#url.port || undefined,
-          path: this.#url.pathname.replace(/\/$/, '') + path,
-          method,
-          headers,
-          agent: this.#agent,
-        },
-        (r: IncomingMessage) => {
-          const chunks: Buffer[] = [];
-          r.on('data', (c: Buffer) => chunks.push(c));
-          r.once('error', reject);
-          r.once('end', () => resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        },
-      );
-      req.setTimeout(this.#timeoutMs, () => {
-        const e = new Error(`${method} ${path}: no answer from ${this.connection.server} within ${this.#timeoutMs} ms`);
-        e.name = 'TimeoutError';
-        req.destroy(e);
+    // A kept-alive socket the server closed just as the request went out fails with ECONNRESET:
+    // sent again, once, on a new connection (Node's advice). The agent's writes bear a second
+    // sending: a status write carries its resourceVersion (a 409 re-reads), a second Lease create
+    // is AlreadyExists (then read), an event is at worst recorded twice.
+    const attempt = (): Promise<{ status: number; text: string }> =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = send(
+          {
+            protocol: this.#url.protocol,
+            hostname: this.#url.hostname.replace(/^\[(.*)\]$/, '$1'),
+            port: this.#url.port || undefined,
+            path: this.#url.pathname.replace(/\/$/, '') + path,
+            method,
+            headers,
+            agent: this.#agent,
+          },
+          (r: IncomingMessage) => {
+            const chunks: Buffer[] = [];
+            r.on('data', (c: Buffer) => chunks.push(c));
+            r.once('error', reject);
+            r.once('end', () => resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          },
+        );
+        req.setTimeout(this.#timeoutMs, () => {
+          const e = new Error(`${method} ${path}: no answer from ${this.connection.server} within ${this.#timeoutMs} ms`);
+          e.name = 'TimeoutError';
+          req.destroy(e);
+        });
+        req.once('error', (e: NodeJS.ErrnoException) => reject(Object.assign(e, { [REUSED]: req.reusedSocket })));
+        req.end(payload);
       });
-      req.once('error', reject);
-      req.end(payload);
+    const res = await attempt().catch((e: NodeJS.ErrnoException & { [REUSED]?: boolean }) => {
+      if (e[REUSED] && e.code === 'ECONNRESET') return attempt();
+      throw e;
     });
     if (res.status >= 200 && res.status < 300) return (res.text ? JSON.parse(res.text) : undefined) as T;
     throw statusError(method, path, res.status, res.text);
