@@ -15,6 +15,7 @@ module.exports = {
     'test/controller/stuck-agents.test.ts',
     'test/controller/volume-snapshot-outcomes.test.ts',
     'test/kube/conformance.test.ts',
+    'test/kube/rest.test.ts',
     'test/daemon/daemon.test.ts',
     'packages/devkit/test/demo/demo.test.ts',
   ],

@@ -1,19 +1,29 @@
 // Benchmark: restoring one snapshot (default 1 GiB in 20,000 files under /source/data) with plain
 // `restic restore <id> --target DIR` and through the agent (`restorectl agent restore` against an
-// in-process sandbox API), alternating, and printing the medians, the ratio agent/plain, the
-// agent's peak RSS and restic's (issues 6, 16). Figures only: nothing is asserted about timing.
-// The agent runs twice per round: `agent-pinned`, a session the daemon pinned at accept time (its
-// restore.gitops/snapshots annotation names the id: restic restore starts at once, the total is
-// listed beside it at low priority), and `agent`, an unpinned `latest` the agent pins itself from
-// the first line of one `restic ls --json` stream (which then goes on to count the total).
-// Run: npm run bench:agent [-- --files N --size-mib M --runs R --fast-kdf --tsx]
+// in-process sandbox API), and printing the ratio agent/plain (issues 6, 16). Figures only:
+// nothing is asserted about timing.
 //
-// The agent runs as shipped (the npm package and the image run dist/): src/ is compiled into the
-// temp dir first. --tsx runs bin/restorectl.js on the TypeScript sources instead (development
-// mode, which adds the transpiler's start-up to every run).
-// Both variants start with a cold restic cache of their own and read the repository from the
-// page cache (it was just written). The repository uses restic's real key derivation unless
-// --fast-kdf: every restic command pays it once, and the agent runs more than one.
+// Robust to a shared, noisy machine: the runs alternate (agent, plain restic, agent, plain
+// restic, … for --rounds rounds), so a drift in load hits both; it reports the median and the
+// minimum of each, the ratio of the medians, the median of each agent run's ratio to the plain run
+// right after it, and the load average before, during and after. Two agent variants: `pinned`, a
+// session the daemon pinned at accept time (its restore.gitops/snapshots annotation names the
+// id: restic restore starts at once, the total is listed beside it at low priority), and
+// `unpinned`, a `latest` the agent pins itself from the first line of one `restic ls --json`
+// stream (which then goes on to count the total).
+//
+// The agent's time is split into phases, from its debug log lines (LOG_LEVEL=debug) and measured
+// from the moment the bench starts the process: node and the modules loaded, the API reached (the
+// session read), restic restore started, restic restore done, the final stat written, exit.
+//
+// What runs is what the image runs: the built JavaScript. By default src/ is compiled into the
+// temp dir exactly as `npm run build` does (tsc -p tsconfig.build.json, without source maps);
+// --dist DIR measures a build made elsewhere (e.g. another commit's, for a before/after);
+// --tsx runs bin/restorectl.js on the TypeScript sources (adds the transpiler's start-up).
+// Both sides start with a cold restic cache of their own and read the repository from the page
+// cache (it was just written). The repository uses restic's real key derivation unless
+// --fast-kdf: every restic command pays it once, and the unpinned agent runs two in a row.
+// Run: npm run bench:agent [-- --files N --size-mib M --rounds R --variants pinned,unpinned --fast-kdf --dist DIR --tsx]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -23,7 +33,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import type { RestoreSession } from '../src/api/index.ts';
 import { SNAPSHOTS_ANNOTATION } from '../src/api/meta.ts';
 import { formatSnapshotPins } from '../src/api/snapshot-pins.ts';
@@ -37,15 +47,22 @@ const { values } = parseArgs({
   options: {
     files: { type: 'string', default: '20000' },
     'size-mib': { type: 'string', default: '1024' },
-    runs: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
+    runs: { type: 'string' },
+    variants: { type: 'string', default: 'pinned,unpinned' },
     'fast-kdf': { type: 'boolean', default: false },
+    dist: { type: 'string' },
     tsx: { type: 'boolean', default: false },
   },
 });
 const FILES = Number(values.files);
 const SIZE = Number(values['size-mib']) * 1024 * 1024;
-const RUNS = Number(values.runs);
-if (!(FILES > 0 && SIZE >= FILES && RUNS > 0)) throw new Error('--files, --size-mib and --runs must be positive (and the size at least one byte per file)');
+const ROUNDS = Number(values.runs ?? values.rounds);
+const VARIANTS = values.variants.split(',').filter(Boolean) as Variant[];
+type Variant = 'pinned' | 'unpinned';
+if (!(FILES > 0 && SIZE >= FILES && ROUNDS > 0)) throw new Error('--files, --size-mib and --rounds must be positive (and the size at least one byte per file)');
+if (!VARIANTS.length || VARIANTS.some((v) => v !== 'pinned' && v !== 'unpinned')) throw new Error('--variants: a comma-separated list of pinned, unpinned');
+if (values.dist && values.tsx) throw new Error('--dist and --tsx exclude each other');
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const BIN = join(REPO_ROOT, 'bin/restorectl.js');
@@ -55,7 +72,13 @@ const DATA = '/source/data';
 
 const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const fmtMiB = (kib: number | undefined) => (kib === undefined ? 'n/a' : `${(kib / 1024).toFixed(0)} MiB`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** The median (the mean of the middle two for an even count). */
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const loadavg = async () => (await readFile('/proc/loadavg', 'utf8').catch(() => '? ? ?')).split(' ').slice(0, 3).join(' ');
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 // ---------------------------------------------------------------------------------------------
@@ -72,6 +95,8 @@ interface ChildSeen {
 
 interface Measured {
   code: number | null;
+  /** Date.now() when the process was started, to place its log lines' times. */
+  startedEpoch: number;
   wallMs: number;
   stderr: string;
   peakKiB?: number;
@@ -115,10 +140,11 @@ function procCommand(pid: number): string {
 
 function measure(argv: string[], env: NodeJS.ProcessEnv): Promise<Measured> {
   return new Promise((resolve, reject) => {
+    const startedEpoch = Date.now();
     const started = performance.now();
     const child = spawn(argv[0]!, argv.slice(1), { env, cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-20_000)));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4_000_000)));
     let peak: number | undefined;
     const seen = new Map<number, ChildSeen>();
     const poll = () => {
@@ -141,25 +167,82 @@ function measure(argv: string[], env: NodeJS.ProcessEnv): Promise<Measured> {
     });
     child.once('close', (code) => {
       clearInterval(timer);
-      resolve({ code, wallMs: performance.now() - started, stderr, peakKiB: peak, children: [...seen.values()] });
+      resolve({ code, startedEpoch, wallMs: performance.now() - started, stderr, peakKiB: peak, children: [...seen.values()] });
     });
   });
 }
 
 // ---------------------------------------------------------------------------------------------
 
+/** The agent's phases, in ms from the moment its process was started (undefined: no such log line, e.g. an older build). */
+interface Phases {
+  modules?: number;
+  api?: number;
+  resticStart?: number;
+  resticDone?: number;
+  statWritten?: number;
+  exit: number;
+}
+
+const PHASES: [keyof Phases, string][] = [
+  ['modules', 'node + modules loaded'],
+  ['api', 'API reached (session read)'],
+  ['resticStart', 'restic restore started'],
+  ['resticDone', 'restic restore done'],
+  ['statWritten', 'final stat written'],
+  ['exit', 'exit'],
+];
+
+/** The phases of one agent run, from its JSON log lines (LOG_LEVEL=debug). */
+function phasesOf(m: Measured): Phases {
+  const out: Phases = { exit: m.wallMs };
+  let restorePid: number | undefined;
+  for (const line of m.stderr.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let rec: { time?: string; msg?: string; pid?: number };
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const at = rec.time ? Date.parse(rec.time) - m.startedEpoch : undefined;
+    if (at === undefined || !rec.msg) continue;
+    if (rec.msg === 'agent restore: modules loaded') out.modules ??= at;
+    else if (rec.msg === 'read the RestoreSession') out.api ??= at;
+    else if (/^started (\S*\/)?restic restore /.test(rec.msg) && out.resticStart === undefined) {
+      out.resticStart = at;
+      restorePid = rec.pid;
+    } else if (/ ended: /.test(rec.msg) && rec.pid !== undefined && rec.pid === restorePid) out.resticDone ??= at;
+    else if (/ stat written to the RestoreSession$/.test(rec.msg)) out.statWritten ??= at;
+  }
+  // an older build without the lines: restic's start and end as /proc saw them (50 ms polls)
+  const seen = m.children.find((c) => / restore$/.test(c.command));
+  if (seen) {
+    out.resticStart ??= seen.firstMs;
+    out.resticDone ??= seen.lastMs;
+  }
+  return out;
+}
+
 async function main(tmp: string, cleanups: (() => Promise<void>)[]): Promise<void> {
   const restic = await whichExecutable('restic');
   if (!restic) throw new Error('restic is not installed (not found on PATH)');
   const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+  const what = values.tsx ? 'bin/restorectl.js through tsx (sources)' : values.dist ? `the build in ${values.dist}` : 'built from src/ as npm run build does';
   log(
-    `bench:agent: ${FILES} files, ${(SIZE / 1048576).toFixed(0)} MiB under ${DATA}, ${RUNS} runs of each variant, ${values['fast-kdf'] ? 'fast (test) KDF' : "restic's real KDF"}, agent ${values.tsx ? 'through tsx' : 'compiled'}`,
+    `bench:agent: ${FILES} files, ${(SIZE / 1048576).toFixed(0)} MiB under ${DATA}; ${ROUNDS} round(s) of ${VARIANTS.map((v) => `agent ${v}, plain restic`).join(', ')}; ${values['fast-kdf'] ? 'fast (test) KDF' : "restic's real KDF"}; agent: ${what}`,
   );
-  log(`machine: ${(await readFile('/proc/loadavg', 'utf8').catch(() => '?')).split(' ').slice(0, 3).join(' ')} load average, node ${process.version}`);
+  log(
+    `machine: ${await loadavg()} load average, ${(await readFile('/proc/cpuinfo', 'utf8').catch(() => '')).match(/^processor/gm)?.length ?? '?'} CPUs, node ${process.version}`,
+  );
 
   let t0 = performance.now();
   let agentArgv = [process.execPath, BIN];
-  if (!values.tsx) {
+  if (values.dist) {
+    const main = join(values.dist, 'cli/main.js');
+    if (!existsSync(main)) throw new Error(`--dist ${values.dist}: no cli/main.js there (give the dist/ folder of a build)`);
+    agentArgv = [process.execPath, main];
+  } else if (!values.tsx) {
     const build = join(tmp, 'build');
     await mkdir(build, { recursive: true });
     await writeFile(join(build, 'package.json'), '{"type":"module"}\n');
@@ -179,7 +262,7 @@ async function main(tmp: string, cleanups: (() => Promise<void>)[]): Promise<voi
     );
     if (tsc.code !== 0) throw new Error(`tsc failed: ${tsc.stderr.slice(-1000)}`);
     agentArgv = [process.execPath, join(build, 'dist/cli/main.js')];
-    log(`built the agent (tsc) in ${fmtS(performance.now() - t0)}`);
+    log(`built the agent (tsc -p tsconfig.build.json) in ${fmtS(performance.now() - t0)}`);
   }
 
   const repoPath = join(tmp, 'repo');
@@ -211,9 +294,16 @@ async function main(tmp: string, cleanups: (() => Promise<void>)[]): Promise<voi
     metadata: { name: 'bench-repo', namespace: NS },
     spec: { backend: { local: { mountPath: '/safe/data', hostPath: { path: '/data/bench' } }, storageSecretName: 'bench-secret' } },
   });
+  // The agent reads a JSON kubeconfig, as the kube-apiserver engine's kubelet writes one for a
+  // pod (a real pod reads its service account, no kubeconfig at all): the sandbox's YAML one would
+  // add the YAML parser's loading, which no pod pays.
+  const agentKubeconfig = join(tmp, 'agent.kubeconfig');
+  await writeFile(agentKubeconfig, JSON.stringify(parse(await readFile(t.kubeconfigPath, 'utf8'))), { mode: 0o600 });
   log(`sandbox up in ${fmtS(performance.now() - t0)}`);
 
-  const plain = async (i: number): Promise<Measured> => {
+  let plainRuns = 0;
+  const plain = async (): Promise<Measured> => {
+    const i = plainRuns++;
     const target = join(tmp, `plain-${i}`);
     const argv = [restic, 'restore', snapshot, '--target', target, '--cache-dir', join(tmp, `plain-cache-${i}`)];
     const hwmFile = join(tmp, 'time.out');
@@ -230,8 +320,9 @@ async function main(tmp: string, cleanups: (() => Promise<void>)[]): Promise<voi
     return { ...m, children: [{ pid: 0, command: 'restic restore', firstMs: 0, lastMs: m.wallMs, hwmKiB: resticKiB ?? 0 }] };
   };
 
-  const agent = async (i: number, pinned: boolean): Promise<Measured> => {
-    const name = `bench-${i}${pinned ? '-pinned' : ''}`;
+  let agentRuns = 0;
+  const agent = async (pinned: boolean): Promise<Measured> => {
+    const name = `bench-${agentRuns++}${pinned ? '-pinned' : ''}`;
     const annotations = pinned ? { [SNAPSHOTS_ANNOTATION]: formatSnapshotPins({ app: [{ requested: 'latest', path: DATA, id: snapshot }] }) } : {};
     await apply({
       apiVersion: 'stash.appscode.com/v1beta1',
@@ -258,11 +349,8 @@ async function main(tmp: string, cleanups: (() => Promise<void>)[]): Promise<voi
     await mkdir(join(root, 'safe'), { recursive: true });
     await symlink(repoPath, join(root, 'safe', 'data'));
     const m = await measure(
-      [...agentArgv, 'agent', 'restore', '--session', `${NS}/${name}`, '--host-from', 'pod', '--root', root, '--kubeconfig', t.kubeconfigPath],
-      {
-        ...process.env,
-        POD_NAME: `bench-${i}-pod`,
-      },
+      [...agentArgv, 'agent', 'restore', '--session', `${NS}/${name}`, '--host-from', 'pod', '--root', root, '--kubeconfig', agentKubeconfig],
+      { ...process.env, POD_NAME: `${name}-pod`, LOG_LEVEL: 'debug' },
     );
     const stat = ((await custom.getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: NS, name })) as RestoreSession).status?.stats?.[0];
     if (m.code !== 0 || stat?.phase !== 'Succeeded') throw new Error(`agent restore failed (exit ${m.code}, ${stat?.phase}): ${m.stderr.slice(-1000)}`);
@@ -272,41 +360,76 @@ async function main(tmp: string, cleanups: (() => Promise<void>)[]): Promise<voi
     return m;
   };
 
-  const variants = ['plain', 'agent-pinned', 'agent'] as const;
-  const results: Record<(typeof variants)[number], Measured[]> = { plain: [], 'agent-pinned': [], agent: [] };
-  for (let i = 0; i < RUNS; i++) {
-    // rotate which goes first, so a drift in machine load does not favour one
-    const order = [...variants.slice(i % 3), ...variants.slice(0, i % 3)];
+  interface Run {
+    m: Measured;
+    load: number;
+    /** An agent run: the plain run right after it (its pair). */
+    pair?: Measured;
+  }
+  const plains: Run[] = [];
+  const agents: Record<Variant, Run[]> = { pinned: [], unpinned: [] };
+  const loadNow = async () => Number((await loadavg()).split(' ')[0]);
+  const show = (label: string, r: Run, extra: string) =>
+    log(`  ${label.padEnd(18)} ${fmtS(r.m.wallMs).padStart(9)}  load ${r.load.toFixed(1).padStart(5)}  ${extra}`);
+  for (let round = 0; round < ROUNDS; round++) {
+    // rotate which agent variant goes first, so a drift in load does not favour one
+    const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]!);
+    log(`round ${round + 1}/${ROUNDS}`);
     for (const v of order) {
-      const m = v === 'plain' ? await plain(i) : await agent(i, v === 'agent-pinned');
-      results[v].push(m);
-      const parts = m.children.map((c) => `${c.command} ${fmtS(c.lastMs - c.firstMs)} (from ${fmtS(c.firstMs)}, ${fmtMiB(c.hwmKiB)})`);
-      log(
-        `  run ${i + 1} ${v.padEnd(12)} ${fmtS(m.wallMs).padStart(9)}${v !== 'plain' ? `  peak RSS ${fmtMiB(m.peakKiB)}; ${parts.join('; ')}` : `  restic peak RSS ${fmtMiB(m.children[0]!.hwmKiB)}`}`,
+      const a: Run = { load: await loadNow(), m: await agent(v === 'pinned') };
+      const p: Run = { load: await loadNow(), m: await plain() };
+      a.pair = p.m;
+      agents[v].push(a);
+      plains.push(p);
+      const ph = phasesOf(a.m);
+      const parts = a.m.children.filter((c) => /restic/.test(c.command)).map((c) => `${c.command.replace(/^.*restic /, '')} ${fmtMiB(c.hwmKiB)}`);
+      show(
+        `agent ${v}`,
+        a,
+        `restic restore from ${ph.resticStart === undefined ? 'n/a' : fmtS(ph.resticStart)} to ${ph.resticDone === undefined ? 'n/a' : fmtS(ph.resticDone)}; node peak RSS ${fmtMiB(a.m.peakKiB)}; restic peak RSS ${parts.join(', ')}`,
       );
+      show('plain restic', p, `ratio ${(a.m.wallMs / p.m.wallMs).toFixed(3)}x; restic peak RSS ${fmtMiB(p.m.children[0]!.hwmKiB)}`);
     }
   }
 
-  const mp = median(results.plain.map((m) => m.wallMs));
-  const resticPlain = Math.max(...results.plain.map((m) => m.children[0]!.hwmKiB));
+  const walls = (rs: Run[]) => rs.map((r) => r.m.wallMs);
+  const mp = median(walls(plains));
+  const loads = [...plains, ...VARIANTS.flatMap((v) => agents[v])].map((r) => r.load);
   log('');
-  log(`plain restic restore          median ${fmtS(mp)}   restic peak RSS ${fmtMiB(resticPlain)}`);
-  for (const v of ['agent-pinned', 'agent'] as const) {
-    const runs = results[v];
-    const ma = median(runs.map((m) => m.wallMs));
-    const agentPeak = Math.max(...runs.map((m) => m.peakKiB ?? 0));
-    const restores = runs.flatMap((m) => m.children.filter((c) => / restore$/.test(c.command)));
-    const resticInAgent = Math.max(...restores.map((c) => c.hwmKiB));
-    // what the agent costs before restic restore starts: node, the API, pinning
-    const before = median(restores.map((c) => c.firstMs));
+  log(`data: ${(SIZE / 1048576).toFixed(0)} MiB in ${FILES} files; 5% of the plain median is ${fmtS(mp * 0.05)}: the agent's whole overhead budget`);
+  log(`plain restic restore          median ${fmtS(mp)}  min ${fmtS(Math.min(...walls(plains)))}  (${plains.length} runs)`);
+  for (const v of VARIANTS) {
+    const rs = agents[v];
+    const ma = median(walls(rs));
+    const pairRatio = median(rs.map((r) => r.m.wallMs / r.pair!.wallMs));
     log(
-      `${(v === 'agent' ? 'agent, pins latest itself' : 'agent, pinned by the daemon').padEnd(29)} median ${fmtS(ma)}   restic restore starts after ${fmtS(before)}; agent (node) peak RSS ${fmtMiB(agentPeak)}, its restic restore ${fmtMiB(resticInAgent)}`,
+      `${(v === 'pinned' ? 'agent, pinned by the daemon' : 'agent, pins latest itself').padEnd(29)} median ${fmtS(ma)}  min ${fmtS(Math.min(...walls(rs)))}  ratio of medians ${(ma / mp).toFixed(3)}x  median ratio to its pair ${pairRatio.toFixed(3)}x  (aim <= 1.05x)`,
     );
-    log(`  ratio to plain              ${(ma / mp).toFixed(3)}x   (aim <= 1.05x)`);
+    const phases = rs.map((r) => phasesOf(r.m));
+    const med = (k: keyof Phases) => {
+      const xs = phases.map((p) => p[k]).filter((x): x is number => x !== undefined);
+      return xs.length ? median(xs) : undefined;
+    };
+    log(`  phases (median, from the process start): ${PHASES.map(([k, label]) => `${label} ${med(k) === undefined ? 'n/a' : fmtS(med(k)!)}`).join(' → ')}`);
+    const before = med('resticStart');
+    const restore = phases.map((p) => (p.resticDone ?? NaN) - (p.resticStart ?? NaN)).filter(Number.isFinite);
+    const after = phases.map((p) => p.exit - (p.resticDone ?? NaN)).filter(Number.isFinite);
+    log(
+      `  before restic restore ${before === undefined ? 'n/a' : fmtS(before)}; restic restore itself ${restore.length ? fmtS(median(restore)) : 'n/a'} (plain: ${fmtS(mp)}); after it ${after.length ? fmtS(median(after)) : 'n/a'}; node peak RSS ${fmtMiB(Math.max(...rs.map((r) => r.m.peakKiB ?? 0)))}`,
+    );
+    // What the agent adds around restic restore, which load noise on restic's own run does not blur.
+    const overhead = phases.map((p) => p.exit - ((p.resticDone ?? NaN) - (p.resticStart ?? NaN))).filter(Number.isFinite);
+    if (overhead.length) {
+      const o = median(overhead);
+      log(
+        `  agent's own time (wall minus restic restore): median ${fmtS(o)} = ${((o / mp) * 100).toFixed(1)}% of the plain median: ${((mp + o) / mp).toFixed(3)}x were restic's restore as fast in the agent as alone`,
+      );
+    }
   }
-  log(`machine at the end: ${(await readFile('/proc/loadavg', 'utf8').catch(() => '?')).split(' ').slice(0, 3).join(' ')} load average`);
+  log(
+    `load average (1 min) at the runs' starts: median ${median(loads).toFixed(1)}, ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}; at the end ${await loadavg()}`,
+  );
 }
-
 const tmp = await mkdtemp(join(tmpdir(), 'bench-agent-'));
 const cleanups: (() => Promise<void>)[] = [];
 const cleanup = async () => {

@@ -1,25 +1,67 @@
 // The agent's edge to the Kubernetes API: the session, its Repository and Secret, status writes,
-// events and the restore Lease. Everything else in src/agent is logic over these calls.
-import * as k8s from '@kubernetes/client-node';
+// events and the restore Lease. Everything else in src/agent is logic over these calls. They go
+// through the small REST client (src/kube/rest.ts), not @kubernetes/client-node: the agent starts
+// in every restore, and loading client-node took longer than all of its requests (issue 16).
 import type { AppBinding } from '../api/appbinding.ts';
+import type { KubeObject } from '../api/meta.ts';
 import type { Repository } from '../api/repository.ts';
 import type { RestoreSession, RestoreSessionStatus } from '../api/restoresession.ts';
 import { apiErrorInfo, isAlreadyExists, isConflict, isNotFound } from '../kube/api-error.ts';
-import { APP_BINDINGS, REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
-import { updateSessionStatus } from '../kube/status-update.ts';
-import type { StatusUpdateOptions } from '../kube/status-update.ts';
 import { recordEvent } from '../kube/events.ts';
+import type { EventApi } from '../kube/events.ts';
+import { APP_BINDINGS, REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
+import { KubeRest, seg } from '../kube/rest.ts';
+import { restConnection } from '../kube/rest-config.ts';
+import type { RestConfigOptions } from '../kube/rest-config.ts';
+import { updateSessionStatus } from '../kube/status-update.ts';
+import type { StatusApi, StatusUpdateOptions } from '../kube/status-update.ts';
 import { AgentError } from './errors.ts';
 
-export class AgentCluster {
-  private readonly custom: k8s.CustomObjectsApi;
-  private readonly core: k8s.CoreV1Api;
-  private readonly coordination: k8s.CoordinationV1Api;
+interface CustomRef {
+  group: string;
+  version: string;
+  plural: string;
+  namespace: string;
+  name: string;
+}
 
-  constructor(kc: k8s.KubeConfig) {
-    this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    this.core = kc.makeApiClient(k8s.CoreV1Api);
-    this.coordination = kc.makeApiClient(k8s.CoordinationV1Api);
+const objectPath = (r: CustomRef) => `/apis/${r.group}/${r.version}/namespaces/${seg(r.namespace)}/${r.plural}/${seg(r.name)}`;
+const leasesPath = (namespace: string) => `/apis/coordination.k8s.io/v1/namespaces/${seg(namespace)}/leases`;
+
+interface Lease extends KubeObject {
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string };
+}
+
+/** A Lease time: MicroTime, six fractional digits (a real API server refuses a Date's three). */
+export const microTime = (d: Date): string => d.toISOString().replace(/Z$/, '000Z');
+
+interface SecretObject {
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
+
+export class AgentCluster {
+  readonly rest: KubeRest;
+  private readonly custom: StatusApi;
+  private readonly core: EventApi;
+
+  constructor(rest: KubeRest) {
+    this.rest = rest;
+    this.custom = {
+      getNamespacedCustomObject: (r: CustomRef) => rest.get(objectPath(r)),
+      replaceNamespacedCustomObjectStatus: (r: CustomRef & { body: unknown }) => rest.put(`${objectPath(r)}/status`, r.body),
+    };
+    this.core = { createNamespacedEvent: (r: { namespace: string; body: unknown }) => rest.post(`/api/v1/namespaces/${seg(r.namespace)}/events`, r.body) };
+  }
+
+  /** The agent's cluster from a kubeconfig, $KUBECONFIG, ~/.kube/config or the pod's service account (src/kube/rest-config.ts). */
+  static async connect(opts: RestConfigOptions = {}): Promise<AgentCluster> {
+    return new AgentCluster(new KubeRest(await restConnection(opts)));
+  }
+
+  /** Frees idle connections. */
+  close(): void {
+    this.rest.close();
   }
 
   async session(namespace: string, name: string): Promise<RestoreSession> {
@@ -67,9 +109,9 @@ export class AgentCluster {
 
   /** The Secret's data, decoded. The values stay in memory; callers must never print them. */
   async secretData(namespace: string, name: string): Promise<Record<string, string>> {
-    let secret: k8s.V1Secret;
+    let secret: SecretObject;
     try {
-      secret = await this.core.readNamespacedSecret({ namespace, name });
+      secret = await this.rest.get<SecretObject>(`/api/v1/namespaces/${seg(namespace)}/secrets/${seg(name)}`);
     } catch (e) {
       const info = apiErrorInfo(e);
       throw new AgentError(
@@ -105,28 +147,24 @@ export class AgentCluster {
    * this holder has it.
    */
   async acquireLease(namespace: string, name: string, holder: string, durationSeconds: number): Promise<boolean> {
-    // Lease times are MicroTime: a real API server wants six fractional digits (a Date gives three).
-    const now = new k8s.V1MicroTime();
+    const at = new Date();
+    const now = microTime(at);
     const spec = { holderIdentity: holder, leaseDurationSeconds: durationSeconds, acquireTime: now, renewTime: now };
     try {
-      await this.coordination.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec } });
+      await this.rest.post(leasesPath(namespace), { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec });
       return true;
     } catch (e) {
       if (!isAlreadyExists(e) && !isConflict(e)) throw e;
     }
-    const lease = await this.coordination.readNamespacedLease({ namespace, name });
+    const lease = await this.rest.get<Lease>(`${leasesPath(namespace)}/${seg(name)}`);
     const held = lease.spec?.holderIdentity;
     const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0;
-    const expired = renewed + (lease.spec?.leaseDurationSeconds ?? durationSeconds) * 1000 < now.getTime();
+    const expired = renewed + (lease.spec?.leaseDurationSeconds ?? durationSeconds) * 1000 < at.getTime();
     if (held && held !== holder && !expired) return false;
     try {
-      await this.coordination.replaceNamespacedLease({
-        namespace,
-        name,
-        body: {
-          ...lease,
-          spec: { ...lease.spec, ...spec, acquireTime: held === holder && lease.spec?.acquireTime ? new k8s.V1MicroTime(lease.spec.acquireTime) : now },
-        },
+      await this.rest.put(`${leasesPath(namespace)}/${seg(name)}`, {
+        ...lease,
+        spec: { ...lease.spec, ...spec, acquireTime: held === holder && lease.spec?.acquireTime ? lease.spec.acquireTime : now },
       });
       return true;
     } catch (e) {
@@ -138,21 +176,9 @@ export class AgentCluster {
   /** Gives the Lease up if this holder has it, so the next restore of the workload need not wait for it to expire. */
   async releaseLease(namespace: string, name: string, holder: string): Promise<void> {
     try {
-      const lease = await this.coordination.readNamespacedLease({ namespace, name });
+      const lease = await this.rest.get<Lease>(`${leasesPath(namespace)}/${seg(name)}`);
       if (lease.spec?.holderIdentity !== holder) return;
-      await this.coordination.replaceNamespacedLease({
-        namespace,
-        name,
-        body: {
-          ...lease,
-          spec: {
-            ...lease.spec,
-            holderIdentity: undefined,
-            renewTime: undefined,
-            ...(lease.spec?.acquireTime ? { acquireTime: new k8s.V1MicroTime(lease.spec.acquireTime) } : {}),
-          },
-        },
-      });
+      await this.rest.put(`${leasesPath(namespace)}/${seg(name)}`, { ...lease, spec: { ...lease.spec, holderIdentity: undefined, renewTime: undefined } });
     } catch (e) {
       if (!isNotFound(e) && !isConflict(e)) throw e;
     }

@@ -147,6 +147,7 @@ export async function runAgent(cluster: AgentCluster, restorer: HostRestorer, op
   });
   const host = hostIdentity(session, opts.hostFrom, opts.env);
   const log = sessionLog.child({ host });
+  log.debug('read the RestoreSession', { uptimeMs: Math.round(performance.now()) });
   const run: HostRun = {
     cluster,
     opts,
@@ -185,13 +186,17 @@ async function runHost(run: HostRun, restorer: HostRestorer): Promise<AgentOutco
   // A Deployment's pods share one host: one restores, the others wait for its result.
   const kind = session.spec.target?.ref?.kind;
   if (!kind || !LEASE_KINDS.has(kind)) return restoreHost(run, restorer);
+  // The Repository and its Secret are read while the Lease is taken (they do not depend on it);
+  // a failure to read them surfaces where it did before, once this pod holds the Lease.
+  const repo = openRepository(run);
+  repo.catch(() => undefined); // awaited in restoreHost, or not needed when another pod restored
   const lease = await holdRestoreLease(run, kind, session.spec.target!.ref!.name);
   if ('outcome' in lease) return lease.outcome;
   try {
     // A pod that restored on the same volume and could not record it (an outage) left a marker.
     const again = readMarker(run.markers, lease.session, host);
     if (again) return await recordEarlierOutcome({ ...run, session: lease.session }, again);
-    return await restoreHost({ ...run, session: lease.session }, restorer);
+    return await restoreHost({ ...run, session: lease.session }, restorer, repo);
   } finally {
     await lease.release();
   }
@@ -294,11 +299,11 @@ export function restoreStartedMessage(host: string, plan: HostPlan): string {
   return `host ${host}: restoring ${plan.snapshots ? `snapshots ${plan.snapshots.join(', ')}` : `${plan.paths!.join(', ')}`} from ${plan.sourceHost}`;
 }
 
-async function restoreHost(run: HostRun, restorer: HostRestorer): Promise<AgentOutcome> {
+async function restoreHost(run: HostRun, restorer: HostRestorer, opened?: Promise<OpenRepository>): Promise<AgentOutcome> {
   const { cluster, session, host, log, now } = run;
   const started = now();
   const elapsed = () => formatDuration(now().getTime() - started.getTime());
-  const repo = await openRepository(run);
+  const repo = await (opened ?? openRepository(run));
   const hookCtx = hookContext(run, repo.redactor);
   const fail = async (error: string): Promise<AgentOutcome> => {
     const safe = repo.redactor.text(error);
@@ -374,6 +379,7 @@ async function recordOutcome(run: HostRun, stat: OutcomeMarker['stat']): Promise
   if (written.length) run.log.debug(`outcome marker written: ${written.join(', ')}`, { markers: written });
   failpoint('agent-after-restore', run.opts.env);
   await writeStat(run, stat);
+  run.log.debug(`${stat.phase} stat written to the RestoreSession`, { uptimeMs: Math.round(performance.now()) });
   clearVolumeMarker(run);
 }
 
@@ -428,13 +434,12 @@ async function runRestore(run: HostRun, restorer: HostRestorer, repo: OpenReposi
   const elapsed = () => formatDuration(now().getTime() - started.getTime());
   const given = pinsForHost(session, host, plan);
   let pinned: Pick<HostRestoreStats, 'snapshot' | 'snapshotTime'> = given ? snapshotFields(given) : {};
-  // The first Running stat and the event overlap restic's start (its key derivation); the pins
-  // are written once known, before any restore runs.
-  const announced = (async () => {
-    await writeStat(run, { hostname: host, phase: 'Running', ...pinned });
-    await cluster.event(session, 'Normal', 'Host Restore Started', restoreStartedMessage(host, plan), host);
-  })();
+  // The first Running stat overlaps restic's start (the listing's key derivation); the pins are
+  // in a Running stat before any restore runs. The event follows the stat and gates nothing.
+  const announced = writeStat(run, { hostname: host, phase: 'Running', ...pinned });
   announced.catch(() => undefined); // awaited below
+  const startedEvent = announced.then(() => cluster.event(session, 'Normal', 'Host Restore Started', restoreStartedMessage(host, plan), host));
+  startedEvent.catch(() => undefined); // awaited below
   const onPinned = async (pins: readonly { id: string; time?: string; by: string }[]) => {
     await announced;
     const fields = snapshotFields(pins);
@@ -477,7 +482,8 @@ async function runRestore(run: HostRun, restorer: HostRestorer, repo: OpenReposi
     await announced;
   } finally {
     clearInterval(ticker);
-    await announced.catch(() => undefined); // never let the Running stat land after the outcome
+    // never let the Running stat, or its event, land after the outcome
+    await Promise.all([announced.catch(() => undefined), startedEvent.catch(() => undefined)]);
   }
   return result;
 }

@@ -1,5 +1,6 @@
-// Errors from @kubernetes/client-node, read as the API server meant them: HTTP status and
-// `Status.reason` (the body is a JSON string in client-node 1.x).
+// Errors from @kubernetes/client-node and from the agent's own client (rest.ts), read as the API
+// server meant them: HTTP status and `Status.reason` (the body is a JSON string in client-node 1.x).
+import { ApiStatusError } from './rest.ts';
 
 export interface ApiErrorInfo {
   code: number | undefined;
@@ -8,6 +9,7 @@ export interface ApiErrorInfo {
 }
 
 export function apiErrorInfo(e: unknown): ApiErrorInfo {
+  if (e instanceof ApiStatusError) return { code: e.data.status, reason: e.data.reason, message: e.message };
   const err = e as { code?: unknown; body?: unknown; message?: string };
   const code = typeof err?.code === 'number' ? err.code : undefined;
   let reason: string | undefined;

@@ -8,8 +8,11 @@ export interface EventSource {
   host?: string;
 }
 
+/** The one call recording an event makes (client-node's CoreV1Api has it, and so does the agent's client). */
+export type EventApi = Pick<k8s.CoreV1Api, 'createNamespacedEvent'>;
+
 export async function recordEvent(
-  core: k8s.CoreV1Api,
+  core: EventApi,
   on: KubeObject,
   type: 'Normal' | 'Warning',
   reason: string,

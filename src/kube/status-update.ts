@@ -9,6 +9,9 @@ import { RESTORE_SESSIONS } from './resources.ts';
 import { withApiRetry } from './retry.ts';
 import type { ApiRetryPolicy } from './retry.ts';
 
+/** The two calls a status update makes (client-node's CustomObjectsApi has them, and so does the agent's client). */
+export type StatusApi = Pick<k8s.CustomObjectsApi, 'getNamespacedCustomObject' | 'replaceNamespacedCustomObjectStatus'>;
+
 export interface StatusUpdateOptions {
   /** Attempts before giving up on conflicts (default 20). */
   attempts?: number;
@@ -24,7 +27,7 @@ export interface StatusUpdateOptions {
  * session as written (or as read, when nothing was written).
  */
 export async function updateSessionStatus(
-  api: k8s.CustomObjectsApi,
+  api: StatusApi,
   namespace: string,
   name: string,
   mutate: (session: RestoreSession) => RestoreSessionStatus | undefined,

@@ -278,7 +278,7 @@ spec:
         },
       }),
     );
-    const outcome = await runUpdateStatus(new AgentCluster(t.kc), {
+    const outcome = await runUpdateStatus(await AgentCluster.connect({ kubeconfig: t.kubeconfigPath }), {
       namespace: 'demo',
       name: 'output-json',
       host: 'host-0',
@@ -306,8 +306,16 @@ spec:
     );
     // Run again (a restarted container): the hosts keep their stats.
     assert.equal(
-      (await runUpdateStatus(new AgentCluster(t.kc), { namespace: 'demo', name: 'output-json', host: 'host-0', outputDir: '/stash-tmp/output', root, env: {} }))
-        .code,
+      (
+        await runUpdateStatus(await AgentCluster.connect({ kubeconfig: t.kubeconfigPath }), {
+          namespace: 'demo',
+          name: 'output-json',
+          host: 'host-0',
+          outputDir: '/stash-tmp/output',
+          root,
+          env: {},
+        })
+      ).code,
       1,
     );
     assert.equal((await session('output-json')).status?.stats?.length, 2);

@@ -1,7 +1,6 @@
 import { AgentCluster } from '../../agent/cluster.ts';
 import { runUpdateStatus } from '../../agent/update-status.ts';
 import { jsonLogger } from '../../common/log.ts';
-import { loadKubeConfig } from '../../kube/kubeconfig.ts';
 import type { Command } from '../command.ts';
 import { UsageError, parseCommandArgs } from '../command.ts';
 
@@ -66,7 +65,7 @@ Exit status: 0 every host Succeeded, 1 a host Failed, 2 could not run.`,
     const kind = (values as Record<string, unknown>)['invoker-kind'] as string | undefined;
     if (kind && kind !== 'RestoreSession')
       throw new UsageError(`agent update-status: --invoker-kind ${kind}: only RestoreSession restores are recorded here`, { flag: '--invoker-kind' });
-    const cluster = new AgentCluster(loadKubeConfig({ kubeconfig: values.kubeconfig as string | undefined }));
+    const cluster = await AgentCluster.connect({ kubeconfig: values.kubeconfig as string | undefined });
     const outcome = await runUpdateStatus(cluster, {
       namespace: values.namespace as string,
       name,

@@ -4,7 +4,6 @@ import { runAgent, scratchDirFor } from '../../agent/restore.ts';
 import { SessionRestorer } from '../../agent/restorer.ts';
 import { DatabaseRestorer } from '../../databases/restorer.ts';
 import { jsonLogger } from '../../common/log.ts';
-import { loadKubeConfig } from '../../kube/kubeconfig.ts';
 import { ResticHostRestorer } from '../../restic/index.ts';
 import type { Command } from '../command.ts';
 import { UsageError, parseCommandArgs } from '../command.ts';
@@ -50,12 +49,15 @@ SIGTERM stops restic and records the host Failed: interrupted.`,
     if (!HOST_FROM.includes(hostFrom)) throw new UsageError(`agent restore: --host-from must be one of ${HOST_FROM.join(', ')}`);
     const root = values.root ?? process.env['RESTORE_POD_ROOT'] ?? '/';
 
+    const log = jsonLogger(io.stderr, { level: process.env['LOG_LEVEL'], fields: { component: 'agent' } });
+    // how long node and the agent's modules took to load (bench:agent reads it)
+    log.debug('agent restore: modules loaded', { uptimeMs: Math.round(performance.now()) });
     const abort = new AbortController();
     const onSignal = () => abort.abort();
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
     try {
-      const cluster = new AgentCluster(loadKubeConfig({ kubeconfig: values.kubeconfig }));
+      const cluster = await AgentCluster.connect({ kubeconfig: values.kubeconfig });
       const restorer = new SessionRestorer(new ResticHostRestorer(), new DatabaseRestorer(cluster));
       const outcome = await runAgent(cluster, restorer, {
         namespace,
@@ -65,8 +67,9 @@ SIGTERM stops restic and records the host Failed: interrupted.`,
         root,
         scratchDir: scratchDirFor(root),
         signal: abort.signal,
-        log: jsonLogger(io.stderr, { level: process.env['LOG_LEVEL'], fields: { component: 'agent' } }),
+        log,
       });
+      cluster.close();
       io.stdout(`${outcome.message}\n`);
       return outcome.code;
     } finally {
