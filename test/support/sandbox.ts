@@ -172,11 +172,22 @@ async function must(t: TestKubeEngine, args: string[], input?: string): Promise<
 }
 
 /**
+ * Waits until the CRDs are Established and their lists answer: kube-apiserver answers 429 "storage
+ * is (re)initializing" for a while after a CRD is created, which a suite's first request would meet.
+ */
+async function crdsServed(t: TestKubeEngine): Promise<void> {
+  await must(t, ['wait', '--for', 'condition=Established', '--timeout', '120s', '-f', 'deploy/crds']);
+  const kinds = 'restoresessions.stash.appscode.com,repositories.stash.appscode.com,tasks.stash.appscode.com,functions.stash.appscode.com,appbindings.appcatalog.appscode.com';
+  await eventually(async () => (await t.kubectl(['get', kinds, '-A', '-o', 'name'])).code === 0, 120_000, 500);
+}
+
+/**
  * deploy/'s ServiceAccount and RBAC (not its Deployment: the tests run the daemon themselves), and
  * a kubeconfig with a TokenRequest token for it, as the daemon's pod would have.
  */
 async function controllerIdentity(t: TestKubeEngine): Promise<string> {
   await must(t, ['apply', '--server-side', '-f', 'deploy/crds']);
+  await crdsServed(t);
   await must(t, ['apply', '--server-side', '-f', 'deploy/base/namespace.yaml']);
   await must(t, ['apply', '--server-side', '-n', CONTROLLER_NS, '-f', 'deploy/base/serviceaccount.yaml']);
   await must(t, ['apply', '--server-side', '-f', 'deploy/rbac']);
