@@ -192,6 +192,16 @@ describe('faults (real engine): kube-apiserver killed and restarted as hosts fin
       `API down ${((backAt - killedAt) / 1000).toFixed(1)}s (restart to ready ${((backAt - restartAt) / 1000).toFixed(1)}s); agents whose final write met the outage: ${metOutage.length}/${HOSTS} (${pods.map((p) => `${p}: ${retries(p).length} retries ${[...new Set(retries(p).map((r) => r['code']))].join('/')}`).join(', ')})`,
       `restic restores per host: ${pods.map((p) => `${p}=${byPod[p] ?? 0}`).join(' ')}; doubles: ${doubles}; stash-init restarts: ${restarts.join(' ')}`,
       `recovery (API ready → session ${done.status?.phase}): ${(recovered / 1000).toFixed(1)}s`,
+      ...pods.flatMap((p, i) =>
+        restarts[i]
+          ? [
+              `${p}'s stash-init ran again after: ${agentLog(p)
+                .filter((r) => r['level'] === 'error')
+                .map((r) => `${r['code'] ?? ''} ${String(r['msg']).slice(0, 300)}`)
+                .join(' | ')}`,
+            ]
+          : [],
+      ),
     );
 
     assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status, null, 1));

@@ -14,7 +14,7 @@ const NS = 'conformance';
 /** The HTTP status and the Status body of a refused request. */
 async function refusal(
   p: Promise<unknown>,
-): Promise<{ code: number; body: { reason?: string; message?: string; details?: { name?: string; causes?: Array<{ field?: string }> } } }> {
+): Promise<{ code: number; body: { reason?: string; message?: string; details?: { name?: string; causes?: Array<{ field?: string; reason?: string }> } } }> {
   try {
     await p;
   } catch (e) {
@@ -93,9 +93,9 @@ describe(`API conformance, on the ${ENGINE} engine`, function () {
       });
     const r = await refusal(annotate(256 * 1024));
     assert.equal(r.code, 422);
-    assert.deepEqual(
-      r.body.details?.causes?.map((c) => c.field),
-      ['metadata.annotations'],
+    // kube-apiserver repeats the cause (and adds one for the CEL rules it then skips); the embedded engine gives it once.
+    assert.ok(
+      r.body.details?.causes?.some((c) => c.field === 'metadata.annotations' && c.reason === 'FieldValueTooLong'),
       JSON.stringify(r.body),
     );
     assert.match(r.body.message ?? '', /metadata\.annotations: Too long: may not be more than 262144 bytes/);
