@@ -47,12 +47,14 @@ describe('faults (real engine): kube-apiserver killed and restarted as hosts fin
   };
   const session = async () =>
     (await t.kc.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: NS, name: 'failover' })) as RestoreSession;
-  /** The agent's log lines (JSON) of a pod's stash-init container, as the kubelet keeps them. */
-  const agentLog = (pod: string) => {
+  /** The lines of a pod's stash-init container log, as the kubelet keeps it (appended across restarts). */
+  const logLines = (pod: string) => {
     const file = join(t.dir, 'pods', NS, pod, 'containers', 'stash-init', 'log');
-    if (!existsSync(file)) return [];
-    return readFileSync(file, 'utf8')
-      .split('\n')
+    return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+  };
+  /** The agent's log records (JSON lines). */
+  const agentLog = (pod: string) =>
+    logLines(pod)
       .filter((l) => l.startsWith('{'))
       .flatMap((l) => {
         try {
@@ -61,7 +63,6 @@ describe('faults (real engine): kube-apiserver killed and restarted as hosts fin
           return [];
         }
       });
-  };
   const retries = (pod: string) => agentLog(pod).filter((r) => r['level'] === 'warn' && typeof r['code'] === 'string');
 
   before(async function () {
@@ -195,10 +196,14 @@ describe('faults (real engine): kube-apiserver killed and restarted as hosts fin
       ...pods.flatMap((p, i) =>
         restarts[i]
           ? [
-              `${p}'s stash-init ran again after: ${agentLog(p)
-                .filter((r) => r['level'] === 'error')
-                .map((r) => `${r['code'] ?? ''} ${String(r['msg']).slice(0, 300)}`)
-                .join(' | ')}`,
+              `${p}'s stash-init ran again after: ${[
+                ...agentLog(p)
+                  .filter((r) => r['level'] === 'error')
+                  .map((r) => `${r['code'] ?? ''} ${String(r['msg']).slice(0, 300)}`),
+                ...logLines(p)
+                  .filter((l) => !l.startsWith('{'))
+                  .slice(-6),
+              ].join(' | ')}`,
             ]
           : [],
       ),
@@ -212,6 +217,12 @@ describe('faults (real engine): kube-apiserver killed and restarted as hosts fin
       pods.map(() => 1),
     );
     assert.equal(metOutage.length, HOSTS, 'every agent met the outage with its final write (else the test proved nothing for it)');
+    // Each agent rode through it: none exited and ran again (it did on a 403 from the API server warming up).
+    assert.deepEqual(
+      restarts,
+      pods.map(() => 0),
+      figures.join('\n'),
+    );
     for (const h of hosts) {
       const i = hosts.indexOf(h);
       const restored = readFileSync(join(t.dir, 'volumes', NS, `source-data-${pods[i]}`, `${h}.json`), 'utf8');
