@@ -125,7 +125,7 @@ describe('faults (real engine): kube-apiserver killed and restarted as hosts fin
     await controller.start();
   });
   after(async () => {
-    writeFileSync(join(holdDir ?? tmp?.path ?? '/nonexistent', 'go'), '', { flag: 'a' });
+    if (holdDir) writeFileSync(join(holdDir, 'go'), '', { flag: 'a' });
     if (apiDown) await t?.kubeEngine?.startApiServer();
     await controller?.stop();
     await t?.stop();
