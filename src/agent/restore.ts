@@ -11,7 +11,8 @@
 // Never twice through an API outage (issue 17): the host's final stat goes to an outcome marker
 // on disk (marker.ts) before the agent tries the API, and every write that records the outcome
 // (stats, hook conditions, the Lease) retries transient failures with backoff until the session's
-// deadline or a cap (src/kube/retry.ts). An agent that finds this session's marker for its host
+// deadline or a cap (src/kube/retry.ts), and 401/403 for a short while (an API server that has
+// just restarted refuses until its caches have synced). An agent that finds this session's marker for its host
 // writes the recorded stat instead of restoring again.
 import { join } from 'node:path';
 import type { Repository } from '../api/repository.ts';
@@ -77,6 +78,8 @@ export interface AgentOutcome {
 const LEASE_KINDS = new Set(['Deployment', 'DeploymentConfig']);
 const LEASE_SECONDS = 60;
 const DEFAULT_API_RETRY_CAP_MS = 10 * 60_000;
+/** An outcome write refused (401/403) retries this long: an API server just back refuses until its caches have synced. */
+const REFUSAL_GRACE_MS = 30_000;
 /** A write at (or after) the session's deadline still gets this long to land. */
 const MIN_RETRY_WINDOW_MS = 30_000;
 
@@ -155,7 +158,7 @@ export async function runAgent(cluster: AgentCluster, restorer: HostRestorer, op
     host,
     now,
     log,
-    retry: () => ({ deadline: retryDeadline(run.session, Date.now(), capMs), log }),
+    retry: () => ({ deadline: retryDeadline(run.session, Date.now(), capMs), log, refusalGraceMs: REFUSAL_GRACE_MS }),
     markers: markerDirs(session, opts.root, opts.scratchDir),
     volumeMarkers: [],
   };

@@ -33,7 +33,7 @@ import { agentMayRun, agentTrouble } from './agent-pods.ts';
 import type { AgentTrouble } from './agent-pods.ts';
 
 export const FINALIZER = CLEANUP_FINALIZER;
-const EMPTY_RECORD = recordText({ stats: [], conditions: [] });
+const EMPTY_RECORD = recordText({ stats: [], conditions: [], kept: 'full' });
 
 export interface ReconcileConfig extends ExecutorConfig {
   now?: () => Date;
@@ -344,7 +344,9 @@ async function settledStatus(r: Reconcile): Promise<ReconcileResult | undefined>
   const record = readRecord(session);
   if (record.final) {
     if (statusMatchesRecord(session)) return { phase: record.final.phase };
-    const restored = await cluster.updateStatus(session, (latest) => (statusMatchesRecord(latest) ? undefined : readRecord(latest).final));
+    const restored = await cluster.updateStatus(session, (latest) =>
+      statusMatchesRecord(latest) ? undefined : correctedStatus(latest.status, readRecord(latest), latest.spec),
+    );
     r.log.warn(`the status was changed by hand; restored the ${record.final.phase} status the agents and the controller wrote`, {
       phase: record.final.phase,
       ...(session.status?.phase ? { edited: session.status.phase } : {}),

@@ -114,6 +114,12 @@ export interface ApiRetryPolicy {
   maxDelayMs?: number;
   /** Which failures to retry (default: transient ones; callers that re-read on 409 add conflicts). */
   retryOn?: (e: unknown) => boolean;
+  /**
+   * Retry 401 and 403 too, for this long from the first of them: a kube-apiserver that has just
+   * (re)started refuses requests for a moment, until its authenticator and authorizer caches have
+   * synced (`clusterrole … not found`, seen on the real engine right after a restart). Default: none.
+   */
+  refusalGraceMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -132,11 +138,15 @@ export async function withApiRetry<T>(what: string, fn: () => Promise<T>, policy
   const now = policy.now ?? Date.now;
   const sleep = policy.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const retryOn = policy.retryOn ?? isTransient;
+  let firstRefusal: number | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (e) {
-      if (!retryOn(e)) throw e;
+      const status = httpStatus(e);
+      const refusal = policy.refusalGraceMs !== undefined && (status === 401 || status === 403);
+      if (refusal) firstRefusal ??= now();
+      if (!retryOn(e) && !(refusal && now() - firstRefusal! <= policy.refusalGraceMs!)) throw e;
       const code = apiErrorCode(e);
       const delay = backoffDelay(attempt, policy.baseDelayMs ?? 200, policy.maxDelayMs ?? 10_000);
       if (now() + delay > policy.deadline) {

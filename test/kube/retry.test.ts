@@ -132,6 +132,41 @@ describe('kube retry: the loop', () => {
     assert.deepEqual(lines, []);
   });
 
+  it('with a refusal grace, 401 and 403 are retried for that long from the first of them, then thrown (an API server that just restarted)', async () => {
+    const { lines, log } = logged();
+    let clock = 0;
+    const failures = [socketError('ECONNREFUSED'), httpError(403, 'Forbidden'), httpError(401, 'Unauthorized')];
+    const got = await withApiRetry(
+      'w',
+      async () => {
+        const f = failures.shift();
+        if (f) throw f;
+        return 'written';
+      },
+      { deadline: 600_000, log, refusalGraceMs: 30_000, now: () => clock, sleep: async (ms) => void (clock += ms) },
+    );
+    assert.equal(got, 'written');
+    assert.deepEqual(
+      lines.map((l) => l['code']),
+      ['ECONNREFUSED', 'HTTP 403', 'HTTP 401'],
+    );
+    const forbidden = httpError(403, 'Forbidden');
+    let calls = 0;
+    clock = 0;
+    await assert.rejects(
+      withApiRetry(
+        'w',
+        async () => {
+          calls++;
+          throw forbidden;
+        },
+        { deadline: 600_000, log, refusalGraceMs: 30_000, now: () => clock, sleep: async (ms) => void (clock += ms) },
+      ),
+      (e) => e === forbidden,
+    );
+    assert.ok(calls > 1 && clock > 30_000 && clock < 60_000, `${calls} calls over ${clock} ms`);
+  });
+
   it('gives up with ApiUnavailable when the next retry would start after the deadline, never looping for ever', async () => {
     const { lines, log } = logged();
     let clock = 0;

@@ -45,6 +45,8 @@ export interface EngineSandbox {
   engine: EngineName;
   /** The embedded sandbox (undefined on the real engine). */
   sandbox: Sandbox | undefined;
+  /** The real engine (undefined on the embedded one): its API server can be stopped and started. */
+  kubeEngine: TestKubeEngine['engine'] | undefined;
   /** Where volumes/<ns>/<claim>, snapshots/ and pods/ are (both engines use that layout). */
   dir: string;
   /** Containers of this image run the agent. */
@@ -132,6 +134,7 @@ export async function startSandbox(options: Partial<SandboxOptions> = {}): Promi
   return {
     engine: 'embedded',
     sandbox,
+    kubeEngine: undefined,
     dir,
     agentImage: sandbox.options.agentImage ?? DEFAULT_AGENT_IMAGE,
     kubeconfigPath,
@@ -257,6 +260,7 @@ async function useSharedEngine(options: Partial<SandboxOptions>): Promise<Engine
   return {
     engine: 'kube-apiserver',
     sandbox: undefined,
+    kubeEngine: s.t.engine,
     dir: s.t.dir,
     agentImage: DEFAULT_AGENT_IMAGE,
     kubeconfigPath: s.t.kubeconfigPath,

@@ -26,7 +26,8 @@ main() {
     (cd "$here" && GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" \
       nice -n "${CONTROL_PLANE_NICE:-19}" go build -trimpath -o "$tmp" ./launch)
     mv "$tmp" "$launcher"
-    find "$(dirname "$bin")" -maxdepth 1 -name 'launch-*' ! -path "$launcher" -delete  # older ones
+    # Older ones, once a day old: another checkout with other launcher sources may run its own.
+    find "$(dirname "$bin")" -maxdepth 1 -name 'launch-*' ! -path "$launcher" -mtime +0 -delete
   fi
   exec "$launcher" --bin "$bin" "$@"
 }

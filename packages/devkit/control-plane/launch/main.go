@@ -4,6 +4,22 @@
 //
 //	launch --bin BIN [--port N] DIR
 //
+// With --stop-on-stdin-eof, stdin is also a command channel, one command a line, each answered on
+// stdout with one line "ok <command>" or "error <command>: <why>" once done:
+//
+//	stop PART    SIGTERM, then wait until it exited (the other parts keep running)
+//	kill PART    SIGKILL, then wait until it exited
+//	start PART   start a stopped part again with the same flags (same port, same etcd), wait until ready
+//	crash PART   SIGKILL, wait until it exited, and treat that as the part dying by itself (below)
+//
+// PART is etcd, kube-apiserver, kube-controller-manager or kube-scheduler: an API server failover
+// (kill kube-apiserver, start kube-apiserver) is what a client of a real cluster meets.
+//
+// Once every part is ready, kube-controller-manager and kube-scheduler are restarted when they
+// exit (they do when the API server they start against refuses them, e.g. with 403 before its
+// authorizer has synced), as the kubelet restarts a cluster's static pods: at most 5 times in 5
+// minutes, with a doubling delay. Any other part exiting stops the control plane.
+//
 // DIR holds everything: pki/ (made once), etcd/ (the data), kubeconfigs/ (the components'),
 // logs/<part>.log and, only while every part is ready, DIR/kubeconfig (admin, system:masters).
 // The path of that kubeconfig is printed on stdout when ready. SIGINT/SIGTERM stop every part;
@@ -11,6 +27,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -27,6 +44,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -71,14 +89,20 @@ func main() {
 			nodes = append(nodes, n)
 		}
 	}
+	commands := make(chan string)
 	if *stdinEOF {
 		go func() {
-			_, _ = io.Copy(io.Discard, os.Stdin)
+			lines := bufio.NewScanner(os.Stdin)
+			for lines.Scan() {
+				if c := strings.TrimSpace(lines.Text()); c != "" {
+					commands <- c
+				}
+			}
 			logf("stdin closed: the parent has gone; stopping")
 			_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
 		}()
 	}
-	if err := run(*binDir, positional[0], *port, *serviceCIDR, *timeout, nodes); err != nil {
+	if err := run(*binDir, positional[0], *port, *serviceCIDR, *timeout, nodes, commands); err != nil {
 		logf("error: %v", err)
 		os.Exit(1)
 	}
@@ -92,7 +116,7 @@ type ports struct {
 	Scheduler  int `json:"scheduler"`
 }
 
-func run(binDir, dir string, wantPort int, serviceCIDR string, timeout time.Duration, nodes []string) error {
+func run(binDir, dir string, wantPort int, serviceCIDR string, timeout time.Duration, nodes []string, commands <-chan string) error {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return err
@@ -153,7 +177,7 @@ func run(binDir, dir string, wantPort int, serviceCIDR string, timeout time.Dura
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	sup := &supervisor{logDir: filepath.Join(dir, "logs"), died: make(chan *part, 4)}
+	sup := &supervisor{logDir: filepath.Join(dir, "logs"), died: make(chan *part, 4), restarts: map[string][]time.Time{}}
 	defer sup.stopAll()
 
 	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", p.EtcdClient)
@@ -254,16 +278,62 @@ func run(binDir, dir string, wantPort int, serviceCIDR string, timeout time.Dura
 		return err
 	}
 	defer os.Remove(kubeconfig)
+	sup.running = true
 	logf("ready in %.1fs: kube-apiserver %s, etcd %s, logs in %s", time.Since(started).Seconds(), server, etcdURL, sup.logDir)
 	fmt.Println(kubeconfig)
 
-	select {
-	case <-ctx.Done():
-		logf("stopping")
-		return nil
-	case pt := <-sup.died:
-		logf("%s exited (%v); stopping the other parts", pt.name, pt.err)
-		return fmt.Errorf("%s exited: %v; the end of %s:\n%s", pt.name, pt.err, pt.logPath, tail(pt.logPath, 20))
+	for {
+		select {
+		case <-ctx.Done():
+			logf("stopping")
+			return nil
+		case pt := <-sup.died:
+			if err := sup.handleDeath(ctx, pt); err != nil {
+				logf("%v; stopping the other parts", err)
+				return err
+			}
+		case c := <-commands:
+			verb, name, _ := strings.Cut(c, " ")
+			err := func() error {
+				for _, s := range steps {
+					if s.name != name {
+						continue
+					}
+					switch verb {
+					case "stop":
+						return sup.stopPart(name, syscall.SIGTERM)
+					case "kill":
+						return sup.stopPart(name, syscall.SIGKILL)
+					case "crash":
+						return sup.crashPart(name)
+					case "start":
+						startCtx, cancel := context.WithTimeout(ctx, timeout)
+						defer cancel()
+						t0 := time.Now()
+						if err := sup.restart(name); err != nil {
+							return err
+						}
+						if err := sup.waitFor(startCtx, s.name, s.ready); err != nil {
+							return err
+						}
+						logf("%s ready again (%.1fs)", s.name, time.Since(t0).Seconds())
+						return nil
+					}
+					return fmt.Errorf("unknown command %q (stop, kill, start or crash)", verb)
+				}
+				return fmt.Errorf("no part %q", name)
+			}()
+			if err != nil {
+				logf("%s: %v", c, err)
+				fmt.Printf("error %s: %s\n", c, strings.ReplaceAll(err.Error(), "\n", " | "))
+				var fatal *partDied
+				if errors.As(err, &fatal) {
+					return err
+				}
+			} else {
+				fmt.Printf("ok %s\n", c)
+			}
+		}
 	}
 }
 
@@ -388,10 +458,14 @@ func get(ctx context.Context, c *http.Client, url, want string) error {
 
 type part struct {
 	name    string
+	path    string
+	args    []string
 	cmd     *exec.Cmd
 	logPath string
 	exited  chan struct{}
 	err     error
+	// Set before a stop asked for by a command: its exit is then no failure of the control plane.
+	stopping atomic.Bool
 }
 
 type supervisor struct {
@@ -399,6 +473,60 @@ type supervisor struct {
 	parts  []*part
 	died   chan *part
 	admin  *http.Client
+	// Set once every part is ready: from then on the restartable parts are restarted when they exit.
+	running  bool
+	restarts map[string][]time.Time
+}
+
+// Parts a kubelet would restart (static pods) and that recover by a restart; etcd and
+// kube-apiserver exiting is a failure of the control plane.
+var restartable = map[string]bool{"kube-controller-manager": true, "kube-scheduler": true}
+
+// partDied: a part exited and is not restarted; the control plane stops.
+type partDied struct {
+	name string
+	err  error
+	log  string
+	why  string
+}
+
+func (e *partDied) Error() string {
+	return fmt.Sprintf("%s exited%s: %v; the end of %s:\n%s", e.name, e.why, e.err, e.log, tail(e.log, 20))
+}
+
+// handleDeath restarts a restartable part that exited once the control plane runs (at most 5
+// times in 5 minutes, 1 s, 2 s, 4 s… apart), or says why the control plane must stop.
+func (s *supervisor) handleDeath(ctx context.Context, pt *part) error {
+	if _, cur := s.find(pt.name); cur != pt {
+		return nil // an earlier process of a part started again since
+	}
+	if !s.running {
+		return &partDied{name: pt.name, err: pt.err, log: pt.logPath, why: " while starting"}
+	}
+	if !restartable[pt.name] {
+		return &partDied{name: pt.name, err: pt.err, log: pt.logPath}
+	}
+	var recent []time.Time
+	for _, t := range s.restarts[pt.name] {
+		if time.Since(t) < 5*time.Minute {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) >= 5 {
+		return &partDied{name: pt.name, err: pt.err, log: pt.logPath, why: fmt.Sprintf(" again after %d restarts in 5 minutes", len(recent))}
+	}
+	delay := time.Second << len(recent)
+	logf("%s exited (%v); restarting it in %v (the end of %s:\n%s)", pt.name, pt.err, delay, pt.logPath, tail(pt.logPath, 3))
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-time.After(delay):
+	}
+	s.restarts[pt.name] = append(recent, time.Now())
+	if err := s.restart(pt.name); err != nil {
+		return &partDied{name: pt.name, err: err, log: pt.logPath, why: " and could not be started again"}
+	}
+	return nil
 }
 
 func (s *supervisor) adminClient(keys pki) *http.Client {
@@ -431,18 +559,90 @@ func (s *supervisor) start(name, path string, args []string) (*part, error) {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	pt := &part{name: name, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
+	pt := &part{name: name, path: path, args: args, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
 	s.parts = append(s.parts, pt)
 	go func() {
 		pt.err = cmd.Wait()
 		f.Close()
 		close(pt.exited)
+		if pt.stopping.Load() {
+			return
+		}
 		select {
 		case s.died <- pt:
 		default:
 		}
 	}()
 	return pt, nil
+}
+
+func (s *supervisor) find(name string) (int, *part) {
+	for i, pt := range s.parts {
+		if pt.name == name {
+			return i, pt
+		}
+	}
+	return -1, nil
+}
+
+// stopPart stops one part with sig (SIGKILL after 15 seconds) and waits until it exited.
+func (s *supervisor) stopPart(name string, sig syscall.Signal) error {
+	_, pt := s.find(name)
+	if pt == nil {
+		return fmt.Errorf("%s was never started", name)
+	}
+	select {
+	case <-pt.exited:
+		return fmt.Errorf("%s is not running", name)
+	default:
+	}
+	pt.stopping.Store(true)
+	_ = pt.cmd.Process.Signal(sig)
+	select {
+	case <-pt.exited:
+	case <-time.After(15 * time.Second):
+		_ = pt.cmd.Process.Kill()
+		<-pt.exited
+	}
+	logf("%s stopped (%v, as asked)", name, sig)
+	return nil
+}
+
+// crashPart SIGKILLs a part as if it had died: the supervision (handleDeath) then acts on it.
+func (s *supervisor) crashPart(name string) error {
+	_, pt := s.find(name)
+	if pt == nil {
+		return fmt.Errorf("%s was never started", name)
+	}
+	select {
+	case <-pt.exited:
+		return fmt.Errorf("%s is not running", name)
+	default:
+	}
+	_ = pt.cmd.Process.Kill()
+	<-pt.exited
+	return nil
+}
+
+// restart starts a part that exited again with the same flags, in its place in the order (stopAll
+// stops it in turn).
+func (s *supervisor) restart(name string) error {
+	i, old := s.find(name)
+	if old == nil {
+		return fmt.Errorf("%s was never started", name)
+	}
+	select {
+	case <-old.exited:
+	default:
+		return fmt.Errorf("%s is running (stop it first)", name)
+	}
+	pt, err := s.start(name, old.path, old.args)
+	if err != nil {
+		return err
+	}
+	s.parts = s.parts[:len(s.parts)-1] // start appended it
+	s.parts[i] = pt
+	return nil
 }
 
 // waitFor polls ready until it succeeds, a part exits, or ctx ends.
@@ -454,7 +654,10 @@ func (s *supervisor) waitFor(ctx context.Context, what string, ready func(contex
 		}
 		select {
 		case pt := <-s.died:
-			return fmt.Errorf("%s exited while starting: %v\n%s", pt.name, pt.err, tail(pt.logPath, 30))
+			// Another part may be restarted meanwhile; the one waited for exiting is an error.
+			if err := s.handleDeath(ctx, pt); err != nil {
+				return err
+			}
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return fmt.Errorf("%s not ready in time: %v (see %s)", what, last, s.logDir)

@@ -54,6 +54,9 @@ export interface ControlPlaneOptions {
   readyTimeout?: string;
 }
 
+/** The parts the launcher runs (and can stop and start one at a time). */
+export type ControlPlanePart = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler';
+
 export class ControlPlane {
   readonly options: ControlPlaneOptions;
   private child: ChildProcess | undefined;
@@ -65,6 +68,8 @@ export class ControlPlane {
   /** Called when the control plane exits without being asked to. */
   onExit: ((code: number | null, tail: string) => void) | undefined;
   private stopping = false;
+  /** Answers of the launcher to commands on its stdin ("ok <command>" / "error <command>: …"), waited for in order. */
+  private readonly answers: Array<(line: string) => void> = [];
 
   constructor(options: ControlPlaneOptions) {
     this.options = options;
@@ -98,7 +103,8 @@ export class ControlPlane {
     createInterface({ input: child.stderr! }).on('line', keep);
     const ready = new Promise<string>((resolve, reject) => {
       createInterface({ input: child.stdout! }).on('line', (line) => {
-        if (line.endsWith('kubeconfig')) resolve(line.trim());
+        if (/^(ok|error) /.test(line) && this.answers.length) this.answers.shift()!(line);
+        else if (line.endsWith('kubeconfig')) resolve(line.trim());
         else keep(line);
       });
       child.on('error', reject);
@@ -109,6 +115,27 @@ export class ControlPlane {
       if (!this.stopping) this.onExit?.(code, this.recent.slice(-20).join('\n'));
     });
     return this;
+  }
+
+  /**
+   * One command to the running launcher (its stdin): `stop`/`kill` (SIGTERM/SIGKILL) a part and
+   * wait until it exited, or `start` it again with the same flags (same port, same etcd data) and
+   * wait until it is ready. The other parts keep running: an API server failover, as a cluster's
+   * clients meet it. `crash` SIGKILLs a part as if it had died by itself: the launcher restarts
+   * kube-controller-manager and kube-scheduler (as a kubelet restarts static pods) and stops
+   * every part for the others.
+   */
+  async command(verb: 'stop' | 'kill' | 'start' | 'crash', part: ControlPlanePart): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) throw new Error(`the control plane is not running (${verb} ${part})`);
+    const line = `${verb} ${part}`;
+    const answer = new Promise<string>((resolve, reject) => {
+      this.answers.push(resolve);
+      void this.exited!.then((code) => reject(new Error(`the control plane exited (${code}) during "${line}":\n  ${this.recent.slice(-20).join('\n  ')}`)));
+    });
+    child.stdin!.write(`${line}\n`);
+    const got = await answer;
+    if (!got.startsWith(`ok ${line}`)) throw new Error(`the control plane: ${got.slice('error '.length)}`);
   }
 
   /** SIGTERM; the launcher stops kube-scheduler, the controller-manager, kube-apiserver, etcd. */

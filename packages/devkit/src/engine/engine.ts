@@ -150,6 +150,22 @@ export class KubeEngine {
     await Promise.all(this.kubelets.map((k) => k.start()));
   }
 
+  /**
+   * Stops kube-apiserver alone (`kill`: SIGKILL, a crash; `stop`: SIGTERM, a graceful shutdown):
+   * etcd, the controller-manager, the scheduler and the nodes go on, and lose the API as a
+   * cluster's parts do when its API server fails over. {@link startApiServer} brings it back.
+   */
+  async stopApiServer(how: 'kill' | 'stop' = 'kill'): Promise<void> {
+    await this.controlPlane.command(how, 'kube-apiserver');
+    this.progress(`[engine] kube-apiserver ${how === 'kill' ? 'killed' : 'stopped'}`);
+  }
+
+  /** Starts kube-apiserver again on the same port and etcd data; resolves once it is ready (/readyz). */
+  async startApiServer(): Promise<void> {
+    await this.controlPlane.command('start', 'kube-apiserver');
+    this.progress('[engine] kube-apiserver ready again');
+  }
+
   /** The program agent containers started from now on run; none: the default (`agentCommand`, else restorectl). */
   setAgentCommand(command?: string[]): void {
     for (const k of this.kubelets) k.setAgentCommand(command ?? this.options.agentCommand ?? [process.execPath, restorectlBin()]);

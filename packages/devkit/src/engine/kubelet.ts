@@ -136,9 +136,14 @@ export class KubeKubelet {
         },
         (err) => this.error(`watch: ${err.message}`),
         (items) => {
-          // After a restart: pods this node no longer has are forgotten; the rest start again.
+          // After a restart, or a relist once the API is back: pods this node no longer has are
+          // stopped and forgotten (deleted while the watch was down); the rest go on.
           const uids = new Set(items.map((p) => p.metadata.uid));
-          for (const uid of [...this.latest.keys()]) if (!uids.has(uid)) this.latest.delete(uid);
+          for (const [uid, pod] of [...this.latest]) {
+            if (uids.has(uid)) continue;
+            this.latest.delete(uid);
+            this.forget(pod);
+          }
           synced();
         },
       );

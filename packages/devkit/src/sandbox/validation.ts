@@ -21,6 +21,9 @@ function invalidValue(field: string, value: unknown, why: string): StatusCause {
   return { reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(value)}: ${why}`, field };
 }
 
+/** kube-apiserver's TotalAnnotationSizeLimitB. */
+export const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
+
 export function metadataCauses(r: ResourceType, obj: Obj): StatusCause[] {
   const causes: StatusCause[] = [];
   const name = obj.metadata?.name;
@@ -41,6 +44,13 @@ export function metadataCauses(r: ResourceType, obj: Obj): StatusCause[] {
         invalidValue(`metadata.labels`, v, `a valid label value must be 63 characters or less and consist of alphanumerics, '-', '_' or '.' (label ${k})`),
       );
   }
+  // As ValidateAnnotationsSize: every key and value together, in bytes, at most 256 KiB.
+  const annotationBytes = Object.entries(obj.metadata?.annotations ?? {}).reduce(
+    (n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(typeof v === 'string' ? v : String(v)),
+    0,
+  );
+  if (annotationBytes > TOTAL_ANNOTATION_SIZE_LIMIT)
+    causes.push({ reason: 'FieldValueTooLong', message: `Too long: may not be more than ${TOTAL_ANNOTATION_SIZE_LIMIT} bytes`, field: 'metadata.annotations' });
   // As ValidateOwnerReferences: each reference names its owner fully (the garbage collector finds it by uid).
   for (const [i, ref] of ((obj.metadata?.ownerReferences ?? []) as Array<Record<string, unknown>>).entries()) {
     for (const field of ['apiVersion', 'kind', 'name', 'uid'])
