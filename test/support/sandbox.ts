@@ -180,7 +180,8 @@ async function must(t: TestKubeEngine, args: string[], input?: string): Promise<
  */
 async function crdsServed(t: TestKubeEngine): Promise<void> {
   await must(t, ['wait', '--for', 'condition=Established', '--timeout', '120s', '-f', 'deploy/crds']);
-  const kinds = 'restoresessions.stash.appscode.com,repositories.stash.appscode.com,tasks.stash.appscode.com,functions.stash.appscode.com,appbindings.appcatalog.appscode.com';
+  const kinds =
+    'restoresessions.stash.appscode.com,repositories.stash.appscode.com,tasks.stash.appscode.com,functions.stash.appscode.com,appbindings.appcatalog.appscode.com';
   await eventually(async () => (await t.kubectl(['get', kinds, '-A', '-o', 'name'])).code === 0, 120_000, 500);
 }
 
