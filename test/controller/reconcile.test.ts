@@ -209,6 +209,39 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     assert.equal(left.items.filter((j) => !j.metadata?.deletionTimestamp).length, 0);
   });
 
+  it('a Controller started after the workload existed (as after any restart) injects into it from its watch cache', async () => {
+    // The Deployment settled first (its controller writes no more status), so no watch event brings it later.
+    await eventually(
+      async () => {
+        const d = await apps.readNamespacedDeployment({ namespace: ns, name: 'stash-demo' });
+        const progressing = d.status?.conditions?.find((x) => x.type === 'Progressing')?.reason;
+        return (
+          d.status?.observedGeneration === d.metadata?.generation &&
+          d.status?.availableReplicas === d.spec?.replicas &&
+          progressing === 'NewReplicaSetAvailable'
+        );
+      },
+      60_000,
+      100,
+    );
+    const c = new Controller(t.controllerKc, { ...config, resyncMs: 100 });
+    await c.start();
+    try {
+      // Every watch has listed: the Deployment is in the cache from the LIST, not from a watch event.
+      await eventually(() => c.watchStats()!.lists >= c.watchStats()!.informers, 30_000, 50);
+      await applyObject(session('deployment-restore.yaml', 'cached-target'));
+      const s = await eventually(async () => {
+        const got = await get('cached-target');
+        return got.status?.phase === 'Running' ? got : undefined;
+      }, 20_000);
+      assert.equal(s.status?.conditions?.find((x) => x.type === 'StashInitContainerInjected')?.status, 'True', JSON.stringify(s.status));
+      const deployment = await apps.readNamespacedDeployment({ namespace: ns, name: 'stash-demo' });
+      assert.equal(deployment.spec!.template.spec!.initContainers?.[0]?.name, 'stash-init');
+    } finally {
+      await c.stop();
+    }
+  });
+
   it('the Controller loop finds new sessions by itself', async () => {
     const c = new Controller(t.controllerKc, { ...config, resyncMs: 100 });
     await c.start();
