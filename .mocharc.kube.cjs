@@ -6,9 +6,8 @@ module.exports = {
   require: ['test/support/engine-hooks.ts'],
   extension: ['ts'],
   spec: [
-    // controller-restart and crash (kill the controller/daemon mid-restore) failed on the real
-    // engine after the merges of 2026-12-01 (they pass on the embedded one): issue #13 to fix, then back here.
     'test/e2e/restores.test.ts',
+    'test/e2e/controller-restart.test.ts',
     'test/controller/reconcile.test.ts',
     'test/controller/usage-policy.test.ts',
     'test/controller/job-service-account.test.ts',
@@ -16,6 +15,7 @@ module.exports = {
     'test/controller/volume-snapshot-outcomes.test.ts',
     'test/kube/conformance.test.ts',
     'test/daemon/daemon.test.ts',
+    'test/daemon/crash.test.ts',
     'packages/devkit/test/demo/demo.test.ts',
   ],
   timeout: 60000,
