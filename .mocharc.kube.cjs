@@ -6,12 +6,11 @@ module.exports = {
   require: ['test/support/engine-hooks.ts'],
   extension: ['ts'],
   spec: [
-    // controller-restart and crash (kill the controller/daemon mid-restore) failed on the real
-    // engine after the merges of 2026-12-01 (they pass on the embedded one): issue #13 to fix, then back here.
     'test/e2e/restores.test.ts',
     // kills and restarts kube-apiserver of the shared engine: the suites after it run on an engine
     // whose parts (controller-manager, kubelets, provisioner) came through an API server failover.
     'test/faults/api-server-restart.test.ts',
+    'test/e2e/controller-restart.test.ts',
     'test/controller/reconcile.test.ts',
     'test/controller/usage-policy.test.ts',
     'test/controller/job-service-account.test.ts',
@@ -20,6 +19,7 @@ module.exports = {
     'test/kube/conformance.test.ts',
     'test/kube/rest.test.ts',
     'test/daemon/daemon.test.ts',
+    'test/daemon/crash.test.ts',
     'packages/devkit/test/demo/demo.test.ts',
   ],
   timeout: 60000,

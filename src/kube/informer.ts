@@ -19,6 +19,20 @@ export function withoutManagedFields<T extends KubernetesObject>(o: T): T {
   return { ...o, metadata };
 }
 
+/**
+ * A LIST's items as a watch delivers them, with `apiVersion` and `kind`. A real API server leaves
+ * both off the items of a built-in list (`DeploymentList` says them once; custom resources keep
+ * theirs), while every watch event's object carries them: without this, an object cached from the
+ * first LIST (one that existed before the watch started) has no kind, and a reader that writes it
+ * back or names it by its kind fails.
+ */
+export function withItemKinds<T extends KubernetesObject>(list: KubernetesListObject<T>): KubernetesListObject<T> {
+  const kind = list.kind?.endsWith('List') ? list.kind.slice(0, -'List'.length) : undefined;
+  const apiVersion = list.apiVersion;
+  if (!kind || !apiVersion || list.items.every((o) => o.kind && o.apiVersion)) return list;
+  return { ...list, items: list.items.map((o) => (o.kind && o.apiVersion ? o : { ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? kind })) };
+}
+
 export interface ResilientInformerOptions<T extends KubernetesObject> {
   kc: KubeConfig;
   /** The collection path, e.g. `/apis/stash.appscode.com/v1beta1/restoresessions`. */
@@ -80,7 +94,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.log = (options.log ?? nullLogger).child({ path: options.path });
     this.ready = new Promise((r) => (this.readyResolve = r));
     const list = async (): Promise<KubernetesListObject<T>> => {
-      const result = await options.list();
+      const result = withItemKinds(await options.list());
       if (options.keep) result.items = result.items.map(options.keep);
       this.stats.lists++;
       this.failing = false;

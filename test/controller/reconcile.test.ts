@@ -65,7 +65,19 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
 
   /** The StatefulSet example's session, injected and Running; the template as it was before. */
   const injectedSession = async (): Promise<{ templateBefore: string; before: k8s.V1StatefulSet }> => {
-    const before = await sts();
+    // Settled first: on a real cluster the StatefulSet controller writes status while its pods
+    // start, and a write of ours between its read and ours would be a 409 the Controller retries.
+    const before = await eventually(
+      async () => {
+        const o = await sts();
+        const st = o.status;
+        return st?.observedGeneration === o.metadata?.generation && st?.readyReplicas === o.spec?.replicas && st?.currentRevision === st?.updateRevision
+          ? o
+          : undefined;
+      },
+      60_000,
+      100,
+    );
     await applyObject(session('sts-restore.yaml'));
     await reconcile('sts-restore');
     return { templateBefore: JSON.stringify(before.spec!.template), before };
@@ -91,9 +103,10 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
       [{ level: 'info', namespace: ns, name: 'sts-restore', msg: 'New → Running (0/5 hosts succeeded)', phase: 'Running' }],
     );
 
-    // A second reconcile (a restarted controller) changes nothing: no roll, no status write.
+    // A second reconcile (a restarted controller) changes nothing: no roll (the spec's generation;
+    // the StatefulSet's status moves on a real cluster as the first injection rolls its pods), no status write.
     await reconcile('sts-restore');
-    assert.equal((await sts()).metadata!.resourceVersion, injected.metadata!.resourceVersion);
+    assert.equal((await sts()).metadata!.generation, injected.metadata!.generation);
     assert.equal((await get('sts-restore')).metadata.resourceVersion, s.metadata.resourceVersion);
     assert.notEqual(injected.metadata!.generation, before.metadata!.generation);
   });
@@ -241,6 +254,39 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     assert.equal(failed.status?.conditions?.find((c) => c.type === 'DeadlineExceeded')?.status, 'True');
     const left = await batch.listNamespacedJob({ namespace: ns });
     assert.equal(left.items.filter((j) => !j.metadata?.deletionTimestamp).length, 0);
+  });
+
+  it('a Controller started after the workload existed (as after any restart) injects into it from its watch cache', async () => {
+    // The Deployment settled first (its controller writes no more status), so no watch event brings it later.
+    await eventually(
+      async () => {
+        const d = await apps.readNamespacedDeployment({ namespace: ns, name: 'stash-demo' });
+        const progressing = d.status?.conditions?.find((x) => x.type === 'Progressing')?.reason;
+        return (
+          d.status?.observedGeneration === d.metadata?.generation &&
+          d.status?.availableReplicas === d.spec?.replicas &&
+          progressing === 'NewReplicaSetAvailable'
+        );
+      },
+      60_000,
+      100,
+    );
+    const c = new Controller(t.controllerKc, { ...config, resyncMs: 100 });
+    await c.start();
+    try {
+      // Every watch has listed: the Deployment is in the cache from the LIST, not from a watch event.
+      await eventually(() => c.watchStats()!.lists >= c.watchStats()!.informers, 30_000, 50);
+      await applyObject(session('deployment-restore.yaml', 'cached-target'));
+      const s = await eventually(async () => {
+        const got = await get('cached-target');
+        return got.status?.phase === 'Running' ? got : undefined;
+      }, 20_000);
+      assert.equal(s.status?.conditions?.find((x) => x.type === 'StashInitContainerInjected')?.status, 'True', JSON.stringify(s.status));
+      const deployment = await apps.readNamespacedDeployment({ namespace: ns, name: 'stash-demo' });
+      assert.equal(deployment.spec!.template.spec!.initContainers?.[0]?.name, 'stash-init');
+    } finally {
+      await c.stop();
+    }
   });
 
   it('the Controller loop finds new sessions by itself', async () => {

@@ -172,6 +172,49 @@ describe(`API conformance, on the ${ENGINE} engine`, function () {
     }
   });
 
+  it("lists a built-in kind's items without apiVersion and kind (the list names them), a custom resource's with theirs; a watch event's object has them", async () => {
+    await t.kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({
+      namespace: NS,
+      body: {
+        metadata: { name: 'listed' },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { app: 'listed' } },
+          template: { metadata: { labels: { app: 'listed' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+        },
+      },
+    });
+    await custom.createNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: NS, body: session('listed') });
+    // As the controller's informers list them: plain JSON (CustomObjectsApi), no typed model in between.
+    const deployments = (await custom.listNamespacedCustomObject({ group: 'apps', version: 'v1', plural: 'deployments', namespace: NS })) as {
+      kind: string;
+      apiVersion: string;
+      items: Array<{ kind?: string; apiVersion?: string; metadata: { name: string } }>;
+    };
+    assert.deepEqual([deployments.kind, deployments.apiVersion], ['DeploymentList', 'apps/v1']);
+    const listed = deployments.items.find((o) => o.metadata.name === 'listed')!;
+    assert.deepEqual([listed.kind, listed.apiVersion], [undefined, undefined]);
+    const sessions = (await custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: NS })) as {
+      items: Array<{ kind?: string; apiVersion?: string; metadata: { name: string } }>;
+    };
+    const s = sessions.items.find((o) => o.metadata.name === 'listed')!;
+    assert.deepEqual([s.kind, s.apiVersion], ['RestoreSession', 'stash.appscode.com/v1beta1']);
+
+    const seen: Array<{ kind?: string; apiVersion?: string }> = [];
+    const req = await new k8s.Watch(t.kc).watch(
+      `/apis/apps/v1/namespaces/${NS}/deployments`,
+      { fieldSelector: 'metadata.name=listed' },
+      (_type: string, o: { kind?: string; apiVersion?: string }) => seen.push(o),
+      () => undefined,
+    );
+    try {
+      const first = await eventually(() => seen[0]);
+      assert.deepEqual([first.kind, first.apiVersion], ['Deployment', 'apps/v1']);
+    } finally {
+      req.abort();
+    }
+  });
+
   // The documented differences (README "Known gaps"): each engine's own behaviour.
 
   it('authorizes requests: a ServiceAccount without a grant is forbidden (the embedded engine has no RBAC)', async () => {

@@ -40,6 +40,18 @@ describe('ResilientInformer', function () {
     return inf;
   }
 
+  it('caches an object from its LIST with its kind and apiVersion, as from a watch event (the server leaves them off list items)', async () => {
+    cm('listed');
+    informer = makeInformer();
+    await informer.start();
+    await informer.ready;
+    const listed = informer.get('listed', 'default')!;
+    assert.deepEqual([listed.kind, listed.apiVersion], ['ConfigMap', 'v1']);
+    cm('watched');
+    const watched = await eventually(() => informer!.get('watched', 'default'));
+    assert.deepEqual([watched.kind, watched.apiVersion], ['ConfigMap', 'v1']);
+  });
+
   it('relists when its watch is too old (410 Expired)', async () => {
     cm('before');
     informer = makeInformer();

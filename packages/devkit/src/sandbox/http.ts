@@ -12,7 +12,7 @@ import { decodeProtobuf } from './protobuf.ts';
 import { getScale, hasScale, writeScale } from './scale.ts';
 import { openApiV2, openApiV3Index, openApiV3GroupVersion } from './openapi-docs.ts';
 import type { ResourceType } from './resources.ts';
-import { apiVersionOf } from './resources.ts';
+import { apiVersionOf, asListItem } from './resources.ts';
 import type { Obj } from './store.ts';
 import { notAcceptable, partialList, partialObject, wantsMetadata } from './metadata.ts';
 import { toTable, wantsTable } from './table.ts';
@@ -366,7 +366,12 @@ export class ApiHttpServer {
       const items = list.items.map((o) => this.core.present(r, o, version));
       if (metadata === 'list') return this.send(res, 200, partialList(items, listMeta));
       if (wantsTable(accept)) return this.send(res, 200, toTable(r, items, q.get('includeObject') ?? 'Metadata', listMeta));
-      return this.send(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r.group, version), metadata: listMeta, items });
+      return this.send(res, 200, {
+        kind: r.listKind,
+        apiVersion: apiVersionOf(r.group, version),
+        metadata: listMeta,
+        items: items.map((o) => asListItem(r, o)),
+      });
     }
     if (method === 'GET') {
       const obj = this.core.present(r, this.core.get(r, ns, name!), version);
@@ -410,7 +415,7 @@ export class ApiHttpServer {
           },
           opts,
         );
-        return this.send(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r.group, version), metadata: {}, items: deleted });
+        return this.send(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r.group, version), metadata: {}, items: deleted.map((o) => asListItem(r, o)) });
       }
       const obj = this.core.delete(r, ns, name, opts);
       return this.send(res, 200, this.core.present(r, obj, version));

@@ -2,6 +2,7 @@
 // identified by group + plural; each is served at one or more versions with the same stored object.
 import type { PrinterColumn } from 'restore-controller/api/crds';
 import type { Schema } from 'restore-controller/api/openapi';
+import type { Obj } from './store.ts';
 
 export interface ResourceType {
   group: string;
@@ -82,6 +83,20 @@ export const BUILTIN_RESOURCES: readonly ResourceType[] = [
   builtin('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshotClass', 'volumesnapshotclasses', false, ['vsclass']),
   builtin('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false, ['crd', 'crds'], true),
 ];
+
+/** Groups the sandbox serves as built in that a real cluster serves from CRDs (the external-snapshotter's). */
+const CRD_GROUPS_ON_CLUSTERS = new Set(['snapshot.storage.k8s.io']);
+
+/**
+ * An object as an item of a list response: a real API server leaves `apiVersion` and `kind` off
+ * the items of a built-in kind's list (the list names them once) and keeps them on custom
+ * resources'. Watch events and single reads carry them in both cases.
+ */
+export function asListItem(r: ResourceType, o: Obj): Obj {
+  if (!r.builtin || CRD_GROUPS_ON_CLUSTERS.has(r.group)) return o;
+  const { apiVersion: _a, kind: _k, ...rest } = o;
+  return rest as Obj;
+}
 
 /** The resource type a CustomResourceDefinition object serves, or undefined if it serves none. */
 export function resourceFromCrd(crd: Record<string, any>): ResourceType | undefined {
