@@ -59,7 +59,7 @@ export function taskDispatch(session: RestoreSession, installed: boolean): TaskD
   const builtIn = builtInTaskNames().filter((n) => n !== PVC_RESTORE_TASK);
   return {
     run: 'none',
-    reason: `task ${task} (${target}) is a Stash Task restore, which restore-controller does not run yet: nothing was restored. Built in are ${builtIn.join(', ')} into an AppBinding and ${PVC_RESTORE_TASK} into a PersistentVolumeClaim, and the cluster has no Task ${task}: install the Task and its Functions (Stash's addon catalog), restore this one with Stash's operator, or delete the session`,
+    reason: `task ${task} (${target}) names a Task the cluster does not have and restore-controller has no built-in restore for: nothing was restored. Built in are ${builtIn.join(', ')} into an AppBinding and ${PVC_RESTORE_TASK} into a PersistentVolumeClaim, and the cluster has no Task ${task}: install the Task and its Functions (Stash's addon catalog), restore this one with Stash's operator, or delete the session`,
   };
 }
 

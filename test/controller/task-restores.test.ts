@@ -32,7 +32,7 @@ describe('controller: Stash Task restores', function () {
     assert.equal(cond?.reason, 'FailedToEnsureRestoreExecutor');
     assert.match(
       cond!.message!,
-      /task mongodb-restore-4\.4\.6 \(AppBinding sample-postgres\) is a Stash Task restore, which restore-controller does not run yet: nothing was restored\. Built in are postgres-restore-<version>, mysql-restore-<version>, mariadb-restore-<version>, redis-restore-<version> into an AppBinding/,
+      /task mongodb-restore-4\.4\.6 \(AppBinding sample-postgres\) names a Task the cluster does not have and restore-controller has no built-in restore for: nothing was restored\. Built in are postgres-restore-<version>, mysql-restore-<version>, mariadb-restore-<version>, redis-restore-<version> into an AppBinding/,
     );
     assert.deepEqual((await h.batch.listNamespacedJob({ namespace: h.ns })).items, []);
     assert.ok(!got.status?.stats?.some((s) => s.phase === 'Succeeded'), 'no host reported restored');

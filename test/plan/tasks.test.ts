@@ -79,7 +79,7 @@ describe('plan: task restores', () => {
 
   it("does not warn that the built-in PostgreSQL restore would not run: the agent runs it without Stash's catalog", () => {
     const { diagnostics } = planOf(nothing, [appBinding, ...pvcRestore]);
-    assert.deepEqual(about(diagnostics, /does not run yet|will end Failed/).map(formatDiagnostic), []);
+    assert.deepEqual(about(diagnostics, /has no built-in restore for|will end Failed/).map(formatDiagnostic), []);
   });
 
   it("plan --output json keeps DESIGN §5's contract and adds the task", async () => {
