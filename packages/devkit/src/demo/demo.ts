@@ -45,6 +45,7 @@ import {
   renderStopped,
   renderLookAround,
   renderOutcome,
+  renderStatusLog,
   renderProgress,
   renderProgressLine,
   renderSecondCommitTitle,
@@ -531,7 +532,7 @@ async function steps(opts: DemoOptions, dir: string, running: Running, say: (t: 
   say(STEP_TITLES.volumes);
   say(renderVolumes(await restoredVolumes(cluster)));
   say(STEP_TITLES.statusLog);
-  say((await run('git', ['log', '--format=  %h %s', 'restore-status'], { cwd: repo.server.repoPath('restores') })).stdout);
+  say(renderStatusLog((await run('git', ['log', '--format=%h%x00%s%x00%b%x1e', 'restore-status'], { cwd: repo.server.repoPath('restores') })).stdout));
   say(renderOutcome(sessions));
   say(
     renderLookAround({

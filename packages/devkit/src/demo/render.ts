@@ -72,6 +72,21 @@ export function allSucceeded(sessions: RestoreSession[]): boolean {
   return sessions.length > 0 && sessions.every((s) => s.status?.phase === 'Succeeded');
 }
 
+/**
+ * `git log restore-status`, one commit a line; a commit that records several sessions also lists
+ * each change of its body (the subject names two). Input: `%h%x00%s%x00%b%x1e` records.
+ */
+export function renderStatusLog(log: string): string {
+  const lines: string[] = [];
+  for (const record of log.split('\x1e')) {
+    const [hash, subject, body] = record.replace(/^\n/, '').split('\0');
+    if (!hash || subject === undefined) continue;
+    lines.push(`  ${hash} ${subject}`);
+    for (const change of (body ?? '').split('\n')) if (change.startsWith('- ')) lines.push(`      ${change}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
 export function renderOutcome(sessions: RestoreSession[]): string {
   return allSucceeded(sessions)
     ? 'Every restore Succeeded.'
