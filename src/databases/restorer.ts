@@ -17,11 +17,10 @@ import type { TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AppBinding } from '../api/appbinding.ts';
 import { Redactor } from '../common/redact.ts';
-import { resticBackend, writeBackendFiles } from '../restic/backend.ts';
 import { resticArgv } from '../restic/commands.ts';
-import { commandContext } from '../restic/host-restorer.ts';
+import { hostRestic } from '../restic/host-restorer.ts';
 import type { ResticHostJob, ResticHostOutcome } from '../restic/host-restorer.ts';
-import { ResticRunner, tail } from '../restic/runner.ts';
+import { tail } from '../restic/runner.ts';
 import { builtInDatabaseTask } from './addons.ts';
 import type { DatabaseAddon } from './addons.ts';
 import { databaseCommands } from './commands.ts';
@@ -101,15 +100,7 @@ export class DatabaseRestorer {
     const cmds = databaseCommands(addon, conn, params, dir);
     for (const f of cmds.files) await writeFile(f.path, f.content, { mode: 0o600 });
 
-    const mapLocal = this.#opts.mapLocalPath ?? ((p: string, j: ResticHostJob) => (j.root === '/' ? p : join(j.root, p)));
-    const backend = resticBackend(job.repository.spec.backend, job.secret, {
-      scratchDir: job.scratchDir,
-      secretName: job.repository.spec.backend.storageSecretName,
-      mapLocalPath: (p) => mapLocal(p, job),
-    });
-    await writeBackendFiles(backend);
-    const ctx = commandContext(job, backend, this.#opts.restic);
-    const runner = new ResticRunner({ ctx, env: backend.env, secrets: backend.secrets, ...(log ? { log } : {}) });
+    const { backend, ctx, runner } = await hostRestic(job, this.#opts);
 
     // The snapshots: `latest` of the source host (host-0, as Stash's backup names it), or the ids given.
     const sourceHost = job.plan.sourceHost || job.plan.host;

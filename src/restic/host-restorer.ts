@@ -102,21 +102,7 @@ export class ResticHostRestorer {
 
   /** Restore one host. Throws ResticError whose message is redacted and safe to show. */
   async restore(job: ResticHostJob): Promise<ResticHostOutcome> {
-    const mapLocal = this.#opts.mapLocalPath ?? ((p: string, j: ResticHostJob) => (j.root === '/' ? p : join(j.root, p)));
-    const backend = resticBackend(job.repository.spec.backend, job.secret, {
-      scratchDir: job.scratchDir,
-      secretName: job.repository.spec.backend.storageSecretName,
-      mapLocalPath: (p) => mapLocal(p, job),
-    });
-    await writeBackendFiles(backend);
-    const ctx = commandContext(job, backend, this.#opts.restic);
-    const runner = new ResticRunner({
-      ctx,
-      env: backend.env,
-      secrets: backend.secrets,
-      killGraceMs: this.#opts.killGraceMs,
-      ...(job.log ? { log: job.log } : {}),
-    });
+    const { ctx, runner } = await hostRestic(job, this.#opts);
     const steps = restoreSteps(restoreInput(job), ctx);
     const safe = (e: unknown): never => {
       throw redactedError(runner, e);
@@ -351,6 +337,32 @@ class StepListings {
   dispose(): void {
     this.#signal.removeEventListener('abort', this.stop);
   }
+}
+
+/**
+ * What every restore of a host starts with: the Repository's backend (its files written to the
+ * scratch space), the command context and a runner that redacts the backend's secrets.
+ */
+export async function hostRestic(
+  job: ResticHostJob,
+  opts: Pick<ResticHostRestorerOptions, 'restic' | 'mapLocalPath' | 'killGraceMs'>,
+): Promise<{ backend: ResticBackend; ctx: CommandContext; runner: ResticRunner }> {
+  const mapLocal = opts.mapLocalPath ?? ((p: string, j: ResticHostJob) => (j.root === '/' ? p : join(j.root, p)));
+  const backend = resticBackend(job.repository.spec.backend, job.secret, {
+    scratchDir: job.scratchDir,
+    secretName: job.repository.spec.backend.storageSecretName,
+    mapLocalPath: (p) => mapLocal(p, job),
+  });
+  await writeBackendFiles(backend);
+  const ctx = commandContext(job, backend, opts.restic);
+  const runner = new ResticRunner({
+    ctx,
+    env: backend.env,
+    secrets: backend.secrets,
+    killGraceMs: opts.killGraceMs,
+    ...(job.log ? { log: job.log } : {}),
+  });
+  return { backend, ctx, runner };
 }
 
 /** The restic environment's command context for this job: binary, scratch, Repository flags, nice/ionice. */
