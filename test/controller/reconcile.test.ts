@@ -192,6 +192,38 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     assert.equal(JSON.stringify((await sts()).spec!.template), templateBefore);
   });
 
+  it('removes its injection from a workload that changed since it was read (a conflict): reads it again and removes it there', async () => {
+    const { templateBefore } = await injectedSession();
+    const stale = (await custom.getNamespacedCustomObject({
+      group: 'apps',
+      version: 'v1',
+      namespace: ns,
+      plural: 'statefulsets',
+      name: 'recovered-statefulset',
+    })) as KubeObject;
+    await apps.patchNamespacedStatefulSet(
+      { namespace: ns, name: 'recovered-statefulset', body: { metadata: { labels: { changed: 'meanwhile' } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    assert.equal((await t.kubectl(['delete', 'restoresession', 'sts-restore', '-n', ns, '--wait=false'])).code, 0);
+    cluster.useCache({
+      session: () => undefined,
+      repository: () => undefined,
+      secretExists: () => undefined,
+      workload: (kind, namespace, name) =>
+        kind === 'StatefulSet' && namespace === ns && name === 'recovered-statefulset' ? { object: structuredClone(stale) } : undefined,
+      sessionPods: () => undefined,
+    });
+    try {
+      await reconcile('sts-restore');
+    } finally {
+      cluster.useCache(undefined);
+    }
+    const back = await sts();
+    assert.equal(JSON.stringify(back.spec!.template), templateBefore);
+    assert.equal(back.metadata!.labels!['changed'], 'meanwhile', 'the change made meanwhile is kept');
+  });
+
   it('refuses an invalid session as Invalid, naming the field, and touches no workload', async () => {
     // The simulator is still starting this namespace's pods: wait until the StatefulSet's status rests.
     await eventually(async () => {

@@ -176,29 +176,48 @@ async function refusedPods(ctx: ExecutorContext, workload: KubeObject): Promise<
   return trouble ? [trouble] : [];
 }
 
-/** Removes exactly what the injection added, when this session made it. */
+/**
+ * Removes exactly what the injection added, when this session made it. As with the injection, a
+ * conflict (the workload's controller wrote its status meanwhile) is answered by reading it again
+ * and removing from that, a few times.
+ */
 export async function removeInitContainer(ctx: Omit<ExecutorContext, 'repository'>): Promise<void> {
   const { cluster, session } = ctx;
   const ref = session.spec.target?.ref;
   if (!ref) return;
   const ns = ref.namespace || session.metadata.namespace!;
-  const workload = await cluster.workload(ref.kind as WorkloadKind, ns, ref.name);
-  if (!workload) return;
-  const template = templateOf(workload);
   const key = `${session.metadata.namespace}/${session.metadata.name}`;
-  if (template.metadata?.annotations?.[INJECTED_BY_ANNOTATION] !== key) {
-    const own = ownStrategyBack(workload, key);
-    if (own !== workload) await cluster.replaceWorkload(own);
+  let workload = await cluster.workload(ref.kind as WorkloadKind, ns, ref.name);
+  for (let attempt = 1; workload; attempt++) {
+    const removal = withoutInjection(workload, key);
+    if (!removal) return;
+    try {
+      await cluster.replaceWorkload(removal.workload);
+    } catch (e) {
+      if (!isConflict(e) || attempt >= 5) throw e;
+      workload = await cluster.workload(ref.kind as WorkloadKind, ns, ref.name, { fresh: true });
+      continue;
+    }
+    if (removal.injected)
+      await cluster.event(
+        workload,
+        'Normal',
+        'Init-Container Removed',
+        `RestoreSession ${session.metadata.namespace}/${session.metadata.name} was deleted: stash-init removed, the pods roll back`,
+      );
     return;
   }
+}
+
+/**
+ * The workload without what session `key` changed (its injection, its strategy switch), and
+ * whether it had injected; undefined when the session changed nothing there.
+ */
+function withoutInjection(workload: KubeObject, key: string): { workload: KubeObject; injected: boolean } | undefined {
+  const template = templateOf(workload);
   const back = ownStrategyBack(workload, key);
-  await cluster.replaceWorkload({ ...back, spec: { ...(back['spec'] as object), template: removeInjection(template) } });
-  await cluster.event(
-    workload,
-    'Normal',
-    'Init-Container Removed',
-    `RestoreSession ${session.metadata.namespace}/${session.metadata.name} was deleted: stash-init removed, the pods roll back`,
-  );
+  if (template.metadata?.annotations?.[INJECTED_BY_ANNOTATION] !== key) return back === workload ? undefined : { workload: back, injected: false };
+  return { workload: { ...back, spec: { ...(back['spec'] as object), template: removeInjection(template) } }, injected: true };
 }
 
 /** On the workload: the updateStrategy it had before a restore switched it to RollingUpdate (`{session, updateStrategy}`, JSON). */
