@@ -111,9 +111,11 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     assert.notEqual(injected.metadata!.generation, before.metadata!.generation);
   });
 
-  it('injects into a workload that changed since it was read (a conflict): reads it again and injects there', async () => {
-    // A real StatefulSet controller writes status while it makes the pods; here the controller's
-    // cache holds the StatefulSet as it was before a label changed, so its first write conflicts.
+  /**
+   * Runs `fn` while the controller's cache holds the StatefulSet as it was before a label changed
+   * (`changed: meanwhile`), so its first write of it conflicts.
+   */
+  async function withStaleStatefulSet(fn: () => Promise<void>): Promise<void> {
     const stale = (await custom.getNamespacedCustomObject({
       group: 'apps',
       version: 'v1',
@@ -134,11 +136,19 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
       sessionPods: () => undefined,
     });
     try {
-      await applyObject(session('sts-restore.yaml'));
-      await reconcile('sts-restore');
+      await fn();
     } finally {
       cluster.useCache(undefined);
     }
+  }
+
+  it('injects into a workload that changed since it was read (a conflict): reads it again and injects there', async () => {
+    // A real StatefulSet controller writes status while it makes the pods; here the controller's
+    // cache holds the StatefulSet as it was before a label changed, so its first write conflicts.
+    await withStaleStatefulSet(async () => {
+      await applyObject(session('sts-restore.yaml'));
+      await reconcile('sts-restore');
+    });
     const injected = await sts();
     assert.equal(injected.spec!.template.spec!.initContainers![0]!.name, 'stash-init');
     assert.equal(injected.metadata!.labels!['changed'], 'meanwhile', 'the change made meanwhile is kept');
@@ -194,31 +204,10 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
 
   it('removes its injection from a workload that changed since it was read (a conflict): reads it again and removes it there', async () => {
     const { templateBefore } = await injectedSession();
-    const stale = (await custom.getNamespacedCustomObject({
-      group: 'apps',
-      version: 'v1',
-      namespace: ns,
-      plural: 'statefulsets',
-      name: 'recovered-statefulset',
-    })) as KubeObject;
-    await apps.patchNamespacedStatefulSet(
-      { namespace: ns, name: 'recovered-statefulset', body: { metadata: { labels: { changed: 'meanwhile' } } } },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-    );
-    assert.equal((await t.kubectl(['delete', 'restoresession', 'sts-restore', '-n', ns, '--wait=false'])).code, 0);
-    cluster.useCache({
-      session: () => undefined,
-      repository: () => undefined,
-      secretExists: () => undefined,
-      workload: (kind, namespace, name) =>
-        kind === 'StatefulSet' && namespace === ns && name === 'recovered-statefulset' ? { object: structuredClone(stale) } : undefined,
-      sessionPods: () => undefined,
-    });
-    try {
+    await withStaleStatefulSet(async () => {
+      assert.equal((await t.kubectl(['delete', 'restoresession', 'sts-restore', '-n', ns, '--wait=false'])).code, 0);
       await reconcile('sts-restore');
-    } finally {
-      cluster.useCache(undefined);
-    }
+    });
     const back = await sts();
     assert.equal(JSON.stringify(back.spec!.template), templateBefore);
     assert.equal(back.metadata!.labels!['changed'], 'meanwhile', 'the change made meanwhile is kept');
