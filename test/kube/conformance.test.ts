@@ -102,6 +102,23 @@ describe(`API conformance, on the ${ENGINE} engine`, function () {
     await annotate(256 * 1024 - 2); // keys and values together: a (1) + b (1) + the value
   });
 
+  it('refuses a Secret or ConfigMap key that is not a config key (422, naming data[key]); stringData keys are checked as data keys', async () => {
+    const secret = await refusal(
+      core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'spaced' }, stringData: { 'RESTIC PASSWORD': 'x', ok: 'y' } } }),
+    );
+    assert.equal(secret.code, 422);
+    assert.deepEqual(
+      secret.body.details?.causes?.map((c) => [c.field, c.reason]),
+      [['data[RESTIC PASSWORD]', 'FieldValueInvalid']],
+      JSON.stringify(secret.body),
+    );
+    assert.match(secret.body.message ?? '', /a valid config key must consist of alphanumeric characters, '-', '_' or '\.'/);
+    const cm = await refusal(core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'slashed' }, data: { 'a/b': '1' } } }));
+    assert.equal(cm.code, 422);
+    assert.deepEqual(cm.body.details?.causes?.map((c) => c.field), ['data[a/b]'], JSON.stringify(cm.body));
+    await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'dotted' }, stringData: { 'RESTIC_PASSWORD.v-1': 'x' } } });
+  });
+
   it("keeps a RestoreSession's status out of writes to the object and its spec out of writes to /status", async () => {
     const created = (await custom.createNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: NS, body: session('status-split') })) as {
       metadata: object;

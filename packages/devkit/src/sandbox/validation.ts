@@ -106,6 +106,28 @@ function workloadCauses(obj: Obj, templateAt = 'spec.template'): StatusCause[] {
   return causes;
 }
 
+const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/** apimachinery's IsConfigMapKey, on the keys of a Secret's or ConfigMap's data (stringData is merged into data before this). */
+function configKeyCauses(obj: Obj, fields: string[]): StatusCause[] {
+  const causes: StatusCause[] = [];
+  for (const f of fields)
+    for (const key of Object.keys((obj[f] as Record<string, unknown> | undefined) ?? {})) {
+      const at = `${f}[${key}]`;
+      if (key.length > 253) causes.push(invalidValue(at, key, 'must be no more than 253 characters'));
+      if (!CONFIG_KEY.test(key))
+        causes.push(
+          invalidValue(
+            at,
+            key,
+            "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+          ),
+        );
+      else if (key === '.' || key === '..') causes.push(invalidValue(at, key, `must not be '${key}'`));
+    }
+  return causes;
+}
+
 /** Field rules for built-in kinds (a small subset of the real ones). */
 const MICRO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/;
 
@@ -128,6 +150,10 @@ export function builtinCauses(r: ResourceType, obj: Obj): StatusCause[] {
         });
       return causes;
     }
+    case '/secrets':
+      return configKeyCauses(obj, ['data']);
+    case '/configmaps':
+      return configKeyCauses(obj, ['data', 'binaryData']);
     case '/persistentvolumeclaims':
       return obj.spec?.accessModes?.length ? [] : [required('spec.accessModes')];
     case 'coordination.k8s.io/leases':
