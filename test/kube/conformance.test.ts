@@ -115,7 +115,11 @@ describe(`API conformance, on the ${ENGINE} engine`, function () {
     assert.match(secret.body.message ?? '', /a valid config key must consist of alphanumeric characters, '-', '_' or '\.'/);
     const cm = await refusal(core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'slashed' }, data: { 'a/b': '1' } } }));
     assert.equal(cm.code, 422);
-    assert.deepEqual(cm.body.details?.causes?.map((c) => c.field), ['data[a/b]'], JSON.stringify(cm.body));
+    assert.deepEqual(
+      cm.body.details?.causes?.map((c) => c.field),
+      ['data[a/b]'],
+      JSON.stringify(cm.body),
+    );
     await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'dotted' }, stringData: { 'RESTIC_PASSWORD.v-1': 'x' } } });
   });
 
