@@ -344,7 +344,8 @@ class StepListings {
         const stopOwn = () => own.abort();
         if (inner.aborted) stopOwn();
         inner.addEventListener('abort', stopOwn, { once: true });
-        const listed = runner.listSnapshot(step, { signal: own.signal, onSnapshot: pinned, background: true });
+        // beside a restore that resolves latest itself, the listing only records and counts: lowest priority from the start
+        const listed = runner.listSnapshot(step, { signal: own.signal, onSnapshot: pinned, background: i === 0 && atOnce ? 'always' : true });
         const seen = Promise.race([first, listed.then((l) => l.snapshot)]);
         const chosen =
           i === 0 && atOnce

@@ -352,12 +352,13 @@ export class ResticRunner {
    * path, as `restic restore latest` would): its first line is the snapshot, reported through
    * `onSnapshot` as soon as restic prints it (the pin, before the listing goes on); the rest is
    * counted as the restore's total under include/exclude. `background` lowers the listing's CPU
-   * priority once the snapshot is known (or at once for a concrete id), so a total measured beside
-   * a restore takes only what the restore leaves. Throws SnapshotNotFound when nothing matches.
+   * priority once the snapshot is known (or at once for a concrete id, or with 'always': a
+   * `latest` listed beside a restore that resolves it itself), so a total measured beside a
+   * restore takes only what the restore leaves. Throws SnapshotNotFound when nothing matches.
    */
   async listSnapshot(
     step: Pick<RestoreStep, 'snapshot' | 'host' | 'path' | 'include' | 'exclude'>,
-    opts: { signal?: AbortSignal; onSnapshot?: (s: SnapshotInfo) => void; background?: boolean } = {},
+    opts: { signal?: AbortSignal; onSnapshot?: (s: SnapshotInfo) => void; background?: boolean | 'always' } = {},
   ): Promise<{ snapshot: SnapshotInfo; bytes: number; files: number }> {
     const selector = makeSelector({ include: step.include, exclude: step.exclude });
     if (selector.error) throw selector.error;
@@ -373,7 +374,7 @@ export class ResticRunner {
       signal: opts.signal,
       onSpawn: (p) => {
         pid = p;
-        if (step.snapshot !== 'latest') lower();
+        if (step.snapshot !== 'latest' || opts.background === 'always') lower();
       },
       onStdoutLine: (line) => {
         if (!line.startsWith('{')) return;
