@@ -9,8 +9,8 @@
 // `restic ls --json latest --host H [--path P]` stream, whose rest counts the total
 // (include/exclude applied): one restic command resolves and measures. When the first step is an
 // unpinned `latest`, its `restic restore latest` (same filters) starts at once beside that
-// listing instead of after it (the listing's repository open, ≈0.7 s of key derivation and index
-// load, is off the restore's path): restic restore names the snapshot it restores (short id)
+// listing (at the lowest priority) instead of after it (the listing's repository open, ≈0.7 s of
+// key derivation and index load, is off the restore's path): restic restore names the snapshot it restores (short id)
 // before it writes, the step is pinned to the listing's full id when they agree, and when a backup
 // landed between the two resolutions, to the snapshot restore named, listed anew for its full
 // id, time and total. So the pin is always what was restored. Totals of pinned
