@@ -9,8 +9,9 @@
 // right after it, and the load average before, during and after. Two agent variants: `pinned`, a
 // session the daemon pinned at accept time (its restore.gitops/snapshots annotation names the
 // id: restic restore starts at once, the total is listed beside it at low priority), and
-// `unpinned`, a `latest` the agent pins itself from the first line of one `restic ls --json`
-// stream (which then goes on to count the total).
+// `unpinned`, a `latest` the agent pins itself: `restic restore latest` starts at once too, beside
+// one `restic ls --json latest` stream whose first line gives the full id that restore's own
+// output (the short id) is matched to, and which then goes on to count the total.
 //
 // The agent's time is split into phases, from its debug log lines (LOG_LEVEL=debug) and measured
 // from the moment the bench starts the process: node and the modules loaded, the API reached (the
@@ -22,7 +23,7 @@
 // --tsx runs bin/restorectl.js on the TypeScript sources (adds the transpiler's start-up).
 // Both sides start with a cold restic cache of their own and read the repository from the page
 // cache (it was just written). The repository uses restic's real key derivation unless
-// --fast-kdf: every restic command pays it once, and the unpinned agent runs two in a row.
+// --fast-kdf: every restic command pays it once (the agent's listing pays it beside the restore).
 // Run: npm run bench:agent [-- --files N --size-mib M --rounds R --variants pinned,unpinned --fast-kdf --dist DIR --tsx]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

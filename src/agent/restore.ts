@@ -428,17 +428,19 @@ export function snapshotFields(pins: readonly { id: string; time?: string }[]): 
 
 /**
  * restic for this host's plan, its progress written every progressIntervalMs. Throws when the
- * restore fails. The snapshots are pinned before restic restores: by the daemon (the session's
- * annotation), by an earlier run of this agent (its Running stat), or now by the restorer, and
- * recorded in the host's Running stat before the first `restic restore` starts.
+ * restore fails. The snapshots are pinned by the daemon (the session's annotation), by an earlier
+ * run of this agent (its Running stat), or now by the restorer, and recorded in the host's
+ * Running stat: before `restic restore` starts when pinned already; for an unpinned `latest`, as
+ * soon as the restore, started at once, names the snapshot it restores (host-restorer.ts), so a
+ * restarted pod restores that one.
  */
 async function runRestore(run: HostRun, restorer: HostRestorer, repo: OpenRepository, plan: HostPlan, started: Date): Promise<HostRestoreOutcome> {
   const { cluster, opts, session, host, log, now } = run;
   const elapsed = () => formatDuration(now().getTime() - started.getTime());
   const given = pinsForHost(session, host, plan);
   let pinned: Pick<HostRestoreStats, 'snapshot' | 'snapshotTime'> = given ? snapshotFields(given) : {};
-  // The first Running stat overlaps restic's start (the listing's key derivation); the pins are
-  // in a Running stat before any restore runs. The event follows the stat and gates nothing.
+  // The first Running stat overlaps restic's start; the pins follow in a Running stat as soon as
+  // they are known. The event follows the stat and gates nothing.
   const announced = writeStat(run, { hostname: host, phase: 'Running', ...pinned });
   announced.catch(() => undefined); // awaited below
   const startedEvent = announced.then(() => cluster.event(session, 'Normal', 'Host Restore Started', restoreStartedMessage(host, plan), host));

@@ -2,12 +2,18 @@
 // (src/agent/restorer.ts), built from backend.ts, commands.ts and runner.ts.
 //
 // Order: the Repository + Secret become the restic environment (files written to scratch);
-// the host plan becomes restore steps; every step is pinned to a concrete snapshot before any
-// restore runs, and the pins are handed to the caller (`onPinned`, which records them) before
-// the first `restic restore` starts. A step pinned already (by the daemon at accept time, or by
-// an earlier run of this agent) is never resolved again. An unpinned `latest` is pinned by the
-// first line of one `restic ls --json latest --host H [--path P]` stream, whose rest counts the
-// total (include/exclude applied): one restic command resolves and measures. Totals of pinned
+// the host plan becomes restore steps; every step is pinned to a concrete snapshot, and the pins
+// are handed to the caller (`onPinned`, which records them) before any step but the first
+// restores. A step pinned already (by the daemon at accept time, or by an earlier run of this
+// agent) is never resolved again. An unpinned `latest` is pinned by the first line of one
+// `restic ls --json latest --host H [--path P]` stream, whose rest counts the total
+// (include/exclude applied): one restic command resolves and measures. When the first step is an
+// unpinned `latest`, its `restic restore latest` (same filters) starts at once beside that
+// listing (at the lowest priority) instead of after it (the listing's repository open, ≈0.7 s of
+// key derivation and index load, is off the restore's path): restic restore names the snapshot it restores (short id)
+// before it writes, the step is pinned to the listing's full id when they agree, and when a backup
+// landed between the two resolutions, to the snapshot restore named, listed anew for its full
+// id, time and total. So the pin is always what was restored. Totals of pinned
 // steps are measured beside the restores at the lowest CPU priority, so they cost no wall time;
 // progress is the sum over steps and carries the total once it is known. The restores run one
 // after another and the first failure stops the host. When the daemon pinned `latest` and a
@@ -58,7 +64,10 @@ export interface ResticHostJob {
    * by an earlier run of this agent). Such a step restores exactly that id.
    */
   pins?: readonly (Pick<SnapshotPinned, 'id' | 'time' | 'by'> | undefined)[];
-  /** Called once with every step's pin, before the first restore runs (the agent records them). */
+  /**
+   * Called once with every step's pin (the agent records them): before the first restore runs,
+   * or, when the first step restores at once (restoresAtOnce), as soon as it names its snapshot.
+   */
   onPinned?: (pins: SnapshotPinned[]) => Promise<void>;
 }
 
@@ -114,16 +123,29 @@ export class ResticHostRestorer {
         { host: job.plan.host },
       );
     }
+    const mode = this.#opts.total ?? 'filtered';
+    // An unpinned `latest` first step restores at once: restic restore resolves it itself and
+    // names what it restores, the listing beside it gives the full id, time and total.
+    const early = mode === 'filtered' && this.#opts.totals !== 'before' && restoresAtOnce(steps, job);
+    let named!: (shortId: string | undefined) => void;
+    const restoring = new Promise<string | undefined>((r) => (named = r));
 
-    // 1. pin every step before anything is written; the listings go on to measure the totals
-    const listings = new StepListings(runner, steps, job.pins ?? [], this.#opts.total ?? 'filtered', job.signal);
+    // 1. pin every step; the listings go on to measure the totals
+    const listings = new StepListings(runner, steps, job.pins ?? [], mode, job.signal, early ? { restoring, log: job.log } : undefined);
+    const stopRestore = new AbortController();
+    const restoreSignal = AbortSignal.any([job.signal, stopRestore.signal]);
+    const progress = new StepProgress(job);
+    progress.report(hostProgress(listings.values, listings.mode, 0, 0));
+    const first = early ? this.#restoreStep(runner, steps[0]!, 0, listings, progress, restoreSignal, named).finally(() => named(undefined)) : undefined;
+    first?.catch(() => undefined); // awaited below
     try {
       let pins: SnapshotPinned[];
       try {
         pins = await listings.pins();
       } catch (e) {
         listings.stop();
-        await listings.allSettled();
+        stopRestore.abort();
+        await Promise.all([first?.catch(() => undefined), listings.allSettled()]);
         return safe(e);
       }
       if (job.onPinned) await job.onPinned(pins);
@@ -141,11 +163,13 @@ export class ResticHostRestorer {
         }
       }
 
-      // 3. restore in order; the first failure stops the host
-      const out = await this.#restoreInOrder(job, runner, pinned, listings);
+      // 3. restore in order (the first step may be running already); the first failure stops the host
+      const out = await this.#restoreInOrder(job, runner, pinned, listings, progress, restoreSignal, first);
       const latestMoved = (await moved).filter((m): m is string => m !== undefined);
       return { ...out, pins: listings.finalPins(pins), ...(latestMoved.length ? { latestMoved } : {}) };
     } finally {
+      stopRestore.abort(); // a restore still running when the host gave up (a failed pin or status write)
+      await first?.catch(() => undefined);
       listings.stop();
       listings.dispose();
     }
@@ -174,32 +198,48 @@ export class ResticHostRestorer {
     );
   }
 
+  /** One step's `restic restore`, its written bytes counted into the host's progress. */
+  #restoreStep(
+    runner: ResticRunner,
+    step: RestoreStep,
+    i: number,
+    listings: StepListings,
+    progress: StepProgress,
+    signal: AbortSignal,
+    onRestoring?: (shortId: string) => void,
+  ): Promise<RestoreResult> {
+    const before = progress.done();
+    return runner.restore(
+      { step, snapshot: step.snapshot },
+      {
+        signal,
+        progressIntervalMs: this.#opts.progressIntervalMs,
+        ...(onRestoring ? { onRestoring } : {}),
+        // restic's written bytes count only once this step's total can bound them, so
+        // bytesDone never runs past the total and never goes back
+        onProgress: (sp) =>
+          progress.report(hostProgress(listings.values, listings.mode, before.bytes + boundedStepBytes(sp.bytesDone, listings.values[i]), before.files)),
+      },
+    );
+  }
+
   async #restoreInOrder(
     job: ResticHostJob,
     runner: ResticRunner,
     pinned: RestoreStep[],
     listings: StepListings,
+    progress: StepProgress,
+    signal: AbortSignal,
+    first: Promise<RestoreResult> | undefined,
   ): Promise<Omit<ResticHostOutcome, 'pins' | 'latestMoved'>> {
-    let doneBytes = 0;
-    let doneFiles = 0;
-    let reported = 0;
-    const report = (p: HostProgress) => {
-      reported = Math.max(reported, p.bytesDone ?? 0);
-      job.onProgress({ ...p, bytesDone: reported });
-    };
-    report(hostProgress(listings.values, listings.mode, 0, 0));
     const snapshots: string[] = [];
     for (const [i, step] of pinned.entries()) {
-      const r = await runner.restore(
-        { step, snapshot: step.snapshot },
-        {
-          signal: job.signal,
-          progressIntervalMs: this.#opts.progressIntervalMs,
-          // restic's written bytes count only once this step's total can bound them, so
-          // bytesDone never runs past the total and never goes back
-          onProgress: (sp) => report(hostProgress(listings.values, listings.mode, doneBytes + boundedStepBytes(sp.bytesDone, listings.values[i]), doneFiles)),
-        },
-      );
+      const r = i === 0 && first ? await first : await this.#restoreStep(runner, step, i, listings, progress, signal);
+      if (i === 0 && first && r.outcome === 'Succeeded' && r.named === undefined) {
+        job.log?.warn(`restic restore did not name the snapshot it restored; recording ${step.snapshot.slice(0, 8)}, the latest its listing saw`, {
+          snapshot: step.snapshot,
+        });
+      }
       const failure = stepFailure(r, step);
       if (failure) {
         listings.stop();
@@ -208,13 +248,45 @@ export class ResticHostRestorer {
       }
       snapshots.push(step.snapshot);
       await listings.settled(i); // this step's total, to count it exactly
-      doneBytes += listings.values[i]?.bytes ?? r.progress.bytesDone ?? 0;
-      doneFiles += listings.values[i]?.files ?? 0;
+      progress.add(listings.values[i] ?? { bytes: r.progress.bytesDone ?? 0, files: 0 });
     }
     await listings.allSettled();
-    const final = hostProgress(listings.values, listings.mode, doneBytes, doneFiles);
-    report(final);
+    const final = hostProgress(listings.values, listings.mode, progress.done().bytes, progress.done().files);
+    progress.report(final);
     return { snapshots, progress: final };
+  }
+}
+
+/**
+ * Whether the first step restores at once, `restic restore latest` resolving the snapshot itself:
+ * it is an unpinned `latest`, and restic will name what it restores (no `--quiet` in target.args).
+ */
+export function restoresAtOnce(steps: readonly Pick<RestoreStep, 'snapshot'>[], job: Pick<ResticHostJob, 'pins' | 'session'>): boolean {
+  if (steps[0]?.snapshot !== 'latest' || job.pins?.[0]) return false;
+  const args = job.session.spec.target?.args ?? [];
+  return !args.some((a) => /^--quiet(=|$)/.test(a) || /^-[^-]*q/.test(a));
+}
+
+/** The host's progress over its steps: what the finished steps wrote, and bytesDone never going back. */
+class StepProgress {
+  #bytes = 0;
+  #files = 0;
+  #reported = 0;
+  readonly #job: Pick<ResticHostJob, 'onProgress'>;
+  constructor(job: Pick<ResticHostJob, 'onProgress'>) {
+    this.#job = job;
+  }
+  report(p: HostProgress): void {
+    this.#reported = Math.max(this.#reported, p.bytesDone ?? 0);
+    this.#job.onProgress({ ...p, bytesDone: this.#reported });
+  }
+  /** What the steps finished so far wrote. */
+  done(): Size {
+    return { bytes: this.#bytes, files: this.#files };
+  }
+  add(step: Size): void {
+    this.#bytes += step.bytes;
+    this.#files += step.files;
   }
 }
 
@@ -246,6 +318,8 @@ class StepListings {
     given: readonly (Pick<SnapshotPinned, 'id' | 'time' | 'by'> | undefined)[],
     mode: TotalMode,
     signal: AbortSignal,
+    /** Step 0 is being restored at once (restoresAtOnce): the short id its `restic restore` names, undefined if it names none. */
+    atOnce?: { restoring: Promise<string | undefined>; log?: Logger },
   ) {
     this.mode = mode;
     this.values = steps.map(() => undefined);
@@ -266,12 +340,22 @@ class StepListings {
         // the pin and the total from one stream
         let pinned!: (s: SnapshotInfo) => void;
         const first = new Promise<SnapshotInfo>((r) => (pinned = r));
-        const listed = runner.listSnapshot(step, { signal: inner, onSnapshot: pinned, background: true });
-        this.#pins.push(
-          Promise.race([first, listed.then((l) => l.snapshot)]).then((s) => ({ ...base, id: s.id, time: snapshotTimeUtc(s.time), by: 'agent' as const })),
-        );
-        this.#snapshots.push(listed.then((l) => l.snapshot));
-        this.#measured.push(listed.then((l) => void (this.values[i] = { bytes: l.bytes, files: l.files })));
+        const own = new AbortController();
+        const stopOwn = () => own.abort();
+        if (inner.aborted) stopOwn();
+        inner.addEventListener('abort', stopOwn, { once: true });
+        // beside a restore that resolves latest itself, the listing only records and counts: lowest priority from the start
+        const listed = runner.listSnapshot(step, { signal: own.signal, onSnapshot: pinned, background: i === 0 && atOnce ? 'always' : true });
+        const seen = Promise.race([first, listed.then((l) => l.snapshot)]);
+        const chosen =
+          i === 0 && atOnce
+            ? restoredListing(runner, step, { seen, listed, stop: stopOwn }, atOnce.restoring, inner, atOnce.log)
+            : seen.then((snapshot) => ({ snapshot, listing: listed }));
+        this.#pins.push(chosen.then(({ snapshot: s }) => ({ ...base, id: s.id, time: snapshotTimeUtc(s.time), by: 'agent' as const })));
+        const listing = chosen.then((c) => c.listing);
+        this.#snapshots.push(listing.then((l) => l.snapshot));
+        this.#measured.push(listing.then((l) => void (this.values[i] = { bytes: l.bytes, files: l.files })));
+        listed.catch(() => undefined); // stopped when restic restore chose another snapshot
         continue;
       }
       if (!pin && step.snapshot === 'latest') {
@@ -337,6 +421,45 @@ class StepListings {
   dispose(): void {
     this.#signal.removeEventListener('abort', this.stop);
   }
+}
+
+type Listing = Awaited<ReturnType<ResticRunner['listSnapshot']>>;
+
+/**
+ * The snapshot a step restored at once is pinned to, and the listing that counts its total: the
+ * `latest` listed beside the restore when `restic restore` named the same one (its short id), else
+ * (a backup landed between the two resolutions of `latest`) the snapshot restic restore named,
+ * listed anew, while the first listing stops. When restore named none (it failed before it wrote),
+ * the listing's.
+ */
+async function restoredListing(
+  runner: ResticRunner,
+  step: RestoreStep,
+  listed: { seen: Promise<SnapshotInfo>; listed: Promise<Listing>; stop: () => void },
+  restoring: Promise<string | undefined>,
+  signal: AbortSignal,
+  log?: Logger,
+): Promise<{ snapshot: SnapshotInfo; listing: Promise<Listing> }> {
+  const [seen, named] = await Promise.all([
+    listed.seen.then(
+      (v) => ({ v }),
+      (e: unknown) => ({ e }),
+    ),
+    restoring,
+  ]);
+  if ('v' in seen && (named === undefined || seen.v.id.startsWith(named))) return { snapshot: seen.v, listing: listed.listed };
+  if (named === undefined) throw (seen as { e: unknown }).e;
+  listed.stop();
+  if ('v' in seen) {
+    log?.info(`latest moved as restic restore started: it restores ${named}, not ${seen.v.shortId} (listed beside it); recording and counting ${named}`, {
+      snapshot: named,
+    });
+  }
+  let pinned!: (s: SnapshotInfo) => void;
+  const first = new Promise<SnapshotInfo>((r) => (pinned = r));
+  const again = runner.listSnapshot(withSnapshot(step, named), { signal, onSnapshot: pinned, background: true });
+  again.catch(() => undefined); // awaited through the listing
+  return { snapshot: await Promise.race([first, again.then((l) => l.snapshot)]), listing: again };
 }
 
 /**

@@ -15,6 +15,9 @@
 // - exit 1 is any fatal error (wrong password: "Fatal: wrong password or no key found"; latest not
 //   found: "latest snapshot for criteria not found"); restore exits 1 on "There were N errors"
 //   after writing what it could.
+// - `restore` names the snapshot it restores on stdout once it has resolved it and loaded the
+//   index, before it writes: `restoring <Snapshot 1a2b3c4d of [/data] at 2024-… by u@h> to /t`
+//   (the short id only; `--quiet` drops the line).
 import { spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { readFile } from 'node:fs/promises';
@@ -82,6 +85,8 @@ export interface RestoreResult {
   outcome: RestoreOutcome;
   /** The snapshot id restored (`latest` resolved), when known. */
   snapshot?: string;
+  /** The short id `restic restore` said it restored (restoringSnapshot), when it said so. */
+  named?: string;
   progress: RestoreProgress;
   /** Short, redacted: restic's stderr tail or what went wrong before it ran. */
   error?: string;
@@ -102,6 +107,8 @@ export interface RestoreOptions {
   onProgress?: (p: RestoreProgress) => void;
   /** How often onProgress is called while restic runs (default 2000 ms). */
   progressIntervalMs?: number;
+  /** Called once with the short id `restic restore` names as it starts writing (restoringSnapshot). */
+  onRestoring?: (shortId: string) => void;
   /**
    * How the total is measured: 'filtered' (default) lists the snapshot (`restic ls --json`) and
    * counts what include/exclude select; 'stats' uses `restic stats --mode restore-size` (the
@@ -158,6 +165,15 @@ export function tail(text: string, maxLines = 10, maxChars = 2000): string {
   let out = lines.slice(-maxLines).join('\n');
   if (out.length > maxChars) out = '…' + out.slice(-maxChars);
   return out;
+}
+
+/**
+ * The short id of the snapshot a `restic restore` stdout line says it restores (0.14:
+ * `restoring <Snapshot 1a2b3c4d of [...] at ... by ...> to ...`; a `restoring snapshot 1a2b3c4d
+ * of ...` wording is read too), or undefined.
+ */
+export function restoringSnapshot(line: string): string | undefined {
+  return /^restoring (?:<Snapshot |snapshot )([0-9a-f]{8,64}) of /.exec(line)?.[1];
 }
 
 /** Bytes the process has passed to write(2) so far (Linux /proc/<pid>/io `wchar`), or undefined. */
@@ -336,12 +352,13 @@ export class ResticRunner {
    * path, as `restic restore latest` would): its first line is the snapshot, reported through
    * `onSnapshot` as soon as restic prints it (the pin, before the listing goes on); the rest is
    * counted as the restore's total under include/exclude. `background` lowers the listing's CPU
-   * priority once the snapshot is known (or at once for a concrete id), so a total measured beside
-   * a restore takes only what the restore leaves. Throws SnapshotNotFound when nothing matches.
+   * priority once the snapshot is known (or at once for a concrete id, or with 'always': a
+   * `latest` listed beside a restore that resolves it itself), so a total measured beside a
+   * restore takes only what the restore leaves. Throws SnapshotNotFound when nothing matches.
    */
   async listSnapshot(
     step: Pick<RestoreStep, 'snapshot' | 'host' | 'path' | 'include' | 'exclude'>,
-    opts: { signal?: AbortSignal; onSnapshot?: (s: SnapshotInfo) => void; background?: boolean } = {},
+    opts: { signal?: AbortSignal; onSnapshot?: (s: SnapshotInfo) => void; background?: boolean | 'always' } = {},
   ): Promise<{ snapshot: SnapshotInfo; bytes: number; files: number }> {
     const selector = makeSelector({ include: step.include, exclude: step.exclude });
     if (selector.error) throw selector.error;
@@ -357,7 +374,7 @@ export class ResticRunner {
       signal: opts.signal,
       onSpawn: (p) => {
         pid = p;
-        if (step.snapshot !== 'latest') lower();
+        if (step.snapshot !== 'latest' || opts.background === 'always') lower();
       },
       onStdoutLine: (line) => {
         if (!line.startsWith('{')) return;
@@ -422,9 +439,11 @@ export class ResticRunner {
     const started = Date.now();
     const progress: RestoreProgress = {};
     let snapshot: string | undefined = 'argv' in step ? (step.snapshot === 'latest' ? undefined : step.snapshot) : step.snapshot;
+    let named: string | undefined;
     const done = (outcome: RestoreOutcome, extra: Partial<RestoreResult> = {}): RestoreResult => ({
       outcome,
       snapshot,
+      ...(named !== undefined ? { named } : {}),
       progress: { ...progress },
       durationMs: Date.now() - started,
       ...extra,
@@ -450,8 +469,13 @@ export class ResticRunner {
     opts.onProgress?.({ ...progress });
     const sampler = writeSampler(progress, opts);
     let r: RunResult;
+    const onStdoutLine = (line: string) => {
+      if (named !== undefined) return;
+      named = restoringSnapshot(line);
+      if (named !== undefined) opts.onRestoring?.(named);
+    };
     try {
-      r = await this.run(prepared.step.argv, { signal: opts.signal, onSpawn: sampler.start });
+      r = await this.run(prepared.step.argv, { signal: opts.signal, onSpawn: sampler.start, onStdoutLine });
     } catch (e) {
       return fail(e);
     } finally {

@@ -3,7 +3,7 @@
 // the sandbox API over HTTP, a real restic repository, and a restic wrapper that records, at the
 // moment each `restic restore` starts, which snapshot the host's stat already names.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
@@ -96,7 +96,8 @@ describe('agent: restores the pinned snapshot, not a latest resolved anew', func
         snapshots: [{ host: 'app', files: { '/source/data/app.json': '{"v":"newer"}' }, time: new Date('2024-02-01T00:00:00Z') }],
       })
     ).snapshotIds[0]!;
-    // restic, wrapped: each `restore` first logs the snapshot the host's stat names at that moment.
+    // restic, wrapped: each `restore` first logs the snapshot the host's stat names at that moment
+    // (and waits while a file hold-<session> exists); each `ls` touches ls-done-<session> as it ends.
     const real = await whichExecutable('restic');
     wrapperDir = join(tmp.path, 'bin');
     restoreLog = join(tmp.path, 'restores.log');
@@ -104,7 +105,7 @@ describe('agent: restores the pinned snapshot, not a latest resolved anew', func
     const kubectl = `kubectl --kubeconfig '${t.kubeconfigPath}' -n demo get restoresession "$SESSION" -o 'jsonpath={.status.stats[0].snapshot}'`;
     writeFileSync(
       join(wrapperDir, 'restic'),
-      `#!/bin/sh\nif [ "$1" = restore ]; then echo "$SESSION $(${kubectl}) $*" >> '${restoreLog}'; fi\nexec '${real}' "$@"\n`,
+      `#!/bin/sh\nif [ "$1" = restore ]; then echo "$SESSION $(${kubectl}) $*" >> '${restoreLog}'; while [ -f "${tmp.path}/hold-$SESSION" ]; do sleep 0.05; done; fi\nif [ "$1" = ls ]; then '${real}' "$@"; rc=$?; touch "${tmp.path}/ls-done-$SESSION"; exit $rc; fi\nexec '${real}' "$@"\n`,
     );
     chmodSync(join(wrapperDir, 'restic'), 0o755);
   });
@@ -135,14 +136,50 @@ describe('agent: restores the pinned snapshot, not a latest resolved anew', func
     assert.match(runs[0]!, new RegExp(`^pinned ${reviewed} restore ${reviewed} `), 'restic restores the pinned id, recorded before it ran');
   });
 
-  it('not pinned: the agent pins latest itself and records id and time in the stat before restic restores', async () => {
+  it('not pinned: restic restore latest starts at once, and the agent records the id, time and total of what it restored', async () => {
     await createSession('unpinned');
     const r = await agent('unpinned', 'stash-demo-unpinned');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(restoredApp('stash-demo-unpinned'), '{"v":"newer"}');
     const stat = (await session('unpinned')).status!.stats![0]!;
     assert.deepEqual([stat.snapshot, stat.snapshotTime, stat.latestMoved], [newer, '2024-02-01T00:00:00Z', undefined]);
-    assert.match(restores('unpinned')[0]!, new RegExp(`^unpinned ${newer} restore ${newer} `));
+    const total = Buffer.byteLength('{"v":"newer"}');
+    assert.deepEqual(stat.progress, { bytesDone: total, bytesTotal: total, filesDone: 1, filesTotal: 1 });
+    // restic resolves latest itself (no listing before it): no stat names a snapshot yet when it starts
+    assert.match(restores('unpinned')[0]!, /^unpinned {2}restore latest --path \/source\/data --host app /);
+  });
+
+  it('not pinned, a backup made as the restore starts: the stat records the snapshot restic restored, not the one listed beside it', async () => {
+    await createSession('raced');
+    const hold = join(tmp.path, 'hold-raced');
+    writeFileSync(hold, '');
+    const running = agent('raced', 'stash-demo-raced');
+    // the wrapper holds restic restore while the hold file exists; the listing beside it lists the older latest and ends
+    for (let i = 0; restores('raced').length === 0; i++) {
+      assert.ok(i < 600, 'restic restore did not start');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (let i = 0; !existsSync(join(tmp.path, 'ls-done-raced')); i++) {
+      assert.ok(i < 600, 'the listing beside the restore did not end');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const newest = (
+      await makeRepo({
+        dir: tmp.path,
+        repoPath,
+        password: PASSWORD,
+        snapshots: [{ host: 'app', files: { '/source/data/app.json': '{"v":"newest!"}' }, time: new Date('2024-03-01T00:00:00Z') }],
+      })
+    ).snapshotIds[0]!;
+    rmSync(hold);
+    const r = await running;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(restoredApp('stash-demo-raced'), '{"v":"newest!"}');
+    const stat = (await session('raced')).status!.stats![0]!;
+    assert.deepEqual([stat.phase, stat.snapshot, stat.snapshotTime], ['Succeeded', newest, '2024-03-01T00:00:00Z']);
+    const total = Buffer.byteLength('{"v":"newest!"}');
+    assert.deepEqual([stat.progress?.bytesTotal, stat.progress?.filesTotal], [total, 1], 'the total of what was restored');
+    assert.match(r.stdout + r.stderr, new RegExp(`latest moved as restic restore started: it restores ${newest.slice(0, 8)}, not ${newer.slice(0, 8)}`));
   });
 
   it('a restarted pod restores what the earlier run pinned and recorded, not the latest of now', async () => {

@@ -10,7 +10,7 @@ import type { Fields, Logger } from '../../src/common/log.ts';
 import { resticBackend } from '../../src/restic/backend.ts';
 import { restoreSteps } from '../../src/restic/commands.ts';
 import type { CommandContext } from '../../src/restic/commands.ts';
-import { ResticRunner } from '../../src/restic/runner.ts';
+import { ResticRunner, restoringSnapshot } from '../../src/restic/runner.ts';
 import type { RestoreProgress } from '../../src/restic/runner.ts';
 import { listTree, makeRepo, requireSeeding, tempDir } from '../support/restic-repo.ts';
 
@@ -93,6 +93,26 @@ describe('restic runner against real repositories', function () {
     assert.equal(res.outcome, 'Succeeded', res.error);
     assert.equal(res.snapshot, ids[0]);
     assert.equal(await readFile(join(root, D, 'a.json'), 'utf8'), '{"v":1}');
+  });
+
+  it('restic restore latest names the snapshot it restores (short id) before it writes', async () => {
+    const r = runner();
+    const root = target();
+    const [step] = restoreSteps({ host: 'x', rule: { sourceHost: 'my-sts-1', paths: [D] }, target: root }, r.ctx);
+    const named: string[] = [];
+    // restored as restic runs it, `latest` resolved by restic itself
+    const res = await r.restore({ step: step!, snapshot: step!.snapshot }, { onRestoring: (id) => named.push(id) });
+    assert.equal(res.outcome, 'Succeeded', res.error);
+    assert.deepEqual(named, [ids[1]!.slice(0, 8)]);
+    assert.equal(res.named, ids[1]!.slice(0, 8));
+    assert.equal(await readFile(join(root, D, 'a.json'), 'utf8'), '{"v":2}');
+  });
+
+  it('reads the snapshot restic restore names from its line (0.14 and later wording), nothing from other lines', () => {
+    assert.equal(restoringSnapshot('restoring <Snapshot a3c83e68 of [/tmp/src] at 2026-12-01 18:09:55.33 +0000 UTC by root@h1> to /t'), 'a3c83e68');
+    assert.equal(restoringSnapshot('restoring snapshot a3c83e68 of [/tmp/src] at 2026-12-01 18:09:55 by root@h1 to /t'), 'a3c83e68');
+    assert.equal(restoringSnapshot('Summary: Restored 3 files'), undefined);
+    assert.equal(restoringSnapshot('restoring <Snapshot zzzzzzzz of [/x]> to /t'), undefined);
   });
 
   it('latest in snapshots is resolved for the source host', async () => {
