@@ -7,6 +7,7 @@ import { CLEANUP_FINALIZER, CONTENT_ID_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_
 import type { Repository } from '../api/repository.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
 import { apiErrorInfo, isAlreadyExists, isNotFound } from '../kube/api-error.ts';
+import { pooledKubeConfig } from '../kube/client.ts';
 import { REPOSITORIES, RESTORE_SESSIONS } from '../kube/resources.ts';
 import type { DesiredSet } from '../manifests/desired.ts';
 import type { Action, Plan } from '../plan/types.ts';
@@ -76,7 +77,8 @@ export class Applier {
   private readonly concurrency: number;
 
   constructor(kc: k8s.KubeConfig, opts: ApplierOptions = {}) {
-    this.api = kc.makeApiClient(k8s.CustomObjectsApi);
+    // Kept-alive connections, at most `concurrency` of them: a TLS handshake per create cost more than the create.
+    this.api = pooledKubeConfig(kc).makeApiClient(k8s.CustomObjectsApi);
     this.concurrency = opts.concurrency ?? DEFAULT_APPLY_CONCURRENCY;
   }
 
