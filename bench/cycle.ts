@@ -430,19 +430,36 @@ const daemonFigures: DaemonFigures[] = [];
 async function watchTimeline(kc: k8s.KubeConfig): Promise<{ text: () => string | undefined; stop: () => void }> {
   const created: number[] = [];
   const pending = new Map<string, number>();
-  const req = await new k8s.Watch(kc).watch(
-    `/apis/${RESTORE_SESSIONS.group}/${RESTORE_SESSIONS.version}/namespaces/bench/${RESTORE_SESSIONS.plural}`,
-    {},
-    (type: string, o: { metadata: { name: string }; status?: { phase?: string } }) => {
-      if (type === 'ADDED') created.push(performance.now());
-      if (o.status?.phase === 'Pending' && !pending.has(o.metadata.name)) pending.set(o.metadata.name, performance.now());
-    },
-    () => undefined,
-  );
+  const seen = new Set<string>();
+  const ended: string[] = [];
+  let stopped = false;
+  let req: { abort(): void } | undefined;
+  // Started again whenever it ends (a watch may be closed by the server); ADDED events of a restart are not new.
+  const start = async (): Promise<void> => {
+    req = await new k8s.Watch(kc).watch(
+      `/apis/${RESTORE_SESSIONS.group}/${RESTORE_SESSIONS.version}/namespaces/bench/${RESTORE_SESSIONS.plural}`,
+      {},
+      (type: string, o: { metadata: { name: string }; status?: { phase?: string } }) => {
+        if (type === 'ADDED' && !seen.has(o.metadata.name)) {
+          seen.add(o.metadata.name);
+          created.push(performance.now());
+        }
+        if (o.status?.phase === 'Pending' && !pending.has(o.metadata.name)) pending.set(o.metadata.name, performance.now());
+      },
+      (err: unknown) => {
+        if (err) ended.push(String((err as Error).message ?? err));
+        if (!stopped) setTimeout(() => void start().catch((e: Error) => ended.push(e.message)), 100);
+      },
+    );
+  };
+  await start();
   return {
-    stop: () => req.abort(),
+    stop: () => {
+      stopped = true;
+      req?.abort();
+    },
     text: () => {
-      if (!created.length) return undefined;
+      if (!created.length) return ended.length ? `no creates seen; the watch ended: ${ended.slice(0, 2).join('; ')}` : undefined;
       const t0 = created[0]!;
       const seconds = Math.ceil((created[created.length - 1]! - t0 + 1) / 1000);
       const per = (xs: Iterable<number>, i: number) => [...xs].filter((x) => x >= t0 + i * 1000 && x < t0 + (i + 1) * 1000).length;

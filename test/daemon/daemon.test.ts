@@ -268,9 +268,9 @@ describe('daemon: a cycle creating many sessions', function () {
     const sent: string[] = [];
     const kc = Object.create(t.controllerKc) as k8s.KubeConfig;
     const auth = t.controllerKc.applySecurityAuthentication;
-    kc.applySecurityAuthentication = async (context) => {
+    kc.applySecurityAuthentication = async function (this: k8s.KubeConfig, context) {
       sent.push(`${context.getHttpMethod()} ${new URL(context.getUrl()).pathname}`);
-      return auth.call(kc, context);
+      return auth.call(this, context);
     };
     const cacheDir = join(git.tmp, 'many-cache');
     daemon = new Daemon({
