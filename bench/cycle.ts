@@ -418,14 +418,62 @@ interface DaemonFigures {
   hwm: number;
   rssEnd: number;
   startupMs: number;
+  /** Per second from the first create: creates (the Applier) and sessions brought to Pending (the controller), from the daemon's log. */
+  timeline?: string;
 }
 const daemonFigures: DaemonFigures[] = [];
+
+/**
+ * Where the first cycle's apply goes, second by second from the first create: sessions created
+ * and sessions first seen Pending, as a watch of this process sees them.
+ */
+async function watchTimeline(kc: k8s.KubeConfig): Promise<{ text: () => string | undefined; stop: () => void }> {
+  const created: number[] = [];
+  const pending = new Map<string, number>();
+  const seen = new Set<string>();
+  const ended: string[] = [];
+  let stopped = false;
+  let req: { abort(): void } | undefined;
+  // Started again whenever it ends (a watch may be closed by the server); ADDED events of a restart are not new.
+  const start = async (): Promise<void> => {
+    req = await new k8s.Watch(kc).watch(
+      `/apis/${RESTORE_SESSIONS.group}/${RESTORE_SESSIONS.version}/namespaces/bench/${RESTORE_SESSIONS.plural}`,
+      {},
+      (type: string, o: { metadata: { name: string }; status?: { phase?: string } }) => {
+        if (type === 'ADDED' && !seen.has(o.metadata.name)) {
+          seen.add(o.metadata.name);
+          created.push(performance.now());
+        }
+        if (o.status?.phase === 'Pending' && !pending.has(o.metadata.name)) pending.set(o.metadata.name, performance.now());
+      },
+      (err: unknown) => {
+        if (err) ended.push(String((err as Error).message ?? err));
+        if (!stopped) setTimeout(() => void start().catch((e: Error) => ended.push(e.message)), 100);
+      },
+    );
+  };
+  await start();
+  return {
+    stop: () => {
+      stopped = true;
+      req?.abort();
+    },
+    text: () => {
+      if (!created.length) return ended.length ? `no creates seen; the watch ended: ${ended.slice(0, 2).join('; ')}` : undefined;
+      const t0 = created[0]!;
+      const seconds = Math.ceil((created[created.length - 1]! - t0 + 1) / 1000);
+      const per = (xs: Iterable<number>, i: number) => [...xs].filter((x) => x >= t0 + i * 1000 && x < t0 + (i + 1) * 1000).length;
+      return Array.from({ length: seconds }, (_, i) => `${per(created, i)}/${per(pending.values(), i)}`).join(' ');
+    },
+  };
+}
 
 /** `restorectl run` (dist/) as its own process against a fresh cluster and N declared sessions: its first cycle and its memory. */
 async function daemonAlone(engineName: EngineName, n: number): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), `bench-daemon-${n}-`));
   const { engine, server, url } = await setUp(engineName, n, tmp);
   const custom = engine.kc.makeApiClient(k8s.CustomObjectsApi);
+  const watched = await watchTimeline(engine.kc);
   const t0 = performance.now();
   const daemon = startDaemonProcess(
     [
@@ -473,11 +521,13 @@ async function daemonAlone(engineName: EngineName, n: number): Promise<void> {
       }
     }
     if (exited()) throw new Error(`restorectl run exited (${daemon.child.exitCode}): ${JSON.stringify(daemon.logs.slice(-5))}`);
+    figures.timeline = watched.text();
     const m = daemon.memory();
     figures.hwm = m.hwm;
     figures.rssEnd = m.rss;
     daemonFigures.push(figures);
   } finally {
+    watched.stop();
     await daemon.stop();
     await engine.stop();
     await server.close();
@@ -551,6 +601,10 @@ if (daemonFigures.length) {
       console.log(
         `  ${e.padEnd(15)} ${String(d.size).padStart(5)} sessions: peak RSS ${mib(d.hwm)} = ${(d.hwm / 2 ** 20 / aim).toFixed(2)}× the aim of ${aim.toFixed(0)} MiB${per}; RSS at the end ${mib(d.rssEnd)}; ${first}; ${caught}`,
       );
+      if (d.timeline)
+        console.log(
+          `  ${''.padEnd(15)} ${''.padStart(5)}           sessions created/Pending per second from the first create (a watch of the bench): ${d.timeline}`,
+        );
     }
   }
 }

@@ -192,18 +192,20 @@ export async function apiserverRequests(kc: k8s.KubeConfig): Promise<RequestCoun
 export function countedKubeConfig(kc: k8s.KubeConfig): { kc: k8s.KubeConfig; count: () => RequestCount & { byMethod: Record<string, number> } } {
   const byMethod: Record<string, number> = {};
   const out = Object.create(kc) as k8s.KubeConfig;
+  // Called on `this`, not `out`: a view made of this one (the product's pooled and rate-limited
+  // clients) keeps its own createAgent, so its connections are still pooled when counted here.
   const auth = kc.applySecurityAuthentication;
-  out.applySecurityAuthentication = async (context) => {
+  out.applySecurityAuthentication = async function (this: k8s.KubeConfig, context) {
     const m = context.getHttpMethod().toString();
     byMethod[m] = (byMethod[m] ?? 0) + 1;
-    return auth.call(out, context);
+    return auth.call(this, context);
   };
   const fetchOptions = kc.applyToFetchOptions;
-  out.applyToFetchOptions = async (opts) => {
+  out.applyToFetchOptions = async function (this: k8s.KubeConfig, opts) {
     // Watches (and logs): always GET.
     const m = (opts.method ?? 'GET').toUpperCase();
     byMethod[m] = (byMethod[m] ?? 0) + 1;
-    return fetchOptions.call(out, opts);
+    return fetchOptions.call(this, opts);
   };
   return {
     kc: out,

@@ -51,6 +51,8 @@ const POLL_WITHOUT_WATCHES_MS = 2000;
 const RESYNC_WITH_WATCHES_MS = 300_000;
 const WAIT_WITH_WATCHES_MS = 300_000;
 const RESYNC_WITHOUT_WATCHES_MS = 30_000;
+/** The longest the daemon's apply holds the reconciles back (quietWhile). */
+const QUIET_MAX_MS = 30_000;
 
 export interface SharedWatchCaches {
   sessions: ResilientInformer<KubernetesObject>;
@@ -150,6 +152,23 @@ export class Controller {
 
   idle(): Promise<void> {
     return this.queue.idle();
+  }
+
+  /**
+   * Runs `fn` with no reconcile starting meanwhile (those under way finish; sessions queued
+   * meanwhile are reconciled right after): the daemon's creates have the API server to themselves,
+   * and the rate limit's burst is left for the new sessions once they all exist. Never longer
+   * than `maxMs` (an API server that hangs must not stop the controller).
+   */
+  async quietWhile<T>(fn: () => Promise<T>, maxMs = QUIET_MAX_MS): Promise<T> {
+    const release = this.queue.hold();
+    const timer = setTimeout(release, maxMs).unref();
+    try {
+      return await fn();
+    } finally {
+      clearTimeout(timer);
+      release();
+    }
   }
 
   /** The session and Repository caches, while watching (the daemon's live objects read them instead of watching again). */

@@ -42,6 +42,7 @@ export class WorkQueue {
   /** Keys whose timer (a requeue) is what adds them now, not an event. */
   private readonly requeued = new Set<string>();
   private running = 0;
+  private holds = 0;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
   private readonly worker: Worker;
@@ -86,6 +87,18 @@ export class WorkQueue {
     );
   }
 
+  /** Starts no new work until the returned release is called (work under way goes on, keys still queue); holds nest. */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.pump();
+    };
+  }
+
   get size(): number {
     return this.pending.size + this.active.size;
   }
@@ -123,7 +136,7 @@ export class WorkQueue {
   }
 
   private pump(): void {
-    while (!this.stopped && this.running < this.opts.concurrency && this.order.length) {
+    while (!this.stopped && this.holds === 0 && this.running < this.opts.concurrency && this.order.length) {
       const key = this.order.shift()!;
       this.pending.delete(key);
       this.active.add(key);

@@ -11,6 +11,7 @@ import type { Repository } from '../api/repository.ts';
 import type { HostRestoreStats, RestorePhase, RestoreSession, RestoreSessionStatus } from '../api/restoresession.ts';
 import { isFinalPhase, repositoryOf } from '../api/restoresession.ts';
 import { matchesLabelSelector } from '../api/label-selector.ts';
+import { canonicalJson } from '../common/canonical-json.ts';
 import { nullLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
 import { chooseExecutor, unsupportedTargetKind, unsupportedTask } from '../hosts/resolve.ts';
@@ -418,7 +419,8 @@ async function write(r: Reconcile, conditions: ConditionUpdate[], state: Partial
   const written = await cluster.updateStatus(session, (latest) => {
     if (readRecord(latest).final || (isFinalPhase(latest.status?.phase) && phaseFollows(latest.status, latest.spec))) return undefined;
     const next = nextStatus(latest, conditions, state, now);
-    return JSON.stringify(next) === JSON.stringify(latest.status ?? {}) ? undefined : next;
+    // Compared key-order blind: kube-apiserver returns keys sorted, so a plain stringify differs from what nextStatus builds and every reconcile would write again.
+    return canonicalJson(next) === canonicalJson(latest.status ?? {}) ? undefined : next;
   });
   await keepRecord(r, written);
   const change = phaseChange(before, written);

@@ -497,7 +497,10 @@ export class Daemon {
 
   /** Carries the plan out; each action is logged, created sessions are followed at once. Returns whether every action succeeded. */
   private async apply(report: CycleReport, rev: SourceRevision, desired: DesiredSet, plan: Plan): Promise<boolean> {
-    report.applied = await this.applier.apply(plan, withPinAnnotations(desired, plan, this.executions), { url: rev.url, commit: rev.commit });
+    const apply = () => this.applier.apply(plan, withPinAnnotations(desired, plan, this.executions), { url: rev.url, commit: rev.commit });
+    // Creating sessions: the controller starts on them once they all exist, not in the creates' way.
+    const creating = plan.actions.some((a) => a.kind === 'RestoreSession' && a.action === 'create');
+    report.applied = creating ? await this.controller.quietWhile(apply) : await apply();
     const { failed, createdSessions } = appliedOutcome(report.applied);
     if (createdSessions.length) failpoint('after-create');
     for (const a of report.applied) {

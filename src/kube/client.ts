@@ -112,3 +112,12 @@ export function limitedKubeConfig(kc: KubeConfig, bucket: TokenBucket): KubeConf
   };
   return out;
 }
+
+/**
+ * A view of `kc` whose API clients share keep-alive connections, with no rate limit: for a client
+ * whose concurrency is bounded otherwise (the Applier's in-flight creates). Over TLS, each request
+ * of client-node alone pays a TCP connection and a handshake, on both ends.
+ */
+export function pooledKubeConfig(kc: KubeConfig): KubeConfig {
+  return limitedKubeConfig(kc, new TokenBucket({ qps: 0, burst: 1 }));
+}

@@ -135,6 +135,32 @@ describe('Applier', function () {
     }
   });
 
+  it('creates go over kept-alive connections, no more of them than requests in flight (not one connection, and TLS handshake, per create)', async () => {
+    const ns = 'apply-connections';
+    await t.kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: ns } } });
+    const names = Array.from({ length: 40 }, (_, i) => `conn-${i}`);
+    const desired: DesiredSet = {
+      sessions: names.map((n) => ({ object: { ...sessionObject(n), metadata: { name: n, namespace: ns } }, file: `${n}.yaml`, doc: 0, text: '' })),
+      repositories: [],
+      refused: new Set(),
+      diagnostics: [],
+    };
+    const plan: Plan = { sourceCommit: 'abc123', diagnostics: [], actions: names.map((n) => ({ ...action('RestoreSession', n), namespace: ns })) };
+    let connections = 0;
+    const count = () => connections++;
+    t.sandbox.http.server.on('connection', count);
+    try {
+      const applied = await new Applier(t.kc, { concurrency: 4 }).apply(plan, desired, source);
+      assert.ok(
+        applied.every((a) => a.ok),
+        applied.find((a) => !a.ok)?.error,
+      );
+    } finally {
+      t.sandbox.http.server.off('connection', count);
+    }
+    assert.ok(connections >= 1 && connections <= 4, `40 creates, 4 in flight: at most 4 TCP connections, got ${connections}`);
+  });
+
   it('one failed create does not stop the others', async () => {
     const desired: DesiredSet = {
       sessions: ['ok-1', 'bad', 'ok-2'].map((n) => ({

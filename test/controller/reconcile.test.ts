@@ -248,6 +248,19 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     assert.match(got.status!.conditions!.find((c) => c.type === 'RepositoryFound')!.message!, new RegExp(`Repository ${ns}/missing does not exist`));
   });
 
+  it('a new session gets one status write: looked at again with nothing changed, it is not written again (whatever order the API server returns its keys in)', async () => {
+    const s = session('deployment-restore.yaml', 'written-once');
+    s.spec.repository!.name = 'missing';
+    await applyObject(s);
+    const writes = () => cluster.counter.byCall['PUT restoresession/status'] ?? 0;
+    const before = writes();
+    await reconcile('written-once');
+    assert.equal((await get('written-once')).status?.phase, 'Pending');
+    await reconcile('written-once');
+    await reconcile('written-once');
+    assert.equal(writes() - before, 1, `status writes: ${JSON.stringify(cluster.counter.byCall)}`);
+  });
+
   it('creates one restore Job and PVC per ordinal, and past timeOut deletes them and fails with DeadlineExceeded', async () => {
     const s = session('pvc-restore.yaml');
     s.spec.timeOut = '2s';

@@ -83,4 +83,24 @@ describe('work queue requeues', () => {
     }
     await q.stop();
   });
+
+  it('a hold starts no work until released: keys added meanwhile queue once each and run after it', async () => {
+    const ran: string[] = [];
+    const q = new WorkQueue(
+      async (key) => {
+        ran.push(key);
+      },
+      { concurrency: 4 },
+    );
+    const release = q.hold();
+    for (const k of ['a', 'b', 'a', 'c']) q.add(k);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(ran, [], 'nothing runs while held');
+    assert.equal(q.size, 3);
+    release();
+    release(); // a second release is a no-op
+    await q.idle();
+    assert.deepEqual(ran, ['a', 'b', 'c']);
+    await q.stop();
+  });
 });

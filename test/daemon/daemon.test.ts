@@ -228,3 +228,72 @@ describe('daemon: exactly-once restores from git', function () {
     assert.equal(await exists('deployment-restore'), true);
   });
 });
+
+describe('daemon: a cycle creating many sessions', function () {
+  this.timeout(120_000);
+  const N = 40;
+  let t: EngineSandbox;
+  let git: Awaited<ReturnType<typeof startGitServer>>;
+  let daemon: Daemon | undefined;
+
+  before(async () => {
+    t = await startEngine();
+    assert.equal((await t.kubectl(['apply', '--server-side', '-f', 'deploy/crds'])).code, 0);
+    git = await startGitServer();
+  });
+  after(async () => {
+    daemon?.stop();
+    await daemon?.drain();
+    await t?.stop();
+    await git?.close();
+  });
+
+  it('creates them all before the controller writes any status: its reconciles wait for the creates, then each new session gets one status write', async () => {
+    const ns = 'many-new';
+    await t.kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: ns } } });
+    const url = git.server.createRepo('many');
+    const work = new WorkTree(join(git.tmp, 'many-work'), git.server.repoPath('many'));
+    const files: Record<string, string> = {};
+    // Their Repository's Secret is missing: each new session waits Pending after one reconcile.
+    files['clusters/many/repository.yaml'] = example('repository.yaml').replace(/namespace: demo/, `namespace: ${ns}`);
+    for (let i = 0; i < N; i++) {
+      files[`clusters/many/restore-${i}.yaml`] = example('deployment-restore.yaml')
+        .replace(/name: deployment-restore/, `name: restore-${i}`)
+        .replace(/namespace: demo/, `namespace: ${ns}`);
+    }
+    work.write(files).commit('Many restores');
+    work.push();
+
+    // Every request of the daemon's client (the Applier's and the controller's), in the order sent.
+    const sent: string[] = [];
+    const kc = Object.create(t.controllerKc) as k8s.KubeConfig;
+    const auth = t.controllerKc.applySecurityAuthentication;
+    kc.applySecurityAuthentication = async function (this: k8s.KubeConfig, context) {
+      sent.push(`${context.getHttpMethod()} ${new URL(context.getUrl()).pathname}`);
+      return auth.call(this, context);
+    };
+    const cacheDir = join(git.tmp, 'many-cache');
+    daemon = new Daemon({
+      source: new GitSource({ url, branch: 'main', path: 'clusters/many', cacheDir: join(cacheDir, 'source') }),
+      kubeConfig: kc,
+      cluster: 'many',
+      controller: { agent: { image: 'restorectl:test' }, resyncMs: 3_600_000, namespace: ns },
+    });
+    await daemon.watch();
+    const r = await daemon.cycle();
+    assert.ok(r.ok, r.error);
+    assert.equal(r.applied.filter((a) => a.ok && a.action.kind === 'RestoreSession' && a.action.action === 'create').length, N);
+    await daemon.controller.idle();
+
+    const creates = sent.flatMap((s, i) => (/^POST .*\/restoresessions$/.test(s) ? [i] : []));
+    const statusWrites = sent.flatMap((s, i) => (/^PUT .*\/restoresessions\/[^/]+\/status$/.test(s) ? [i] : []));
+    assert.equal(creates.length, N);
+    assert.equal(statusWrites.length, N, `one status write per new session: ${statusWrites.length} for ${N}`);
+    const overlapping = statusWrites.filter((i) => i < creates.at(-1)!).length;
+    assert.equal(overlapping, 0, `${overlapping} status writes went out among the creates`);
+    const phases = (await t.kc.makeApiClient(k8s.CustomObjectsApi).listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: ns })) as {
+      items: RestoreSession[];
+    };
+    assert.deepEqual(new Set(phases.items.map((s) => s.status?.phase)), new Set(['Pending']));
+  });
+});

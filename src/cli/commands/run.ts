@@ -74,7 +74,7 @@ Cluster:
                             are refused (an error diagnostic, never applied). Default: all
   --agent-image IMAGE       image of the restore agent (default ${DEFAULT_AGENT_IMAGE}, env RESTORE_AGENT_IMAGE)
   --kube-api-qps N          the controller's sustained API requests per second (default ${DEFAULT_CLIENT_LIMITS.qps}; 0: no
-                            limit); the Applier is bounded by its concurrency instead (16 in flight)
+                            limit); the Applier is bounded by its concurrency instead (32 in flight)
   --kube-api-burst N        requests the controller may send at once above that (default ${DEFAULT_CLIENT_LIMITS.burst})
 Cycles:
   --interval DURATION       time between cycles, jittered ±10 % (default 1m)
