@@ -246,8 +246,8 @@ export interface DaemonProcess {
   child: ChildProcess;
   /** Its JSON log lines so far. */
   logs: Array<Record<string, unknown>>;
-  /** Peak RSS sampled every 50 ms, and VmHWM (the kernel's peak) at the last sample. */
-  memory(): { rss: number; peakSampled: number; hwm: number };
+  /** Peak RSS sampled every 50 ms (and when, ms after the start), and VmHWM (the kernel's peak) at the last sample. */
+  memory(): { rss: number; peakSampled: number; peakAtMs: number; hwm: number };
   stop(): Promise<void>;
 }
 
@@ -272,12 +272,14 @@ export function startDaemonProcess(args: string[], env: NodeJS.ProcessEnv = {}):
       }
     }
   });
-  const mem = { rss: 0, peakSampled: 0, hwm: 0 };
+  const mem = { rss: 0, peakSampled: 0, peakAtMs: 0, hwm: 0 };
+  const started = performance.now();
   const sampler = setInterval(() => {
     const m = child.pid ? procMemory(child.pid) : undefined;
     if (!m) return;
     mem.rss = m.rss;
     mem.hwm = m.hwm;
+    if (m.rss > mem.peakSampled) mem.peakAtMs = performance.now() - started;
     mem.peakSampled = Math.max(mem.peakSampled, m.rss);
   }, 50);
   return {

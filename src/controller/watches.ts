@@ -165,6 +165,11 @@ export class ControllerWatches implements ControllerCache {
     return this.read(this.sessions, namespace, name) as { object: RestoreSession | undefined } | undefined;
   }
 
+  sessionVersion(namespace: string, name: string): string | undefined {
+    if (!this.inScope(namespace) || !this.sessions.synced) return undefined;
+    return this.sessions.get(name, namespace)?.metadata?.resourceVersion;
+  }
+
   repository(namespace: string, name: string): { object: Repository | undefined } | undefined {
     return this.read(this.repositories, namespace, name) as { object: Repository | undefined } | undefined;
   }

@@ -13,9 +13,10 @@ import type { Logger } from '../common/log.ts';
 export type InformerEvent = 'add' | 'update' | 'delete';
 
 /** An object as a cache keeps it: without managedFields (often half of a workload's bytes; no reader here needs them). */
-export function withoutManagedFields<T extends KubernetesObject>(o: T): T {
-  if (!o.metadata?.managedFields) return o;
-  const { managedFields: _, ...metadata } = o.metadata;
+export function withoutManagedFields<T extends { metadata?: object }>(o: T): T {
+  const meta = o.metadata as { managedFields?: unknown } | undefined;
+  if (!meta?.managedFields) return o;
+  const { managedFields: _, ...metadata } = meta;
   return { ...o, metadata };
 }
 
