@@ -12,7 +12,7 @@
 //    the provisioner) and a watch only when it ends, so it is a ceiling, not the daemon's count.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { request } from 'node:https';
 import type { RequestOptions } from 'node:https';
 import { loadavg } from 'node:os';
@@ -256,7 +256,8 @@ export function startDaemonProcess(args: string[], env: NodeJS.ProcessEnv = {}):
   const child = spawn(process.execPath, [RESTORECTL, 'run', ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: 'debug', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    // BENCH_DAEMON_STDOUT=<file>: what the daemon prints on stdout (e.g. NODE_OPTIONS=--trace-gc) goes there.
+    stdio: ['ignore', process.env['BENCH_DAEMON_STDOUT'] ? openSync(process.env['BENCH_DAEMON_STDOUT'], 'a') : 'ignore', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];
   let buf = '';
