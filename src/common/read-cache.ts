@@ -50,8 +50,7 @@ export class ReadCache<C, V> {
       reads.push(ask, fp, v);
       return v;
     };
-    const value = compute(read);
-    const entry = { reads: reads.slice(), value }; // exact size: a pushed array keeps spare room
+    const entry = { reads, value: compute(read) };
     this.used.set(unit, entry);
     return entry.value;
   }
