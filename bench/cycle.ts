@@ -18,9 +18,10 @@
 // how, per engine); a cycle's count includes the controller's reaction to what the cycle created.
 // BENCH_BUILT=1 runs the in-process daemon from dist/ too. Run with --expose-gc (the npm script does).
 // Run: npm run bench:cycle [-- --engine both|embedded|kube-apiserver --sessions 10,100,1000
-//        --daemon-sessions 1,1000 --qps 50 --burst 300]
+//        --daemon-sessions 1,1000 --qps 50 --burst 300 --daemon-heap-snapshot DIR]
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +43,8 @@ const { values } = parseArgs({
     'daemon-node-options': { type: 'string', default: '' },
     /** How long the daemon alone may take to catch up before its figures are taken anyway (s). */
     'catch-up-timeout': { type: 'string', default: '300' },
+    /** A folder: the daemon alone writes a heap snapshot there once caught up (after its figures are taken). */
+    'daemon-heap-snapshot': { type: 'string', default: '' },
   },
 });
 const { engines: ENGINES, note: ENGINE_NOTE } = enginesFrom(values.engine);
@@ -420,6 +423,9 @@ interface DaemonFigures {
   startupMs: number;
   /** Per second from the first create: creates (the Applier) and sessions brought to Pending (the controller), from the daemon's log. */
   timeline?: string;
+  /** When the sampled RSS peaked, and when the first cycle's end was seen (ms after the start). */
+  peakAtMs: number;
+  firstCycleAtMs?: number;
 }
 const daemonFigures: DaemonFigures[] = [];
 
@@ -474,6 +480,11 @@ async function daemonAlone(engineName: EngineName, n: number): Promise<void> {
   const { engine, server, url } = await setUp(engineName, n, tmp);
   const custom = engine.kc.makeApiClient(k8s.CustomObjectsApi);
   const watched = await watchTimeline(engine.kc);
+  const snapshotDir = values['daemon-heap-snapshot'] ? join(values['daemon-heap-snapshot'], `${engineName}-${n}`) : '';
+  if (snapshotDir) mkdirSync(snapshotDir, { recursive: true });
+  const nodeOptions = [values['daemon-node-options'], snapshotDir ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapshotDir}` : '']
+    .filter(Boolean)
+    .join(' ');
   const t0 = performance.now();
   const daemon = startDaemonProcess(
     [
@@ -496,9 +507,9 @@ async function daemonAlone(engineName: EngineName, n: number): Promise<void> {
       '--kube-api-burst',
       String(LIMITS.burst),
     ],
-    values['daemon-node-options'] ? { NODE_OPTIONS: values['daemon-node-options'] } : {},
+    nodeOptions ? { NODE_OPTIONS: nodeOptions } : {},
   );
-  const figures: DaemonFigures = { engine: engineName, size: n, pending: 0, hwm: 0, rssEnd: 0, startupMs: 0 };
+  const figures: DaemonFigures = { engine: engineName, size: n, pending: 0, hwm: 0, rssEnd: 0, startupMs: 0, peakAtMs: 0 };
   try {
     const deadline = Date.now() + Number(values['catch-up-timeout']) * 1000;
     const exited = () => daemon.child.exitCode !== null || daemon.child.signalCode !== null;
@@ -508,6 +519,7 @@ async function daemonAlone(engineName: EngineName, n: number): Promise<void> {
       const cycle = daemon.logs.find((l) => l['msg'] === 'cycle timings');
       if (!cycle) continue;
       figures.firstCycle ??= { seconds: cycle['seconds'] as number, timings: cycle['timings'] as Record<string, number> };
+      figures.firstCycleAtMs ??= performance.now() - t0;
       if (cycle['ok'] === false)
         throw new Error(`the daemon's first cycle failed: ${JSON.stringify(daemon.logs.filter((l) => l['level'] === 'error').slice(0, 3))}`);
       const sessions = (await custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: 'bench' })) as {
@@ -525,7 +537,9 @@ async function daemonAlone(engineName: EngineName, n: number): Promise<void> {
     const m = daemon.memory();
     figures.hwm = m.hwm;
     figures.rssEnd = m.rss;
+    figures.peakAtMs = m.peakAtMs;
     daemonFigures.push(figures);
+    if (snapshotDir) await heapSnapshot(daemon.child, snapshotDir);
   } finally {
     watched.stop();
     await daemon.stop();
@@ -533,6 +547,21 @@ async function daemonAlone(engineName: EngineName, n: number): Promise<void> {
     await server.close();
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Signals the daemon (started with --heapsnapshot-signal=SIGUSR2) and waits until its snapshot is written. */
+async function heapSnapshot(child: ChildProcess, dir: string): Promise<void> {
+  child.kill('SIGUSR2');
+  const deadline = Date.now() + 300_000;
+  let last = -1;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const f = readdirSync(dir).find((x) => x.endsWith('.heapsnapshot'));
+    const size = f ? statSync(join(dir, f)).size : -1;
+    if (f && size > 0 && size === last) return void console.log(`  heap snapshot: ${join(dir, f)} (${mib(size)})`);
+    last = size;
+  }
+  console.log(`  heap snapshot: none written in ${dir} within 300 s`);
 }
 
 console.log(
@@ -598,8 +627,9 @@ if (daemonFigures.length) {
             .join(', ')})`
         : 'no cycle logged';
       const caught = d.caughtUpMs ? `all Pending ${ms(d.caughtUpMs)} after start` : `NOT caught up: ${d.pending}/${d.size} Pending at the timeout`;
+      const peakAt = `RSS peaked ${ms(d.peakAtMs)} after start${d.firstCycleAtMs ? ` (first cycle seen ended by ${ms(d.firstCycleAtMs)})` : ''}`;
       console.log(
-        `  ${e.padEnd(15)} ${String(d.size).padStart(5)} sessions: peak RSS ${mib(d.hwm)} = ${(d.hwm / 2 ** 20 / aim).toFixed(2)}× the aim of ${aim.toFixed(0)} MiB${per}; RSS at the end ${mib(d.rssEnd)}; ${first}; ${caught}`,
+        `  ${e.padEnd(15)} ${String(d.size).padStart(5)} sessions: peak RSS ${mib(d.hwm)} = ${(d.hwm / 2 ** 20 / aim).toFixed(2)}× the aim of ${aim.toFixed(0)} MiB${per}; RSS at the end ${mib(d.rssEnd)}; ${first}; ${caught}; ${peakAt}`,
       );
       if (d.timeline)
         console.log(

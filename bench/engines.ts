@@ -12,7 +12,7 @@
 //    the provisioner) and a watch only when it ends, so it is a ceiling, not the daemon's count.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { request } from 'node:https';
 import type { RequestOptions } from 'node:https';
 import { loadavg } from 'node:os';
@@ -248,8 +248,8 @@ export interface DaemonProcess {
   child: ChildProcess;
   /** Its JSON log lines so far. */
   logs: Array<Record<string, unknown>>;
-  /** Peak RSS sampled every 50 ms, and VmHWM (the kernel's peak) at the last sample. */
-  memory(): { rss: number; peakSampled: number; hwm: number };
+  /** Peak RSS sampled every 50 ms (and when, ms after the start), and VmHWM (the kernel's peak) at the last sample. */
+  memory(): { rss: number; peakSampled: number; peakAtMs: number; hwm: number };
   stop(): Promise<void>;
 }
 
@@ -258,7 +258,8 @@ export function startDaemonProcess(args: string[], env: NodeJS.ProcessEnv = {}):
   const child = spawn(process.execPath, [RESTORECTL, 'run', ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: 'debug', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    // BENCH_DAEMON_STDOUT=<file>: what the daemon prints on stdout (e.g. NODE_OPTIONS=--trace-gc) goes there.
+    stdio: ['ignore', process.env['BENCH_DAEMON_STDOUT'] ? openSync(process.env['BENCH_DAEMON_STDOUT'], 'a') : 'ignore', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];
   let buf = '';
@@ -274,12 +275,14 @@ export function startDaemonProcess(args: string[], env: NodeJS.ProcessEnv = {}):
       }
     }
   });
-  const mem = { rss: 0, peakSampled: 0, hwm: 0 };
+  const mem = { rss: 0, peakSampled: 0, peakAtMs: 0, hwm: 0 };
+  const started = performance.now();
   const sampler = setInterval(() => {
     const m = child.pid ? procMemory(child.pid) : undefined;
     if (!m) return;
     mem.rss = m.rss;
     mem.hwm = m.hwm;
+    if (m.rss > mem.peakSampled) mem.peakAtMs = performance.now() - started;
     mem.peakSampled = Math.max(mem.peakSampled, m.rss);
   }, 50);
   return {

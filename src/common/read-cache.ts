@@ -5,26 +5,29 @@
 // read the cache does not know of cannot happen.
 
 /**
- * One read a cached result depends on: asked again against a later context, it must answer `was`
- * (the same value or object, or one with the same fingerprint).
+ * The reads a cached result depends on, three slots each: `ask`, `fp` and `was`. Asked again
+ * against a later context, each must answer `was` (the same value or object, or one with the same
+ * fingerprint). Flat, not an object per read: a cache keeps a dozen reads for every session.
  */
-interface Read<C> {
-  ask(ctx: C): unknown;
-  fp(v: unknown): string;
-  was: unknown;
-}
+type Reads3 = unknown[];
 
-const holds = <C>(r: Read<C>, ctx: C): boolean => {
-  const v = r.ask(ctx);
-  return v === r.was || r.fp(v) === r.fp(r.was);
-};
+function holdAll<C>(reads: Reads3, ctx: C): boolean {
+  for (let i = 0; i < reads.length; i += 3) {
+    const ask = reads[i] as (ctx: C) => unknown;
+    const fp = reads[i + 1] as (v: unknown) => string;
+    const was = reads[i + 2];
+    const v = ask(ctx);
+    if (v !== was && fp(v) !== fp(was)) return false;
+  }
+  return true;
+}
 
 /** Records the reads of one computation: `read(ask, fp)` answers `ask(ctx)` and remembers it. */
 export type Reads<C> = <T>(ask: (ctx: C) => T, fp: (v: T) => string) => T;
 
 export class ReadCache<C, V> {
-  private entries = new Map<object, { reads: Read<C>[]; value: V }>();
-  private used = new Map<object, { reads: Read<C>[]; value: V }>();
+  private entries = new Map<object, { reads: Reads3; value: V }>();
+  private used = new Map<object, { reads: Reads3; value: V }>();
   /** Results reused and computed since the cache was made (for tests and benches). */
   hits = 0;
   misses = 0;
@@ -35,16 +38,16 @@ export class ReadCache<C, V> {
    */
   get(unit: object, ctx: C, compute: (read: Reads<C>) => V): V {
     const cached = this.entries.get(unit) ?? this.used.get(unit);
-    if (cached?.reads.every((r) => holds(r, ctx))) {
+    if (cached && holdAll(cached.reads, ctx)) {
       this.hits++;
       this.used.set(unit, cached);
       return cached.value;
     }
     this.misses++;
-    const reads: Read<C>[] = [];
+    const reads: Reads3 = [];
     const read: Reads<C> = (ask, fp) => {
       const v = ask(ctx);
-      reads.push({ ask, fp: fp as (v: unknown) => string, was: v });
+      reads.push(ask, fp, v);
       return v;
     };
     const entry = { reads, value: compute(read) };

@@ -8,6 +8,7 @@ import type { RestoreSession, RestoreSessionStatus } from '../api/restoresession
 import { WORKLOAD_API_VERSIONS } from '../api/workloads.ts';
 import type { WorkloadKind } from '../api/workloads.ts';
 import { apiErrorInfo, isAlreadyExists, isConflict, isNotFound } from '../kube/api-error.ts';
+import { withoutManagedFields } from '../kube/informer.ts';
 import { getMetadata } from '../kube/metadata.ts';
 import { APP_BINDINGS, FUNCTIONS, REPOSITORIES, RESTORE_SESSIONS, TASKS } from '../kube/resources.ts';
 import type { StashFunction, Task } from '../api/task.ts';
@@ -65,6 +66,8 @@ export function countRequest(counter: RequestCounter, call: string, n = 1): void
  */
 export interface ControllerCache {
   session(namespace: string, name: string): { object: RestoreSession | undefined } | undefined;
+  /** The resourceVersion of the cached session (no copy made), or undefined when there is none or the cache cannot be trusted. */
+  sessionVersion?(namespace: string, name: string): string | undefined;
   repository(namespace: string, name: string): { object: Repository | undefined } | undefined;
   secretExists(namespace: string, name: string): boolean | undefined;
   workload(kind: WorkloadKind, namespace: string, name: string): { object: KubeObject | undefined } | undefined;
@@ -222,10 +225,21 @@ export class ControllerCluster {
   }
 
   private wrote(s: RestoreSession): void {
-    if (!s.metadata.resourceVersion) return;
+    const rv = s.metadata.resourceVersion;
+    if (!rv) return;
     const key = `${s.metadata.namespace}/${s.metadata.name}`;
-    this.ownWrites.set(key, s.metadata.resourceVersion);
-    if (this.cache) this.written.set(key, s);
+    this.ownWrites.set(key, rv);
+    if (!this.cache) return;
+    // The watch often delivers a write before its response arrives (kube-apiserver does): the
+    // cache has it then, and a copy kept here would stay until the session's next event.
+    const seen = this.cache.sessionVersion?.(s.metadata.namespace!, s.metadata.name);
+    if (seen !== undefined && !olderVersion(seen, rv)) this.written.delete(key);
+    else this.written.set(key, withoutManagedFields(s));
+  }
+
+  /** How many sessions are kept as this controller wrote them, waiting for the watch to catch up (for tests and benches). */
+  get writesAhead(): number {
+    return this.written.size;
   }
 
   repository(namespace: string, name: string): Promise<Repository | undefined> {

@@ -19,6 +19,7 @@ import type { WorkloadKind } from '../api/workloads.ts';
 import type { Logger } from '../common/log.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/meta.ts';
 import { ResilientInformer, withoutManagedFields } from '../kube/informer.ts';
+import type { ListPage } from '../kube/informer.ts';
 import { listMetadata, metadataWatch } from '../kube/metadata.ts';
 import { REPOSITORIES, RESTORE_SESSIONS, collectionPath } from '../kube/resources.ts';
 import { SESSION_LABEL } from './claims.ts';
@@ -67,8 +68,10 @@ export class ControllerWatches implements ControllerCache {
     const managed = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
     const ofSession = SESSION_LABEL; // exists: restore Job pods and pods of injected templates
 
-    this.sessions = this.informer(`${RESTORE_SESSIONS.group}/${RESTORE_SESSIONS.version}`, RESTORE_SESSIONS.plural, undefined, () =>
-      ns ? custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: ns }) : custom.listClusterCustomObject({ ...RESTORE_SESSIONS }),
+    this.sessions = this.informer(`${RESTORE_SESSIONS.group}/${RESTORE_SESSIONS.version}`, RESTORE_SESSIONS.plural, undefined, (page) =>
+      ns
+        ? custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: ns, ...page })
+        : custom.listClusterCustomObject({ ...RESTORE_SESSIONS, ...page }),
     );
     const onSession = (o: KubernetesObject) => {
       const s = o as RestoreSession;
@@ -84,15 +87,15 @@ export class ControllerWatches implements ControllerCache {
         opts.cluster.forgetSession(o.metadata!.namespace!, o.metadata!.name!);
       });
 
-    const repositories = this.informer(`${REPOSITORIES.group}/${REPOSITORIES.version}`, REPOSITORIES.plural, undefined, () =>
-      ns ? custom.listNamespacedCustomObject({ ...REPOSITORIES, namespace: ns }) : custom.listClusterCustomObject({ ...REPOSITORIES }),
+    const repositories = this.informer(`${REPOSITORIES.group}/${REPOSITORIES.version}`, REPOSITORIES.plural, undefined, (page) =>
+      ns ? custom.listNamespacedCustomObject({ ...REPOSITORIES, namespace: ns, ...page }) : custom.listClusterCustomObject({ ...REPOSITORIES, ...page }),
     );
     this.wakeDependents(repositories, 'Repository', new ChangeFilter(SIGNATURES.repository));
     this.repositories = repositories;
 
     // A Secret appearing or going wakes the sessions of the Repositories that name it; metadata only.
     const secretsPath = collectionPath('v1', 'secrets', ns);
-    this.secrets = this.informer('v1', 'secrets', undefined, () => listMetadata(opts.kc, secretsPath), metadataWatch(opts.kc));
+    this.secrets = this.informer('v1', 'secrets', undefined, (page) => listMetadata(opts.kc, secretsPath, page), metadataWatch(opts.kc));
     const wakeForSecret = (o: KubernetesObject) => {
       const namespace = o.metadata!.namespace ?? '';
       for (const r of this.repositories.list(namespace) as Repository[])
@@ -102,19 +105,19 @@ export class ControllerWatches implements ControllerCache {
 
     // Listed as plain JSON (CustomObjectsApi), as the watch delivers them: the typed clients drop
     // fields their models do not know, and the init-container executor writes the cached object back.
-    const workloadLists: Record<(typeof WORKLOAD_KINDS)[number], () => Promise<unknown>> = {
-      StatefulSet: () =>
+    const workloadLists: Record<(typeof WORKLOAD_KINDS)[number], (page: ListPage) => Promise<unknown>> = {
+      StatefulSet: (page) =>
         ns
-          ? custom.listNamespacedCustomObject({ group: 'apps', version: 'v1', plural: 'statefulsets', namespace: ns })
-          : custom.listClusterCustomObject({ group: 'apps', version: 'v1', plural: 'statefulsets' }),
-      Deployment: () =>
+          ? custom.listNamespacedCustomObject({ group: 'apps', version: 'v1', plural: 'statefulsets', namespace: ns, ...page })
+          : custom.listClusterCustomObject({ group: 'apps', version: 'v1', plural: 'statefulsets', ...page }),
+      Deployment: (page) =>
         ns
-          ? custom.listNamespacedCustomObject({ group: 'apps', version: 'v1', plural: 'deployments', namespace: ns })
-          : custom.listClusterCustomObject({ group: 'apps', version: 'v1', plural: 'deployments' }),
-      DaemonSet: () =>
+          ? custom.listNamespacedCustomObject({ group: 'apps', version: 'v1', plural: 'deployments', namespace: ns, ...page })
+          : custom.listClusterCustomObject({ group: 'apps', version: 'v1', plural: 'deployments', ...page }),
+      DaemonSet: (page) =>
         ns
-          ? custom.listNamespacedCustomObject({ group: 'apps', version: 'v1', plural: 'daemonsets', namespace: ns })
-          : custom.listClusterCustomObject({ group: 'apps', version: 'v1', plural: 'daemonsets' }),
+          ? custom.listNamespacedCustomObject({ group: 'apps', version: 'v1', plural: 'daemonsets', namespace: ns, ...page })
+          : custom.listClusterCustomObject({ group: 'apps', version: 'v1', plural: 'daemonsets', ...page }),
     };
     for (const kind of WORKLOAD_KINDS) {
       const informer = this.informer('apps/v1', `${kind.toLowerCase()}s`, undefined, workloadLists[kind]);
@@ -122,19 +125,19 @@ export class ControllerWatches implements ControllerCache {
       this.workloads.set(kind, informer);
     }
 
-    const jobs = this.informer('batch/v1', 'jobs', managed, () =>
-      ns ? batch.listNamespacedJob({ namespace: ns, labelSelector: managed }) : batch.listJobForAllNamespaces({ labelSelector: managed }),
+    const jobs = this.informer('batch/v1', 'jobs', managed, (page) =>
+      ns ? batch.listNamespacedJob({ namespace: ns, labelSelector: managed, ...page }) : batch.listJobForAllNamespaces({ labelSelector: managed, ...page }),
     );
     this.wakeLabelled(jobs, new ChangeFilter(SIGNATURES.job));
-    const pods = this.informer('v1', 'pods', ofSession, () =>
-      ns ? core.listNamespacedPod({ namespace: ns, labelSelector: ofSession }) : core.listPodForAllNamespaces({ labelSelector: ofSession }),
+    const pods = this.informer('v1', 'pods', ofSession, (page) =>
+      ns ? core.listNamespacedPod({ namespace: ns, labelSelector: ofSession, ...page }) : core.listPodForAllNamespaces({ labelSelector: ofSession, ...page }),
     );
     this.wakeLabelled(pods, new ChangeFilter(SIGNATURES.pod));
     this.podInformer = pods;
-    const claims = this.informer('v1', 'persistentvolumeclaims', managed, () =>
+    const claims = this.informer('v1', 'persistentvolumeclaims', managed, (page) =>
       ns
-        ? core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: managed })
-        : core.listPersistentVolumeClaimForAllNamespaces({ labelSelector: managed }),
+        ? core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: managed, ...page })
+        : core.listPersistentVolumeClaimForAllNamespaces({ labelSelector: managed, ...page }),
     );
     this.wakeLabelled(claims, new ChangeFilter(SIGNATURES.claim));
   }
@@ -163,6 +166,11 @@ export class ControllerWatches implements ControllerCache {
 
   session(namespace: string, name: string): { object: RestoreSession | undefined } | undefined {
     return this.read(this.sessions, namespace, name) as { object: RestoreSession | undefined } | undefined;
+  }
+
+  sessionVersion(namespace: string, name: string): string | undefined {
+    if (!this.inScope(namespace) || !this.sessions.synced) return undefined;
+    return this.sessions.get(name, namespace)?.metadata?.resourceVersion;
   }
 
   repository(namespace: string, name: string): { object: Repository | undefined } | undefined {
@@ -210,7 +218,7 @@ export class ControllerWatches implements ControllerCache {
     apiVersion: string,
     plural: string,
     labelSelector: string | undefined,
-    list: () => Promise<unknown>,
+    list: (page: ListPage) => Promise<unknown>,
     watch?: k8s.Watch,
   ): ResilientInformer<KubernetesObject> {
     const informer = new ResilientInformer<KubernetesObject>({
@@ -219,9 +227,9 @@ export class ControllerWatches implements ControllerCache {
       kc: this.opts.kc,
       path: collectionPath(apiVersion, plural, this.opts.namespace),
       ...(labelSelector ? { labelSelector } : {}),
-      list: async () => {
+      list: async (page) => {
         countRequest(this.opts.cluster.counter, `LIST ${plural} (watch)`);
-        return (await list()) as List;
+        return (await list(page)) as List;
       },
       ...(this.opts.log ? { log: this.opts.log.child({ watch: plural }) } : {}),
       ...(this.opts.watchdogMs ? { watchdogMs: this.opts.watchdogMs } : {}),

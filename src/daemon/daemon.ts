@@ -17,6 +17,7 @@ import { PlanCache, planRestores } from '../plan/plan.ts';
 import { SnapshotsUnavailable, pinSnapshots } from '../plan/pin-snapshots.ts';
 import { ResticSnapshotSource } from '../plan/restic-snapshots.ts';
 import { apiErrorInfo } from '../kube/api-error.ts';
+import { pooledKubeConfig } from '../kube/client.ts';
 import { contentId } from '../plan/content-id.ts';
 import type { Plan } from '../plan/types.ts';
 import type { Source, SourceRevision } from '../source/types.ts';
@@ -153,10 +154,14 @@ export class Daemon {
   constructor(opts: DaemonOptions) {
     this.opts = opts;
     this.log = opts.log ?? nullLogger;
-    this.applier = new Applier(opts.kubeConfig);
-    this.live = new LiveObjects(opts.kubeConfig, { ...(opts.namespace ? { namespace: opts.namespace } : {}), log: this.log });
+    // Keep-alive connections for the daemon's own requests (the Applier's creates above all): with
+    // client-node's agent per request, each create against a real API server was a TLS handshake,
+    // and the sockets and TLS state of thousands of them stayed in memory until a full GC.
+    const kc = pooledKubeConfig(opts.kubeConfig);
+    this.applier = new Applier(kc);
+    this.live = new LiveObjects(kc, { ...(opts.namespace ? { namespace: opts.namespace } : {}), log: this.log });
     this.controller = new Controller(opts.kubeConfig, opts.controller);
-    this.core = opts.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
     if (opts.ledger) this.executions = executionsFromLedger(opts.ledger, opts.cluster);
     // What the status branch already recorded final was announced by whoever recorded it.
     this.announcedPhases = phasesOf(this.executions.values());

@@ -16,7 +16,8 @@ import { FUNCTION_KIND, TASK_KIND } from '../api/task.ts';
 import type { RestoreSession } from '../api/restoresession.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/meta.ts';
 import type { Logger } from '../common/log.ts';
-import { ResilientInformer, withoutManagedFields } from '../kube/informer.ts';
+import { ResilientInformer, listPaged, withoutManagedFields } from '../kube/informer.ts';
+import type { ListPage } from '../kube/informer.ts';
 import { isNotFound } from '../kube/api-error.ts';
 import { APP_BINDINGS, FUNCTIONS, REPOSITORIES, RESTORE_SESSIONS, TASKS, collectionPath } from '../kube/resources.ts';
 
@@ -50,7 +51,7 @@ export class LiveObjects {
   private readonly kc: k8s.KubeConfig;
   private readonly namespace: string | undefined;
   private readonly log: Logger | undefined;
-  private catalog: { kind: string; informer: ResilientInformer<KubernetesObject>; list: () => Promise<List>; notServed?: boolean }[] = [];
+  private catalog: { kind: string; informer: ResilientInformer<KubernetesObject>; list: (page: ListPage) => Promise<List>; notServed?: boolean }[] = [];
   private sessions: ResilientInformer<KubernetesObject> | undefined;
   private repositories: ResilientInformer<KubernetesObject> | undefined;
   /** Whether the informers are ours to start and stop (not shared). */
@@ -81,7 +82,7 @@ export class LiveObjects {
       await Promise.all([this.sessions.ready, this.repositories.ready]);
       return;
     }
-    const informer = (r: { group: string; version: string; plural: string }, list: () => Promise<List>, labelSelector?: string) =>
+    const informer = (r: { group: string; version: string; plural: string }, list: (page: ListPage) => Promise<List>, labelSelector?: string) =>
       new ResilientInformer<KubernetesObject>({
         kc: this.kc,
         path: collectionPath(`${r.group}/${r.version}`, r.plural, this.namespace),
@@ -94,15 +95,15 @@ export class LiveObjects {
         .on('update', bump)
         .on('delete', bump);
     this.own = true;
-    this.sessions = informer(RESTORE_SESSIONS, () => this.listSessions(), MANAGED);
-    this.repositories = informer(REPOSITORIES, () => this.listRepositories());
+    this.sessions = informer(RESTORE_SESSIONS, (page) => this.listSessions(page), MANAGED);
+    this.repositories = informer(REPOSITORIES, (page) => this.listRepositories(page));
     await Promise.all([this.sessions.start(), this.repositories.start()]);
     await Promise.all([this.sessions.ready, this.repositories.ready]);
   }
 
   /** Watches of Stash's Tasks and Functions and the AppBindings; they may fail for good (no CRD, no grant): the daemon runs without them. */
   private startCatalog(bump: () => void): void {
-    const informer = (r: { group: string; version: string; plural: string }, list: () => Promise<List>, clusterScoped: boolean) =>
+    const informer = (r: { group: string; version: string; plural: string }, list: (page: ListPage) => Promise<List>, clusterScoped: boolean) =>
       new ResilientInformer<KubernetesObject>({
         kc: this.kc,
         path: collectionPath(`${r.group}/${r.version}`, r.plural, clusterScoped ? undefined : this.namespace),
@@ -114,12 +115,12 @@ export class LiveObjects {
         .on('update', bump)
         .on('delete', bump);
     const ns = this.namespace;
-    const listTasks = () => this.custom.listClusterCustomObject({ ...TASKS }) as Promise<List>;
-    const listFunctions = () => this.custom.listClusterCustomObject({ ...FUNCTIONS }) as Promise<List>;
-    const listAppBindings = () =>
+    const listTasks = (page: ListPage) => this.custom.listClusterCustomObject({ ...TASKS, ...page }) as Promise<List>;
+    const listFunctions = (page: ListPage) => this.custom.listClusterCustomObject({ ...FUNCTIONS, ...page }) as Promise<List>;
+    const listAppBindings = (page: ListPage) =>
       (ns
-        ? this.custom.listNamespacedCustomObject({ ...APP_BINDINGS, namespace: ns })
-        : this.custom.listClusterCustomObject({ ...APP_BINDINGS })) as Promise<List>;
+        ? this.custom.listNamespacedCustomObject({ ...APP_BINDINGS, namespace: ns, ...page })
+        : this.custom.listClusterCustomObject({ ...APP_BINDINGS, ...page })) as Promise<List>;
     this.catalog = [
       { kind: TASK_KIND, informer: informer(TASKS, listTasks, true), list: listTasks },
       { kind: FUNCTION_KIND, informer: informer(FUNCTIONS, listFunctions, true), list: listFunctions },
@@ -146,7 +147,10 @@ export class LiveObjects {
         generation: catalog.cached ? this.gen : undefined,
       };
     }
-    const [s, r] = await Promise.all([this.listSessions(), this.listRepositories()]);
+    const [s, r] = await Promise.all([
+      listPaged((page) => this.listSessions(page), { keep: withoutManagedFields }),
+      listPaged((page) => this.listRepositories(page), { keep: withoutManagedFields }),
+    ]);
     return {
       sessions: s.items as RestoreSession[],
       repositories: r.items as Repository[],
@@ -173,7 +177,7 @@ export class LiveObjects {
         continue;
       }
       try {
-        out.catalog.push(...((await c.list()).items as KubeObject[]));
+        out.catalog.push(...((await listPaged(c.list, { keep: withoutManagedFields })).items as KubeObject[]));
         out.completeKinds.push(c.kind);
         out.cached = false;
       } catch (e) {
@@ -189,19 +193,21 @@ export class LiveObjects {
     return out;
   }
 
-  private listSessions(): Promise<List> {
+  private listSessions(page: ListPage): Promise<List> {
     const namespace = this.namespace;
     return (
       namespace
-        ? this.custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, labelSelector: MANAGED })
-        : this.custom.listClusterCustomObject({ ...RESTORE_SESSIONS, labelSelector: MANAGED })
+        ? this.custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace, labelSelector: MANAGED, ...page })
+        : this.custom.listClusterCustomObject({ ...RESTORE_SESSIONS, labelSelector: MANAGED, ...page })
     ) as Promise<List>;
   }
 
-  private listRepositories(): Promise<List> {
+  private listRepositories(page: ListPage): Promise<List> {
     const namespace = this.namespace;
     return (
-      namespace ? this.custom.listNamespacedCustomObject({ ...REPOSITORIES, namespace }) : this.custom.listClusterCustomObject({ ...REPOSITORIES })
+      namespace
+        ? this.custom.listNamespacedCustomObject({ ...REPOSITORIES, namespace, ...page })
+        : this.custom.listClusterCustomObject({ ...REPOSITORIES, ...page })
     ) as Promise<List>;
   }
 }

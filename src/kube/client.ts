@@ -77,9 +77,10 @@ const text = (v: Buffer | string | undefined) => (v === undefined ? '' : Buffer.
 
 /**
  * A view of `kc` (whatever class it is: its own makeApiClient is kept) whose API clients and
- * watches wait for a token of `bucket` before each request and share keep-alive connections.
+ * watches share keep-alive connections: one agent per set of TLS options, instead of client-node's
+ * new agent (a TCP connection and, against a real API server, a TLS handshake) for every request.
  */
-export function limitedKubeConfig(kc: KubeConfig, bucket: TokenBucket): KubeConfig {
+export function pooledKubeConfig(kc: KubeConfig): KubeConfig {
   const out = Object.create(kc) as KubeConfig;
   const create = (kc as unknown as { createAgent: CreateAgent }).createAgent;
   const agents = new Map<string, Agent>();
@@ -100,6 +101,15 @@ export function limitedKubeConfig(kc: KubeConfig, bucket: TokenBucket): KubeConf
     if (!agent) agents.set(key, (agent = create.call(out, cluster, { ...options, keepAlive: true, timeout: options.timeout ?? 5000 })));
     return agent;
   };
+  return out;
+}
+
+/**
+ * A view of `kc` (whatever class it is: its own makeApiClient is kept) whose API clients and
+ * watches wait for a token of `bucket` before each request and share keep-alive connections.
+ */
+export function limitedKubeConfig(kc: KubeConfig, bucket: TokenBucket): KubeConfig {
+  const out = pooledKubeConfig(kc);
   const auth = kc.applySecurityAuthentication;
   out.applySecurityAuthentication = async (context) => {
     await bucket.take();
@@ -111,13 +121,4 @@ export function limitedKubeConfig(kc: KubeConfig, bucket: TokenBucket): KubeConf
     return fetchOptions.call(out, opts);
   };
   return out;
-}
-
-/**
- * A view of `kc` whose API clients share keep-alive connections, with no rate limit: for a client
- * whose concurrency is bounded otherwise (the Applier's in-flight creates). Over TLS, each request
- * of client-node alone pays a TCP connection and a handshake, on both ends.
- */
-export function pooledKubeConfig(kc: KubeConfig): KubeConfig {
-  return limitedKubeConfig(kc, new TokenBucket({ qps: 0, burst: 1 }));
 }

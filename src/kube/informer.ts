@@ -13,9 +13,10 @@ import type { Logger } from '../common/log.ts';
 export type InformerEvent = 'add' | 'update' | 'delete';
 
 /** An object as a cache keeps it: without managedFields (often half of a workload's bytes; no reader here needs them). */
-export function withoutManagedFields<T extends KubernetesObject>(o: T): T {
-  if (!o.metadata?.managedFields) return o;
-  const { managedFields: _, ...metadata } = o.metadata;
+export function withoutManagedFields<T extends { metadata?: object }>(o: T): T {
+  const meta = o.metadata as { managedFields?: unknown } | undefined;
+  if (!meta?.managedFields) return o;
+  const { managedFields: _, ...metadata } = meta;
   return { ...o, metadata };
 }
 
@@ -33,11 +34,47 @@ export function withItemKinds<T extends KubernetesObject>(list: KubernetesListOb
   return { ...list, items: list.items.map((o) => (o.kind && o.apiVersion ? o : { ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? kind })) };
 }
 
+/** One page of a LIST, in the names client-node's list calls take (`limit`, `_continue`). */
+export interface ListPage {
+  limit: number;
+  _continue?: string;
+}
+
+/** Objects per page of the LISTs that fill a cache. */
+export const LIST_PAGE_SIZE = 500;
+
+/**
+ * Every object of a collection, a page at a time (limit/continue, as client-go's reflector lists):
+ * each page is trimmed by `keep` before the next is read, so a collection of thousands is never one
+ * response held whole, its untrimmed objects (managedFields…) all alive at once. A `list` that
+ * ignores the page answers everything at once, which ends the loop too. The result carries the
+ * last page's metadata (the list's resourceVersion, to watch from).
+ */
+export async function listPaged<T extends KubernetesObject>(
+  list: (page: ListPage) => Promise<KubernetesListObject<T>>,
+  opts: { pageSize?: number; keep?: (obj: T) => T } = {},
+): Promise<KubernetesListObject<T>> {
+  const items: T[] = [];
+  let token: string | undefined;
+  let page: KubernetesListObject<T>;
+  do {
+    page = withItemKinds(await list({ limit: opts.pageSize ?? LIST_PAGE_SIZE, ...(token ? { _continue: token } : {}) }));
+    for (const o of page.items) items.push(opts.keep ? opts.keep(o) : o);
+    // Typed clients name it `_continue`; plain JSON (custom objects, metadata lists) `continue`.
+    const meta = page.metadata as { _continue?: string; continue?: string } | undefined;
+    token = meta?._continue || meta?.continue || undefined;
+  } while (token);
+  return { ...page, items };
+}
+
 export interface ResilientInformerOptions<T extends KubernetesObject> {
   kc: KubeConfig;
   /** The collection path, e.g. `/apis/stash.appscode.com/v1beta1/restoresessions`. */
   path: string;
-  list: () => Promise<KubernetesListObject<T>>;
+  /** One page of the collection (pass `page` on as the list call's `limit` and `_continue`). */
+  list: (page: ListPage) => Promise<KubernetesListObject<T>>;
+  /** Objects per LIST page (default LIST_PAGE_SIZE). */
+  pageSize?: number;
   labelSelector?: string;
   fieldSelector?: string;
   /** Restart when nothing has arrived for this long (default 5 minutes). */
@@ -94,8 +131,10 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.log = (options.log ?? nullLogger).child({ path: options.path });
     this.ready = new Promise((r) => (this.readyResolve = r));
     const list = async (): Promise<KubernetesListObject<T>> => {
-      const result = withItemKinds(await options.list());
-      if (options.keep) result.items = result.items.map(options.keep);
+      const result = await listPaged(options.list, {
+        ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+        ...(options.keep ? { keep: options.keep } : {}),
+      });
       this.stats.lists++;
       this.failing = false;
       this.heard();

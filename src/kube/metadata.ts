@@ -15,15 +15,24 @@ export async function getMetadata(kc: k8s.KubeConfig, path: string): Promise<Kub
 }
 
 /** LIST `path` as PartialObjectMetadataList: every item is `{kind: PartialObjectMetadata, metadata}`. */
-export async function listMetadata(kc: k8s.KubeConfig, path: string, query: { labelSelector?: string } = {}): Promise<KubernetesListObject<KubernetesObject>> {
+export async function listMetadata(kc: k8s.KubeConfig, path: string, query: MetadataQuery = {}): Promise<KubernetesListObject<KubernetesObject>> {
   return (await metadataRequest(kc, path, METADATA_LIST_ACCEPT, query)) as KubernetesListObject<KubernetesObject>;
 }
 
-async function metadataRequest(kc: k8s.KubeConfig, path: string, accept: string, query: { labelSelector?: string }): Promise<unknown> {
+/** A list's selector and page (the names client-node's list calls take). */
+interface MetadataQuery {
+  labelSelector?: string;
+  limit?: number;
+  _continue?: string;
+}
+
+async function metadataRequest(kc: k8s.KubeConfig, path: string, accept: string, query: MetadataQuery): Promise<unknown> {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error('the kubeconfig has no current cluster');
   const url = new URL(server.replace(/\/+$/, '') + path);
   if (query.labelSelector) url.searchParams.set('labelSelector', query.labelSelector);
+  if (query.limit) url.searchParams.set('limit', String(query.limit));
+  if (query._continue) url.searchParams.set('continue', query._continue);
   const ctx = new k8s.RequestContext(url.toString(), k8s.HttpMethod.GET);
   ctx.setHeaderParam('Accept', accept);
   await kc.applySecurityAuthentication(ctx);

@@ -7,6 +7,7 @@
 // One attempt, in steps: read the tip (network), render the changed files onto its tree (local
 // reads of the cache only), build the commit and its pack (pure, apart from signing), push
 // (network), and on success keep what was pushed, on rejection report it for the retry loop.
+import { createHash } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { blobOid, buildPack, commitPayload, encodeCommit, GitError, GitRemote, objectOid, ObjectReader, TreeEditor } from '../git/index.ts';
@@ -86,8 +87,17 @@ interface Built {
   pack: { pack: Buffer; idx: Buffer; sha: string };
 }
 
+/**
+ * The digest of a value's JSON: what the memos compare, kept instead of the JSON itself (a
+ * session's is over a KiB, kept for every session between cycles).
+ */
+function digest(v: unknown): string {
+  return createHash('sha256').update(JSON.stringify(v)).digest('base64');
+}
+
 /** What was rendered at a path last time, so an unchanged session is not rendered again. */
 interface Memo {
+  /** digest() of the session rendered. */
   key: string;
   oid: string;
   row: StatusRow;
@@ -106,7 +116,7 @@ export class StatusWriter {
   private readonly rows = new Map<string, StatusRow | null>();
   private queue: Promise<unknown> = Promise.resolve();
   private lastRejection = '';
-  /** The last snapshot that is on the branch, as JSON. */
+  /** The digest of the last snapshot that is on the branch. */
   private lastWritten: string | undefined;
 
   constructor(opts: StatusWriterOptions) {
@@ -135,7 +145,7 @@ export class StatusWriter {
     // The same snapshot as the one last written (or found already there) needs no round trip:
     // the branch holds it. Edits made by others in between are kept until the session changes,
     // as with any unchanged session.
-    const key = JSON.stringify(snapshot);
+    const key = digest(snapshot);
     if (key === this.lastWritten) return { commit: null, parent: null, files: [], changes: [], attempts: 0, message: null };
     const max = this.opts.maxAttempts ?? 8;
     for (let attempt = 1; ; attempt++) {
@@ -228,7 +238,7 @@ export class StatusWriter {
     existing: string | undefined,
     readText: (oid: string) => string,
   ): { row: StatusRow; oid: string; text?: string; change?: StatusChange } {
-    const key = JSON.stringify(s);
+    const key = digest(s);
     const memo = this.memo.get(path);
     if (memo && memo.key === key && memo.oid === existing) return { row: memo.row, oid: memo.oid };
     let merged = s;

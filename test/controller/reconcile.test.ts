@@ -323,6 +323,32 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     }
   });
 
+  it('keeps no copy of the sessions it wrote once its watch has their versions, and none with managedFields', async () => {
+    // Nothing but a watch event moves them: they wait for a Deployment that does not exist.
+    const HOUR = 3_600_000;
+    const c = new Controller(t.controllerKc, { agent: config.agent, resyncMs: HOUR, pollMs: HOUR, waitMs: HOUR });
+    await c.start();
+    try {
+      const names = ['kept-once-1', 'kept-once-2', 'kept-once-3', 'kept-once-4', 'kept-once-5'];
+      const waiting = session('deployment-restore.yaml');
+      const target = { ...waiting.spec.target!, ref: { ...waiting.spec.target!.ref, name: 'not-there' } };
+      await apply(names.map((name) => stringify({ ...waiting, metadata: { ...waiting.metadata, name }, spec: { ...waiting.spec, target } })).join('---\n'));
+      const cached = (name: string) => c.sharedInformers()!.sessions.get(name, ns);
+      for (const name of names) {
+        const s = await eventually(async () => {
+          const got = await get(name);
+          return got.status?.phase === 'Pending' ? got : undefined;
+        }, 20_000);
+        await eventually(() => cached(name)?.metadata?.resourceVersion === s.metadata.resourceVersion, 20_000, 20);
+        assert.equal(cached(name)!.metadata!.managedFields, undefined);
+      }
+      // The watch's copy is the only one (kube-apiserver often delivers a write's event before its response).
+      assert.equal(c.cluster.writesAhead, 0);
+    } finally {
+      await c.stop();
+    }
+  });
+
   it('the Controller loop finds new sessions by itself', async () => {
     const c = new Controller(t.controllerKc, { ...config, resyncMs: 100 });
     await c.start();

@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { RESTORE_SESSIONS } from '../../src/kube/resources.ts';
+import { ResilientInformer, withoutManagedFields } from '../../src/kube/informer.ts';
+import type { ListPage } from '../../src/kube/informer.ts';
+import { RESTORE_SESSIONS, collectionPath } from '../../src/kube/resources.ts';
 import { ENGINE, eventually, startEngine } from '../support/sandbox.ts';
 import type { EngineSandbox } from '../support/sandbox.ts';
 
@@ -237,6 +239,38 @@ describe(`API conformance, on the ${ENGINE} engine`, function () {
   });
 
   // The documented differences (README "Known gaps"): each engine's own behaviour.
+
+  it('pages a LIST (limit/continue): a cache filled three at a time holds every session, trimmed, and watches on from the last page', async () => {
+    const names = Array.from({ length: 7 }, (_, i) => `paged-${i}`);
+    const r = await t.kubectl(['apply', '--server-side', '-f', '-'], names.map((n) => stringify(session(n))).join('---\n'));
+    assert.equal(r.code, 0, r.stderr);
+    const pages: ListPage[] = [];
+    const informer = new ResilientInformer<k8s.KubernetesObject>({
+      kc: t.kc,
+      path: collectionPath(`${RESTORE_SESSIONS.group}/${RESTORE_SESSIONS.version}`, RESTORE_SESSIONS.plural, NS),
+      list: (page) => {
+        pages.push(page);
+        return custom.listNamespacedCustomObject({ ...RESTORE_SESSIONS, namespace: NS, ...page }) as Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>;
+      },
+      pageSize: 3,
+      keep: withoutManagedFields,
+    });
+    await informer.start();
+    try {
+      await informer.ready;
+      const cached = () => informer.list(NS).filter((o) => o.metadata!.name!.startsWith('paged-'));
+      const cachedNames = cached().map((o) => o.metadata!.name);
+      assert.deepEqual(cachedNames.sort(), names);
+      assert.ok(pages.length >= 3, `${pages.length} pages`);
+      assert.deepEqual(pages[0], { limit: 3 });
+      assert.ok(pages.slice(1).every((p) => p.limit === 3 && p._continue));
+      assert.ok(cached().every((o) => o.metadata!.managedFields === undefined && o.kind === 'RestoreSession'));
+      await apply(session('paged-7'));
+      await eventually(() => informer.get('paged-7', NS), 20_000);
+    } finally {
+      await informer.stop();
+    }
+  });
 
   it('authorizes requests: a ServiceAccount without a grant is forbidden (the embedded engine has no RBAC)', async () => {
     const r = await t.kubectl(['get', 'secrets', '-n', NS, '--as', `system:serviceaccount:${NS}:default`]);
