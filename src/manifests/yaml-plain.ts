@@ -28,8 +28,13 @@ export interface PlainDocument {
   rootAt: number;
 }
 
-/** Texts bigger than this take the full parser (it alone checks the per-document size limits). */
-const MAX_TEXT = 256 * 1024;
+/**
+ * Documents bigger than this take the full parser, which alone checks the size limits: a plain
+ * document's value is at most 4.4× its text (`[1e20, …]`), so this one stays under the expanded
+ * size limit (YAML_LIMITS.expandedBytes, 3 MiB) and the document size limit.
+ */
+const MAX_DOCUMENT = 512 * 1024;
+const MAX_TEXT = 16 * 1024 * 1024;
 const MAX_DEPTH = 64;
 
 class Bail {}
@@ -121,6 +126,7 @@ class PlainReader {
   }
 
   private document(): PlainDocument {
+    if (this.ends[this.ends.length - 1]! - this.starts[0]! > MAX_DOCUMENT) throw BAIL;
     this.i = 0;
     const box: { b?: Box } = {};
     const value = this.block(0, box);
@@ -253,8 +259,8 @@ class PlainReader {
       q = r.end;
     } else {
       if (!this.plainStart(p, end)) throw BAIL;
-      let e = text.indexOf(' #', p);
-      if (e < 0 || e > end) e = end;
+      let e = p + 1;
+      while (e < end && !(text.charCodeAt(e) === HASH && text.charCodeAt(e - 1) === SPACE)) e++; // up to a comment
       while (text.charCodeAt(e - 1) === SPACE) e--;
       const source = text.slice(p, e);
       if (source.includes(': ') || source.endsWith(':')) throw BAIL;

@@ -310,6 +310,10 @@ describe('the plain YAML fast path', () => {
     assert.equal(texts.length, 2);
     for (const t of texts) assert.ok(same('bench.yaml', t), t);
     assert.ok(same('two.yaml', texts.join('---\n')));
+    // bench:plan's errors case: one file of a Repository and 1,000 sessions (0.7 MB).
+    const many = [texts[1]!, ...Array.from({ length: 1000 }, (_, i) => texts[0]!.replace(/x1/g, `s${i}`))].join('---\n');
+    assert.ok(many.length > 512 * 1024);
+    assert.ok(same('many.yaml', many));
   });
 
   it('agrees with the full parser on generated documents and on random edits of them and of the repository files', async () => {
