@@ -36,6 +36,7 @@ export interface PlainDocument {
 const MAX_DOCUMENT = 512 * 1024;
 const MAX_TEXT = 16 * 1024 * 1024;
 const MAX_DEPTH = 64;
+const MAX_KEY = 1000;
 
 class Bail {}
 const BAIL = new Bail();
@@ -166,6 +167,7 @@ class PlainReader {
     while (q < end && KEY_CHAR[text.charCodeAt(q)]) q++;
     if (q >= end || text.charCodeAt(q) !== COLON) return -1;
     if (q + 1 < end && text.charCodeAt(q + 1) !== SPACE) return -1;
+    if (q - p > MAX_KEY) throw BAIL; // YAML limits an implicit key to 1024 characters: the parser reports it
     return q;
   }
 
@@ -316,6 +318,7 @@ class PlainReader {
         const k = this.flowPlain(q, end);
         q = k.end;
         if (text.charCodeAt(q) !== COLON || text.charCodeAt(q + 1) !== SPACE) throw BAIL;
+        if (k.source.length > MAX_KEY) throw BAIL;
         key = this.keyString(k.source);
         if (key === '__proto__' || Object.hasOwn(map, key)) throw BAIL;
         q += 2;

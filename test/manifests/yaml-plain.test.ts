@@ -316,6 +316,15 @@ describe('the plain YAML fast path', () => {
     assert.ok(same('many.yaml', many));
   });
 
+  it('leaves what YAML limits by length to the full parser (an implicit key of more than 1024 characters)', () => {
+    for (const n of [1000, 1023, 1024, 1025, 1100]) {
+      const k = 'k'.repeat(n);
+      for (const t of [`${k}: v\n`, `x:\n  ${k}: v\n`, `- ${k}: v\n`, `- a: b\n  ${k}: v\n`, `a: {${k}: v}\n`, `a: ${k}\n`, `a: [${k}]\n`])
+        same(`key-${n}.yaml`, t);
+    }
+    assert.equal(parseYamlFile('f.yaml', `${'k'.repeat(1100)}: v\n`).diagnostics.length, 1);
+  });
+
   it('agrees with the full parser on generated documents and on random edits of them and of the repository files', async () => {
     const r = rng(SEED);
     const files = (await Promise.all(['examples', 'test/manifests'].map((d) => listManifestFiles(join(ROOT, d))))).flat();
