@@ -11,10 +11,11 @@
 // size and the depth are capped, and every problem (an alias to no anchor, a recursive anchor, an
 // alias bomb, a document too big or too deep) is a diagnostic at its position for that document,
 // never a throw. A compact index of positions is kept for diagnostics later (no re-parse).
-import { Composer, LineCounter, Parser, isAlias, isMap, isScalar, isSeq } from 'yaml';
-import type { Alias, CST, Document, Node, Scalar, ScalarTag, Tags } from 'yaml';
+import { Composer, Document, LineCounter, Parser, isAlias, isMap, isScalar, isSeq } from 'yaml';
+import type { Alias, CST, Node, Scalar, ScalarTag, Tags } from 'yaml';
 import type { FieldPath } from '../api/openapi.ts';
 import type { Diagnostic, Severity } from './diagnostic.ts';
+import { LIST, MAPPING, NOT_PLAIN, parsePlainDocuments } from './yaml-plain.ts';
 
 /**
  * What one file may cost. The API server refuses a request body over 3 MiB, so no object bigger
@@ -81,6 +82,38 @@ function kubectlTags(tags: Tags): Tags {
 
 const PARSE_OPTIONS = { schema: 'yaml-1.1', customTags: kubectlTags, uniqueKeys: false, prettyErrors: false, merge: true } as const;
 
+/** The one schema's tags that resolve a plain scalar by its text, in the order the composer tries them. */
+const SCHEMA_DOCUMENT = new Document(null, PARSE_OPTIONS);
+const PLAIN_TAGS = SCHEMA_DOCUMENT.schema.tags.filter((t): t is ScalarTag => t.default === true && !!(t as ScalarTag).test);
+const resolved = new Map<string, unknown>();
+
+/**
+ * A plain scalar's value, as the composer and ValueWalk.scalar make it; NOT_PLAIN for what the
+ * full parser reports (a resolve error, a number JSON cannot hold) or keeps in another form.
+ */
+function resolvePlain(source: string): unknown {
+  const known = resolved.get(source);
+  if (known !== undefined || resolved.has(source)) return known;
+  if (resolved.size >= 10000) resolved.clear();
+  const tag = PLAIN_TAGS.find((t) => t.test!.test(source));
+  let v: unknown = source;
+  if (tag) {
+    let failed = false;
+    v = tag.resolve(source, () => (failed = true), SCHEMA_DOCUMENT.options);
+    if (isScalar(v)) v = v.value;
+    if (failed || (typeof v === 'number' && !Number.isFinite(v))) v = NOT_PLAIN;
+    else if (typeof v === 'bigint') v = Number(v);
+    else if (typeof v === 'object' && v !== null) v = NOT_PLAIN;
+  }
+  resolved.set(source, v);
+  return v;
+}
+
+/** Whether the plain fast path reads `text` (for tests: the full parser reads the rest). */
+export function readsAsPlain(text: string): boolean {
+  return parsePlainDocuments(text, resolvePlain) !== undefined;
+}
+
 /** Thrown inside the walk only, caught by parseYamlFile: a problem at a node of one document. */
 class DocumentProblem {
   readonly offset: number;
@@ -91,7 +124,12 @@ class DocumentProblem {
   }
 }
 
-export function parseYamlFile(file: string, text: string): ParsedYaml {
+/**
+ * The documents of a file with their values and positions, and its problems as diagnostics.
+ * Most files are read by the plain fast path (yaml-plain.ts); `fullParser` skips it (for tests
+ * comparing the two).
+ */
+export function parseYamlFile(file: string, text: string, opts: { fullParser?: boolean } = {}): ParsedYaml {
   const documents: YamlDocument[] = [];
   const diagnostics: Diagnostic[] = [];
   const lineCounter = new LineCounter();
@@ -113,6 +151,16 @@ export function parseYamlFile(file: string, text: string): ParsedYaml {
         },
       ],
     };
+  }
+  const plain = opts.fullParser ? undefined : parsePlainDocuments(text, resolvePlain);
+  if (plain) {
+    // The line starts the parser would have reported.
+    lineCounter.addNewLine(0);
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineCounter.addNewLine(i + 1);
+    plain.forEach((d, index) => {
+      documents.push({ index, value: d.value, positions: new DocumentPositions(Int32Array.from(d.enc), d.keys, d.root, d.rootAt, lineCounter) });
+    });
+    return { documents, diagnostics };
   }
   let docs: { doc: Document.Parsed; index: number }[];
   try {
@@ -148,7 +196,7 @@ export function parseYamlFile(file: string, text: string): ParsedYaml {
     try {
       const value = walk.value(doc.contents as Node | null, 0, true);
       const rootAt = (doc.contents as Node | null)?.range?.[0] ?? doc.range[0];
-      documents.push({ index, value, positions: new DocumentPositions(walk, rootAt, lineCounter) });
+      documents.push({ index, value, positions: positionsFrom(walk, rootAt, lineCounter) });
     } catch (e) {
       // Whatever goes wrong stays this document's problem: the file's other documents still load.
       if (e instanceof DocumentProblem) diagnostics.push(at(e.offset, 'error', `YAML: ${e.message}`));
@@ -237,8 +285,6 @@ function firstLine(message: string): string {
  * numbers per entry: [index of the key in `keys` (-1 in a list), key offset, value offset, index
  * of the value's own container (-1: not a container)]. -1 as an offset: no position.
  */
-const MAPPING = 0;
-const LIST = 1;
 
 /**
  * Builds a document's value: fresh objects for every node and every alias use, so the result is a
@@ -450,10 +496,10 @@ export class DocumentPositions {
   private readonly root: number;
   private readonly rootAt: number;
   private readonly lines: LineStarts;
-  constructor(walk: ValueWalk, rootAt: number, lines: LineCounter) {
-    this.enc = Int32Array.from(walk.enc);
-    this.keys = walk.keys.slice();
-    this.root = walk.made;
+  constructor(enc: Int32Array, keys: string[], root: number, rootAt: number, lines: LineCounter) {
+    this.enc = enc;
+    this.keys = keys;
+    this.root = root;
     this.rootAt = rootAt;
     this.lines = lineStarts(lines);
   }
@@ -498,7 +544,11 @@ function positionsOf(doc: Document.Parsed, lines: LineCounter): DocumentPosition
   } catch {
     walk.made = walk.enc.length ? 0 : -1; // positions up to the problem are enough
   }
-  return new DocumentPositions(walk, (doc.contents as Node | null)?.range?.[0] ?? doc.range[0], lines);
+  return positionsFrom(walk, (doc.contents as Node | null)?.range?.[0] ?? doc.range[0], lines);
+}
+
+function positionsFrom(walk: ValueWalk, rootAt: number, lines: LineCounter): DocumentPositions {
+  return new DocumentPositions(Int32Array.from(walk.enc), walk.keys.slice(), walk.made, rootAt, lines);
 }
 
 /**
