@@ -25,22 +25,11 @@ import type { ResticCounter } from '../support/restic-counter.ts';
 import { makeRepo, requireSeeding, tempDir } from '../support/restic-repo.ts';
 import { eventually, startSandbox } from '../support/sandbox.ts';
 import type { TestSandbox } from '../support/sandbox.ts';
+import { rng as prng } from '../support/rng.ts';
 
 const PASSWORD = 'fault-suite password, never printed';
 const MIN_KILLS = 10;
 const EXECUTIONS = 2; // the first run and a rerun
-
-/** A small seeded PRNG (mulberry32): the kill points of a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('faults: kill -9, API and concurrent daemons never restore twice nor lose a status commit', function () {
   this.timeout(300_000);

@@ -12,21 +12,10 @@ import { ClusterState, formatDiagnostic, loadObjects, validateSource } from '../
 import { decodeManifest } from '../../src/manifests/files.ts';
 import { YAML_LIMITS, parseYamlFile } from '../../src/manifests/yaml-source.ts';
 import { planRestores } from '../../src/plan/index.ts';
+import { rng } from '../support/rng.ts';
 
 const INPUTS = Number(process.env['FUZZ_INPUTS'] ?? 1500);
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261201);
-
-/** mulberry32: a small seeded generator, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ODD_SCALARS = [
   'yes',

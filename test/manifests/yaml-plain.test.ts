@@ -10,21 +10,11 @@ import { join } from 'node:path';
 import { listManifestFiles } from '../../src/manifests/files.ts';
 import { parseYamlFile, readsAsPlain } from '../../src/manifests/yaml-source.ts';
 import type { DocumentPositions, ParsedYaml } from '../../src/manifests/yaml-source.ts';
+import { rng } from '../support/rng.ts';
 
 const INPUTS = Number(process.env['FUZZ_INPUTS'] ?? 3000);
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261216);
 const ROOT = join(import.meta.dirname, '..', '..');
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SCALARS = [
   'restore-1',
