@@ -152,6 +152,7 @@ export class DatabaseRestorer {
       if (id === 'latest') {
         const dumped = await dumpedSnapshot(runner, { cacheDir: cacheDir(dumpCtx), host: sourceHost, listed: listed!, signal: job.signal, log });
         ids[i] = dumped.id;
+        await rm(dumpCtx.scratchDir, { recursive: true, force: true }).catch(() => undefined); // read: scratch space back
         log?.info(`restic dump restored latest of ${sourceHost}: snapshot ${dumped.shortId}`, { snapshot: dumped.id });
       }
       if (result.clientOutput) log?.info(`${addon.client}: ${redactor.text(result.clientOutput)}`, { snapshot: ids[i] });

@@ -61,7 +61,8 @@ export async function dumpedSnapshot(
   opts: { cacheDir: string; host: string; listed: Promise<SnapshotInfo[]>; signal: AbortSignal; log?: Logger },
 ): Promise<SnapshotInfo> {
   const cached = await cachedSnapshotIds(opts.cacheDir);
-  const listed = await opts.listed;
+  // the data is in the database by now: a listing that failed beside the dump is tried once more
+  const listed = await opts.listed.catch(() => runner.snapshots(opts.signal));
   if (cached.length === 0) {
     // restic went on without a cache (it only warns when it cannot make one): fall back to the listing's latest
     const { latest } = latestAmong(
