@@ -5,22 +5,24 @@
 //
 // Order: read the AppBinding and its Secrets (the source: the agent's API edge); every value read
 // joins the redaction; the connection and the client commands (pure: connection.ts,
-// commands.ts); `latest` pinned for the source host; wait until the server answers; then the
-// pipe per snapshot. A failing client is reported with its own message (wrong password, refused
-// statement), a failing dump with restic's; both redacted.
+// commands.ts); wait until the server answers; then the pipe per snapshot, `latest` of the source
+// host resolved by restic dump itself, which snapshot that was told after it from its cache and a
+// listing run beside it (src/restic/dumped-snapshot.ts). A failing client is reported with its
+// own message (wrong password, refused statement), a failing dump with restic's; both redacted.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AppBinding } from '../api/appbinding.ts';
 import { Redactor } from '../common/redact.ts';
-import { resticArgv } from '../restic/commands.ts';
+import { cacheDir, dumpArgv } from '../restic/commands.ts';
+import { dumpedSnapshot } from '../restic/dumped-snapshot.ts';
 import { hostRestic } from '../restic/host-restorer.ts';
 import type { ResticHostJob, ResticHostOutcome } from '../restic/host-restorer.ts';
-import { tail } from '../restic/runner.ts';
+import { notFound, tail } from '../restic/runner.ts';
 import { builtInDatabaseTask } from './addons.ts';
 import type { DatabaseAddon } from './addons.ts';
 import { databaseCommands } from './commands.ts';
@@ -102,11 +104,18 @@ export class DatabaseRestorer {
 
     const { backend, ctx, runner } = await hostRestic(job, this.#opts);
 
-    // The snapshots: `latest` of the source host (host-0, as Stash's backup names it), or the ids given.
+    // The snapshots: `latest` of the source host (host-0, as Stash's backup names it), or the ids
+    // given. `latest` is resolved by restic dump itself, which starts at once (no repository open
+    // of its own before it: ≈0.7 s of key derivation and lock); which snapshot it dumped is told
+    // afterwards from its own cache (dumped-snapshot.ts) and the listing started here, beside it.
+    // Without a cache (tempDir.disableCaching) there is no such record: latest is resolved first.
     const sourceHost = job.plan.sourceHost || job.plan.host;
     const wanted = job.plan.snapshots?.length ? job.plan.snapshots : ['latest'];
+    const atOnce = !ctx.tempDir?.disableCaching;
     const ids: string[] = [];
-    for (const s of wanted) ids.push(s === 'latest' ? (await runner.resolveLatest({ host: sourceHost }, job.signal)).id : s);
+    for (const s of wanted) ids.push(s === 'latest' && !atOnce ? (await runner.resolveLatest({ host: sourceHost }, job.signal)).id : s);
+    const listed = ids.includes('latest') ? runner.snapshots(job.signal, { background: true }) : undefined;
+    listed?.catch(() => undefined); // awaited after the dump
 
     await waitUntilReady(cmds.ready, {
       addon,
@@ -121,14 +130,33 @@ export class DatabaseRestorer {
 
     const resticEnv = { ...baseEnv(), ...backend.env };
     let bytesDone = 0;
-    for (const id of ids) {
-      const dumpArgv = resticArgv(ctx, ['dump', id, `/${addon.dumpFile}`]);
-      const result = await dumpInto(dumpArgv, resticEnv, cmds.restore, addon, job.signal, (n) => {
-        bytesDone += n;
-        job.onProgress({ bytesDone });
-      });
-      if (result.clientOutput) log?.info(`${addon.client}: ${redactor.text(result.clientOutput)}`, { snapshot: id });
-      if (result.dropped) log?.info(`dropped ${result.dropped} ALTER ROLE postgres … PASSWORD line(s) of the dump, as Stash does`, { snapshot: id });
+    for (const [i, id] of ids.entries()) {
+      // a `latest` dump gets a cache of its own that starts empty: what it holds afterwards is what restic chose among
+      const dumpCtx = id === 'latest' ? { ...ctx, scratchDir: join(dir, `dump-${i}`) } : ctx;
+      if (id === 'latest') await rm(dumpCtx.scratchDir, { recursive: true, force: true });
+      const argv = dumpArgv(dumpCtx, id, `/${addon.dumpFile}`, { host: sourceHost });
+      let result: DumpResult;
+      try {
+        result = await dumpInto(argv, resticEnv, cmds.restore, addon, job.signal, (n) => {
+          bytesDone += n;
+          job.onProgress({ bytesDone });
+        });
+      } catch (e) {
+        // restic dump's "latest snapshot for criteria not found", said as the resolution says it
+        if (id === 'latest' && e instanceof DatabaseError && e.code === 'DumpFailed') {
+          const all = await listed!.catch(() => undefined);
+          if (all && !all.some((x) => x.hostname === sourceHost)) throw notFound({ snapshot: 'latest', host: sourceHost });
+        }
+        throw e;
+      }
+      if (id === 'latest') {
+        const dumped = await dumpedSnapshot(runner, { cacheDir: cacheDir(dumpCtx), host: sourceHost, listed: listed!, signal: job.signal, log });
+        ids[i] = dumped.id;
+        await rm(dumpCtx.scratchDir, { recursive: true, force: true }).catch(() => undefined); // read: scratch space back
+        log?.info(`restic dump restored latest of ${sourceHost}: snapshot ${dumped.shortId}`, { snapshot: dumped.id });
+      }
+      if (result.clientOutput) log?.info(`${addon.client}: ${redactor.text(result.clientOutput)}`, { snapshot: ids[i] });
+      if (result.dropped) log?.info(`dropped ${result.dropped} ALTER ROLE postgres … PASSWORD line(s) of the dump, as Stash does`, { snapshot: ids[i] });
     }
     if (cmds.after) {
       const r = await runOnce(cmds.after, job.signal);

@@ -54,10 +54,15 @@ export interface RestoreStep {
 
 const SNAPSHOT_ID = /^[0-9a-f]{4,64}$/;
 
+/** `<scratch>/restic-cache`: restic's cache directory of a command context (unless tempDir.disableCaching). */
+export function cacheDir(ctx: Pick<CommandContext, 'scratchDir'>): string {
+  return `${ctx.scratchDir.replace(/\/+$/, '')}/${CACHE_DIR_NAME}`;
+}
+
 /** `--cache-dir <scratch>/restic-cache` or `--no-cache`. */
 export function cacheArgs(ctx: CommandContext): string[] {
   if (ctx.tempDir?.disableCaching) return ['--no-cache'];
-  return ['--cache-dir', `${ctx.scratchDir.replace(/\/+$/, '')}/${CACHE_DIR_NAME}`];
+  return ['--cache-dir', cacheDir(ctx)];
 }
 
 /** `ionice -c C [-n D] nice -n N` (either part only when set), or nothing. */
@@ -160,6 +165,23 @@ export function withSnapshot(step: RestoreStep, id: string): RestoreStep {
 export function latestSnapshotArgv(ctx: CommandContext, sel: { host?: string; path?: string }): string[] {
   const filter = [...(sel.host !== undefined ? ['--host', sel.host] : []), ...(sel.path !== undefined ? ['--path', sel.path] : [])];
   return resticArgv(ctx, ['snapshots', '--json', ...filter, 'latest']);
+}
+
+/**
+ * `restic snapshots --json --no-lock`: every snapshot of the repository, all hosts (what
+ * dumpedSnapshot matches a dump's cache against; read-only, so no lock of its own).
+ */
+export function snapshotsArgv(ctx: CommandContext): string[] {
+  return resticArgv(ctx, ['snapshots', '--json'], ['--no-lock']);
+}
+
+/**
+ * `restic dump [--host H] <id> /<file>`: for `latest`, restic resolves it itself with the host
+ * filter (its own choice: the newest of the host), as Stash's addons run it.
+ */
+export function dumpArgv(ctx: CommandContext, id: string, file: string, sel: { host?: string } = {}): string[] {
+  const filter = id === 'latest' && sel.host !== undefined ? ['--host', sel.host] : [];
+  return resticArgv(ctx, ['dump', ...filter, id, file]);
 }
 
 // The totals are measured beside the restore and stopped with it; without a lock of their own

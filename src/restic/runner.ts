@@ -22,7 +22,7 @@ import { spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import type { CommandContext, RestoreStep } from './commands.ts';
-import { latestSnapshotArgv, lsArgv, resticArgv, statsArgv, withSnapshot } from './commands.ts';
+import { latestSnapshotArgv, lsArgv, resticArgv, snapshotsArgv, statsArgv, withSnapshot } from './commands.ts';
 import { ResticError } from './errors.ts';
 import { makeSelector } from './pattern.ts';
 import type { RestoreFilter } from './pattern.ts';
@@ -150,7 +150,7 @@ function lowerPriority(pid: number): void {
 }
 
 /** SnapshotNotFound for a step: `latest` of its host (and path), or its id. */
-function notFound(sel: { snapshot: string; host?: string; path?: string }): ResticError {
+export function notFound(sel: { snapshot: string; host?: string; path?: string }): ResticError {
   if (sel.snapshot !== 'latest') return new ResticError('SnapshotNotFound', `snapshot ${sel.snapshot} not found`, { snapshot: sel.snapshot });
   const what = [sel.host !== undefined ? `host ${sel.host}` : '', sel.path !== undefined ? `path ${sel.path}` : ''].filter(Boolean).join(' and ');
   return new ResticError('SnapshotNotFound', `no snapshot${what ? ` for ${what}` : ''} in the repository`, { host: sel.host, path: sel.path });
@@ -327,6 +327,14 @@ export class ResticRunner {
     const s = list[0];
     if (!s) throw notFound({ snapshot: 'latest', ...sel });
     return snapshotInfo(s);
+  }
+
+  /** Every snapshot of the repository, all hosts (snapshotsArgv). `background` runs it at the lowest CPU priority. */
+  async snapshots(signal?: AbortSignal, opts: { background?: boolean } = {}): Promise<SnapshotInfo[]> {
+    const r = await this.run(snapshotsArgv(this.ctx), { signal, ...(opts.background ? { onSpawn: lowerPriority } : {}) });
+    if (r.code !== 0 || r.aborted) throw this.#failure('restic snapshots', r);
+    const list = JSON.parse(r.stdout || '[]') as Parameters<typeof snapshotInfo>[0][] | null;
+    return (list ?? []).map(snapshotInfo);
   }
 
   /** `restic stats --mode restore-size`: bytes and nodes (files and directories) of the whole snapshot. */
