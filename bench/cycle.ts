@@ -289,6 +289,7 @@ async function benchSize(engineName: EngineName, n: number): Promise<void> {
     };
 
     const calls0 = { ...daemon.controller.cluster.counter.byCall };
+    const reconciles0 = daemon.controller.stats.reconciles;
     const first = await measure((r) => `${r.applied.length} applied; by step: ${steps([{ timings: r.timings }])}`);
     const controllerCalls = Object.entries(daemon.controller.cluster.counter.byCall)
       .map(([call, k]) => [call, k - (calls0[call] ?? 0)] as const)
@@ -302,7 +303,7 @@ async function benchSize(engineName: EngineName, n: number): Promise<void> {
       writes: String(first.writes),
       server: String(first.served),
       commits: String(first.commits),
-      note: `${first.note}${n >= 1000 ? ` (${(first.took / 2000).toFixed(2)}× the 2 s aim)` : ''}; ${(first.requests / n).toFixed(1)} client requests/session (the controller's per session: ${controllerCalls}); controller caught up after ${ms(first.caughtUp)} (${QPS}; ${daemon.controller.limiter.stats.waited} requests waited for a token)`,
+      note: `${first.note}${n >= 1000 ? ` (${(first.took / 2000).toFixed(2)}× the 2 s aim)` : ''}; ${(first.requests / n).toFixed(1)} client requests/session (the controller's per session: ${controllerCalls}; ${((daemon.controller.stats.reconciles - reconciles0) / n).toFixed(2)} reconciles); controller caught up after ${ms(first.caughtUp)} (${QPS}; ${daemon.controller.limiter.stats.waited} requests waited for a token)`,
     });
     memory.push({ engine: engineName, size: n, ...heapNow() });
     await steady('steady: sessions waiting');

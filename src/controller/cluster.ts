@@ -98,6 +98,13 @@ export class ControllerCluster {
    * rv), so the watch event our own write causes does not queue a reconcile that has nothing to do.
    */
   readonly ownWrites = new Map<string, string>();
+  /**
+   * Sessions with a write of ours under way (`namespace/name` → how many, and the versions the
+   * watch delivered meanwhile): kube-apiserver often delivers a write's event before its response,
+   * when the version it brings is not known yet. Those events are held until the response says
+   * whether they were ours.
+   */
+  private readonly writing = new Map<string, { writes: number; mine: string[]; held: string[]; wake: (() => void) | undefined }>();
   /** The session as this controller last wrote it, until the watch has caught up with that write (a reconcile right after reads it). */
   private readonly written = new Map<string, RestoreSession>();
   private cache: ControllerCache | undefined;
@@ -153,17 +160,39 @@ export class ControllerCluster {
   }
 
   async replaceSession(s: RestoreSession): Promise<RestoreSession> {
-    const written = await this.count(
-      'PUT restoresession',
-      this.custom.replaceNamespacedCustomObject({
-        ...RESTORE_SESSIONS,
-        namespace: s.metadata.namespace!,
-        name: s.metadata.name,
-        body: s,
-      }) as Promise<RestoreSession>,
-    );
-    this.wrote(written);
-    return written;
+    return this.writingSession(s.metadata.namespace!, s.metadata.name, async () => {
+      const written = await this.count(
+        'PUT restoresession',
+        this.custom.replaceNamespacedCustomObject({
+          ...RESTORE_SESSIONS,
+          namespace: s.metadata.namespace!,
+          name: s.metadata.name,
+          body: s,
+        }) as Promise<RestoreSession>,
+      );
+      this.wrote(written);
+      return written;
+    });
+  }
+
+  /**
+   * Runs a write of the session, holding the watch events that arrive meanwhile (ownEvent): once
+   * it ends, any held version other than the one it wrote (someone else's, or any when it failed)
+   * wakes the session.
+   */
+  private async writingSession<T>(namespace: string, name: string, write: () => Promise<T>): Promise<T> {
+    const key = `${namespace}/${name}`;
+    const w = this.writing.get(key) ?? { writes: 0, mine: [], held: [], wake: undefined };
+    w.writes++;
+    this.writing.set(key, w);
+    try {
+      return await write();
+    } finally {
+      if (--w.writes === 0) {
+        this.writing.delete(key);
+        if (w.held.some((rv) => !w.mine.includes(rv))) w.wake?.();
+      }
+    }
   }
 
   /**
@@ -175,6 +204,15 @@ export class ControllerCluster {
     const { namespace, name } = current.metadata as { namespace: string; name: string };
     const first = mutate(current);
     if (first === undefined) return current;
+    return this.writingSession(namespace, name, () => this.writeStatus(current, first, mutate));
+  }
+
+  private async writeStatus(
+    current: RestoreSession,
+    first: RestoreSessionStatus,
+    mutate: (s: RestoreSession) => RestoreSessionStatus | undefined,
+  ): Promise<RestoreSession> {
+    const { namespace, name } = current.metadata as { namespace: string; name: string };
     try {
       const written = (await this.count(
         'PUT restoresession/status',
@@ -216,7 +254,21 @@ export class ControllerCluster {
     // The watch has caught up with our last write: the cache is as new as what we keep.
     const mine = this.written.get(key);
     if (mine && !olderVersion(s.metadata.resourceVersion, mine.metadata.resourceVersion)) this.written.delete(key);
-    return s.metadata.resourceVersion !== undefined && this.ownWrites.get(`${s.metadata.namespace}/${s.metadata.name}`) === s.metadata.resourceVersion;
+    return s.metadata.resourceVersion !== undefined && this.ownWrites.get(key) === s.metadata.resourceVersion;
+  }
+
+  /**
+   * Whether a watch event of the session needs no reconcile on its account: it is our own last
+   * write, or it came while a write of ours is under way, before its response (then it is held,
+   * and `wake` is called once the write ends if the event was not that write).
+   */
+  ownEvent(s: RestoreSession, wake: () => void): boolean {
+    if (this.isOwnWrite(s)) return true;
+    const w = this.writing.get(`${s.metadata.namespace}/${s.metadata.name}`);
+    if (!w) return false;
+    w.held.push(s.metadata.resourceVersion ?? '');
+    w.wake = wake;
+    return true;
   }
 
   forgetSession(namespace: string, name: string): void {
@@ -229,6 +281,7 @@ export class ControllerCluster {
     if (!rv) return;
     const key = `${s.metadata.namespace}/${s.metadata.name}`;
     this.ownWrites.set(key, rv);
+    this.writing.get(key)?.mine.push(rv);
     if (!this.cache) return;
     // The watch often delivers a write before its response arrives (kube-apiserver does): the
     // cache has it then, and a copy kept here would stay until the session's next event.

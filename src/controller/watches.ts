@@ -76,8 +76,10 @@ export class ControllerWatches implements ControllerCache {
     const onSession = (o: KubernetesObject) => {
       const s = o as RestoreSession;
       this.index.upsert(s);
-      // The event of our own last write brings nothing the reconcile that wrote it did not know.
-      if (opts.needsWork(s) && !opts.cluster.isOwnWrite(s)) opts.enqueue(s.metadata.namespace!, s.metadata.name);
+      // The event of our own last write brings nothing the reconcile that wrote it did not know
+      // (whether it comes before or after the write's response).
+      const wake = () => opts.enqueue(s.metadata.namespace!, s.metadata.name);
+      if (opts.needsWork(s) && !opts.cluster.ownEvent(s, wake)) wake();
     };
     this.sessions
       .on('add', onSession)

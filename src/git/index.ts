@@ -33,7 +33,7 @@ export type { FetchedPack } from './transport/fetch-pack.ts';
 export { pushPack } from './transport/push.ts';
 export type { RefUpdate } from './transport/push.ts';
 
-export { ObjectReader } from './store/object-reader.ts';
+export { ObjectReader, PackCache } from './store/object-reader.ts';
 export { storePack } from './store/packs.ts';
 export { syncFs } from './store/sync-fs.ts';
 export { editBranch } from './transport/edit-branch.ts';

@@ -45,7 +45,7 @@ export async function readGitRevisions(opts: GitRevisionsOptions, refs: readonly
     mkdirSync(join(gitdir, 'objects', 'pack'), { recursive: true });
     const advertised = await advertise(remote, 'git-upload-pack', 'fetching from');
     const resolved = refs.map((ref) => ({ ref, ...resolveRef(remote, advertised, ref) }));
-    let reader = new ObjectReader(gitdir);
+    const reader = new ObjectReader(gitdir);
     const missing = [...new Set(resolved.flatMap((w) => (w.oid ? [w.oid] : [])))].filter((oid) => !reader.has(oid));
     // A commit prefix that is no tip (`--base 1a2b3c4`, an older commit) is looked for in the history of every branch and tag.
     const prefixes = resolved.filter((w) => !w.oid);
@@ -58,7 +58,7 @@ export async function readGitRevisions(opts: GitRevisionsOptions, refs: readonly
         resolved.filter((w) => !w.advertised).map((w) => w.ref),
         prefixes.length > 0,
       );
-      reader = new ObjectReader(gitdir);
+      reader.refresh();
     }
     const wanted = resolved.map((w) => ({ ref: w.ref, oid: w.oid ?? commitWithPrefix(remote, reader, w.ref) }));
     const selector = new PathSelector(opts.path, opts.globs);

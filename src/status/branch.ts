@@ -3,6 +3,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import git from 'isomorphic-git';
 import { advertise, fetchPack, ObjectReader, pushPack, storePack, syncFs as fs } from '../git/index.ts';
+import type { PackCache } from '../git/index.ts';
 import type { Advertisement, GitRemote, PushOutcome } from '../git/index.ts';
 
 export const DEFAULT_STATUS_BRANCH = 'restore-status';
@@ -43,11 +44,11 @@ export class StatusBranch {
     return advertise(this.remote, 'git-receive-pack', PUSHING);
   }
 
-  /** Makes sure the commit `tip` (the remote's, as advertised) is in the cache; returns it. */
-  async bringIn(tip: string | null, uploadAdvert?: Advertisement): Promise<string | null> {
+  /** Makes sure the commit `tip` (the remote's, as advertised) is in the cache; returns it. Reads the cache's packs through `packs` when given. */
+  async bringIn(tip: string | null, uploadAdvert?: Advertisement, packs?: PackCache): Promise<string | null> {
     await this.ensureRepo();
     if (!tip) return null;
-    if (!new ObjectReader(this.gitdir).has(tip)) {
+    if (!new ObjectReader(this.gitdir, packs).has(tip)) {
       const advertised = uploadAdvert ?? (await advertise(this.remote, 'git-upload-pack', 'fetching the status branch from'));
       const mine = await git.resolveRef({ fs, gitdir: this.gitdir, ref: this.fullRef }).catch(() => undefined);
       await fetchPack(this.remote, this.gitdir, [tip], mine ? [mine] : [], advertised);

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { blobOid, buildPack, commitPayload, encodeCommit, GitError, GitRemote, objectOid, ObjectReader, TreeEditor } from '../git/index.ts';
+import { blobOid, buildPack, commitPayload, encodeCommit, GitError, GitRemote, objectOid, ObjectReader, PackCache, TreeEditor } from '../git/index.ts';
 import type { Advertisement, CommitFields, GitRemoteOptions, PackObject } from '../git/index.ts';
 import { silentLog } from '../source/index.ts';
 import type { CommitSigner, SourceLog } from '../source/index.ts';
@@ -148,8 +148,10 @@ export class StatusWriter {
     const key = digest(snapshot);
     if (key === this.lastWritten) return { commit: null, parent: null, files: [], changes: [], attempts: 0, message: null };
     const max = this.opts.maxAttempts ?? 8;
+    // The cache's packs are parsed once for this write's attempts and dropped after it: none are kept between cycles.
+    const packs = new PackCache();
     for (let attempt = 1; ; attempt++) {
-      const result = await this.attempt(snapshot, attempt);
+      const result = await this.attempt(snapshot, attempt, packs);
       if (result !== 'rejected') {
         this.lastWritten = key;
         return result;
@@ -168,8 +170,8 @@ export class StatusWriter {
     }
   }
 
-  private async attempt(snapshot: StatusSnapshot, attempt: number): Promise<WriteResult | 'rejected'> {
-    const base = await this.readTip();
+  private async attempt(snapshot: StatusSnapshot, attempt: number, packs: PackCache): Promise<WriteResult | 'rejected'> {
+    const base = await this.readTip(packs);
     const { blobs, files, changes } = this.renderChanged(snapshot, base);
     if (!files.length) return { commit: null, parent: base.tip, files, changes, attempts: attempt, message: null };
     const built = await this.buildCommit(snapshot, base, blobs, changes);
@@ -180,11 +182,11 @@ export class StatusWriter {
   }
 
   /** Step 1: the branch's tip from one receive-pack ref advertisement (which also serves the push), brought into the cache. */
-  private async readTip(): Promise<Base> {
+  private async readTip(packs: PackCache): Promise<Base> {
     this.compactCache();
     const advertised = await this.branch.advertiseReceivePack();
-    const tip = await this.branch.bringIn(advertised.refs.get(this.branch.fullRef) ?? null);
-    const reader = new ObjectReader(this.branch.gitdir);
+    const tip = await this.branch.bringIn(advertised.refs.get(this.branch.fullRef) ?? null, undefined, packs);
+    const reader = new ObjectReader(this.branch.gitdir, packs);
     return {
       advertised,
       tip,

@@ -349,6 +349,41 @@ describe('controller: reconciling RestoreSessions on the sandbox', function () {
     }
   });
 
+  it("reconciles a new session once for its own status write, whichever of the write's event and response comes first, and again for a change of someone else", async () => {
+    // Nothing but a watch event moves them: they wait for a Deployment that does not exist.
+    const HOUR = 3_600_000;
+    const c = new Controller(t.controllerKc, { agent: config.agent, resyncMs: HOUR, pollMs: HOUR, waitMs: HOUR });
+    await c.start();
+    try {
+      await c.idle();
+      const names = ['own-write-1', 'own-write-2', 'own-write-3', 'own-write-4', 'own-write-5'];
+      const waiting = session('deployment-restore.yaml');
+      const target = { ...waiting.spec.target!, ref: { ...waiting.spec.target!.ref, name: 'not-there' } };
+      const before = { reconciles: c.stats.reconciles, writes: c.cluster.counter.byCall['PUT restoresession/status'] ?? 0 };
+      await apply(names.map((name) => stringify({ ...waiting, metadata: { ...waiting.metadata, name }, spec: { ...waiting.spec, target } })).join('---\n'));
+      const cached = (name: string) => c.sharedInformers()!.sessions.get(name, ns);
+      for (const name of names) {
+        const s = await eventually(async () => {
+          const got = await get(name);
+          return got.status?.phase === 'Pending' ? got : undefined;
+        }, 20_000);
+        // The watch has delivered the status write (the last write: nothing else moves them).
+        await eventually(() => cached(name)?.metadata?.resourceVersion === s.metadata.resourceVersion, 20_000, 20);
+      }
+      await c.idle();
+      const writes = (c.cluster.counter.byCall['PUT restoresession/status'] ?? 0) - before.writes;
+      assert.equal(writes, names.length, 'one status write per session');
+      assert.equal(c.stats.reconciles - before.reconciles, names.length, 'one reconcile per session: the event of its own write woke none');
+      // Someone else's change still wakes the session.
+      assert.equal((await t.kubectl(['label', 'restoresession', '-n', ns, names[0]!, 'edited=by-hand'])).code, 0);
+      await eventually(() => cached(names[0]!)?.metadata?.labels?.edited === 'by-hand', 20_000, 20);
+      await c.idle();
+      assert.equal(c.stats.reconciles - before.reconciles, names.length + 1, 'a label edited by hand is reconciled');
+    } finally {
+      await c.stop();
+    }
+  });
+
   it('the Controller loop finds new sessions by itself', async () => {
     const c = new Controller(t.controllerKc, { ...config, resyncMs: 100 });
     await c.start();

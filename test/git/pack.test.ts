@@ -7,7 +7,19 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { blobOid, buildPack, encodeCommit, indexPack, objectOid, ObjectReader, parseIdx, serializeTree, storePack, TreeEditor } from '../../src/git/index.ts';
+import {
+  blobOid,
+  buildPack,
+  encodeCommit,
+  indexPack,
+  objectOid,
+  ObjectReader,
+  PackCache,
+  parseIdx,
+  serializeTree,
+  storePack,
+  TreeEditor,
+} from '../../src/git/index.ts';
 import type { GitObject, PackObject } from '../../src/git/index.ts';
 import { tempDir } from '../support/git-server.ts';
 
@@ -210,6 +222,28 @@ describe('git layer: packs and indexes against real git', function () {
     writeFileSync(join(repo, 'late.pack'), pack);
     assert.equal(git(repo, ['index-pack', '-o', join(repo, 'late.idx'), join(repo, 'late.pack')]).trim(), ours.sha);
     assert.deepEqual(readFileSync(join(repo, 'late.idx')), ours.idx);
+  });
+
+  it('readers sharing a PackCache read the same objects, and it holds no more packs than its bound', () => {
+    const dir = join(tmp, 'shared-packs');
+    historyRepo(dir, 3, 6);
+    git(dir, ['repack', '-a', '-d', '--quiet']);
+    writeFileSync(join(dir, 'later.yaml'), manifest(50, 1));
+    git(dir, ['add', '-A']);
+    git(dir, ['commit', '--quiet', '-m', 'later']);
+    git(dir, ['repack', '-d', '--quiet']);
+    const gitdir = join(dir, '.git');
+    assert.equal(readdirSync(join(gitdir, 'objects', 'pack')).filter((f) => f.endsWith('.idx')).length, 2);
+    const oids = git(dir, ['rev-list', '--objects', '--all'])
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.slice(0, 40));
+    for (const max of [1, 8]) {
+      const packs = new PackCache(max);
+      for (const reader of [new ObjectReader(gitdir, packs), new ObjectReader(gitdir, packs)])
+        for (const oid of oids) assert.deepEqual(reader.read(oid).data, new ObjectReader(gitdir).read(oid).data, oid);
+      assert.equal(packs.size, Math.min(max, 2));
+    }
   });
 
   it('reads every object of a deltified pack as git cat-file does, and peels tags in one place', () => {

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { GitError, GitSource, readKeyring } from '../../src/source/index.ts';
 import type { SourceLog } from '../../src/source/index.ts';
 import { WorkTree, makeKey, startGitServer } from '../support/git-server.ts';
@@ -45,6 +48,30 @@ describe('GitSource over a real smart-HTTP server', function () {
     assert.deepEqual([...rev.files.keys()], ['clusters/prod/a.yaml', 'clusters/prod/sub/b.yml']);
     assert.equal(rev.files.get('clusters/prod/a.yaml'), rs('a'));
     assert.deepEqual(rev.changed.added, ['clusters/prod/a.yaml', 'clusters/prod/sub/b.yml']);
+  });
+
+  it('keeps no pack between cycles: what a sync read is released with it', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // Buffers are freed once their owners are collected; a few rounds let the last of them go.
+    const external = async () => {
+      for (let i = 0; i < 3; i++) {
+        await new Promise((r) => setImmediate(r));
+        gc();
+      }
+      return process.memoryUsage().arrayBuffers;
+    };
+    const { url, work, cacheDir } = repo();
+    // A file outside the path, incompressible: the pack is ~6 MB, the manifests a few bytes.
+    const writeBig = () => work.write({ 'clusters/prod/a.yaml': rs('a'), 'data/big.txt': randomBytes(8 << 20).toString('base64') });
+    writeBig().commit('first');
+    work.push();
+    const source = new GitSource({ url, cacheDir, path: 'clusters/prod', env: {} });
+    const before = await external();
+    const rev = await source.sync();
+    assert.deepEqual([...rev.files.keys()], ['clusters/prod/a.yaml']);
+    const kept = (await external()) - before;
+    assert.ok(kept < 2 << 20, `${(kept / 2 ** 20).toFixed(1)} MiB of buffers stayed after the sync`);
   });
 
   it('does not fetch or re-read when the commit did not move', async () => {

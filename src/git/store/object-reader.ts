@@ -18,14 +18,50 @@ interface Pack {
   offsets: Map<string, number>;
 }
 
+/**
+ * Parsed packs (their bytes and index) for readers that share them: packs are immutable (named by
+ * their checksum), so the readers of one piece of work (a status write's attempts, a fetch and the
+ * reads after it) parse each once. Whoever creates one decides how long the packs live: nothing
+ * here keeps them between cycles; at most `max` are held, the least recently used dropped first.
+ */
+export class PackCache {
+  private readonly packs = new Map<string, Pack>();
+  private readonly max: number;
+
+  constructor(max = 64) {
+    this.max = max;
+  }
+
+  open(dir: string, name: string): Pack {
+    const key = join(dir, name);
+    const hit = this.packs.get(key);
+    if (hit) {
+      this.packs.delete(key);
+      this.packs.set(key, hit);
+      return hit;
+    }
+    const pack = openPack(key, name);
+    this.packs.set(key, pack);
+    while (this.packs.size > this.max) this.packs.delete(this.packs.keys().next().value!);
+    return pack;
+  }
+
+  get size(): number {
+    return this.packs.size;
+  }
+}
+
 export class ObjectReader {
   private readonly gitdir: string;
+  private readonly shared: PackCache | undefined;
   private packs: Pack[] | undefined;
   private readonly byOffset = new Map<string, GitObject>();
   private readonly byOid = new Map<string, GitObject>();
 
-  constructor(gitdir: string) {
+  /** Reads `gitdir`; its packs are held for the reader's lifetime, or taken from `packs` when given (shared with other readers). */
+  constructor(gitdir: string, packs?: PackCache) {
     this.gitdir = gitdir;
+    this.shared = packs;
   }
 
   has(oid: string): boolean {
@@ -124,28 +160,13 @@ export class ObjectReader {
     const names = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.idx')) : [];
     this.packs = names.map((idxName) => {
       const name = idxName.replace(/\.idx$/, '');
-      return loaded.get(name) ?? openPack(dir, name);
+      return loaded.get(name) ?? this.shared?.open(dir, name) ?? openPack(join(dir, name), name);
     });
   }
 }
 
-// Packs are immutable (named by their checksum): parsed ones are shared by every reader, and the
-// least recently used are dropped past a bound.
-const PACKS = new Map<string, Pack>();
-const MAX_SHARED_PACKS = 64;
-
-function openPack(dir: string, name: string): Pack {
-  const key = join(dir, name);
-  const hit = PACKS.get(key);
-  if (hit) {
-    PACKS.delete(key);
-    PACKS.set(key, hit);
-    return hit;
-  }
+function openPack(path: string, name: string): Pack {
   const offsets = new Map<string, number>();
-  for (const e of parseIdx(readFileSync(`${key}.idx`), `${key}.idx`)) offsets.set(e.oid, e.offset);
-  const pack = { name, data: readFileSync(`${key}.pack`), offsets };
-  PACKS.set(key, pack);
-  while (PACKS.size > MAX_SHARED_PACKS) PACKS.delete(PACKS.keys().next().value!);
-  return pack;
+  for (const e of parseIdx(readFileSync(`${path}.idx`), `${path}.idx`)) offsets.set(e.oid, e.offset);
+  return { name, data: readFileSync(`${path}.pack`), offsets };
 }

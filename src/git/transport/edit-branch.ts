@@ -71,10 +71,10 @@ export async function editBranch(remote: GitRemote, opts: EditBranchOptions): Pr
         },
       );
     }
-    let reader = new ObjectReader(opts.gitdir);
+    const reader = new ObjectReader(opts.gitdir);
     if (tip && !reader.has(tip)) {
       await fetchPack(remote, opts.gitdir, [tip], [], await advertise(remote, 'git-upload-pack', `fetching ${opts.branch} from`));
-      reader = new ObjectReader(opts.gitdir);
+      reader.refresh();
     }
     const editor = new TreeEditor((oid) => reader.readTree(oid), tip ? reader.treeOf(tip) : null);
     const read = (path: string) => {
