@@ -148,7 +148,19 @@ export class ResticHostRestorer {
         await Promise.all([first?.catch(() => undefined), listings.allSettled()]);
         return safe(e);
       }
-      if (job.onPinned) await job.onPinned(pins);
+      if (job.onPinned) {
+        try {
+          await job.onPinned(pins);
+        } catch (e) {
+          // Before restic starts, a pin that cannot be recorded stops the host (nothing restored
+          // yet). Once the first step restores already, stopping it would lose what it restores
+          // and a new pod would restore again: the pins go with the outcome instead.
+          if (!first) throw e;
+          job.log?.warn(`could not record the pinned snapshot while restic restores; it is recorded with the outcome: ${runner.redact(errorMessage(e))}`, {
+            snapshot: pins[0]?.id,
+          });
+        }
+      }
       const pinned = steps.map((step, i) => withSnapshot(step, pins[i]!.id));
       const moved = this.#latestMoved(runner, steps, pins, job);
 

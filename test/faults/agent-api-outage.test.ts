@@ -114,10 +114,11 @@ describe('faults: an API outage as a host finishes never restores it twice', fun
     counter = await countResticRuns(tmp.path);
     holdBin = join(tmp.path, 'hold-bin');
     mkdirSync(holdBin, { recursive: true });
-    // Runs the counting wrapper (the next `restic` in PATH), then holds a finished restore.
+    // Runs the counting wrapper (the next `restic` in PATH), then holds a finished restore; with
+    // HOLD_LS, a listing waits for `go` before it starts (the pin is then known only after the restore).
     writeFileSync(
       join(holdBin, 'restic'),
-      `#!/bin/sh\n'${join(counterBin(), 'restic')}' "$@"\nrc=$?\nif [ "$1" = restore ]; then\n  touch "$HOLD_DONE"\n  while [ ! -e "$HOLD_GO" ]; do sleep 0.05; done\nfi\nexit $rc\n`,
+      `#!/bin/sh\nif [ "$1" = ls ] && [ -n "$HOLD_LS" ]; then\n  while [ ! -e "$HOLD_GO" ]; do sleep 0.05; done\nfi\n'${join(counterBin(), 'restic')}' "$@"\nrc=$?\nif [ "$1" = restore ]; then\n  touch "$HOLD_DONE"\n  while [ ! -e "$HOLD_GO" ]; do sleep 0.05; done\nfi\nexit $rc\n`,
     );
     chmodSync(join(holdBin, 'restic'), 0o755);
     t = await startSandbox();
@@ -177,6 +178,33 @@ describe('faults: an API outage as a host finishes never restores it twice', fun
     assert.equal(restoresOf('app-killed'), 1);
     assert.match(second.stderr, /recorded by an earlier run/);
     assert.ok(!existsSync(join(tmp.path, 'volumes', 'killed', MARKER)));
+  });
+
+  it('an outage that starts while restic restores an unpinned latest, before its pin is recorded: the restore is not stopped, a re-created pod writes its stat and restic ran once', async () => {
+    await createSession('early');
+    const g = gate('early');
+    const volume = join(tmp.path, 'volumes', 'early');
+    const agent = startAgent('early', 'app-early-1', podRoot('app-early-1', volume), { RESTORECTL_API_RETRY_SECONDS: '2', HOLD_LS: '1' }, true);
+    let first: AgentRun;
+    try {
+      // restic restore latest has finished; the listing that gives the pin has not started
+      await eventually(() => existsSync(g.done), 60_000, 50);
+      await t.sandbox.http.refuseConnections();
+      writeFileSync(g.go, '');
+      first = await agent.done;
+    } finally {
+      await t.sandbox.http.acceptConnections();
+      writeFileSync(g.go, '');
+    }
+    assert.equal(first.code, 1, first.stderr);
+    assert.match(first.stderr, /ApiUnavailable/);
+    const second = await startAgent('early', 'app-early-2', podRoot('app-early-2', volume)).done;
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(restoresOf('app-early-1') + restoresOf('app-early-2'), 1, 'restic restored the host twice');
+    const stat = (await session('early')).status!.stats!.find((s) => s.hostname === 'app');
+    assert.equal(stat?.phase, 'Succeeded', JSON.stringify(stat));
+    assert.equal(stat?.snapshot, snapshotIds[0]);
+    assert.match(second.stderr, /recorded by an earlier run/);
   });
 
   it("an outage longer than the agent's retry bound: it gives up with ApiUnavailable; a re-created pod on the same volume writes the stat and does not restore again", async () => {
