@@ -75,13 +75,18 @@ type CreateAgent = (cluster: Cluster | null, options: AgentOptions & { keepAlive
 
 const text = (v: Buffer | string | undefined) => (v === undefined ? '' : Buffer.isBuffer(v) ? v.toString('base64') : v);
 
+const pooled = new WeakSet<KubeConfig>();
+
 /**
  * A view of `kc` (whatever class it is: its own makeApiClient is kept) whose API clients and
  * watches share keep-alive connections: one agent per set of TLS options, instead of client-node's
  * new agent (a TCP connection and, against a real API server, a TLS handshake) for every request.
  */
 export function pooledKubeConfig(kc: KubeConfig): KubeConfig {
+  // A view of a pooled view would only add a second map in front of the same agents.
+  if (pooled.has(kc)) return kc;
   const out = Object.create(kc) as KubeConfig;
+  pooled.add(out);
   const create = (kc as unknown as { createAgent: CreateAgent }).createAgent;
   const agents = new Map<string, Agent>();
   (out as unknown as { createAgent: CreateAgent }).createAgent = (cluster, options) => {
@@ -109,7 +114,8 @@ export function pooledKubeConfig(kc: KubeConfig): KubeConfig {
  * watches wait for a token of `bucket` before each request and share keep-alive connections.
  */
 export function limitedKubeConfig(kc: KubeConfig, bucket: TokenBucket): KubeConfig {
-  const out = pooledKubeConfig(kc);
+  // its own view (pooledKubeConfig may hand back `kc` itself): the limit must not reach kc's other users
+  const out = Object.create(pooledKubeConfig(kc)) as KubeConfig;
   const auth = kc.applySecurityAuthentication;
   out.applySecurityAuthentication = async (context) => {
     await bucket.take();
